@@ -1,0 +1,30 @@
+package parley
+
+import "errors"
+
+// Sentinel errors. Callers test them with errors.Is; the API turns them into
+// status codes and one-line messages at the edge.
+var (
+	// ErrNotFound: the contact, conversation or message does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnknownContact: a name or peer ID matches no contact.
+	ErrUnknownContact = errors.New("unknown contact")
+	// ErrAmbiguous: a name matches more than one contact.
+	ErrAmbiguous = errors.New("ambiguous name")
+	// ErrEmptyText: a message with no text.
+	ErrEmptyText = errors.New("message text is empty")
+	// ErrTextTooLong: a message longer than MaxTextBytes.
+	ErrTextTooLong = errors.New("message text is too long")
+	// ErrMalformed: bytes from a peer, a file or the API that do not decode.
+	ErrMalformed = errors.New("malformed data")
+	// ErrInvalidInvite: an invite code that is truncated, tampered or not an invite.
+	ErrInvalidInvite = errors.New("invalid invite code")
+	// ErrBadSignature: a signature that does not verify.
+	ErrBadSignature = errors.New("bad signature")
+	// ErrDataDirInUse: another process holds the data dir.
+	ErrDataDirInUse = errors.New("data dir in use by another parley process")
+	// ErrWrongPassphrase: the keystore does not open with the given passphrase.
+	ErrWrongPassphrase = errors.New("wrong passphrase for the keystore")
+	// ErrNotRunning: no node is serving the data dir's API.
+	ErrNotRunning = errors.New("parley is not running for this data dir")
+)

@@ -1,0 +1,137 @@
+package parley
+
+import "time"
+
+// MaxTextBytes caps one message's text. Longer content belongs in a file.
+const MaxTextBytes = 32 << 10
+
+// ContactState says whether a peer is a contact the user chose or a stranger
+// who wrote first.
+type ContactState string
+
+const (
+	// ContactAccepted: added by invite, or a request the user accepted.
+	ContactAccepted ContactState = "accepted"
+	// ContactRequest: a peer who wrote first; its messages wait in "requests".
+	ContactRequest ContactState = "request"
+)
+
+// Contact is a peer the node knows.
+type Contact struct {
+	PeerID  string       `json:"peer_id"` // libp2p peer ID, text form
+	Name    string       `json:"name"`
+	HPKEKey []byte       `json:"hpke_key,omitempty"` // MLKEM768X25519 public key
+	Addrs   []string     `json:"addrs,omitempty"`    // multiaddrs last known
+	State   ContactState `json:"state"`
+	AddedAt time.Time    `json:"added_at"`
+}
+
+// Status is how far an outgoing message got; incoming messages are
+// StatusDelivered until the user views them, then StatusRead.
+type Status int
+
+const (
+	StatusQueued    Status = iota // stored and in the outbox
+	StatusSent                    // written to the peer, not yet acknowledged
+	StatusDelivered               // the peer stored it and acknowledged it
+	StatusRead                    // the peer's user viewed it
+	StatusFailed                  // the peer refused it for good
+)
+
+var statusNames = [...]string{"queued", "sent", "delivered", "read", "failed"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) && s >= 0 {
+		return statusNames[s]
+	}
+	return "unknown"
+}
+
+// MarshalText renders the status by name in JSON.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a status name.
+func (s *Status) UnmarshalText(b []byte) error {
+	for i, n := range statusNames {
+		if n == string(b) {
+			*s = Status(i)
+			return nil
+		}
+	}
+	return ErrMalformed
+}
+
+// Kind is what a message's body holds.
+type Kind string
+
+const (
+	KindText    Kind = "text"
+	KindReceipt Kind = "receipt" // stored for idempotency, never displayed
+)
+
+// Message is one decrypted, verified envelope as the user sees it.
+type Message struct {
+	ID           EnvelopeID     `json:"id"`
+	Conversation ConversationID `json:"conversation"`
+	From         string         `json:"from"` // the verified signer's peer ID
+	To           string         `json:"to,omitempty"`
+	Outgoing     bool           `json:"outgoing"`
+	Kind         Kind           `json:"kind"`
+	Text         string         `json:"text,omitempty"`
+	ReplyTo      *EnvelopeID    `json:"reply_to,omitempty"`
+	HLC          HLC            `json:"hlc"`
+	Status       Status         `json:"status"`
+}
+
+// SentAt is the sender's clock when the message was written.
+func (m Message) SentAt() time.Time { return m.HLC.Time() }
+
+// ConversationKind separates DMs from groups.
+type ConversationKind string
+
+const ConversationDM ConversationKind = "dm"
+
+// Conversation is a DM or a group, as listed to the user.
+type Conversation struct {
+	ID      ConversationID   `json:"id"`
+	Kind    ConversationKind `json:"kind"`
+	Peer    string           `json:"peer,omitempty"` // DMs: the other member
+	LastHLC HLC              `json:"last_hlc"`       // the newest message's timestamp
+	Unread  int              `json:"unread"`
+}
+
+// Self describes this node to its user.
+type Self struct {
+	PeerID string   `json:"peer_id"`
+	Name   string   `json:"name"`
+	Addrs  []string `json:"addrs"`
+	Invite string   `json:"invite"`
+	// Fingerprint is this identity's own safety-number half, for comparing
+	// out of band.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// PeerInfo is a connected peer.
+type PeerInfo struct {
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+	Name   string   `json:"name,omitempty"` // the contact's name, where known
+}
+
+// EventType names what an Event reports.
+type EventType string
+
+const (
+	EventMessage  EventType = "message"  // a message was stored (sent or received)
+	EventStatus   EventType = "status"   // an outgoing message changed status (delivered, read)
+	EventPresence EventType = "presence" // a contact came online or went offline
+	EventRequest  EventType = "request"  // a stranger wrote: a new contact request
+)
+
+// Event is what the node tells the GUI, the CLI and bots as it happens.
+type Event struct {
+	Type    EventType `json:"type"`
+	Message *Message  `json:"message,omitempty"` // message, status
+	PeerID  string    `json:"peer_id,omitempty"` // presence, request
+	Online  bool      `json:"online,omitempty"`  // presence
+}
