@@ -1,0 +1,179 @@
+package identity
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity/pb"
+)
+
+// Limits on a contact card. They keep an invite code short enough for a QR
+// code and bound what a stranger's card can make us store.
+const (
+	MaxCardSize  = 4 << 10 // encoded SignedCard, bytes
+	MaxCardName  = 64      // display name, bytes of UTF-8
+	MaxCardAddrs = 16      // multiaddrs
+)
+
+// cardSigContext prefixes what a card signature covers.
+const cardSigContext = "parley/card/v1\x00"
+
+// Card is a contact card: who a peer is and how to reach it. On the wire it
+// is always signed by the peer's identity key (SignCard, ParseCard).
+type Card struct {
+	PeerID  peer.ID
+	Name    string
+	HPKEKey []byte // MLKEM768-X25519 public key
+	Addrs   []ma.Multiaddr
+}
+
+// SignCard encodes c and signs it with the identity key. An empty PeerID or
+// HPKEKey is filled in with the identity's own; a PeerID other than the
+// identity's is refused, since nobody could verify the result. The card must
+// pass the limits ParseCard enforces, so that every card we hand out parses.
+func (id *Identity) SignCard(c Card) ([]byte, error) {
+	if c.PeerID == "" {
+		c.PeerID = id.PeerID
+	}
+	if c.PeerID != id.PeerID {
+		return nil, fmt.Errorf("sign card: card is for %s, but this identity is %s", c.PeerID, id.PeerID)
+	}
+	if len(c.HPKEKey) == 0 {
+		c.HPKEKey = id.HPKEPublicKey()
+	}
+	m := &pb.Card{PeerId: []byte(c.PeerID), Name: c.Name, HpkeKey: c.HPKEKey}
+	for _, a := range c.Addrs {
+		m.Addrs = append(m.Addrs, a.Bytes())
+	}
+	if _, err := checkCard(m); err != nil {
+		return nil, fmt.Errorf("sign card: %w", err)
+	}
+	cardBytes, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("sign card: %w", err)
+	}
+	sig, err := id.sign(cardSignedBytes(cardBytes))
+	if err != nil {
+		return nil, fmt.Errorf("sign card: %w", err)
+	}
+	signed, err := proto.MarshalOptions{Deterministic: true}.Marshal(&pb.SignedCard{Card: cardBytes, Signature: sig})
+	if err != nil {
+		return nil, fmt.Errorf("sign card: %w", err)
+	}
+	if len(signed) > MaxCardSize {
+		return nil, fmt.Errorf("sign card: %w: card is %d bytes, over the %d-byte limit (fewer addresses?)", parley.ErrMalformed, len(signed), MaxCardSize)
+	}
+	return signed, nil
+}
+
+// cardSignedBytes is what a card's signature covers: a context string keeps
+// a card signature from ever being valid as any other Parley signature.
+func cardSignedBytes(card []byte) []byte {
+	return append([]byte(cardSigContext), card...)
+}
+
+// ParseCard decodes a signed card, checks its limits and verifies its
+// signature against the Ed25519 key embedded in its peer ID. Errors wrap
+// parley.ErrMalformed (does not decode, over a limit, not an Ed25519 peer)
+// or parley.ErrBadSignature.
+func ParseCard(signed []byte) (Card, error) {
+	if len(signed) > MaxCardSize {
+		return Card{}, fmt.Errorf("%w: card is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(signed), MaxCardSize)
+	}
+	var sc pb.SignedCard
+	if err := proto.Unmarshal(signed, &sc); err != nil {
+		return Card{}, fmt.Errorf("%w: card: %w", parley.ErrMalformed, err)
+	}
+	var m pb.Card
+	if err := proto.Unmarshal(sc.Card, &m); err != nil {
+		return Card{}, fmt.Errorf("%w: card: %w", parley.ErrMalformed, err)
+	}
+	pub, err := checkCard(&m)
+	if err != nil {
+		return Card{}, err
+	}
+	p := peer.ID(m.PeerId)
+	if len(sc.Signature) != ed25519.SignatureSize || !ed25519.Verify(pub, cardSignedBytes(sc.Card), sc.Signature) {
+		return Card{}, fmt.Errorf("%w: card is not signed by %s", parley.ErrBadSignature, p)
+	}
+	c := Card{PeerID: p, Name: m.Name, HPKEKey: m.HpkeKey}
+	for _, b := range m.Addrs {
+		a, err := ma.NewMultiaddrBytes(b)
+		if err != nil { // unreachable: checkCard decoded them
+			return Card{}, fmt.Errorf("%w: card address: %w", parley.ErrMalformed, err)
+		}
+		c.Addrs = append(c.Addrs, a)
+	}
+	return c, nil
+}
+
+// checkCard enforces a card's limits, SignCard's and ParseCard's alike, and
+// returns the key that must have signed it.
+func checkCard(m *pb.Card) (ed25519.PublicKey, error) {
+	p, err := peerIDFromBytes(m.PeerId)
+	if err != nil {
+		return nil, fmt.Errorf("card: %w", err)
+	}
+	pub, err := ed25519PublicKey(p)
+	if err != nil {
+		return nil, fmt.Errorf("card: %w", err)
+	}
+	if len(m.Name) > MaxCardName {
+		return nil, fmt.Errorf("%w: card name is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(m.Name), MaxCardName)
+	}
+	if !utf8.ValidString(m.Name) {
+		return nil, fmt.Errorf("%w: card name is not UTF-8", parley.ErrMalformed)
+	}
+	for _, r := range m.Name {
+		// Control characters would let a name forge line breaks or reorder
+		// the text around it wherever it is shown.
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return nil, fmt.Errorf("%w: card name contains control character %U", parley.ErrMalformed, r)
+		}
+	}
+	if len(m.HpkeKey) != hpkePublicKeySize {
+		return nil, fmt.Errorf("%w: card HPKE key is %d bytes, want %d (MLKEM768-X25519)", parley.ErrMalformed, len(m.HpkeKey), hpkePublicKeySize)
+	}
+	if _, err := hpke.MLKEM768X25519().NewPublicKey(m.HpkeKey); err != nil {
+		return nil, fmt.Errorf("%w: card HPKE key: %w", parley.ErrMalformed, err)
+	}
+	if len(m.Addrs) > MaxCardAddrs {
+		return nil, fmt.Errorf("%w: card has %d addresses, over the limit of %d", parley.ErrMalformed, len(m.Addrs), MaxCardAddrs)
+	}
+	for i, b := range m.Addrs {
+		a, err := ma.NewMultiaddrBytes(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: card address %d: %w", parley.ErrMalformed, i, err)
+		}
+		// An empty address decodes to nil, and a non-canonical one would
+		// change when re-encoded: refuse both.
+		if len(a) == 0 || !bytes.Equal(a.Bytes(), b) {
+			return nil, fmt.Errorf("%w: card address %d is empty or not canonical", parley.ErrMalformed, i)
+		}
+	}
+	return pub, nil
+}
+
+// Contact is the card as a contact the user has accepted (by invite);
+// AddedAt is left zero for the store to set.
+func (c Card) Contact() parley.Contact {
+	ct := parley.Contact{
+		PeerID:  c.PeerID.String(),
+		Name:    c.Name,
+		HPKEKey: bytes.Clone(c.HPKEKey),
+		State:   parley.ContactAccepted,
+	}
+	for _, a := range c.Addrs {
+		ct.Addrs = append(ct.Addrs, a.String())
+	}
+	return ct
+}

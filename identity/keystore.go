@@ -1,0 +1,367 @@
+package identity
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"filippo.io/age"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity/pb"
+)
+
+// KeystoreFile is the keystore's name inside the data dir.
+const KeystoreFile = "keystore"
+
+// keystoreVersion is the only plaintext format so far.
+const keystoreVersion = 1
+
+// maxKeystoreSize bounds what is read from disk: a keystore is a few hundred
+// bytes, so anything much larger is not one.
+const maxKeystoreSize = 64 << 10
+
+// ageHeader starts every binary age file; a plaintext keystore (a protobuf
+// whose first byte is a field tag) never does.
+var ageHeader = []byte("age-encryption.org/")
+
+// Default and ceiling of the scrypt work factor (log2 of N).
+const (
+	defaultScryptWorkFactor = 18 // age's default: about a second on a laptop
+	maxScryptWorkFactor     = 22 // age's default ceiling when decrypting
+)
+
+const warnUnprotected = "keystore is not passphrase-protected; set PARLEY_PASSPHRASE or --passphrase-file"
+
+// KeystoreOptions says how to open or write a keystore.
+type KeystoreOptions struct {
+	// Passphrase seals the keystore. Nil or empty: the file is written
+	// unencrypted (mode 0600), and every load logs a warning.
+	Passphrase []byte
+	// Logger receives the warnings and the upgrade notice. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// ScryptWorkFactor is log2 of scrypt's N when writing an encrypted
+	// keystore: 0 means age's default, 18 (about a second); tests use ~10.
+	// Valid: 1 to 22. Reading accepts any factor up to 22 or this value.
+	ScryptWorkFactor int
+}
+
+func (o KeystoreOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
+	}
+	return o.Logger
+}
+
+func (o KeystoreOptions) workFactor() (int, error) {
+	switch w := o.ScryptWorkFactor; {
+	case w == 0:
+		return defaultScryptWorkFactor, nil
+	case w < 1 || w > maxScryptWorkFactor:
+		// age panics outside 1..30; above 22 age itself would refuse to read
+		// the file back with its default limit.
+		return 0, fmt.Errorf("scrypt work factor %d out of range 1..%d", w, maxScryptWorkFactor)
+	default:
+		return w, nil
+	}
+}
+
+// LoadOrCreate opens dir/keystore, or, when the file does not exist,
+// generates a new identity and writes it there (created is then true). The
+// caller holds the data dir's lock, so no other process races the creation.
+//
+// Without a passphrase the file is plain (mode 0600) and a warning is logged
+// on every call. With one, the file is an age file sealed with it (scrypt);
+// a plain keystore opened with a passphrase is re-written sealed. A wrong
+// passphrase, or none for a sealed keystore, returns an error wrapping
+// parley.ErrWrongPassphrase and leaves the file as it was. A damaged file
+// returns an error wrapping parley.ErrMalformed.
+func LoadOrCreate(dir string, opts KeystoreOptions) (id *Identity, created bool, err error) {
+	if _, err := opts.workFactor(); err != nil {
+		return nil, false, err
+	}
+	path := filepath.Join(dir, KeystoreFile)
+	id, sealed, err := load(path, opts)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		id, err = Generate()
+		if err != nil {
+			return nil, false, err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, false, fmt.Errorf("create data dir: %w", err)
+		}
+		if err := write(path, id, opts); err != nil {
+			return nil, false, err
+		}
+		if len(opts.Passphrase) == 0 {
+			opts.logger().Warn(warnUnprotected, "path", path)
+		}
+		return id, true, nil
+	case err != nil:
+		return nil, false, err
+	}
+
+	switch {
+	case !sealed && len(opts.Passphrase) > 0:
+		// The user has just set a passphrase: stop leaving the keys in clear.
+		if err := write(path, id, opts); err != nil {
+			return nil, false, fmt.Errorf("encrypt keystore: %w", err)
+		}
+		opts.logger().Info("keystore is now passphrase-protected", "path", path)
+	case !sealed:
+		opts.logger().Warn(warnUnprotected, "path", path)
+	}
+	return id, false, nil
+}
+
+// ChangePassphrase opens dir/keystore with from and re-writes it with to
+// (whose Passphrase may be empty to remove protection, and whose
+// ScryptWorkFactor applies); a wrong from passphrase leaves the file as it
+// was. Only the keystore changes: the store key stays the same, so the
+// message store needs no re-encryption.
+func ChangePassphrase(dir string, from, to KeystoreOptions) error {
+	if _, err := to.workFactor(); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, KeystoreFile)
+	id, _, err := load(path, from)
+	if err != nil {
+		return err
+	}
+	if err := write(path, id, to); err != nil {
+		return err
+	}
+	if len(to.Passphrase) == 0 {
+		to.logger().Warn(warnUnprotected, "path", path)
+	}
+	return nil
+}
+
+// load reads and decodes a keystore; sealed says whether it was an age file.
+// A missing file returns an error wrapping fs.ErrNotExist.
+func load(path string, opts KeystoreOptions) (id *Identity, sealed bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("open keystore: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeystoreSize+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("read keystore %s: %w", path, err)
+	}
+	if len(data) > maxKeystoreSize {
+		return nil, false, fmt.Errorf("%w: keystore %s is larger than %d bytes: not a Parley keystore", parley.ErrMalformed, path, maxKeystoreSize)
+	}
+
+	sealed = bytes.HasPrefix(data, ageHeader)
+	if sealed {
+		if len(opts.Passphrase) == 0 {
+			return nil, true, fmt.Errorf("%w: keystore %s is passphrase-protected; give the passphrase with PARLEY_PASSPHRASE or --passphrase-file", parley.ErrWrongPassphrase, path)
+		}
+		plain, err := decrypt(data, opts)
+		if err != nil {
+			return nil, true, fmt.Errorf("keystore %s: %w", path, err)
+		}
+		defer clear(plain)
+		data = plain
+	} else if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		opts.logger().Warn("unencrypted keystore is readable by other users; run chmod 600 on it", "path", path, "mode", fi.Mode().Perm())
+	}
+
+	id, err = decodeKeystore(data)
+	if err != nil {
+		return nil, sealed, fmt.Errorf("keystore %s: %w", path, err)
+	}
+	return id, sealed, nil
+}
+
+func decrypt(data []byte, opts KeystoreOptions) ([]byte, error) {
+	ident, err := age.NewScryptIdentity(string(opts.Passphrase))
+	if err != nil {
+		return nil, err
+	}
+	ident.SetMaxWorkFactor(max(maxScryptWorkFactor, opts.ScryptWorkFactor))
+	r, err := age.Decrypt(bytes.NewReader(data), ident)
+	if err != nil {
+		if errors.Is(err, age.ErrIncorrectIdentity) {
+			// age's own chain of messages adds nothing the user can act on.
+			return nil, parley.ErrWrongPassphrase
+		}
+		return nil, fmt.Errorf("%w: cannot decrypt: %w", parley.ErrMalformed, err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, maxKeystoreSize))
+	if err != nil {
+		// The passphrase was right (the header opened) but the payload does
+		// not authenticate: the file was damaged.
+		return nil, fmt.Errorf("%w: %w", parley.ErrMalformed, err)
+	}
+	return plain, nil
+}
+
+func decodeKeystore(data []byte) (*Identity, error) {
+	var ks pb.Keystore
+	if err := proto.Unmarshal(data, &ks); err != nil {
+		return nil, fmt.Errorf("%w: not a Parley keystore or damaged: %w", parley.ErrMalformed, err)
+	}
+	defer clearKeystore(&ks)
+	if ks.Version != keystoreVersion {
+		return nil, fmt.Errorf("%w: keystore format version %d is not supported (want %d)", parley.ErrMalformed, ks.Version, keystoreVersion)
+	}
+	sk, err := crypto.UnmarshalPrivateKey(ks.IdentityKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: identity key: %w", parley.ErrMalformed, err)
+	}
+	if err := checkEd25519Pair(sk); err != nil {
+		return nil, err
+	}
+	hk, err := hpke.MLKEM768X25519().NewPrivateKey(ks.HpkeKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: HPKE key: %w", parley.ErrMalformed, err)
+	}
+	return newIdentity(sk, hk, bytes.Clone(ks.StoreKey))
+}
+
+// checkEd25519Pair refuses a libp2p Ed25519 key whose stored public half
+// does not match its seed: libp2p derives the peer ID from the stored half,
+// so a damaged file would otherwise yield an identity whose signatures fail.
+func checkEd25519Pair(sk crypto.PrivKey) error {
+	if sk.Type() != cryptopb.KeyType_Ed25519 {
+		return fmt.Errorf("%w: identity key is %s, want Ed25519", parley.ErrMalformed, sk.Type())
+	}
+	raw, err := sk.Raw()
+	if err != nil || len(raw) != ed25519.PrivateKeySize {
+		return fmt.Errorf("%w: identity key is damaged", parley.ErrMalformed)
+	}
+	defer clear(raw)
+	if !bytes.Equal(ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize]), raw) {
+		return fmt.Errorf("%w: identity key's public half does not match its seed", parley.ErrMalformed)
+	}
+	return nil
+}
+
+func encodeKeystore(id *Identity) ([]byte, error) {
+	sk, err := crypto.MarshalPrivateKey(id.Key)
+	if err != nil {
+		return nil, fmt.Errorf("marshal identity key: %w", err)
+	}
+	hk, err := id.HPKE.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("marshal HPKE key: %w", err)
+	}
+	ks := &pb.Keystore{Version: keystoreVersion, IdentityKey: sk, HpkeKey: hk, StoreKey: id.StoreKey}
+	defer clear(sk) // hk is the key's own seed, not a copy: leave it
+	return proto.MarshalOptions{Deterministic: true}.Marshal(ks)
+}
+
+// clearKeystore wipes decoded secrets: best effort, since Go may have copied
+// them, but it keeps them out of later heap dumps in the common case.
+func clearKeystore(ks *pb.Keystore) {
+	clear(ks.IdentityKey)
+	clear(ks.HpkeKey)
+	clear(ks.StoreKey)
+}
+
+// write replaces the keystore atomically: a crash leaves either the old file
+// or the new one, never a torn one that would lose the identity.
+func write(path string, id *Identity, opts KeystoreOptions) error {
+	plain, err := encodeKeystore(id)
+	if err != nil {
+		return err
+	}
+	defer clear(plain)
+	data := plain
+	if len(opts.Passphrase) > 0 {
+		if data, err = encrypt(plain, opts); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(path, data)
+}
+
+func encrypt(plain []byte, opts KeystoreOptions) ([]byte, error) {
+	wf, err := opts.workFactor()
+	if err != nil {
+		return nil, err
+	}
+	r, err := age.NewScryptRecipient(string(opts.Passphrase))
+	if err != nil {
+		return nil, err
+	}
+	r.SetWorkFactor(wf)
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt keystore: %w", err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, fmt.Errorf("encrypt keystore: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encrypt keystore: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// writeFileAtomic writes a 0600 file through a temporary file in the same
+// directory, fsyncs it, renames it into place and fsyncs the directory so
+// the rename itself survives a crash.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write keystore: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// CreateTemp already uses 0600; say so explicitly, the file holds keys.
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("write keystore: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write keystore: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write keystore: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write keystore: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write keystore: %w", err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		// Windows cannot open a directory for fsync; the rename is the
+		// most it offers.
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync data dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync data dir: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,8 @@
+// Package pb holds the protobuf messages of package identity: the signed
+// contact card and the keystore's plaintext. The .pb.go files are generated
+// from the .proto files beside them:
+//
+//	protoc --go_out=. --go_opt=paths=source_relative identity/pb/*.proto
+//
+// run from the module root.
+package pb
