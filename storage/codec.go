@@ -1,0 +1,222 @@
+package storage
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	parley "github.com/parley-im/parley"
+)
+
+// Every stored value is encoded and decoded here and nowhere else.
+//
+// Message records and conversations are written on every message, so they
+// use a compact binary form that starts with a format byte (formatV1); a
+// later format gets a new byte and a migration. Contacts change rarely and
+// gain fields as cards evolve, so they are JSON.
+//
+// Decoders never trust their input: anything short, oversized, out of range
+// or followed by extra bytes is an error wrapping parley.ErrMalformed.
+
+const formatV1 = 1
+
+// Message record flags.
+const (
+	flagOutgoing = 1 << iota
+	flagReplyTo
+	flagsKnown = flagOutgoing | flagReplyTo
+)
+
+// encodeMessage lays a message out as:
+//
+//	format(1) flags(1) status(1) hlc(8) id(32) conversation(32) [reply-to(32)]
+//	from, to, kind, text: each a uvarint length and the bytes
+func encodeMessage(m parley.Message) []byte {
+	b := make([]byte, 0, 3+8+64+32+4*2+len(m.From)+len(m.To)+len(m.Kind)+len(m.Text))
+	var flags byte
+	if m.Outgoing {
+		flags |= flagOutgoing
+	}
+	if m.ReplyTo != nil {
+		flags |= flagReplyTo
+	}
+	b = append(b, formatV1, flags, byte(m.Status))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.HLC))
+	b = append(b, m.ID[:]...)
+	b = append(b, m.Conversation[:]...)
+	if m.ReplyTo != nil {
+		b = append(b, m.ReplyTo[:]...)
+	}
+	for _, s := range []string{m.From, m.To, string(m.Kind), m.Text} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+func decodeMessage(b []byte) (parley.Message, error) {
+	var m parley.Message
+	r := reader{b: b}
+	if f := r.byte(); r.err == nil && f != formatV1 {
+		return m, malformed("message record", fmt.Errorf("unknown format %d", f))
+	}
+	flags := r.byte()
+	status := parley.Status(r.byte())
+	m.HLC = parley.HLC(r.uint64())
+	copy(m.ID[:], r.bytes(32))
+	copy(m.Conversation[:], r.bytes(32))
+	if flags&flagReplyTo != 0 {
+		var id parley.EnvelopeID
+		copy(id[:], r.bytes(32))
+		m.ReplyTo = &id
+	}
+	m.From = r.string()
+	m.To = r.string()
+	m.Kind = parley.Kind(r.string())
+	m.Text = r.string()
+	r.end()
+	switch {
+	case r.err != nil:
+		return parley.Message{}, malformed("message record", r.err)
+	case flags&^flagsKnown != 0:
+		return parley.Message{}, malformed("message record", fmt.Errorf("unknown flags %#x", flags))
+	case !validStatus(status):
+		return parley.Message{}, malformed("message record", fmt.Errorf("status %d", status))
+	}
+	m.Outgoing = flags&flagOutgoing != 0
+	m.Status = status
+	return m, nil
+}
+
+// encodeConversation lays a conversation out as:
+//
+//	format(1) id(32) last-hlc(8) unread(uvarint) kind, peer: uvarint length and bytes
+func encodeConversation(c parley.Conversation) []byte {
+	b := make([]byte, 0, 1+32+8+binary.MaxVarintLen64+2+len(c.Kind)+len(c.Peer))
+	b = append(b, formatV1)
+	b = append(b, c.ID[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(c.LastHLC))
+	b = binary.AppendUvarint(b, uint64(max(c.Unread, 0)))
+	for _, s := range []string{string(c.Kind), c.Peer} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+func decodeConversation(b []byte) (parley.Conversation, error) {
+	var c parley.Conversation
+	r := reader{b: b}
+	if f := r.byte(); r.err == nil && f != formatV1 {
+		return c, malformed("conversation", fmt.Errorf("unknown format %d", f))
+	}
+	copy(c.ID[:], r.bytes(32))
+	c.LastHLC = parley.HLC(r.uint64())
+	unread := r.uvarint()
+	c.Kind = parley.ConversationKind(r.string())
+	c.Peer = r.string()
+	r.end()
+	if r.err == nil && unread > 1<<31 {
+		r.err = fmt.Errorf("unread count %d", unread)
+	}
+	if r.err != nil {
+		return parley.Conversation{}, malformed("conversation", r.err)
+	}
+	c.Unread = int(unread)
+	return c, nil
+}
+
+func encodeContact(c parley.Contact) ([]byte, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode contact %s: %w", c.PeerID, err)
+	}
+	return b, nil
+}
+
+func decodeContact(b []byte) (parley.Contact, error) {
+	var c parley.Contact
+	if err := json.Unmarshal(b, &c); err != nil {
+		return parley.Contact{}, malformed("contact", err)
+	}
+	return c, nil
+}
+
+func encodeUint64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func decodeUint64(what string, b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, malformed(what, fmt.Errorf("%d bytes, want 8", len(b)))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+func validStatus(s parley.Status) bool { return s >= parley.StatusQueued && s <= parley.StatusFailed }
+
+func malformed(what string, err error) error {
+	return fmt.Errorf("%w: stored %s: %v", parley.ErrMalformed, what, err)
+}
+
+var errShort = errors.New("truncated")
+
+// reader consumes a binary value; the first problem sticks in err and every
+// later read returns zero values, so decoders check once at the end.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) bytes(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < n {
+		r.err = errShort
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) byte() byte {
+	if v := r.bytes(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) uint64() uint64 {
+	if v := r.bytes(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errors.New("bad length")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) string() string {
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b)) {
+		r.err = errShort
+	}
+	return string(r.bytes(int(n)))
+}
+
+func (r *reader) end() {
+	if r.err == nil && len(r.b) != 0 {
+		r.err = fmt.Errorf("%d trailing bytes", len(r.b))
+	}
+}

@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	parley "github.com/parley-im/parley"
+)
+
+func sampleMessages() []parley.Message {
+	reply := parley.EnvelopeID{1, 2, 3}
+	return []parley.Message{
+		{},
+		{
+			ID: parley.EnvelopeID{9}, Conversation: parley.ConversationID{8}, From: bob, To: self,
+			Kind: parley.KindText, Text: "héllo", HLC: 1 << 60, Status: parley.StatusDelivered,
+		},
+		{
+			ID: parley.EnvelopeID{7}, From: self, To: bob, Outgoing: true, Kind: parley.KindReceipt,
+			ReplyTo: &reply, HLC: 5, Status: parley.StatusFailed,
+		},
+	}
+}
+
+func TestMessageCodec(t *testing.T) {
+	for _, m := range sampleMessages() {
+		b := encodeMessage(m)
+		got, err := decodeMessage(b)
+		if err != nil || !reflect.DeepEqual(got, m) {
+			t.Fatalf("round trip of %+v: %+v, %v", m, got, err)
+		}
+		// Every truncation and any extra byte is refused.
+		for i := range b {
+			if _, err := decodeMessage(b[:i]); !errors.Is(err, parley.ErrMalformed) {
+				t.Fatalf("truncated to %d bytes: %v", i, err)
+			}
+		}
+		if _, err := decodeMessage(append(b, 0)); !errors.Is(err, parley.ErrMalformed) {
+			t.Fatalf("trailing byte: %v", err)
+		}
+	}
+	bad := encodeMessage(sampleMessages()[1])
+	bad[2] = 5 // status
+	if _, err := decodeMessage(bad); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("bad status: %v", err)
+	}
+}
+
+func TestConversationCodec(t *testing.T) {
+	c := parley.Conversation{ID: parley.ConversationID{3}, Kind: parley.ConversationDM, Peer: bob, LastHLC: 77, Unread: 300}
+	b := encodeConversation(c)
+	if got, err := decodeConversation(b); err != nil || got != c {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for i := range b {
+		if _, err := decodeConversation(b[:i]); !errors.Is(err, parley.ErrMalformed) {
+			t.Fatalf("truncated to %d bytes: %v", i, err)
+		}
+	}
+}
+
+func FuzzDecodeMessage(f *testing.F) {
+	for _, m := range sampleMessages() {
+		f.Add(encodeMessage(m))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMessage(b)
+		if err != nil {
+			if !errors.Is(err, parley.ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		again, err := decodeMessage(encodeMessage(m))
+		if err != nil || !reflect.DeepEqual(again, m) {
+			t.Fatalf("re-encoding changed %+v into %+v, %v", m, again, err)
+		}
+	})
+}
+
+func FuzzDecodeConversation(f *testing.F) {
+	f.Add(encodeConversation(parley.Conversation{Peer: bob, Unread: 3, LastHLC: 9}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := decodeConversation(b)
+		if err != nil {
+			if !errors.Is(err, parley.ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		if again, err := decodeConversation(encodeConversation(c)); err != nil || again != c {
+			t.Fatalf("re-encoding changed %+v into %+v, %v", c, again, err)
+		}
+	})
+}

@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	parley "github.com/parley-im/parley"
+)
+
+func TestContacts(t *testing.T) {
+	db := openTemp(t)
+	added := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	cs := []parley.Contact{
+		{PeerID: "p3", Name: "bob", State: parley.ContactAccepted, AddedAt: added},
+		{PeerID: "p1", Name: "Carol", State: parley.ContactRequest, HPKEKey: []byte{1, 2, 3}, Addrs: []string{"/ip4/127.0.0.1/tcp/1"}},
+		{PeerID: "p2", Name: "bob", State: parley.ContactAccepted},
+		{PeerID: "p4", Name: "Alice", State: parley.ContactAccepted},
+	}
+	for _, c := range cs {
+		if err := db.PutContact(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Contacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, c := range got {
+		order = append(order, c.PeerID)
+	}
+	if want := "p4 p2 p3 p1"; join(order) != want {
+		t.Fatalf("order = %s, want %s (Alice, bob/p2, bob/p3, Carol)", join(order), want)
+	}
+
+	c, err := db.Contact("p1")
+	if err != nil || c.Name != "Carol" || c.State != parley.ContactRequest || !bytes.Equal(c.HPKEKey, []byte{1, 2, 3}) || len(c.Addrs) != 1 {
+		t.Fatalf("Contact(p1) = %+v, %v", c, err)
+	}
+	if c, _ := db.Contact("p3"); !c.AddedAt.Equal(added) {
+		t.Fatalf("AddedAt = %v, want %v", c.AddedAt, added)
+	}
+
+	// Accepting a request replaces the contact.
+	cs[1].State = parley.ContactAccepted
+	if err := db.PutContact(cs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Contact("p1"); c.State != parley.ContactAccepted {
+		t.Fatalf("state = %v after update", c.State)
+	}
+	if all, _ := db.Contacts(); len(all) != 4 {
+		t.Fatalf("%d contacts after update, want 4", len(all))
+	}
+
+	if _, err := db.Contact("nobody"); !errors.Is(err, parley.ErrNotFound) {
+		t.Fatalf("Contact(nobody): %v, want ErrNotFound", err)
+	}
+	if err := db.PutContact(parley.Contact{Name: "no peer"}); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("PutContact without peer ID: %v", err)
+	}
+}
+
+func join(ss []string) string {
+	var b bytes.Buffer
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+func TestPeerKeys(t *testing.T) {
+	db := openTemp(t)
+	if err := db.PutPeerKey(bob, []byte{1}, []byte("key one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutPeerKey(bob, []byte{1, 0}, []byte("key two")); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := db.PeerKey(bob, []byte{1}); err != nil || string(k) != "key one" {
+		t.Fatalf("PeerKey = %q, %v", k, err)
+	}
+	if k, err := db.PeerKey(bob, []byte{1, 0}); err != nil || string(k) != "key two" {
+		t.Fatalf("PeerKey = %q, %v", k, err)
+	}
+	if _, err := db.PeerKey(carol, []byte{1}); !errors.Is(err, parley.ErrNotFound) {
+		t.Fatalf("another peer's key ID: %v, want ErrNotFound", err)
+	}
+	if err := db.PutPeerKey(bob, nil, []byte("k")); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("empty key ID: %v", err)
+	}
+}

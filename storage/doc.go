@@ -1,0 +1,64 @@
+// Package storage is the node's store: one badger v4 database per node,
+// encrypted at rest, holding contacts, envelopes and their decrypted
+// messages, conversations, the outbox and the DM keys peers set up with us.
+//
+// It does not decide anything about the protocol: callers hand it decrypted,
+// verified messages with their envelopes (PutRecords), and it keeps them
+// idempotent, ordered and durable. It does not yet hold groups, files or
+// disappearing-message TTLs; those come with their own key prefixes and a
+// migration.
+//
+// # Durability
+//
+// Badger runs with SyncWrites: every method that writes returns only after
+// its transaction is on disk, so a crash at any point loses nothing that was
+// acknowledged. A write that fails changes nothing (PutRecords with more
+// records than one transaction holds is the exception: it commits in several
+// transactions and may stop between two; retrying is safe because records
+// are idempotent).
+//
+// Group commit is done here, not by badger. Badger's write goroutine does
+// collect the transactions that arrive while it is writing, but then syncs
+// its write-ahead log once per transaction (DB.writeRequests calls writeToLSM
+// for each request, and each ends in memTable.SyncWAL, an msync). So every
+// write goes through one writer goroutine (writer.go) that merges all the
+// writes waiting for it into one transaction and one sync, splitting only at
+// badger's transaction size limit (ErrTxnTooBig). Writers therefore never
+// conflict, and concurrent writers share syncs: see
+// BenchmarkPutRecordsConcurrent.
+//
+// # Encryption
+//
+// Options.EncryptionKey is required: badger encrypts the WAL, the value log
+// and every table with AES-256 data keys, themselves encrypted with this key
+// in its KEYREGISTRY file. Opening with another key fails with
+// ErrKeyMismatch and changes nothing.
+//
+// # Key layout
+//
+// IDs are raw bytes: peer is the text peer ID, conv a 32-byte conversation
+// ID, id a 32-byte envelope ID, hlc and seq 8-byte big-endian numbers, so
+// byte order is numeric order. Values are encoded in codec.go.
+//
+//	meta/schema                 schema version
+//	meta/outbox-seq             next outbox sequence number
+//	c/ peer                     contact (JSON)
+//	e/ id                       envelope bytes, as sent or received; presence makes a record a duplicate
+//	r/ id                       message record (binary): every kind, with its status
+//	m/ conv hlc id              (empty) text messages in display order; Messages scans it backwards
+//	u/ conv hlc id              (empty) unread incoming text; kept in step with Conversation.Unread
+//	v/ conv                     conversation (binary)
+//	o/ peer 0x00 seq            envelope ID waiting in peer's outbox, in queue order
+//	q/ peer 0x00 id             its seq, to remove an entry by ID
+//	k/ peer 0x00 keyID          a DM key a peer established with us
+//
+// Peer IDs never contain 0x00, so it safely ends them. The outbox sequence
+// is one counter per store, written in the same transaction as the entry, so
+// queue order survives restarts without gaps or reuse.
+//
+// # Schema
+//
+// meta/schema holds SchemaVersion. Open runs migrations[v] for each version
+// v the store is behind, each in its own synced transaction that also bumps
+// the version, and refuses a store written by a newer schema.
+package storage

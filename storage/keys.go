@@ -1,0 +1,104 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	parley "github.com/parley-im/parley"
+)
+
+// Key prefixes. doc.go lists the layout with each key's value. Prefixes are
+// short because every key is repeated in the LSM tree and its index.
+const (
+	keySchema    = "meta/schema"     // schema version, 8 bytes big-endian
+	keyOutboxSeq = "meta/outbox-seq" // next outbox sequence number, 8 bytes big-endian
+
+	prefixContact      = "c/" // c/<peer> → contact
+	prefixEnvelope     = "e/" // e/<id> → envelope bytes
+	prefixRecord       = "r/" // r/<id> → message record
+	prefixMessages     = "m/" // m/<conv><hlc><id> → empty: text messages in display order
+	prefixUnread       = "u/" // u/<conv><hlc><id> → empty: unread incoming text
+	prefixConversation = "v/" // v/<conv> → conversation
+	prefixOutbox       = "o/" // o/<peer>\x00<seq> → envelope ID
+	prefixOutboxIndex  = "q/" // q/<peer>\x00<id> → seq, to find an entry by ID
+	prefixPeerKey      = "k/" // k/<peer>\x00<key ID> → key
+)
+
+// peerSep ends a peer ID inside a key. Peer IDs are base58 or base32 text,
+// so they never contain it, and checkPeer makes sure of that.
+const peerSep = 0x00
+
+// displayKeyLen is the part of an m/ or u/ key after the prefix: conversation,
+// HLC, envelope ID. Big-endian HLC makes byte order equal display order.
+const displayKeyLen = 32 + 8 + 32
+
+func checkPeer(peer string) error {
+	if peer == "" || strings.IndexByte(peer, peerSep) >= 0 {
+		return fmt.Errorf("%w: peer ID %q", parley.ErrMalformed, peer)
+	}
+	return nil
+}
+
+func key(prefix string, parts ...[]byte) []byte {
+	n := len(prefix)
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 0, n)
+	k = append(k, prefix...)
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+func contactKey(peer string) []byte           { return key(prefixContact, []byte(peer)) }
+func envelopeKey(id parley.EnvelopeID) []byte { return key(prefixEnvelope, id[:]) }
+func recordKey(id parley.EnvelopeID) []byte   { return key(prefixRecord, id[:]) }
+
+func conversationKey(id parley.ConversationID) []byte {
+	return key(prefixConversation, id[:])
+}
+
+func displayPrefix(prefix string, conv parley.ConversationID) []byte {
+	return key(prefix, conv[:])
+}
+
+func displayKey(prefix string, m parley.Message) []byte {
+	return key(prefix, m.Conversation[:], binary.BigEndian.AppendUint64(nil, uint64(m.HLC)), m.ID[:])
+}
+
+// displayKeyID reads the envelope ID at the end of an m/ or u/ key.
+func displayKeyID(k []byte) (parley.EnvelopeID, error) {
+	if len(k) != len(prefixMessages)+displayKeyLen {
+		return parley.EnvelopeID{}, fmt.Errorf("%w: index key of %d bytes", parley.ErrMalformed, len(k))
+	}
+	return parley.EnvelopeIDFromBytes(k[len(k)-32:])
+}
+
+func peerPrefix(prefix, peer string) []byte {
+	return append(key(prefix, []byte(peer)), peerSep)
+}
+
+func outboxKey(peer string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(peerPrefix(prefixOutbox, peer), seq)
+}
+
+func outboxIndexKey(peer string, id parley.EnvelopeID) []byte {
+	return append(peerPrefix(prefixOutboxIndex, peer), id[:]...)
+}
+
+// outboxKeyPeer reads the peer ID out of an o/ key.
+func outboxKeyPeer(k []byte) (string, error) {
+	rest := k[len(prefixOutbox):]
+	i := strings.IndexByte(string(rest), peerSep)
+	if i <= 0 || len(rest) != i+1+8 {
+		return "", fmt.Errorf("%w: outbox key %q", parley.ErrMalformed, k)
+	}
+	return string(rest[:i]), nil
+}
+
+func peerKeyKey(peer string, keyID []byte) []byte {
+	return append(peerPrefix(prefixPeerKey, peer), keyID...)
+}

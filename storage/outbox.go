@@ -1,0 +1,154 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	parley "github.com/parley-im/parley"
+)
+
+// OutboxEntry is an envelope waiting for a peer's acknowledgement.
+type OutboxEntry struct {
+	ID       parley.EnvelopeID
+	Envelope []byte
+}
+
+// Outbox returns a peer's waiting envelopes in the order they were queued,
+// oldest first: the first limit of them, or all when limit <= 0. The order
+// comes from a sequence number stored with each entry, so it survives
+// restarts.
+func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
+	if err := checkPeer(peer); err != nil {
+		return nil, fmt.Errorf("storage: outbox: %w", err)
+	}
+	var out []OutboxEntry
+	err := db.view(func(txn *badger.Txn) error {
+		p := peerPrefix(prefixOutbox, peer)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		var ids []parley.EnvelopeID
+		for it.Seek(p); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return fmt.Errorf("storage: read outbox entry: %w", err)
+			}
+			id, err := parley.EnvelopeIDFromBytes(v)
+			if err != nil {
+				return malformed("outbox entry", err)
+			}
+			ids = append(ids, id)
+		}
+		for _, id := range ids {
+			env, err := getValue(txn, envelopeKey(id))
+			if err != nil {
+				return notFoundIsMalformed(err)
+			}
+			out = append(out, OutboxEntry{ID: id, Envelope: env})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: outbox of %s: %w", peer, err)
+	}
+	return out, nil
+}
+
+// OutboxPeers lists the peers with at least one envelope in their outbox.
+func (db *DB) OutboxPeers() ([]string, error) {
+	var peers []string
+	err := db.view(func(txn *badger.Txn) error {
+		p := []byte(prefixOutbox)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		defer it.Close()
+		for it.Seek(p); it.ValidForPrefix(p); {
+			peer, err := outboxKeyPeer(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			peers = append(peers, peer)
+			// Skip the rest of this peer's entries: seek past its separator.
+			next := peerPrefix(prefixOutbox, peer)
+			next[len(next)-1]++
+			it.Seek(next)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: list outbox peers: %w", err)
+	}
+	return peers, nil
+}
+
+// OutboxLen counts a peer's waiting envelopes.
+func (db *DB) OutboxLen(peer string) (int, error) {
+	if err := checkPeer(peer); err != nil {
+		return 0, fmt.Errorf("storage: outbox length: %w", err)
+	}
+	n := 0
+	err := db.view(func(txn *badger.Txn) error {
+		p := peerPrefix(prefixOutbox, peer)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		defer it.Close()
+		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: outbox length of %s: %w", peer, err)
+	}
+	return n, nil
+}
+
+// RemoveFromOutbox takes envelopes off a peer's outbox and advances their
+// messages to status (StatusDelivered on an ack, StatusFailed on a permanent
+// refusal), in one synced transaction. IDs not in that peer's outbox are
+// ignored. It returns the messages whose status changed; like AdvanceStatus,
+// this includes receipt-kind records.
+func (db *DB) RemoveFromOutbox(peer string, ids []parley.EnvelopeID, status parley.Status) ([]parley.Message, error) {
+	if err := checkPeer(peer); err != nil {
+		return nil, fmt.Errorf("storage: remove from outbox: %w", err)
+	}
+	if !validStatus(status) {
+		return nil, fmt.Errorf("storage: remove from outbox: %w: status %d", parley.ErrMalformed, status)
+	}
+	changed := make([]*parley.Message, len(ids))
+	err := db.submit(len(ids), func(w *wtxn, i int) error {
+		changed[i] = nil
+		m, ok, err := removeFromOutbox(w.txn, peer, ids[i], status)
+		if ok {
+			changed[i] = &m
+		}
+		if err != nil {
+			return fmt.Errorf("storage: remove %s from the outbox of %s: %w", ids[i], peer, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return compact(changed), nil
+}
+
+func removeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID, status parley.Status) (parley.Message, bool, error) {
+	ik := outboxIndexKey(peer, id)
+	b, err := getValue(txn, ik)
+	if errors.Is(err, parley.ErrNotFound) {
+		return parley.Message{}, false, nil
+	}
+	if err != nil {
+		return parley.Message{}, false, err
+	}
+	seq, err := decodeUint64("outbox index", b)
+	if err != nil {
+		return parley.Message{}, false, err
+	}
+	if err := txn.Delete(outboxKey(peer, seq)); err != nil {
+		return parley.Message{}, false, err
+	}
+	if err := txn.Delete(ik); err != nil {
+		return parley.Message{}, false, err
+	}
+	return advance(txn, id, status, false)
+}

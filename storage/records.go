@@ -1,0 +1,388 @@
+package storage
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+	parley "github.com/parley-im/parley"
+)
+
+// Record is one envelope to store, with what it means. PutRecords is the
+// only way envelopes enter the store, whether sent or received, text or
+// receipt.
+type Record struct {
+	// Message is the decrypted envelope. Its ID is the envelope ID and
+	// makes the record idempotent.
+	Message parley.Message
+	// Envelope is the encoded envelope, kept as received or sent. Required.
+	Envelope []byte
+	// QueueTo, when set, also appends the envelope to this peer's outbox.
+	QueueTo string
+	// MarkRead lists incoming messages to mark StatusRead in the same
+	// transaction (the record is then the read receipt being queued).
+	MarkRead []parley.EnvelopeID
+}
+
+// PutRecords stores records, committing them in as few synced transactions
+// as possible, shared with concurrent writers. added[i] reports whether
+// recs[i] was new: a record whose envelope ID is already stored, or appeared
+// earlier in recs, is skipped entirely and changes nothing (no outbox entry,
+// no MarkRead, no unread count).
+//
+// A new text record upserts its DM conversation: Peer is the other side,
+// LastHLC the newest timestamp, and an incoming message with a status below
+// StatusRead adds one to Unread. Other kinds (receipts) are stored for
+// idempotency and the outbox but never listed by Messages or Unread.
+//
+// Records are validated before anything is written. After a storage error
+// some records may already be stored; calling again with the same records is
+// safe.
+func (db *DB) PutRecords(recs []Record) (added []bool, err error) {
+	for i, r := range recs {
+		if err := checkRecord(r); err != nil {
+			return nil, fmt.Errorf("storage: record %d (%s): %w", i, r.Message.ID, err)
+		}
+	}
+	added = make([]bool, len(recs))
+	err = db.submit(len(recs), func(w *wtxn, i int) error {
+		ok, err := putRecord(w, recs[i])
+		added[i] = ok
+		if err != nil {
+			return fmt.Errorf("storage: put record %s: %w", recs[i].Message.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+func checkRecord(r Record) error {
+	m := r.Message
+	switch {
+	case len(r.Envelope) == 0:
+		return fmt.Errorf("%w: no envelope bytes", parley.ErrMalformed)
+	case m.Kind == "":
+		return fmt.Errorf("%w: no message kind", parley.ErrMalformed)
+	case !validStatus(m.Status):
+		return fmt.Errorf("%w: status %d", parley.ErrMalformed, m.Status)
+	case r.QueueTo != "":
+		return checkPeer(r.QueueTo)
+	}
+	return nil
+}
+
+func putRecord(w *wtxn, r Record) (bool, error) {
+	m := r.Message
+	txn := w.txn
+	if ok, err := exists(txn, envelopeKey(m.ID)); err != nil || ok {
+		return false, err
+	}
+	if err := txn.Set(envelopeKey(m.ID), r.Envelope); err != nil {
+		return false, err
+	}
+	if err := txn.Set(recordKey(m.ID), encodeMessage(m)); err != nil {
+		return false, err
+	}
+	if m.Kind == parley.KindText {
+		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
+			return false, err
+		}
+		if isUnread(m) {
+			if err := txn.Set(displayKey(prefixUnread, m), nil); err != nil {
+				return false, err
+			}
+		}
+		if err := bumpConversation(txn, m); err != nil {
+			return false, err
+		}
+	}
+	if r.QueueTo != "" {
+		if err := w.enqueue(r.QueueTo, m.ID); err != nil {
+			return false, err
+		}
+	}
+	for _, id := range r.MarkRead {
+		if _, _, err := advance(txn, id, parley.StatusRead, true); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// isUnread: an incoming text message its user has not seen. These are the
+// messages under u/ and counted in Conversation.Unread.
+func isUnread(m parley.Message) bool {
+	return !m.Outgoing && m.Kind == parley.KindText && m.Status < parley.StatusRead
+}
+
+// bumpConversation upserts the DM conversation of a new text message.
+func bumpConversation(txn *badger.Txn, m parley.Message) error {
+	c, err := getConversation(txn, m.Conversation)
+	if errors.Is(err, parley.ErrNotFound) {
+		c = parley.Conversation{ID: m.Conversation, Kind: parley.ConversationDM}
+	} else if err != nil {
+		return err
+	}
+	if c.Peer == "" {
+		c.Peer = m.From
+		if m.Outgoing {
+			c.Peer = m.To
+		}
+	}
+	c.LastHLC = max(c.LastHLC, m.HLC)
+	if isUnread(m) {
+		c.Unread++
+	}
+	return txn.Set(conversationKey(c.ID), encodeConversation(c))
+}
+
+// statusAdvances says whether a message may move from one status to another:
+// only forward along Queued < Sent < Delivered < Read, and to Failed only
+// from Queued or Sent. Failed is final.
+func statusAdvances(from, to parley.Status) bool {
+	switch {
+	case to == parley.StatusFailed:
+		return from == parley.StatusQueued || from == parley.StatusSent
+	case from == parley.StatusFailed:
+		return false
+	}
+	return to > from
+}
+
+// advance moves one message's status forward, keeping the unread index and
+// count in step. Unknown IDs, and outgoing ones when incomingOnly, are left
+// alone. It returns the message and whether it changed.
+func advance(txn *badger.Txn, id parley.EnvelopeID, to parley.Status, incomingOnly bool) (parley.Message, bool, error) {
+	m, err := getMessage(txn, id)
+	if errors.Is(err, parley.ErrNotFound) {
+		return m, false, nil
+	}
+	if err != nil || !statusAdvances(m.Status, to) || incomingOnly && m.Outgoing {
+		return m, false, err
+	}
+	wasUnread := isUnread(m)
+	m.Status = to
+	if err := txn.Set(recordKey(id), encodeMessage(m)); err != nil {
+		return m, false, err
+	}
+	if wasUnread && !isUnread(m) {
+		if err := txn.Delete(displayKey(prefixUnread, m)); err != nil {
+			return m, false, err
+		}
+		c, err := getConversation(txn, m.Conversation)
+		if err != nil {
+			return m, false, notFoundIsMalformed(err)
+		}
+		c.Unread = max(c.Unread-1, 0)
+		if err := txn.Set(conversationKey(c.ID), encodeConversation(c)); err != nil {
+			return m, false, err
+		}
+	}
+	return m, true, nil
+}
+
+// AdvanceStatus sets the status of the given messages where that moves it
+// forward (see statusAdvances) and returns the messages that changed, with
+// their new status, in the order of ids. Unknown IDs are ignored. Marking an
+// incoming message read takes it off its conversation's unread count. The
+// result includes receipt-kind records (whose status tracks their own
+// delivery); callers that show status filter on Kind.
+func (db *DB) AdvanceStatus(ids []parley.EnvelopeID, s parley.Status) ([]parley.Message, error) {
+	if !validStatus(s) {
+		return nil, fmt.Errorf("storage: advance status: %w: status %d", parley.ErrMalformed, s)
+	}
+	changed := make([]*parley.Message, len(ids))
+	err := db.submit(len(ids), func(w *wtxn, i int) error {
+		m, ok, err := advance(w.txn, ids[i], s, false)
+		changed[i] = nil
+		if ok {
+			changed[i] = &m
+		}
+		if err != nil {
+			return fmt.Errorf("storage: advance %s to %s: %w", ids[i], s, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return compact(changed), nil
+}
+
+func compact(ms []*parley.Message) []parley.Message {
+	var out []parley.Message
+	for _, m := range ms {
+		if m != nil {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// HasEnvelope reports whether an envelope is stored.
+func (db *DB) HasEnvelope(id parley.EnvelopeID) (bool, error) {
+	var ok bool
+	err := db.view(func(txn *badger.Txn) (err error) {
+		ok, err = exists(txn, envelopeKey(id))
+		return err
+	})
+	return ok, err
+}
+
+// Envelope returns the stored bytes of an envelope, or parley.ErrNotFound.
+func (db *DB) Envelope(id parley.EnvelopeID) ([]byte, error) {
+	var b []byte
+	err := db.view(func(txn *badger.Txn) (err error) {
+		b, err = getValue(txn, envelopeKey(id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: envelope %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// Message returns a stored message of any kind, or parley.ErrNotFound.
+func (db *DB) Message(id parley.EnvelopeID) (parley.Message, error) {
+	var m parley.Message
+	err := db.view(func(txn *badger.Txn) (err error) {
+		m, err = getMessage(txn, id)
+		return err
+	})
+	return m, err
+}
+
+func getMessage(txn *badger.Txn, id parley.EnvelopeID) (parley.Message, error) {
+	b, err := getValue(txn, recordKey(id))
+	if err != nil {
+		return parley.Message{}, fmt.Errorf("storage: message %s: %w", id, err)
+	}
+	m, err := decodeMessage(b)
+	if err != nil {
+		return parley.Message{}, fmt.Errorf("storage: message %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// Messages returns the text messages of a conversation in display order
+// (HLC, then envelope ID): the newest limit of them, or all when limit <= 0.
+func (db *DB) Messages(conv parley.ConversationID, limit int) ([]parley.Message, error) {
+	return db.listDisplay(prefixMessages, conv, limit)
+}
+
+// Unread returns the incoming text messages of a conversation whose status
+// is below StatusRead, in display order.
+func (db *DB) Unread(conv parley.ConversationID) ([]parley.Message, error) {
+	return db.listDisplay(prefixUnread, conv, 0)
+}
+
+// listDisplay reads an m/ or u/ index backwards from its newest key, so
+// the newest limit messages cost limit steps, then returns them oldest first.
+func (db *DB) listDisplay(prefix string, conv parley.ConversationID, limit int) ([]parley.Message, error) {
+	var out []parley.Message
+	err := db.view(func(txn *badger.Txn) error {
+		p := displayPrefix(prefix, conv)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, Reverse: true})
+		defer it.Close()
+		// In reverse, Seek finds the last key <= its argument: the largest
+		// possible key under p.
+		last := append(bytes.Clone(p), bytes.Repeat([]byte{0xff}, displayKeyLen)...)
+		var ids []parley.EnvelopeID
+		for it.Seek(last); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
+			id, err := displayKeyID(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		slices.Reverse(ids)
+		out = make([]parley.Message, 0, len(ids))
+		for _, id := range ids {
+			m, err := getMessage(txn, id)
+			if err != nil {
+				return err // a missing record is a broken index: not ErrNotFound to the caller
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: list messages of %s: %w", conv, notFoundIsMalformed(err))
+	}
+	return out, nil
+}
+
+// notFoundIsMalformed reports a dangling index entry as corruption rather
+// than as "not found", which callers would read as an empty result.
+func notFoundIsMalformed(err error) error {
+	if errors.Is(err, parley.ErrNotFound) {
+		return fmt.Errorf("%w: index entry without a record: %v", parley.ErrMalformed, err)
+	}
+	return err
+}
+
+// Conversation returns one conversation, or parley.ErrNotFound.
+func (db *DB) Conversation(id parley.ConversationID) (parley.Conversation, error) {
+	var c parley.Conversation
+	err := db.view(func(txn *badger.Txn) (err error) {
+		c, err = getConversation(txn, id)
+		return err
+	})
+	return c, err
+}
+
+func getConversation(txn *badger.Txn, id parley.ConversationID) (parley.Conversation, error) {
+	b, err := getValue(txn, conversationKey(id))
+	if err != nil {
+		return parley.Conversation{}, fmt.Errorf("storage: conversation %s: %w", id, err)
+	}
+	c, err := decodeConversation(b)
+	if err != nil {
+		return parley.Conversation{}, fmt.Errorf("storage: conversation %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// Conversations lists every conversation, newest LastHLC first.
+func (db *DB) Conversations() ([]parley.Conversation, error) {
+	var out []parley.Conversation
+	err := db.view(func(txn *badger.Txn) error {
+		return scan(txn, prefixConversation, func(_, v []byte) error {
+			c, err := decodeConversation(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: list conversations: %w", err)
+	}
+	slices.SortFunc(out, func(a, b parley.Conversation) int {
+		return cmp.Or(cmp.Compare(b.LastHLC, a.LastHLC), bytes.Compare(a.ID[:], b.ID[:]))
+	})
+	return out, nil
+}
+
+// scan calls fn with every key and value under a prefix, in key order. The
+// slices are valid only during the call.
+func scan(txn *badger.Txn, prefix string, fn func(k, v []byte) error) error {
+	p := []byte(prefix)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 100})
+	defer it.Close()
+	for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+		item := it.Item()
+		err := item.Value(func(v []byte) error { return fn(item.Key(), v) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
