@@ -1,0 +1,215 @@
+package dm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-msgio/pbio"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/node/dm/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+// courier drains one peer's outbox. One goroutine per peer with queued
+// envelopes; it is owned by the Service and stops when the Service closes.
+type courier struct {
+	svc  *Service
+	peer peer.ID
+	wake chan struct{} // capacity 1: kicks coalesce
+	// st is kept open between drains, so that the next message does not
+	// pay for a new stream; it is closed after streamIdle without traffic.
+	// Owned by the courier's goroutine.
+	st network.Stream
+}
+
+// streamIdle is how long a courier keeps an unused stream open; the
+// receiver's idleTimeout is longer, so it is the sender that hangs up.
+const streamIdle = 30 * time.Second
+
+func newCourier(s *Service, p peer.ID) *courier {
+	return &courier{svc: s, peer: p, wake: make(chan struct{}, 1)}
+}
+
+func (c *courier) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers until ctx ends: after a kick, and while the peer is
+// unreachable, again after an exponential back-off.
+func (c *courier) run(ctx context.Context) {
+	backoff := time.Duration(0)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	defer c.closeStream()
+	for {
+		var retry, idle <-chan time.Time
+		switch {
+		case backoff > 0:
+			timer.Reset(backoff)
+			retry = timer.C
+		case c.st != nil:
+			timer.Reset(streamIdle)
+			idle = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		case <-retry:
+		case <-idle:
+			c.closeStream()
+			continue
+		}
+		timer.Stop()
+		err := c.drain(ctx)
+		switch {
+		case err == nil:
+			backoff = 0
+		case ctx.Err() != nil:
+			return
+		default:
+			backoff = min(max(2*backoff, c.svc.cfg.RetryMin), c.svc.cfg.RetryMax)
+			c.svc.log.Debug("dm: delivery failed, will retry", "peer", c.peer, "in", backoff, "err", err)
+		}
+	}
+}
+
+// drain pushes the outbox to the peer, batch by batch, until it is empty.
+func (c *courier) drain(ctx context.Context) error {
+	store := c.svc.cfg.Store
+	reused := c.st != nil
+	for {
+		entries, err := store.Outbox(c.peer.String(), MaxBatch)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		entries = capBytes(entries, maxPushBytes)
+		if c.st == nil {
+			if c.st, err = c.open(ctx); err != nil {
+				return err
+			}
+		}
+		ack, err := c.exchange(c.st, entries)
+		if err != nil {
+			_ = c.st.Reset()
+			c.st = nil
+			if reused {
+				// The kept stream may have died while idle (the peer
+				// restarted, the connection dropped): one fresh try.
+				reused = false
+				continue
+			}
+			return err
+		}
+		reused = false
+		if err := c.settle(entries, ack); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *courier) closeStream() {
+	if c.st != nil {
+		_ = c.st.Close()
+		c.st = nil
+	}
+}
+
+func (c *courier) open(ctx context.Context) (network.Stream, error) {
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if c.svc.cfg.Host.Network().Connectedness(c.peer) != network.Connected {
+		if err := c.svc.cfg.Connect(cctx, c.peer); err != nil {
+			return nil, fmt.Errorf("connecting: %w", err)
+		}
+	}
+	st, err := c.svc.cfg.Host.NewStream(cctx, c.peer, ID)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream: %w", err)
+	}
+	return st, nil
+}
+
+// exchange writes one Push and reads its Ack.
+func (c *courier) exchange(st network.Stream, entries []storage.OutboxEntry) (*pb.Ack, error) {
+	push := &pb.Push{Envelopes: make([][]byte, len(entries))}
+	for i, e := range entries {
+		push.Envelopes[i] = e.Envelope
+	}
+	_ = st.SetDeadline(time.Now().Add(ioTimeout))
+	if err := pbio.NewDelimitedWriter(st).WriteMsg(push); err != nil {
+		return nil, fmt.Errorf("writing push: %w", err)
+	}
+	ack := new(pb.Ack)
+	if err := pbio.NewDelimitedReader(st, MaxFrameSize).ReadMsg(ack); err != nil {
+		return nil, fmt.Errorf("reading ack: %w", err)
+	}
+	if len(ack.Results) != len(entries) {
+		return nil, fmt.Errorf("%w: ack has %d results for %d envelopes", parley.ErrMalformed, len(ack.Results), len(entries))
+	}
+	return ack, nil
+}
+
+// settle removes what the peer stored (delivered) or refused (failed) from
+// the outbox, and learns whether our current key reached the peer.
+func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
+	var stored, refused []parley.EnvelopeID
+	for i, r := range ack.Results {
+		e := entries[i]
+		if string(r.EnvelopeId) != string(e.ID[:]) {
+			return fmt.Errorf("%w: ack result %d names another envelope", parley.ErrMalformed, i)
+		}
+		if r.Code == pb.Result_CODE_STORED {
+			stored = append(stored, e.ID)
+			if env, err := identity.ParseEnvelope(e.Envelope); err == nil && len(env.KeyEncap) > 0 {
+				c.svc.sessions.markAcked(c.peer, env.KeyId)
+			}
+			continue
+		}
+		c.svc.log.Warn("dm: peer refused a message", "peer", c.peer, "id", e.ID, "reason", r.Reason)
+		refused = append(refused, e.ID)
+	}
+	for _, batch := range []struct {
+		ids    []parley.EnvelopeID
+		status parley.Status
+	}{{stored, parley.StatusDelivered}, {refused, parley.StatusFailed}} {
+		if len(batch.ids) == 0 {
+			continue
+		}
+		changed, err := c.svc.cfg.Store.RemoveFromOutbox(c.peer.String(), batch.ids, batch.status)
+		if err != nil {
+			return err
+		}
+		for i := range changed {
+			if changed[i].Kind == parley.KindText {
+				c.svc.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+			}
+		}
+	}
+	return nil
+}
+
+// capBytes keeps a prefix of entries whose envelopes fit in limit bytes
+// (always at least one).
+func capBytes(entries []storage.OutboxEntry, limit int) []storage.OutboxEntry {
+	total := 0
+	for i, e := range entries {
+		total += len(e.Envelope)
+		if total > limit && i > 0 {
+			return entries[:i]
+		}
+	}
+	return entries
+}

@@ -1,0 +1,25 @@
+// Package dm delivers one-to-one messages over /parley/dm/1.0.0.
+//
+// Delivery is push with an outbox (DESIGN.md §3):
+//
+//   - Send seals the body (identity.SealEnvelope), stores the envelope, the
+//     message and an outbox entry in one synced write, and only then returns.
+//   - A courier per peer drains that peer's outbox over a stream: it pushes
+//     batches of envelopes and removes each one only when the peer's Ack says
+//     it is stored. It runs when a message is queued, when the peer connects,
+//     and on a back-off timer while the peer is unreachable. A crash at any
+//     point loses nothing; a retry after a lost ack is a no-op on the receiver,
+//     because envelopes are content-addressed.
+//   - The receiver checks every envelope (addressed to us, sealed under a key
+//     the sender established, signed by the stream's remote peer), stores the
+//     batch with one synced write, and then acks.
+//
+// Keys: the first envelopes under a new sending key carry its HPKE
+// encapsulation (and the sender's contact card) until the recipient has
+// acknowledged one of them; after that envelopes carry only the key ID.
+// Sending keys live in memory and rotate every KeyRotateMessages messages or
+// KeyRotateAge, and on every restart; receiving keys are kept in the store.
+//
+// What this package does not do: group delivery (package pubsub),
+// anti-entropy sync, mailboxes for offline peers.
+package dm

@@ -1,0 +1,286 @@
+package dm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-msgio/pbio"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/node/dm/pb"
+	ppb "github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+// maxReceiptIDs bounds one receipt; identity.OpenEnvelope enforces the same
+// on the way in.
+const maxReceiptIDs = 1000
+
+// idleTimeout closes an inbound stream that sends nothing.
+const idleTimeout = 2 * time.Minute
+
+// serve reads Push frames from one stream until EOF. Anything that breaks
+// the protocol (oversized frame, undecodable frame, too many envelopes)
+// resets the stream; a bad envelope inside a good frame is only rejected.
+func (s *Service) serve(st network.Stream) {
+	remote := st.Conn().RemotePeer()
+	r := pbio.NewDelimitedReader(st, MaxFrameSize)
+	w := pbio.NewDelimitedWriter(st)
+	for {
+		_ = st.SetReadDeadline(time.Now().Add(idleTimeout))
+		push, err := readPush(r)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = st.Close()
+			} else {
+				s.log.Debug("dm: bad frame, resetting stream", "peer", remote, "err", err)
+				_ = st.Reset()
+			}
+			return
+		}
+		ack, err := s.receive(remote, push.Envelopes)
+		if err != nil {
+			// Nothing durable happened: no ack, the sender retries later.
+			s.log.Warn("dm: storing received envelopes", "peer", remote, "err", err)
+			_ = st.Reset()
+			return
+		}
+		_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
+		if err := w.WriteMsg(ack); err != nil {
+			_ = st.Reset()
+			return
+		}
+	}
+}
+
+// readPush reads one Push frame; io.EOF means the sender is done.
+func readPush(r pbio.Reader) (*pb.Push, error) {
+	push := new(pb.Push)
+	if err := r.ReadMsg(push); err != nil {
+		return nil, err
+	}
+	if len(push.Envelopes) > MaxBatch {
+		return nil, fmt.Errorf("%w: push of %d envelopes, the limit is %d", parley.ErrMalformed, len(push.Envelopes), MaxBatch)
+	}
+	return push, nil
+}
+
+// received is one envelope that opened cleanly.
+type received struct {
+	msg     parley.Message
+	receipt *ppb.Receipt
+}
+
+// receive checks, stores and answers one Push.
+func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
+	ack := &pb.Ack{Results: make([]*pb.Result, len(envs))}
+	var (
+		records []storage.Record
+		got     []received
+		card    []byte
+	)
+	for i, raw := range envs {
+		id := parley.NewEnvelopeID(raw)
+		ack.Results[i] = &pb.Result{EnvelopeId: id[:]}
+		rcv, c, err := s.open(remote, raw)
+		if err != nil {
+			s.log.Debug("dm: rejected envelope", "peer", remote, "id", id, "err", err)
+			ack.Results[i].Code = pb.Result_CODE_REJECTED
+			ack.Results[i].Reason = err.Error()
+			continue
+		}
+		rcv.msg.ID = id
+		if c != nil {
+			card = c
+		}
+		records = append(records, storage.Record{Message: rcv.msg, Envelope: raw})
+		got = append(got, rcv)
+	}
+	if len(records) == 0 {
+		return ack, nil
+	}
+	if err := s.rememberSender(remote, card, got); err != nil {
+		return nil, err
+	}
+	added, err := s.cfg.Store.PutRecords(records)
+	if err != nil {
+		return nil, err
+	}
+	for i, rcv := range got {
+		if rcv.receipt != nil {
+			// Applied even when the receipt was stored before: a crash
+			// between storing and applying must not lose the status.
+			if err := s.applyReceipt(remote, rcv.receipt); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if added[i] {
+			m := rcv.msg
+			s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &m})
+		}
+	}
+	return ack, nil
+}
+
+// open turns one envelope from remote into a message, or says why not.
+// The author is the verified signer, and it must be the stream's peer.
+func (s *Service) open(remote peer.ID, raw []byte) (received, []byte, error) {
+	env, err := identity.ParseEnvelope(raw)
+	if err != nil {
+		return received{}, nil, err
+	}
+	conv := parley.DMConversationID(s.self.String(), remote.String())
+	if string(env.ConversationId) != string(conv[:]) {
+		return received{}, nil, errors.New("envelope is not addressed to this node")
+	}
+	key, err := s.receivingKey(remote, env)
+	if err != nil {
+		return received{}, nil, err
+	}
+	op, err := identity.OpenEnvelope(env, key)
+	if err != nil {
+		return received{}, nil, err
+	}
+	if op.Sender != remote {
+		return received{}, nil, errors.New("envelope is signed by another peer than the one sending it")
+	}
+	s.cfg.Clock.Observe(op.HLC)
+	msg := parley.Message{
+		Conversation: conv,
+		From:         remote.String(),
+		To:           s.self.String(),
+		HLC:          op.HLC,
+		Status:       parley.StatusDelivered,
+	}
+	switch body := op.Body.Kind.(type) {
+	case *ppb.Body_Text:
+		msg.Kind = parley.KindText
+		msg.Text = body.Text.Text
+		if len(body.Text.ReplyTo) > 0 {
+			if r, err := parley.EnvelopeIDFromBytes(body.Text.ReplyTo); err == nil {
+				msg.ReplyTo = &r
+			}
+		}
+		return received{msg: msg}, op.Card, nil
+	case *ppb.Body_Receipt:
+		msg.Kind = parley.KindReceipt
+		return received{msg: msg, receipt: body.Receipt}, op.Card, nil
+	default:
+		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
+	}
+}
+
+// receivingKey finds the key remote sealed env under: from memory, from the
+// encapsulation it carries, or from the store.
+func (s *Service) receivingKey(remote peer.ID, env *ppb.Envelope) (*identity.SendKey, error) {
+	cacheKey := string(remote) + string(env.KeyId)
+	if k := s.keys.get(cacheKey); k != nil {
+		return k, nil
+	}
+	if len(env.KeyEncap) > 0 {
+		k, err := s.cfg.Identity.OpenSendKey(env.KeyEncap, remote)
+		if err != nil {
+			return nil, fmt.Errorf("opening the sending key: %w", err)
+		}
+		if string(k.ID[:]) != string(env.KeyId) {
+			return nil, fmt.Errorf("%w: key ID does not match its encapsulation", parley.ErrMalformed)
+		}
+		if err := s.cfg.Store.PutPeerKey(remote.String(), k.ID[:], k.Key[:]); err != nil {
+			return nil, err
+		}
+		s.keys.put(cacheKey, k)
+		return k, nil
+	}
+	raw, err := s.cfg.Store.PeerKey(remote.String(), env.KeyId)
+	if errors.Is(err, parley.ErrNotFound) {
+		return nil, errors.New("unknown sending key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	k := &identity.SendKey{}
+	copy(k.ID[:], env.KeyId)
+	copy(k.Key[:], raw)
+	s.keys.put(cacheKey, k)
+	return k, nil
+}
+
+// rememberSender makes sure the sender of text messages is known: a
+// stranger becomes a contact request, and a card fills in what we lack.
+func (s *Service) rememberSender(remote peer.ID, card []byte, got []received) error {
+	texts := false
+	for _, r := range got {
+		texts = texts || r.receipt == nil
+	}
+	c, err := s.cfg.Store.Contact(remote.String())
+	known := err == nil
+	if err != nil && !errors.Is(err, parley.ErrNotFound) {
+		return err
+	}
+	if known && (card == nil || len(c.HPKEKey) > 0) {
+		return nil
+	}
+	if !known && !texts {
+		return nil // a receipt alone does not make a request
+	}
+	if !known {
+		c = parley.Contact{PeerID: remote.String(), State: parley.ContactRequest, AddedAt: time.Now().UTC()}
+	}
+	if card != nil {
+		if cd, err := identity.ParseCard(card); err == nil && cd.PeerID == remote {
+			fromCard := cd.Contact()
+			c.HPKEKey = fromCard.HPKEKey
+			c.Addrs = fromCard.Addrs
+			if c.Name == "" {
+				c.Name = fromCard.Name
+			}
+		}
+	}
+	if err := s.cfg.Store.PutContact(c); err != nil {
+		return err
+	}
+	if !known {
+		s.cfg.Notify(parley.Event{Type: parley.EventRequest, PeerID: remote.String()})
+	}
+	return nil
+}
+
+// applyReceipt advances our outgoing messages to remote; IDs of anything
+// else (another conversation, an incoming message) are ignored, so a peer
+// can only mark what it was sent.
+func (s *Service) applyReceipt(remote peer.ID, r *ppb.Receipt) error {
+	status := parley.StatusDelivered
+	if r.Kind == ppb.Receipt_KIND_READ {
+		status = parley.StatusRead
+	}
+	conv := parley.DMConversationID(s.self.String(), remote.String())
+	var ids []parley.EnvelopeID
+	for _, raw := range r.EnvelopeIds {
+		id, err := parley.EnvelopeIDFromBytes(raw)
+		if err != nil {
+			continue
+		}
+		m, err := s.cfg.Store.Message(id)
+		if err != nil || m.Conversation != conv || !m.Outgoing {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	changed, err := s.cfg.Store.AdvanceStatus(ids, status)
+	if err != nil {
+		return err
+	}
+	for i := range changed {
+		s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+	}
+	return nil
+}

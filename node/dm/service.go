@@ -1,0 +1,284 @@
+package dm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	ppb "github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+// ID is the direct-message protocol.
+const ID protocol.ID = "/parley/dm/1.0.0"
+
+// Wire limits. A Push holds at most MaxBatch envelopes and MaxFrameSize bytes;
+// anything bigger is a protocol error and the stream is reset.
+const (
+	MaxBatch     = 256
+	MaxFrameSize = 4 << 20
+	// maxPushBytes keeps a courier's frames well under MaxFrameSize.
+	maxPushBytes = 2 << 20
+)
+
+// Timeouts for one exchange on a stream.
+const (
+	ioTimeout      = 30 * time.Second
+	connectTimeout = 30 * time.Second
+)
+
+// Config wires a Service. All fields but Logger and the retry bounds are
+// required.
+type Config struct {
+	Host     host.Host
+	Identity *identity.Identity
+	Store    *storage.DB
+	Clock    *parley.Clock
+	// Card returns our current signed contact card, sent along with a new
+	// key so that a stranger can answer.
+	Card func() []byte
+	// Connect finds and dials a peer: known addresses first, then the DHT.
+	Connect func(ctx context.Context, p peer.ID) error
+	// Notify receives events (messages stored, statuses changed, requests).
+	// It must not block.
+	Notify func(parley.Event)
+	Logger *slog.Logger
+	// RetryMin and RetryMax bound the back-off between delivery attempts to
+	// an unreachable peer. Defaults: 1s and 5m.
+	RetryMin, RetryMax time.Duration
+}
+
+// Service sends and receives direct messages.
+type Service struct {
+	cfg  Config
+	self peer.ID
+	log  *slog.Logger
+
+	sessions sessions
+	keys     keyCache
+
+	ctx    context.Context // cancelled by Close; owns every courier
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // couriers and inbound handlers
+
+	mu       sync.Mutex
+	closed   bool                        // guarded by mu
+	couriers map[peer.ID]*courier        // guarded by mu
+	inbound  map[network.Stream]struct{} // guarded by mu; reset by Close
+}
+
+// New builds the service; Start makes it serve.
+func New(cfg Config) (*Service, error) {
+	if cfg.Host == nil || cfg.Identity == nil || cfg.Store == nil || cfg.Clock == nil || cfg.Card == nil || cfg.Connect == nil || cfg.Notify == nil {
+		return nil, errors.New("dm: Host, Identity, Store, Clock, Card, Connect and Notify are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = time.Second
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = 5 * time.Minute
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{
+		cfg:      cfg,
+		self:     cfg.Host.ID(),
+		log:      cfg.Logger.With("service", "dm"),
+		ctx:      ctx,
+		cancel:   cancel,
+		couriers: make(map[peer.ID]*courier),
+		inbound:  make(map[network.Stream]struct{}),
+	}, nil
+}
+
+// Start serves the protocol and starts delivering whatever the outbox holds
+// from before a restart.
+func (s *Service) Start() error {
+	s.cfg.Host.SetStreamHandler(ID, s.handleStream)
+	peers, err := s.cfg.Store.OutboxPeers()
+	if err != nil {
+		return fmt.Errorf("dm: reading outbox: %w", err)
+	}
+	for _, p := range peers {
+		if id, err := peer.Decode(p); err == nil {
+			s.Kick(id)
+		}
+	}
+	return nil
+}
+
+// Close stops serving and waits for every courier and handler to return.
+// Envelopes not yet acknowledged stay in the outbox for the next start.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	// A peer may hold a stream open (it keeps one between batches): reset
+	// them so their handlers return now, not at their idle timeout.
+	for st := range s.inbound {
+		_ = st.Reset()
+	}
+	s.mu.Unlock()
+	s.cfg.Host.RemoveStreamHandler(ID)
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// SendText seals a text message to a contact, stores it in the outbox and
+// returns once it is on disk. Delivery happens in the background.
+func (s *Service) SendText(to parley.Contact, text string) (parley.Message, error) {
+	if text == "" {
+		return parley.Message{}, parley.ErrEmptyText
+	}
+	if len(text) > parley.MaxTextBytes {
+		return parley.Message{}, fmt.Errorf("%w: %d bytes, the limit is %d", parley.ErrTextTooLong, len(text), parley.MaxTextBytes)
+	}
+	body := &ppb.Body{Kind: &ppb.Body_Text{Text: &ppb.Text{Text: text}}}
+	return s.send(to, body, parley.Message{Kind: parley.KindText, Text: text}, nil)
+}
+
+// SendReadReceipt tells a contact that the user has seen these messages, and
+// marks them read in the same write, so a crash cannot lose one without the
+// other.
+func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) error {
+	for len(ids) > 0 {
+		n := min(len(ids), maxReceiptIDs)
+		raw := make([][]byte, n)
+		for i, id := range ids[:n] {
+			raw[i] = id[:]
+		}
+		body := &ppb.Body{Kind: &ppb.Body_Receipt{Receipt: &ppb.Receipt{Kind: ppb.Receipt_KIND_READ, EnvelopeIds: raw}}}
+		if _, err := s.send(to, body, parley.Message{Kind: parley.KindReceipt}, ids[:n]); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, markRead []parley.EnvelopeID) (parley.Message, error) {
+	pid, err := peer.Decode(to.PeerID)
+	if err != nil {
+		return parley.Message{}, fmt.Errorf("%w: peer ID %q: %v", parley.ErrMalformed, to.PeerID, err)
+	}
+	if len(to.HPKEKey) == 0 {
+		return parley.Message{}, fmt.Errorf("%w: no encryption key for %s yet; add them by invite", parley.ErrUnknownContact, to.PeerID)
+	}
+	bodyBytes, err := proto.Marshal(body)
+	if err != nil {
+		return parley.Message{}, fmt.Errorf("dm: encoding body: %w", err)
+	}
+	conv := parley.DMConversationID(s.self.String(), to.PeerID)
+	hlc := s.cfg.Clock.Now()
+	key, acked, err := s.sessions.next(pid,
+		func() (*identity.SendKey, error) { return identity.NewSendKey(to.HPKEKey, s.self, pid) },
+		time.Now())
+	if err != nil {
+		return parley.Message{}, fmt.Errorf("dm: new sending key: %w", err)
+	}
+	var card []byte
+	if !acked {
+		card = s.cfg.Card()
+	}
+	env, eid, err := s.cfg.Identity.SealEnvelope(conv, key, !acked, hlc, bodyBytes, card)
+	if err != nil {
+		return parley.Message{}, fmt.Errorf("dm: sealing: %w", err)
+	}
+	msg.ID = eid
+	msg.Conversation = conv
+	msg.From = s.self.String()
+	msg.To = to.PeerID
+	msg.Outgoing = true
+	msg.HLC = hlc
+	msg.Status = parley.StatusQueued
+	if _, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead}}); err != nil {
+		return parley.Message{}, fmt.Errorf("dm: storing: %w", err)
+	}
+	if msg.Kind == parley.KindText {
+		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
+	}
+	s.Kick(pid)
+	return msg, nil
+}
+
+// Kick makes the courier for p try to deliver now (a message was queued, or
+// p just connected). It never blocks.
+func (s *Service) Kick(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || p == s.self {
+		return
+	}
+	c := s.couriers[p]
+	if c == nil {
+		c = newCourier(s, p)
+		s.couriers[p] = c
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c.run(s.ctx)
+		}()
+	}
+	c.kick()
+}
+
+// handleStream is the inbound side: read a Push, store, ack, repeat.
+func (s *Service) handleStream(st network.Stream) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		st.Reset()
+		return
+	}
+	s.wg.Add(1)
+	s.inbound[st] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.inbound, st)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	s.serve(st)
+}
+
+// keyCache keeps recently used receiving keys in memory so that a burst of
+// envelopes costs one HPKE decapsulation, not one each.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]*identity.SendKey // guarded by mu; peer ID + key ID
+}
+
+const keyCacheMax = 1024
+
+func (c *keyCache) get(k string) *identity.SendKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *keyCache) put(k string, v *identity.SendKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= keyCacheMax {
+		c.m = make(map[string]*identity.SendKey) // crude but bounded; the store is the source of truth
+	}
+	c.m[k] = v
+}

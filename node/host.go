@@ -1,0 +1,99 @@
+package node
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+)
+
+// DefaultListen is where a node listens when Config.Listen is empty: TCP and
+// QUIC on every interface, ports chosen by the OS.
+var DefaultListen = []string{
+	"/ip4/0.0.0.0/tcp/0",
+	"/ip4/0.0.0.0/udp/0/quic-v1",
+	"/ip6/::/tcp/0",
+	"/ip6/::/udp/0/quic-v1",
+}
+
+// Limits sized for a desktop messenger, not a public server.
+const (
+	connLow          = 64
+	connHigh         = 128
+	connGrace        = time.Minute
+	resourceMemory   = 256 << 20
+	resourceFDs      = 512
+	protocolStreams  = 64 // per Parley protocol, all peers together
+	protocolPerPeer  = 8  // per Parley protocol and peer
+	protocolMemory   = 32 << 20
+	protocolPeerMem  = 8 << 20
+	protocolMemScale = 0 // no growth with system memory
+)
+
+// newHost builds the libp2p host: TCP and QUIC, Noise, yamux, identify, ping,
+// hole punching, a resource manager and a connection manager. Options are
+// explicit so that no default changes under us on an upgrade.
+func newHost(key crypto.PrivKey, listen []string, protocols []protocol.ID) (host.Host, error) {
+	if len(listen) == 0 {
+		listen = DefaultListen
+	}
+	rm, err := newResourceManager(protocols)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := connmgr.NewConnManager(connLow, connHigh, connmgr.WithGracePeriod(connGrace))
+	if err != nil {
+		rm.Close()
+		return nil, fmt.Errorf("connection manager: %w", err)
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(key),
+		libp2p.ListenAddrStrings(listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.Ping(true),
+		libp2p.EnableHolePunching(),
+		libp2p.UserAgent("parley"),
+		// Prometheus registration is global state; several nodes share a
+		// process in tests, and a desktop app has no scraper.
+		libp2p.DisableMetrics(),
+	)
+	if err != nil {
+		cm.Close()
+		rm.Close()
+		return nil, fmt.Errorf("libp2p host (listen %v): %w", listen, err)
+	}
+	return h, nil
+}
+
+func newResourceManager(protocols []protocol.ID) (network.ResourceManager, error) {
+	limits := rcmgr.DefaultLimits // a copy: never mutate the package's value
+	libp2p.SetDefaultServiceLimits(&limits)
+	for _, p := range protocols {
+		limits.AddProtocolLimit(p,
+			rcmgr.BaseLimit{Streams: protocolStreams, StreamsInbound: protocolStreams, StreamsOutbound: protocolStreams, Memory: protocolMemory},
+			rcmgr.BaseLimitIncrease{Memory: protocolMemScale})
+		limits.AddProtocolPeerLimit(p,
+			rcmgr.BaseLimit{Streams: protocolPerPeer, StreamsInbound: protocolPerPeer, StreamsOutbound: protocolPerPeer, Memory: protocolPeerMem},
+			rcmgr.BaseLimitIncrease{})
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(resourceMemory, resourceFDs)))
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	return rm, nil
+}

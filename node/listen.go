@@ -1,0 +1,112 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// listenFile remembers the ports the OS chose for listen addresses with
+// port 0, so a node comes back on the same ports after a restart and its
+// contacts, who dial the addresses they last saw, find it again.
+const listenFile = "listen.json"
+
+type listenState struct {
+	// Configured is the listen list as given; Bound is what it became.
+	Configured []string `json:"configured"`
+	Bound      []string `json:"bound"`
+}
+
+// listenWithStablePorts starts the host on the ports it had last time when
+// the configuration has not changed, and falls back to the configured
+// addresses when those ports are taken.
+func listenWithStablePorts(dataDir string, key crypto.PrivKey, listen []string, protocols []protocol.ID) (host.Host, error) {
+	if len(listen) == 0 {
+		listen = DefaultListen
+	}
+	path := filepath.Join(dataDir, listenFile)
+	var prev listenState
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &prev) == nil &&
+		slices.Equal(prev.Configured, listen) && len(prev.Bound) == len(listen) {
+		if h, err := newHost(key, prev.Bound, protocols); err == nil {
+			return h, nil
+		}
+	}
+	h, err := newHost(key, listen, protocols)
+	if err != nil {
+		return nil, err
+	}
+	if bound, ok := boundAddrs(listen, h.Network().ListenAddresses()); ok {
+		b, _ := json.Marshal(listenState{Configured: listen, Bound: bound})
+		if err := writeFileAtomic(path, b); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// boundAddrs pairs each configured address with the address it was bound
+// to: the same address with its port 0 replaced by the port the OS chose.
+func boundAddrs(configured []string, listening []ma.Multiaddr) ([]string, bool) {
+	out := make([]string, len(configured))
+	for i, c := range configured {
+		want, err := ma.NewMultiaddr(c)
+		if err != nil {
+			return nil, false
+		}
+		found := false
+		for _, l := range listening {
+			if zeroPorts(l).Equal(zeroPorts(want)) {
+				out[i], found = l.String(), true
+				break
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// zeroPorts sets every TCP and UDP port in a to 0.
+func zeroPorts(a ma.Multiaddr) ma.Multiaddr {
+	var out ma.Multiaddr
+	for _, c := range a {
+		switch c.Protocol().Code {
+		case ma.P_TCP, ma.P_UDP:
+			z, err := ma.NewComponent(c.Protocol().Name, "0")
+			if err != nil {
+				return a
+			}
+			out = append(out, *z)
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// writeFileAtomic replaces path with data (mode 0600) so a crash leaves
+// either the old file or the new one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	err = errors.Join(err, tmp.Sync(), tmp.Close())
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,304 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+)
+
+// Messenger is what a user does with a node: contacts, requests,
+// conversations, sending and reading. It implements gui.Node. Delivery is
+// the dm package's; Messenger decides who may be written to and when a
+// message counts as read.
+type Messenger struct {
+	n *Node
+
+	cardMu     sync.Mutex
+	cardKey    string // guarded by cardMu: name and addresses signedCard was made from
+	cardSigned []byte // guarded by cardMu
+}
+
+// Self describes this node: peer ID, addresses, invite code, fingerprint.
+func (m *Messenger) Self() parley.Self {
+	n := m.n
+	card := m.card()
+	addrs := make([]string, len(card.Addrs))
+	for i, a := range card.Addrs {
+		addrs[i] = a.String() + "/p2p/" + n.host.ID().String()
+	}
+	invite := ""
+	if signed, err := n.id.SignCard(card); err == nil {
+		invite = identity.EncodeInvite(signed)
+	} else {
+		n.log.Error("signing our contact card", "err", err)
+	}
+	return parley.Self{
+		PeerID:      n.host.ID().String(),
+		Name:        card.Name,
+		Addrs:       addrs,
+		Invite:      invite,
+		Fingerprint: identity.Fingerprint(n.host.ID()),
+	}
+}
+
+// maxCardAddrs keeps invites short enough to copy and to fit a QR code.
+const maxCardAddrs = 8
+
+// card is our contact card as of now: name and dialable addresses.
+func (m *Messenger) card() identity.Card {
+	n := m.n
+	name := DefaultName
+	if self, err := n.store.Contact(n.host.ID().String()); err == nil {
+		name = self.Name
+	}
+	addrs := slices.Clone(n.host.Addrs())
+	// Most useful first: public, then LAN, then loopback.
+	rank := func(a ma.Multiaddr) int {
+		switch {
+		case manet.IsPublicAddr(a):
+			return 0
+		case manet.IsPrivateAddr(a):
+			return 1
+		default:
+			return 2
+		}
+	}
+	slices.SortStableFunc(addrs, func(a, b ma.Multiaddr) int { return rank(a) - rank(b) })
+	if len(addrs) > maxCardAddrs {
+		addrs = addrs[:maxCardAddrs]
+	}
+	return identity.Card{PeerID: n.host.ID(), Name: name, HPKEKey: n.id.HPKEPublicKey(), Addrs: addrs}
+}
+
+// signedCard is our signed card, sent along with a new sending key. It is
+// signed again only when the name or the addresses change: a burst of
+// messages to a new contact would otherwise sign it once per message.
+func (m *Messenger) signedCard() []byte {
+	card := m.card()
+	key := fmt.Sprint(card.Name, card.Addrs)
+	m.cardMu.Lock()
+	defer m.cardMu.Unlock()
+	if key == m.cardKey {
+		return m.cardSigned
+	}
+	signed, err := m.n.id.SignCard(card)
+	if err != nil {
+		m.n.log.Error("signing our contact card", "err", err)
+		return nil
+	}
+	m.cardKey, m.cardSigned = key, signed
+	return signed
+}
+
+// AddContact adds the person whose invite code this is. Adding someone who
+// already wrote to us accepts their request.
+func (m *Messenger) AddContact(ctx context.Context, invite, name string) (parley.Contact, error) {
+	card, _, err := identity.DecodeInvite(invite)
+	if err != nil {
+		return parley.Contact{}, err
+	}
+	if card.PeerID == m.n.host.ID() {
+		return parley.Contact{}, fmt.Errorf("%w: this is your own invite", parley.ErrInvalidInvite)
+	}
+	c := card.Contact()
+	if name = strings.TrimSpace(name); name != "" {
+		c.Name = name
+	}
+	c.AddedAt = time.Now().UTC()
+	if old, err := m.n.store.Contact(c.PeerID); err == nil {
+		c.AddedAt = old.AddedAt
+		if name == "" && old.State == parley.ContactAccepted {
+			c.Name = old.Name // keep the name the user chose
+		}
+	}
+	if err := m.n.store.PutContact(c); err != nil {
+		return parley.Contact{}, err
+	}
+	m.n.learnAddrs(card.PeerID, c.Addrs)
+	m.n.reach(card.PeerID)
+	return c, nil
+}
+
+// Contacts lists accepted contacts, by name.
+func (m *Messenger) Contacts(ctx context.Context) ([]parley.Contact, error) {
+	return m.contacts(parley.ContactAccepted)
+}
+
+// Requests lists strangers who wrote to us.
+func (m *Messenger) Requests(ctx context.Context) ([]parley.Contact, error) {
+	return m.contacts(parley.ContactRequest)
+}
+
+func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error) {
+	all, err := m.n.store.Contacts()
+	if err != nil {
+		return nil, err
+	}
+	self := m.n.host.ID().String()
+	out := all[:0]
+	for _, c := range all {
+		if c.State == state && c.PeerID != self {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Accept makes a request a contact: their messages move out of requests,
+// and we may write back.
+func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, error) {
+	c, err := m.n.store.Contact(peerID)
+	if errors.Is(err, parley.ErrNotFound) {
+		return parley.Contact{}, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
+	}
+	if err != nil {
+		return parley.Contact{}, err
+	}
+	if c.State == parley.ContactAccepted {
+		return c, nil
+	}
+	c.State = parley.ContactAccepted
+	if err := m.n.store.PutContact(c); err != nil {
+		return parley.Contact{}, err
+	}
+	if p, err := peer.Decode(c.PeerID); err == nil {
+		m.n.learnAddrs(p, c.Addrs)
+	}
+	return c, nil
+}
+
+// Resolve finds a contact or request by peer ID, or by name (ignoring case).
+func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contact, error) {
+	nameOrID = strings.TrimSpace(nameOrID)
+	if c, err := m.n.store.Contact(nameOrID); err == nil && c.PeerID != m.n.host.ID().String() {
+		return c, nil
+	} else if err != nil && !errors.Is(err, parley.ErrNotFound) {
+		return parley.Contact{}, err
+	}
+	all, err := m.n.store.Contacts()
+	if err != nil {
+		return parley.Contact{}, err
+	}
+	var found []parley.Contact
+	for _, c := range all {
+		if strings.EqualFold(c.Name, nameOrID) && c.PeerID != m.n.host.ID().String() {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return parley.Contact{}, fmt.Errorf("%w %q", parley.ErrUnknownContact, nameOrID)
+	case 1:
+		return found[0], nil
+	default:
+		return parley.Contact{}, fmt.Errorf("%w: %d contacts are called %q; use a peer ID", parley.ErrAmbiguous, len(found), nameOrID)
+	}
+}
+
+// SafetyNumber is the number both users see for their pair; equal numbers
+// mean no one sits in the middle of the invite exchange.
+func (m *Messenger) SafetyNumber(peerID string) (string, error) {
+	p, err := peer.Decode(peerID)
+	if err != nil {
+		return "", fmt.Errorf("%w: peer ID %q", parley.ErrMalformed, peerID)
+	}
+	return identity.SafetyNumber(m.n.host.ID(), p), nil
+}
+
+// Online reports whether the peer is connected now.
+func (m *Messenger) Online(peerID string) bool {
+	p, err := peer.Decode(peerID)
+	return err == nil && m.n.host.Network().Connectedness(p) == network.Connected
+}
+
+// Send writes text to a contact. It returns once the message is stored and
+// queued; delivery follows in the background.
+func (m *Messenger) Send(ctx context.Context, to, text string) (parley.Message, error) {
+	if strings.TrimSpace(text) == "" {
+		return parley.Message{}, parley.ErrEmptyText
+	}
+	if len(text) > parley.MaxTextBytes {
+		return parley.Message{}, fmt.Errorf("%w: %d bytes, the limit is %d", parley.ErrTextTooLong, len(text), parley.MaxTextBytes)
+	}
+	c, err := m.Resolve(ctx, to)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	if c.State != parley.ContactAccepted {
+		return parley.Message{}, fmt.Errorf("%w: %q is a request; accept it first (parley accept %s)", parley.ErrUnknownContact, to, c.PeerID)
+	}
+	return m.n.dm.SendText(c, text)
+}
+
+// Messages lists the conversation with a contact or request. markRead is
+// the user viewing it: incoming messages become read, and a contact (not a
+// stranger) gets a read receipt.
+func (m *Messenger) Messages(ctx context.Context, with string, limit int, markRead bool) ([]parley.Message, error) {
+	c, err := m.Resolve(ctx, with)
+	if err != nil {
+		return nil, err
+	}
+	conv := parley.DMConversationID(m.n.host.ID().String(), c.PeerID)
+	if markRead {
+		if err := m.markRead(c, conv); err != nil {
+			return nil, err
+		}
+	}
+	return m.n.store.Messages(conv, limit)
+}
+
+func (m *Messenger) markRead(c parley.Contact, conv parley.ConversationID) error {
+	unread, err := m.n.store.Unread(conv)
+	if err != nil || len(unread) == 0 {
+		return err
+	}
+	ids := make([]parley.EnvelopeID, len(unread))
+	for i, msg := range unread {
+		ids[i] = msg.ID
+	}
+	if c.State == parley.ContactAccepted && len(c.HPKEKey) > 0 {
+		return m.n.dm.SendReadReceipt(c, ids)
+	}
+	_, err = m.n.store.AdvanceStatus(ids, parley.StatusRead)
+	return err
+}
+
+// Conversations lists conversations, most recent first.
+func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, error) {
+	return m.n.store.Conversations()
+}
+
+// Peers lists connected peers with the addresses we reach them on.
+func (m *Messenger) Peers() []parley.PeerInfo {
+	net := m.n.host.Network()
+	var out []parley.PeerInfo
+	for _, p := range net.Peers() {
+		info := parley.PeerInfo{PeerID: p.String()}
+		for _, conn := range net.ConnsToPeer(p) {
+			info.Addrs = append(info.Addrs, conn.RemoteMultiaddr().String())
+		}
+		if c, err := m.n.store.Contact(p.String()); err == nil {
+			info.Name = c.Name
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b parley.PeerInfo) int { return strings.Compare(a.PeerID, b.PeerID) })
+	return out
+}
+
+// Subscribe streams events until ctx ends.
+func (m *Messenger) Subscribe(ctx context.Context) <-chan parley.Event {
+	return m.n.hub.subscribe(ctx)
+}

@@ -1,0 +1,372 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/node/dm"
+	"github.com/parley-im/parley/storage"
+)
+
+// Config says how to run a node. DataDir is required; every other field has
+// a working default.
+type Config struct {
+	// DataDir holds the keystore, the store and the API file. Created if
+	// missing. One process at a time: a second gets parley.ErrDataDirInUse.
+	DataDir string
+	// Listen addresses (multiaddrs). Empty: DefaultListen.
+	Listen []string
+	// Bootstrap peers for the DHT (multiaddrs ending in /p2p/ID).
+	Bootstrap []string
+	// MDNS finds peers on the LAN. It reaches beyond this machine: tests
+	// leave it off.
+	MDNS bool
+	// Name is the display name on our contact card. Empty keeps the stored
+	// one (DefaultName on first run).
+	Name string
+	// Passphrase seals the keystore; empty leaves it readable by this user
+	// only (mode 0600), with a warning.
+	Passphrase []byte
+	Logger     *slog.Logger
+	// RetryMin and RetryMax bound delivery back-off (dm.Config).
+	RetryMin, RetryMax time.Duration
+}
+
+// DefaultName is the display name of a new identity until the user sets one.
+const DefaultName = "Parley user"
+
+// DHTPrefix keeps Parley's DHT apart from the public IPFS DHT.
+const DHTPrefix protocol.ID = "/parley"
+
+// mdnsService is the mDNS service name Parley nodes announce.
+const mdnsService = "_parley-discovery._udp"
+
+// Node is a running Parley node. It owns every part's lifetime: New builds
+// them in order and Close shuts them down in reverse.
+type Node struct {
+	log   *slog.Logger
+	lock  *dirLock
+	id    *identity.Identity
+	store *storage.DB
+	host  host.Host
+	dht   *dht.IpfsDHT
+	mdns  mdns.Service // nil when off or unavailable
+	hub   *hub
+	dm    *dm.Service
+	msgr  *Messenger
+
+	presence event.Subscription
+	ctx      context.Context // cancelled by Close; owns background dials
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// New opens the data dir and starts the node. It returns once the node
+// listens and serves; bootstrap and contact dials continue in the background.
+func New(ctx context.Context, cfg Config) (_ *Node, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("node: DataDir is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{log: cfg.Logger, hub: newHub()}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	// On any failure below, close what was built so far.
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	if n.lock, err = lockDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	var created bool
+	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		n.log.Info("created a new identity", "peer_id", n.id.PeerID)
+	}
+	if n.store, err = storage.Open(storage.Options{Dir: filepath.Join(cfg.DataDir, "db"), EncryptionKey: n.id.StoreKey, Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	if err := n.saveProfile(cfg.Name); err != nil {
+		return nil, err
+	}
+	if n.host, err = listenWithStablePorts(cfg.DataDir, n.id.Key, cfg.Listen, []protocol.ID{dm.ID}); err != nil {
+		return nil, err
+	}
+	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	// ModeAutoServer: serve DHT queries unless AutoNAT finds us unreachable,
+	// so that a small community's nodes route for each other.
+	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...)); err != nil {
+		return nil, fmt.Errorf("dht: %w", err)
+	}
+	if n.presence, err = n.host.EventBus().Subscribe([]any{new(event.EvtPeerConnectednessChanged), new(event.EvtPeerIdentificationCompleted)}); err != nil {
+		return nil, fmt.Errorf("subscribing to connection events: %w", err)
+	}
+	n.msgr = &Messenger{n: n}
+	if n.dm, err = dm.New(dm.Config{
+		Host:     n.host,
+		Identity: n.id,
+		Store:    n.store,
+		Clock:    parley.NewClock(nil),
+		Card:     n.msgr.signedCard,
+		Connect:  n.connect,
+		Notify:   n.hub.publish,
+		Logger:   cfg.Logger,
+		RetryMin: cfg.RetryMin,
+		RetryMax: cfg.RetryMax,
+	}); err != nil {
+		return nil, err
+	}
+	if err := n.dm.Start(); err != nil {
+		return nil, err
+	}
+	n.wg.Add(1)
+	go n.watchPresence()
+
+	if err := n.dialKnownPeers(bootstrap); err != nil {
+		return nil, err
+	}
+	if cfg.MDNS {
+		n.startMDNS()
+	}
+	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.host.Addrs())
+	return n, nil
+}
+
+// Messenger is the node's chat surface (the API serves it).
+func (n *Node) Messenger() *Messenger { return n.msgr }
+
+// Host is the libp2p host, for tests and diagnostics.
+func (n *Node) Host() host.Host { return n.host }
+
+// Close stops everything in reverse order of construction. Undelivered
+// messages stay in the outbox for the next start.
+func (n *Node) Close() error {
+	var errs []error
+	if n.mdns != nil {
+		errs = append(errs, n.mdns.Close())
+	}
+	if n.dm != nil {
+		errs = append(errs, n.dm.Close())
+	}
+	n.cancel()
+	if n.presence != nil {
+		errs = append(errs, n.presence.Close())
+	}
+	n.wg.Wait()
+	n.hub.close()
+	if n.dht != nil {
+		errs = append(errs, n.dht.Close())
+	}
+	if n.host != nil {
+		errs = append(errs, n.host.Close())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	if n.lock != nil {
+		errs = append(errs, n.lock.release())
+	}
+	return errors.Join(errs...)
+}
+
+// saveProfile keeps our own name as the contact record of our own peer ID.
+func (n *Node) saveProfile(name string) error {
+	self, err := n.store.Contact(n.id.PeerID.String())
+	switch {
+	case errors.Is(err, parley.ErrNotFound):
+		self = parley.Contact{PeerID: n.id.PeerID.String(), Name: DefaultName, State: parley.ContactAccepted, AddedAt: time.Now().UTC()}
+	case err != nil:
+		return err
+	case name == "" || name == self.Name:
+		return nil
+	}
+	if name != "" {
+		self.Name = name
+	}
+	return n.store.PutContact(self)
+}
+
+// connect reaches a peer: through addresses we know (invite, mDNS, earlier
+// connections), else through a DHT lookup by peer ID.
+func (n *Node) connect(ctx context.Context, p peer.ID) error {
+	if len(n.host.Peerstore().Addrs(p)) > 0 {
+		if err := n.host.Connect(ctx, peer.AddrInfo{ID: p}); err == nil {
+			return nil
+		}
+	}
+	ai, err := n.dht.FindPeer(ctx, p)
+	if err != nil {
+		return fmt.Errorf("finding %s: %w", p, err)
+	}
+	return n.host.Connect(ctx, ai)
+}
+
+// dialKnownPeers connects to bootstrap peers, then to contacts, in the
+// background, so presence and the outbox light up without user action.
+func (n *Node) dialKnownPeers(bootstrap []peer.AddrInfo) error {
+	contacts, err := n.store.Contacts()
+	if err != nil {
+		return err
+	}
+	var targets []peer.ID
+	for _, c := range contacts {
+		p, err := peer.Decode(c.PeerID)
+		if err != nil || p == n.host.ID() || c.State != parley.ContactAccepted {
+			continue
+		}
+		n.learnAddrs(p, c.Addrs)
+		targets = append(targets, p)
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for _, ai := range bootstrap {
+			ctx, cancel := context.WithTimeout(n.ctx, 15*time.Second)
+			if err := n.host.Connect(ctx, ai); err != nil {
+				n.log.Warn("bootstrap peer unreachable", "peer", ai.ID, "err", err)
+			}
+			cancel()
+		}
+		if len(bootstrap) > 0 {
+			if err := n.dht.Bootstrap(n.ctx); err != nil {
+				n.log.Debug("dht bootstrap", "err", err)
+			}
+		}
+		for _, p := range targets {
+			n.reach(p)
+		}
+	}()
+	return nil
+}
+
+// reach tries to connect to p once, in the background.
+func (n *Node) reach(p peer.ID) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
+		defer cancel()
+		if err := n.connect(ctx, p); err != nil {
+			n.log.Debug("contact not reachable now", "peer", p, "err", err)
+		}
+	}()
+}
+
+// learnAddrs remembers a contact's addresses for dialing.
+func (n *Node) learnAddrs(p peer.ID, addrs []string) {
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		n.host.Peerstore().AddAddr(p, a, peerstore.PermanentAddrTTL)
+	}
+}
+
+// watchPresence turns connection changes into presence events and delivery
+// attempts (a peer that connects gets its queued messages right away), and
+// keeps contacts' addresses current as peers tell us where they listen.
+func (n *Node) watchPresence() {
+	defer n.wg.Done()
+	for e := range n.presence.Out() {
+		switch ev := e.(type) {
+		case event.EvtPeerConnectednessChanged:
+			online := ev.Connectedness == network.Connected
+			if online {
+				if q, err := n.store.OutboxLen(ev.Peer.String()); err == nil && q > 0 {
+					n.dm.Kick(ev.Peer)
+				}
+			}
+			if c, err := n.store.Contact(ev.Peer.String()); err == nil && c.State == parley.ContactAccepted {
+				n.hub.publish(parley.Event{Type: parley.EventPresence, PeerID: ev.Peer.String(), Online: online})
+			}
+		case event.EvtPeerIdentificationCompleted:
+			n.rememberAddrs(ev.Peer, ev.ListenAddrs)
+		}
+	}
+}
+
+// rememberAddrs stores where a contact listens, so we can dial it after a
+// restart without a lookup.
+func (n *Node) rememberAddrs(p peer.ID, addrs []ma.Multiaddr) {
+	c, err := n.store.Contact(p.String())
+	if err != nil || len(addrs) == 0 || p == n.host.ID() {
+		return
+	}
+	fresh := make([]string, 0, min(len(addrs), maxCardAddrs))
+	for _, a := range addrs[:min(len(addrs), maxCardAddrs)] {
+		fresh = append(fresh, a.String())
+	}
+	if slices.Equal(fresh, c.Addrs) {
+		return
+	}
+	c.Addrs = fresh
+	if err := n.store.PutContact(c); err != nil {
+		n.log.Warn("saving a contact's addresses", "peer", p, "err", err)
+	}
+}
+
+// startMDNS announces us on the LAN and dials the Parley nodes it finds.
+// Where no interface supports multicast, the node runs on without it.
+func (n *Node) startMDNS() {
+	svc := mdns.NewMdnsService(n.host, mdnsService, mdnsNotifee{n})
+	if err := svc.Start(); err != nil {
+		n.log.Warn("mDNS is off: no usable network interface", "err", err)
+		return
+	}
+	n.mdns = svc
+}
+
+type mdnsNotifee struct{ n *Node }
+
+func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
+	if ai.ID == m.n.host.ID() {
+		return
+	}
+	m.n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+	m.n.reach(ai.ID)
+}
+
+func parseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
+	var out []peer.AddrInfo
+	for _, s := range addrs {
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap address %q (want /ip4/.../tcp/.../p2p/ID): %w", s, err)
+		}
+		out = append(out, *ai)
+	}
+	return out, nil
+}
