@@ -112,18 +112,25 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (parley
 	if card.PeerID == m.n.host.ID() {
 		return parley.Contact{}, fmt.Errorf("%w: this is your own invite", parley.ErrInvalidInvite)
 	}
-	c := card.Contact()
-	if name = strings.TrimSpace(name); name != "" {
-		c.Name = name
-	}
-	c.AddedAt = time.Now().UTC()
-	if old, err := m.n.store.Contact(c.PeerID); err == nil {
-		c.AddedAt = old.AddedAt
-		if name == "" && old.State == parley.ContactAccepted {
+	fromCard := card.Contact()
+	name = strings.TrimSpace(name)
+	c, err := m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
+		keepName := found && c.State == parley.ContactAccepted && name == ""
+		old := *c
+		*c = fromCard
+		c.AddedAt = time.Now().UTC()
+		if found {
+			c.AddedAt = old.AddedAt
+		}
+		switch {
+		case name != "":
+			c.Name = name
+		case keepName:
 			c.Name = old.Name // keep the name the user chose
 		}
-	}
-	if err := m.n.store.PutContact(c); err != nil {
+		return true, nil
+	})
+	if err != nil {
 		return parley.Contact{}, err
 	}
 	m.n.learnAddrs(card.PeerID, c.Addrs)
@@ -159,18 +166,20 @@ func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error
 // Accept makes a request a contact: their messages move out of requests,
 // and we may write back.
 func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, error) {
-	c, err := m.n.store.Contact(peerID)
-	if errors.Is(err, parley.ErrNotFound) {
+	if _, err := peer.Decode(peerID); err != nil {
 		return parley.Contact{}, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
 	}
+	c, err := m.n.store.UpdateContact(peerID, func(c *parley.Contact, found bool) (bool, error) {
+		if !found {
+			return false, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
+		}
+		if c.State == parley.ContactAccepted {
+			return false, nil
+		}
+		c.State = parley.ContactAccepted
+		return true, nil
+	})
 	if err != nil {
-		return parley.Contact{}, err
-	}
-	if c.State == parley.ContactAccepted {
-		return c, nil
-	}
-	c.State = parley.ContactAccepted
-	if err := m.n.store.PutContact(c); err != nil {
 		return parley.Contact{}, err
 	}
 	if p, err := peer.Decode(c.PeerID); err == nil {

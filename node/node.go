@@ -203,19 +203,17 @@ func (n *Node) Close() error {
 
 // saveProfile keeps our own name as the contact record of our own peer ID.
 func (n *Node) saveProfile(name string) error {
-	self, err := n.store.Contact(n.id.PeerID.String())
-	switch {
-	case errors.Is(err, parley.ErrNotFound):
-		self = parley.Contact{PeerID: n.id.PeerID.String(), Name: DefaultName, State: parley.ContactAccepted, AddedAt: time.Now().UTC()}
-	case err != nil:
-		return err
-	case name == "" || name == self.Name:
-		return nil
-	}
-	if name != "" {
-		self.Name = name
-	}
-	return n.store.PutContact(self)
+	_, err := n.store.UpdateContact(n.id.PeerID.String(), func(self *parley.Contact, found bool) (bool, error) {
+		if !found {
+			*self = parley.Contact{PeerID: n.id.PeerID.String(), Name: DefaultName, State: parley.ContactAccepted, AddedAt: time.Now().UTC()}
+		}
+		if name != "" && name != self.Name {
+			self.Name = name
+			return true, nil
+		}
+		return !found, nil
+	})
+	return err
 }
 
 // connect reaches a peer: through addresses we know (invite, mDNS, earlier
@@ -321,19 +319,21 @@ func (n *Node) watchPresence() {
 // rememberAddrs stores where a contact listens, so we can dial it after a
 // restart without a lookup.
 func (n *Node) rememberAddrs(p peer.ID, addrs []ma.Multiaddr) {
-	c, err := n.store.Contact(p.String())
-	if err != nil || len(addrs) == 0 || p == n.host.ID() {
+	if len(addrs) == 0 || p == n.host.ID() {
 		return
 	}
 	fresh := make([]string, 0, min(len(addrs), maxCardAddrs))
 	for _, a := range addrs[:min(len(addrs), maxCardAddrs)] {
 		fresh = append(fresh, a.String())
 	}
-	if slices.Equal(fresh, c.Addrs) {
-		return
-	}
-	c.Addrs = fresh
-	if err := n.store.PutContact(c); err != nil {
+	_, err := n.store.UpdateContact(p.String(), func(c *parley.Contact, found bool) (bool, error) {
+		if !found || slices.Equal(fresh, c.Addrs) {
+			return false, nil // strangers' addresses are not worth a write
+		}
+		c.Addrs = fresh
+		return true, nil
+	})
+	if err != nil {
 		n.log.Warn("saving a contact's addresses", "peer", p, "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,6 +27,51 @@ func (db *DB) PutContact(c parley.Contact) error {
 		}
 		return nil
 	})
+}
+
+// UpdateContact reads, changes and writes one contact atomically with
+// respect to every other write, so that two updates (say, a user accepting a
+// request while identify reports new addresses) never undo each other.
+// update gets the stored contact (found=false: none yet, c holds only the
+// peer ID) and says whether to write it back; it may run more than once, so
+// it must not have side effects. The contact as stored afterwards is
+// returned.
+func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found bool) (write bool, err error)) (parley.Contact, error) {
+	if err := checkPeer(peerID); err != nil {
+		return parley.Contact{}, fmt.Errorf("storage: update contact: %w", err)
+	}
+	var result parley.Contact
+	err := db.submit(1, func(w *wtxn, _ int) error {
+		c := parley.Contact{PeerID: peerID}
+		b, err := getValue(w.txn, contactKey(peerID))
+		found := err == nil
+		switch {
+		case found:
+			if c, err = decodeContact(b); err != nil {
+				return err
+			}
+		case !errors.Is(err, parley.ErrNotFound):
+			return err
+		}
+		write, err := update(&c, found)
+		if err != nil || !write {
+			result = c
+			return err
+		}
+		if c.PeerID != peerID {
+			return fmt.Errorf("storage: update contact %s: %w: the peer ID may not change", peerID, parley.ErrMalformed)
+		}
+		v, err := encodeContact(c)
+		if err != nil {
+			return err
+		}
+		result = c
+		return w.txn.Set(contactKey(peerID), v)
+	})
+	if err != nil {
+		return parley.Contact{}, fmt.Errorf("storage: update contact %s: %w", peerID, err)
+	}
+	return result, nil
 }
 
 // Contact returns the contact with a peer ID, or parley.ErrNotFound.

@@ -3,6 +3,8 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,5 +95,52 @@ func TestPeerKeys(t *testing.T) {
 	}
 	if err := db.PutPeerKey(bob, nil, []byte("k")); !errors.Is(err, parley.ErrMalformed) {
 		t.Fatalf("empty key ID: %v", err)
+	}
+}
+
+func TestUpdateContactIsAtomic(t *testing.T) {
+	db := openTemp(t)
+	const peer = "12D3KooWEFaFUyH5QN12Pyip2iQSW7dB8drQcpZTjx3ZnSw5icKm"
+	// Two kinds of concurrent updates to one contact, each touching its own
+	// field: neither may undo the other.
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := db.UpdateContact(peer, func(c *parley.Contact, found bool) (bool, error) {
+				c.Addrs = append(c.Addrs, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", i+1))
+				return true, nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := db.UpdateContact(peer, func(c *parley.Contact, found bool) (bool, error) {
+				c.Name += "x"
+				return true, nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	c, err := db.Contact(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Addrs) != 50 || len(c.Name) != 50 {
+		t.Fatalf("lost updates: %d addrs and a %d-letter name, want 50 and 50", len(c.Addrs), len(c.Name))
+	}
+	// Declining to write changes nothing; changing the peer ID is refused.
+	if _, err := db.UpdateContact(peer, func(c *parley.Contact, _ bool) (bool, error) { c.Name = "nope"; return false, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateContact(peer, func(c *parley.Contact, _ bool) (bool, error) { c.PeerID = "other"; return true, nil }); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("changing the peer ID: err = %v", err)
+	}
+	if c2, _ := db.Contact(peer); c2.Name != c.Name {
+		t.Fatalf("a declined update was written: %q", c2.Name)
 	}
 }

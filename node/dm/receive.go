@@ -218,34 +218,41 @@ func (s *Service) rememberSender(remote peer.ID, card []byte, got []received) er
 	for _, r := range got {
 		texts = texts || r.receipt == nil
 	}
-	c, err := s.cfg.Store.Contact(remote.String())
-	known := err == nil
-	if err != nil && !errors.Is(err, parley.ErrNotFound) {
-		return err
-	}
-	if known && (card == nil || len(c.HPKEKey) > 0) {
+	// The common case, a contact we know with their key, costs one read and
+	// no write.
+	if c, err := s.cfg.Store.Contact(remote.String()); err == nil && len(c.HPKEKey) > 0 {
 		return nil
 	}
-	if !known && !texts {
-		return nil // a receipt alone does not make a request
-	}
-	if !known {
-		c = parley.Contact{PeerID: remote.String(), State: parley.ContactRequest, AddedAt: time.Now().UTC()}
-	}
+	var fromCard *parley.Contact
 	if card != nil {
 		if cd, err := identity.ParseCard(card); err == nil && cd.PeerID == remote {
-			fromCard := cd.Contact()
-			c.HPKEKey = fromCard.HPKEKey
-			c.Addrs = fromCard.Addrs
+			c := cd.Contact()
+			fromCard = &c
+		}
+	}
+	isNew := false
+	_, err := s.cfg.Store.UpdateContact(remote.String(), func(c *parley.Contact, found bool) (bool, error) {
+		isNew = !found
+		switch {
+		case found && (fromCard == nil || len(c.HPKEKey) > 0):
+			return false, nil // nothing to learn
+		case !found && !texts:
+			return false, nil // a receipt alone does not make a request
+		case !found:
+			c.State, c.AddedAt = parley.ContactRequest, time.Now().UTC()
+		}
+		if fromCard != nil {
+			c.HPKEKey, c.Addrs = fromCard.HPKEKey, fromCard.Addrs
 			if c.Name == "" {
 				c.Name = fromCard.Name
 			}
 		}
-	}
-	if err := s.cfg.Store.PutContact(c); err != nil {
+		return true, nil
+	})
+	if err != nil {
 		return err
 	}
-	if !known {
+	if isNew && texts {
 		s.cfg.Notify(parley.Event{Type: parley.EventRequest, PeerID: remote.String()})
 	}
 	return nil
