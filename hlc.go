@@ -1,6 +1,8 @@
 package parley
 
 import (
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -68,3 +70,17 @@ func (c *Clock) Observe(h HLC) {
 // MaxClockSkew bounds how far ahead of our clock a peer's timestamp may be
 // before we stop following it.
 const MaxClockSkew = 24 * time.Hour
+
+// MarshalText writes the timestamp as a decimal string: it does not fit a
+// JavaScript number (2^53), and the GUI must order messages exactly.
+func (h HLC) MarshalText() ([]byte, error) { return strconv.AppendUint(nil, uint64(h), 10), nil }
+
+// UnmarshalText reads the decimal form.
+func (h *HLC) UnmarshalText(b []byte) error {
+	v, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: timestamp %q", ErrMalformed, b)
+	}
+	*h = HLC(v)
+	return nil
+}

@@ -1,0 +1,112 @@
+package pubsub
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"time"
+
+	gossipsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/parley-im/parley/identity"
+)
+
+// MaxMessageSize caps one pubsub message: one envelope and its framing.
+const MaxMessageSize = identity.MaxEnvelopeSize + 1024
+
+// Router is the GossipSub router shared by all of a node's groups.
+type Router struct {
+	ps     *gossipsub.PubSub
+	cancel context.CancelFunc // pubsub has no Close: its context is its lifetime
+}
+
+// NewRouter starts GossipSub on h. Close stops it.
+func NewRouter(h host.Host, logger *slog.Logger) (*Router, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	params, thresholds := ScoreParams()
+	ctx, cancel := context.WithCancel(context.Background())
+	ps, err := gossipsub.NewGossipSub(ctx, h,
+		// StrictNoSign refuses signed messages; NoAuthor also leaves out
+		// the author and sequence number, which StrictNoSign alone keeps.
+		gossipsub.WithMessageSignaturePolicy(gossipsub.StrictNoSign),
+		gossipsub.WithNoAuthor(),
+		gossipsub.WithMessageIdFn(MessageID),
+		gossipsub.WithMaxMessageSize(MaxMessageSize),
+		gossipsub.WithPeerScore(params, thresholds),
+		gossipsub.WithLogger(logger.With("service", "gossipsub")),
+	)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("gossipsub: %w", err)
+	}
+	return &Router{ps: ps, cancel: cancel}, nil
+}
+
+// PubSub is the underlying router, for joining topics.
+func (r *Router) PubSub() *gossipsub.PubSub { return r.ps }
+
+// Close stops the router and every topic on it.
+func (r *Router) Close() error {
+	r.cancel()
+	return nil
+}
+
+// MessageID is the SHA-256 of the message data: with StrictNoSign there is
+// no sender or sequence number to build an ID from, and a content hash makes
+// the same envelope one message however it arrives.
+func MessageID(m *pb.Message) string {
+	h := sha256.Sum256(m.Data)
+	return string(h[:])
+}
+
+// Scoring. Topic parameters come with groups (issue 3); these are the
+// peer-level parameters and the thresholds, written out so that nothing
+// depends on library defaults.
+const (
+	scoreDecayInterval  = time.Second
+	scoreDecayToZero    = 0.01
+	scoreRetain         = 10 * time.Minute
+	topicScoreCap       = 100
+	ipColocationWeight  = -10 // many peers from one IP: a Sybil hint
+	ipColocationMax     = 8   // LANs and NATs put several honest peers on one IP
+	behaviourWeight     = -10
+	behaviourThreshold  = 2
+	behaviourDecay      = 0.9
+	gossipThreshold     = -100
+	publishThreshold    = -500
+	graylistThreshold   = -1000
+	acceptPXThreshold   = 10
+	opportunisticGraftT = 3
+)
+
+// ScoreParams returns GossipSub v1.1 scoring parameters and thresholds.
+func ScoreParams() (*gossipsub.PeerScoreParams, *gossipsub.PeerScoreThresholds) {
+	params := &gossipsub.PeerScoreParams{
+		Topics:                      map[string]*gossipsub.TopicScoreParams{},
+		TopicScoreCap:               topicScoreCap,
+		AppSpecificScore:            func(peer.ID) float64 { return 0 },
+		AppSpecificWeight:           1,
+		IPColocationFactorWeight:    ipColocationWeight,
+		IPColocationFactorThreshold: ipColocationMax,
+		BehaviourPenaltyWeight:      behaviourWeight,
+		BehaviourPenaltyThreshold:   behaviourThreshold,
+		BehaviourPenaltyDecay:       behaviourDecay,
+		DecayInterval:               scoreDecayInterval,
+		DecayToZero:                 scoreDecayToZero,
+		RetainScore:                 scoreRetain,
+	}
+	thresholds := &gossipsub.PeerScoreThresholds{
+		GossipThreshold:             gossipThreshold,
+		PublishThreshold:            publishThreshold,
+		GraylistThreshold:           graylistThreshold,
+		AcceptPXThreshold:           acceptPXThreshold,
+		OpportunisticGraftThreshold: opportunisticGraftT,
+	}
+	return params, thresholds
+}
