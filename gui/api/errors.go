@@ -1,0 +1,73 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/parley-im/parley"
+)
+
+// Error is the body of every error response, and the Go error the client
+// returns for one: {"error": "one line message", "code": "unknown_contact"}.
+type Error struct {
+	Status  int    `json:"-"`              // HTTP status code
+	Message string `json:"error"`          // one line, meant for the user
+	Code    string `json:"code,omitempty"` // stable, for programs; see Codes
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the domain sentinel behind the code, so a client can test
+// errors.Is(err, parley.ErrUnknownContact) as if it called the node itself.
+func (e *Error) Unwrap() error {
+	for _, c := range codes {
+		if c.code == e.Code {
+			return c.err
+		}
+	}
+	return nil
+}
+
+// Codes of errors that are not domain sentinels.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"
+	CodeNotFound     = "not_found"
+	CodeTooLarge     = "too_large"
+	CodeInternal     = "internal"
+	CodeMethod       = "method_not_allowed"
+)
+
+// codes maps domain sentinels to HTTP statuses and stable codes. Order
+// matters: the first sentinel an error wraps wins, so the specific ones come
+// before the general ones.
+var codes = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{parley.ErrUnknownContact, http.StatusNotFound, "unknown_contact"},
+	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
+	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
+	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},
+	{parley.ErrTextTooLong, http.StatusBadRequest, "text_too_long"},
+	{parley.ErrInvalidInvite, http.StatusBadRequest, "invalid_invite"},
+	{parley.ErrBadSignature, http.StatusBadRequest, "bad_signature"},
+	{parley.ErrMalformed, http.StatusBadRequest, "malformed"},
+}
+
+// ErrorFor maps an error from the node to the response the API gives. ok is
+// false for errors that are not the caller's fault: the server logs those
+// and answers 500 without details.
+func ErrorFor(err error) (e *Error, ok bool) {
+	if errors.As(err, &e) {
+		return e, true
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return &Error{Status: c.status, Message: err.Error(), Code: c.code}, true
+		}
+	}
+	return &Error{Status: http.StatusInternalServerError, Message: "internal error", Code: CodeInternal}, false
+}

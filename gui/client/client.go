@@ -1,0 +1,244 @@
+// Package client is a Go client for Parley's local API, for the CLI, tests
+// and bots. Open finds a running node through the data dir's api.json; every
+// method maps to one endpoint and returns the API's views (package gui/api).
+//
+// Errors from the API come back as *api.Error, carrying the server's
+// one-line message and status code; they unwrap to the domain sentinel, so
+// errors.Is(err, parley.ErrUnknownContact) works across the wire. A node
+// that is not running gives an error wrapping ErrNotRunning.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/api"
+)
+
+// ErrNotRunning: no node serves the data dir (no api.json, or nothing
+// listens where it points).
+var ErrNotRunning = parley.ErrNotRunning
+
+// ContactView, MessageView, ConversationView and EventView are the API's
+// views, re-exported so callers need not import gui/api for the names.
+type (
+	ContactView      = api.ContactView
+	MessageView      = api.MessageView
+	ConversationView = api.ConversationView
+	EventView        = api.EventView
+)
+
+// Client talks to one node's API. It is safe for concurrent use.
+type Client struct {
+	base    *url.URL // http://127.0.0.1:PORT
+	token   string
+	dataDir string // for the not-running message; may be empty
+	http    *http.Client
+}
+
+// Open reads dataDir's api.json and returns a client for the node it names.
+// It does not dial: a stale file (the node crashed) shows on the first call
+// as ErrNotRunning.
+func Open(dataDir string) (*Client, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, api.FileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &notRunningError{dataDir: dataDir, cause: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read API file: %w", err)
+	}
+	var f api.File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("read API file %s: %w", filepath.Join(dataDir, api.FileName), err)
+	}
+	c, err := New(f.URL, f.Token)
+	if err != nil {
+		return nil, fmt.Errorf("read API file %s: %w", filepath.Join(dataDir, api.FileName), err)
+	}
+	c.dataDir = dataDir
+	return c, nil
+}
+
+// New returns a client for the API at baseURL (as in api.json) with token.
+func New(baseURL, token string) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("API URL %q is not an http://host:port URL", baseURL)
+	}
+	if token == "" {
+		return nil, errors.New("API token is empty")
+	}
+	u.Path = ""
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil // the API is on loopback; a proxy could only get in the way
+	return &Client{base: u, token: token, http: &http.Client{Transport: t}}, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() error {
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+// Self describes the node.
+func (c *Client) Self(ctx context.Context) (parley.Self, error) {
+	var v parley.Self
+	return v, c.do(ctx, http.MethodGet, api.PathSelf, nil, nil, &v)
+}
+
+// Contacts lists accepted contacts.
+func (c *Client) Contacts(ctx context.Context) ([]ContactView, error) {
+	var v []ContactView
+	return v, c.do(ctx, http.MethodGet, api.PathContacts, nil, nil, &v)
+}
+
+// AddContact adds the contact whose invite code is given; a non-empty name
+// overrides the one on the card.
+func (c *Client) AddContact(ctx context.Context, invite, name string) (ContactView, error) {
+	var v ContactView
+	return v, c.do(ctx, http.MethodPost, api.PathContacts, nil, api.AddContactRequest{Invite: invite, Name: name}, &v)
+}
+
+// Requests lists strangers who wrote first.
+func (c *Client) Requests(ctx context.Context) ([]ContactView, error) {
+	var v []ContactView
+	return v, c.do(ctx, http.MethodGet, api.PathRequests, nil, nil, &v)
+}
+
+// Accept turns the request from peerID into a contact.
+func (c *Client) Accept(ctx context.Context, peerID string) (ContactView, error) {
+	var v ContactView
+	path := api.PathRequests + "/" + url.PathEscape(peerID) + "/accept"
+	return v, c.do(ctx, http.MethodPost, path, nil, nil, &v)
+}
+
+// Conversations lists conversations, with unread counts.
+func (c *Client) Conversations(ctx context.Context) ([]ConversationView, error) {
+	var v []ConversationView
+	return v, c.do(ctx, http.MethodGet, api.PathConversations, nil, nil, &v)
+}
+
+// Messages returns the last limit (0: all) messages with a contact (name or
+// peer ID), in display order. markRead marks them read, as viewing does.
+func (c *Client) Messages(ctx context.Context, with string, limit int, markRead bool) ([]MessageView, error) {
+	q := url.Values{"with": {with}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if markRead {
+		q.Set("read", "true")
+	}
+	var v []MessageView
+	return v, c.do(ctx, http.MethodGet, api.PathMessages, q, nil, &v)
+}
+
+// Send sends text to a contact (name or peer ID). It returns once the node
+// has stored the message, not when it is delivered.
+func (c *Client) Send(ctx context.Context, to, text string) (MessageView, error) {
+	var v MessageView
+	// Checked here too so that an oversized text gets its own error rather
+	// than the server's generic "request body too large".
+	if len(text) > parley.MaxTextBytes {
+		return v, fmt.Errorf("%w (%d bytes, the limit is %d)", parley.ErrTextTooLong, len(text), parley.MaxTextBytes)
+	}
+	return v, c.do(ctx, http.MethodPost, api.PathMessages, nil, api.SendRequest{To: to, Text: text}, &v)
+}
+
+// Peers lists connected peers.
+func (c *Client) Peers(ctx context.Context) ([]parley.PeerInfo, error) {
+	var v []parley.PeerInfo
+	return v, c.do(ctx, http.MethodGet, api.PathPeers, nil, nil, &v)
+}
+
+// do sends one request and decodes the answer into out.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	u := c.url(path, query)
+	var body io.Reader
+	if in != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		// Escaping <, > and & would make text up to six times longer and
+		// push a legal message past the body cap.
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(in); err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = &buf
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return readError(resp)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+	}
+	return nil
+}
+
+func (c *Client) url(path string, query url.Values) *url.URL {
+	u := *c.base
+	u.Path = path
+	u.RawQuery = query.Encode()
+	return &u
+}
+
+// transportError turns "connection refused" into ErrNotRunning: api.json
+// outlived its node (a crash or kill -9 leaves it behind).
+func (c *Client) transportError(method, path string, err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return &notRunningError{dataDir: c.dataDir, url: c.base.String(), cause: err}
+	}
+	return fmt.Errorf("%s %s: %w", method, path, err)
+}
+
+// readError decodes the API's error body; a body that is not one (a proxy,
+// a different server) still gives a one-line error with the status.
+func readError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &api.Error{}
+	if err := json.Unmarshal(b, e); err != nil || e.Message == "" {
+		e = &api.Error{Message: fmt.Sprintf("API answered %s", resp.Status)}
+	}
+	e.Status = resp.StatusCode
+	return e
+}
+
+// notRunningError says how to start the node the user meant to reach.
+type notRunningError struct {
+	dataDir string
+	url     string
+	cause   error
+}
+
+func (e *notRunningError) Error() string {
+	if e.dataDir == "" {
+		return fmt.Sprintf("parley is not running at %s", e.url)
+	}
+	return fmt.Sprintf("parley is not running for data dir %s (start it with: parley --data %s)", e.dataDir, e.dataDir)
+}
+
+func (e *notRunningError) Unwrap() []error { return []error{parley.ErrNotRunning, e.cause} }

@@ -1,0 +1,74 @@
+package gui
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/api"
+)
+
+// eventWriteTimeout bounds one frame's write, so a client that stops
+// reading cannot pin the handler.
+const eventWriteTimeout = 10 * time.Second
+
+// handleEvents streams the node's events over a WebSocket, one JSON
+// api.EventView per frame, until the client goes, the node's channel
+// closes (node stopped, or this reader fell behind) or the server stops.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	// Counted before the upgrade: until then Shutdown tracks the
+	// connection itself, so this Add always precedes Serve's Wait.
+	s.streams.Add(1)
+	defer s.streams.Done()
+
+	// guard has already refused foreign origins; Accept's own check (Origin
+	// host must equal Host) agrees with it, so it stays on.
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Debug("websocket accept", "err", err)
+		return
+	}
+	defer c.CloseNow()
+
+	// The client sends nothing; CloseRead answers its pings and close
+	// frame and cancels clientCtx when it goes.
+	clientCtx := c.CloseRead(context.WithoutCancel(r.Context()))
+	ctx, cancel := context.WithCancel(clientCtx)
+	defer cancel() // ends the subscription
+	events := s.node.Subscribe(ctx)
+
+	for {
+		select {
+		case <-clientCtx.Done():
+			return
+		case <-s.stopStreams:
+			c.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		case ev, ok := <-events:
+			if !ok {
+				c.Close(websocket.StatusGoingAway, "event stream ended")
+				return
+			}
+			wctx, wcancel := context.WithTimeout(ctx, eventWriteTimeout)
+			err := wsjson.Write(wctx, c, s.eventView(ctx, ev))
+			wcancel()
+			if err != nil {
+				s.log.Debug("websocket write", "err", err)
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) eventView(ctx context.Context, ev parley.Event) api.EventView {
+	v := api.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online}
+	if ev.Message != nil {
+		mv := s.newNamer(ctx).messageView(*ev.Message)
+		v.Message = &mv
+	}
+	return v
+}

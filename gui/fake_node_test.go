@@ -1,0 +1,254 @@
+package gui_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-im/parley"
+)
+
+// fakeNode is a map-backed gui.Node: enough to test the HTTP layer (auth,
+// routing, JSON, errors). Real-node tests live with the node.
+type fakeNode struct {
+	self parley.Self
+
+	mu       sync.Mutex
+	contacts map[string]parley.Contact // by peer ID; guarded by mu
+	msgs     []parley.Message          // guarded by mu
+	readWith []string                  // peers whose messages were marked read; guarded by mu
+	subs     []chan parley.Event       // guarded by mu
+	clock    *parley.Clock
+
+	// subscribed receives one value per Subscribe call, so a test can
+	// push an event only once the stream is listening.
+	subscribed chan struct{}
+	// dropped receives one value per subscription ended by its ctx.
+	dropped chan struct{}
+}
+
+const (
+	selfID  = "12D3KooWSelf"
+	aliceID = "12D3KooWAlice"
+	bobID   = "12D3KooWBob"
+	strayID = "12D3KooWStray"
+)
+
+func newFakeNode() *fakeNode {
+	added := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	return &fakeNode{
+		self: parley.Self{PeerID: selfID, Name: "me", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"},
+			Invite: "PARLEY-INVITE-<me>", Fingerprint: "12345 67890"},
+		contacts: map[string]parley.Contact{
+			aliceID: {PeerID: aliceID, Name: "alice", State: parley.ContactAccepted, AddedAt: added},
+			bobID:   {PeerID: bobID, Name: "bob", State: parley.ContactAccepted, AddedAt: added},
+			strayID: {PeerID: strayID, Name: "stray", State: parley.ContactRequest, AddedAt: added},
+		},
+		clock:      parley.NewClock(nil),
+		subscribed: make(chan struct{}, 16),
+		dropped:    make(chan struct{}, 16),
+	}
+}
+
+func (f *fakeNode) Self() parley.Self { return f.self }
+
+func (f *fakeNode) AddContact(_ context.Context, invite, name string) (parley.Contact, error) {
+	peerID, ok := strings.CutPrefix(invite, "invite:")
+	if !ok {
+		return parley.Contact{}, fmt.Errorf("%w: no checksum", parley.ErrInvalidInvite)
+	}
+	if name == "" {
+		name = "card name"
+	}
+	c := parley.Contact{PeerID: peerID, Name: name, State: parley.ContactAccepted}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.contacts[peerID] = c
+	return c, nil
+}
+
+func (f *fakeNode) list(state parley.ContactState) []parley.Contact {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []parley.Contact
+	for _, c := range f.contacts {
+		if c.State == state {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fakeNode) Contacts(context.Context) ([]parley.Contact, error) {
+	return f.list(parley.ContactAccepted), nil
+}
+
+func (f *fakeNode) Requests(context.Context) ([]parley.Contact, error) {
+	return f.list(parley.ContactRequest), nil
+}
+
+func (f *fakeNode) Accept(_ context.Context, peerID string) (parley.Contact, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.contacts[peerID]
+	if !ok || c.State != parley.ContactRequest {
+		return parley.Contact{}, fmt.Errorf("request from %s: %w", peerID, parley.ErrNotFound)
+	}
+	c.State = parley.ContactAccepted
+	f.contacts[peerID] = c
+	return c, nil
+}
+
+func (f *fakeNode) Resolve(_ context.Context, nameOrID string) (parley.Contact, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.contacts[nameOrID]; ok {
+		return c, nil
+	}
+	var found []parley.Contact
+	for _, c := range f.contacts {
+		if c.Name == nameOrID {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return parley.Contact{}, parley.ErrUnknownContact
+	case 1:
+		return found[0], nil
+	}
+	return parley.Contact{}, parley.ErrAmbiguous
+}
+
+func (f *fakeNode) SafetyNumber(peerID string) (string, error) {
+	return "safety:" + peerID, nil
+}
+
+func (f *fakeNode) Online(peerID string) bool { return peerID == aliceID }
+
+func (f *fakeNode) Send(_ context.Context, to, text string) (parley.Message, error) {
+	switch {
+	case text == "":
+		return parley.Message{}, parley.ErrEmptyText
+	case len(text) > parley.MaxTextBytes:
+		return parley.Message{}, parley.ErrTextTooLong
+	case text == "boom":
+		return parley.Message{}, fmt.Errorf("badger: write /secret/path: disk on fire")
+	}
+	m := parley.Message{
+		ID:           parley.NewEnvelopeID([]byte(text)),
+		Conversation: parley.DMConversationID(selfID, to),
+		From:         selfID,
+		To:           to,
+		Outgoing:     true,
+		Kind:         parley.KindText,
+		Text:         text,
+		HLC:          f.clock.Now(),
+		Status:       parley.StatusQueued,
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+	return m, nil
+}
+
+// receive stores an incoming message, as the DM protocol would.
+func (f *fakeNode) receive(from, text string) parley.Message {
+	m := parley.Message{
+		ID:           parley.NewEnvelopeID([]byte(from + text)),
+		Conversation: parley.DMConversationID(selfID, from),
+		From:         from,
+		Kind:         parley.KindText,
+		Text:         text,
+		HLC:          f.clock.Now(),
+		Status:       parley.StatusDelivered,
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+	return m
+}
+
+func (f *fakeNode) Messages(_ context.Context, peer string, limit int, markRead bool) ([]parley.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []parley.Message
+	for _, m := range f.msgs {
+		if m.From == peer || m.To == peer {
+			out = append(out, m)
+		}
+	}
+	if limit > 0 && len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	if markRead {
+		f.readWith = append(f.readWith, peer)
+	}
+	return out, nil
+}
+
+func (f *fakeNode) markedRead() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.readWith...)
+}
+
+func (f *fakeNode) Conversations(context.Context) ([]parley.Conversation, error) {
+	return []parley.Conversation{{
+		ID: parley.DMConversationID(selfID, aliceID), Kind: parley.ConversationDM,
+		Peer: aliceID, LastHLC: f.clock.Now(), Unread: 2,
+	}}, nil
+}
+
+func (f *fakeNode) Peers() []parley.PeerInfo {
+	return []parley.PeerInfo{{PeerID: aliceID, Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, Name: "alice"}}
+}
+
+// Subscribe follows the node's contract: the channel closes when ctx ends
+// (or when closeSubscribers cuts the reader off).
+func (f *fakeNode) Subscribe(ctx context.Context) <-chan parley.Event {
+	ch := make(chan parley.Event, 16)
+	f.mu.Lock()
+	f.subs = append(f.subs, ch)
+	f.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		if f.drop(ch) {
+			f.dropped <- struct{}{}
+		}
+	})
+	f.subscribed <- struct{}{}
+	return ch
+}
+
+func (f *fakeNode) drop(ch chan parley.Event) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, c := range f.subs {
+		if c == ch {
+			f.subs = append(f.subs[:i], f.subs[i+1:]...)
+			close(ch)
+			return true
+		}
+	}
+	return false
+}
+
+func (f *fakeNode) publish(e parley.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ch := range f.subs {
+		ch <- e
+	}
+}
+
+// closeSubscribers ends every stream, as a node does when it stops.
+func (f *fakeNode) closeSubscribers() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ch := range f.subs {
+		close(ch)
+	}
+	f.subs = nil
+}

@@ -1,0 +1,318 @@
+package gui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/api"
+)
+
+// route is one endpoint. The table in routes is the API at a glance.
+type route struct {
+	method, path string
+	handle       http.HandlerFunc
+}
+
+func (s *Server) routes() http.Handler {
+	table := []route{
+		{http.MethodGet, "/{$}", s.handleIndex},
+		{http.MethodGet, api.PathSelf, s.handleSelf},
+		{http.MethodGet, api.PathContacts, s.handleContacts},
+		{http.MethodPost, api.PathContacts, s.handleAddContact},
+		{http.MethodGet, api.PathRequests, s.handleRequests},
+		{http.MethodPost, api.PathAccept, s.handleAccept},
+		{http.MethodGet, api.PathConversations, s.handleConversations},
+		{http.MethodGet, api.PathMessages, s.handleMessages},
+		{http.MethodPost, api.PathMessages, s.handleSend},
+		{http.MethodGet, api.PathPeers, s.handlePeers},
+		{http.MethodGet, api.PathEvents, s.handleEvents},
+	}
+	mux := http.NewServeMux()
+	allowed := make(map[string][]string) // path → methods
+	for _, rt := range table {
+		mux.HandleFunc(rt.method+" "+rt.path, rt.handle)
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// Without these, ServeMux would answer a wrong method or an unknown
+	// API path in plain text; API clients expect the JSON error body.
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, &api.Error{Status: http.StatusMethodNotAllowed, Code: api.CodeMethod,
+				Message: r.Method + " not allowed here; use " + allow})
+		})
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
+			Message: "no such API endpoint: " + r.URL.Path})
+	})
+	return mux
+}
+
+func (s *Server) handleSelf(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.node.Self())
+}
+
+func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.node.Contacts(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.contactViews(cs))
+}
+
+func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
+	var req api.AddContactRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if strings.TrimSpace(req.Invite) == "" {
+		s.fail(w, r, fmt.Errorf("%w: no invite code given", parley.ErrInvalidInvite))
+		return
+	}
+	c, err := s.node.AddContact(r.Context(), strings.TrimSpace(req.Invite), req.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.contactView(c))
+}
+
+func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.node.Requests(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.contactViews(cs))
+}
+
+func (s *Server) handleAccept(w http.ResponseWriter, r *http.Request) {
+	c, err := s.node.Accept(r.Context(), r.PathValue("peer"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.contactView(c))
+}
+
+func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
+	convs, err := s.node.Conversations(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n := s.newNamer(r.Context())
+	views := make([]api.ConversationView, 0, len(convs))
+	for _, c := range convs {
+		v := api.ConversationView{Conversation: c}
+		if c.Peer != "" {
+			v.Name = n.name(c.Peer)
+		}
+		views = append(views, v)
+	}
+	writeJSON(w, http.StatusOK, views)
+}
+
+func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, markRead := 0, false
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			s.fail(w, r, badRequest("limit must be a whole number, 0 for all"))
+			return
+		}
+		limit = n
+	}
+	if v := q.Get("read"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.fail(w, r, badRequest("read must be true or false"))
+			return
+		}
+		markRead = b
+	}
+	c, err := s.resolve(r.Context(), q.Get("with"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	msgs, err := s.node.Messages(r.Context(), c.PeerID, limit, markRead)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n := s.newNamer(r.Context())
+	n.names[c.PeerID] = c.Name
+	views := make([]api.MessageView, 0, len(msgs))
+	for _, m := range msgs {
+		views = append(views, n.messageView(m))
+	}
+	writeJSON(w, http.StatusOK, views)
+}
+
+func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
+	var req api.SendRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.resolve(r.Context(), req.To)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m, err := s.node.Send(r.Context(), c.PeerID, req.Text)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n := s.newNamer(r.Context())
+	n.names[c.PeerID] = c.Name
+	writeJSON(w, http.StatusCreated, n.messageView(m))
+}
+
+func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
+	peers := s.node.Peers()
+	if peers == nil {
+		peers = []parley.PeerInfo{} // [] rather than null
+	}
+	writeJSON(w, http.StatusOK, peers)
+}
+
+// resolve finds a contact by name or peer ID. A bare sentinel from the node
+// gets the name added, so the user sees which name failed.
+func (s *Server) resolve(ctx context.Context, nameOrID string) (parley.Contact, error) {
+	nameOrID = strings.TrimSpace(nameOrID)
+	if nameOrID == "" {
+		return parley.Contact{}, badRequest("no contact given: pass a name or a peer ID")
+	}
+	c, err := s.node.Resolve(ctx, nameOrID)
+	switch {
+	case err == parley.ErrUnknownContact:
+		return c, fmt.Errorf("%w %q", err, nameOrID)
+	case err == parley.ErrAmbiguous:
+		return c, fmt.Errorf("%w %q: use the peer ID", err, nameOrID)
+	case err != nil:
+		return c, err
+	}
+	return c, nil
+}
+
+func (s *Server) contactViews(cs []parley.Contact) []api.ContactView {
+	views := make([]api.ContactView, 0, len(cs))
+	for _, c := range cs {
+		views = append(views, s.contactView(c))
+	}
+	return views
+}
+
+func (s *Server) contactView(c parley.Contact) api.ContactView {
+	sn, err := s.node.SafetyNumber(c.PeerID)
+	if err != nil {
+		// Still list the contact: a missing safety number only means there
+		// is nothing to compare yet.
+		s.log.Warn("safety number", "peer", c.PeerID, "err", err)
+	}
+	return api.ContactView{Contact: c, Online: s.node.Online(c.PeerID), SafetyNumber: sn}
+}
+
+// namer resolves peer IDs to display names, once per peer per request.
+type namer struct {
+	ctx   context.Context
+	node  Node
+	self  parley.Self
+	names map[string]string
+}
+
+func (s *Server) newNamer(ctx context.Context) *namer {
+	self := s.node.Self()
+	return &namer{ctx: ctx, node: s.node, self: self, names: map[string]string{self.PeerID: self.Name}}
+}
+
+// name is the contact's name, or "" for a peer that is not a contact.
+func (n *namer) name(peerID string) string {
+	if name, ok := n.names[peerID]; ok {
+		return name
+	}
+	c, err := n.node.Resolve(n.ctx, peerID)
+	if err != nil {
+		c.Name = ""
+	}
+	n.names[peerID] = c.Name
+	return c.Name
+}
+
+func (n *namer) messageView(m parley.Message) api.MessageView {
+	if m.To == "" && !m.Outgoing {
+		m.To = n.self.PeerID // a DM received was addressed to us
+	}
+	return api.NewMessageView(m, n.name(m.From), n.name(m.To))
+}
+
+func badRequest(msg string) error {
+	return &api.Error{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Message: msg}
+}
+
+// decodeBody reads exactly one JSON object with only known fields.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err2 := dec.Token(); err2 != io.EOF {
+			err = errors.New("more than one JSON value")
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &tooBig):
+		return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: api.CodeTooLarge,
+			Message: fmt.Sprintf("request body too large (limit %d bytes)", tooBig.Limit)}
+	case errors.Is(err, io.EOF):
+		return badRequest("request body is empty: expected a JSON object")
+	default:
+		return badRequest("invalid JSON body: " + err.Error())
+	}
+}
+
+// fail writes err as the API's error body. Errors the caller can fix keep
+// their message; the rest are logged and answered with a bare 500, since
+// their text may describe internals.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := api.ErrorFor(err)
+	if !ok {
+		if r.Context().Err() != nil {
+			s.log.Debug("request abandoned", "method", r.Method, "path", r.URL.Path, "err", err)
+		} else {
+			s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+	}
+	writeError(w, e)
+}
+
+func writeError(w http.ResponseWriter, e *api.Error) {
+	writeJSON(w, e.Status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	// An error here means the client went away; there is no one to tell.
+	_ = enc.Encode(v)
+}

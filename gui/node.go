@@ -1,0 +1,42 @@
+package gui
+
+import (
+	"context"
+
+	"github.com/parley-im/parley"
+)
+
+// Node is what the API needs from a running node. node.Messenger implements
+// it; the API never reaches past it into libp2p or storage.
+type Node interface {
+	// Self describes this node: peer ID, addresses, invite, fingerprint.
+	Self() parley.Self
+	// AddContact adds (or updates) the contact whose invite code is given;
+	// name overrides the name on the card when non-empty.
+	AddContact(ctx context.Context, invite, name string) (parley.Contact, error)
+	// Contacts lists accepted contacts; Requests lists strangers who wrote.
+	Contacts(ctx context.Context) ([]parley.Contact, error)
+	Requests(ctx context.Context) ([]parley.Contact, error)
+	// Accept turns a request into a contact.
+	Accept(ctx context.Context, peerID string) (parley.Contact, error)
+	// Resolve finds a contact (or request) by name or peer ID:
+	// parley.ErrUnknownContact, parley.ErrAmbiguous.
+	Resolve(ctx context.Context, nameOrID string) (parley.Contact, error)
+	// SafetyNumber of this node and a peer, to compare out of band.
+	SafetyNumber(peerID string) (string, error)
+	// Online reports whether the peer is connected now.
+	Online(peerID string) bool
+	// Send stores the text durably and queues it; it returns once the
+	// message would survive a crash, not when it is delivered.
+	Send(ctx context.Context, to, text string) (parley.Message, error)
+	// Messages returns the last limit (0: all) messages with a peer, in
+	// display order. markRead marks incoming ones read and queues a read
+	// receipt, as when the user views the conversation.
+	Messages(ctx context.Context, peer string, limit int, markRead bool) ([]parley.Message, error)
+	Conversations(ctx context.Context) ([]parley.Conversation, error)
+	// Peers lists connected peers.
+	Peers() []parley.PeerInfo
+	// Subscribe streams events until ctx ends. A slow reader loses events
+	// (and is told so by a closed channel) rather than stalling the node.
+	Subscribe(ctx context.Context) <-chan parley.Event
+}

@@ -1,0 +1,288 @@
+package gui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/parley-im/parley/gui/api"
+)
+
+// APIFile is the file in the data dir that tells clients where the API
+// listens and which token it wants.
+const APIFile = api.FileName
+
+// DefaultAddr listens on IPv4 loopback on a port the kernel picks.
+const DefaultAddr = "127.0.0.1:0"
+
+// shutdownTimeout bounds how long Serve waits for in-flight requests.
+const shutdownTimeout = 5 * time.Second
+
+// Config configures a Server. DataDir and Node are required.
+type Config struct {
+	// Addr is host:port to listen on; default DefaultAddr. The host must be
+	// a loopback address or "localhost": New refuses anything else.
+	Addr string
+	// DataDir receives APIFile.
+	DataDir string
+	// Node is what the API serves.
+	Node Node
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the local API server. New listens; Serve serves until its
+// context ends; Close releases the port and removes APIFile.
+type Server struct {
+	log     *slog.Logger
+	node    Node
+	ln      net.Listener
+	base    string // http://HOST:PORT, no trailing slash
+	token   string
+	apiFile string
+	// hosts are the Host header values accepted: loopback names with our
+	// port. Anything else is a DNS-rebinding attempt.
+	hosts map[string]bool
+	// cookie is the session cookie's name. Cookies ignore ports, so two
+	// nodes on one machine would overwrite each other's cookie if they
+	// shared a name.
+	cookie  string
+	cop     *http.CrossOriginProtection
+	index   *template.Template
+	handler http.Handler
+
+	closing   chan struct{} // closed by Close: stops Serve
+	closeOnce sync.Once
+	closeErr  error
+
+	mu     sync.Mutex
+	served chan struct{} // closed when Serve returns; nil before Serve; guarded by mu
+
+	// streams counts event WebSockets. http.Server.Shutdown neither tracks
+	// nor waits for hijacked connections, so Serve waits for them itself.
+	streams     sync.WaitGroup
+	stopStreams chan struct{} // closed when shutdown begins
+	stopOnce    sync.Once
+}
+
+// New listens on cfg.Addr and writes DataDir/APIFile with the URL and a
+// fresh token. Serve must follow; Close undoes both.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("gui: Config.DataDir is required")
+	}
+	if cfg.Node == nil {
+		return nil, errors.New("gui: Config.Node is required")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := CheckAddr(cfg.Addr); err != nil {
+		return nil, err
+	}
+	index, err := parseIndex()
+	if err != nil {
+		return nil, err
+	}
+	token, err := newToken()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("gui: listen: %w", err)
+	}
+	tcp := ln.Addr().(*net.TCPAddr)
+	port := strconv.Itoa(tcp.Port)
+	s := &Server{
+		log:     cfg.Logger.With("component", "api"),
+		node:    cfg.Node,
+		ln:      ln,
+		base:    "http://" + net.JoinHostPort(tcp.IP.String(), port),
+		token:   token,
+		apiFile: filepath.Join(cfg.DataDir, APIFile),
+		hosts: map[string]bool{
+			net.JoinHostPort(tcp.IP.String(), port): true,
+			net.JoinHostPort("127.0.0.1", port):     true,
+			net.JoinHostPort("::1", port):           true,
+			net.JoinHostPort("localhost", port):     true,
+		},
+		cookie:      "parley_token_" + port,
+		cop:         http.NewCrossOriginProtection(),
+		index:       index,
+		closing:     make(chan struct{}),
+		stopStreams: make(chan struct{}),
+	}
+	s.handler = s.guard(s.routes())
+	if err := writeAPIFile(cfg.DataDir, s.apiFile, api.File{URL: s.base, Token: token}); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// URL is where the API and the GUI are served, with a trailing slash.
+func (s *Server) URL() string { return s.base + "/" }
+
+// LoginURL is the URL the user opens: it carries the token once, the server
+// trades it for a cookie and redirects to URL.
+func (s *Server) LoginURL() string { return s.URL() + "?token=" + url.QueryEscape(s.token) }
+
+// Serve serves until ctx ends or Close is called, then shuts down
+// gracefully: in-flight requests finish, event streams are closed. It
+// returns nil on a clean stop. Serve may be called once.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	if s.served != nil {
+		s.mu.Unlock()
+		return errors.New("gui: Serve called twice")
+	}
+	select {
+	case <-s.closing:
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	default:
+	}
+	s.served = make(chan struct{})
+	defer close(s.served)
+	s.mu.Unlock()
+
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Requests keep ctx's values but not its cancellation: shutdown
+		// lets in-flight requests finish rather than cancelling them.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(s.endStreams)
+	s.log.Info("API listening", "url", s.URL())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		s.endStreams()
+		s.streams.Wait()
+		return fmt.Errorf("gui: serve: %w", err)
+	case <-ctx.Done():
+	case <-s.closing:
+	}
+
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	<-errc // http.ErrServerClosed, as Shutdown began
+	if err != nil {
+		srv.Close()
+		err = fmt.Errorf("gui: shutdown: %w", err)
+	}
+	s.endStreams()
+	s.streams.Wait()
+	return err
+}
+
+func (s *Server) endStreams() { s.stopOnce.Do(func() { close(s.stopStreams) }) }
+
+// Close stops Serve (waiting for it to return), releases the port and
+// removes APIFile, so clients see the node is no longer running. It is safe
+// to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.mu.Lock()
+		served := s.served
+		s.mu.Unlock()
+		if served != nil {
+			<-served
+		}
+		var errs []error
+		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("gui: close listener: %w", err))
+		}
+		if err := os.Remove(s.apiFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("gui: remove api file: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// CheckAddr reports whether New would accept addr as Config.Addr, so a
+// caller can refuse a bad flag before starting anything. Only loopback
+// addresses pass: the token is the API's only secret and it travels in
+// clear text.
+func CheckAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("gui: listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("gui: listen address %q is not a loopback address (use 127.0.0.1, [::1] or localhost)", addr)
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("gui: token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// writeAPIFile writes the file atomically (temp file, then rename), so a
+// client never reads half a file, and with mode 0600 from the first byte,
+// so no other user ever sees the token.
+func writeAPIFile(dir, path string, f api.File) (err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("gui: data dir: %w", err)
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("gui: api file: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, APIFile+".tmp*") // mode 0600
+	if err != nil {
+		return fmt.Errorf("gui: api file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("gui: write api file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("gui: write api file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("gui: write api file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("gui: write api file: %w", err)
+	}
+	return nil
+}
