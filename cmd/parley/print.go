@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/client"
+)
+
+// timeLayout is how the CLI shows times, in the local zone.
+const timeLayout = "2006-01-02 15:04:05"
+
+// printJSON prints v as the API gives it, indented for people.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func printSelf(w io.Writer, s parley.Self) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Name:\t%s\n", s.Name)
+	fmt.Fprintf(tw, "Peer ID:\t%s\n", s.PeerID)
+	fmt.Fprintf(tw, "Fingerprint:\t%s\n", s.Fingerprint)
+	if len(s.Addrs) == 0 {
+		fmt.Fprintf(tw, "Addresses:\t(none yet)\n")
+	}
+	for i, a := range s.Addrs {
+		label := ""
+		if i == 0 {
+			label = "Addresses:"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", label, a)
+	}
+	fmt.Fprintf(tw, "Invite:\t%s\n", s.Invite)
+	return tw.Flush()
+}
+
+func printContacts(w io.Writer, cs []client.ContactView, empty string) error {
+	if len(cs) == 0 {
+		_, err := fmt.Fprintln(w, empty)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPEER ID\tONLINE\tSAFETY NUMBER")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(c.Name), c.PeerID, yesNo(c.Online), orDash(c.SafetyNumber))
+	}
+	return tw.Flush()
+}
+
+// printAdded confirms a new contact and shows the safety number to compare.
+func printAdded(w io.Writer, verb string, c client.ContactView) error {
+	fmt.Fprintf(w, "%s %s (%s)\n", verb, orDash(c.Name), c.PeerID)
+	if c.SafetyNumber != "" {
+		fmt.Fprintf(w, "Safety number: %s\n", c.SafetyNumber)
+	}
+	return nil
+}
+
+// printMessages prints one line per message:
+//
+//	2026-11-30 10:15:04  alice → you: hello  [read]
+func printMessages(w io.Writer, ms []client.MessageView) error {
+	for _, m := range ms {
+		from, to := "you", "you"
+		if m.Outgoing {
+			to = nameOr(m.ToName, m.To)
+		} else {
+			from = nameOr(m.FromName, m.From)
+		}
+		if _, err := fmt.Fprintf(w, "%s  %s → %s: %s  [%s]\n",
+			m.SentAt.Local().Format(timeLayout), from, to, m.Text, m.Status); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printPeers(w io.Writer, ps []parley.PeerInfo) error {
+	if len(ps) == 0 {
+		_, err := fmt.Fprintln(w, "No peers connected.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER ID\tNAME\tADDRESSES")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.PeerID, orDash(p.Name), strings.Join(p.Addrs, " "))
+	}
+	return tw.Flush()
+}
+
+func printConversations(w io.Writer, cs []client.ConversationView) error {
+	if len(cs) == 0 {
+		_, err := fmt.Fprintln(w, "No conversations yet.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WITH\tUNREAD\tLAST MESSAGE")
+	for _, c := range cs {
+		last := "-"
+		if c.LastHLC != 0 {
+			last = c.LastHLC.Time().Local().Format(timeLayout)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", nameOr(c.Name, c.Peer), strconv.Itoa(c.Unread), last)
+	}
+	return tw.Flush()
+}
+
+func nameOr(name, peerID string) string {
+	if name != "" {
+		return name
+	}
+	return orDash(peerID)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

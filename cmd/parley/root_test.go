@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/client"
+)
+
+// runCLI runs the CLI in-process and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = execute(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestNotRunningIsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	want := "parley: parley is not running for data dir " + dir + " (start it with: parley --data " + dir + ")\n"
+	// --data works before and after the subcommand and its arguments.
+	for _, args := range [][]string{
+		{"send", "--data", dir, "bob", "hi"},
+		{"--data", dir, "send", "bob", "hi", "there"},
+		{"send", "bob", "hi", "--data", dir},
+		{"messages", "bob", "--data=" + dir, "--json", "--limit", "5"},
+		{"contact", "list", "--data", dir},
+		{"contact", "add", "INVITE", "--name", "bob", "--data", dir},
+		{"id", "--data", dir, "--json"},
+		{"requests", "--data", dir},
+		{"accept", "12D3KooWX", "--data", dir},
+		{"peers", "--data", dir},
+		{"conversations", "--data", dir, "--json"},
+	} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != exitError || stderr != want || stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 1 and %q", args, code, stdout, stderr, want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"send", "bob"},                  // TEXT missing
+		{"messages"},                     // CONTACT missing
+		{"messages", "a", "b"},           // one too many
+		{"accept"},                       //
+		{"contact"},                      // subcommand missing
+		{"contact", "frob"},              // unknown subcommand
+		{"frob"},                         // unknown command
+		{"id", "--bogus"},                // unknown flag
+		{"messages", "bob", "--limit=x"}, // bad flag value
+		{"messages", "bob", "--limit=-1"},
+		{"run", "--api", "0.0.0.0:0"}, // refused before a node starts
+		{"run", "--log-level", "loud"},
+	} {
+		dir := t.TempDir()
+		code, _, stderr := runCLI(t, append(args, "--data", dir)...)
+		if code != exitUsage || !strings.HasPrefix(stderr, "parley: ") || !strings.Contains(stderr, "Usage:") {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 with the usage", args, code, stderr)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%q: a usage error touched the data dir", args)
+		}
+	}
+}
+
+func TestPassphrase(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pass")
+	if err := os.WriteFile(file, []byte("correct horse\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(passphraseEnv, "from env")
+
+	got, err := (&runOptions{passphraseFile: file}).passphrase()
+	if err != nil || string(got) != "correct horse" {
+		t.Errorf("file: %q, %v", got, err)
+	}
+	got, err = (&runOptions{}).passphrase()
+	if err != nil || string(got) != "from env" {
+		t.Errorf("env: %q, %v", got, err)
+	}
+	t.Setenv(passphraseEnv, "")
+	got, err = (&runOptions{}).passphrase()
+	if err != nil || got != nil {
+		t.Errorf("none: %q, %v", got, err)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	if _, err := (&runOptions{passphraseFile: empty}).passphrase(); err == nil {
+		t.Error("an empty passphrase file was accepted")
+	}
+	if _, err := (&runOptions{passphraseFile: filepath.Join(dir, "missing")}).passphrase(); err == nil {
+		t.Error("a missing passphrase file was accepted")
+	}
+}
+
+func TestPrintMessages(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 15, 4, 0, time.UTC)
+	var buf bytes.Buffer
+	err := printMessages(&buf, []client.MessageView{
+		{From: "A", FromName: "alice", To: "ME", ToName: "me", Text: "hello", SentAt: at, Status: parley.StatusRead},
+		{From: "ME", FromName: "me", To: "A", ToName: "alice", Outgoing: true, Text: "hi", SentAt: at, Status: parley.StatusDelivered},
+		{From: "12D3KooWStranger", To: "ME", Text: "who?", SentAt: at, Status: parley.StatusDelivered},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := at.Local().Format(timeLayout)
+	want := ts + "  alice → you: hello  [read]\n" +
+		ts + "  you → alice: hi  [delivered]\n" +
+		ts + "  12D3KooWStranger → you: who?  [delivered]\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	if got := oneLine(errors.New("a\nb\r\nc  d\n")); got != "a b c  d" {
+		t.Errorf("oneLine = %q", got)
+	}
+}
+
+// TestRunAndTalk runs a real node in-process: "parley run" until its
+// context ends, with client commands against it. The lead's binary tests
+// cover signals and two nodes.
+func TestRunAndTalk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a libp2p node")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := &syncBuffer{}
+	var errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, []string{"--data", dir, "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--name", "tester"}, out, &errOut)
+	}()
+
+	apiFile := filepath.Join(dir, "api.json")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "Peer ID: ") {
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d: %s", code, errOut.String())
+		case <-time.After(20 * time.Millisecond): // polling the output, with a deadline
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run did not start: %s %s", out.String(), errOut.String())
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "Parley is running. Open http://127.0.0.1:") ||
+		!strings.Contains(lines[0], "/?token=") || !strings.HasPrefix(lines[1], "Peer ID: 12D3KooW") {
+		t.Fatalf("run printed %q", lines)
+	}
+
+	code, stdout, stderr := runCLI(t, "id", "--data", dir)
+	if code != 0 || !strings.Contains(stdout, "Name:         tester") || stderr != "" {
+		t.Errorf("id: %d %q %q", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "send", "--data", dir, "bob", "hi")
+	if code != exitError || stderr != "parley: unknown contact \"bob\"\n" {
+		t.Errorf("send to unknown: %d %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "contact", "add", "not-an-invite", "--data", dir)
+	if code != exitError || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "invalid invite") {
+		t.Errorf("bad invite: %d %q", code, stderr)
+	}
+	code, stdout, _ = runCLI(t, "contact", "list", "--json", "--data", dir)
+	if code != 0 || strings.TrimSpace(stdout) != "[]" {
+		t.Errorf("contact list --json: %d %q", code, stdout)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("run exited %d: %s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	if _, err := os.Stat(apiFile); !os.IsNotExist(err) {
+		t.Errorf("api.json left behind: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

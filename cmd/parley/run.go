@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-im/parley/gui"
+	"github.com/parley-im/parley/node"
+)
+
+// passphraseEnv holds the keystore passphrase when no file is given.
+const passphraseEnv = "PARLEY_PASSPHRASE"
+
+// runOptions are the flags of "parley run" (and of bare "parley").
+type runOptions struct {
+	listen         []string
+	bootstrap      []string
+	api            string
+	noMDNS         bool
+	name           string
+	passphraseFile string
+	logLevel       string
+}
+
+func addRunFlags(cmd *cobra.Command, o *runOptions) {
+	f := cmd.Flags()
+	f.StringArrayVar(&o.listen, "listen", nil,
+		"multiaddr to listen on, repeatable (default: TCP and QUIC on all interfaces, random ports)")
+	f.StringVar(&o.api, "api", gui.DefaultAddr, "loopback host:port for the web GUI and the local API")
+	f.StringArrayVar(&o.bootstrap, "bootstrap", nil, "multiaddr of a peer to join the network through (with /p2p/ID), repeatable")
+	f.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the local network")
+	f.StringVar(&o.name, "name", "", "your display name (default: keep the stored one)")
+	f.StringVar(&o.passphraseFile, "passphrase-file", "",
+		"file holding the keystore passphrase (default: $"+passphraseEnv+", else no passphrase)")
+	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Start your node and serve the web GUI (the default command)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runNode(cmd, g, o) },
+	}
+	addRunFlags(cmd, o)
+	return cmd
+}
+
+// runNode starts the node and the API, prints the login URL, and serves
+// until SIGINT or SIGTERM; then it closes the API (removing api.json) and
+// the node, in that order.
+func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
+	dir, err := g.dir()
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)}
+	}
+	if err := gui.CheckAddr(o.api); err != nil {
+		return usageError{fmt.Errorf("--api: %w", err)}
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	pass, err := o.passphrase()
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	n, err := node.New(ctx, node.Config{
+		DataDir:    dir,
+		Listen:     o.listen,
+		Bootstrap:  o.bootstrap,
+		MDNS:       !o.noMDNS,
+		Name:       o.name,
+		Passphrase: pass,
+		Logger:     log,
+	})
+	if err != nil {
+		return fmt.Errorf("start node: %w", err)
+	}
+	m := n.Messenger()
+	srv, err := gui.New(gui.Config{Addr: o.api, DataDir: dir, Node: m, Logger: log})
+	if err != nil {
+		return errors.Join(fmt.Errorf("start API: %w", err), n.Close())
+	}
+
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "Parley is running. Open %s\n", srv.LoginURL())
+	fmt.Fprintf(out, "Peer ID: %s\n", m.Self().PeerID)
+
+	serveErr := srv.Serve(ctx)
+	stop() // a second Ctrl-C now kills at once, should closing hang
+	return errors.Join(serveErr, srv.Close(), n.Close())
+}
+
+// passphrase reads --passphrase-file, else $PARLEY_PASSPHRASE; nil means
+// no passphrase.
+func (o *runOptions) passphrase() ([]byte, error) {
+	if o.passphraseFile == "" {
+		if p := os.Getenv(passphraseEnv); p != "" {
+			return []byte(p), nil
+		}
+		return nil, nil
+	}
+	b, err := os.ReadFile(o.passphraseFile)
+	if err != nil {
+		return nil, fmt.Errorf("passphrase file: %w", err)
+	}
+	// Editors and echo end the file with a newline; it is not part of the
+	// passphrase.
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil, fmt.Errorf("passphrase file %s is empty", o.passphraseFile)
+	}
+	return b, nil
+}
