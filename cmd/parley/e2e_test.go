@@ -1,0 +1,309 @@
+package main
+
+// End-to-end tests with the real binary: several parley processes on
+// loopback (mDNS off), driven through the CLI as a user would.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/identity"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// parleyBinary builds cmd/parley once per test run.
+func parleyBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "parley-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "parley")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is one parley process and its data dir.
+type proc struct {
+	t    testing.TB
+	name string
+	dir  string
+	args []string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+}
+
+// startProc runs `parley run` for a user named name in a fresh data dir.
+func startProc(t testing.TB, name string, extra ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, dir: t.TempDir(), args: extra}
+	p.start()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *proc) start() {
+	p.t.Helper()
+	args := append([]string{"run", "--data", p.dir, "--no-mdns", "--name", p.name,
+		"--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"}, p.args...)
+	p.out = &syncBuffer{}
+	p.cmd = exec.Command(parleyBinary(p.t), args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	waitUntil(p.t, p.name+" serving its API", func() bool {
+		if p.cmd.ProcessState != nil {
+			p.t.Fatalf("%s exited: %s", p.name, p.out.String())
+		}
+		return strings.Contains(p.out.String(), "Peer ID: ")
+	})
+}
+
+// stop ends the process with SIGTERM and expects a clean exit.
+func (p *proc) stop() {
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	err := p.cmd.Wait()
+	p.cmd = nil
+	if err != nil {
+		p.t.Errorf("%s did not shut down cleanly: %v\n%s", p.name, err, p.out.String())
+	}
+}
+
+// kill9 ends the process the hard way, as a crash or power cut would.
+func (p *proc) kill9() {
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	p.cmd = nil
+}
+
+// cli runs a subcommand against this node and fails the test on error.
+func (p *proc) cli(args ...string) string {
+	p.t.Helper()
+	out, code := p.try(args...)
+	if code != 0 {
+		p.t.Fatalf("%s: parley %s: exit %d: %s", p.name, strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// try runs a subcommand with --data after it, as the README shows.
+func (p *proc) try(args ...string) (string, int) {
+	p.t.Helper()
+	full := append(args[:1:1], append([]string{"--data", p.dir}, args[1:]...)...)
+	if args[0] == "contact" {
+		full = append([]string{args[0], args[1], "--data", p.dir}, args[2:]...)
+	}
+	out, err := exec.Command(parleyBinary(p.t), full...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		p.t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+type jsonMessage struct {
+	ID     string `json:"id"`
+	From   string `json:"from"`
+	Text   string `json:"text"`
+	SentAt string `json:"sent_at"`
+	Status string `json:"status"`
+}
+
+// messages lists the conversation (which marks it read, as viewing does).
+func (p *proc) messages(with string) []jsonMessage {
+	p.t.Helper()
+	var ms []jsonMessage
+	if err := json.Unmarshal([]byte(p.cli("messages", with, "--json", "--limit", "0")), &ms); err != nil {
+		p.t.Fatalf("messages --json: %v", err)
+	}
+	return ms
+}
+
+func (p *proc) invite() string {
+	p.t.Helper()
+	var self struct{ Invite string }
+	if err := json.Unmarshal([]byte(p.cli("id", "--json")), &self); err != nil {
+		p.t.Fatal(err)
+	}
+	return self.Invite
+}
+
+func (p *proc) peerID() string {
+	p.t.Helper()
+	var self struct {
+		PeerID string `json:"peer_id"`
+		Addrs  []string
+	}
+	if err := json.Unmarshal([]byte(p.cli("id", "--json")), &self); err != nil {
+		p.t.Fatal(err)
+	}
+	return self.PeerID
+}
+
+// statusOf finds a message by text in p's conversation with peer.
+func (p *proc) statusOf(with, text string) string {
+	p.t.Helper()
+	for _, m := range p.messages(with) {
+		if m.Text == text {
+			return m.Status
+		}
+	}
+	return ""
+}
+
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func count(ms []jsonMessage, text string) int {
+	n := 0
+	for _, m := range ms {
+		if m.Text == text {
+			n++
+		}
+	}
+	return n
+}
+
+// The README's quick start, end to end: two users add each other by
+// invite, chat, see delivered and read; one stops, the other keeps writing;
+// after a restart every message is there exactly once.
+func TestQuickStartTwoUsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	alice, bob := startProc(t, "alice"), startProc(t, "bob")
+	alice.cli("contact", "add", bob.invite(), "--name", "bob")
+	bob.cli("contact", "add", alice.invite(), "--name", "alice")
+
+	alice.cli("send", "bob", "hi bob")
+	bob.cli("send", "alice", "hi alice, how are you?")
+	waitUntil(t, "alice sees delivered", func() bool { return alice.statusOf("bob", "hi bob") != "queued" })
+	// Bob reads the conversation (messages marks it read): alice sees read.
+	if got := bob.messages("alice"); count(got, "hi bob") != 1 {
+		t.Fatalf("bob's messages: %+v", got)
+	}
+	waitUntil(t, "alice sees read", func() bool { return alice.statusOf("bob", "hi bob") == "read" })
+
+	bob.stop()
+	for i := range 3 {
+		alice.cli("send", "bob", fmt.Sprintf("while you were away %d", i))
+	}
+	if s := alice.statusOf("bob", "while you were away 0"); s != "queued" {
+		t.Fatalf("message to a stopped node is %q, want queued", s)
+	}
+	bob.start()
+	waitUntil(t, "queued messages delivered", func() bool {
+		return alice.statusOf("bob", "while you were away 2") != "queued"
+	})
+	got := bob.messages("alice")
+	for _, text := range []string{"hi bob", "hi alice, how are you?", "while you were away 0", "while you were away 1", "while you were away 2"} {
+		if c := count(got, text); c != 1 {
+			t.Errorf("bob holds %q %d times, want once", text, c)
+		}
+	}
+	if len(got) != 5 {
+		t.Errorf("bob holds %d messages, want 5", len(got))
+	}
+}
+
+// A node killed with SIGKILL right after `parley send` returned still
+// delivers that message after it restarts.
+func TestCrashAfterSendLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	alice, bob := startProc(t, "alice"), startProc(t, "bob")
+	alice.cli("contact", "add", bob.invite(), "--name", "bob")
+	bob.cli("contact", "add", alice.invite(), "--name", "alice")
+
+	bob.stop() // so the message cannot leave before the crash
+	alice.cli("send", "bob", "sent just before the crash")
+	alice.kill9()
+
+	bob.start()
+	alice.start()
+	waitUntil(t, "bob has the message", func() bool { return count(bob.messages("alice"), "sent just before the crash") == 1 })
+	waitUntil(t, "alice sees it delivered", func() bool { return alice.statusOf("bob", "sent just before the crash") != "queued" })
+
+	// The other order: the recipient online, the sender killed at once.
+	alice.cli("send", "bob", "racing the kill")
+	alice.kill9()
+	alice.start()
+	waitUntil(t, "racing message delivered", func() bool { return alice.statusOf("bob", "racing the kill") != "queued" })
+	if c := count(bob.messages("alice"), "racing the kill"); c != 1 {
+		t.Fatalf("bob holds the message %d times, want exactly once", c)
+	}
+}
+
+// Two processes find each other through a third used as DHT bootstrap: the
+// contact is known by peer ID (and keys) alone, with no address.
+func TestFindByPeerIDThroughBootstrapNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	hub := startProc(t, "hub")
+	var self struct{ Addrs []string }
+	if err := json.Unmarshal([]byte(hub.cli("id", "--json")), &self); err != nil || len(self.Addrs) == 0 {
+		t.Fatalf("hub addresses: %v %v", self.Addrs, err)
+	}
+	alice := startProc(t, "alice", "--bootstrap", self.Addrs[0])
+	bob := startProc(t, "bob", "--bootstrap", self.Addrs[0])
+
+	alice.cli("contact", "add", addrlessInvite(t, bob), "--name", "bob")
+	alice.cli("send", "bob", "found you by your peer ID")
+	waitUntil(t, "delivered through a DHT lookup", func() bool {
+		return alice.statusOf("bob", "found you by your peer ID") != "queued"
+	})
+	if c := count(bob.messages(alice.peerID()), "found you by your peer ID"); c != 1 {
+		t.Fatalf("bob holds the message %d times", c)
+	}
+}
+
+// addrlessInvite is p's invite with every address left out.
+func addrlessInvite(t *testing.T, p *proc) string {
+	t.Helper()
+	id, _, err := identity.LoadOrCreate(p.dir, identity.KeystoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := id.SignCard(identity.Card{PeerID: id.PeerID, Name: p.name, HPKEKey: id.HPKEPublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity.EncodeInvite(signed)
+}
