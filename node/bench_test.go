@@ -59,7 +59,7 @@ func TestBenchPeer(t *testing.T) {
 	dir := t.TempDir()
 	switch role {
 	case "parley":
-		n, err := node.New(context.Background(), node.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Name: "receiver"})
+		n, err := node.New(context.Background(), node.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Name: "receiver", Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 // benchSender is a Parley node with the receiver as its contact.
 func benchSender(b *testing.B) (*node.Node, *peerProcess, parley.Contact) {
 	b.Helper()
-	n, err := node.New(context.Background(), node.Config{DataDir: b.TempDir(), Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Name: "sender"})
+	n, err := node.New(context.Background(), node.Config{DataDir: b.TempDir(), Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Name: "sender", Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

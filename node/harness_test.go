@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,6 +61,7 @@ func (n *testNode) start() {
 		Name:      n.name,
 		RetryMin:  20 * time.Millisecond,
 		RetryMax:  500 * time.Millisecond,
+		Logger:    testLogger(n.t),
 	})
 	if err != nil {
 		n.t.Fatalf("starting %s: %v", n.name, err)
@@ -157,7 +159,7 @@ func filesContaining(t *testing.T, dir string, needle []byte) []string {
 // newNodeErr tries to start a node on dir and returns the error, closing
 // the node if it unexpectedly started.
 func newNodeErr(dir string) (*node.Node, error) {
-	n, err := node.New(context.Background(), node.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	n, err := node.New(context.Background(), node.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Logger: quiet})
 	if err == nil {
 		n.Close()
 	}
@@ -178,3 +180,12 @@ func inviteWithoutAddrs(t *testing.T, n *testNode) string {
 	}
 	return identity.EncodeInvite(signed)
 }
+
+// testLogger shows a node's warnings in the test's output (printed only
+// when the test fails or runs with -v).
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// quiet drops logs, for benchmarks and for nodes expected to fail.
+var quiet = slog.New(slog.DiscardHandler)

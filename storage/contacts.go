@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
@@ -21,12 +23,18 @@ func (db *DB) PutContact(c parley.Contact) error {
 	if err != nil {
 		return err
 	}
-	return db.submit(1, func(w *wtxn, _ int) error {
+	var seq uint64
+	err = db.submit(1, func(w *wtxn, _ int) error {
 		if err := w.txn.Set(contactKey(c.PeerID), v); err != nil {
 			return fmt.Errorf("storage: put contact %s: %w", c.PeerID, err)
 		}
+		seq = db.contacts.nextSeq()
 		return nil
 	})
+	if err == nil {
+		db.contacts.put(c, seq)
+	}
+	return err
 }
 
 // UpdateContact reads, changes and writes one contact atomically with
@@ -40,8 +48,13 @@ func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found 
 	if err := checkPeer(peerID); err != nil {
 		return parley.Contact{}, fmt.Errorf("storage: update contact: %w", err)
 	}
-	var result parley.Contact
+	var (
+		result  parley.Contact
+		written bool
+		seq     uint64
+	)
 	err := db.submit(1, func(w *wtxn, _ int) error {
+		written = false
 		c := parley.Contact{PeerID: peerID}
 		b, err := getValue(w.txn, contactKey(peerID))
 		found := err == nil
@@ -65,28 +78,26 @@ func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found 
 		if err != nil {
 			return err
 		}
-		result = c
+		result, written, seq = c, true, db.contacts.nextSeq()
 		return w.txn.Set(contactKey(peerID), v)
 	})
 	if err != nil {
 		return parley.Contact{}, fmt.Errorf("storage: update contact %s: %w", peerID, err)
+	}
+	if written {
+		db.contacts.put(result, seq)
 	}
 	return result, nil
 }
 
 // Contact returns the contact with a peer ID, or parley.ErrNotFound.
 func (db *DB) Contact(peerID string) (parley.Contact, error) {
-	var c parley.Contact
-	err := db.view(func(txn *badger.Txn) error {
-		b, err := getValue(txn, contactKey(peerID))
-		if err != nil {
-			return err
-		}
-		c, err = decodeContact(b)
-		return err
-	})
-	if err != nil {
-		return parley.Contact{}, fmt.Errorf("storage: contact %s: %w", peerID, err)
+	if err := db.checkOpen(); err != nil {
+		return parley.Contact{}, err
+	}
+	c, ok := db.contacts.get(peerID)
+	if !ok {
+		return parley.Contact{}, fmt.Errorf("storage: contact %s: %w", peerID, parley.ErrNotFound)
 	}
 	return c, nil
 }
@@ -94,20 +105,10 @@ func (db *DB) Contact(peerID string) (parley.Contact, error) {
 // Contacts lists every contact, sorted by name (ignoring case, so that
 // "bob" sits beside "Bob"), then by peer ID.
 func (db *DB) Contacts() ([]parley.Contact, error) {
-	var out []parley.Contact
-	err := db.view(func(txn *badger.Txn) error {
-		return scan(txn, prefixContact, func(_, v []byte) error {
-			c, err := decodeContact(v)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: list contacts: %w", err)
+	if err := db.checkOpen(); err != nil {
+		return nil, err
 	}
+	out := db.contacts.all()
 	slices.SortFunc(out, func(a, b parley.Contact) int {
 		return cmp.Or(
 			cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)),
@@ -116,6 +117,79 @@ func (db *DB) Contacts() ([]parley.Contact, error) {
 		)
 	})
 	return out, nil
+}
+
+// loadContacts fills the cache at Open. A record that does not decode is
+// skipped with a warning rather than keeping the whole store from opening;
+// it stays on disk untouched.
+func (db *DB) loadContacts() error {
+	return db.view(func(txn *badger.Txn) error {
+		return scan(txn, prefixContact, func(k, v []byte) error {
+			c, err := decodeContact(v)
+			if err != nil {
+				db.log.Warn("storage: skipping a contact that does not decode", "key", string(k), "err", err)
+				return nil
+			}
+			db.contacts.put(c, 0)
+			return nil
+		})
+	})
+}
+
+// contactCache is the in-memory copy of the contacts. Writes reach it only
+// after they commit, stamped with the order the writer goroutine applied
+// them in, so that two callers returning out of order cannot leave an older
+// version in place of a newer one.
+type contactCache struct {
+	seq atomic.Uint64 // advanced by the writer goroutine only
+
+	mu sync.RWMutex
+	m  map[string]cachedContact // guarded by mu
+}
+
+type cachedContact struct {
+	c   parley.Contact
+	seq uint64
+}
+
+func (cc *contactCache) nextSeq() uint64 { return cc.seq.Add(1) }
+
+func (cc *contactCache) put(c parley.Contact, seq uint64) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil {
+		cc.m = make(map[string]cachedContact)
+	}
+	if old, ok := cc.m[c.PeerID]; ok && old.seq > seq {
+		return
+	}
+	c.Addrs = slices.Clone(c.Addrs)
+	c.HPKEKey = slices.Clone(c.HPKEKey)
+	cc.m[c.PeerID] = cachedContact{c: c, seq: seq}
+}
+
+func (cc *contactCache) get(peerID string) (parley.Contact, bool) {
+	cc.mu.RLock()
+	defer cc.mu.RUnlock()
+	e, ok := cc.m[peerID]
+	return clone(e.c), ok
+}
+
+func (cc *contactCache) all() []parley.Contact {
+	cc.mu.RLock()
+	defer cc.mu.RUnlock()
+	out := make([]parley.Contact, 0, len(cc.m))
+	for _, e := range cc.m {
+		out = append(out, clone(e.c))
+	}
+	return out
+}
+
+// clone keeps callers from changing the cache through shared slices.
+func clone(c parley.Contact) parley.Contact {
+	c.Addrs = slices.Clone(c.Addrs)
+	c.HPKEKey = slices.Clone(c.HPKEKey)
+	return c
 }
 
 // PutPeerKey keeps a DM sending key that a peer established with us (we are

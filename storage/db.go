@@ -57,6 +57,10 @@ type DB struct {
 	// goroutine after Open returns.
 	outboxSeq uint64
 
+	// contacts mirrors every stored contact, so that resolving a name on
+	// each send costs no read and no decode. Contacts are few.
+	contacts contactCache
+
 	// mu lets Close wait for reads in flight before closing badger.
 	mu     sync.RWMutex
 	closed bool // guarded by mu
@@ -98,6 +102,9 @@ func Open(opts Options) (*DB, error) {
 		return nil, errors.Join(err, closeBadger(bdb))
 	}
 	if db.outboxSeq, err = db.loadOutboxSeq(); err != nil {
+		return nil, errors.Join(err, closeBadger(bdb))
+	}
+	if err := db.loadContacts(); err != nil {
 		return nil, errors.Join(err, closeBadger(bdb))
 	}
 	go db.writeLoop()
@@ -161,6 +168,16 @@ func (db *DB) Close() error {
 }
 
 // view runs fn in a read transaction, or fails with ErrClosed.
+// checkOpen is ErrClosed after Close, for reads served from memory.
+func (db *DB) checkOpen() error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
 func (db *DB) view(fn func(txn *badger.Txn) error) error {
 	db.mu.RLock()
 	defer db.mu.RUnlock()

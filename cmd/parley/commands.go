@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,6 +35,26 @@ func newIDCmd(g *globals) *cobra.Command {
 	}
 	jsonFlag(cmd, &asJSON)
 	return cmd
+}
+
+// newInviteCmd prints only the invite code, for scripts:
+// parley contact add "$(parley invite --data ALICE)".
+func newInviteCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "invite",
+		Short: "Print your invite code, the one line a contact needs to add you",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				self, err := c.Self(ctx)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), self.Invite)
+				return err
+			})
+		},
+	}
 }
 
 func newContactCmd(g *globals) *cobra.Command {

@@ -73,6 +73,7 @@ web GUI. The other commands talk to the running node.`,
 	root.AddCommand(
 		newRunCmd(g),
 		newIDCmd(g),
+		newInviteCmd(g),
 		newContactCmd(g),
 		newSendCmd(g),
 		newMessagesCmd(g),

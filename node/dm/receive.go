@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -84,10 +87,11 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		got     []received
 		card    []byte
 	)
+	opened := s.openAll(remote, envs)
 	for i, raw := range envs {
 		id := parley.NewEnvelopeID(raw)
 		ack.Results[i] = &pb.Result{EnvelopeId: id[:]}
-		rcv, c, err := s.open(remote, raw)
+		rcv, c, err := opened[i].rcv, opened[i].card, opened[i].err
 		if err != nil {
 			s.log.Debug("dm: rejected envelope", "peer", remote, "id", id, "err", err)
 			ack.Results[i].Code = pb.Result_CODE_REJECTED
@@ -128,21 +132,66 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 	return ack, nil
 }
 
-// open turns one envelope from remote into a message, or says why not.
-// The author is the verified signer, and it must be the stream's peer.
-func (s *Service) open(remote peer.ID, raw []byte) (received, []byte, error) {
+// opening is one envelope on its way through openAll.
+type opening struct {
+	env  *ppb.Envelope
+	key  *identity.SendKey
+	rcv  received
+	card []byte
+	err  error
+}
+
+// minPerWorker keeps small pushes on one goroutine: spreading them costs
+// more than it saves.
+const minPerWorker = 16
+
+// openAll opens a push's envelopes. Keys are looked up in order (a new key
+// is established once, by the first envelope that carries it); decryption
+// and signature checks, the expensive part, run on every core.
+func (s *Service) openAll(remote peer.ID, envs [][]byte) []opening {
+	out := make([]opening, len(envs))
+	for i, raw := range envs {
+		out[i].env, out[i].key, out[i].err = s.prepare(remote, raw)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(envs)/minPerWorker+1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() { // bounded by GOMAXPROCS, joined below
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(out); i = int(next.Add(1) - 1) {
+				if o := &out[i]; o.err == nil {
+					o.rcv, o.card, o.err = s.open(remote, o.env, o.key)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// prepare decodes an envelope from remote and finds its key.
+func (s *Service) prepare(remote peer.ID, raw []byte) (*ppb.Envelope, *identity.SendKey, error) {
 	env, err := identity.ParseEnvelope(raw)
 	if err != nil {
-		return received{}, nil, err
+		return nil, nil, err
 	}
 	conv := parley.DMConversationID(s.self.String(), remote.String())
 	if string(env.ConversationId) != string(conv[:]) {
-		return received{}, nil, errors.New("envelope is not addressed to this node")
+		return nil, nil, errors.New("envelope is not addressed to this node")
 	}
 	key, err := s.receivingKey(remote, env)
 	if err != nil {
-		return received{}, nil, err
+		return nil, nil, err
 	}
+	return env, key, nil
+}
+
+// open turns one envelope from remote into a message, or says why not.
+// The author is the verified signer, and it must be the stream's peer.
+func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey) (received, []byte, error) {
+	conv := parley.DMConversationID(s.self.String(), remote.String())
 	op, err := identity.OpenEnvelope(env, key)
 	if err != nil {
 		return received{}, nil, err
