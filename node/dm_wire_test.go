@@ -200,3 +200,50 @@ func TestDMProtocolRejectsBadInput(t *testing.T) {
 		t.Fatalf("requests after a valid message from a stranger: %+v", reqs)
 	}
 }
+
+// A message written to a peer that has not answered yet shows as sent; if
+// the peer never answers it is pushed again later, never lost.
+func TestStatusSentWhileAwaitingAck(t *testing.T) {
+	ctx := context.Background()
+	alice := startNode(t, "alice")
+	silent, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.Identity(silent.Key), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	got := make(chan struct{}, 16)
+	release := make(chan struct{})
+	h.SetStreamHandler(dm.ID, func(s network.Stream) {
+		defer s.Reset()
+		if err := pbio.NewDelimitedReader(s, dm.MaxFrameSize).ReadMsg(new(dmpb.Push)); err == nil {
+			got <- struct{}{}
+		}
+		<-release // read the push, never ack it
+	})
+	card, err := silent.SignCard(identity.Card{PeerID: silent.PeerID, Name: "silent", Addrs: h.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.m.AddContact(ctx, identity.EncodeInvite(card), "silent"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := alice.m.Send(ctx, "silent", "are you listening?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	eventually(t, "sent", func() bool { return alice.statusOf("silent", m.ID) == parley.StatusSent })
+	close(release) // the peer hangs up without an answer
+	select {
+	case <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the unanswered message was not pushed again")
+	}
+	if s := alice.statusOf("silent", m.ID); s == parley.StatusDelivered {
+		t.Fatal("delivered without an ack")
+	}
+}

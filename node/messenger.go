@@ -265,7 +265,16 @@ func (m *Messenger) Messages(ctx context.Context, with string, limit int, markRe
 			return nil, err
 		}
 	}
-	return m.n.store.Messages(conv, limit)
+	msgs, err := m.n.store.Messages(conv, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range msgs {
+		if msgs[i].Outgoing && msgs[i].Status == parley.StatusQueued && m.n.dm.Sent(msgs[i].ID) {
+			msgs[i].Status = parley.StatusSent
+		}
+	}
+	return msgs, nil
 }
 
 func (m *Messenger) markRead(c parley.Contact, conv parley.ConversationID) error {

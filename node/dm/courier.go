@@ -2,6 +2,7 @@ package dm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -101,7 +102,17 @@ func (c *courier) drain(ctx context.Context) error {
 				return err
 			}
 		}
+		// In flight until settled, so the status never falls back to
+		// queued between the ack and the write that records it.
+		c.svc.setInflight(entries, true)
 		ack, err := c.exchange(c.st, entries)
+		if err == nil {
+			err = c.settle(entries, ack)
+		}
+		c.svc.setInflight(entries, false)
+		if errors.Is(err, errSettle) {
+			return err
+		}
 		if err != nil {
 			_ = c.st.Reset()
 			c.st = nil
@@ -114,9 +125,6 @@ func (c *courier) drain(ctx context.Context) error {
 			return err
 		}
 		reused = false
-		if err := c.settle(entries, ack); err != nil {
-			return err
-		}
 	}
 }
 
@@ -190,7 +198,7 @@ func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 		}
 		changed, err := c.svc.cfg.Store.RemoveFromOutbox(c.peer.String(), batch.ids, batch.status)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errSettle, err)
 		}
 		for i := range changed {
 			if changed[i].Kind == parley.KindText {
@@ -200,6 +208,10 @@ func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 	}
 	return nil
 }
+
+// errSettle marks a local store failure after a good exchange: the stream
+// is fine, the outbox entries stay and are pushed again later.
+var errSettle = errors.New("recording the peer's answer")
 
 // capBytes keeps a prefix of entries whose envelopes fit in limit bytes
 // (always at least one).

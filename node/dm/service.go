@@ -76,6 +76,34 @@ type Service struct {
 	closed   bool                        // guarded by mu
 	couriers map[peer.ID]*courier        // guarded by mu
 	inbound  map[network.Stream]struct{} // guarded by mu; reset by Close
+
+	// inflight holds the IDs of envelopes written to a peer and not yet
+	// answered: what the user sees as "sent". Kept in memory only: a
+	// stored "sent" would cost a sync per batch for a state that lasts
+	// one round trip.
+	inflightMu sync.Mutex
+	inflight   map[parley.EnvelopeID]struct{} // guarded by inflightMu
+}
+
+// Sent reports whether the envelope is on its way to the peer, written
+// and awaiting the peer's answer.
+func (s *Service) Sent(id parley.EnvelopeID) bool {
+	s.inflightMu.Lock()
+	defer s.inflightMu.Unlock()
+	_, ok := s.inflight[id]
+	return ok
+}
+
+func (s *Service) setInflight(entries []storage.OutboxEntry, on bool) {
+	s.inflightMu.Lock()
+	defer s.inflightMu.Unlock()
+	for _, e := range entries {
+		if on {
+			s.inflight[e.ID] = struct{}{}
+		} else {
+			delete(s.inflight, e.ID)
+		}
+	}
 }
 
 // New builds the service; Start makes it serve.
@@ -101,6 +129,7 @@ func New(cfg Config) (*Service, error) {
 		cancel:   cancel,
 		couriers: make(map[peer.ID]*courier),
 		inbound:  make(map[network.Stream]struct{}),
+		inflight: make(map[parley.EnvelopeID]struct{}),
 	}, nil
 }
 
