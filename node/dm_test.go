@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley"
 )
@@ -209,4 +210,37 @@ func TestFindContactThroughDHTByPeerIDAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "delivered via a DHT lookup", func() bool { return alice.statusOf("bob", m.ID) == parley.StatusDelivered })
+}
+
+func TestPresenceFollowsConnections(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	alice, bob := startNode(t, "alice"), startNode(t, "bob")
+	befriend(t, alice, bob)
+	eventually(t, "bob online", func() bool { return alice.m.Online(bob.peerID()) })
+	events := alice.m.Subscribe(ctx)
+	await := func(online bool) {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					t.Fatal("event stream closed")
+				}
+				if e.Type == parley.EventPresence && e.PeerID == bob.peerID() && e.Online == online {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no presence event online=%v", online)
+			}
+		}
+	}
+	bob.stop()
+	await(false)
+	if alice.m.Online(bob.peerID()) {
+		t.Fatal("bob still online after stopping")
+	}
+	bob.start()
+	await(true)
 }

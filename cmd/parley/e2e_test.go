@@ -307,3 +307,62 @@ func addrlessInvite(t *testing.T, p *proc) string {
 	}
 	return identity.EncodeInvite(signed)
 }
+
+// A stranger's message waits in requests; accepting it lets us answer.
+func TestRequestsAndAccept(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	alice, carol := startProc(t, "alice"), startProc(t, "carol")
+	carol.cli("contact", "add", alice.invite(), "--name", "alice") // only carol knows alice
+	carol.cli("send", "alice", "hello from a stranger")
+
+	var reqs []struct {
+		PeerID string `json:"peer_id"`
+		Name   string `json:"name"`
+	}
+	waitUntil(t, "a request", func() bool {
+		reqs = nil
+		return json.Unmarshal([]byte(alice.cli("requests", "--json")), &reqs) == nil && len(reqs) == 1
+	})
+	if reqs[0].Name != "carol" {
+		t.Fatalf("request: %+v", reqs[0])
+	}
+	if out, code := alice.try("send", reqs[0].PeerID, "hi?"); code != 1 || !strings.Contains(out, "accept") {
+		t.Fatalf("answering before accepting: exit %d: %s", code, out)
+	}
+	alice.cli("accept", reqs[0].PeerID)
+	alice.cli("send", "carol", "welcome")
+	waitUntil(t, "carol has the answer", func() bool { return count(carol.messages("alice"), "welcome") == 1 })
+}
+
+// With a passphrase the keystore is sealed; a wrong one is refused with one
+// line, and the node then starts with the right one, its data intact.
+func TestPassphraseProtectedNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	t.Setenv("PARLEY_PASSPHRASE", "correct horse battery staple")
+	alice := startProc(t, "alice")
+	id := alice.peerID()
+	alice.stop()
+	keystore := filepath.Join(alice.dir, identity.KeystoreFile)
+	before, err := os.ReadFile(keystore)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(parleyBinary(t), "run", "--data", alice.dir, "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0")
+	cmd.Env = append(os.Environ(), "PARLEY_PASSPHRASE=wrong")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "passphrase") {
+		t.Fatalf("wrong passphrase: %v: %s", err, out)
+	}
+	if after, _ := os.ReadFile(keystore); string(after) != string(before) {
+		t.Fatal("a wrong passphrase changed the keystore")
+	}
+	alice.start()
+	if got := alice.peerID(); got != id {
+		t.Fatalf("peer ID changed across restarts: %s → %s", id, got)
+	}
+}
