@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/parley-im/parley"
 )
 
@@ -231,16 +233,23 @@ func TestPresenceFollowsConnections(t *testing.T) {
 				if e.Type == parley.EventPresence && e.PeerID == bob.peerID() && e.Online == online {
 					return
 				}
+				t.Logf("other event: %+v", e)
 			case <-deadline:
-				t.Fatalf("no presence event online=%v", online)
+				t.Fatalf("no presence event online=%v; alice's conns to bob: %v", online, alice.Host().Network().ConnsToPeer(mustDecode(t, bob.peerID())))
 			}
 		}
 	}
 	bob.stop()
+	eventually(t, "bob offline", func() bool { return !alice.m.Online(bob.peerID()) })
 	await(false)
-	if alice.m.Online(bob.peerID()) {
-		t.Fatal("bob still online after stopping")
-	}
 	bob.start()
 	await(true)
+}
+
+func mustDecode(t *testing.T, s string) peer.ID {
+	p, err := peer.Decode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -308,6 +308,11 @@ func (n *Node) watchPresence() {
 				}
 			}
 			if c, err := n.store.Contact(ev.Peer.String()); err == nil && c.State == parley.ContactAccepted {
+				if online {
+					// Keep contacts connected when the connection manager
+					// prunes: presence and prompt delivery depend on it.
+					n.host.ConnManager().Protect(ev.Peer, "parley-contact")
+				}
 				n.hub.publish(parley.Event{Type: parley.EventPresence, PeerID: ev.Peer.String(), Online: online})
 			}
 		case event.EvtPeerIdentificationCompleted:
