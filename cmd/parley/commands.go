@@ -4,37 +4,49 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/client"
 )
 
 // The commands below are thin: each calls one API endpoint through
 // gui/client and prints the answer, as JSON with --json or as text.
 
-func newIDCmd(g *globals) *cobra.Command {
+// viewCmd completes cmd as a command that fetches one thing from the API
+// and prints it as text, or as the API's JSON with --json.
+func viewCmd[T any](g *globals, cmd *cobra.Command,
+	fetch func(ctx context.Context, c *client.Client, args []string) (T, error),
+	text func(w io.Writer, v T) error,
+) *cobra.Command {
 	var asJSON bool
-	cmd := &cobra.Command{
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+			v, err := fetch(ctx, c, args)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), v)
+			}
+			return text(cmd.OutOrStdout(), v)
+		})
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	return cmd
+}
+
+func newIDCmd(g *globals) *cobra.Command {
+	return viewCmd(g, &cobra.Command{
 		Use:   "id",
 		Short: "Show your name, peer ID, addresses, invite code and fingerprint",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				self, err := c.Self(ctx)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), self)
-				}
-				return printSelf(cmd.OutOrStdout(), self)
-			})
-		},
-	}
-	jsonFlag(cmd, &asJSON)
-	return cmd
+	}, func(ctx context.Context, c *client.Client, _ []string) (parley.Self, error) {
+		return c.Self(ctx)
+	}, printSelf)
 }
 
 // newInviteCmd prints only the invite code, for scripts:
@@ -83,26 +95,15 @@ func newContactCmd(g *globals) *cobra.Command {
 	}
 	add.Flags().StringVar(&name, "name", "", "name to know them by (default: the name on their invite)")
 
-	var asJSON bool
-	list := &cobra.Command{
+	list := viewCmd(g, &cobra.Command{
 		Use:   "list",
 		Short: "List your contacts",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				cs, err := c.Contacts(ctx)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), cs)
-				}
-				return printContacts(cmd.OutOrStdout(), cs,
-					"No contacts yet. Add one with: parley contact add INVITE")
-			})
-		},
-	}
-	jsonFlag(list, &asJSON)
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.ContactView, error) {
+		return c.Contacts(ctx)
+	}, func(w io.Writer, cs []client.ContactView) error {
+		return printContacts(w, cs, "No contacts yet. Add one with: parley contact add INVITE")
+	})
 	cmd.AddCommand(add, list)
 	return cmd
 }
@@ -128,56 +129,34 @@ The message is queued at once and delivered when the contact is reachable.`,
 }
 
 func newMessagesCmd(g *globals) *cobra.Command {
-	var (
-		asJSON bool
-		limit  int
-	)
-	cmd := &cobra.Command{
+	var limit int
+	cmd := viewCmd(g, &cobra.Command{
 		Use:   "messages CONTACT",
 		Short: "Show the conversation with a contact and mark it read",
-		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		// Flags are parsed before arguments are checked.
+		Args: usageArgs(cobra.MatchAll(cobra.ExactArgs(1), func(*cobra.Command, []string) error {
 			if limit < 0 {
-				return usageError{errors.New("--limit must be 0 (all) or more")}
+				return errors.New("--limit must be 0 (all) or more")
 			}
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				ms, err := c.Messages(ctx, args[0], limit, true)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), ms)
-				}
-				return printMessages(cmd.OutOrStdout(), ms)
-			})
-		},
-	}
-	jsonFlag(cmd, &asJSON)
+			return nil
+		})),
+	}, func(ctx context.Context, c *client.Client, args []string) ([]client.MessageView, error) {
+		return c.Messages(ctx, args[0], limit, true)
+	}, printMessages)
 	cmd.Flags().IntVar(&limit, "limit", 50, "show the last N messages; 0 for all")
 	return cmd
 }
 
 func newRequestsCmd(g *globals) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
+	return viewCmd(g, &cobra.Command{
 		Use:   "requests",
 		Short: "List people who wrote to you but are not contacts yet",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				rs, err := c.Requests(ctx)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), rs)
-				}
-				return printContacts(cmd.OutOrStdout(), rs, "No requests.")
-			})
-		},
-	}
-	jsonFlag(cmd, &asJSON)
-	return cmd
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.ContactView, error) {
+		return c.Requests(ctx)
+	}, func(w io.Writer, rs []client.ContactView) error {
+		return printContacts(w, rs, "No requests.")
+	})
 }
 
 func newAcceptCmd(g *globals) *cobra.Command {
@@ -198,51 +177,21 @@ func newAcceptCmd(g *globals) *cobra.Command {
 }
 
 func newPeersCmd(g *globals) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
+	return viewCmd(g, &cobra.Command{
 		Use:   "peers",
 		Short: "List connected peers",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				ps, err := c.Peers(ctx)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), ps)
-				}
-				return printPeers(cmd.OutOrStdout(), ps)
-			})
-		},
-	}
-	jsonFlag(cmd, &asJSON)
-	return cmd
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]parley.PeerInfo, error) {
+		return c.Peers(ctx)
+	}, printPeers)
 }
 
 func newConversationsCmd(g *globals) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
+	return viewCmd(g, &cobra.Command{
 		Use:   "conversations",
 		Short: "List conversations with their unread counts",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				cs, err := c.Conversations(ctx)
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return printJSON(cmd.OutOrStdout(), cs)
-				}
-				return printConversations(cmd.OutOrStdout(), cs)
-			})
-		},
-	}
-	jsonFlag(cmd, &asJSON)
-	return cmd
-}
-
-func jsonFlag(cmd *cobra.Command, v *bool) {
-	cmd.Flags().BoolVar(v, "json", false, "print the API's JSON")
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.ConversationView, error) {
+		return c.Conversations(ctx)
+	}, printConversations)
 }
