@@ -25,6 +25,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.streams.Add(1)
 	defer s.streams.Done()
 
+	// Subscribe before the handshake completes: a client that acts right
+	// after connecting must not miss the events its action causes.
+	subCtx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel() // ends the subscription
+	events := s.node.Subscribe(subCtx)
+
 	// guard has already refused foreign origins; Accept's own check (Origin
 	// host must equal Host) agrees with it, so it stays on.
 	c, err := websocket.Accept(w, r, nil)
@@ -36,10 +42,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	// The client sends nothing; CloseRead answers its pings and close
 	// frame and cancels clientCtx when it goes.
-	clientCtx := c.CloseRead(context.WithoutCancel(r.Context()))
-	ctx, cancel := context.WithCancel(clientCtx)
-	defer cancel() // ends the subscription
-	events := s.node.Subscribe(ctx)
+	clientCtx := c.CloseRead(subCtx)
 
 	for {
 		select {
@@ -53,8 +56,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				c.Close(websocket.StatusGoingAway, "event stream ended")
 				return
 			}
-			wctx, wcancel := context.WithTimeout(ctx, eventWriteTimeout)
-			err := wsjson.Write(wctx, c, s.eventView(ctx, ev))
+			wctx, wcancel := context.WithTimeout(clientCtx, eventWriteTimeout)
+			err := wsjson.Write(wctx, c, s.eventView(clientCtx, ev))
 			wcancel()
 			if err != nil {
 				s.log.Debug("websocket write", "err", err)

@@ -4,6 +4,7 @@ package main
 // loopback (mDNS off), driven through the CLI as a user would.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/gui/client"
 	"github.com/parley-im/parley/identity"
 )
 
@@ -213,11 +215,35 @@ func TestQuickStartTwoUsers(t *testing.T) {
 	alice.cli("send", "bob", "hi bob")
 	bob.cli("send", "alice", "hi alice, how are you?")
 	waitUntil(t, "alice sees delivered", func() bool { return alice.statusOf("bob", "hi bob") != "queued" })
+	// A GUI or bot following alice's event stream sees the read receipt.
+	c, err := client.Open(alice.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	events, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
 	// Bob reads the conversation (messages marks it read): alice sees read.
 	if got := bob.messages("alice"); count(got, "hi bob") != 1 {
 		t.Fatalf("bob's messages: %+v", got)
 	}
-	waitUntil(t, "alice sees read", func() bool { return alice.statusOf("bob", "hi bob") == "read" })
+	for {
+		e, err := events.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the read event: %v", err)
+		}
+		if e.Type == "status" && e.Message != nil && e.Message.Text == "hi bob" && e.Message.Status.String() == "read" {
+			break
+		}
+	}
+	if s := alice.statusOf("bob", "hi bob"); s != "read" {
+		t.Fatalf("after the read event, the message is %q", s)
+	}
 
 	bob.stop()
 	for i := range 3 {
