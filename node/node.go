@@ -81,8 +81,12 @@ type Node struct {
 }
 
 // New opens the data dir and starts the node. It returns once the node
-// listens and serves; bootstrap and contact dials continue in the background.
+// listens and serves; bootstrap and contact dials continue in the background
+// until Close. ctx bounds start-up only.
 func New(ctx context.Context, cfg Config) (_ *Node, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("node: DataDir is required")
 	}
@@ -134,11 +138,15 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("subscribing to connection events: %w", err)
 	}
 	n.msgr = &Messenger{n: n}
+	clock, err := n.resumeClock()
+	if err != nil {
+		return nil, err
+	}
 	if n.dm, err = dm.New(dm.Config{
 		Host:     n.host,
 		Identity: n.id,
 		Store:    n.store,
-		Clock:    parley.NewClock(nil),
+		Clock:    clock,
 		Card:     n.msgr.signedCard,
 		Connect:  n.connect,
 		Notify:   n.hub.publish,
@@ -199,6 +207,20 @@ func (n *Node) Close() error {
 		errs = append(errs, n.lock.release())
 	}
 	return errors.Join(errs...)
+}
+
+// resumeClock starts the clock past every message stored, so that a wall
+// clock set back while we were down cannot order new messages before old.
+func (n *Node) resumeClock() (*parley.Clock, error) {
+	clock := parley.NewClock(nil)
+	convs, err := n.store.Conversations()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range convs {
+		clock.Observe(c.LastHLC)
+	}
+	return clock, nil
 }
 
 // saveProfile keeps our own name as the contact record of our own peer ID.
