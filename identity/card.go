@@ -127,18 +127,8 @@ func checkCard(m *pb.Card) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("card: %w", err)
 	}
-	if len(m.Name) > MaxCardName {
-		return nil, fmt.Errorf("%w: card name is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(m.Name), MaxCardName)
-	}
-	if !utf8.ValidString(m.Name) {
-		return nil, fmt.Errorf("%w: card name is not UTF-8", parley.ErrMalformed)
-	}
-	for _, r := range m.Name {
-		// Control characters would let a name forge line breaks or reorder
-		// the text around it wherever it is shown.
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			return nil, fmt.Errorf("%w: card name contains control character %U", parley.ErrMalformed, r)
-		}
+	if err := CheckName(m.Name); err != nil {
+		return nil, fmt.Errorf("card: %w", err)
 	}
 	if len(m.HpkeKey) != hpkePublicKeySize {
 		return nil, fmt.Errorf("%w: card HPKE key is %d bytes, want %d (MLKEM768-X25519)", parley.ErrMalformed, len(m.HpkeKey), hpkePublicKeySize)
@@ -176,4 +166,24 @@ func (c Card) Contact() parley.Contact {
 		ct.Addrs = append(ct.Addrs, a.String())
 	}
 	return ct
+}
+
+// CheckName tells whether a display name may go on a card or a contact: at
+// most MaxCardName bytes of UTF-8, without control characters. Errors wrap
+// parley.ErrMalformed.
+func CheckName(name string) error {
+	if len(name) > MaxCardName {
+		return fmt.Errorf("%w: name is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(name), MaxCardName)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%w: name is not UTF-8", parley.ErrMalformed)
+	}
+	for _, r := range name {
+		// Control characters would let a name forge line breaks or reorder
+		// the text around it wherever it is shown.
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return fmt.Errorf("%w: name contains control character %U", parley.ErrMalformed, r)
+		}
+	}
+	return nil
 }

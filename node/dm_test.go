@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,6 +164,15 @@ func TestSendRefusesBadInputAndStoresNothing(t *testing.T) {
 	}
 	if _, err := alice.m.AddContact(ctx, "parley:NOTANINVITE", ""); !errors.Is(err, parley.ErrInvalidInvite) {
 		t.Fatalf("bad invite: err = %v", err)
+	}
+	carol := startNode(t, "carol")
+	for _, name := range []string{strings.Repeat("c", 65), "car\nol", "\u202ecarol"} {
+		if _, err := alice.m.AddContact(ctx, carol.m.Self().Invite, name); !errors.Is(err, parley.ErrMalformed) {
+			t.Errorf("contact name %q: err = %v, want ErrMalformed", name, err)
+		}
+	}
+	if _, err := alice.m.Resolve(ctx, carol.peerID()); !errors.Is(err, parley.ErrUnknownContact) {
+		t.Fatalf("a refused contact was stored: %v", err)
 	}
 }
 

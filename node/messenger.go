@@ -114,6 +114,9 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (parley
 	}
 	fromCard := card.Contact()
 	name = strings.TrimSpace(name)
+	if err := identity.CheckName(name); err != nil {
+		return parley.Contact{}, err
+	}
 	c, err := m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
 		keepName := found && c.State == parley.ContactAccepted && name == ""
 		old := *c

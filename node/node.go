@@ -90,6 +90,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("node: DataDir is required")
 	}
+	if err := identity.CheckName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("display name: %w", err)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
