@@ -27,9 +27,9 @@ const ID protocol.ID = "/parley/dm/1.0.0"
 // anything bigger is a protocol error and the stream is reset.
 const (
 	MaxBatch     = 256
-	MaxFrameSize = 4 << 20
+	MaxFrameSize = 2 << 20
 	// maxPushBytes keeps a courier's frames well under MaxFrameSize.
-	maxPushBytes = 2 << 20
+	maxPushBytes = 1 << 20
 )
 
 // Timeouts for one exchange on a stream.
