@@ -20,10 +20,6 @@ import (
 	"github.com/parley-im/parley/storage"
 )
 
-// maxReceiptIDs bounds one receipt; identity.OpenEnvelope enforces the same
-// on the way in.
-const maxReceiptIDs = 1000
-
 // idleTimeout closes an inbound stream that sends nothing.
 const idleTimeout = 2 * time.Minute
 

@@ -188,7 +188,7 @@ func (s *Service) SendText(to parley.Contact, text string) (parley.Message, erro
 // other.
 func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) error {
 	for len(ids) > 0 {
-		n := min(len(ids), maxReceiptIDs)
+		n := min(len(ids), identity.MaxReceiptIDs)
 		raw := make([][]byte, n)
 		for i, id := range ids[:n] {
 			raw[i] = id[:]
