@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -262,4 +264,38 @@ func mustDecode(t *testing.T, s string) peer.ID {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A contact who lost their store (but kept their identity) cannot open
+// envelopes under the key they acknowledged before; the sender is told,
+// starts a new key, and what it sends next arrives.
+func TestSenderRecoversWhenThePeerLostItsKeys(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := startNode(t, "alice"), startNode(t, "bob")
+	befriend(t, alice, bob)
+	first, err := alice.m.Send(ctx, "bob", "before")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "first delivered", func() bool { return alice.statusOf("bob", first.ID) == parley.StatusDelivered })
+
+	bob.stop()
+	if err := os.RemoveAll(filepath.Join(bob.dir, "db")); err != nil {
+		t.Fatal(err)
+	}
+	bob.start()
+	if _, err := bob.m.AddContact(ctx, alice.m.Self().Invite, "alice"); err != nil {
+		t.Fatal(err)
+	}
+
+	lost, err := alice.m.Send(ctx, "bob", "sealed under the key bob forgot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "refusal", func() bool { return alice.statusOf("bob", lost.ID) == parley.StatusFailed })
+	next, err := alice.m.Send(ctx, "bob", "under a new key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "next delivered", func() bool { return alice.statusOf("bob", next.ID) == parley.StatusDelivered })
 }

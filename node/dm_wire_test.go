@@ -171,9 +171,12 @@ func TestDMProtocolRejectsBadInput(t *testing.T) {
 		"under an unknown key":   unknownKeyEnv,
 		"empty":                  {},
 	}
+	if ack := mal.push(unknownKeyEnv); ack.Results[0].Code != dmpb.Result_CODE_UNKNOWN_KEY {
+		t.Errorf("unknown key: ack = %v, want CODE_UNKNOWN_KEY", ack.Results)
+	}
 	for name, env := range bad {
 		ack := mal.push(env)
-		if len(ack.Results) != 1 || ack.Results[0].Code != dmpb.Result_CODE_REJECTED {
+		if len(ack.Results) != 1 || ack.Results[0].Code == dmpb.Result_CODE_STORED {
 			t.Errorf("%s: ack = %v, want one rejection", name, ack.Results)
 		}
 	}

@@ -186,6 +186,11 @@ func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 			}
 			continue
 		}
+		if r.Code == pb.Result_CODE_UNKNOWN_KEY {
+			// The peer lost the key (a restored or new store): seal what
+			// comes next under a new key it can open.
+			c.svc.sessions.reset(c.peer)
+		}
 		c.svc.log.Warn("dm: peer refused a message", "peer", c.peer, "id", e.ID, "reason", r.Reason)
 		refused = append(refused, e.ID)
 	}

@@ -20,6 +20,10 @@ import (
 	"github.com/parley-im/parley/storage"
 )
 
+// errUnknownKey: an envelope without encapsulation under a key we do not
+// hold. The sender is told so that it starts a new key.
+var errUnknownKey = errors.New("unknown sending key")
+
 // idleTimeout closes an inbound stream that sends nothing.
 const idleTimeout = 2 * time.Minute
 
@@ -91,6 +95,9 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		if err != nil {
 			s.log.Debug("dm: rejected envelope", "peer", remote, "id", id, "err", err)
 			ack.Results[i].Code = pb.Result_CODE_REJECTED
+			if errors.Is(err, errUnknownKey) {
+				ack.Results[i].Code = pb.Result_CODE_UNKNOWN_KEY
+			}
 			ack.Results[i].Reason = err.Error()
 			continue
 		}
@@ -244,7 +251,7 @@ func (s *Service) receivingKey(remote peer.ID, env *ppb.Envelope) (*identity.Sen
 	}
 	raw, err := s.cfg.Store.PeerKey(remote.String(), env.KeyId)
 	if errors.Is(err, parley.ErrNotFound) {
-		return nil, errors.New("unknown sending key")
+		return nil, errUnknownKey
 	}
 	if err != nil {
 		return nil, err

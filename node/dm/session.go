@@ -63,3 +63,10 @@ func (s *sessions) markAcked(p peer.ID, keyID []byte) {
 		cur.acked = true
 	}
 }
+
+// reset drops the session with p, so the next envelope starts a new key.
+func (s *sessions) reset(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, p)
+}

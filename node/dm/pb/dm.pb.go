@@ -28,8 +28,12 @@ type Result_Code int32
 const (
 	// Stored durably (or already held): the sender may forget it.
 	Result_CODE_STORED Result_Code = 0
-	// Refused for good (malformed, bad signature, unknown key...): do not retry.
+	// Refused for good (malformed, bad signature...): do not retry.
 	Result_CODE_REJECTED Result_Code = 1
+	// Refused for good because the receiver does not hold the key it was
+	// sealed under (it lost its store, say): do not retry this envelope,
+	// and start a new sending key, carrying its encapsulation.
+	Result_CODE_UNKNOWN_KEY Result_Code = 2
 )
 
 // Enum value maps for Result_Code.
@@ -37,10 +41,12 @@ var (
 	Result_Code_name = map[int32]string{
 		0: "CODE_STORED",
 		1: "CODE_REJECTED",
+		2: "CODE_UNKNOWN_KEY",
 	}
 	Result_Code_value = map[string]int32{
-		"CODE_STORED":   0,
-		"CODE_REJECTED": 1,
+		"CODE_STORED":      0,
+		"CODE_REJECTED":    1,
+		"CODE_UNKNOWN_KEY": 2,
 	}
 )
 
@@ -232,15 +238,16 @@ const file_node_dm_pb_dm_proto_rawDesc = "" +
 	"\x04Push\x12\x1c\n" +
 	"\tenvelopes\x18\x01 \x03(\fR\tenvelopes\"2\n" +
 	"\x03Ack\x12+\n" +
-	"\aresults\x18\x01 \x03(\v2\x11.parley.dm.ResultR\aresults\"\x99\x01\n" +
+	"\aresults\x18\x01 \x03(\v2\x11.parley.dm.ResultR\aresults\"\xaf\x01\n" +
 	"\x06Result\x12\x1f\n" +
 	"\venvelope_id\x18\x01 \x01(\fR\n" +
 	"envelopeId\x12*\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x16.parley.dm.Result.CodeR\x04code\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"*\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"@\n" +
 	"\x04Code\x12\x0f\n" +
 	"\vCODE_STORED\x10\x00\x12\x11\n" +
-	"\rCODE_REJECTED\x10\x01B(Z&github.com/parley-im/parley/node/dm/pbb\x06proto3"
+	"\rCODE_REJECTED\x10\x01\x12\x14\n" +
+	"\x10CODE_UNKNOWN_KEY\x10\x02B(Z&github.com/parley-im/parley/node/dm/pbb\x06proto3"
 
 var (
 	file_node_dm_pb_dm_proto_rawDescOnce sync.Once
