@@ -1,0 +1,167 @@
+package main
+
+// Tests across hosts: each host is a network namespace that the test makes
+// itself, joined to the others by a bridge, so traffic (mDNS multicast
+// included) stays inside the test's own network. They need root and
+// iproute2; elsewhere they are skipped, saying why.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// lan is a set of network namespaces on one bridge: a LAN of test hosts.
+type lan struct {
+	t      *testing.T
+	prefix string   // unique per test, keeps names apart across runs
+	hosts  []string // namespace names
+	addrs  []string // each host's IPv4 address on the LAN
+}
+
+// newLAN makes n hosts on the subnet 10.213.<subnet>.0/24.
+func newLAN(t *testing.T, n, subnet int) *lan {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create network namespaces")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2 (ip) to create network namespaces")
+	}
+	b := make([]byte, 3)
+	rand.Read(b)
+	l := &lan{t: t, prefix: "pl" + hex.EncodeToString(b)}
+	sw := l.prefix + "sw"
+	l.must("netns", "add", sw)
+	t.Cleanup(func() { l.run("netns", "del", sw) })
+	l.must("-n", sw, "link", "add", "br0", "type", "bridge")
+	l.must("-n", sw, "link", "set", "br0", "up")
+	for i := range n {
+		ns := fmt.Sprintf("%sh%d", l.prefix, i)
+		addr := fmt.Sprintf("10.213.%d.%d", subnet, i+1)
+		veth, port := fmt.Sprintf("%sv%d", l.prefix, i), fmt.Sprintf("%sp%d", l.prefix, i)
+		l.must("netns", "add", ns)
+		t.Cleanup(func() { l.run("netns", "del", ns) })
+		l.must("link", "add", veth, "type", "veth", "peer", "name", port)
+		l.must("link", "set", veth, "netns", ns)
+		l.must("link", "set", port, "netns", sw)
+		l.must("-n", sw, "link", "set", port, "master", "br0")
+		l.must("-n", sw, "link", "set", port, "up")
+		l.must("-n", ns, "link", "set", "lo", "up")
+		l.must("-n", ns, "link", "set", veth, "name", "eth0")
+		l.must("-n", ns, "addr", "add", addr+"/24", "dev", "eth0")
+		l.must("-n", ns, "link", "set", "eth0", "up")
+		l.hosts = append(l.hosts, ns)
+		l.addrs = append(l.addrs, addr)
+	}
+	return l
+}
+
+func (l *lan) run(args ...string) error {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func (l *lan) must(args ...string) {
+	l.t.Helper()
+	if err := l.run(args...); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// lanProc is a parley process on one host of a lan.
+type lanProc struct {
+	*proc
+	ns string
+}
+
+// startOn runs `parley run` on host i, listening on all of its interfaces,
+// with mDNS on (the default).
+func (l *lan) startOn(i int, name string) *lanProc {
+	l.t.Helper()
+	p := &lanProc{proc: &proc{t: l.t, name: name, dir: l.t.TempDir()}, ns: l.hosts[i]}
+	p.out = &syncBuffer{}
+	p.cmd = exec.Command("ip", "netns", "exec", p.ns, parleyBinary(l.t), "run", "--data", p.dir, "--name", name,
+		"--listen", "/ip4/0.0.0.0/tcp/0", "--listen", "/ip4/0.0.0.0/udp/0/quic-v1")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() {
+		if p.cmd != nil {
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			p.cmd.Wait()
+		}
+	})
+	waitUntil(l.t, name+" serving its API", func() bool { return strings.Contains(p.out.String(), "Peer ID: ") })
+	return p
+}
+
+// cli runs a subcommand inside the process's namespace, where its API is.
+func (p *lanProc) cli(args ...string) string {
+	p.t.Helper()
+	full := append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], "--data", p.dir}, args[1:]...)
+	if args[0] == "contact" {
+		full = append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], args[1], "--data", p.dir}, args[2:]...)
+	}
+	out, err := exec.Command("ip", full...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("%s: parley %s: %v: %s", p.name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (p *lanProc) status(with, text string) string {
+	p.t.Helper()
+	var ms []jsonMessage
+	if err := json.Unmarshal([]byte(p.cli("messages", with, "--json", "--limit", "0")), &ms); err != nil {
+		p.t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Text == text {
+			return m.Status
+		}
+	}
+	return ""
+}
+
+// Two hosts on one LAN, no bootstrap peer and no address in the invite:
+// they find each other by mDNS alone, and chat.
+func TestLANDiscoveryByMDNS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes in network namespaces")
+	}
+	l := newLAN(t, 2, 1)
+	alice, bob := l.startOn(0, "alice"), l.startOn(1, "bob")
+	alice.cli("contact", "add", addrlessInvite(t, bob.proc), "--name", "bob")
+	alice.cli("send", "bob", "hello across the LAN")
+	waitUntil(t, "delivered over mDNS discovery", func() bool {
+		s := alice.status("bob", "hello across the LAN")
+		return s == "delivered" || s == "read"
+	})
+	var peers []struct {
+		PeerID string   `json:"peer_id"`
+		Addrs  []string `json:"addrs"`
+	}
+	if err := json.Unmarshal([]byte(alice.cli("peers", "--json")), &peers); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range peers {
+		for _, a := range p.Addrs {
+			found = found || strings.Contains(a, "/ip4/"+l.addrs[1]+"/")
+		}
+	}
+	if !found {
+		t.Fatalf("alice is not connected to bob over the LAN: %+v", peers)
+	}
+}
