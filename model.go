@@ -135,3 +135,54 @@ type Event struct {
 	PeerID  string    `json:"peer_id,omitempty"` // presence, request
 	Online  bool      `json:"online,omitempty"`  // presence
 }
+
+// Reachability is whether peers beyond this network can dial the node, as
+// AutoNAT last found.
+type Reachability string
+
+const (
+	// ReachabilityUnknown: not tested yet, or no public address to test.
+	ReachabilityUnknown Reachability = "unknown"
+	// ReachabilityPublic: peers on the internet can dial us.
+	ReachabilityPublic Reachability = "public"
+	// ReachabilityPrivate: behind a NAT or firewall; peers reach us only by
+	// dialing out first, hole punching or a relay.
+	ReachabilityPrivate Reachability = "private"
+)
+
+// NetworkStatus is the node's view of the network, for diagnostics. (The
+// name Status is taken by a message's status.)
+type NetworkStatus struct {
+	Reachability Reachability `json:"reachability"`
+	// ListenAddrs are the sockets the node listens on (0.0.0.0 and :: stand
+	// for every interface); AnnouncedAddrs are the addresses it tells peers.
+	ListenAddrs    []string `json:"listen_addrs"`
+	AnnouncedAddrs []string `json:"announced_addrs"`
+	// Relays are the relays the node is reachable through (each relay's
+	// address, with its /p2p/ID).
+	Relays []string        `json:"relays"`
+	Peers  []ConnectedPeer `json:"peers"`
+	// DHTMode is "server" while the node answers DHT queries for others,
+	// "client" while it only asks.
+	DHTMode  string `json:"dht_mode"`
+	DHTPeers int    `json:"dht_peers"` // peers in the DHT routing table
+	MDNS     bool   `json:"mdns"`      // LAN discovery is running
+	// PrivateNetwork: a swarm key fences the node off from every peer
+	// that does not hold the same key.
+	PrivateNetwork bool `json:"private_network"`
+}
+
+// ConnectedPeer is a peer we have a connection to, and how.
+type ConnectedPeer struct {
+	PeerID string `json:"peer_id"`
+	Name   string `json:"name"` // the contact's name; empty for a stranger
+	// Transport is that of the best connection to the peer (direct before
+	// relayed): "tcp", "quic-v1", "relayed", or another libp2p transport's
+	// name.
+	Transport string `json:"transport"`
+	// Direction is who dialed that connection: "inbound" or "outbound".
+	Direction string `json:"direction"`
+	// Addrs are the peer's addresses of every connection to it, that
+	// connection's first.
+	Addrs []string `json:"addrs"`
+}

@@ -74,10 +74,13 @@ type Node struct {
 	dm    *dm.Service
 	msgr  *Messenger
 
-	presence event.Subscription
-	ctx      context.Context // cancelled by Close; owns background dials
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	netEvents event.Subscription // read by watchNetwork
+	ctx       context.Context    // cancelled by Close; owns background dials
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+
+	netMu        sync.Mutex
+	reachability network.Reachability // guarded by netMu: AutoNAT's latest verdict
 }
 
 // New opens the data dir and starts the node. It returns once the node
@@ -137,7 +140,13 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...)); err != nil {
 		return nil, fmt.Errorf("dht: %w", err)
 	}
-	if n.presence, err = n.host.EventBus().Subscribe([]any{new(event.EvtPeerConnectednessChanged), new(event.EvtPeerIdentificationCompleted)}); err != nil {
+	// AutoNAT's emitter is stateful: a verdict reached before this
+	// subscription is delivered first.
+	if n.netEvents, err = n.host.EventBus().Subscribe([]any{
+		new(event.EvtPeerConnectednessChanged),
+		new(event.EvtPeerIdentificationCompleted),
+		new(event.EvtLocalReachabilityChanged),
+	}); err != nil {
 		return nil, fmt.Errorf("subscribing to connection events: %w", err)
 	}
 	n.msgr = &Messenger{n: n}
@@ -163,7 +172,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.wg.Add(1)
-	go n.watchPresence()
+	go n.watchNetwork()
 
 	if err := n.dialKnownPeers(bootstrap); err != nil {
 		return nil, err
@@ -192,8 +201,8 @@ func (n *Node) Close() error {
 		errs = append(errs, n.dm.Close())
 	}
 	n.cancel()
-	if n.presence != nil {
-		errs = append(errs, n.presence.Close())
+	if n.netEvents != nil {
+		errs = append(errs, n.netEvents.Close())
 	}
 	n.wg.Wait()
 	n.hub.close()
@@ -318,12 +327,13 @@ func (n *Node) learnAddrs(p peer.ID, addrs []string) {
 	}
 }
 
-// watchPresence turns connection changes into presence events and delivery
-// attempts (a peer that connects gets its queued messages right away), and
-// keeps contacts' addresses current as peers tell us where they listen.
-func (n *Node) watchPresence() {
+// watchNetwork turns connection changes into presence events and delivery
+// attempts (a peer that connects gets its queued messages right away),
+// keeps contacts' addresses current as peers tell us where they listen, and
+// keeps AutoNAT's reachability verdict for Status.
+func (n *Node) watchNetwork() {
 	defer n.wg.Done()
-	for e := range n.presence.Out() {
+	for e := range n.netEvents.Out() {
 		switch ev := e.(type) {
 		case event.EvtPeerConnectednessChanged:
 			online := ev.Connectedness == network.Connected
@@ -342,6 +352,10 @@ func (n *Node) watchPresence() {
 			}
 		case event.EvtPeerIdentificationCompleted:
 			n.rememberAddrs(ev.Peer, ev.ListenAddrs)
+		case event.EvtLocalReachabilityChanged:
+			n.netMu.Lock()
+			n.reachability = ev.Reachability
+			n.netMu.Unlock()
 		}
 	}
 }
