@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -133,6 +134,38 @@ func TestJSONFieldNames(t *testing.T) {
 
 	_, body = h.do(http.MethodGet, api.PathSelf, "")
 	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "fingerprint")
+}
+
+func TestStatus(t *testing.T) {
+	h := start(t)
+	resp, body := h.do(http.MethodGet, api.PathStatus, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET status: %d %s", resp.StatusCode, body)
+	}
+	wantKeys(t, body, "reachability", "listen_addrs", "announced_addrs", "relays", "peers",
+		"dht_mode", "dht_peers", "mdns", "private_network")
+	var st struct {
+		Relays json.RawMessage   `json:"relays"`
+		Peers  []json.RawMessage `json:"peers"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil || len(st.Peers) != 1 {
+		t.Fatalf("status %s: %v", body, err)
+	}
+	if string(st.Relays) != "[]" {
+		t.Errorf("relays %s, want []", st.Relays)
+	}
+	wantKeys(t, st.Peers[0], "peer_id", "name", "transport", "direction", "addrs")
+
+	got, err := h.client().Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := h.node.Status(); !reflect.DeepEqual(got, want) {
+		t.Errorf("client Status:\n%+v\nwant\n%+v", got, want)
+	}
+	if resp, _ := h.do(http.MethodPost, api.PathStatus, "{}"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST status: %d", resp.StatusCode)
+	}
 }
 
 func wantKeys(t *testing.T, obj []byte, keys ...string) {

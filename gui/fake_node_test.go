@@ -206,6 +206,21 @@ func (f *fakeNode) Peers() []parley.PeerInfo {
 	return []parley.PeerInfo{{PeerID: aliceID, Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, Name: "alice"}}
 }
 
+func (f *fakeNode) Status() parley.NetworkStatus {
+	return parley.NetworkStatus{
+		Reachability:   parley.ReachabilityPrivate,
+		ListenAddrs:    []string{"/ip4/0.0.0.0/tcp/4001"},
+		AnnouncedAddrs: []string{"/ip4/127.0.0.1/tcp/4001", "/ip4/192.168.1.2/tcp/4001"},
+		Relays:         []string{},
+		Peers: []parley.ConnectedPeer{{PeerID: aliceID, Name: "alice", Transport: "quic-v1", Direction: "outbound",
+			Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}},
+		DHTMode:        "client",
+		DHTPeers:       3,
+		MDNS:           true,
+		PrivateNetwork: true,
+	}
+}
+
 // Subscribe follows the node's contract: the channel closes when ctx ends
 // (or when closeSubscribers cuts the reader off).
 func (f *fakeNode) Subscribe(ctx context.Context) <-chan parley.Event {

@@ -32,6 +32,7 @@ func (s *Server) routes() http.Handler {
 		{http.MethodGet, api.PathMessages, s.handleMessages},
 		{http.MethodPost, api.PathMessages, s.handleSend},
 		{http.MethodGet, api.PathPeers, s.handlePeers},
+		{http.MethodGet, api.PathStatus, s.handleStatus},
 		{http.MethodGet, api.PathEvents, s.handleEvents},
 	}
 	mux := http.NewServeMux()
@@ -189,6 +190,10 @@ func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
 		peers = []parley.PeerInfo{} // [] rather than null
 	}
 	writeJSON(w, http.StatusOK, peers)
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.node.Status())
 }
 
 // resolve finds a contact by name or peer ID. A bare sentinel from the node

@@ -36,6 +36,8 @@ type Node interface {
 	Conversations(ctx context.Context) ([]parley.Conversation, error)
 	// Peers lists connected peers.
 	Peers() []parley.PeerInfo
+	// Status reports the node's network state, for diagnostics.
+	Status() parley.NetworkStatus
 	// Subscribe streams events until ctx ends. A slow reader loses events
 	// (and is told so by a closed channel) rather than stalling the node.
 	Subscribe(ctx context.Context) <-chan parley.Event

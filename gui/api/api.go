@@ -24,6 +24,7 @@ const (
 	PathConversations = "/api/v1/conversations"
 	PathMessages      = "/api/v1/messages"
 	PathPeers         = "/api/v1/peers"
+	PathStatus        = "/api/v1/status"
 	PathEvents        = "/api/v1/events"
 )
 

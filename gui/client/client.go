@@ -161,6 +161,12 @@ func (c *Client) Peers(ctx context.Context) ([]parley.PeerInfo, error) {
 	return v, c.do(ctx, http.MethodGet, api.PathPeers, nil, nil, &v)
 }
 
+// Status reports the node's network state.
+func (c *Client) Status(ctx context.Context) (parley.NetworkStatus, error) {
+	var v parley.NetworkStatus
+	return v, c.do(ctx, http.MethodGet, api.PathStatus, nil, nil, &v)
+}
+
 // do sends one request and decodes the answer into out.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	u := c.url(path, query)
