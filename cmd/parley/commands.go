@@ -186,6 +186,16 @@ func newPeersCmd(g *globals) *cobra.Command {
 	}, printPeers)
 }
 
+func newStatusCmd(g *globals) *cobra.Command {
+	return viewCmd(g, &cobra.Command{
+		Use:   "status",
+		Short: "Show the node's network state: reachability, addresses, connections, DHT",
+		Args:  usageArgs(cobra.NoArgs),
+	}, func(ctx context.Context, c *client.Client, _ []string) (parley.NetworkStatus, error) {
+		return c.Status(ctx)
+	}, printStatus)
+}
+
 func newConversationsCmd(g *globals) *cobra.Command {
 	return viewCmd(g, &cobra.Command{
 		Use:   "conversations",

@@ -392,3 +392,65 @@ func TestPassphraseProtectedNode(t *testing.T) {
 		t.Fatalf("peer ID changed across restarts: %s → %s", id, got)
 	}
 }
+
+// `parley status --json` against a real node: its addresses, the DHT, and
+// a contact connected over one of the transports we listen on.
+func TestStatusJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	alice, bob := startProc(t, "alice"), startProc(t, "bob")
+	alice.cli("contact", "add", bob.invite(), "--name", "bob")
+	bobID := bob.peerID()
+
+	type peer struct {
+		PeerID    string   `json:"peer_id"`
+		Name      string   `json:"name"`
+		Transport string   `json:"transport"`
+		Direction string   `json:"direction"`
+		Addrs     []string `json:"addrs"`
+	}
+	var st struct {
+		Reachability   string   `json:"reachability"`
+		ListenAddrs    []string `json:"listen_addrs"`
+		AnnouncedAddrs []string `json:"announced_addrs"`
+		Relays         []string `json:"relays"`
+		Peers          []peer   `json:"peers"`
+		DHTMode        string   `json:"dht_mode"`
+		DHTPeers       int      `json:"dht_peers"`
+		MDNS           bool     `json:"mdns"`
+		PrivateNetwork bool     `json:"private_network"`
+	}
+	var bobSeen peer
+	waitUntil(t, "alice's status lists bob", func() bool {
+		st.Peers = nil
+		if err := json.Unmarshal([]byte(alice.cli("status", "--json")), &st); err != nil {
+			t.Fatalf("status --json: %v", err)
+		}
+		for _, p := range st.Peers {
+			if p.PeerID == bobID {
+				bobSeen = p
+				return true
+			}
+		}
+		return false
+	})
+	if bobSeen.Name != "bob" || (bobSeen.Transport != "tcp" && bobSeen.Transport != "quic-v1") ||
+		bobSeen.Direction != "outbound" || len(bobSeen.Addrs) == 0 {
+		t.Errorf("bob as alice sees him: %+v", bobSeen)
+	}
+	if len(st.ListenAddrs) != 2 || len(st.AnnouncedAddrs) == 0 || st.Relays == nil || len(st.Relays) != 0 {
+		t.Errorf("addresses: listen %v, announced %v, relays %#v", st.ListenAddrs, st.AnnouncedAddrs, st.Relays)
+	}
+	for _, a := range append(st.ListenAddrs, st.AnnouncedAddrs...) {
+		if !strings.HasPrefix(a, "/ip4/127.0.0.1/") {
+			t.Errorf("address %q is not on loopback", a)
+		}
+	}
+	if st.Reachability != "unknown" || st.DHTMode != "server" || st.MDNS || st.PrivateNetwork {
+		t.Errorf("status: %+v", st)
+	}
+	if out := alice.cli("status"); !strings.Contains(out, "Reachability:") || !strings.Contains(out, bobID) {
+		t.Errorf("status as text:\n%s", out)
+	}
+}

@@ -96,6 +96,45 @@ func printPeers(w io.Writer, ps []parley.PeerInfo) error {
 	return tw.Flush()
 }
 
+// printStatus prints the network state, then one line per connected peer.
+func printStatus(w io.Writer, s parley.NetworkStatus) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Reachability:\t%s\n", s.Reachability)
+	fmt.Fprintf(tw, "Private network:\t%s\n", yesNo(s.PrivateNetwork))
+	fmt.Fprintf(tw, "mDNS:\t%s\n", onOff(s.MDNS))
+	fmt.Fprintf(tw, "DHT:\t%s mode, %d peers in the routing table\n", s.DHTMode, s.DHTPeers)
+	printList(tw, "Listening on:", s.ListenAddrs)
+	printList(tw, "Announcing:", s.AnnouncedAddrs)
+	printList(tw, "Relays:", s.Relays)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if len(s.Peers) == 0 {
+		_, err := fmt.Fprintln(w, "No peers connected.")
+		return err
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER ID\tNAME\tTRANSPORT\tDIRECTION\tADDRESSES")
+	for _, p := range s.Peers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.PeerID, orDash(p.Name), p.Transport, p.Direction, strings.Join(p.Addrs, " "))
+	}
+	return tw.Flush()
+}
+
+// printList prints a labelled list one item a line, or "(none)".
+func printList(tw io.Writer, label string, items []string) {
+	if len(items) == 0 {
+		fmt.Fprintf(tw, "%s\t(none)\n", label)
+	}
+	for i, item := range items {
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", label, item)
+	}
+}
+
 func printConversations(w io.Writer, cs []client.ConversationView) error {
 	if len(cs) == 0 {
 		_, err := fmt.Fprintln(w, "No conversations yet.")
@@ -125,6 +164,13 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 func yesNo(b bool) string {

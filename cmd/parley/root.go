@@ -80,6 +80,7 @@ web GUI. The other commands talk to the running node.`,
 		newRequestsCmd(g),
 		newAcceptCmd(g),
 		newPeersCmd(g),
+		newStatusCmd(g),
 		newConversationsCmd(g),
 	)
 	return root

@@ -38,6 +38,7 @@ func TestNotRunningIsOneLine(t *testing.T) {
 		{"requests", "--data", dir},
 		{"accept", "12D3KooWX", "--data", dir},
 		{"peers", "--data", dir},
+		{"status", "--json", "--data", dir},
 		{"conversations", "--data", dir, "--json"},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
@@ -121,6 +122,48 @@ func TestPrintMessages(t *testing.T) {
 		ts + "  12D3KooWStranger → you: who?  [delivered]\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestPrintStatus(t *testing.T) {
+	var buf bytes.Buffer
+	err := printStatus(&buf, parley.NetworkStatus{
+		Reachability:   parley.ReachabilityPrivate,
+		ListenAddrs:    []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+		AnnouncedAddrs: []string{"/ip4/192.168.1.2/tcp/4001"},
+		Relays:         []string{},
+		Peers: []parley.ConnectedPeer{
+			{PeerID: "12D3KooWAlice", Name: "alice", Transport: "tcp", Direction: "inbound", Addrs: []string{"/ip4/192.168.1.3/tcp/4001"}},
+			{PeerID: "12D3KooWStranger", Transport: "quic-v1", Direction: "outbound", Addrs: []string{"/ip4/1.2.3.4/udp/4001/quic-v1"}},
+		},
+		DHTMode:        "client",
+		DHTPeers:       2,
+		MDNS:           true,
+		PrivateNetwork: false,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `Reachability:     private
+Private network:  no
+mDNS:             on
+DHT:              client mode, 2 peers in the routing table
+Listening on:     /ip4/0.0.0.0/tcp/4001
+                  /ip4/0.0.0.0/udp/4001/quic-v1
+Announcing:       /ip4/192.168.1.2/tcp/4001
+Relays:           (none)
+
+PEER ID           NAME   TRANSPORT  DIRECTION  ADDRESSES
+12D3KooWAlice     alice  tcp        inbound    /ip4/192.168.1.3/tcp/4001
+12D3KooWStranger  -      quic-v1    outbound   /ip4/1.2.3.4/udp/4001/quic-v1
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+	buf.Reset()
+	printStatus(&buf, parley.NetworkStatus{Reachability: parley.ReachabilityUnknown, DHTMode: "server"})
+	if !strings.HasSuffix(buf.String(), "\nNo peers connected.\n") {
+		t.Errorf("no peers:\n%s", buf.String())
 	}
 }
 
