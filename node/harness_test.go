@@ -33,6 +33,7 @@ type testNode struct {
 	dir       string
 	name      string
 	bootstrap []string
+	swarmKey  []byte // set: a private network, on TCP only
 	*node.Node
 	m *node.Messenger
 }
@@ -54,9 +55,14 @@ func startNodeIn(t *testing.T, dir, name string, bootstrap ...string) *testNode 
 
 func (n *testNode) start() {
 	n.t.Helper()
+	listen := []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	if n.swarmKey != nil {
+		listen = listen[:1]
+	}
 	nd, err := node.New(context.Background(), node.Config{
 		DataDir:   n.dir,
-		Listen:    []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"},
+		Listen:    listen,
+		SwarmKey:  n.swarmKey,
 		Bootstrap: n.bootstrap,
 		Name:      n.name,
 		RetryMin:  20 * time.Millisecond,

@@ -2,12 +2,14 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
@@ -15,6 +17,7 @@ import (
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // DefaultListen is where a node listens when Config.Listen is empty: TCP and
@@ -24,6 +27,13 @@ var DefaultListen = []string{
 	"/ip4/0.0.0.0/udp/0/quic-v1",
 	"/ip6/::/tcp/0",
 	"/ip6/::/udp/0/quic-v1",
+}
+
+// DefaultPrivateListen replaces DefaultListen in a private network (a swarm
+// key): TCP only, because go-libp2p's QUIC cannot use a pre-shared key.
+var DefaultPrivateListen = []string{
+	"/ip4/0.0.0.0/tcp/0",
+	"/ip6/::/tcp/0",
 }
 
 // Limits sized for a desktop messenger, not a public server.
@@ -40,14 +50,44 @@ const (
 	protocolMemScale = 0 // no growth with system memory
 )
 
-// newHost builds the libp2p host: TCP and QUIC, Noise, yamux, identify, ping,
-// hole punching, a resource manager and a connection manager. Options are
-// explicit so that no default changes under us on an upgrade.
-func newHost(key crypto.PrivKey, listen []string, protocols []protocol.ID) (host.Host, error) {
-	if len(listen) == 0 {
-		listen = DefaultListen
+// hostConfig is what newHost builds a host from.
+type hostConfig struct {
+	key       crypto.PrivKey
+	listen    []string      // from listenAddrs: never empty
+	psk       pnet.PSK      // nil outside a private network
+	protocols []protocol.ID // Parley's own, for resource limits
+}
+
+// listenAddrs is the listen list a node uses: the configured one, else the
+// default for its kind of network. A private network refuses QUIC
+// addresses rather than silently dropping them.
+func listenAddrs(configured []string, private bool) ([]string, error) {
+	switch {
+	case len(configured) == 0 && private:
+		return DefaultPrivateListen, nil
+	case len(configured) == 0:
+		return DefaultListen, nil
+	case !private:
+		return configured, nil
 	}
-	rm, err := newResourceManager(protocols)
+	for _, s := range configured {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("listen address %q: %w", s, err)
+		}
+		if slices.ContainsFunc(a, func(c ma.Component) bool { return c.Code() == ma.P_QUIC_V1 || c.Code() == ma.P_QUIC }) {
+			return nil, fmt.Errorf("listen address %s: QUIC cannot run in a private network (swarm key); listen on TCP only", s)
+		}
+	}
+	return configured, nil
+}
+
+// newHost builds the libp2p host: TCP and QUIC (TCP only in a private
+// network), Noise, yamux, identify, ping, hole punching, a resource manager
+// and a connection manager. Options are explicit so that no default changes
+// under us on an upgrade.
+func newHost(cfg hostConfig) (host.Host, error) {
+	rm, err := newResourceManager(cfg.protocols)
 	if err != nil {
 		return nil, err
 	}
@@ -56,11 +96,16 @@ func newHost(key crypto.PrivKey, listen []string, protocols []protocol.ID) (host
 		rm.Close()
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}
-	h, err := libp2p.New(
-		libp2p.Identity(key),
-		libp2p.ListenAddrStrings(listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(quic.NewTransport),
+	opts := []libp2p.Option{libp2p.Transport(tcp.NewTCPTransport)}
+	if cfg.psk != nil {
+		opts = append(opts, libp2p.PrivateNetwork(cfg.psk))
+	} else {
+		// go-libp2p's QUIC transport refuses to start with a pre-shared key.
+		opts = append(opts, libp2p.Transport(quic.NewTransport))
+	}
+	h, err := libp2p.New(append(opts,
+		libp2p.Identity(cfg.key),
+		libp2p.ListenAddrStrings(cfg.listen...),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
@@ -71,11 +116,11 @@ func newHost(key crypto.PrivKey, listen []string, protocols []protocol.ID) (host
 		// Prometheus registration is global state; several nodes share a
 		// process in tests, and a desktop app has no scraper.
 		libp2p.DisableMetrics(),
-	)
+	)...)
 	if err != nil {
 		cm.Close()
 		rm.Close()
-		return nil, fmt.Errorf("libp2p host (listen %v): %w", listen, err)
+		return nil, fmt.Errorf("libp2p host (listen %v): %w", cfg.listen, err)
 	}
 	return h, nil
 }

@@ -8,9 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -23,35 +21,43 @@ type listenState struct {
 	// Configured is the listen list as given; Bound is what it became.
 	Configured []string `json:"configured"`
 	Bound      []string `json:"bound"`
+	// Private: bound in a private network. Ports are not carried across a
+	// switch to or from one, so a QUIC port list never meets a swarm key.
+	Private bool `json:"private,omitempty"`
 }
 
 // listenWithStablePorts starts the host on the ports it had last time when
 // the configuration has not changed, and falls back to the configured
-// addresses when those ports are taken.
-func listenWithStablePorts(dataDir string, key crypto.PrivKey, listen []string, protocols []protocol.ID) (host.Host, error) {
-	if len(listen) == 0 {
-		listen = DefaultListen
-	}
+// addresses when those ports are taken. cfg.listen is the configured list.
+func listenWithStablePorts(dataDir string, cfg hostConfig) (host.Host, error) {
+	listen, private := cfg.listen, cfg.psk != nil
 	path := filepath.Join(dataDir, listenFile)
 	var prev listenState
-	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &prev) == nil &&
-		slices.Equal(prev.Configured, listen) && len(prev.Bound) == len(listen) {
-		if h, err := newHost(key, prev.Bound, protocols); err == nil {
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &prev) == nil && prev.fits(listen, private) {
+		again := cfg
+		again.listen = prev.Bound
+		if h, err := newHost(again); err == nil {
 			return h, nil
 		}
 	}
-	h, err := newHost(key, listen, protocols)
+	h, err := newHost(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if bound, ok := boundAddrs(listen, h.Network().ListenAddresses()); ok {
-		b, _ := json.Marshal(listenState{Configured: listen, Bound: bound})
+		b, _ := json.Marshal(listenState{Configured: listen, Bound: bound, Private: private})
 		if err := writeFileAtomic(path, b); err != nil {
 			h.Close()
 			return nil, err
 		}
 	}
 	return h, nil
+}
+
+// fits reports whether the ports bound last time may be bound again: the
+// configuration is the same, and so is the kind of network.
+func (s listenState) fits(listen []string, private bool) bool {
+	return slices.Equal(s.Configured, listen) && len(s.Bound) == len(listen) && s.Private == private
 }
 
 // boundAddrs pairs each configured address with the address it was bound

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	ma "github.com/multiformats/go-multiaddr"
@@ -33,7 +35,8 @@ type Config struct {
 	// DataDir holds the keystore, the store and the API file. Created if
 	// missing. One process at a time: a second gets parley.ErrDataDirInUse.
 	DataDir string
-	// Listen addresses (multiaddrs). Empty: DefaultListen.
+	// Listen addresses (multiaddrs). Empty: DefaultListen, or
+	// DefaultPrivateListen with a SwarmKey.
 	Listen []string
 	// Bootstrap peers for the DHT (multiaddrs ending in /p2p/ID).
 	Bootstrap []string
@@ -46,7 +49,13 @@ type Config struct {
 	// Passphrase seals the keystore; empty leaves it readable by this user
 	// only (mode 0600), with a warning.
 	Passphrase []byte
-	Logger     *slog.Logger
+	// SwarmKey, when set, makes the node part of a private network: it
+	// connects only to peers holding the same key. It is the content of a
+	// go-libp2p swarm key file (/key/swarm/psk/1.0.0/, /base16/, 64 hex
+	// digits). QUIC cannot run in a private network: Listen must then hold
+	// TCP addresses only.
+	SwarmKey []byte
+	Logger   *slog.Logger
 	// RetryMin and RetryMax bound delivery back-off (dm.Config).
 	RetryMin, RetryMax time.Duration
 }
@@ -70,6 +79,7 @@ type Node struct {
 	host  host.Host
 	dht   *dht.IpfsDHT
 	mdns  mdns.Service // nil when off or unavailable
+	psk   pnet.PSK     // nil outside a private network
 	hub   *hub
 	dm    *dm.Service
 	msgr  *Messenger
@@ -100,6 +110,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{log: cfg.Logger, hub: newHub()}
+	if len(cfg.SwarmKey) > 0 {
+		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
+			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
+		}
+	}
+	// Checked before anything is opened, so a bad flag changes nothing.
+	listen, err := listenAddrs(cfg.Listen, n.psk != nil)
+	if err != nil {
+		return nil, err
+	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	// On any failure below, close what was built so far.
 	defer func() {
@@ -128,7 +148,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.saveProfile(cfg.Name); err != nil {
 		return nil, err
 	}
-	if n.host, err = listenWithStablePorts(cfg.DataDir, n.id.Key, cfg.Listen, []protocol.ID{dm.ID}); err != nil {
+	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID}}); err != nil {
 		return nil, err
 	}
 	bootstrap, err := parseAddrInfos(cfg.Bootstrap)

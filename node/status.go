@@ -29,6 +29,7 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		DHTMode:        n.dhtMode(),
 		DHTPeers:       n.dht.RoutingTable().Size(),
 		MDNS:           n.mdns != nil,
+		PrivateNetwork: n.psk != nil,
 	}
 }
 
