@@ -53,8 +53,10 @@ type proc struct {
 	name string
 	dir  string
 	args []string
-	cmd  *exec.Cmd
-	out  *syncBuffer
+	// listen replaces the default loopback TCP and QUIC listen addresses.
+	listen []string
+	cmd    *exec.Cmd
+	out    *syncBuffer
 }
 
 // startProc runs `parley run` for a user named name in a fresh data dir.
@@ -68,8 +70,15 @@ func startProc(t testing.TB, name string, extra ...string) *proc {
 
 func (p *proc) start() {
 	p.t.Helper()
-	args := append([]string{"run", "--data", p.dir, "--no-mdns", "--name", p.name,
-		"--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"}, p.args...)
+	listen := p.listen
+	if listen == nil {
+		listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	}
+	args := []string{"run", "--data", p.dir, "--no-mdns", "--name", p.name}
+	for _, a := range listen {
+		args = append(args, "--listen", a)
+	}
+	args = append(args, p.args...)
 	p.out = &syncBuffer{}
 	p.cmd = exec.Command(parleyBinary(p.t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -453,4 +462,68 @@ func TestStatusJSON(t *testing.T) {
 	if out := alice.cli("status"); !strings.Contains(out, "Reachability:") || !strings.Contains(out, bobID) {
 		t.Errorf("status as text:\n%s", out)
 	}
+}
+
+// The README's private network: a key made with its command, two members
+// who talk over TCP, and QUIC refused. (node's tests keep outsiders out.)
+func TestPrivateNetworkFromTheREADME(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	keyDir := t.TempDir()
+	mkKey := exec.Command("sh", "-c", readmeLine(t, "printf '/key/swarm/psk/1.0.0/"))
+	mkKey.Dir = keyDir
+	if out, err := mkKey.CombinedOutput(); err != nil {
+		t.Fatalf("the README's key command: %v: %s", err, out)
+	}
+	key := filepath.Join(keyDir, "swarm.key")
+	member := func(name string) *proc {
+		p := &proc{t: t, name: name, dir: t.TempDir(), args: []string{"--swarm-key", key},
+			listen: []string{"/ip4/127.0.0.1/tcp/0"}}
+		p.start()
+		t.Cleanup(p.stop)
+		return p
+	}
+	alice, bob := member("alice"), member("bob")
+	alice.cli("contact", "add", bob.invite(), "--name", "bob")
+	alice.cli("send", "bob", "members only")
+	waitUntil(t, "delivered in the private network", func() bool { return alice.statusOf("bob", "members only") != "queued" })
+
+	var st struct {
+		ListenAddrs    []string `json:"listen_addrs"`
+		PrivateNetwork bool     `json:"private_network"`
+	}
+	if err := json.Unmarshal([]byte(alice.cli("status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if !st.PrivateNetwork || len(st.ListenAddrs) != 1 || !strings.Contains(st.ListenAddrs[0], "/tcp/") {
+		t.Errorf("alice's status: %+v", st)
+	}
+	if out := alice.cli("status"); !strings.Contains(out, "Private network:  yes") {
+		t.Errorf("status as text:\n%s", out)
+	}
+
+	// The same key refuses QUIC, with one line and exit 1.
+	out, err := exec.Command(parleyBinary(t), "run", "--data", t.TempDir(), "--no-mdns", "--swarm-key", key,
+		"--listen", "/ip4/127.0.0.1/udp/0/quic-v1").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "QUIC cannot run in a private network") {
+		t.Errorf("QUIC with a swarm key: %v: %s", err, out)
+	}
+}
+
+// readmeLine is the line of the README that starts with prefix: the
+// commands the README shows are the ones tests run.
+func readmeLine(t *testing.T, prefix string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, prefix) {
+			return strings.TrimSpace(line)
+		}
+	}
+	t.Fatalf("README.md has no line starting with %q", prefix)
+	return ""
 }

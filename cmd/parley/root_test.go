@@ -105,6 +105,37 @@ func TestPassphrase(t *testing.T) {
 	}
 }
 
+func TestSwarmKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "swarm.key")
+	key := "/key/swarm/psk/1.0.0/\n/base16/\n" + strings.Repeat("0f", 32) + "\n"
+	os.WriteFile(file, []byte(key), 0o600)
+	if got, err := (&runOptions{swarmKeyFile: file}).swarmKey(); err != nil || string(got) != key {
+		t.Errorf("file: %q, %v", got, err)
+	}
+	if got, err := (&runOptions{}).swarmKey(); err != nil || got != nil {
+		t.Errorf("none: %q, %v", got, err)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	if _, err := (&runOptions{swarmKeyFile: empty}).swarmKey(); err == nil {
+		t.Error("an empty swarm key file was accepted")
+	}
+	if _, err := (&runOptions{swarmKeyFile: filepath.Join(dir, "missing")}).swarmKey(); err == nil {
+		t.Error("a missing swarm key file was accepted")
+	}
+	// A malformed key is the node's to refuse, before it touches the data dir.
+	os.WriteFile(file, []byte("not a key\n"), 0o600)
+	data := filepath.Join(dir, "data")
+	code, _, stderr := runCLI(t, "run", "--data", data, "--no-mdns", "--swarm-key", file, "--listen", "/ip4/127.0.0.1/tcp/0")
+	if code != exitError || !strings.Contains(stderr, "malformed data: swarm key") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("malformed key: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a malformed key touched the data dir: %v", err)
+	}
+}
+
 func TestPrintMessages(t *testing.T) {
 	at := time.Date(2026, 11, 30, 10, 15, 4, 0, time.UTC)
 	var buf bytes.Buffer

@@ -26,19 +26,22 @@ type runOptions struct {
 	noMDNS         bool
 	name           string
 	passphraseFile string
+	swarmKeyFile   string
 	logLevel       string
 }
 
 func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f := cmd.Flags()
 	f.StringArrayVar(&o.listen, "listen", nil,
-		"multiaddr to listen on, repeatable (default: TCP and QUIC on all interfaces, random ports)")
+		"multiaddr to listen on, repeatable (default: TCP and QUIC on all interfaces, random ports; TCP only with --swarm-key)")
 	f.StringVar(&o.api, "api", gui.DefaultAddr, "loopback host:port for the web GUI and the local API")
 	f.StringArrayVar(&o.bootstrap, "bootstrap", nil, "multiaddr of a peer to join the network through (with /p2p/ID), repeatable")
 	f.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the local network")
 	f.StringVar(&o.name, "name", "", "your display name (default: keep the stored one)")
 	f.StringVar(&o.passphraseFile, "passphrase-file", "",
 		"file holding the keystore passphrase (default: $"+passphraseEnv+", else no passphrase)")
+	f.StringVar(&o.swarmKeyFile, "swarm-key", "",
+		"swarm key file: join the private network of the peers holding the same key (TCP only)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 }
 
@@ -74,6 +77,10 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	swarmKey, err := o.swarmKey()
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -85,6 +92,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		MDNS:       !o.noMDNS,
 		Name:       o.name,
 		Passphrase: pass,
+		SwarmKey:   swarmKey,
 		Logger:     log,
 	})
 	if err != nil {
@@ -123,6 +131,22 @@ func (o *runOptions) passphrase() ([]byte, error) {
 	b = bytes.TrimRight(b, "\r\n")
 	if len(b) == 0 {
 		return nil, fmt.Errorf("passphrase file %s is empty", o.passphraseFile)
+	}
+	return b, nil
+}
+
+// swarmKey reads --swarm-key; nil means the open network. The node decodes
+// it, so a malformed key gets the node's error.
+func (o *runOptions) swarmKey() ([]byte, error) {
+	if o.swarmKeyFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(o.swarmKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("swarm key file: %w", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("swarm key file %s is empty", o.swarmKeyFile)
 	}
 	return b, nil
 }
