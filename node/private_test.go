@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +62,9 @@ func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 	}
 	dave := startPrivateNode(t, "dave", newSwarmKey()) // another community's key
 
-	for _, o := range []*testNode{carol, dave} {
+	outsiders := []*testNode{carol, dave}
+	queued := make(map[*testNode]parley.EnvelopeID)
+	for _, o := range outsiders {
 		if _, err := o.m.AddContact(ctx, alice.m.Self().Invite, "alice"); err != nil {
 			t.Fatal(err)
 		}
@@ -69,20 +72,28 @@ func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Both ways: a wrong key fails the handshake (after the swarm's
-		// 5 s dial timeout when both sides hold different keys).
+		queued[o] = msg.ID
+	}
+	// Every way at once: a dial across different keys may fail only at the
+	// swarm's 5 s dial timeout.
+	var wg sync.WaitGroup
+	for _, o := range outsiders {
 		for _, dial := range []struct{ from, to *testNode }{{o, alice}, {alice, o}} {
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := dial.from.Host().Connect(dctx, addrInfo(dial.to))
-			cancel()
-			if err == nil {
-				t.Errorf("%s connected to %s across the swarm key", dial.from.name, dial.to.name)
-			}
+			wg.Go(func() {
+				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				if err := dial.from.Host().Connect(dctx, addrInfo(dial.to)); err == nil {
+					t.Errorf("%s connected to %s across the swarm key", dial.from.name, dial.to.name)
+				}
+			})
 		}
+	}
+	wg.Wait()
+	for _, o := range outsiders {
 		if c := alice.Host().Network().Connectedness(o.Host().ID()); c == network.Connected {
 			t.Errorf("alice is connected to %s", o.name)
 		}
-		if s := o.statusOf(alice.peerID(), msg.ID); s != parley.StatusQueued {
+		if s := o.statusOf(alice.peerID(), queued[o]); s != parley.StatusQueued {
 			t.Errorf("%s's message to alice is %v, want queued", o.name, s)
 		}
 		// A message that got through would make o a contact request.
