@@ -156,7 +156,7 @@ func (c *courier) exchange(st network.Stream, entries []storage.OutboxEntry) (*p
 	for i, e := range entries {
 		push.Envelopes[i] = e.Envelope
 	}
-	_ = st.SetDeadline(time.Now().Add(ioTimeout))
+	_ = st.SetDeadline(time.Now().Add(exchangeTimeout(entries)))
 	if err := pbio.NewDelimitedWriter(st).WriteMsg(push); err != nil {
 		return nil, fmt.Errorf("writing push: %w", err)
 	}
@@ -212,6 +212,16 @@ func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 		}
 	}
 	return nil
+}
+
+// exchangeTimeout allows ioTimeout plus a second per 64 KiB pushed: a full
+// 1 MiB push still goes through on a link of 64 KiB/s.
+func exchangeTimeout(entries []storage.OutboxEntry) time.Duration {
+	n := 0
+	for _, e := range entries {
+		n += len(e.Envelope)
+	}
+	return ioTimeout + time.Duration(n/(64<<10))*time.Second
 }
 
 // errSettle marks a local store failure after a good exchange: the stream

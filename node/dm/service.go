@@ -34,7 +34,11 @@ const (
 
 // Timeouts for one exchange on a stream.
 const (
-	ioTimeout      = 30 * time.Second
+	// ioTimeout bounds writing a small frame and getting its answer. It is
+	// short so that a connection that died silently (a peer that vanished,
+	// a half-open QUIC connection) holds delivery up for seconds, not for
+	// a transport's idle timeout; big frames get more (exchangeTimeout).
+	ioTimeout      = 10 * time.Second
 	connectTimeout = 30 * time.Second
 )
 
