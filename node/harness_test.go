@@ -67,7 +67,10 @@ func (n *testNode) start() {
 		Name:      n.name,
 		RetryMin:  20 * time.Millisecond,
 		RetryMax:  500 * time.Millisecond,
-		Logger:    testLogger(n.t),
+		// Contacts are retried every 100ms, so tests of reconnection
+		// finish fast; each contact still backs off while it is away.
+		ReconnectInterval: 100 * time.Millisecond,
+		Logger:            testLogger(n.t),
 	})
 	if err != nil {
 		n.t.Fatalf("starting %s: %v", n.name, err)

@@ -58,6 +58,9 @@ type Config struct {
 	Logger   *slog.Logger
 	// RetryMin and RetryMax bound delivery back-off (dm.Config).
 	RetryMin, RetryMax time.Duration
+	// ReconnectInterval is how often offline contacts are tried again
+	// (each with its own back-off). Default 30s.
+	ReconnectInterval time.Duration
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -193,6 +196,12 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.wg.Add(1)
 	go n.watchNetwork()
+	reconnect := cfg.ReconnectInterval
+	if reconnect <= 0 {
+		reconnect = defaultReconnectInterval
+	}
+	n.wg.Add(1)
+	go n.keepContactsInReach(reconnect)
 
 	if err := n.dialKnownPeers(bootstrap); err != nil {
 		return nil, err
