@@ -4,7 +4,8 @@
 //
 // The API listens on loopback only. Every request must carry the token that
 // New writes to the data dir's api.json (mode 0600): as a bearer token, as
-// the cookie a browser gets by opening LoginURL once, or, for the
+// the cookie a browser gets by opening a one-time login URL (NewLoginURL,
+// `parley open`), or, for the
 // WebSocket, as a ?token= query parameter. Requests whose Host is not a
 // loopback name (DNS rebinding) or that come from a foreign origin (CSRF,
 // including reads: GET /api/v1/messages?read=true changes state) are

@@ -36,7 +36,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				Message: "cross-origin request refused"})
 			return
 		}
-		if r.Method == http.MethodGet && r.URL.Path == "/" && r.URL.Query().Has("token") {
+		if r.Method == http.MethodGet && r.URL.Path == "/" && r.URL.Query().Has("login") {
 			s.login(w, r)
 			return
 		}
@@ -50,7 +50,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 }
 
 var errUnauthorized = &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
-	Message: "missing or wrong API token (see api.json in the data dir)"}
+	Message: "missing or wrong API token (see api.json in the data dir); to log a browser in, run: parley open"}
+
+var errLoginUsed = &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
+	Message: "this login link was already used or has expired; get a new one with: parley open"}
 
 // checkOrigin applies net/http's cross-origin protection to every method.
 // Out of the box it exempts GET, HEAD and OPTIONS as safe, but here reads
@@ -80,21 +83,4 @@ func (s *Server) authorized(r *http.Request) bool {
 
 func (s *Server) validToken(t string) bool {
 	return subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
-}
-
-// login trades the token in the one-time URL for a cookie, then redirects
-// to the bare URL so the token leaves the address bar and the history.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !s.validToken(r.URL.Query().Get("token")) {
-		writeError(w, errUnauthorized)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     s.cookie,
-		Value:    s.token,
-		Path:     "/",
-		HttpOnly: true,
-		SameSite: http.SameSiteStrictMode,
-	})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

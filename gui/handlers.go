@@ -34,6 +34,7 @@ func (s *Server) routes() http.Handler {
 		{http.MethodGet, api.PathPeers, s.handlePeers},
 		{http.MethodGet, api.PathStatus, s.handleStatus},
 		{http.MethodGet, api.PathEvents, s.handleEvents},
+		{http.MethodPost, api.PathLogin, s.handleNewLogin},
 	}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string) // path → methods

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,6 +59,7 @@ type Server struct {
 	// nodes on one machine would overwrite each other's cookie if they
 	// shared a name.
 	cookie  string
+	logins  logins // one-time login codes
 	cop     *http.CrossOriginProtection
 	index   *template.Template
 	handler http.Handler
@@ -139,10 +139,6 @@ func New(cfg Config) (*Server, error) {
 
 // URL is where the API and the GUI are served, with a trailing slash.
 func (s *Server) URL() string { return s.base + "/" }
-
-// LoginURL is the URL the user opens: it carries the token once, the server
-// trades it for a cookie and redirects to URL.
-func (s *Server) LoginURL() string { return s.URL() + "?token=" + url.QueryEscape(s.token) }
 
 // Serve serves until ctx ends or Close is called, then shuts down
 // gracefully: in-flight requests finish, event streams are closed. It

@@ -167,8 +167,9 @@ func TestAPIFile(t *testing.T) {
 	if err != nil || raw != 32 {
 		t.Errorf("token %q: %d bytes, %v; want 32 bytes base64url", h.token, raw, err)
 	}
-	if want := h.srv.URL() + "?token=" + h.token; h.srv.LoginURL() != want {
-		t.Errorf("LoginURL() = %q, want %q", h.srv.LoginURL(), want)
+	login, err := h.srv.NewLoginURL()
+	if err != nil || !strings.HasPrefix(login, h.srv.URL()+"?login=") || strings.Contains(login, h.token) {
+		t.Errorf("NewLoginURL() = %q, %v: want URL?login=CODE, without the API token", login, err)
 	}
 	entries, _ := os.ReadDir(h.dir)
 	if len(entries) != 1 {
@@ -278,7 +279,7 @@ func TestForeignOriginRefused(t *testing.T) {
 			{http.MethodGet, api.PathSelf, ""},
 			{http.MethodGet, api.PathMessages + "?with=alice&read=true", ""},
 			{http.MethodPost, api.PathMessages, `{"to":"alice","text":"hi"}`},
-			{http.MethodGet, "/?token=" + h.token, ""},
+			{http.MethodGet, "/?login=" + h.loginCode(t), ""},
 		} {
 			t.Run(f.name+" "+m.method+" "+m.path, func(t *testing.T) {
 				resp, body := h.do(m.method, m.path, m.body, f.edit)
@@ -328,17 +329,16 @@ func TestHostChecked(t *testing.T) {
 func TestCookieLogin(t *testing.T) {
 	h := start(t)
 
-	resp, body := h.do(http.MethodGet, "/?token=wrong", "", noAuth)
-	wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
-	if len(resp.Cookies()) != 0 {
-		t.Errorf("a wrong token got a cookie: %v", resp.Cookies())
+	for _, bad := range []string{"/?login=wrong", "/?token=" + h.token} {
+		resp, body := h.do(http.MethodGet, bad, "", noAuth)
+		wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+		if len(resp.Cookies()) != 0 {
+			t.Errorf("%s got a cookie: %v", bad, resp.Cookies())
+		}
 	}
 
-	login, err := url.Parse(h.srv.LoginURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, _ = h.do(http.MethodGet, "/?"+login.RawQuery, "", noAuth)
+	code := h.loginCode(t)
+	resp, body := h.do(http.MethodGet, "/?login="+code, "", noAuth)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("login: status %d, Location %q; want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -351,7 +351,13 @@ func TestCookieLogin(t *testing.T) {
 		t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, Path=/, the token", c)
 	}
 	if got := resp.Header.Get("Referrer-Policy"); got != "no-referrer" {
-		t.Errorf("Referrer-Policy %q: the token could leak in a Referer", got)
+		t.Errorf("Referrer-Policy %q: the login code could leak in a Referer", got)
+	}
+	// A login link works once.
+	resp, body = h.do(http.MethodGet, "/?login="+code, "", noAuth)
+	wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+	if len(resp.Cookies()) != 0 {
+		t.Errorf("a used login code got a cookie again")
 	}
 
 	withCookie := func(r *http.Request) { noAuth(r); r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value}) }
@@ -508,4 +514,23 @@ func TestCloseStopsServe(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, gui.APIFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("api.json after Close: %v", err)
 	}
+}
+
+// loginCode is a fresh one-time login code, asked of the API as
+// `parley open` does.
+func (h *harness) loginCode(t *testing.T) string {
+	t.Helper()
+	resp, body := h.do(http.MethodPost, api.PathLogin, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %d %s", api.PathLogin, resp.StatusCode, body)
+	}
+	var v struct{ URL string }
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(v.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("login")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,6 +67,46 @@ func newInviteCmd(g *globals) *cobra.Command {
 				return err
 			})
 		},
+	}
+}
+
+// newOpenCmd prints a fresh one-time login URL for the running node and,
+// unless told not to, opens it in the desktop's browser.
+func newOpenCmd(g *globals) *cobra.Command {
+	var noBrowser bool
+	cmd := &cobra.Command{
+		Use:   "open",
+		Short: "Log a browser in to your running node (prints a one-time URL)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				u, err := c.NewLoginURL(ctx)
+				if err != nil {
+					return err
+				}
+				if _, err := fmt.Fprintln(cmd.OutOrStdout(), u); err != nil {
+					return err
+				}
+				if !noBrowser {
+					openBrowser(u)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "only print the URL")
+	return cmd
+}
+
+// openBrowser hands the URL to the desktop's opener where there is one; a
+// machine without a desktop just has the printed URL.
+func openBrowser(u string) {
+	for _, opener := range []string{"xdg-open", "open"} {
+		if path, err := exec.LookPath(opener); err == nil {
+			if err := exec.Command(path, u).Start(); err == nil {
+				return
+			}
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -526,4 +527,41 @@ func readmeLine(t *testing.T, prefix string) string {
 	}
 	t.Fatalf("README.md has no line starting with %q", prefix)
 	return ""
+}
+
+// `parley open` gives a one-time login URL: it logs a browser in once, and
+// the API token never appears in it.
+func TestOpenGivesOneTimeLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	alice := startProc(t, "alice")
+	u := strings.TrimSpace(alice.cli("open", "--no-browser"))
+	if !strings.Contains(u, "/?login=") {
+		t.Fatalf("parley open printed %q", u)
+	}
+	apiFile, err := os.ReadFile(filepath.Join(alice.dir, "api.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api struct{ Token string }
+	if err := json.Unmarshal(apiFile, &api); err != nil || strings.Contains(u, api.Token) {
+		t.Fatalf("the login URL carries the API token (%v)", err)
+	}
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func() *http.Response {
+		t.Helper()
+		resp, err := browser.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(); resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
+		t.Fatalf("first use: status %d, %d cookies; want 303 and a session cookie", resp.StatusCode, len(resp.Cookies()))
+	}
+	if resp := get(); resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
+		t.Fatalf("second use: status %d, %d cookies; want 401 and none", resp.StatusCode, len(resp.Cookies()))
+	}
 }

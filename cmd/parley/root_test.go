@@ -235,7 +235,7 @@ func TestRunAndTalk(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "Parley is running. Open http://127.0.0.1:") ||
-		!strings.Contains(lines[0], "/?token=") || !strings.HasPrefix(lines[1], "Peer ID: 12D3KooW") {
+		!strings.Contains(lines[0], "/?login=") || !strings.HasPrefix(lines[1], "Peer ID: 12D3KooW") {
 		t.Fatalf("run printed %q", lines)
 	}
 

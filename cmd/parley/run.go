@@ -104,8 +104,12 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		return errors.Join(fmt.Errorf("start API: %w", err), n.Close())
 	}
 
+	login, err := srv.NewLoginURL()
+	if err != nil {
+		return errors.Join(err, srv.Close(), n.Close())
+	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "Parley is running. Open %s\n", srv.LoginURL())
+	fmt.Fprintf(out, "Parley is running. Open %s\n", login)
 	fmt.Fprintf(out, "Peer ID: %s\n", m.Self().PeerID)
 
 	serveErr := srv.Serve(ctx)

@@ -26,6 +26,7 @@ const (
 	PathPeers         = "/api/v1/peers"
 	PathStatus        = "/api/v1/status"
 	PathEvents        = "/api/v1/events"
+	PathLogin         = "/api/v1/login" // POST: a fresh one-time login URL
 )
 
 // FileName is the API file in the data dir. The server writes it (mode

@@ -92,6 +92,15 @@ func (c *Client) Close() error {
 }
 
 // Self describes the node.
+// NewLoginURL asks the node for a fresh one-time URL that logs a browser in.
+func (c *Client) NewLoginURL(ctx context.Context) (string, error) {
+	var v struct {
+		URL string `json:"url"`
+	}
+	err := c.do(ctx, http.MethodPost, api.PathLogin, nil, nil, &v)
+	return v.URL, err
+}
+
 func (c *Client) Self(ctx context.Context) (parley.Self, error) {
 	var v parley.Self
 	return v, c.do(ctx, http.MethodGet, api.PathSelf, nil, nil, &v)
