@@ -340,7 +340,7 @@ func TestCookieLogin(t *testing.T) {
 	code := h.loginCode(t)
 	resp, body := h.do(http.MethodGet, "/?login="+code, "", noAuth)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("login: status %d, Location %q; want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+		t.Fatalf("login: status %d, Location %q; want 303 to /: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 	cookies := resp.Cookies()
 	if len(cookies) != 1 {
