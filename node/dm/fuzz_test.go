@@ -69,7 +69,7 @@ func FuzzReceive(f *testing.F) {
 }
 
 // fuzzService is a Service with a real store and host, not serving.
-func fuzzService(f *testing.F) (*Service, *storage.DB) {
+func fuzzService(f testing.TB) (*Service, *storage.DB) {
 	f.Helper()
 	id, err := identity.Generate()
 	if err != nil {

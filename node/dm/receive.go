@@ -67,8 +67,8 @@ func readPush(r pbio.Reader) (*pb.Push, error) {
 	if err := r.ReadMsg(push); err != nil {
 		return nil, err
 	}
-	if len(push.Envelopes) > MaxBatch {
-		return nil, fmt.Errorf("%w: push of %d envelopes, the limit is %d", parley.ErrMalformed, len(push.Envelopes), MaxBatch)
+	if n := len(push.Envelopes); n == 0 || n > MaxBatch {
+		return nil, fmt.Errorf("%w: push of %d envelopes, want 1 to %d", parley.ErrMalformed, n, MaxBatch)
 	}
 	return push, nil
 }
@@ -88,6 +88,15 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		card    []byte
 	)
 	opened := s.openAll(remote, envs)
+	for _, o := range opened {
+		var local *localError
+		if errors.As(o.err, &local) {
+			return nil, local // our store failed, not the envelope: no answer, the sender retries
+		}
+	}
+	if err := s.keepFreshKeys(remote, opened); err != nil {
+		return nil, err
+	}
 	for i, raw := range envs {
 		id := parley.NewEnvelopeID(raw)
 		ack.Results[i] = &pb.Result{EnvelopeId: id[:]}
@@ -137,11 +146,12 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 
 // opening is one envelope on its way through openAll.
 type opening struct {
-	env  *ppb.Envelope
-	key  *identity.SendKey
-	rcv  received
-	card []byte
-	err  error
+	env   *ppb.Envelope
+	key   *identity.SendKey
+	fresh bool // key came from this envelope's encapsulation, not yet kept
+	rcv   received
+	card  []byte
+	err   error
 }
 
 // minPerWorker keeps small pushes on one goroutine: spreading them costs
@@ -153,8 +163,9 @@ const minPerWorker = 16
 // and signature checks, the expensive part, run on every core.
 func (s *Service) openAll(remote peer.ID, envs [][]byte) []opening {
 	out := make([]opening, len(envs))
+	fresh := make(map[string]*identity.SendKey) // keys established in this push
 	for i, raw := range envs {
-		out[i].env, out[i].key, out[i].err = s.prepare(remote, raw)
+		out[i].env, out[i].key, out[i].fresh, out[i].err = s.prepare(remote, raw, fresh)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(envs)/minPerWorker+1)
 	var next atomic.Int64
@@ -174,22 +185,57 @@ func (s *Service) openAll(remote peer.ID, envs [][]byte) []opening {
 	return out
 }
 
-// prepare decodes an envelope from remote and finds its key.
-func (s *Service) prepare(remote peer.ID, raw []byte) (*ppb.Envelope, *identity.SendKey, error) {
+// prepare decodes an envelope from remote and finds its key. fresh holds
+// the keys established earlier in the same push, so a burst that carries
+// one encapsulation in every envelope costs one decapsulation.
+func (s *Service) prepare(remote peer.ID, raw []byte, fresh map[string]*identity.SendKey) (*ppb.Envelope, *identity.SendKey, bool, error) {
 	env, err := identity.ParseEnvelope(raw)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	conv := parley.DMConversationID(s.self.String(), remote.String())
 	if string(env.ConversationId) != string(conv[:]) {
-		return nil, nil, errors.New("envelope is not addressed to this node")
+		return nil, nil, false, errors.New("envelope is not addressed to this node")
 	}
-	key, err := s.receivingKey(remote, env)
+	if k := fresh[string(env.KeyId)]; k != nil {
+		return env, k, true, nil
+	}
+	key, isFresh, err := s.receivingKey(remote, env)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return env, key, nil
+	if isFresh {
+		fresh[string(env.KeyId)] = key
+	}
+	return env, key, isFresh, nil
 }
+
+// keepFreshKeys stores the keys that opened at least one verified envelope
+// of this push, so later envelopes that carry only the key ID open too. A
+// key from an envelope that failed its checks is never kept: a stranger
+// cannot make us store anything.
+func (s *Service) keepFreshKeys(remote peer.ID, opened []opening) error {
+	kept := make(map[string]bool)
+	for _, o := range opened {
+		if !o.fresh || o.err != nil || kept[string(o.key.ID[:])] {
+			continue
+		}
+		if err := s.cfg.Store.PutPeerKey(remote.String(), o.key.ID[:], o.key.Key[:]); err != nil {
+			return &localError{err}
+		}
+		s.keys.put(string(remote)+string(o.key.ID[:]), o.key)
+		kept[string(o.key.ID[:])] = true
+	}
+	return nil
+}
+
+// localError is a failure of our own store while receiving: the envelope
+// may be fine, so it is not refused; the push goes unanswered and the
+// sender retries.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return "local store: " + e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
 
 // open turns one envelope from remote into a message, or says why not.
 // The author is the verified signer, and it must be the stream's peer.
@@ -229,38 +275,33 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 }
 
 // receivingKey finds the key remote sealed env under: from memory, from the
-// encapsulation it carries, or from the store.
-func (s *Service) receivingKey(remote peer.ID, env *ppb.Envelope) (*identity.SendKey, error) {
+// store, or, fresh (not yet kept), from the encapsulation it carries.
+func (s *Service) receivingKey(remote peer.ID, env *ppb.Envelope) (key *identity.SendKey, fresh bool, err error) {
 	cacheKey := string(remote) + string(env.KeyId)
 	if k := s.keys.get(cacheKey); k != nil {
-		return k, nil
-	}
-	if len(env.KeyEncap) > 0 {
-		k, err := s.cfg.Identity.OpenSendKey(env.KeyEncap, remote)
-		if err != nil {
-			return nil, fmt.Errorf("opening the sending key: %w", err)
-		}
-		if string(k.ID[:]) != string(env.KeyId) {
-			return nil, fmt.Errorf("%w: key ID does not match its encapsulation", parley.ErrMalformed)
-		}
-		if err := s.cfg.Store.PutPeerKey(remote.String(), k.ID[:], k.Key[:]); err != nil {
-			return nil, err
-		}
-		s.keys.put(cacheKey, k)
-		return k, nil
+		return k, false, nil
 	}
 	raw, err := s.cfg.Store.PeerKey(remote.String(), env.KeyId)
-	if errors.Is(err, parley.ErrNotFound) {
-		return nil, errUnknownKey
+	switch {
+	case err == nil:
+		k := &identity.SendKey{}
+		copy(k.ID[:], env.KeyId)
+		copy(k.Key[:], raw)
+		s.keys.put(cacheKey, k)
+		return k, false, nil
+	case !errors.Is(err, parley.ErrNotFound):
+		return nil, false, &localError{err}
+	case len(env.KeyEncap) == 0:
+		return nil, false, errUnknownKey
 	}
+	k, err := s.cfg.Identity.OpenSendKey(env.KeyEncap, remote)
 	if err != nil {
-		return nil, err
+		return nil, false, fmt.Errorf("opening the sending key: %w", err)
 	}
-	k := &identity.SendKey{}
-	copy(k.ID[:], env.KeyId)
-	copy(k.Key[:], raw)
-	s.keys.put(cacheKey, k)
-	return k, nil
+	if string(k.ID[:]) != string(env.KeyId) {
+		return nil, false, fmt.Errorf("%w: key ID does not match its encapsulation", parley.ErrMalformed)
+	}
+	return k, true, nil
 }
 
 // rememberSender makes sure the sender of text messages is known: a
