@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -249,4 +251,54 @@ func TestStatusSentWhileAwaitingAck(t *testing.T) {
 	if s := alice.statusOf("silent", m.ID); s == parley.StatusDelivered {
 		t.Fatal("delivered without an ack")
 	}
+}
+
+// Throwaway identities holding streams open cannot keep contacts out: past
+// a bound, strangers' streams are refused, and a contact still delivers.
+func TestStrangersCannotCrowdOutContacts(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := startNode(t, "alice"), startNode(t, "bob")
+	befriend(t, alice, bob)
+	card, _, err := identity.DecodeInvite(bob.m.Self().Invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hosts, perHost = 20, 2 // 40 streams, more than bob serves for strangers
+	var streams []network.Stream
+	for range hosts {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		if err := h.Connect(ctx, peer.AddrInfo{ID: card.PeerID, Addrs: card.Addrs}); err != nil {
+			t.Fatal(err)
+		}
+		for range perHost {
+			s, err := h.NewStream(ctx, card.PeerID, dm.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Write([]byte{0x05}) // the start of a frame that never comes
+			streams = append(streams, s)
+		}
+	}
+	refused := 0
+	deadline := time.Now().Add(2 * time.Second) // one wait for all: served streams just time out
+	for _, s := range streams {
+		s.SetReadDeadline(deadline)
+		if _, err := s.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			refused++
+		}
+	}
+	if refused < hosts*perHost-32 {
+		t.Errorf("%d of %d strangers' streams refused, want at least %d", refused, hosts*perHost, hosts*perHost-32)
+	}
+	m, err := alice.m.Send(ctx, "bob", "still getting through")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a contact delivers while strangers hold streams", func() bool {
+		return alice.statusOf("bob", m.ID) == parley.StatusDelivered
+	})
 }

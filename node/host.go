@@ -38,13 +38,16 @@ var DefaultPrivateListen = []string{
 
 // Limits sized for a desktop messenger, not a public server.
 const (
-	connLow          = 64
-	connHigh         = 128
-	connGrace        = time.Minute
-	resourceMemory   = 256 << 20
-	resourceFDs      = 512
-	protocolStreams  = 64 // per Parley protocol, all peers together
-	protocolPerPeer  = 8  // per Parley protocol and peer
+	connLow        = 64
+	connHigh       = 128
+	connGrace      = time.Minute
+	resourceMemory = 256 << 20
+	resourceFDs    = 512
+	// Per Parley protocol, all peers together, each way: inbound and
+	// outbound have their own budgets, so strangers filling the inbound
+	// side never stop our own deliveries.
+	protocolStreams  = 256
+	protocolPerPeer  = 2 // per Parley protocol and peer, each way: one courier stream and a spare
 	protocolMemory   = 32 << 20
 	protocolPeerMem  = 8 << 20
 	protocolMemScale = 0 // no growth with system memory
@@ -130,10 +133,10 @@ func newResourceManager(protocols []protocol.ID) (network.ResourceManager, error
 	libp2p.SetDefaultServiceLimits(&limits)
 	for _, p := range protocols {
 		limits.AddProtocolLimit(p,
-			rcmgr.BaseLimit{Streams: protocolStreams, StreamsInbound: protocolStreams, StreamsOutbound: protocolStreams, Memory: protocolMemory},
+			rcmgr.BaseLimit{Streams: 2 * protocolStreams, StreamsInbound: protocolStreams, StreamsOutbound: protocolStreams, Memory: protocolMemory},
 			rcmgr.BaseLimitIncrease{Memory: protocolMemScale})
 		limits.AddProtocolPeerLimit(p,
-			rcmgr.BaseLimit{Streams: protocolPerPeer, StreamsInbound: protocolPerPeer, StreamsOutbound: protocolPerPeer, Memory: protocolPeerMem},
+			rcmgr.BaseLimit{Streams: 2 * protocolPerPeer, StreamsInbound: protocolPerPeer, StreamsOutbound: protocolPerPeer, Memory: protocolPeerMem},
 			rcmgr.BaseLimitIncrease{})
 	}
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(resourceMemory, resourceFDs)))

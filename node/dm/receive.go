@@ -24,18 +24,25 @@ import (
 // hold. The sender is told so that it starts a new key.
 var errUnknownKey = errors.New("unknown sending key")
 
-// idleTimeout closes an inbound stream that sends nothing.
-const idleTimeout = 2 * time.Minute
+// Inbound streams that send nothing are closed: a contact's after a while
+// longer than a courier keeps its own stream open (streamIdle), a
+// stranger's sooner. At most maxStrangerStreams strangers' streams are
+// served at once, so throwaway identities cannot crowd contacts out.
+const (
+	idleTimeout         = 45 * time.Second
+	strangerIdleTimeout = 10 * time.Second
+	maxStrangerStreams  = 32
+)
 
 // serve reads Push frames from one stream until EOF. Anything that breaks
 // the protocol (oversized frame, undecodable frame, too many envelopes)
 // resets the stream; a bad envelope inside a good frame is only rejected.
-func (s *Service) serve(st network.Stream) {
+func (s *Service) serve(st network.Stream, idle time.Duration) {
 	remote := st.Conn().RemotePeer()
 	r := pbio.NewDelimitedReader(st, MaxFrameSize)
 	w := pbio.NewDelimitedWriter(st)
 	for {
-		_ = st.SetReadDeadline(time.Now().Add(idleTimeout))
+		_ = st.SetReadDeadline(time.Now().Add(idle))
 		push, err := readPush(r)
 		if err != nil {
 			if errors.Is(err, io.EOF) {

@@ -77,10 +77,11 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // couriers and inbound handlers
 
-	mu       sync.Mutex
-	closed   bool                        // guarded by mu
-	couriers map[peer.ID]*courier        // guarded by mu
-	inbound  map[network.Stream]struct{} // guarded by mu; reset by Close
+	mu        sync.Mutex
+	closed    bool                        // guarded by mu
+	couriers  map[peer.ID]*courier        // guarded by mu
+	inbound   map[network.Stream]struct{} // guarded by mu; reset by Close
+	strangers int                         // guarded by mu; inbound streams from non-contacts
 
 	// inflight holds the IDs of envelopes written to a peer and not yet
 	// answered: what the user sees as "sent". Kept in memory only: a
@@ -275,11 +276,25 @@ func (s *Service) Kick(p peer.ID) {
 
 // handleStream is the inbound side: read a Push, store, ack, repeat.
 func (s *Service) handleStream(st network.Stream) {
+	remote := st.Conn().RemotePeer()
+	c, err := s.cfg.Store.Contact(remote.String())
+	stranger := err != nil || c.State != parley.ContactAccepted
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		st.Reset()
 		return
+	}
+	if stranger && s.strangers >= maxStrangerStreams {
+		s.mu.Unlock()
+		s.log.Debug("dm: too many streams from strangers, refusing one", "peer", remote)
+		st.Reset()
+		return
+	}
+	idle := idleTimeout
+	if stranger {
+		s.strangers++
+		idle = strangerIdleTimeout
 	}
 	s.wg.Add(1)
 	s.inbound[st] = struct{}{}
@@ -287,10 +302,13 @@ func (s *Service) handleStream(st network.Stream) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.inbound, st)
+		if stranger {
+			s.strangers--
+		}
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
-	s.serve(st)
+	s.serve(st, idle)
 }
 
 // keyCache keeps recently used receiving keys in memory so that a burst of
