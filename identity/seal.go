@@ -318,6 +318,9 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if t == nil {
 			t = new(pb.Text) // an empty submessage on the wire
 		}
+		if t.Text == "" {
+			return nil, fmt.Errorf("%w: empty text", parley.ErrMalformed)
+		}
 		if len(t.Text) > parley.MaxTextBytes {
 			return nil, fmt.Errorf("%w: text is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(t.Text), parley.MaxTextBytes)
 		}

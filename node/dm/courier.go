@@ -105,7 +105,7 @@ func (c *courier) drain(ctx context.Context) error {
 		// In flight until settled, so the status never falls back to
 		// queued between the ack and the write that records it.
 		c.svc.setInflight(entries, true)
-		ack, err := c.exchange(c.st, entries)
+		ack, err := c.exchange(ctx, c.st, entries)
 		if err == nil {
 			err = c.settle(entries, ack)
 		}
@@ -151,7 +151,11 @@ func (c *courier) open(ctx context.Context) (network.Stream, error) {
 }
 
 // exchange writes one Push and reads its Ack.
-func (c *courier) exchange(st network.Stream, entries []storage.OutboxEntry) (*pb.Ack, error) {
+func (c *courier) exchange(ctx context.Context, st network.Stream, entries []storage.OutboxEntry) (*pb.Ack, error) {
+	// Close must not wait for a slow peer's answer: cancelling resets the
+	// stream, which ends the read below.
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
 	push := &pb.Push{Envelopes: make([][]byte, len(entries))}
 	for i, e := range entries {
 		push.Envelopes[i] = e.Envelope

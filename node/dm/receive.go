@@ -266,9 +266,9 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	switch body := op.Body.Kind.(type) {
 	case *ppb.Body_Text:
 		msg.Kind = parley.KindText
-		msg.Text = body.Text.Text
-		if len(body.Text.ReplyTo) > 0 {
-			if r, err := parley.EnvelopeIDFromBytes(body.Text.ReplyTo); err == nil {
+		msg.Text = body.Text.GetText()
+		if len(body.Text.GetReplyTo()) > 0 {
+			if r, err := parley.EnvelopeIDFromBytes(body.Text.GetReplyTo()); err == nil {
 				msg.ReplyTo = &r
 			}
 		}
@@ -387,7 +387,9 @@ func (s *Service) applyReceipt(remote peer.ID, r *ppb.Receipt) error {
 		return err
 	}
 	for i := range changed {
-		s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+		if changed[i].Kind == parley.KindText { // receipts are never shown
+			s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+		}
 	}
 	return nil
 }

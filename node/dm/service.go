@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -179,7 +180,7 @@ func (s *Service) Close() error {
 // SendText seals a text message to a contact, stores it in the outbox and
 // returns once it is on disk. Delivery happens in the background.
 func (s *Service) SendText(to parley.Contact, text string) (parley.Message, error) {
-	if text == "" {
+	if strings.TrimSpace(text) == "" {
 		return parley.Message{}, parley.ErrEmptyText
 	}
 	if len(text) > parley.MaxTextBytes {
