@@ -301,3 +301,33 @@ func TestSenderRecoversWhenThePeerLostItsKeys(t *testing.T) {
 	}
 	eventually(t, "next delivered", func() bool { return alice.statusOf("bob", next.ID) == parley.StatusDelivered })
 }
+
+// Viewing the last N messages marks those N read, not the backlog above
+// them that the user has not seen.
+func TestOnlyShownMessagesAreRead(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := startNode(t, "alice"), startNode(t, "bob")
+	befriend(t, alice, bob)
+	var sent []parley.Message
+	for i := range 3 {
+		m, err := alice.m.Send(ctx, "bob", fmt.Sprintf("number %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, m)
+	}
+	eventually(t, "all delivered", func() bool { return alice.statusOf("bob", sent[2].ID) == parley.StatusDelivered })
+	shown, err := bob.m.Messages(ctx, "alice", 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != 1 || shown[0].ID != sent[2].ID || shown[0].Status != parley.StatusRead {
+		t.Fatalf("bob was shown %+v", shown)
+	}
+	eventually(t, "the shown message read", func() bool { return alice.statusOf("bob", sent[2].ID) == parley.StatusRead })
+	for _, m := range sent[:2] {
+		if s := alice.statusOf("bob", m.ID); s != parley.StatusDelivered {
+			t.Errorf("%q is %v though bob never saw it", m.Text, s)
+		}
+	}
+}

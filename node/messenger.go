@@ -263,14 +263,14 @@ func (m *Messenger) Messages(ctx context.Context, with string, limit int, markRe
 		return nil, err
 	}
 	conv := parley.DMConversationID(m.n.host.ID().String(), c.PeerID)
-	if markRead {
-		if err := m.markRead(c, conv); err != nil {
-			return nil, err
-		}
-	}
 	msgs, err := m.n.store.Messages(conv, limit)
 	if err != nil {
 		return nil, err
+	}
+	if markRead {
+		if err := m.markRead(c, msgs); err != nil {
+			return nil, err
+		}
 	}
 	for i := range msgs {
 		if msgs[i].Outgoing && msgs[i].Status == parley.StatusQueued && m.n.dm.Sent(msgs[i].ID) {
@@ -280,20 +280,33 @@ func (m *Messenger) Messages(ctx context.Context, with string, limit int, markRe
 	return msgs, nil
 }
 
-func (m *Messenger) markRead(c parley.Contact, conv parley.ConversationID) error {
-	unread, err := m.n.store.Unread(conv)
-	if err != nil || len(unread) == 0 {
+// markRead marks the incoming messages among shown as read, in place: only
+// what the user is shown counts as read, not the rest of a long backlog.
+func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
+	var ids []parley.EnvelopeID
+	for _, msg := range shown {
+		if !msg.Outgoing && msg.Status < parley.StatusRead {
+			ids = append(ids, msg.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var err error
+	if c.State == parley.ContactAccepted && len(c.HPKEKey) > 0 {
+		err = m.n.dm.SendReadReceipt(c, ids)
+	} else {
+		_, err = m.n.store.AdvanceStatus(ids, parley.StatusRead)
+	}
+	if err != nil {
 		return err
 	}
-	ids := make([]parley.EnvelopeID, len(unread))
-	for i, msg := range unread {
-		ids[i] = msg.ID
+	for i := range shown {
+		if !shown[i].Outgoing && shown[i].Status < parley.StatusRead {
+			shown[i].Status = parley.StatusRead
+		}
 	}
-	if c.State == parley.ContactAccepted && len(c.HPKEKey) > 0 {
-		return m.n.dm.SendReadReceipt(c, ids)
-	}
-	_, err = m.n.store.AdvanceStatus(ids, parley.StatusRead)
-	return err
+	return nil
 }
 
 // Conversations lists conversations, most recent first.
