@@ -331,3 +331,24 @@ func TestOnlyShownMessagesAreRead(t *testing.T) {
 		}
 	}
 }
+
+// A stranger who calls itself by a contact's name cannot take that name
+// over: writing to "bob" still reaches the contact.
+func TestStrangerCannotSquatAContactsName(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := startNode(t, "alice"), startNode(t, "bob")
+	impostor := startNode(t, "bob")
+	befriend(t, alice, bob)
+	if _, err := impostor.m.AddContact(ctx, alice.m.Self().Invite, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := impostor.m.Send(ctx, "alice", "it's me, bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the impostor's request arrives", func() bool { return impostor.statusOf("alice", m.ID) == parley.StatusDelivered })
+	c, err := alice.m.Resolve(ctx, "bob")
+	if err != nil || c.PeerID != bob.peerID() {
+		t.Fatalf("\"bob\" resolves to %s (%v), want the contact %s", c.PeerID, err, bob.peerID())
+	}
+}

@@ -25,6 +25,9 @@ import (
 type Messenger struct {
 	n *Node
 
+	fingerprintOnce sync.Once
+	fingerprintText string // set once by fingerprint
+
 	cardMu     sync.Mutex
 	cardKey    string // guarded by cardMu: name and addresses signedCard was made from
 	cardSigned []byte // guarded by cardMu
@@ -39,18 +42,23 @@ func (m *Messenger) Self() parley.Self {
 		addrs[i] = a.String() + "/p2p/" + n.host.ID().String()
 	}
 	invite := ""
-	if signed, err := n.id.SignCard(card); err == nil {
+	if signed := m.signedCard(); signed != nil {
 		invite = identity.EncodeInvite(signed)
-	} else {
-		n.log.Error("signing our contact card", "err", err)
 	}
 	return parley.Self{
 		PeerID:      n.host.ID().String(),
 		Name:        card.Name,
 		Addrs:       addrs,
 		Invite:      invite,
-		Fingerprint: identity.Fingerprint(n.host.ID()),
+		Fingerprint: m.fingerprint(),
 	}
+}
+
+// fingerprint is our half of every safety number; it costs thousands of
+// hashes, so it is computed once.
+func (m *Messenger) fingerprint() string {
+	m.fingerprintOnce.Do(func() { m.fingerprintText = identity.Fingerprint(m.n.host.ID()) })
+	return m.fingerprintText
 }
 
 // maxCardAddrs keeps invites short enough to copy and to fit a QR code.
@@ -208,6 +216,13 @@ func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contac
 		if strings.EqualFold(c.Name, nameOrID) && c.PeerID != m.n.host.ID().String() {
 			found = append(found, c)
 		}
+	}
+	// A contact the user accepted wins over strangers who chose the same
+	// name, so no stranger can make a contact's name ambiguous.
+	if accepted := slices.DeleteFunc(slices.Clone(found), func(c parley.Contact) bool {
+		return c.State != parley.ContactAccepted
+	}); len(accepted) > 0 {
+		found = accepted
 	}
 	switch len(found) {
 	case 0:

@@ -399,6 +399,11 @@ func (n *Node) rememberAddrs(p peer.ID, addrs []ma.Multiaddr) {
 	for _, a := range addrs[:min(len(addrs), maxCardAddrs)] {
 		fresh = append(fresh, a.String())
 	}
+	// Most identified peers are not contacts, or have not moved: a read
+	// from memory spares the writer (and its sync) for them.
+	if c, err := n.store.Contact(p.String()); err != nil || slices.Equal(fresh, c.Addrs) {
+		return
+	}
 	_, err := n.store.UpdateContact(p.String(), func(c *parley.Contact, found bool) (bool, error) {
 		if !found || slices.Equal(fresh, c.Addrs) {
 			return false, nil // strangers' addresses are not worth a write
