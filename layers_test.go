@@ -12,7 +12,7 @@ const module = "github.com/parley-im/parley"
 
 // forbidden lists, for each top-level folder, the project packages it must
 // not import: dependencies point one way, cmd → gui → node → pubsub →
-// storage, identity → root (DESIGN.md §1).
+// storage, identity → root (README.md, "Layout").
 var forbidden = map[string][]string{
 	".":        {"identity", "storage", "node", "pubsub", "gui", "cmd"},
 	"identity": {"storage", "node", "pubsub", "gui", "cmd"},

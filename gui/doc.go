@@ -3,10 +3,9 @@
 // serves the web GUI itself from embedded files.
 //
 // The API listens on loopback only. Every request must carry the token that
-// New writes to the data dir's api.json (mode 0600): as a bearer token, as
-// the cookie a browser gets by opening a one-time login URL (NewLoginURL,
-// `parley open`), or, for the
-// WebSocket, as a ?token= query parameter. Requests whose Host is not a
+// New writes to the data dir's api.json (mode 0600): as a bearer token, or
+// as the cookie a browser gets by opening a one-time login URL (NewLoginURL,
+// `parley open`); the token itself is never put in a URL. Requests whose Host is not a
 // loopback name (DNS rebinding) or that come from a foreign origin (CSRF,
 // including reads: GET /api/v1/messages?read=true changes state) are
 // refused before the token is even looked at.

@@ -22,7 +22,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		// The login URL carries the token: never leak it in a Referer.
+		// The login URL carries a one-time code: never leak it in a Referer.
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
 
@@ -66,17 +66,15 @@ func (s *Server) checkOrigin(r *http.Request) error {
 	return s.cop.Check(&asPost)
 }
 
-// authorized accepts the token as a bearer header, as the session cookie,
-// or, for the WebSocket only (browsers cannot set its headers), as ?token=.
+// authorized accepts the token as a bearer header (the CLI, bots) or as
+// the session cookie (browsers, whose WebSocket sends it too). Never in a
+// URL, where it would land in logs and history.
 func (s *Server) authorized(r *http.Request) bool {
 	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return s.validToken(auth)
 	}
 	if c, err := r.Cookie(s.cookie); err == nil {
 		return s.validToken(c.Value)
-	}
-	if r.URL.Path == api.PathEvents && r.URL.Query().Has("token") {
-		return s.validToken(r.URL.Query().Get("token"))
 	}
 	return false
 }

@@ -1,6 +1,6 @@
-// Package pubsub will carry Parley's group chats on GossipSub (DESIGN.md §3,
-// §4). Today it provides the router that every group topic will share,
-// configured the way DESIGN.md requires: no pubsub-level signatures
+// Package pubsub will carry Parley's group chats on GossipSub. Today it
+// provides the router that every group topic will share, configured as the
+// architecture requires: no pubsub-level signatures
 // (StrictNoSign: authors are signed inside the group ciphertext, so
 // non-members learn nothing), message IDs that are the hash of the data (so
 // one envelope arriving twice is one message), a size cap, and GossipSub

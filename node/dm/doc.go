@@ -1,12 +1,12 @@
 // Package dm delivers one-to-one messages over /parley/dm/1.0.0.
 //
-// Delivery is push with an outbox (DESIGN.md §3):
+// Delivery is push with an outbox (PROTOCOL.md §4, docs/design-notes.md):
 //
 //   - Send seals the body (identity.SealEnvelope), stores the envelope, the
 //     message and an outbox entry in one synced write, and only then returns.
 //   - A courier per peer drains that peer's outbox over a stream: it pushes
-//     batches of envelopes and removes each one only when the peer's Ack says
-//     it is stored. It runs when a message is queued, when the peer connects,
+//     batches of envelopes and removes each one only when the peer's Ack
+//     answers for it: stored (delivered), or refused for good (failed). It runs when a message is queued, when the peer connects,
 //     and on a back-off timer while the peer is unreachable. A crash at any
 //     point loses nothing; a retry after a lost ack is a no-op on the receiver,
 //     because envelopes are content-addressed.
