@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/internal/atomicfile"
 )
 
 // APIFile is the file in the data dir that tells clients where the API
@@ -257,28 +258,8 @@ func writeAPIFile(dir, path string, f api.File) (err error) {
 	if err != nil {
 		return fmt.Errorf("gui: api file: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, APIFile+".tmp*") // mode 0600
-	if err != nil {
+	if err := atomicfile.Write(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("gui: api file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("gui: write api file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("gui: write api file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("gui: write api file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("gui: write api file: %w", err)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"filippo.io/age"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity/pb"
+	"github.com/parley-im/parley/internal/atomicfile"
 )
 
 // KeystoreFile is the keystore's name inside the data dir.
@@ -288,7 +288,10 @@ func write(path string, id *Identity, opts KeystoreOptions) error {
 			return err
 		}
 	}
-	return writeFileAtomic(path, data)
+	if err := atomicfile.Write(path, data); err != nil {
+		return fmt.Errorf("write keystore: %w", err)
+	}
+	return nil
 }
 
 func encrypt(plain []byte, opts KeystoreOptions) ([]byte, error) {
@@ -313,55 +316,4 @@ func encrypt(plain []byte, opts KeystoreOptions) ([]byte, error) {
 		return nil, fmt.Errorf("encrypt keystore: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// writeFileAtomic writes a 0600 file through a temporary file in the same
-// directory, fsyncs it, renames it into place and fsyncs the directory so
-// the rename itself survives a crash.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write keystore: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp already uses 0600; say so explicitly, the file holds keys.
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("write keystore: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write keystore: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write keystore: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write keystore: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write keystore: %w", err)
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		// Windows cannot open a directory for fsync; the rename is the
-		// most it offers.
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync data dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync data dir: %w", err)
-	}
-	return nil
 }

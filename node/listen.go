@@ -2,14 +2,14 @@ package node
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/parley-im/parley/internal/atomicfile"
 )
 
 // listenFile remembers the ports the OS chose for listen addresses with
@@ -46,7 +46,7 @@ func listenWithStablePorts(dataDir string, cfg hostConfig) (host.Host, error) {
 	}
 	if bound, ok := boundAddrs(listen, h.Network().ListenAddresses()); ok {
 		b, _ := json.Marshal(listenState{Configured: listen, Bound: bound, Private: private})
-		if err := writeFileAtomic(path, b); err != nil {
+		if err := atomicfile.Write(path, b); err != nil {
 			h.Close()
 			return nil, err
 		}
@@ -99,20 +99,4 @@ func zeroPorts(a ma.Multiaddr) ma.Multiaddr {
 		}
 	}
 	return out
-}
-
-// writeFileAtomic replaces path with data (mode 0600) so a crash leaves
-// either the old file or the new one.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	err = errors.Join(err, tmp.Sync(), tmp.Close())
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
 }
