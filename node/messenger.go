@@ -25,6 +25,9 @@ import (
 type Messenger struct {
 	n *Node
 
+	safetyMu sync.Mutex
+	safety   map[peer.ID]string // guarded by safetyMu
+
 	fingerprintOnce sync.Once
 	fingerprintText string // set once by fingerprint
 
@@ -241,8 +244,23 @@ func (m *Messenger) SafetyNumber(peerID string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: peer ID %q", parley.ErrMalformed, peerID)
 	}
-	return identity.SafetyNumber(m.n.host.ID(), p), nil
+	// Each costs thousands of hashes and a contact list asks for all of
+	// them: remember them (a few dozen bytes per peer asked about).
+	m.safetyMu.Lock()
+	defer m.safetyMu.Unlock()
+	if sn, ok := m.safety[p]; ok {
+		return sn, nil
+	}
+	if m.safety == nil || len(m.safety) >= maxSafetyNumbers {
+		m.safety = make(map[peer.ID]string)
+	}
+	sn := identity.SafetyNumber(m.n.host.ID(), p)
+	m.safety[p] = sn
+	return sn, nil
 }
+
+// maxSafetyNumbers bounds the safety-number cache; past it, it starts over.
+const maxSafetyNumbers = 1024
 
 // Online reports whether the peer is connected now.
 func (m *Messenger) Online(peerID string) bool {
