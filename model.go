@@ -1,9 +1,25 @@
 package parley
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // MaxTextBytes caps one message's text. Longer content belongs in a file.
 const MaxTextBytes = 32 << 10
+
+// CheckText says whether text may be sent: not blank (ErrEmptyText), at most
+// MaxTextBytes (ErrTextTooLong).
+func CheckText(text string) error {
+	if strings.TrimSpace(text) == "" {
+		return ErrEmptyText
+	}
+	if len(text) > MaxTextBytes {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTextTooLong, len(text), MaxTextBytes)
+	}
+	return nil
+}
 
 // ContactState says whether a peer is a contact the user chose or a stranger
 // who wrote first.

@@ -39,13 +39,13 @@ type Messenger struct {
 // Self describes this node: peer ID, addresses, invite code, fingerprint.
 func (m *Messenger) Self() parley.Self {
 	n := m.n
-	card := m.card()
+	card, signed := m.cardAndSigned()
 	addrs := make([]string, len(card.Addrs))
 	for i, a := range card.Addrs {
 		addrs[i] = a.String() + "/p2p/" + n.host.ID().String()
 	}
 	invite := ""
-	if signed := m.signedCard(); signed != nil {
+	if signed != nil {
 		invite = identity.EncodeInvite(signed)
 	}
 	return parley.Self{
@@ -97,20 +97,27 @@ func (m *Messenger) card() identity.Card {
 // signed again only when the name or the addresses change: a burst of
 // messages to a new contact would otherwise sign it once per message.
 func (m *Messenger) signedCard() []byte {
+	_, signed := m.cardAndSigned()
+	return signed
+}
+
+// cardAndSigned is our card as of now and its signed encoding (nil if it
+// could not be signed).
+func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 	card := m.card()
 	key := fmt.Sprint(card.Name, card.Addrs)
 	m.cardMu.Lock()
 	defer m.cardMu.Unlock()
 	if key == m.cardKey {
-		return m.cardSigned
+		return card, m.cardSigned
 	}
 	signed, err := m.n.id.SignCard(card)
 	if err != nil {
 		m.n.log.Error("signing our contact card", "err", err)
-		return nil
+		return card, nil
 	}
 	m.cardKey, m.cardSigned = key, signed
-	return signed
+	return card, signed
 }
 
 // AddContact adds the person whose invite code this is. Adding someone who
@@ -271,11 +278,8 @@ func (m *Messenger) Online(peerID string) bool {
 // Send writes text to a contact. It returns once the message is stored and
 // queued; delivery follows in the background.
 func (m *Messenger) Send(ctx context.Context, to, text string) (parley.Message, error) {
-	if strings.TrimSpace(text) == "" {
-		return parley.Message{}, parley.ErrEmptyText
-	}
-	if len(text) > parley.MaxTextBytes {
-		return parley.Message{}, fmt.Errorf("%w: %d bytes, the limit is %d", parley.ErrTextTooLong, len(text), parley.MaxTextBytes)
+	if err := parley.CheckText(text); err != nil {
+		return parley.Message{}, err
 	}
 	c, err := m.Resolve(ctx, to)
 	if err != nil {
@@ -349,19 +353,11 @@ func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, e
 
 // Peers lists connected peers with the addresses we reach them on.
 func (m *Messenger) Peers() []parley.PeerInfo {
-	net := m.n.host.Network()
-	var out []parley.PeerInfo
-	for _, p := range net.Peers() {
-		info := parley.PeerInfo{PeerID: p.String()}
-		for _, conn := range net.ConnsToPeer(p) {
-			info.Addrs = append(info.Addrs, conn.RemoteMultiaddr().String())
-		}
-		if c, err := m.n.store.Contact(p.String()); err == nil {
-			info.Name = c.Name
-		}
-		out = append(out, info)
+	connected := m.connectedPeers()
+	out := make([]parley.PeerInfo, len(connected))
+	for i, c := range connected {
+		out[i] = parley.PeerInfo{PeerID: c.PeerID, Addrs: c.Addrs, Name: c.Name}
 	}
-	slices.SortFunc(out, func(a, b parley.PeerInfo) int { return strings.Compare(a.PeerID, b.PeerID) })
 	return out
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -180,11 +179,8 @@ func (s *Service) Close() error {
 // SendText seals a text message to a contact, stores it in the outbox and
 // returns once it is on disk. Delivery happens in the background.
 func (s *Service) SendText(to parley.Contact, text string) (parley.Message, error) {
-	if strings.TrimSpace(text) == "" {
-		return parley.Message{}, parley.ErrEmptyText
-	}
-	if len(text) > parley.MaxTextBytes {
-		return parley.Message{}, fmt.Errorf("%w: %d bytes, the limit is %d", parley.ErrTextTooLong, len(text), parley.MaxTextBytes)
+	if err := parley.CheckText(text); err != nil {
+		return parley.Message{}, err
 	}
 	body := &ppb.Body{Kind: &ppb.Body_Text{Text: &ppb.Text{Text: text}}}
 	return s.send(to, body, parley.Message{Kind: parley.KindText, Text: text}, nil)

@@ -55,6 +55,15 @@ func (s *sessions) next(p peer.ID, newKey func() (*identity.SendKey, error), now
 	return cur.key, cur.acked, nil
 }
 
+// acked reports whether p holds our current key to it (true when there is
+// none: nothing to learn).
+func (s *sessions) acked(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.m[p]
+	return cur == nil || cur.acked
+}
+
 // markAcked records that p acknowledged an envelope sealed under keyID.
 func (s *sessions) markAcked(p peer.ID, keyID []byte) {
 	s.mu.Lock()
