@@ -25,6 +25,12 @@ var (
 	ErrDataDirInUse = errors.New("data dir in use by another parley process")
 	// ErrWrongPassphrase: the keystore does not open with the given passphrase.
 	ErrWrongPassphrase = errors.New("wrong passphrase for the keystore")
+	// ErrUnknownGroup: a name or ID matches no group.
+	ErrUnknownGroup = errors.New("unknown group")
+	// ErrNotAdmin: the operation needs an admin of the group.
+	ErrNotAdmin = errors.New("only a group admin may do this")
+	// ErrNotMember: the peer is not a member of the group (or we are not).
+	ErrNotMember = errors.New("not a member of the group")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )

@@ -83,6 +83,11 @@ type Kind string
 const (
 	KindText    Kind = "text"
 	KindReceipt Kind = "receipt" // stored for idempotency, never displayed
+	// KindGroupOp is a change to a group (members, name, roles); it is
+	// applied, not displayed.
+	KindGroupOp Kind = "group-op"
+	// KindGroupKeys carries group keys in a DM; stored for idempotency.
+	KindGroupKeys Kind = "group-keys"
 )
 
 // Message is one decrypted, verified envelope as the user sees it.
@@ -105,13 +110,17 @@ func (m Message) SentAt() time.Time { return m.HLC.Time() }
 // ConversationKind separates DMs from groups.
 type ConversationKind string
 
-const ConversationDM ConversationKind = "dm"
+const (
+	ConversationDM    ConversationKind = "dm"
+	ConversationGroup ConversationKind = "group"
+)
 
 // Conversation is a DM or a group, as listed to the user.
 type Conversation struct {
 	ID      ConversationID   `json:"id"`
 	Kind    ConversationKind `json:"kind"`
 	Peer    string           `json:"peer,omitempty"` // DMs: the other member
+	Name    string           `json:"name,omitempty"` // groups: the group's name
 	LastHLC HLC              `json:"last_hlc"`       // the newest message's timestamp
 	Unread  int              `json:"unread"`
 }
@@ -142,6 +151,7 @@ const (
 	EventStatus   EventType = "status"   // an outgoing message changed status (delivered, read)
 	EventPresence EventType = "presence" // a contact came online or went offline
 	EventRequest  EventType = "request"  // a stranger wrote: a new contact request
+	EventGroup    EventType = "group"    // a group changed: invited, members, name, joined, left
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
@@ -150,6 +160,7 @@ type Event struct {
 	Message *Message  `json:"message,omitempty"` // message, status
 	PeerID  string    `json:"peer_id,omitempty"` // presence, request
 	Online  bool      `json:"online,omitempty"`  // presence
+	Group   *Group    `json:"group,omitempty"`   // group
 }
 
 // Reachability is whether peers beyond this network can dial the node, as
@@ -201,4 +212,52 @@ type ConnectedPeer struct {
 	// Addrs are the peer's addresses of every connection to it, that
 	// connection's first.
 	Addrs []string `json:"addrs"`
+}
+
+// GroupState is where the user stands in a group.
+type GroupState string
+
+const (
+	// GroupInvited: a contact invited us; we hold the keys but have not
+	// accepted (group accept) or declined.
+	GroupInvited GroupState = "invited"
+	// GroupJoined: a member, reading and writing.
+	GroupJoined GroupState = "joined"
+	// GroupLeft: we left or declined; the history stays readable.
+	GroupLeft GroupState = "left"
+	// GroupRemoved: an admin removed us; we receive nothing sent after.
+	GroupRemoved GroupState = "removed"
+)
+
+// Role is a member's power in a group: admins add and remove members,
+// rename the group and change roles; every member may write and leave.
+type Role string
+
+const (
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// Group is a group conversation as listed to the user.
+type Group struct {
+	ID    ConversationID `json:"id"`
+	Name  string         `json:"name"`
+	State GroupState     `json:"state"`
+	// Role is our own role while we are a member.
+	Role    Role `json:"role,omitempty"`
+	Members int  `json:"members"`
+	// InvitedBy is the contact who invited us (peer ID).
+	InvitedBy string `json:"invited_by,omitempty"`
+	LastHLC   HLC    `json:"last_hlc"`
+	Unread    int    `json:"unread"`
+}
+
+// GroupMember is one member of a group.
+type GroupMember struct {
+	PeerID string `json:"peer_id"`
+	Name   string `json:"name"` // the contact's name, else the name on the card the adder sent
+	Role   Role   `json:"role"`
+	// AddedBy is the admin who added the member (the creator adds itself).
+	AddedBy string `json:"added_by"`
+	Self    bool   `json:"self,omitempty"`
 }

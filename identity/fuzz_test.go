@@ -77,7 +77,19 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 	receipt := mustMarshal(t, &pb.Body{Kind: &pb.Body_Receipt{Receipt: &pb.Receipt{
 		Kind: pb.Receipt_KIND_DELIVERED, EnvelopeIds: [][]byte{bytes.Repeat([]byte{7}, 32)},
 	}}})
+	groupOp := mustMarshal(t, &pb.Body{Kind: &pb.Body_GroupOp{GroupOp: &pb.GroupOp{
+		Type: pb.GroupOp_TYPE_ADD, Member: []byte(id.PeerID), Role: pb.GroupOp_ROLE_MEMBER,
+		MemberHpkeKey: id.HPKEPublicKey(), MemberName: "member",
+	}}})
+	groupKey := [32]byte(bytes.Repeat([]byte{9}, 32))
+	groupKeyID := GroupKeyID(fuzzConv, groupKey)
+	groupKeys := mustMarshal(t, &pb.Body{Kind: &pb.Body_GroupKeys{GroupKeys: &pb.GroupKeys{
+		GroupId: fuzzConv[:], Name: "group", Invite: true, Members: [][]byte{[]byte(id.PeerID)},
+		Keys: []*pb.GroupKey{{KeyId: groupKeyID[:], Key: groupKey[:], Hlc: 1}},
+	}}})
 	return []corpusSeed{
+		{"FuzzOpenEnvelope", "group-op", fuzzSealed(t, groupOp, nil), true},
+		{"FuzzOpenEnvelope", "group-keys", fuzzSealed(t, groupKeys, nil), true},
 		{"FuzzDecodeInvite", "valid", code, true},
 		{"FuzzDecodeInvite", "truncated-lowercase", strings.ToLower(code[:len(code)-3]), false},
 		{"FuzzParseCard", "valid", card, true},

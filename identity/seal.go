@@ -252,7 +252,8 @@ type Opened struct {
 // OpenEnvelope decrypts env (from ParseEnvelope) with key, verifies the
 // sender's signature and checks the body: exactly one kind; text at most
 // parley.MaxTextBytes of UTF-8, reply_to empty or 32 bytes; a receipt of a
-// known kind with 1 to MaxReceiptIDs envelope IDs of 32 bytes each.
+// known kind with 1 to MaxReceiptIDs envelope IDs of 32 bytes each; group
+// ops and group keys as checkGroupOp and checkGroupKeys say.
 //
 // The signature proves who wrote the message, not that they belong in the
 // conversation: the caller checks Sender against the conversation's members
@@ -345,6 +346,14 @@ func decodeBody(b []byte) (*pb.Body, error) {
 			if len(id) != len(parley.EnvelopeID{}) {
 				return nil, fmt.Errorf("%w: receipt message ID %d is %d bytes, want 32", parley.ErrMalformed, i, len(id))
 			}
+		}
+	case *pb.Body_GroupOp:
+		if err := checkGroupOp(k.GroupOp); err != nil {
+			return nil, err
+		}
+	case *pb.Body_GroupKeys:
+		if err := checkGroupKeys(k.GroupKeys); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)

@@ -72,6 +72,117 @@ func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
 	return file_pb_envelope_proto_rawDescGZIP(), []int{4, 0}
 }
 
+type GroupOp_Type int32
+
+const (
+	GroupOp_TYPE_UNSPECIFIED GroupOp_Type = 0
+	// Starts the group; valid only from the creator named by the group ID.
+	GroupOp_TYPE_CREATE GroupOp_Type = 1
+	GroupOp_TYPE_ADD    GroupOp_Type = 2 // admin: add member (with its key and name) as role
+	GroupOp_TYPE_REMOVE GroupOp_Type = 3 // admin: remove member
+	GroupOp_TYPE_LEAVE  GroupOp_Type = 4 // the author leaves
+	GroupOp_TYPE_RENAME GroupOp_Type = 5 // admin: the group is now called name
+	GroupOp_TYPE_ROLE   GroupOp_Type = 6 // admin: member's role becomes role
+)
+
+// Enum value maps for GroupOp_Type.
+var (
+	GroupOp_Type_name = map[int32]string{
+		0: "TYPE_UNSPECIFIED",
+		1: "TYPE_CREATE",
+		2: "TYPE_ADD",
+		3: "TYPE_REMOVE",
+		4: "TYPE_LEAVE",
+		5: "TYPE_RENAME",
+		6: "TYPE_ROLE",
+	}
+	GroupOp_Type_value = map[string]int32{
+		"TYPE_UNSPECIFIED": 0,
+		"TYPE_CREATE":      1,
+		"TYPE_ADD":         2,
+		"TYPE_REMOVE":      3,
+		"TYPE_LEAVE":       4,
+		"TYPE_RENAME":      5,
+		"TYPE_ROLE":        6,
+	}
+)
+
+func (x GroupOp_Type) Enum() *GroupOp_Type {
+	p := new(GroupOp_Type)
+	*p = x
+	return p
+}
+
+func (x GroupOp_Type) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupOp_Type) Descriptor() protoreflect.EnumDescriptor {
+	return file_pb_envelope_proto_enumTypes[1].Descriptor()
+}
+
+func (GroupOp_Type) Type() protoreflect.EnumType {
+	return &file_pb_envelope_proto_enumTypes[1]
+}
+
+func (x GroupOp_Type) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupOp_Type.Descriptor instead.
+func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 0}
+}
+
+type GroupOp_Role int32
+
+const (
+	GroupOp_ROLE_UNSPECIFIED GroupOp_Role = 0
+	GroupOp_ROLE_MEMBER      GroupOp_Role = 1
+	GroupOp_ROLE_ADMIN       GroupOp_Role = 2
+)
+
+// Enum value maps for GroupOp_Role.
+var (
+	GroupOp_Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_MEMBER",
+		2: "ROLE_ADMIN",
+	}
+	GroupOp_Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED": 0,
+		"ROLE_MEMBER":      1,
+		"ROLE_ADMIN":       2,
+	}
+)
+
+func (x GroupOp_Role) Enum() *GroupOp_Role {
+	p := new(GroupOp_Role)
+	*p = x
+	return p
+}
+
+func (x GroupOp_Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupOp_Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_pb_envelope_proto_enumTypes[2].Descriptor()
+}
+
+func (GroupOp_Role) Type() protoreflect.EnumType {
+	return &file_pb_envelope_proto_enumTypes[2]
+}
+
+func (x GroupOp_Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupOp_Role.Descriptor instead.
+func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 1}
+}
+
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
 // encoded bytes, so storing or delivering it twice is a no-op.
 // Relays, mailboxes and disks see only these fields.
@@ -249,6 +360,8 @@ type Body struct {
 	//
 	//	*Body_Text
 	//	*Body_Receipt
+	//	*Body_GroupOp
+	//	*Body_GroupKeys
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -309,6 +422,24 @@ func (x *Body) GetReceipt() *Receipt {
 	return nil
 }
 
+func (x *Body) GetGroupOp() *GroupOp {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_GroupOp); ok {
+			return x.GroupOp
+		}
+	}
+	return nil
+}
+
+func (x *Body) GetGroupKeys() *GroupKeys {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_GroupKeys); ok {
+			return x.GroupKeys
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -321,9 +452,23 @@ type Body_Receipt struct {
 	Receipt *Receipt `protobuf:"bytes,2,opt,name=receipt,proto3,oneof"`
 }
 
+type Body_GroupOp struct {
+	// Group conversations only: a change of membership or name.
+	GroupOp *GroupOp `protobuf:"bytes,3,opt,name=group_op,json=groupOp,proto3,oneof"`
+}
+
+type Body_GroupKeys struct {
+	// DMs only: group keys for the recipient, a member of the group.
+	GroupKeys *GroupKeys `protobuf:"bytes,4,opt,name=group_keys,json=groupKeys,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
+
+func (*Body_GroupOp) isBody_Kind() {}
+
+func (*Body_GroupKeys) isBody_Kind() {}
 
 type Text struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -431,6 +576,254 @@ func (x *Receipt) GetEnvelopeIds() [][]byte {
 	return nil
 }
 
+// GroupOp changes a group. Ops are ordinary envelopes of the group's
+// conversation, sealed under a group key; every member replays them in
+// (HLC, envelope ID) order to compute the membership (PROTOCOL.md §5).
+type GroupOp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  GroupOp_Type           `protobuf:"varint,1,opt,name=type,proto3,enum=parley.envelope.GroupOp_Type" json:"type,omitempty"`
+	// ADD, REMOVE, ROLE: the member's peer ID (binary form).
+	Member []byte `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	// ADD and CREATE: the member's (for CREATE, the creator's) MLKEM768-X25519
+	// public key, so that every admin can send it keys, and display name.
+	MemberHpkeKey []byte `protobuf:"bytes,3,opt,name=member_hpke_key,json=memberHpkeKey,proto3" json:"member_hpke_key,omitempty"`
+	MemberName    string `protobuf:"bytes,7,opt,name=member_name,json=memberName,proto3" json:"member_name,omitempty"`
+	// CREATE, RENAME: the group's name.
+	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// ADD, ROLE.
+	Role GroupOp_Role `protobuf:"varint,5,opt,name=role,proto3,enum=parley.envelope.GroupOp_Role" json:"role,omitempty"`
+	// CREATE: the 32-byte nonce that, with the creator's peer ID, hashes to the group ID.
+	Nonce         []byte `protobuf:"bytes,6,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupOp) Reset() {
+	*x = GroupOp{}
+	mi := &file_pb_envelope_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupOp) ProtoMessage() {}
+
+func (x *GroupOp) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
+func (*GroupOp) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GroupOp) GetType() GroupOp_Type {
+	if x != nil {
+		return x.Type
+	}
+	return GroupOp_TYPE_UNSPECIFIED
+}
+
+func (x *GroupOp) GetMember() []byte {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+func (x *GroupOp) GetMemberHpkeKey() []byte {
+	if x != nil {
+		return x.MemberHpkeKey
+	}
+	return nil
+}
+
+func (x *GroupOp) GetMemberName() string {
+	if x != nil {
+		return x.MemberName
+	}
+	return ""
+}
+
+func (x *GroupOp) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GroupOp) GetRole() GroupOp_Role {
+	if x != nil {
+		return x.Role
+	}
+	return GroupOp_ROLE_UNSPECIFIED
+}
+
+func (x *GroupOp) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+// GroupKeys hands a member the keys of a group. Sent over the DM protocol,
+// so it travels sealed to the recipient alone.
+type GroupKeys struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId []byte                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The group's name, for an invite shown before the member has the ops.
+	Name string      `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Keys []*GroupKey `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Set on the keys that invite a new member.
+	Invite bool `protobuf:"varint,4,opt,name=invite,proto3" json:"invite,omitempty"`
+	// Some current members' peer IDs (binary form), so that an invitee can
+	// find someone to catch up from when the inviter is offline.
+	Members       [][]byte `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupKeys) Reset() {
+	*x = GroupKeys{}
+	mi := &file_pb_envelope_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupKeys) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupKeys) ProtoMessage() {}
+
+func (x *GroupKeys) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
+func (*GroupKeys) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GroupKeys) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *GroupKeys) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GroupKeys) GetKeys() []*GroupKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *GroupKeys) GetInvite() bool {
+	if x != nil {
+		return x.Invite
+	}
+	return false
+}
+
+func (x *GroupKeys) GetMembers() [][]byte {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// GroupKey is one epoch's key.
+type GroupKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 16 bytes: SHA-256("parley/group-key/v1" || 0x00 || group ID || key)[:16].
+	KeyId []byte `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// 32 bytes: the XChaCha20-Poly1305 key.
+	Key []byte `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// When the epoch began (the HLC of its creation); the newest key is the
+	// one to send with.
+	Hlc           uint64 `protobuf:"varint,3,opt,name=hlc,proto3" json:"hlc,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupKey) Reset() {
+	*x = GroupKey{}
+	mi := &file_pb_envelope_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupKey) ProtoMessage() {}
+
+func (x *GroupKey) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
+func (*GroupKey) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GroupKey) GetKeyId() []byte {
+	if x != nil {
+		return x.KeyId
+	}
+	return nil
+}
+
+func (x *GroupKey) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *GroupKey) GetHlc() uint64 {
+	if x != nil {
+		return x.Hlc
+	}
+	return 0
+}
+
 var File_pb_envelope_proto protoreflect.FileDescriptor
 
 const file_pb_envelope_proto_rawDesc = "" +
@@ -450,10 +843,13 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"q\n" +
+	"senderCard\"\xe5\x01\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
-	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceiptB\x06\n" +
+	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
+	"\bgroup_op\x18\x03 \x01(\v2\x18.parley.envelope.GroupOpH\x00R\agroupOp\x12;\n" +
+	"\n" +
+	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeysB\x06\n" +
 	"\x04kind\"5\n" +
 	"\x04Text\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
@@ -464,7 +860,40 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eKIND_DELIVERED\x10\x01\x12\r\n" +
-	"\tKIND_READ\x10\x02B Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
+	"\tKIND_READ\x10\x02\"\xb7\x03\n" +
+	"\aGroupOp\x121\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1d.parley.envelope.GroupOp.TypeR\x04type\x12\x16\n" +
+	"\x06member\x18\x02 \x01(\fR\x06member\x12&\n" +
+	"\x0fmember_hpke_key\x18\x03 \x01(\fR\rmemberHpkeKey\x12\x1f\n" +
+	"\vmember_name\x18\a \x01(\tR\n" +
+	"memberName\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x121\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x1d.parley.envelope.GroupOp.RoleR\x04role\x12\x14\n" +
+	"\x05nonce\x18\x06 \x01(\fR\x05nonce\"|\n" +
+	"\x04Type\x12\x14\n" +
+	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vTYPE_CREATE\x10\x01\x12\f\n" +
+	"\bTYPE_ADD\x10\x02\x12\x0f\n" +
+	"\vTYPE_REMOVE\x10\x03\x12\x0e\n" +
+	"\n" +
+	"TYPE_LEAVE\x10\x04\x12\x0f\n" +
+	"\vTYPE_RENAME\x10\x05\x12\r\n" +
+	"\tTYPE_ROLE\x10\x06\"=\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vROLE_MEMBER\x10\x01\x12\x0e\n" +
+	"\n" +
+	"ROLE_ADMIN\x10\x02\"\x9b\x01\n" +
+	"\tGroupKeys\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x04keys\x18\x03 \x03(\v2\x19.parley.envelope.GroupKeyR\x04keys\x12\x16\n" +
+	"\x06invite\x18\x04 \x01(\bR\x06invite\x12\x18\n" +
+	"\amembers\x18\x05 \x03(\fR\amembers\"E\n" +
+	"\bGroupKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\fR\x05keyId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
+	"\x03hlc\x18\x03 \x01(\x04R\x03hlcB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
 
 var (
 	file_pb_envelope_proto_rawDescOnce sync.Once
@@ -478,25 +907,35 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 	return file_pb_envelope_proto_rawDescData
 }
 
-var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_pb_envelope_proto_goTypes = []any{
 	(Receipt_Kind)(0), // 0: parley.envelope.Receipt.Kind
-	(*Envelope)(nil),  // 1: parley.envelope.Envelope
-	(*Sealed)(nil),    // 2: parley.envelope.Sealed
-	(*Body)(nil),      // 3: parley.envelope.Body
-	(*Text)(nil),      // 4: parley.envelope.Text
-	(*Receipt)(nil),   // 5: parley.envelope.Receipt
+	(GroupOp_Type)(0), // 1: parley.envelope.GroupOp.Type
+	(GroupOp_Role)(0), // 2: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),  // 3: parley.envelope.Envelope
+	(*Sealed)(nil),    // 4: parley.envelope.Sealed
+	(*Body)(nil),      // 5: parley.envelope.Body
+	(*Text)(nil),      // 6: parley.envelope.Text
+	(*Receipt)(nil),   // 7: parley.envelope.Receipt
+	(*GroupOp)(nil),   // 8: parley.envelope.GroupOp
+	(*GroupKeys)(nil), // 9: parley.envelope.GroupKeys
+	(*GroupKey)(nil),  // 10: parley.envelope.GroupKey
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	4, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	5, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	0, // 2: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	6,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	7,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	8,  // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	9,  // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	0,  // 4: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 5: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	2,  // 6: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	10, // 7: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -507,14 +946,16 @@ func file_pb_envelope_proto_init() {
 	file_pb_envelope_proto_msgTypes[2].OneofWrappers = []any{
 		(*Body_Text)(nil),
 		(*Body_Receipt)(nil),
+		(*Body_GroupOp)(nil),
+		(*Body_GroupKeys)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   5,
+			NumEnums:      3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

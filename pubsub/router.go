@@ -5,23 +5,28 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	gossipsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-
-	"github.com/parley-im/parley/identity"
 )
 
-// MaxMessageSize caps one pubsub message: one envelope and its framing.
-const MaxMessageSize = identity.MaxEnvelopeSize + 1024
+// MaxMessageSize caps one pubsub message at the RPC layer. It is well
+// above identity.MaxEnvelopeSize on purpose: a message between the two
+// reaches the topic validator, which rejects it and so lowers the sender's
+// score; one above this is dropped unseen with the whole RPC.
+const MaxMessageSize = 1 << 20
 
 // Router is the GossipSub router shared by all of a node's groups.
 type Router struct {
 	ps     *gossipsub.PubSub
 	cancel context.CancelFunc // pubsub has no Close: its context is its lifetime
+
+	scoresMu sync.Mutex
+	scores   map[peer.ID]float64 // guarded by scoresMu: the latest inspection
 }
 
 // NewRouter starts GossipSub on h. Close stops it.
@@ -31,6 +36,7 @@ func NewRouter(h host.Host, logger *slog.Logger) (*Router, error) {
 	}
 	params, thresholds := ScoreParams()
 	ctx, cancel := context.WithCancel(context.Background())
+	r := &Router{cancel: cancel}
 	ps, err := gossipsub.NewGossipSub(ctx, h,
 		// StrictNoSign refuses signed messages; NoAuthor also leaves out
 		// the author and sequence number, which StrictNoSign alone keeps.
@@ -39,13 +45,32 @@ func NewRouter(h host.Host, logger *slog.Logger) (*Router, error) {
 		gossipsub.WithMessageIdFn(MessageID),
 		gossipsub.WithMaxMessageSize(MaxMessageSize),
 		gossipsub.WithPeerScore(params, thresholds),
+		gossipsub.WithPeerScoreInspect(gossipsub.PeerScoreInspectFn(r.keepScores), scoreInspectPeriod),
 		gossipsub.WithLogger(logger.With("service", "gossipsub")),
 	)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
-	return &Router{ps: ps, cancel: cancel}, nil
+	r.ps = ps
+	return r, nil
+}
+
+// scoreInspectPeriod is how often Score's figures are refreshed.
+const scoreInspectPeriod = 500 * time.Millisecond
+
+func (r *Router) keepScores(scores map[peer.ID]float64) {
+	r.scoresMu.Lock()
+	defer r.scoresMu.Unlock()
+	r.scores = scores
+}
+
+// Score is a peer's GossipSub score as last inspected (0 for a peer not
+// scored), for diagnostics and tests.
+func (r *Router) Score(p peer.ID) float64 {
+	r.scoresMu.Lock()
+	defer r.scoresMu.Unlock()
+	return r.scores[p]
 }
 
 // PubSub is the underlying router, for joining topics.

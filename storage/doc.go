@@ -1,12 +1,13 @@
 // Package storage is the node's store: one badger v4 database per node,
 // encrypted at rest, holding contacts, envelopes and their decrypted
-// messages, conversations, the outbox and the DM keys peers set up with us.
+// messages, conversations, the outbox, the DM keys peers set up with us,
+// and groups: their keys, their ops and a sync index of their envelopes.
 //
 // It does not decide anything about the protocol: callers hand it decrypted,
 // verified messages with their envelopes (PutRecords), and it keeps them
-// idempotent, ordered and durable. It does not yet hold groups, files or
-// disappearing-message TTLs; those come with their own key prefixes and a
-// migration.
+// idempotent, ordered and durable. It does not yet hold files or
+// disappearing-message TTLs; those come with their own key prefixes. (The
+// group prefixes needed no migration: older stores have no keys under them.)
 //
 // # Durability
 //
@@ -51,6 +52,10 @@
 //	o/ peer 0x00 seq            envelope ID waiting in peer's outbox, in queue order
 //	q/ peer 0x00 id             its seq, to remove an entry by ID
 //	k/ peer 0x00 keyID          a DM key a peer established with us
+//	g/ conv                     group: name, our state, invite hints (JSON)
+//	gk/ conv keyID              group epoch key(32) and the HLC the epoch began(8)
+//	go/ conv hlc id             (empty) group ops in replay order
+//	a/ conv hlc id              key ID: every envelope of a group, for sync
 //
 // Peer IDs never contain 0x00, so it safely ends them. The outbox sequence
 // is one counter per store, written in the same transaction as the entry, so

@@ -23,6 +23,10 @@ const (
 	prefixOutbox       = "o/" // o/<peer>\x00<seq> → envelope ID
 	prefixOutboxIndex  = "q/" // q/<peer>\x00<id> → seq, to find an entry by ID
 	prefixPeerKey      = "k/" // k/<peer>\x00<key ID> → key
+	prefixGroup        = "g/"  // g/<conv> → group (JSON)
+	prefixGroupKey     = "gk/" // gk/<conv><key ID> → key(32) hlc(8)
+	prefixGroupOps     = "go/" // go/<conv><hlc><id> → empty: group ops in order
+	prefixSync         = "a/"  // a/<conv><hlc><id> → key ID: every envelope of a group, for sync
 )
 
 // peerSep ends a peer ID inside a key. Peer IDs are base58 or base32 text,

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,6 +26,11 @@ type Record struct {
 	// MarkRead lists incoming messages to mark StatusRead in the same
 	// transaction (the record is then the read receipt being queued).
 	MarkRead []parley.EnvelopeID
+	// Group marks an envelope of a group conversation, sealed under the
+	// group key KeyID: it is indexed for sync (SyncScan), and an op for
+	// GroupOps.
+	Group bool
+	KeyID [16]byte
 }
 
 // PutRecords stores records, committing them in as few synced transactions
@@ -89,6 +95,16 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 	if err := txn.Set(recordKey(m.ID), encodeMessage(m)); err != nil {
 		return false, err
 	}
+	if r.Group {
+		if err := txn.Set(syncIndexKey(m.Conversation, m.HLC, m.ID), r.KeyID[:]); err != nil {
+			return false, err
+		}
+		if m.Kind == parley.KindGroupOp {
+			if err := txn.Set(opIndexKey(m), nil); err != nil {
+				return false, err
+			}
+		}
+	}
 	if m.Kind == parley.KindText {
 		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
 			return false, err
@@ -98,7 +114,7 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 				return false, err
 			}
 		}
-		if err := bumpConversation(txn, m); err != nil {
+		if err := bumpConversation(txn, m, r.Group); err != nil {
 			return false, err
 		}
 	}
@@ -121,15 +137,18 @@ func isUnread(m parley.Message) bool {
 	return !m.Outgoing && m.Kind == parley.KindText && m.Status < parley.StatusRead
 }
 
-// bumpConversation upserts the DM conversation of a new text message.
-func bumpConversation(txn *badger.Txn, m parley.Message) error {
+// bumpConversation upserts the conversation of a new text message.
+func bumpConversation(txn *badger.Txn, m parley.Message, group bool) error {
 	c, err := getConversation(txn, m.Conversation)
 	if errors.Is(err, parley.ErrNotFound) {
 		c = parley.Conversation{ID: m.Conversation, Kind: parley.ConversationDM}
+		if group {
+			c.Kind = parley.ConversationGroup
+		}
 	} else if err != nil {
 		return err
 	}
-	if c.Peer == "" {
+	if c.Kind == parley.ConversationDM && c.Peer == "" {
 		c.Peer = m.From
 		if m.Outgoing {
 			c.Peer = m.To
@@ -353,7 +372,7 @@ func getConversation(txn *badger.Txn, id parley.ConversationID) (parley.Conversa
 func (db *DB) Conversations() ([]parley.Conversation, error) {
 	var out []parley.Conversation
 	err := db.view(func(txn *badger.Txn) error {
-		return scan(txn, prefixConversation, func(_, v []byte) error {
+		err := scan(txn, prefixConversation, func(_, v []byte) error {
 			c, err := decodeConversation(v)
 			if err != nil {
 				return err
@@ -361,6 +380,27 @@ func (db *DB) Conversations() ([]parley.Conversation, error) {
 			out = append(out, c)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		// A group's name lives with the group, which renames change.
+		for i, c := range out {
+			if c.Kind != parley.ConversationGroup {
+				continue
+			}
+			b, err := getValue(txn, groupKey(c.ID))
+			if errors.Is(err, parley.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			var g Group
+			if err := json.Unmarshal(b, &g); err != nil {
+				return malformed("group", err)
+			}
+			out[i].Name = g.Name
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: list conversations: %w", err)

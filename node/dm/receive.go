@@ -82,8 +82,9 @@ func readPush(r pbio.Reader) (*pb.Push, error) {
 
 // received is one envelope that opened cleanly.
 type received struct {
-	msg     parley.Message
-	receipt *ppb.Receipt
+	msg       parley.Message
+	receipt   *ppb.Receipt
+	groupKeys *ppb.GroupKeys
 }
 
 // receive checks, stores and answers one Push.
@@ -139,6 +140,13 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			// Applied even when the receipt was stored before: a crash
 			// between storing and applying must not lose the status.
 			if err := s.applyReceipt(remote, rcv.receipt); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if rcv.groupKeys != nil {
+			// Handed over even when stored before, for the same reason.
+			if err := s.cfg.OnGroupKeys(remote, rcv.groupKeys); err != nil {
 				return nil, err
 			}
 			continue
@@ -276,6 +284,9 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_Receipt:
 		msg.Kind = parley.KindReceipt
 		return received{msg: msg, receipt: body.Receipt}, op.Card, nil
+	case *ppb.Body_GroupKeys:
+		msg.Kind = parley.KindGroupKeys
+		return received{msg: msg, groupKeys: body.GroupKeys}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}
@@ -314,9 +325,11 @@ func (s *Service) receivingKey(remote peer.ID, env *ppb.Envelope) (key *identity
 // rememberSender makes sure the sender of text messages is known: a
 // stranger becomes a contact request, and a card fills in what we lack.
 func (s *Service) rememberSender(remote peer.ID, card []byte, got []received) error {
+	// Only text makes a stranger a request: receipts and group keys (from
+	// a fellow member who is no contact of ours) do not.
 	texts := false
 	for _, r := range got {
-		texts = texts || r.receipt == nil
+		texts = texts || r.msg.Kind == parley.KindText
 	}
 	// The common case, a contact we know with their key, costs one read and
 	// no write.

@@ -57,6 +57,9 @@ type Config struct {
 	// Notify receives events (messages stored, statuses changed, requests).
 	// It must not block.
 	Notify func(parley.Event)
+	// OnGroupKeys takes group keys a peer sent (the groups service). An
+	// error is a local failure: the envelope is not acknowledged.
+	OnGroupKeys func(from peer.ID, keys *ppb.GroupKeys) error
 	Logger *slog.Logger
 	// RetryMin and RetryMax bound the back-off between delivery attempts to
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
@@ -116,6 +119,9 @@ func (s *Service) setInflight(entries []storage.OutboxEntry, on bool) {
 func New(cfg Config) (*Service, error) {
 	if cfg.Host == nil || cfg.Identity == nil || cfg.Store == nil || cfg.Clock == nil || cfg.Card == nil || cfg.Connect == nil || cfg.Notify == nil {
 		return nil, errors.New("dm: Host, Identity, Store, Clock, Card, Connect and Notify are required")
+	}
+	if cfg.OnGroupKeys == nil {
+		cfg.OnGroupKeys = func(peer.ID, *ppb.GroupKeys) error { return nil }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -203,6 +209,14 @@ func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) er
 		ids = ids[n:]
 	}
 	return nil
+}
+
+// SendGroupKeys hands group keys to a member (who need not be a contact:
+// to carries the key the group's ops gave for them).
+func (s *Service) SendGroupKeys(to parley.Contact, keys *ppb.GroupKeys) error {
+	body := &ppb.Body{Kind: &ppb.Body_GroupKeys{GroupKeys: keys}}
+	_, err := s.send(to, body, parley.Message{Kind: parley.KindGroupKeys}, nil)
+	return err
 }
 
 func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, markRead []parley.EnvelopeID) (parley.Message, error) {

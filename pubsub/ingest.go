@@ -1,0 +1,348 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	gossipsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+// ReplayWindow bounds how old (or how far ahead of our clock) an envelope
+// arriving on the topic may be. The topic carries live traffic; anything
+// older comes through sync, which is not bound by it. So an envelope
+// replayed on the topic after pubsub has forgotten its ID is refused and
+// its sender scored down.
+const ReplayWindow = 10 * time.Minute
+
+// rejection is an envelope's fault (malformed, forged, not a member's...):
+// the topic validator rejects it, which lowers the sender's score, and sync
+// counts it against the peer.
+type rejection struct{ reason string }
+
+func (r *rejection) Error() string { return r.reason }
+
+func reject(format string, args ...any) error { return &rejection{fmt.Sprintf(format, args...)} }
+
+// errNotCaughtUp: we cannot judge the envelope yet (we lack the ops that
+// make its author a member). Neither accepted nor held against anyone.
+var errNotCaughtUp = errors.New("group state not caught up yet")
+
+// validator checks and stores what arrives on a group's topic. It stores
+// before it accepts, so whatever we forward is already durable here.
+func (s *Groups) validator(g *group) gossipsub.ValidatorEx {
+	return func(_ context.Context, from peer.ID, msg *gossipsub.Message) gossipsub.ValidationResult {
+		if from == s.self {
+			return gossipsub.ValidationAccept // our own, stored before publishing
+		}
+		if !s.limits.allow(from) {
+			return gossipsub.ValidationIgnore
+		}
+		if len(msg.Data) > identity.MaxEnvelopeSize {
+			s.log.Debug("rejected an oversized group message", "group", g.id, "from", from, "bytes", len(msg.Data))
+			return gossipsub.ValidationReject
+		}
+		added, err := s.ingest(g, msg.Data, true)
+		var rej *rejection
+		switch {
+		case errors.As(err, &rej):
+			s.log.Debug("rejected a group message", "group", g.id, "from", from, "err", err)
+			return gossipsub.ValidationReject
+		case err != nil:
+			if !errors.Is(err, errNotCaughtUp) {
+				s.log.Warn("storing a group message", "group", g.id, "err", err)
+			}
+			return gossipsub.ValidationIgnore
+		case !added:
+			return gossipsub.ValidationIgnore // we had it (through sync): no need to forward
+		}
+		return gossipsub.ValidationAccept
+	}
+}
+
+// Ingest checks and stores envelopes of a group that a peer sent through
+// sync. rejected counts the ones that failed the checks; err is a failure
+// of our own.
+func (s *Groups) Ingest(id parley.ConversationID, envs [][]byte) (added, rejected int, err error) {
+	g, err := s.get(id)
+	if err != nil {
+		return 0, 0, err
+	}
+	// Ops first: a batch may hold the op that adds the author of a message
+	// in the same batch.
+	order := make([]int, 0, len(envs))
+	var texts []int
+	for i, raw := range envs {
+		if isOp(g, raw) {
+			order = append(order, i)
+		} else {
+			texts = append(texts, i)
+		}
+	}
+	order = append(order, texts...)
+	for _, i := range order {
+		ok, err := s.ingest(g, envs[i], false)
+		var rej *rejection
+		switch {
+		case errors.As(err, &rej):
+			s.log.Debug("rejected a synced group envelope", "group", id, "err", err)
+			rejected++
+		case errors.Is(err, errNotCaughtUp):
+		case err != nil:
+			return added, rejected, err
+		case ok:
+			added++
+		}
+	}
+	return added, rejected, nil
+}
+
+// isOp tells, cheaply and without trusting it, whether an envelope looks
+// like an op (used only to order a batch).
+func isOp(g *group, raw []byte) bool {
+	env, err := identity.ParseEnvelope(raw)
+	if err != nil {
+		return false
+	}
+	g.mu.Lock()
+	k := g.keys[[identity.KeyIDSize]byte(env.KeyId)]
+	g.mu.Unlock()
+	if k == nil {
+		return false
+	}
+	o, err := identity.OpenEnvelope(env, k)
+	if err != nil {
+		return false
+	}
+	_, ok := o.Body.Kind.(*pb.Body_GroupOp)
+	return ok
+}
+
+// ingest checks one envelope of g and stores it, returning whether it was
+// new. live: it came from the topic, so the replay window applies.
+func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
+	env, err := identity.ParseEnvelope(raw)
+	if err != nil {
+		return false, reject("%v", err)
+	}
+	if parley.ConversationID(env.ConversationId) != g.id {
+		return false, reject("envelope of another conversation")
+	}
+	if len(env.KeyEncap) != 0 {
+		return false, reject("group envelopes carry no key encapsulation")
+	}
+	keyID := [identity.KeyIDSize]byte(env.KeyId)
+	g.mu.Lock()
+	key := g.keys[keyID]
+	g.mu.Unlock()
+	if key == nil {
+		return false, reject("sealed under an unknown key epoch %x", keyID)
+	}
+	o, err := identity.OpenEnvelope(env, key)
+	if err != nil {
+		return false, reject("%v", err)
+	}
+	if live {
+		now := time.Now()
+		if t := o.HLC.Time(); t.Before(now.Add(-ReplayWindow)) || t.After(now.Add(ReplayWindow)) {
+			return false, reject("dated %s, outside the replay window", t.UTC().Format(time.RFC3339))
+		}
+	}
+	msg := parley.Message{
+		ID:           parley.NewEnvelopeID(raw),
+		Conversation: g.id,
+		From:         o.Sender.String(),
+		Outgoing:     o.Sender == s.self,
+		HLC:          o.HLC,
+		Status:       parley.StatusDelivered,
+	}
+	if msg.Outgoing {
+		msg.Status = parley.StatusSent // ours, back from a member after we lost it
+	}
+	var op *Op
+	g.mu.Lock()
+	caughtUp := g.state.Created
+	switch b := o.Body.Kind.(type) {
+	case *pb.Body_Text:
+		msg.Kind, msg.Text = parley.KindText, b.Text.GetText()
+		if r, err := parley.EnvelopeIDFromBytes(b.Text.GetReplyTo()); err == nil {
+			msg.ReplyTo = &r
+		}
+		if !g.state.WasMember(o.Sender, o.HLC) {
+			g.mu.Unlock()
+			if !caughtUp {
+				return false, errNotCaughtUp
+			}
+			return false, reject("%s was not a member when this was written", o.Sender)
+		}
+	case *pb.Body_GroupOp:
+		msg.Kind = parley.KindGroupOp
+		op = &Op{ID: msg.ID, Author: o.Sender, HLC: o.HLC, Body: b.GroupOp}
+		create := b.GroupOp.Type == pb.GroupOp_TYPE_CREATE && identity.GroupIDOf(o.Sender, b.GroupOp.Nonce) == g.id
+		// An op by someone who was never a member may still be valid (the
+		// op adding them is on its way), but it is not kept before then.
+		if !create && !g.state.EverMember(o.Sender) {
+			g.mu.Unlock()
+			if !caughtUp {
+				return false, errNotCaughtUp
+			}
+			return false, reject("op by %s, who was never a member", o.Sender)
+		}
+	default:
+		g.mu.Unlock()
+		return false, reject("a group carries texts and ops only")
+	}
+	g.mu.Unlock()
+	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: raw, Group: true, KeyID: keyID}})
+	if err != nil {
+		return false, err
+	}
+	s.cfg.Clock.Observe(o.HLC)
+	if !added[0] {
+		return false, nil
+	}
+	if op != nil {
+		s.applyOp(g, *op)
+	} else {
+		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
+	}
+	return true, nil
+}
+
+// applyOp adds a stored op to the group's state and acts on what changed:
+// we were removed, or a member left and it falls to us (an admin) to start
+// a new epoch.
+func (s *Groups) applyOp(g *group, op Op) {
+	g.mu.Lock()
+	for _, o := range g.ops {
+		if o.ID == op.ID {
+			g.mu.Unlock()
+			return
+		}
+	}
+	wasMember := g.state.IsMember(s.self)
+	before := len(g.state.Members)
+	g.ops = append(g.ops, op)
+	g.state = Replay(g.id, g.ops)
+	nowMember := g.state.IsMember(s.self)
+	lost := op.Body.Type == pb.GroupOp_TYPE_LEAVE || op.Body.Type == pb.GroupOp_TYPE_REMOVE
+	// Rekey when a member went and no epoch began after it: the remover
+	// rekeys at once (it is an admin); for a leave, every admin who sees it
+	// does, and the newest key wins everywhere.
+	needRekey := lost && op.Author != s.self && nowMember && g.state.IsAdmin(s.self) &&
+		op.Body.Type == pb.GroupOp_TYPE_LEAVE && g.newestKeyHLC() < op.HLC && g.rec.State == parley.GroupJoined
+	removed := wasMember && !nowMember && g.rec.State == parley.GroupJoined && op.Author != s.self
+	changed := before != len(g.state.Members) || op.Body.Type != pb.GroupOp_TYPE_CREATE
+	g.mu.Unlock()
+	if removed {
+		if err := s.setState(g, parley.GroupRemoved); err != nil {
+			s.log.Warn("recording our removal from a group", "group", g.id, "err", err)
+		}
+		s.part(g)
+	}
+	if needRekey {
+		if err := s.rekey(g); err != nil {
+			s.log.Warn("starting a new group epoch", "group", g.id, "err", err)
+		}
+	}
+	if changed || removed {
+		s.notifyGroup(g.id)
+	}
+}
+
+// OnGroupKeys takes group keys a peer sent us over a DM. An invite from a
+// contact to a group we are not in becomes a pending invite; otherwise keys
+// are kept only from an admin of the group (or, before we hold its ops,
+// from whoever invited us).
+func (s *Groups) OnGroupKeys(from peer.ID, gk *pb.GroupKeys) error {
+	id := parley.ConversationID(gk.GroupId)
+	keys := make([]storage.GroupKey, 0, len(gk.Keys))
+	for _, k := range gk.Keys {
+		sk, err := identity.GroupKeyFrom(id, k)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, storage.GroupKey{ID: sk.ID, Key: sk.Key, HLC: parley.HLC(k.Hlc)})
+	}
+	contact, err := s.cfg.Store.Contact(from.String())
+	isContact := err == nil && contact.State == parley.ContactAccepted
+	s.mu.Lock()
+	g := s.groups[id]
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return errors.New("pubsub: groups are closed")
+	}
+	invite := false
+	if g == nil {
+		if !gk.Invite || !isContact {
+			s.log.Debug("ignoring keys to a group we are not invited to", "group", id, "from", from)
+			return nil
+		}
+		invite = true
+	} else {
+		g.mu.Lock()
+		state := g.rec.State
+		trusted := g.state.IsAdmin(from) || !g.state.Created && from.String() == g.rec.InvitedBy
+		g.mu.Unlock()
+		switch {
+		case gk.Invite && isContact && (state == parley.GroupLeft || state == parley.GroupRemoved):
+			invite = true // added again after leaving
+		case !trusted:
+			s.log.Debug("ignoring group keys from a peer who is not an admin", "group", id, "from", from)
+			return nil
+		}
+	}
+	if _, err := s.cfg.Store.PutGroupKeys(id, keys); err != nil {
+		return err
+	}
+	if invite {
+		hints := make([]string, 0, len(gk.Members))
+		for _, m := range gk.Members {
+			if p, err := peer.IDFromBytes(m); err == nil {
+				hints = append(hints, p.String())
+			}
+		}
+		rec, err := s.cfg.Store.UpdateGroup(id, func(r *storage.Group, found bool) (bool, error) {
+			if !found {
+				r.Name = gk.Name
+			}
+			r.State, r.InvitedBy, r.MemberHints = parley.GroupInvited, from.String(), hints
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			if g, err = s.load(rec); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			if existing := s.groups[id]; existing != nil {
+				g = existing // a concurrent invite got here first
+			} else {
+				s.groups[id] = g
+			}
+			s.mu.Unlock()
+		}
+		g.mu.Lock()
+		g.rec = rec
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	for _, k := range keys {
+		g.addKey(&identity.SendKey{ID: k.ID, Key: k.Key}, k.HLC)
+	}
+	g.mu.Unlock()
+	if invite {
+		s.notifyGroup(id)
+	}
+	return nil
+}
