@@ -31,8 +31,9 @@ func (r *rejection) Error() string { return r.reason }
 
 func reject(format string, args ...any) error { return &rejection{fmt.Sprintf(format, args...)} }
 
-// errNotCaughtUp: we cannot judge the envelope yet (we lack the ops that
-// make its author a member). Neither accepted nor held against anyone.
+// errNotCaughtUp: we cannot judge the envelope yet (we may lack the ops
+// that make its author a member). Neither stored nor held against anyone:
+// sync brings it again once we hold those ops.
 var errNotCaughtUp = errors.New("group state not caught up yet")
 
 // validator checks and stores what arrives on a group's topic. It stores
@@ -55,10 +56,11 @@ func (s *Groups) validator(g *group) gossipsub.ValidatorEx {
 		case errors.As(err, &rej):
 			s.log.Debug("rejected a group message", "group", g.id, "from", from, "err", err)
 			return gossipsub.ValidationReject
+		case errors.Is(err, errNotCaughtUp):
+			s.log.Debug("ignored a group message", "group", g.id, "from", from, "err", err)
+			return gossipsub.ValidationIgnore
 		case err != nil:
-			if !errors.Is(err, errNotCaughtUp) {
-				s.log.Warn("storing a group message", "group", g.id, "err", err)
-			}
+			s.log.Warn("storing a group message", "group", g.id, "err", err)
 			return gossipsub.ValidationIgnore
 		case !added:
 			return gossipsub.ValidationIgnore // we had it (through sync): no need to forward
@@ -176,8 +178,14 @@ func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
 			msg.ReplyTo = &r
 		}
 		if !g.state.WasMember(o.Sender, o.HLC) {
+			ever := g.state.EverMember(o.Sender)
 			g.mu.Unlock()
-			if !caughtUp {
+			// Only a key holder gets this far. One we know was a member,
+			// writing outside its membership, is refused (a removed
+			// member); one we have never seen is most likely a new member
+			// whose ADD has not reached us: refusing would score down the
+			// honest peer that forwarded it.
+			if !caughtUp || !ever {
 				return false, errNotCaughtUp
 			}
 			return false, reject("%s was not a member when this was written", o.Sender)

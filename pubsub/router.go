@@ -30,24 +30,31 @@ type Router struct {
 }
 
 // NewRouter starts GossipSub on h. Close stops it.
-func NewRouter(h host.Host, logger *slog.Logger) (*Router, error) {
+func NewRouter(h host.Host, logger *slog.Logger, extra ...gossipsub.Option) (*Router, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	params, thresholds := ScoreParams()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{cancel: cancel}
-	ps, err := gossipsub.NewGossipSub(ctx, h,
+	opts := []gossipsub.Option{
 		// StrictNoSign refuses signed messages; NoAuthor also leaves out
 		// the author and sequence number, which StrictNoSign alone keeps.
 		gossipsub.WithMessageSignaturePolicy(gossipsub.StrictNoSign),
 		gossipsub.WithNoAuthor(),
 		gossipsub.WithMessageIdFn(MessageID),
 		gossipsub.WithMaxMessageSize(MaxMessageSize),
+		// Our own messages go to every peer on the topic (above the
+		// publish threshold), not only to the mesh: the mesh takes a
+		// heartbeat to include a peer that just arrived, and a message
+		// published in that second would reach no one until sync. Groups
+		// are small, so the extra copies cost little.
+		gossipsub.WithFloodPublish(true),
 		gossipsub.WithPeerScore(params, thresholds),
 		gossipsub.WithPeerScoreInspect(gossipsub.PeerScoreInspectFn(r.keepScores), scoreInspectPeriod),
 		gossipsub.WithLogger(logger.With("service", "gossipsub")),
-	)
+	}
+	ps, err := gossipsub.NewGossipSub(ctx, h, append(opts, extra...)...)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("gossipsub: %w", err)

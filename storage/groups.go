@@ -203,7 +203,7 @@ func (db *DB) GroupOps(group parley.ConversationID) ([]OutboxEntry, error) {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 		defer it.Close()
 		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
-			id, err := displayKeyID(it.Item().Key())
+			id, err := displayKeyID(prefixGroupOps, it.Item().Key())
 			if err != nil {
 				return err
 			}

@@ -73,9 +73,9 @@ func displayKey(prefix string, m parley.Message) []byte {
 	return key(prefix, m.Conversation[:], binary.BigEndian.AppendUint64(nil, uint64(m.HLC)), m.ID[:])
 }
 
-// displayKeyID reads the envelope ID at the end of an m/ or u/ key.
-func displayKeyID(k []byte) (parley.EnvelopeID, error) {
-	if len(k) != len(prefixMessages)+displayKeyLen {
+// displayKeyID reads the envelope ID at the end of an m/, u/ or go/ key.
+func displayKeyID(prefix string, k []byte) (parley.EnvelopeID, error) {
+	if len(k) != len(prefix)+displayKeyLen {
 		return parley.EnvelopeID{}, fmt.Errorf("%w: index key of %d bytes", parley.ErrMalformed, len(k))
 	}
 	return parley.EnvelopeIDFromBytes(k[len(k)-32:])

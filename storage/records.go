@@ -314,7 +314,7 @@ func (db *DB) listDisplay(prefix string, conv parley.ConversationID, limit int) 
 		last := append(bytes.Clone(p), bytes.Repeat([]byte{0xff}, displayKeyLen)...)
 		var ids []parley.EnvelopeID
 		for it.Seek(last); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
-			id, err := displayKeyID(it.Item().Key())
+			id, err := displayKeyID(prefix, it.Item().Key())
 			if err != nil {
 				return err
 			}
