@@ -14,15 +14,15 @@ const (
 	keySchema    = "meta/schema"     // schema version, 8 bytes big-endian
 	keyOutboxSeq = "meta/outbox-seq" // next outbox sequence number, 8 bytes big-endian
 
-	prefixContact      = "c/" // c/<peer> → contact
-	prefixEnvelope     = "e/" // e/<id> → envelope bytes
-	prefixRecord       = "r/" // r/<id> → message record
-	prefixMessages     = "m/" // m/<conv><hlc><id> → empty: text messages in display order
-	prefixUnread       = "u/" // u/<conv><hlc><id> → empty: unread incoming text
-	prefixConversation = "v/" // v/<conv> → conversation
-	prefixOutbox       = "o/" // o/<peer>\x00<seq> → envelope ID
-	prefixOutboxIndex  = "q/" // q/<peer>\x00<id> → seq, to find an entry by ID
-	prefixPeerKey      = "k/" // k/<peer>\x00<key ID> → key
+	prefixContact      = "c/"  // c/<peer> → contact
+	prefixEnvelope     = "e/"  // e/<id> → envelope bytes
+	prefixRecord       = "r/"  // r/<id> → message record
+	prefixMessages     = "m/"  // m/<conv><hlc><id> → empty: text messages in display order
+	prefixUnread       = "u/"  // u/<conv><hlc><id> → empty: unread incoming text
+	prefixConversation = "v/"  // v/<conv> → conversation
+	prefixOutbox       = "o/"  // o/<peer>\x00<seq> → envelope ID
+	prefixOutboxIndex  = "q/"  // q/<peer>\x00<id> → seq, to find an entry by ID
+	prefixPeerKey      = "k/"  // k/<peer>\x00<key ID> → key
 	prefixGroup        = "g/"  // g/<conv> → group (JSON)
 	prefixGroupKey     = "gk/" // gk/<conv><key ID> → key(32) hlc(8)
 	prefixGroupOps     = "go/" // go/<conv><hlc><id> → empty: group ops in order
