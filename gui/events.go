@@ -69,9 +69,20 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) eventView(ctx context.Context, ev parley.Event) api.EventView {
 	v := api.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online}
+	if ev.Message == nil && ev.Group == nil {
+		return v
+	}
+	n := s.newNamer(ctx)
 	if ev.Message != nil {
-		mv := s.newNamer(ctx).messageView(*ev.Message)
+		if n.isGroupMessage(*ev.Message) {
+			n.addMembers(ev.Message.Conversation.String())
+		}
+		mv := n.messageView(*ev.Message)
 		v.Message = &mv
+	}
+	if ev.Group != nil {
+		gv := n.groupView(*ev.Group)
+		v.Group = &gv
 	}
 	return v
 }

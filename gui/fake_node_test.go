@@ -19,6 +19,8 @@ type fakeNode struct {
 	contacts map[string]parley.Contact // by peer ID; guarded by mu
 	msgs     []parley.Message          // guarded by mu
 	readWith []string                  // peers whose messages were marked read; guarded by mu
+	groups   []*fakeGroup              // in creation order; guarded by mu
+	readIn   []parley.ConversationID   // groups whose messages were marked read; guarded by mu
 	subs     []chan parley.Event       // guarded by mu
 	clock    *parley.Clock
 
@@ -175,8 +177,9 @@ func (f *fakeNode) Messages(_ context.Context, peer string, limit int, markRead 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []parley.Message
+	conv := parley.DMConversationID(selfID, peer)
 	for _, m := range f.msgs {
-		if m.From == peer || m.To == peer {
+		if m.Conversation == conv {
 			out = append(out, m)
 		}
 	}
@@ -196,10 +199,19 @@ func (f *fakeNode) markedRead() []string {
 }
 
 func (f *fakeNode) Conversations(context.Context) ([]parley.Conversation, error) {
-	return []parley.Conversation{{
+	convs := []parley.Conversation{{
 		ID: parley.DMConversationID(selfID, aliceID), Kind: parley.ConversationDM,
 		Peer: aliceID, LastHLC: f.clock.Now(), Unread: 2,
-	}}, nil
+	}}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, g := range f.groups {
+		if g.State != parley.GroupInvited {
+			convs = append(convs, parley.Conversation{ID: g.ID, Kind: parley.ConversationGroup,
+				Name: g.Name, LastHLC: g.LastHLC, Unread: g.Unread})
+		}
+	}
+	return convs, nil
 }
 
 func (f *fakeNode) Peers() []parley.PeerInfo {

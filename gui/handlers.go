@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,17 @@ func (s *Server) routes() http.Handler {
 		{http.MethodPost, api.PathMessages, s.handleSend},
 		{http.MethodGet, api.PathPeers, s.handlePeers},
 		{http.MethodGet, api.PathStatus, s.handleStatus},
+		{http.MethodGet, api.PathGroups, s.handleGroups},
+		{http.MethodPost, api.PathGroups, s.handleCreateGroup},
+		{http.MethodGet, api.PathGroupInvites, s.handleGroupInvites},
+		{http.MethodPost, api.PathGroupInvite, s.handleInviteToGroup},
+		{http.MethodPost, api.PathGroupAccept, s.handleAcceptGroup},
+		{http.MethodPost, api.PathGroupDecline, s.handleDeclineGroup},
+		{http.MethodPost, api.PathGroupLeave, s.handleLeaveGroup},
+		{http.MethodGet, api.PathGroupMembers, s.handleGroupMembers},
+		{http.MethodDelete, api.PathGroupMember, s.handleRemoveFromGroup},
+		{http.MethodGet, api.PathGroupMessages, s.handleGroupMessages},
+		{http.MethodPost, api.PathGroupMessages, s.handleGroupSend},
 		{http.MethodGet, api.PathEvents, s.handleEvents},
 		{http.MethodPost, api.PathLogin, s.handleNewLogin},
 	}
@@ -117,7 +129,9 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	n := s.newNamer(r.Context())
 	views := make([]api.ConversationView, 0, len(convs))
 	for _, c := range convs {
-		v := api.ConversationView{Conversation: c}
+		// The view's Name hides the embedded one in JSON: carry a group's
+		// name over.
+		v := api.ConversationView{Conversation: c, Name: c.Name}
 		if c.Peer != "" {
 			v.Name = n.name(c.Peer)
 		}
@@ -128,22 +142,10 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, markRead := 0, false
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			s.fail(w, r, badRequest("limit must be a whole number, 0 for all"))
-			return
-		}
-		limit = n
-	}
-	if v := q.Get("read"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			s.fail(w, r, badRequest("read must be true or false"))
-			return
-		}
-		markRead = b
+	limit, markRead, err := pageQuery(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	c, err := s.resolve(r.Context(), q.Get("with"))
 	if err != nil {
@@ -162,6 +164,26 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		views = append(views, n.messageView(m))
 	}
 	writeJSON(w, http.StatusOK, views)
+}
+
+// pageQuery reads the query of a message listing: limit (0 or absent: all)
+// and read (true: mark the messages shown read).
+func pageQuery(q url.Values) (limit int, markRead bool, err error) {
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, false, badRequest("limit must be a whole number, 0 for all")
+		}
+		limit = n
+	}
+	if v := q.Get("read"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return 0, false, badRequest("read must be true or false")
+		}
+		markRead = b
+	}
+	return limit, markRead, nil
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
@@ -249,6 +271,9 @@ func (s *Server) newNamer(ctx context.Context) *namer {
 
 // name is the contact's name, or "" for a peer that is not a contact.
 func (n *namer) name(peerID string) string {
+	if peerID == "" {
+		return ""
+	}
 	if name, ok := n.names[peerID]; ok {
 		return name
 	}
@@ -261,7 +286,7 @@ func (n *namer) name(peerID string) string {
 }
 
 func (n *namer) messageView(m parley.Message) api.MessageView {
-	if m.To == "" && !m.Outgoing {
+	if m.To == "" && !m.Outgoing && !n.isGroupMessage(m) {
 		m.To = n.self.PeerID // a DM received was addressed to us
 	}
 	return api.NewMessageView(m, n.name(m.From), n.name(m.To))

@@ -38,7 +38,42 @@ type Node interface {
 	Peers() []parley.PeerInfo
 	// Status reports the node's network state, for diagnostics.
 	Status() parley.NetworkStatus
+	Groups
 	// Subscribe streams events until ctx ends. A slow reader loses events
 	// (and is told so by a closed channel) rather than stalling the node.
 	Subscribe(ctx context.Context) <-chan parley.Event
+}
+
+// Groups is what the API needs for group chats. GROUP arguments are a group
+// ID (hex) or an unambiguous group name (parley.ErrUnknownGroup,
+// parley.ErrAmbiguous); MEMBER and CONTACT arguments are a contact name or a
+// peer ID.
+type Groups interface {
+	// CreateGroup starts a group with us as its only member and admin.
+	CreateGroup(ctx context.Context, name string) (parley.Group, error)
+	// Groups lists the groups we belong to or belonged to (state joined,
+	// left or removed), most recent first; GroupInvites lists pending
+	// invitations.
+	Groups(ctx context.Context) ([]parley.Group, error)
+	GroupInvites(ctx context.Context) ([]parley.Group, error)
+	// InviteToGroup adds a contact to the group (admins only,
+	// parley.ErrNotAdmin) and sends them the group's keys; they see an
+	// invite until they accept or decline.
+	InviteToGroup(ctx context.Context, group, contact string) (parley.GroupMember, error)
+	// AcceptGroup joins a group we were invited to; DeclineGroup leaves it.
+	AcceptGroup(ctx context.Context, group string) (parley.Group, error)
+	DeclineGroup(ctx context.Context, group string) error
+	// GroupMembers lists the members, admins first, then by name.
+	GroupMembers(ctx context.Context, group string) ([]parley.GroupMember, error)
+	// RemoveFromGroup removes a member (admins only) and starts a new key
+	// epoch, so the removed member reads nothing sent after.
+	RemoveFromGroup(ctx context.Context, group, member string) error
+	// LeaveGroup leaves; the history stays readable here.
+	LeaveGroup(ctx context.Context, group string) error
+	// SendToGroup stores the text durably and publishes it to the members.
+	SendToGroup(ctx context.Context, group, text string) (parley.Message, error)
+	// GroupMessages returns the last limit (0: all) messages in display
+	// order; markRead marks incoming ones read (locally: groups have no
+	// read receipts).
+	GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]parley.Message, error)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"go.uber.org/goleak"
 
 	"github.com/parley-im/parley"
@@ -34,6 +35,7 @@ type testNode struct {
 	name      string
 	bootstrap []string
 	swarmKey  []byte // set: a private network, on TCP only
+	gater     connmgr.ConnectionGater
 	*node.Node
 	m *node.Messenger
 }
@@ -70,6 +72,8 @@ func (n *testNode) start() {
 		// Contacts are retried every 100ms, so tests of reconnection
 		// finish fast; each contact still backs off while it is away.
 		ReconnectInterval: 100 * time.Millisecond,
+		GroupSyncInterval: 200 * time.Millisecond,
+		ConnectionGater:   n.gater,
 		Logger:            testLogger(n.t),
 	})
 	if err != nil {

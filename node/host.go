@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -13,7 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	cmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -56,9 +57,10 @@ const (
 // hostConfig is what newHost builds a host from.
 type hostConfig struct {
 	key       crypto.PrivKey
-	listen    []string      // from listenAddrs: never empty
-	psk       pnet.PSK      // nil outside a private network
-	protocols []protocol.ID // Parley's own, for resource limits
+	listen    []string                // from listenAddrs: never empty
+	psk       pnet.PSK                // nil outside a private network
+	protocols []protocol.ID           // Parley's own, for resource limits
+	gater     connmgr.ConnectionGater // nil: every peer may connect
 }
 
 // listenAddrs is the listen list a node uses: the configured one, else the
@@ -94,7 +96,7 @@ func newHost(cfg hostConfig) (host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	cm, err := connmgr.NewConnManager(connLow, connHigh, connmgr.WithGracePeriod(connGrace))
+	cm, err := cmgr.NewConnManager(connLow, connHigh, cmgr.WithGracePeriod(connGrace))
 	if err != nil {
 		rm.Close()
 		return nil, fmt.Errorf("connection manager: %w", err)
@@ -105,6 +107,9 @@ func newHost(cfg hostConfig) (host.Host, error) {
 	} else {
 		// go-libp2p's QUIC transport refuses to start with a pre-shared key.
 		opts = append(opts, libp2p.Transport(quic.NewTransport))
+	}
+	if cfg.gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
 	}
 	h, err := libp2p.New(append(opts,
 		libp2p.Identity(cfg.key),

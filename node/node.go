@@ -13,6 +13,7 @@ import (
 	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -25,7 +26,10 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/node/catchup"
 	"github.com/parley-im/parley/node/dm"
+	ppb "github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/pubsub"
 	"github.com/parley-im/parley/storage"
 )
 
@@ -61,6 +65,12 @@ type Config struct {
 	// ReconnectInterval is how often offline contacts are tried again
 	// (each with its own back-off). Default 30s.
 	ReconnectInterval time.Duration
+	// GroupSyncInterval is how often each group is synced with a few
+	// connected members, beyond the syncs on every connection. Default 30s.
+	GroupSyncInterval time.Duration
+	// ConnectionGater, when set, decides which peers may connect (a block
+	// list; tests cut network links with it).
+	ConnectionGater connmgr.ConnectionGater
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -75,17 +85,21 @@ const mdnsService = "_parley-discovery._udp"
 // Node is a running Parley node. It owns every part's lifetime: New builds
 // them in order and Close shuts them down in reverse.
 type Node struct {
-	log   *slog.Logger
-	lock  *dirLock
-	id    *identity.Identity
-	store *storage.DB
-	host  host.Host
-	dht   *dht.IpfsDHT
-	mdns  mdns.Service // nil when off or unavailable
-	psk   pnet.PSK     // nil outside a private network
-	hub   *hub
-	dm    *dm.Service
-	msgr  *Messenger
+	log    *slog.Logger
+	lock   *dirLock
+	id     *identity.Identity
+	store  *storage.DB
+	host   host.Host
+	dht    *dht.IpfsDHT
+	mdns   mdns.Service // nil when off or unavailable
+	psk    pnet.PSK     // nil outside a private network
+	hub    *hub
+	dm     *dm.Service
+	router *pubsub.Router
+	groups *pubsub.Groups
+	sync   *catchup.Service
+	gsync  *groupSync
+	msgr   *Messenger
 
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
@@ -151,7 +165,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.saveProfile(cfg.Name); err != nil {
 		return nil, err
 	}
-	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID}}); err != nil {
+	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID}, gater: cfg.ConnectionGater}); err != nil {
 		return nil, err
 	}
 	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
@@ -185,15 +199,41 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Card:     n.msgr.signedCard,
 		Connect:  n.connect,
 		Notify:   n.hub.publish,
-		Logger:   cfg.Logger,
-		RetryMin: cfg.RetryMin,
-		RetryMax: cfg.RetryMax,
+		// Set before Start, so n.groups is there by the first envelope.
+		OnGroupKeys: func(from peer.ID, keys *ppb.GroupKeys) error { return n.groups.OnGroupKeys(from, keys) },
+		Logger:      cfg.Logger,
+		RetryMin:    cfg.RetryMin,
+		RetryMax:    cfg.RetryMax,
 	}); err != nil {
 		return nil, err
 	}
+	if n.router, err = pubsub.NewRouter(n.host, cfg.Logger); err != nil {
+		return nil, err
+	}
+	n.gsync = newGroupSync(n, cfg.GroupSyncInterval)
+	if n.groups, err = pubsub.NewGroups(pubsub.Config{
+		Host:     n.host,
+		Router:   n.router,
+		Identity: n.id,
+		Store:    n.store,
+		Clock:    clock,
+		SelfName: func() string { return n.msgr.card().Name },
+		SendKeys: n.dm.SendGroupKeys,
+		Notify:   n.hub.publish,
+		Active:   n.gsync.activate,
+		Logger:   cfg.Logger,
+	}); err != nil {
+		return nil, err
+	}
+	if n.sync, err = catchup.New(catchup.Config{Host: n.host, Open: n.openLog, Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	n.sync.Start()
 	if err := n.dm.Start(); err != nil {
 		return nil, err
 	}
+	n.wg.Add(1)
+	go n.gsync.run()
 	n.wg.Add(1)
 	go n.watchNetwork()
 	reconnect := cfg.ReconnectInterval
@@ -226,15 +266,24 @@ func (n *Node) Close() error {
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
 	}
+	n.cancel()
+	if n.groups != nil {
+		errs = append(errs, n.groups.Close())
+	}
+	if n.sync != nil {
+		errs = append(errs, n.sync.Close())
+	}
 	if n.dm != nil {
 		errs = append(errs, n.dm.Close())
 	}
-	n.cancel()
 	if n.netEvents != nil {
 		errs = append(errs, n.netEvents.Close())
 	}
 	n.wg.Wait()
 	n.hub.close()
+	if n.router != nil {
+		errs = append(errs, n.router.Close())
+	}
 	if n.dht != nil {
 		errs = append(errs, n.dht.Close())
 	}
@@ -345,6 +394,12 @@ func (n *Node) reach(p peer.ID) {
 	}()
 }
 
+// learnAddrInfo remembers where a peer found by discovery listens, for a
+// while.
+func (n *Node) learnAddrInfo(ai peer.AddrInfo) {
+	n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
+}
+
 // learnAddrs remembers a contact's addresses for dialing.
 func (n *Node) learnAddrs(p peer.ID, addrs []string) {
 	for _, s := range addrs {
@@ -370,6 +425,7 @@ func (n *Node) watchNetwork() {
 				if q, err := n.store.OutboxLen(ev.Peer.String()); err == nil && q > 0 {
 					n.dm.Kick(ev.Peer)
 				}
+				n.gsync.peerConnected(ev.Peer)
 			}
 			if c, err := n.store.Contact(ev.Peer.String()); err == nil && c.State == parley.ContactAccepted {
 				if online {

@@ -198,10 +198,7 @@ func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
 		// op adding them is on its way), but it is not kept before then.
 		if !create && !g.state.EverMember(o.Sender) {
 			g.mu.Unlock()
-			if !caughtUp {
-				return false, errNotCaughtUp
-			}
-			return false, reject("op by %s, who was never a member", o.Sender)
+			return false, errNotCaughtUp
 		}
 	default:
 		g.mu.Unlock()

@@ -64,19 +64,26 @@ func printAdded(w io.Writer, verb string, c client.ContactView) error {
 	return nil
 }
 
-// printMessages prints one line per message:
+// printMessages prints one line per message; a group message, written to
+// everyone in the group, has no recipient:
 //
 //	2026-11-30 10:15:04  alice → you: hello  [read]
+//	2026-11-30 10:16:10  bob: hello all  [delivered]
 func printMessages(w io.Writer, ms []client.MessageView) error {
 	for _, m := range ms {
-		from, to := "you", "you"
-		if m.Outgoing {
-			to = nameOr(m.ToName, m.To)
-		} else {
-			from = nameOr(m.FromName, m.From)
+		who := "you"
+		if !m.Outgoing {
+			who = nameOr(m.FromName, m.From)
 		}
-		if _, err := fmt.Fprintf(w, "%s  %s → %s: %s  [%s]\n",
-			m.SentAt.Local().Format(timeLayout), from, to, m.Text, m.Status); err != nil {
+		switch {
+		case m.To == "": // a group message
+		case m.Outgoing:
+			who += " → " + nameOr(m.ToName, m.To)
+		default:
+			who += " → you"
+		}
+		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
+			m.SentAt.Local().Format(timeLayout), who, m.Text, m.Status); err != nil {
 			return err
 		}
 	}
@@ -150,6 +157,66 @@ func printConversations(w io.Writer, cs []client.ConversationView) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", nameOr(c.Name, c.Peer), strconv.Itoa(c.Unread), last)
 	}
 	return tw.Flush()
+}
+
+// printGroups lists groups, the ID last: it is long, and needed only where
+// two groups share a name.
+func printGroups(w io.Writer, gs []client.GroupView) error {
+	if len(gs) == 0 {
+		_, err := fmt.Fprintln(w, "No groups yet. Start one with: parley group create NAME")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tROLE\tMEMBERS\tUNREAD\tLAST MESSAGE\tID")
+	for _, g := range gs {
+		last := "-"
+		if !g.LastMessageAt.IsZero() {
+			last = g.LastMessageAt.Local().Format(timeLayout)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
+			orDash(g.Name), g.State, orDash(string(g.Role)), g.Members, g.Unread, last, g.ID)
+	}
+	return tw.Flush()
+}
+
+func printGroupInvites(w io.Writer, gs []client.GroupView) error {
+	if len(gs) == 0 {
+		_, err := fmt.Fprintln(w, "No group invitations.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tINVITED BY\tMEMBERS\tID")
+	for _, g := range gs {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", orDash(g.Name), nameOr(g.InvitedByName, g.InvitedBy), g.Members, g.ID)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, "Answer with: parley group accept GROUP, or parley group decline GROUP")
+	return err
+}
+
+// printGroupMembers lists members as the node orders them, admins first,
+// with "(you)" beside your own name.
+func printGroupMembers(w io.Writer, ms []client.GroupMemberView) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tONLINE\tPEER ID")
+	for _, m := range ms {
+		name := orDash(m.Name)
+		if m.Self {
+			name += " (you)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, m.Role, yesNo(m.Online), m.PeerID)
+	}
+	return tw.Flush()
+}
+
+// plural is "1 member", "2 members".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func nameOr(name, peerID string) string {

@@ -83,6 +83,7 @@ web GUI. The other commands talk to the running node.`,
 		newPeersCmd(g),
 		newStatusCmd(g),
 		newConversationsCmd(g),
+		newGroupCmd(g),
 	)
 	return root
 }

@@ -40,6 +40,18 @@ func TestNotRunningIsOneLine(t *testing.T) {
 		{"peers", "--data", dir},
 		{"status", "--json", "--data", dir},
 		{"conversations", "--data", dir, "--json"},
+		{"group", "create", "book club", "--data", dir, "--json"},
+		{"group", "list", "--data", dir},
+		{"group", "invites", "--json", "--data", dir},
+		{"group", "invite", "team", "bob", "--data", dir},
+		{"group", "accept", "team", "--data", dir},
+		{"group", "decline", "team", "--data", dir},
+		{"group", "members", "team", "--data", dir, "--json"},
+		{"group", "remove", "team", "bob", "--data", dir},
+		{"group", "leave", "team", "--data", dir},
+		{"group", "send", "team", "hi", "all", "--data", dir},
+		{"--data", dir, "group", "send", "team", "hi"},
+		{"group", "messages", "team", "--data", dir, "--json", "--limit", "5"},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != exitError || stderr != want || stdout != "" {
@@ -60,7 +72,29 @@ func TestUsageErrors(t *testing.T) {
 		{"id", "--bogus"},                // unknown flag
 		{"messages", "bob", "--limit=x"}, // bad flag value
 		{"messages", "bob", "--limit=-1"},
-		{"run", "--api", "0.0.0.0:0"}, // refused before a node starts
+		{"group"},                     // subcommand missing
+		{"group", "frob"},             // unknown subcommand
+		{"group", "create"},           // NAME missing
+		{"group", "create", "a", "b"}, // quote a name with spaces
+		{"group", "list", "x"},        //
+		{"group", "invites", "x"},     //
+		{"group", "invite", "team"},   // CONTACT missing
+		{"group", "invite", "t", "a", "b"},
+		{"group", "accept"},
+		{"group", "accept", "a", "b"},
+		{"group", "decline"},
+		{"group", "members"},
+		{"group", "members", "a", "b"},
+		{"group", "remove", "team"}, // MEMBER missing
+		{"group", "remove", "t", "a", "b"},
+		{"group", "leave"},
+		{"group", "leave", "a", "b"},
+		{"group", "send", "team"}, // TEXT missing
+		{"group", "messages"},
+		{"group", "messages", "a", "b"},
+		{"group", "messages", "team", "--limit=-1"},
+		{"group", "invite", "team", "bob", "--json"}, // no --json here
+		{"run", "--api", "0.0.0.0:0"},                // refused before a node starts
 		{"run", "--log-level", "loud"},
 	} {
 		dir := t.TempDir()
@@ -153,6 +187,87 @@ func TestPrintMessages(t *testing.T) {
 		ts + "  12D3KooWStranger → you: who?  [delivered]\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestPrintGroupMessages(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 15, 4, 0, time.UTC)
+	var buf bytes.Buffer
+	err := printMessages(&buf, []client.MessageView{
+		{From: "A", FromName: "alice", Text: "hello all", SentAt: at, Status: parley.StatusRead},
+		{From: "ME", FromName: "me", Outgoing: true, Text: "hi", SentAt: at, Status: parley.StatusQueued},
+		{From: "12D3KooWCarol", Text: "who?", SentAt: at, Status: parley.StatusDelivered},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := at.Local().Format(timeLayout)
+	want := ts + "  alice: hello all  [read]\n" +
+		ts + "  you: hi  [queued]\n" +
+		ts + "  12D3KooWCarol: who?  [delivered]\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestPrintGroups(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 15, 4, 0, time.UTC)
+	id1, id2 := parley.ConversationID{1}, parley.ConversationID{2}
+	var buf bytes.Buffer
+	err := printGroups(&buf, []client.GroupView{
+		{Group: parley.Group{ID: id1, Name: "book club", State: parley.GroupJoined, Role: parley.RoleAdmin, Members: 3, Unread: 2},
+			LastMessageAt: at},
+		{Group: parley.Group{ID: id2, Name: "hikers", State: parley.GroupLeft, Members: 5}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := at.Local().Format(timeLayout)
+	want := "NAME       STATE   ROLE   MEMBERS  UNREAD  LAST MESSAGE         ID\n" +
+		"book club  joined  admin  3        2       " + ts + "  " + id1.String() + "\n" +
+		"hikers     left    -      5        0       -                    " + id2.String() + "\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+
+	buf.Reset()
+	err = printGroupInvites(&buf, []client.GroupView{
+		{Group: parley.Group{ID: id2, Name: "hikers", State: parley.GroupInvited, Members: 5, InvitedBy: "12D3KooWAlice"},
+			InvitedByName: "alice"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "NAME    INVITED BY  MEMBERS  ID\n" +
+		"hikers  alice       5        " + id2.String() + "\n" +
+		"Answer with: parley group accept GROUP, or parley group decline GROUP\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+
+	buf.Reset()
+	err = printGroupMembers(&buf, []client.GroupMemberView{
+		{PeerID: "12D3KooWMe", Name: "me", Role: parley.RoleAdmin, Self: true, Online: true},
+		{PeerID: "12D3KooWAlice", Name: "alice", Role: parley.RoleMember, Online: true},
+		{PeerID: "12D3KooWCarol", Role: parley.RoleMember},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `NAME      ROLE    ONLINE  PEER ID
+me (you)  admin   yes     12D3KooWMe
+alice     member  yes     12D3KooWAlice
+-         member  no      12D3KooWCarol
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+
+	buf.Reset()
+	printGroups(&buf, nil)
+	printGroupInvites(&buf, nil)
+	if want := "No groups yet. Start one with: parley group create NAME\nNo group invitations.\n"; buf.String() != want {
+		t.Errorf("empty lists: %q", buf.String())
 	}
 }
 

@@ -27,6 +27,18 @@ const (
 	PathStatus        = "/api/v1/status"
 	PathEvents        = "/api/v1/events"
 	PathLogin         = "/api/v1/login" // POST: a fresh one-time login URL
+
+	// {group} is a group ID (hex) or an unambiguous group name, {member} a
+	// contact name or a peer ID; clients path-escape both.
+	PathGroups        = "/api/v1/groups"         // GET: joined, left, removed; POST: create
+	PathGroupInvites  = "/api/v1/groups/invites" // GET: pending invitations
+	PathGroupInvite   = "/api/v1/groups/{group}/invite"
+	PathGroupAccept   = "/api/v1/groups/{group}/accept"
+	PathGroupDecline  = "/api/v1/groups/{group}/decline"
+	PathGroupLeave    = "/api/v1/groups/{group}/leave"
+	PathGroupMembers  = "/api/v1/groups/{group}/members"
+	PathGroupMember   = "/api/v1/groups/{group}/members/{member}" // DELETE: remove
+	PathGroupMessages = "/api/v1/groups/{group}/messages"
 )
 
 // FileName is the API file in the data dir. The server writes it (mode
@@ -65,8 +77,24 @@ type SendRequest struct {
 	Text string `json:"text"`
 }
 
+// CreateGroupRequest is the body of POST /api/v1/groups.
+type CreateGroupRequest struct {
+	Name string `json:"name"`
+}
+
+// InviteToGroupRequest is the body of POST /api/v1/groups/{group}/invite.
+type InviteToGroupRequest struct {
+	Contact string `json:"contact"` // contact name or peer ID
+}
+
+// GroupSendRequest is the body of POST /api/v1/groups/{group}/messages.
+type GroupSendRequest struct {
+	Text string `json:"text"`
+}
+
 // MessageView is a message as shown: the domain message plus display names
-// and the sender's wall-clock time.
+// and the sender's wall-clock time. A group message has no recipient: To and
+// ToName are empty, Conversation is the group's ID.
 type MessageView struct {
 	ID           parley.EnvelopeID     `json:"id"`
 	Conversation parley.ConversationID `json:"conversation"`
@@ -101,18 +129,55 @@ func NewMessageView(m parley.Message, fromName, toName string) MessageView {
 	}
 }
 
-// ConversationView is a conversation with its display name (for a DM, the
-// other member's contact name; empty when the peer is not a contact).
+// ConversationView is a conversation with its display name: for a DM, the
+// other member's contact name (empty when the peer is not a contact); for a
+// group, the group's name.
 type ConversationView struct {
 	parley.Conversation
 	Name string `json:"name"`
 }
 
+// GroupView is a group with what the UI shows beside it.
+type GroupView struct {
+	parley.Group
+	// InvitedByName is the inviter's contact name; empty when unknown.
+	InvitedByName string `json:"invited_by_name,omitempty"`
+	// LastMessageAt is the newest message's wall-clock time (LastHLC's),
+	// RFC 3339 in UTC; omitted for a group without messages.
+	LastMessageAt time.Time `json:"last_message_at,omitzero"`
+}
+
+// NewGroupView renders g; the caller knows the inviter's name.
+func NewGroupView(g parley.Group, invitedByName string) GroupView {
+	v := GroupView{Group: g, InvitedByName: invitedByName}
+	if g.LastHLC != 0 {
+		v.LastMessageAt = g.LastHLC.Time().UTC()
+	}
+	return v
+}
+
+// GroupMemberView is a group member and whether it is online. Self is
+// always written, so a client need not treat a missing field as false.
+type GroupMemberView struct {
+	PeerID  string      `json:"peer_id"`
+	Name    string      `json:"name"`
+	Role    parley.Role `json:"role"`
+	AddedBy string      `json:"added_by"`
+	Self    bool        `json:"self"`
+	Online  bool        `json:"online"`
+}
+
+// NewGroupMemberView renders m.
+func NewGroupMemberView(m parley.GroupMember, online bool) GroupMemberView {
+	return GroupMemberView{PeerID: m.PeerID, Name: m.Name, Role: m.Role, AddedBy: m.AddedBy, Self: m.Self, Online: online}
+}
+
 // EventView is one frame of the events WebSocket: a parley.Event whose
-// message is rendered as a MessageView.
+// message is rendered as a MessageView and whose group as a GroupView.
 type EventView struct {
 	Type    parley.EventType `json:"type"`
 	Message *MessageView     `json:"message,omitempty"` // message, status
 	PeerID  string           `json:"peer_id,omitempty"` // presence, request
 	Online  bool             `json:"online,omitempty"`  // presence
+	Group   *GroupView       `json:"group,omitempty"`   // group
 }

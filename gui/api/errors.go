@@ -42,12 +42,20 @@ const (
 // codes maps domain sentinels to HTTP statuses and stable codes. Order
 // matters: the first sentinel an error wraps wins, so the specific ones come
 // before the general ones.
+//
+// ErrNotAdmin is 403: the group's rules forbid it to this user, whatever
+// the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
+// the group's state stands in its way (we left or were removed, or the peer
+// is not in the group), and it may succeed once that changes.
 var codes = []struct {
 	err    error
 	status int
 	code   string
 }{
 	{parley.ErrUnknownContact, http.StatusNotFound, "unknown_contact"},
+	{parley.ErrUnknownGroup, http.StatusNotFound, "unknown_group"},
+	{parley.ErrNotAdmin, http.StatusForbidden, "not_admin"},
+	{parley.ErrNotMember, http.StatusConflict, "not_member"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},

@@ -22,6 +22,9 @@ func TestErrorForRoundTrip(t *testing.T) {
 		{parley.ErrTextTooLong, http.StatusBadRequest},
 		{fmt.Errorf("%w: bad checksum", parley.ErrInvalidInvite), http.StatusBadRequest},
 		{parley.ErrMalformed, http.StatusBadRequest},
+		{fmt.Errorf("%w \"team\"", parley.ErrUnknownGroup), http.StatusNotFound},
+		{parley.ErrNotAdmin, http.StatusForbidden},
+		{parley.ErrNotMember, http.StatusConflict},
 		// Wrapping both: the specific sentinel decides.
 		{fmt.Errorf("%w: %w", parley.ErrInvalidInvite, parley.ErrMalformed), http.StatusBadRequest},
 	}
@@ -33,7 +36,8 @@ func TestErrorForRoundTrip(t *testing.T) {
 		// What the client gets back unwraps to the same sentinel.
 		wire := &api.Error{Status: e.Status, Message: e.Message, Code: e.Code}
 		for _, s := range []error{parley.ErrUnknownContact, parley.ErrNotFound, parley.ErrAmbiguous,
-			parley.ErrEmptyText, parley.ErrTextTooLong, parley.ErrInvalidInvite} {
+			parley.ErrEmptyText, parley.ErrTextTooLong, parley.ErrInvalidInvite,
+			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember} {
 			if errors.Is(tt.err, s) && !errors.Is(wire, s) {
 				t.Errorf("%v: the client's error does not unwrap to %v", tt.err, s)
 			}

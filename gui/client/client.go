@@ -30,12 +30,15 @@ import (
 // listens where it points).
 var ErrNotRunning = parley.ErrNotRunning
 
-// ContactView, MessageView, ConversationView and EventView are the API's
-// views, re-exported so callers need not import gui/api for the names.
+// ContactView, MessageView, ConversationView, GroupView, GroupMemberView
+// and EventView are the API's views, re-exported so callers need not import
+// gui/api for the names.
 type (
 	ContactView      = api.ContactView
 	MessageView      = api.MessageView
 	ConversationView = api.ConversationView
+	GroupView        = api.GroupView
+	GroupMemberView  = api.GroupMemberView
 	EventView        = api.EventView
 )
 
@@ -91,7 +94,6 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Self describes the node.
 // NewLoginURL asks the node for a fresh one-time URL that logs a browser in.
 func (c *Client) NewLoginURL(ctx context.Context) (string, error) {
 	var v struct {
@@ -101,6 +103,7 @@ func (c *Client) NewLoginURL(ctx context.Context) (string, error) {
 	return v.URL, err
 }
 
+// Self describes the node.
 func (c *Client) Self(ctx context.Context) (parley.Self, error) {
 	var v parley.Self
 	return v, c.do(ctx, http.MethodGet, api.PathSelf, nil, nil, &v)
@@ -156,12 +159,121 @@ func (c *Client) Messages(ctx context.Context, with string, limit int, markRead 
 // has stored the message, not when it is delivered.
 func (c *Client) Send(ctx context.Context, to, text string) (MessageView, error) {
 	var v MessageView
-	// Checked here too so that an oversized text gets its own error rather
-	// than the server's generic "request body too large".
-	if len(text) > parley.MaxTextBytes {
-		return v, fmt.Errorf("%w (%d bytes, the limit is %d)", parley.ErrTextTooLong, len(text), parley.MaxTextBytes)
+	if err := checkTextSize(text); err != nil {
+		return v, err
 	}
 	return v, c.do(ctx, http.MethodPost, api.PathMessages, nil, api.SendRequest{To: to, Text: text}, &v)
+}
+
+// checkTextSize refuses an oversized text before it is sent, so that it
+// gets its own error rather than the server's generic "request body too
+// large".
+func checkTextSize(text string) error {
+	if len(text) > parley.MaxTextBytes {
+		return fmt.Errorf("%w (%d bytes, the limit is %d)", parley.ErrTextTooLong, len(text), parley.MaxTextBytes)
+	}
+	return nil
+}
+
+// GROUP arguments below are a group ID or an unambiguous group name;
+// CONTACT and MEMBER arguments a contact name or a peer ID.
+
+// CreateGroup starts a group with us as its only member and admin.
+func (c *Client) CreateGroup(ctx context.Context, name string) (GroupView, error) {
+	var v GroupView
+	return v, c.do(ctx, http.MethodPost, api.PathGroups, nil, api.CreateGroupRequest{Name: name}, &v)
+}
+
+// Groups lists the groups we belong to or belonged to, most recent first.
+func (c *Client) Groups(ctx context.Context) ([]GroupView, error) {
+	var v []GroupView
+	return v, c.do(ctx, http.MethodGet, api.PathGroups, nil, nil, &v)
+}
+
+// GroupInvites lists the groups we are invited to and have not answered.
+func (c *Client) GroupInvites(ctx context.Context) ([]GroupView, error) {
+	var v []GroupView
+	return v, c.do(ctx, http.MethodGet, api.PathGroupInvites, nil, nil, &v)
+}
+
+// InviteToGroup invites a contact to a group (admins only).
+func (c *Client) InviteToGroup(ctx context.Context, group, contact string) (GroupMemberView, error) {
+	var v GroupMemberView
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "invite"), nil, api.InviteToGroupRequest{Contact: contact}, &v)
+}
+
+// AcceptGroup joins a group we were invited to.
+func (c *Client) AcceptGroup(ctx context.Context, group string) (GroupView, error) {
+	var v GroupView
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "accept"), nil, nil, &v)
+}
+
+// DeclineGroup turns an invitation down.
+func (c *Client) DeclineGroup(ctx context.Context, group string) error {
+	return c.do(ctx, http.MethodPost, groupPath(group, "decline"), nil, nil, nil)
+}
+
+// GroupMembers lists a group's members, admins first.
+func (c *Client) GroupMembers(ctx context.Context, group string) ([]GroupMemberView, error) {
+	var v []GroupMemberView
+	return v, c.do(ctx, http.MethodGet, groupPath(group, "members"), nil, nil, &v)
+}
+
+// RemoveFromGroup removes a member (admins only); the member reads nothing
+// sent after.
+func (c *Client) RemoveFromGroup(ctx context.Context, group, member string) error {
+	return c.do(ctx, http.MethodDelete, groupPath(group, "members", member), nil, nil, nil)
+}
+
+// LeaveGroup leaves a group; its history stays readable.
+func (c *Client) LeaveGroup(ctx context.Context, group string) error {
+	return c.do(ctx, http.MethodPost, groupPath(group, "leave"), nil, nil, nil)
+}
+
+// SendToGroup sends text to a group. It returns once the node has stored
+// the message, not when it is delivered.
+func (c *Client) SendToGroup(ctx context.Context, group, text string) (MessageView, error) {
+	var v MessageView
+	if err := checkTextSize(text); err != nil {
+		return v, err
+	}
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "messages"), nil, api.GroupSendRequest{Text: text}, &v)
+}
+
+// GroupMessages returns the last limit (0: all) messages of a group, in
+// display order. markRead marks them read, as viewing does.
+func (c *Client) GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]MessageView, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if markRead {
+		q.Set("read", "true")
+	}
+	var v []MessageView
+	return v, c.do(ctx, http.MethodGet, groupPath(group, "messages"), q, nil, &v)
+}
+
+// groupPath is /api/v1/groups/GROUP/ELEM..., path-escaped: a group's name
+// may hold spaces, slashes or anything else.
+func groupPath(group string, elems ...string) string {
+	p := api.PathGroups + "/" + escapeSegment(group)
+	for _, e := range elems {
+		p += "/" + escapeSegment(e)
+	}
+	return p
+}
+
+// escapeSegment escapes s as one path segment. "." and ".." are escaped
+// too, or they would be read as the current and parent directory.
+func escapeSegment(s string) string {
+	switch s {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return url.PathEscape(s)
 }
 
 // Peers lists connected peers.
@@ -208,15 +320,25 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if resp.StatusCode >= 300 {
 		return readError(resp)
 	}
+	if out == nil { // 204 No Content
+		return nil
+	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
 	return nil
 }
 
+// url is the URL of path, which is already escaped (its segments made with
+// url.PathEscape), with query.
 func (c *Client) url(path string, query url.Values) *url.URL {
 	u := *c.base
 	u.Path = path
+	if p, err := url.PathUnescape(path); err == nil {
+		// RawPath keeps an escaped "/" inside a segment from becoming a
+		// separator, and stops a "%" from being escaped twice.
+		u.Path, u.RawPath = p, path
+	}
 	u.RawQuery = query.Encode()
 	return &u
 }

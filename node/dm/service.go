@@ -60,7 +60,7 @@ type Config struct {
 	// OnGroupKeys takes group keys a peer sent (the groups service). An
 	// error is a local failure: the envelope is not acknowledged.
 	OnGroupKeys func(from peer.ID, keys *ppb.GroupKeys) error
-	Logger *slog.Logger
+	Logger      *slog.Logger
 	// RetryMin and RetryMax bound the back-off between delivery attempts to
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
 	// noticed within a minute even when no new connection announces it.

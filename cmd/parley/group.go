@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-im/parley/gui/client"
+)
+
+// groupArgHelp says what GROUP, CONTACT and MEMBER may be, for the Long
+// help of the group commands.
+const groupArgHelp = `GROUP is a group's name or, where two groups share a name, its ID (see
+"parley group list"). CONTACT and MEMBER are a name or a peer ID.`
+
+func newGroupCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "group",
+		Short: "Create groups, invite contacts, talk in groups",
+		Long:  "Create groups, invite contacts, talk in groups.\n\n" + groupArgHelp,
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("group needs a subcommand: " +
+				"create, list, invites, invite, accept, decline, members, remove, leave, send or messages")}
+		},
+	}
+	cmd.AddCommand(
+		newGroupCreateCmd(g),
+		newGroupListCmd(g),
+		newGroupInvitesCmd(g),
+		newGroupInviteCmd(g),
+		newGroupAcceptCmd(g),
+		newGroupDeclineCmd(g),
+		newGroupMembersCmd(g),
+		newGroupRemoveCmd(g),
+		newGroupLeaveCmd(g),
+		newGroupSendCmd(g),
+		newGroupMessagesCmd(g),
+	)
+	return cmd
+}
+
+// newGroupCreateCmd prints only the new group's ID, for scripts:
+// G=$(parley group create team); parley group invite "$G" bob.
+func newGroupCreateCmd(g *globals) *cobra.Command {
+	return viewCmd(g, &cobra.Command{
+		Use:   "create NAME",
+		Short: "Start a group with you as its admin; prints its ID",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+	}, func(ctx context.Context, c *client.Client, args []string) (client.GroupView, error) {
+		return c.CreateGroup(ctx, args[0])
+	}, func(w io.Writer, gv client.GroupView) error {
+		_, err := fmt.Fprintln(w, gv.ID)
+		return err
+	})
+}
+
+func newGroupListCmd(g *globals) *cobra.Command {
+	return viewCmd(g, &cobra.Command{
+		Use:   "list",
+		Short: "List your groups, including those you left",
+		Args:  usageArgs(cobra.NoArgs),
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.GroupView, error) {
+		return c.Groups(ctx)
+	}, printGroups)
+}
+
+func newGroupInvitesCmd(g *globals) *cobra.Command {
+	return viewCmd(g, &cobra.Command{
+		Use:   "invites",
+		Short: "List groups you are invited to (answer with group accept or decline)",
+		Args:  usageArgs(cobra.NoArgs),
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.GroupView, error) {
+		return c.GroupInvites(ctx)
+	}, printGroupInvites)
+}
+
+func newGroupInviteCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "invite GROUP CONTACT",
+		Short: "Invite a contact to a group (admins only)",
+		Long:  "Invite a contact to a group (admins only).\n\n" + groupArgHelp,
+		Args:  usageArgs(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				m, err := c.InviteToGroup(ctx, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Invited %s (%s) to %s\n", orDash(m.Name), m.PeerID, args[0])
+				return err
+			})
+		},
+	}
+}
+
+func newGroupAcceptCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "accept GROUP",
+		Short: "Join a group you are invited to",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				gv, err := c.AcceptGroup(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Joined %s (%s)\n", gv.Name, plural(gv.Members, "member"))
+				return err
+			})
+		},
+	}
+}
+
+// groupActionCmd is a group command that takes arguments, answers nothing
+// and prints done(args) when it worked.
+func groupActionCmd(g *globals, cmd *cobra.Command,
+	act func(ctx context.Context, c *client.Client, args []string) error,
+	done func(args []string) string,
+) *cobra.Command {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+			if err := act(ctx, c, args); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), done(args))
+			return err
+		})
+	}
+	return cmd
+}
+
+func newGroupDeclineCmd(g *globals) *cobra.Command {
+	return groupActionCmd(g, &cobra.Command{
+		Use:   "decline GROUP",
+		Short: "Turn down an invitation to a group",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+	}, func(ctx context.Context, c *client.Client, args []string) error {
+		return c.DeclineGroup(ctx, args[0])
+	}, func(args []string) string { return "Declined " + args[0] })
+}
+
+func newGroupMembersCmd(g *globals) *cobra.Command {
+	return viewCmd(g, &cobra.Command{
+		Use:   "members GROUP",
+		Short: "List a group's members, admins first",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+	}, func(ctx context.Context, c *client.Client, args []string) ([]client.GroupMemberView, error) {
+		return c.GroupMembers(ctx, args[0])
+	}, printGroupMembers)
+}
+
+func newGroupRemoveCmd(g *globals) *cobra.Command {
+	return groupActionCmd(g, &cobra.Command{
+		Use:   "remove GROUP MEMBER",
+		Short: "Remove a member from a group (admins only); they read nothing sent after",
+		Long: "Remove a member from a group (admins only). The group moves to new keys,\n" +
+			"so the member reads nothing sent after.\n\n" + groupArgHelp,
+		Args: usageArgs(cobra.ExactArgs(2)),
+	}, func(ctx context.Context, c *client.Client, args []string) error {
+		return c.RemoveFromGroup(ctx, args[0], args[1])
+	}, func(args []string) string { return "Removed " + args[1] + " from " + args[0] })
+}
+
+func newGroupLeaveCmd(g *globals) *cobra.Command {
+	return groupActionCmd(g, &cobra.Command{
+		Use:   "leave GROUP",
+		Short: "Leave a group; its history stays readable here",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+	}, func(ctx context.Context, c *client.Client, args []string) error {
+		return c.LeaveGroup(ctx, args[0])
+	}, func(args []string) string { return "Left " + args[0] })
+}
+
+func newGroupSendCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "send GROUP TEXT...",
+		Short: "Send a message to a group",
+		Long: `Send a message to a group. The words after the group are joined with
+spaces, so quoting the text is optional. The message is queued at once and
+delivered to each member when they are reachable.
+
+` + groupArgHelp,
+		Args: usageArgs(cobra.MinimumNArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				m, err := c.SendToGroup(ctx, args[0], strings.Join(args[1:], " "))
+				if err != nil {
+					return err
+				}
+				return printMessages(cmd.OutOrStdout(), []client.MessageView{m})
+			})
+		},
+	}
+}
+
+func newGroupMessagesCmd(g *globals) *cobra.Command {
+	var limit int
+	cmd := viewCmd(g, &cobra.Command{
+		Use:   "messages GROUP",
+		Short: "Show a group's conversation and mark it read",
+		// Flags are parsed before arguments are checked.
+		Args: usageArgs(cobra.MatchAll(cobra.ExactArgs(1), func(*cobra.Command, []string) error {
+			if limit < 0 {
+				return errors.New("--limit must be 0 (all) or more")
+			}
+			return nil
+		})),
+	}, func(ctx context.Context, c *client.Client, args []string) ([]client.MessageView, error) {
+		return c.GroupMessages(ctx, args[0], limit, true)
+	}, printMessages)
+	cmd.Flags().IntVar(&limit, "limit", 50, "show the last N messages; 0 for all")
+	return cmd
+}

@@ -1,0 +1,368 @@
+package gui_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/api"
+)
+
+func TestGroupsThroughClient(t *testing.T) {
+	h := start(t)
+	c := h.client()
+	ctx := t.Context()
+
+	created, err := c.CreateGroup(ctx, "book club")
+	if err != nil || created.Name != "book club" || created.State != parley.GroupJoined ||
+		created.Role != parley.RoleAdmin || created.Members != 1 || !created.LastMessageAt.IsZero() {
+		t.Fatalf("CreateGroup: %+v, %v", created, err)
+	}
+	invitedTo := h.node.addGroup("hikers", parley.GroupInvited, "", aliceID)
+
+	groups, err := c.Groups(ctx)
+	if err != nil || len(groups) != 1 || groups[0].ID != created.ID {
+		t.Fatalf("Groups: %+v, %v", groups, err)
+	}
+	invites, err := c.GroupInvites(ctx)
+	if err != nil || len(invites) != 1 || invites[0].ID != invitedTo ||
+		invites[0].InvitedBy != aliceID || invites[0].InvitedByName != "alice" {
+		t.Fatalf("GroupInvites: %+v, %v", invites, err)
+	}
+
+	// By name and by ID alike.
+	m, err := c.InviteToGroup(ctx, "book club", "bob")
+	if err != nil || m.PeerID != bobID || m.Name != "bob" || m.Role != parley.RoleMember || m.AddedBy != selfID || m.Self {
+		t.Fatalf("InviteToGroup: %+v, %v", m, err)
+	}
+	if _, err := c.InviteToGroup(ctx, created.ID.String(), aliceID); err != nil {
+		t.Fatalf("InviteToGroup by ID: %v", err)
+	}
+	members, err := c.GroupMembers(ctx, "book club")
+	if err != nil || len(members) != 3 {
+		t.Fatalf("GroupMembers: %+v, %v", members, err)
+	}
+	for _, m := range members {
+		// We count as online; of the others, the fake has only alice online.
+		if m.Online != (m.PeerID == selfID || m.PeerID == aliceID) || m.Self != (m.PeerID == selfID) {
+			t.Errorf("member %+v", m)
+		}
+	}
+	if err := c.RemoveFromGroup(ctx, "book club", "bob"); err != nil {
+		t.Fatalf("RemoveFromGroup: %v", err)
+	}
+	if members, _ := c.GroupMembers(ctx, "book club"); len(members) != 2 {
+		t.Errorf("after remove: %+v", members)
+	}
+
+	sent, err := c.SendToGroup(ctx, "book club", "chapter 3 <tonight> & wine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.Conversation != created.ID || sent.From != selfID || sent.FromName != "me" || sent.To != "" ||
+		sent.ToName != "" || !sent.Outgoing || sent.Text != "chapter 3 <tonight> & wine" || sent.Status != parley.StatusQueued {
+		t.Errorf("SendToGroup: %+v", sent)
+	}
+	h.node.receiveGroup(created.ID, aliceID, "see you")
+	msgs, err := c.GroupMessages(ctx, "book club", 0, false)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("GroupMessages: %+v, %v", msgs, err)
+	}
+	if in := msgs[1]; in.From != aliceID || in.FromName != "alice" || in.To != "" || in.ToName != "" || in.Outgoing {
+		t.Errorf("incoming group message %+v", in)
+	}
+	if len(h.node.groupsMarkedRead()) != 0 {
+		t.Error("GroupMessages without markRead marked the group read")
+	}
+	msgs, err = c.GroupMessages(ctx, created.ID.String(), 1, true)
+	if err != nil || len(msgs) != 1 || msgs[0].Text != "see you" {
+		t.Fatalf("GroupMessages limit 1: %+v, %v", msgs, err)
+	}
+	if got := h.node.groupsMarkedRead(); !slices.Equal(got, []parley.ConversationID{created.ID}) {
+		t.Errorf("marked read: %v", got)
+	}
+	// Group messages stay out of the DMs with their senders.
+	if dms, _ := c.Messages(ctx, "alice", 0, false); len(dms) != 0 {
+		t.Errorf("DMs with alice hold group messages: %+v", dms)
+	}
+
+	joined, err := c.AcceptGroup(ctx, "hikers")
+	if err != nil || joined.State != parley.GroupJoined || joined.Role != parley.RoleMember || joined.Members != 2 {
+		t.Fatalf("AcceptGroup: %+v, %v", joined, err)
+	}
+	if err := c.LeaveGroup(ctx, "hikers"); err != nil {
+		t.Fatalf("LeaveGroup: %v", err)
+	}
+	h.node.addGroup("knitting", parley.GroupInvited, "", bobID)
+	if err := c.DeclineGroup(ctx, "knitting"); err != nil {
+		t.Fatalf("DeclineGroup: %v", err)
+	}
+	if invites, _ := c.GroupInvites(ctx); len(invites) != 0 {
+		t.Errorf("invites after accept and decline: %+v", invites)
+	}
+	groups, _ = c.Groups(ctx)
+	var states []string
+	for _, g := range groups {
+		states = append(states, g.Name+":"+string(g.State))
+	}
+	if want := []string{"knitting:left", "hikers:left", "book club:joined"}; !slices.Equal(states, want) {
+		t.Errorf("groups %v, want %v", states, want)
+	}
+	if groups[2].LastMessageAt.IsZero() || time.Since(groups[2].LastMessageAt) > time.Minute {
+		t.Errorf("last_message_at %v", groups[2].LastMessageAt)
+	}
+
+	// A group conversation keeps its name (the view's own Name field hides
+	// the embedded one).
+	convs, err := c.Conversations(ctx)
+	if err != nil || len(convs) != 4 || convs[0].Name != "alice" {
+		t.Fatalf("Conversations: %+v, %v", convs, err)
+	}
+	if g := convs[1]; g.Kind != parley.ConversationGroup || g.ID != created.ID || g.Name != "book club" || g.Peer != "" {
+		t.Errorf("group conversation %+v", g)
+	}
+}
+
+// TestGroupNamesInPaths: a group's name is whatever its creator typed; the
+// client escapes it and the server gets it back whole.
+func TestGroupNamesInPaths(t *testing.T) {
+	h := start(t)
+	c := h.client()
+	for _, name := range []string{"a/b", "50% off", "what? #1", "..", ".", "ünïcode café", "a%2Fb"} {
+		if _, err := c.CreateGroup(t.Context(), name); err != nil {
+			t.Fatalf("CreateGroup %q: %v", name, err)
+		}
+		members, err := c.GroupMembers(t.Context(), name)
+		if err != nil || len(members) != 1 {
+			t.Errorf("GroupMembers %q: %+v, %v", name, members, err)
+		}
+	}
+}
+
+// TestGroupJSONFieldNames pins the wire names of the group views.
+func TestGroupJSONFieldNames(t *testing.T) {
+	h := start(t)
+	resp, body := h.do(http.MethodPost, api.PathGroups, `{"name":"team"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST groups: %d %s", resp.StatusCode, body)
+	}
+	// No messages yet: last_message_at is left out rather than year 1.
+	wantKeys(t, body, "id", "name", "state", "role", "members", "last_hlc", "unread")
+	var g map[string]any
+	json.Unmarshal(body, &g)
+	if id, _ := g["id"].(string); len(id) != 64 || g["state"] != "joined" || g["role"] != "admin" {
+		t.Errorf("group %s", body)
+	}
+	resp, body = h.do(http.MethodPost, "/api/v1/groups/team/messages", `{"text":"hi"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST group message: %d %s", resp.StatusCode, body)
+	}
+	wantKeys(t, body, "id", "conversation", "from", "from_name", "to", "to_name", "outgoing", "text", "sent_at", "hlc", "status")
+
+	_, body = h.do(http.MethodGet, api.PathGroups, "")
+	var list []json.RawMessage
+	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
+		t.Fatalf("groups %s: %v", body, err)
+	}
+	wantKeys(t, list[0], "id", "name", "state", "role", "members", "last_hlc", "unread", "last_message_at")
+	json.Unmarshal(list[0], &g)
+	if _, err := time.Parse(time.RFC3339, g["last_message_at"].(string)); err != nil {
+		t.Errorf("last_message_at: %v", err)
+	}
+
+	h.node.addGroup("hikers", parley.GroupInvited, "", aliceID)
+	_, body = h.do(http.MethodGet, api.PathGroupInvites, "")
+	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
+		t.Fatalf("invites %s: %v", body, err)
+	}
+	// An invitation has no role yet.
+	wantKeys(t, list[0], "id", "name", "state", "members", "invited_by", "invited_by_name", "last_hlc", "unread")
+
+	_, body = h.do(http.MethodGet, "/api/v1/groups/team/members", "")
+	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
+		t.Fatalf("members %s: %v", body, err)
+	}
+	wantKeys(t, list[0], "peer_id", "name", "role", "added_by", "self", "online")
+
+	resp, body = h.do(http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"bob"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST invite: %d %s", resp.StatusCode, body)
+	}
+	// self is written even when false.
+	wantKeys(t, body, "peer_id", "name", "role", "added_by", "self", "online")
+
+	for _, path := range []string{"/api/v1/groups/team/members/bob", "/api/v1/groups/team/leave"} {
+		method := http.MethodPost
+		if strings.Contains(path, "/members/") {
+			method = http.MethodDelete
+		}
+		resp, body = h.do(method, path, "")
+		if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
+			t.Errorf("%s %s: %d %q, want 204 and no body", method, path, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestGroupErrors(t *testing.T) {
+	h := start(t)
+	h.node.contacts["12D3KooWAlice2"] = h.node.contacts[aliceID] // second "alice"
+	h.node.addGroup("team", parley.GroupJoined, parley.RoleAdmin)
+	h.node.addGroup("readers", parley.GroupJoined, parley.RoleMember, aliceID, bobID)
+	h.node.addGroup("dup", parley.GroupJoined, parley.RoleAdmin)
+	h.node.addGroup("dup", parley.GroupJoined, parley.RoleAdmin)
+	h.node.addGroup("gone", parley.GroupLeft, "")
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		code, message            string
+	}{
+		{"unknown group members", http.MethodGet, "/api/v1/groups/nope/members", "", 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group send", http.MethodPost, "/api/v1/groups/nope/messages", `{"text":"hi"}`, 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group messages", http.MethodGet, "/api/v1/groups/nope/messages", "", 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group accept", http.MethodPost, "/api/v1/groups/nope/accept", "", 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group decline", http.MethodPost, "/api/v1/groups/nope/decline", "", 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group leave", http.MethodPost, "/api/v1/groups/nope/leave", "", 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group remove", http.MethodDelete, "/api/v1/groups/nope/members/bob", "", 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group invite", http.MethodPost, "/api/v1/groups/nope/invite", `{"contact":"bob"}`, 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group ID", http.MethodGet, "/api/v1/groups/" + strings.Repeat("ab", 32) + "/members", "", 404, "unknown_group", ""},
+		{"ambiguous group", http.MethodGet, "/api/v1/groups/dup/members", "", 409, "ambiguous", `ambiguous name "dup": use the group ID`},
+		{"ambiguous contact", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"alice"}`, 409, "ambiguous", `ambiguous name "alice": use the peer ID`},
+		{"unknown contact", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"carol"}`, 404, "unknown_contact", `unknown contact "carol"`},
+		{"no contact", http.MethodPost, "/api/v1/groups/team/invite", `{}`, 400, api.CodeBadRequest, ""},
+		{"non-admin invite", http.MethodPost, "/api/v1/groups/readers/invite", `{"contact":"bob"}`, 403, "not_admin", "only a group admin may do this"},
+		{"non-admin remove", http.MethodDelete, "/api/v1/groups/readers/members/bob", "", 403, "not_admin", "only a group admin may do this"},
+		{"remove a stranger", http.MethodDelete, "/api/v1/groups/team/members/carol", "", 409, "not_member", `"carol": not a member of the group`},
+		{"send to a group left", http.MethodPost, "/api/v1/groups/gone/messages", `{"text":"hi"}`, 409, "not_member", "not a member of the group"},
+		{"accept without invitation", http.MethodPost, "/api/v1/groups/team/accept", "", 404, api.CodeNotFound, ""},
+		{"empty text", http.MethodPost, "/api/v1/groups/team/messages", `{"text":" "}`, 400, "empty_text", "message text is empty"},
+		{"no name", http.MethodPost, api.PathGroups, `{"name":"  "}`, 400, api.CodeBadRequest, "no group name given"},
+		{"bad JSON create", http.MethodPost, api.PathGroups, `{"name":`, 400, api.CodeBadRequest, ""},
+		{"unknown field create", http.MethodPost, api.PathGroups, `{"name":"x","admins":[]}`, 400, api.CodeBadRequest, ""},
+		{"bad JSON invite", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":7}`, 400, api.CodeBadRequest, ""},
+		{"bad JSON send", http.MethodPost, "/api/v1/groups/team/messages", `{"to":"bob","text":"hi"}`, 400, api.CodeBadRequest, ""},
+		{"empty body send", http.MethodPost, "/api/v1/groups/team/messages", ``, 400, api.CodeBadRequest, ""},
+		{"bad limit", http.MethodGet, "/api/v1/groups/team/messages?limit=x", "", 400, api.CodeBadRequest, ""},
+		{"bad read", http.MethodGet, "/api/v1/groups/team/messages?read=maybe", "", 400, api.CodeBadRequest, ""},
+		{"wrong method", http.MethodPut, "/api/v1/groups/team/members", "", 405, api.CodeMethod, ""},
+		{"wrong method on invites", http.MethodPost, api.PathGroupInvites, "{}", 405, api.CodeMethod, ""},
+		{"no such group endpoint", http.MethodGet, "/api/v1/groups/team/frob", "", 404, api.CodeNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := h.do(tt.method, tt.path, tt.body)
+			e := wantError(t, resp, body, tt.status, tt.code)
+			if tt.message != "" && e.Message != tt.message {
+				t.Errorf("message %q, want %q", e.Message, tt.message)
+			}
+		})
+	}
+	if got := h.node.groupsMarkedRead(); len(got) != 0 {
+		t.Errorf("a failed request marked %v read", got)
+	}
+
+	// Across the wire, the errors unwrap to the node's sentinels.
+	c := h.client()
+	if _, err := c.GroupMembers(t.Context(), "nope"); !errors.Is(err, parley.ErrUnknownGroup) {
+		t.Errorf("unknown group: %v", err)
+	}
+	if err := c.RemoveFromGroup(t.Context(), "readers", "bob"); !errors.Is(err, parley.ErrNotAdmin) {
+		t.Errorf("non-admin: %v", err)
+	}
+	if _, err := c.SendToGroup(t.Context(), "gone", "hi"); !errors.Is(err, parley.ErrNotMember) {
+		t.Errorf("group left: %v", err)
+	}
+	if _, err := c.SendToGroup(t.Context(), "team", strings.Repeat("x", parley.MaxTextBytes+1)); !errors.Is(err, parley.ErrTextTooLong) {
+		t.Errorf("oversized text: %v", err)
+	}
+}
+
+// TestGroupRoutesNeedAuth: every group route is behind the token and the
+// origin check, like the rest of the API.
+func TestGroupRoutesNeedAuth(t *testing.T) {
+	h := start(t)
+	id := h.node.addGroup("team", parley.GroupJoined, parley.RoleAdmin, aliceID)
+	h.node.addGroup("hikers", parley.GroupInvited, "", aliceID)
+	routes := []struct{ method, path, body string }{
+		{http.MethodGet, api.PathGroups, ""},
+		{http.MethodPost, api.PathGroups, `{"name":"x"}`},
+		{http.MethodGet, api.PathGroupInvites, ""},
+		{http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"bob"}`},
+		{http.MethodPost, "/api/v1/groups/hikers/accept", ""},
+		{http.MethodPost, "/api/v1/groups/hikers/decline", ""},
+		{http.MethodGet, "/api/v1/groups/team/members", ""},
+		{http.MethodDelete, "/api/v1/groups/team/members/alice", ""},
+		{http.MethodPost, "/api/v1/groups/team/leave", ""},
+		{http.MethodGet, "/api/v1/groups/" + id.String() + "/messages?read=true", ""},
+		{http.MethodPost, "/api/v1/groups/team/messages", `{"text":"hi"}`},
+	}
+	for _, rt := range routes {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			resp, body := h.do(rt.method, rt.path, rt.body, noAuth)
+			wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+			resp, body = h.do(rt.method, rt.path, rt.body, header("Origin", "http://evil.example"))
+			wantError(t, resp, body, http.StatusForbidden, api.CodeForbidden)
+		})
+	}
+	// Nothing changed.
+	groups, _ := h.node.Groups(t.Context())
+	invites, _ := h.node.GroupInvites(t.Context())
+	members, _ := h.node.GroupMembers(t.Context(), "team")
+	msgs, _ := h.node.GroupMessages(t.Context(), "team", 0, false)
+	if len(groups) != 1 || groups[0].State != parley.GroupJoined || len(invites) != 1 || len(members) != 2 ||
+		len(msgs) != 0 || len(h.node.groupsMarkedRead()) != 0 {
+		t.Errorf("a refused request changed something: groups %+v, invites %+v, members %+v, messages %+v",
+			groups, invites, members, msgs)
+	}
+}
+
+func TestGroupEvents(t *testing.T) {
+	h := start(t)
+	c := h.client()
+	// carol is a member we know only by her card: not a contact.
+	id := h.node.addGroup("hikers", parley.GroupInvited, "", aliceID, "12D3KooWCarol")
+	ev, err := c.Events(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	awaitSubscribed(t, h.node)
+	// A raw socket too, to see the frame's own field names.
+	raw, _, err := websocket.Dial(t.Context(), "ws://"+h.host+api.PathEvents, &websocket.DialOptions{
+		HTTPClient: h.http, HTTPHeader: http.Header{"Authorization": {"Bearer " + h.token}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.CloseNow()
+	awaitSubscribed(t, h.node)
+
+	invites, _ := h.node.GroupInvites(t.Context())
+	h.node.publish(parley.Event{Type: parley.EventGroup, Group: &invites[0]})
+	m := h.node.receiveGroup(id, "12D3KooWCarol", "trail is muddy")
+	h.node.publish(parley.Event{Type: parley.EventMessage, Message: &m})
+
+	got := next(t, ev)
+	if got.Type != parley.EventGroup || got.Group == nil || got.Group.ID != id || got.Group.Name != "hikers" ||
+		got.Group.State != parley.GroupInvited || got.Group.InvitedByName != "alice" || got.Message != nil {
+		t.Errorf("group event %+v (group %+v)", got, got.Group)
+	}
+	got = next(t, ev)
+	if got.Type != parley.EventMessage || got.Message == nil || got.Message.Conversation != id ||
+		got.Message.FromName != "card:12D3KooWCarol" || got.Message.To != "" || got.Message.ToName != "" || got.Group != nil {
+		t.Errorf("group message event %+v (message %+v)", got, got.Message)
+	}
+
+	// The frame carries the group under "group".
+	_, frame, err := raw.Read(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, frame, "type", "group")
+}

@@ -1,0 +1,375 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/node/catchup"
+	"github.com/parley-im/parley/pubsub"
+	"github.com/parley-im/parley/storage"
+)
+
+// Keeping groups whole. Pubsub carries what members say while they are
+// connected; everything else is sync's job (package catchup): a member
+// syncs a group with a member when either connects, when the group becomes
+// active here, and every GroupSyncInterval with a few connected members.
+// Members who are not connected are dialled (known addresses, else the
+// DHT), and members advertise the group's rendezvous key in the DHT so an
+// invitee finds someone to catch up from even when the inviter is offline.
+const (
+	defaultGroupSyncInterval = 30 * time.Second
+	// syncPeersPerRound bounds the periodic sessions per group and round.
+	syncPeersPerRound = 3
+	// maxSyncSessions bounds the sync sessions we run at once.
+	maxSyncSessions = 4
+	syncTimeout     = 2 * time.Minute
+	// rendezvousEvery: the DHT is asked (and told) about a group at
+	// activation and then this often.
+	rendezvousEvery = 5 * time.Minute
+	rendezvousPeers = 20
+)
+
+// groupSync schedules sync sessions and member discovery.
+type groupSync struct {
+	n        *Node
+	interval time.Duration
+	kick     chan parley.ConversationID // groups to work on now
+	sem      chan struct{}              // maxSyncSessions tokens
+
+	mu       sync.Mutex
+	inflight map[syncPair]bool                   // guarded by mu
+	lastRdv  map[parley.ConversationID]time.Time // guarded by mu
+}
+
+type syncPair struct {
+	group parley.ConversationID
+	peer  peer.ID
+}
+
+func newGroupSync(n *Node, interval time.Duration) *groupSync {
+	if interval <= 0 {
+		interval = defaultGroupSyncInterval
+	}
+	return &groupSync{
+		n:        n,
+		interval: interval,
+		kick:     make(chan parley.ConversationID, 64),
+		sem:      make(chan struct{}, maxSyncSessions),
+		inflight: make(map[syncPair]bool),
+		lastRdv:  make(map[parley.ConversationID]time.Time),
+	}
+}
+
+// activate asks for a round on one group soon. It never blocks: a full
+// queue means a round is coming anyway.
+func (gs *groupSync) activate(id parley.ConversationID) {
+	select {
+	case gs.kick <- id:
+	default:
+	}
+}
+
+// run is the scheduler loop; it returns when the node closes.
+func (gs *groupSync) run() {
+	defer gs.n.wg.Done()
+	tick := time.NewTicker(gs.interval)
+	defer tick.Stop()
+	for _, id := range gs.n.groups.Active() {
+		gs.round(id)
+	}
+	for {
+		select {
+		case <-gs.n.ctx.Done():
+			return
+		case id := <-gs.kick:
+			gs.round(id)
+		case <-tick.C:
+			for _, id := range gs.n.groups.Active() {
+				gs.round(id)
+			}
+		}
+	}
+}
+
+// round syncs a group with a few connected members, dials the others, and
+// now and then looks the group up in the DHT.
+func (gs *groupSync) round(id parley.ConversationID) {
+	n := gs.n
+	var connected []peer.ID
+	for _, p := range n.groups.MemberPeers(id) {
+		if n.host.Network().Connectedness(p) == network.Connected {
+			connected = append(connected, p)
+		} else {
+			n.reach(p)
+		}
+	}
+	rand.Shuffle(len(connected), func(i, j int) { connected[i], connected[j] = connected[j], connected[i] })
+	for _, p := range connected[:min(len(connected), syncPeersPerRound)] {
+		gs.syncWith(id, p)
+	}
+	gs.mu.Lock()
+	due := time.Since(gs.lastRdv[id]) >= rendezvousEvery
+	if due {
+		gs.lastRdv[id] = time.Now()
+	}
+	gs.mu.Unlock()
+	if due {
+		gs.rendezvous(id)
+	}
+}
+
+// peerConnected syncs every group p shares with us.
+func (gs *groupSync) peerConnected(p peer.ID) {
+	for _, id := range gs.n.groups.Active() {
+		if gs.n.groups.MaySync(id, p) {
+			gs.syncWith(id, p)
+		}
+	}
+}
+
+// syncWith runs one session in the background unless one with the same
+// peer for the same group is running, or too many are.
+func (gs *groupSync) syncWith(id parley.ConversationID, p peer.ID) {
+	pair := syncPair{id, p}
+	gs.mu.Lock()
+	if gs.inflight[pair] {
+		gs.mu.Unlock()
+		return
+	}
+	select {
+	case gs.sem <- struct{}{}:
+	default:
+		gs.mu.Unlock()
+		return // busy: the next round will get to it
+	}
+	gs.inflight[pair] = true
+	gs.mu.Unlock()
+	n := gs.n
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer func() {
+			gs.mu.Lock()
+			delete(gs.inflight, pair)
+			gs.mu.Unlock()
+			<-gs.sem
+		}()
+		ctx, cancel := context.WithTimeout(n.ctx, syncTimeout)
+		defer cancel()
+		st, err := n.sync.Sync(ctx, p, id)
+		if err != nil {
+			n.log.Debug("group sync", "group", id, "peer", p, "err", err)
+			return
+		}
+		if st.Sent+st.Received > 0 {
+			n.log.Debug("group synced", "group", id, "peer", p, "sent", st.Sent, "received", st.Received, "rounds", st.Rounds)
+		}
+	}()
+}
+
+// rendezvous advertises the group's rendezvous key in the DHT and dials
+// the members found there, in the background.
+func (gs *groupSync) rendezvous(id parley.ConversationID) {
+	n := gs.n
+	if n.dht.RoutingTable().Size() == 0 {
+		return // no DHT peers: nothing to ask, and mDNS covers the LAN
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
+		defer cancel()
+		rd := drouting.NewRoutingDiscovery(n.dht)
+		key := pubsub.RendezvousKey(id)
+		if _, err := rd.Advertise(ctx, key); err != nil {
+			n.log.Debug("advertising a group", "group", id, "err", err)
+		}
+		found, err := rd.FindPeers(ctx, key)
+		if err != nil {
+			n.log.Debug("looking a group up", "group", id, "err", err)
+			return
+		}
+		seen := 0
+		for ai := range found {
+			if ai.ID == n.host.ID() || !n.groups.MaySync(id, ai.ID) {
+				continue
+			}
+			n.learnAddrInfo(ai)
+			n.reach(ai.ID)
+			if seen++; seen >= rendezvousPeers {
+				return
+			}
+		}
+	}()
+}
+
+// groupLog is a group's log as package catchup sees it.
+type groupLog struct {
+	n  *Node
+	id parley.ConversationID
+}
+
+func (n *Node) openLog(conv parley.ConversationID, remote peer.ID) (catchup.Log, error) {
+	if !n.groups.MaySync(conv, remote) {
+		return nil, fmt.Errorf("%w: %s may not sync this conversation", parley.ErrNotMember, remote)
+	}
+	return groupLog{n: n, id: conv}, nil
+}
+
+func (l groupLog) KeyIDs() ([][16]byte, error) { return l.n.groups.KeyIDs(l.id) }
+
+func (l groupLog) Scan(lo, hi parley.HLC, fn func(catchup.Item) bool) error {
+	return l.n.store.SyncScan(l.id, lo, hi, func(si storage.SyncItem) bool {
+		return fn(catchup.Item{HLC: si.HLC, ID: si.ID, KeyID: si.KeyID})
+	})
+}
+
+func (l groupLog) Envelope(id parley.EnvelopeID) ([]byte, error) { return l.n.store.Envelope(id) }
+
+func (l groupLog) Accept(_ peer.ID, envs [][]byte) (added, rejected int, err error) {
+	return l.n.groups.Ingest(l.id, envs)
+}
+
+// resolveGroup finds a group by name or ID.
+func (m *Messenger) resolveGroup(group string) (parley.ConversationID, error) {
+	return m.n.groups.Resolve(group)
+}
+
+// CreateGroup starts a group with us as its only member and admin.
+func (m *Messenger) CreateGroup(ctx context.Context, name string) (parley.Group, error) {
+	return m.n.groups.Create(name)
+}
+
+// Groups lists the groups we are in or were in.
+func (m *Messenger) Groups(ctx context.Context) ([]parley.Group, error) {
+	return m.n.groups.List(parley.GroupJoined, parley.GroupLeft, parley.GroupRemoved)
+}
+
+// GroupInvites lists pending invitations.
+func (m *Messenger) GroupInvites(ctx context.Context) ([]parley.Group, error) {
+	return m.n.groups.List(parley.GroupInvited)
+}
+
+// InviteToGroup adds a contact to a group and sends them its keys.
+func (m *Messenger) InviteToGroup(ctx context.Context, group, contact string) (parley.GroupMember, error) {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return parley.GroupMember{}, err
+	}
+	c, err := m.Resolve(ctx, contact)
+	if err != nil {
+		return parley.GroupMember{}, err
+	}
+	return m.n.groups.Invite(id, c)
+}
+
+// AcceptGroup joins a group we were invited to.
+func (m *Messenger) AcceptGroup(ctx context.Context, group string) (parley.Group, error) {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return parley.Group{}, err
+	}
+	return m.n.groups.Accept(id)
+}
+
+// DeclineGroup turns an invitation down.
+func (m *Messenger) DeclineGroup(ctx context.Context, group string) error {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return err
+	}
+	return m.n.groups.Decline(id)
+}
+
+// GroupMembers lists a group's members.
+func (m *Messenger) GroupMembers(ctx context.Context, group string) ([]parley.GroupMember, error) {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return nil, err
+	}
+	return m.n.groups.Members(id)
+}
+
+// RemoveFromGroup removes a member and starts a new key epoch. member is a
+// contact's name, a peer ID, or the name a member has in the group.
+func (m *Messenger) RemoveFromGroup(ctx context.Context, group, member string) error {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return err
+	}
+	p, err := m.resolveMember(ctx, id, member)
+	if err != nil {
+		return err
+	}
+	return m.n.groups.Remove(id, p)
+}
+
+// resolveMember finds a member: by peer ID, by contact, or by the name the
+// group knows them by (members need not be our contacts).
+func (m *Messenger) resolveMember(ctx context.Context, id parley.ConversationID, member string) (peer.ID, error) {
+	if p, err := peer.Decode(member); err == nil {
+		return p, nil
+	}
+	if c, err := m.Resolve(ctx, member); err == nil {
+		return peer.Decode(c.PeerID)
+	} else if !errors.Is(err, parley.ErrUnknownContact) {
+		return "", err
+	}
+	members, err := m.n.groups.Members(id)
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, gm := range members {
+		if gm.Name == member {
+			found = append(found, gm.PeerID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("%w: no member called %q", parley.ErrNotMember, member)
+	case 1:
+		return peer.Decode(found[0])
+	default:
+		return "", fmt.Errorf("%w: %d members are called %q; use a peer ID", parley.ErrAmbiguous, len(found), member)
+	}
+}
+
+// LeaveGroup leaves a group.
+func (m *Messenger) LeaveGroup(ctx context.Context, group string) error {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return err
+	}
+	return m.n.groups.Leave(id)
+}
+
+// SendToGroup writes text to a group.
+func (m *Messenger) SendToGroup(ctx context.Context, group, text string) (parley.Message, error) {
+	if err := parley.CheckText(text); err != nil {
+		return parley.Message{}, err
+	}
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return m.n.groups.Send(id, text)
+}
+
+// GroupMessages lists a group's messages.
+func (m *Messenger) GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]parley.Message, error) {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return nil, err
+	}
+	return m.n.groups.Messages(id, limit, markRead)
+}
