@@ -41,14 +41,17 @@ func dialRaw(t *testing.T, from, to *testPeer) *rawPeer {
 
 func (p *rawPeer) writeRaw(b []byte) {
 	p.t.Helper()
-	if _, err := p.st.Write(b); err != nil {
+	if _, err := p.st.Write(b); err != nil && !errors.Is(err, network.ErrReset) {
 		p.t.Fatal(err)
 	}
 }
 
+// write sends a frame. A reset is not an error here: the service may
+// refuse the stream before the frame is written, and the read or wantReset
+// that follows tells whether that was right.
 func (p *rawPeer) write(m *pb.Message) {
 	p.t.Helper()
-	if err := pbio.NewDelimitedWriter(p.st).WriteMsg(m); err != nil {
+	if err := pbio.NewDelimitedWriter(p.st).WriteMsg(m); err != nil && !errors.Is(err, network.ErrReset) {
 		p.t.Fatal(err)
 	}
 }
