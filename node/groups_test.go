@@ -169,8 +169,15 @@ func TestGroupLifecycle(t *testing.T) {
 	if err != nil || len(invites) != 1 || invites[0].Name != "friends" || invites[0].InvitedBy != alice.peerID() {
 		t.Fatalf("dave's invites: %+v, %v", invites, err)
 	}
+	if convs, err := dave.m.Conversations(context.Background()); err != nil || len(convs) != 0 {
+		t.Fatalf("an unanswered invite is listed as a conversation: %+v, %v", convs, err)
+	}
 	if _, err := dave.m.AcceptGroup(context.Background(), "friends"); err != nil {
 		t.Fatal(err)
+	}
+	convs, err := dave.m.Conversations(context.Background())
+	if err != nil || len(convs) != 1 || convs[0].Kind != parley.ConversationGroup || convs[0].Name != "friends" {
+		t.Fatalf("dave's conversations after accepting: %+v, %v", convs, err)
 	}
 	sendGroup(t, dave, g, "hi, I'm new")
 	sameHistory(t, g, 6, alice, bob, dave)
@@ -320,4 +327,43 @@ func TestGroupPartitionHeals(t *testing.T) {
 	}
 	connectAll()
 	sameHistory(t, g, 7, nodes...)
+}
+
+// An invitee does not need the inviter: with the inviter gone before the
+// invite is accepted, the invitee finds another member (not a contact,
+// known only by peer ID from the invite) through the DHT and catches up
+// from them.
+func TestInviteeCatchesUpWithoutTheInviter(t *testing.T) {
+	boot := startNode(t, "boot")
+	addr := boot.m.Self().Addrs[0]
+	alice, bob := startNode(t, "alice", addr), startNode(t, "bob", addr)
+	// Dave may not reach bob until alice is gone, so nothing but the
+	// invite's member list leads him to bob.
+	daveGate := &partition{}
+	daveGate.set(map[peer.ID]bool{bob.Host().ID(): true})
+	dave := &testNode{t: t, dir: t.TempDir(), name: "dave", bootstrap: []string{addr}, gater: daveGate}
+	dave.start()
+	t.Cleanup(dave.stop)
+	befriend(t, alice, bob)
+	befriend(t, alice, dave)
+	g := createGroup(t, "club", alice, bob)
+	sendGroup(t, alice, g, "before dave")
+	sendGroup(t, bob, g, "also before dave")
+	sameHistory(t, g, 2, alice, bob)
+	if _, err := alice.m.InviteToGroup(context.Background(), "club", "dave"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "dave's invite", func() bool { return dave.groupState(g) == parley.GroupInvited })
+	eventually(t, "bob learning dave was added", func() bool { return len(bob.memberIDs(g)) == 3 })
+	alice.stop()
+	if dave.m.Online(bob.peerID()) {
+		t.Fatal("dave and bob are connected before the test lets them")
+	}
+	daveGate.set(nil)
+	if _, err := dave.m.AcceptGroup(context.Background(), "club"); err != nil {
+		t.Fatal(err)
+	}
+	sameHistory(t, g, 2, bob, dave)
+	sendGroup(t, dave, g, "hi bob")
+	sameHistory(t, g, 3, bob, dave)
 }

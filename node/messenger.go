@@ -346,9 +346,20 @@ func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
 	return nil
 }
 
-// Conversations lists conversations, most recent first.
+// Conversations lists conversations, most recent first. A group shows up
+// once we accept its invite.
 func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, error) {
-	return m.n.store.Conversations()
+	convs, err := m.n.store.Conversations()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(convs, func(c parley.Conversation) bool {
+		if c.Kind != parley.ConversationGroup {
+			return false
+		}
+		g, err := m.n.groups.View(c.ID)
+		return err != nil || g.State == parley.GroupInvited
+	}), nil
 }
 
 // Peers lists connected peers with the addresses we reach them on.
