@@ -110,7 +110,7 @@ func (l *lan) startOn(i int, name string) *lanProc {
 func (p *lanProc) cli(args ...string) string {
 	p.t.Helper()
 	full := append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], "--data", p.dir}, args[1:]...)
-	if args[0] == "contact" {
+	if args[0] == "contact" || args[0] == "group" {
 		full = append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], args[1], "--data", p.dir}, args[2:]...)
 	}
 	out, err := exec.Command("ip", full...).CombinedOutput()
@@ -163,6 +163,51 @@ func TestLANDiscoveryByMDNS(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("alice is not connected to bob over the LAN: %+v", peers)
+	}
+}
+
+// Three hosts on one LAN, mDNS only: a group of three chats, though two of
+// its members are not each other's contacts and no one has an address.
+func TestLANGroupChatByMDNS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes in network namespaces")
+	}
+	l := newLAN(t, 3, 3)
+	alice, bob, carol := l.startOn(0, "alice"), l.startOn(1, "bob"), l.startOn(2, "carol")
+	for _, p := range []*lanProc{bob, carol} {
+		alice.cli("contact", "add", addrlessInvite(t, p.proc), "--name", p.name)
+		p.cli("contact", "add", addrlessInvite(t, alice.proc), "--name", "alice")
+	}
+	alice.cli("group", "create", "lan party")
+	for _, p := range []*lanProc{bob, carol} {
+		alice.cli("group", "invite", "lan party", p.name)
+		waitUntil(t, p.name+" seeing the invite", func() bool {
+			return strings.Contains(p.cli("group", "invites"), "lan party")
+		})
+		p.cli("group", "accept", "lan party")
+	}
+	for _, p := range []*lanProc{alice, bob, carol} {
+		p.cli("group", "send", "lan party", "hello from "+p.name)
+	}
+	var first []string
+	for _, p := range []*lanProc{alice, bob, carol} {
+		var ms []jsonMessage
+		waitUntil(t, p.name+" holding the three messages", func() bool {
+			ms = nil
+			if err := json.Unmarshal([]byte(p.cli("group", "messages", "lan party", "--json")), &ms); err != nil {
+				t.Fatal(err)
+			}
+			return len(ms) == 3
+		})
+		var ids []string
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+		if first == nil {
+			first = ids
+		} else if strings.Join(ids, ",") != strings.Join(first, ",") {
+			t.Fatalf("%s holds another order: %v vs %v", p.name, ids, first)
+		}
 	}
 }
 
