@@ -373,3 +373,25 @@ func (m *Messenger) GroupMessages(ctx context.Context, group string, limit int, 
 	}
 	return m.n.groups.Messages(id, limit, markRead)
 }
+
+// RenameGroup renames a group (admins only).
+func (m *Messenger) RenameGroup(ctx context.Context, group, name string) (parley.Group, error) {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return parley.Group{}, err
+	}
+	return m.n.groups.Rename(id, name)
+}
+
+// SetGroupRole makes a member an admin or a plain member (admins only).
+func (m *Messenger) SetGroupRole(ctx context.Context, group, member string, role parley.Role) (parley.GroupMember, error) {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return parley.GroupMember{}, err
+	}
+	p, err := m.resolveMember(ctx, id, member)
+	if err != nil {
+		return parley.GroupMember{}, err
+	}
+	return m.n.groups.SetRole(id, p, role)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/parley-im/parley"
@@ -269,6 +270,21 @@ func (p *partition) InterceptSecured(_ network.Direction, id peer.ID, _ network.
 }
 func (p *partition) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
+// linkNodes connects a and b, forgetting the dial back-off that refused dials
+// across a cut left behind.
+func linkNodes(t *testing.T, a, b *testNode) {
+	t.Helper()
+	for _, n := range []*testNode{a, b} {
+		if sw, ok := n.Host().Network().(*swarm.Swarm); ok {
+			sw.Backoff().Clear(a.Host().ID())
+			sw.Backoff().Clear(b.Host().ID())
+		}
+	}
+	if err := a.Host().Connect(context.Background(), peer.AddrInfo{ID: b.Host().ID(), Addrs: b.Host().Addrs()}); err != nil {
+		t.Fatalf("connecting %s to %s: %v", a.name, b.name, err)
+	}
+}
+
 // A six-member group split 3/3 chats on both sides; once healed, all six
 // hold every message, once, in one order.
 func TestGroupPartitionHeals(t *testing.T) {
@@ -290,9 +306,7 @@ func TestGroupPartitionHeals(t *testing.T) {
 	connectAll := func() {
 		for i, a := range nodes {
 			for _, b := range nodes[i+1:] {
-				if err := a.Host().Connect(context.Background(), peer.AddrInfo{ID: b.Host().ID(), Addrs: b.Host().Addrs()}); err != nil {
-					t.Fatalf("connecting %s to %s: %v", a.name, b.name, err)
-				}
+				linkNodes(t, a, b)
 			}
 		}
 	}
@@ -366,4 +380,106 @@ func TestInviteeCatchesUpWithoutTheInviter(t *testing.T) {
 	sameHistory(t, g, 2, bob, dave)
 	sendGroup(t, dave, g, "hi bob")
 	sameHistory(t, g, 3, bob, dave)
+}
+
+// Two admins change the group at once on two sides of a partition (one
+// removes the other, who removes a third member and invites a fourth);
+// after healing, every member holds the same membership.
+func TestConcurrentAdminsConverge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("six nodes")
+	}
+	names := []string{"alice", "bob", "carol", "dave", "erin", "frank"}
+	nodes := make(map[string]*testNode)
+	gates := make(map[string]*partition)
+	for _, name := range names {
+		gates[name] = &partition{}
+		n := &testNode{t: t, dir: t.TempDir(), name: name, gater: gates[name]}
+		n.start()
+		t.Cleanup(n.stop)
+		nodes[name] = n
+	}
+	alice, bob := nodes["alice"], nodes["bob"]
+	for _, name := range names[1:] {
+		befriend(t, alice, nodes[name])
+	}
+	befriend(t, bob, nodes["frank"])
+	connectAll := func() {
+		for i, a := range names {
+			for _, b := range names[i+1:] {
+				linkNodes(t, nodes[a], nodes[b])
+			}
+		}
+	}
+	connectAll()
+	g := createGroup(t, "club", alice, nodes["carol"], nodes["dave"], bob, nodes["erin"])
+	if _, err := alice.m.SetGroupRole(context.Background(), "club", "bob", parley.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob an admin in his own eyes", func() bool {
+		ms, _ := bob.m.GroupMembers(context.Background(), "club")
+		for _, m := range ms {
+			if m.Self && m.Role == parley.RoleAdmin {
+				return true
+			}
+		}
+		return false
+	})
+
+	left, right := []string{"alice", "carol", "dave"}, []string{"bob", "erin", "frank"}
+	cut := func(side, other []string) {
+		ids := make(map[peer.ID]bool)
+		for _, o := range other {
+			ids[nodes[o].Host().ID()] = true
+		}
+		for _, name := range side {
+			gates[name].set(ids)
+			for id := range ids {
+				_ = nodes[name].Host().Network().ClosePeer(id)
+			}
+		}
+	}
+	cut(left, right)
+	cut(right, left)
+	if err := alice.m.RemoveFromGroup(context.Background(), "club", bob.peerID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.m.RemoveFromGroup(context.Background(), "club", nodes["carol"].peerID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.m.InviteToGroup(context.Background(), "club", "frank"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "frank's invite", func() bool { return nodes["frank"].groupState(g) == parley.GroupInvited })
+	if _, err := nodes["frank"].m.AcceptGroup(context.Background(), "club"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, gt := range gates {
+		gt.set(nil)
+	}
+	connectAll()
+	// Dave and erin are untouched by either admin, one on each side.
+	var want []string
+	eventuallyWithin(t, 60*time.Second, "dave and erin agreeing", func() bool {
+		want = nodes["dave"].memberIDs(g)
+		return slices.Equal(nodes["erin"].memberIDs(g), want)
+	})
+	t.Logf("converged on %d members", len(want))
+	// Every member of the outcome holds the same membership.
+	for _, name := range names {
+		n := nodes[name]
+		if !slices.Contains(want, n.peerID()) {
+			continue
+		}
+		eventually(t, name+" agreeing", func() bool { return slices.Equal(n.memberIDs(g), want) })
+	}
+	// Bob is out in every outcome (he cannot remove alice, so her removal
+	// of him stands); his own changes stand only if they sort before it:
+	// then carol is out and frank in, else carol stays and frank never
+	// got in.
+	bobIn, carolIn, frankIn := slices.Contains(want, bob.peerID()), slices.Contains(want, nodes["carol"].peerID()), slices.Contains(want, nodes["frank"].peerID())
+	if bobIn || frankIn == carolIn {
+		t.Fatalf("unexpected outcome: bob %v, carol %v, frank %v", bobIn, carolIn, frankIn)
+	}
 }

@@ -594,6 +594,70 @@ func (s *Groups) Remove(id parley.ConversationID, member peer.ID) error {
 	return s.rekey(g)
 }
 
+// Rename renames a group (admins only).
+func (s *Groups) Rename(id parley.ConversationID, name string) (parley.Group, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return parley.Group{}, fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
+	}
+	if err := identity.CheckName(name); err != nil {
+		return parley.Group{}, err
+	}
+	g, err := s.joined(id)
+	if err != nil {
+		return parley.Group{}, err
+	}
+	g.mu.Lock()
+	admin := g.state.IsAdmin(s.self)
+	g.mu.Unlock()
+	if !admin {
+		return parley.Group{}, parley.ErrNotAdmin
+	}
+	op := &pb.GroupOp{Type: pb.GroupOp_TYPE_RENAME, Name: name}
+	if _, err := s.write(g, &pb.Body{Kind: &pb.Body_GroupOp{GroupOp: op}}); err != nil {
+		return parley.Group{}, err
+	}
+	return s.View(id)
+}
+
+// SetRole makes a member an admin or a plain member (admins only). An
+// admin may step down; the last admin may too, leaving a group no one can
+// add to.
+func (s *Groups) SetRole(id parley.ConversationID, member peer.ID, role parley.Role) (parley.GroupMember, error) {
+	var r pb.GroupOp_Role
+	switch role {
+	case parley.RoleAdmin:
+		r = pb.GroupOp_ROLE_ADMIN
+	case parley.RoleMember:
+		r = pb.GroupOp_ROLE_MEMBER
+	default:
+		return parley.GroupMember{}, fmt.Errorf("%w: role %q (want admin or member)", parley.ErrMalformed, role)
+	}
+	g, err := s.joined(id)
+	if err != nil {
+		return parley.GroupMember{}, err
+	}
+	g.mu.Lock()
+	admin, present := g.state.IsAdmin(s.self), g.state.IsMember(member)
+	g.mu.Unlock()
+	switch {
+	case !admin:
+		return parley.GroupMember{}, parley.ErrNotAdmin
+	case !present:
+		return parley.GroupMember{}, fmt.Errorf("%w: %s", parley.ErrNotMember, member)
+	}
+	op := &pb.GroupOp{Type: pb.GroupOp_TYPE_ROLE, Member: []byte(member), Role: r}
+	if _, err := s.write(g, &pb.Body{Kind: &pb.Body_GroupOp{GroupOp: op}}); err != nil {
+		return parley.GroupMember{}, err
+	}
+	for _, m := range s.members(g) {
+		if m.PeerID == member.String() {
+			return m, nil
+		}
+	}
+	return parley.GroupMember{}, fmt.Errorf("%w: %s", parley.ErrNotMember, member)
+}
+
 // rekey starts a new epoch: a fresh key, kept, then sent to every other
 // current member. Messages sealed after it are unreadable to anyone who
 // left before.
