@@ -75,6 +75,9 @@ type group struct {
 	current *identity.SendKey // the newest epoch's key: what we seal with
 	topic   *gossipsub.Topic  // nil unless joined
 	stop    context.CancelFunc
+	// held: keys from peers not (yet) known as admins, by sender; in
+	// memory only, bounded (holdKeys).
+	held map[peer.ID][]storage.GroupKey
 }
 
 // NewGroups loads every stored group and joins the topics of those we are

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -429,4 +430,72 @@ func tamper(env []byte) []byte {
 	out := bytes.Clone(env)
 	out[len(out)-1] ^= 1
 	return out
+}
+
+// syncOps hands every op from one member to another, as sync would.
+func syncOps(t *testing.T, from, to *member, group parley.ConversationID) {
+	t.Helper()
+	ops, err := from.store.GroupOps(group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := make([][]byte, len(ops))
+	for i, o := range ops {
+		envs[i] = o.Envelope
+	}
+	if _, _, err := to.groups.Ingest(group, envs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hasKey(t *testing.T, m *member, group parley.ConversationID, id [16]byte) bool {
+	t.Helper()
+	keys, err := m.store.GroupKeys(group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(keys, func(k storage.GroupKey) bool { return k.ID == id })
+}
+
+// One admin adds a member while another starts a new epoch it has not
+// heard of: the newcomer still gets the new epoch's key, from the admin
+// who made it, once that admin learns of the add.
+func TestAddConcurrentWithRekeyGetsTheNewKey(t *testing.T) {
+	tn := newTestNet()
+	alice, bob, carol, dave := tn.start(t, "alice"), tn.start(t, "bob"), tn.start(t, "carol"), tn.start(t, "dave")
+	g, err := alice.groups.Create("club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite(t, alice, bob, g.ID)
+	if _, err := alice.groups.SetRole(g.ID, bob.host.ID(), parley.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	invite(t, alice, carol, g.ID)
+	syncOps(t, alice, bob, g.ID)
+
+	// Concurrently: alice adds dave (handing him the keys she holds), bob
+	// removes carol and rekeys, telling the members he knows of.
+	invite(t, alice, dave, g.ID)
+	if err := bob.groups.Remove(g.ID, carol.host.ID()); err != nil {
+		t.Fatal(err)
+	}
+	bob.groups.mu.Lock()
+	gb := bob.groups.groups[g.ID]
+	bob.groups.mu.Unlock()
+	gb.mu.Lock()
+	newKey := gb.current.ID
+	gb.mu.Unlock()
+	if hasKey(t, dave, g.ID, newKey) {
+		t.Fatal("the test is broken: dave got the new key directly")
+	}
+	// Bob learns of dave's add; dave learns of bob's removal of carol.
+	syncOps(t, alice, bob, g.ID)
+	syncOps(t, bob, dave, g.ID)
+	if !hasKey(t, dave, g.ID, newKey) {
+		t.Fatal("dave never got the key of the epoch that began as he was added")
+	}
+	if hasKey(t, carol, g.ID, newKey) {
+		t.Fatal("carol got the key of the epoch that removed her")
+	}
 }

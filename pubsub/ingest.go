@@ -245,7 +245,43 @@ func (s *Groups) applyOp(g *group, op Op) {
 		op.Body.Type == pb.GroupOp_TYPE_LEAVE && g.newestKeyHLC() < op.HLC && g.rec.State == parley.GroupJoined
 	removed := wasMember && !nowMember && g.rec.State == parley.GroupJoined && op.Author != s.self
 	changed := before != len(g.state.Members) || op.Body.Type != pb.GroupOp_TYPE_CREATE
+	trustedNow := g.releaseKeys()
+	// An admin other than the adder may hold a key the adder did not have
+	// yet (a rekey concurrent with the add): it hands the newcomer the keys
+	// that began around or after the add. Only for recent adds, so
+	// catching up on history sends nothing.
+	var newcomer *Member
+	if op.Body.Type == pb.GroupOp_TYPE_ADD && op.Author != s.self && g.state.IsAdmin(s.self) &&
+		g.rec.State == parley.GroupJoined && time.Since(op.HLC.Time()) < ReplayWindow {
+		if target, err := peer.IDFromBytes(op.Body.Member); err == nil && target != s.self {
+			newcomer = g.state.Members[target]
+		}
+	}
+	var recent []*identity.SendKey
+	if newcomer != nil {
+		for kid, k := range g.keys {
+			if g.keyHLC[kid] >= op.HLC-parley.HLC(uint64(ReplayWindow.Milliseconds())<<16) {
+				recent = append(recent, k)
+			}
+		}
+	}
 	g.mu.Unlock()
+	if len(trustedNow) > 0 {
+		if _, err := s.cfg.Store.PutGroupKeys(g.id, trustedNow); err != nil {
+			s.log.Warn("keeping group keys", "group", g.id, "err", err)
+		} else {
+			g.mu.Lock()
+			for _, k := range trustedNow {
+				g.addKey(&identity.SendKey{ID: k.ID, Key: k.Key}, k.HLC)
+			}
+			g.mu.Unlock()
+		}
+	}
+	for _, k := range recent {
+		if err := s.sendKeys(g, s.contactFor(newcomer), false, k); err != nil {
+			s.log.Warn("handing a new member a recent group key", "group", g.id, "err", err)
+		}
+	}
 	if removed {
 		if err := s.setState(g, parley.GroupRemoved); err != nil {
 			s.log.Warn("recording our removal from a group", "group", g.id, "err", err)
@@ -260,6 +296,34 @@ func (s *Groups) applyOp(g *group, op Op) {
 	if changed || removed {
 		s.notifyGroup(g.id)
 	}
+}
+
+// maxHeldKeySenders bounds the keys held from peers not (yet) known as
+// admins.
+const maxHeldKeySenders = 16
+
+// holdKeys keeps keys from a peer we cannot trust yet. Call with g.mu held.
+func (g *group) holdKeys(from peer.ID, keys []storage.GroupKey) {
+	if g.held == nil {
+		g.held = make(map[peer.ID][]storage.GroupKey)
+	}
+	if len(g.held) >= maxHeldKeySenders && g.held[from] == nil {
+		return
+	}
+	g.held[from] = append(g.held[from], keys...)[:min(len(g.held[from])+len(keys), identity.MaxGroupKeys)]
+}
+
+// releaseKeys returns (and forgets) the held keys whose sender the ops now
+// make an admin. Call with g.mu held.
+func (g *group) releaseKeys() []storage.GroupKey {
+	var out []storage.GroupKey
+	for from, keys := range g.held {
+		if g.state.IsAdmin(from) {
+			out = append(out, keys...)
+			delete(g.held, from)
+		}
+	}
+	return out
 }
 
 // OnGroupKeys takes group keys a peer sent us over a DM. An invite from a
@@ -301,7 +365,12 @@ func (s *Groups) OnGroupKeys(from peer.ID, gk *pb.GroupKeys) error {
 		case gk.Invite && isContact && (state == parley.GroupLeft || state == parley.GroupRemoved):
 			invite = true // added again after leaving
 		case !trusted:
-			s.log.Debug("ignoring group keys from a peer who is not an admin", "group", id, "from", from)
+			// Maybe an admin whose ADD or promotion we have not seen yet:
+			// held in memory until an op settles it (applyOp).
+			g.mu.Lock()
+			g.holdKeys(from, keys)
+			g.mu.Unlock()
+			s.log.Debug("holding group keys from a peer not known as an admin", "group", id, "from", from)
 			return nil
 		}
 	}
