@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	gossipsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -74,7 +73,10 @@ type group struct {
 	keyHLC  map[[identity.KeyIDSize]byte]parley.HLC
 	current *identity.SendKey // the newest epoch's key: what we seal with
 	topic   *gossipsub.Topic  // nil unless joined
-	stop    context.CancelFunc
+	sub     *gossipsub.Subscription
+	stop    context.CancelFunc // ends the subscription's reader
+	// readerDone is closed when the reader has returned.
+	readerDone chan struct{}
 	// held: keys from peers not (yet) known as admins, by sender; in
 	// memory only, bounded (holdKeys).
 	held map[peer.ID][]storage.GroupKey
@@ -237,15 +239,16 @@ func (s *Groups) join(g *group) error {
 		return fmt.Errorf("pubsub: subscribing to group %s: %w", g.id, err)
 	}
 	ctx, stop := context.WithCancel(s.ctx)
+	done := make(chan struct{})
 	g.mu.Lock()
-	g.topic, g.stop = topic, stop
+	g.topic, g.sub, g.stop, g.readerDone = topic, sub, stop, done
 	g.mu.Unlock()
 	// Validators store what arrives; the subscription only has to be
 	// drained so that pubsub keeps us in the mesh.
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer sub.Cancel()
+		defer close(done)
 		for {
 			if _, err := sub.Next(ctx); err != nil {
 				return
@@ -258,17 +261,19 @@ func (s *Groups) join(g *group) error {
 // part leaves the group's topic, if joined.
 func (s *Groups) part(g *group) {
 	g.mu.Lock()
-	topic, stop := g.topic, g.stop
-	g.topic, g.stop = nil, nil
+	topic, sub, stop, done := g.topic, g.sub, g.stop, g.readerDone
+	g.topic, g.sub, g.stop, g.readerDone = nil, nil, nil, nil
 	g.mu.Unlock()
 	if topic == nil {
 		return
 	}
 	stop()
-	// Close fails while the subscription is still open; the reader
-	// cancels it as it returns, so retry until then.
-	for i := 0; i < 100 && topic.Close() != nil; i++ {
-		time.Sleep(10 * time.Millisecond)
+	<-done
+	// Cancel is handed to pubsub's event loop before it returns, so the
+	// topic has no subscription left when Close's request is served.
+	sub.Cancel()
+	if err := topic.Close(); err != nil {
+		s.log.Warn("leaving a group's topic", "group", g.id, "err", err)
 	}
 	_ = s.cfg.Router.PubSub().UnregisterTopicValidator(TopicName(g.id))
 }
