@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/parley-im/parley"
 )
@@ -190,6 +191,56 @@ func (f *fakeNode) RemoveFromGroup(_ context.Context, group, member string) erro
 	g.members = slices.Delete(g.members, i, i+1)
 	g.Members = len(g.members)
 	return nil
+}
+
+func (f *fakeNode) RenameGroup(_ context.Context, group, name string) (parley.Group, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return parley.Group{}, fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, err := f.findGroup(group)
+	if err != nil {
+		return parley.Group{}, err
+	}
+	if g.State != parley.GroupJoined {
+		return parley.Group{}, parley.ErrNotMember
+	}
+	if g.Role != parley.RoleAdmin {
+		return parley.Group{}, parley.ErrNotAdmin
+	}
+	g.Name = name
+	return g.Group, nil
+}
+
+func (f *fakeNode) SetGroupRole(_ context.Context, group, member string, role parley.Role) (parley.GroupMember, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, err := f.findGroup(group)
+	if err != nil {
+		return parley.GroupMember{}, err
+	}
+	if role != parley.RoleAdmin && role != parley.RoleMember {
+		return parley.GroupMember{}, fmt.Errorf("%w: role %q (want admin or member)", parley.ErrMalformed, role)
+	}
+	if g.State != parley.GroupJoined {
+		return parley.GroupMember{}, parley.ErrNotMember
+	}
+	if g.Role != parley.RoleAdmin {
+		return parley.GroupMember{}, parley.ErrNotAdmin
+	}
+	i := slices.IndexFunc(g.members, func(m parley.GroupMember) bool {
+		return m.PeerID == member || m.Name == member
+	})
+	if i < 0 {
+		return parley.GroupMember{}, fmt.Errorf("%q: %w", member, parley.ErrNotMember)
+	}
+	g.members[i].Role = role
+	if g.members[i].Self { // an admin may step down
+		g.Role = role
+	}
+	return g.members[i], nil
 }
 
 func (f *fakeNode) LeaveGroup(_ context.Context, group string) error {

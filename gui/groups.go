@@ -130,6 +130,47 @@ func (s *Server) handleRemoveFromGroup(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func (s *Server) handleSetGroupRole(w http.ResponseWriter, r *http.Request) {
+	var req api.SetGroupRoleRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	group, member := r.PathValue("group"), strings.TrimSpace(r.PathValue("member"))
+	if member == "" {
+		s.fail(w, r, badRequest("no member given: pass a name or a peer ID"))
+		return
+	}
+	// The node checks the role (parley.ErrMalformed), so the API and the
+	// node cannot disagree on which roles exist.
+	m, err := s.node.SetGroupRole(r.Context(), group, member, req.Role)
+	if err != nil {
+		s.fail(w, r, groupMemberError(err, group, member))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.memberView(m))
+}
+
+func (s *Server) handleRenameGroup(w http.ResponseWriter, r *http.Request) {
+	var req api.RenameGroupRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name := strings.TrimSpace(req.Name)
+	if name == "" {
+		s.fail(w, r, badRequest("no group name given"))
+		return
+	}
+	group := r.PathValue("group")
+	g, err := s.node.RenameGroup(r.Context(), group, name)
+	if err != nil {
+		s.fail(w, r, groupError(err, group))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.newNamer(r.Context()).groupView(g))
+}
+
 func (s *Server) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
 	limit, markRead, err := pageQuery(r.URL.Query())
 	if err != nil {

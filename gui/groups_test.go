@@ -3,6 +3,7 @@ package gui_test
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -130,6 +131,73 @@ func TestGroupsThroughClient(t *testing.T) {
 	}
 }
 
+// TestGroupRenameAndRoles: an admin renames the group and changes roles,
+// by name or by ID; an admin who steps down loses both powers.
+func TestGroupRenameAndRoles(t *testing.T) {
+	h := start(t)
+	c := h.client()
+	ctx := t.Context()
+	created, err := c.CreateGroup(ctx, "book club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, contact := range []string{"alice", "bob"} {
+		if _, err := c.InviteToGroup(ctx, "book club", contact); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	renamed, err := c.RenameGroup(ctx, "book club", "  readers  ")
+	if err != nil || renamed.ID != created.ID || renamed.Name != "readers" || renamed.State != parley.GroupJoined ||
+		renamed.Role != parley.RoleAdmin || renamed.Members != 3 {
+		t.Fatalf("RenameGroup: %+v, %v", renamed, err)
+	}
+	if groups, _ := c.Groups(ctx); len(groups) != 1 || groups[0].Name != "readers" {
+		t.Errorf("groups after rename: %+v", groups)
+	}
+	if _, err := c.GroupMembers(ctx, "book club"); !errors.Is(err, parley.ErrUnknownGroup) {
+		t.Errorf("old name after rename: %v", err)
+	}
+	if renamed, err := c.RenameGroup(ctx, created.ID.String(), "a/b"); err != nil || renamed.Name != "a/b" {
+		t.Fatalf("RenameGroup by ID: %+v, %v", renamed, err)
+	}
+
+	m, err := c.SetGroupRole(ctx, "a/b", "alice", parley.RoleAdmin)
+	if err != nil || m.PeerID != aliceID || m.Name != "alice" || m.Role != parley.RoleAdmin || m.Self || !m.Online {
+		t.Fatalf("SetGroupRole alice: %+v, %v", m, err)
+	}
+	m, err = c.SetGroupRole(ctx, created.ID.String(), bobID, parley.RoleMember)
+	if err != nil || m.PeerID != bobID || m.Role != parley.RoleMember || m.Online {
+		t.Fatalf("SetGroupRole bob: %+v, %v", m, err)
+	}
+	members, err := c.GroupMembers(ctx, "a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]parley.Role{}
+	for _, m := range members {
+		roles[m.PeerID] = m.Role
+	}
+	if want := map[string]parley.Role{selfID: parley.RoleAdmin, aliceID: parley.RoleAdmin, bobID: parley.RoleMember}; !maps.Equal(roles, want) {
+		t.Errorf("roles %v, want %v", roles, want)
+	}
+
+	// An admin may step down; then the admin's powers are gone.
+	m, err = c.SetGroupRole(ctx, "a/b", selfID, parley.RoleMember)
+	if err != nil || !m.Self || !m.Online || m.Role != parley.RoleMember {
+		t.Fatalf("stepping down: %+v, %v", m, err)
+	}
+	if groups, _ := c.Groups(ctx); len(groups) != 1 || groups[0].Role != parley.RoleMember {
+		t.Errorf("groups after stepping down: %+v", groups)
+	}
+	if _, err := c.RenameGroup(ctx, "a/b", "mine"); !errors.Is(err, parley.ErrNotAdmin) {
+		t.Errorf("rename after stepping down: %v", err)
+	}
+	if _, err := c.SetGroupRole(ctx, "a/b", selfID, parley.RoleAdmin); !errors.Is(err, parley.ErrNotAdmin) {
+		t.Errorf("taking admin back: %v", err)
+	}
+}
+
 // TestGroupNamesInPaths: a group's name is whatever its creator typed; the
 // client escapes it and the server gets it back whole.
 func TestGroupNamesInPaths(t *testing.T) {
@@ -197,8 +265,18 @@ func TestGroupJSONFieldNames(t *testing.T) {
 	}
 	// self is written even when false.
 	wantKeys(t, body, "peer_id", "name", "role", "added_by", "self", "online")
+	resp, body = h.do(http.MethodPost, "/api/v1/groups/team/members/bob/role", `{"role":"admin"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST role: %d %s", resp.StatusCode, body)
+	}
+	wantKeys(t, body, "peer_id", "name", "role", "added_by", "self", "online")
+	resp, body = h.do(http.MethodPost, "/api/v1/groups/team/rename", `{"name":"crew"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST rename: %d %s", resp.StatusCode, body)
+	}
+	wantKeys(t, body, "id", "name", "state", "role", "members", "last_hlc", "unread", "last_message_at")
 
-	for _, path := range []string{"/api/v1/groups/team/members/bob", "/api/v1/groups/team/leave"} {
+	for _, path := range []string{"/api/v1/groups/crew/members/bob", "/api/v1/groups/crew/leave"} {
 		method := http.MethodPost
 		if strings.Contains(path, "/members/") {
 			method = http.MethodDelete
@@ -238,6 +316,23 @@ func TestGroupErrors(t *testing.T) {
 		{"no contact", http.MethodPost, "/api/v1/groups/team/invite", `{}`, 400, api.CodeBadRequest, ""},
 		{"non-admin invite", http.MethodPost, "/api/v1/groups/readers/invite", `{"contact":"bob"}`, 403, "not_admin", "only a group admin may do this"},
 		{"non-admin remove", http.MethodDelete, "/api/v1/groups/readers/members/bob", "", 403, "not_admin", "only a group admin may do this"},
+		{"unknown group rename", http.MethodPost, "/api/v1/groups/nope/rename", `{"name":"x"}`, 404, "unknown_group", `unknown group "nope"`},
+		{"unknown group role", http.MethodPost, "/api/v1/groups/nope/members/bob/role", `{"role":"admin"}`, 404, "unknown_group", `unknown group "nope"`},
+		{"ambiguous group role", http.MethodPost, "/api/v1/groups/dup/members/bob/role", `{"role":"admin"}`, 409, "ambiguous",
+			`ambiguous name: "dup" or "bob": use the group ID and the member's peer ID`},
+		{"non-admin rename", http.MethodPost, "/api/v1/groups/readers/rename", `{"name":"mine"}`, 403, "not_admin", "only a group admin may do this"},
+		{"non-admin role", http.MethodPost, "/api/v1/groups/readers/members/bob/role", `{"role":"admin"}`, 403, "not_admin", "only a group admin may do this"},
+		{"role of a stranger", http.MethodPost, "/api/v1/groups/team/members/carol/role", `{"role":"admin"}`, 409, "not_member", `"carol": not a member of the group`},
+		{"bad role", http.MethodPost, "/api/v1/groups/team/members/" + selfID + "/role", `{"role":"owner"}`, 400, "malformed", `malformed data: role "owner" (want admin or member)`},
+		{"no role", http.MethodPost, "/api/v1/groups/team/members/" + selfID + "/role", `{}`, 400, "malformed", ""},
+		{"blank member role", http.MethodPost, "/api/v1/groups/team/members/%20/role", `{"role":"admin"}`, 400, api.CodeBadRequest, ""},
+		{"rename a group left", http.MethodPost, "/api/v1/groups/gone/rename", `{"name":"back"}`, 409, "not_member", "not a member of the group"},
+		{"no name rename", http.MethodPost, "/api/v1/groups/team/rename", `{"name":" "}`, 400, api.CodeBadRequest, "no group name given"},
+		{"bad JSON rename", http.MethodPost, "/api/v1/groups/team/rename", `{"name":7}`, 400, api.CodeBadRequest, ""},
+		{"empty body rename", http.MethodPost, "/api/v1/groups/team/rename", ``, 400, api.CodeBadRequest, ""},
+		{"unknown field role", http.MethodPost, "/api/v1/groups/team/members/bob/role", `{"role":"admin","member":"x"}`, 400, api.CodeBadRequest, ""},
+		{"wrong method rename", http.MethodGet, "/api/v1/groups/team/rename", "", 405, api.CodeMethod, ""},
+		{"wrong method role", http.MethodPut, "/api/v1/groups/team/members/bob/role", `{"role":"admin"}`, 405, api.CodeMethod, ""},
 		{"remove a stranger", http.MethodDelete, "/api/v1/groups/team/members/carol", "", 409, "not_member", `"carol": not a member of the group`},
 		{"send to a group left", http.MethodPost, "/api/v1/groups/gone/messages", `{"text":"hi"}`, 409, "not_member", "not a member of the group"},
 		{"accept without invitation", http.MethodPost, "/api/v1/groups/team/accept", "", 404, api.CodeNotFound, ""},
@@ -275,6 +370,22 @@ func TestGroupErrors(t *testing.T) {
 	if err := c.RemoveFromGroup(t.Context(), "readers", "bob"); !errors.Is(err, parley.ErrNotAdmin) {
 		t.Errorf("non-admin: %v", err)
 	}
+	if _, err := c.RenameGroup(t.Context(), "readers", "mine"); !errors.Is(err, parley.ErrNotAdmin) {
+		t.Errorf("non-admin rename: %v", err)
+	}
+	if _, err := c.SetGroupRole(t.Context(), "team", selfID, "owner"); !errors.Is(err, parley.ErrMalformed) {
+		t.Errorf("bad role: %v", err)
+	}
+	// No refused request renamed a group or changed a role.
+	groups, _ := h.node.Groups(t.Context())
+	for _, g := range groups {
+		if !slices.Contains([]string{"team", "readers", "dup", "gone"}, g.Name) {
+			t.Errorf("group renamed to %q", g.Name)
+		}
+	}
+	if members, _ := h.node.GroupMembers(t.Context(), "team"); len(members) != 1 || members[0].Role != parley.RoleAdmin {
+		t.Errorf("team's members %+v", members)
+	}
 	if _, err := c.SendToGroup(t.Context(), "gone", "hi"); !errors.Is(err, parley.ErrNotMember) {
 		t.Errorf("group left: %v", err)
 	}
@@ -298,6 +409,8 @@ func TestGroupRoutesNeedAuth(t *testing.T) {
 		{http.MethodPost, "/api/v1/groups/hikers/decline", ""},
 		{http.MethodGet, "/api/v1/groups/team/members", ""},
 		{http.MethodDelete, "/api/v1/groups/team/members/alice", ""},
+		{http.MethodPost, "/api/v1/groups/team/members/alice/role", `{"role":"member"}`},
+		{http.MethodPost, "/api/v1/groups/team/rename", `{"name":"crew"}`},
 		{http.MethodPost, "/api/v1/groups/team/leave", ""},
 		{http.MethodGet, "/api/v1/groups/" + id.String() + "/messages?read=true", ""},
 		{http.MethodPost, "/api/v1/groups/team/messages", `{"text":"hi"}`},
@@ -315,8 +428,8 @@ func TestGroupRoutesNeedAuth(t *testing.T) {
 	invites, _ := h.node.GroupInvites(t.Context())
 	members, _ := h.node.GroupMembers(t.Context(), "team")
 	msgs, _ := h.node.GroupMessages(t.Context(), "team", 0, false)
-	if len(groups) != 1 || groups[0].State != parley.GroupJoined || len(invites) != 1 || len(members) != 2 ||
-		len(msgs) != 0 || len(h.node.groupsMarkedRead()) != 0 {
+	if len(groups) != 1 || groups[0].State != parley.GroupJoined || groups[0].Name != "team" || len(invites) != 1 ||
+		len(members) != 2 || members[1].Role != parley.RoleAdmin || len(msgs) != 0 || len(h.node.groupsMarkedRead()) != 0 {
 		t.Errorf("a refused request changed something: groups %+v, invites %+v, members %+v, messages %+v",
 			groups, invites, members, msgs)
 	}

@@ -43,6 +43,8 @@ func (s *Server) routes() http.Handler {
 		{http.MethodPost, api.PathGroupLeave, s.handleLeaveGroup},
 		{http.MethodGet, api.PathGroupMembers, s.handleGroupMembers},
 		{http.MethodDelete, api.PathGroupMember, s.handleRemoveFromGroup},
+		{http.MethodPost, api.PathGroupRole, s.handleSetGroupRole},
+		{http.MethodPost, api.PathGroupRename, s.handleRenameGroup},
 		{http.MethodGet, api.PathGroupMessages, s.handleGroupMessages},
 		{http.MethodPost, api.PathGroupMessages, s.handleGroupSend},
 		{http.MethodGet, api.PathEvents, s.handleEvents},

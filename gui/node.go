@@ -68,6 +68,12 @@ type Groups interface {
 	// RemoveFromGroup removes a member (admins only) and starts a new key
 	// epoch, so the removed member reads nothing sent after.
 	RemoveFromGroup(ctx context.Context, group, member string) error
+	// RenameGroup renames a group (admins only).
+	RenameGroup(ctx context.Context, group, name string) (parley.Group, error)
+	// SetGroupRole makes a member an admin or a plain member (admins only,
+	// parley.ErrNotAdmin; a role other than admin or member is
+	// parley.ErrMalformed).
+	SetGroupRole(ctx context.Context, group, member string, role parley.Role) (parley.GroupMember, error)
 	// LeaveGroup leaves; the history stays readable here.
 	LeaveGroup(ctx context.Context, group string) error
 	// SendToGroup stores the text durably and publishes it to the members.

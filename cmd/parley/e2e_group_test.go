@@ -13,6 +13,12 @@ type jsonGroup struct {
 	Members int    `json:"members"`
 }
 
+type jsonMember struct {
+	PeerID string `json:"peer_id"`
+	Role   string `json:"role"`
+	Self   bool   `json:"self"`
+}
+
 func (p *proc) groupJSON(v any, args ...string) {
 	p.t.Helper()
 	out := p.cli(append(append([]string{"group"}, args...), "--json")...)
@@ -74,6 +80,19 @@ func TestGroupsFromTheCLI(t *testing.T) {
 		}
 	}
 
+	alice.cli("group", "rename", "friends", "old friends")
+	alice.cli("group", "role", "old friends", "bob", "admin")
+	waitUntil(t, "bob seeing the new name and his new role", func() bool {
+		var ms []jsonMember
+		bob.groupJSON(&ms, "members", "old friends")
+		return slices.ContainsFunc(ms, func(m jsonMember) bool { return m.Self && m.Role == "admin" })
+	})
+	bob.cli("group", "rename", "old friends", "friends")
+	waitUntil(t, "alice seeing bob's rename", func() bool {
+		var gs []jsonGroup
+		alice.groupJSON(&gs, "list")
+		return len(gs) == 1 && gs[0].Name == "friends"
+	})
 	alice.cli("group", "remove", "friends", "carol")
 	waitUntil(t, "bob seeing two members", func() bool {
 		var ms []struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/client"
 )
 
@@ -25,7 +26,7 @@ func newGroupCmd(g *globals) *cobra.Command {
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
 			return usageError{errors.New("group needs a subcommand: " +
-				"create, list, invites, invite, accept, decline, members, remove, leave, send or messages")}
+				"create, list, invites, invite, accept, decline, members, remove, role, rename, leave, send or messages")}
 		},
 	}
 	cmd.AddCommand(
@@ -37,6 +38,8 @@ func newGroupCmd(g *globals) *cobra.Command {
 		newGroupDeclineCmd(g),
 		newGroupMembersCmd(g),
 		newGroupRemoveCmd(g),
+		newGroupRoleCmd(g),
+		newGroupRenameCmd(g),
 		newGroupLeaveCmd(g),
 		newGroupSendCmd(g),
 		newGroupMessagesCmd(g),
@@ -164,6 +167,59 @@ func newGroupRemoveCmd(g *globals) *cobra.Command {
 	}, func(ctx context.Context, c *client.Client, args []string) error {
 		return c.RemoveFromGroup(ctx, args[0], args[1])
 	}, func(args []string) string { return "Removed " + args[1] + " from " + args[0] })
+}
+
+// newGroupRoleCmd checks the role word before calling the node, as other
+// commands check their flags: a typo is a usage error, not a request.
+func newGroupRoleCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "role GROUP MEMBER admin|member",
+		Short: "Make a member an admin, or an admin a plain member (admins only)",
+		Long: "Make a member an admin, or an admin a plain member (admins only). Admins\n" +
+			"invite, remove, rename the group and change roles. You may step down\n" +
+			"yourself; the last admin stepping down leaves a group no one can add to.\n\n" +
+			groupArgHelp,
+		Args: usageArgs(cobra.MatchAll(cobra.ExactArgs(3), func(_ *cobra.Command, args []string) error {
+			if r := parley.Role(args[2]); r != parley.RoleAdmin && r != parley.RoleMember {
+				return fmt.Errorf("role must be admin or member, not %q", args[2])
+			}
+			return nil
+		})),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				m, err := c.SetGroupRole(ctx, args[0], args[1], parley.Role(args[2]))
+				if err != nil {
+					return err
+				}
+				article := "a"
+				if m.Role == parley.RoleAdmin {
+					article = "an"
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) is now %s %s of %s\n",
+					orDash(m.Name), m.PeerID, article, m.Role, args[0])
+				return err
+			})
+		},
+	}
+}
+
+func newGroupRenameCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename GROUP NAME",
+		Short: "Rename a group for every member (admins only)",
+		Long:  "Rename a group for every member (admins only).\n\n" + groupArgHelp,
+		Args:  usageArgs(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				gv, err := c.RenameGroup(ctx, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Renamed %s to %s\n", args[0], gv.Name)
+				return err
+			})
+		},
+	}
 }
 
 func newGroupLeaveCmd(g *globals) *cobra.Command {

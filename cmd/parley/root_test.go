@@ -48,6 +48,9 @@ func TestNotRunningIsOneLine(t *testing.T) {
 		{"group", "decline", "team", "--data", dir},
 		{"group", "members", "team", "--data", dir, "--json"},
 		{"group", "remove", "team", "bob", "--data", dir},
+		{"group", "role", "team", "bob", "admin", "--data", dir},
+		{"--data", dir, "group", "role", "team", "bob", "member"},
+		{"group", "rename", "team", "book club", "--data", dir},
 		{"group", "leave", "team", "--data", dir},
 		{"group", "send", "team", "hi", "all", "--data", dir},
 		{"--data", dir, "group", "send", "team", "hi"},
@@ -87,6 +90,13 @@ func TestUsageErrors(t *testing.T) {
 		{"group", "members", "a", "b"},
 		{"group", "remove", "team"}, // MEMBER missing
 		{"group", "remove", "t", "a", "b"},
+		{"group", "role", "team", "bob"}, // role missing
+		{"group", "role", "t", "a", "admin", "b"},
+		{"group", "role", "team", "bob", "owner"}, // only admin or member
+		{"group", "role", "team", "bob", "Admin"},
+		{"group", "role", "team", "bob", "admin", "--json"}, // no --json here
+		{"group", "rename", "team"},                         // NAME missing
+		{"group", "rename", "team", "book", "club"},         // quote a name with spaces
 		{"group", "leave"},
 		{"group", "leave", "a", "b"},
 		{"group", "send", "team"}, // TEXT missing

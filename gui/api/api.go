@@ -38,6 +38,8 @@ const (
 	PathGroupLeave    = "/api/v1/groups/{group}/leave"
 	PathGroupMembers  = "/api/v1/groups/{group}/members"
 	PathGroupMember   = "/api/v1/groups/{group}/members/{member}" // DELETE: remove
+	PathGroupRole     = "/api/v1/groups/{group}/members/{member}/role"
+	PathGroupRename   = "/api/v1/groups/{group}/rename"
 	PathGroupMessages = "/api/v1/groups/{group}/messages"
 )
 
@@ -85,6 +87,17 @@ type CreateGroupRequest struct {
 // InviteToGroupRequest is the body of POST /api/v1/groups/{group}/invite.
 type InviteToGroupRequest struct {
 	Contact string `json:"contact"` // contact name or peer ID
+}
+
+// RenameGroupRequest is the body of POST /api/v1/groups/{group}/rename.
+type RenameGroupRequest struct {
+	Name string `json:"name"`
+}
+
+// SetGroupRoleRequest is the body of POST
+// /api/v1/groups/{group}/members/{member}/role.
+type SetGroupRoleRequest struct {
+	Role parley.Role `json:"role"` // admin or member
 }
 
 // GroupSendRequest is the body of POST /api/v1/groups/{group}/messages.

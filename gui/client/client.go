@@ -225,6 +225,19 @@ func (c *Client) RemoveFromGroup(ctx context.Context, group, member string) erro
 	return c.do(ctx, http.MethodDelete, groupPath(group, "members", member), nil, nil, nil)
 }
 
+// SetGroupRole makes a member an admin or a plain member (admins only); the
+// node refuses any other role with parley.ErrMalformed.
+func (c *Client) SetGroupRole(ctx context.Context, group, member string, role parley.Role) (GroupMemberView, error) {
+	var v GroupMemberView
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "members", member, "role"), nil, api.SetGroupRoleRequest{Role: role}, &v)
+}
+
+// RenameGroup renames a group (admins only).
+func (c *Client) RenameGroup(ctx context.Context, group, name string) (GroupView, error) {
+	var v GroupView
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "rename"), nil, api.RenameGroupRequest{Name: name}, &v)
+}
+
 // LeaveGroup leaves a group; its history stays readable.
 func (c *Client) LeaveGroup(ctx context.Context, group string) error {
 	return c.do(ctx, http.MethodPost, groupPath(group, "leave"), nil, nil, nil)
