@@ -134,6 +134,8 @@ type Self struct {
 	// Fingerprint is this identity's own safety-number half, for comparing
 	// out of band.
 	Fingerprint string `json:"fingerprint"`
+	// DataDir is where the node keeps its keys and store.
+	DataDir string `json:"data_dir"`
 }
 
 // PeerInfo is a connected peer.

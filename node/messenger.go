@@ -54,7 +54,24 @@ func (m *Messenger) Self() parley.Self {
 		Addrs:       addrs,
 		Invite:      invite,
 		Fingerprint: m.fingerprint(),
+		DataDir:     n.dataDir,
 	}
+}
+
+// SetName changes our display name: on our card (so on invites and on the
+// card new contacts receive) and in groups we create or join from now on.
+func (m *Messenger) SetName(ctx context.Context, name string) (parley.Self, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return parley.Self{}, fmt.Errorf("%w: a name cannot be empty", parley.ErrMalformed)
+	}
+	if err := identity.CheckName(name); err != nil {
+		return parley.Self{}, err
+	}
+	if err := m.n.saveProfile(name); err != nil {
+		return parley.Self{}, err
+	}
+	return m.Self(), nil
 }
 
 // fingerprint is our half of every safety number; it costs thousands of

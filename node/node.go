@@ -85,21 +85,22 @@ const mdnsService = "_parley-discovery._udp"
 // Node is a running Parley node. It owns every part's lifetime: New builds
 // them in order and Close shuts them down in reverse.
 type Node struct {
-	log    *slog.Logger
-	lock   *dirLock
-	id     *identity.Identity
-	store  *storage.DB
-	host   host.Host
-	dht    *dht.IpfsDHT
-	mdns   mdns.Service // nil when off or unavailable
-	psk    pnet.PSK     // nil outside a private network
-	hub    *hub
-	dm     *dm.Service
-	router *pubsub.Router
-	groups *pubsub.Groups
-	sync   *catchup.Service
-	gsync  *groupSync
-	msgr   *Messenger
+	dataDir string
+	log     *slog.Logger
+	lock    *dirLock
+	id      *identity.Identity
+	store   *storage.DB
+	host    host.Host
+	dht     *dht.IpfsDHT
+	mdns    mdns.Service // nil when off or unavailable
+	psk     pnet.PSK     // nil outside a private network
+	hub     *hub
+	dm      *dm.Service
+	router  *pubsub.Router
+	groups  *pubsub.Groups
+	sync    *catchup.Service
+	gsync   *groupSync
+	msgr    *Messenger
 
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
@@ -126,7 +127,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{log: cfg.Logger, hub: newHub()}
+	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub()}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
