@@ -133,7 +133,7 @@ func TestJSONFieldNames(t *testing.T) {
 	wantKeys(t, list[0], "id", "kind", "peer", "last_hlc", "unread", "name")
 
 	_, body = h.do(http.MethodGet, api.PathSelf, "")
-	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "fingerprint")
+	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "fingerprint", "data_dir")
 }
 
 func TestStatus(t *testing.T) {
