@@ -88,6 +88,9 @@ const (
 	KindGroupOp Kind = "group-op"
 	// KindGroupKeys carries group keys in a DM; stored for idempotency.
 	KindGroupKeys Kind = "group-keys"
+	// KindFile is a file offered in the conversation: displayed like a
+	// text, its Text the file's name and FileID naming the transfer.
+	KindFile Kind = "file"
 )
 
 // Message is one decrypted, verified envelope as the user sees it.
@@ -100,8 +103,10 @@ type Message struct {
 	Kind         Kind           `json:"kind"`
 	Text         string         `json:"text,omitempty"`
 	ReplyTo      *EnvelopeID    `json:"reply_to,omitempty"`
-	HLC          HLC            `json:"hlc"`
-	Status       Status         `json:"status"`
+	// FileID names the file of a KindFile message (hex).
+	FileID string `json:"file_id,omitempty"`
+	HLC    HLC    `json:"hlc"`
+	Status Status `json:"status"`
 }
 
 // SentAt is the sender's clock when the message was written.
@@ -154,6 +159,7 @@ const (
 	EventPresence EventType = "presence" // a contact came online or went offline
 	EventRequest  EventType = "request"  // a stranger wrote: a new contact request
 	EventGroup    EventType = "group"    // a group changed: invited, members, name, joined, left
+	EventFile     EventType = "file"     // a file was offered, or its transfer moved on
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
@@ -163,6 +169,7 @@ type Event struct {
 	PeerID  string    `json:"peer_id,omitempty"` // presence, request
 	Online  bool      `json:"online,omitempty"`  // presence
 	Group   *Group    `json:"group,omitempty"`   // group
+	File    *File     `json:"file,omitempty"`    // file
 }
 
 // Reachability is whether peers beyond this network can dial the node, as
@@ -262,4 +269,37 @@ type GroupMember struct {
 	// AddedBy is the admin who added the member (the creator adds itself).
 	AddedBy string `json:"added_by"`
 	Self    bool   `json:"self,omitempty"`
+}
+
+// FileState is where a file transfer stands.
+type FileState string
+
+const (
+	// FileOffered: offered to us and not accepted yet (over the auto-accept
+	// limit, or not from a contact).
+	FileOffered FileState = "offered"
+	// FileTransferring: being fetched (or, for our own offers, served).
+	FileTransferring FileState = "transferring"
+	// FileComplete: every byte arrived and was verified; Path holds it.
+	FileComplete FileState = "complete"
+	FileFailed   FileState = "failed"
+	FileCanceled FileState = "cancelled"
+)
+
+// File is a file offered in a conversation, by us or to us.
+type File struct {
+	ID           string         `json:"id"` // hex
+	Conversation ConversationID `json:"conversation"`
+	Message      EnvelopeID     `json:"message"` // the offer
+	Name         string         `json:"name"`
+	Size         int64          `json:"size"`
+	MediaType    string         `json:"media_type,omitempty"`
+	From         string         `json:"from"`
+	Outgoing     bool           `json:"outgoing"`
+	State        FileState      `json:"state"`
+	BytesDone    int64          `json:"bytes_done"`
+	// Path is where the file is: ours, the file we offered; theirs, once
+	// complete, the verified copy in the downloads folder.
+	Path  string `json:"path,omitempty"`
+	Error string `json:"error,omitempty"`
 }

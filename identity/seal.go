@@ -253,7 +253,8 @@ type Opened struct {
 // sender's signature and checks the body: exactly one kind; text at most
 // parley.MaxTextBytes of UTF-8, reply_to empty or 32 bytes; a receipt of a
 // known kind with 1 to MaxReceiptIDs envelope IDs of 32 bytes each; group
-// ops and group keys as checkGroupOp and checkGroupKeys say.
+// ops, group keys and file offers as checkGroupOp, checkGroupKeys and
+// CheckFileOffer say.
 //
 // The signature proves who wrote the message, not that they belong in the
 // conversation: the caller checks Sender against the conversation's members
@@ -353,6 +354,10 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		}
 	case *pb.Body_GroupKeys:
 		if err := checkGroupKeys(k.GroupKeys); err != nil {
+			return nil, err
+		}
+	case *pb.Body_FileOffer:
+		if err := CheckFileOffer(k.FileOffer); err != nil {
 			return nil, err
 		}
 	default:

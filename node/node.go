@@ -28,6 +28,7 @@ import (
 	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/node/catchup"
 	"github.com/parley-im/parley/node/dm"
+	"github.com/parley-im/parley/node/files"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/pubsub"
 	"github.com/parley-im/parley/storage"
@@ -71,6 +72,11 @@ type Config struct {
 	// ConnectionGater, when set, decides which peers may connect (a block
 	// list; tests cut network links with it).
 	ConnectionGater connmgr.ConnectionGater
+	// Downloads is where received files go. Default: DATA/downloads.
+	Downloads string
+	// AutoAccept: files from contacts up to this many bytes are fetched
+	// without asking. 0: files.DefaultAutoAccept (25 MiB); negative: never.
+	AutoAccept int64
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -99,6 +105,7 @@ type Node struct {
 	router  *pubsub.Router
 	groups  *pubsub.Groups
 	sync    *catchup.Service
+	files   *files.Service
 	gsync   *groupSync
 	msgr    *Messenger
 
@@ -166,7 +173,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.saveProfile(cfg.Name); err != nil {
 		return nil, err
 	}
-	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID}, gater: cfg.ConnectionGater}); err != nil {
+	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID}, gater: cfg.ConnectionGater}); err != nil {
 		return nil, err
 	}
 	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
@@ -202,9 +209,12 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Notify:   n.hub.publish,
 		// Set before Start, so n.groups is there by the first envelope.
 		OnGroupKeys: func(from peer.ID, keys *ppb.GroupKeys) error { return n.groups.OnGroupKeys(from, keys) },
-		Logger:      cfg.Logger,
-		RetryMin:    cfg.RetryMin,
-		RetryMax:    cfg.RetryMax,
+		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
+			return n.files.OnOffer(conv, msg, from, o)
+		},
+		Logger:   cfg.Logger,
+		RetryMin: cfg.RetryMin,
+		RetryMax: cfg.RetryMax,
 	}); err != nil {
 		return nil, err
 	}
@@ -222,7 +232,10 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		SendKeys: n.dm.SendGroupKeys,
 		Notify:   n.hub.publish,
 		Active:   n.gsync.activate,
-		Logger:   cfg.Logger,
+		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
+			return n.files.OnOffer(conv, msg, from, o)
+		},
+		Logger: cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}
@@ -230,6 +243,27 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.sync.Start()
+	downloads := cfg.Downloads
+	if downloads == "" {
+		downloads = filepath.Join(cfg.DataDir, "downloads")
+	}
+	if n.files, err = files.New(files.Config{
+		Host:       n.host,
+		Store:      n.store,
+		Downloads:  downloads,
+		Notify:     n.hub.publish,
+		MayFetch:   n.mayFetch,
+		Sources:    n.fileSources,
+		Connect:    n.connect,
+		IsContact:  n.isContact,
+		AutoAccept: cfg.AutoAccept,
+		Logger:     cfg.Logger,
+	}); err != nil {
+		return nil, err
+	}
+	if err := n.files.Start(); err != nil {
+		return nil, err
+	}
 	if err := n.dm.Start(); err != nil {
 		return nil, err
 	}
@@ -273,6 +307,9 @@ func (n *Node) Close() error {
 	}
 	if n.sync != nil {
 		errs = append(errs, n.sync.Close())
+	}
+	if n.files != nil {
+		errs = append(errs, n.files.Close())
 	}
 	if n.dm != nil {
 		errs = append(errs, n.dm.Close())

@@ -69,7 +69,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 0}
 }
 
 type GroupOp_Type int32
@@ -131,7 +131,7 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 0}
 }
 
 type GroupOp_Role int32
@@ -180,7 +180,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 1}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -362,6 +362,7 @@ type Body struct {
 	//	*Body_Receipt
 	//	*Body_GroupOp
 	//	*Body_GroupKeys
+	//	*Body_FileOffer
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -440,6 +441,15 @@ func (x *Body) GetGroupKeys() *GroupKeys {
 	return nil
 }
 
+func (x *Body) GetFileOffer() *FileOffer {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_FileOffer); ok {
+			return x.FileOffer
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -462,6 +472,11 @@ type Body_GroupKeys struct {
 	GroupKeys *GroupKeys `protobuf:"bytes,4,opt,name=group_keys,json=groupKeys,proto3,oneof"`
 }
 
+type Body_FileOffer struct {
+	// A file, offered to the conversation (PROTOCOL.md §8).
+	FileOffer *FileOffer `protobuf:"bytes,5,opt,name=file_offer,json=fileOffer,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -469,6 +484,120 @@ func (*Body_Receipt) isBody_Kind() {}
 func (*Body_GroupOp) isBody_Kind() {}
 
 func (*Body_GroupKeys) isBody_Kind() {}
+
+func (*Body_FileOffer) isBody_Kind() {}
+
+// FileOffer describes a file its sender serves over /parley/file/1.0.0.
+// Everything needed to fetch, decrypt and verify it travels here, sealed.
+type FileOffer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 16 random bytes naming the transfer.
+	FileId []byte `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	// The file's name as the sender had it (receivers sanitize it).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Size uint64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// A MIME type, e.g. "image/jpeg"; may be empty.
+	MediaType string `protobuf:"bytes,4,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Bytes per chunk: a power of two from 64 KiB to 64 MiB; the last chunk
+	// may be shorter.
+	ChunkSize uint32 `protobuf:"varint,5,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	// SHA-256 of each chunk's plaintext, concatenated: 32 bytes per chunk,
+	// ceil(size / chunk_size) chunks (at most 2,048).
+	ChunkHashes []byte `protobuf:"bytes,6,opt,name=chunk_hashes,json=chunkHashes,proto3" json:"chunk_hashes,omitempty"`
+	// SHA-256("parley/file/v1" 0x00 || size (8, big-endian) || chunk_size (4)
+	// || chunk_hashes): the content hash of the whole file.
+	Root []byte `protobuf:"bytes,7,opt,name=root,proto3" json:"root,omitempty"`
+	// 32 bytes: the AES-256-GCM key chunks travel under.
+	Key           []byte `protobuf:"bytes,8,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileOffer) Reset() {
+	*x = FileOffer{}
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileOffer) ProtoMessage() {}
+
+func (x *FileOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileOffer.ProtoReflect.Descriptor instead.
+func (*FileOffer) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FileOffer) GetFileId() []byte {
+	if x != nil {
+		return x.FileId
+	}
+	return nil
+}
+
+func (x *FileOffer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileOffer) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FileOffer) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *FileOffer) GetChunkSize() uint32 {
+	if x != nil {
+		return x.ChunkSize
+	}
+	return 0
+}
+
+func (x *FileOffer) GetChunkHashes() []byte {
+	if x != nil {
+		return x.ChunkHashes
+	}
+	return nil
+}
+
+func (x *FileOffer) GetRoot() []byte {
+	if x != nil {
+		return x.Root
+	}
+	return nil
+}
+
+func (x *FileOffer) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
 
 type Text struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -481,7 +610,7 @@ type Text struct {
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +622,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +635,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Text) GetText() string {
@@ -534,7 +663,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +675,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +688,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -600,7 +729,7 @@ type GroupOp struct {
 
 func (x *GroupOp) Reset() {
 	*x = GroupOp{}
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +741,7 @@ func (x *GroupOp) String() string {
 func (*GroupOp) ProtoMessage() {}
 
 func (x *GroupOp) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +754,7 @@ func (x *GroupOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
 func (*GroupOp) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GroupOp) GetType() GroupOp_Type {
@@ -696,7 +825,7 @@ type GroupKeys struct {
 
 func (x *GroupKeys) Reset() {
 	*x = GroupKeys{}
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +837,7 @@ func (x *GroupKeys) String() string {
 func (*GroupKeys) ProtoMessage() {}
 
 func (x *GroupKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +850,7 @@ func (x *GroupKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
 func (*GroupKeys) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GroupKeys) GetGroupId() []byte {
@@ -775,7 +904,7 @@ type GroupKey struct {
 
 func (x *GroupKey) Reset() {
 	*x = GroupKey{}
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +916,7 @@ func (x *GroupKey) String() string {
 func (*GroupKey) ProtoMessage() {}
 
 func (x *GroupKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +929,7 @@ func (x *GroupKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
 func (*GroupKey) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GroupKey) GetKeyId() []byte {
@@ -843,14 +972,27 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xe5\x01\n" +
+	"senderCard\"\xa2\x02\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
 	"\bgroup_op\x18\x03 \x01(\v2\x18.parley.envelope.GroupOpH\x00R\agroupOp\x12;\n" +
 	"\n" +
-	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeysB\x06\n" +
-	"\x04kind\"5\n" +
+	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeys\x12;\n" +
+	"\n" +
+	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOfferB\x06\n" +
+	"\x04kind\"\xd3\x01\n" +
+	"\tFileOffer\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x04 \x01(\tR\tmediaType\x12\x1d\n" +
+	"\n" +
+	"chunk_size\x18\x05 \x01(\rR\tchunkSize\x12!\n" +
+	"\fchunk_hashes\x18\x06 \x01(\fR\vchunkHashes\x12\x12\n" +
+	"\x04root\x18\a \x01(\fR\x04root\x12\x10\n" +
+	"\x03key\x18\b \x01(\fR\x03key\"5\n" +
 	"\x04Text\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
 	"\breply_to\x18\x02 \x01(\fR\areplyTo\"\xa0\x01\n" +
@@ -908,7 +1050,7 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_pb_envelope_proto_goTypes = []any{
 	(Receipt_Kind)(0), // 0: parley.envelope.Receipt.Kind
 	(GroupOp_Type)(0), // 1: parley.envelope.GroupOp.Type
@@ -916,26 +1058,28 @@ var file_pb_envelope_proto_goTypes = []any{
 	(*Envelope)(nil),  // 3: parley.envelope.Envelope
 	(*Sealed)(nil),    // 4: parley.envelope.Sealed
 	(*Body)(nil),      // 5: parley.envelope.Body
-	(*Text)(nil),      // 6: parley.envelope.Text
-	(*Receipt)(nil),   // 7: parley.envelope.Receipt
-	(*GroupOp)(nil),   // 8: parley.envelope.GroupOp
-	(*GroupKeys)(nil), // 9: parley.envelope.GroupKeys
-	(*GroupKey)(nil),  // 10: parley.envelope.GroupKey
+	(*FileOffer)(nil), // 6: parley.envelope.FileOffer
+	(*Text)(nil),      // 7: parley.envelope.Text
+	(*Receipt)(nil),   // 8: parley.envelope.Receipt
+	(*GroupOp)(nil),   // 9: parley.envelope.GroupOp
+	(*GroupKeys)(nil), // 10: parley.envelope.GroupKeys
+	(*GroupKey)(nil),  // 11: parley.envelope.GroupKey
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	6,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	7,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	8,  // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	9,  // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
-	0,  // 4: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 5: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	2,  // 6: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	10, // 7: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	7,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	8,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	9,  // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	10, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	6,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
+	0,  // 5: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 6: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	2,  // 7: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	11, // 8: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -948,6 +1092,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_Receipt)(nil),
 		(*Body_GroupOp)(nil),
 		(*Body_GroupKeys)(nil),
+		(*Body_FileOffer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -955,7 +1100,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3,6 +3,7 @@ package pubsub
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,9 @@ type Config struct {
 	SendKeys func(to parley.Contact, keys *pb.GroupKeys) error
 	// Notify receives events (group changes, messages). It must not block.
 	Notify func(parley.Event)
+	// OnFileOffer takes a file a member offered, once its envelope is
+	// stored (the files service). Optional. An error is a local failure.
+	OnFileOffer func(group parley.ConversationID, msg parley.EnvelopeID, from peer.ID, offer *pb.FileOffer) error
 	// Active is told when a group becomes active here (created, accepted,
 	// loaded at start) and when we leave one, so that the node finds the
 	// members and syncs with them.
@@ -91,6 +95,9 @@ func NewGroups(cfg Config) (*Groups, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.OnFileOffer == nil {
+		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *pb.FileOffer) error { return nil }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Groups{
@@ -817,6 +824,21 @@ func (s *Groups) Send(id parley.ConversationID, text string) (parley.Message, er
 	return s.write(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text}}})
 }
 
+// SendFile offers a file to a group; the files service serves it.
+func (s *Groups) SendFile(id parley.ConversationID, offer *pb.FileOffer) (parley.Message, error) {
+	g, err := s.joined(id)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	g.mu.Lock()
+	removed := g.state.Created && !g.state.IsMember(s.self)
+	g.mu.Unlock()
+	if removed {
+		return parley.Message{}, fmt.Errorf("%w: you are no longer in this group", parley.ErrNotMember)
+	}
+	return s.write(g, &pb.Body{Kind: &pb.Body_FileOffer{FileOffer: offer}})
+}
+
 // write seals body under the current key, stores it, applies it (an op)
 // and publishes it.
 func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
@@ -841,6 +863,8 @@ func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
 		msg.Kind, msg.Text = parley.KindText, b.Text.Text
 	case *pb.Body_GroupOp:
 		msg.Kind = parley.KindGroupOp
+	case *pb.Body_FileOffer:
+		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
 	}
 	// Groups have no per-member acknowledgement: "sent" means someone on
 	// the topic got it; "queued" that no one was there, and sync will

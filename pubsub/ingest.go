@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -168,14 +169,22 @@ func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
 	if msg.Outgoing {
 		msg.Status = parley.StatusSent // ours, back from a member after we lost it
 	}
-	var op *Op
+	var (
+		op    *Op
+		offer *pb.FileOffer
+	)
 	g.mu.Lock()
 	caughtUp := g.state.Created
 	switch b := o.Body.Kind.(type) {
-	case *pb.Body_Text:
-		msg.Kind, msg.Text = parley.KindText, b.Text.GetText()
-		if r, err := parley.EnvelopeIDFromBytes(b.Text.GetReplyTo()); err == nil {
-			msg.ReplyTo = &r
+	case *pb.Body_Text, *pb.Body_FileOffer:
+		if t, ok := b.(*pb.Body_Text); ok {
+			msg.Kind, msg.Text = parley.KindText, t.Text.GetText()
+			if r, err := parley.EnvelopeIDFromBytes(t.Text.GetReplyTo()); err == nil {
+				msg.ReplyTo = &r
+			}
+		} else {
+			offer = b.(*pb.Body_FileOffer).FileOffer
+			msg.Kind, msg.Text, msg.FileID = parley.KindFile, offer.Name, hex.EncodeToString(offer.FileId)
 		}
 		if !g.state.WasMember(o.Sender, o.HLC) {
 			ever := g.state.EverMember(o.Sender)
@@ -202,7 +211,7 @@ func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
 		}
 	default:
 		g.mu.Unlock()
-		return false, reject("a group carries texts and ops only")
+		return false, reject("a group carries texts, files and ops only")
 	}
 	g.mu.Unlock()
 	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: raw, Group: true, KeyID: keyID}})
@@ -210,6 +219,13 @@ func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
 		return false, err
 	}
 	s.cfg.Clock.Observe(o.HLC)
+	if offer != nil {
+		// Handed over even when stored before: a crash between the two
+		// must not lose the file.
+		if err := s.cfg.OnFileOffer(g.id, msg.ID, o.Sender, offer); err != nil {
+			return false, err
+		}
+	}
 	if !added[0] {
 		return false, nil
 	}

@@ -25,13 +25,15 @@ const formatV1 = 1
 const (
 	flagOutgoing = 1 << iota
 	flagReplyTo
-	flagsKnown = flagOutgoing | flagReplyTo
+	flagFileID // a file ID (uvarint length and text) follows the text
+	flagsKnown = flagOutgoing | flagReplyTo | flagFileID
 )
 
 // encodeMessage lays a message out as:
 //
 //	format(1) flags(1) status(1) hlc(8) id(32) conversation(32) [reply-to(32)]
 //	from, to, kind, text: each a uvarint length and the bytes
+//	[file ID: a uvarint length and the bytes]
 func encodeMessage(m parley.Message) []byte {
 	b := make([]byte, 0, 3+8+64+32+4*2+len(m.From)+len(m.To)+len(m.Kind)+len(m.Text))
 	var flags byte
@@ -40,6 +42,9 @@ func encodeMessage(m parley.Message) []byte {
 	}
 	if m.ReplyTo != nil {
 		flags |= flagReplyTo
+	}
+	if m.FileID != "" {
+		flags |= flagFileID
 	}
 	b = append(b, formatV1, flags, byte(m.Status))
 	b = binary.BigEndian.AppendUint64(b, uint64(m.HLC))
@@ -51,6 +56,10 @@ func encodeMessage(m parley.Message) []byte {
 	for _, s := range []string{m.From, m.To, string(m.Kind), m.Text} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
+	}
+	if m.FileID != "" {
+		b = binary.AppendUvarint(b, uint64(len(m.FileID)))
+		b = append(b, m.FileID...)
 	}
 	return b
 }
@@ -75,6 +84,9 @@ func decodeMessage(b []byte) (parley.Message, error) {
 	m.To = r.string()
 	m.Kind = parley.Kind(r.string())
 	m.Text = r.string()
+	if flags&flagFileID != 0 {
+		m.FileID = r.string()
+	}
 	r.end()
 	switch {
 	case r.err != nil:

@@ -5,8 +5,9 @@
 //
 // It does not decide anything about the protocol: callers hand it decrypted,
 // verified messages with their envelopes (PutRecords), and it keeps them
-// idempotent, ordered and durable. It does not yet hold files or
-// disappearing-message TTLs; those come with their own key prefixes. (The
+// idempotent, ordered and durable, and the state of file transfers (the
+// files themselves live in the file system). It does not yet hold
+// disappearing-message TTLs; those come with their own key prefix. (The
 // group prefixes needed no migration: older stores have no keys under them.)
 //
 // # Durability
@@ -56,6 +57,7 @@
 //	gk/ conv keyID              group epoch key(32) and the HLC the epoch began(8)
 //	go/ conv hlc id             (empty) group ops in replay order
 //	a/ conv hlc id              key ID: every envelope of a group, for sync
+//	f/ fileID                   file transfer: the offer, its key and hashes, the state (JSON)
 //
 // Peer IDs never contain 0x00, so it safely ends them. The outbox sequence
 // is one counter per store, written in the same transaction as the entry, so

@@ -27,6 +27,7 @@ const (
 	prefixGroupKey     = "gk/" // gk/<conv><key ID> → key(32) hlc(8)
 	prefixGroupOps     = "go/" // go/<conv><hlc><id> → empty: group ops in order
 	prefixSync         = "a/"  // a/<conv><hlc><id> → key ID: every envelope of a group, for sync
+	prefixFile         = "f/"  // f/<file ID> → file record (JSON)
 )
 
 // peerSep ends a peer ID inside a key. Peer IDs are base58 or base32 text,

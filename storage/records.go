@@ -105,7 +105,7 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 			}
 		}
 	}
-	if m.Kind == parley.KindText {
+	if displayed(m) {
 		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
 			return false, err
 		}
@@ -134,7 +134,13 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 // isUnread: an incoming text message its user has not seen. These are the
 // messages under u/ and counted in Conversation.Unread.
 func isUnread(m parley.Message) bool {
-	return !m.Outgoing && m.Kind == parley.KindText && m.Status < parley.StatusRead
+	return !m.Outgoing && displayed(m) && m.Status < parley.StatusRead
+}
+
+// displayed: a message the user sees in the conversation (a text or a
+// file); the other kinds are stored for idempotency only.
+func displayed(m parley.Message) bool {
+	return m.Kind == parley.KindText || m.Kind == parley.KindFile
 }
 
 // bumpConversation upserts the conversation of a new text message.

@@ -1,6 +1,7 @@
 package dm
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,7 @@ type received struct {
 	msg       parley.Message
 	receipt   *ppb.Receipt
 	groupKeys *ppb.GroupKeys
+	fileOffer *ppb.FileOffer
 }
 
 // receive checks, stores and answers one Push.
@@ -150,6 +152,11 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 				return nil, err
 			}
 			continue
+		}
+		if rcv.fileOffer != nil {
+			if err := s.cfg.OnFileOffer(rcv.msg.Conversation, rcv.msg.ID, remote, rcv.fileOffer); err != nil {
+				return nil, err
+			}
 		}
 		if added[i] {
 			m := rcv.msg
@@ -287,6 +294,9 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_GroupKeys:
 		msg.Kind = parley.KindGroupKeys
 		return received{msg: msg, groupKeys: body.GroupKeys}, op.Card, nil
+	case *ppb.Body_FileOffer:
+		msg.Kind, msg.Text, msg.FileID = parley.KindFile, body.FileOffer.Name, hex.EncodeToString(body.FileOffer.FileId)
+		return received{msg: msg, fileOffer: body.FileOffer}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}
@@ -329,7 +339,7 @@ func (s *Service) rememberSender(remote peer.ID, card []byte, got []received) er
 	// a fellow member who is no contact of ours) do not.
 	texts := false
 	for _, r := range got {
-		texts = texts || r.msg.Kind == parley.KindText
+		texts = texts || r.msg.Kind == parley.KindText || r.msg.Kind == parley.KindFile
 	}
 	// The common case, a contact we know with their key, costs one read and
 	// no write.

@@ -2,6 +2,7 @@ package dm
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,9 @@ type Config struct {
 	// OnGroupKeys takes group keys a peer sent (the groups service). An
 	// error is a local failure: the envelope is not acknowledged.
 	OnGroupKeys func(from peer.ID, keys *ppb.GroupKeys) error
+	// OnFileOffer takes a file a peer offered, once its envelope is
+	// stored (the files service). An error is a local failure.
+	OnFileOffer func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, offer *ppb.FileOffer) error
 	Logger      *slog.Logger
 	// RetryMin and RetryMax bound the back-off between delivery attempts to
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
@@ -122,6 +126,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnGroupKeys == nil {
 		cfg.OnGroupKeys = func(peer.ID, *ppb.GroupKeys) error { return nil }
+	}
+	if cfg.OnFileOffer == nil {
+		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *ppb.FileOffer) error { return nil }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -211,6 +218,12 @@ func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) er
 	return nil
 }
 
+// SendFileOffer offers a file to a contact; the files service serves it.
+func (s *Service) SendFileOffer(to parley.Contact, offer *ppb.FileOffer) (parley.Message, error) {
+	body := &ppb.Body{Kind: &ppb.Body_FileOffer{FileOffer: offer}}
+	return s.send(to, body, parley.Message{Kind: parley.KindFile, Text: offer.Name, FileID: hex.EncodeToString(offer.FileId)}, nil)
+}
+
 // SendGroupKeys hands group keys to a member (who need not be a contact:
 // to carries the key the group's ops gave for them).
 func (s *Service) SendGroupKeys(to parley.Contact, keys *ppb.GroupKeys) error {
@@ -257,7 +270,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 	if _, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead}}); err != nil {
 		return parley.Message{}, fmt.Errorf("dm: storing: %w", err)
 	}
-	if msg.Kind == parley.KindText {
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
 		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 	}
 	s.Kick(pid)

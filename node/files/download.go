@@ -1,0 +1,399 @@
+package files
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-msgio/pbio"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	fpb "github.com/parley-im/parley/node/files/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+// transfer is one download in progress.
+type transfer struct {
+	id   string
+	stop context.CancelFunc
+	done chan struct{} // closed when the download goroutine returns
+
+	mu    sync.Mutex
+	have  []bool // guarded by mu: chunks verified and written
+	count int    // guarded by mu
+	bytes int64  // guarded by mu
+}
+
+func (t *transfer) bytesDone() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.bytes
+}
+
+func (t *transfer) has(i int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return i < len(t.have) && t.have[i]
+}
+
+func (t *transfer) mark(i, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.have[i] {
+		t.have[i] = true
+		t.count++
+		t.bytes += int64(n)
+	}
+}
+
+func (t *transfer) complete() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.count == len(t.have)
+}
+
+func (t *transfer) missing() []uint32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []uint32
+	for i, ok := range t.have {
+		if !ok {
+			out = append(out, uint32(i))
+		}
+	}
+	return out
+}
+
+// errCancelled: the sender withdrew the file.
+var errCancelled = errors.New("the sender cancelled the transfer")
+
+// download fetches one accepted file into its part file, resuming from
+// whatever verified chunks the part file already holds, then puts the
+// verified file in the downloads folder.
+func (s *Service) download(ctx context.Context, t *transfer) {
+	rec, err := s.cfg.Store.File(t.id)
+	if err != nil {
+		s.log.Warn("download of an unknown file", "file", t.id, "err", err)
+		return
+	}
+	n := identity.FileChunks(rec.Size, rec.ChunkSize)
+	t.have = make([]bool, n)
+	fail := func(why string) {
+		if ctx.Err() != nil {
+			return // closing, or cancelled by the user: not a failure
+		}
+		s.log.Warn("file transfer failed", "file", t.id, "why", why)
+		if _, err := s.setState(t.id, parley.FileFailed, why, nil); err != nil {
+			s.log.Warn("recording a failed transfer", "file", t.id, "err", err)
+		}
+	}
+	if err := os.MkdirAll(s.cfg.Downloads, 0o700); err != nil {
+		fail("downloads folder: " + err.Error())
+		return
+	}
+	_, statErr := os.Stat(s.partPath(t.id))
+	resumed := statErr == nil
+	part, err := os.OpenFile(s.partPath(t.id), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	defer part.Close()
+	if err := part.Truncate(rec.Size); err != nil {
+		fail(err.Error())
+		return
+	}
+	// Resume: whatever is already in the part file and matches its hash
+	// is kept; the rest is fetched.
+	if err := s.scanPart(ctx, part, rec, t, resumed); err != nil {
+		fail(err.Error())
+		return
+	}
+	cipher, err := cipherFor(rec)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	p := &progress{s: s, rec: rec, t: t}
+	wait := retryMin
+	for !t.complete() {
+		got := 0
+		for _, src := range s.cfg.Sources(rec.File) {
+			if src == s.self || t.complete() {
+				continue
+			}
+			k, err := s.fetchFrom(ctx, src, rec, cipher, part, t, p)
+			got += k
+			switch {
+			case errors.Is(err, errCancelled) && src.String() == rec.From:
+				_ = os.Remove(s.partPath(t.id))
+				if _, err := s.setState(t.id, parley.FileCanceled, "the sender cancelled it", nil); err != nil {
+					s.log.Warn("recording a cancelled transfer", "file", t.id, "err", err)
+				}
+				return
+			case err != nil && ctx.Err() == nil:
+				s.log.Debug("fetching a file", "file", t.id, "from", src, "err", err)
+			}
+			if ctx.Err() != nil {
+				p.save()
+				return
+			}
+		}
+		if t.complete() {
+			break
+		}
+		if got > 0 {
+			wait = retryMin
+			continue
+		}
+		p.save()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, retryMax)
+	}
+	// Every chunk was verified against its hash as it arrived (or as the
+	// resume scan read it back), and the hashes against the offer's root:
+	// the file is whole. Make it durable, then give it its name.
+	if err := part.Sync(); err != nil {
+		fail(err.Error())
+		return
+	}
+	part.Close()
+	path, err := place(s.partPath(t.id), s.cfg.Downloads, SafeName(rec.Name))
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if _, err := s.setState(t.id, parley.FileComplete, "", func(f *storage.FileRecord) {
+		f.Path, f.BytesDone = path, f.Size
+	}); err != nil {
+		s.log.Warn("recording a finished transfer", "file", t.id, "err", err)
+	}
+}
+
+// scanPart marks the chunks the part file already holds intact.
+func (s *Service) scanPart(ctx context.Context, part *os.File, rec storage.FileRecord, t *transfer, resumed bool) error {
+	if !resumed {
+		return nil // a new part file: nothing to read back
+	}
+	buf := make([]byte, rec.ChunkSize)
+	for i := range t.have {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n := chunkLen(rec, i)
+		if _, err := part.ReadAt(buf[:n], int64(i)*int64(rec.ChunkSize)); err != nil && err != io.EOF {
+			return err
+		}
+		if sum := sha256.Sum256(buf[:n]); string(sum[:]) == string(rec.ChunkHashes[i*32:i*32+32]) {
+			t.mark(i, n)
+		}
+	}
+	return nil
+}
+
+// sharedWindow is how many chunks a member asks one holder for at a time
+// when several hold the file.
+const sharedWindow = 8
+
+// fetched is one chunk read off the wire, waiting for verification.
+type fetched struct {
+	index int
+	data  []byte
+}
+
+// fetchFrom asks src for every chunk still missing, in requests of
+// maxRequestChunks, all sent ahead so the stream never idles; a verifier
+// goroutine decrypts, checks and writes chunks while the next ones arrive.
+// It returns how many chunks it added.
+func (s *Service) fetchFrom(ctx context.Context, src peer.ID, rec storage.FileRecord, c *identity.FileCipher, part *os.File, t *transfer, p *progress) (int, error) {
+	missing := t.missing()
+	if len(missing) == 0 {
+		return 0, nil
+	}
+	if len(s.cfg.Sources(rec.File)) > 1 {
+		// Several holders: each member fetches in its own order and a
+		// window at a time from each, going back to the other members
+		// before the sender again, so members soon hold different chunks
+		// and serve each other instead of all loading the sender.
+		rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
+		missing = missing[:min(len(missing), sharedWindow)]
+	}
+	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
+	err := s.cfg.Connect(dctx, src)
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	st, err := s.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "file"), src, ID)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Reset()
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
+
+	fileID := []byte(nil)
+	if b, err := hexBytes(rec.ID); err == nil {
+		fileID = b
+	}
+	// Requests are small: write them all, then read the answers.
+	go func() {
+		w := pbio.NewDelimitedWriter(st)
+		for i := 0; i < len(missing); i += maxRequestChunks {
+			if err := w.WriteMsg(&fpb.Request{FileId: fileID, Chunks: missing[i:min(i+maxRequestChunks, len(missing))]}); err != nil {
+				return
+			}
+		}
+		_ = st.CloseWrite()
+	}()
+
+	work := make(chan fetched, 4)
+	var (
+		added, bad int
+		verifyErr  error
+		wg         sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		plain := make([]byte, 0, rec.ChunkSize)
+		for f := range work {
+			var err error
+			plain, err = c.Open(plain[:0], uint32(f.index), f.data)
+			bufPool.Put(f.data[:0])
+			if err == nil {
+				sum := sha256.Sum256(plain)
+				if string(sum[:]) != string(rec.ChunkHashes[f.index*32:f.index*32+32]) || len(plain) != chunkLen(rec, f.index) {
+					err = fmt.Errorf("chunk %d does not match its hash", f.index)
+				}
+			}
+			if err != nil {
+				bad++
+				s.log.Warn("discarding a corrupted chunk", "file", rec.ID, "from", src, "err", err)
+				if bad >= maxBadChunks {
+					verifyErr = fmt.Errorf("%s serves corrupted chunks", src)
+					_ = st.Reset()
+				}
+				continue
+			}
+			if _, err := part.WriteAt(plain, int64(f.index)*int64(rec.ChunkSize)); err != nil {
+				verifyErr = err
+				_ = st.Reset()
+				continue
+			}
+			t.mark(f.index, len(plain))
+			added++
+			p.tick()
+		}
+	}()
+	readErr := s.readChunks(st, rec, c, missing, work)
+	close(work)
+	wg.Wait()
+	if verifyErr != nil {
+		return added, verifyErr
+	}
+	return added, readErr
+}
+
+var bufPool = sync.Pool{New: func() any { return []byte(nil) }}
+
+// readChunks reads the answers to the requests for missing, in order.
+func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *identity.FileCipher, missing []uint32, work chan<- fetched) error {
+	br := bufio.NewReaderSize(st, 256<<10)
+	r := pbio.NewDelimitedReader(br, 64)
+	maxLen := int(rec.ChunkSize) + c.Overhead()
+	for _, want := range missing {
+		_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
+		var h fpb.Chunk
+		if err := r.ReadMsg(&h); err != nil {
+			return err
+		}
+		if h.Index != want {
+			return fmt.Errorf("%w: chunk %d answered where %d was asked", parley.ErrMalformed, h.Index, want)
+		}
+		switch h.Status {
+		case fpb.Chunk_STATUS_OK:
+		case fpb.Chunk_STATUS_NOT_AVAILABLE:
+			continue
+		case fpb.Chunk_STATUS_CANCELLED:
+			return errCancelled
+		default:
+			return fmt.Errorf("the peer does not serve this file")
+		}
+		if int(h.Length) > maxLen || int(h.Length) < c.Overhead() {
+			return fmt.Errorf("%w: chunk %d of %d bytes", parley.ErrMalformed, h.Index, h.Length)
+		}
+		buf := bufPool.Get().([]byte)
+		if cap(buf) < int(h.Length) {
+			buf = make([]byte, maxLen)
+		}
+		buf = buf[:h.Length]
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return err
+		}
+		work <- fetched{index: int(want), data: buf}
+	}
+	return nil
+}
+
+// progress throttles events and saves of a download's progress.
+type progress struct {
+	s   *Service
+	rec storage.FileRecord
+	t   *transfer
+
+	mu               sync.Mutex
+	lastEvent, saved time.Time
+}
+
+func (p *progress) tick() {
+	p.mu.Lock()
+	now := time.Now()
+	event := now.Sub(p.lastEvent) >= progressEvery
+	save := now.Sub(p.saved) >= saveEvery
+	if event {
+		p.lastEvent = now
+	}
+	p.mu.Unlock()
+	if event {
+		f := p.rec.File
+		f.State, f.BytesDone = parley.FileTransferring, p.t.bytesDone()
+		p.s.notify(f)
+	}
+	if save {
+		p.save()
+	}
+}
+
+// save records the progress, so that a restart knows the part file is
+// worth reading back.
+func (p *progress) save() {
+	p.mu.Lock()
+	p.saved = time.Now()
+	p.mu.Unlock()
+	done := p.t.bytesDone()
+	_, err := p.s.cfg.Store.UpdateFile(p.rec.ID, func(f *storage.FileRecord, found bool) (bool, error) {
+		if !found || f.State != parley.FileTransferring || f.BytesDone == done {
+			return false, nil
+		}
+		f.BytesDone = done
+		return true, nil
+	})
+	if err != nil {
+		p.s.log.Warn("saving file progress", "file", p.rec.ID, "err", err)
+	}
+}

@@ -1,0 +1,208 @@
+package files
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-msgio/pbio"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	fpb "github.com/parley-im/parley/node/files/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+func hexBytes(s string) ([]byte, error) { return hex.DecodeString(s) }
+
+// handle serves one inbound stream: requests in, chunks out.
+func (s *Service) handle(st network.Stream) {
+	s.mu.Lock()
+	if s.closed || len(s.inbound) >= maxServing {
+		s.mu.Unlock()
+		_ = st.Reset()
+		return
+	}
+	s.inbound[st] = true
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.inbound, st)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	remote := st.Conn().RemotePeer()
+	r := pbio.NewDelimitedReader(st, maxRequestFrame)
+	bw := bufio.NewWriterSize(st, 256<<10)
+	w := pbio.NewDelimitedWriter(bw)
+	var src *source
+	defer func() {
+		if src != nil {
+			src.close()
+		}
+	}()
+	for {
+		_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
+		var req fpb.Request
+		if err := r.ReadMsg(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = bw.Flush()
+				_ = st.Close()
+			} else {
+				_ = st.Reset()
+			}
+			return
+		}
+		if len(req.FileId) != identity.FileIDSize || len(req.Chunks) == 0 || len(req.Chunks) > maxRequestChunks {
+			_ = st.Reset()
+			return
+		}
+		id := hex.EncodeToString(req.FileId)
+		if src == nil || src.rec.ID != id {
+			if src != nil {
+				src.close()
+			}
+			src = s.open(id, remote)
+		}
+		_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
+		for _, i := range req.Chunks {
+			if err := s.serveChunk(w, bw, src, i); err != nil {
+				_ = st.Reset()
+				return
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			_ = st.Reset()
+			return
+		}
+	}
+}
+
+// source is a file we serve chunks of, opened for one stream.
+type source struct {
+	status fpb.Chunk_Status // not OK: every chunk gets this answer
+	rec    storage.FileRecord
+	file   *os.File
+	cipher *identity.FileCipher
+	t      *transfer // set while we are still fetching it ourselves
+	plain  []byte
+	sealed []byte
+}
+
+func (src *source) close() {
+	if src.file != nil {
+		src.file.Close()
+	}
+}
+
+// open finds what we can serve of file id to remote: nothing (unknown,
+// not theirs to fetch, cancelled), all of it (ours, or complete), or what
+// we have fetched so far.
+func (s *Service) open(id string, remote peer.ID) *source {
+	rec, err := s.cfg.Store.File(id)
+	if err != nil || !s.cfg.MayFetch(rec.Conversation, remote) {
+		return &source{status: fpb.Chunk_STATUS_UNKNOWN_FILE, rec: storage.FileRecord{File: parley.File{ID: id}}}
+	}
+	src := &source{rec: rec}
+	if rec.State == parley.FileCanceled {
+		src.status = fpb.Chunk_STATUS_CANCELLED
+		return src
+	}
+	path := rec.Path
+	if !rec.Outgoing && rec.State != parley.FileComplete {
+		s.mu.Lock()
+		src.t = s.transfers[id]
+		s.mu.Unlock()
+		if src.t == nil {
+			src.status = fpb.Chunk_STATUS_NOT_AVAILABLE
+			return src
+		}
+		path = s.partPath(id)
+	}
+	if src.file, err = os.Open(path); err != nil {
+		s.log.Warn("a file we offer cannot be read", "file", id, "err", err)
+		src.status = fpb.Chunk_STATUS_NOT_AVAILABLE
+		return src
+	}
+	if src.cipher, err = cipherFor(rec); err != nil {
+		src.status = fpb.Chunk_STATUS_UNKNOWN_FILE
+	}
+	return src
+}
+
+// serveChunk writes one answer. Only chunks that match their hash leave:
+// a file changed on disk since it was offered is not served as if whole.
+func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uint32) error {
+	status := src.status
+	if status == fpb.Chunk_STATUS_OK && (int(i) >= identity.FileChunks(src.rec.Size, src.rec.ChunkSize) || src.t != nil && !src.t.has(int(i))) {
+		status = fpb.Chunk_STATUS_NOT_AVAILABLE
+	}
+	if status == fpb.Chunk_STATUS_OK {
+		length := chunkLen(src.rec, int(i))
+		if cap(src.plain) < length {
+			src.plain = make([]byte, src.rec.ChunkSize)
+		}
+		plain := src.plain[:length]
+		_, err := src.file.ReadAt(plain, int64(i)*int64(src.rec.ChunkSize))
+		sum := sha256.Sum256(plain)
+		if err != nil && err != io.EOF || string(sum[:]) != string(src.rec.ChunkHashes[i*32:i*32+32]) {
+			s.log.Warn("not serving a chunk that does not match its hash (file changed since offered?)", "file", src.rec.ID, "chunk", i)
+			status = fpb.Chunk_STATUS_NOT_AVAILABLE
+		} else {
+			src.sealed = src.cipher.Seal(src.sealed[:0], i, plain)
+		}
+	}
+	h := &fpb.Chunk{Index: i, Status: status}
+	if status == fpb.Chunk_STATUS_OK {
+		h.Length = uint32(len(src.sealed))
+	}
+	if err := w.WriteMsg(h); err != nil {
+		return err
+	}
+	if status != fpb.Chunk_STATUS_OK {
+		return nil
+	}
+	if _, err := bw.Write(src.sealed); err != nil {
+		return err
+	}
+	if src.rec.Outgoing {
+		s.countServed(src.rec, int(i), len(src.sealed))
+	}
+	return nil
+}
+
+// countServed records an upload of ours, for progress and for tests.
+func (s *Service) countServed(rec storage.FileRecord, i, n int) {
+	s.mu.Lock()
+	sv := s.served[rec.ID]
+	if sv == nil {
+		sv = &served{chunks: make([]bool, identity.FileChunks(rec.Size, rec.ChunkSize))}
+		s.served[rec.ID] = sv
+	}
+	sv.bytes += int64(n)
+	first := !sv.chunks[i]
+	if first {
+		sv.chunks[i] = true
+		sv.count++
+	}
+	all := sv.count == len(sv.chunks)
+	started := sv.count == 1 && first
+	s.mu.Unlock()
+	switch {
+	case all && first:
+		if _, err := s.setState(rec.ID, parley.FileComplete, "", func(f *storage.FileRecord) { f.BytesDone = f.Size }); err != nil {
+			s.log.Warn("recording an upload", "file", rec.ID, "err", err)
+		}
+	case started && rec.State == parley.FileOffered:
+		if _, err := s.setState(rec.ID, parley.FileTransferring, "", nil); err != nil {
+			s.log.Warn("recording an upload", "file", rec.ID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,395 @@
+package files
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+// ID is the file-transfer protocol.
+const ID protocol.ID = "/parley/file/1.0.0"
+
+// Defaults and limits.
+const (
+	// DefaultAutoAccept: files from contacts up to this size are fetched
+	// without asking.
+	DefaultAutoAccept = 25 << 20
+	// maxActive downloads run at once; more wait their turn.
+	maxActive = 3
+	// maxServing inbound streams are served at once.
+	maxServing = 16
+	// maxRequestChunks per Request frame.
+	maxRequestChunks = 64
+	maxRequestFrame  = 4 << 10
+	progressEvery    = 200 * time.Millisecond
+	saveEvery        = 2 * time.Second
+	retryMin         = time.Second
+	retryMax         = 30 * time.Second
+	ioTimeout        = 30 * time.Second
+	// maxBadChunks from one source in one session end the session.
+	maxBadChunks = 3
+)
+
+// Config wires a Service. Logger and AutoAccept are optional.
+type Config struct {
+	Host  host.Host
+	Store *storage.DB
+	// Downloads is where finished files go (created when first needed).
+	Downloads string
+	Notify    func(parley.Event)
+	// MayFetch says whether p may fetch the files offered in conv (the
+	// DM's other side; a current member of the group).
+	MayFetch func(conv parley.ConversationID, p peer.ID) bool
+	// Sources lists the peers to fetch a file from, best first.
+	Sources func(f parley.File) []peer.ID
+	// Connect dials a peer (known addresses, else the DHT).
+	Connect func(ctx context.Context, p peer.ID) error
+	// IsContact says whether a peer is an accepted contact: only their
+	// files are fetched without asking.
+	IsContact func(p peer.ID) bool
+	// AutoAccept is the size limit for fetching without asking; 0 means
+	// DefaultAutoAccept, negative never.
+	AutoAccept int64
+	Logger     *slog.Logger
+}
+
+// Service offers, serves and fetches files.
+type Service struct {
+	cfg  Config
+	self peer.ID
+	log  *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	closed    bool                    // guarded by mu
+	transfers map[string]*transfer    // guarded by mu: downloads running or queued, by file ID
+	waiting   []string                // guarded by mu: accepted, waiting for a slot
+	served    map[string]*served      // guarded by mu: our offers, by file ID
+	inbound   map[network.Stream]bool // guarded by mu
+}
+
+// served counts what we uploaded of one of our offers.
+type served struct {
+	bytes  int64
+	chunks []bool
+	count  int
+}
+
+// New builds the service; Start makes it serve and resumes downloads.
+func New(cfg Config) (*Service, error) {
+	if cfg.Host == nil || cfg.Store == nil || cfg.Downloads == "" || cfg.Notify == nil || cfg.MayFetch == nil ||
+		cfg.Sources == nil || cfg.Connect == nil || cfg.IsContact == nil {
+		return nil, errors.New("files: every Config field but Logger and AutoAccept is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AutoAccept == 0 {
+		cfg.AutoAccept = DefaultAutoAccept
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{
+		cfg:       cfg,
+		self:      cfg.Host.ID(),
+		log:       cfg.Logger.With("service", "files"),
+		ctx:       ctx,
+		cancel:    cancel,
+		transfers: make(map[string]*transfer),
+		served:    make(map[string]*served),
+		inbound:   make(map[network.Stream]bool),
+	}, nil
+}
+
+// Start serves the protocol and resumes the downloads a restart cut short.
+func (s *Service) Start() error {
+	s.cfg.Host.SetStreamHandler(ID, s.handle)
+	recs, err := s.cfg.Store.Files()
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if !rec.Outgoing && rec.Accepted && rec.State == parley.FileTransferring {
+			s.enqueue(rec.ID)
+		}
+	}
+	return nil
+}
+
+// Close stops serving and fetching; partial downloads stay for the next
+// start.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for st := range s.inbound {
+		_ = st.Reset()
+	}
+	s.mu.Unlock()
+	s.cfg.Host.RemoveStreamHandler(ID)
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// FileID is the text form of an offer's file ID.
+func FileID(o *pb.FileOffer) string { return hex.EncodeToString(o.FileId) }
+
+// Offered records an offer of ours once its envelope is stored: path is
+// the file we serve it from.
+func (s *Service) Offered(conv parley.ConversationID, msg parley.EnvelopeID, o *pb.FileOffer, path string) (parley.File, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return parley.File{}, err
+	}
+	rec, err := s.cfg.Store.UpdateFile(FileID(o), func(f *storage.FileRecord, found bool) (bool, error) {
+		*f = recordOf(conv, msg, s.self, o)
+		f.Outgoing, f.Path, f.State = true, abs, parley.FileOffered
+		return true, nil
+	})
+	if err != nil {
+		return parley.File{}, err
+	}
+	s.notify(rec.File)
+	return rec.File, nil
+}
+
+func recordOf(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *pb.FileOffer) storage.FileRecord {
+	return storage.FileRecord{
+		File: parley.File{
+			ID: FileID(o), Conversation: conv, Message: msg, Name: o.Name, Size: int64(o.Size),
+			MediaType: o.MediaType, From: from.String(),
+		},
+		ChunkSize: o.ChunkSize, ChunkHashes: o.ChunkHashes, Root: o.Root, Key: o.Key,
+	}
+}
+
+// OnOffer records a file a peer offered (its envelope is stored) and
+// fetches it right away when it is from a contact and within the
+// auto-accept limit. An offer seen before changes nothing.
+func (s *Service) OnOffer(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *pb.FileOffer) error {
+	if from == s.self {
+		return nil // our own, synced back to us
+	}
+	isNew := false
+	rec, err := s.cfg.Store.UpdateFile(FileID(o), func(f *storage.FileRecord, found bool) (bool, error) {
+		if found {
+			return false, nil
+		}
+		isNew = true
+		*f = recordOf(conv, msg, from, o)
+		f.State = parley.FileOffered
+		return true, nil
+	})
+	if err != nil || !isNew {
+		return err
+	}
+	s.notify(rec.File)
+	if limit := s.cfg.AutoAccept; limit >= 0 && rec.Size <= limit && s.cfg.IsContact(from) {
+		if _, err := s.Accept(rec.ID); err != nil {
+			s.log.Info("not fetching an offered file", "file", rec.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// Accept fetches an offered file (again, after a failure).
+func (s *Service) Accept(id string) (parley.File, error) {
+	rec, err := s.cfg.Store.File(id)
+	if err != nil {
+		return parley.File{}, fmt.Errorf("%w: no file %q", parley.ErrNotFound, id)
+	}
+	switch {
+	case rec.Outgoing:
+		return rec.File, fmt.Errorf("%w: %s is a file you offered", parley.ErrMalformed, rec.Name)
+	case rec.State == parley.FileComplete, rec.State == parley.FileTransferring && rec.Accepted:
+		return rec.File, nil
+	case rec.State == parley.FileCanceled:
+		return rec.File, fmt.Errorf("%w: the transfer of %s was cancelled", parley.ErrMalformed, rec.Name)
+	}
+	if err := os.MkdirAll(s.cfg.Downloads, 0o700); err != nil {
+		return rec.File, fmt.Errorf("downloads folder: %w", err)
+	}
+	if free := diskFree(s.cfg.Downloads); free >= 0 && free < rec.Size {
+		return rec.File, fmt.Errorf("%w: %s needs %d bytes, the disk has %d free", ErrNoSpace, rec.Name, rec.Size, free)
+	}
+	rec, err = s.setState(id, parley.FileTransferring, "", func(f *storage.FileRecord) { f.Accepted = true })
+	if err != nil {
+		return parley.File{}, err
+	}
+	s.enqueue(id)
+	return rec.File, nil
+}
+
+// ErrNoSpace: the disk cannot hold the file.
+var ErrNoSpace = errors.New("not enough disk space")
+
+// Cancel stops a transfer: ours is no longer served; theirs stops and its
+// partial data is deleted.
+func (s *Service) Cancel(id string) (parley.File, error) {
+	rec, err := s.cfg.Store.File(id)
+	if err != nil {
+		return parley.File{}, fmt.Errorf("%w: no file %q", parley.ErrNotFound, id)
+	}
+	if rec.State == parley.FileComplete && !rec.Outgoing {
+		return rec.File, fmt.Errorf("%w: %s is already complete", parley.ErrMalformed, rec.Name)
+	}
+	s.mu.Lock()
+	t := s.transfers[id]
+	s.waiting = slices.DeleteFunc(s.waiting, func(w string) bool { return w == id })
+	s.mu.Unlock()
+	if t != nil {
+		t.stop()
+		<-t.done
+	}
+	if !rec.Outgoing {
+		_ = os.Remove(s.partPath(id))
+	}
+	rec, err = s.setState(id, parley.FileCanceled, "", nil)
+	return rec.File, err
+}
+
+// Files lists every file, newest offer first.
+func (s *Service) Files() ([]parley.File, error) {
+	recs, err := s.cfg.Store.Files()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]parley.File, len(recs))
+	for i, r := range recs {
+		out[i] = s.live(r)
+	}
+	slices.SortFunc(out, func(a, b parley.File) int { return strings.Compare(b.Message.String(), a.Message.String()) })
+	return out, nil
+}
+
+// File describes one file, with live progress.
+func (s *Service) File(id string) (parley.File, error) {
+	rec, err := s.cfg.Store.File(id)
+	if err != nil {
+		return parley.File{}, fmt.Errorf("%w: no file %q", parley.ErrNotFound, id)
+	}
+	return s.live(rec), nil
+}
+
+// live adds in-memory progress to a stored record.
+func (s *Service) live(rec storage.FileRecord) parley.File {
+	f := rec.File
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.transfers[rec.ID]; t != nil {
+		f.BytesDone = t.bytesDone()
+	}
+	if sv := s.served[rec.ID]; sv != nil && rec.Outgoing {
+		f.BytesDone = min(int64(sv.count)*int64(rec.ChunkSize), rec.Size)
+	}
+	return f
+}
+
+// Served is how many bytes of one of our offers we have uploaded, in all.
+func (s *Service) Served(id string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sv := s.served[id]; sv != nil {
+		return sv.bytes
+	}
+	return 0
+}
+
+func (s *Service) setState(id string, state parley.FileState, why string, also func(*storage.FileRecord)) (storage.FileRecord, error) {
+	rec, err := s.cfg.Store.UpdateFile(id, func(f *storage.FileRecord, found bool) (bool, error) {
+		if !found {
+			return false, fmt.Errorf("%w: no file %q", parley.ErrNotFound, id)
+		}
+		f.State, f.Error = state, why
+		if also != nil {
+			also(f)
+		}
+		return true, nil
+	})
+	if err == nil {
+		s.notify(s.live(rec))
+	}
+	return rec, err
+}
+
+func (s *Service) notify(f parley.File) {
+	s.cfg.Notify(parley.Event{Type: parley.EventFile, File: &f})
+}
+
+func (s *Service) partPath(id string) string {
+	return filepath.Join(s.cfg.Downloads, ".parley-"+id+".part")
+}
+
+// enqueue starts a download, or queues it while maxActive run.
+func (s *Service) enqueue(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.transfers[id] != nil || slices.Contains(s.waiting, id) {
+		return
+	}
+	if len(s.transfers) >= maxActive {
+		s.waiting = append(s.waiting, id)
+		return
+	}
+	s.startLocked(id)
+}
+
+// startLocked runs a download. Call with s.mu held.
+func (s *Service) startLocked(id string) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	t := &transfer{id: id, stop: cancel, done: make(chan struct{})}
+	s.transfers[id] = t
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(t.done)
+		s.download(ctx, t)
+		s.mu.Lock()
+		delete(s.transfers, id)
+		if len(s.waiting) > 0 && !s.closed {
+			next := s.waiting[0]
+			s.waiting = s.waiting[1:]
+			s.startLocked(next)
+		}
+		s.mu.Unlock()
+	}()
+}
+
+// cipherFor makes a record's chunk cipher.
+func cipherFor(rec storage.FileRecord) (*identity.FileCipher, error) {
+	id, err := hex.DecodeString(rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	return identity.NewFileCipher(rec.Key, id)
+}
+
+// chunkLen is the plaintext length of chunk i.
+func chunkLen(rec storage.FileRecord, i int) int {
+	start := int64(i) * int64(rec.ChunkSize)
+	return int(min(int64(rec.ChunkSize), rec.Size-start))
+}
