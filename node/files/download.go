@@ -212,7 +212,7 @@ const sharedWindow = 8
 // fetched is one chunk read off the wire, waiting for verification.
 type fetched struct {
 	index int
-	data  []byte
+	data  *[]byte // from bufPool; returned once verified
 }
 
 // fetchFrom asks src for every chunk still missing, in requests of
@@ -273,8 +273,8 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, rec storage.FileRe
 		plain := make([]byte, 0, rec.ChunkSize)
 		for f := range work {
 			var err error
-			plain, err = c.Open(plain[:0], uint32(f.index), f.data)
-			bufPool.Put(f.data[:0])
+			plain, err = c.Open(plain[:0], uint32(f.index), *f.data)
+			bufPool.Put(f.data)
 			if err == nil {
 				sum := sha256.Sum256(plain)
 				if string(sum[:]) != string(rec.ChunkHashes[f.index*32:f.index*32+32]) || len(plain) != chunkLen(rec, f.index) {
@@ -309,7 +309,9 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, rec storage.FileRe
 	return added, readErr
 }
 
-var bufPool = sync.Pool{New: func() any { return []byte(nil) }}
+// bufPool recycles the buffers chunks are read into: a few per download,
+// whatever the file's size.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // readChunks reads the answers to the requests for missing, in order.
 func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *identity.FileCipher, missing []uint32, work chan<- fetched) error {
@@ -337,12 +339,12 @@ func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *ident
 		if int(h.Length) > maxLen || int(h.Length) < c.Overhead() {
 			return fmt.Errorf("%w: chunk %d of %d bytes", parley.ErrMalformed, h.Index, h.Length)
 		}
-		buf := bufPool.Get().([]byte)
-		if cap(buf) < int(h.Length) {
-			buf = make([]byte, maxLen)
+		buf := bufPool.Get().(*[]byte)
+		if cap(*buf) < int(h.Length) {
+			*buf = make([]byte, maxLen)
 		}
-		buf = buf[:h.Length]
-		if _, err := io.ReadFull(br, buf); err != nil {
+		*buf = (*buf)[:h.Length]
+		if _, err := io.ReadFull(br, *buf); err != nil {
 			return err
 		}
 		work <- fetched{index: int(want), data: buf}
