@@ -324,20 +324,16 @@ func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *ident
 		if err := r.ReadMsg(&h); err != nil {
 			return err
 		}
-		if h.Index != want {
-			return fmt.Errorf("%w: chunk %d answered where %d was asked", parley.ErrMalformed, h.Index, want)
+		if err := checkChunk(&h, want, c.Overhead(), maxLen); err != nil {
+			return err
 		}
 		switch h.Status {
-		case fpb.Chunk_STATUS_OK:
 		case fpb.Chunk_STATUS_NOT_AVAILABLE:
 			continue
 		case fpb.Chunk_STATUS_CANCELLED:
 			return errCancelled
-		default:
-			return fmt.Errorf("the peer does not serve this file")
-		}
-		if int(h.Length) > maxLen || int(h.Length) < c.Overhead() {
-			return fmt.Errorf("%w: chunk %d of %d bytes", parley.ErrMalformed, h.Index, h.Length)
+		case fpb.Chunk_STATUS_UNKNOWN_FILE:
+			return errors.New("the peer does not serve this file")
 		}
 		buf := bufPool.Get().(*[]byte)
 		if cap(*buf) < int(h.Length) {
@@ -348,6 +344,22 @@ func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *ident
 			return err
 		}
 		work <- fetched{index: int(want), data: buf}
+	}
+	return nil
+}
+
+// checkChunk checks a Chunk frame against what was asked: the same index,
+// a known status, and for STATUS_OK a length a sealed chunk can have.
+func checkChunk(h *fpb.Chunk, want uint32, overhead, maxLen int) error {
+	switch {
+	case h.Index != want:
+		return fmt.Errorf("%w: chunk %d answered where %d was asked", parley.ErrMalformed, h.Index, want)
+	case h.Status == fpb.Chunk_STATUS_OK && (int(h.Length) > maxLen || int(h.Length) < overhead):
+		return fmt.Errorf("%w: chunk %d of %d bytes", parley.ErrMalformed, h.Index, h.Length)
+	case h.Status != fpb.Chunk_STATUS_OK && h.Length != 0:
+		return fmt.Errorf("%w: chunk %d answered %s with %d bytes", parley.ErrMalformed, h.Index, h.Status, h.Length)
+	case fpb.Chunk_Status_name[int32(h.Status)] == "":
+		return fmt.Errorf("%w: chunk status %d", parley.ErrMalformed, h.Status)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -20,6 +21,19 @@ import (
 )
 
 func hexBytes(s string) ([]byte, error) { return hex.DecodeString(s) }
+
+// checkRequest checks a Request frame: a 16-byte file ID and 1 to
+// maxRequestChunks chunk indexes. (An index past the file's end is not a
+// protocol error: it is answered NOT_AVAILABLE.)
+func checkRequest(req *fpb.Request) error {
+	if len(req.FileId) != identity.FileIDSize {
+		return fmt.Errorf("%w: file ID of %d bytes", parley.ErrMalformed, len(req.FileId))
+	}
+	if n := len(req.Chunks); n == 0 || n > maxRequestChunks {
+		return fmt.Errorf("%w: request for %d chunks, want 1 to %d", parley.ErrMalformed, n, maxRequestChunks)
+	}
+	return nil
+}
 
 // handle serves one inbound stream: requests in, chunks out.
 func (s *Service) handle(st network.Stream) {
@@ -60,7 +74,8 @@ func (s *Service) handle(st network.Stream) {
 			}
 			return
 		}
-		if len(req.FileId) != identity.FileIDSize || len(req.Chunks) == 0 || len(req.Chunks) > maxRequestChunks {
+		if err := checkRequest(&req); err != nil {
+			s.log.Debug("bad file request, resetting", "peer", remote, "err", err)
 			_ = st.Reset()
 			return
 		}

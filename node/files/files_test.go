@@ -1,0 +1,393 @@
+package files
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-msgio/pbio"
+	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	fpb "github.com/parley-im/parley/node/files/pb"
+	"github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/ipfs/go-log/v2/writer.(*MirrorWriter).logRoutine"),
+		goleak.IgnoreTopFunction("github.com/dgraph-io/ristretto/v2/z.(*AllocatorPool).freeupAllocators"),
+	)
+}
+
+var conv = parley.ConversationID{7}
+
+func newHost(t testing.TB) host.Host {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// peerSvc is a files service on its own host and store.
+type peerSvc struct {
+	h       host.Host
+	store   *storage.DB
+	dir     string
+	svc     *Service
+	sources func() []peer.ID
+}
+
+func newPeer(t testing.TB, h host.Host, dir string, sources func() []peer.ID) *peerSvc {
+	t.Helper()
+	id, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := id.StoreKey
+	if b, err := os.ReadFile(filepath.Join(dir, "key")); err == nil {
+		key = b
+	} else if err := os.WriteFile(filepath.Join(dir, "key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(storage.Options{Dir: filepath.Join(dir, "db"), EncryptionKey: key, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peerSvc{h: h, store: db, dir: dir, sources: sources}
+	p.svc, err = New(Config{
+		Host: h, Store: db, Downloads: filepath.Join(dir, "downloads"),
+		Notify:    func(parley.Event) {},
+		MayFetch:  func(parley.ConversationID, peer.ID) bool { return true },
+		Sources:   func(parley.File) []peer.ID { return p.sources() },
+		Connect:   func(context.Context, peer.ID) error { return nil },
+		IsContact: func(peer.ID) bool { return true },
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (p *peerSvc) close() {
+	p.svc.Close()
+	p.store.Close()
+}
+
+func connect(t testing.TB, a, b host.Host) {
+	t.Helper()
+	if err := a.Connect(context.Background(), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// offer prepares a random file of size bytes at the sender, as SendFile
+// does, and hands the offer to the receiver as the DM path would.
+func offer(t testing.TB, from, to *peerSvc, size int64) (*pb.FileOffer, [32]byte) {
+	t.Helper()
+	path := filepath.Join(from.dir, "data.bin")
+	data := make([]byte, size)
+	rand.Read(data)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Prepare(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := parley.EnvelopeID{byte(size)}
+	if _, err := from.svc.Offered(conv, msg, o, path); err != nil {
+		t.Fatal(err)
+	}
+	if to != nil {
+		if err := to.svc.OnOffer(conv, msg, from.h.ID(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o, sha256.Sum256(data)
+}
+
+func waitState(t testing.TB, p *peerSvc, id string, want parley.FileState) parley.File {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		f, err := p.svc.File(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.State == want {
+			return f
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("file is %s (%s), want %s", f.State, f.Error, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func hashFile(t testing.TB, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// evil serves every chunk it is asked for, sealed properly under the
+// file's key but with the wrong content.
+func evil(t testing.TB, h host.Host, o *pb.FileOffer, served *atomic.Int64) {
+	c, err := identity.NewFileCipher(o.Key, o.FileId)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetStreamHandler(ID, func(st network.Stream) {
+		defer st.Close()
+		r, w := pbio.NewDelimitedReader(st, maxRequestFrame), pbio.NewDelimitedWriter(st)
+		for {
+			var req fpb.Request
+			if r.ReadMsg(&req) != nil {
+				return
+			}
+			for _, i := range req.Chunks {
+				junk := make([]byte, o.ChunkSize)
+				rand.Read(junk)
+				sealed := c.Seal(nil, i, junk[:min(int(o.ChunkSize), int(o.Size)-int(i)*int(o.ChunkSize))])
+				if w.WriteMsg(&fpb.Chunk{Index: i, Length: uint32(len(sealed))}) != nil {
+					return
+				}
+				if _, err := st.Write(sealed); err != nil {
+					return
+				}
+				served.Add(1)
+			}
+		}
+	})
+}
+
+// A holder that serves corrupted chunks is caught: its chunks are
+// discarded, fetched again from an honest holder, and the file is intact.
+func TestCorruptedChunksAreRefetched(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	mallory := newHost(t)
+	var bobSources []peer.ID
+	bob := newPeer(t, newHost(t), t.TempDir(), func() []peer.ID { return bobSources })
+	defer bob.close()
+	connect(t, bob.h, alice.h)
+	connect(t, bob.h, mallory)
+	bob.svc.cfg.AutoAccept = -1
+	o, sum := offer(t, alice, bob, 5<<20+3)
+	var junk atomic.Int64
+	evil(t, mallory, o, &junk)
+	bobSources = []peer.ID{mallory.ID(), alice.h.ID()}
+	if _, err := bob.svc.Accept(FileID(o)); err != nil {
+		t.Fatal(err)
+	}
+	f := waitState(t, bob, FileID(o), parley.FileComplete)
+	if hashFile(t, f.Path) != sum {
+		t.Fatal("the file is not intact")
+	}
+	if junk.Load() == 0 {
+		t.Fatal("the test is broken: mallory served nothing")
+	}
+}
+
+// A download cut short resumes from what the part file holds: the sender
+// serves little more than one copy in all.
+func TestDownloadResumes(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	bobDir := t.TempDir()
+	bobHost := newHost(t)
+	sources := func() []peer.ID { return []peer.ID{alice.h.ID()} }
+	bob := newPeer(t, bobHost, bobDir, sources)
+	connect(t, bob.h, alice.h)
+	const size = 64 << 20
+	o, sum := offer(t, alice, bob, size)
+	if _, err := bob.svc.Accept(FileID(o)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		f, _ := bob.svc.File(FileID(o))
+		if f.BytesDone >= size/3 {
+			break
+		}
+		if f.State == parley.FileComplete || time.Now().After(deadline) {
+			t.Fatalf("could not stop the transfer half way: %+v", f)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	bob.close()
+	bob = newPeer(t, bobHost, bobDir, sources)
+	defer bob.close()
+	f := waitState(t, bob, FileID(o), parley.FileComplete)
+	if hashFile(t, f.Path) != sum {
+		t.Fatal("the resumed file is not intact")
+	}
+	if up := alice.svc.Served(FileID(o)); up > size*3/2 {
+		t.Fatalf("the sender served %d bytes for a %d-byte file: the resume fetched more than the missing chunks", up, size)
+	}
+}
+
+// rawRequest sends frames to a holder and reads one answer.
+func rawRequest(t *testing.T, from host.Host, to peer.ID, frames ...[]byte) (*fpb.Chunk, error) {
+	t.Helper()
+	st, err := from.NewStream(context.Background(), to, ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	_ = st.SetDeadline(time.Now().Add(10 * time.Second))
+	for _, f := range frames {
+		if _, err := st.Write(f); err != nil {
+			return nil, err
+		}
+	}
+	var h fpb.Chunk
+	if err := pbio.NewDelimitedReader(st, 64).ReadMsg(&h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+func frame(t *testing.T, m proto.Message) []byte {
+	var b bytes.Buffer
+	if err := pbio.NewDelimitedWriter(&b).WriteMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Requests for unknown files, out-of-range chunks and malformed frames
+// are refused, and the holder keeps serving.
+func TestBadRequests(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	o, _ := offer(t, alice, nil, 100<<10)
+	eve := newHost(t)
+	connect(t, eve, alice.h)
+
+	h, err := rawRequest(t, eve, alice.h.ID(), frame(t, &fpb.Request{FileId: make([]byte, 16), Chunks: []uint32{0}}))
+	if err != nil || h.Status != fpb.Chunk_STATUS_UNKNOWN_FILE {
+		t.Fatalf("unknown file: %v, %v", h, err)
+	}
+	h, err = rawRequest(t, eve, alice.h.ID(), frame(t, &fpb.Request{FileId: o.FileId, Chunks: []uint32{1 << 30}}))
+	if err != nil || h.Status != fpb.Chunk_STATUS_NOT_AVAILABLE || h.Index != 1<<30 {
+		t.Fatalf("out of range: %v, %v", h, err)
+	}
+	for name, f := range map[string][]byte{
+		"no chunks":  frame(t, &fpb.Request{FileId: o.FileId}),
+		"short ID":   frame(t, &fpb.Request{FileId: o.FileId[:4], Chunks: []uint32{0}}),
+		"65 chunks":  frame(t, &fpb.Request{FileId: o.FileId, Chunks: make([]uint32, 65)}),
+		"garbage":    []byte("\x05hello"),
+		"huge frame": append([]byte{0xff, 0xff, 0x03}, make([]byte, 100)...),
+	} {
+		if h, err := rawRequest(t, eve, alice.h.ID(), f); !errors.Is(err, network.ErrReset) && !errors.Is(err, io.EOF) {
+			t.Errorf("%s: answered %v, %v; want a reset", name, h, err)
+		}
+	}
+	h, err = rawRequest(t, eve, alice.h.ID(), frame(t, &fpb.Request{FileId: o.FileId, Chunks: []uint32{0}}))
+	if err != nil || h.Status != fpb.Chunk_STATUS_OK {
+		t.Fatalf("a good request after the bad ones: %v, %v", h, err)
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"../../etc/passwd":                   "passwd",
+		`..\..\windows\win.ini`:              "win.ini",
+		"..":                                 "file",
+		".bashrc":                            "bashrc",
+		"a\x00b\nc.txt":                      "abc.txt",
+		"what?.txt":                          "what_.txt",
+		"\u202egnp.exe":                      "gnp.exe",
+		"":                                   "file",
+		"photo.jpg":                          "photo.jpg",
+		strings.Repeat("x", 300) + ".tar.gz": strings.Repeat("x", 197) + ".gz",
+	} {
+		if got := SafeName(in); got != want {
+			t.Errorf("SafeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzSafeName: whatever a peer calls a file, the name stays inside the
+// downloads folder.
+func FuzzSafeName(f *testing.F) {
+	f.Add("../../etc/passwd")
+	f.Add(`C:\x\..\y`)
+	f.Fuzz(func(t *testing.T, name string) {
+		got := SafeName(name)
+		if got == "" || got == "." || got == ".." || strings.ContainsAny(got, `/\`) || strings.HasPrefix(got, ".") || len(got) > 200+4 {
+			t.Fatalf("SafeName(%q) = %q", name, got)
+		}
+		if filepath.Dir(filepath.Join("/downloads", got)) != "/downloads" {
+			t.Fatalf("SafeName(%q) = %q escapes", name, got)
+		}
+	})
+}
+
+// FuzzRequest: any frame a peer sends decodes and is checked without
+// panicking.
+func FuzzRequest(f *testing.F) {
+	f.Add(frameBytes(&fpb.Request{FileId: make([]byte, 16), Chunks: []uint32{0, 1, 2}}))
+	f.Add([]byte{0x02, 0x0a, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req fpb.Request
+		if err := pbio.NewDelimitedReader(bytes.NewReader(b), maxRequestFrame).ReadMsg(&req); err != nil {
+			return
+		}
+		if checkRequest(&req) == nil && (len(req.FileId) != 16 || len(req.Chunks) == 0 || len(req.Chunks) > maxRequestChunks) {
+			t.Fatalf("accepted %v", &req)
+		}
+	})
+}
+
+// FuzzChunk: any chunk header a holder sends decodes and is checked
+// without panicking; accepted lengths are ones a sealed chunk can have.
+func FuzzChunk(f *testing.F) {
+	f.Add(frameBytes(&fpb.Chunk{Index: 3, Length: 1 << 20}), uint32(3))
+	f.Add(frameBytes(&fpb.Chunk{Index: 3, Status: fpb.Chunk_STATUS_NOT_AVAILABLE}), uint32(3))
+	f.Fuzz(func(t *testing.T, b []byte, want uint32) {
+		var h fpb.Chunk
+		if err := pbio.NewDelimitedReader(bytes.NewReader(b), 64).ReadMsg(&h); err != nil {
+			return
+		}
+		const overhead, maxLen = 16, 1<<20 + 16
+		if checkChunk(&h, want, overhead, maxLen) == nil && h.Status == fpb.Chunk_STATUS_OK && (h.Length < overhead || h.Length > maxLen) {
+			t.Fatalf("accepted %v", &h)
+		}
+	})
+}
+
+func frameBytes(m proto.Message) []byte {
+	var b bytes.Buffer
+	_ = pbio.NewDelimitedWriter(&b).WriteMsg(m)
+	return b.Bytes()
+}
