@@ -36,6 +36,7 @@ type testNode struct {
 	bootstrap []string
 	swarmKey  []byte // set: a private network, on TCP only
 	gater     connmgr.ConnectionGater
+	listen    []string // nil: TCP and QUIC on loopback
 	*node.Node
 	m *node.Messenger
 }
@@ -60,6 +61,9 @@ func (n *testNode) start() {
 	listen := []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	if n.swarmKey != nil {
 		listen = listen[:1]
+	}
+	if n.listen != nil {
+		listen = n.listen
 	}
 	nd, err := node.New(context.Background(), node.Config{
 		DataDir:   n.dir,
