@@ -391,3 +391,19 @@ func frameBytes(m proto.Message) []byte {
 	_ = pbio.NewDelimitedWriter(&b).WriteMsg(m)
 	return b.Bytes()
 }
+
+// An empty file is complete on both sides at once.
+func TestEmptyFile(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	bob := newPeer(t, newHost(t), t.TempDir(), func() []peer.ID { return nil })
+	defer bob.close()
+	o, sum := offer(t, alice, bob, 0)
+	f := waitState(t, bob, FileID(o), parley.FileComplete)
+	if hashFile(t, f.Path) != sum {
+		t.Fatal("not empty")
+	}
+	if f, _ := alice.svc.File(FileID(o)); f.State != parley.FileComplete {
+		t.Fatalf("sender's empty file is %s", f.State)
+	}
+}

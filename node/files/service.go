@@ -168,6 +168,9 @@ func (s *Service) Offered(conv parley.ConversationID, msg parley.EnvelopeID, o *
 	rec, err := s.cfg.Store.UpdateFile(FileID(o), func(f *storage.FileRecord, found bool) (bool, error) {
 		*f = recordOf(conv, msg, s.self, o)
 		f.Outgoing, f.Path, f.State = true, abs, parley.FileOffered
+		if o.Size == 0 {
+			f.State = parley.FileComplete // nothing to serve
+		}
 		return true, nil
 	})
 	if err != nil {
