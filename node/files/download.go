@@ -238,10 +238,19 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, rec storage.FileRe
 	if err != nil {
 		return 0, err
 	}
-	st, err := s.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "file"), src, ID)
+	// Not over a limited (relayed) connection: a relay's data limit is far
+	// below a file's size. Hole punching usually turns a relayed connection
+	// into a direct one within seconds; until then the download waits and
+	// says so.
+	st, err := s.cfg.Host.NewStream(ctx, src, ID)
+	if errors.Is(err, network.ErrLimitedConn) {
+		p.note(fmt.Sprintf("waiting for a direct connection to %s (only a relay reaches it)", src))
+		return 0, err
+	}
 	if err != nil {
 		return 0, err
 	}
+	p.note("")
 	defer st.Reset()
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
@@ -372,6 +381,7 @@ type progress struct {
 
 	mu               sync.Mutex
 	lastEvent, saved time.Time
+	why              string // the note last saved
 }
 
 func (p *progress) tick() {
@@ -390,6 +400,27 @@ func (p *progress) tick() {
 	}
 	if save {
 		p.save()
+	}
+}
+
+// note says, in the file's Error field, why a transfer is not moving
+// (empty: it is).
+func (p *progress) note(why string) {
+	p.mu.Lock()
+	changed := p.why != why
+	p.why = why
+	p.mu.Unlock()
+	if !changed {
+		return
+	}
+	if _, err := p.s.cfg.Store.UpdateFile(p.rec.ID, func(f *storage.FileRecord, found bool) (bool, error) {
+		if !found || f.State != parley.FileTransferring {
+			return false, nil
+		}
+		f.Error = why
+		return true, nil
+	}); err != nil {
+		p.s.log.Warn("saving file progress", "file", p.rec.ID, "err", err)
 	}
 }
 
