@@ -1,14 +1,21 @@
 // Package gui serves Parley's local API: JSON over HTTP and an event
 // WebSocket, the one surface the web GUI, the CLI and bots use. It also
-// serves the web GUI itself from embedded files.
+// serves the web GUI itself from embedded files (web/: plain HTML, CSS and
+// ES modules, no build step), under a Content-Security-Policy that allows
+// only those files: no inline script or style.
 //
-// The API listens on loopback only. Every request must carry the token that
-// New writes to the data dir's api.json (mode 0600): as a bearer token, or
-// as the cookie a browser gets by opening a one-time login URL (NewLoginURL,
-// `parley open`); the token itself is never put in a URL. Requests whose Host is not a
-// loopback name (DNS rebinding) or that come from a foreign origin (CSRF,
+// The API listens on loopback only, on the port it had last time when it is
+// free (remembered in the data dir). Every request must carry the token that
+// New writes to the data dir's api.json (mode 0600, fresh on every start) as
+// a bearer token, or a browser session cookie. A browser gets the cookie by
+// opening a one-time login URL (NewLoginURL, `parley open`); the cookie is
+// signed with a key kept in the data dir, so it outlives restarts, and the
+// token itself is never put in a URL or a cookie. Requests whose Host is not
+// a loopback name (DNS rebinding) or that come from a foreign origin (CSRF,
 // including reads: GET /api/v1/messages?read=true changes state) are
-// refused before the token is even looked at.
+// refused before the token is even looked at. The GUI's static files need
+// no session (they hold nothing private); the page itself, without one,
+// says how to log in.
 //
 // The package reaches the node only through the Node interface; it knows
 // nothing of libp2p or storage. Wire types live in gui/api, shared with the

@@ -128,12 +128,13 @@ func TestJSONFieldNames(t *testing.T) {
 	}
 	wantKeys(t, list[0], "peer_id", "name", "state", "added_at", "online", "safety_number")
 
+	h.node.receive(aliceID, "hello")
 	_, body = h.do(http.MethodGet, api.PathConversations, "")
 	json.Unmarshal(body, &list)
-	wantKeys(t, list[0], "id", "kind", "peer", "last_hlc", "unread", "name")
+	wantKeys(t, list[0], "id", "kind", "peer", "last_hlc", "unread", "name", "online", "last")
 
 	_, body = h.do(http.MethodGet, api.PathSelf, "")
-	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "fingerprint", "data_dir")
+	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "fingerprint", "data_dir", "named")
 }
 
 func TestStatus(t *testing.T) {

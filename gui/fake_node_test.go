@@ -54,7 +54,21 @@ func newFakeNode() *fakeNode {
 	}
 }
 
-func (f *fakeNode) Self() parley.Self { return f.self }
+func (f *fakeNode) Self() parley.Self {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.self
+}
+
+func (f *fakeNode) SetName(_ context.Context, name string) (parley.Self, error) {
+	if strings.ContainsAny(name, "\n\x00") {
+		return parley.Self{}, fmt.Errorf("%w: a name is one line of text", parley.ErrMalformed)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.self.Name = name
+	return f.self, nil
+}
 
 func (f *fakeNode) AddContact(_ context.Context, invite, name string) (parley.Contact, error) {
 	peerID, ok := strings.CutPrefix(invite, "invite:")

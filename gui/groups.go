@@ -172,13 +172,15 @@ func (s *Server) handleRenameGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
-	limit, markRead, err := pageQuery(r.URL.Query())
+	p, err := pageQuery(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	group := r.PathValue("group")
-	msgs, err := s.node.GroupMessages(r.Context(), group, limit, markRead)
+	msgs, err := p.fetch(func(limit int, markRead bool) ([]parley.Message, error) {
+		return s.node.GroupMessages(r.Context(), group, limit, markRead)
+	})
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return

@@ -4,33 +4,57 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parley-im/parley/gui/api"
 )
 
-// contentSecurityPolicy lets pages load only this server's own files and
-// never be framed (clickjacking).
-const contentSecurityPolicy = "default-src 'self'; style-src 'self' 'unsafe-inline'; " +
-	"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+// contentSecurityPolicy lets pages run only this server's own scripts and
+// styles (no inline code, no eval), talk only to this server (its HTTP API
+// and its WebSocket: connect-src names the ws: origin, which 'self' does not
+// cover in every browser), show only its own images (and data: URLs), and
+// never be framed (clickjacking). host is the request's Host, already
+// checked against the loopback allow-list; "" leaves the WebSocket out.
+func contentSecurityPolicy(host string) string {
+	connect := "'self'"
+	if host != "" {
+		connect += " ws://" + host
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src " + connect + "; font-src 'self'; manifest-src 'self'; " +
+		"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
 
-// guard runs before every handler: Host check, Origin check, login, token,
-// body cap. The order matters: a request from a foreign site is refused
-// whether or not it guessed the token.
+// securityHeaders go on every response, errors included; host as for
+// contentSecurityPolicy.
+func securityHeaders(h http.Header, host string) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy(host))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	// The login URL carries a one-time code: never leak it in a Referer.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	// No other site's window may hold a handle on ours, nor load our
+	// responses as subresources.
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+}
+
+// guard runs before every handler: Host check, Origin check, login, token
+// or session, body cap. The order matters: a request from a foreign site is
+// refused whether or not it guessed the token.
 func (s *Server) guard(next http.Handler) http.Handler {
+	static := http.StripPrefix("/static/", http.FileServerFS(s.pages.static))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		// The login URL carries a one-time code: never leak it in a Referer.
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-
-		if !s.hosts[strings.ToLower(r.Host)] {
+		host := strings.ToLower(r.Host)
+		if !s.hosts[host] {
+			securityHeaders(w.Header(), "")
 			writeError(w, &api.Error{Status: http.StatusForbidden, Code: api.CodeForbidden,
 				Message: "host not allowed: the API answers only to loopback names"})
 			return
 		}
+		securityHeaders(w.Header(), host)
 		if err := s.checkOrigin(r); err != nil {
 			writeError(w, &api.Error{Status: http.StatusForbidden, Code: api.CodeForbidden,
 				Message: "cross-origin request refused"})
@@ -40,8 +64,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			s.login(w, r)
 			return
 		}
+		// The GUI's code, styles and icons hold nothing private; the page
+		// that says how to log in needs them before any login.
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/static/") {
+			static.ServeHTTP(w, r)
+			return
+		}
 		if !s.authorized(r) {
-			writeError(w, errUnauthorized)
+			s.loginPage(w, r, errUnauthorized)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
@@ -66,19 +96,15 @@ func (s *Server) checkOrigin(r *http.Request) error {
 	return s.cop.Check(&asPost)
 }
 
-// authorized accepts the token as a bearer header (the CLI, bots) or as
-// the session cookie (browsers, whose WebSocket sends it too). Never in a
-// URL, where it would land in logs and history.
+// authorized accepts the API token as a bearer header (the CLI, bots) or
+// a session cookie (browsers, whose WebSocket sends it too). Never a token
+// in a URL, where it would land in logs and history.
 func (s *Server) authorized(r *http.Request) bool {
 	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return s.validToken(auth)
+		return subtle.ConstantTimeCompare([]byte(auth), []byte(s.token)) == 1
 	}
 	if c, err := r.Cookie(s.cookie); err == nil {
-		return s.validToken(c.Value)
+		return s.validSession(c.Value, time.Now())
 	}
 	return false
-}
-
-func (s *Server) validToken(t string) bool {
-	return subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
 }

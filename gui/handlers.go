@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,8 @@ func (s *Server) routes() http.Handler {
 	table := []route{
 		{http.MethodGet, "/{$}", s.handleIndex},
 		{http.MethodGet, api.PathSelf, s.handleSelf},
+		{http.MethodPut, api.PathSelf, s.handleSetName},
+		{http.MethodGet, api.PathSelfQR, s.handleSelfQR},
 		{http.MethodGet, api.PathContacts, s.handleContacts},
 		{http.MethodPost, api.PathContacts, s.handleAddContact},
 		{http.MethodGet, api.PathRequests, s.handleRequests},
@@ -49,6 +52,7 @@ func (s *Server) routes() http.Handler {
 		{http.MethodPost, api.PathGroupMessages, s.handleGroupSend},
 		{http.MethodGet, api.PathEvents, s.handleEvents},
 		{http.MethodPost, api.PathLogin, s.handleNewLogin},
+		{http.MethodPost, api.PathLogout, s.handleLogout},
 	}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string) // path → methods
@@ -74,7 +78,30 @@ func (s *Server) routes() http.Handler {
 }
 
 func (s *Server) handleSelf(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.node.Self())
+	writeJSON(w, http.StatusOK, s.selfView(s.node.Self()))
+}
+
+func (s *Server) selfView(self parley.Self) api.SelfView {
+	return api.SelfView{Self: self, Named: s.defaultName == "" || self.Name != s.defaultName}
+}
+
+func (s *Server) handleSetName(w http.ResponseWriter, r *http.Request) {
+	var req api.SetNameRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name := strings.TrimSpace(req.Name)
+	if name == "" {
+		s.fail(w, r, badRequest("no name given"))
+		return
+	}
+	self, err := s.node.SetName(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.selfView(self))
 }
 
 func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request) {
@@ -136,15 +163,42 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		v := api.ConversationView{Conversation: c, Name: c.Name}
 		if c.Peer != "" {
 			v.Name = n.name(c.Peer)
+			v.Online = s.node.Online(c.Peer)
 		}
+		v.Last = s.lastMessage(r.Context(), n, c)
 		views = append(views, v)
 	}
 	writeJSON(w, http.StatusOK, views)
 }
 
+// lastMessage is the newest message of a conversation, for the list's
+// preview; nil if there is none or it cannot be read (the list still
+// shows).
+func (s *Server) lastMessage(ctx context.Context, n *namer, c parley.Conversation) *api.MessageView {
+	var msgs []parley.Message
+	var err error
+	if c.Kind == parley.ConversationGroup {
+		msgs, err = s.node.GroupMessages(ctx, c.ID.String(), 1, false)
+		if err == nil && len(msgs) == 1 && !msgs[0].Outgoing {
+			n.addMembers(c.ID.String())
+		}
+	} else {
+		msgs, err = s.node.Messages(ctx, c.Peer, 1, false)
+	}
+	if err != nil {
+		s.log.Debug("last message of a conversation", "conversation", c.ID, "err", err)
+		return nil
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	v := n.messageView(msgs[len(msgs)-1])
+	return &v
+}
+
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, markRead, err := pageQuery(q)
+	p, err := pageQuery(q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -154,7 +208,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	msgs, err := s.node.Messages(r.Context(), c.PeerID, limit, markRead)
+	msgs, err := p.fetch(func(limit int, markRead bool) ([]parley.Message, error) {
+		return s.node.Messages(r.Context(), c.PeerID, limit, markRead)
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -168,24 +224,79 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, views)
 }
 
-// pageQuery reads the query of a message listing: limit (0 or absent: all)
-// and read (true: mark the messages shown read).
-func pageQuery(q url.Values) (limit int, markRead bool, err error) {
+// page is the query of a message listing.
+type page struct {
+	limit    int  // 0: all
+	markRead bool // mark the messages shown read
+	// before, when set, asks for the messages that come before this one
+	// in display order: the page above the oldest one a GUI shows.
+	before *parley.EnvelopeID
+}
+
+// pageQuery reads the query of a message listing: limit (0 or absent: all),
+// read (true: mark the messages shown read) and before (a message ID).
+// read=true and before exclude each other: an older page is not what a
+// user opening the conversation sees, and a GUI marks it read on opening.
+func pageQuery(q url.Values) (page, error) {
+	var p page
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return 0, false, badRequest("limit must be a whole number, 0 for all")
+			return page{}, badRequest("limit must be a whole number, 0 for all")
 		}
-		limit = n
+		p.limit = n
 	}
 	if v := q.Get("read"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return 0, false, badRequest("read must be true or false")
+			return page{}, badRequest("read must be true or false")
 		}
-		markRead = b
+		p.markRead = b
 	}
-	return limit, markRead, nil
+	if v := q.Get("before"); v != "" {
+		id, err := parley.ParseEnvelopeID(v)
+		if err != nil {
+			return page{}, badRequest("before must be a message ID (64 hex characters)")
+		}
+		if p.markRead {
+			return page{}, badRequest("read=true applies to the newest messages: it cannot be combined with before")
+		}
+		p.before = &id
+	}
+	return p, nil
+}
+
+// fetch lists the page through list, which returns the newest limit
+// messages (0: all) in display order.
+//
+// The node pages from the newest message only, so a page before a cursor
+// is found by asking for ever more of the newest messages until the cursor
+// is far enough in: the cost grows with the depth, not the whole history.
+func (p page) fetch(list func(limit int, markRead bool) ([]parley.Message, error)) ([]parley.Message, error) {
+	if p.before == nil {
+		return list(p.limit, p.markRead)
+	}
+	want := 0 // 0: all before the cursor
+	if p.limit > 0 {
+		want = max(2*p.limit, 64)
+	}
+	for {
+		msgs, err := list(want, false)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(msgs, func(m parley.Message) bool { return m.ID == *p.before })
+		if i >= 0 && p.limit > 0 && i >= p.limit {
+			return msgs[i-p.limit : i], nil
+		}
+		if want == 0 || len(msgs) < want { // msgs reach back to the first message
+			if i < 0 {
+				return nil, fmt.Errorf("%w: no message %s in this conversation", parley.ErrNotFound, *p.before)
+			}
+			return msgs[:i], nil
+		}
+		want *= 4
+	}
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {

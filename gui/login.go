@@ -67,20 +67,16 @@ func (s *Server) NewLoginURL() (string, error) {
 	return s.URL() + "?login=" + url.QueryEscape(code), nil
 }
 
-// login trades a one-time code for the session cookie, then redirects to
-// the bare URL so the code leaves the address bar.
+// login trades a one-time code for a session cookie, then redirects to
+// the bare URL so the code leaves the address bar. A used or expired code
+// gets the page that says how to log in.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !s.logins.redeem(r.URL.Query().Get("login"), time.Now()) {
-		writeError(w, errLoginUsed)
+	now := time.Now()
+	if !s.logins.redeem(r.URL.Query().Get("login"), now) {
+		s.loginPage(w, r, errLoginUsed)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     s.cookie,
-		Value:    s.token,
-		Path:     "/",
-		HttpOnly: true,
-		SameSite: http.SameSiteStrictMode,
-	})
+	s.setSession(w, now)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

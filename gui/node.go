@@ -11,6 +11,9 @@ import (
 type Node interface {
 	// Self describes this node: peer ID, addresses, invite, fingerprint.
 	Self() parley.Self
+	// SetName changes the display name on our card (parley.ErrMalformed
+	// for an empty or unusable name) and returns the new Self.
+	SetName(ctx context.Context, name string) (parley.Self, error)
 	// AddContact adds (or updates) the contact whose invite code is given;
 	// name overrides the name on the card when non-empty.
 	AddContact(ctx context.Context, invite, name string) (parley.Contact, error)

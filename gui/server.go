@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,10 +33,17 @@ const shutdownTimeout = 5 * time.Second
 // Config configures a Server. DataDir and Node are required.
 type Config struct {
 	// Addr is host:port to listen on; default DefaultAddr. The host must be
-	// a loopback address or "localhost": New refuses anything else.
+	// a loopback address or "localhost": New refuses anything else. With
+	// port 0, the port chosen is remembered in the data dir and used again
+	// on the next start while it is free, so the GUI keeps its URL.
 	Addr string
-	// DataDir receives APIFile.
+	// DataDir receives APIFile, the remembered port and the secret that
+	// browser sessions are signed with.
 	DataDir string
+	// DefaultName is the display name a node has until its user picks one
+	// (node.DefaultName); the API tells the GUI whether Self's name is
+	// still this, so it can ask for one.
+	DefaultName string
 	// Node is what the API serves.
 	Node Node
 	// Logger defaults to slog.Default().
@@ -59,11 +65,13 @@ type Server struct {
 	// cookie is the session cookie's name. Cookies ignore ports, so two
 	// nodes on one machine would overwrite each other's cookie if they
 	// shared a name.
-	cookie  string
-	logins  logins // one-time login codes
-	cop     *http.CrossOriginProtection
-	index   *template.Template
-	handler http.Handler
+	cookie      string
+	sessionKey  []byte // signs session cookies; kept in the data dir
+	defaultName string
+	logins      logins // one-time login codes
+	cop         *http.CrossOriginProtection
+	pages       pages
+	handler     http.Handler
 
 	closing   chan struct{} // closed by Close: stops Serve
 	closeOnce sync.Once
@@ -79,8 +87,9 @@ type Server struct {
 	stopOnce    sync.Once
 }
 
-// New listens on cfg.Addr and writes DataDir/APIFile with the URL and a
-// fresh token. Serve must follow; Close undoes both.
+// New listens on cfg.Addr (or the port it had last time) and writes
+// DataDir/APIFile with the URL and a fresh token. Serve must follow; Close
+// undoes both.
 func New(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("gui: Config.DataDir is required")
@@ -97,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 	if err := CheckAddr(cfg.Addr); err != nil {
 		return nil, err
 	}
-	index, err := parseIndex()
+	pg, err := loadPages()
 	if err != nil {
 		return nil, err
 	}
@@ -105,33 +114,42 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("gui: listen: %w", err)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("gui: data dir: %w", err)
 	}
-	tcp := ln.Addr().(*net.TCPAddr)
-	port := strconv.Itoa(tcp.Port)
+	sessionKey, err := loadOrCreateSessionKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		log:     cfg.Logger.With("component", "api"),
-		node:    cfg.Node,
-		ln:      ln,
-		base:    "http://" + net.JoinHostPort(tcp.IP.String(), port),
-		token:   token,
-		apiFile: filepath.Join(cfg.DataDir, APIFile),
-		hosts: map[string]bool{
-			net.JoinHostPort(tcp.IP.String(), port): true,
-			net.JoinHostPort("127.0.0.1", port):     true,
-			net.JoinHostPort("::1", port):           true,
-			net.JoinHostPort("localhost", port):     true,
-		},
-		cookie:      "parley_token_" + port,
+		log:         cfg.Logger.With("component", "api"),
+		node:        cfg.Node,
+		token:       token,
+		apiFile:     filepath.Join(cfg.DataDir, APIFile),
+		sessionKey:  sessionKey,
+		defaultName: cfg.DefaultName,
 		cop:         http.NewCrossOriginProtection(),
-		index:       index,
+		pages:       pg,
 		closing:     make(chan struct{}),
 		stopStreams: make(chan struct{}),
 	}
+	ln, err := s.listenStable(cfg.DataDir, cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	tcp := ln.Addr().(*net.TCPAddr)
+	port := strconv.Itoa(tcp.Port)
+	s.ln = ln
+	s.base = "http://" + net.JoinHostPort(tcp.IP.String(), port)
+	s.hosts = map[string]bool{
+		net.JoinHostPort(tcp.IP.String(), port): true,
+		net.JoinHostPort("127.0.0.1", port):     true,
+		net.JoinHostPort("::1", port):           true,
+		net.JoinHostPort("localhost", port):     true,
+	}
+	s.cookie = "parley_session_" + port
 	s.handler = s.guard(s.routes())
-	if err := writeAPIFile(cfg.DataDir, s.apiFile, api.File{URL: s.base, Token: token}); err != nil {
+	if err := writeAPIFile(s.apiFile, api.File{URL: s.base, Token: token}); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -250,10 +268,7 @@ func newToken() (string, error) {
 // writeAPIFile writes the file atomically (temp file, then rename), so a
 // client never reads half a file, and with mode 0600 from the first byte,
 // so no other user ever sees the token.
-func writeAPIFile(dir, path string, f api.File) (err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("gui: data dir: %w", err)
-	}
+func writeAPIFile(path string, f api.File) (err error) {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("gui: api file: %w", err)

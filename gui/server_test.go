@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,9 +40,16 @@ type harness struct {
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, node: newFakeNode(), dir: t.TempDir()}
-	srv, err := gui.New(gui.Config{DataDir: h.dir, Node: h.node,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	return startServer(t, t.TempDir(), newFakeNode(), gui.Config{})
+}
+
+// startServer serves node from dir with cfg's other options.
+func startServer(t *testing.T, dir string, node *fakeNode, cfg gui.Config) *harness {
+	t.Helper()
+	h := &harness{t: t, node: node, dir: dir}
+	cfg.DataDir, cfg.Node = h.dir, h.node
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	srv, err := gui.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,16 +76,20 @@ func start(t *testing.T) *harness {
 		}
 		return serveErr
 	}
-	t.Cleanup(func() {
-		h.http.CloseIdleConnections()
-		if err := h.stop(); err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	t.Cleanup(func() { h.close(t) })
 	return h
+}
+
+// close stops the server as a node's shutdown does; it is idempotent.
+func (h *harness) close(t *testing.T) {
+	t.Helper()
+	h.http.CloseIdleConnections()
+	if err := h.stop(); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if err := h.srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }
 
 func readAPIFile(t *testing.T, dir string) api.File {
@@ -172,8 +184,15 @@ func TestAPIFile(t *testing.T) {
 		t.Errorf("NewLoginURL() = %q, %v: want URL?login=CODE, without the API token", login, err)
 	}
 	entries, _ := os.ReadDir(h.dir)
-	if len(entries) != 1 {
-		t.Errorf("data dir holds %d files, want only api.json (no temp files left)", len(entries))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		if st, err := e.Info(); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", e.Name(), st.Mode().Perm())
+		}
+	}
+	if want := []string{"api-port.json", "api.json", "gui-session.key"}; !slices.Equal(names, want) {
+		t.Errorf("data dir holds %v, want %v (no temp files left)", names, want)
 	}
 
 	if err := h.stop(); err != nil {
@@ -184,6 +203,11 @@ func TestAPIFile(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("api.json still there after Close: %v", err)
+	}
+	for _, kept := range []string{"api-port.json", "gui-session.key"} {
+		if _, err := os.Stat(filepath.Join(h.dir, kept)); err != nil {
+			t.Errorf("%s is gone after Close: the next start needs it (%v)", kept, err)
+		}
 	}
 }
 
@@ -242,7 +266,11 @@ func TestAuth(t *testing.T) {
 		{"query token outside the WebSocket", api.PathSelf + "?token=" + h.token, noAuth, http.StatusUnauthorized},
 		{"wrong cookie", api.PathSelf, func(r *http.Request) {
 			noAuth(r)
-			r.AddCookie(&http.Cookie{Name: "parley_token_" + r.URL.Port(), Value: "nope"})
+			r.AddCookie(&http.Cookie{Name: "parley_session_" + r.URL.Port(), Value: "nope"})
+		}, http.StatusUnauthorized},
+		{"token as cookie", api.PathSelf, func(r *http.Request) {
+			noAuth(r)
+			r.AddCookie(&http.Cookie{Name: "parley_session_" + r.URL.Port(), Value: h.token})
 		}, http.StatusUnauthorized},
 		{"index without token", "/", noAuth, http.StatusUnauthorized},
 		{"right token", api.PathSelf, func(*http.Request) {}, http.StatusOK},
@@ -347,8 +375,11 @@ func TestCookieLogin(t *testing.T) {
 		t.Fatalf("login set %d cookies, want 1", len(cookies))
 	}
 	c := cookies[0]
-	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Value != h.token {
-		t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, Path=/, the token", c)
+	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.MaxAge <= 0 {
+		t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, Path=/, a lifetime", c)
+	}
+	if strings.Contains(c.Value, h.token) {
+		t.Errorf("the session cookie carries the API token")
 	}
 	if got := resp.Header.Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("Referrer-Policy %q: the login code could leak in a Referer", got)
@@ -368,16 +399,12 @@ func TestCookieLogin(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Errorf("Content-Type %q", ct)
 	}
-	page := string(body)
-	for _, want := range []string{
-		`<code class="block" id="invite">PARLEY-INVITE-&lt;me&gt;</code>`, // escaped by html/template
-		`<code id="peer-id">` + selfID + `</code>`,
-		`<code id="fingerprint">12345 67890</code>`,
-		`<dd id="name">me</dd>`,
-	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %s:\n%s", want, page)
-		}
+	if !strings.Contains(string(body), `<script type="module" src="/static/app.js">`) {
+		t.Errorf("the page does not load the app:\n%s", body)
+	}
+	// Each visit renews the session.
+	if cs := resp.Cookies(); len(cs) != 1 || cs[0].Name != c.Name || cs[0].MaxAge <= 0 {
+		t.Errorf("a visit renewed the cookie as %v", cs)
 	}
 	// The cookie opens the API too (the web app's fetches carry it).
 	resp, body = h.do(http.MethodGet, api.PathSelf, "", withCookie)

@@ -99,7 +99,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		return fmt.Errorf("start node: %w", err)
 	}
 	m := n.Messenger()
-	srv, err := gui.New(gui.Config{Addr: o.api, DataDir: dir, Node: m, Logger: log})
+	srv, err := gui.New(gui.Config{Addr: o.api, DataDir: dir, Node: m, DefaultName: node.DefaultName, Logger: log})
 	if err != nil {
 		return errors.Join(fmt.Errorf("start API: %w", err), n.Close())
 	}

@@ -17,7 +17,8 @@ import (
 // Paths of the API, version 1. Placeholders in braces follow net/http's
 // pattern syntax.
 const (
-	PathSelf          = "/api/v1/self"
+	PathSelf          = "/api/v1/self"        // GET: who we are; PUT: set the display name
+	PathSelfQR        = "/api/v1/self/qr.svg" // GET: the invite code as a QR code (SVG)
 	PathContacts      = "/api/v1/contacts"
 	PathRequests      = "/api/v1/requests"
 	PathAccept        = "/api/v1/requests/{peer}/accept"
@@ -26,7 +27,8 @@ const (
 	PathPeers         = "/api/v1/peers"
 	PathStatus        = "/api/v1/status"
 	PathEvents        = "/api/v1/events"
-	PathLogin         = "/api/v1/login" // POST: a fresh one-time login URL
+	PathLogin         = "/api/v1/login"  // POST: a fresh one-time login URL
+	PathLogout        = "/api/v1/logout" // POST: forget this browser's session cookie
 
 	// {group} is a group ID (hex) or an unambiguous group name, {member} a
 	// contact name or a peer ID; clients path-escape both.
@@ -57,6 +59,18 @@ type File struct {
 // MaxBodyBytes caps a request body. A message's text is at most
 // parley.MaxTextBytes; the rest is room for JSON escaping.
 const MaxBodyBytes = 64 << 10
+
+// SelfView is what GET /api/v1/self answers: the node's Self, and whether
+// its user has chosen a name yet (a GUI asks for one on first run).
+type SelfView struct {
+	parley.Self
+	Named bool `json:"named"`
+}
+
+// SetNameRequest is the body of PUT /api/v1/self.
+type SetNameRequest struct {
+	Name string `json:"name"`
+}
 
 // ContactView is a contact (or a request) with what the UI shows beside it.
 type ContactView struct {
@@ -148,6 +162,12 @@ func NewMessageView(m parley.Message, fromName, toName string) MessageView {
 type ConversationView struct {
 	parley.Conversation
 	Name string `json:"name"`
+	// Online: for a DM, whether the peer is connected now; always false
+	// for a group.
+	Online bool `json:"online"`
+	// Last is the newest message, for a preview; nil when there is none
+	// (or it could not be read).
+	Last *MessageView `json:"last,omitempty"`
 }
 
 // GroupView is a group with what the UI shows beside it.

@@ -109,6 +109,12 @@ func (c *Client) Self(ctx context.Context) (parley.Self, error) {
 	return v, c.do(ctx, http.MethodGet, api.PathSelf, nil, nil, &v)
 }
 
+// SetName changes the node's display name and returns the new Self.
+func (c *Client) SetName(ctx context.Context, name string) (parley.Self, error) {
+	var v parley.Self
+	return v, c.do(ctx, http.MethodPut, api.PathSelf, nil, api.SetNameRequest{Name: name}, &v)
+}
+
 // Contacts lists accepted contacts.
 func (c *Client) Contacts(ctx context.Context) ([]ContactView, error) {
 	var v []ContactView

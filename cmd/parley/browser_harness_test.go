@@ -1,0 +1,398 @@
+package main
+
+// A harness for driving the web GUI in a real headless Chromium through the
+// DevTools protocol (chromedp): tabs in separate browser contexts (each its
+// own cookie jar, as two people's browsers), elements found by their ARIA
+// role and accessible name as a screen reader finds them, waits on DOM
+// conditions (never on sleeps), and screenshots at a phone's and a
+// desktop's size.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// browserStepTimeout bounds one step: a wait for a message to cross from
+// one node to the other included.
+const browserStepTimeout = 45 * time.Second
+
+// chromeEnv names a browser binary to use instead of looking one up.
+const chromeEnv = "PARLEY_CHROME"
+
+// chromePath finds Chromium or Chrome; "" when there is none.
+func chromePath() string {
+	if p := os.Getenv(chromeEnv); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+type browser struct {
+	t   *testing.T
+	ctx context.Context // the browser's; tabs derive from it
+}
+
+// startBrowser starts a headless Chromium for the test, or skips the test
+// when none is installed.
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chromePath()
+	if path == "" {
+		t.Skipf("no Chromium found (set $%s, or install Debian's chromium as .ci/run does): skipping the browser test", chromeEnv)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.WindowSize(1280, 800),
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("lang", "en-US"),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	// The first action starts the browser, bound to the context it runs
+	// with: that must be ctx itself, not a shorter-lived child.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium (%s): %v", path, err)
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+// tab is one person's browser window.
+type tab struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+	art  *artifacts
+}
+
+// newTab opens a tab in a browser context of its own: cookies are not
+// shared with other tabs.
+func (b *browser) newTab(name string, art *artifacts) *tab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	tb := &tab{t: b.t, name: name, ctx: ctx, art: art}
+	// The first action opens the tab, bound to the context it runs with.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(desktop.w, desktop.h)); err != nil {
+		cancel()
+		b.t.Fatalf("open a tab for %s: %v", name, err)
+	}
+	// The page's uncaught exceptions and Content-Security-Policy violations
+	// fail the test: they are bugs even where no step noticed.
+	var bad []string
+	done := make(chan struct{})
+	messages := chromedp.Console(ctx)
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				bad = append(bad, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
+			}
+		}
+	}()
+	b.t.Cleanup(func() {
+		cancel()
+		<-done
+		for _, m := range bad {
+			b.t.Errorf("%s's page: %s", name, m)
+		}
+	})
+	return tb
+}
+
+// do runs steps with a deadline; on failure it saves a screenshot and the
+// page's text, then fails the test.
+func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserStepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.fail(what, err)
+	}
+}
+
+func run[T any](tb *tab, what string, a chromedp.Action[T]) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserStepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		tb.fail(what, err)
+	}
+	return v
+}
+
+func (tb *tab) fail(what string, err error) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	if png, e := chromedp.Run(ctx, chromedp.CaptureScreenshot()); e == nil && tb.art != nil {
+		path := tb.art.save(fmt.Sprintf("FAILED-%s", tb.name), png)
+		tb.t.Logf("%s's screen when it failed: %s", tb.name, path)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+	tb.t.Fatalf("%s: %s: %v\n--- page text:\n%s", tb.name, what, err, text)
+}
+
+// byRole finds elements by ARIA role and accessible name, as assistive
+// technology (and Playwright's getByRole) does: through the browser's
+// accessibility tree. Ignored nodes (hidden, display:none) do not count.
+func byRole(role, name string) chromedp.QueryOption {
+	if r, ok := chromeRoles[role]; ok {
+		role = r
+	}
+	return chromedp.ByFunc(func(ctx context.Context, t *chromedp.Target, n *chromedp.Node) ([]cdp.NodeID, error) {
+		res, err := cdp.Call(ctx, t, accessibility.QueryAXTree,
+			accessibility.QueryAXTreeParams{NodeID: n.NodeID, Role: role, AccessibleName: name})
+		if err != nil {
+			return nil, err
+		}
+		var backend []cdp.BackendNodeID
+		for _, ax := range res.Nodes {
+			if !ax.Ignored && ax.BackendDOMNodeID != 0 {
+				backend = append(backend, ax.BackendDOMNodeID)
+			}
+		}
+		if len(backend) == 0 {
+			return []cdp.NodeID{}, nil
+		}
+		pushed, err := cdp.Call(ctx, t, dom.PushNodesByBackendIDsToFrontend,
+			dom.PushNodesByBackendIDsToFrontendParams{BackendNodeIDs: backend})
+		if err != nil {
+			return nil, err
+		}
+		return pushed.NodeIDs, nil
+	})
+}
+
+// chromeRoles maps ARIA roles to the names Chrome's accessibility tree
+// gives them, where the two differ.
+var chromeRoles = map[string]string{"img": "image"}
+
+func label(role, name string) string { return fmt.Sprintf("%s %q", role, name) }
+
+// waitRole waits until an element with this role and name is visible.
+func (tb *tab) waitRole(role, name string) {
+	tb.t.Helper()
+	tb.do("wait for "+label(role, name), chromedp.WaitVisible(label(role, name), byRole(role, name)))
+}
+
+func (tb *tab) click(role, name string) {
+	tb.t.Helper()
+	tb.do("click "+label(role, name), chromedp.Click(label(role, name), byRole(role, name)))
+}
+
+// typeIn types text key by key into the field, as a person would.
+func (tb *tab) typeIn(role, name, text string) {
+	tb.t.Helper()
+	tb.do("type into "+label(role, name), chromedp.SendKeys(label(role, name), text, byRole(role, name)))
+}
+
+// paste puts text into the field at once, as pasting does (Input.insertText).
+func (tb *tab) paste(role, name, text string) {
+	tb.t.Helper()
+	tb.do("paste into "+label(role, name),
+		chromedp.Focus(label(role, name), byRole(role, name)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
+			return err
+		}))
+}
+
+// send writes a message in the composer and sends it with Enter.
+func (tb *tab) send(text string) {
+	tb.t.Helper()
+	tb.paste("textbox", "Message", text)
+	tb.do("press Enter in the composer", chromedp.SendKeys(label("textbox", "Message"), kb.Enter, byRole("textbox", "Message")))
+	tb.waitJS("the composer empty again", `document.querySelector('#composer')?.value === ''`)
+}
+
+// value reads a form field's value.
+func (tb *tab) value(role, name string) string {
+	tb.t.Helper()
+	return run(tb, "read "+label(role, name), chromedp.Value(label(role, name), byRole(role, name)))
+}
+
+// waitJS waits until a JavaScript expression is truthy.
+func (tb *tab) waitJS(what, expr string) {
+	tb.t.Helper()
+	run(tb, "wait for "+what, chromedp.Poll[bool](expr,
+		chromedp.WithPollingInterval(40*time.Millisecond), chromedp.WithPollingTimeout(browserStepTimeout)))
+}
+
+// eval evaluates a JavaScript expression.
+func eval[T any](tb *tab, what, expr string) T {
+	tb.t.Helper()
+	return run(tb, what, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+}
+
+// waitText waits until the page shows text (in its visible text).
+func (tb *tab) waitText(text string) {
+	tb.t.Helper()
+	tb.waitJS(fmt.Sprintf("text %q", text), fmt.Sprintf(`document.body.innerText.includes(%q)`, text))
+}
+
+// waitMessage waits until the open conversation shows a message with text.
+func (tb *tab) waitMessage(text string) {
+	tb.t.Helper()
+	tb.waitJS(fmt.Sprintf("message %q", text), fmt.Sprintf(
+		`[...document.querySelectorAll('.messages .msg .text')].some(e => e.textContent === %q && e.checkVisibility())`, text))
+}
+
+// tickOf is the text alternative of the status tick on our message with
+// text, as the accessibility tree names it; "" when there is none.
+func (tb *tab) tickOf(text string) string {
+	tb.t.Helper()
+	return eval[string](tb, "read a tick", fmt.Sprintf(`(() => {
+		const li = [...document.querySelectorAll('.messages .msg.out')].find(li => li.querySelector('.text').textContent === %q);
+		return li?.querySelector('[role=img]')?.getAttribute('aria-label') ?? '';
+	})()`, text))
+}
+
+// navigate goes to a URL and waits for the page's load.
+func (tb *tab) navigate(u string) {
+	tb.t.Helper()
+	tb.do("open "+u, chromedp.Navigate(u))
+}
+
+// size is a window size for screenshots.
+type size struct {
+	name string
+	w, h int64
+}
+
+var (
+	phone   = size{"phone", 390, 844}
+	desktop = size{"desktop", 1280, 800}
+)
+
+// artifacts is where screenshots go: $PARLEY_ARTIFACTS, else a temporary
+// directory that outlives the test so a person can look.
+type artifacts struct {
+	t   *testing.T
+	dir string
+	mu  sync.Mutex
+	n   int
+}
+
+func newArtifacts(t *testing.T) *artifacts {
+	t.Helper()
+	dir := os.Getenv("PARLEY_ARTIFACTS")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "parley-browser-"); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		dir = filepath.Join(dir, t.Name())
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return &artifacts{t: t, dir: dir}
+}
+
+func (a *artifacts) save(name string, png []byte) string {
+	a.mu.Lock()
+	a.n++
+	path := filepath.Join(a.dir, fmt.Sprintf("%02d-%s.png", a.n, name))
+	a.mu.Unlock()
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		a.t.Errorf("save screenshot: %v", err)
+	}
+	return path
+}
+
+// shoot saves what the tab shows at a phone's and a desktop's size, then
+// returns to the desktop size the test drives at. Layout settles before
+// each shot: the size changes, then two animation frames pass.
+func (tb *tab) shoot(name string) {
+	tb.t.Helper()
+	tb.shootIn(name, "")
+}
+
+// shootDark is shoot in the dark theme (prefers-color-scheme: dark).
+func (tb *tab) shootDark(name string) {
+	tb.t.Helper()
+	tb.setScheme("dark")
+	tb.shootIn(name, "-dark")
+	tb.setScheme("")
+}
+
+func (tb *tab) setScheme(scheme string) {
+	tb.t.Helper()
+	var features []*emulation.MediaFeature
+	if scheme != "" {
+		features = append(features, &emulation.MediaFeature{Name: "prefers-color-scheme", Value: scheme})
+	}
+	tb.do("emulate color scheme "+scheme, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features})
+		return err
+	}))
+}
+
+func (tb *tab) shootIn(name, variant string) {
+	tb.t.Helper()
+	for _, s := range []size{phone, desktop} {
+		tb.do("resize to "+s.name, chromedp.EmulateViewport(s.w, s.h))
+		eval[bool](tb, "let layout settle", `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
+		png := run(tb, "screenshot", chromedp.CaptureScreenshot())
+		tb.art.save(fmt.Sprintf("%s-%s-%s%s", tb.name, name, s.name, variant), png)
+	}
+}
+
+// loginURL is a fresh one-time login URL for p's node, from `parley open`.
+func loginURL(p *proc) string {
+	p.t.Helper()
+	u := strings.TrimSpace(p.cli("open", "--no-browser"))
+	if !strings.Contains(u, "/?login=") {
+		p.t.Fatalf("parley open printed %q", u)
+	}
+	return u
+}
+
+// guiURL is the GUI's address without a login code, from the API file.
+func (p *proc) guiURL(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dir, "api.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct{ URL string }
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.URL + "/"
+}

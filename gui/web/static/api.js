@@ -1,0 +1,130 @@
+// The node's local API, as the GUI uses it: JSON over fetch (the session
+// cookie authenticates) and the event WebSocket, which reconnects by itself.
+
+export class APIError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let unauthorized = () => {};
+
+/** onUnauthorized sets what happens when the session is refused. */
+export function onUnauthorized(fn) { unauthorized = fn; }
+
+async function call(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(path, init);
+  } catch {
+    throw new APIError(0, 'offline', 'Your Parley node is not answering. Is it still running?');
+  }
+  if (resp.status === 204) return null;
+  let data = null;
+  try { data = await resp.json(); } catch { /* no JSON body */ }
+  if (!resp.ok) {
+    const err = new APIError(resp.status, data?.code ?? 'internal',
+      data?.error ?? `Your node answered with an error (${resp.status}).`);
+    if (resp.status === 401) unauthorized(err);
+    if (err.code === 'internal') err.message = 'Something went wrong in your node; its log says more.';
+    throw err;
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v != null && v !== false) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  self: () => call('GET', '/api/v1/self'),
+  setName: (name) => call('PUT', '/api/v1/self', { name }),
+  contacts: () => call('GET', '/api/v1/contacts'),
+  addContact: (invite, name) => call('POST', '/api/v1/contacts', name ? { invite, name } : { invite }),
+  requests: () => call('GET', '/api/v1/requests'),
+  accept: (peer) => call('POST', `/api/v1/requests/${enc(peer)}/accept`),
+  conversations: () => call('GET', '/api/v1/conversations'),
+  messages: (peer, { limit, read, before } = {}) =>
+    call('GET', `/api/v1/messages${query({ with: peer, limit, read, before })}`),
+  send: (to, text) => call('POST', '/api/v1/messages', { to, text }),
+  groups: () => call('GET', '/api/v1/groups'),
+  groupInvites: () => call('GET', '/api/v1/groups/invites'),
+  createGroup: (name) => call('POST', '/api/v1/groups', { name }),
+  inviteToGroup: (group, contact) => call('POST', `/api/v1/groups/${enc(group)}/invite`, { contact }),
+  acceptGroup: (group) => call('POST', `/api/v1/groups/${enc(group)}/accept`),
+  declineGroup: (group) => call('POST', `/api/v1/groups/${enc(group)}/decline`),
+  leaveGroup: (group) => call('POST', `/api/v1/groups/${enc(group)}/leave`),
+  members: (group) => call('GET', `/api/v1/groups/${enc(group)}/members`),
+  removeMember: (group, member) => call('DELETE', `/api/v1/groups/${enc(group)}/members/${enc(member)}`),
+  setRole: (group, member, role) => call('POST', `/api/v1/groups/${enc(group)}/members/${enc(member)}/role`, { role }),
+  renameGroup: (group, name) => call('POST', `/api/v1/groups/${enc(group)}/rename`, { name }),
+  groupMessages: (group, { limit, read, before } = {}) =>
+    call('GET', `/api/v1/groups/${enc(group)}/messages${query({ limit, read, before })}`),
+  groupSend: (group, text) => call('POST', `/api/v1/groups/${enc(group)}/messages`, { text }),
+  status: () => call('GET', '/api/v1/status'),
+  logout: () => call('POST', '/api/v1/logout'),
+};
+
+/**
+ * EventStream follows the node's events over a WebSocket. When the socket
+ * closes (the node stopped, restarted, or the machine slept) it connects
+ * again with exponential back-off and jitter; every (re)connection calls
+ * onOpen, so the app can catch up on what it missed.
+ */
+export class EventStream {
+  constructor({ onEvent, onOpen, onClose }) {
+    this.onEvent = onEvent;
+    this.onOpen = onOpen;
+    this.onClose = onClose;
+    this.delay = EventStream.minDelay;
+    this.ws = null;
+    this.timer = 0;
+    this.opens = 0;
+  }
+
+  static minDelay = 250;
+  static maxDelay = 8000;
+
+  start() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/api/v1/events`);
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      this.delay = EventStream.minDelay;
+      this.opens += 1;
+      this.onOpen(this.opens > 1);
+    });
+    ws.addEventListener('message', (e) => {
+      let ev;
+      try { ev = JSON.parse(e.data); } catch { return; }
+      this.onEvent(ev);
+    });
+    ws.addEventListener('close', () => {
+      if (this.ws !== ws) return;
+      const wait = Math.round(this.delay * (0.8 + Math.random() * 0.4));
+      this.delay = Math.min(this.delay * 2, EventStream.maxDelay);
+      this.onClose(wait);
+      this.timer = setTimeout(() => this.start(), wait);
+    });
+  }
+
+  /** retryNow skips the wait, as when the user asks or the tab wakes up. */
+  retryNow() {
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
+    clearTimeout(this.timer);
+    this.delay = EventStream.minDelay;
+    this.start();
+  }
+}

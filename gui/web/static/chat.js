@@ -1,0 +1,395 @@
+// A conversation: a DM or a group. History loads as you scroll up; new
+// messages arrive live; outgoing ones carry status ticks with text
+// alternatives; days are separated; the composer sends on Enter.
+
+import { api } from './api.js';
+import { busy, errorBox, h, icon, replace } from './dom.js';
+import { compareMessages, dayKey, dayLabel, fullTime, shortID, statusText, time } from './format.js';
+import { avatar } from './sidebar.js';
+import * as store from './store.js';
+
+const pageSize = 50;
+const maxTextBytes = 32 << 10;
+const statusRank = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+const tickIcon = { queued: 'clock', sent: 'check', delivered: 'checks', read: 'checks', failed: 'alert' };
+
+export function tick(status) {
+  const text = statusText[status] ?? status;
+  return h('span', { class: `tick ${status}`, role: 'img', 'aria-label': text, title: text },
+    icon(tickIcon[status] ?? 'clock'));
+}
+
+/** Chat is the screen of one conversation. kind: "dm" (id: peer ID) or "group". */
+export class Chat {
+  constructor(main, kind, id) {
+    this.main = main;
+    this.kind = kind;
+    this.id = id;
+    this.msgs = []; // loaded messages, in display order
+    this.hasOlder = false;
+    this.loadingOlder = false;
+    this.unseen = 0; // messages arrived while scrolled up
+    this.readTimer = 0;
+    this.needsRead = false;
+    this.onVisible = () => { if (document.visibilityState === 'visible' && this.needsRead) this.markRead(); };
+    document.addEventListener('visibilitychange', this.onVisible);
+    this.build();
+    this.load();
+  }
+
+  destroy() {
+    document.removeEventListener('visibilitychange', this.onVisible);
+    clearTimeout(this.readTimer);
+    this.dead = true;
+  }
+
+  get isGroup() { return this.kind === 'group'; }
+  get group() { return store.group(this.id); }
+  get isRequest() { return !this.isGroup && !!store.request(this.id); }
+
+  get name() {
+    if (this.isGroup) return this.group?.name || store.conversationForGroup(this.id)?.name || 'Group';
+    return store.nameOf(this.id) || shortID(this.id);
+  }
+
+  /** canWrite: a joined group, or a DM with a contact (not a request). */
+  get canWrite() {
+    if (this.isGroup) return this.group?.state === 'joined';
+    return !!store.contact(this.id);
+  }
+
+  build() {
+    this.header = h('header', { class: 'pane-head' });
+    this.banner = h('div', { class: 'chat-banner' });
+    this.top = h('li', { class: 'older' });
+    this.list = h('ol', { class: 'messages', 'aria-label': 'Messages' }, this.top);
+    this.scroller = h('div', { class: 'scroller', tabindex: '0', 'aria-label': 'Conversation history' }, this.list);
+    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    this.jump = h('button', { type: 'button', class: 'jump', hidden: true, onclick: () => this.scrollToEnd() },
+      icon('down'), h('span', null, 'New messages'));
+    this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
+    this.loadError = errorBox();
+    this.footer = h('div', { class: 'chat-foot' });
+    replace(this.main, h('section', { class: 'chat', 'aria-label': `Conversation with ${this.name}` },
+      this.header, this.banner, this.loadError, h('div', { class: 'history' }, this.scroller, this.jump),
+      this.footer, this.live));
+    this.renderHeader();
+    this.renderFooter();
+  }
+
+  renderHeader() {
+    const g = this.group;
+    const online = !this.isGroup && store.isOnline(this.id);
+    let sub;
+    if (this.isGroup) {
+      sub = g ? `${g.members} member${g.members === 1 ? '' : 's'}` : '';
+      if (g?.state === 'left') sub += ' · you left';
+      if (g?.state === 'removed') sub += ' · you were removed';
+    } else {
+      sub = this.isRequest ? 'Not in your contacts' : online ? 'online' : 'offline';
+    }
+    const details = this.isGroup
+      ? h('a', { class: 'tool', href: `#/group/${this.id}/members`, 'aria-label': 'Members and settings', title: 'Members and settings' }, icon('group'))
+      : h('a', { class: 'tool', href: `#/contact/${encodeURIComponent(this.id)}`, 'aria-label': 'Contact details', title: 'Contact details' }, icon('info'));
+    replace(this.header,
+      h('a', { class: 'back tool', href: '#/', 'aria-label': 'Back to conversations', title: 'Back' }, icon('back')),
+      avatar(this.name, { group: this.isGroup, online: this.isGroup || this.isRequest ? null : online }),
+      h('div', { class: 'pane-title' },
+        h('h2', null, this.name),
+        h('p', { class: `sub${online ? ' online' : ''}` }, sub)),
+      details);
+    this.main.querySelector('.chat')?.setAttribute('aria-label', `Conversation with ${this.name}`);
+  }
+
+  renderFooter() {
+    replace(this.banner);
+    if (this.isRequest) {
+      const box = errorBox();
+      const form = h('form', { class: 'request-banner' },
+        h('p', null, `${this.name} is not in your contacts. Accept their request to reply. `,
+          h('span', { class: 'muted' }, '(Blocking is not available yet.)')),
+        h('button', { type: 'submit', class: 'primary' }, 'Accept'), box);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const r = await busy(form, box, () => api.accept(this.id));
+        if (r.ok) await store.refresh('contacts', 'requests', 'conversations').catch(() => {});
+      });
+      this.banner.append(form);
+    }
+    if (this.canWrite) {
+      if (!this.composer) this.composer = this.buildComposer();
+      if (this.composer.parentNode !== this.footer) replace(this.footer, this.composer);
+      return;
+    }
+    this.composer = null;
+    const g = this.group;
+    let why = 'You cannot write here.';
+    if (this.isRequest) why = 'Accept the request to reply.';
+    else if (this.isGroup && g?.state === 'left') why = 'You left this group. Its history stays here.';
+    else if (this.isGroup && g?.state === 'removed') why = 'You were removed from this group: you see nothing sent after.';
+    else if (!this.isGroup && !store.contact(this.id)) why = 'This is not one of your contacts.';
+    replace(this.footer, h('p', { class: 'notice' }, why));
+  }
+
+  buildComposer() {
+    const ta = h('textarea', {
+      id: 'composer', rows: '1', placeholder: 'Write a message', enterkeyhint: 'send', autocomplete: 'off',
+    });
+    const box = errorBox();
+    const form = h('form', { class: 'composer' },
+      h('label', { for: 'composer', class: 'sr-only' }, 'Message'),
+      ta,
+      h('button', { type: 'submit', class: 'send primary' }, icon('send'), h('span', { class: 'send-label' }, 'Send')),
+      box);
+    const grow = () => {
+      ta.style.height = 'auto';
+      ta.style.height = `${Math.min(ta.scrollHeight, 160)}px`;
+    };
+    ta.addEventListener('input', grow);
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const text = ta.value;
+      if (!text.trim()) return;
+      const bytes = new TextEncoder().encode(text).length;
+      if (bytes > maxTextBytes) {
+        box.show(`This message is too long to send (${Math.ceil(bytes / 1024)} KB; the limit is 32 KB). Split it up.`);
+        return;
+      }
+      const r = await busy(form, box, () => (this.isGroup ? api.groupSend(this.id, text) : api.send(this.id, text)));
+      if (!r.ok) {
+        box.show(`Not sent: ${box.textContent}`);
+        ta.focus();
+        return;
+      }
+      ta.value = '';
+      grow();
+      ta.focus();
+      this.add(r.value, true);
+      store.refreshSoon('conversations');
+    });
+    return form;
+  }
+
+  fetch(opts) {
+    return this.isGroup ? api.groupMessages(this.id, opts) : api.messages(this.id, opts);
+  }
+
+  visible() { return document.visibilityState === 'visible'; }
+
+  async load() {
+    const unread = this.isGroup ? store.conversationForGroup(this.id)?.unread : store.conversationForPeer(this.id)?.unread;
+    // Everything unread must be on the first page: viewing marks the page read.
+    const limit = Math.max(pageSize, (unread ?? 0) + 10);
+    const read = this.visible();
+    let msgs;
+    try {
+      msgs = await this.fetch({ limit, read });
+    } catch (err) {
+      if (!this.dead) this.loadError.show(`Could not load the messages: ${err.message}`);
+      return;
+    }
+    if (this.dead) return;
+    this.loadError.show('');
+    this.needsRead = !read;
+    this.msgs = msgs;
+    this.hasOlder = msgs.length >= limit;
+    this.renderAll();
+    this.scrollToEnd();
+    if (read && unread) store.refreshSoon('conversations');
+  }
+
+  /** reload catches up after the connection to the node came back. */
+  reload() {
+    return this.load();
+  }
+
+  renderTop() {
+    if (this.loadingOlder) {
+      replace(this.top, h('span', { class: 'muted' }, 'Loading older messages…'));
+    } else if (this.hasOlder) {
+      replace(this.top, h('button', { type: 'button', class: 'link', onclick: () => this.loadOlder() }, 'Load older messages'));
+    } else {
+      replace(this.top, h('span', { class: 'muted' },
+        this.msgs.length ? `This is the start of ${this.isGroup ? 'the group' : `your conversation with ${this.name}`}.`
+          : 'No messages yet. Say hello!'));
+    }
+  }
+
+  /** items renders msgs with day separators; prev is the message just above them. */
+  items(msgs, prev) {
+    const out = [];
+    let key = prev ? dayKey(new Date(prev.sent_at)) : null;
+    for (const m of msgs) {
+      const d = new Date(m.sent_at);
+      const k = dayKey(d);
+      if (k !== key) {
+        out.push(h('li', { class: 'day', dataset: { day: k } }, h('span', null, dayLabel(d))));
+        key = k;
+        prev = null;
+      }
+      out.push(this.messageEl(m, prev));
+      prev = m;
+    }
+    return out;
+  }
+
+  messageEl(m, prev) {
+    const d = new Date(m.sent_at);
+    // A message right after another from the same person sits closer and
+    // does not repeat the sender's name.
+    const cont = prev && prev.from === m.from && d - new Date(prev.sent_at) < 5 * 60 * 1000;
+    const sender = this.isGroup && !m.outgoing && !cont ? h('span', { class: 'sender' }, m.from_name || shortID(m.from)) : null;
+    return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}`, dataset: { id: m.id } },
+      h('div', { class: 'bubble' },
+        sender,
+        h('p', { class: 'text' }, m.text),
+        h('span', { class: 'meta' },
+          h('time', { datetime: m.sent_at, title: fullTime(d) }, time(d)),
+          m.outgoing ? tick(m.status) : null)));
+  }
+
+  renderAll() {
+    const fromEnd = this.scroller.scrollHeight - this.scroller.scrollTop;
+    replace(this.list, this.top, this.items(this.msgs));
+    this.renderTop();
+    this.scroller.scrollTop = this.scroller.scrollHeight - fromEnd;
+  }
+
+  atEnd() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 48;
+  }
+
+  scrollToEnd() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.unseen = 0;
+    this.jump.hidden = true;
+  }
+
+  onScroll() {
+    if (this.atEnd()) {
+      this.unseen = 0;
+      this.jump.hidden = true;
+    }
+    if (this.scroller.scrollTop < 300 && this.hasOlder && !this.loadingOlder) this.loadOlder();
+  }
+
+  async loadOlder() {
+    if (!this.msgs.length || this.loadingOlder) return;
+    this.loadingOlder = true;
+    this.renderTop();
+    let older;
+    try {
+      older = await this.fetch({ limit: pageSize, before: this.msgs[0].id });
+    } catch (err) {
+      this.loadingOlder = false;
+      this.renderTop();
+      this.loadError.show(`Could not load older messages: ${err.message}`);
+      return;
+    }
+    if (this.dead) return;
+    this.loadingOlder = false;
+    this.hasOlder = older.length >= pageSize;
+    const known = new Set(this.msgs.map((m) => m.id));
+    older = older.filter((m) => !known.has(m.id));
+    // Keep what the reader sees where it is: measure, insert, restore.
+    const s = this.scroller;
+    const before = s.scrollHeight - s.scrollTop;
+    if (older.length) {
+      const firstSep = this.top.nextElementSibling;
+      const els = this.items(older, null);
+      if (firstSep?.classList.contains('day') && firstSep.dataset.day === dayKey(new Date(older.at(-1).sent_at))) {
+        firstSep.remove(); // the same day continues: one separator
+        // The formerly first message may now continue the last older one.
+        const was = this.msgs[0];
+        this.list.querySelector(`li[data-id="${was.id}"]`)?.replaceWith(this.messageEl(was, older.at(-1)));
+      }
+      this.top.after(...els);
+      this.msgs = older.concat(this.msgs);
+    }
+    this.renderTop();
+    s.scrollTop = s.scrollHeight - before;
+  }
+
+  /** matches tells whether a message (from an event) belongs here. */
+  matches(m) {
+    if (this.isGroup) return m.conversation === this.id && !m.to;
+    if (!m.to) return false;
+    return m.outgoing ? m.to === this.id : m.from === this.id;
+  }
+
+  /** add puts a message in place: at the end, or where its clock says. */
+  add(m, own = false) {
+    const i = this.msgs.findIndex((x) => x.id === m.id);
+    if (i >= 0) {
+      this.setStatus(m);
+      return;
+    }
+    const wasAtEnd = this.atEnd();
+    const last = this.msgs.at(-1);
+    if (!last || compareMessages(last, m) < 0) {
+      this.msgs.push(m);
+      this.list.append(...this.items([m], last));
+      this.renderTop();
+    } else {
+      this.msgs.push(m);
+      this.msgs.sort(compareMessages);
+      this.renderAll();
+    }
+    if (own || wasAtEnd) {
+      this.scrollToEnd();
+    } else {
+      this.unseen += 1;
+      this.jump.hidden = false;
+    }
+    if (!m.outgoing) {
+      this.live.textContent = `${this.isGroup ? (m.from_name || 'Someone') : this.name}: ${m.text}`;
+      this.scheduleRead();
+    }
+  }
+
+  setStatus(m) {
+    const cur = this.msgs.find((x) => x.id === m.id);
+    if (!cur || statusRank[m.status] <= statusRank[cur.status]) return;
+    cur.status = m.status;
+    const el = this.list.querySelector(`li[data-id="${m.id}"] .tick`);
+    el?.replaceWith(tick(m.status));
+  }
+
+  scheduleRead() {
+    this.needsRead = true;
+    if (!this.visible()) return;
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.markRead(), 200);
+  }
+
+  async markRead() {
+    this.needsRead = false;
+    try {
+      await this.fetch({ limit: pageSize, read: true });
+      store.refreshSoon('conversations');
+    } catch {
+      this.needsRead = true;
+    }
+  }
+
+  // Events and state changes, from the app.
+
+  onMessage(m) { if (this.matches(m)) this.add(m); }
+
+  onStatus(m) { if (this.matches(m)) this.setStatus(m); }
+
+  onState() {
+    const sig = JSON.stringify([this.name, store.groupShape(this.id), this.isRequest, this.canWrite, !this.isGroup && store.isOnline(this.id)]);
+    if (sig === this.stateSig) return;
+    this.stateSig = sig;
+    this.renderHeader();
+    this.renderFooter();
+  }
+}

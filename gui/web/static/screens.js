@@ -1,0 +1,568 @@
+// The app's screens other than a conversation: first run, invite, adding
+// a contact, requests, contact details, group invitations and members, a
+// new group, the network panel and settings.
+
+import { api } from './api.js';
+import { busy, errorBox, field, h, icon, replace, uid } from './dom.js';
+import { reachabilityText, shortID } from './format.js';
+import { avatar } from './sidebar.js';
+import * as store from './store.js';
+import { state } from './store.js';
+
+/** pane is a screen's frame: a heading with a back link for phones. */
+function pane(title, { back = '#/', backLabel = 'Back to conversations', wide = false } = {}, ...body) {
+  // Back to the list shows on a phone only (the list is beside the pane
+  // on a desktop); back to a conversation shows everywhere.
+  return h('section', { class: `pane${wide ? ' wide' : ''}`, 'aria-labelledby': 'pane-title' },
+    h('header', { class: 'pane-head' },
+      h('a', { class: `back tool${back === '#/' ? '' : ' always'}`, href: back, 'aria-label': backLabel, title: 'Back' }, icon('back')),
+      h('div', { class: 'pane-title' }, h('h2', { id: 'pane-title' }, title))),
+    h('div', { class: 'pane-body' }, body));
+}
+
+/** copyButton copies the text source() gives and says so. */
+function copyButton(label, source) {
+  const status = h('span', { class: 'copied', role: 'status' });
+  const button = h('button', { type: 'button', class: 'secondary' }, icon('copy'), h('span', null, label));
+  button.addEventListener('click', async () => {
+    const text = source();
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch {
+      // No clipboard permission: fall back to the selection.
+      const ta = h('textarea', { class: 'offscreen', readOnly: true, 'aria-hidden': 'true' });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      try { ok = document.execCommand('copy'); } catch { ok = false; }
+      ta.remove();
+    }
+    status.textContent = ok ? 'Copied' : 'Could not copy: select the text and copy it yourself.';
+    setTimeout(() => { status.textContent = ''; }, 4000);
+  });
+  return h('span', { class: 'copy-row' }, button, status);
+}
+
+function safetyNumber(sn) {
+  if (!sn) return h('p', { class: 'muted' }, 'No safety number yet: Parley does not have this contact\'s key.');
+  return h('p', { class: 'safety', 'aria-label': `Safety number ${sn}` }, sn);
+}
+
+// ---------------------------------------------------------------- first run
+
+export function onboarding(main, done) {
+  const input = h('input', { type: 'text', name: 'name', autocomplete: 'nickname', required: true, maxlength: '64' });
+  const box = errorBox();
+  const form = h('form', { class: 'stack' },
+    field('Your name', input, 'Your contacts see this name. You can change it later in Settings.'),
+    h('button', { type: 'submit', class: 'primary' }, 'Continue'), box);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = input.value.trim();
+    if (!name) {
+      box.show('Please enter a name.');
+      return;
+    }
+    const r = await busy(form, box, () => api.setName(name));
+    if (r.ok) {
+      state.self = r.value;
+      done();
+    }
+  });
+  replace(main, h('section', { class: 'onboarding', 'aria-labelledby': 'welcome-title' },
+    h('div', { class: 'card' },
+      h('p', { class: 'logo', 'aria-hidden': 'true' }, 'P'),
+      h('h1', { id: 'welcome-title' }, 'Welcome to Parley'),
+      h('p', null, 'Parley is a messenger without a server: your messages go straight to your contacts, end-to-end encrypted, and stay on this computer.'),
+      h('p', null, 'First, choose the name your contacts will see.'),
+      form)));
+  input.focus();
+  return {};
+}
+
+// ---------------------------------------------------------------- home
+
+export function home(main) {
+  const self = state.self;
+  replace(main, h('section', { class: 'home', 'aria-label': 'Start' },
+    h('div', { class: 'card' },
+      h('h2', null, `Hello, ${self?.name ?? ''}`),
+      h('p', null, 'Pick a conversation on the left, or:'),
+      h('ul', { class: 'actions' },
+        h('li', null, h('a', { href: '#/add', class: 'button' }, icon('person'), 'Add a contact')),
+        h('li', null, h('a', { href: '#/invite', class: 'button' }, icon('qr'), 'Share your invite code')),
+        h('li', null, h('a', { href: '#/new-group', class: 'button' }, icon('group'), 'Start a group'))))));
+  return {};
+}
+
+// ---------------------------------------------------------------- invite
+
+export function invite(main) {
+  const self = state.self;
+  const code = h('textarea', { id: 'my-invite', class: 'code', readOnly: true, rows: '5', spellcheck: 'false' });
+  code.value = self.invite;
+  code.addEventListener('focus', () => code.select());
+  replace(main, pane('Your invite code', {},
+    h('p', null, 'Anyone with this code can add you and write to you. Give it to people you know: in person, by email or in another messenger.'),
+    h('div', { class: 'invite-grid' },
+      h('div', { class: 'stack' },
+        field('Your invite code', code),
+        copyButton('Copy invite code', () => self.invite),
+        h('p', { class: 'hint' }, 'They paste it under ', h('a', { href: '#/add' }, 'Add contact'), ' in their Parley.')),
+      h('figure', { class: 'qr' },
+        h('img', { src: '/api/v1/self/qr.svg', alt: 'QR code of your invite code', width: '280', height: '280' }),
+        h('figcaption', { class: 'hint' }, 'The same code as a QR code.'))),
+    h('h3', null, 'Your fingerprint'),
+    h('p', null, 'Your half of every safety number. When you and a contact compare safety numbers, this part is yours.'),
+    h('p', { class: 'safety' }, self.fingerprint)));
+  return {};
+}
+
+// ---------------------------------------------------------------- add contact
+
+export function addContact(main) {
+  const code = h('textarea', { name: 'invite', rows: '4', required: true, spellcheck: 'false', autocomplete: 'off' });
+  const name = h('input', { type: 'text', name: 'name', autocomplete: 'off', maxlength: '64' });
+  const box = errorBox();
+  const result = h('div', { class: 'result', 'aria-live': 'polite' });
+  const form = h('form', { class: 'stack', 'aria-label': 'Add contact' },
+    field('Invite code', code, 'Paste the code your contact gave you. It starts with "parley:".'),
+    field('Name (optional)', name, 'How you want to call them. Empty: the name on their invite.'),
+    h('button', { type: 'submit', class: 'primary' }, 'Add contact'), box);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    replace(result);
+    const text = code.value.trim();
+    if (!text) {
+      box.show('Paste an invite code first.');
+      code.focus();
+      return;
+    }
+    const r = await busy(form, box, () => api.addContact(text, name.value.trim()));
+    if (!r.ok) return;
+    const c = r.value;
+    form.reset();
+    replace(result, h('div', { class: 'card success' },
+      h('h3', { tabindex: '-1' }, `${c.name} was added`),
+      h('p', null, 'Compare this safety number with ', h('strong', null, c.name),
+        ', in person or on a call. If you both see the same number, no one can read your messages in between.'),
+      safetyNumber(c.safety_number),
+      h('p', { class: 'row' },
+        h('a', { class: 'button primary', href: `#/chat/${encodeURIComponent(c.peer_id)}` }, `Write to ${c.name}`))));
+    result.querySelector('h3').focus();
+    store.refresh('contacts', 'requests', 'conversations').catch(() => {});
+  });
+  replace(main, pane('Add contact', {}, form, result));
+  code.focus();
+  return {};
+}
+
+// ---------------------------------------------------------------- requests
+
+export function requests(main) {
+  const list = h('ul', { class: 'cards' });
+  const render = () => {
+    if (!state.requests.length) {
+      replace(list, h('li', { class: 'muted' }, 'No message requests.'));
+      return;
+    }
+    replace(list, state.requests.map((c) => {
+      const box = errorBox();
+      const preview = h('ol', { class: 'preview' });
+      api.messages(c.peer_id, { limit: 3 }).then((ms) => {
+        replace(preview, ms.map((m) => h('li', null, m.text)));
+      }).catch(() => {});
+      const form = h('form', { class: 'row' },
+        h('button', { type: 'submit', class: 'primary', 'aria-label': `Accept ${c.name || shortID(c.peer_id)}` }, 'Accept'),
+        h('a', { href: `#/chat/${encodeURIComponent(c.peer_id)}` }, 'Read all'), box);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const r = await busy(form, box, () => api.accept(c.peer_id));
+        if (!r.ok) return;
+        await store.refresh('contacts', 'requests', 'conversations').catch(() => {});
+        location.hash = `#/chat/${encodeURIComponent(c.peer_id)}`;
+      });
+      return h('li', { class: 'card' },
+        h('div', { class: 'row' }, avatar(c.name), h('div', null, h('h3', null, c.name || 'Unknown'),
+          h('p', { class: 'muted mono' }, c.peer_id))),
+        preview,
+        h('p', null, 'Safety number:'), safetyNumber(c.safety_number),
+        form);
+    }));
+  };
+  replace(main, pane('Message requests', {},
+    h('p', null, 'People who are not your contacts wrote to you. Their messages wait here until you accept; they do not know whether you read them.'),
+    h('p', { class: 'muted' }, 'Blocking is not available yet: a request you do not accept simply stays here.'),
+    list));
+  render();
+  let count = state.requests.length;
+  return { onState() { if (state.requests.length !== count) { count = state.requests.length; render(); } } };
+}
+
+// ---------------------------------------------------------------- contact details
+
+export function contactDetails(main, peerID) {
+  const render = () => {
+    const c = store.contact(peerID) ?? store.request(peerID);
+    if (!c) {
+      replace(main, pane('Contact', {}, h('p', null, 'This is not one of your contacts.')));
+      return;
+    }
+    const online = store.isOnline(peerID);
+    replace(main, pane(c.name, { back: `#/chat/${encodeURIComponent(peerID)}`, backLabel: 'Back to the conversation' },
+      h('dl', { class: 'facts' },
+        h('dt', null, 'Status'), h('dd', null, online ? 'online' : 'offline'),
+        h('dt', null, 'Peer ID'), h('dd', { class: 'mono' }, c.peer_id),
+        h('dt', null, 'Added'), h('dd', null, c.added_at ? new Date(c.added_at).toLocaleString() : '—')),
+      h('h3', null, 'Safety number'),
+      h('p', null, `Compare this number with ${c.name}, in person or on a call. If you both see the same number, no one can read your messages in between.`),
+      safetyNumber(c.safety_number),
+      h('p', null, h('a', { class: 'button primary', href: `#/chat/${encodeURIComponent(peerID)}` }, 'Write a message'))));
+  };
+  render();
+  return {
+    onState: store.onChange(() => [store.contact(peerID) ?? store.request(peerID), store.isOnline(peerID)], render),
+  };
+}
+
+// ---------------------------------------------------------------- group invitation
+
+export function invitation(main, id) {
+  const render = () => {
+    const g = state.invites.find((x) => x.id === id);
+    if (!g) {
+      const joined = state.groups.find((x) => x.id === id);
+      if (joined) {
+        location.replace(`#/group/${id}`);
+        return;
+      }
+      replace(main, pane('Invitation', {}, h('p', null, 'This invitation is no longer waiting for an answer.')));
+      return;
+    }
+    const box = errorBox();
+    const from = g.invited_by_name || shortID(g.invited_by);
+    const form = h('form', { class: 'row' },
+      h('button', { type: 'submit', class: 'primary', 'aria-label': `Accept invitation to ${g.name}` }, 'Accept'),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': `Decline invitation to ${g.name}` }, 'Decline'), box);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const r = await busy(form, box, () => api.acceptGroup(id));
+      if (!r.ok) return;
+      await store.refresh('groups', 'invites', 'conversations').catch(() => {});
+      location.hash = `#/group/${id}`;
+    });
+    form.querySelector('button[type=button]').addEventListener('click', async () => {
+      const r = await busy(form, box, () => api.declineGroup(id));
+      if (!r.ok) return;
+      await store.refresh('groups', 'invites', 'conversations').catch(() => {});
+      location.hash = '#/';
+    });
+    replace(main, pane(`Invitation to ${g.name}`, {},
+      h('p', null, h('strong', null, from), ` invited you to the group “${g.name}”.`),
+      h('p', null, 'If you accept, the members see your name and can read what you write there; you read what they write from now on.'),
+      form));
+  };
+  render();
+  return {
+    onState: store.onChange(() => [state.invites.find((x) => x.id === id), state.groups.some((x) => x.id === id)], render),
+  };
+}
+
+// ---------------------------------------------------------------- new group
+
+export function newGroup(main) {
+  const input = h('input', { type: 'text', name: 'name', required: true, maxlength: '64', autocomplete: 'off' });
+  const box = errorBox();
+  const form = h('form', { class: 'stack' },
+    field('Group name', input, 'Every member sees it. Admins can rename the group later.'),
+    h('button', { type: 'submit', class: 'primary' }, 'Create group'), box);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = input.value.trim();
+    if (!name) {
+      box.show('Give the group a name.');
+      return;
+    }
+    const r = await busy(form, box, () => api.createGroup(name));
+    if (!r.ok) return;
+    await store.refresh('groups', 'conversations').catch(() => {});
+    location.hash = `#/group/${r.value.id}/members`;
+  });
+  replace(main, pane('New group', {},
+    h('p', null, 'You start as the group\'s only member and admin; then invite your contacts.'), form));
+  input.focus();
+  return {};
+}
+
+// ---------------------------------------------------------------- group members
+
+export function members(main, id) {
+  let list = [];
+  let loadErr = '';
+  const body = h('div', { class: 'pane-body-inner' });
+  const load = async () => {
+    const before = JSON.stringify([list, loadErr]);
+    try {
+      list = await api.members(id);
+      loadErr = '';
+    } catch (err) {
+      loadErr = err.message;
+    }
+    if (JSON.stringify([list, loadErr]) !== before || !main.contains(body)) render();
+  };
+
+  const render = () => {
+    const g = store.group(id);
+    const frame = pane(g?.name ?? 'Group', { back: `#/group/${id}`, backLabel: 'Back to the conversation' }, body);
+    if (!main.contains(body)) replace(main, frame);
+    if (!g) {
+      replace(body, h('p', null, 'You are not in this group.'));
+      return;
+    }
+    main.querySelector('#pane-title').textContent = g.name;
+    const admin = g.state === 'joined' && g.role === 'admin';
+    const parts = [];
+    if (loadErr) parts.push(h('p', { class: 'form-error', role: 'alert' }, `Could not load the members: ${loadErr}`));
+
+    if (admin) {
+      // Invite a contact who is not a member yet.
+      const inGroup = new Set(list.map((m) => m.peer_id));
+      const candidates = state.contacts.filter((c) => !inGroup.has(c.peer_id));
+      const select = h('select', { name: 'contact', required: true },
+        candidates.length ? null : h('option', { value: '' }, 'No contact left to invite'),
+        candidates.map((c) => h('option', { value: c.peer_id }, c.name)));
+      const box = errorBox();
+      const form = h('form', { class: 'inline-form' },
+        field('Contact to invite', select),
+        h('button', { type: 'submit', class: 'primary', disabled: !candidates.length }, 'Invite'), box);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        if (!select.value) return;
+        const r = await busy(form, box, () => api.inviteToGroup(id, select.value));
+        if (r.ok) await load();
+      });
+      parts.push(h('section', { 'aria-labelledby': 'invite-title' }, h('h3', { id: 'invite-title' }, 'Invite'), form,
+        h('p', { class: 'hint' }, 'They join once they accept. Members need not be each other\'s contacts.')));
+    }
+
+    parts.push(h('section', { 'aria-labelledby': 'members-title' },
+      h('h3', { id: 'members-title' }, `Members (${list.length})`),
+      h('ul', { class: 'members' }, list.map((m) => memberItem(m, admin)))));
+
+    if (admin) {
+      const input = h('input', { type: 'text', name: 'name', required: true, maxlength: '64', value: g.name });
+      const box = errorBox();
+      const form = h('form', { class: 'inline-form' }, field('Group name', input),
+        h('button', { type: 'submit', class: 'secondary' }, 'Rename'), box);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const r = await busy(form, box, () => api.renameGroup(id, input.value.trim()));
+        if (r.ok) await store.refresh('groups', 'conversations').catch(() => {});
+      });
+      parts.push(h('section', { 'aria-labelledby': 'rename-title' }, h('h3', { id: 'rename-title' }, 'Rename'), form));
+    } else if (g.state === 'joined') {
+      parts.push(h('p', { class: 'muted' }, 'Only admins can invite, remove members and rename the group.'));
+    }
+
+    if (g.state === 'joined') {
+      const box = errorBox();
+      const leave = h('button', { type: 'button', class: 'danger' }, 'Leave group');
+      leave.addEventListener('click', async () => {
+        if (!await confirmDialog(`Leave “${g.name}”?`, 'You stop receiving its messages. Its history stays on this computer.', 'Leave group')) return;
+        const wrap = leave.parentElement;
+        const r = await busy(wrap, box, () => api.leaveGroup(id));
+        if (r.ok) await store.refresh('groups', 'conversations').catch(() => {});
+      });
+      parts.push(h('section', { class: 'danger-zone', 'aria-label': 'Leave' }, h('div', null, leave, box)));
+    }
+    replace(body, parts);
+  };
+
+  const memberItem = (m, admin) => {
+    const box = errorBox();
+    const name = m.name || shortID(m.peer_id);
+    const controls = [];
+    if (admin && !m.self) {
+      const other = m.role === 'admin' ? 'member' : 'admin';
+      const role = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Make ${name} ${other === 'admin' ? 'an admin' : 'a member'}` },
+        other === 'admin' ? 'Make admin' : 'Make member');
+      role.addEventListener('click', async () => {
+        const r = await busy(role.parentElement, box, () => api.setRole(id, m.peer_id, other));
+        if (r.ok) await load();
+      });
+      const remove = h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}` }, 'Remove');
+      remove.addEventListener('click', async () => {
+        if (!await confirmDialog(`Remove ${name}?`, `${name} will not read anything sent in the group from now on.`, 'Remove')) return;
+        const r = await busy(remove.parentElement, box, () => api.removeMember(id, m.peer_id));
+        if (r.ok) {
+          await load();
+          store.refreshSoon('groups');
+        }
+      });
+      controls.push(role, remove);
+    }
+    return h('li', { class: 'member' },
+      avatar(name, { online: m.online }),
+      h('div', { class: 'member-main' },
+        h('span', { class: 'member-name' }, name, m.self ? h('span', { class: 'muted' }, ' (you)') : null),
+        h('span', { class: 'muted' }, m.online ? 'online' : 'offline')),
+      h('span', { class: `role ${m.role}` }, m.role),
+      controls.length ? h('div', { class: 'member-actions' }, controls) : null,
+      box);
+  };
+
+  render();
+  load();
+  return {
+    onState: store.onChange(() => [store.groupShape(id), state.contacts.map((c) => [c.peer_id, c.name])], render),
+    onGroup(g) { if (!g || g.id === id) load(); },
+    onPresence() { load(); },
+    reload: load,
+  };
+}
+
+/** confirmDialog asks a yes/no question in a modal dialog. */
+export function confirmDialog(title, text, yes) {
+  return new Promise((resolve) => {
+    const titleID = uid('dlg');
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': titleID },
+      h('form', { method: 'dialog' },
+        h('h2', { id: titleID }, title),
+        h('p', null, text),
+        h('div', { class: 'row end' },
+          h('button', { value: 'no', class: 'secondary' }, 'Cancel'),
+          h('button', { value: 'yes', class: 'danger' }, yes))));
+    dlg.addEventListener('close', () => {
+      resolve(dlg.returnValue === 'yes');
+      dlg.remove();
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+// ---------------------------------------------------------------- network
+
+const transportText = { tcp: 'TCP', 'quic-v1': 'QUIC', relayed: 'relayed', webtransport: 'WebTransport', websocket: 'WebSocket' };
+
+export function network(main) {
+  const body = h('div', { 'aria-live': 'off' });
+  const box = errorBox();
+  const refreshBtn = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+  let timer = 0;
+  let dead = false;
+  let shown = '';
+  const load = async () => {
+    clearTimeout(timer);
+    try {
+      const st = await api.status();
+      box.show('');
+      const sig = JSON.stringify(st);
+      if (sig !== shown) {
+        shown = sig;
+        render(st);
+      }
+    } catch (err) {
+      box.show(`Could not read the network status: ${err.message}`);
+    }
+    if (!dead) timer = setTimeout(load, 5000);
+  };
+  refreshBtn.addEventListener('click', load);
+  const addrs = (list, none) => (list?.length
+    ? h('ul', { class: 'addrs' }, list.map((a) => h('li', { class: 'mono' }, a)))
+    : h('p', { class: 'muted' }, none));
+  const render = (st) => {
+    const self = state.self;
+    replace(body,
+      h('section', { 'aria-labelledby': 'net-node' },
+        h('h3', { id: 'net-node' }, 'This node'),
+        h('dl', { class: 'facts' },
+          h('dt', null, 'Peer ID'), h('dd', null, h('span', { class: 'mono' }, self.peer_id), copyButton('Copy peer ID', () => self.peer_id)),
+          h('dt', null, 'Reachability'), h('dd', null, h('strong', null, st.reachability), ' — ', reachabilityText[st.reachability] ?? ''),
+          st.relays?.length ? [h('dt', null, 'Relayed through'), h('dd', null, addrs(st.relays, ''))] : null,
+          h('dt', null, 'Private network'), h('dd', null, st.private_network ? 'yes: only peers with the same swarm key can connect' : 'no'),
+          h('dt', null, 'Local network discovery'), h('dd', null, st.mdns ? 'on (mDNS)' : 'off'),
+          h('dt', null, 'DHT'), h('dd', null, `${st.dht_mode} mode, ${st.dht_peers} peer${st.dht_peers === 1 ? '' : 's'} in the routing table`))),
+      h('section', { 'aria-labelledby': 'net-addrs' },
+        h('h3', { id: 'net-addrs' }, 'Addresses'),
+        h('h4', null, 'Announced to peers'), addrs(st.announced_addrs, 'None yet.'),
+        h('h4', null, 'Listening on'), addrs(st.listen_addrs, 'None.')),
+      h('section', { 'aria-labelledby': 'net-peers' },
+        h('h3', { id: 'net-peers' }, `Connected peers (${st.peers?.length ?? 0})`),
+        st.peers?.length
+          ? h('div', { class: 'table-wrap' }, h('table', { class: 'peers' },
+            h('thead', null, h('tr', null, ['Peer', 'Transport', 'Direction', 'Address'].map((t) => h('th', { scope: 'col' }, t)))),
+            h('tbody', null, st.peers.map((p) => h('tr', null,
+              h('td', null, p.name ? h('strong', null, p.name) : null, p.name ? h('br') : null, h('span', { class: 'mono small' }, shortID(p.peer_id))),
+              h('td', null, transportText[p.transport] ?? p.transport),
+              h('td', null, p.direction),
+              h('td', { class: 'mono small' }, p.addrs?.[0] ?? ''))))))
+          : h('p', { class: 'muted' }, 'No peer is connected right now.')));
+  };
+  replace(main, pane('Network', { wide: true }, h('p', { class: 'row' }, refreshBtn, box), body));
+  load();
+  return { destroy() { dead = true; clearTimeout(timer); }, reload: load };
+}
+
+// ---------------------------------------------------------------- settings
+
+export function settings(main) {
+  const self = state.self;
+  const input = h('input', { type: 'text', name: 'name', required: true, maxlength: '64', value: self.name, autocomplete: 'nickname' });
+  const box = errorBox();
+  const saved = h('span', { class: 'copied', role: 'status' });
+  const form = h('form', { class: 'stack' },
+    field('Display name', input, 'Contacts see it on your invite and with your messages.'),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), saved), box);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    saved.textContent = '';
+    const r = await busy(form, box, () => api.setName(input.value.trim()));
+    if (!r.ok) return;
+    state.self = r.value;
+    store.changed();
+    saved.textContent = 'Saved';
+  });
+  const logoutBox = errorBox();
+  const logout = h('button', { type: 'button', class: 'secondary' }, 'Log out this browser');
+  logout.addEventListener('click', async () => {
+    const r = await busy(logout.parentElement, logoutBox, () => api.logout());
+    if (r.ok) location.reload();
+  });
+  const limit = h('input', { type: 'number', name: 'auto-accept', disabled: true, placeholder: 'MB' });
+  replace(main, pane('Settings', {},
+    h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
+    h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'),
+      field('Accept files automatically up to', limit, 'Coming with file transfer.')),
+    h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
+      h('dl', { class: 'facts' },
+        h('dt', null, 'Data folder'), h('dd', { class: 'mono' }, self.data_dir || '—'),
+        h('dt', null, 'Peer ID'), h('dd', { class: 'mono' }, self.peer_id))),
+    h('section', { 'aria-labelledby': 'set-look' }, h('h3', { id: 'set-look' }, 'Appearance'),
+      h('p', null, 'Parley follows your system\'s light or dark theme.')),
+    h('section', { 'aria-labelledby': 'set-login' }, h('h3', { id: 'set-login' }, 'Browsers'),
+      h('p', null, 'To log in another browser, run ', h('code', null, 'parley open'), ' in a terminal and open the link it prints.'),
+      h('div', null, logout, logoutBox))));
+  return {};
+}
+
+// ---------------------------------------------------------------- errors
+
+export function notFound(main, what) {
+  replace(main, pane('Not found', {}, h('p', null, what), h('p', null, h('a', { href: '#/' }, 'Back to your conversations'))));
+  return {};
+}
+
+/** loggedOut replaces the whole app: without a session nothing works. */
+export function loggedOut(root) {
+  replace(root, h('main', { class: 'logged-out' }, h('div', { class: 'card' },
+    h('p', { class: 'logo', 'aria-hidden': 'true' }, 'P'),
+    h('h1', null, 'This browser is not logged in to Parley'),
+    h('p', null, 'For your safety, Parley only opens for a browser that logged in with a one-time link.'),
+    h('p', null, 'In a terminal on this computer, run:'),
+    h('pre', null, h('code', null, 'parley open')),
+    h('p', null, 'and open the link it prints. (If you started Parley with ', h('code', null, '--data DIR'),
+      ', add the same ', h('code', null, '--data DIR'), '.)'))));
+}
