@@ -303,3 +303,12 @@ type File struct {
 	Path  string `json:"path,omitempty"`
 	Error string `json:"error,omitempty"`
 }
+
+// Settings are the user's choices that the node keeps across restarts.
+type Settings struct {
+	// AutoAcceptBytes: files from contacts up to this size are fetched
+	// without asking; -1: never.
+	AutoAcceptBytes int64 `json:"auto_accept_bytes"`
+	// Downloads is where received files are saved.
+	Downloads string `json:"downloads"`
+}

@@ -91,23 +91,25 @@ const mdnsService = "_parley-discovery._udp"
 // Node is a running Parley node. It owns every part's lifetime: New builds
 // them in order and Close shuts them down in reverse.
 type Node struct {
-	dataDir string
-	log     *slog.Logger
-	lock    *dirLock
-	id      *identity.Identity
-	store   *storage.DB
-	host    host.Host
-	dht     *dht.IpfsDHT
-	mdns    mdns.Service // nil when off or unavailable
-	psk     pnet.PSK     // nil outside a private network
-	hub     *hub
-	dm      *dm.Service
-	router  *pubsub.Router
-	groups  *pubsub.Groups
-	sync    *catchup.Service
-	files   *files.Service
-	gsync   *groupSync
-	msgr    *Messenger
+	dataDir    string
+	downloads  string
+	settingsMu sync.Mutex // serialises writes of settings.json
+	log        *slog.Logger
+	lock       *dirLock
+	id         *identity.Identity
+	store      *storage.DB
+	host       host.Host
+	dht        *dht.IpfsDHT
+	mdns       mdns.Service // nil when off or unavailable
+	psk        pnet.PSK     // nil outside a private network
+	hub        *hub
+	dm         *dm.Service
+	router     *pubsub.Router
+	groups     *pubsub.Groups
+	sync       *catchup.Service
+	files      *files.Service
+	gsync      *groupSync
+	msgr       *Messenger
 
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
@@ -243,20 +245,28 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.sync.Start()
-	downloads := cfg.Downloads
-	if downloads == "" {
-		downloads = filepath.Join(cfg.DataDir, "downloads")
+	n.downloads = cfg.Downloads
+	if n.downloads == "" {
+		n.downloads = filepath.Join(cfg.DataDir, "downloads")
+	}
+	settings, err := loadSettings(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	autoAccept := cfg.AutoAccept
+	if autoAccept == 0 && settings.AutoAcceptBytes != nil {
+		autoAccept = *settings.AutoAcceptBytes
 	}
 	if n.files, err = files.New(files.Config{
 		Host:       n.host,
 		Store:      n.store,
-		Downloads:  downloads,
+		Downloads:  n.downloads,
 		Notify:     n.hub.publish,
 		MayFetch:   n.mayFetch,
 		Sources:    n.fileSources,
 		Connect:    n.connect,
 		IsContact:  n.isContact,
-		AutoAccept: cfg.AutoAccept,
+		AutoAccept: autoAccept,
 		Logger:     cfg.Logger,
 	}); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/parley-im/parley"
@@ -30,5 +31,26 @@ func TestSetName(t *testing.T) {
 	n.restart()
 	if got := n.m.Self().Name; got != "Alice Liddell" {
 		t.Fatalf("after a restart the name is %q", got)
+	}
+}
+
+// The auto-accept limit is a setting that survives a restart.
+func TestAutoAcceptSetting(t *testing.T) {
+	n := startNode(t, "alice")
+	if s := n.m.Settings(context.Background()); s.AutoAcceptBytes != 25<<20 || s.Downloads != filepath.Join(n.dir, "downloads") {
+		t.Fatalf("default settings: %+v", s)
+	}
+	if _, err := n.m.SetAutoAccept(context.Background(), -5); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("a negative limit: %v", err)
+	}
+	if s, err := n.m.SetAutoAccept(context.Background(), 1<<30); err != nil || s.AutoAcceptBytes != 1<<30 {
+		t.Fatalf("SetAutoAccept: %+v, %v", s, err)
+	}
+	n.restart()
+	if s := n.m.Settings(context.Background()); s.AutoAcceptBytes != 1<<30 {
+		t.Fatalf("after a restart: %+v", s)
+	}
+	if s, _ := n.m.SetAutoAccept(context.Background(), 0); s.AutoAcceptBytes != -1 {
+		t.Fatalf("0 should mean never: %+v", s)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -81,6 +82,8 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	autoAccept atomic.Int64 // bytes; negative: never
+
 	mu        sync.Mutex
 	closed    bool                    // guarded by mu
 	transfers map[string]*transfer    // guarded by mu: downloads running or queued, by file ID
@@ -109,7 +112,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.AutoAccept = DefaultAutoAccept
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{
+	s := &Service{
 		cfg:       cfg,
 		self:      cfg.Host.ID(),
 		log:       cfg.Logger.With("service", "files"),
@@ -118,8 +121,17 @@ func New(cfg Config) (*Service, error) {
 		transfers: make(map[string]*transfer),
 		served:    make(map[string]*served),
 		inbound:   make(map[network.Stream]bool),
-	}, nil
+	}
+	s.autoAccept.Store(cfg.AutoAccept)
+	return s, nil
 }
+
+// AutoAccept is the size up to which files from contacts are fetched
+// without asking (negative: never).
+func (s *Service) AutoAccept() int64 { return s.autoAccept.Load() }
+
+// SetAutoAccept changes it for offers from now on.
+func (s *Service) SetAutoAccept(limit int64) { s.autoAccept.Store(limit) }
 
 // Start serves the protocol and resumes the downloads a restart cut short.
 func (s *Service) Start() error {
@@ -211,7 +223,7 @@ func (s *Service) OnOffer(conv parley.ConversationID, msg parley.EnvelopeID, fro
 		return err
 	}
 	s.notify(rec.File)
-	if limit := s.cfg.AutoAccept; limit >= 0 && rec.Size <= limit && s.cfg.IsContact(from) {
+	if limit := s.AutoAccept(); limit >= 0 && rec.Size <= limit && s.cfg.IsContact(from) {
 		if _, err := s.Accept(rec.ID); err != nil {
 			s.log.Info("not fetching an offered file", "file", rec.ID, "err", err)
 		}
