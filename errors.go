@@ -31,6 +31,8 @@ var (
 	ErrNotAdmin = errors.New("only a group admin may do this")
 	// ErrNotMember: the peer is not a member of the group (or we are not).
 	ErrNotMember = errors.New("not a member of the group")
+	// ErrNoSpace: the disk cannot hold a file.
+	ErrNoSpace = errors.New("not enough disk space")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )

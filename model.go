@@ -302,6 +302,9 @@ type File struct {
 	// complete, the verified copy in the downloads folder.
 	Path  string `json:"path,omitempty"`
 	Error string `json:"error,omitempty"`
+	// ServedBytes, for our offers: everything uploaded since the node
+	// started, to anyone (a group's members share the load).
+	ServedBytes int64 `json:"served_bytes,omitempty"`
 }
 
 // Settings are the user's choices that the node keeps across restarts.

@@ -259,8 +259,9 @@ func (s *Service) Accept(id string) (parley.File, error) {
 	return rec.File, nil
 }
 
-// ErrNoSpace: the disk cannot hold the file.
-var ErrNoSpace = errors.New("not enough disk space")
+// ErrNoSpace: the disk cannot hold the file (parley.ErrNoSpace, so the
+// API can map it).
+var ErrNoSpace = parley.ErrNoSpace
 
 // Cancel stops a transfer: ours is no longer served; theirs stops and its
 // partial data is deleted.
@@ -320,6 +321,7 @@ func (s *Service) live(rec storage.FileRecord) parley.File {
 	}
 	if sv := s.served[rec.ID]; sv != nil && rec.Outgoing {
 		f.BytesDone = min(int64(sv.count)*int64(rec.ChunkSize), rec.Size)
+		f.ServedBytes = sv.bytes
 	}
 	return f
 }
