@@ -48,6 +48,10 @@ type groupSync struct {
 	mu       sync.Mutex
 	inflight map[syncPair]bool                   // guarded by mu
 	lastRdv  map[parley.ConversationID]time.Time // guarded by mu
+	// dials: members we could not reach, each on a back-off like offline
+	// contacts, so a member gone for days costs one lookup per
+	// maxReconnectBackoff, not one per round.
+	dials map[peer.ID]*reconnectState // guarded by mu
 }
 
 type syncPair struct {
@@ -66,6 +70,7 @@ func newGroupSync(n *Node, interval time.Duration) *groupSync {
 		sem:      make(chan struct{}, maxSyncSessions),
 		inflight: make(map[syncPair]bool),
 		lastRdv:  make(map[parley.ConversationID]time.Time),
+		dials:    make(map[peer.ID]*reconnectState),
 	}
 }
 
@@ -105,10 +110,14 @@ func (gs *groupSync) run() {
 func (gs *groupSync) round(id parley.ConversationID) {
 	n := gs.n
 	var connected []peer.ID
+	now := time.Now()
 	for _, p := range n.groups.MemberPeers(id) {
 		if n.host.Network().Connectedness(p) == network.Connected {
 			connected = append(connected, p)
-		} else {
+			gs.mu.Lock()
+			delete(gs.dials, p)
+			gs.mu.Unlock()
+		} else if gs.dialDue(p, now) {
 			n.reach(p)
 		}
 	}
@@ -127,8 +136,35 @@ func (gs *groupSync) round(id parley.ConversationID) {
 	}
 }
 
+// dialDue says whether to try reaching member p now, and if so pushes its
+// next try back.
+func (gs *groupSync) dialDue(p peer.ID, now time.Time) bool {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	st := gs.dials[p]
+	if st == nil {
+		if len(gs.dials) >= maxDialBackoffs {
+			clear(gs.dials) // crude but bounded: everyone gets one early try
+		}
+		st = &reconnectState{delay: gs.interval}
+		gs.dials[p] = st
+	}
+	if now.Before(st.next) {
+		return false
+	}
+	st.next = now.Add(st.delay)
+	st.delay = min(2*st.delay, maxReconnectBackoff)
+	return true
+}
+
+// maxDialBackoffs bounds the members whose back-off is remembered.
+const maxDialBackoffs = 4096
+
 // peerConnected syncs every group p shares with us.
 func (gs *groupSync) peerConnected(p peer.ID) {
+	gs.mu.Lock()
+	delete(gs.dials, p)
+	gs.mu.Unlock()
 	for _, id := range gs.n.groups.Active() {
 		if gs.n.groups.MaySync(id, p) {
 			gs.syncWith(id, p)
