@@ -17,6 +17,12 @@
 // no session (they hold nothing private); the page itself, without one,
 // says how to log in.
 //
+// Files are offered from where they lie when a client gives a path (the
+// CLI); a browser uploads the bytes instead, which are streamed to
+// DATA/uploads and served from there until the offer is cancelled. A
+// file's bytes are served back only once complete, as an attachment, and
+// inline only as a PNG, JPEG, GIF or WebP image, for previews.
+//
 // The package reaches the node only through the Node interface; it knows
 // nothing of libp2p or storage. Wire types live in gui/api, shared with the
 // Go client in gui/client.

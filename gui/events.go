@@ -69,7 +69,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) eventView(ctx context.Context, ev parley.Event) api.EventView {
 	v := api.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online}
-	if ev.Message == nil && ev.Group == nil {
+	if ev.Message == nil && ev.Group == nil && ev.File == nil {
 		return v
 	}
 	n := s.newNamer(ctx)
@@ -83,6 +83,10 @@ func (s *Server) eventView(ctx context.Context, ev parley.Event) api.EventView {
 	if ev.Group != nil {
 		gv := n.groupView(*ev.Group)
 		v.Group = &gv
+	}
+	if ev.File != nil {
+		fv := n.fileView(*ev.File)
+		v.File = &fv
 	}
 	return v
 }

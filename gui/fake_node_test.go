@@ -22,6 +22,7 @@ type fakeNode struct {
 	groups   []*fakeGroup              // in creation order; guarded by mu
 	readIn   []parley.ConversationID   // groups whose messages were marked read; guarded by mu
 	subs     []chan parley.Event       // guarded by mu
+	files    fakeFiles                 // guarded by mu
 	clock    *parley.Clock
 
 	// subscribed receives one value per Subscribe call, so a test can
@@ -48,6 +49,7 @@ func newFakeNode() *fakeNode {
 			bobID:   {PeerID: bobID, Name: "bob", State: parley.ContactAccepted, AddedAt: added},
 			strayID: {PeerID: strayID, Name: "stray", State: parley.ContactRequest, AddedAt: added},
 		},
+		files:      fakeFiles{downloads: "/home/me/.config/parley/downloads"},
 		clock:      parley.NewClock(nil),
 		subscribed: make(chan struct{}, 16),
 		dropped:    make(chan struct{}, 16),

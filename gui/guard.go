@@ -42,8 +42,9 @@ func securityHeaders(h http.Header, host string) {
 }
 
 // guard runs before every handler: Host check, Origin check, login, token
-// or session, body cap. The order matters: a request from a foreign site is
-// refused whether or not it guessed the token.
+// or session, body cap (uploads have their own). The order matters: a
+// request from a foreign site is refused whether or not it guessed the
+// token.
 func (s *Server) guard(next http.Handler) http.Handler {
 	static := http.StripPrefix("/static/", http.FileServerFS(s.pages.static))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +75,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			s.loginPage(w, r, errUnauthorized)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
+		// An upload is a whole file: its handler streams it to disk under
+		// a cap of its own.
+		if r.Method != http.MethodPost || r.URL.Path != api.PathFileUpload {
+			r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -50,6 +50,15 @@ func (s *Server) routes() http.Handler {
 		{http.MethodPost, api.PathGroupRename, s.handleRenameGroup},
 		{http.MethodGet, api.PathGroupMessages, s.handleGroupMessages},
 		{http.MethodPost, api.PathGroupMessages, s.handleGroupSend},
+		{http.MethodGet, api.PathFiles, s.handleFiles},
+		{http.MethodPost, api.PathFiles, s.handleSendFile},
+		{http.MethodPost, api.PathFileUpload, s.handleUpload},
+		{http.MethodGet, api.PathFile, s.handleFile},
+		{http.MethodPost, api.PathFileAccept, s.handleAcceptFile},
+		{http.MethodPost, api.PathFileCancel, s.handleCancelFile},
+		{http.MethodGet, api.PathFileContent, s.handleFileContent},
+		{http.MethodGet, api.PathSettings, s.handleSettings},
+		{http.MethodPut, api.PathSettings, s.handleSetSettings},
 		{http.MethodGet, api.PathEvents, s.handleEvents},
 		{http.MethodPost, api.PathLogin, s.handleNewLogin},
 		{http.MethodPost, api.PathLogout, s.handleLogout},
@@ -61,20 +70,40 @@ func (s *Server) routes() http.Handler {
 		allowed[rt.path] = append(allowed[rt.path], rt.method)
 	}
 	// Without these, ServeMux would answer a wrong method or an unknown
-	// API path in plain text; API clients expect the JSON error body.
+	// API path in plain text; API clients expect the JSON error body. They
+	// name each other method rather than none: a pattern without a method
+	// ("/api/v1/files/upload") would conflict with a route whose path is
+	// less specific but whose method is not ("GET /api/v1/files/{id}").
+	// Other methods fall through to the API's 404.
 	for path, methods := range allowed {
 		allow := strings.Join(methods, ", ")
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		wrong := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			writeError(w, &api.Error{Status: http.StatusMethodNotAllowed, Code: api.CodeMethod,
 				Message: r.Method + " not allowed here; use " + allow})
-		})
+		}
+		for _, m := range otherMethods(methods) {
+			mux.HandleFunc(m+" "+path, wrong)
+		}
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
 			Message: "no such API endpoint: " + r.URL.Path})
 	})
 	return mux
+}
+
+// otherMethods are the usual methods a route does not take. GET covers
+// HEAD.
+func otherMethods(allowed []string) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if !slices.Contains(allowed, m) && (m != http.MethodHead || !slices.Contains(allowed, http.MethodGet)) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (s *Server) handleSelf(w http.ResponseWriter, r *http.Request) {

@@ -42,6 +42,7 @@ type Node interface {
 	// Status reports the node's network state, for diagnostics.
 	Status() parley.NetworkStatus
 	Groups
+	Files
 	// Subscribe streams events until ctx ends. A slow reader loses events
 	// (and is told so by a closed channel) rather than stalling the node.
 	Subscribe(ctx context.Context) <-chan parley.Event
@@ -85,4 +86,32 @@ type Groups interface {
 	// order; markRead marks incoming ones read (locally: groups have no
 	// read receipts).
 	GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]parley.Message, error)
+}
+
+// Files is what the API needs for file transfer and the settings that go
+// with it. A file ID is the 32 hex characters of an offer; an unknown one
+// is parley.ErrNotFound.
+type Files interface {
+	// SendFile offers the file at path (absolute, on the node's machine)
+	// to a contact or a group (a name, a peer ID or a group ID). It
+	// returns once the offer is stored and queued; the file is served from
+	// path until cancelled. parley.ErrUnknownContact, parley.ErrAmbiguous,
+	// parley.ErrMalformed (not a regular file, too large).
+	SendFile(ctx context.Context, to, path string) (parley.File, error)
+	// Files lists the files offered by us and to us, newest first; File
+	// describes one, with live progress.
+	Files(ctx context.Context) ([]parley.File, error)
+	File(ctx context.Context, id string) (parley.File, error)
+	// AcceptFile fetches a file offered to us (again, after a failure):
+	// parley.ErrNoSpace when the disk cannot hold it, parley.ErrMalformed
+	// for our own offers and cancelled ones.
+	AcceptFile(ctx context.Context, id string) (parley.File, error)
+	// CancelFile stops a transfer, ours (no longer served) or theirs (the
+	// partial data is deleted).
+	CancelFile(ctx context.Context, id string) (parley.File, error)
+	// Settings reports the user's settings; SetAutoAccept changes the size
+	// up to which files from contacts are fetched without asking (0 or -1:
+	// never; below -1: parley.ErrMalformed).
+	Settings(ctx context.Context) parley.Settings
+	SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/internal/atomicfile"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	DefaultName string
 	// Node is what the API serves.
 	Node Node
+	// MaxUploadBytes caps a file uploaded through the API (the browser's
+	// way to send one); default identity.MaxFileSize, the largest file an
+	// offer can describe.
+	MaxUploadBytes int64
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -68,6 +73,8 @@ type Server struct {
 	cookie      string
 	sessionKey  []byte // signs session cookies; kept in the data dir
 	defaultName string
+	uploads     string // DATA/uploads: files the browser sent, served from there
+	maxUpload   int64
 	logins      logins // one-time login codes
 	cop         *http.CrossOriginProtection
 	pages       pages
@@ -103,6 +110,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = identity.MaxFileSize
+	}
 	if err := CheckAddr(cfg.Addr); err != nil {
 		return nil, err
 	}
@@ -128,6 +138,8 @@ func New(cfg Config) (*Server, error) {
 		apiFile:     filepath.Join(cfg.DataDir, APIFile),
 		sessionKey:  sessionKey,
 		defaultName: cfg.DefaultName,
+		uploads:     filepath.Join(cfg.DataDir, uploadsDir),
+		maxUpload:   cfg.MaxUploadBytes,
 		cop:         http.NewCrossOriginProtection(),
 		pages:       pg,
 		closing:     make(chan struct{}),

@@ -71,7 +71,10 @@ func (n *testNode) waitComplete(id string) parley.File {
 	n.t.Helper()
 	var f parley.File
 	eventuallyWithin(n.t, 2*time.Minute, n.name+" completing the file", func() bool {
-		f = n.fileOf(id)
+		var err error
+		if f, err = n.m.File(context.Background(), id); err != nil {
+			return false // the offer is still on its way
+		}
 		if f.State == parley.FileFailed {
 			n.t.Fatalf("%s: transfer failed: %s", n.name, f.Error)
 		}

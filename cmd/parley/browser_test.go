@@ -5,13 +5,22 @@ package main
 // person (or a screen reader) finds things: by role and accessible name.
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/parley-im/parley/gui/client"
 )
@@ -248,4 +257,144 @@ func TestBrowserRefusesStrangers(t *testing.T) {
 	if groups := strings.TrimSpace(alice.cli("group", "list", "--json")); groups != "[]" {
 		t.Errorf("a request from another origin changed the node: groups %s", groups)
 	}
+}
+
+// Bob sends Alice a picture from the GUI's attach control: both watch it
+// reach 100%, Alice sees it previewed and downloads it intact. Alice drops
+// a file onto the conversation; over Bob's auto-accept size (set on his
+// Settings screen), it waits for his Accept.
+func TestBrowserSendsAFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and a browser")
+	}
+	b := startBrowser(t)
+	art := newArtifacts(t)
+	alice, bob := startProc(t, "Alice"), startProc(t, "Bob")
+	alice.cli("contact", "add", bob.invite(), "--name", "Bob")
+	bob.cli("contact", "add", alice.invite(), "--name", "Alice")
+	a, bb := b.newTab("alice", art), b.newTab("bob", art)
+	a.navigate(loginURL(alice))
+	bb.navigate(loginURL(bob))
+
+	picture := testPNG(t, 480, 320)
+	path := filepath.Join(t.TempDir(), "sunset.png")
+	if err := os.WriteFile(path, picture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.click("link", "Bob")
+	a.waitRole("textbox", "Message")
+	bb.click("link", "Alice")
+	bb.waitRole("button", "Attach file")
+	// The button opens the system's file picker; a test hands the file to
+	// the input behind it, as the picker would.
+	bb.do("attach sunset.png", chromedp.SetUploadFiles(chromedp.CSS("input.attach-input"), []string{path}))
+
+	for _, tb := range []*tab{bb, a} {
+		tb.waitJS("the card of sunset.png complete", `(() => {
+			const card = [...document.querySelectorAll('.messages .file-card')].find(c => c.querySelector('.file-name').textContent === 'sunset.png');
+			const bar = card?.querySelector('progress.file-bar');
+			return card?.dataset.state === 'complete' && bar.value === 100 && !bar.hidden &&
+				card.querySelector('.file-status').textContent.startsWith('100% · ');
+		})()`)
+		tb.waitRole("progressbar", "Transfer of sunset.png")
+		tb.waitRole("link", "Download sunset.png")
+	}
+	a.waitJS("the preview drawn", `document.querySelector('.file-card .file-preview img')?.naturalWidth === 480`)
+	a.waitRole("img", "sunset.png")
+	bb.waitJS("bob's preview drawn", `document.querySelector('.file-card .file-preview img')?.naturalWidth === 480`)
+	a.waitJS("the history scrolled to the card", `(() => {
+		const s = document.querySelector('.scroller');
+		return s.scrollHeight - s.scrollTop - s.clientHeight < 48;
+	})()`)
+	a.shoot("file-received")
+	bb.shoot("file-sent")
+	a.shootDark("file-received")
+
+	// The download link gives the very bytes, as an attachment.
+	got := eval[string](a, "fetch the download link", `(async () => {
+		const link = document.querySelector('.file-card a[download]');
+		const r = await fetch(link.href);
+		const buf = new Uint8Array(await r.arrayBuffer());
+		let bin = '';
+		for (const b of buf) bin += String.fromCharCode(b);
+		return r.headers.get('content-disposition') + '\n' + r.headers.get('content-type') + '\n' + btoa(bin);
+	})()`)
+	parts := strings.SplitN(got, "\n", 3)
+	if len(parts) != 3 || !strings.HasPrefix(parts[0], "attachment; ") || !strings.Contains(parts[0], "filename*=UTF-8''sunset.png") ||
+		parts[1] != "application/octet-stream" {
+		t.Errorf("download headers: %q", parts[:min(2, len(parts))])
+	}
+	if len(parts) == 3 {
+		if body, err := base64.StdEncoding.DecodeString(parts[2]); err != nil || !bytes.Equal(body, picture) {
+			t.Errorf("the downloaded bytes differ from the picture sent (%d bytes, %v)", len(body), err)
+		}
+	}
+	var files []jsonFile
+	if err := json.Unmarshal([]byte(alice.cli("file", "list", "--json")), &files); err != nil || len(files) != 1 ||
+		files[0].State != "complete" || hashOf(t, files[0].Path) != hashOf(t, path) {
+		t.Fatalf("alice's files: %+v, %v", files, err)
+	}
+
+	// The offer is a message like any other: delivered, then read. (Shown
+	// on loading: the node sends no status events for file messages yet.)
+	bb.navigate(bob.guiURL(t))
+	bb.click("link", "Alice")
+	bb.waitJS("bob's file message ticked read", `document.querySelector('.messages .msg.out.file [role=img]')?.getAttribute('aria-label') === 'read'`)
+
+	// Bob asks for every file: his Settings screen, 0 MB.
+	bb.click("link", "Settings")
+	bb.waitJS("the limit loaded", `document.querySelector('input[name=auto-accept]')?.value === '25'`)
+	bb.shoot("settings-files")
+	eval[bool](bb, "clear the limit", `(document.querySelector('input[name=auto-accept]').value = '', true)`)
+	bb.typeIn("spinbutton", "Download files automatically up to (MB)", "0")
+	bb.click("button", "Save limit")
+	bb.waitText("Saved")
+	var set struct {
+		AutoAcceptBytes int64 `json:"auto_accept_bytes"`
+	}
+	if err := json.Unmarshal([]byte(bob.cli("settings", "--json")), &set); err != nil || set.AutoAcceptBytes != -1 {
+		t.Fatalf("bob's settings after saving 0: %+v, %v", set, err)
+	}
+
+	// Alice drops a file onto the conversation; Bob accepts it.
+	a.waitJS("drop notes.txt", `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File(['notes from the trip\n'], 'notes.txt', { type: 'text/plain' }));
+		const target = document.querySelector('.chat .scroller');
+		for (const type of ['dragenter', 'dragover', 'drop']) {
+			target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+		}
+		return true;
+	})()`)
+	bb.click("link", "Alice")
+	bb.waitRole("button", "Accept notes.txt")
+	a.waitJS("alice's card waiting", `[...document.querySelectorAll('.file-card')].some(c => c.dataset.state === 'offered' && c.textContent.includes('notes.txt'))`)
+	a.waitRole("button", "Cancel notes.txt")
+	bb.shoot("file-offered")
+	bb.click("button", "Accept notes.txt")
+	bb.waitRole("link", "Download notes.txt")
+	a.waitRole("link", "Download notes.txt")
+	if n := eval[int](bb, "count previews", `document.querySelectorAll('.file-preview img').length`); n != 1 {
+		t.Errorf("%d previews: a text file has none", n)
+	}
+}
+
+// testPNG is a w×h picture, a gradient with a sun.
+func testPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{R: uint8(255 - y*120/h), G: uint8(90 + y*60/h), B: uint8(60 + y*180/h), A: 255}
+			if dx, dy := x-w/2, y-h*2/3; dx*dx+dy*dy < (h/5)*(h/5) {
+				c = color.RGBA{R: 255, G: 214, B: 90, A: 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -128,7 +128,7 @@ func (p *proc) cli(args ...string) string {
 func (p *proc) try(args ...string) (string, int) {
 	p.t.Helper()
 	full := append(args[:1:1], append([]string{"--data", p.dir}, args[1:]...)...)
-	if args[0] == "contact" || args[0] == "group" {
+	if args[0] == "contact" || args[0] == "group" || args[0] == "file" {
 		full = append([]string{args[0], args[1], "--data", p.dir}, args[2:]...)
 	}
 	out, err := exec.Command(parleyBinary(p.t), full...).CombinedOutput()

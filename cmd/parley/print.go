@@ -65,10 +65,11 @@ func printAdded(w io.Writer, verb string, c client.ContactView) error {
 }
 
 // printMessages prints one line per message; a group message, written to
-// everyone in the group, has no recipient:
+// everyone in the group, has no recipient; a file offered shows its name:
 //
 //	2026-11-30 10:15:04  alice → you: hello  [read]
 //	2026-11-30 10:16:10  bob: hello all  [delivered]
+//	2026-11-30 10:17:00  bob: [file] photo.jpg  [delivered]
 func printMessages(w io.Writer, ms []client.MessageView) error {
 	for _, m := range ms {
 		who := "you"
@@ -82,8 +83,12 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 		default:
 			who += " → you"
 		}
+		text := m.Text
+		if m.Kind == parley.KindFile {
+			text = "[file] " + text
+		}
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
-			m.SentAt.Local().Format(timeLayout), who, m.Text, m.Status); err != nil {
+			m.SentAt.Local().Format(timeLayout), who, text, m.Status); err != nil {
 			return err
 		}
 	}
@@ -209,6 +214,90 @@ func printGroupMembers(w io.Writer, ms []client.GroupMemberView) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, m.Role, yesNo(m.Online), m.PeerID)
 	}
 	return tw.Flush()
+}
+
+// printFiles lists files, newest first, with where the finished ones are.
+func printFiles(w io.Writer, fs []client.FileView) error {
+	if len(fs) == 0 {
+		_, err := fmt.Fprintln(w, "No files yet. Send one with: parley file send CONTACT PATH")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSIZE\tFROM\tSTATE\tDONE\tPATH")
+	for _, f := range fs {
+		from := "you"
+		if !f.Outgoing {
+			from = nameOr(f.FromName, f.From)
+		}
+		state := string(f.State)
+		if f.Error != "" {
+			state += " (" + f.Error + ")"
+		}
+		pct := int64(100)
+		if f.Size > 0 {
+			pct = f.BytesDone * 100 / f.Size
+		}
+		path := "-"
+		if f.State == parley.FileComplete {
+			path = f.Path
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s (%d%%)\t%s\n",
+			f.ID, f.Name, humanBytes(f.Size), from, state, humanBytes(f.BytesDone), pct, path)
+	}
+	return tw.Flush()
+}
+
+func printSettings(w io.Writer, s parley.Settings) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if s.AutoAcceptBytes > 0 {
+		fmt.Fprintf(tw, "Auto-accept:\tfiles from contacts up to %s; larger ones wait for: parley file get ID\n", humanBytes(s.AutoAcceptBytes))
+	} else {
+		fmt.Fprintf(tw, "Auto-accept:\tnever; every file waits for: parley file get ID\n")
+	}
+	fmt.Fprintf(tw, "Downloads:\t%s\n", orDash(s.Downloads))
+	return tw.Flush()
+}
+
+// humanBytes is a size for people, in 1024s: "512 B", "1.5 KiB",
+// "200 MiB".
+func humanBytes(n int64) string {
+	const units = "KMGTPE"
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, i := float64(n)/1024, 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	if v >= 100 {
+		s = strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strings.TrimSuffix(s, ".0") + " " + units[i:i+1] + "iB"
+}
+
+// parseSize reads a size as people write it: 4096, 512K, 25MB, 1.5 GiB
+// (K, M, G and T count 1024s, with or without "B" or "iB"); 0, "never"
+// and "off" are 0.
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "never" || t == "off" {
+		return 0, nil
+	}
+	num := strings.TrimRight(t, "kmgtib ")
+	unit := strings.TrimSpace(t[len(num):])
+	mult := map[string]float64{"": 1, "b": 1}
+	for i, u := range []string{"k", "m", "g", "t"} {
+		m := float64(int64(1) << (10 * (i + 1)))
+		mult[u], mult[u+"b"], mult[u+"ib"] = m, m, m
+	}
+	m, okUnit := mult[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || !okUnit || v < 0 || v*m >= 1<<62 || strings.Trim(num, "0123456789.") != "" {
+		return 0, fmt.Errorf("size %q: want a number of bytes, or one with KB, MB or GB (25MB, 1.5GB), or never", s)
+	}
+	return int64(v * m), nil
 }
 
 // plural is "1 member", "2 members".

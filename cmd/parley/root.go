@@ -84,6 +84,8 @@ web GUI. The other commands talk to the running node.`,
 		newStatusCmd(g),
 		newConversationsCmd(g),
 		newGroupCmd(g),
+		newFileCmd(g),
+		newSettingsCmd(g),
 	)
 	return root
 }

@@ -55,6 +55,14 @@ func TestNotRunningIsOneLine(t *testing.T) {
 		{"group", "send", "team", "hi", "all", "--data", dir},
 		{"--data", dir, "group", "send", "team", "hi"},
 		{"group", "messages", "team", "--data", dir, "--json", "--limit", "5"},
+		{"file", "send", "bob", "photo.jpg", "--data", dir},
+		{"file", "send", "--data", dir, "team", "/tmp/x", "--no-wait", "--json"},
+		{"file", "list", "--data", dir, "--json"},
+		{"file", "get", "0123abcd", "--data", dir},
+		{"--data", dir, "file", "get", "0123abcd", "--no-wait", "--json"},
+		{"file", "cancel", "0123abcd", "--data", dir},
+		{"settings", "--data", dir},
+		{"settings", "--auto-accept", "10MB", "--data", dir, "--json"},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != exitError || stderr != want || stdout != "" {
@@ -104,7 +112,21 @@ func TestUsageErrors(t *testing.T) {
 		{"group", "messages", "a", "b"},
 		{"group", "messages", "team", "--limit=-1"},
 		{"group", "invite", "team", "bob", "--json"}, // no --json here
-		{"run", "--api", "0.0.0.0:0"},                // refused before a node starts
+		{"file"},                                      // subcommand missing
+		{"file", "frob"},                              //
+		{"file", "send", "bob"},                       // PATH missing
+		{"file", "send", "bob", "a", "b"},             //
+		{"file", "list", "x"},                         //
+		{"file", "get"},                               // ID missing
+		{"file", "get", "a", "b"},                     //
+		{"file", "get", "a", "--out", "/nonexistent"}, // not a folder
+		{"file", "get", "a", "--out", ".", "--no-wait"},
+		{"file", "cancel"},
+		{"file", "cancel", "a", "--json"},     // no --json here
+		{"settings", "x"},                     //
+		{"settings", "--auto-accept", "12XB"}, // not a size
+		{"settings", "--auto-accept", "-5MB"},
+		{"run", "--api", "0.0.0.0:0"}, // refused before a node starts
 		{"run", "--log-level", "loud"},
 	} {
 		dir := t.TempDir()

@@ -43,6 +43,18 @@ const (
 	PathGroupRole     = "/api/v1/groups/{group}/members/{member}/role"
 	PathGroupRename   = "/api/v1/groups/{group}/rename"
 	PathGroupMessages = "/api/v1/groups/{group}/messages"
+
+	// {id} is a file's ID (32 hex characters).
+	PathFiles      = "/api/v1/files"        // GET: every file, ours and theirs; POST: offer a file on the node's disk
+	PathFileUpload = "/api/v1/files/upload" // POST ?to=&name=, the bytes as the body: offer them (browsers)
+	PathFile       = "/api/v1/files/{id}"
+	PathFileAccept = "/api/v1/files/{id}/accept"
+	PathFileCancel = "/api/v1/files/{id}/cancel"
+	// GET: a complete file's bytes, as application/octet-stream for
+	// download; ?inline=1 serves a PNG, JPEG, GIF or WebP image as itself,
+	// for previews (never HTML or SVG, which could run script here).
+	PathFileContent = "/api/v1/files/{id}/content"
+	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit
 )
 
 // FileName is the API file in the data dir. The server writes it (mode
@@ -57,7 +69,8 @@ type File struct {
 }
 
 // MaxBodyBytes caps a request body. A message's text is at most
-// parley.MaxTextBytes; the rest is room for JSON escaping.
+// parley.MaxTextBytes; the rest is room for JSON escaping. The upload route
+// (PathFileUpload) alone takes more: a whole file, streamed to disk.
 const MaxBodyBytes = 64 << 10
 
 // SelfView is what GET /api/v1/self answers: the node's Self, and whether
@@ -119,6 +132,28 @@ type GroupSendRequest struct {
 	Text string `json:"text"`
 }
 
+// SendFileRequest is the body of POST /api/v1/files.
+type SendFileRequest struct {
+	To   string `json:"to"`   // a contact (name or peer ID) or a group (name or ID)
+	Path string `json:"path"` // absolute path of a regular file on the node's machine
+}
+
+// SettingsRequest is the body of PUT /api/v1/settings.
+type SettingsRequest struct {
+	// AutoAcceptBytes: files from contacts up to this size are fetched
+	// without asking; 0 or -1: never. Required.
+	AutoAcceptBytes *int64 `json:"auto_accept_bytes"`
+}
+
+// FileView is a file offered in a conversation, by us or to us, with the
+// sender's display name. For our own offers, BytesDone counts the bytes
+// uploaded at least once and ServedBytes everything uploaded since the
+// node started (a resumed download costs only its missing chunks).
+type FileView struct {
+	parley.File
+	FromName string `json:"from_name"`
+}
+
 // MessageView is a message as shown: the domain message plus display names
 // and the sender's wall-clock time. A group message has no recipient: To and
 // ToName are empty, Conversation is the group's ID.
@@ -130,11 +165,15 @@ type MessageView struct {
 	To           string                `json:"to"`
 	ToName       string                `json:"to_name"`
 	Outgoing     bool                  `json:"outgoing"`
-	Text         string                `json:"text"`
-	ReplyTo      *parley.EnvelopeID    `json:"reply_to,omitempty"`
-	SentAt       time.Time             `json:"sent_at"` // RFC 3339 with nanoseconds, UTC
-	HLC          parley.HLC            `json:"hlc"`
-	Status       parley.Status         `json:"status"`
+	// Kind is "text" or "file"; a file's Text is its name and FileID
+	// names it (GET /api/v1/files/{file_id}).
+	Kind    parley.Kind        `json:"kind"`
+	Text    string             `json:"text"`
+	FileID  string             `json:"file_id,omitempty"`
+	ReplyTo *parley.EnvelopeID `json:"reply_to,omitempty"`
+	SentAt  time.Time          `json:"sent_at"` // RFC 3339 with nanoseconds, UTC
+	HLC     parley.HLC         `json:"hlc"`
+	Status  parley.Status      `json:"status"`
 }
 
 // NewMessageView renders m; the caller knows the names (it resolved the
@@ -148,7 +187,9 @@ func NewMessageView(m parley.Message, fromName, toName string) MessageView {
 		To:           m.To,
 		ToName:       toName,
 		Outgoing:     m.Outgoing,
+		Kind:         m.Kind,
 		Text:         m.Text,
+		FileID:       m.FileID,
 		ReplyTo:      m.ReplyTo,
 		SentAt:       m.SentAt().UTC(),
 		HLC:          m.HLC,
@@ -206,11 +247,13 @@ func NewGroupMemberView(m parley.GroupMember, online bool) GroupMemberView {
 }
 
 // EventView is one frame of the events WebSocket: a parley.Event whose
-// message is rendered as a MessageView and whose group as a GroupView.
+// message is rendered as a MessageView, whose group as a GroupView and
+// whose file as a FileView.
 type EventView struct {
 	Type    parley.EventType `json:"type"`
 	Message *MessageView     `json:"message,omitempty"` // message, status
 	PeerID  string           `json:"peer_id,omitempty"` // presence, request
 	Online  bool             `json:"online,omitempty"`  // presence
 	Group   *GroupView       `json:"group,omitempty"`   // group
+	File    *FileView        `json:"file,omitempty"`    // file: offered, progress, complete, failed, cancelled
 }

@@ -37,6 +37,9 @@ const (
 	CodeTooLarge     = "too_large"
 	CodeInternal     = "internal"
 	CodeMethod       = "method_not_allowed"
+	// CodeNotComplete: a file's content was asked for before every byte
+	// arrived and was verified.
+	CodeNotComplete = "not_complete"
 )
 
 // codes maps domain sentinels to HTTP statuses and stable codes. Order
@@ -46,7 +49,8 @@ const (
 // ErrNotAdmin is 403: the group's rules forbid it to this user, whatever
 // the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
 // the group's state stands in its way (we left or were removed, or the peer
-// is not in the group), and it may succeed once that changes.
+// is not in the group), and it may succeed once that changes. ErrNoSpace is
+// 507 Insufficient Storage: the node's disk cannot hold the file.
 var codes = []struct {
 	err    error
 	status int
@@ -56,6 +60,7 @@ var codes = []struct {
 	{parley.ErrUnknownGroup, http.StatusNotFound, "unknown_group"},
 	{parley.ErrNotAdmin, http.StatusForbidden, "not_admin"},
 	{parley.ErrNotMember, http.StatusConflict, "not_member"},
+	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},

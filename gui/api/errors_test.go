@@ -25,6 +25,7 @@ func TestErrorForRoundTrip(t *testing.T) {
 		{fmt.Errorf("%w \"team\"", parley.ErrUnknownGroup), http.StatusNotFound},
 		{parley.ErrNotAdmin, http.StatusForbidden},
 		{parley.ErrNotMember, http.StatusConflict},
+		{fmt.Errorf("%w: video.mp4 needs 9 bytes, the disk has 1 free", parley.ErrNoSpace), http.StatusInsufficientStorage},
 		// Wrapping both: the specific sentinel decides.
 		{fmt.Errorf("%w: %w", parley.ErrInvalidInvite, parley.ErrMalformed), http.StatusBadRequest},
 	}
@@ -37,7 +38,7 @@ func TestErrorForRoundTrip(t *testing.T) {
 		wire := &api.Error{Status: e.Status, Message: e.Message, Code: e.Code}
 		for _, s := range []error{parley.ErrUnknownContact, parley.ErrNotFound, parley.ErrAmbiguous,
 			parley.ErrEmptyText, parley.ErrTextTooLong, parley.ErrInvalidInvite,
-			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember} {
+			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace} {
 			if errors.Is(tt.err, s) && !errors.Is(wire, s) {
 				t.Errorf("%v: the client's error does not unwrap to %v", tt.err, s)
 			}

@@ -30,15 +30,16 @@ import (
 // listens where it points).
 var ErrNotRunning = parley.ErrNotRunning
 
-// ContactView, MessageView, ConversationView, GroupView, GroupMemberView
-// and EventView are the API's views, re-exported so callers need not import
-// gui/api for the names.
+// ContactView, MessageView, ConversationView, GroupView, GroupMemberView,
+// FileView and EventView are the API's views, re-exported so callers need
+// not import gui/api for the names.
 type (
 	ContactView      = api.ContactView
 	MessageView      = api.MessageView
 	ConversationView = api.ConversationView
 	GroupView        = api.GroupView
 	GroupMemberView  = api.GroupMemberView
+	FileView         = api.FileView
 	EventView        = api.EventView
 )
 
@@ -307,29 +308,124 @@ func (c *Client) Status(ctx context.Context) (parley.NetworkStatus, error) {
 	return v, c.do(ctx, http.MethodGet, api.PathStatus, nil, nil, &v)
 }
 
-// do sends one request and decodes the answer into out.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	u := c.url(path, query)
-	var body io.Reader
-	if in != nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		// Escaping <, > and & would make text up to six times longer and
-		// push a legal message past the body cap.
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(in); err != nil {
-			return fmt.Errorf("encode request: %w", err)
-		}
-		body = &buf
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+// Files are named by their ID (32 hex characters), as FileView.ID gives it.
+
+// SendFile offers the file at path to a contact or a group (a name, a peer
+// ID or a group ID). The node reads the file where it lies, so path must
+// be absolute and on the node's machine; relative paths are made absolute
+// here. It returns once the offer is stored, not when the file has
+// arrived: follow it with File or the event stream.
+func (c *Client) SendFile(ctx context.Context, to, path string) (FileView, error) {
+	var v FileView
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return v, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return v, c.do(ctx, http.MethodPost, api.PathFiles, nil, api.SendFileRequest{To: to, Path: abs}, &v)
+}
+
+// Upload offers the bytes of body as a file named name to a contact or a
+// group: for a file the node cannot read where it is. The node keeps a
+// copy in its data dir and serves it from there. size is body's length,
+// or -1 when unknown.
+func (c *Client) Upload(ctx context.Context, to, name string, body io.Reader, size int64) (FileView, error) {
+	var v FileView
+	q := url.Values{"to": {to}, "name": {name}}
+	return v, c.send(ctx, http.MethodPost, api.PathFileUpload, q, body, size, "application/octet-stream", &v)
+}
+
+// Files lists the files offered by us and to us, newest first.
+func (c *Client) Files(ctx context.Context) ([]FileView, error) {
+	var v []FileView
+	return v, c.do(ctx, http.MethodGet, api.PathFiles, nil, nil, &v)
+}
+
+// File describes one file, with its progress now.
+func (c *Client) File(ctx context.Context, id string) (FileView, error) {
+	var v FileView
+	return v, c.do(ctx, http.MethodGet, filePath(id, ""), nil, nil, &v)
+}
+
+// AcceptFile fetches a file offered to us (or tries again after a
+// failure). It returns at once; the download goes on in the node.
+func (c *Client) AcceptFile(ctx context.Context, id string) (FileView, error) {
+	var v FileView
+	return v, c.do(ctx, http.MethodPost, filePath(id, "accept"), nil, nil, &v)
+}
+
+// CancelFile stops a transfer: ours is no longer served, theirs stops and
+// its partial data is deleted.
+func (c *Client) CancelFile(ctx context.Context, id string) (FileView, error) {
+	var v FileView
+	return v, c.do(ctx, http.MethodPost, filePath(id, "cancel"), nil, nil, &v)
+}
+
+// FileContent opens the bytes of a complete file; the caller closes them.
+func (c *Client) FileContent(ctx context.Context, id string) (io.ReadCloser, error) {
+	path := filePath(id, "content")
+	req, err := c.request(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.transportError(http.MethodGet, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, readError(resp)
+	}
+	return resp.Body, nil
+}
+
+func filePath(id, action string) string {
+	p := api.PathFiles + "/" + escapeSegment(id)
+	if action != "" {
+		p += "/" + action
+	}
+	return p
+}
+
+// Settings reports the user's settings.
+func (c *Client) Settings(ctx context.Context) (parley.Settings, error) {
+	var v parley.Settings
+	return v, c.do(ctx, http.MethodGet, api.PathSettings, nil, nil, &v)
+}
+
+// SetAutoAccept sets the size up to which files from contacts are fetched
+// without asking (0 or -1: never) and returns the new settings.
+func (c *Client) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {
+	var v parley.Settings
+	return v, c.do(ctx, http.MethodPut, api.PathSettings, nil, api.SettingsRequest{AutoAcceptBytes: &limit}, &v)
+}
+
+// do sends one request with in (if not nil) as its JSON body and decodes
+// the answer into out.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	if in == nil {
+		return c.send(ctx, method, path, query, nil, 0, "", out)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Escaping <, > and & would make text up to six times longer and push
+	// a legal message past the body cap.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(in); err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	return c.send(ctx, method, path, query, &buf, int64(buf.Len()), "application/json", out)
+}
+
+// send sends one request with body (size bytes, -1 if unknown, of type
+// ctype) and decodes the answer into out.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader, size int64, ctype string, out any) error {
+	req, err := c.request(ctx, method, path, query, body)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.ContentLength = size
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -346,6 +442,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
 	return nil
+}
+
+func (c *Client) request(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
+	u := c.url(path, query)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	return req, nil
 }
 
 // url is the URL of path, which is already escaped (its segments made with

@@ -214,7 +214,7 @@ func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 			return fmt.Errorf("%w: %w", errSettle, err)
 		}
 		for i := range changed {
-			if changed[i].Kind == parley.KindText {
+			if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile {
 				c.svc.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
 			}
 		}

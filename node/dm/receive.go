@@ -410,7 +410,7 @@ func (s *Service) applyReceipt(remote peer.ID, r *ppb.Receipt) error {
 		return err
 	}
 	for i := range changed {
-		if changed[i].Kind == parley.KindText { // receipts are never shown
+		if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile { // receipts are never shown
 			s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
 		}
 	}

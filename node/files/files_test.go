@@ -200,7 +200,7 @@ func TestCorruptedChunksAreRefetched(t *testing.T) {
 	defer bob.close()
 	connect(t, bob.h, alice.h)
 	connect(t, bob.h, mallory)
-	bob.svc.cfg.AutoAccept = -1
+	bob.svc.SetAutoAccept(-1)
 	o, sum := offer(t, alice, bob, 5<<20+3)
 	var junk atomic.Int64
 	evil(t, mallory, o, &junk)

@@ -3,8 +3,10 @@ package files
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -19,6 +21,9 @@ import (
 // offer that describes it, with a fresh file ID and key.
 func Prepare(path string) (*pb.FileOffer, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no file %s", parley.ErrNotFound, path)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -209,6 +209,10 @@ func (s *Service) countServed(rec storage.FileRecord, i, n int) {
 	}
 	all := sv.count == len(sv.chunks)
 	started := sv.count == 1 && first
+	tick := first && time.Since(sv.lastEvent) >= progressEvery
+	if tick {
+		sv.lastEvent = time.Now()
+	}
 	s.mu.Unlock()
 	switch {
 	case all && first:
@@ -219,5 +223,13 @@ func (s *Service) countServed(rec storage.FileRecord, i, n int) {
 		if _, err := s.setState(rec.ID, parley.FileTransferring, "", nil); err != nil {
 			s.log.Warn("recording an upload", "file", rec.ID, "err", err)
 		}
+	case tick:
+		// Uploads report progress as downloads do, throttled.
+		f := rec.File
+		f.State = parley.FileTransferring
+		s.mu.Lock()
+		f.BytesDone, f.ServedBytes = min(int64(sv.count)*int64(rec.ChunkSize), rec.Size), sv.bytes
+		s.mu.Unlock()
+		s.notify(f)
 	}
 }

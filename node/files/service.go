@@ -94,9 +94,10 @@ type Service struct {
 
 // served counts what we uploaded of one of our offers.
 type served struct {
-	bytes  int64
-	chunks []bool
-	count  int
+	bytes     int64
+	chunks    []bool
+	count     int
+	lastEvent time.Time
 }
 
 // New builds the service; Start makes it serve and resumes downloads.

@@ -73,9 +73,52 @@ export const api = {
   groupMessages: (group, { limit, read, before } = {}) =>
     call('GET', `/api/v1/groups/${enc(group)}/messages${query({ limit, read, before })}`),
   groupSend: (group, text) => call('POST', `/api/v1/groups/${enc(group)}/messages`, { text }),
+  files: () => call('GET', '/api/v1/files'),
+  file: (id) => call('GET', `/api/v1/files/${enc(id)}`),
+  acceptFile: (id) => call('POST', `/api/v1/files/${enc(id)}/accept`),
+  cancelFile: (id) => call('POST', `/api/v1/files/${enc(id)}/cancel`),
+  settings: () => call('GET', '/api/v1/settings'),
+  setAutoAccept: (bytes) => call('PUT', '/api/v1/settings', { auto_accept_bytes: bytes }),
   status: () => call('GET', '/api/v1/status'),
   logout: () => call('POST', '/api/v1/logout'),
 };
+
+/** fileURL is where a complete file's bytes are; inline: as an image, for previews. */
+export function fileURL(id, { inline = false } = {}) {
+  return `/api/v1/files/${enc(id)}/content${inline ? '?inline=1' : ''}`;
+}
+
+/**
+ * upload sends a File (from a file input or a drop) to a contact or group:
+ * the node keeps a copy and offers it. onProgress(sent, total) follows the
+ * upload to the node (fetch cannot, XMLHttpRequest can). It resolves to
+ * the FileView of the offer.
+ */
+export function upload(to, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/v1/files/upload${query({ to, name: file.name })}`);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.addEventListener('progress', (e) => { if (e.lengthComputable) onProgress?.(e.loaded, e.total); });
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { /* no JSON body */ }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data);
+        return;
+      }
+      const err = new APIError(xhr.status, data?.code ?? 'internal',
+        data?.error ?? `Your node answered with an error (${xhr.status}).`);
+      if (xhr.status === 401) unauthorized(err);
+      if (err.code === 'internal') err.message = 'Something went wrong in your node; its log says more.';
+      reject(err);
+    });
+    const offline = () => reject(new APIError(0, 'offline', 'Your Parley node is not answering. Is it still running?'));
+    xhr.addEventListener('error', offline);
+    xhr.addEventListener('abort', offline);
+    xhr.send(file);
+  });
+}
 
 /**
  * EventStream follows the node's events over a WebSocket. When the socket

@@ -113,6 +113,9 @@ function onEvent(ev) {
       store.refreshSoon('groups', 'invites', 'conversations');
       screen?.onGroup?.(ev.group);
       break;
+    case 'file':
+      screen?.onFile?.(store.setFile(ev.file));
+      break;
     default:
   }
 }
@@ -176,6 +179,13 @@ async function boot() {
     screens.loggedOut(root);
   });
   buildShell();
+  // A file dropped anywhere but on a conversation must not replace the app
+  // with the file: the browser would open it.
+  for (const type of ['dragover', 'drop']) {
+    window.addEventListener(type, (e) => {
+      if ([...(e.dataTransfer?.types ?? [])].includes('Files')) e.preventDefault();
+    });
+  }
   store.subscribe(() => {
     if (loggedOut) return;
     updateTitle();

@@ -1,9 +1,12 @@
 // A conversation: a DM or a group. History loads as you scroll up; new
 // messages arrive live; outgoing ones carry status ticks with text
-// alternatives; days are separated; the composer sends on Enter.
+// alternatives; days are separated; the composer sends on Enter. Files
+// are attached with a button or dropped onto the conversation, and show
+// as cards that follow their transfer.
 
 import { api } from './api.js';
 import { busy, errorBox, h, icon, replace } from './dom.js';
+import { FileCard, Uploads } from './files.js';
 import { compareMessages, dayKey, dayLabel, fullTime, shortID, statusText, time } from './format.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
@@ -12,6 +15,8 @@ const pageSize = 50;
 const maxTextBytes = 32 << 10;
 const statusRank = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
 const tickIcon = { queued: 'clock', sent: 'check', delivered: 'checks', read: 'checks', failed: 'alert' };
+// Our own uploads report no progress events: their cards ask this often.
+const pollEvery = 1000;
 
 export function tick(status) {
   const text = statusText[status] ?? status;
@@ -33,6 +38,9 @@ export class Chat {
     this.needsRead = false;
     this.onVisible = () => { if (document.visibilityState === 'visible' && this.needsRead) this.markRead(); };
     document.addEventListener('visibilitychange', this.onVisible);
+    this.cards = new Map(); // file ID → FileCard shown here
+    this.uploads = new Uploads(id);
+    this.pollTimer = setInterval(() => this.pollFiles(), pollEvery);
     this.build();
     this.load();
   }
@@ -40,6 +48,7 @@ export class Chat {
   destroy() {
     document.removeEventListener('visibilitychange', this.onVisible);
     clearTimeout(this.readTimer);
+    clearInterval(this.pollTimer);
     this.dead = true;
   }
 
@@ -70,11 +79,44 @@ export class Chat {
     this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
     this.loadError = errorBox();
     this.footer = h('div', { class: 'chat-foot' });
-    replace(this.main, h('section', { class: 'chat', 'aria-label': `Conversation with ${this.name}` },
-      this.header, this.banner, this.loadError, h('div', { class: 'history' }, this.scroller, this.jump),
-      this.footer, this.live));
+    this.dropZone = h('div', { class: 'drop-zone', hidden: true, 'aria-hidden': 'true' }, icon('attach'), h('span'));
+    const section = h('section', { class: 'chat', 'aria-label': `Conversation with ${this.name}` },
+      this.header, this.banner, this.loadError, h('div', { class: 'history' }, this.scroller, this.jump, this.dropZone),
+      this.footer, this.live);
+    replace(this.main, section);
+    this.listenForDrops(section);
     this.renderHeader();
     this.renderFooter();
+  }
+
+  /** listenForDrops sends files dropped onto the conversation. */
+  listenForDrops(section) {
+    const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+    let depth = 0; // dragenter and dragleave fire for every child crossed
+    section.addEventListener('dragenter', (e) => {
+      if (!hasFiles(e) || !this.canWrite) return;
+      e.preventDefault();
+      depth += 1;
+      this.dropZone.lastChild.textContent = `Drop to send to ${this.name}`;
+      this.dropZone.hidden = false;
+    });
+    section.addEventListener('dragover', (e) => {
+      if (!hasFiles(e) || !this.canWrite) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    });
+    section.addEventListener('dragleave', (e) => {
+      if (!hasFiles(e)) return;
+      depth = Math.max(0, depth - 1);
+      if (!depth) this.dropZone.hidden = true;
+    });
+    section.addEventListener('drop', (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      depth = 0;
+      this.dropZone.hidden = true;
+      if (this.canWrite && e.dataTransfer.files.length) this.uploads.add([...e.dataTransfer.files]);
+    });
   }
 
   renderHeader() {
@@ -118,7 +160,7 @@ export class Chat {
     }
     if (this.canWrite) {
       if (!this.composer) this.composer = this.buildComposer();
-      if (this.composer.parentNode !== this.footer) replace(this.footer, this.composer);
+      if (this.composer.parentNode !== this.footer) replace(this.footer, this.uploads.el, this.composer);
       return;
     }
     this.composer = null;
@@ -136,7 +178,16 @@ export class Chat {
       id: 'composer', rows: '1', placeholder: 'Write a message', enterkeyhint: 'send', autocomplete: 'off',
     });
     const box = errorBox();
+    // The file input stays hidden; the button opens its picker.
+    const picker = h('input', { type: 'file', multiple: true, hidden: true, class: 'attach-input', tabindex: '-1' });
+    picker.addEventListener('change', () => {
+      if (picker.files.length) this.uploads.add([...picker.files]);
+      picker.value = '';
+    });
+    const attach = h('button', { type: 'button', class: 'attach tool', 'aria-label': 'Attach file', title: 'Attach file' }, icon('attach'));
+    attach.addEventListener('click', () => picker.click());
     const form = h('form', { class: 'composer' },
+      attach, picker,
       h('label', { for: 'composer', class: 'sr-only' }, 'Message'),
       ta,
       h('button', { type: 'submit', class: 'send primary' }, icon('send'), h('span', { class: 'send-label' }, 'Send')),
@@ -245,10 +296,18 @@ export class Chat {
     // does not repeat the sender's name.
     const cont = prev && prev.from === m.from && d - new Date(prev.sent_at) < 5 * 60 * 1000;
     const sender = this.isGroup && !m.outgoing && !cont ? h('span', { class: 'sender' }, m.from_name || shortID(m.from)) : null;
-    return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}`, dataset: { id: m.id } },
+    let body;
+    if (m.kind === 'file' && m.file_id) {
+      const card = new FileCard(m, { onResize: () => this.keepEnd() });
+      this.cards.set(m.file_id, card);
+      body = card.el;
+    } else {
+      body = h('p', { class: 'text' }, m.text);
+    }
+    return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}${m.kind === 'file' ? ' file' : ''}`, dataset: { id: m.id } },
       h('div', { class: 'bubble' },
         sender,
-        h('p', { class: 'text' }, m.text),
+        body,
         h('span', { class: 'meta' },
           h('time', { datetime: m.sent_at, title: fullTime(d) }, time(d)),
           m.outgoing ? tick(m.status) : null)));
@@ -266,14 +325,21 @@ export class Chat {
     return s.scrollHeight - s.scrollTop - s.clientHeight < 48;
   }
 
+  /** keepEnd stays at the end, where the reader was, when a card grew (a preview loaded). */
+  keepEnd() {
+    if (this.stuck) this.scrollToEnd();
+  }
+
   scrollToEnd() {
+    this.stuck = true;
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.unseen = 0;
     this.jump.hidden = true;
   }
 
   onScroll() {
-    if (this.atEnd()) {
+    this.stuck = this.atEnd();
+    if (this.stuck) {
       this.unseen = 0;
       this.jump.hidden = true;
     }
@@ -349,7 +415,8 @@ export class Chat {
       this.jump.hidden = false;
     }
     if (!m.outgoing) {
-      this.live.textContent = `${this.isGroup ? (m.from_name || 'Someone') : this.name}: ${m.text}`;
+      const who = this.isGroup ? (m.from_name || 'Someone') : this.name;
+      this.live.textContent = m.kind === 'file' ? `${who} sent a file: ${m.text}` : `${who}: ${m.text}`;
       this.scheduleRead();
     }
   }
@@ -384,6 +451,20 @@ export class Chat {
   onMessage(m) { if (this.matches(m)) this.add(m); }
 
   onStatus(m) { if (this.matches(m)) this.setStatus(m); }
+
+  onFile(f) { this.cards.get(f.id)?.update(f); }
+
+  /** pollFiles asks how our uploads shown here are going: they send no progress events. */
+  async pollFiles() {
+    if (this.dead || !this.visible()) return;
+    for (const card of this.cards.values()) {
+      const f = card.file;
+      if (!f?.outgoing || f.state !== 'transferring' || !card.el.isConnected) continue;
+      try {
+        card.update(store.setFile(await api.file(f.id)));
+      } catch { /* the connection banner tells */ }
+    }
+  }
 
   onState() {
     const sig = JSON.stringify([this.name, store.groupShape(this.id), this.isRequest, this.canWrite, !this.isGroup && store.isOnline(this.id)]);

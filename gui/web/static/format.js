@@ -65,6 +65,20 @@ export function compareMessages(a, b) {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** size is a file's size for people, in 1024s: "512 B", "1.5 KB", "200 MB". */
+export function size(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  const s = v >= 100 ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, '');
+  return `${s} ${units[i]}`;
+}
+
 export const statusText = {
   queued: 'queued',
   sent: 'sent',

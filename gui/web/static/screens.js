@@ -531,14 +531,14 @@ export function settings(main) {
     const r = await busy(logout.parentElement, logoutBox, () => api.logout());
     if (r.ok) location.reload();
   });
-  const limit = h('input', { type: 'number', name: 'auto-accept', disabled: true, placeholder: 'MB' });
+  const downloads = h('dd', { class: 'mono' }, '…');
   replace(main, pane('Settings', {},
     h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
-    h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'),
-      field('Accept files automatically up to', limit, 'Coming with file transfer.')),
+    h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(downloads)),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
         h('dt', null, 'Data folder'), h('dd', { class: 'mono' }, self.data_dir || '—'),
+        h('dt', null, 'Downloads folder'), downloads,
         h('dt', null, 'Peer ID'), h('dd', { class: 'mono' }, self.peer_id))),
     h('section', { 'aria-labelledby': 'set-look' }, h('h3', { id: 'set-look' }, 'Appearance'),
       h('p', null, 'Parley follows your system\'s light or dark theme.')),
@@ -546,6 +546,47 @@ export function settings(main) {
       h('p', null, 'To log in another browser, run ', h('code', null, 'parley open'), ' in a terminal and open the link it prints.'),
       h('div', null, logout, logoutBox))));
   return {};
+}
+
+const MB = 1 << 20;
+
+/**
+ * autoAcceptForm sets the size up to which files from contacts download
+ * without asking, in MB (of 1,048,576 bytes, as sizes show everywhere in
+ * the app); 0 asks every time. It fills downloads with the folder once the
+ * settings are known.
+ */
+function autoAcceptForm(downloads) {
+  const input = h('input', { type: 'number', name: 'auto-accept', min: '0', step: 'any', inputmode: 'decimal', disabled: true });
+  const box = errorBox();
+  const saved = h('span', { class: 'copied', role: 'status' });
+  const form = h('form', { class: 'stack', 'aria-label': 'Automatic downloads' },
+    field('Download files automatically up to (MB)', input,
+      'Files from your contacts up to this size download by themselves; larger ones wait until you accept them. 0: always ask.'),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', disabled: true }, 'Save limit'), saved), box);
+  const show = (s) => {
+    input.value = s.auto_accept_bytes > 0 ? String(Math.round((s.auto_accept_bytes / MB) * 100) / 100) : '0';
+    downloads.textContent = s.downloads || '—';
+  };
+  api.settings().then((s) => {
+    show(s);
+    input.disabled = false;
+    form.querySelector('button').disabled = false;
+  }, (err) => box.show(`Could not load your settings: ${err.message}`));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    saved.textContent = '';
+    const mb = Number(input.value);
+    if (input.value.trim() === '' || !Number.isFinite(mb) || mb < 0) {
+      box.show('Enter a size in MB: 0 or more.');
+      return;
+    }
+    const r = await busy(form, box, () => api.setAutoAccept(Math.round(mb * MB)));
+    if (!r.ok) return;
+    show(r.value);
+    saved.textContent = 'Saved';
+  });
+  return form;
 }
 
 // ---------------------------------------------------------------- errors

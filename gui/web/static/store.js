@@ -10,6 +10,7 @@ export const state = {
   conversations: [], // ConversationView
   groups: [], // GroupView: joined, left, removed
   invites: [], // GroupView: invitations waiting for an answer
+  files: new Map(), // file ID → FileView, ours and theirs, kept current by "file" events
   // online overrides the presence the lists were fetched with, from
   // presence events: peer ID → bool.
   online: new Map(),
@@ -38,6 +39,7 @@ const loaders = {
   conversations: async () => { state.conversations = await api.conversations(); },
   groups: async () => { state.groups = await api.groups(); },
   invites: async () => { state.invites = await api.groupInvites(); },
+  files: async () => { state.files = new Map((await api.files()).map((f) => [f.id, f])); },
 };
 
 /**
@@ -128,4 +130,29 @@ export function onChange(signature, render) {
 export function groupShape(id) {
   const g = group(id);
   return g ? [g.name, g.state, g.role, g.members] : null;
+}
+
+export function file(id) {
+  return state.files.get(id);
+}
+
+// fileRank orders a transfer's states: offered, then transferring (or
+// failed, which a retry turns back into transferring), then complete,
+// then cancelled, which nothing follows.
+const fileRank = { offered: 0, transferring: 1, failed: 1, complete: 2, cancelled: 3 };
+
+/**
+ * setFile records what the node said of a file, unless what we have is
+ * newer: answers and events cross (an accept's answer, "transferring",
+ * may come after the event saying "complete"), so a file never moves back
+ * to an earlier state, nor its progress back within one.
+ */
+export function setFile(f) {
+  const cur = state.files.get(f.id);
+  if (cur) {
+    const was = fileRank[cur.state] ?? 0, now = fileRank[f.state] ?? 0;
+    if (now < was || (cur.state === f.state && cur.bytes_done > f.bytes_done)) return cur;
+  }
+  state.files.set(f.id, f);
+  return f;
 }

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/client"
+)
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"0": 0, "never": 0, "Off": 0, "4096": 4096, "12b": 12, "512K": 512 << 10, "25MB": 25 << 20,
+		"25 MiB": 25 << 20, "1.5GB": 3 << 29, "1gib": 1 << 30, "2T": 2 << 40, " 7 mb ": 7 << 20,
+	} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MB", "12XB", "-5MB", "1e9", "0x10", "inf", "NaN", "1.2.3", "10 bm", "9999999999T"} {
+		if got, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0 B", 1023: "1023 B", 1024: "1 KiB", 1536: "1.5 KiB", 3<<20 + 17: "3 MiB",
+		200 << 20: "200 MiB", 1<<30 + 1<<29: "1.5 GiB", 128 << 30: "128 GiB",
+	} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestPrintFiles(t *testing.T) {
+	var buf bytes.Buffer
+	err := printFiles(&buf, []client.FileView{
+		{File: parley.File{ID: "aa", Name: "video.mp4", Size: 200 << 20, From: "12D3KooWAlice", State: parley.FileTransferring,
+			BytesDone: 50 << 20}, FromName: "alice"},
+		{File: parley.File{ID: "bb", Name: "notes.txt", Size: 10, From: "12D3KooWMe", Outgoing: true, State: parley.FileComplete,
+			BytesDone: 10, Path: "/home/me/notes.txt"}},
+		{File: parley.File{ID: "cc", Name: "x.bin", Size: 0, From: "12D3KooWCarol", State: parley.FileFailed, Error: "disk full"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `ID  NAME       SIZE     FROM           STATE               DONE          PATH
+aa  video.mp4  200 MiB  alice          transferring        50 MiB (25%)  -
+bb  notes.txt  10 B     you            complete            10 B (100%)   /home/me/notes.txt
+cc  x.bin      0 B      12D3KooWCarol  failed (disk full)  0 B (100%)    -
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+	buf.Reset()
+	printFiles(&buf, nil)
+	printSettings(&buf, parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/d"})
+	printSettings(&buf, parley.Settings{AutoAcceptBytes: -1, Downloads: "/d"})
+	want = `No files yet. Send one with: parley file send CONTACT PATH
+Auto-accept:  files from contacts up to 25 MiB; larger ones wait for: parley file get ID
+Downloads:    /d
+Auto-accept:  never; every file waits for: parley file get ID
+Downloads:    /d
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// The bar shows bytes, rate and time left, redrawn in place, and fits
+// the terminal.
+func TestProgressBar(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	b := &bar{w: &buf, width: 80, now: func() time.Time { return now }}
+	f := client.FileView{File: parley.File{Name: "holiday video.mp4", Size: 100 << 20, State: parley.FileTransferring, BytesDone: 40 << 20}}
+	b.update(f) // a resumed download: 40 MiB at once is not a rate
+	now = now.Add(time.Second)
+	f.BytesDone = 50 << 20
+	b.update(f)
+	b.update(f) // too soon: not drawn again
+	now = now.Add(time.Second)
+	f.State, f.BytesDone = parley.FileComplete, 100<<20
+	b.update(f)
+	b.done()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\r")[1:]
+	if len(lines) != 3 {
+		t.Fatalf("drawn %d times, want 3: %q", len(lines), buf.String())
+	}
+	for i, want := range []string{
+		"holiday video.mp4  40% [######---------] 40/100 MiB\x1b[K",
+		"holiday video.mp4  50% [#######--------] 50/100 MiB  10 MiB/s  ETA 5s\x1b[K",
+		"holiday video.mp4 100% [###############] 100/100 MiB\x1b[K",
+	} {
+		if lines[i] != want {
+			t.Errorf("line %d:\n%q\nwant\n%q", i, lines[i], want)
+		}
+	}
+	// A narrow terminal shortens the name, not the numbers; the longest
+	// line still fits.
+	b = &bar{w: &buf, width: 60, now: time.Now, rate: 1023 << 20}
+	f.Name, f.Size, f.BytesDone, f.State = strings.Repeat("long name ", 10), 1000<<20, 1<<10, parley.FileTransferring
+	line := b.line(f)
+	if n := len([]rune(line)); n >= 60 || !strings.HasSuffix(line, "] 1 KiB/1000 MiB") || !strings.Contains(line, "…") {
+		t.Errorf("narrow line (%d columns): %q", n, line)
+	}
+	b.width = 100
+	if line := b.line(f); !strings.HasSuffix(line, "] 1 KiB/1000 MiB  1023 MiB/s  ETA 1s") || len([]rune(line)) >= 100 {
+		t.Errorf("wide line: %q", line)
+	}
+	var none bytes.Buffer
+	p := newProgress(&none) // not a terminal
+	p.update(f)
+	p.done()
+	if none.Len() != 0 {
+		t.Errorf("progress written to a non-terminal: %q", none.String())
+	}
+}
+
+// --out never overwrites: a second copy gets " (1)".
+func TestPlaceCopy(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "photo.jpg")
+	os.WriteFile(src, []byte("jpeg"), 0o600)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "photo.jpg"), []byte("mine"), 0o600)
+	for _, want := range []string{"photo (1).jpg", "photo (2).jpg"} {
+		got, err := placeCopy(src, dir)
+		if err != nil || got != filepath.Join(dir, want) {
+			t.Fatalf("placeCopy: %q, %v; want %s", got, err, want)
+		}
+		if b, _ := os.ReadFile(got); string(b) != "jpeg" {
+			t.Errorf("%s holds %q", got, b)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "photo.jpg")); string(b) != "mine" {
+		t.Error("an existing file was overwritten")
+	}
+	if _, err := os.Stat(src); err != nil {
+		t.Errorf("the source went: %v", err)
+	}
+	// The copy path, as across file systems.
+	if err := copyNew(src, filepath.Join(dir, "photo.jpg")); !os.IsExist(err) {
+		t.Errorf("copyNew over an existing file: %v", err)
+	}
+}
