@@ -1,10 +1,16 @@
 package pubsub
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	gossipsub "github.com/libp2p/go-libp2p-pubsub"
@@ -73,25 +79,31 @@ func (s *Groups) validator(g *group) gossipsub.ValidatorEx {
 // Ingest checks and stores envelopes of a group that a peer sent through
 // sync. rejected counts the ones that failed the checks; err is a failure
 // of our own.
+//
+// A catch-up brings thousands at once, so: envelopes already held are
+// skipped before any crypto; the rest are decrypted and verified on every
+// core; ops are then applied one by one in replay order (a batch may hold
+// the op that adds the author of a message in the same batch), and the
+// other envelopes are stored in one batch.
 func (s *Groups) Ingest(id parley.ConversationID, envs [][]byte) (added, rejected int, err error) {
 	g, err := s.get(id)
 	if err != nil {
 		return 0, 0, err
 	}
-	// Ops first: a batch may hold the op that adds the author of a message
-	// in the same batch.
-	order := make([]int, 0, len(envs))
-	var texts []int
-	for i, raw := range envs {
-		if isOp(g, raw) {
-			order = append(order, i)
-		} else {
-			texts = append(texts, i)
+	fresh := make([][]byte, 0, len(envs))
+	for _, raw := range envs {
+		held, err := s.cfg.Store.HasEnvelope(parley.NewEnvelopeID(raw))
+		if err != nil {
+			return 0, 0, err
+		}
+		if !held {
+			fresh = append(fresh, raw)
 		}
 	}
-	order = append(order, texts...)
-	for _, i := range order {
-		ok, err := s.ingest(g, envs[i], false)
+	ins := make([]*incoming, len(fresh))
+	errs := make([]error, len(fresh))
+	parallel(len(fresh), func(i int) { ins[i], errs[i] = s.decrypt(g, fresh[i], false) })
+	count := func(err error) error {
 		var rej *rejection
 		switch {
 		case errors.As(err, &rej):
@@ -99,66 +111,135 @@ func (s *Groups) Ingest(id parley.ConversationID, envs [][]byte) (added, rejecte
 			rejected++
 		case errors.Is(err, errNotCaughtUp):
 		case err != nil:
+			return err
+		}
+		return nil
+	}
+	var ops, rest []*incoming
+	for i, in := range ins {
+		switch {
+		case errs[i] != nil:
+			if err := count(errs[i]); err != nil {
+				return added, rejected, err
+			}
+		case in.op != nil:
+			ops = append(ops, in)
+		default:
+			rest = append(rest, in)
+		}
+	}
+	slices.SortFunc(ops, func(a, b *incoming) int {
+		return cmp.Or(cmp.Compare(a.msg.HLC, b.msg.HLC), bytes.Compare(a.msg.ID[:], b.msg.ID[:]))
+	})
+	for _, in := range ops {
+		if err := s.admit(g, in); err != nil {
+			if err := count(err); err != nil {
+				return added, rejected, err
+			}
+			continue
+		}
+		ok, err := s.keep(g, []*incoming{in})
+		if err != nil {
 			return added, rejected, err
-		case ok:
+		}
+		if ok[0] {
 			added++
 		}
 	}
-	return added, rejected, nil
+	var batch []*incoming
+	for _, in := range rest {
+		if err := s.admit(g, in); err != nil {
+			if err := count(err); err != nil {
+				return added, rejected, err
+			}
+			continue
+		}
+		batch = append(batch, in)
+	}
+	ok, err := s.keep(g, batch)
+	for _, a := range ok {
+		if a {
+			added++
+		}
+	}
+	return added, rejected, err
 }
 
-// isOp tells, cheaply and without trusting it, whether an envelope looks
-// like an op (used only to order a batch).
-func isOp(g *group, raw []byte) bool {
-	env, err := identity.ParseEnvelope(raw)
-	if err != nil {
-		return false
+// parallel runs fn(0..n-1) on every core; small batches stay on one
+// goroutine, where spreading costs more than it saves.
+func parallel(n int, fn func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/16+1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() { // bounded by GOMAXPROCS, joined below
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
 	}
-	g.mu.Lock()
-	k := g.keys[[identity.KeyIDSize]byte(env.KeyId)]
-	g.mu.Unlock()
-	if k == nil {
-		return false
-	}
-	o, err := identity.OpenEnvelope(env, k)
-	if err != nil {
-		return false
-	}
-	_, ok := o.Body.Kind.(*pb.Body_GroupOp)
-	return ok
+	wg.Wait()
+}
+
+// incoming is an envelope of a group that decrypted and verified.
+type incoming struct {
+	raw   []byte
+	keyID [identity.KeyIDSize]byte
+	msg   parley.Message
+	op    *Op
+	offer *pb.FileOffer
 }
 
 // ingest checks one envelope of g and stores it, returning whether it was
 // new. live: it came from the topic, so the replay window applies.
 func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
+	in, err := s.decrypt(g, raw, live)
+	if err != nil {
+		return false, err
+	}
+	if err := s.admit(g, in); err != nil {
+		return false, err
+	}
+	added, err := s.keep(g, []*incoming{in})
+	if err != nil {
+		return false, err
+	}
+	return added[0], nil
+}
+
+// decrypt parses, opens and verifies an envelope of g: everything that
+// needs no membership.
+func (s *Groups) decrypt(g *group, raw []byte, live bool) (*incoming, error) {
 	env, err := identity.ParseEnvelope(raw)
 	if err != nil {
-		return false, reject("%v", err)
+		return nil, reject("%v", err)
 	}
 	if parley.ConversationID(env.ConversationId) != g.id {
-		return false, reject("envelope of another conversation")
+		return nil, reject("envelope of another conversation")
 	}
 	if len(env.KeyEncap) != 0 {
-		return false, reject("group envelopes carry no key encapsulation")
+		return nil, reject("group envelopes carry no key encapsulation")
 	}
-	keyID := [identity.KeyIDSize]byte(env.KeyId)
+	in := &incoming{raw: raw, keyID: [identity.KeyIDSize]byte(env.KeyId)}
 	g.mu.Lock()
-	key := g.keys[keyID]
+	key := g.keys[in.keyID]
 	g.mu.Unlock()
 	if key == nil {
-		return false, reject("sealed under an unknown key epoch %x", keyID)
+		return nil, reject("sealed under an unknown key epoch %x", in.keyID)
 	}
 	o, err := identity.OpenEnvelope(env, key)
 	if err != nil {
-		return false, reject("%v", err)
+		return nil, reject("%v", err)
 	}
 	if live {
 		now := time.Now()
 		if t := o.HLC.Time(); t.Before(now.Add(-ReplayWindow)) || t.After(now.Add(ReplayWindow)) {
-			return false, reject("dated %s, outside the replay window", t.UTC().Format(time.RFC3339))
+			return nil, reject("dated %s, outside the replay window", t.UTC().Format(time.RFC3339))
 		}
 	}
-	msg := parley.Message{
+	in.msg = parley.Message{
 		ID:           parley.NewEnvelopeID(raw),
 		Conversation: g.id,
 		From:         o.Sender.String(),
@@ -166,75 +247,90 @@ func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
 		HLC:          o.HLC,
 		Status:       parley.StatusDelivered,
 	}
-	if msg.Outgoing {
-		msg.Status = parley.StatusSent // ours, back from a member after we lost it
+	if in.msg.Outgoing {
+		in.msg.Status = parley.StatusSent // ours, back from a member after we lost it
 	}
-	var (
-		op    *Op
-		offer *pb.FileOffer
-	)
-	g.mu.Lock()
-	caughtUp := g.state.Created
 	switch b := o.Body.Kind.(type) {
-	case *pb.Body_Text, *pb.Body_FileOffer:
-		if t, ok := b.(*pb.Body_Text); ok {
-			msg.Kind, msg.Text = parley.KindText, t.Text.GetText()
-			if r, err := parley.EnvelopeIDFromBytes(t.Text.GetReplyTo()); err == nil {
-				msg.ReplyTo = &r
-			}
-		} else {
-			offer = b.(*pb.Body_FileOffer).FileOffer
-			msg.Kind, msg.Text, msg.FileID = parley.KindFile, offer.Name, hex.EncodeToString(offer.FileId)
+	case *pb.Body_Text:
+		in.msg.Kind, in.msg.Text = parley.KindText, b.Text.GetText()
+		if r, err := parley.EnvelopeIDFromBytes(b.Text.GetReplyTo()); err == nil {
+			in.msg.ReplyTo = &r
 		}
-		if !g.state.WasMember(o.Sender, o.HLC) {
-			ever := g.state.EverMember(o.Sender)
-			g.mu.Unlock()
-			// Only a key holder gets this far. One we know was a member,
-			// writing outside its membership, is refused (a removed
-			// member); one we have never seen is most likely a new member
-			// whose ADD has not reached us: refusing would score down the
-			// honest peer that forwarded it.
-			if !caughtUp || !ever {
-				return false, errNotCaughtUp
-			}
-			return false, reject("%s was not a member when this was written", o.Sender)
-		}
+	case *pb.Body_FileOffer:
+		in.offer = b.FileOffer
+		in.msg.Kind, in.msg.Text, in.msg.FileID = parley.KindFile, in.offer.Name, hex.EncodeToString(in.offer.FileId)
 	case *pb.Body_GroupOp:
-		msg.Kind = parley.KindGroupOp
-		op = &Op{ID: msg.ID, Author: o.Sender, HLC: o.HLC, Body: b.GroupOp}
-		create := b.GroupOp.Type == pb.GroupOp_TYPE_CREATE && identity.GroupIDOf(o.Sender, b.GroupOp.Nonce) == g.id
+		in.msg.Kind = parley.KindGroupOp
+		in.op = &Op{ID: in.msg.ID, Author: o.Sender, HLC: o.HLC, Body: b.GroupOp}
+	default:
+		return nil, reject("a group carries texts, files and ops only")
+	}
+	return in, nil
+}
+
+// admit checks an envelope's author against the membership as we know it.
+func (s *Groups) admit(g *group, in *incoming) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	author, _ := peer.Decode(in.msg.From)
+	if in.op != nil {
+		b := in.op.Body
+		create := b.Type == pb.GroupOp_TYPE_CREATE && identity.GroupIDOf(author, b.Nonce) == g.id
 		// An op by someone who was never a member may still be valid (the
 		// op adding them is on its way), but it is not kept before then.
-		if !create && !g.state.EverMember(o.Sender) {
-			g.mu.Unlock()
-			return false, errNotCaughtUp
+		if !create && !g.state.EverMember(author) {
+			return errNotCaughtUp
 		}
-	default:
-		g.mu.Unlock()
-		return false, reject("a group carries texts, files and ops only")
+		return nil
 	}
-	g.mu.Unlock()
-	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: raw, Group: true, KeyID: keyID}})
+	if g.state.WasMember(author, in.msg.HLC) {
+		return nil
+	}
+	// Only a key holder gets this far. One we know was a member, writing
+	// outside its membership, is refused (a removed member); one we have
+	// never seen is most likely a new member whose ADD has not reached us:
+	// refusing would score down the honest peer that forwarded it.
+	if !g.state.Created || !g.state.EverMember(author) {
+		return errNotCaughtUp
+	}
+	return reject("%s was not a member when this was written", author)
+}
+
+// keep stores admitted envelopes in one batch, then hands over file
+// offers, applies ops and tells the user about new messages.
+func (s *Groups) keep(g *group, ins []*incoming) ([]bool, error) {
+	if len(ins) == 0 {
+		return nil, nil
+	}
+	recs := make([]storage.Record, len(ins))
+	for i, in := range ins {
+		recs[i] = storage.Record{Message: in.msg, Envelope: in.raw, Group: true, KeyID: in.keyID}
+	}
+	added, err := s.cfg.Store.PutRecords(recs)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	s.cfg.Clock.Observe(o.HLC)
-	if offer != nil {
-		// Handed over even when stored before: a crash between the two
-		// must not lose the file.
-		if err := s.cfg.OnFileOffer(g.id, msg.ID, o.Sender, offer); err != nil {
-			return false, err
+	for i, in := range ins {
+		s.cfg.Clock.Observe(in.msg.HLC)
+		if in.offer != nil {
+			// Handed over even when stored before: a crash between the
+			// two must not lose the file.
+			author, _ := peer.Decode(in.msg.From)
+			if err := s.cfg.OnFileOffer(g.id, in.msg.ID, author, in.offer); err != nil {
+				return added, err
+			}
+		}
+		if !added[i] {
+			continue
+		}
+		if in.op != nil {
+			s.applyOp(g, *in.op)
+		} else {
+			msg := in.msg
+			s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 		}
 	}
-	if !added[0] {
-		return false, nil
-	}
-	if op != nil {
-		s.applyOp(g, *op)
-	} else {
-		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
-	}
-	return true, nil
+	return added, nil
 }
 
 // applyOp adds a stored op to the group's state and acts on what changed:

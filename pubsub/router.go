@@ -50,6 +50,11 @@ func NewRouter(h host.Host, logger *slog.Logger, extra ...gossipsub.Option) (*Ro
 		// published in that second would reach no one until sync. Groups
 		// are small, so the extra copies cost little.
 		gossipsub.WithFloodPublish(true),
+		// The default queues (32 RPCs per peer, 32 messages waiting for
+		// validation) overflow in a busy group on a loaded machine, and
+		// what they drop waits for sync; a few hundred cost little memory.
+		gossipsub.WithPeerOutboundQueueSize(peerQueueSize),
+		gossipsub.WithValidateQueueSize(validateQueueSize),
 		gossipsub.WithPeerScore(params, thresholds),
 		gossipsub.WithPeerScoreInspect(gossipsub.PeerScoreInspectFn(r.keepScores), scoreInspectPeriod),
 		gossipsub.WithLogger(logger.With("service", "gossipsub")),
@@ -62,6 +67,12 @@ func NewRouter(h host.Host, logger *slog.Logger, extra ...gossipsub.Option) (*Ro
 	r.ps = ps
 	return r, nil
 }
+
+// Queue sizes, in RPCs per peer and in messages awaiting validation.
+const (
+	peerQueueSize     = 256
+	validateQueueSize = 512
+)
 
 // scoreInspectPeriod is how often Score's figures are refreshed.
 const scoreInspectPeriod = 500 * time.Millisecond

@@ -67,11 +67,12 @@ func topicScoreParams() *gossipsub.TopicScoreParams {
 
 // Per-peer rate limit on what a peer forwards to us, before any decryption:
 // a flood costs the flooder, not our CPU. Generous, because one mesh peer
-// may forward a whole busy group; what exceeds it is ignored (not scored)
-// and reaches us through sync instead.
+// may forward a whole busy group, and GossipSub marks a message seen before
+// validating it: what exceeds the limit is ignored (not scored) and reaches
+// us only through sync.
 const (
-	peerRate  = 500 // messages per second
-	peerBurst = 2000
+	peerRate  = 2000 // messages per second
+	peerBurst = 10000
 	// maxLimiters bounds the limiter table; past it, it starts over.
 	maxLimiters = 4096
 )

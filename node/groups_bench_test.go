@@ -1,0 +1,797 @@
+package node_test
+
+// Group benchmarks: Parley's group chats against GossipSub alone, measured
+// in the same run. Every node runs in this process on loopback TCP, each
+// with its own data dir (so its own synced badger store), all on one disk
+// and two cores: a group of N here shares what N machines would not, the
+// disk's syncs above all. Set TMPDIR to a tmpfs to see the rest alone.
+//
+//	go test -run='^$' -bench=Group -benchtime=1x ./node/
+//
+// Reported metrics. GroupLatency: p50-ms and p99-ms from SendToGroup until
+// the last member has stored the message, member-p50/p99-ms for each
+// member's copy, the same for the baseline (base-...), and p99-ratio.
+// GroupThroughput: max-msgs/s, the highest of a series of fixed rates that
+// every member kept up with (each step is logged), and heap-MiB/node, the
+// process's heap over the nodes in it. GroupCatchUp10k: s and msgs/s for a
+// member coming back to 10,000 new messages, and cpu-µs/msg.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	gossipsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/node"
+	ppb "github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/pubsub"
+)
+
+const (
+	// ringLinks: node i dials nodes i+1 … i+ringLinks (mod N), on top of
+	// the admin's connections to every member (its contacts).
+	ringLinks = 4
+	// deliveryLimit bounds the wait for one message to reach every member:
+	// past a sync interval, so a message pubsub lost still counts, late.
+	deliveryLimit = 45 * time.Second
+	warmUpTime    = 3 * time.Second
+)
+
+// benchNode is a Parley node for the group benchmarks (testNode and its
+// helpers take a *testing.T, which a benchmark does not have).
+type benchNode struct {
+	b         *testing.B
+	name, dir string
+	*node.Node
+	m *node.Messenger
+}
+
+func startBenchNode(b *testing.B, name string) *benchNode {
+	b.Helper()
+	n := &benchNode{b: b, name: name, dir: b.TempDir()}
+	n.start()
+	b.Cleanup(n.stop)
+	return n
+}
+
+func (n *benchNode) start() {
+	n.b.Helper()
+	nd, err := node.New(context.Background(), node.Config{
+		DataDir: n.dir,
+		// TCP only, as the baseline's hosts.
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"},
+		Name:   n.name,
+		// Invites travel as DMs: retried quickly during set-up, as in
+		// the tests. Everything else keeps its default, group sync every
+		// 30 s included.
+		RetryMin: 20 * time.Millisecond,
+		RetryMax: 500 * time.Millisecond,
+		Logger:   quiet, // testLogger would print each keystore's no-passphrase warning
+	})
+	if err != nil {
+		n.b.Fatalf("starting %s: %v", n.name, err)
+	}
+	n.Node, n.m = nd, nd.Messenger()
+}
+
+// stop closes the node; calling it twice is fine.
+func (n *benchNode) stop() {
+	if n.Node == nil {
+		return
+	}
+	if err := n.Node.Close(); err != nil {
+		n.b.Errorf("closing %s: %v", n.name, err)
+	}
+	n.Node = nil
+}
+
+func startBenchNodes(b *testing.B, count int) []*benchNode {
+	b.Helper()
+	nodes := make([]*benchNode, count)
+	for i := range nodes {
+		nodes[i] = startBenchNode(b, fmt.Sprintf("n%d", i))
+	}
+	return nodes
+}
+
+func stopAll(nodes []*benchNode) {
+	for _, n := range nodes {
+		n.stop()
+	}
+}
+
+// waitFor polls cond until it holds, or fails the benchmark after limit.
+func waitFor(b *testing.B, limit time.Duration, what string, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// introduce makes a and c contacts of each other.
+func introduce(b *testing.B, a, c *benchNode) {
+	b.Helper()
+	if _, err := a.m.AddContact(context.Background(), c.m.Self().Invite, c.name); err != nil {
+		b.Fatalf("%s adding %s: %v", a.name, c.name, err)
+	}
+	if _, err := c.m.AddContact(context.Background(), a.m.Self().Invite, a.name); err != nil {
+		b.Fatalf("%s adding %s: %v", c.name, a.name, err)
+	}
+}
+
+// benchGroup is createGroup for benchmarks: admin creates a group, invites
+// its contacts members, each accepts, and all see every member.
+func benchGroup(b *testing.B, name string, admin *benchNode, members ...*benchNode) parley.ConversationID {
+	b.Helper()
+	ctx := context.Background()
+	g, err := admin.m.CreateGroup(ctx, name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, m := range members {
+		if _, err := admin.m.InviteToGroup(ctx, g.ID.String(), m.name); err != nil {
+			b.Fatalf("inviting %s: %v", m.name, err)
+		}
+	}
+	for _, m := range members {
+		waitFor(b, time.Minute, m.name+"'s invite", func() bool {
+			invites, err := m.m.GroupInvites(ctx)
+			return err == nil && slices.ContainsFunc(invites, func(i parley.Group) bool { return i.ID == g.ID })
+		})
+		if _, err := m.m.AcceptGroup(ctx, g.ID.String()); err != nil {
+			b.Fatalf("%s accepting: %v", m.name, err)
+		}
+	}
+	for _, m := range append([]*benchNode{admin}, members...) {
+		waitFor(b, time.Minute, m.name+" seeing every member", func() bool {
+			ms, err := m.m.GroupMembers(ctx, g.ID.String())
+			return err == nil && len(ms) == len(members)+1
+		})
+	}
+	return g.ID
+}
+
+// groupText is message k's text: its number, padded to benchTextBytes.
+func groupText(k int) string {
+	s := fmt.Sprintf("%08d ", k)
+	return s + strings.Repeat("x", benchTextBytes-len(s))
+}
+
+func textNumber(s string) (int, bool) {
+	if len(s) < 8 {
+		return 0, false
+	}
+	k, err := strconv.Atoi(s[:8])
+	return k, err == nil
+}
+
+// groupEnvelopeSize is the size of a group envelope carrying text, as a
+// member seals it.
+func groupEnvelopeSize(b *testing.B, text string) int {
+	b.Helper()
+	id, err := identity.Generate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	group, _ := identity.NewGroupID(id.PeerID)
+	body, err := proto.Marshal(&ppb.Body{Kind: &ppb.Body_Text{Text: &ppb.Text{Text: text}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	env, _, err := id.SealEnvelope(group, identity.NewGroupKey(group), false, parley.NewClock(nil).Now(), body, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(env)
+}
+
+// arrivals records when each node got each numbered message. Messages are
+// numbered from 0 without gaps, and every node records each at most once,
+// so a node holding count messages holds exactly [0, count).
+type arrivals struct {
+	wg sync.WaitGroup
+
+	mu      sync.Mutex
+	changed sync.Cond                 // on mu: broadcast on every record
+	at      map[int]map[int]time.Time // guarded by mu: message → node → first arrival
+	count   map[int]int               // guarded by mu: node → messages recorded
+	broken  error                     // guarded by mu: a feed that ended early
+}
+
+func newArrivals() *arrivals {
+	a := &arrivals{at: make(map[int]map[int]time.Time), count: make(map[int]int)}
+	a.changed.L = &a.mu
+	return a
+}
+
+func (a *arrivals) record(node, msg int, t time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := a.at[msg]
+	if m == nil {
+		m = make(map[int]time.Time)
+		a.at[msg] = m
+	}
+	if _, ok := m[node]; !ok {
+		m[node] = t
+		a.count[node]++
+	}
+	a.changed.Broadcast()
+}
+
+func (a *arrivals) fail(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.broken = err
+	a.changed.Broadcast()
+}
+
+// await waits until cond (called with mu held) holds. It returns an error
+// when ctx ends first or a feed broke.
+func (a *arrivals) await(ctx context.Context, cond func() bool) error {
+	stop := context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.changed.Broadcast()
+	})
+	defer stop()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for !cond() {
+		switch {
+		case a.broken != nil:
+			return a.broken
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		a.changed.Wait()
+	}
+	return nil
+}
+
+// missing is how many copies of messages [0, to) nodes 0 … n-1 lack. Call
+// with mu held.
+func (a *arrivals) missing(n, to int) int {
+	missing := 0
+	for node := range n {
+		missing += to - a.count[node]
+	}
+	return missing
+}
+
+// latencies turns the arrivals of messages [from, to), message k sent by
+// node k%n at start[k], into time to the last member and to each member.
+func (a *arrivals) latencies(n, from, to int, start map[int]time.Time) (all, each []time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k := from; k < to; k++ {
+		var last time.Duration
+		for node, t := range a.at[k] {
+			if node == k%n {
+				continue
+			}
+			d := t.Sub(start[k])
+			each = append(each, d)
+			last = max(last, d)
+		}
+		all = append(all, last)
+	}
+	return all, each
+}
+
+// lastArrival is when the last copy of messages [from, to) arrived.
+func (a *arrivals) lastArrival(from, to int) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var last time.Time
+	for k := from; k < to; k++ {
+		for _, t := range a.at[k] {
+			if t.After(last) {
+				last = t
+			}
+		}
+	}
+	return last
+}
+
+// watchParley records the group messages node idx stores (its own, as it
+// sends them, included), until ctx ends.
+func (a *arrivals) watchParley(ctx context.Context, idx int, n *benchNode, group parley.ConversationID) {
+	events := n.m.Subscribe(ctx)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for e := range events {
+			if e.Type != parley.EventMessage || e.Message.Conversation != group {
+				continue
+			}
+			if k, ok := textNumber(e.Message.Text); ok {
+				a.record(idx, k, time.Now())
+			}
+		}
+		if ctx.Err() == nil {
+			a.fail(fmt.Errorf("%s's event feed closed: the benchmark fell behind", n.name))
+		}
+	}()
+}
+
+// watchSub records the messages a baseline subscription delivers; the
+// first 8 bytes of each are its number.
+func (a *arrivals) watchSub(ctx context.Context, idx int, sub *gossipsub.Subscription) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer sub.Cancel()
+		for {
+			m, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			a.record(idx, int(binary.BigEndian.Uint64(m.Data)), time.Now())
+		}
+	}()
+}
+
+// link is a connection between nodes i < j.
+type link [2]int
+
+// ringTopology is the connections made before the group exists: every
+// node dials its ringLinks successors, and node 0 (the admin) is connected
+// to every node, its contacts. Parley then dials every member it is not
+// connected to (group sync), so the graph becomes complete: the baseline
+// gets the graph as measured (connectedLinks), not this one.
+func ringTopology(n int) []link {
+	set := map[link]bool{}
+	for i := range n {
+		for d := 1; d <= min(ringLinks, n-1); d++ {
+			j := (i + d) % n
+			set[link{min(i, j), max(i, j)}] = true
+		}
+		if i > 0 {
+			set[link{0, i}] = true
+		}
+	}
+	out := make([]link, 0, len(set))
+	for l := range set {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(x, y link) int { return x[0]*n + x[1] - y[0]*n - y[1] })
+	return out
+}
+
+// connectLinks dials every link.
+func connectLinks(b *testing.B, hosts []host.Host, links []link) {
+	b.Helper()
+	for _, l := range links {
+		a, c := hosts[l[0]], hosts[l[1]]
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := a.Connect(ctx, peer.AddrInfo{ID: c.ID(), Addrs: c.Addrs()})
+		cancel()
+		if err != nil {
+			b.Fatalf("connecting %d to %d: %v", l[0], l[1], err)
+		}
+	}
+}
+
+// connectedLinks is the connection graph as it stands.
+func connectedLinks(hosts []host.Host) []link {
+	var out []link
+	for i, a := range hosts {
+		for j := i + 1; j < len(hosts); j++ {
+			if a.Network().Connectedness(hosts[j].ID()) == network.Connected {
+				out = append(out, link{i, j})
+			}
+		}
+	}
+	return out
+}
+
+func hostsOf(nodes []*benchNode) []host.Host {
+	hs := make([]host.Host, len(nodes))
+	for i, n := range nodes {
+		hs[i] = n.Host()
+	}
+	return hs
+}
+
+// sendRounds sends messages [from, to) one at a time, message k from node
+// k%n, each once the previous reached every member. It returns when each
+// was sent.
+func sendRounds(b *testing.B, arr *arrivals, n, from, to int, send func(k int) error) map[int]time.Time {
+	b.Helper()
+	start := make(map[int]time.Time, to-from)
+	for k := from; k < to; k++ {
+		start[k] = time.Now()
+		if err := send(k); err != nil {
+			b.Fatalf("sending message %d from node %d: %v", k, k%n, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), deliveryLimit)
+		err := arr.await(ctx, func() bool { return len(arr.at[k]) >= n })
+		cancel()
+		if err != nil {
+			arr.mu.Lock()
+			got := len(arr.at[k])
+			arr.mu.Unlock()
+			b.Fatalf("message %d from node %d reached %d of %d nodes: %v", k, k%n, got, n, err)
+		}
+	}
+	return start
+}
+
+// warmUp sends rounds of one message from every member until warmUpTime
+// has passed, so that GossipSub's mesh has gone through a few heartbeats
+// (one a second). It returns the number of messages sent.
+func warmUp(b *testing.B, arr *arrivals, n int, send func(k int) error) int {
+	b.Helper()
+	k := 0
+	for start := time.Now(); time.Since(start) < warmUpTime; k += n {
+		sendRounds(b, arr, n, k, k+n, send)
+	}
+	return k
+}
+
+func BenchmarkGroupLatency(b *testing.B) {
+	for _, size := range []struct{ members, rounds int }{{10, 300}, {30, 300}, {50, 200}} {
+		b.Run(fmt.Sprintf("members=%d", size.members), func(b *testing.B) {
+			if testing.Short() && size.members > 30 {
+				b.Skip("50 nodes")
+			}
+			benchGroupLatency(b, size.members, size.rounds)
+		})
+	}
+}
+
+func benchGroupLatency(b *testing.B, n, rounds int) {
+	envSize := groupEnvelopeSize(b, groupText(0))
+	var all, each, baseAll, baseEach []time.Duration
+	var degree float64
+	var cpu, baseCPU time.Duration // in the measured rounds
+	samples := 0
+	for b.Loop() {
+		// Parley: n nodes, the admin's contacts plus a ring to start with.
+		nodes := startBenchNodes(b, n)
+		for _, m := range nodes[1:] {
+			introduce(b, nodes[0], m)
+		}
+		hosts := hostsOf(nodes)
+		connectLinks(b, hosts, ringTopology(n))
+		g := benchGroup(b, "bench", nodes[0], nodes[1:]...)
+		ctx, cancel := context.WithCancel(context.Background())
+		arr := newArrivals()
+		for i, nd := range nodes {
+			arr.watchParley(ctx, i, nd, g)
+		}
+		send := func(k int) error {
+			_, err := nodes[k%n].m.SendToGroup(context.Background(), g.String(), groupText(k))
+			return err
+		}
+		w := warmUp(b, arr, n, send)
+		links := connectedLinks(hosts)
+		runtime.GC()
+		cpu0 := cpuTime(b, 0)
+		start := sendRounds(b, arr, n, w, w+rounds, send)
+		cpu += cpuTime(b, 0) - cpu0
+		a, e := arr.latencies(n, w, w+rounds, start)
+		all, each = append(all, a...), append(each, e...)
+		if after := connectedLinks(hosts); !slices.Equal(after, links) {
+			b.Logf("members=%d: the connections changed during the run: %d links before, %d after", n, len(links), len(after))
+		}
+		degree = 2 * float64(len(links)) / float64(n)
+		cancel()
+		arr.wg.Wait()
+		stopAll(nodes)
+
+		// Baseline: GossipSub alone, on the connections Parley had.
+		a, e = gossipBaseline(b, n, rounds, envSize, links, &baseCPU)
+		baseAll, baseEach = append(baseAll, a...), append(baseEach, e...)
+		samples += rounds
+	}
+	p99, b99 := percentile(all, 0.99), percentile(baseAll, 0.99)
+	b.ReportMetric(ms(percentile(all, 0.5)), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	b.ReportMetric(ms(percentile(each, 0.5)), "member-p50-ms")
+	b.ReportMetric(ms(percentile(each, 0.99)), "member-p99-ms")
+	b.ReportMetric(ms(percentile(baseAll, 0.5)), "base-p50-ms")
+	b.ReportMetric(ms(b99), "base-p99-ms")
+	b.ReportMetric(ms(percentile(baseEach, 0.5)), "base-member-p50-ms")
+	b.ReportMetric(ms(percentile(baseEach, 0.99)), "base-member-p99-ms")
+	b.ReportMetric(float64(p99)/float64(b99), "p99-ratio")
+	b.ReportMetric(ms(cpu)/float64(samples), "cpu-ms/msg")
+	b.ReportMetric(ms(baseCPU)/float64(samples), "base-cpu-ms/msg")
+	b.ReportMetric(degree, "conns/node")
+	b.ReportMetric(float64(envSize), "envelope-bytes")
+}
+
+// gossipBaseline runs n plain go-libp2p hosts with Parley's router options,
+// connected by links, on one topic: no encryption, no store, random
+// payloads of size bytes. It returns time to the last member and to each.
+func gossipBaseline(b *testing.B, n, rounds, size int, links []link, cpu *time.Duration) (all, each []time.Duration) {
+	b.Helper()
+	hosts := make([]host.Host, n)
+	routers := make([]*pubsub.Router, n)
+	topics := make([]*gossipsub.Topic, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	arr := newArrivals()
+	defer func() {
+		cancel()
+		arr.wg.Wait()
+		for i := range n {
+			if routers[i] != nil { // closing the router ends its topics
+				routers[i].Close()
+			}
+			if hosts[i] != nil {
+				hosts[i].Close()
+			}
+		}
+	}()
+	const topic = "/parley-bench/group"
+	for i := range n {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Security(noise.ID, noise.New), libp2p.DisableMetrics())
+		if err != nil {
+			b.Fatal(err)
+		}
+		hosts[i] = h
+		if routers[i], err = pubsub.NewRouter(h, quiet); err != nil {
+			b.Fatal(err)
+		}
+		if topics[i], err = routers[i].PubSub().Join(topic); err != nil {
+			b.Fatal(err)
+		}
+		sub, err := topics[i].Subscribe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		arr.watchSub(ctx, i, sub)
+	}
+	connectLinks(b, hosts, links)
+	neighbours := make([]int, n)
+	for _, l := range links {
+		neighbours[l[0]]++
+		neighbours[l[1]]++
+	}
+	for i, t := range topics {
+		waitFor(b, 30*time.Second, fmt.Sprintf("baseline node %d seeing its neighbours on the topic", i), func() bool {
+			return len(t.ListPeers()) >= neighbours[i]
+		})
+	}
+	send := func(k int) error {
+		payload := make([]byte, size) // pubsub keeps it (message cache)
+		rand.Read(payload)
+		binary.BigEndian.PutUint64(payload, uint64(k))
+		return topics[k%n].Publish(context.Background(), payload)
+	}
+	w := warmUp(b, arr, n, send)
+	runtime.GC()
+	cpu0 := cpuTime(b, 0)
+	start := sendRounds(b, arr, n, w, w+rounds, send)
+	*cpu += cpuTime(b, 0) - cpu0
+	return arr.latencies(n, w, w+rounds, start)
+}
+
+// Throughput: a fixed rate for throughputStep, then at most keepUpLimit
+// for every member to hold every message.
+const (
+	throughputMembers = 5
+	// A member takes 500 msg/s from one peer, plus a burst of 2,000
+	// (pubsub's peerRate and peerBurst). throughputStep is long enough
+	// that the burst cannot carry a step at 800 msg/s; at 600 it can.
+	throughputStep = 10 * time.Second
+	keepUpLimit    = time.Second
+	// settleLimit: after a step that fell behind, how long to wait for
+	// sync (every 30 s by default) to hand over what pubsub dropped.
+	settleLimit = 75 * time.Second
+	sendWorkers = 32
+)
+
+var throughputRates = []int{200, 400, 600, 800, 1200, 1600}
+
+func BenchmarkGroupThroughput(b *testing.B) {
+	for _, senders := range []int{1, throughputMembers} {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { benchGroupThroughput(b, senders) })
+	}
+}
+
+func benchGroupThroughput(b *testing.B, senders int) {
+	const n = throughputMembers
+	var best, heapPerNode float64
+	for b.Loop() {
+		nodes := startBenchNodes(b, n)
+		for _, m := range nodes[1:] {
+			introduce(b, nodes[0], m)
+		}
+		connectLinks(b, hostsOf(nodes), ringTopology(n))
+		g := benchGroup(b, "bench", nodes[0], nodes[1:]...)
+		best = float64(stepUp(b, nodes, g, senders))
+		runtime.GC()
+		var mem runtime.MemStats
+		runtime.ReadMemStats(&mem)
+		heapPerNode = float64(mem.HeapInuse) / n / (1 << 20)
+		stopAll(nodes)
+	}
+	b.ReportMetric(best, "max-msgs/s")
+	b.ReportMetric(heapPerNode, "heap-MiB/node")
+}
+
+// stepUp sends to group g at each of throughputRates in turn, message k
+// from node k%senders, until a step that the members do not keep up with.
+// It returns the last rate they kept up with.
+func stepUp(b *testing.B, nodes []*benchNode, g parley.ConversationID, senders int) (sustained int) {
+	b.Helper()
+	n := len(nodes)
+	ctx, cancel := context.WithCancel(context.Background())
+	arr := newArrivals()
+	defer func() {
+		cancel()
+		arr.wg.Wait()
+	}()
+	for i, nd := range nodes {
+		arr.watchParley(ctx, i, nd, g)
+	}
+	sendFrom := func(from int) func(k int) error {
+		return func(k int) error {
+			_, err := nodes[from].m.SendToGroup(context.Background(), g.String(), groupText(k))
+			return err
+		}
+	}
+	next := warmUp(b, arr, n, func(k int) error { return sendFrom(k % n)(k) })
+	for _, rate := range throughputRates {
+		from, to := next, next+rate*int(throughputStep/time.Second)
+		next = to
+		cpu0 := cpuTime(b, 0)
+		elapsed := sendPaced(b, from, to, rate, func(k int) error { return sendFrom(k % senders)(k) })
+		sentAt := time.Now()
+		all := func() bool { return arr.missing(n, to) == 0 }
+		keepCtx, stop := context.WithTimeout(context.Background(), keepUpLimit)
+		err := arr.await(keepCtx, all)
+		stop()
+		cpu := cpuTime(b, 0) - cpu0
+		achieved := float64(to-from) / elapsed.Seconds()
+		step := fmt.Sprintf("senders=%d, %d msg/s for %v: sent at %.0f msg/s, CPU %.0f µs/msg (all nodes)",
+			senders, rate, throughputStep, achieved, float64(cpu.Microseconds())/float64(to-from))
+		if err == nil {
+			b.Logf("%s; every member held all %d within %v of the last send", step, to-from,
+				arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
+		} else {
+			arr.mu.Lock()
+			behind := arr.missing(n, to)
+			arr.mu.Unlock()
+			settleCtx, stop := context.WithTimeout(context.Background(), settleLimit)
+			err := arr.await(settleCtx, all)
+			stop()
+			outcome := fmt.Sprintf("all arrived %v after the last send", arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
+			if err != nil {
+				arr.mu.Lock()
+				outcome = fmt.Sprintf("%d still missing after %v", arr.missing(n, to), settleLimit)
+				arr.mu.Unlock()
+			}
+			b.Logf("%s; %d of %d copies missing %v after the last send; %s", step, behind, (to-from)*n, keepUpLimit, outcome)
+			return sustained
+		}
+		if achieved < 0.95*float64(rate) {
+			return sustained // the senders could not keep the rate
+		}
+		sustained = rate
+	}
+	return sustained
+}
+
+// sendPaced sends messages [from, to) at rate per second, with up to
+// sendWorkers sends in flight. It returns once the last send returned.
+func sendPaced(b *testing.B, from, to, rate int, send func(k int) error) time.Duration {
+	b.Helper()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var failure error
+	for range sendWorkers {
+		wg.Go(func() {
+			for k := range jobs {
+				if err := send(k); err != nil {
+					once.Do(func() { failure = fmt.Errorf("sending message %d: %w", k, err) })
+				}
+			}
+		})
+	}
+	start := time.Now()
+	for k := from; k < to; k++ {
+		if d := time.Until(start.Add(time.Duration(k-from) * time.Second / time.Duration(rate))); d > 0 {
+			time.Sleep(d) // pacing, not waiting on a condition
+		}
+		jobs <- k
+	}
+	close(jobs)
+	wg.Wait()
+	if failure != nil {
+		b.Fatal(failure)
+	}
+	return time.Since(start)
+}
+
+// Catch-up: a member offline while 10,000 messages were written comes
+// back; sync brings it every one.
+const (
+	catchUpMessages = 10_000
+	catchUpSenders  = 16
+	catchUpLimit    = 4 * time.Minute
+)
+
+func BenchmarkGroupCatchUp10k(b *testing.B) {
+	var took, cpu time.Duration
+	for b.Loop() {
+		alice, bob, carol := startBenchNode(b, "alice"), startBenchNode(b, "bob"), startBenchNode(b, "carol")
+		introduce(b, alice, bob)
+		introduce(b, alice, carol)
+		introduce(b, bob, carol)
+		g := benchGroup(b, "catch-up", alice, bob, carol)
+		carol.stop()
+		ctx, cancel := context.WithCancel(context.Background())
+		arr := newArrivals()
+		arr.watchParley(ctx, 1, bob, g)
+
+		var wg sync.WaitGroup
+		for w := range catchUpSenders {
+			wg.Go(func() {
+				for k := w; k < catchUpMessages; k += catchUpSenders {
+					if _, err := alice.m.SendToGroup(context.Background(), g.String(), groupText(k)); err != nil {
+						b.Errorf("sending message %d: %v", k, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		awaitCount(b, arr, 1, catchUpMessages, "bob holding every message")
+
+		start, cpu0 := time.Now(), cpuTime(b, 0)
+		carol.start()
+		// Sync starts once carol has dialled her contacts: well after this.
+		arr.watchParley(ctx, 2, carol, g)
+		awaitCount(b, arr, 2, catchUpMessages, "carol holding every message")
+		took, cpu = time.Since(start), cpuTime(b, 0)-cpu0
+		msgs, err := carol.m.GroupMessages(context.Background(), g.String(), 0, false)
+		if err != nil || len(msgs) != catchUpMessages {
+			b.Fatalf("carol lists %d messages (%v), want %d", len(msgs), err, catchUpMessages)
+		}
+		cancel()
+		arr.wg.Wait()
+		stopAll([]*benchNode{alice, bob, carol})
+	}
+	b.ReportMetric(took.Seconds(), "s")
+	b.ReportMetric(catchUpMessages/took.Seconds(), "msgs/s")
+	// All three nodes: the two that send carol what she lacks, and carol.
+	b.ReportMetric(float64(cpu.Microseconds())/catchUpMessages, "cpu-µs/msg")
+}
+
+// awaitCount waits until node has recorded want messages.
+func awaitCount(b *testing.B, arr *arrivals, node, want int, what string) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), catchUpLimit)
+	defer cancel()
+	if err := arr.await(ctx, func() bool { return arr.count[node] >= want }); err != nil {
+		arr.mu.Lock()
+		got := arr.count[node]
+		arr.mu.Unlock()
+		b.Fatalf("waiting for %s: %d of %d: %v", what, got, want, err)
+	}
+}
