@@ -21,6 +21,10 @@ type FileRecord struct {
 	Key         []byte `json:"key"`
 	// Accepted: the user (or the auto-accept rule) wants it fetched.
 	Accepted bool `json:"accepted,omitempty"`
+	// PathModTime is the modification time (Unix ns) of Path when it was
+	// known to hold exactly the file: while it still has it (and the
+	// size), chunks are served without hashing them again.
+	PathModTime int64 `json:"path_mod_time,omitempty"`
 }
 
 func fileKey(id string) ([]byte, error) {

@@ -178,9 +178,14 @@ func (s *Service) Offered(conv parley.ConversationID, msg parley.EnvelopeID, o *
 	if err != nil {
 		return parley.File{}, err
 	}
+	// Prepare just hashed it: its modification time now vouches for it.
+	var modTime int64
+	if st, err := os.Stat(abs); err == nil && st.Size() == int64(o.Size) {
+		modTime = st.ModTime().UnixNano()
+	}
 	rec, err := s.cfg.Store.UpdateFile(FileID(o), func(f *storage.FileRecord, found bool) (bool, error) {
 		*f = recordOf(conv, msg, s.self, o)
-		f.Outgoing, f.Path, f.State = true, abs, parley.FileOffered
+		f.Outgoing, f.Path, f.State, f.PathModTime = true, abs, parley.FileOffered, modTime
 		if o.Size == 0 {
 			f.State = parley.FileComplete // nothing to serve
 		}
