@@ -166,7 +166,12 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	// Every chunk was verified against its hash as it arrived (or as the
 	// resume scan read it back), and the hashes against the offer's root:
 	// the file is whole. Make it durable, then give it its name.
-	if st, err := part.Stat(); err != nil || st.Size() != rec.Size {
+	st, err := part.Stat()
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if st.Size() != rec.Size {
 		fail(fmt.Sprintf("the finished file has %d bytes, want %d", st.Size(), rec.Size))
 		return
 	}
