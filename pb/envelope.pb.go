@@ -501,7 +501,7 @@ type FileOffer struct {
 	// Bytes per chunk: a power of two from 64 KiB to 64 MiB; the last chunk
 	// may be shorter.
 	ChunkSize uint32 `protobuf:"varint,5,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
-	// SHA-256 of each chunk's plaintext, concatenated: 32 bytes per chunk,
+	// BLAKE3-256 of each chunk's plaintext, concatenated: 32 bytes per chunk,
 	// ceil(size / chunk_size) chunks (at most 2,048).
 	ChunkHashes []byte `protobuf:"bytes,6,opt,name=chunk_hashes,json=chunkHashes,proto3" json:"chunk_hashes,omitempty"`
 	// SHA-256("parley/file/v1" 0x00 || size (8, big-endian) || chunk_size (4)

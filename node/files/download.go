@@ -3,7 +3,6 @@ package files
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -210,7 +209,7 @@ func (s *Service) scanPart(ctx context.Context, part *os.File, rec storage.FileR
 		if _, err := part.ReadAt(buf[:n], int64(i)*int64(rec.ChunkSize)); err != nil && err != io.EOF {
 			return err
 		}
-		if sum := sha256.Sum256(buf[:n]); string(sum[:]) == string(rec.ChunkHashes[i*32:i*32+32]) {
+		if sum := identity.ChunkHash(buf[:n]); string(sum[:]) == string(rec.ChunkHashes[i*32:i*32+32]) {
 			t.mark(i, n)
 		}
 	}
@@ -312,7 +311,7 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, rec storage.FileRe
 				plain, err = c.Open(plain[:0], uint32(f.index), *f.data)
 				bufPool.Put(f.data)
 				if err == nil {
-					sum := sha256.Sum256(plain)
+					sum := identity.ChunkHash(plain)
 					if string(sum[:]) != string(rec.ChunkHashes[f.index*32:f.index*32+32]) || len(plain) != chunkLen(rec, f.index) {
 						err = fmt.Errorf("chunk %d does not match its hash", f.index)
 					}

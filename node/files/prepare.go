@@ -2,7 +2,6 @@ package files
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +40,7 @@ func Prepare(path string) (*pb.FileOffer, error) {
 	}
 	cs := identity.FileChunkSize(size)
 	n := identity.FileChunks(size, cs)
-	hashes := make([]byte, 0, n*sha256.Size)
+	hashes := make([]byte, 0, n*identity.ChunkHashSize)
 	buf := make([]byte, cs)
 	var head []byte
 	for i := range n {
@@ -52,7 +51,7 @@ func Prepare(path string) (*pb.FileOffer, error) {
 		if i == 0 {
 			head = append(head, buf[:min(k, 512)]...)
 		}
-		sum := sha256.Sum256(buf[:k])
+		sum := identity.ChunkHash(buf[:k])
 		hashes = append(hashes, sum[:]...)
 	}
 	o := &pb.FileOffer{

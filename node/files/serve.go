@@ -2,7 +2,6 @@ package files
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -176,7 +175,7 @@ func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uin
 		_, err := src.file.ReadAt(plain, int64(i)*int64(src.rec.ChunkSize))
 		ok := err == nil || err == io.EOF
 		if ok && !src.trusted {
-			sum := sha256.Sum256(plain)
+			sum := identity.ChunkHash(plain)
 			ok = string(sum[:]) == string(src.rec.ChunkHashes[i*32:i*32+32])
 		}
 		if !ok {
