@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -61,6 +62,13 @@ type hostConfig struct {
 	psk       pnet.PSK                // nil outside a private network
 	protocols []protocol.ID           // Parley's own, for resource limits
 	gater     connmgr.ConnectionGater // nil: every peer may connect
+	// relays feeds AutoRelay (relay.go); never nil.
+	relays *relaySource
+	// relayService: take the node to be publicly reachable and serve as
+	// a relay (Config.RelayService).
+	relayService bool
+	natPortMap   bool         // ask the LAN's gateway for a port mapping
+	log          *slog.Logger // never nil
 }
 
 // listenAddrs is the listen list a node uses: the configured one, else the
@@ -88,9 +96,9 @@ func listenAddrs(configured []string, private bool) ([]string, error) {
 }
 
 // newHost builds the libp2p host: TCP and QUIC (TCP only in a private
-// network), Noise, yamux, identify, ping, hole punching, a resource manager
-// and a connection manager. Options are explicit so that no default changes
-// under us on an upgrade.
+// network), Noise, yamux, identify, ping, AutoNAT, relays and hole punching
+// (relay.go), a resource manager and a connection manager. Options are
+// explicit so that no default changes under us on an upgrade.
 func newHost(cfg hostConfig) (host.Host, error) {
 	rm, err := newResourceManager(cfg.protocols)
 	if err != nil {
@@ -111,6 +119,7 @@ func newHost(cfg hostConfig) (host.Host, error) {
 	if cfg.gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
 	}
+	opts = append(opts, relayOptions(cfg)...)
 	h, err := libp2p.New(append(opts,
 		libp2p.Identity(cfg.key),
 		libp2p.ListenAddrStrings(cfg.listen...),
@@ -119,7 +128,6 @@ func newHost(cfg hostConfig) (host.Host, error) {
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.Ping(true),
-		libp2p.EnableHolePunching(),
 		libp2p.UserAgent("parley"),
 		// Prometheus registration is global state; several nodes share a
 		// process in tests, and a desktop app has no scraper.

@@ -43,8 +43,29 @@ type Config struct {
 	// Listen addresses (multiaddrs). Empty: DefaultListen, or
 	// DefaultPrivateListen with a SwarmKey.
 	Listen []string
-	// Bootstrap peers for the DHT (multiaddrs ending in /p2p/ID).
+	// Bootstrap peers for the DHT (multiaddrs ending in /p2p/ID). They are
+	// also the first relay candidates of a node behind a NAT.
 	Bootstrap []string
+	// RelayService makes the node take itself to be publicly reachable:
+	// it serves as a relay and as a DHT server for others at once, instead
+	// of after AutoNAT's verdict. For a community's always-on node with a
+	// public address; behind a NAT it would announce addresses no one can
+	// dial.
+	RelayService bool
+	// NATPortMap asks the LAN's gateway (UPnP, NAT-PMP) to forward a port
+	// to the node. It reaches beyond this machine: tests leave it off.
+	NATPortMap bool
+	// PublicDHT also joins the public IPFS DHT (as a client), to find
+	// contacts anywhere with no server of anyone's own: by peer ID, and by
+	// a rendezvous key hashed from the peer ID that each node advertises
+	// there. Parley's own DHT runs as before. It reaches beyond this
+	// machine: tests leave it off, or replace PublicDHTBootstrap. Not in a
+	// private network.
+	PublicDHT bool
+	// PublicDHTBootstrap replaces the public DHT's bootstrap peers
+	// (default: go-libp2p-kad-dht's DefaultBootstrapPeers). Tests point it
+	// at hosts of their own.
+	PublicDHTBootstrap []string
 	// MDNS finds peers on the LAN. It reaches beyond this machine: tests
 	// leave it off.
 	MDNS bool
@@ -100,6 +121,7 @@ type Node struct {
 	store      *storage.DB
 	host       host.Host
 	dht        *dht.IpfsDHT
+	pub        *publicDHT   // nil unless Config.PublicDHT
 	mdns       mdns.Service // nil when off or unavailable
 	psk        pnet.PSK     // nil outside a private network
 	hub        *hub
@@ -147,6 +169,13 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.PublicDHT && n.psk != nil {
+		return nil, errors.New("node: the public DHT cannot be joined from a private network (swarm key)")
+	}
+	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	// On any failure below, close what was built so far.
 	defer func() {
@@ -175,17 +204,24 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.saveProfile(cfg.Name); err != nil {
 		return nil, err
 	}
-	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID}, gater: cfg.ConnectionGater}); err != nil {
+	relays := &relaySource{bootstrap: bootstrap}
+	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
+		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID}, gater: cfg.ConnectionGater,
+		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, log: cfg.Logger,
+	}); err != nil {
 		return nil, err
 	}
-	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
-	if err != nil {
-		return nil, err
-	}
+	h := n.host
+	relays.host.Store(&h)
 	// ModeAutoServer: serve DHT queries unless AutoNAT finds us unreachable,
 	// so that a small community's nodes route for each other.
 	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...)); err != nil {
 		return nil, fmt.Errorf("dht: %w", err)
+	}
+	if cfg.PublicDHT {
+		if n.pub, err = n.startPublicDHT(cfg.PublicDHTBootstrap); err != nil {
+			return nil, err
+		}
 	}
 	// AutoNAT's emitter is stateful: a verdict reached before this
 	// subscription is delivered first.
@@ -202,7 +238,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if n.dm, err = dm.New(dm.Config{
-		Host:     n.host,
+		Host:     relayedStreams{n.host},
 		Identity: n.id,
 		Store:    n.store,
 		Clock:    clock,
@@ -377,14 +413,18 @@ func (n *Node) saveProfile(name string) error {
 }
 
 // connect reaches a peer: through addresses we know (invite, mDNS, earlier
-// connections), else through a DHT lookup by peer ID.
+// connections), else through a DHT lookup by peer ID (Parley's DHT, then
+// the public one if joined).
 func (n *Node) connect(ctx context.Context, p peer.ID) error {
 	if len(n.host.Peerstore().Addrs(p)) > 0 {
 		if err := n.host.Connect(ctx, peer.AddrInfo{ID: p}); err == nil {
 			return nil
 		}
 	}
-	ai, err := n.dht.FindPeer(ctx, p)
+	ai, err := n.lookUp(ctx, p, n.dht.FindPeer)
+	if err != nil && n.pub != nil {
+		ai, err = n.lookUp(ctx, p, n.pub.findPeer)
+	}
 	if err != nil {
 		return fmt.Errorf("finding %s: %w", p, err)
 	}

@@ -78,36 +78,61 @@ func (l *lan) must(args ...string) {
 	}
 }
 
-// lanProc is a parley process on one host of a lan.
-type lanProc struct {
+// nsProc is a parley process in a network namespace.
+type nsProc struct {
 	*proc
-	ns string
+	ns     string
+	exited chan struct{} // closed once the process has exited
+}
+
+// stop ends the process with SIGTERM and waits for it; again is a no-op.
+func (p *nsProc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
 }
 
 // startOn runs `parley run` on host i, listening on all of its interfaces,
 // with mDNS on (the default).
-func (l *lan) startOn(i int, name string) *lanProc {
+func (l *lan) startOn(i int, name string) *nsProc {
 	l.t.Helper()
-	p := &lanProc{proc: &proc{t: l.t, name: name, dir: l.t.TempDir()}, ns: l.hosts[i]}
+	return startIn(l.t, l.hosts[i], name, l.t.TempDir(), ipv4Listen)
+}
+
+// ipv4Listen is TCP and QUIC on every IPv4 interface.
+var ipv4Listen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"}
+
+// startIn runs `parley run` in namespace ns on data dir dir, listening on
+// listen, with the extra flags.
+func startIn(t *testing.T, ns, name, dir string, listen []string, extra ...string) *nsProc {
+	t.Helper()
+	p := &nsProc{proc: &proc{t: t, name: name, dir: dir}, ns: ns}
 	p.out = &syncBuffer{}
-	p.cmd = exec.Command("ip", "netns", "exec", p.ns, parleyBinary(l.t), "run", "--data", p.dir, "--name", name,
-		"--listen", "/ip4/0.0.0.0/tcp/0", "--listen", "/ip4/0.0.0.0/udp/0/quic-v1")
+	args := []string{"netns", "exec", p.ns, parleyBinary(t), "run", "--data", p.dir, "--name", name}
+	for _, a := range listen {
+		args = append(args, "--listen", a)
+	}
+	args = append(args, extra...)
+	p.cmd = exec.Command("ip", args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
-		l.t.Fatal(err)
+		t.Fatal(err)
 	}
-	l.t.Cleanup(func() {
-		if p.cmd != nil {
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			p.cmd.Wait()
+	p.exited = make(chan struct{})
+	go func() { p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(p.stop)
+	waitUntil(t, name+" serving its API", func() bool {
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited: %s", name, p.out.String())
+		default:
 		}
+		return strings.Contains(p.out.String(), "Peer ID: ")
 	})
-	waitUntil(l.t, name+" serving its API", func() bool { return strings.Contains(p.out.String(), "Peer ID: ") })
 	return p
 }
 
 // cli runs a subcommand inside the process's namespace, where its API is.
-func (p *lanProc) cli(args ...string) string {
+func (p *nsProc) cli(args ...string) string {
 	p.t.Helper()
 	full := append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], "--data", p.dir}, args[1:]...)
 	if args[0] == "contact" || args[0] == "group" {
@@ -120,7 +145,7 @@ func (p *lanProc) cli(args ...string) string {
 	return string(out)
 }
 
-func (p *lanProc) status(with, text string) string {
+func (p *nsProc) status(with, text string) string {
 	p.t.Helper()
 	var ms []jsonMessage
 	if err := json.Unmarshal([]byte(p.cli("messages", with, "--json", "--limit", "0")), &ms); err != nil {
@@ -174,23 +199,23 @@ func TestLANGroupChatByMDNS(t *testing.T) {
 	}
 	l := newLAN(t, 3, 3)
 	alice, bob, carol := l.startOn(0, "alice"), l.startOn(1, "bob"), l.startOn(2, "carol")
-	for _, p := range []*lanProc{bob, carol} {
+	for _, p := range []*nsProc{bob, carol} {
 		alice.cli("contact", "add", addrlessInvite(t, p.proc), "--name", p.name)
 		p.cli("contact", "add", addrlessInvite(t, alice.proc), "--name", "alice")
 	}
 	alice.cli("group", "create", "lan party")
-	for _, p := range []*lanProc{bob, carol} {
+	for _, p := range []*nsProc{bob, carol} {
 		alice.cli("group", "invite", "lan party", p.name)
 		waitUntil(t, p.name+" seeing the invite", func() bool {
 			return strings.Contains(p.cli("group", "invites"), "lan party")
 		})
 		p.cli("group", "accept", "lan party")
 	}
-	for _, p := range []*lanProc{alice, bob, carol} {
+	for _, p := range []*nsProc{alice, bob, carol} {
 		p.cli("group", "send", "lan party", "hello from "+p.name)
 	}
 	var first []string
-	for _, p := range []*lanProc{alice, bob, carol} {
+	for _, p := range []*nsProc{alice, bob, carol} {
 		var ms []jsonMessage
 		waitUntil(t, p.name+" holding the three messages", func() bool {
 			ms = nil
@@ -220,12 +245,12 @@ func (l *lan) heal(i int) {
 	l.must("-n", l.prefix+"sw", "link", "set", fmt.Sprintf("%sp%d", l.prefix, i), "up")
 }
 
-func (p *lanProc) invite() string {
+func (p *nsProc) invite() string {
 	p.t.Helper()
 	return strings.TrimSpace(p.cli("invite"))
 }
 
-func (p *lanProc) count(with, text string) int {
+func (p *nsProc) count(with, text string) int {
 	p.t.Helper()
 	var ms []jsonMessage
 	if err := json.Unmarshal([]byte(p.cli("messages", with, "--json", "--limit", "0")), &ms); err != nil {
@@ -262,7 +287,7 @@ func TestPartitionHeals(t *testing.T) {
 	}
 	l.heal(1)
 
-	delivered := func(p *lanProc, with string, texts []string) func() bool {
+	delivered := func(p *nsProc, with string, texts []string) func() bool {
 		return func() bool {
 			for _, text := range texts {
 				if s := p.status(with, text); s != "delivered" && s != "read" {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -22,6 +25,10 @@ const passphraseEnv = "PARLEY_PASSPHRASE"
 type runOptions struct {
 	listen         []string
 	bootstrap      []string
+	bootstrapFile  string
+	relayService   bool
+	publicDHT      bool
+	natPortMap     bool
 	api            string
 	noMDNS         bool
 	name           string
@@ -36,6 +43,13 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 		"multiaddr to listen on, repeatable (default: TCP and QUIC on all interfaces, random ports; TCP only with --swarm-key)")
 	f.StringVar(&o.api, "api", gui.DefaultAddr, "loopback host:port for the web GUI and the local API")
 	f.StringArrayVar(&o.bootstrap, "bootstrap", nil, "multiaddr of a peer to join the network through (with /p2p/ID), repeatable")
+	f.StringVar(&o.bootstrapFile, "bootstrap-file", "",
+		"file of bootstrap peers: one multiaddr a line, # comments (default: DATA/"+node.BootstrapFile+" if it exists)")
+	f.BoolVar(&o.relayService, "relay-service", false,
+		"serve as a relay and DHT server for others at once: for an always-on node with a public address")
+	f.BoolVar(&o.publicDHT, "public-dht", false,
+		"also join the public IPFS DHT, to find and be found by contacts on other networks (it advertises a key hashed from your peer ID; not with --swarm-key)")
+	f.BoolVar(&o.natPortMap, "nat-portmap", false, "ask your router (UPnP, NAT-PMP) to forward a port to this node")
 	f.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the local network")
 	f.StringVar(&o.name, "name", "", "your display name (default: keep the stored one)")
 	f.StringVar(&o.passphraseFile, "passphrase-file", "",
@@ -81,19 +95,26 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	bootstrap, err := o.bootstrapPeers(dir)
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	n, err := node.New(ctx, node.Config{
-		DataDir:    dir,
-		Listen:     o.listen,
-		Bootstrap:  o.bootstrap,
-		MDNS:       !o.noMDNS,
-		Name:       o.name,
-		Passphrase: pass,
-		SwarmKey:   swarmKey,
-		Logger:     log,
+		DataDir:      dir,
+		Listen:       o.listen,
+		Bootstrap:    bootstrap,
+		RelayService: o.relayService,
+		PublicDHT:    o.publicDHT,
+		NATPortMap:   o.natPortMap,
+		MDNS:         !o.noMDNS,
+		Name:         o.name,
+		Passphrase:   pass,
+		SwarmKey:     swarmKey,
+		Logger:       log,
 	})
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)
@@ -153,4 +174,21 @@ func (o *runOptions) swarmKey() ([]byte, error) {
 		return nil, fmt.Errorf("swarm key file %s is empty", o.swarmKeyFile)
 	}
 	return b, nil
+}
+
+// bootstrapPeers is --bootstrap followed by the peers of the bootstrap
+// file: --bootstrap-file, else DATA/bootstrap.txt when it exists.
+func (o *runOptions) bootstrapPeers(dir string) ([]string, error) {
+	path, named := o.bootstrapFile, o.bootstrapFile != ""
+	if !named {
+		path = filepath.Join(dir, node.BootstrapFile)
+	}
+	peers, err := node.ReadBootstrapFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !named {
+		return o.bootstrap, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap file: %w", err)
+	}
+	return append(slices.Clone(o.bootstrap), peers...), nil
 }

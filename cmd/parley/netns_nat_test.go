@@ -1,0 +1,447 @@
+package main
+
+// An Internet of the test's own, with NATs: public hosts on one bridge, and
+// hosts each behind a NAT router of its own, all network namespaces that
+// the test makes. Needs root, iproute2 and nftables (.ci/run installs it).
+//
+// Addresses. The Internet side is IPv6 in 3fff::/20, the documentation
+// prefix of RFC 9637: never routed, yet go-multiaddr's manet.IsPublicAddr
+// counts it as public (it knows only 2001:db8::/32 as documentation).
+// libp2p decides on public addresses alone whether to run AutoNAT,
+// announce relay addresses and hole punch, so private or reserved ranges
+// that manet knows (10/8, 198.18/15, 192.0.2/24) would exercise none of
+// it. Each host or router there gets a /48 of its own (3fff:0:k::1), as
+// different users' routers have on the Internet: go-libp2p rate-limits
+// identify per /24 (IPv4) and per /56 and /48 (IPv6), and one shared
+// prefix would throttle the relay's view of every NATed node (with IPv4
+// the only candidate, 192.0.0.64/26, is a single /24). Behind NAT i is the
+// ULA network fd00:214:i::/64: the router is ::1, the host ::2. No
+// namespace has a link to the machine's own network, so nothing here
+// reaches beyond it.
+//
+// NAT rules (nftables, in the router's namespace): masquerade (NAT66) on
+// the public side, and new connections coming in from the public side
+// dropped, as a home router does (ICMPv6 passes, for neighbour discovery).
+// A "cone" NAT keeps a connection's source port where it can (Linux's
+// masquerade), so one local port maps to one public port for every
+// destination: hole punching gets through. A "symmetric" NAT (masquerade
+// fully-random) maps every connection to a random port: the port a peer
+// learns through identify is useless to another, and hole punching fails;
+// only the relay connects.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/node"
+)
+
+type natKind int
+
+const (
+	coneNAT natKind = iota
+	symmetricNAT
+)
+
+func (k natKind) String() string {
+	if k == symmetricNAT {
+		return "symmetric"
+	}
+	return "cone"
+}
+
+// internet is the test's own Internet: a bridge in a namespace of its own.
+type internet struct {
+	t      *testing.T
+	prefix string // unique per test: namespace and link names
+	sw     string // the switch namespace, holding the bridge
+	next   int    // how many hosts and routers are on the bridge
+	nats   int    // how many NATed hosts exist
+}
+
+// newInternet makes an empty Internet, or skips the test where it cannot.
+func newInternet(t *testing.T) *internet {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create network namespaces")
+	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (iproute2, nftables) to build NATs in network namespaces", tool)
+		}
+	}
+	b := make([]byte, 3)
+	rand.Read(b)
+	in := &internet{t: t, prefix: "pn" + hex.EncodeToString(b)}
+	in.sw = in.prefix + "sw"
+	in.addNS(in.sw)
+	in.ip("-n", in.sw, "link", "add", "br0", "type", "bridge")
+	in.ip("-n", in.sw, "link", "set", "br0", "up")
+	return in
+}
+
+// addNS makes a namespace that the test deletes when it ends (after the
+// processes in it, which were started later, have stopped).
+func (in *internet) addNS(ns string) {
+	in.t.Helper()
+	in.ip("netns", "add", ns)
+	in.t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	in.ip("-n", ns, "link", "set", "lo", "up")
+}
+
+// ip runs iproute2 and fails the test on error.
+func (in *internet) ip(args ...string) {
+	in.t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		in.t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// inNS runs a command inside namespace ns, with stdin.
+func (in *internet) inNS(ns, stdin string, args ...string) {
+	in.t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		in.t.Fatalf("in %s: %s: %v: %s", ns, strings.Join(args, " "), err, out)
+	}
+}
+
+// wanListen is TCP and QUIC on every IPv6 interface: the test Internet's.
+var wanListen = []string{"/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
+
+// plug connects namespace ns to the bridge as eth0 with the next public
+// address, and returns that address.
+func (in *internet) plug(ns string) string {
+	in.t.Helper()
+	in.next++
+	addr := fmt.Sprintf("3fff:0:%x::1", in.next)
+	veth, port := fmt.Sprintf("%sv%d", in.prefix, in.next), fmt.Sprintf("%sp%d", in.prefix, in.next)
+	in.ip("link", "add", veth, "type", "veth", "peer", "name", port)
+	in.ip("link", "set", veth, "netns", ns)
+	in.ip("link", "set", port, "netns", in.sw)
+	in.ip("-n", in.sw, "link", "set", port, "master", "br0")
+	in.ip("-n", in.sw, "link", "set", port, "up")
+	in.ip("-n", ns, "link", "set", veth, "name", "eth0")
+	in.ip("-n", ns, "addr", "add", addr+"/20", "dev", "eth0", "nodad")
+	in.ip("-n", ns, "link", "set", "eth0", "up")
+	return addr
+}
+
+// publicHost is a host on the Internet with an address of its own.
+func (in *internet) publicHost() (ns, addr string) {
+	in.t.Helper()
+	ns = fmt.Sprintf("%sh%d", in.prefix, in.next)
+	in.addNS(ns)
+	return ns, in.plug(ns)
+}
+
+// natHost is a host behind a NAT router of its own kind; natAddr is the
+// router's public address, the one the host's peers see.
+func (in *internet) natHost(kind natKind) (ns, natAddr string) {
+	in.t.Helper()
+	i := in.nats
+	in.nats++
+	router, ns := fmt.Sprintf("%sr%d", in.prefix, i), fmt.Sprintf("%sn%d", in.prefix, i)
+	in.addNS(router)
+	in.addNS(ns)
+	natAddr = in.plug(router)
+	lanIf, hostIf := fmt.Sprintf("%sl%d", in.prefix, i), fmt.Sprintf("%sm%d", in.prefix, i)
+	in.ip("link", "add", lanIf, "type", "veth", "peer", "name", hostIf)
+	in.ip("link", "set", lanIf, "netns", router)
+	in.ip("link", "set", hostIf, "netns", ns)
+	in.ip("-n", router, "link", "set", lanIf, "name", "eth1")
+	in.ip("-n", router, "addr", "add", fmt.Sprintf("fd00:214:%x::1/64", i), "dev", "eth1", "nodad")
+	in.ip("-n", router, "link", "set", "eth1", "up")
+	in.ip("-n", ns, "link", "set", hostIf, "name", "eth0")
+	in.ip("-n", ns, "addr", "add", fmt.Sprintf("fd00:214:%x::2/64", i), "dev", "eth0", "nodad")
+	in.ip("-n", ns, "link", "set", "eth0", "up")
+	in.ip("-n", ns, "-6", "route", "add", "default", "via", fmt.Sprintf("fd00:214:%x::1", i))
+	in.inNS(router, "", "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1")
+	mapping := "masquerade"
+	if kind == symmetricNAT {
+		mapping = "masquerade fully-random"
+	}
+	in.inNS(router, fmt.Sprintf(`
+table ip6 nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth0" %s
+	}
+}
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		meta l4proto ipv6-icmp accept
+		iifname "eth0" ct state new drop
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		meta l4proto ipv6-icmp accept
+		iifname "eth0" ct state new drop
+	}
+}
+`, mapping), "nft", "-f", "-")
+	return ns, natAddr
+}
+
+// netStatus is the part of `parley status --json` these tests read.
+type netStatus struct {
+	Reachability string   `json:"reachability"`
+	Relays       []string `json:"relays"`
+	DHTMode      string   `json:"dht_mode"`
+	DHTPeers     int      `json:"dht_peers"`
+	Peers        []struct {
+		PeerID    string   `json:"peer_id"`
+		Transport string   `json:"transport"`
+		Addrs     []string `json:"addrs"`
+	} `json:"peers"`
+}
+
+func (p *nsProc) netStatus() netStatus {
+	p.t.Helper()
+	var st netStatus
+	if err := json.Unmarshal([]byte(p.cli("status", "--json")), &st); err != nil {
+		p.t.Fatalf("%s: status --json: %v", p.name, err)
+	}
+	return st
+}
+
+// transportTo is how p is connected to peer now ("" when it is not).
+func (p *nsProc) transportTo(peerID string) (transport string, addrs []string) {
+	p.t.Helper()
+	for _, c := range p.netStatus().Peers {
+		if c.PeerID == peerID {
+			return c.Transport, c.Addrs
+		}
+	}
+	return "", nil
+}
+
+// peerID asks the node in its namespace (proc.peerID would ask outside).
+func (p *nsProc) peerID() string {
+	p.t.Helper()
+	var self struct {
+		PeerID string `json:"peer_id"`
+	}
+	if err := json.Unmarshal([]byte(p.cli("id", "--json")), &self); err != nil {
+		p.t.Fatal(err)
+	}
+	return self.PeerID
+}
+
+// addrOn is p's announced address for bootstrapping: TCP on IPv6 ip.
+func (p *nsProc) addrOn(ip string) string {
+	p.t.Helper()
+	var self struct{ Addrs []string }
+	if err := json.Unmarshal([]byte(p.cli("id", "--json")), &self); err != nil {
+		p.t.Fatal(err)
+	}
+	for _, a := range self.Addrs {
+		if strings.HasPrefix(a, "/ip6/"+ip+"/tcp/") {
+			return a
+		}
+	}
+	p.t.Fatalf("%s announces no TCP address on %s: %v", p.name, ip, self.Addrs)
+	return ""
+}
+
+// delivered reports whether p's message text to contact with is delivered.
+func (p *nsProc) delivered(with, text string) bool {
+	s := p.status(with, text)
+	return s == "delivered" || s == "read"
+}
+
+// poll is waitUntil at a gentler pace, for conditions that take seconds
+// (AutoNAT's verdict, hole punching) and cost a CLI call to check.
+func poll(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// natPair is two users, each behind a NAT of its own kind, who know each
+// other by peer ID alone.
+type natPair struct {
+	kinds       [2]natKind
+	procs       [2]*nsProc
+	natAddrs    [2]string
+	peerIDs     [2]string
+	hiTexts     [2]string
+	startedAt   time.Time
+	relayedAt   time.Time // both hold a relay reservation
+	sentAt      time.Time
+	deliveredAt time.Time // both first messages delivered
+	directAt    time.Time // both connected directly
+}
+
+// startNATPair starts the two nodes behind their NATs. The bootstrap peer
+// comes three ways, as users give it: a --bootstrap flag, a bootstrap file
+// in the data dir, and a --bootstrap-file with a comment.
+func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, relayAddr string) *natPair {
+	t.Helper()
+	p := &natPair{kinds: kinds, startedAt: time.Now()}
+	for i, who := range []string{name + "-a", name + "-b"} {
+		ns, natAddr := in.natHost(kinds[i])
+		dir := t.TempDir()
+		flags := []string{"--bootstrap", relayAddr}
+		if i == 1 && kinds[i] == coneNAT {
+			flags = nil
+			if err := os.WriteFile(filepath.Join(dir, node.BootstrapFile), []byte(relayAddr+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		} else if i == 1 {
+			file := filepath.Join(t.TempDir(), "peers.txt")
+			if err := os.WriteFile(file, []byte("# the community's relay\n"+relayAddr+" # always on\n\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			flags = []string{"--bootstrap-file", file}
+		}
+		p.procs[i] = startIn(t, ns, who, dir, wanListen, append(flags, "--no-mdns", "--log-level", "info")...)
+		p.natAddrs[i] = natAddr
+		p.peerIDs[i] = p.procs[i].peerID()
+		p.hiTexts[i] = "hello from " + who
+	}
+	// By peer ID (and keys) only: no address in either invite.
+	a, b := p.procs[0], p.procs[1]
+	a.cli("contact", "add", addrlessInvite(t, b.proc), "--name", b.name)
+	b.cli("contact", "add", addrlessInvite(t, a.proc), "--name", a.name)
+	return p
+}
+
+// awaitRelayed waits until both nodes know they are behind a NAT (AutoNAT),
+// run their DHT as clients, and hold a reservation on the relay.
+func (p *natPair) awaitRelayed(t *testing.T, relayID string) {
+	t.Helper()
+	for _, n := range p.procs {
+		var st netStatus
+		poll(t, 60*time.Second, n.name+" finding itself behind a NAT and reserving a relay slot", func() bool {
+			st = n.netStatus()
+			return st.Reachability == "private" && slices.ContainsFunc(st.Relays, func(r string) bool { return strings.HasSuffix(r, "/p2p/"+relayID) })
+		})
+		if st.DHTMode != "client" {
+			t.Errorf("%s behind a NAT runs its DHT as a %s", n.name, st.DHTMode)
+		}
+	}
+	p.relayedAt = time.Now()
+}
+
+// exchange sends a first message each way and waits for both.
+func (p *natPair) exchange(t *testing.T) {
+	t.Helper()
+	p.sentAt = time.Now()
+	for i, n := range p.procs {
+		n.cli("send", p.procs[1-i].name, p.hiTexts[i])
+	}
+	// Well under the half minute that a DHT lookup reaching its target
+	// through a relay would hold the first message (node.lookUp).
+	for i, n := range p.procs {
+		poll(t, 15*time.Second, n.name+"'s first message delivered", func() bool { return n.delivered(p.procs[1-i].name, p.hiTexts[i]) })
+	}
+	p.deliveredAt = time.Now()
+}
+
+// awaitDirect waits until a hole punch gives both sides a direct
+// connection, to the other's NAT.
+func (p *natPair) awaitDirect(t *testing.T, limit time.Duration) bool {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for i, n := range p.procs {
+		for {
+			tr, addrs := n.transportTo(p.peerIDs[1-i])
+			if tr != "" && tr != "relayed" {
+				if !strings.Contains(addrs[0], "/ip6/"+p.natAddrs[1-i]+"/") {
+					t.Errorf("%s is connected directly, but not to the other's NAT (%s): %v", n.name, p.natAddrs[1-i], addrs)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	p.directAt = time.Now()
+	return true
+}
+
+// awaitLog waits until one of the pair logs what.
+func (p *natPair) awaitLog(t *testing.T, what string) {
+	t.Helper()
+	poll(t, 60*time.Second, "a log line: "+what, func() bool {
+		return strings.Contains(p.procs[0].out.String(), what) || strings.Contains(p.procs[1].out.String(), what)
+	})
+}
+
+// Two users behind NATs, who know each other by peer ID alone, find each
+// other through the DHT of a public bootstrap node, connect through it as a
+// circuit relay, and chat. Behind cone NATs, hole punching (DCUtR) then
+// gives them a direct connection; with one symmetric NAT it cannot, and
+// the relay carries their messages.
+func TestNATTraversal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes in network namespaces")
+	}
+	in := newInternet(t)
+	relayNS, relayIP := in.publicHost()
+	relay := startIn(t, relayNS, "relay", t.TempDir(), wanListen, "--relay-service", "--no-mdns")
+	relayAddr, relayID := relay.addrOn(relayIP), relay.peerID()
+
+	// A user with a public address of their own learns it from AutoNAT
+	// (the relay answers dial-back requests), and serves the DHT.
+	reachableNS, _ := in.publicHost()
+	reachable := startIn(t, reachableNS, "reachable", t.TempDir(), wanListen, "--no-mdns", "--bootstrap", relayAddr)
+
+	cone := startNATPair(t, in, "cone", [2]natKind{coneNAT, coneNAT}, relayAddr)
+	sym := startNATPair(t, in, "sym", [2]natKind{coneNAT, symmetricNAT}, relayAddr)
+	if st := relay.netStatus(); st.Reachability != "public" || st.DHTMode != "server" {
+		t.Errorf("the relay node: reachability %q, DHT %q; want public and server", st.Reachability, st.DHTMode)
+	}
+	poll(t, 30*time.Second, "AutoNAT finding the reachable node public", func() bool {
+		st := reachable.netStatus()
+		return st.Reachability == "public" && st.DHTMode == "server" && len(st.Relays) == 0
+	})
+	for _, p := range []*natPair{cone, sym} {
+		p.awaitRelayed(t, relayID)
+	}
+	for _, p := range []*natPair{cone, sym} {
+		p.exchange(t)
+	}
+	if !cone.awaitDirect(t, 60*time.Second) {
+		t.Fatal("behind two cone NATs, hole punching gave no direct connection")
+	}
+	cone.awaitLog(t, "hole punching succeeded")
+	// Behind a symmetric NAT, the side that received the relayed connection
+	// tries three times, then says so; the connection stays relayed.
+	sym.awaitLog(t, "hole punching failed")
+	for i, n := range sym.procs {
+		if tr, addrs := n.transportTo(sym.peerIDs[1-i]); tr != "relayed" {
+			t.Errorf("%s, behind a symmetric NAT pair, is connected by %q (%v); want relayed", n.name, tr, addrs)
+		}
+	}
+	// Direct messages flow both ways on either kind of connection.
+	for _, p := range []*natPair{cone, sym} {
+		a, b := p.procs[0], p.procs[1]
+		b.cli("send", a.name, "and again")
+		poll(t, 30*time.Second, b.name+"'s second message delivered", func() bool { return b.delivered(a.name, "and again") })
+	}
+	for _, p := range []*natPair{cone, sym} {
+		t.Logf("%s pair: relay slots %v after start; first messages delivered %v after sending",
+			p.kinds, p.relayedAt.Sub(p.startedAt).Round(time.Millisecond), p.deliveredAt.Sub(p.sentAt).Round(time.Millisecond))
+	}
+	t.Logf("cone pair: direct %v after sending", cone.directAt.Sub(cone.sentAt).Round(time.Millisecond))
+}
