@@ -182,7 +182,10 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, cancel) // Close ends the session
 	defer stop()
-	st, err := s.cfg.Host.NewStream(ctx, remote, ID)
+	// A relayed (limited) connection is allowed: a member behind a
+	// symmetric NAT has no other way to catch up. The relay's data limit
+	// may cut a long session short; the next one resumes where it ended.
+	st, err := s.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "sync"), remote, ID)
 	if err != nil {
 		if s.ctx.Err() != nil {
 			return Stats{}, ErrClosed
