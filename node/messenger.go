@@ -374,8 +374,8 @@ func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, e
 		if c.Kind != parley.ConversationGroup {
 			return false
 		}
-		g, err := m.n.groups.View(c.ID)
-		return err != nil || g.State == parley.GroupInvited
+		state, err := m.n.groups.State(c.ID)
+		return err != nil || state == parley.GroupInvited
 	}), nil
 }
 

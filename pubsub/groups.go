@@ -353,6 +353,17 @@ func (s *Groups) view(g *group) parley.Group {
 	return v
 }
 
+// State is where we stand in a group (no store read, unlike View).
+func (s *Groups) State(id parley.ConversationID) (parley.GroupState, error) {
+	g, err := s.get(id)
+	if err != nil {
+		return "", err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rec.State, nil
+}
+
 // View describes one group.
 func (s *Groups) View(id parley.ConversationID) (parley.Group, error) {
 	g, err := s.get(id)

@@ -7,10 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	gossipsub "github.com/libp2p/go-libp2p-pubsub"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/parallel"
 	"github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -102,7 +100,7 @@ func (s *Groups) Ingest(id parley.ConversationID, envs [][]byte) (added, rejecte
 	}
 	ins := make([]*incoming, len(fresh))
 	errs := make([]error, len(fresh))
-	parallel(len(fresh), func(i int) { ins[i], errs[i] = s.decrypt(g, fresh[i], false) })
+	parallel.For(len(fresh), func(i int) { ins[i], errs[i] = s.decrypt(g, fresh[i], false) })
 	count := func(err error) error {
 		var rej *rejection
 		switch {
@@ -163,24 +161,6 @@ func (s *Groups) Ingest(id parley.ConversationID, envs [][]byte) (added, rejecte
 		}
 	}
 	return added, rejected, err
-}
-
-// parallel runs fn(0..n-1) on every core; small batches stay on one
-// goroutine, where spreading costs more than it saves.
-func parallel(n int, fn func(int)) {
-	workers := min(runtime.GOMAXPROCS(0), n/16+1)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() { // bounded by GOMAXPROCS, joined below
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // incoming is an envelope of a group that decrypted and verified.

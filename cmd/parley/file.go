@@ -18,6 +18,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/client"
+	"github.com/parley-im/parley/node/files"
 )
 
 // fileArgHelp says what the file commands' arguments are, for their Long
@@ -363,13 +364,7 @@ func resolveFileID(ctx context.Context, c *client.Client, arg string) (string, e
 // on one file system, else a copy. It returns the new path.
 func placeCopy(src, dir string) (string, error) {
 	name := filepath.Base(src)
-	ext := filepath.Ext(name)
-	base := strings.TrimSuffix(name, ext)
-	for i := 0; i < 10000; i++ {
-		candidate := name
-		if i > 0 {
-			candidate = fmt.Sprintf("%s (%d)%s", base, i, ext)
-		}
+	for candidate := range files.FreeNames(name) {
 		dst := filepath.Join(dir, candidate)
 		err := os.Link(src, dst)
 		if err == nil {

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/parallel"
 	"github.com/parley-im/parley/node/dm/pb"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
@@ -176,10 +174,6 @@ type opening struct {
 	err   error
 }
 
-// minPerWorker keeps small pushes on one goroutine: spreading them costs
-// more than it saves.
-const minPerWorker = 16
-
 // openAll opens a push's envelopes. Keys are looked up in order (a new key
 // is established once, by the first envelope that carries it); decryption
 // and signature checks, the expensive part, run on every core.
@@ -189,21 +183,11 @@ func (s *Service) openAll(remote peer.ID, envs [][]byte) []opening {
 	for i, raw := range envs {
 		out[i].env, out[i].key, out[i].fresh, out[i].err = s.prepare(remote, raw, fresh)
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(envs)/minPerWorker+1)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() { // bounded by GOMAXPROCS, joined below
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(out); i = int(next.Add(1) - 1) {
-				if o := &out[i]; o.err == nil {
-					o.rcv, o.card, o.err = s.open(remote, o.env, o.key)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(out), func(i int) {
+		if o := &out[i]; o.err == nil {
+			o.rcv, o.card, o.err = s.open(remote, o.env, o.key)
+		}
+	})
 	return out
 }
 

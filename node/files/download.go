@@ -126,11 +126,13 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	wait := retryMin
 	for !t.complete() {
 		got := 0
-		for _, src := range s.cfg.Sources(rec.File) {
+		sources := s.cfg.Sources(rec.File)
+		shared := len(sources) > 1
+		for _, src := range sources {
 			if src == s.self || t.complete() {
 				continue
 			}
-			k, err := s.fetchFrom(ctx, src, rec, cipher, part, t, p)
+			k, err := s.fetchFrom(ctx, src, shared, rec, cipher, part, t, p)
 			got += k
 			switch {
 			case errors.Is(err, errCancelled) && src.String() == rec.From:
@@ -230,16 +232,17 @@ type fetched struct {
 	data  *[]byte // from bufPool; returned once verified
 }
 
-// fetchFrom asks src for every chunk still missing, in requests of
+// fetchFrom asks src for every chunk still missing (shared: a window of
+// them, when several peers hold the file), in requests of
 // maxRequestChunks, all sent ahead so the stream never idles; a verifier
 // goroutine decrypts, checks and writes chunks while the next ones arrive.
 // It returns how many chunks it added.
-func (s *Service) fetchFrom(ctx context.Context, src peer.ID, rec storage.FileRecord, c *identity.FileCipher, part *os.File, t *transfer, p *progress) (int, error) {
+func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec storage.FileRecord, c *identity.FileCipher, part *os.File, t *transfer, p *progress) (int, error) {
 	missing := t.missing()
 	if len(missing) == 0 {
 		return 0, nil
 	}
-	if len(s.cfg.Sources(rec.File)) > 1 {
+	if shared {
 		// Several holders: each member fetches in its own order and a
 		// window at a time from each, going back to the other members
 		// before the sender again, so members soon hold different chunks

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,17 +46,30 @@ func SafeName(name string) string {
 	return name
 }
 
-// place moves the finished file at part into dir under name, never over an
-// existing file: "name.ext", then "name (1).ext", "name (2).ext"...
-// It returns the path it used.
-func place(part, dir, name string) (string, error) {
+// maxFreeNames bounds the names FreeNames offers.
+const maxFreeNames = 10000
+
+// FreeNames yields the names to try, in order, for a file called name that
+// must not replace another: "name.ext", then "name (1).ext", "name (2).ext"...
+func FreeNames(name string) iter.Seq[string] {
 	ext := filepath.Ext(name)
 	base := strings.TrimSuffix(name, ext)
-	for i := 0; i < 10000; i++ {
-		candidate := name
-		if i > 0 {
-			candidate = fmt.Sprintf("%s (%d)%s", base, i, ext)
+	return func(yield func(string) bool) {
+		if !yield(name) {
+			return
 		}
+		for i := 1; i < maxFreeNames; i++ {
+			if !yield(fmt.Sprintf("%s (%d)%s", base, i, ext)) {
+				return
+			}
+		}
+	}
+}
+
+// place moves the finished file at part into dir under name, never over an
+// existing file (FreeNames). It returns the path it used.
+func place(part, dir, name string) (string, error) {
+	for candidate := range FreeNames(name) {
 		path := filepath.Join(dir, candidate)
 		// A hard link fails if the name is taken, so no file is ever
 		// replaced, even by a race with another program.
