@@ -41,7 +41,9 @@ func BenchmarkFileTransfer(b *testing.B) {
 			src := filepath.Join(b.TempDir(), "big.bin")
 			writeRandomFile(b, src, benchFileSize)
 			for b.Loop() {
-				raw := rawStreamCopy(b, tr.addr)
+				cpu0 := processCPU()
+				raw := rawStreamCopy(b, tr.addr, node.SecurityOptions())
+				rawCPU := processCPU() - cpu0
 				hashing, parleyTime, heap, cpu := parleyTransfer(b, tr.addr, src)
 				mbs := func(d time.Duration) float64 { return benchFileSize / d.Seconds() / 1e6 }
 				b.ReportMetric(mbs(parleyTime), "MB/s")
@@ -51,6 +53,7 @@ func BenchmarkFileTransfer(b *testing.B) {
 				b.ReportMetric(raw.Seconds()/(parleyTime-hashing).Seconds(), "transfer-ratio")
 				b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
 				b.ReportMetric(cpu.Seconds()/(benchFileSize/(1<<30)), "cpu-s/GiB")
+				b.ReportMetric(rawCPU.Seconds()/(benchFileSize/(1<<30)), "raw-cpu-s/GiB")
 			}
 		})
 	}
@@ -83,15 +86,17 @@ func writeRandomFile(b *testing.B, path string, size int64) {
 }
 
 // rawStreamCopy times one go-libp2p stream carrying benchFileSize bytes
-// between two fresh hosts on addr's transport.
-func rawStreamCopy(b *testing.B, addr string) time.Duration {
+// between two fresh hosts on addr's transport, with go-libp2p's defaults
+// changed by opts.
+func rawStreamCopy(b *testing.B, addr string, opts ...libp2p.Option) time.Duration {
 	b.Helper()
-	a, err := libp2p.New(libp2p.ListenAddrStrings(addr), libp2p.DisableMetrics())
+	opts = append([]libp2p.Option{libp2p.ListenAddrStrings(addr), libp2p.DisableMetrics()}, opts...)
+	a, err := libp2p.New(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	z, err := libp2p.New(libp2p.ListenAddrStrings(addr), libp2p.DisableMetrics())
+	z, err := libp2p.New(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,7 +34,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
@@ -547,7 +546,7 @@ func gossipBaseline(b *testing.B, n, rounds, size int, links []link, cpu *time.D
 	}()
 	const topic = "/parley-bench/group"
 	for i := range n {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Security(noise.ID, noise.New), libp2p.DisableMetrics())
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), node.SecurityOptions(), libp2p.DisableMetrics())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -103,7 +103,7 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	}
 	_, statErr := os.Stat(s.partPath(t.id))
 	resumed := statErr == nil
-	part, err := os.OpenFile(s.partPath(t.id), os.O_RDWR|os.O_CREATE, 0o600)
+	part, err := openPart(s.partPath(t.id))
 	if err != nil {
 		fail(err.Error())
 		return
@@ -198,29 +198,27 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 }
 
 // scanPart marks the chunks the part file already holds intact.
-func (s *Service) scanPart(ctx context.Context, part *os.File, rec storage.FileRecord, t *transfer, resumed bool) error {
+func (s *Service) scanPart(ctx context.Context, part *partFile, rec storage.FileRecord, t *transfer, resumed bool) error {
 	if !resumed {
 		return nil // a new part file: nothing to read back
 	}
-	buf := make([]byte, rec.ChunkSize)
-	for i := range t.have {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		n := chunkLen(rec, i)
-		if _, err := part.ReadAt(buf[:n], int64(i)*int64(rec.ChunkSize)); err != nil && err != io.EOF {
-			return err
-		}
-		if sum := identity.ChunkHash(buf[:n]); string(sum[:]) == string(rec.ChunkHashes[i*32:i*32+32]) {
+	// A part file may be shorter than the file (chunks land out of order
+	// and it is never grown ahead of them): what is not there yet is
+	// simply missing.
+	st, err := part.Stat()
+	if err != nil {
+		return err
+	}
+	err = hashChunks(ctx, part.File, min(st.Size(), rec.Size), rec.ChunkSize, func(i int, sum [identity.ChunkHashSize]byte) {
+		if n := chunkLen(rec, i); string(sum[:]) == string(rec.ChunkHashes[i*32:i*32+32]) {
 			t.mark(i, n)
 		}
+	})
+	if errors.Is(err, io.EOF) {
+		return nil
 	}
-	return nil
+	return err
 }
-
-// writebackEvery: after this many bytes written, the kernel is asked to
-// start writing them out (startWriteback).
-const writebackEvery = 32 << 20
 
 // sharedWindow is how many chunks a member asks one holder for at a time
 // when several hold the file.
@@ -237,7 +235,7 @@ type fetched struct {
 // maxRequestChunks, all sent ahead so the stream never idles; a verifier
 // goroutine decrypts, checks and writes chunks while the next ones arrive.
 // It returns how many chunks it added.
-func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec storage.FileRecord, c *identity.FileCipher, part *os.File, t *transfer, p *progress) (int, error) {
+func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec storage.FileRecord, c *identity.FileCipher, part *partFile, t *transfer, p *progress) (int, error) {
 	missing := t.missing()
 	if len(missing) == 0 {
 		return 0, nil
@@ -292,10 +290,9 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	// stream delivers the next ones.
 	work := make(chan fetched, 8)
 	var (
-		mu         sync.Mutex // guards the three below
+		mu         sync.Mutex // guards the two below
 		added, bad int
 		verifyErr  error
-		written    int64 // since the last writeback was started
 		wg         sync.WaitGroup
 	)
 	fail := func(err error) {
@@ -304,11 +301,11 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 		mu.Unlock()
 		_ = st.Reset()
 	}
-	for range runtime.GOMAXPROCS(0) {
+	for range runtime.GOMAXPROCS(0) + 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			plain := make([]byte, 0, rec.ChunkSize)
+			plain := alignedBuffer(int(rec.ChunkSize))
 			for f := range work {
 				var err error
 				plain, err = c.Open(plain[:0], uint32(f.index), *f.data)
@@ -330,22 +327,14 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 					}
 					continue
 				}
-				if _, err := part.WriteAt(plain, int64(f.index)*int64(rec.ChunkSize)); err != nil {
+				if err := part.writeChunk(plain, int64(f.index)*int64(rec.ChunkSize)); err != nil {
 					fail(err)
 					continue
 				}
 				t.mark(f.index, len(plain))
 				mu.Lock()
 				added++
-				written += int64(len(plain))
-				flush := written >= writebackEvery
-				if flush {
-					written = 0
-				}
 				mu.Unlock()
-				if flush {
-					startWriteback(part)
-				}
 				p.tick()
 			}
 		}()

@@ -4,5 +4,6 @@ package files
 
 import "os"
 
-// startWriteback is a no-op here: the final fsync does all the writing.
+func openDirect(string) *os.File { return nil }
+
 func startWriteback(*os.File) {}
