@@ -33,6 +33,9 @@ var (
 	ErrNotMember = errors.New("not a member of the group")
 	// ErrNoSpace: the disk cannot hold a file.
 	ErrNoSpace = errors.New("not enough disk space")
+	// ErrPrivateNetwork: the node is in a private network (a swarm key),
+	// which keeps it off public networks such as the public IPFS DHT.
+	ErrPrivateNetwork = errors.New("not possible in a private network")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )

@@ -203,6 +203,13 @@ type NetworkStatus struct {
 	DHTMode  string `json:"dht_mode"`
 	DHTPeers int    `json:"dht_peers"` // peers in the DHT routing table
 	MDNS     bool   `json:"mdns"`      // LAN discovery is running
+	// RelayService: the node serves as a circuit relay (v2) for peers
+	// behind NATs, as it does while publicly reachable.
+	RelayService bool `json:"relay_service"`
+	// PublicDHT: the node is in the public IPFS DHT (Settings.PublicDHT);
+	// PublicDHTPeers is the size of that DHT's routing table (0 while off).
+	PublicDHT      bool `json:"public_dht"`
+	PublicDHTPeers int  `json:"public_dht_peers"`
 	// PrivateNetwork: a swarm key fences the node off from every peer
 	// that does not hold the same key.
 	PrivateNetwork bool `json:"private_network"`
@@ -314,4 +321,9 @@ type Settings struct {
 	AutoAcceptBytes int64 `json:"auto_accept_bytes"`
 	// Downloads is where received files are saved.
 	Downloads string `json:"downloads"`
+	// PublicDHT: the node is in the public IPFS DHT, to find and be found
+	// by contacts on other networks (it publishes there only a key hashed
+	// from its peer ID, and its addresses). On when chosen here or by
+	// `parley run --public-dht`; never in a private network.
+	PublicDHT bool `json:"public_dht"`
 }

@@ -131,7 +131,7 @@ func (f *fakeNode) Settings(context.Context) parley.Settings {
 	if limit == 0 {
 		limit = 25 << 20
 	}
-	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.files.downloads}
+	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.files.downloads, PublicDHT: f.public}
 }
 
 func (f *fakeNode) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {

@@ -23,6 +23,8 @@ type fakeNode struct {
 	readIn   []parley.ConversationID   // groups whose messages were marked read; guarded by mu
 	subs     []chan parley.Event       // guarded by mu
 	files    fakeFiles                 // guarded by mu
+	private  bool                      // a swarm key, which refuses the public DHT; guarded by mu
+	public   bool                      // in the public DHT; guarded by mu
 	clock    *parley.Clock
 
 	// subscribed receives one value per Subscribe call, so a test can
@@ -235,18 +237,42 @@ func (f *fakeNode) Peers() []parley.PeerInfo {
 }
 
 func (f *fakeNode) Status() parley.NetworkStatus {
-	return parley.NetworkStatus{
+	st := parley.NetworkStatus{
 		Reachability:   parley.ReachabilityPrivate,
 		ListenAddrs:    []string{"/ip4/0.0.0.0/tcp/4001"},
 		AnnouncedAddrs: []string{"/ip4/127.0.0.1/tcp/4001", "/ip4/192.168.1.2/tcp/4001"},
 		Relays:         []string{},
 		Peers: []parley.ConnectedPeer{{PeerID: aliceID, Name: "alice", Transport: "quic-v1", Direction: "outbound",
 			Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}},
-		DHTMode:        "client",
-		DHTPeers:       3,
-		MDNS:           true,
-		PrivateNetwork: true,
+		DHTMode:  "client",
+		DHTPeers: 3,
+		MDNS:     true,
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st.PrivateNetwork = f.private
+	if f.public {
+		st.PublicDHT, st.PublicDHTPeers = true, 20
+	}
+	return st
+}
+
+// setPrivate puts the node in a private network (or takes it out).
+func (f *fakeNode) setPrivate(private bool) {
+	f.mu.Lock()
+	f.private = private
+	f.mu.Unlock()
+}
+
+func (f *fakeNode) SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error) {
+	f.mu.Lock()
+	if on && f.private {
+		f.mu.Unlock()
+		return parley.Settings{}, fmt.Errorf("joining the public DHT: %w (swarm key)", parley.ErrPrivateNetwork)
+	}
+	f.public = on
+	f.mu.Unlock()
+	return f.Settings(ctx), nil
 }
 
 // Subscribe follows the node's contract: the channel closes when ctx ends

@@ -396,28 +396,6 @@ func isAttrChar(b byte) bool {
 	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
 }
 
-func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.node.Settings(r.Context()))
-}
-
-func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
-	var req api.SettingsRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if req.AutoAcceptBytes == nil {
-		s.fail(w, r, badRequest("auto_accept_bytes is required (0 or -1: always ask)"))
-		return
-	}
-	set, err := s.node.SetAutoAccept(r.Context(), *req.AutoAcceptBytes)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, set)
-}
-
 func (n *namer) fileView(f parley.File) api.FileView {
 	return api.FileView{File: f, FromName: n.name(f.From)}
 }

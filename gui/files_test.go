@@ -200,7 +200,7 @@ func TestFileJSONFieldNames(t *testing.T) {
 		"outgoing", "state", "bytes_done", "path", "error", "served_bytes")
 
 	_, body = h.do(http.MethodGet, api.PathSettings, "")
-	wantKeys(t, body, "auto_accept_bytes", "downloads")
+	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht")
 }
 
 // A file offer shows in its conversation as a message of kind "file",
@@ -274,7 +274,7 @@ func TestFileErrors(t *testing.T) {
 		{"folder", http.MethodPost, api.PathFiles, `{"to":"alice","path":"` + dir + `"}`, 400, api.CodeBadRequest, dir + " is a folder, not a file"},
 		{"unknown recipient", http.MethodPost, api.PathFiles, `{"to":"carol","path":"` + path + `"}`, 404, "unknown_contact", `unknown contact: no contact or group called "carol"`},
 		{"unknown field", http.MethodPost, api.PathFiles, `{"to":"alice","path":"` + path + `","bcc":"eve"}`, 400, api.CodeBadRequest, ""},
-		{"settings without limit", http.MethodPut, api.PathSettings, `{}`, 400, api.CodeBadRequest, ""},
+		{"settings with nothing to change", http.MethodPut, api.PathSettings, `{}`, 400, api.CodeBadRequest, ""},
 		{"settings below -1", http.MethodPut, api.PathSettings, `{"auto_accept_bytes":-5}`, 400, "malformed", ""},
 		{"settings not a number", http.MethodPut, api.PathSettings, `{"auto_accept_bytes":"25MB"}`, 400, api.CodeBadRequest, ""},
 		{"upload is POST only", http.MethodGet, api.PathFileUpload, "", 405, api.CodeMethod, "GET not allowed here; use POST"},

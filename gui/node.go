@@ -41,6 +41,10 @@ type Node interface {
 	Peers() []parley.PeerInfo
 	// Status reports the node's network state, for diagnostics.
 	Status() parley.NetworkStatus
+	// SetPublicDHT joins (on) or leaves the public IPFS DHT, now and after
+	// restarts, and returns the new settings; joining is
+	// parley.ErrPrivateNetwork with a swarm key.
+	SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error)
 	Groups
 	Files
 	// Subscribe streams events until ctx ends. A slow reader loses events
@@ -109,9 +113,10 @@ type Files interface {
 	// CancelFile stops a transfer, ours (no longer served) or theirs (the
 	// partial data is deleted).
 	CancelFile(ctx context.Context, id string) (parley.File, error)
-	// Settings reports the user's settings; SetAutoAccept changes the size
-	// up to which files from contacts are fetched without asking (0 or -1:
-	// never; below -1: parley.ErrMalformed).
+	// Settings reports the user's settings (the network's too);
+	// SetAutoAccept changes the size up to which files from contacts are
+	// fetched without asking (0 or -1: never; below -1:
+	// parley.ErrMalformed).
 	Settings(ctx context.Context) parley.Settings
 	SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -63,8 +64,9 @@ type Config struct {
 	// private network.
 	PublicDHT bool
 	// PublicDHTBootstrap replaces the public DHT's bootstrap peers
-	// (default: go-libp2p-kad-dht's DefaultBootstrapPeers). Tests point it
-	// at hosts of their own.
+	// (default: go-libp2p-kad-dht's DefaultBootstrapPeers), whether the
+	// public DHT is joined at start (PublicDHT, or the stored setting) or
+	// later (Messenger.SetPublicDHT). Tests point it at hosts of their own.
 	PublicDHTBootstrap []string
 	// MDNS finds peers on the LAN. It reaches beyond this machine: tests
 	// leave it off.
@@ -112,18 +114,22 @@ const mdnsService = "_parley-discovery._udp"
 // Node is a running Parley node. It owns every part's lifetime: New builds
 // them in order and Close shuts them down in reverse.
 type Node struct {
-	dataDir    string
-	downloads  string
-	settingsMu sync.Mutex // serialises writes of settings.json
+	dataDir   string
+	downloads string
+	// settingsMu serialises writes of settings.json, and joining and
+	// leaving the public DHT; Close takes it to cancel ctx, so that no
+	// public DHT starts after that.
+	settingsMu sync.Mutex
 	log        *slog.Logger
 	lock       *dirLock
 	id         *identity.Identity
 	store      *storage.DB
 	host       host.Host
 	dht        *dht.IpfsDHT
-	pub        *publicDHT   // nil unless Config.PublicDHT
-	mdns       mdns.Service // nil when off or unavailable
-	psk        pnet.PSK     // nil outside a private network
+	pub        atomic.Pointer[publicDHT] // nil while off; changed under settingsMu
+	pubBoot    []peer.AddrInfo           // Config.PublicDHTBootstrap; nil: the public bootstrap peers
+	mdns       mdns.Service              // nil when off or unavailable
+	psk        pnet.PSK                  // nil outside a private network
 	hub        *hub
 	dm         *dm.Service
 	router     *pubsub.Router
@@ -170,11 +176,14 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if cfg.PublicDHT && n.psk != nil {
-		return nil, errors.New("node: the public DHT cannot be joined from a private network (swarm key)")
+		return nil, fmt.Errorf("node: %w", errPublicDHTPrivate)
 	}
 	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
 	if err != nil {
 		return nil, err
+	}
+	if n.pubBoot, err = parseAddrInfos(cfg.PublicDHTBootstrap); err != nil {
+		return nil, fmt.Errorf("public DHT: %w", err)
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	// On any failure below, close what was built so far.
@@ -188,6 +197,10 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
 	if n.lock, err = lockDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	settings, err := loadSettings(cfg.DataDir)
+	if err != nil {
 		return nil, err
 	}
 	var created bool
@@ -218,10 +231,21 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...)); err != nil {
 		return nil, fmt.Errorf("dht: %w", err)
 	}
-	if cfg.PublicDHT {
-		if n.pub, err = n.startPublicDHT(cfg.PublicDHTBootstrap); err != nil {
+	publicDHT := cfg.PublicDHT
+	if settings.PublicDHT != nil && *settings.PublicDHT {
+		if n.psk == nil {
+			publicDHT = true
+		} else {
+			// Chosen before this data dir joined a private network.
+			n.log.Warn("the public DHT stays off in a private network (swarm key), whatever the settings say")
+		}
+	}
+	if publicDHT {
+		pub, err := n.startPublicDHT(n.pubBoot)
+		if err != nil {
 			return nil, err
 		}
+		n.pub.Store(pub)
 	}
 	// AutoNAT's emitter is stateful: a verdict reached before this
 	// subscription is delivered first.
@@ -285,10 +309,6 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.downloads == "" {
 		n.downloads = filepath.Join(cfg.DataDir, "downloads")
 	}
-	settings, err := loadSettings(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
 	autoAccept := cfg.AutoAccept
 	if autoAccept == 0 && settings.AutoAcceptBytes != nil {
 		autoAccept = *settings.AutoAcceptBytes
@@ -347,7 +367,9 @@ func (n *Node) Close() error {
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
 	}
+	n.settingsMu.Lock()
 	n.cancel()
+	n.settingsMu.Unlock()
 	if n.groups != nil {
 		errs = append(errs, n.groups.Close())
 	}
@@ -422,8 +444,8 @@ func (n *Node) connect(ctx context.Context, p peer.ID) error {
 		}
 	}
 	ai, err := n.lookUp(ctx, p, n.dht.FindPeer)
-	if err != nil && n.pub != nil {
-		ai, err = n.lookUp(ctx, p, n.pub.findPeer)
+	if pub := n.pub.Load(); err != nil && pub != nil {
+		ai, err = n.lookUp(ctx, p, pub.findPeer)
 	}
 	if err != nil {
 		return fmt.Errorf("finding %s: %w", p, err)

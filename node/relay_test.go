@@ -2,25 +2,33 @@ package node_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/peer"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
 	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/dhttest"
 	"github.com/parley-im/parley/node"
 )
 
-// startConfigured starts a node on loopback with cfg's network options.
+// startConfigured starts a node on loopback with cfg's network options, in
+// cfg.DataDir if set (a restart), else in a fresh data dir.
 func startConfigured(t *testing.T, name string, cfg node.Config) *testNode {
 	t.Helper()
-	tn := &testNode{t: t, dir: t.TempDir(), name: name}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	tn := &testNode{t: t, dir: cfg.DataDir, name: name}
 	cfg.DataDir, cfg.Name, cfg.Logger = tn.dir, name, testLogger(t)
 	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	cfg.RetryMin, cfg.RetryMax = 20*time.Millisecond, 500*time.Millisecond
@@ -39,42 +47,22 @@ func TestRelayServiceServesAtOnce(t *testing.T) {
 	relay := startConfigured(t, "relay", node.Config{RelayService: true})
 	eventually(t, "public, serving the DHT and relay v2", func() bool {
 		st := relay.m.Status()
-		return st.Reachability == parley.ReachabilityPublic && st.DHTMode == "server" &&
+		return st.Reachability == parley.ReachabilityPublic && st.DHTMode == "server" && st.RelayService &&
 			slices.Contains(relay.Host().Mux().Protocols(), circuitproto.ProtoIDv2Hop)
 	})
 	// Without the flag, on loopback, nothing says the node is public: it
 	// offers no relay.
 	plain := startNode(t, "plain")
-	if slices.Contains(plain.Host().Mux().Protocols(), circuitproto.ProtoIDv2Hop) {
+	if slices.Contains(plain.Host().Mux().Protocols(), circuitproto.ProtoIDv2Hop) || plain.m.Status().RelayService {
 		t.Error("a node of unknown reachability serves as a relay")
 	}
-}
-
-// publicDHTStandIn is a one-server stand-in for the public IPFS DHT, on
-// loopback: go-libp2p-kad-dht with its defaults (the /ipfs prefix).
-func publicDHTStandIn(t *testing.T) (*dht.IpfsDHT, string) {
-	t.Helper()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := dht.New(h, dht.Mode(dht.ModeServer))
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		d.Close()
-		h.Close()
-	})
-	return d, h.Addrs()[0].String() + "/p2p/" + h.ID().String()
 }
 
 // Two nodes with no Parley bootstrap peer in common, both in the public
 // DHT (here a stand-in): one finds the other by peer ID alone, through the
 // rendezvous key the other advertises there, and they chat.
 func TestPublicDHTFindsContact(t *testing.T) {
-	public, addr := publicDHTStandIn(t)
+	public, addr := dhttest.PublicStandIn(t)
 	cfg := node.Config{PublicDHT: true, PublicDHTBootstrap: []string{addr}}
 	alice, bob := startConfigured(t, "alice", cfg), startConfigured(t, "bob", cfg)
 
@@ -110,12 +98,164 @@ func TestPublicDHTFindsContact(t *testing.T) {
 	eventually(t, "delivered through the public DHT", func() bool { return alice.statusOf("bob", m.ID) == parley.StatusDelivered })
 }
 
-// The public DHT's peers cannot hold a private network's key.
+// The public DHT's peers cannot hold a private network's key: the flag
+// stops the start, the setting is refused, and a setting stored before the
+// data dir joined a private network is ignored. (Each node is pointed at
+// a stand-in, so that a failure never reaches the real public DHT.)
 func TestPublicDHTRefusedInPrivateNetwork(t *testing.T) {
-	_, err := node.New(context.Background(), node.Config{
-		DataDir: t.TempDir(), Listen: []string{"/ip4/127.0.0.1/tcp/0"}, SwarmKey: newSwarmKey(), PublicDHT: true, Logger: quiet,
-	})
-	if err == nil || !strings.Contains(err.Error(), "private network") {
+	_, addr := dhttest.PublicStandIn(t)
+	cfg := func(dir string) node.Config {
+		return node.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, SwarmKey: newSwarmKey(),
+			PublicDHTBootstrap: []string{addr}, Logger: quiet}
+	}
+	flagged := cfg(t.TempDir())
+	flagged.PublicDHT = true
+	_, err := node.New(context.Background(), flagged)
+	if !errors.Is(err, parley.ErrPrivateNetwork) || !strings.Contains(err.Error(), "public DHT") {
 		t.Fatalf("public DHT with a swarm key: %v", err)
 	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte(`{"public_dht": true}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(context.Background(), cfg(dir))
+	if err != nil {
+		t.Fatalf("a stored public DHT setting stopped a private node: %v", err)
+	}
+	defer n.Close()
+	m := n.Messenger()
+	if m.Status().PublicDHT || m.Settings(t.Context()).PublicDHT {
+		t.Error("a private node joined the public DHT by a stored setting")
+	}
+	if _, err := m.SetPublicDHT(t.Context(), true); !errors.Is(err, parley.ErrPrivateNetwork) {
+		t.Errorf("SetPublicDHT(true) with a swarm key: %v, want ErrPrivateNetwork", err)
+	}
+	if m.Status().PublicDHT {
+		t.Error("a refused SetPublicDHT joined the public DHT")
+	}
+	// Leaving is always allowed, and stored.
+	if set, err := m.SetPublicDHT(t.Context(), false); err != nil || set.PublicDHT {
+		t.Errorf("SetPublicDHT(false) with a swarm key: %+v, %v", set, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "settings.json")); !strings.Contains(string(b), `"public_dht": false`) {
+		t.Errorf("settings.json after leaving: %s", b)
+	}
+}
+
+// The public DHT as a setting: joined and left while the node runs, and
+// still joined (or left) after a restart. Status polls throughout, for the
+// race detector.
+func TestSetPublicDHT(t *testing.T) {
+	_, addr := dhttest.PublicStandIn(t)
+	cfg := node.Config{PublicDHTBootstrap: []string{addr}}
+	alice := startConfigured(t, "alice", cfg)
+	ctx := t.Context()
+	if alice.m.Status().PublicDHT || alice.m.Settings(ctx).PublicDHT {
+		t.Fatal("the public DHT is on by default")
+	}
+
+	stopPolling := pollStatus(alice.m)
+	set, err := alice.m.SetPublicDHT(ctx, true)
+	if err != nil || !set.PublicDHT {
+		t.Fatalf("SetPublicDHT(true): %+v, %v", set, err)
+	}
+	inPublicDHT := func(n *testNode) func() bool {
+		return func() bool {
+			st := n.m.Status()
+			return st.PublicDHT && st.PublicDHTPeers > 0
+		}
+	}
+	eventually(t, "the stand-in in alice's public routing table", inPublicDHT(alice))
+	publicGoroutines := []string{"node.(*publicDHT).run(", "node.watchAddrs("}
+	if goroutinesIn(publicGoroutines...) == "" {
+		t.Fatal("no public DHT goroutine found while joined: the check after leaving would prove nothing")
+	}
+	if set, err := alice.m.SetPublicDHT(ctx, true); err != nil || !set.PublicDHT {
+		t.Fatalf("SetPublicDHT(true) again: %+v, %v", set, err)
+	}
+
+	stopPolling()
+
+	// The setting outlives the node; Config.PublicDHT stays off.
+	alice.stop()
+	cfg.DataDir = alice.dir
+	alice = startConfigured(t, "alice", cfg)
+	if !alice.m.Settings(ctx).PublicDHT {
+		t.Fatal("the public DHT is off after a restart")
+	}
+	eventually(t, "the stand-in in alice's public routing table after a restart", inPublicDHT(alice))
+
+	stopPolling = pollStatus(alice.m)
+	set, err = alice.m.SetPublicDHT(ctx, false)
+	stopPolling()
+	if err != nil || set.PublicDHT {
+		t.Fatalf("SetPublicDHT(false): %+v, %v", set, err)
+	}
+	if st := alice.m.Status(); st.PublicDHT || st.PublicDHTPeers != 0 {
+		t.Errorf("status after leaving: public DHT %v, %d peers", st.PublicDHT, st.PublicDHTPeers)
+	}
+	// Leaving returns once the public DHT's goroutines have ended.
+	if g := goroutinesIn(publicGoroutines...); g != "" {
+		t.Errorf("the public DHT still runs after leaving:\n%s", g)
+	}
+	alice.stop()
+	alice = startConfigured(t, "alice", cfg)
+	if alice.m.Settings(ctx).PublicDHT || alice.m.Status().PublicDHT {
+		t.Error("the public DHT is on again after a restart")
+	}
+	// The command-line flag joins whatever the setting says.
+	alice.stop()
+	cfg.PublicDHT = true
+	alice = startConfigured(t, "alice", cfg)
+	eventually(t, "alice in the public DHT by Config.PublicDHT", inPublicDHT(alice))
+}
+
+// pollStatus reads m's status and settings until the returned stop is
+// called: beside SetPublicDHT, for the race detector.
+func pollStatus(m *node.Messenger) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				m.Status()
+				m.Settings(context.Background())
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// goroutinesIn describes the goroutines with a frame in any of funcs
+// (written "pkg.name(", which "created by" lines do not match); "" when
+// there are none.
+func goroutinesIn(funcs ...string) string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		for _, f := range funcs {
+			if strings.Contains(g, f) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n\n")
 }

@@ -20,6 +20,9 @@ const settingsFile = "settings.json"
 // default", so a default that changes later reaches users who never chose.
 type storedSettings struct {
 	AutoAcceptBytes *int64 `json:"auto_accept_bytes,omitempty"`
+	// PublicDHT: join the public IPFS DHT at start (as Config.PublicDHT
+	// does); default off.
+	PublicDHT *bool `json:"public_dht,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {
@@ -37,9 +40,22 @@ func loadSettings(dataDir string) (storedSettings, error) {
 	return s, nil
 }
 
-// Settings reports the user's settings.
+func saveSettings(dataDir string, s storedSettings) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dataDir, settingsFile), b)
+}
+
+// Settings reports the user's settings. PublicDHT is whether the node is in
+// the public DHT now, by the setting or by Config.PublicDHT.
 func (m *Messenger) Settings(ctx context.Context) parley.Settings {
-	return parley.Settings{AutoAcceptBytes: max(m.n.files.AutoAccept(), -1), Downloads: m.n.downloads}
+	return parley.Settings{
+		AutoAcceptBytes: max(m.n.files.AutoAccept(), -1),
+		Downloads:       m.n.downloads,
+		PublicDHT:       m.n.pub.Load() != nil,
+	}
 }
 
 // SetAutoAccept sets the size up to which files from contacts are fetched
@@ -58,13 +74,56 @@ func (m *Messenger) SetAutoAccept(ctx context.Context, limit int64) (parley.Sett
 		return parley.Settings{}, err
 	}
 	s.AutoAcceptBytes = &limit
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return parley.Settings{}, err
-	}
-	if err := atomicfile.Write(filepath.Join(m.n.dataDir, settingsFile), b); err != nil {
+	if err := saveSettings(m.n.dataDir, s); err != nil {
 		return parley.Settings{}, err
 	}
 	m.n.files.SetAutoAccept(limit)
+	return m.Settings(ctx), nil
+}
+
+// SetPublicDHT joins the public IPFS DHT (on) or leaves it, now and after
+// restarts. Joining is refused in a private network
+// (parley.ErrPrivateNetwork). Leaving returns once lookups and advertising
+// there have stopped; our provider record stays on the public servers
+// until it expires (48 hours). Config.PublicDHT joins at every start
+// whatever is stored here.
+func (m *Messenger) SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error) {
+	n := m.n
+	if on && n.psk != nil {
+		return parley.Settings{}, errPublicDHTPrivate
+	}
+	n.settingsMu.Lock()
+	defer n.settingsMu.Unlock()
+	if n.ctx.Err() != nil {
+		return parley.Settings{}, errors.New("node: closed")
+	}
+	s, err := loadSettings(n.dataDir)
+	if err != nil {
+		return parley.Settings{}, err
+	}
+	s.PublicDHT = &on
+	// The running state and the file agree on return, error or not: join
+	// before saving (and leave again if saving fails), leave after.
+	if on && n.pub.Load() == nil {
+		pub, err := n.startPublicDHT(n.pubBoot)
+		if err != nil {
+			return parley.Settings{}, err
+		}
+		if err := saveSettings(n.dataDir, s); err != nil {
+			pub.stop()
+			return parley.Settings{}, err
+		}
+		n.pub.Store(pub)
+		n.log.Info("joined the public DHT")
+		return m.Settings(ctx), nil
+	}
+	if err := saveSettings(n.dataDir, s); err != nil {
+		return parley.Settings{}, err
+	}
+	if pub := n.pub.Load(); !on && pub != nil {
+		n.pub.Store(nil)
+		pub.stop()
+		n.log.Info("left the public DHT")
+	}
 	return m.Settings(ctx), nil
 }

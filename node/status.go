@@ -6,6 +6,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/parley-im/parley"
@@ -16,21 +18,29 @@ import (
 const dhtProtocol = DHTPrefix + "/kad/1.0.0"
 
 // Status reports the node's network state: reachability, addresses,
-// relays, connections, DHT and discovery. It is cheap enough to poll.
+// relays, connections, DHTs and discovery. It is cheap enough to poll.
 func (m *Messenger) Status() parley.NetworkStatus {
 	n := m.n
 	announced := n.host.Addrs()
-	return parley.NetworkStatus{
+	protocols := n.host.Mux().Protocols()
+	st := parley.NetworkStatus{
 		Reachability:   n.currentReachability(),
 		ListenAddrs:    addrStrings(sockets(n.host.Network().ListenAddresses())),
 		AnnouncedAddrs: addrStrings(announced),
 		Relays:         relaysIn(announced),
 		Peers:          m.connectedPeers(),
-		DHTMode:        n.dhtMode(),
+		DHTMode:        dhtMode(protocols),
 		DHTPeers:       n.dht.RoutingTable().Size(),
 		MDNS:           n.mdns != nil,
+		// go-libp2p registers the hop protocol while the relay service
+		// runs (relay.go says when) and removes it when it stops.
+		RelayService:   slices.Contains(protocols, circuitproto.ProtoIDv2Hop),
 		PrivateNetwork: n.psk != nil,
 	}
+	if pub := n.pub.Load(); pub != nil {
+		st.PublicDHT, st.PublicDHTPeers = true, pub.dht.RoutingTable().Size()
+	}
+	return st
 }
 
 func (n *Node) currentReachability() parley.Reachability {
@@ -47,11 +57,12 @@ func (n *Node) currentReachability() parley.Reachability {
 	}
 }
 
-// dhtMode is the mode the DHT is in now. dht.Mode() only returns the mode
-// we configured (auto-server); the DHT's stream handler, registered in
-// server mode and removed in client mode, tells the current one.
-func (n *Node) dhtMode() string {
-	if slices.Contains(n.host.Mux().Protocols(), dhtProtocol) {
+// dhtMode is the mode Parley's DHT is in now, from the host's protocols.
+// dht.Mode() only returns the mode we configured (auto-server); the DHT's
+// stream handler, registered in server mode and removed in client mode,
+// tells the current one.
+func dhtMode(protocols []protocol.ID) string {
+	if slices.Contains(protocols, dhtProtocol) {
 		return "server"
 	}
 	return "client"

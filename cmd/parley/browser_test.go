@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-im/parley/gui/client"
+	"github.com/parley-im/parley/internal/dhttest"
 )
 
 // Two people who have never used Parley: each opens the link their node
@@ -377,6 +378,77 @@ func TestBrowserSendsAFile(t *testing.T) {
 	if n := eval[int](bb, "count previews", `document.querySelectorAll('.file-preview img').length`); n != 1 {
 		t.Errorf("%d previews: a text file has none", n)
 	}
+}
+
+// Alice turns the public DHT on in her Settings: the node joins it at once
+// (her network panel says so), keeps it after a restart, and leaves it when
+// she turns it off. The "public DHT" is a stand-in on loopback, named by
+// --public-dht-bootstrap: nothing reaches beyond this machine.
+func TestBrowserPublicDHTSetting(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process and a browser")
+	}
+	b := startBrowser(t)
+	art := newArtifacts(t)
+	_, standIn := dhttest.PublicStandIn(t)
+	alice := startProc(t, "Alice", "--public-dht-bootstrap", standIn)
+	a := b.newTab("alice", art)
+	a.navigate(loginURL(alice))
+
+	const box = "Use the public IPFS network to find contacts"
+	a.click("link", "Settings")
+	a.waitJS("the box loaded, off", `(() => {
+		const c = document.querySelector('input[name=public-dht]');
+		return c && !c.disabled && !c.checked;
+	})()`)
+	a.click("checkbox", box)
+	a.waitText("Saved: on")
+	a.shoot("settings-public-dht")
+	if !publicDHTOf(t, alice) {
+		t.Fatal("the settings say the public DHT is off after turning it on")
+	}
+	waitUntil(t, "the stand-in in alice's public routing table", func() bool {
+		var st struct {
+			PublicDHT      bool `json:"public_dht"`
+			PublicDHTPeers int  `json:"public_dht_peers"`
+		}
+		if err := json.Unmarshal([]byte(alice.cli("status", "--json")), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.PublicDHT && st.PublicDHTPeers > 0
+	})
+	a.click("link", "Network")
+	a.waitText("Public IPFS DHT")
+	a.waitJS("the panel shows it on", `document.body.innerText.includes('on, 1 peer in the routing table')`)
+	a.shoot("network-public-dht")
+
+	alice.stop()
+	alice.start()
+	if !publicDHTOf(t, alice) {
+		t.Fatal("the public DHT is off after a restart")
+	}
+	a.navigate(alice.guiURL(t) + "#/settings")
+	a.waitJS("the box loaded, on", `(() => {
+		const c = document.querySelector('input[name=public-dht]');
+		return c && !c.disabled && c.checked;
+	})()`)
+	a.click("checkbox", box)
+	a.waitText("Saved: off")
+	if publicDHTOf(t, alice) {
+		t.Fatal("the settings say the public DHT is on after turning it off")
+	}
+}
+
+// publicDHTOf is the public DHT setting, as GET /api/v1/settings has it.
+func publicDHTOf(t *testing.T, p *proc) bool {
+	t.Helper()
+	var set struct {
+		PublicDHT *bool `json:"public_dht"`
+	}
+	if err := json.Unmarshal([]byte(p.cli("settings", "--json")), &set); err != nil || set.PublicDHT == nil {
+		t.Fatalf("settings --json: %+v, %v", set, err)
+	}
+	return *set.PublicDHT
 }
 
 // testPNG is a w×h picture, a gradient with a sun.

@@ -429,6 +429,8 @@ func TestStatusJSON(t *testing.T) {
 		DHTMode        string   `json:"dht_mode"`
 		DHTPeers       int      `json:"dht_peers"`
 		MDNS           bool     `json:"mdns"`
+		RelayService   bool     `json:"relay_service"`
+		PublicDHT      bool     `json:"public_dht"`
 		PrivateNetwork bool     `json:"private_network"`
 	}
 	var bobSeen peer
@@ -457,7 +459,7 @@ func TestStatusJSON(t *testing.T) {
 			t.Errorf("address %q is not on loopback", a)
 		}
 	}
-	if st.Reachability != "unknown" || st.DHTMode != "server" || st.MDNS || st.PrivateNetwork {
+	if st.Reachability != "unknown" || st.DHTMode != "server" || st.MDNS || st.RelayService || st.PublicDHT || st.PrivateNetwork {
 		t.Errorf("status: %+v", st)
 	}
 	if out := alice.cli("status"); !strings.Contains(out, "Reachability:") || !strings.Contains(out, bobID) {

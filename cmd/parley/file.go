@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/api"
 	"github.com/parley-im/parley/gui/client"
 	"github.com/parley-im/parley/node/files"
 )
@@ -198,16 +199,28 @@ partial data is deleted.
 
 // newSettingsCmd shows the settings and changes them.
 func newSettingsCmd(g *globals) *cobra.Command {
-	var autoAccept string
+	var autoAccept, publicDHT string
 	cmd := viewCmd(g, &cobra.Command{
 		Use:   "settings",
-		Short: "Show your settings; --auto-accept SIZE changes the size of files fetched without asking",
+		Short: "Show your settings; --auto-accept SIZE and --public-dht on|off change them",
 		Long: `Show your settings, or change them:
 
   --auto-accept SIZE   fetch files from contacts up to SIZE without asking
                        (25MB, 1.5GB, 4096...; KB, MB and GB count 1024s);
-                       0 or "never": always ask (parley file get ID)`,
+                       0 or "never": always ask (parley file get ID)
+  --public-dht on|off  also use the public IPFS DHT to find contacts and be
+                       found by them on other networks: it reaches beyond
+                       your own networks, and publishes there only a key
+                       hashed from your peer ID (with your addresses).
+                       Applies at once and after restarts; not with a
+                       swarm key. (parley run --public-dht turns it on for
+                       that run whatever is set here.)`,
 		Args: usageArgs(cobra.MatchAll(cobra.NoArgs, func(*cobra.Command, []string) error {
+			if publicDHT != "" {
+				if _, err := parseOnOff(publicDHT); err != nil {
+					return fmt.Errorf("--public-dht: %w", err)
+				}
+			}
 			if autoAccept == "" {
 				return nil
 			}
@@ -215,14 +228,35 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			return err
 		})),
 	}, func(ctx context.Context, c *client.Client, _ []string) (parley.Settings, error) {
-		if autoAccept == "" {
+		if autoAccept == "" && publicDHT == "" {
 			return c.Settings(ctx)
 		}
-		limit, _ := parseSize(autoAccept) // checked with the arguments
-		return c.SetAutoAccept(ctx, limit)
+		// Checked with the arguments; one request changes both.
+		var req api.SettingsRequest
+		if autoAccept != "" {
+			limit, _ := parseSize(autoAccept)
+			req.AutoAcceptBytes = &limit
+		}
+		if publicDHT != "" {
+			on, _ := parseOnOff(publicDHT)
+			req.PublicDHT = &on
+		}
+		return c.ChangeSettings(ctx, req)
 	}, printSettings)
 	cmd.Flags().StringVar(&autoAccept, "auto-accept", "", "fetch files from contacts up to `SIZE` without asking; 0: always ask")
+	cmd.Flags().StringVar(&publicDHT, "public-dht", "", "turn the public IPFS DHT `on|off`, now and after restarts: it finds contacts on other networks")
 	return cmd
+}
+
+// parseOnOff reads a switch's value: on or off.
+func parseOnOff(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q: want on or off", s)
 }
 
 // follow is call for commands that may wait on a transfer for as long as

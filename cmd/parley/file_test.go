@@ -61,16 +61,37 @@ cc  x.bin      0 B      12D3KooWCarol  failed (disk full)  0 B (100%)    -
 	}
 	buf.Reset()
 	printFiles(&buf, nil)
+	if want := "No files yet. Send one with: parley file send CONTACT PATH\n"; buf.String() != want {
+		t.Errorf("no files: %q", buf.String())
+	}
+}
+
+func TestPrintSettings(t *testing.T) {
+	var buf bytes.Buffer
 	printSettings(&buf, parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/d"})
-	printSettings(&buf, parley.Settings{AutoAcceptBytes: -1, Downloads: "/d"})
-	want = `No files yet. Send one with: parley file send CONTACT PATH
-Auto-accept:  files from contacts up to 25 MiB; larger ones wait for: parley file get ID
+	printSettings(&buf, parley.Settings{AutoAcceptBytes: -1, Downloads: "/d", PublicDHT: true})
+	want := `Auto-accept:  files from contacts up to 25 MiB; larger ones wait for: parley file get ID
 Downloads:    /d
+Public DHT:   off; contacts are found through bootstrap peers and the local network
 Auto-accept:  never; every file waits for: parley file get ID
 Downloads:    /d
+Public DHT:   on; contacts on other networks can find you through the public IPFS DHT
 `
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestParseOnOff(t *testing.T) {
+	for in, want := range map[string]bool{"on": true, "ON": true, " off ": false, "Off": false} {
+		if got, err := parseOnOff(in); err != nil || got != want {
+			t.Errorf("parseOnOff(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "yes", "1", "true", "onn"} {
+		if _, err := parseOnOff(in); err == nil {
+			t.Errorf("parseOnOff(%q): no error", in)
+		}
 	}
 }
 

@@ -115,6 +115,12 @@ func printStatus(w io.Writer, s parley.NetworkStatus) error {
 	fmt.Fprintf(tw, "Private network:\t%s\n", yesNo(s.PrivateNetwork))
 	fmt.Fprintf(tw, "mDNS:\t%s\n", onOff(s.MDNS))
 	fmt.Fprintf(tw, "DHT:\t%s mode, %d peers in the routing table\n", s.DHTMode, s.DHTPeers)
+	if s.PublicDHT {
+		fmt.Fprintf(tw, "Public DHT:\ton, %d peers in the routing table\n", s.PublicDHTPeers)
+	} else {
+		fmt.Fprintf(tw, "Public DHT:\toff\n")
+	}
+	fmt.Fprintf(tw, "Relay service:\t%s\n", onOff(s.RelayService))
 	printList(tw, "Listening on:", s.ListenAddrs)
 	printList(tw, "Announcing:", s.AnnouncedAddrs)
 	printList(tw, "Relays:", s.Relays)
@@ -255,6 +261,11 @@ func printSettings(w io.Writer, s parley.Settings) error {
 		fmt.Fprintf(tw, "Auto-accept:\tnever; every file waits for: parley file get ID\n")
 	}
 	fmt.Fprintf(tw, "Downloads:\t%s\n", orDash(s.Downloads))
+	if s.PublicDHT {
+		fmt.Fprintf(tw, "Public DHT:\ton; contacts on other networks can find you through the public IPFS DHT\n")
+	} else {
+		fmt.Fprintf(tw, "Public DHT:\toff; contacts are found through bootstrap peers and the local network\n")
+	}
 	return tw.Flush()
 }
 

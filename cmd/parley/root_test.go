@@ -63,6 +63,7 @@ func TestNotRunningIsOneLine(t *testing.T) {
 		{"file", "cancel", "0123abcd", "--data", dir},
 		{"settings", "--data", dir},
 		{"settings", "--auto-accept", "10MB", "--data", dir, "--json"},
+		{"settings", "--public-dht", "on", "--data", dir},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != exitError || stderr != want || stdout != "" {
@@ -126,6 +127,8 @@ func TestUsageErrors(t *testing.T) {
 		{"settings", "x"},                     //
 		{"settings", "--auto-accept", "12XB"}, // not a size
 		{"settings", "--auto-accept", "-5MB"},
+		{"settings", "--public-dht", "yes"}, // on or off
+		{"settings", "--public-dht", "on", "--auto-accept", "5XB"},
 		{"run", "--api", "0.0.0.0:0"}, // refused before a node starts
 		{"run", "--log-level", "loud"},
 	} {
@@ -317,6 +320,9 @@ func TestPrintStatus(t *testing.T) {
 		DHTMode:        "client",
 		DHTPeers:       2,
 		MDNS:           true,
+		RelayService:   true,
+		PublicDHT:      true,
+		PublicDHTPeers: 17,
 		PrivateNetwork: false,
 	})
 	if err != nil {
@@ -326,6 +332,8 @@ func TestPrintStatus(t *testing.T) {
 Private network:  no
 mDNS:             on
 DHT:              client mode, 2 peers in the routing table
+Public DHT:       on, 17 peers in the routing table
+Relay service:    on
 Listening on:     /ip4/0.0.0.0/tcp/4001
                   /ip4/0.0.0.0/udp/4001/quic-v1
 Announcing:       /ip4/192.168.1.2/tcp/4001
@@ -340,8 +348,9 @@ PEER ID           NAME   TRANSPORT  DIRECTION  ADDRESSES
 	}
 	buf.Reset()
 	printStatus(&buf, parley.NetworkStatus{Reachability: parley.ReachabilityUnknown, DHTMode: "server"})
-	if !strings.HasSuffix(buf.String(), "\nNo peers connected.\n") {
-		t.Errorf("no peers:\n%s", buf.String())
+	if !strings.HasSuffix(buf.String(), "\nNo peers connected.\n") ||
+		!strings.Contains(buf.String(), "\nPublic DHT:       off\nRelay service:    off\n") {
+		t.Errorf("no peers, public DHT and relay service off:\n%s", buf.String())
 	}
 }
 

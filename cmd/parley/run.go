@@ -28,6 +28,7 @@ type runOptions struct {
 	bootstrapFile  string
 	relayService   bool
 	publicDHT      bool
+	publicDHTBoot  []string
 	natPortMap     bool
 	api            string
 	noMDNS         bool
@@ -49,6 +50,8 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 		"serve as a relay and DHT server for others at once: for an always-on node with a public address")
 	f.BoolVar(&o.publicDHT, "public-dht", false,
 		"also join the public IPFS DHT, to find and be found by contacts on other networks (it advertises a key hashed from your peer ID; not with --swarm-key)")
+	f.StringSliceVar(&o.publicDHTBoot, "public-dht-bootstrap", nil,
+		"join the public DHT through these bootstrap peers (`ADDR,...`, multiaddrs with /p2p/ID) instead of the IPFS ones: another IPFS-compatible DHT; whenever the public DHT is on, by --public-dht or by the setting")
 	f.BoolVar(&o.natPortMap, "nat-portmap", false, "ask your router (UPnP, NAT-PMP) to forward a port to this node")
 	f.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the local network")
 	f.StringVar(&o.name, "name", "", "your display name (default: keep the stored one)")
@@ -104,17 +107,18 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	defer stop()
 
 	n, err := node.New(ctx, node.Config{
-		DataDir:      dir,
-		Listen:       o.listen,
-		Bootstrap:    bootstrap,
-		RelayService: o.relayService,
-		PublicDHT:    o.publicDHT,
-		NATPortMap:   o.natPortMap,
-		MDNS:         !o.noMDNS,
-		Name:         o.name,
-		Passphrase:   pass,
-		SwarmKey:     swarmKey,
-		Logger:       log,
+		DataDir:            dir,
+		Listen:             o.listen,
+		Bootstrap:          bootstrap,
+		RelayService:       o.relayService,
+		PublicDHT:          o.publicDHT,
+		PublicDHTBootstrap: o.publicDHTBoot,
+		NATPortMap:         o.natPortMap,
+		MDNS:               !o.noMDNS,
+		Name:               o.name,
+		Passphrase:         pass,
+		SwarmKey:           swarmKey,
+		Logger:             log,
 	})
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)

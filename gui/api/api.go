@@ -54,7 +54,7 @@ const (
 	// download; ?inline=1 serves a PNG, JPEG, GIF or WebP image as itself,
 	// for previews (never HTML or SVG, which could run script here).
 	PathFileContent = "/api/v1/files/{id}/content"
-	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit
+	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT
 )
 
 // FileName is the API file in the data dir. The server writes it (mode
@@ -138,11 +138,16 @@ type SendFileRequest struct {
 	Path string `json:"path"` // absolute path of a regular file on the node's machine
 }
 
-// SettingsRequest is the body of PUT /api/v1/settings.
+// SettingsRequest is the body of PUT /api/v1/settings. A field left out
+// (null) stays as it is; at least one is required.
 type SettingsRequest struct {
 	// AutoAcceptBytes: files from contacts up to this size are fetched
-	// without asking; 0 or -1: never. Required.
-	AutoAcceptBytes *int64 `json:"auto_accept_bytes"`
+	// without asking; 0 or -1: never.
+	AutoAcceptBytes *int64 `json:"auto_accept_bytes,omitempty"`
+	// PublicDHT joins (true) or leaves (false) the public IPFS DHT, now
+	// and after restarts. Joining is refused in a private network
+	// (409, code "private_network").
+	PublicDHT *bool `json:"public_dht,omitempty"`
 }
 
 // FileView is a file offered in a conversation, by us or to us, with the

@@ -49,8 +49,9 @@ const (
 // ErrNotAdmin is 403: the group's rules forbid it to this user, whatever
 // the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
 // the group's state stands in its way (we left or were removed, or the peer
-// is not in the group), and it may succeed once that changes. ErrNoSpace is
-// 507 Insufficient Storage: the node's disk cannot hold the file.
+// is not in the group), and it may succeed once that changes; so is
+// ErrPrivateNetwork (the node runs with a swarm key). ErrNoSpace is 507
+// Insufficient Storage: the node's disk cannot hold the file.
 var codes = []struct {
 	err    error
 	status int
@@ -61,6 +62,7 @@ var codes = []struct {
 	{parley.ErrNotAdmin, http.StatusForbidden, "not_admin"},
 	{parley.ErrNotMember, http.StatusConflict, "not_member"},
 	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},
+	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},

@@ -26,6 +26,7 @@ func TestErrorForRoundTrip(t *testing.T) {
 		{parley.ErrNotAdmin, http.StatusForbidden},
 		{parley.ErrNotMember, http.StatusConflict},
 		{fmt.Errorf("%w: video.mp4 needs 9 bytes, the disk has 1 free", parley.ErrNoSpace), http.StatusInsufficientStorage},
+		{fmt.Errorf("joining the public DHT: %w (swarm key)", parley.ErrPrivateNetwork), http.StatusConflict},
 		// Wrapping both: the specific sentinel decides.
 		{fmt.Errorf("%w: %w", parley.ErrInvalidInvite, parley.ErrMalformed), http.StatusBadRequest},
 	}
@@ -38,7 +39,7 @@ func TestErrorForRoundTrip(t *testing.T) {
 		wire := &api.Error{Status: e.Status, Message: e.Message, Code: e.Code}
 		for _, s := range []error{parley.ErrUnknownContact, parley.ErrNotFound, parley.ErrAmbiguous,
 			parley.ErrEmptyText, parley.ErrTextTooLong, parley.ErrInvalidInvite,
-			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace} {
+			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace, parley.ErrPrivateNetwork} {
 			if errors.Is(tt.err, s) && !errors.Is(wire, s) {
 				t.Errorf("%v: the client's error does not unwrap to %v", tt.err, s)
 			}

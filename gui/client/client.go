@@ -395,8 +395,21 @@ func (c *Client) Settings(ctx context.Context) (parley.Settings, error) {
 // SetAutoAccept sets the size up to which files from contacts are fetched
 // without asking (0 or -1: never) and returns the new settings.
 func (c *Client) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {
+	return c.ChangeSettings(ctx, api.SettingsRequest{AutoAcceptBytes: &limit})
+}
+
+// SetPublicDHT joins (on) or leaves the public IPFS DHT, now and after
+// restarts, and returns the new settings. Joining is
+// parley.ErrPrivateNetwork for a node with a swarm key.
+func (c *Client) SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error) {
+	return c.ChangeSettings(ctx, api.SettingsRequest{PublicDHT: &on})
+}
+
+// ChangeSettings changes the settings req names, in one request, and
+// returns the new settings.
+func (c *Client) ChangeSettings(ctx context.Context, req api.SettingsRequest) (parley.Settings, error) {
 	var v parley.Settings
-	return v, c.do(ctx, http.MethodPut, api.PathSettings, nil, api.SettingsRequest{AutoAcceptBytes: &limit}, &v)
+	return v, c.do(ctx, http.MethodPut, api.PathSettings, nil, req, &v)
 }
 
 // do sends one request with in (if not nil) as its JSON body and decodes

@@ -79,6 +79,7 @@ export const api = {
   cancelFile: (id) => call('POST', `/api/v1/files/${enc(id)}/cancel`),
   settings: () => call('GET', '/api/v1/settings'),
   setAutoAccept: (bytes) => call('PUT', '/api/v1/settings', { auto_accept_bytes: bytes }),
+  setPublicDHT: (on) => call('PUT', '/api/v1/settings', { public_dht: on }),
   status: () => call('GET', '/api/v1/status'),
   logout: () => call('POST', '/api/v1/logout'),
 };

@@ -470,6 +470,7 @@ export function network(main) {
     if (!dead) timer = setTimeout(load, 5000);
   };
   refreshBtn.addEventListener('click', load);
+  const peers = (n) => `${n} peer${n === 1 ? '' : 's'}`;
   const addrs = (list, none) => (list?.length
     ? h('ul', { class: 'addrs' }, list.map((a) => h('li', { class: 'mono' }, a)))
     : h('p', { class: 'muted' }, none));
@@ -484,7 +485,13 @@ export function network(main) {
           st.relays?.length ? [h('dt', null, 'Relayed through'), h('dd', null, addrs(st.relays, ''))] : null,
           h('dt', null, 'Private network'), h('dd', null, st.private_network ? 'yes: only peers with the same swarm key can connect' : 'no'),
           h('dt', null, 'Local network discovery'), h('dd', null, st.mdns ? 'on (mDNS)' : 'off'),
-          h('dt', null, 'DHT'), h('dd', null, `${st.dht_mode} mode, ${st.dht_peers} peer${st.dht_peers === 1 ? '' : 's'} in the routing table`))),
+          h('dt', null, 'DHT'), h('dd', null, `${st.dht_mode} mode, ${peers(st.dht_peers)} in the routing table`),
+          h('dt', null, 'Public IPFS DHT'), h('dd', null, st.public_dht
+            ? `on, ${peers(st.public_dht_peers)} in the routing table`
+            : ['off (', h('a', { href: '#/settings' }, 'Settings'), ' turns it on)']),
+          h('dt', null, 'Relay service'), h('dd', null, st.relay_service
+            ? 'on: this node relays connections for peers behind NATs'
+            : 'off'))),
       h('section', { 'aria-labelledby': 'net-addrs' },
         h('h3', { id: 'net-addrs' }, 'Addresses'),
         h('h4', null, 'Announced to peers'), addrs(st.announced_addrs, 'None yet.'),
@@ -532,9 +539,11 @@ export function settings(main) {
     if (r.ok) location.reload();
   });
   const downloads = h('dd', { class: 'mono' }, '…');
+  const loaded = api.settings();
   replace(main, pane('Settings', {},
     h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
-    h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(downloads)),
+    h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
+    h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
         h('dt', null, 'Data folder'), h('dd', { class: 'mono' }, self.data_dir || '—'),
@@ -554,9 +563,9 @@ const MB = 1 << 20;
  * autoAcceptForm sets the size up to which files from contacts download
  * without asking, in MB (of 1,048,576 bytes, as sizes show everywhere in
  * the app); 0 asks every time. It fills downloads with the folder once the
- * settings are known.
+ * settings are known (loaded, a promise of them).
  */
-function autoAcceptForm(downloads) {
+function autoAcceptForm(loaded, downloads) {
   const input = h('input', { type: 'number', name: 'auto-accept', min: '0', step: 'any', inputmode: 'decimal', disabled: true });
   const box = errorBox();
   const saved = h('span', { class: 'copied', role: 'status' });
@@ -568,7 +577,7 @@ function autoAcceptForm(downloads) {
     input.value = s.auto_accept_bytes > 0 ? String(Math.round((s.auto_accept_bytes / MB) * 100) / 100) : '0';
     downloads.textContent = s.downloads || '—';
   };
-  api.settings().then((s) => {
+  loaded.then((s) => {
     show(s);
     input.disabled = false;
     form.querySelector('button').disabled = false;
@@ -585,6 +594,43 @@ function autoAcceptForm(downloads) {
     if (!r.ok) return;
     show(r.value);
     saved.textContent = 'Saved';
+  });
+  return form;
+}
+
+/**
+ * publicDHTForm turns the public IPFS DHT on or off: the node applies and
+ * keeps it as soon as the box changes. A refusal (a private network) puts
+ * the box back and says why.
+ */
+function publicDHTForm(loaded) {
+  const check = h('input', { type: 'checkbox', name: 'public-dht', id: uid('f'), disabled: true });
+  const hintID = uid('hint');
+  check.setAttribute('aria-describedby', hintID);
+  const box = errorBox();
+  const saved = h('span', { class: 'copied', role: 'status' });
+  const form = h('form', { class: 'stack', 'aria-label': 'Public network' },
+    h('div', { class: 'field check' }, check, h('label', { for: check.id }, 'Use the public IPFS network to find contacts')),
+    h('p', { class: 'hint', id: hintID },
+      'This reaches beyond your local network: your node joins the public IPFS DHT, where it publishes only a key hashed from your peer ID, so contacts on other networks can find you.'),
+    saved, box);
+  form.addEventListener('submit', (e) => e.preventDefault());
+  loaded.then((s) => {
+    check.checked = s.public_dht;
+    check.disabled = false;
+  }, (err) => box.show(`Could not load your settings: ${err.message}`));
+  check.addEventListener('change', async () => {
+    saved.textContent = '';
+    const want = check.checked;
+    check.disabled = true;
+    const r = await busy(form, box, () => api.setPublicDHT(want));
+    check.disabled = false;
+    if (!r.ok) {
+      check.checked = !want;
+      return;
+    }
+    check.checked = r.value.public_dht;
+    saved.textContent = r.value.public_dht ? 'Saved: on' : 'Saved: off';
   });
   return form;
 }
