@@ -194,6 +194,11 @@ type NetworkStatus struct {
 	// for every interface); AnnouncedAddrs are the addresses it tells peers.
 	ListenAddrs    []string `json:"listen_addrs"`
 	AnnouncedAddrs []string `json:"announced_addrs"`
+	// ObservedAddrs are the addresses connected peers see the node's
+	// direct connections come from (identify), the most reported first. A
+	// NAT shows here as a public address the node does not listen on; a
+	// symmetric NAT, as a different port for each peer.
+	ObservedAddrs []string `json:"observed_addrs"`
 	// Relays are the relays the node is reachable through (each relay's
 	// address, with its /p2p/ID).
 	Relays []string        `json:"relays"`

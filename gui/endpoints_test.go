@@ -143,7 +143,7 @@ func TestStatus(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET status: %d %s", resp.StatusCode, body)
 	}
-	wantKeys(t, body, "reachability", "listen_addrs", "announced_addrs", "relays", "peers",
+	wantKeys(t, body, "reachability", "listen_addrs", "announced_addrs", "observed_addrs", "relays", "peers",
 		"dht_mode", "dht_peers", "mdns", "relay_service", "public_dht", "public_dht_peers", "private_network")
 	var st struct {
 		Relays json.RawMessage   `json:"relays"`

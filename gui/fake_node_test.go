@@ -241,6 +241,7 @@ func (f *fakeNode) Status() parley.NetworkStatus {
 		Reachability:   parley.ReachabilityPrivate,
 		ListenAddrs:    []string{"/ip4/0.0.0.0/tcp/4001"},
 		AnnouncedAddrs: []string{"/ip4/127.0.0.1/tcp/4001", "/ip4/192.168.1.2/tcp/4001"},
+		ObservedAddrs:  []string{"/ip4/127.0.0.1/tcp/52000"},
 		Relays:         []string{},
 		Peers: []parley.ConnectedPeer{{PeerID: aliceID, Name: "alice", Transport: "quic-v1", Direction: "outbound",
 			Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}},

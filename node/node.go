@@ -146,6 +146,7 @@ type Node struct {
 
 	netMu        sync.Mutex
 	reachability network.Reachability // guarded by netMu: AutoNAT's latest verdict
+	observed     map[peer.ID]string   // guarded by netMu: how each connected peer sees us
 }
 
 // New opens the data dir and starts the node. It returns once the node
@@ -531,6 +532,11 @@ func (n *Node) watchNetwork() {
 		switch ev := e.(type) {
 		case event.EvtPeerConnectednessChanged:
 			online := ev.Connectedness == network.Connected
+			if !online {
+				n.netMu.Lock()
+				delete(n.observed, ev.Peer)
+				n.netMu.Unlock()
+			}
 			if online {
 				if q, err := n.store.OutboxLen(ev.Peer.String()); err == nil && q > 0 {
 					n.dm.Kick(ev.Peer)
@@ -547,6 +553,7 @@ func (n *Node) watchNetwork() {
 			}
 		case event.EvtPeerIdentificationCompleted:
 			n.rememberAddrs(ev.Peer, ev.ListenAddrs)
+			n.noteObserved(ev)
 		case event.EvtLocalReachabilityChanged:
 			n.netMu.Lock()
 			n.reachability = ev.Reachability

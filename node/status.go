@@ -1,9 +1,12 @@
 package node
 
 import (
+	"cmp"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -27,6 +30,7 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		Reachability:   n.currentReachability(),
 		ListenAddrs:    addrStrings(sockets(n.host.Network().ListenAddresses())),
 		AnnouncedAddrs: addrStrings(announced),
+		ObservedAddrs:  n.observedAddrs(),
 		Relays:         relaysIn(announced),
 		Peers:          m.connectedPeers(),
 		DHTMode:        dhtMode(protocols),
@@ -41,6 +45,39 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		st.PublicDHT, st.PublicDHTPeers = true, pub.dht.RoutingTable().Size()
 	}
 	return st
+}
+
+// noteObserved keeps the address a peer saw our connection come from.
+// Relayed connections are skipped: their peer sees the relay's circuit,
+// not us.
+func (n *Node) noteObserved(ev event.EvtPeerIdentificationCompleted) {
+	if ev.ObservedAddr == nil || ev.Conn == nil || ev.Conn.Stat().Limited || isRelayed(ev.ObservedAddr) ||
+		n.host.Network().Connectedness(ev.Peer) != network.Connected {
+		return
+	}
+	n.netMu.Lock()
+	defer n.netMu.Unlock()
+	if n.observed == nil {
+		n.observed = make(map[peer.ID]string)
+	}
+	// Bounded by the connected peers: an entry goes when its peer does.
+	n.observed[ev.Peer] = ev.ObservedAddr.String()
+}
+
+// observedAddrs lists the distinct observed addresses, the most reported
+// first.
+func (n *Node) observedAddrs() []string {
+	n.netMu.Lock()
+	count := make(map[string]int)
+	for _, a := range n.observed {
+		count[a]++
+	}
+	n.netMu.Unlock()
+	out := slices.AppendSeq(make([]string, 0, len(count)), maps.Keys(count))
+	slices.SortFunc(out, func(a, b string) int {
+		return cmp.Or(count[b]-count[a], strings.Compare(a, b))
+	})
+	return out
 }
 
 func (n *Node) currentReachability() parley.Reachability {

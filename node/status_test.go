@@ -39,6 +39,11 @@ func TestStatusListsConnectedPeers(t *testing.T) {
 		}
 		wantLoopback(t, n.name+"'s listen addrs", st.ListenAddrs)
 		wantLoopback(t, n.name+"'s announced addrs", st.AnnouncedAddrs)
+		eventually(t, other.name+" telling "+n.name+" how it sees it", func() bool {
+			st = n.m.Status()
+			return len(st.ObservedAddrs) > 0
+		})
+		wantLoopback(t, n.name+"'s observed addrs", st.ObservedAddrs)
 		// On loopback no peer runs an AutoNAT service, so reachability stays
 		// unknown and the auto-server DHT serves.
 		if st.Reachability != parley.ReachabilityUnknown || st.DHTMode != "server" {

@@ -198,6 +198,7 @@ table inet filter {
 type netStatus struct {
 	Reachability string   `json:"reachability"`
 	Relays       []string `json:"relays"`
+	Observed     []string `json:"observed_addrs"`
 	DHTMode      string   `json:"dht_mode"`
 	DHTPeers     int      `json:"dht_peers"`
 	Peers        []struct {
@@ -327,7 +328,7 @@ func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, rel
 // run their DHT as clients, and hold a reservation on the relay.
 func (p *natPair) awaitRelayed(t *testing.T, relayID string) {
 	t.Helper()
-	for _, n := range p.procs {
+	for i, n := range p.procs {
 		var st netStatus
 		poll(t, 60*time.Second, n.name+" finding itself behind a NAT and reserving a relay slot", func() bool {
 			st = n.netStatus()
@@ -335,6 +336,10 @@ func (p *natPair) awaitRelayed(t *testing.T, relayID string) {
 		})
 		if st.DHTMode != "client" {
 			t.Errorf("%s behind a NAT runs its DHT as a %s", n.name, st.DHTMode)
+		}
+		// The relay saw it come from its NAT's public address.
+		if !slices.ContainsFunc(st.Observed, func(a string) bool { return strings.HasPrefix(a, "/ip6/"+p.natAddrs[i]+"/") }) {
+			t.Errorf("%s: observed addresses %v, want its NAT's %s among them", n.name, st.Observed, p.natAddrs[i])
 		}
 	}
 	p.relayedAt = time.Now()

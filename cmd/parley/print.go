@@ -123,6 +123,7 @@ func printStatus(w io.Writer, s parley.NetworkStatus) error {
 	fmt.Fprintf(tw, "Relay service:\t%s\n", onOff(s.RelayService))
 	printList(tw, "Listening on:", s.ListenAddrs)
 	printList(tw, "Announcing:", s.AnnouncedAddrs)
+	printList(tw, "Observed as:", s.ObservedAddrs)
 	printList(tw, "Relays:", s.Relays)
 	if err := tw.Flush(); err != nil {
 		return err

@@ -312,6 +312,7 @@ func TestPrintStatus(t *testing.T) {
 		Reachability:   parley.ReachabilityPrivate,
 		ListenAddrs:    []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
 		AnnouncedAddrs: []string{"/ip4/192.168.1.2/tcp/4001"},
+		ObservedAddrs:  []string{"/ip4/203.0.113.7/tcp/4001"},
 		Relays:         []string{},
 		Peers: []parley.ConnectedPeer{
 			{PeerID: "12D3KooWAlice", Name: "alice", Transport: "tcp", Direction: "inbound", Addrs: []string{"/ip4/192.168.1.3/tcp/4001"}},
@@ -337,6 +338,7 @@ Relay service:    on
 Listening on:     /ip4/0.0.0.0/tcp/4001
                   /ip4/0.0.0.0/udp/4001/quic-v1
 Announcing:       /ip4/192.168.1.2/tcp/4001
+Observed as:      /ip4/203.0.113.7/tcp/4001
 Relays:           (none)
 
 PEER ID           NAME   TRANSPORT  DIRECTION  ADDRESSES

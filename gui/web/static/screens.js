@@ -495,6 +495,7 @@ export function network(main) {
       h('section', { 'aria-labelledby': 'net-addrs' },
         h('h3', { id: 'net-addrs' }, 'Addresses'),
         h('h4', null, 'Announced to peers'), addrs(st.announced_addrs, 'None yet.'),
+        h('h4', null, 'Seen by peers as'), addrs(st.observed_addrs, 'No peer has told us yet.'),
         h('h4', null, 'Listening on'), addrs(st.listen_addrs, 'None.')),
       h('section', { 'aria-labelledby': 'net-peers' },
         h('h3', { id: 'net-peers' }, `Connected peers (${st.peers?.length ?? 0})`),
