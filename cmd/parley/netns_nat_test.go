@@ -30,6 +30,7 @@ package main
 // only the relay connects.
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -283,6 +284,7 @@ type natPair struct {
 	natAddrs    [2]string
 	peerIDs     [2]string
 	hiTexts     [2]string
+	file        []byte // sent by sendFile
 	startedAt   time.Time
 	relayedAt   time.Time // both hold a relay reservation
 	sentAt      time.Time
@@ -384,6 +386,61 @@ func (p *natPair) awaitDirect(t *testing.T, limit time.Duration) bool {
 	return true
 }
 
+// natFile is the part of `parley file list --json` these tests read.
+type natFile struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	Error string `json:"error"`
+	Path  string `json:"path"`
+}
+
+// sendFile offers a 256 KiB file from the first of the pair to the
+// second, who takes it without asking (a contact's, under the auto-accept
+// limit).
+func (p *natPair) sendFile(t *testing.T) {
+	t.Helper()
+	p.file = make([]byte, 256<<10)
+	rand.Read(p.file)
+	path := filepath.Join(t.TempDir(), p.procs[0].name+".bin")
+	if err := os.WriteFile(path, p.file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.procs[0].cli("file", "send", p.procs[1].name, path, "--no-wait")
+}
+
+// awaitFile waits until the second of the pair lists the file so that ok
+// holds; a complete file must hold what was sent.
+func (p *natPair) awaitFile(t *testing.T, ok func(natFile) bool) {
+	t.Helper()
+	b := p.procs[1]
+	var last natFile
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s's file, as last listed: %+v", b.name, last)
+		}
+	}()
+	poll(t, 60*time.Second, b.name+"'s file", func() bool {
+		var files []natFile
+		if err := json.Unmarshal([]byte(b.cli("file", "list", "--json")), &files); err != nil {
+			t.Fatalf("%s: file list --json: %v", b.name, err)
+		}
+		for _, f := range files {
+			if f.Name == p.procs[0].name+".bin" {
+				last = f
+				return ok(f)
+			}
+		}
+		return false
+	})
+	if last.State != "complete" {
+		return
+	}
+	got, err := os.ReadFile(last.Path)
+	if err != nil || !bytes.Equal(got, p.file) {
+		t.Errorf("%s's file at %s differs from what was sent (%v)", b.name, last.Path, err)
+	}
+}
+
 // awaitLog waits until one of the pair logs what.
 func (p *natPair) awaitLog(t *testing.T, what string) {
 	t.Helper()
@@ -444,6 +501,15 @@ func TestNATTraversal(t *testing.T) {
 		b.cli("send", a.name, "and again")
 		poll(t, 30*time.Second, b.name+"'s second message delivered", func() bool { return b.delivered(a.name, "and again") })
 	}
+	// A file goes only over a direct connection: the cone pair's arrives
+	// intact; the symmetric pair's waits, and says why.
+	for _, p := range []*natPair{cone, sym} {
+		p.sendFile(t)
+	}
+	cone.awaitFile(t, func(f natFile) bool { return f.State == "complete" })
+	sym.awaitFile(t, func(f natFile) bool {
+		return f.State == "transferring" && strings.Contains(f.Error, "waiting for a direct connection")
+	})
 	for _, p := range []*natPair{cone, sym} {
 		t.Logf("%s pair: relay slots %v after start; first messages delivered %v after sending",
 			p.kinds, p.relayedAt.Sub(p.startedAt).Round(time.Millisecond), p.deliveredAt.Sub(p.sentAt).Round(time.Millisecond))

@@ -135,7 +135,7 @@ func startIn(t *testing.T, ns, name, dir string, listen []string, extra ...strin
 func (p *nsProc) cli(args ...string) string {
 	p.t.Helper()
 	full := append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], "--data", p.dir}, args[1:]...)
-	if args[0] == "contact" || args[0] == "group" {
+	if args[0] == "contact" || args[0] == "group" || args[0] == "file" {
 		full = append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], args[1], "--data", p.dir}, args[2:]...)
 	}
 	out, err := exec.Command("ip", full...).CombinedOutput()

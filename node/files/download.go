@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -256,13 +257,12 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	}
 	// Not over a limited (relayed) connection: a relay's data limit is far
 	// below a file's size. Hole punching usually turns a relayed connection
-	// into a direct one within seconds; until then the download waits and
-	// says so.
-	st, err := s.cfg.Host.NewStream(ctx, src, ID)
-	if errors.Is(err, network.ErrLimitedConn) {
+	// into a direct one within seconds; NewStream waits for that (up to
+	// the dial timeout), and the download says why it is not moving.
+	if conns := s.cfg.Host.Network().ConnsToPeer(src); len(conns) > 0 && !slices.ContainsFunc(conns, isDirect) {
 		p.note(fmt.Sprintf("waiting for a direct connection to %s (only a relay reaches it)", src))
-		return 0, err
 	}
+	st, err := s.cfg.Host.NewStream(ctx, src, ID)
 	if err != nil {
 		return 0, err
 	}
@@ -349,6 +349,8 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	}
 	return added, readErr
 }
+
+func isDirect(c network.Conn) bool { return !c.Stat().Limited }
 
 // bufPool recycles the buffers chunks are read into: a few per download,
 // whatever the file's size.
