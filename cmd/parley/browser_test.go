@@ -427,6 +427,9 @@ func TestBrowserPublicDHTSetting(t *testing.T) {
 	if !publicDHTOf(t, alice) {
 		t.Fatal("the public DHT is off after a restart")
 	}
+	// A fresh page: the open one would redraw its screen on reconnecting,
+	// racing the click below.
+	a.navigate("about:blank")
 	a.navigate(alice.guiURL(t) + "#/settings")
 	a.waitJS("the box loaded, on", `(() => {
 		const c = document.querySelector('input[name=public-dht]');
