@@ -87,8 +87,11 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 		s.log.Warn("download of an unknown file", "file", t.id, "err", err)
 		return
 	}
-	n := identity.FileChunks(rec.Size, rec.ChunkSize)
-	t.have = make([]bool, n)
+	// Under the lock: the transfer is already listed, and serving it to
+	// other members reads have.
+	t.mu.Lock()
+	t.have = make([]bool, identity.FileChunks(rec.Size, rec.ChunkSize))
+	t.mu.Unlock()
 	fail := func(why string) {
 		if ctx.Err() != nil {
 			return // closing, or cancelled by the user: not a failure
