@@ -43,10 +43,13 @@ type groupSync struct {
 	n        *Node
 	interval time.Duration
 	kick     chan parley.ConversationID // groups to work on now
+	fresh    chan struct{}              // news holds groups to push
 	sem      chan struct{}              // maxSyncSessions tokens
 
 	mu       sync.Mutex
 	inflight map[syncPair]bool                   // guarded by mu
+	pending  map[syncPair]bool                   // guarded by mu: to run again once a slot frees
+	news     map[parley.ConversationID]bool      // guarded by mu: groups with news for pushRelayed
 	lastRdv  map[parley.ConversationID]time.Time // guarded by mu
 	// dials: members we could not reach, each on a back-off like offline
 	// contacts, so a member gone for days costs one lookup per
@@ -67,8 +70,11 @@ func newGroupSync(n *Node, interval time.Duration) *groupSync {
 		n:        n,
 		interval: interval,
 		kick:     make(chan parley.ConversationID, 64),
+		fresh:    make(chan struct{}, 1),
+		news:     make(map[parley.ConversationID]bool),
 		sem:      make(chan struct{}, maxSyncSessions),
 		inflight: make(map[syncPair]bool),
+		pending:  make(map[syncPair]bool),
 		lastRdv:  make(map[parley.ConversationID]time.Time),
 		dials:    make(map[peer.ID]*reconnectState),
 	}
@@ -97,6 +103,14 @@ func (gs *groupSync) run() {
 			return
 		case id := <-gs.kick:
 			gs.round(id)
+		case <-gs.fresh:
+			gs.mu.Lock()
+			news := gs.news
+			gs.news = make(map[parley.ConversationID]bool)
+			gs.mu.Unlock()
+			for id := range news {
+				gs.pushRelayed(id)
+			}
 		case <-tick.C:
 			for _, id := range gs.n.groups.Active() {
 				gs.round(id)
@@ -112,7 +126,7 @@ func (gs *groupSync) round(id parley.ConversationID) {
 	var connected []peer.ID
 	now := time.Now()
 	for _, p := range n.groups.MemberPeers(id) {
-		if n.host.Network().Connectedness(p) == network.Connected {
+		if reachable(n.host.Network().Connectedness(p)) {
 			connected = append(connected, p)
 			gs.mu.Lock()
 			delete(gs.dials, p)
@@ -172,32 +186,90 @@ func (gs *groupSync) peerConnected(p peer.ID) {
 	}
 }
 
+// noteEvent takes the node's events: a group's new message or change is
+// news for pushRelayed. It never blocks (events come from the receive
+// path).
+func (gs *groupSync) noteEvent(e parley.Event) {
+	var id parley.ConversationID
+	switch {
+	case e.Type == parley.EventMessage && e.Message != nil:
+		id = e.Message.Conversation
+	case e.Type == parley.EventGroup && e.Group != nil:
+		id = e.Group.ID
+	default:
+		return
+	}
+	gs.mu.Lock()
+	gs.news[id] = true
+	gs.mu.Unlock()
+	select {
+	case gs.fresh <- struct{}{}:
+	default:
+	}
+}
+
+// pushRelayed hands a group's news to the members we reach only through
+// a relay, at once. GossipSub does not use limited (relayed) connections,
+// so without this a member behind a symmetric NAT would hear of a new
+// message at the next round; a sync session over the relay carries it in
+// a few round trips. Sessions for a pair are coalesced: one runs, and at
+// most one more is queued behind it.
+func (gs *groupSync) pushRelayed(id parley.ConversationID) {
+	for _, p := range gs.n.groups.MemberPeers(id) {
+		if gs.n.host.Network().Connectedness(p) == network.Limited {
+			gs.start(syncPair{id, p}, true)
+		}
+	}
+}
+
 // syncWith runs one session in the background unless one with the same
 // peer for the same group is running, or too many are.
 func (gs *groupSync) syncWith(id parley.ConversationID, p peer.ID) {
-	pair := syncPair{id, p}
+	gs.start(syncPair{id, p}, false)
+}
+
+// start runs a session for pair in the background. When one is running
+// for the pair, or too many are, it does nothing, or with again it queues
+// the pair to run when a session ends.
+func (gs *groupSync) start(pair syncPair, again bool) {
 	gs.mu.Lock()
 	if gs.inflight[pair] {
+		gs.pending[pair] = gs.pending[pair] || again
 		gs.mu.Unlock()
 		return
 	}
 	select {
 	case gs.sem <- struct{}{}:
 	default:
+		gs.pending[pair] = gs.pending[pair] || again
 		gs.mu.Unlock()
 		return // busy: the next round will get to it
 	}
+	delete(gs.pending, pair)
 	gs.inflight[pair] = true
 	gs.mu.Unlock()
 	n := gs.n
+	id, p := pair.group, pair.peer
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		defer func() {
 			gs.mu.Lock()
 			delete(gs.inflight, pair)
-			gs.mu.Unlock()
 			<-gs.sem
+			var next []syncPair
+			for q := range gs.pending {
+				if !gs.inflight[q] && len(next) < maxSyncSessions {
+					next = append(next, q)
+				}
+			}
+			gs.mu.Unlock()
+			if n.ctx.Err() != nil {
+				return
+			}
+			for _, q := range next {
+				gs.start(q, true)
+			}
 		}()
 		ctx, cancel := context.WithTimeout(n.ctx, syncTimeout)
 		defer cancel()

@@ -286,10 +286,18 @@ func (m *Messenger) SafetyNumber(peerID string) (string, error) {
 // maxSafetyNumbers bounds the safety-number cache; past it, it starts over.
 const maxSafetyNumbers = 1024
 
-// Online reports whether the peer is connected now.
+// Online reports whether the peer is connected now, directly or through a
+// relay.
 func (m *Messenger) Online(peerID string) bool {
 	p, err := peer.Decode(peerID)
-	return err == nil && m.n.host.Network().Connectedness(p) == network.Connected
+	return err == nil && reachable(m.n.host.Network().Connectedness(p))
+}
+
+// reachable: messages can go to a peer so connected. A limited (relayed)
+// connection carries direct messages and sync, though not files or
+// GossipSub.
+func reachable(c network.Connectedness) bool {
+	return c == network.Connected || c == network.Limited
 }
 
 // Send writes text to a contact. It returns once the message is stored and

@@ -293,8 +293,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Clock:    clock,
 		SelfName: func() string { return n.msgr.card().Name },
 		SendKeys: n.dm.SendGroupKeys,
-		Notify:   n.hub.publish,
-		Active:   n.gsync.activate,
+		Notify: func(e parley.Event) {
+			n.hub.publish(e)
+			n.gsync.noteEvent(e)
+		},
+		Active: n.gsync.activate,
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
@@ -531,7 +534,7 @@ func (n *Node) watchNetwork() {
 	for e := range n.netEvents.Out() {
 		switch ev := e.(type) {
 		case event.EvtPeerConnectednessChanged:
-			online := ev.Connectedness == network.Connected
+			online := reachable(ev.Connectedness)
 			if !online {
 				n.netMu.Lock()
 				delete(n.observed, ev.Peer)

@@ -3,7 +3,6 @@ package node
 import (
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/parley-im/parley"
@@ -55,7 +54,7 @@ func (n *Node) reconnectDue(now time.Time, interval time.Duration, backoff map[p
 		if err != nil || p == n.host.ID() || c.State != parley.ContactAccepted {
 			continue
 		}
-		if n.host.Network().Connectedness(p) != network.Connected {
+		if !reachable(n.host.Network().Connectedness(p)) {
 			offline[p] = true
 		}
 	}

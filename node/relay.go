@@ -151,7 +151,7 @@ func (n *Node) lookUp(ctx context.Context, p peer.ID, find func(context.Context,
 	defer n.host.Network().StopNotify(reached)
 	ai, err := find(lctx, p)
 	if err != nil && ctx.Err() == nil {
-		if c := n.host.Network().Connectedness(p); c == network.Connected || c == network.Limited {
+		if reachable(n.host.Network().Connectedness(p)) {
 			return n.host.Peerstore().PeerInfo(p), nil
 		}
 	}

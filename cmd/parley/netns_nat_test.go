@@ -386,6 +386,45 @@ func (p *natPair) awaitDirect(t *testing.T, limit time.Duration) bool {
 	return true
 }
 
+// groupChat makes a group of the pair and checks that group messages
+// arrive live: five in a row, each within liveWithin of being sent.
+func (p *natPair) groupChat(t *testing.T) {
+	t.Helper()
+	const liveWithin = 5 * time.Second
+	a, b := p.procs[0], p.procs[1]
+	a.cli("group", "create", "across")
+	a.cli("group", "invite", "across", b.name)
+	poll(t, 30*time.Second, b.name+" seeing the invitation", func() bool {
+		return strings.Contains(b.cli("group", "invites"), "across")
+	})
+	b.cli("group", "accept", "across")
+	holds := func(n *nsProc, text string) bool {
+		var ms []jsonMessage
+		if err := json.Unmarshal([]byte(n.cli("group", "messages", "across", "--json")), &ms); err != nil {
+			t.Fatalf("%s: group messages: %v", n.name, err)
+		}
+		return slices.ContainsFunc(ms, func(m jsonMessage) bool { return m.Text == text })
+	}
+	// The first message may wait for the members' first sync, which
+	// also tells b's node the group's history: not what is measured.
+	a.cli("group", "send", "across", "first")
+	poll(t, 60*time.Second, b.name+" holding the first group message", func() bool { return holds(b, "first") })
+	var slowest time.Duration
+	for i := range 5 {
+		from, to := p.procs[i%2], p.procs[1-i%2]
+		text := fmt.Sprintf("live %d from %s", i, from.name)
+		sent := time.Now()
+		from.cli("group", "send", "across", text)
+		poll(t, 60*time.Second, to.name+" holding "+text, func() bool { return holds(to, text) })
+		took := time.Since(sent)
+		if took > liveWithin {
+			t.Errorf("%q took %v to arrive, over %v: not live over the relay", text, took.Round(time.Millisecond), liveWithin)
+		}
+		slowest = max(slowest, took)
+	}
+	t.Logf("%s pair: group messages over the relay arrive within %v (send → listed, through the CLI)", p.kinds, slowest.Round(time.Millisecond))
+}
+
 // natFile is the part of `parley file list --json` these tests read.
 type natFile struct {
 	Name  string `json:"name"`
@@ -501,6 +540,10 @@ func TestNATTraversal(t *testing.T) {
 		b.cli("send", a.name, "and again")
 		poll(t, 30*time.Second, b.name+"'s second message delivered", func() bool { return b.delivered(a.name, "and again") })
 	}
+	// A group chat is live over the relay too: each message arrives within
+	// seconds, not at the next sync (every 30 s).
+	sym.groupChat(t)
+
 	// A file goes only over a direct connection: the cone pair's arrives
 	// intact; the symmetric pair's waits, and says why.
 	for _, p := range []*natPair{cone, sym} {

@@ -138,7 +138,8 @@ func (c *courier) closeStream() {
 func (c *courier) open(ctx context.Context) (network.Stream, error) {
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	if c.svc.cfg.Host.Network().Connectedness(c.peer) != network.Connected {
+	// A relayed connection will do: direct messages may cross a relay.
+	if conn := c.svc.cfg.Host.Network().Connectedness(c.peer); conn != network.Connected && conn != network.Limited {
 		if err := c.svc.cfg.Connect(cctx, c.peer); err != nil {
 			return nil, fmt.Errorf("connecting: %w", err)
 		}
