@@ -160,6 +160,10 @@ const (
 	EventRequest  EventType = "request"  // a stranger wrote: a new contact request
 	EventGroup    EventType = "group"    // a group changed: invited, members, name, joined, left
 	EventFile     EventType = "file"     // a file was offered, or its transfer moved on
+	// EventRead: incoming messages of a conversation were marked read (on
+	// any surface: another browser, the CLI, a bot), so unread counts
+	// elsewhere are stale.
+	EventRead EventType = "read"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
@@ -170,6 +174,8 @@ type Event struct {
 	Online  bool      `json:"online,omitempty"`  // presence
 	Group   *Group    `json:"group,omitempty"`   // group
 	File    *File     `json:"file,omitempty"`    // file
+	// Conversation is the conversation read (read).
+	Conversation ConversationID `json:"conversation,omitzero"`
 }
 
 // Reachability is whether peers beyond this network can dial the node, as

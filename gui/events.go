@@ -68,7 +68,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) eventView(ctx context.Context, ev parley.Event) api.EventView {
-	v := api.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online}
+	v := api.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online, Conversation: ev.Conversation}
 	if ev.Message == nil && ev.Group == nil && ev.File == nil {
 		return v
 	}

@@ -460,6 +460,7 @@ func TestGroupEvents(t *testing.T) {
 	h.node.publish(parley.Event{Type: parley.EventGroup, Group: &invites[0]})
 	m := h.node.receiveGroup(id, "12D3KooWCarol", "trail is muddy")
 	h.node.publish(parley.Event{Type: parley.EventMessage, Message: &m})
+	h.node.publish(parley.Event{Type: parley.EventRead, Conversation: id})
 
 	got := next(t, ev)
 	if got.Type != parley.EventGroup || got.Group == nil || got.Group.ID != id || got.Group.Name != "hikers" ||
@@ -471,6 +472,9 @@ func TestGroupEvents(t *testing.T) {
 		got.Message.FromName != "card:12D3KooWCarol" || got.Message.To != "" || got.Message.ToName != "" || got.Group != nil {
 		t.Errorf("group message event %+v (message %+v)", got, got.Message)
 	}
+	if got = next(t, ev); got.Type != parley.EventRead || got.Conversation != id || got.Message != nil {
+		t.Errorf("read event %+v", got)
+	}
 
 	// The frame carries the group under "group".
 	_, frame, err := raw.Read(t.Context())
@@ -478,4 +482,10 @@ func TestGroupEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKeys(t, frame, "type", "group")
+	for range 2 {
+		if _, frame, err = raw.Read(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantKeys(t, frame, "type", "conversation")
 }

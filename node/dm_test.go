@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,52 @@ func TestStrangerCannotSquatAContactsName(t *testing.T) {
 	c, err := alice.m.Resolve(ctx, "bob")
 	if err != nil || c.PeerID != bob.peerID() {
 		t.Fatalf("\"bob\" resolves to %s (%v), want the contact %s", c.PeerID, err, bob.peerID())
+	}
+}
+
+// Reading a conversation on one surface tells the others (a read event),
+// so their unread counts follow; reading nothing new tells no one.
+func TestReadingIsAnnounced(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := startNode(t, "alice"), startNode(t, "bob")
+	befriend(t, alice, bob)
+	g := createGroup(t, "readers", alice, bob)
+	dm, err := alice.m.Send(ctx, "bob", "read me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.m.SendToGroup(ctx, g.String(), "and me"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob holding both", func() bool {
+		ms, err := bob.m.GroupMessages(ctx, g.String(), 0, false)
+		return err == nil && len(ms) == 1 && len(bob.messages("alice")) == 1
+	})
+	events := bob.m.Subscribe(t.Context())
+	if _, err := bob.m.Messages(ctx, "alice", 0, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.m.GroupMessages(ctx, g.String(), 0, true); err != nil {
+		t.Fatal(err)
+	}
+	// Read again: nothing new, no event; then a marker to stop at.
+	if _, err := bob.m.Messages(ctx, "alice", 0, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.m.Send(ctx, "alice", "marker"); err != nil {
+		t.Fatal(err)
+	}
+	var read []parley.ConversationID
+	for ev := range events {
+		if ev.Type == parley.EventMessage && ev.Message.Text == "marker" {
+			break
+		}
+		if ev.Type == parley.EventRead {
+			read = append(read, ev.Conversation)
+		}
+	}
+	want := []parley.ConversationID{dm.Conversation, g}
+	if !slices.Equal(read, want) {
+		t.Fatalf("read events for %v, want %v", read, want)
 	}
 }

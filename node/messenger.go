@@ -368,6 +368,7 @@ func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
 			shown[i].Status = parley.StatusRead
 		}
 	}
+	m.n.hub.publish(parley.Event{Type: parley.EventRead, Conversation: shown[0].Conversation})
 	return nil
 }
 

@@ -927,6 +927,7 @@ func (s *Groups) Messages(id parley.ConversationID, limit int, markRead bool) ([
 				msgs[i].Status = parley.StatusRead
 			}
 		}
+		s.cfg.Notify(parley.Event{Type: parley.EventRead, Conversation: id})
 	}
 	return msgs, nil
 }

@@ -261,4 +261,6 @@ type EventView struct {
 	Online  bool             `json:"online,omitempty"`  // presence
 	Group   *GroupView       `json:"group,omitempty"`   // group
 	File    *FileView        `json:"file,omitempty"`    // file: offered, progress, complete, failed, cancelled
+	// Conversation was read elsewhere (read): refetch unread counts.
+	Conversation parley.ConversationID `json:"conversation,omitzero"`
 }

@@ -116,6 +116,9 @@ function onEvent(ev) {
     case 'file':
       screen?.onFile?.(store.setFile(ev.file));
       break;
+    case 'read': // read elsewhere: another window, the CLI, a bot
+      store.refreshSoon('conversations');
+      break;
     default:
   }
 }
