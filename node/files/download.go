@@ -219,7 +219,7 @@ func (s *Service) scanPart(ctx context.Context, part *partFile, rec storage.File
 		}
 	})
 	if errors.Is(err, io.EOF) {
-		return nil
+		return nil // cut short under us: the rest is missing
 	}
 	return err
 }
@@ -236,8 +236,8 @@ type fetched struct {
 
 // fetchFrom asks src for every chunk still missing (shared: a window of
 // them, when several peers hold the file), in requests of
-// maxRequestChunks, all sent ahead so the stream never idles; a verifier
-// goroutine decrypts, checks and writes chunks while the next ones arrive.
+// maxRequestChunks, all sent ahead so the stream never idles; verifier
+// goroutines decrypt, check and write chunks while the next ones arrive.
 // It returns how many chunks it added.
 func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec storage.FileRecord, c *identity.FileCipher, part *partFile, t *transfer, p *progress) (int, error) {
 	missing := t.missing()
