@@ -234,16 +234,20 @@ func (gs *groupSync) syncWith(id parley.ConversationID, p peer.ID) {
 func (gs *groupSync) start(pair syncPair, again bool) {
 	gs.mu.Lock()
 	if gs.inflight[pair] {
-		gs.pending[pair] = gs.pending[pair] || again
+		if again {
+			gs.pending[pair] = true
+		}
 		gs.mu.Unlock()
 		return
 	}
 	select {
 	case gs.sem <- struct{}{}:
 	default:
-		gs.pending[pair] = gs.pending[pair] || again
+		if again {
+			gs.pending[pair] = true
+		}
 		gs.mu.Unlock()
-		return // busy: the next round will get to it
+		return // busy: the next round or session to end gets to it
 	}
 	delete(gs.pending, pair)
 	gs.inflight[pair] = true
