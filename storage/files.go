@@ -2,11 +2,8 @@ package storage
 
 import (
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
 )
 
@@ -44,30 +41,14 @@ func (db *DB) UpdateFile(id string, update func(f *FileRecord, found bool) (writ
 	}
 	var result FileRecord
 	err = db.submit(1, func(w *wtxn, _ int) error {
-		f := FileRecord{File: parley.File{ID: id}}
-		b, err := getValue(w.txn, k)
-		found := err == nil
-		switch {
-		case found:
-			if err := json.Unmarshal(b, &f); err != nil {
-				return malformed("file", err)
+		result = FileRecord{File: parley.File{ID: id}}
+		_, err := updateJSON(w.txn, k, "file", &result, update, func(f *FileRecord) error {
+			if f.ID != id {
+				return fmt.Errorf("%w: the file ID may not change", parley.ErrMalformed)
 			}
-		case !errors.Is(err, parley.ErrNotFound):
-			return err
-		}
-		write, err := update(&f, found)
-		result = f
-		if err != nil || !write {
-			return err
-		}
-		if f.ID != id {
-			return fmt.Errorf("%w: the file ID may not change", parley.ErrMalformed)
-		}
-		v, err := json.Marshal(f)
-		if err != nil {
-			return err
-		}
-		return w.txn.Set(k, v)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return FileRecord{}, fmt.Errorf("storage: update file %s: %w", id, err)
@@ -81,17 +62,7 @@ func (db *DB) File(id string) (FileRecord, error) {
 	if err != nil {
 		return FileRecord{}, err
 	}
-	var f FileRecord
-	err = db.view(func(txn *badger.Txn) error {
-		b, err := getValue(txn, k)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &f); err != nil {
-			return malformed("file", err)
-		}
-		return nil
-	})
+	f, err := getJSON[FileRecord](db, k, "file")
 	if err != nil {
 		return FileRecord{}, fmt.Errorf("storage: file %s: %w", id, err)
 	}
@@ -100,17 +71,7 @@ func (db *DB) File(id string) (FileRecord, error) {
 
 // Files lists every file record.
 func (db *DB) Files() ([]FileRecord, error) {
-	var out []FileRecord
-	err := db.view(func(txn *badger.Txn) error {
-		return scan(txn, prefixFile, func(_, v []byte) error {
-			var f FileRecord
-			if err := json.Unmarshal(v, &f); err != nil {
-				return malformed("file", err)
-			}
-			out = append(out, f)
-			return nil
-		})
-	})
+	out, err := listJSON[FileRecord](db, prefixFile, "file")
 	if err != nil {
 		return nil, fmt.Errorf("storage: list files: %w", err)
 	}

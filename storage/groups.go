@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -62,32 +61,15 @@ func opIndexKey(m parley.Message) []byte { return displayKey(prefixGroupOps, m) 
 func (db *DB) UpdateGroup(id parley.ConversationID, update func(g *Group, found bool) (write bool, err error)) (Group, error) {
 	var result Group
 	err := db.submit(1, func(w *wtxn, _ int) error {
-		g := Group{ID: id}
-		b, err := getValue(w.txn, groupKey(id))
-		found := err == nil
-		switch {
-		case found:
-			if err := json.Unmarshal(b, &g); err != nil {
-				return malformed("group", err)
+		result = Group{ID: id}
+		wrote, err := updateJSON(w.txn, groupKey(id), "group", &result, update, func(g *Group) error {
+			if g.ID != id {
+				return fmt.Errorf("%w: the group ID may not change", parley.ErrMalformed)
 			}
-		case !errors.Is(err, parley.ErrNotFound):
-			return err
-		}
-		write, err := update(&g, found)
-		result = g
-		if err != nil || !write {
-			return err
-		}
-		if g.ID != id {
-			return fmt.Errorf("%w: the group ID may not change", parley.ErrMalformed)
-		}
-		g.UpdatedAt = time.Now().UTC()
-		v, err := json.Marshal(g)
-		if err != nil {
-			return err
-		}
-		result = g
-		if err := w.txn.Set(groupKey(id), v); err != nil {
+			g.UpdatedAt = time.Now().UTC()
+			return nil
+		})
+		if err != nil || !wrote {
 			return err
 		}
 		if _, err := getConversation(w.txn, id); errors.Is(err, parley.ErrNotFound) {
@@ -106,17 +88,7 @@ func (db *DB) UpdateGroup(id parley.ConversationID, update func(g *Group, found 
 
 // Group returns one group, or parley.ErrNotFound.
 func (db *DB) Group(id parley.ConversationID) (Group, error) {
-	var g Group
-	err := db.view(func(txn *badger.Txn) error {
-		b, err := getValue(txn, groupKey(id))
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &g); err != nil {
-			return malformed("group", err)
-		}
-		return nil
-	})
+	g, err := getJSON[Group](db, groupKey(id), "group")
 	if err != nil {
 		return Group{}, fmt.Errorf("storage: group %s: %w", id, err)
 	}
@@ -125,17 +97,7 @@ func (db *DB) Group(id parley.ConversationID) (Group, error) {
 
 // Groups lists every group the store knows, in any state.
 func (db *DB) Groups() ([]Group, error) {
-	var out []Group
-	err := db.view(func(txn *badger.Txn) error {
-		return scan(txn, prefixGroup, func(_, v []byte) error {
-			var g Group
-			if err := json.Unmarshal(v, &g); err != nil {
-				return malformed("group", err)
-			}
-			out = append(out, g)
-			return nil
-		})
-	})
+	out, err := listJSON[Group](db, prefixGroup, "group")
 	if err != nil {
 		return nil, fmt.Errorf("storage: list groups: %w", err)
 	}

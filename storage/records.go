@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -394,17 +393,14 @@ func (db *DB) Conversations() ([]parley.Conversation, error) {
 			if c.Kind != parley.ConversationGroup {
 				continue
 			}
-			b, err := getValue(txn, groupKey(c.ID))
-			if errors.Is(err, parley.ErrNotFound) {
-				continue
-			} else if err != nil {
+			var g Group
+			found, err := readJSON(txn, groupKey(c.ID), "group", &g)
+			if err != nil {
 				return err
 			}
-			var g Group
-			if err := json.Unmarshal(b, &g); err != nil {
-				return malformed("group", err)
+			if found {
+				out[i].Name = g.Name
 			}
-			out[i].Name = g.Name
 		}
 		return nil
 	})
