@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/inbound"
 	"github.com/parley-im/parley/node/catchup/pb"
 )
 
@@ -94,12 +95,13 @@ type Service struct {
 
 	ctx    context.Context // cancelled by Close; ends every session
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // inbound handlers and running Syncs
+	wg     sync.WaitGroup // running Syncs
 
-	mu      sync.Mutex
-	closed  bool                        // guarded by mu
-	inbound map[network.Stream]struct{} // guarded by mu; reset by Close
-	perPeer map[peer.ID]int             // guarded by mu; inbound sessions
+	inbound inbound.Streams // sessions served; reset by Close
+	perPeer map[peer.ID]int // inbound sessions; only in inbound's admit and release
+
+	mu     sync.Mutex
+	closed bool // guarded by mu
 
 	// traceFrame, when set (tests only), sees every frame a session of
 	// this Service writes, and its size.
@@ -120,7 +122,6 @@ func New(cfg Config) (*Service, error) {
 		log:     cfg.Logger.With("service", "sync"),
 		ctx:     ctx,
 		cancel:  cancel,
-		inbound: make(map[network.Stream]struct{}),
 		perPeer: make(map[peer.ID]int),
 	}, nil
 }
@@ -140,12 +141,11 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
-	for st := range s.inbound {
-		_ = st.Reset()
-	}
 	s.mu.Unlock()
+	s.inbound.Close()
 	s.cfg.Host.RemoveStreamHandler(ID)
 	s.cancel()
+	s.inbound.Wait()
 	s.wg.Wait()
 	return nil
 }
@@ -211,26 +211,22 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 // handleStream serves one inbound session.
 func (s *Service) handleStream(st network.Stream) {
 	remote := st.Conn().RemotePeer()
-	s.mu.Lock()
-	if s.closed || len(s.inbound) >= maxSessions || s.perPeer[remote] >= maxSessionsPerPeer {
-		s.mu.Unlock()
-		s.log.Debug("sync: refusing a session: closed or too many", "peer", remote)
-		_ = st.Reset()
-		return
-	}
-	s.inbound[st] = struct{}{}
-	s.perPeer[remote]++
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.inbound, st)
+	done, ok := s.inbound.Admit(st, func(open int) bool {
+		if open >= maxSessions || s.perPeer[remote] >= maxSessionsPerPeer {
+			return false
+		}
+		s.perPeer[remote]++
+		return true
+	}, func() {
 		if s.perPeer[remote]--; s.perPeer[remote] == 0 {
 			delete(s.perPeer, remote)
 		}
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
+	})
+	if !ok {
+		s.log.Debug("sync: refusing a session: closed or too many", "peer", remote)
+		return
+	}
+	defer done()
 
 	ctx, cancel := context.WithTimeout(s.ctx, sessionTimeout)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/inbound"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -82,13 +83,17 @@ type Service struct {
 
 	ctx    context.Context // cancelled by Close; owns every courier
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // couriers and inbound handlers
+	wg     sync.WaitGroup // couriers
 
-	mu        sync.Mutex
-	closed    bool                        // guarded by mu
-	couriers  map[peer.ID]*courier        // guarded by mu
-	inbound   map[network.Stream]struct{} // guarded by mu; reset by Close
-	strangers int                         // guarded by mu; inbound streams from non-contacts
+	// inbound: the streams peers push to us on (a peer keeps one open
+	// between batches), reset by Close. strangers counts those from
+	// non-contacts; only inbound's admit and release touch it.
+	inbound   inbound.Streams
+	strangers int
+
+	mu       sync.Mutex
+	closed   bool                 // guarded by mu
+	couriers map[peer.ID]*courier // guarded by mu
 
 	// inflight holds the IDs of envelopes written to a peer and not yet
 	// answered: what the user sees as "sent". Kept in memory only: a
@@ -147,7 +152,6 @@ func New(cfg Config) (*Service, error) {
 		ctx:      ctx,
 		cancel:   cancel,
 		couriers: make(map[peer.ID]*courier),
-		inbound:  make(map[network.Stream]struct{}),
 		inflight: make(map[parley.EnvelopeID]struct{}),
 	}, nil
 }
@@ -177,14 +181,11 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
-	// A peer may hold a stream open (it keeps one between batches): reset
-	// them so their handlers return now, not at their idle timeout.
-	for st := range s.inbound {
-		_ = st.Reset()
-	}
 	s.mu.Unlock()
+	s.inbound.Close()
 	s.cfg.Host.RemoveStreamHandler(ID)
 	s.cancel()
+	s.inbound.Wait()
 	s.wg.Wait()
 	return nil
 }
@@ -303,35 +304,26 @@ func (s *Service) handleStream(st network.Stream) {
 	remote := st.Conn().RemotePeer()
 	c, err := s.cfg.Store.Contact(remote.String())
 	stranger := err != nil || c.State != parley.ContactAccepted
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		st.Reset()
-		return
-	}
-	if stranger && s.strangers >= maxStrangerStreams {
-		s.mu.Unlock()
-		s.log.Debug("dm: too many streams from strangers, refusing one", "peer", remote)
-		st.Reset()
-		return
-	}
 	idle := idleTimeout
+	var admit func(int) bool
+	var release func()
 	if stranger {
-		s.strangers++
 		idle = strangerIdleTimeout
-	}
-	s.wg.Add(1)
-	s.inbound[st] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.inbound, st)
-		if stranger {
-			s.strangers--
+		admit = func(int) bool {
+			if s.strangers >= maxStrangerStreams {
+				s.log.Debug("dm: too many streams from strangers, refusing one", "peer", remote)
+				return false
+			}
+			s.strangers++
+			return true
 		}
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
+		release = func() { s.strangers-- }
+	}
+	done, ok := s.inbound.Admit(st, admit, release)
+	if !ok {
+		return
+	}
+	defer done()
 	s.serve(st, idle)
 }
 

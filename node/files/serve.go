@@ -36,21 +36,11 @@ func checkRequest(req *fpb.Request) error {
 
 // handle serves one inbound stream: requests in, chunks out.
 func (s *Service) handle(st network.Stream) {
-	s.mu.Lock()
-	if s.closed || len(s.inbound) >= maxServing {
-		s.mu.Unlock()
-		_ = st.Reset()
+	done, ok := s.inbound.Admit(st, func(open int) bool { return open < maxServing }, nil)
+	if !ok {
 		return
 	}
-	s.inbound[st] = true
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.inbound, st)
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
+	defer done()
 	remote := st.Conn().RemotePeer()
 	r := pbio.NewDelimitedReader(st, maxRequestFrame)
 	bw := bufio.NewWriterSize(st, 256<<10)

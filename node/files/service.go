@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/inbound"
 	"github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -80,16 +80,17 @@ type Service struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // downloads
+
+	inbound inbound.Streams // streams we serve chunks on; reset by Close
 
 	autoAccept atomic.Int64 // bytes; negative: never
 
 	mu        sync.Mutex
-	closed    bool                    // guarded by mu
-	transfers map[string]*transfer    // guarded by mu: downloads running or queued, by file ID
-	waiting   []string                // guarded by mu: accepted, waiting for a slot
-	served    map[string]*served      // guarded by mu: our offers, by file ID
-	inbound   map[network.Stream]bool // guarded by mu
+	closed    bool                 // guarded by mu
+	transfers map[string]*transfer // guarded by mu: downloads running or queued, by file ID
+	waiting   []string             // guarded by mu: accepted, waiting for a slot
+	served    map[string]*served   // guarded by mu: our offers, by file ID
 }
 
 // served counts what we uploaded of one of our offers.
@@ -121,7 +122,6 @@ func New(cfg Config) (*Service, error) {
 		cancel:    cancel,
 		transfers: make(map[string]*transfer),
 		served:    make(map[string]*served),
-		inbound:   make(map[network.Stream]bool),
 	}
 	s.autoAccept.Store(cfg.AutoAccept)
 	return s, nil
@@ -158,12 +158,11 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
-	for st := range s.inbound {
-		_ = st.Reset()
-	}
 	s.mu.Unlock()
+	s.inbound.Close()
 	s.cfg.Host.RemoveStreamHandler(ID)
 	s.cancel()
+	s.inbound.Wait()
 	s.wg.Wait()
 	return nil
 }
