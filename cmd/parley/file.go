@@ -263,18 +263,9 @@ func parseOnOff(s string) (bool, error) {
 // it takes: no overall deadline (each request has its own), and Ctrl-C
 // stops the waiting, not the transfer.
 func (g *globals) follow(cmd *cobra.Command, f func(context.Context, *client.Client) error) error {
-	dir, err := g.dir()
-	if err != nil {
-		return err
-	}
-	c, err := client.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	return f(ctx, c)
+	return g.withClient(ctx, f)
 }
 
 // call runs one API request under requestTimeout.

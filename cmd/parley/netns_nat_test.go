@@ -30,7 +30,6 @@ package main
 // only the relay connects.
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -284,7 +283,7 @@ type natPair struct {
 	natAddrs    [2]string
 	peerIDs     [2]string
 	hiTexts     [2]string
-	file        []byte // sent by sendFile
+	fileHash    string // of what sendFile sent
 	startedAt   time.Time
 	relayedAt   time.Time // both hold a relay reservation
 	sentAt      time.Time
@@ -425,41 +424,29 @@ func (p *natPair) groupChat(t *testing.T) {
 	t.Logf("%s pair: group messages over the relay arrive within %v (send → listed, through the CLI)", p.kinds, slowest.Round(time.Millisecond))
 }
 
-// natFile is the part of `parley file list --json` these tests read.
-type natFile struct {
-	Name  string `json:"name"`
-	State string `json:"state"`
-	Error string `json:"error"`
-	Path  string `json:"path"`
-}
-
 // sendFile offers a 256 KiB file from the first of the pair to the
 // second, who takes it without asking (a contact's, under the auto-accept
 // limit).
 func (p *natPair) sendFile(t *testing.T) {
 	t.Helper()
-	p.file = make([]byte, 256<<10)
-	rand.Read(p.file)
-	path := filepath.Join(t.TempDir(), p.procs[0].name+".bin")
-	if err := os.WriteFile(path, p.file, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	var path string
+	path, p.fileHash = randomFile(t, t.TempDir(), p.procs[0].name+".bin", 256<<10)
 	p.procs[0].cli("file", "send", p.procs[1].name, path, "--no-wait")
 }
 
 // awaitFile waits until the second of the pair lists the file so that ok
 // holds; a complete file must hold what was sent.
-func (p *natPair) awaitFile(t *testing.T, ok func(natFile) bool) {
+func (p *natPair) awaitFile(t *testing.T, ok func(jsonFile) bool) {
 	t.Helper()
 	b := p.procs[1]
-	var last natFile
+	var last jsonFile
 	defer func() {
 		if t.Failed() {
 			t.Logf("%s's file, as last listed: %+v", b.name, last)
 		}
 	}()
 	poll(t, 60*time.Second, b.name+"'s file", func() bool {
-		var files []natFile
+		var files []jsonFile
 		if err := json.Unmarshal([]byte(b.cli("file", "list", "--json")), &files); err != nil {
 			t.Fatalf("%s: file list --json: %v", b.name, err)
 		}
@@ -474,9 +461,8 @@ func (p *natPair) awaitFile(t *testing.T, ok func(natFile) bool) {
 	if last.State != "complete" {
 		return
 	}
-	got, err := os.ReadFile(last.Path)
-	if err != nil || !bytes.Equal(got, p.file) {
-		t.Errorf("%s's file at %s differs from what was sent (%v)", b.name, last.Path, err)
+	if hashOf(t, last.Path) != p.fileHash {
+		t.Errorf("%s's file at %s differs from what was sent", b.name, last.Path)
 	}
 }
 
@@ -549,8 +535,8 @@ func TestNATTraversal(t *testing.T) {
 	for _, p := range []*natPair{cone, sym} {
 		p.sendFile(t)
 	}
-	cone.awaitFile(t, func(f natFile) bool { return f.State == "complete" })
-	sym.awaitFile(t, func(f natFile) bool {
+	cone.awaitFile(t, func(f jsonFile) bool { return f.State == "complete" })
+	sym.awaitFile(t, func(f jsonFile) bool {
 		return f.State == "transferring" && strings.Contains(f.Error, "waiting for a direct connection")
 	})
 	for _, p := range []*natPair{cone, sym} {

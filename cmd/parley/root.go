@@ -110,6 +110,13 @@ func (g *globals) dir() (string, error) {
 // call opens a client for the data dir's node and runs f with a bounded
 // context.
 func (g *globals) call(cmd *cobra.Command, f func(context.Context, *client.Client) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), requestTimeout)
+	defer cancel()
+	return g.withClient(ctx, f)
+}
+
+// withClient opens a client for the data dir's node and runs f.
+func (g *globals) withClient(ctx context.Context, f func(context.Context, *client.Client) error) error {
 	dir, err := g.dir()
 	if err != nil {
 		return err
@@ -119,8 +126,6 @@ func (g *globals) call(cmd *cobra.Command, f func(context.Context, *client.Clien
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(cmd.Context(), requestTimeout)
-	defer cancel()
 	return f(ctx, c)
 }
 
