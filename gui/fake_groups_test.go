@@ -56,6 +56,21 @@ func (f *fakeNode) addGroup(name string, state parley.GroupState, role parley.Ro
 
 // findGroup resolves a group ID or name as the node does, with bare
 // sentinels (the API names the group). Callers hold mu.
+// adminGroup finds a group we joined and administer, as the node refuses
+// admin actions otherwise.
+func (f *fakeNode) adminGroup(group string) (*fakeGroup, error) {
+	g, err := f.findGroup(group)
+	switch {
+	case err != nil:
+		return nil, err
+	case g.State != parley.GroupJoined:
+		return nil, parley.ErrNotMember
+	case g.Role != parley.RoleAdmin:
+		return nil, parley.ErrNotAdmin
+	}
+	return g, nil
+}
+
 func (f *fakeNode) findGroup(group string) (*fakeGroup, error) {
 	if id, err := parley.ParseConversationID(group); err == nil {
 		for _, g := range f.groups {
@@ -112,15 +127,9 @@ func (f *fakeNode) InviteToGroup(_ context.Context, group, contact string) (parl
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	g, err := f.findGroup(group)
+	g, err := f.adminGroup(group)
 	if err != nil {
 		return parley.GroupMember{}, err
-	}
-	if g.State != parley.GroupJoined {
-		return parley.GroupMember{}, parley.ErrNotMember
-	}
-	if g.Role != parley.RoleAdmin {
-		return parley.GroupMember{}, parley.ErrNotAdmin
 	}
 	m := parley.GroupMember{PeerID: c.PeerID, Name: c.Name, Role: parley.RoleMember, AddedBy: selfID}
 	g.members = append(g.members, m)
@@ -172,15 +181,9 @@ func (f *fakeNode) GroupMembers(_ context.Context, group string) ([]parley.Group
 func (f *fakeNode) RemoveFromGroup(_ context.Context, group, member string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	g, err := f.findGroup(group)
+	g, err := f.adminGroup(group)
 	if err != nil {
 		return err
-	}
-	if g.State != parley.GroupJoined {
-		return parley.ErrNotMember
-	}
-	if g.Role != parley.RoleAdmin {
-		return parley.ErrNotAdmin
 	}
 	i := slices.IndexFunc(g.members, func(m parley.GroupMember) bool {
 		return m.PeerID == member || m.Name == member
@@ -200,15 +203,9 @@ func (f *fakeNode) RenameGroup(_ context.Context, group, name string) (parley.Gr
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	g, err := f.findGroup(group)
+	g, err := f.adminGroup(group)
 	if err != nil {
 		return parley.Group{}, err
-	}
-	if g.State != parley.GroupJoined {
-		return parley.Group{}, parley.ErrNotMember
-	}
-	if g.Role != parley.RoleAdmin {
-		return parley.Group{}, parley.ErrNotAdmin
 	}
 	g.Name = name
 	return g.Group, nil
@@ -288,19 +285,7 @@ func (f *fakeNode) SendToGroup(_ context.Context, group, text string) (parley.Me
 // receiveGroup stores an incoming group message, as the group protocol
 // would.
 func (f *fakeNode) receiveGroup(id parley.ConversationID, from, text string) parley.Message {
-	m := parley.Message{
-		ID:           parley.NewEnvelopeID([]byte(id.String() + from + text)),
-		Conversation: id,
-		From:         from,
-		Kind:         parley.KindText,
-		Text:         text,
-		HLC:          f.clock.Now(),
-		Status:       parley.StatusDelivered,
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.msgs = append(f.msgs, m)
-	return m
+	return f.receiveIn(id, []byte(id.String()+from+text), from, text)
 }
 
 func (f *fakeNode) GroupMessages(_ context.Context, group string, limit int, markRead bool) ([]parley.Message, error) {

@@ -176,9 +176,14 @@ func (f *fakeNode) Send(_ context.Context, to, text string) (parley.Message, err
 
 // receive stores an incoming message, as the DM protocol would.
 func (f *fakeNode) receive(from, text string) parley.Message {
+	return f.receiveIn(parley.DMConversationID(selfID, from), []byte(from+text), from, text)
+}
+
+// receiveIn stores a text from from in conv, its ID made from seed.
+func (f *fakeNode) receiveIn(conv parley.ConversationID, seed []byte, from, text string) parley.Message {
 	m := parley.Message{
-		ID:           parley.NewEnvelopeID([]byte(from + text)),
-		Conversation: parley.DMConversationID(selfID, from),
+		ID:           parley.NewEnvelopeID(seed),
+		Conversation: conv,
 		From:         from,
 		Kind:         parley.KindText,
 		Text:         text,
