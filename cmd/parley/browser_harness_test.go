@@ -132,14 +132,28 @@ func (b *browser) newTab(name string, art *artifacts) *tab {
 }
 
 // do runs steps with a deadline; on failure it saves a screenshot and the
-// page's text, then fails the test.
+// page's text, then fails the test. Steps that lost their element because
+// the app redrew it between finding and using it (a list refreshed as the
+// page loads, say) run again, finding it anew.
 func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, browserStepTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		tb.fail(what, err)
+	for {
+		err := chromedp.Do(ctx, steps...)
+		if err == nil {
+			return
+		}
+		if !staleNode(err) || ctx.Err() != nil {
+			tb.fail(what, err)
+		}
 	}
+}
+
+// staleNode: the DevTools protocol no longer knows the node a step found.
+func staleNode(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Could not find node with given id") || strings.Contains(s, "Node is detached")
 }
 
 func run[T any](tb *tab, what string, a chromedp.Action[T]) T {
