@@ -112,7 +112,14 @@ func TestFilesFromTheCLI(t *testing.T) {
 		t.Fatalf("file send printed %q", out)
 	}
 	id := strings.TrimSpace(out[strings.LastIndex(out, " ")+1:])
-	got, ok := bob.file(id)
+	// Sent means every chunk has left alice; bob's node may still be
+	// writing the last ones and moving the file into place.
+	var got jsonFile
+	var ok bool
+	waitUntil(t, "bob's node finishing the file", func() bool {
+		got, ok = bob.file(id)
+		return ok && got.State != "transferring"
+	})
 	if !ok || got.State != "complete" || got.BytesDone != got.Size || got.Outgoing ||
 		filepath.Dir(got.Path) != filepath.Join(bob.dir, "downloads") {
 		t.Fatalf("bob's file: %+v", got)

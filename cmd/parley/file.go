@@ -54,10 +54,11 @@ func newFileSendCmd(g *globals) *cobra.Command {
 	var noWait, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "send CONTACT|GROUP PATH",
-		Short: "Offer a file to a contact or a group, and follow it until it has arrived",
+		Short: "Offer a file to a contact or a group, and follow it until it has been sent",
 		Long: `Offer a file to a contact or a group (a name, a peer ID or a group ID).
-On a terminal a progress bar follows it until every byte has reached the
-other side; --no-wait returns once the offer is made. Either way the file
+On a terminal a progress bar follows it until every byte has been sent
+(the other side then verifies it and files it away); --no-wait returns
+once the offer is made. Either way the file
 stays offered, and served from where it is, until it is cancelled: do not
 move or change it meanwhile.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
