@@ -1,61 +1,159 @@
 package parley_test
 
 import (
-	"go/build"
-	"io/fs"
-	"path/filepath"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/parley-im/parley"
 
-// forbidden lists, for each top-level folder, the project packages it must
-// not import: dependencies point one way, cmd → gui → node → pubsub →
-// storage, identity → root (README.md, "Layout").
-var forbidden = map[string][]string{
-	".":        {"identity", "storage", "node", "pubsub", "gui", "cmd"},
-	"identity": {"storage", "node", "pubsub", "gui", "cmd"},
-	"storage":  {"identity", "node", "pubsub", "gui", "cmd"},
-	"pubsub":   {"node", "gui", "cmd"},
-	"node":     {"gui", "cmd"},
-	"gui":      {"cmd"},
+// A layerRule forbids the packages under From to depend, directly or
+// through any other package, on the packages under To. Paths are relative
+// to the module ("." is the root package); a path covers its sub-packages.
+// Each rule says why it exists, so that whoever wants to break one knows
+// what they would give up (tailscale's deptest does the same).
+type layerRule struct {
+	From   string
+	To     []string
+	Reason string
+}
+
+var layerRules = []layerRule{
+	{".", []string{"identity", "storage", "node", "pubsub", "gui", "cmd", "internal"},
+		"the root package is the domain language every layer shares; it knows no adapter"},
+	{"identity", []string{"storage", "node", "pubsub", "gui", "cmd"},
+		"keys, cards and sealing work without a store or a network (tests, tools, other nodes' cards)"},
+	{"storage", []string{"identity", "node", "pubsub", "gui", "cmd"},
+		"the store keeps sealed bytes and records; it never decrypts, sends or renders"},
+	{"pubsub", []string{"node", "gui", "cmd"},
+		"group chats are a protocol package that node composes; they never reach back into it"},
+	{"node", []string{"gui", "cmd"},
+		"a node runs headless; the local API is one of its clients, wired up in cmd"},
+	{"gui", []string{"node", "pubsub", "storage"},
+		"the API reaches the node only through its role interfaces, so the GUI, the CLI and bots share one surface and test fakes stay small"},
+	{"gui/apitype", []string{"gui/localapi", "gui/client", "gui/web", "identity"},
+		"wire types are what clients import: they must stay cheap to import and free of server code"},
+	{"gui/client", []string{"gui/localapi", "gui/web"},
+		"a bot or the CLI that talks to a node must not link the server"},
+	// The protocol packages each own one protocol; node is the one place
+	// that composes them, so a change to one never ripples into another.
+	{"node/dm", []string{"node/catchup", "node/files", "pubsub"},
+		"protocol packages never import each other: node composes them"},
+	{"node/catchup", []string{"node/dm", "node/files", "pubsub"},
+		"protocol packages never import each other: node composes them"},
+	{"node/files", []string{"node/dm", "node/catchup", "pubsub"},
+		"protocol packages never import each other: node composes them"},
+	{"pubsub", []string{"node/dm", "node/catchup", "node/files"},
+		"protocol packages never import each other: node composes them"},
+}
+
+// rootImports are the only non-standard imports the root package may use.
+var rootImports = []string{"google.golang.org/protobuf", module + "/pb"}
+
+// testingAllowed are the project packages that may import "testing" in
+// their non-test code: the shared integration harness, which exists to be
+// imported by tests. Anywhere else it would put test flags into the binary.
+var testingAllowed = []string{"internal/parleytest", "internal/dhttest"}
+
+type listedPackage struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
 }
 
 func TestLayers(t *testing.T) {
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
-		}
-		if strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata" {
-			return filepath.SkipDir
-		}
-		pkg, err := build.ImportDir(path, 0)
-		if err != nil {
-			return nil // no Go files here
-		}
-		top := strings.SplitN(filepath.ToSlash(path), "/", 2)[0]
-		for _, imp := range pkg.Imports {
-			rel, ok := strings.CutPrefix(imp, module+"/")
-			if !ok {
+	pkgs := listPackages(t)
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found %d packages; expected the whole module", len(pkgs))
+	}
+	for _, p := range pkgs {
+		rel := relPath(p.ImportPath)
+		for _, r := range layerRules {
+			if !under(rel, r.From) {
 				continue
 			}
-			for _, bad := range forbidden[top] {
-				if rel == bad || strings.HasPrefix(rel, bad+"/") {
-					t.Errorf("%s imports %s: %s may not depend on %s", path, imp, top, bad)
+			for _, dep := range p.Deps {
+				depRel, ok := projectPath(dep)
+				if !ok {
+					continue
+				}
+				for _, bad := range r.To {
+					if under(depRel, bad) {
+						t.Errorf("%s depends on %s (%s must not depend on %s: %s)", rel, depRel, r.From, bad, r.Reason)
+					}
 				}
 			}
 		}
-		if top == "." {
-			for _, imp := range pkg.Imports {
-				if strings.Contains(imp, ".") && !strings.HasPrefix(imp, "google.golang.org/protobuf") && imp != module+"/pb" {
-					t.Errorf("the root package imports %s: it may use only the standard library and protobuf", imp)
+		if rel == "." {
+			for _, imp := range p.Imports {
+				if isStandard(imp) || slices.ContainsFunc(rootImports, func(ok string) bool { return under(imp, ok) }) {
+					continue
 				}
+				t.Errorf("the root package imports %s: it may use only the standard library and protobuf", imp)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		if slices.Contains(p.Imports, "testing") && !slices.Contains(testingAllowed, rel) {
+			t.Errorf("%s imports \"testing\" outside a _test.go file: only the test harness (%s) may", rel, strings.Join(testingAllowed, ", "))
+		}
 	}
+}
+
+// listPackages runs `go list -deps` over the module. Deps are transitive,
+// so a rule cannot be dodged through an intermediate package.
+func listPackages(t *testing.T) []listedPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,Deps", "./...")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func relPath(importPath string) string {
+	if rel, ok := projectPath(importPath); ok {
+		return rel
+	}
+	return importPath
+}
+
+// projectPath returns the module-relative path of a project package.
+func projectPath(importPath string) (string, bool) {
+	if importPath == module {
+		return ".", true
+	}
+	rel, ok := strings.CutPrefix(importPath, module+"/")
+	return rel, ok
+}
+
+// under reports whether path is dir or inside it; "." holds only itself.
+func under(path, dir string) bool {
+	return path == dir || dir != "." && strings.HasPrefix(path, dir+"/")
+}
+
+// isStandard reports whether an import path is the standard library's: its
+// first element has no dot.
+func isStandard(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".")
 }
