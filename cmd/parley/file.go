@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 	"github.com/parley-im/parley/gui/client"
 	"github.com/parley-im/parley/node/files"
 )
@@ -233,7 +233,7 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			return c.Settings(ctx)
 		}
 		// Checked with the arguments; one request changes both.
-		var req api.SettingsRequest
+		var req apitype.SettingsRequest
 		if autoAccept != "" {
 			limit, _ := parseSize(autoAccept)
 			req.AutoAcceptBytes = &limit

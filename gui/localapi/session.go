@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"crypto/hmac"
@@ -49,14 +49,14 @@ func loadOrCreateSessionKey(dataDir string) ([]byte, error) {
 		}
 		// A damaged key only logs browsers out: replace it.
 	case !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("gui: session key: %w", err)
+		return nil, fmt.Errorf("localapi: session key: %w", err)
 	}
 	key := make([]byte, sessionKeyLen)
 	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("gui: session key: %w", err)
+		return nil, fmt.Errorf("localapi: session key: %w", err)
 	}
 	if err := atomicfile.Write(path, []byte(base64.RawURLEncoding.EncodeToString(key)+"\n")); err != nil {
-		return nil, fmt.Errorf("gui: session key: %w", err)
+		return nil, fmt.Errorf("localapi: session key: %w", err)
 	}
 	return key, nil
 }

@@ -1,12 +1,12 @@
-// Package api holds the wire types of Parley's local HTTP API: the JSON
+// Package apitype holds the wire types of Parley's local HTTP API: the JSON
 // views the server writes and the client reads, the error body, the routes
-// and the API file. Server (package gui) and client (package gui/client)
+// and the API file. Server (package gui/localapi) and client (package gui/client)
 // both import it, so the two cannot drift apart.
 //
 // Views add what a screen needs to the domain types (display names,
 // presence, safety numbers, a wall-clock time) and nothing the node keeps
 // private (no keys beyond the contact's public HPKE key).
-package api
+package apitype
 
 import (
 	"time"

@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"encoding/json"
@@ -39,7 +39,7 @@ func (s *Server) listenStable(dataDir, addr string) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("gui: listen: %w", err)
+		return nil, fmt.Errorf("localapi: listen: %w", err)
 	}
 	b, _ := json.Marshal(portState{Configured: addr, Bound: ln.Addr().String()})
 	if err := atomicfile.Write(path, b); err != nil {

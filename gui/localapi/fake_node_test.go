@@ -1,4 +1,4 @@
-package gui_test
+package localapi_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/parley-im/parley"
 )
 
-// fakeNode is a map-backed gui.Node: enough to test the HTTP layer (auth,
+// fakeNode is a map-backed localapi.Node: enough to test the HTTP layer (auth,
 // routing, JSON, errors). Real-node tests live with the node.
 type fakeNode struct {
 	self parley.Self

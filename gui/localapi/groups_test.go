@@ -1,4 +1,4 @@
-package gui_test
+package localapi_test
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 func TestGroupsThroughClient(t *testing.T) {
@@ -217,7 +217,7 @@ func TestGroupNamesInPaths(t *testing.T) {
 // TestGroupJSONFieldNames pins the wire names of the group views.
 func TestGroupJSONFieldNames(t *testing.T) {
 	h := start(t)
-	resp, body := h.do(http.MethodPost, api.PathGroups, `{"name":"team"}`)
+	resp, body := h.do(http.MethodPost, apitype.PathGroups, `{"name":"team"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST groups: %d %s", resp.StatusCode, body)
 	}
@@ -234,7 +234,7 @@ func TestGroupJSONFieldNames(t *testing.T) {
 	}
 	wantKeys(t, body, "id", "conversation", "from", "from_name", "to", "to_name", "outgoing", "kind", "text", "sent_at", "hlc", "status")
 
-	_, body = h.do(http.MethodGet, api.PathGroups, "")
+	_, body = h.do(http.MethodGet, apitype.PathGroups, "")
 	var list []json.RawMessage
 	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
 		t.Fatalf("groups %s: %v", body, err)
@@ -246,7 +246,7 @@ func TestGroupJSONFieldNames(t *testing.T) {
 	}
 
 	h.node.addGroup("hikers", parley.GroupInvited, "", aliceID)
-	_, body = h.do(http.MethodGet, api.PathGroupInvites, "")
+	_, body = h.do(http.MethodGet, apitype.PathGroupInvites, "")
 	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
 		t.Fatalf("invites %s: %v", body, err)
 	}
@@ -313,7 +313,7 @@ func TestGroupErrors(t *testing.T) {
 		{"ambiguous group", http.MethodGet, "/api/v1/groups/dup/members", "", 409, "ambiguous", `ambiguous name "dup": use the group ID`},
 		{"ambiguous contact", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"alice"}`, 409, "ambiguous", `ambiguous name "alice": use the peer ID`},
 		{"unknown contact", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"carol"}`, 404, "unknown_contact", `unknown contact "carol"`},
-		{"no contact", http.MethodPost, "/api/v1/groups/team/invite", `{}`, 400, api.CodeBadRequest, ""},
+		{"no contact", http.MethodPost, "/api/v1/groups/team/invite", `{}`, 400, apitype.CodeBadRequest, ""},
 		{"non-admin invite", http.MethodPost, "/api/v1/groups/readers/invite", `{"contact":"bob"}`, 403, "not_admin", "only a group admin may do this"},
 		{"non-admin remove", http.MethodDelete, "/api/v1/groups/readers/members/bob", "", 403, "not_admin", "only a group admin may do this"},
 		{"unknown group rename", http.MethodPost, "/api/v1/groups/nope/rename", `{"name":"x"}`, 404, "unknown_group", `unknown group "nope"`},
@@ -325,29 +325,29 @@ func TestGroupErrors(t *testing.T) {
 		{"role of a stranger", http.MethodPost, "/api/v1/groups/team/members/carol/role", `{"role":"admin"}`, 409, "not_member", `"carol": not a member of the group`},
 		{"bad role", http.MethodPost, "/api/v1/groups/team/members/" + selfID + "/role", `{"role":"owner"}`, 400, "malformed", `malformed data: role "owner" (want admin or member)`},
 		{"no role", http.MethodPost, "/api/v1/groups/team/members/" + selfID + "/role", `{}`, 400, "malformed", ""},
-		{"blank member role", http.MethodPost, "/api/v1/groups/team/members/%20/role", `{"role":"admin"}`, 400, api.CodeBadRequest, ""},
+		{"blank member role", http.MethodPost, "/api/v1/groups/team/members/%20/role", `{"role":"admin"}`, 400, apitype.CodeBadRequest, ""},
 		{"rename a group left", http.MethodPost, "/api/v1/groups/gone/rename", `{"name":"back"}`, 409, "not_member", "not a member of the group"},
-		{"no name rename", http.MethodPost, "/api/v1/groups/team/rename", `{"name":" "}`, 400, api.CodeBadRequest, "no group name given"},
-		{"bad JSON rename", http.MethodPost, "/api/v1/groups/team/rename", `{"name":7}`, 400, api.CodeBadRequest, ""},
-		{"empty body rename", http.MethodPost, "/api/v1/groups/team/rename", ``, 400, api.CodeBadRequest, ""},
-		{"unknown field role", http.MethodPost, "/api/v1/groups/team/members/bob/role", `{"role":"admin","member":"x"}`, 400, api.CodeBadRequest, ""},
-		{"wrong method rename", http.MethodGet, "/api/v1/groups/team/rename", "", 405, api.CodeMethod, ""},
-		{"wrong method role", http.MethodPut, "/api/v1/groups/team/members/bob/role", `{"role":"admin"}`, 405, api.CodeMethod, ""},
+		{"no name rename", http.MethodPost, "/api/v1/groups/team/rename", `{"name":" "}`, 400, apitype.CodeBadRequest, "no group name given"},
+		{"bad JSON rename", http.MethodPost, "/api/v1/groups/team/rename", `{"name":7}`, 400, apitype.CodeBadRequest, ""},
+		{"empty body rename", http.MethodPost, "/api/v1/groups/team/rename", ``, 400, apitype.CodeBadRequest, ""},
+		{"unknown field role", http.MethodPost, "/api/v1/groups/team/members/bob/role", `{"role":"admin","member":"x"}`, 400, apitype.CodeBadRequest, ""},
+		{"wrong method rename", http.MethodGet, "/api/v1/groups/team/rename", "", 405, apitype.CodeMethod, ""},
+		{"wrong method role", http.MethodPut, "/api/v1/groups/team/members/bob/role", `{"role":"admin"}`, 405, apitype.CodeMethod, ""},
 		{"remove a stranger", http.MethodDelete, "/api/v1/groups/team/members/carol", "", 409, "not_member", `"carol": not a member of the group`},
 		{"send to a group left", http.MethodPost, "/api/v1/groups/gone/messages", `{"text":"hi"}`, 409, "not_member", "not a member of the group"},
-		{"accept without invitation", http.MethodPost, "/api/v1/groups/team/accept", "", 404, api.CodeNotFound, ""},
+		{"accept without invitation", http.MethodPost, "/api/v1/groups/team/accept", "", 404, apitype.CodeNotFound, ""},
 		{"empty text", http.MethodPost, "/api/v1/groups/team/messages", `{"text":" "}`, 400, "empty_text", "message text is empty"},
-		{"no name", http.MethodPost, api.PathGroups, `{"name":"  "}`, 400, api.CodeBadRequest, "no group name given"},
-		{"bad JSON create", http.MethodPost, api.PathGroups, `{"name":`, 400, api.CodeBadRequest, ""},
-		{"unknown field create", http.MethodPost, api.PathGroups, `{"name":"x","admins":[]}`, 400, api.CodeBadRequest, ""},
-		{"bad JSON invite", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":7}`, 400, api.CodeBadRequest, ""},
-		{"bad JSON send", http.MethodPost, "/api/v1/groups/team/messages", `{"to":"bob","text":"hi"}`, 400, api.CodeBadRequest, ""},
-		{"empty body send", http.MethodPost, "/api/v1/groups/team/messages", ``, 400, api.CodeBadRequest, ""},
-		{"bad limit", http.MethodGet, "/api/v1/groups/team/messages?limit=x", "", 400, api.CodeBadRequest, ""},
-		{"bad read", http.MethodGet, "/api/v1/groups/team/messages?read=maybe", "", 400, api.CodeBadRequest, ""},
-		{"wrong method", http.MethodPut, "/api/v1/groups/team/members", "", 405, api.CodeMethod, ""},
-		{"wrong method on invites", http.MethodPost, api.PathGroupInvites, "{}", 405, api.CodeMethod, ""},
-		{"no such group endpoint", http.MethodGet, "/api/v1/groups/team/frob", "", 404, api.CodeNotFound, ""},
+		{"no name", http.MethodPost, apitype.PathGroups, `{"name":"  "}`, 400, apitype.CodeBadRequest, "no group name given"},
+		{"bad JSON create", http.MethodPost, apitype.PathGroups, `{"name":`, 400, apitype.CodeBadRequest, ""},
+		{"unknown field create", http.MethodPost, apitype.PathGroups, `{"name":"x","admins":[]}`, 400, apitype.CodeBadRequest, ""},
+		{"bad JSON invite", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":7}`, 400, apitype.CodeBadRequest, ""},
+		{"bad JSON send", http.MethodPost, "/api/v1/groups/team/messages", `{"to":"bob","text":"hi"}`, 400, apitype.CodeBadRequest, ""},
+		{"empty body send", http.MethodPost, "/api/v1/groups/team/messages", ``, 400, apitype.CodeBadRequest, ""},
+		{"bad limit", http.MethodGet, "/api/v1/groups/team/messages?limit=x", "", 400, apitype.CodeBadRequest, ""},
+		{"bad read", http.MethodGet, "/api/v1/groups/team/messages?read=maybe", "", 400, apitype.CodeBadRequest, ""},
+		{"wrong method", http.MethodPut, "/api/v1/groups/team/members", "", 405, apitype.CodeMethod, ""},
+		{"wrong method on invites", http.MethodPost, apitype.PathGroupInvites, "{}", 405, apitype.CodeMethod, ""},
+		{"no such group endpoint", http.MethodGet, "/api/v1/groups/team/frob", "", 404, apitype.CodeNotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,9 +401,9 @@ func TestGroupRoutesNeedAuth(t *testing.T) {
 	id := h.node.addGroup("team", parley.GroupJoined, parley.RoleAdmin, aliceID)
 	h.node.addGroup("hikers", parley.GroupInvited, "", aliceID)
 	routes := []struct{ method, path, body string }{
-		{http.MethodGet, api.PathGroups, ""},
-		{http.MethodPost, api.PathGroups, `{"name":"x"}`},
-		{http.MethodGet, api.PathGroupInvites, ""},
+		{http.MethodGet, apitype.PathGroups, ""},
+		{http.MethodPost, apitype.PathGroups, `{"name":"x"}`},
+		{http.MethodGet, apitype.PathGroupInvites, ""},
 		{http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"bob"}`},
 		{http.MethodPost, "/api/v1/groups/hikers/accept", ""},
 		{http.MethodPost, "/api/v1/groups/hikers/decline", ""},
@@ -418,9 +418,9 @@ func TestGroupRoutesNeedAuth(t *testing.T) {
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
 			resp, body := h.do(rt.method, rt.path, rt.body, noAuth)
-			wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+			wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 			resp, body = h.do(rt.method, rt.path, rt.body, header("Origin", "http://evil.example"))
-			wantError(t, resp, body, http.StatusForbidden, api.CodeForbidden)
+			wantError(t, resp, body, http.StatusForbidden, apitype.CodeForbidden)
 		})
 	}
 	// Nothing changed.
@@ -447,7 +447,7 @@ func TestGroupEvents(t *testing.T) {
 	defer ev.Close()
 	awaitSubscribed(t, h.node)
 	// A raw socket too, to see the frame's own field names.
-	raw, _, err := websocket.Dial(t.Context(), "ws://"+h.host+api.PathEvents, &websocket.DialOptions{
+	raw, _, err := websocket.Dial(t.Context(), "ws://"+h.host+apitype.PathEvents, &websocket.DialOptions{
 		HTTPClient: h.http, HTTPHeader: http.Header{"Authorization": {"Bearer " + h.token}},
 	})
 	if err != nil {

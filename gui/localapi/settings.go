@@ -1,11 +1,11 @@
-package gui
+package localapi
 
 import (
 	"fmt"
 	"net/http"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // The settings endpoint: GET reports them all; PUT changes the ones its
@@ -19,7 +19,7 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
 // then joins or leaves the public DHT first: that is the change the node
 // may refuse (in a private network), and a refusal then changes nothing.
 func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
-	var req api.SettingsRequest
+	var req apitype.SettingsRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return

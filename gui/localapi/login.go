@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package gui_test
+package localapi_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // The public DHT is a setting like the auto-accept limit: PUT changes what
@@ -31,11 +31,11 @@ func TestSettingsPublicDHT(t *testing.T) {
 	}
 	// Both at once.
 	off, limit := false, int64(-1)
-	if set, err = c.ChangeSettings(ctx, api.SettingsRequest{AutoAcceptBytes: &limit, PublicDHT: &off}); err != nil ||
+	if set, err = c.ChangeSettings(ctx, apitype.SettingsRequest{AutoAcceptBytes: &limit, PublicDHT: &off}); err != nil ||
 		set.PublicDHT || set.AutoAcceptBytes != -1 {
 		t.Fatalf("ChangeSettings(both): %+v, %v", set, err)
 	}
-	resp, body := h.do(http.MethodPut, api.PathSettings, `{"public_dht":true}`)
+	resp, body := h.do(http.MethodPut, apitype.PathSettings, `{"public_dht":true}`)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT public_dht: %d %s", resp.StatusCode, body)
 	}
@@ -53,7 +53,7 @@ func TestSettingsPublicDHTRefused(t *testing.T) {
 	if _, err := h.client().SetPublicDHT(t.Context(), true); !errors.Is(err, parley.ErrPrivateNetwork) {
 		t.Errorf("SetPublicDHT(true) in a private network: %v, want ErrPrivateNetwork", err)
 	}
-	resp, body := h.do(http.MethodPut, api.PathSettings, `{"public_dht":true,"auto_accept_bytes":1}`)
+	resp, body := h.do(http.MethodPut, apitype.PathSettings, `{"public_dht":true,"auto_accept_bytes":1}`)
 	e := wantError(t, resp, body, http.StatusConflict, "private_network")
 	if want := "joining the public DHT: not possible in a private network (swarm key)"; e.Message != want {
 		t.Errorf("message %q, want %q", e.Message, want)
@@ -63,13 +63,13 @@ func TestSettingsPublicDHTRefused(t *testing.T) {
 	}
 	// A bad limit is refused before the public DHT changes.
 	h.node.setPrivate(false)
-	resp, body = h.do(http.MethodPut, api.PathSettings, `{"public_dht":true,"auto_accept_bytes":-5}`)
+	resp, body = h.do(http.MethodPut, apitype.PathSettings, `{"public_dht":true,"auto_accept_bytes":-5}`)
 	wantError(t, resp, body, http.StatusBadRequest, "malformed")
 	if h.node.Settings(t.Context()).PublicDHT {
 		t.Error("a request with a bad limit joined the public DHT")
 	}
 	for _, bad := range []string{`{"public_dht":"yes"}`, `{"public_dht":1}`} {
-		resp, body := h.do(http.MethodPut, api.PathSettings, bad)
-		wantError(t, resp, body, http.StatusBadRequest, api.CodeBadRequest)
+		resp, body := h.do(http.MethodPut, apitype.PathSettings, bad)
+		wantError(t, resp, body, http.StatusBadRequest, apitype.CodeBadRequest)
 	}
 }

@@ -1,4 +1,4 @@
-package gui_test
+package localapi_test
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/parley-im/parley/gui"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
+	"github.com/parley-im/parley/gui/localapi"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // harness is a real Server on 127.0.0.1:0 over a fakeNode.
 type harness struct {
 	t     *testing.T
-	srv   *gui.Server
+	srv   *localapi.Server
 	node  *fakeNode
 	dir   string
 	base  string // http://127.0.0.1:PORT
@@ -40,16 +40,16 @@ type harness struct {
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	return startServer(t, t.TempDir(), newFakeNode(), gui.Config{})
+	return startServer(t, t.TempDir(), newFakeNode(), localapi.Config{})
 }
 
 // startServer serves node from dir with cfg's other options.
-func startServer(t *testing.T, dir string, node *fakeNode, cfg gui.Config) *harness {
+func startServer(t *testing.T, dir string, node *fakeNode, cfg localapi.Config) *harness {
 	t.Helper()
 	h := &harness{t: t, node: node, dir: dir}
 	cfg.DataDir, cfg.Node = h.dir, h.node
 	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
-	srv, err := gui.New(cfg)
+	srv, err := localapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +92,13 @@ func (h *harness) close(t *testing.T) {
 	}
 }
 
-func readAPIFile(t *testing.T, dir string) api.File {
+func readAPIFile(t *testing.T, dir string) apitype.File {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, gui.APIFile))
+	b, err := os.ReadFile(filepath.Join(dir, localapi.APIFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f api.File
+	var f apitype.File
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatalf("api.json: %v", err)
 	}
@@ -133,7 +133,7 @@ func (h *harness) do(method, path, body string, edit ...func(*http.Request)) (*h
 }
 
 // wantError checks an error response: status, JSON body, code.
-func wantError(t *testing.T, resp *http.Response, body []byte, status int, code string) api.Error {
+func wantError(t *testing.T, resp *http.Response, body []byte, status int, code string) apitype.Error {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, status, body)
@@ -141,7 +141,7 @@ func wantError(t *testing.T, resp *http.Response, body []byte, status int, code 
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want JSON", ct)
 	}
-	var e api.Error
+	var e apitype.Error
 	if err := json.Unmarshal(body, &e); err != nil || e.Message == "" {
 		t.Fatalf("error body %s: %v", body, err)
 	}
@@ -161,7 +161,7 @@ func header(k, v string) func(*http.Request) {
 
 func TestAPIFile(t *testing.T) {
 	h := start(t)
-	path := filepath.Join(h.dir, gui.APIFile)
+	path := filepath.Join(h.dir, localapi.APIFile)
 	st, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -217,27 +217,27 @@ func TestFreshTokenPerStart(t *testing.T) {
 		t.Fatal("two servers share a token")
 	}
 	// Each token opens only its own server.
-	resp, body := a.do(http.MethodGet, api.PathSelf, "", header("Authorization", "Bearer "+b.token))
-	wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+	resp, body := a.do(http.MethodGet, apitype.PathSelf, "", header("Authorization", "Bearer "+b.token))
+	wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 }
 
 func TestNewRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{":0", "0.0.0.0:0", "[::]:0", "192.0.2.1:0", "example.com:0", "nonsense"} {
-		_, err := gui.New(gui.Config{Addr: addr, DataDir: t.TempDir(), Node: newFakeNode()})
+		_, err := localapi.New(localapi.Config{Addr: addr, DataDir: t.TempDir(), Node: newFakeNode()})
 		if err == nil {
 			t.Errorf("New(Addr %q) succeeded; want a loopback error", addr)
 		}
 	}
-	if _, err := gui.New(gui.Config{Node: newFakeNode()}); err == nil {
+	if _, err := localapi.New(localapi.Config{Node: newFakeNode()}); err == nil {
 		t.Error("New without DataDir succeeded")
 	}
-	if _, err := gui.New(gui.Config{DataDir: t.TempDir()}); err == nil {
+	if _, err := localapi.New(localapi.Config{DataDir: t.TempDir()}); err == nil {
 		t.Error("New without Node succeeded")
 	}
 }
 
 func TestLocalhostAddr(t *testing.T) {
-	srv, err := gui.New(gui.Config{Addr: "localhost:0", DataDir: t.TempDir(), Node: newFakeNode()})
+	srv, err := localapi.New(localapi.Config{Addr: "localhost:0", DataDir: t.TempDir(), Node: newFakeNode()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,27 +259,27 @@ func TestAuth(t *testing.T) {
 		edit func(*http.Request)
 		want int
 	}{
-		{"no token", api.PathSelf, noAuth, http.StatusUnauthorized},
-		{"wrong token", api.PathSelf, header("Authorization", "Bearer "+strings.Repeat("A", 43)), http.StatusUnauthorized},
-		{"empty bearer", api.PathSelf, header("Authorization", "Bearer "), http.StatusUnauthorized},
-		{"basic scheme", api.PathSelf, header("Authorization", "Basic "+h.token), http.StatusUnauthorized},
-		{"query token outside the WebSocket", api.PathSelf + "?token=" + h.token, noAuth, http.StatusUnauthorized},
-		{"wrong cookie", api.PathSelf, func(r *http.Request) {
+		{"no token", apitype.PathSelf, noAuth, http.StatusUnauthorized},
+		{"wrong token", apitype.PathSelf, header("Authorization", "Bearer "+strings.Repeat("A", 43)), http.StatusUnauthorized},
+		{"empty bearer", apitype.PathSelf, header("Authorization", "Bearer "), http.StatusUnauthorized},
+		{"basic scheme", apitype.PathSelf, header("Authorization", "Basic "+h.token), http.StatusUnauthorized},
+		{"query token outside the WebSocket", apitype.PathSelf + "?token=" + h.token, noAuth, http.StatusUnauthorized},
+		{"wrong cookie", apitype.PathSelf, func(r *http.Request) {
 			noAuth(r)
 			r.AddCookie(&http.Cookie{Name: "parley_session_" + r.URL.Port(), Value: "nope"})
 		}, http.StatusUnauthorized},
-		{"token as cookie", api.PathSelf, func(r *http.Request) {
+		{"token as cookie", apitype.PathSelf, func(r *http.Request) {
 			noAuth(r)
 			r.AddCookie(&http.Cookie{Name: "parley_session_" + r.URL.Port(), Value: h.token})
 		}, http.StatusUnauthorized},
 		{"index without token", "/", noAuth, http.StatusUnauthorized},
-		{"right token", api.PathSelf, func(*http.Request) {}, http.StatusOK},
+		{"right token", apitype.PathSelf, func(*http.Request) {}, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := h.do(http.MethodGet, tt.path, "", tt.edit)
 			if tt.want != http.StatusOK {
-				wantError(t, resp, body, tt.want, api.CodeUnauthorized)
+				wantError(t, resp, body, tt.want, apitype.CodeUnauthorized)
 				return
 			}
 			if resp.StatusCode != tt.want {
@@ -304,14 +304,14 @@ func TestForeignOriginRefused(t *testing.T) {
 	}
 	for _, f := range foreign {
 		for _, m := range []struct{ method, path, body string }{
-			{http.MethodGet, api.PathSelf, ""},
-			{http.MethodGet, api.PathMessages + "?with=alice&read=true", ""},
-			{http.MethodPost, api.PathMessages, `{"to":"alice","text":"hi"}`},
+			{http.MethodGet, apitype.PathSelf, ""},
+			{http.MethodGet, apitype.PathMessages + "?with=alice&read=true", ""},
+			{http.MethodPost, apitype.PathMessages, `{"to":"alice","text":"hi"}`},
 			{http.MethodGet, "/?login=" + h.loginCode(t), ""},
 		} {
 			t.Run(f.name+" "+m.method+" "+m.path, func(t *testing.T) {
 				resp, body := h.do(m.method, m.path, m.body, f.edit)
-				wantError(t, resp, body, http.StatusForbidden, api.CodeForbidden)
+				wantError(t, resp, body, http.StatusForbidden, apitype.CodeForbidden)
 			})
 		}
 	}
@@ -328,7 +328,7 @@ func TestForeignOriginRefused(t *testing.T) {
 		header("Sec-Fetch-Site", "same-origin"),
 		header("Sec-Fetch-Site", "none"), // the user typed the URL
 	} {
-		resp, body := h.do(http.MethodPost, api.PathMessages, `{"to":"alice","text":"hi"}`, edit)
+		resp, body := h.do(http.MethodPost, apitype.PathMessages, `{"to":"alice","text":"hi"}`, edit)
 		if resp.StatusCode != http.StatusCreated {
 			t.Errorf("same-origin POST: status %d: %s", resp.StatusCode, body)
 		}
@@ -340,13 +340,13 @@ func TestHostChecked(t *testing.T) {
 	port := strings.Split(h.host, ":")[1]
 	for _, host := range []string{"evil.example:" + port, "evil.example", "127.0.0.1.nip.io:" + port, "127.0.0.1:1"} {
 		t.Run(host, func(t *testing.T) {
-			resp, body := h.do(http.MethodGet, api.PathSelf, "", func(r *http.Request) { r.Host = host })
-			wantError(t, resp, body, http.StatusForbidden, api.CodeForbidden)
+			resp, body := h.do(http.MethodGet, apitype.PathSelf, "", func(r *http.Request) { r.Host = host })
+			wantError(t, resp, body, http.StatusForbidden, apitype.CodeForbidden)
 		})
 	}
 	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "LocalHost:" + port, "[::1]:" + port} {
 		t.Run(host, func(t *testing.T) {
-			resp, body := h.do(http.MethodGet, api.PathSelf, "", func(r *http.Request) { r.Host = host })
+			resp, body := h.do(http.MethodGet, apitype.PathSelf, "", func(r *http.Request) { r.Host = host })
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("status %d: %s", resp.StatusCode, body)
 			}
@@ -359,7 +359,7 @@ func TestCookieLogin(t *testing.T) {
 
 	for _, bad := range []string{"/?login=wrong", "/?token=" + h.token} {
 		resp, body := h.do(http.MethodGet, bad, "", noAuth)
-		wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+		wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 		if len(resp.Cookies()) != 0 {
 			t.Errorf("%s got a cookie: %v", bad, resp.Cookies())
 		}
@@ -386,7 +386,7 @@ func TestCookieLogin(t *testing.T) {
 	}
 	// A login link works once.
 	resp, body = h.do(http.MethodGet, "/?login="+code, "", noAuth)
-	wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+	wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 	if len(resp.Cookies()) != 0 {
 		t.Errorf("a used login code got a cookie again")
 	}
@@ -407,7 +407,7 @@ func TestCookieLogin(t *testing.T) {
 		t.Errorf("a visit renewed the cookie as %v", cs)
 	}
 	// The cookie opens the API too (the web app's fetches carry it).
-	resp, body = h.do(http.MethodGet, api.PathSelf, "", withCookie)
+	resp, body = h.do(http.MethodGet, apitype.PathSelf, "", withCookie)
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("API with cookie: %d %s", resp.StatusCode, body)
 	}
@@ -424,8 +424,8 @@ func TestBadBodies(t *testing.T) {
 		{"wrong type", `{"to":"alice","text":7}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := h.do(http.MethodPost, api.PathMessages, tt.body)
-			wantError(t, resp, body, http.StatusBadRequest, api.CodeBadRequest)
+			resp, body := h.do(http.MethodPost, apitype.PathMessages, tt.body)
+			wantError(t, resp, body, http.StatusBadRequest, apitype.CodeBadRequest)
 		})
 	}
 	if msgs, _ := h.node.Messages(t.Context(), aliceID, 0, false); len(msgs) != 0 {
@@ -435,13 +435,13 @@ func TestBadBodies(t *testing.T) {
 
 func TestOversizedBody(t *testing.T) {
 	h := start(t)
-	body := `{"to":"alice","text":"` + strings.Repeat("x", api.MaxBodyBytes) + `"}`
-	resp, b := h.do(http.MethodPost, api.PathMessages, body)
-	wantError(t, resp, b, http.StatusRequestEntityTooLarge, api.CodeTooLarge)
+	body := `{"to":"alice","text":"` + strings.Repeat("x", apitype.MaxBodyBytes) + `"}`
+	resp, b := h.do(http.MethodPost, apitype.PathMessages, body)
+	wantError(t, resp, b, http.StatusRequestEntityTooLarge, apitype.CodeTooLarge)
 
 	// Under the cap but over the text limit: the node's own error.
 	body = `{"to":"alice","text":"` + strings.Repeat("x", 40<<10) + `"}`
-	resp, b = h.do(http.MethodPost, api.PathMessages, body)
+	resp, b = h.do(http.MethodPost, apitype.PathMessages, body)
 	wantError(t, resp, b, http.StatusBadRequest, "text_too_long")
 }
 
@@ -453,20 +453,20 @@ func TestErrorMapping(t *testing.T) {
 		status                   int
 		code, message            string
 	}{
-		{"unknown contact", http.MethodGet, api.PathMessages + "?with=carol", "", 404, "unknown_contact", `unknown contact "carol"`},
-		{"unknown recipient", http.MethodPost, api.PathMessages, `{"to":"carol","text":"hi"}`, 404, "unknown_contact", `unknown contact "carol"`},
-		{"ambiguous", http.MethodPost, api.PathMessages, `{"to":"alice","text":"hi"}`, 409, "ambiguous", `ambiguous name "alice": use the peer ID`},
-		{"no recipient", http.MethodPost, api.PathMessages, `{"text":"hi"}`, 400, api.CodeBadRequest, ""},
-		{"empty text", http.MethodPost, api.PathMessages, `{"to":"bob","text":""}`, 400, "empty_text", "message text is empty"},
-		{"internal", http.MethodPost, api.PathMessages, `{"to":"bob","text":"boom"}`, 500, api.CodeInternal, "internal error"},
-		{"bad invite", http.MethodPost, api.PathContacts, `{"invite":"garbage"}`, 400, "invalid_invite", "invalid invite code: no checksum"},
-		{"missing invite", http.MethodPost, api.PathContacts, `{"name":"x"}`, 400, "invalid_invite", ""},
-		{"accept unknown", http.MethodPost, "/api/v1/requests/12D3KooWNobody/accept", "", 404, api.CodeNotFound, ""},
-		{"bad limit", http.MethodGet, api.PathMessages + "?with=bob&limit=-1", "", 400, api.CodeBadRequest, ""},
-		{"bad read", http.MethodGet, api.PathMessages + "?with=bob&read=maybe", "", 400, api.CodeBadRequest, ""},
-		{"no with", http.MethodGet, api.PathMessages, "", 400, api.CodeBadRequest, ""},
-		{"wrong method", http.MethodDelete, api.PathSelf, "", 405, api.CodeMethod, ""},
-		{"unknown endpoint", http.MethodGet, "/api/v1/nope", "", 404, api.CodeNotFound, ""},
+		{"unknown contact", http.MethodGet, apitype.PathMessages + "?with=carol", "", 404, "unknown_contact", `unknown contact "carol"`},
+		{"unknown recipient", http.MethodPost, apitype.PathMessages, `{"to":"carol","text":"hi"}`, 404, "unknown_contact", `unknown contact "carol"`},
+		{"ambiguous", http.MethodPost, apitype.PathMessages, `{"to":"alice","text":"hi"}`, 409, "ambiguous", `ambiguous name "alice": use the peer ID`},
+		{"no recipient", http.MethodPost, apitype.PathMessages, `{"text":"hi"}`, 400, apitype.CodeBadRequest, ""},
+		{"empty text", http.MethodPost, apitype.PathMessages, `{"to":"bob","text":""}`, 400, "empty_text", "message text is empty"},
+		{"internal", http.MethodPost, apitype.PathMessages, `{"to":"bob","text":"boom"}`, 500, apitype.CodeInternal, "internal error"},
+		{"bad invite", http.MethodPost, apitype.PathContacts, `{"invite":"garbage"}`, 400, "invalid_invite", "invalid invite code: no checksum"},
+		{"missing invite", http.MethodPost, apitype.PathContacts, `{"name":"x"}`, 400, "invalid_invite", ""},
+		{"accept unknown", http.MethodPost, "/api/v1/requests/12D3KooWNobody/accept", "", 404, apitype.CodeNotFound, ""},
+		{"bad limit", http.MethodGet, apitype.PathMessages + "?with=bob&limit=-1", "", 400, apitype.CodeBadRequest, ""},
+		{"bad read", http.MethodGet, apitype.PathMessages + "?with=bob&read=maybe", "", 400, apitype.CodeBadRequest, ""},
+		{"no with", http.MethodGet, apitype.PathMessages, "", 400, apitype.CodeBadRequest, ""},
+		{"wrong method", http.MethodDelete, apitype.PathSelf, "", 405, apitype.CodeMethod, ""},
+		{"unknown endpoint", http.MethodGet, "/api/v1/nope", "", 404, apitype.CodeNotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -484,7 +484,7 @@ func TestErrorMapping(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	h := start(t)
-	resp, _ := h.do(http.MethodGet, api.PathSelf, "")
+	resp, _ := h.do(http.MethodGet, apitype.PathSelf, "")
 	for k, want := range map[string]string{
 		"X-Frame-Options":        "DENY",
 		"X-Content-Type-Options": "nosniff",
@@ -521,7 +521,7 @@ func stopWithin(t *testing.T, d time.Duration, f func() error) error {
 
 func TestCloseStopsServe(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := gui.New(gui.Config{DataDir: dir, Node: newFakeNode(),
+	srv, err := localapi.New(localapi.Config{DataDir: dir, Node: newFakeNode(),
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -538,7 +538,7 @@ func TestCloseStopsServe(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, gui.APIFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, localapi.APIFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("api.json after Close: %v", err)
 	}
 }
@@ -547,9 +547,9 @@ func TestCloseStopsServe(t *testing.T) {
 // `parley open` does.
 func (h *harness) loginCode(t *testing.T) string {
 	t.Helper()
-	resp, body := h.do(http.MethodPost, api.PathLogin, "")
+	resp, body := h.do(http.MethodPost, apitype.PathLogin, "")
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %d %s", api.PathLogin, resp.StatusCode, body)
+		t.Fatalf("POST %s: %d %s", apitype.PathLogin, resp.StatusCode, body)
 	}
 	var v struct{ URL string }
 	if err := json.Unmarshal(body, &v); err != nil {

@@ -1,4 +1,4 @@
-package gui_test
+package localapi_test
 
 import (
 	"bytes"
@@ -20,8 +20,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
+	"github.com/parley-im/parley/gui/localapi"
 )
 
 // writeFile puts content in a new file of dir and returns its path.
@@ -57,7 +57,7 @@ func pngBytes(t *testing.T) []byte {
 // upload posts body to the upload route with query.
 func (h *harness) upload(query string, body io.Reader, size int64, edit ...func(*http.Request)) (*http.Response, []byte) {
 	h.t.Helper()
-	req, err := http.NewRequestWithContext(h.t.Context(), http.MethodPost, h.base+api.PathFileUpload+"?"+query, body)
+	req, err := http.NewRequestWithContext(h.t.Context(), http.MethodPost, h.base+apitype.PathFileUpload+"?"+query, body)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -184,13 +184,13 @@ func TestFilesThroughClient(t *testing.T) {
 func TestFileJSONFieldNames(t *testing.T) {
 	h := start(t)
 	path := writeFile(t, t.TempDir(), "a.txt", []byte("hello"))
-	resp, body := h.do(http.MethodPost, api.PathFiles, `{"to":"alice","path":"`+path+`"}`)
+	resp, body := h.do(http.MethodPost, apitype.PathFiles, `{"to":"alice","path":"`+path+`"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST files: %d %s", resp.StatusCode, body)
 	}
 	wantKeys(t, body, "id", "conversation", "message", "name", "size", "media_type", "from", "from_name",
 		"outgoing", "state", "bytes_done", "path")
-	var f api.FileView
+	var f apitype.FileView
 	json.Unmarshal(body, &f)
 	h.node.setFile(f.ID, func(f *parley.File) {
 		f.State, f.BytesDone, f.ServedBytes, f.Error = parley.FileFailed, 5, 7, "the disk is full"
@@ -199,7 +199,7 @@ func TestFileJSONFieldNames(t *testing.T) {
 	wantKeys(t, body, "id", "conversation", "message", "name", "size", "media_type", "from", "from_name",
 		"outgoing", "state", "bytes_done", "path", "error", "served_bytes")
 
-	_, body = h.do(http.MethodGet, api.PathSettings, "")
+	_, body = h.do(http.MethodGet, apitype.PathSettings, "")
 	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht")
 }
 
@@ -225,25 +225,25 @@ func TestFileRoutesNeedAuth(t *testing.T) {
 	f := h.node.offer(aliceID, parley.File{ID: "00112233445566778899aabbccddeeff", Name: "a.txt", Size: 5,
 		State: parley.FileComplete, Path: path})
 	routes := []struct{ method, path, body string }{
-		{http.MethodGet, api.PathFiles, ""},
-		{http.MethodPost, api.PathFiles, `{"to":"alice","path":"` + path + `"}`},
-		{http.MethodPost, api.PathFileUpload + "?to=alice&name=x", "some bytes"},
+		{http.MethodGet, apitype.PathFiles, ""},
+		{http.MethodPost, apitype.PathFiles, `{"to":"alice","path":"` + path + `"}`},
+		{http.MethodPost, apitype.PathFileUpload + "?to=alice&name=x", "some bytes"},
 		{http.MethodGet, "/api/v1/files/" + f.ID, ""},
 		{http.MethodPost, "/api/v1/files/" + f.ID + "/accept", ""},
 		{http.MethodPost, "/api/v1/files/" + f.ID + "/cancel", ""},
 		{http.MethodGet, "/api/v1/files/" + f.ID + "/content", ""},
 		{http.MethodGet, "/api/v1/files/" + f.ID + "/content?inline=1", ""},
-		{http.MethodGet, api.PathSettings, ""},
-		{http.MethodPut, api.PathSettings, `{"auto_accept_bytes":1}`},
+		{http.MethodGet, apitype.PathSettings, ""},
+		{http.MethodPut, apitype.PathSettings, `{"auto_accept_bytes":1}`},
 	}
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
 			resp, body := h.do(rt.method, rt.path, rt.body, noAuth)
-			wantError(t, resp, body, http.StatusUnauthorized, api.CodeUnauthorized)
+			wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 			resp, body = h.do(rt.method, rt.path, rt.body, header("Origin", "http://evil.example"))
-			wantError(t, resp, body, http.StatusForbidden, api.CodeForbidden)
+			wantError(t, resp, body, http.StatusForbidden, apitype.CodeForbidden)
 			resp, body = h.do(rt.method, rt.path, rt.body, header("Sec-Fetch-Site", "cross-site"))
-			wantError(t, resp, body, http.StatusForbidden, api.CodeForbidden)
+			wantError(t, resp, body, http.StatusForbidden, apitype.CodeForbidden)
 		})
 	}
 	files, _ := h.node.Files(t.Context())
@@ -263,23 +263,23 @@ func TestFileErrors(t *testing.T) {
 		status                   int
 		code, message            string
 	}{
-		{"unknown file", http.MethodGet, unknown, "", 404, api.CodeNotFound, `not found: no file "ffeeddccbbaa99887766554433221100"`},
-		{"accept unknown", http.MethodPost, unknown + "/accept", "", 404, api.CodeNotFound, ""},
-		{"cancel unknown", http.MethodPost, unknown + "/cancel", "", 404, api.CodeNotFound, ""},
-		{"content of unknown", http.MethodGet, unknown + "/content", "", 404, api.CodeNotFound, ""},
-		{"no recipient", http.MethodPost, api.PathFiles, `{"path":"` + path + `"}`, 400, api.CodeBadRequest, ""},
-		{"no path", http.MethodPost, api.PathFiles, `{"to":"alice"}`, 400, api.CodeBadRequest, ""},
-		{"relative path", http.MethodPost, api.PathFiles, `{"to":"alice","path":"a.txt"}`, 400, api.CodeBadRequest, "a.txt is not an absolute path"},
-		{"missing file", http.MethodPost, api.PathFiles, `{"to":"alice","path":"` + dir + `/nope.txt"}`, 404, api.CodeNotFound, "no such file: " + dir + "/nope.txt"},
-		{"folder", http.MethodPost, api.PathFiles, `{"to":"alice","path":"` + dir + `"}`, 400, api.CodeBadRequest, dir + " is a folder, not a file"},
-		{"unknown recipient", http.MethodPost, api.PathFiles, `{"to":"carol","path":"` + path + `"}`, 404, "unknown_contact", `unknown contact: no contact or group called "carol"`},
-		{"unknown field", http.MethodPost, api.PathFiles, `{"to":"alice","path":"` + path + `","bcc":"eve"}`, 400, api.CodeBadRequest, ""},
-		{"settings with nothing to change", http.MethodPut, api.PathSettings, `{}`, 400, api.CodeBadRequest, ""},
-		{"settings below -1", http.MethodPut, api.PathSettings, `{"auto_accept_bytes":-5}`, 400, "malformed", ""},
-		{"settings not a number", http.MethodPut, api.PathSettings, `{"auto_accept_bytes":"25MB"}`, 400, api.CodeBadRequest, ""},
-		{"upload is POST only", http.MethodGet, api.PathFileUpload, "", 405, api.CodeMethod, "GET not allowed here; use POST"},
-		{"a file is read with GET", http.MethodPut, "/api/v1/files/x", "", 405, api.CodeMethod, ""},
-		{"settings are not deleted", http.MethodDelete, api.PathSettings, "", 405, api.CodeMethod, ""},
+		{"unknown file", http.MethodGet, unknown, "", 404, apitype.CodeNotFound, `not found: no file "ffeeddccbbaa99887766554433221100"`},
+		{"accept unknown", http.MethodPost, unknown + "/accept", "", 404, apitype.CodeNotFound, ""},
+		{"cancel unknown", http.MethodPost, unknown + "/cancel", "", 404, apitype.CodeNotFound, ""},
+		{"content of unknown", http.MethodGet, unknown + "/content", "", 404, apitype.CodeNotFound, ""},
+		{"no recipient", http.MethodPost, apitype.PathFiles, `{"path":"` + path + `"}`, 400, apitype.CodeBadRequest, ""},
+		{"no path", http.MethodPost, apitype.PathFiles, `{"to":"alice"}`, 400, apitype.CodeBadRequest, ""},
+		{"relative path", http.MethodPost, apitype.PathFiles, `{"to":"alice","path":"a.txt"}`, 400, apitype.CodeBadRequest, "a.txt is not an absolute path"},
+		{"missing file", http.MethodPost, apitype.PathFiles, `{"to":"alice","path":"` + dir + `/nope.txt"}`, 404, apitype.CodeNotFound, "no such file: " + dir + "/nope.txt"},
+		{"folder", http.MethodPost, apitype.PathFiles, `{"to":"alice","path":"` + dir + `"}`, 400, apitype.CodeBadRequest, dir + " is a folder, not a file"},
+		{"unknown recipient", http.MethodPost, apitype.PathFiles, `{"to":"carol","path":"` + path + `"}`, 404, "unknown_contact", `unknown contact: no contact or group called "carol"`},
+		{"unknown field", http.MethodPost, apitype.PathFiles, `{"to":"alice","path":"` + path + `","bcc":"eve"}`, 400, apitype.CodeBadRequest, ""},
+		{"settings with nothing to change", http.MethodPut, apitype.PathSettings, `{}`, 400, apitype.CodeBadRequest, ""},
+		{"settings below -1", http.MethodPut, apitype.PathSettings, `{"auto_accept_bytes":-5}`, 400, "malformed", ""},
+		{"settings not a number", http.MethodPut, apitype.PathSettings, `{"auto_accept_bytes":"25MB"}`, 400, apitype.CodeBadRequest, ""},
+		{"upload is POST only", http.MethodGet, apitype.PathFileUpload, "", 405, apitype.CodeMethod, "GET not allowed here; use POST"},
+		{"a file is read with GET", http.MethodPut, "/api/v1/files/x", "", 405, apitype.CodeMethod, ""},
+		{"settings are not deleted", http.MethodDelete, apitype.PathSettings, "", 405, apitype.CodeMethod, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,7 +302,7 @@ func TestFileErrors(t *testing.T) {
 // An upload goes to disk as it arrives, whatever its size; names cannot
 // leave DATA/uploads; the general body cap does not apply, its own does.
 func TestUpload(t *testing.T) {
-	h := startServer(t, t.TempDir(), newFakeNode(), gui.Config{MaxUploadBytes: 4 << 20})
+	h := startServer(t, t.TempDir(), newFakeNode(), localapi.Config{MaxUploadBytes: 4 << 20})
 
 	// Streamed: the first MiB is on disk before the rest is even sent.
 	pr, pw := io.Pipe()
@@ -335,7 +335,7 @@ func TestUpload(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("upload: %d %s", resp.StatusCode, body)
 	}
-	var f api.FileView
+	var f apitype.FileView
 	if err := json.Unmarshal(body, &f); err != nil {
 		t.Fatal(err)
 	}
@@ -354,9 +354,9 @@ func TestUpload(t *testing.T) {
 	// left behind.
 	over := randomBytes(4<<20 + 1)
 	resp, body = h.upload("to=alice&name=big.bin", bytes.NewReader(over), int64(len(over)))
-	wantError(t, resp, body, http.StatusRequestEntityTooLarge, api.CodeTooLarge)
+	wantError(t, resp, body, http.StatusRequestEntityTooLarge, apitype.CodeTooLarge)
 	resp, body = h.upload("to=alice&name=big.bin", io.MultiReader(bytes.NewReader(over)), -1)
-	wantError(t, resp, body, http.StatusRequestEntityTooLarge, api.CodeTooLarge)
+	wantError(t, resp, body, http.StatusRequestEntityTooLarge, apitype.CodeTooLarge)
 	if ups := h.uploads(); len(ups) != 1 {
 		t.Errorf("uploads after refusals: %v", ups)
 	}
@@ -365,9 +365,9 @@ func TestUpload(t *testing.T) {
 	for _, tt := range []struct {
 		query, code string
 	}{
-		{"name=x", api.CodeBadRequest},
-		{"to=&name=x", api.CodeBadRequest},
-		{"to=%20&name=x", api.CodeBadRequest},
+		{"name=x", apitype.CodeBadRequest},
+		{"to=&name=x", apitype.CodeBadRequest},
+		{"to=%20&name=x", apitype.CodeBadRequest},
 		{"to=carol&name=x", "unknown_contact"},
 	} {
 		resp, body = h.upload(tt.query, strings.NewReader("0123456789"), 10)
@@ -378,10 +378,10 @@ func TestUpload(t *testing.T) {
 	}
 	// The node refuses the offer: the copy goes.
 	resp, body = h.upload("to=alice&name=boom", strings.NewReader("x"), 1)
-	wantError(t, resp, body, http.StatusInternalServerError, api.CodeInternal)
+	wantError(t, resp, body, http.StatusInternalServerError, apitype.CodeInternal)
 	// A foreign page cannot upload.
 	resp, body = h.upload("to=alice&name=x", strings.NewReader("x"), 1, header("Origin", "http://evil.example"))
-	wantError(t, resp, body, http.StatusForbidden, api.CodeForbidden)
+	wantError(t, resp, body, http.StatusForbidden, apitype.CodeForbidden)
 	if ups := h.uploads(); len(ups) != 1 {
 		t.Errorf("uploads after refusals: %v", ups)
 	}
@@ -465,16 +465,16 @@ func TestFileContent(t *testing.T) {
 			t.Errorf("%s: %d %q %q", name, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
 		}
 		resp, body = content(name, "?inline=1")
-		wantError(t, resp, body, http.StatusBadRequest, api.CodeBadRequest)
+		wantError(t, resp, body, http.StatusBadRequest, apitype.CodeBadRequest)
 	}
 	resp, body = content("Fotó \"1\".png", "?inline=maybe")
-	wantError(t, resp, body, http.StatusBadRequest, api.CodeBadRequest)
+	wantError(t, resp, body, http.StatusBadRequest, apitype.CodeBadRequest)
 
 	// Only once complete; and only while the file is there.
 	resp, body = content("half.bin", "")
-	wantError(t, resp, body, http.StatusConflict, api.CodeNotComplete)
+	wantError(t, resp, body, http.StatusConflict, apitype.CodeNotComplete)
 	resp, body = content("gone.txt", "")
-	wantError(t, resp, body, http.StatusNotFound, api.CodeNotFound)
+	wantError(t, resp, body, http.StatusNotFound, apitype.CodeNotFound)
 
 	// A browser session reads it as the API token does.
 	c := h.login(t)
@@ -492,7 +492,7 @@ func TestFileEvents(t *testing.T) {
 	}
 	defer ev.Close()
 	awaitSubscribed(t, h.node)
-	raw, _, err := websocket.Dial(t.Context(), "ws://"+h.host+api.PathEvents, &websocket.DialOptions{
+	raw, _, err := websocket.Dial(t.Context(), "ws://"+h.host+apitype.PathEvents, &websocket.DialOptions{
 		HTTPClient: h.http, HTTPHeader: http.Header{"Authorization": {"Bearer " + h.token}},
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // The group endpoints. {group} reaches the node as the user wrote it (an
@@ -24,7 +24,7 @@ func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
-	var req api.CreateGroupRequest
+	var req apitype.CreateGroupRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (s *Server) handleGroupInvites(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleInviteToGroup(w http.ResponseWriter, r *http.Request) {
-	var req api.InviteToGroupRequest
+	var req apitype.InviteToGroupRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) handleGroupMembers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, groupError(err, group))
 		return
 	}
-	views := make([]api.GroupMemberView, 0, len(ms))
+	views := make([]apitype.GroupMemberView, 0, len(ms))
 	for _, m := range ms {
 		views = append(views, s.memberView(m))
 	}
@@ -131,7 +131,7 @@ func (s *Server) handleRemoveFromGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSetGroupRole(w http.ResponseWriter, r *http.Request) {
-	var req api.SetGroupRoleRequest
+	var req apitype.SetGroupRoleRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -152,7 +152,7 @@ func (s *Server) handleSetGroupRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRenameGroup(w http.ResponseWriter, r *http.Request) {
-	var req api.RenameGroupRequest
+	var req apitype.RenameGroupRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -187,7 +187,7 @@ func (s *Server) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	n := s.newNamer(r.Context())
 	n.addMembers(group)
-	views := make([]api.MessageView, 0, len(msgs))
+	views := make([]apitype.MessageView, 0, len(msgs))
 	for _, m := range msgs {
 		views = append(views, n.messageView(m))
 	}
@@ -195,7 +195,7 @@ func (s *Server) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupSend(w http.ResponseWriter, r *http.Request) {
-	var req api.GroupSendRequest
+	var req apitype.GroupSendRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -231,23 +231,23 @@ func groupMemberError(err error, group, member string) error {
 	return groupError(err, group)
 }
 
-func (s *Server) groupViews(ctx context.Context, gs []parley.Group) []api.GroupView {
+func (s *Server) groupViews(ctx context.Context, gs []parley.Group) []apitype.GroupView {
 	n := s.newNamer(ctx)
-	views := make([]api.GroupView, 0, len(gs))
+	views := make([]apitype.GroupView, 0, len(gs))
 	for _, g := range gs {
 		views = append(views, n.groupView(g))
 	}
 	return views
 }
 
-func (n *namer) groupView(g parley.Group) api.GroupView {
-	return api.NewGroupView(g, n.name(g.InvitedBy))
+func (n *namer) groupView(g parley.Group) apitype.GroupView {
+	return apitype.NewGroupView(g, n.name(g.InvitedBy))
 }
 
 // memberView counts ourselves online: the node need not be connected to
 // itself.
-func (s *Server) memberView(m parley.GroupMember) api.GroupMemberView {
-	return api.NewGroupMemberView(m, m.Self || s.node.Online(m.PeerID))
+func (s *Server) memberView(m parley.GroupMember) apitype.GroupMemberView {
+	return apitype.NewGroupMemberView(m, m.Self || s.node.Online(m.PeerID))
 }
 
 // isGroupMessage tells a group message from a DM: both may lack a

@@ -1,8 +1,7 @@
-package gui
+package localapi
 
 import (
 	"bytes"
-	"embed"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -10,17 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
+	"github.com/parley-im/parley/gui/web"
 )
 
-// web holds the GUI's files, served as they are: no build step. index.html
-// is the app's one page; static/ its modules, styles and icons; login.html
-// the page a browser without a session gets.
-//
-//go:embed web
-var web embed.FS
-
-// pages are the GUI's parsed files.
+// pages are the web app's files (package gui/web), parsed once.
 type pages struct {
 	index  []byte
 	login  *template.Template
@@ -28,17 +21,17 @@ type pages struct {
 }
 
 func loadPages() (pages, error) {
-	index, err := web.ReadFile("web/index.html")
+	index, err := fs.ReadFile(web.FS, "index.html")
 	if err != nil {
-		return pages{}, fmt.Errorf("gui: index page: %w", err)
+		return pages{}, fmt.Errorf("localapi: index page: %w", err)
 	}
-	login, err := template.ParseFS(web, "web/login.html")
+	login, err := template.ParseFS(web.FS, "login.html")
 	if err != nil {
-		return pages{}, fmt.Errorf("gui: login page: %w", err)
+		return pages{}, fmt.Errorf("localapi: login page: %w", err)
 	}
-	static, err := fs.Sub(web, "web/static")
+	static, err := fs.Sub(web.FS, "static")
 	if err != nil {
-		return pages{}, fmt.Errorf("gui: static files: %w", err)
+		return pages{}, fmt.Errorf("localapi: static files: %w", err)
 	}
 	return pages{index: index, login: login, static: static}, nil
 }
@@ -55,7 +48,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 
 // loginPage answers a request without a valid session. A browser opening a
 // page gets a page that says how to log in; API clients get e as JSON.
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, e *api.Error) {
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, e *apitype.Error) {
 	if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, "/api/") ||
 		!strings.Contains(r.Header.Get("Accept"), "text/html") {
 		writeError(w, e)

@@ -1,4 +1,4 @@
-package gui_test
+package localapi_test
 
 import (
 	"encoding/json"
@@ -14,7 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 	"github.com/parley-im/parley/gui/client"
 )
 
@@ -107,7 +107,7 @@ func TestEndpointsThroughClient(t *testing.T) {
 // TestJSONFieldNames pins the wire names the CLI, the web app and bots use.
 func TestJSONFieldNames(t *testing.T) {
 	h := start(t)
-	resp, body := h.do(http.MethodPost, api.PathMessages, `{"to":"bob","text":"hi"}`)
+	resp, body := h.do(http.MethodPost, apitype.PathMessages, `{"to":"bob","text":"hi"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST messages: %d %s", resp.StatusCode, body)
 	}
@@ -121,7 +121,7 @@ func TestJSONFieldNames(t *testing.T) {
 		t.Errorf("sent_at: %v", err)
 	}
 
-	_, body = h.do(http.MethodGet, api.PathContacts, "")
+	_, body = h.do(http.MethodGet, apitype.PathContacts, "")
 	var list []json.RawMessage
 	if err := json.Unmarshal(body, &list); err != nil || len(list) == 0 {
 		t.Fatalf("contacts %s: %v", body, err)
@@ -129,17 +129,17 @@ func TestJSONFieldNames(t *testing.T) {
 	wantKeys(t, list[0], "peer_id", "name", "state", "added_at", "online", "safety_number")
 
 	h.node.receive(aliceID, "hello")
-	_, body = h.do(http.MethodGet, api.PathConversations, "")
+	_, body = h.do(http.MethodGet, apitype.PathConversations, "")
 	json.Unmarshal(body, &list)
 	wantKeys(t, list[0], "id", "kind", "peer", "last_hlc", "unread", "name", "online", "last")
 
-	_, body = h.do(http.MethodGet, api.PathSelf, "")
+	_, body = h.do(http.MethodGet, apitype.PathSelf, "")
 	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "fingerprint", "data_dir", "named")
 }
 
 func TestStatus(t *testing.T) {
 	h := start(t)
-	resp, body := h.do(http.MethodGet, api.PathStatus, "")
+	resp, body := h.do(http.MethodGet, apitype.PathStatus, "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET status: %d %s", resp.StatusCode, body)
 	}
@@ -164,7 +164,7 @@ func TestStatus(t *testing.T) {
 	if want := h.node.Status(); !reflect.DeepEqual(got, want) {
 		t.Errorf("client Status:\n%+v\nwant\n%+v", got, want)
 	}
-	if resp, _ := h.do(http.MethodPost, api.PathStatus, "{}"); resp.StatusCode != http.StatusMethodNotAllowed {
+	if resp, _ := h.do(http.MethodPost, apitype.PathStatus, "{}"); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST status: %d", resp.StatusCode)
 	}
 }
@@ -190,7 +190,7 @@ func TestClientErrors(t *testing.T) {
 	h := start(t)
 	c := h.client()
 	_, err := c.Send(t.Context(), "carol", "hi")
-	var apiErr *api.Error
+	var apiErr *apitype.Error
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound || apiErr.Error() != `unknown contact "carol"` {
 		t.Fatalf("Send to carol: %#v", err)
 	}
@@ -281,7 +281,7 @@ func TestEventsClientGoes(t *testing.T) {
 
 func TestEventsAuthAndOrigin(t *testing.T) {
 	h := start(t)
-	wsURL := "ws://" + h.host + api.PathEvents
+	wsURL := "ws://" + h.host + apitype.PathEvents
 	dial := func(url string, hdr http.Header) (*http.Response, error) {
 		conn, resp, err := websocket.Dial(t.Context(), url, &websocket.DialOptions{
 			HTTPClient: h.http, HTTPHeader: hdr,

@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // route is one endpoint. The table in routes is the API at a glance.
@@ -25,43 +25,43 @@ type route struct {
 func (s *Server) routes() http.Handler {
 	table := []route{
 		{http.MethodGet, "/{$}", s.handleIndex},
-		{http.MethodGet, api.PathSelf, s.handleSelf},
-		{http.MethodPut, api.PathSelf, s.handleSetName},
-		{http.MethodGet, api.PathSelfQR, s.handleSelfQR},
-		{http.MethodGet, api.PathContacts, s.handleContacts},
-		{http.MethodPost, api.PathContacts, s.handleAddContact},
-		{http.MethodGet, api.PathRequests, s.handleRequests},
-		{http.MethodPost, api.PathAccept, s.handleAccept},
-		{http.MethodGet, api.PathConversations, s.handleConversations},
-		{http.MethodGet, api.PathMessages, s.handleMessages},
-		{http.MethodPost, api.PathMessages, s.handleSend},
-		{http.MethodGet, api.PathPeers, s.handlePeers},
-		{http.MethodGet, api.PathStatus, s.handleStatus},
-		{http.MethodGet, api.PathGroups, s.handleGroups},
-		{http.MethodPost, api.PathGroups, s.handleCreateGroup},
-		{http.MethodGet, api.PathGroupInvites, s.handleGroupInvites},
-		{http.MethodPost, api.PathGroupInvite, s.handleInviteToGroup},
-		{http.MethodPost, api.PathGroupAccept, s.handleAcceptGroup},
-		{http.MethodPost, api.PathGroupDecline, s.handleDeclineGroup},
-		{http.MethodPost, api.PathGroupLeave, s.handleLeaveGroup},
-		{http.MethodGet, api.PathGroupMembers, s.handleGroupMembers},
-		{http.MethodDelete, api.PathGroupMember, s.handleRemoveFromGroup},
-		{http.MethodPost, api.PathGroupRole, s.handleSetGroupRole},
-		{http.MethodPost, api.PathGroupRename, s.handleRenameGroup},
-		{http.MethodGet, api.PathGroupMessages, s.handleGroupMessages},
-		{http.MethodPost, api.PathGroupMessages, s.handleGroupSend},
-		{http.MethodGet, api.PathFiles, s.handleFiles},
-		{http.MethodPost, api.PathFiles, s.handleSendFile},
-		{http.MethodPost, api.PathFileUpload, s.handleUpload},
-		{http.MethodGet, api.PathFile, s.handleFile},
-		{http.MethodPost, api.PathFileAccept, s.handleAcceptFile},
-		{http.MethodPost, api.PathFileCancel, s.handleCancelFile},
-		{http.MethodGet, api.PathFileContent, s.handleFileContent},
-		{http.MethodGet, api.PathSettings, s.handleSettings},
-		{http.MethodPut, api.PathSettings, s.handleSetSettings},
-		{http.MethodGet, api.PathEvents, s.handleEvents},
-		{http.MethodPost, api.PathLogin, s.handleNewLogin},
-		{http.MethodPost, api.PathLogout, s.handleLogout},
+		{http.MethodGet, apitype.PathSelf, s.handleSelf},
+		{http.MethodPut, apitype.PathSelf, s.handleSetName},
+		{http.MethodGet, apitype.PathSelfQR, s.handleSelfQR},
+		{http.MethodGet, apitype.PathContacts, s.handleContacts},
+		{http.MethodPost, apitype.PathContacts, s.handleAddContact},
+		{http.MethodGet, apitype.PathRequests, s.handleRequests},
+		{http.MethodPost, apitype.PathAccept, s.handleAccept},
+		{http.MethodGet, apitype.PathConversations, s.handleConversations},
+		{http.MethodGet, apitype.PathMessages, s.handleMessages},
+		{http.MethodPost, apitype.PathMessages, s.handleSend},
+		{http.MethodGet, apitype.PathPeers, s.handlePeers},
+		{http.MethodGet, apitype.PathStatus, s.handleStatus},
+		{http.MethodGet, apitype.PathGroups, s.handleGroups},
+		{http.MethodPost, apitype.PathGroups, s.handleCreateGroup},
+		{http.MethodGet, apitype.PathGroupInvites, s.handleGroupInvites},
+		{http.MethodPost, apitype.PathGroupInvite, s.handleInviteToGroup},
+		{http.MethodPost, apitype.PathGroupAccept, s.handleAcceptGroup},
+		{http.MethodPost, apitype.PathGroupDecline, s.handleDeclineGroup},
+		{http.MethodPost, apitype.PathGroupLeave, s.handleLeaveGroup},
+		{http.MethodGet, apitype.PathGroupMembers, s.handleGroupMembers},
+		{http.MethodDelete, apitype.PathGroupMember, s.handleRemoveFromGroup},
+		{http.MethodPost, apitype.PathGroupRole, s.handleSetGroupRole},
+		{http.MethodPost, apitype.PathGroupRename, s.handleRenameGroup},
+		{http.MethodGet, apitype.PathGroupMessages, s.handleGroupMessages},
+		{http.MethodPost, apitype.PathGroupMessages, s.handleGroupSend},
+		{http.MethodGet, apitype.PathFiles, s.handleFiles},
+		{http.MethodPost, apitype.PathFiles, s.handleSendFile},
+		{http.MethodPost, apitype.PathFileUpload, s.handleUpload},
+		{http.MethodGet, apitype.PathFile, s.handleFile},
+		{http.MethodPost, apitype.PathFileAccept, s.handleAcceptFile},
+		{http.MethodPost, apitype.PathFileCancel, s.handleCancelFile},
+		{http.MethodGet, apitype.PathFileContent, s.handleFileContent},
+		{http.MethodGet, apitype.PathSettings, s.handleSettings},
+		{http.MethodPut, apitype.PathSettings, s.handleSetSettings},
+		{http.MethodGet, apitype.PathEvents, s.handleEvents},
+		{http.MethodPost, apitype.PathLogin, s.handleNewLogin},
+		{http.MethodPost, apitype.PathLogout, s.handleLogout},
 	}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string) // path → methods
@@ -79,7 +79,7 @@ func (s *Server) routes() http.Handler {
 		allow := strings.Join(methods, ", ")
 		wrong := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			writeError(w, &api.Error{Status: http.StatusMethodNotAllowed, Code: api.CodeMethod,
+			writeError(w, &apitype.Error{Status: http.StatusMethodNotAllowed, Code: apitype.CodeMethod,
 				Message: r.Method + " not allowed here; use " + allow})
 		}
 		for _, m := range otherMethods(methods) {
@@ -87,7 +87,7 @@ func (s *Server) routes() http.Handler {
 		}
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
+		writeError(w, &apitype.Error{Status: http.StatusNotFound, Code: apitype.CodeNotFound,
 			Message: "no such API endpoint: " + r.URL.Path})
 	})
 	return mux
@@ -110,12 +110,12 @@ func (s *Server) handleSelf(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.selfView(s.node.Self()))
 }
 
-func (s *Server) selfView(self parley.Self) api.SelfView {
-	return api.SelfView{Self: self, Named: s.defaultName == "" || self.Name != s.defaultName}
+func (s *Server) selfView(self parley.Self) apitype.SelfView {
+	return apitype.SelfView{Self: self, Named: s.defaultName == "" || self.Name != s.defaultName}
 }
 
 func (s *Server) handleSetName(w http.ResponseWriter, r *http.Request) {
-	var req api.SetNameRequest
+	var req apitype.SetNameRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -143,7 +143,7 @@ func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
-	var req api.AddContactRequest
+	var req apitype.AddContactRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -185,11 +185,11 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.newNamer(r.Context())
-	views := make([]api.ConversationView, 0, len(convs))
+	views := make([]apitype.ConversationView, 0, len(convs))
 	for _, c := range convs {
 		// The view's Name hides the embedded one in JSON: carry a group's
 		// name over.
-		v := api.ConversationView{Conversation: c, Name: c.Name}
+		v := apitype.ConversationView{Conversation: c, Name: c.Name}
 		if c.Peer != "" {
 			v.Name = n.name(c.Peer)
 			v.Online = s.node.Online(c.Peer)
@@ -203,7 +203,7 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 // lastMessage is the newest message of a conversation, for the list's
 // preview; nil if there is none or it cannot be read (the list still
 // shows).
-func (s *Server) lastMessage(ctx context.Context, n *namer, c parley.Conversation) *api.MessageView {
+func (s *Server) lastMessage(ctx context.Context, n *namer, c parley.Conversation) *apitype.MessageView {
 	var msgs []parley.Message
 	var err error
 	if c.Kind == parley.ConversationGroup {
@@ -246,7 +246,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	n := s.newNamer(r.Context())
 	n.names[c.PeerID] = c.Name
-	views := make([]api.MessageView, 0, len(msgs))
+	views := make([]apitype.MessageView, 0, len(msgs))
 	for _, m := range msgs {
 		views = append(views, n.messageView(m))
 	}
@@ -329,7 +329,7 @@ func (p page) fetch(list func(limit int, markRead bool) ([]parley.Message, error
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
-	var req api.SendRequest
+	var req apitype.SendRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -380,22 +380,22 @@ func (s *Server) resolve(ctx context.Context, nameOrID string) (parley.Contact, 
 	return c, nil
 }
 
-func (s *Server) contactViews(cs []parley.Contact) []api.ContactView {
-	views := make([]api.ContactView, 0, len(cs))
+func (s *Server) contactViews(cs []parley.Contact) []apitype.ContactView {
+	views := make([]apitype.ContactView, 0, len(cs))
 	for _, c := range cs {
 		views = append(views, s.contactView(c))
 	}
 	return views
 }
 
-func (s *Server) contactView(c parley.Contact) api.ContactView {
+func (s *Server) contactView(c parley.Contact) apitype.ContactView {
 	sn, err := s.node.SafetyNumber(c.PeerID)
 	if err != nil {
 		// Still list the contact: a missing safety number only means there
 		// is nothing to compare yet.
 		s.log.Warn("safety number", "peer", c.PeerID, "err", err)
 	}
-	return api.ContactView{Contact: c, Online: s.node.Online(c.PeerID), SafetyNumber: sn}
+	return apitype.ContactView{Contact: c, Online: s.node.Online(c.PeerID), SafetyNumber: sn}
 }
 
 // namer resolves peer IDs to display names, once per peer per request.
@@ -427,15 +427,15 @@ func (n *namer) name(peerID string) string {
 	return c.Name
 }
 
-func (n *namer) messageView(m parley.Message) api.MessageView {
+func (n *namer) messageView(m parley.Message) apitype.MessageView {
 	if m.To == "" && !m.Outgoing && !n.isGroupMessage(m) {
 		m.To = n.self.PeerID // a DM received was addressed to us
 	}
-	return api.NewMessageView(m, n.name(m.From), n.name(m.To))
+	return apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
 }
 
 func badRequest(msg string) error {
-	return &api.Error{Status: http.StatusBadRequest, Code: api.CodeBadRequest, Message: msg}
+	return &apitype.Error{Status: http.StatusBadRequest, Code: apitype.CodeBadRequest, Message: msg}
 }
 
 // decodeBody reads exactly one JSON object with only known fields.
@@ -453,7 +453,7 @@ func decodeBody(r *http.Request, v any) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &tooBig):
-		return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: api.CodeTooLarge,
+		return &apitype.Error{Status: http.StatusRequestEntityTooLarge, Code: apitype.CodeTooLarge,
 			Message: fmt.Sprintf("request body too large (limit %d bytes)", tooBig.Limit)}
 	case errors.Is(err, io.EOF):
 		return badRequest("request body is empty: expected a JSON object")
@@ -466,7 +466,7 @@ func decodeBody(r *http.Request, v any) error {
 // their message; the rest are logged and answered with a bare 500, since
 // their text may describe internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	e, ok := api.ErrorFor(err)
+	e, ok := apitype.ErrorFor(err)
 	if !ok {
 		if r.Context().Err() != nil {
 			s.log.Debug("request abandoned", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -477,7 +477,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, e)
 }
 
-func writeError(w http.ResponseWriter, e *api.Error) {
+func writeError(w http.ResponseWriter, e *apitype.Error) {
 	writeJSON(w, e.Status, e)
 }
 

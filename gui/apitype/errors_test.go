@@ -1,4 +1,4 @@
-package api_test
+package apitype_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 func TestErrorForRoundTrip(t *testing.T) {
@@ -31,12 +31,12 @@ func TestErrorForRoundTrip(t *testing.T) {
 		{fmt.Errorf("%w: %w", parley.ErrInvalidInvite, parley.ErrMalformed), http.StatusBadRequest},
 	}
 	for _, tt := range tests {
-		e, ok := api.ErrorFor(tt.err)
+		e, ok := apitype.ErrorFor(tt.err)
 		if !ok || e.Status != tt.status || e.Message != tt.err.Error() {
 			t.Errorf("ErrorFor(%v) = %+v, %v", tt.err, e, ok)
 		}
 		// What the client gets back unwraps to the same sentinel.
-		wire := &api.Error{Status: e.Status, Message: e.Message, Code: e.Code}
+		wire := &apitype.Error{Status: e.Status, Message: e.Message, Code: e.Code}
 		for _, s := range []error{parley.ErrUnknownContact, parley.ErrNotFound, parley.ErrAmbiguous,
 			parley.ErrEmptyText, parley.ErrTextTooLong, parley.ErrInvalidInvite,
 			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace, parley.ErrPrivateNetwork} {
@@ -45,7 +45,7 @@ func TestErrorForRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	e, ok := api.ErrorFor(errors.New("open /home/x/.config/parley/db: disk full"))
+	e, ok := apitype.ErrorFor(errors.New("open /home/x/.config/parley/db: disk full"))
 	if ok || e.Status != http.StatusInternalServerError || e.Message != "internal error" {
 		t.Errorf("internal error mapped to %+v, %v", e, ok)
 	}

@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // eventWriteTimeout bounds one frame's write, so a client that stops
@@ -17,7 +17,7 @@ import (
 const eventWriteTimeout = 10 * time.Second
 
 // handleEvents streams the node's events over a WebSocket, one JSON
-// api.EventView per frame, until the client goes, the node's channel
+// apitype.EventView per frame, until the client goes, the node's channel
 // closes (node stopped, or this reader fell behind) or the server stops.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// Counted before the upgrade: until then Shutdown tracks the
@@ -67,8 +67,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) eventView(ctx context.Context, ev parley.Event) api.EventView {
-	v := api.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online, Conversation: ev.Conversation}
+func (s *Server) eventView(ctx context.Context, ev parley.Event) apitype.EventView {
+	v := apitype.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online, Conversation: ev.Conversation}
 	if ev.Message == nil && ev.Group == nil && ev.File == nil {
 		return v
 	}

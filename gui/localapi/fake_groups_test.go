@@ -1,4 +1,4 @@
-package gui_test
+package localapi_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package api_test
+package apitype_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -60,28 +60,28 @@ var (
 // goldenViews are the API's views, each kind as a list of cases, named for
 // their golden file.
 func goldenViews() map[string]any {
-	mv := api.NewMessageView(message, "alice", "me")
-	fv := api.FileView{File: file, FromName: "me"}
-	gv := api.NewGroupView(group, "alice")
+	mv := apitype.NewMessageView(message, "alice", "me")
+	fv := apitype.FileView{File: file, FromName: "me"}
+	gv := apitype.NewGroupView(group, "alice")
 	return map[string]any{
-		"self":    []any{api.SelfView{Self: self, Named: true}, api.SelfView{}},
-		"contact": []any{api.ContactView{Contact: contact, Online: true, SafetyNumber: "1234"}, api.ContactView{}},
-		"message": []any{mv, api.NewMessageView(fileMessage, "me", ""), api.NewMessageView(parley.Message{}, "", "")},
+		"self":    []any{apitype.SelfView{Self: self, Named: true}, apitype.SelfView{}},
+		"contact": []any{apitype.ContactView{Contact: contact, Online: true, SafetyNumber: "1234"}, apitype.ContactView{}},
+		"message": []any{mv, apitype.NewMessageView(fileMessage, "me", ""), apitype.NewMessageView(parley.Message{}, "", "")},
 		"conversation": []any{
-			api.ConversationView{Conversation: conversation, Name: "alice", Online: true, Last: &mv},
-			api.ConversationView{Conversation: groupConversation, Name: groupConversation.Name},
-			api.ConversationView{},
+			apitype.ConversationView{Conversation: conversation, Name: "alice", Online: true, Last: &mv},
+			apitype.ConversationView{Conversation: groupConversation, Name: groupConversation.Name},
+			apitype.ConversationView{},
 		},
-		"group":        []any{gv, api.NewGroupView(parley.Group{}, "")},
-		"group_member": []any{api.NewGroupMemberView(member, true), api.NewGroupMemberView(parley.GroupMember{}, false)},
-		"file":         []any{fv, api.FileView{}},
+		"group":        []any{gv, apitype.NewGroupView(parley.Group{}, "")},
+		"group_member": []any{apitype.NewGroupMemberView(member, true), apitype.NewGroupMemberView(parley.GroupMember{}, false)},
+		"file":         []any{fv, apitype.FileView{}},
 		"event": []any{
-			api.EventView{Type: parley.EventMessage, Message: &mv},
-			api.EventView{Type: parley.EventPresence, PeerID: "12D3KooWAlice", Online: true},
-			api.EventView{Type: parley.EventGroup, Group: &gv},
-			api.EventView{Type: parley.EventFile, File: &fv},
-			api.EventView{Type: parley.EventRead, Conversation: convID},
-			api.EventView{},
+			apitype.EventView{Type: parley.EventMessage, Message: &mv},
+			apitype.EventView{Type: parley.EventPresence, PeerID: "12D3KooWAlice", Online: true},
+			apitype.EventView{Type: parley.EventGroup, Group: &gv},
+			apitype.EventView{Type: parley.EventFile, File: &fv},
+			apitype.EventView{Type: parley.EventRead, Conversation: convID},
+			apitype.EventView{},
 		},
 		"peer":     []any{peerInfo, parley.PeerInfo{}},
 		"status":   []any{status, parley.NetworkStatus{}},

@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"context"
@@ -16,14 +16,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/internal/atomicfile"
 )
 
 // APIFile is the file in the data dir that tells clients where the API
 // listens and which token it wants.
-const APIFile = api.FileName
+const APIFile = apitype.FileName
 
 // DefaultAddr listens on IPv4 loopback on a port the kernel picks.
 const DefaultAddr = "127.0.0.1:0"
@@ -99,10 +99,10 @@ type Server struct {
 // undoes both.
 func New(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
-		return nil, errors.New("gui: Config.DataDir is required")
+		return nil, errors.New("localapi: Config.DataDir is required")
 	}
 	if cfg.Node == nil {
-		return nil, errors.New("gui: Config.Node is required")
+		return nil, errors.New("localapi: Config.Node is required")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -125,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("gui: data dir: %w", err)
+		return nil, fmt.Errorf("localapi: data dir: %w", err)
 	}
 	sessionKey, err := loadOrCreateSessionKey(cfg.DataDir)
 	if err != nil {
@@ -161,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.cookie = "parley_session_" + port
 	s.handler = s.guard(s.routes())
-	if err := writeAPIFile(s.apiFile, api.File{URL: s.base, Token: token}); err != nil {
+	if err := writeAPIFile(s.apiFile, apitype.File{URL: s.base, Token: token}); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	if s.served != nil {
 		s.mu.Unlock()
-		return errors.New("gui: Serve called twice")
+		return errors.New("localapi: Serve called twice")
 	}
 	select {
 	case <-s.closing:
@@ -207,7 +207,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case err := <-errc:
 		s.endStreams()
 		s.streams.Wait()
-		return fmt.Errorf("gui: serve: %w", err)
+		return fmt.Errorf("localapi: serve: %w", err)
 	case <-ctx.Done():
 	case <-s.closing:
 	}
@@ -218,7 +218,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	<-errc // http.ErrServerClosed, as Shutdown began
 	if err != nil {
 		srv.Close()
-		err = fmt.Errorf("gui: shutdown: %w", err)
+		err = fmt.Errorf("localapi: shutdown: %w", err)
 	}
 	s.endStreams()
 	s.streams.Wait()
@@ -241,10 +241,10 @@ func (s *Server) Close() error {
 		}
 		var errs []error
 		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, fmt.Errorf("gui: close listener: %w", err))
+			errs = append(errs, fmt.Errorf("localapi: close listener: %w", err))
 		}
 		if err := os.Remove(s.apiFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("gui: remove api file: %w", err))
+			errs = append(errs, fmt.Errorf("localapi: remove api file: %w", err))
 		}
 		s.closeErr = errors.Join(errs...)
 	})
@@ -258,7 +258,7 @@ func (s *Server) Close() error {
 func CheckAddr(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("gui: listen address %q: %w", addr, err)
+		return fmt.Errorf("localapi: listen address %q: %w", addr, err)
 	}
 	if host == "localhost" {
 		return nil
@@ -266,13 +266,13 @@ func CheckAddr(addr string) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("gui: listen address %q is not a loopback address (use 127.0.0.1, [::1] or localhost)", addr)
+	return fmt.Errorf("localapi: listen address %q is not a loopback address (use 127.0.0.1, [::1] or localhost)", addr)
 }
 
 func newToken() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("gui: token: %w", err)
+		return "", fmt.Errorf("localapi: token: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
@@ -280,13 +280,13 @@ func newToken() (string, error) {
 // writeAPIFile writes the file atomically (temp file, then rename), so a
 // client never reads half a file, and with mode 0600 from the first byte,
 // so no other user ever sees the token.
-func writeAPIFile(path string, f api.File) (err error) {
+func writeAPIFile(path string, f apitype.File) (err error) {
 	b, err := json.Marshal(f)
 	if err != nil {
-		return fmt.Errorf("gui: api file: %w", err)
+		return fmt.Errorf("localapi: api file: %w", err)
 	}
 	if err := atomicfile.Write(path, append(b, '\n')); err != nil {
-		return fmt.Errorf("gui: api file: %w", err)
+		return fmt.Errorf("localapi: api file: %w", err)
 	}
 	return nil
 }

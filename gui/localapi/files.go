@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // The file endpoints. A file offered from the CLI is read where it lies
@@ -46,7 +46,7 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.newNamer(r.Context())
-	views := make([]api.FileView, 0, len(files))
+	views := make([]apitype.FileView, 0, len(files))
 	for _, f := range files {
 		views = append(views, n.fileView(f))
 	}
@@ -58,7 +58,7 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 // meant. Missing files and folders are refused here, in plain words,
 // before the node tries to read them.
 func (s *Server) handleSendFile(w http.ResponseWriter, r *http.Request) {
-	var req api.SendFileRequest
+	var req apitype.SendFileRequest
 	if err := decodeBody(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
@@ -92,7 +92,7 @@ func checkReadable(path string) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Message: "no such file: " + path}
+		return &apitype.Error{Status: http.StatusNotFound, Code: apitype.CodeNotFound, Message: "no such file: " + path}
 	case errors.Is(err, fs.ErrPermission):
 		return badRequest("cannot read " + path + ": permission denied")
 	case err != nil:
@@ -144,7 +144,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 func tooLarge(limit int64) error {
-	return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: api.CodeTooLarge,
+	return &apitype.Error{Status: http.StatusRequestEntityTooLarge, Code: apitype.CodeTooLarge,
 		Message: fmt.Sprintf("file too large (limit %d bytes)", limit)}
 }
 
@@ -312,21 +312,21 @@ func (s *Server) handleFileContent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.State != parley.FileComplete {
-		s.fail(w, r, &api.Error{Status: http.StatusConflict, Code: api.CodeNotComplete,
+		s.fail(w, r, &apitype.Error{Status: http.StatusConflict, Code: apitype.CodeNotComplete,
 			Message: fmt.Sprintf("%s is not complete (%s, %d of %d bytes)", f.Name, f.State, f.BytesDone, f.Size)})
 		return
 	}
 	file, err := os.Open(f.Path)
 	if err != nil {
 		s.log.Info("a complete file cannot be read", "file", f.ID, "err", err)
-		s.fail(w, r, &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
+		s.fail(w, r, &apitype.Error{Status: http.StatusNotFound, Code: apitype.CodeNotFound,
 			Message: fmt.Sprintf("%s is no longer at %s", f.Name, f.Path)})
 		return
 	}
 	defer file.Close()
 	st, err := file.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		s.fail(w, r, &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
+		s.fail(w, r, &apitype.Error{Status: http.StatusNotFound, Code: apitype.CodeNotFound,
 			Message: fmt.Sprintf("%s is no longer at %s", f.Name, f.Path)})
 		return
 	}
@@ -396,6 +396,6 @@ func isAttrChar(b byte) bool {
 	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
 }
 
-func (n *namer) fileView(f parley.File) api.FileView {
-	return api.FileView{File: f, FromName: n.name(f.From)}
+func (n *namer) fileView(f parley.File) apitype.FileView {
+	return apitype.FileView{File: f, FromName: n.name(f.From)}
 }

@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"fmt"
@@ -39,7 +39,7 @@ func (s *Server) handleSelfQR(w http.ResponseWriter, r *http.Request) {
 func qrSVG(text string) (string, error) {
 	q, err := qrcode.New(text, qrcode.Low)
 	if err != nil {
-		return "", fmt.Errorf("gui: QR code: %w", err)
+		return "", fmt.Errorf("localapi: QR code: %w", err)
 	}
 	q.DisableBorder = true
 	bits := q.Bitmap()

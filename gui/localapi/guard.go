@@ -1,4 +1,4 @@
-package gui
+package localapi
 
 import (
 	"crypto/subtle"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // contentSecurityPolicy lets pages run only this server's own scripts and
@@ -51,13 +51,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		host := strings.ToLower(r.Host)
 		if !s.hosts[host] {
 			securityHeaders(w.Header(), "")
-			writeError(w, &api.Error{Status: http.StatusForbidden, Code: api.CodeForbidden,
+			writeError(w, &apitype.Error{Status: http.StatusForbidden, Code: apitype.CodeForbidden,
 				Message: "host not allowed: the API answers only to loopback names"})
 			return
 		}
 		securityHeaders(w.Header(), host)
 		if err := s.checkOrigin(r); err != nil {
-			writeError(w, &api.Error{Status: http.StatusForbidden, Code: api.CodeForbidden,
+			writeError(w, &apitype.Error{Status: http.StatusForbidden, Code: apitype.CodeForbidden,
 				Message: "cross-origin request refused"})
 			return
 		}
@@ -77,17 +77,17 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		// An upload is a whole file: its handler streams it to disk under
 		// a cap of its own.
-		if r.Method != http.MethodPost || r.URL.Path != api.PathFileUpload {
-			r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
+		if r.Method != http.MethodPost || r.URL.Path != apitype.PathFileUpload {
+			r.Body = http.MaxBytesReader(w, r.Body, apitype.MaxBodyBytes)
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-var errUnauthorized = &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
+var errUnauthorized = &apitype.Error{Status: http.StatusUnauthorized, Code: apitype.CodeUnauthorized,
 	Message: "missing or wrong API token (see api.json in the data dir); to log a browser in, run: parley open"}
 
-var errLoginUsed = &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
+var errLoginUsed = &apitype.Error{Status: http.StatusUnauthorized, Code: apitype.CodeUnauthorized,
 	Message: "this login link was already used or has expired; get a new one with: parley open"}
 
 // checkOrigin applies net/http's cross-origin protection to every method.
