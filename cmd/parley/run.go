@@ -18,6 +18,15 @@ import (
 	"github.com/parley-im/parley/node"
 )
 
+// The messenger plays every role the API needs from the node.
+var (
+	_ localapi.Messages = (*node.Messenger)(nil)
+	_ localapi.Groups   = (*node.Messenger)(nil)
+	_ localapi.Files    = (*node.Messenger)(nil)
+	_ localapi.Network  = (*node.Messenger)(nil)
+	_ localapi.Events   = (*node.Messenger)(nil)
+)
+
 // passphraseEnv holds the keystore passphrase when no file is given.
 const passphraseEnv = "PARLEY_PASSPHRASE"
 
@@ -124,7 +133,17 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		return fmt.Errorf("start node: %w", err)
 	}
 	m := n.Messenger()
-	srv, err := localapi.New(localapi.Config{Addr: o.api, DataDir: dir, Node: m, DefaultName: node.DefaultName, Logger: log})
+	srv, err := localapi.New(localapi.Config{
+		Addr:        o.api,
+		DataDir:     dir,
+		DefaultName: node.DefaultName,
+		Messages:    m,
+		Groups:      m,
+		Files:       m,
+		Network:     m,
+		Events:      m,
+		Logger:      log,
+	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("start API: %w", err), n.Close())
 	}

@@ -29,7 +29,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// after connecting must not miss the events its action causes.
 	subCtx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel() // ends the subscription
-	events := s.node.Subscribe(subCtx)
+	events := s.events.Subscribe(subCtx)
 
 	// guard has already refused foreign origins; Accept's own check (Origin
 	// host must equal Host) agrees with it, so it stays on.

@@ -8,21 +8,22 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/parley-im/parley"
 )
 
-// The fake node's files: offers are recorded, not sent; tests move them
-// through their states with setFile.
-
-// fakeFiles is the fake node's file state, guarded by fakeNode.mu.
+// fakeFiles is the fake node's file transfers: offers are recorded, not
+// sent; tests move them through their states with setFile.
 type fakeFiles struct {
-	files      []parley.File // newest last
-	autoAccept int64
-	downloads  string
+	dm     *fakeMessages // contacts a file may go to
+	groups *fakeGroups   // groups a file may go to
+
+	mu    sync.Mutex
+	files []parley.File // newest last; guarded by mu
 }
 
-func (f *fakeNode) SendFile(_ context.Context, to, path string) (parley.File, error) {
+func (f *fakeFiles) SendFile(_ context.Context, to, path string) (parley.File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return parley.File{}, err
@@ -45,16 +46,18 @@ func (f *fakeNode) SendFile(_ context.Context, to, path string) (parley.File, er
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.files.files = append(f.files.files, file)
+	f.files = append(f.files, file)
 	return file, nil
 }
 
 // conversationOf finds a contact or a group as the node's SendFile does.
-func (f *fakeNode) conversationOf(to string) (parley.ConversationID, error) {
-	if c, err := f.Resolve(context.Background(), to); err == nil {
+func (f *fakeFiles) conversationOf(to string) (parley.ConversationID, error) {
+	if c, err := f.dm.Resolve(context.Background(), to); err == nil {
 		return parley.DMConversationID(selfID, c.PeerID), nil
 	}
-	if g, err := f.findGroup(to); err == nil {
+	f.groups.mu.Lock()
+	defer f.groups.mu.Unlock()
+	if g, err := f.groups.findGroup(to); err == nil {
 		return g.ID, nil
 	}
 	return parley.ConversationID{}, fmt.Errorf("%w: no contact or group called %q", parley.ErrUnknownContact, to)
@@ -62,7 +65,7 @@ func (f *fakeNode) conversationOf(to string) (parley.ConversationID, error) {
 
 // offer records a file offered to us by from, stored at path once
 // complete.
-func (f *fakeNode) offer(from string, file parley.File) parley.File {
+func (f *fakeFiles) offer(from string, file parley.File) parley.File {
 	file.From = from
 	file.Conversation = parley.DMConversationID(selfID, from)
 	if file.State == "" {
@@ -70,31 +73,31 @@ func (f *fakeNode) offer(from string, file parley.File) parley.File {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.files.files = append(f.files.files, file)
+	f.files = append(f.files, file)
 	return file
 }
 
 // setFile changes a recorded file.
-func (f *fakeNode) setFile(id string, edit func(*parley.File)) parley.File {
+func (f *fakeFiles) setFile(id string, edit func(*parley.File)) parley.File {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	i := slices.IndexFunc(f.files.files, func(x parley.File) bool { return x.ID == id })
-	edit(&f.files.files[i])
-	return f.files.files[i]
+	i := slices.IndexFunc(f.files, func(x parley.File) bool { return x.ID == id })
+	edit(&f.files[i])
+	return f.files[i]
 }
 
-func (f *fakeNode) Files(context.Context) ([]parley.File, error) {
+func (f *fakeFiles) Files(context.Context) ([]parley.File, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := slices.Clone(f.files.files)
+	out := slices.Clone(f.files)
 	slices.Reverse(out)
 	return out, nil
 }
 
-func (f *fakeNode) File(_ context.Context, id string) (parley.File, error) {
+func (f *fakeFiles) File(_ context.Context, id string) (parley.File, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, x := range f.files.files {
+	for _, x := range f.files {
 		if x.ID == id {
 			return x, nil
 		}
@@ -102,7 +105,7 @@ func (f *fakeNode) File(_ context.Context, id string) (parley.File, error) {
 	return parley.File{}, fmt.Errorf("%w: no file %q", parley.ErrNotFound, id)
 }
 
-func (f *fakeNode) AcceptFile(ctx context.Context, id string) (parley.File, error) {
+func (f *fakeFiles) AcceptFile(ctx context.Context, id string) (parley.File, error) {
 	file, err := f.File(ctx, id)
 	switch {
 	case err != nil:
@@ -117,32 +120,9 @@ func (f *fakeNode) AcceptFile(ctx context.Context, id string) (parley.File, erro
 	return f.setFile(id, func(x *parley.File) { x.State = parley.FileTransferring }), nil
 }
 
-func (f *fakeNode) CancelFile(ctx context.Context, id string) (parley.File, error) {
+func (f *fakeFiles) CancelFile(ctx context.Context, id string) (parley.File, error) {
 	if _, err := f.File(ctx, id); err != nil {
 		return parley.File{}, err
 	}
 	return f.setFile(id, func(x *parley.File) { x.State = parley.FileCanceled }), nil
-}
-
-func (f *fakeNode) Settings(context.Context) parley.Settings {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	limit := f.files.autoAccept
-	if limit == 0 {
-		limit = 25 << 20
-	}
-	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.files.downloads, PublicDHT: f.public}
-}
-
-func (f *fakeNode) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {
-	if limit < -1 {
-		return parley.Settings{}, fmt.Errorf("%w: auto-accept limit %d (want -1 or more)", parley.ErrMalformed, limit)
-	}
-	if limit == 0 {
-		limit = -1
-	}
-	f.mu.Lock()
-	f.files.autoAccept = limit
-	f.mu.Unlock()
-	return f.Settings(ctx), nil
 }

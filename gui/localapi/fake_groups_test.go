@@ -6,12 +6,24 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/parley-im/parley"
 )
 
-// fakeGroup is one group of the fakeNode: the group as listed and its
-// members.
+// fakeGroups is the fake node's group chats. It resolves groups as the
+// node does, with bare sentinels (the API names the group).
+type fakeGroups struct {
+	clock *parley.Clock
+	dm    *fakeMessages // contacts: whom we invite, members' names
+
+	mu     sync.Mutex
+	groups []*fakeGroup            // in creation order; guarded by mu
+	msgs   []parley.Message        // guarded by mu
+	readIn []parley.ConversationID // groups whose messages were marked read; guarded by mu
+}
+
+// fakeGroup is one group: the group as listed and its members.
 type fakeGroup struct {
 	parley.Group
 	members []parley.GroupMember
@@ -20,7 +32,15 @@ type fakeGroup struct {
 // addGroup adds a group in the given state with us as role and the other
 // members given (peer IDs, added by the first of them, who is admin), as if
 // it had arrived from the network. It returns the group's ID.
-func (f *fakeNode) addGroup(name string, state parley.GroupState, role parley.Role, others ...string) parley.ConversationID {
+func (f *fakeGroups) addGroup(name string, state parley.GroupState, role parley.Role, others ...string) parley.ConversationID {
+	self := f.dm.Self()
+	names := make(map[string]string)
+	for _, id := range others {
+		names[id] = "card:" + id
+		if c, ok := f.dm.contact(id); ok {
+			names[id] = c.Name
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g := &fakeGroup{Group: parley.Group{
@@ -36,29 +56,23 @@ func (f *fakeNode) addGroup(name string, state parley.GroupState, role parley.Ro
 		g.InvitedBy = adder
 	} else {
 		g.Role = role
-		g.members = append(g.members, parley.GroupMember{PeerID: selfID, Name: f.self.Name, Role: role, AddedBy: adder, Self: true})
+		g.members = append(g.members, parley.GroupMember{PeerID: selfID, Name: self.Name, Role: role, AddedBy: adder, Self: true})
 	}
 	for i, id := range others {
 		r := parley.RoleMember
 		if i == 0 {
 			r = parley.RoleAdmin
 		}
-		name := "card:" + id
-		if c, ok := f.contacts[id]; ok {
-			name = c.Name
-		}
-		g.members = append(g.members, parley.GroupMember{PeerID: id, Name: name, Role: r, AddedBy: adder})
+		g.members = append(g.members, parley.GroupMember{PeerID: id, Name: names[id], Role: r, AddedBy: adder})
 	}
 	g.Members = len(g.members)
 	f.groups = append(f.groups, g)
 	return g.ID
 }
 
-// findGroup resolves a group ID or name as the node does, with bare
-// sentinels (the API names the group). Callers hold mu.
 // adminGroup finds a group we joined and administer, as the node refuses
-// admin actions otherwise.
-func (f *fakeNode) adminGroup(group string) (*fakeGroup, error) {
+// admin actions otherwise. Callers hold mu.
+func (f *fakeGroups) adminGroup(group string) (*fakeGroup, error) {
 	g, err := f.findGroup(group)
 	switch {
 	case err != nil:
@@ -71,7 +85,8 @@ func (f *fakeNode) adminGroup(group string) (*fakeGroup, error) {
 	return g, nil
 }
 
-func (f *fakeNode) findGroup(group string) (*fakeGroup, error) {
+// findGroup resolves a group ID or name as the node does. Callers hold mu.
+func (f *fakeGroups) findGroup(group string) (*fakeGroup, error) {
 	if id, err := parley.ParseConversationID(group); err == nil {
 		for _, g := range f.groups {
 			if g.ID == id {
@@ -94,7 +109,7 @@ func (f *fakeNode) findGroup(group string) (*fakeGroup, error) {
 	return nil, parley.ErrAmbiguous
 }
 
-func (f *fakeNode) CreateGroup(_ context.Context, name string) (parley.Group, error) {
+func (f *fakeGroups) CreateGroup(_ context.Context, name string) (parley.Group, error) {
 	id := f.addGroup(name, parley.GroupJoined, parley.RoleAdmin)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -102,7 +117,7 @@ func (f *fakeNode) CreateGroup(_ context.Context, name string) (parley.Group, er
 	return g.Group, err
 }
 
-func (f *fakeNode) listGroups(invited bool) []parley.Group {
+func (f *fakeGroups) listGroups(invited bool) []parley.Group {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []parley.Group
@@ -114,20 +129,20 @@ func (f *fakeNode) listGroups(invited bool) []parley.Group {
 	return out
 }
 
-func (f *fakeNode) Groups(context.Context) ([]parley.Group, error) { return f.listGroups(false), nil }
+func (f *fakeGroups) Groups(context.Context) ([]parley.Group, error) { return f.listGroups(false), nil }
 
-func (f *fakeNode) GroupInvites(context.Context) ([]parley.Group, error) {
+func (f *fakeGroups) GroupInvites(context.Context) ([]parley.Group, error) {
 	return f.listGroups(true), nil
 }
 
-func (f *fakeNode) InviteToGroup(_ context.Context, group, contact string) (parley.GroupMember, error) {
-	c, err := f.Resolve(context.Background(), contact)
-	if err != nil {
-		return parley.GroupMember{}, err
-	}
+func (f *fakeGroups) InviteToGroup(ctx context.Context, group, contact string) (parley.GroupMember, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.adminGroup(group)
+	if err != nil {
+		return parley.GroupMember{}, err
+	}
+	c, err := f.dm.Resolve(ctx, contact)
 	if err != nil {
 		return parley.GroupMember{}, err
 	}
@@ -137,7 +152,7 @@ func (f *fakeNode) InviteToGroup(_ context.Context, group, contact string) (parl
 	return m, nil
 }
 
-func (f *fakeNode) AcceptGroup(_ context.Context, group string) (parley.Group, error) {
+func (f *fakeGroups) AcceptGroup(_ context.Context, group string) (parley.Group, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(group)
@@ -148,13 +163,13 @@ func (f *fakeNode) AcceptGroup(_ context.Context, group string) (parley.Group, e
 		return parley.Group{}, fmt.Errorf("invitation to %q: %w", g.Name, parley.ErrNotFound)
 	}
 	g.State, g.Role = parley.GroupJoined, parley.RoleMember
-	g.members = append(g.members, parley.GroupMember{PeerID: selfID, Name: f.self.Name,
+	g.members = append(g.members, parley.GroupMember{PeerID: selfID, Name: f.dm.Self().Name,
 		Role: parley.RoleMember, AddedBy: g.InvitedBy, Self: true})
 	g.Members = len(g.members)
 	return g.Group, nil
 }
 
-func (f *fakeNode) DeclineGroup(_ context.Context, group string) error {
+func (f *fakeGroups) DeclineGroup(_ context.Context, group string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(group)
@@ -168,7 +183,7 @@ func (f *fakeNode) DeclineGroup(_ context.Context, group string) error {
 	return nil
 }
 
-func (f *fakeNode) GroupMembers(_ context.Context, group string) ([]parley.GroupMember, error) {
+func (f *fakeGroups) GroupMembers(_ context.Context, group string) ([]parley.GroupMember, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(group)
@@ -178,7 +193,7 @@ func (f *fakeNode) GroupMembers(_ context.Context, group string) ([]parley.Group
 	return slices.Clone(g.members), nil
 }
 
-func (f *fakeNode) RemoveFromGroup(_ context.Context, group, member string) error {
+func (f *fakeGroups) RemoveFromGroup(_ context.Context, group, member string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.adminGroup(group)
@@ -196,7 +211,7 @@ func (f *fakeNode) RemoveFromGroup(_ context.Context, group, member string) erro
 	return nil
 }
 
-func (f *fakeNode) RenameGroup(_ context.Context, group, name string) (parley.Group, error) {
+func (f *fakeGroups) RenameGroup(_ context.Context, group, name string) (parley.Group, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return parley.Group{}, fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
@@ -211,7 +226,7 @@ func (f *fakeNode) RenameGroup(_ context.Context, group, name string) (parley.Gr
 	return g.Group, nil
 }
 
-func (f *fakeNode) SetGroupRole(_ context.Context, group, member string, role parley.Role) (parley.GroupMember, error) {
+func (f *fakeGroups) SetGroupRole(_ context.Context, group, member string, role parley.Role) (parley.GroupMember, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(group)
@@ -240,7 +255,7 @@ func (f *fakeNode) SetGroupRole(_ context.Context, group, member string, role pa
 	return g.members[i], nil
 }
 
-func (f *fakeNode) LeaveGroup(_ context.Context, group string) error {
+func (f *fakeGroups) LeaveGroup(_ context.Context, group string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(group)
@@ -254,7 +269,7 @@ func (f *fakeNode) LeaveGroup(_ context.Context, group string) error {
 	return nil
 }
 
-func (f *fakeNode) SendToGroup(_ context.Context, group, text string) (parley.Message, error) {
+func (f *fakeGroups) SendToGroup(_ context.Context, group, text string) (parley.Message, error) {
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
 	}
@@ -284,34 +299,44 @@ func (f *fakeNode) SendToGroup(_ context.Context, group, text string) (parley.Me
 
 // receiveGroup stores an incoming group message, as the group protocol
 // would.
-func (f *fakeNode) receiveGroup(id parley.ConversationID, from, text string) parley.Message {
-	return f.receiveIn(id, []byte(id.String()+from+text), from, text)
+func (f *fakeGroups) receiveGroup(id parley.ConversationID, from, text string) parley.Message {
+	m := incoming(f.clock, id, []byte(id.String()+from+text), from, text)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+	return m
 }
 
-func (f *fakeNode) GroupMessages(_ context.Context, group string, limit int, markRead bool) ([]parley.Message, error) {
+func (f *fakeGroups) GroupMessages(_ context.Context, group string, limit int, markRead bool) ([]parley.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(group)
 	if err != nil {
 		return nil, err
 	}
-	var out []parley.Message
-	for _, m := range f.msgs {
-		if m.Conversation == g.ID {
-			out = append(out, m)
-		}
-	}
-	if limit > 0 && len(out) > limit {
-		out = out[len(out)-limit:]
-	}
+	out := lastIn(f.msgs, g.ID, limit)
 	if markRead {
 		f.readIn = append(f.readIn, g.ID)
 	}
 	return out, nil
 }
 
-func (f *fakeNode) groupsMarkedRead() []parley.ConversationID {
+func (f *fakeGroups) groupsMarkedRead() []parley.ConversationID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.readIn)
+}
+
+// conversations lists the groups as conversations, invitations aside.
+func (f *fakeGroups) conversations() []parley.Conversation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var convs []parley.Conversation
+	for _, g := range f.groups {
+		if g.State != parley.GroupInvited {
+			convs = append(convs, parley.Conversation{ID: g.ID, Kind: parley.ConversationGroup,
+				Name: g.Name, LastHLC: g.LastHLC, Unread: g.Unread})
+		}
+	}
+	return convs
 }

@@ -40,7 +40,7 @@ var inlineTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp"}
 const contentCSP = "default-src 'none'; img-src 'self'; sandbox; frame-ancestors 'none'"
 
 func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
-	files, err := s.node.Files(r.Context())
+	files, err := s.files.Files(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) handleSendFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := s.node.SendFile(r.Context(), to, req.Path)
+	f, err := s.files.SendFile(r.Context(), to, req.Path)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -134,7 +134,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := s.node.SendFile(r.Context(), to, path)
+	f, err := s.files.SendFile(r.Context(), to, path)
 	if err != nil {
 		s.removeUpload(path)
 		s.fail(w, r, err)
@@ -151,10 +151,10 @@ func tooLarge(limit int64) error {
 // checkRecipient refuses a name that is neither a contact nor a group. It
 // says yes whenever the node might: the node decides for real.
 func (s *Server) checkRecipient(ctx context.Context, to string) error {
-	if _, err := s.node.Resolve(ctx, to); !errors.Is(err, parley.ErrUnknownContact) {
+	if _, err := s.messages.Resolve(ctx, to); !errors.Is(err, parley.ErrUnknownContact) {
 		return nil
 	}
-	gs, err := s.node.Groups(ctx)
+	gs, err := s.groups.Groups(ctx)
 	if err != nil {
 		return nil
 	}
@@ -260,7 +260,7 @@ func uploadName(name string) string {
 }
 
 func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
-	f, err := s.node.File(r.Context(), r.PathValue("id"))
+	f, err := s.files.File(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -269,7 +269,7 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAcceptFile(w http.ResponseWriter, r *http.Request) {
-	f, err := s.node.AcceptFile(r.Context(), r.PathValue("id"))
+	f, err := s.files.AcceptFile(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -280,7 +280,7 @@ func (s *Server) handleAcceptFile(w http.ResponseWriter, r *http.Request) {
 // handleCancelFile cancels a transfer; an offer of ours that was uploaded
 // through the API is deleted with it, as nothing serves it any more.
 func (s *Server) handleCancelFile(w http.ResponseWriter, r *http.Request) {
-	f, err := s.node.CancelFile(r.Context(), r.PathValue("id"))
+	f, err := s.files.CancelFile(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -306,7 +306,7 @@ func (s *Server) handleFileContent(w http.ResponseWriter, r *http.Request) {
 		}
 		inline = b
 	}
-	f, err := s.node.File(r.Context(), r.PathValue("id"))
+	f, err := s.files.File(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

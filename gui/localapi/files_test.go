@@ -208,10 +208,9 @@ func TestFileJSONFieldNames(t *testing.T) {
 func TestFileMessageView(t *testing.T) {
 	h := start(t)
 	m := h.node.receive(aliceID, "holiday.jpg")
-	h.node.mu.Lock()
-	h.node.msgs[len(h.node.msgs)-1].Kind = parley.KindFile
-	h.node.msgs[len(h.node.msgs)-1].FileID = "00112233445566778899aabbccddeeff"
-	h.node.mu.Unlock()
+	h.node.editMessage(m.ID, func(m *parley.Message) {
+		m.Kind, m.FileID = parley.KindFile, "00112233445566778899aabbccddeeff"
+	})
 	msgs, err := h.client().Messages(t.Context(), "alice", 0, false)
 	if err != nil || len(msgs) != 1 || msgs[0].ID != m.ID || msgs[0].Kind != parley.KindFile ||
 		msgs[0].FileID != "00112233445566778899aabbccddeeff" || msgs[0].Text != "holiday.jpg" {

@@ -15,7 +15,7 @@ import (
 // sentinel.
 
 func (s *Server) handleGroups(w http.ResponseWriter, r *http.Request) {
-	gs, err := s.node.Groups(r.Context())
+	gs, err := s.groups.Groups(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -34,7 +34,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("no group name given"))
 		return
 	}
-	g, err := s.node.CreateGroup(r.Context(), name)
+	g, err := s.groups.CreateGroup(r.Context(), name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -43,7 +43,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupInvites(w http.ResponseWriter, r *http.Request) {
-	gs, err := s.node.GroupInvites(r.Context())
+	gs, err := s.groups.GroupInvites(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) handleInviteToGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	group := r.PathValue("group")
-	m, err := s.node.InviteToGroup(r.Context(), group, c.PeerID)
+	m, err := s.groups.InviteToGroup(r.Context(), group, c.PeerID)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
@@ -75,7 +75,7 @@ func (s *Server) handleInviteToGroup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAcceptGroup(w http.ResponseWriter, r *http.Request) {
 	group := r.PathValue("group")
-	g, err := s.node.AcceptGroup(r.Context(), group)
+	g, err := s.groups.AcceptGroup(r.Context(), group)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
@@ -85,7 +85,7 @@ func (s *Server) handleAcceptGroup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleDeclineGroup(w http.ResponseWriter, r *http.Request) {
 	group := r.PathValue("group")
-	if err := s.node.DeclineGroup(r.Context(), group); err != nil {
+	if err := s.groups.DeclineGroup(r.Context(), group); err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
 	}
@@ -94,7 +94,7 @@ func (s *Server) handleDeclineGroup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleLeaveGroup(w http.ResponseWriter, r *http.Request) {
 	group := r.PathValue("group")
-	if err := s.node.LeaveGroup(r.Context(), group); err != nil {
+	if err := s.groups.LeaveGroup(r.Context(), group); err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
 	}
@@ -103,7 +103,7 @@ func (s *Server) handleLeaveGroup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleGroupMembers(w http.ResponseWriter, r *http.Request) {
 	group := r.PathValue("group")
-	ms, err := s.node.GroupMembers(r.Context(), group)
+	ms, err := s.groups.GroupMembers(r.Context(), group)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
@@ -123,7 +123,7 @@ func (s *Server) handleRemoveFromGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	// The member goes to the node as given: it may be a member we know only
 	// by the name on its card, which Resolve does not know.
-	if err := s.node.RemoveFromGroup(r.Context(), group, member); err != nil {
+	if err := s.groups.RemoveFromGroup(r.Context(), group, member); err != nil {
 		s.fail(w, r, groupMemberError(err, group, member))
 		return
 	}
@@ -143,7 +143,7 @@ func (s *Server) handleSetGroupRole(w http.ResponseWriter, r *http.Request) {
 	}
 	// The node checks the role (parley.ErrMalformed), so the API and the
 	// node cannot disagree on which roles exist.
-	m, err := s.node.SetGroupRole(r.Context(), group, member, req.Role)
+	m, err := s.groups.SetGroupRole(r.Context(), group, member, req.Role)
 	if err != nil {
 		s.fail(w, r, groupMemberError(err, group, member))
 		return
@@ -163,7 +163,7 @@ func (s *Server) handleRenameGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	group := r.PathValue("group")
-	g, err := s.node.RenameGroup(r.Context(), group, name)
+	g, err := s.groups.RenameGroup(r.Context(), group, name)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
@@ -179,7 +179,7 @@ func (s *Server) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	group := r.PathValue("group")
 	msgs, err := p.fetch(func(limit int, markRead bool) ([]parley.Message, error) {
-		return s.node.GroupMessages(r.Context(), group, limit, markRead)
+		return s.groups.GroupMessages(r.Context(), group, limit, markRead)
 	})
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
@@ -201,7 +201,7 @@ func (s *Server) handleGroupSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	group := r.PathValue("group")
-	m, err := s.node.SendToGroup(r.Context(), group, req.Text)
+	m, err := s.groups.SendToGroup(r.Context(), group, req.Text)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
@@ -247,7 +247,7 @@ func (n *namer) groupView(g parley.Group) apitype.GroupView {
 // memberView counts ourselves online: the node need not be connected to
 // itself.
 func (s *Server) memberView(m parley.GroupMember) apitype.GroupMemberView {
-	return apitype.NewGroupMemberView(m, m.Self || s.node.Online(m.PeerID))
+	return apitype.NewGroupMemberView(m, m.Self || s.network.Online(m.PeerID))
 }
 
 // isGroupMessage tells a group message from a DM: both may lack a
@@ -262,7 +262,7 @@ func (n *namer) isGroupMessage(m parley.Message) bool {
 // ID. Without the list (the group just went away), names come from contacts
 // alone.
 func (n *namer) addMembers(group string) {
-	ms, err := n.node.GroupMembers(n.ctx, group)
+	ms, err := n.groups.GroupMembers(n.ctx, group)
 	if err != nil {
 		return
 	}

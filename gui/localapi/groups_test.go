@@ -290,7 +290,7 @@ func TestGroupJSONFieldNames(t *testing.T) {
 
 func TestGroupErrors(t *testing.T) {
 	h := start(t)
-	h.node.contacts["12D3KooWAlice2"] = h.node.contacts[aliceID] // second "alice"
+	h.node.addContact(parley.Contact{PeerID: "12D3KooWAlice2", Name: "alice", State: parley.ContactAccepted}) // second "alice"
 	h.node.addGroup("team", parley.GroupJoined, parley.RoleAdmin)
 	h.node.addGroup("readers", parley.GroupJoined, parley.RoleMember, aliceID, bobID)
 	h.node.addGroup("dup", parley.GroupJoined, parley.RoleAdmin)
@@ -311,7 +311,7 @@ func TestGroupErrors(t *testing.T) {
 		{"unknown group invite", http.MethodPost, "/api/v1/groups/nope/invite", `{"contact":"bob"}`, 404, "unknown_group", `unknown group "nope"`},
 		{"unknown group ID", http.MethodGet, "/api/v1/groups/" + strings.Repeat("ab", 32) + "/members", "", 404, "unknown_group", ""},
 		{"ambiguous group", http.MethodGet, "/api/v1/groups/dup/members", "", 409, "ambiguous", `ambiguous name "dup": use the group ID`},
-		{"ambiguous contact", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"alice"}`, 409, "ambiguous", `ambiguous name "alice": use the peer ID`},
+		{"ambiguous contact", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"alice"}`, 409, "ambiguous", `ambiguous name: 2 contacts are called "alice"; use a peer ID`},
 		{"unknown contact", http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"carol"}`, 404, "unknown_contact", `unknown contact "carol"`},
 		{"no contact", http.MethodPost, "/api/v1/groups/team/invite", `{}`, 400, apitype.CodeBadRequest, ""},
 		{"non-admin invite", http.MethodPost, "/api/v1/groups/readers/invite", `{"contact":"bob"}`, 403, "not_admin", "only a group admin may do this"},

@@ -107,7 +107,7 @@ func otherMethods(allowed []string) []string {
 }
 
 func (s *Server) handleSelf(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.selfView(s.node.Self()))
+	writeJSON(w, http.StatusOK, s.selfView(s.messages.Self()))
 }
 
 func (s *Server) selfView(self parley.Self) apitype.SelfView {
@@ -125,7 +125,7 @@ func (s *Server) handleSetName(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("no name given"))
 		return
 	}
-	self, err := s.node.SetName(r.Context(), name)
+	self, err := s.messages.SetName(r.Context(), name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -134,7 +134,7 @@ func (s *Server) handleSetName(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.node.Contacts(r.Context())
+	cs, err := s.messages.Contacts(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -152,7 +152,7 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: no invite code given", parley.ErrInvalidInvite))
 		return
 	}
-	c, err := s.node.AddContact(r.Context(), strings.TrimSpace(req.Invite), req.Name)
+	c, err := s.messages.AddContact(r.Context(), strings.TrimSpace(req.Invite), req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -161,7 +161,7 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.node.Requests(r.Context())
+	cs, err := s.messages.Requests(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -170,7 +170,7 @@ func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAccept(w http.ResponseWriter, r *http.Request) {
-	c, err := s.node.Accept(r.Context(), r.PathValue("peer"))
+	c, err := s.messages.Accept(r.Context(), r.PathValue("peer"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -179,7 +179,7 @@ func (s *Server) handleAccept(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
-	convs, err := s.node.Conversations(r.Context())
+	convs, err := s.messages.Conversations(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -192,7 +192,7 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		v := apitype.ConversationView{Conversation: c, Name: c.Name}
 		if c.Peer != "" {
 			v.Name = n.name(c.Peer)
-			v.Online = s.node.Online(c.Peer)
+			v.Online = s.network.Online(c.Peer)
 		}
 		v.Last = s.lastMessage(r.Context(), n, c)
 		views = append(views, v)
@@ -207,12 +207,12 @@ func (s *Server) lastMessage(ctx context.Context, n *namer, c parley.Conversatio
 	var msgs []parley.Message
 	var err error
 	if c.Kind == parley.ConversationGroup {
-		msgs, err = s.node.GroupMessages(ctx, c.ID.String(), 1, false)
+		msgs, err = s.groups.GroupMessages(ctx, c.ID.String(), 1, false)
 		if err == nil && len(msgs) == 1 && !msgs[0].Outgoing {
 			n.addMembers(c.ID.String())
 		}
 	} else {
-		msgs, err = s.node.Messages(ctx, c.Peer, 1, false)
+		msgs, err = s.messages.Messages(ctx, c.Peer, 1, false)
 	}
 	if err != nil {
 		s.log.Debug("last message of a conversation", "conversation", c.ID, "err", err)
@@ -238,7 +238,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msgs, err := p.fetch(func(limit int, markRead bool) ([]parley.Message, error) {
-		return s.node.Messages(r.Context(), c.PeerID, limit, markRead)
+		return s.messages.Messages(r.Context(), c.PeerID, limit, markRead)
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -339,7 +339,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.node.Send(r.Context(), c.PeerID, req.Text)
+	m, err := s.messages.Send(r.Context(), c.PeerID, req.Text)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -350,7 +350,7 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
-	peers := s.node.Peers()
+	peers := s.network.Peers()
 	if peers == nil {
 		peers = []parley.PeerInfo{} // [] rather than null
 	}
@@ -358,7 +358,7 @@ func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.node.Status())
+	writeJSON(w, http.StatusOK, s.network.Status())
 }
 
 // resolve finds a contact by name or peer ID. A bare sentinel from the node
@@ -368,7 +368,7 @@ func (s *Server) resolve(ctx context.Context, nameOrID string) (parley.Contact, 
 	if nameOrID == "" {
 		return parley.Contact{}, badRequest("no contact given: pass a name or a peer ID")
 	}
-	c, err := s.node.Resolve(ctx, nameOrID)
+	c, err := s.messages.Resolve(ctx, nameOrID)
 	switch {
 	case err == parley.ErrUnknownContact:
 		return c, fmt.Errorf("%w %q", err, nameOrID)
@@ -389,26 +389,28 @@ func (s *Server) contactViews(cs []parley.Contact) []apitype.ContactView {
 }
 
 func (s *Server) contactView(c parley.Contact) apitype.ContactView {
-	sn, err := s.node.SafetyNumber(c.PeerID)
+	sn, err := s.messages.SafetyNumber(c.PeerID)
 	if err != nil {
 		// Still list the contact: a missing safety number only means there
 		// is nothing to compare yet.
 		s.log.Warn("safety number", "peer", c.PeerID, "err", err)
 	}
-	return apitype.ContactView{Contact: c, Online: s.node.Online(c.PeerID), SafetyNumber: sn}
+	return apitype.ContactView{Contact: c, Online: s.network.Online(c.PeerID), SafetyNumber: sn}
 }
 
 // namer resolves peer IDs to display names, once per peer per request.
 type namer struct {
-	ctx   context.Context
-	node  Node
-	self  parley.Self
-	names map[string]string
+	ctx      context.Context
+	messages Messages
+	groups   Groups
+	self     parley.Self
+	names    map[string]string
 }
 
 func (s *Server) newNamer(ctx context.Context) *namer {
-	self := s.node.Self()
-	return &namer{ctx: ctx, node: s.node, self: self, names: map[string]string{self.PeerID: self.Name}}
+	self := s.messages.Self()
+	return &namer{ctx: ctx, messages: s.messages, groups: s.groups, self: self,
+		names: map[string]string{self.PeerID: self.Name}}
 }
 
 // name is the contact's name, or "" for a peer that is not a contact.
@@ -419,7 +421,7 @@ func (n *namer) name(peerID string) string {
 	if name, ok := n.names[peerID]; ok {
 		return name
 	}
-	c, err := n.node.Resolve(n.ctx, peerID)
+	c, err := n.messages.Resolve(n.ctx, peerID)
 	if err != nil {
 		c.Name = ""
 	}

@@ -16,7 +16,7 @@ const qrQuietZone = 4
 // code, drawn as SVG so it stays sharp at any size. A phone's camera (or a
 // future mobile Parley) reads the invite without anyone typing it.
 func (s *Server) handleSelfQR(w http.ResponseWriter, r *http.Request) {
-	invite := s.node.Self().Invite
+	invite := s.messages.Self().Invite
 	if invite == "" {
 		s.fail(w, r, fmt.Errorf("no invite code to encode"))
 		return

@@ -31,7 +31,8 @@ const DefaultAddr = "127.0.0.1:0"
 // shutdownTimeout bounds how long Serve waits for in-flight requests.
 const shutdownTimeout = 5 * time.Second
 
-// Config configures a Server. DataDir and Node are required.
+// Config configures a Server. DataDir and the five node roles (Messages,
+// Groups, Files, Network, Events) are required; the rest have defaults.
 type Config struct {
 	// Addr is host:port to listen on; default DefaultAddr. The host must be
 	// a loopback address or "localhost": New refuses anything else. With
@@ -45,8 +46,14 @@ type Config struct {
 	// (node.DefaultName); the API tells the GUI whether Self's name is
 	// still this, so it can ask for one.
 	DefaultName string
-	// Node is what the API serves.
-	Node Node
+	// The node the API serves, one role per field (see roles.go):
+	// cmd/parley passes its node.Messenger for each, tests pass small
+	// fakes.
+	Messages Messages
+	Groups   Groups
+	Files    Files
+	Network  Network
+	Events   Events
 	// MaxUploadBytes caps a file uploaded through the API (the browser's
 	// way to send one); default identity.MaxFileSize, the largest file an
 	// offer can describe.
@@ -58,12 +65,16 @@ type Config struct {
 // Server is the local API server. New listens; Serve serves until its
 // context ends; Close releases the port and removes APIFile.
 type Server struct {
-	log     *slog.Logger
-	node    Node
-	ln      net.Listener
-	base    string // http://HOST:PORT, no trailing slash
-	token   string
-	apiFile string
+	log      *slog.Logger
+	messages Messages
+	groups   Groups
+	files    Files
+	network  Network
+	events   Events
+	ln       net.Listener
+	base     string // http://HOST:PORT, no trailing slash
+	token    string
+	apiFile  string
 	// hosts are the Host header values accepted: loopback names with our
 	// port. Anything else is a DNS-rebinding attempt.
 	hosts map[string]bool
@@ -101,8 +112,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("localapi: Config.DataDir is required")
 	}
-	if cfg.Node == nil {
-		return nil, errors.New("localapi: Config.Node is required")
+	roles := []struct {
+		name string
+		set  bool
+	}{
+		{"Messages", cfg.Messages != nil}, {"Groups", cfg.Groups != nil}, {"Files", cfg.Files != nil},
+		{"Network", cfg.Network != nil}, {"Events", cfg.Events != nil},
+	}
+	for _, r := range roles {
+		if !r.set {
+			return nil, fmt.Errorf("localapi: Config.%s is required", r.name)
+		}
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -133,7 +153,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		log:         cfg.Logger.With("component", "api"),
-		node:        cfg.Node,
+		messages:    cfg.Messages,
+		groups:      cfg.Groups,
+		files:       cfg.Files,
+		network:     cfg.Network,
+		events:      cfg.Events,
 		token:       token,
 		apiFile:     filepath.Join(cfg.DataDir, APIFile),
 		sessionKey:  sessionKey,

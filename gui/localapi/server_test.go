@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/apitype"
 	"github.com/parley-im/parley/gui/localapi"
 )
@@ -47,7 +48,8 @@ func start(t *testing.T) *harness {
 func startServer(t *testing.T, dir string, node *fakeNode, cfg localapi.Config) *harness {
 	t.Helper()
 	h := &harness{t: t, node: node, dir: dir}
-	cfg.DataDir, cfg.Node = h.dir, h.node
+	cfg = node.config(cfg)
+	cfg.DataDir = h.dir
 	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
 	srv, err := localapi.New(cfg)
 	if err != nil {
@@ -223,21 +225,21 @@ func TestFreshTokenPerStart(t *testing.T) {
 
 func TestNewRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{":0", "0.0.0.0:0", "[::]:0", "192.0.2.1:0", "example.com:0", "nonsense"} {
-		_, err := localapi.New(localapi.Config{Addr: addr, DataDir: t.TempDir(), Node: newFakeNode()})
+		_, err := localapi.New(newFakeNode().config(localapi.Config{Addr: addr, DataDir: t.TempDir()}))
 		if err == nil {
 			t.Errorf("New(Addr %q) succeeded; want a loopback error", addr)
 		}
 	}
-	if _, err := localapi.New(localapi.Config{Node: newFakeNode()}); err == nil {
+	if _, err := localapi.New(newFakeNode().config(localapi.Config{})); err == nil {
 		t.Error("New without DataDir succeeded")
 	}
 	if _, err := localapi.New(localapi.Config{DataDir: t.TempDir()}); err == nil {
-		t.Error("New without Node succeeded")
+		t.Error("New without the node's roles succeeded")
 	}
 }
 
 func TestLocalhostAddr(t *testing.T) {
-	srv, err := localapi.New(localapi.Config{Addr: "localhost:0", DataDir: t.TempDir(), Node: newFakeNode()})
+	srv, err := localapi.New(newFakeNode().config(localapi.Config{Addr: "localhost:0", DataDir: t.TempDir()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +449,7 @@ func TestOversizedBody(t *testing.T) {
 
 func TestErrorMapping(t *testing.T) {
 	h := start(t)
-	h.node.contacts["12D3KooWAlice2"] = h.node.contacts[aliceID] // second "alice"
+	h.node.addContact(parley.Contact{PeerID: "12D3KooWAlice2", Name: "alice", State: parley.ContactAccepted}) // second "alice"
 	tests := []struct {
 		name, method, path, body string
 		status                   int
@@ -455,7 +457,7 @@ func TestErrorMapping(t *testing.T) {
 	}{
 		{"unknown contact", http.MethodGet, apitype.PathMessages + "?with=carol", "", 404, "unknown_contact", `unknown contact "carol"`},
 		{"unknown recipient", http.MethodPost, apitype.PathMessages, `{"to":"carol","text":"hi"}`, 404, "unknown_contact", `unknown contact "carol"`},
-		{"ambiguous", http.MethodPost, apitype.PathMessages, `{"to":"alice","text":"hi"}`, 409, "ambiguous", `ambiguous name "alice": use the peer ID`},
+		{"ambiguous", http.MethodPost, apitype.PathMessages, `{"to":"alice","text":"hi"}`, 409, "ambiguous", `ambiguous name: 2 contacts are called "alice"; use a peer ID`},
 		{"no recipient", http.MethodPost, apitype.PathMessages, `{"text":"hi"}`, 400, apitype.CodeBadRequest, ""},
 		{"empty text", http.MethodPost, apitype.PathMessages, `{"to":"bob","text":""}`, 400, "empty_text", "message text is empty"},
 		{"internal", http.MethodPost, apitype.PathMessages, `{"to":"bob","text":"boom"}`, 500, apitype.CodeInternal, "internal error"},
@@ -521,8 +523,8 @@ func stopWithin(t *testing.T, d time.Duration, f func() error) error {
 
 func TestCloseStopsServe(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := localapi.New(localapi.Config{DataDir: dir, Node: newFakeNode(),
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	srv, err := localapi.New(newFakeNode().config(localapi.Config{DataDir: dir,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // body names.
 
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.node.Settings(r.Context()))
+	writeJSON(w, http.StatusOK, s.network.Settings(r.Context()))
 }
 
 // handleSetSettings checks the whole request before it changes anything,
@@ -35,13 +35,13 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 	var set parley.Settings
 	var err error
 	if req.PublicDHT != nil {
-		if set, err = s.node.SetPublicDHT(r.Context(), *req.PublicDHT); err != nil {
+		if set, err = s.network.SetPublicDHT(r.Context(), *req.PublicDHT); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
 	if req.AutoAcceptBytes != nil {
-		if set, err = s.node.SetAutoAccept(r.Context(), *req.AutoAcceptBytes); err != nil {
+		if set, err = s.network.SetAutoAccept(r.Context(), *req.AutoAcceptBytes); err != nil {
 			s.fail(w, r, err)
 			return
 		}
