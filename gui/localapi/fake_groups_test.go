@@ -110,6 +110,10 @@ func (f *fakeGroups) findGroup(group string) (*fakeGroup, error) {
 }
 
 func (f *fakeGroups) CreateGroup(_ context.Context, name string) (parley.Group, error) {
+	name, err := groupName(name)
+	if err != nil {
+		return parley.Group{}, err
+	}
 	id := f.addGroup(name, parley.GroupJoined, parley.RoleAdmin)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -212,9 +216,9 @@ func (f *fakeGroups) RemoveFromGroup(_ context.Context, group, member string) er
 }
 
 func (f *fakeGroups) RenameGroup(_ context.Context, group, name string) (parley.Group, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return parley.Group{}, fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
+	name, err := groupName(name)
+	if err != nil {
+		return parley.Group{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -339,4 +343,13 @@ func (f *fakeGroups) conversations() []parley.Conversation {
 		}
 	}
 	return convs
+}
+
+// groupName trims and checks a group's name, as the node does.
+func groupName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
+	}
+	return name, nil
 }

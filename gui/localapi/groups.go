@@ -29,12 +29,9 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	name := strings.TrimSpace(req.Name)
-	if name == "" {
-		s.fail(w, r, badRequest("no group name given"))
-		return
-	}
-	g, err := s.groups.CreateGroup(r.Context(), name)
+	// The node trims and checks the name (parley.ErrMalformed): the rule
+	// is the group's, and one place holds it.
+	g, err := s.groups.CreateGroup(r.Context(), req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -57,15 +54,15 @@ func (s *Server) handleInviteToGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// Resolved here, as for a DM, so that an unknown or ambiguous name is
-	// reported as the contact's, not confused with the group's.
-	c, err := s.resolve(r.Context(), req.Contact)
+	contact, err := contactArg(req.Contact)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	// The node resolves the contact; its errors name it already, so they
+	// are not confused with the group's.
 	group := r.PathValue("group")
-	m, err := s.groups.InviteToGroup(r.Context(), group, c.PeerID)
+	m, err := s.groups.InviteToGroup(r.Context(), group, contact)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
@@ -157,13 +154,8 @@ func (s *Server) handleRenameGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	name := strings.TrimSpace(req.Name)
-	if name == "" {
-		s.fail(w, r, badRequest("no group name given"))
-		return
-	}
 	group := r.PathValue("group")
-	g, err := s.groups.RenameGroup(r.Context(), group, name)
+	g, err := s.groups.RenameGroup(r.Context(), group, req.Name)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return
@@ -209,8 +201,8 @@ func (s *Server) handleGroupSend(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.newNamer(r.Context()).messageView(m))
 }
 
-// groupError names the group in a bare sentinel from the node, as resolve
-// does for contacts, so the user sees which name failed. Errors the node
+// groupError names the group in a bare sentinel from the node, so the user
+// sees which name failed. Errors the node
 // wrapped already say what they are about and pass unchanged.
 func groupError(err error, group string) error {
 	switch err {

@@ -232,20 +232,19 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.resolve(r.Context(), q.Get("with"))
+	with, err := contactArg(q.Get("with"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	msgs, err := p.fetch(func(limit int, markRead bool) ([]parley.Message, error) {
-		return s.messages.Messages(r.Context(), c.PeerID, limit, markRead)
+		return s.messages.Messages(r.Context(), with, limit, markRead)
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	n := s.newNamer(r.Context())
-	n.names[c.PeerID] = c.Name
 	views := make([]apitype.MessageView, 0, len(msgs))
 	for _, m := range msgs {
 		views = append(views, n.messageView(m))
@@ -334,19 +333,17 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.resolve(r.Context(), req.To)
+	to, err := contactArg(req.To)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.messages.Send(r.Context(), c.PeerID, req.Text)
+	m, err := s.messages.Send(r.Context(), to, req.Text)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	n := s.newNamer(r.Context())
-	n.names[c.PeerID] = c.Name
-	writeJSON(w, http.StatusCreated, n.messageView(m))
+	writeJSON(w, http.StatusCreated, s.newNamer(r.Context()).messageView(m))
 }
 
 func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
@@ -361,23 +358,14 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.network.Status())
 }
 
-// resolve finds a contact by name or peer ID. A bare sentinel from the node
-// gets the name added, so the user sees which name failed.
-func (s *Server) resolve(ctx context.Context, nameOrID string) (parley.Contact, error) {
-	nameOrID = strings.TrimSpace(nameOrID)
-	if nameOrID == "" {
-		return parley.Contact{}, badRequest("no contact given: pass a name or a peer ID")
+// contactArg is a request's CONTACT argument, which the node resolves
+// (and names in its errors): here only a missing one is refused, as a
+// malformed request rather than an unknown contact.
+func contactArg(contact string) (string, error) {
+	if strings.TrimSpace(contact) == "" {
+		return "", badRequest("no contact given: pass a name or a peer ID")
 	}
-	c, err := s.messages.Resolve(ctx, nameOrID)
-	switch {
-	case err == parley.ErrUnknownContact:
-		return c, fmt.Errorf("%w %q", err, nameOrID)
-	case err == parley.ErrAmbiguous:
-		return c, fmt.Errorf("%w %q: use the peer ID", err, nameOrID)
-	case err != nil:
-		return c, err
-	}
-	return c, nil
+	return contact, nil
 }
 
 func (s *Server) contactViews(cs []parley.Contact) []apitype.ContactView {
