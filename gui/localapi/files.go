@@ -148,8 +148,10 @@ func tooLarge(limit int64) error {
 		Message: fmt.Sprintf("file too large (limit %d bytes)", limit)}
 }
 
-// checkRecipient refuses a name that is neither a contact nor a group. It
-// says yes whenever the node might: the node decides for real.
+// checkRecipient refuses a name that is neither a contact nor a group. The
+// node resolves the recipient for real, but only once the upload is on
+// disk: this early look spares a typo a long upload, and says yes
+// whenever the node might.
 func (s *Server) checkRecipient(ctx context.Context, to string) error {
 	if _, err := s.messages.Resolve(ctx, to); !errors.Is(err, parley.ErrUnknownContact) {
 		return nil
