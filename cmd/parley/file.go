@@ -228,7 +228,7 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			_, err := parseSize(autoAccept)
 			return err
 		})),
-	}, func(ctx context.Context, c *client.Client, _ []string) (parley.Settings, error) {
+	}, func(ctx context.Context, c *client.Client, _ []string) (client.SettingsView, error) {
 		if autoAccept == "" && publicDHT == "" {
 			return c.Settings(ctx)
 		}

@@ -1,18 +1,18 @@
 // Package apitype holds the wire types of Parley's local HTTP API: the JSON
-// views the server writes and the client reads, the error body, the routes
-// and the API file. Server (package gui/localapi) and client (package gui/client)
-// both import it, so the two cannot drift apart.
+// views the server writes and the client reads, the request bodies, the
+// error body, the routes and the API file. Server (package gui/localapi)
+// and client (package gui/client) both import it, so the two cannot drift
+// apart.
 //
-// Views add what a screen needs to the domain types (display names,
-// presence, safety numbers, a wall-clock time) and nothing the node keeps
-// private (no keys beyond the contact's public HPKE key).
+// The views (views.go) are the API's own format: the domain types in the
+// root package carry no JSON, and golden files (testdata/) pin every
+// view's JSON, which the web app and bots read. Views add what a screen
+// needs to the domain types (display names, presence, safety numbers, a
+// wall-clock time) and nothing the node keeps private (no keys beyond the
+// contact's public HPKE key).
 package apitype
 
-import (
-	"time"
-
-	"github.com/parley-im/parley"
-)
+import "github.com/parley-im/parley"
 
 // Paths of the API, version 1. Placeholders in braces follow net/http's
 // pattern syntax.
@@ -73,25 +73,9 @@ type File struct {
 // (PathFileUpload) alone takes more: a whole file, streamed to disk.
 const MaxBodyBytes = 64 << 10
 
-// SelfView is what GET /api/v1/self answers: the node's Self, and whether
-// its user has chosen a name yet (a GUI asks for one on first run).
-type SelfView struct {
-	parley.Self
-	Named bool `json:"named"`
-}
-
 // SetNameRequest is the body of PUT /api/v1/self.
 type SetNameRequest struct {
 	Name string `json:"name"`
-}
-
-// ContactView is a contact (or a request) with what the UI shows beside it.
-type ContactView struct {
-	parley.Contact
-	Online bool `json:"online"`
-	// SafetyNumber is empty when it cannot be computed (a contact without
-	// a known key); the UI then has nothing to compare.
-	SafetyNumber string `json:"safety_number"`
 }
 
 // AddContactRequest is the body of POST /api/v1/contacts.
@@ -148,119 +132,4 @@ type SettingsRequest struct {
 	// and after restarts. Joining is refused in a private network
 	// (409, code "private_network").
 	PublicDHT *bool `json:"public_dht,omitempty"`
-}
-
-// FileView is a file offered in a conversation, by us or to us, with the
-// sender's display name. For our own offers, BytesDone counts the bytes
-// uploaded at least once and ServedBytes everything uploaded since the
-// node started (a resumed download costs only its missing chunks).
-type FileView struct {
-	parley.File
-	FromName string `json:"from_name"`
-}
-
-// MessageView is a message as shown: the domain message plus display names
-// and the sender's wall-clock time. A group message has no recipient: To and
-// ToName are empty, Conversation is the group's ID.
-type MessageView struct {
-	ID           parley.EnvelopeID     `json:"id"`
-	Conversation parley.ConversationID `json:"conversation"`
-	From         string                `json:"from"`
-	FromName     string                `json:"from_name"`
-	To           string                `json:"to"`
-	ToName       string                `json:"to_name"`
-	Outgoing     bool                  `json:"outgoing"`
-	// Kind is "text" or "file"; a file's Text is its name and FileID
-	// names it (GET /api/v1/files/{file_id}).
-	Kind    parley.Kind        `json:"kind"`
-	Text    string             `json:"text"`
-	FileID  string             `json:"file_id,omitempty"`
-	ReplyTo *parley.EnvelopeID `json:"reply_to,omitempty"`
-	SentAt  time.Time          `json:"sent_at"` // RFC 3339 with nanoseconds, UTC
-	HLC     parley.HLC         `json:"hlc"`
-	Status  parley.Status      `json:"status"`
-}
-
-// NewMessageView renders m; the caller knows the names (it resolved the
-// peers once for a whole page of messages).
-func NewMessageView(m parley.Message, fromName, toName string) MessageView {
-	return MessageView{
-		ID:           m.ID,
-		Conversation: m.Conversation,
-		From:         m.From,
-		FromName:     fromName,
-		To:           m.To,
-		ToName:       toName,
-		Outgoing:     m.Outgoing,
-		Kind:         m.Kind,
-		Text:         m.Text,
-		FileID:       m.FileID,
-		ReplyTo:      m.ReplyTo,
-		SentAt:       m.SentAt().UTC(),
-		HLC:          m.HLC,
-		Status:       m.Status,
-	}
-}
-
-// ConversationView is a conversation with its display name: for a DM, the
-// other member's contact name (empty when the peer is not a contact); for a
-// group, the group's name.
-type ConversationView struct {
-	parley.Conversation
-	Name string `json:"name"`
-	// Online: for a DM, whether the peer is connected now; always false
-	// for a group.
-	Online bool `json:"online"`
-	// Last is the newest message, for a preview; nil when there is none
-	// (or it could not be read).
-	Last *MessageView `json:"last,omitempty"`
-}
-
-// GroupView is a group with what the UI shows beside it.
-type GroupView struct {
-	parley.Group
-	// InvitedByName is the inviter's contact name; empty when unknown.
-	InvitedByName string `json:"invited_by_name,omitempty"`
-	// LastMessageAt is the newest message's wall-clock time (LastHLC's),
-	// RFC 3339 in UTC; omitted for a group without messages.
-	LastMessageAt time.Time `json:"last_message_at,omitzero"`
-}
-
-// NewGroupView renders g; the caller knows the inviter's name.
-func NewGroupView(g parley.Group, invitedByName string) GroupView {
-	v := GroupView{Group: g, InvitedByName: invitedByName}
-	if g.LastHLC != 0 {
-		v.LastMessageAt = g.LastHLC.Time().UTC()
-	}
-	return v
-}
-
-// GroupMemberView is a group member and whether it is online. Self is
-// always written, so a client need not treat a missing field as false.
-type GroupMemberView struct {
-	PeerID  string      `json:"peer_id"`
-	Name    string      `json:"name"`
-	Role    parley.Role `json:"role"`
-	AddedBy string      `json:"added_by"`
-	Self    bool        `json:"self"`
-	Online  bool        `json:"online"`
-}
-
-// NewGroupMemberView renders m.
-func NewGroupMemberView(m parley.GroupMember, online bool) GroupMemberView {
-	return GroupMemberView{PeerID: m.PeerID, Name: m.Name, Role: m.Role, AddedBy: m.AddedBy, Self: m.Self, Online: online}
-}
-
-// EventView is one frame of the events WebSocket: a parley.Event whose
-// message is rendered as a MessageView, whose group as a GroupView and
-// whose file as a FileView.
-type EventView struct {
-	Type    parley.EventType `json:"type"`
-	Message *MessageView     `json:"message,omitempty"` // message, status
-	PeerID  string           `json:"peer_id,omitempty"` // presence, request
-	Online  bool             `json:"online,omitempty"`  // presence
-	Group   *GroupView       `json:"group,omitempty"`   // group
-	File    *FileView        `json:"file,omitempty"`    // file: offered, progress, complete, failed, cancelled
-	// Conversation was read elsewhere (read): refetch unread counts.
-	Conversation parley.ConversationID `json:"conversation,omitzero"`
 }

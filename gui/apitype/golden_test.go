@@ -61,20 +61,20 @@ var (
 // their golden file.
 func goldenViews() map[string]any {
 	mv := apitype.NewMessageView(message, "alice", "me")
-	fv := apitype.FileView{File: file, FromName: "me"}
+	fv := apitype.NewFileView(file, "me")
 	gv := apitype.NewGroupView(group, "alice")
 	return map[string]any{
-		"self":    []any{apitype.SelfView{Self: self, Named: true}, apitype.SelfView{}},
-		"contact": []any{apitype.ContactView{Contact: contact, Online: true, SafetyNumber: "1234"}, apitype.ContactView{}},
+		"self":    []any{apitype.NewSelfView(self, true), apitype.NewSelfView(parley.Self{}, false)},
+		"contact": []any{apitype.NewContactView(contact, true, "1234"), apitype.NewContactView(parley.Contact{}, false, "")},
 		"message": []any{mv, apitype.NewMessageView(fileMessage, "me", ""), apitype.NewMessageView(parley.Message{}, "", "")},
 		"conversation": []any{
-			apitype.ConversationView{Conversation: conversation, Name: "alice", Online: true, Last: &mv},
-			apitype.ConversationView{Conversation: groupConversation, Name: groupConversation.Name},
-			apitype.ConversationView{},
+			apitype.NewConversationView(conversation, "alice", true, &mv),
+			apitype.NewConversationView(groupConversation, groupConversation.Name, false, nil),
+			apitype.NewConversationView(parley.Conversation{}, "", false, nil),
 		},
 		"group":        []any{gv, apitype.NewGroupView(parley.Group{}, "")},
 		"group_member": []any{apitype.NewGroupMemberView(member, true), apitype.NewGroupMemberView(parley.GroupMember{}, false)},
-		"file":         []any{fv, apitype.FileView{}},
+		"file":         []any{fv, apitype.NewFileView(parley.File{}, "")},
 		"event": []any{
 			apitype.EventView{Type: parley.EventMessage, Message: &mv},
 			apitype.EventView{Type: parley.EventPresence, PeerID: "12D3KooWAlice", Online: true},
@@ -83,9 +83,9 @@ func goldenViews() map[string]any {
 			apitype.EventView{Type: parley.EventRead, Conversation: convID},
 			apitype.EventView{},
 		},
-		"peer":     []any{peerInfo, parley.PeerInfo{}},
-		"status":   []any{status, parley.NetworkStatus{}},
-		"settings": []any{settings, parley.Settings{}},
+		"peer":     []any{apitype.NewPeerView(peerInfo), apitype.NewPeerView(parley.PeerInfo{})},
+		"status":   []any{apitype.NewNetworkStatusView(status), apitype.NewNetworkStatusView(parley.NetworkStatus{})},
+		"settings": []any{apitype.NewSettingsView(settings), apitype.NewSettingsView(parley.Settings{})},
 	}
 }
 

@@ -30,17 +30,21 @@ import (
 // listens where it points).
 var ErrNotRunning = parley.ErrNotRunning
 
-// ContactView, MessageView, ConversationView, GroupView, GroupMemberView,
-// FileView and EventView are the API's views, re-exported so callers need
-// not import gui/apitype for the names.
+// The API's views, re-exported so callers need not import gui/apitype for
+// the names.
 type (
-	ContactView      = apitype.ContactView
-	MessageView      = apitype.MessageView
-	ConversationView = apitype.ConversationView
-	GroupView        = apitype.GroupView
-	GroupMemberView  = apitype.GroupMemberView
-	FileView         = apitype.FileView
-	EventView        = apitype.EventView
+	SelfView          = apitype.SelfView
+	ContactView       = apitype.ContactView
+	MessageView       = apitype.MessageView
+	ConversationView  = apitype.ConversationView
+	GroupView         = apitype.GroupView
+	GroupMemberView   = apitype.GroupMemberView
+	FileView          = apitype.FileView
+	EventView         = apitype.EventView
+	PeerView          = apitype.PeerView
+	NetworkStatusView = apitype.NetworkStatusView
+	ConnectedPeerView = apitype.ConnectedPeerView
+	SettingsView      = apitype.SettingsView
 )
 
 // Client talks to one node's API. It is safe for concurrent use.
@@ -105,14 +109,14 @@ func (c *Client) NewLoginURL(ctx context.Context) (string, error) {
 }
 
 // Self describes the node.
-func (c *Client) Self(ctx context.Context) (parley.Self, error) {
-	var v parley.Self
+func (c *Client) Self(ctx context.Context) (SelfView, error) {
+	var v SelfView
 	return v, c.do(ctx, http.MethodGet, apitype.PathSelf, nil, nil, &v)
 }
 
-// SetName changes the node's display name and returns the new Self.
-func (c *Client) SetName(ctx context.Context, name string) (parley.Self, error) {
-	var v parley.Self
+// SetName changes the node's display name and returns who the node is now.
+func (c *Client) SetName(ctx context.Context, name string) (SelfView, error) {
+	var v SelfView
 	return v, c.do(ctx, http.MethodPut, apitype.PathSelf, nil, apitype.SetNameRequest{Name: name}, &v)
 }
 
@@ -297,14 +301,14 @@ func escapeSegment(s string) string {
 }
 
 // Peers lists connected peers.
-func (c *Client) Peers(ctx context.Context) ([]parley.PeerInfo, error) {
-	var v []parley.PeerInfo
+func (c *Client) Peers(ctx context.Context) ([]PeerView, error) {
+	var v []PeerView
 	return v, c.do(ctx, http.MethodGet, apitype.PathPeers, nil, nil, &v)
 }
 
 // Status reports the node's network state.
-func (c *Client) Status(ctx context.Context) (parley.NetworkStatus, error) {
-	var v parley.NetworkStatus
+func (c *Client) Status(ctx context.Context) (NetworkStatusView, error) {
+	var v NetworkStatusView
 	return v, c.do(ctx, http.MethodGet, apitype.PathStatus, nil, nil, &v)
 }
 
@@ -387,28 +391,28 @@ func filePath(id, action string) string {
 }
 
 // Settings reports the user's settings.
-func (c *Client) Settings(ctx context.Context) (parley.Settings, error) {
-	var v parley.Settings
+func (c *Client) Settings(ctx context.Context) (SettingsView, error) {
+	var v SettingsView
 	return v, c.do(ctx, http.MethodGet, apitype.PathSettings, nil, nil, &v)
 }
 
 // SetAutoAccept sets the size up to which files from contacts are fetched
 // without asking (0 or -1: never) and returns the new settings.
-func (c *Client) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {
+func (c *Client) SetAutoAccept(ctx context.Context, limit int64) (SettingsView, error) {
 	return c.ChangeSettings(ctx, apitype.SettingsRequest{AutoAcceptBytes: &limit})
 }
 
 // SetPublicDHT joins (on) or leaves the public IPFS DHT, now and after
 // restarts, and returns the new settings. Joining is
 // parley.ErrPrivateNetwork for a node with a swarm key.
-func (c *Client) SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error) {
+func (c *Client) SetPublicDHT(ctx context.Context, on bool) (SettingsView, error) {
 	return c.ChangeSettings(ctx, apitype.SettingsRequest{PublicDHT: &on})
 }
 
 // ChangeSettings changes the settings req names, in one request, and
 // returns the new settings.
-func (c *Client) ChangeSettings(ctx context.Context, req apitype.SettingsRequest) (parley.Settings, error) {
-	var v parley.Settings
+func (c *Client) ChangeSettings(ctx context.Context, req apitype.SettingsRequest) (SettingsView, error) {
+	var v SettingsView
 	return v, c.do(ctx, http.MethodPut, apitype.PathSettings, nil, req, &v)
 }
 

@@ -161,7 +161,7 @@ func TestStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := h.node.Status(); !reflect.DeepEqual(got, want) {
+	if want := apitype.NewNetworkStatusView(h.node.Status()); !reflect.DeepEqual(got, want) {
 		t.Errorf("client Status:\n%+v\nwant\n%+v", got, want)
 	}
 	if resp, _ := h.do(http.MethodPost, apitype.PathStatus, "{}"); resp.StatusCode != http.StatusMethodNotAllowed {

@@ -399,5 +399,5 @@ func isAttrChar(b byte) bool {
 }
 
 func (n *namer) fileView(f parley.File) apitype.FileView {
-	return apitype.FileView{File: f, FromName: n.name(f.From)}
+	return apitype.NewFileView(f, n.name(f.From))
 }

@@ -111,7 +111,7 @@ func (s *Server) handleSelf(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) selfView(self parley.Self) apitype.SelfView {
-	return apitype.SelfView{Self: self, Named: s.defaultName == "" || self.Name != s.defaultName}
+	return apitype.NewSelfView(self, s.defaultName == "" || self.Name != s.defaultName)
 }
 
 func (s *Server) handleSetName(w http.ResponseWriter, r *http.Request) {
@@ -187,15 +187,11 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	n := s.newNamer(r.Context())
 	views := make([]apitype.ConversationView, 0, len(convs))
 	for _, c := range convs {
-		// The view's Name hides the embedded one in JSON: carry a group's
-		// name over.
-		v := apitype.ConversationView{Conversation: c, Name: c.Name}
+		name, online := c.Name, false // a group's
 		if c.Peer != "" {
-			v.Name = n.name(c.Peer)
-			v.Online = s.network.Online(c.Peer)
+			name, online = n.name(c.Peer), s.network.Online(c.Peer)
 		}
-		v.Last = s.lastMessage(r.Context(), n, c)
-		views = append(views, v)
+		views = append(views, apitype.NewConversationView(c, name, online, s.lastMessage(r.Context(), n, c)))
 	}
 	writeJSON(w, http.StatusOK, views)
 }
@@ -348,14 +344,15 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
 	peers := s.network.Peers()
-	if peers == nil {
-		peers = []parley.PeerInfo{} // [] rather than null
+	views := make([]apitype.PeerView, 0, len(peers)) // [] rather than null
+	for _, p := range peers {
+		views = append(views, apitype.NewPeerView(p))
 	}
-	writeJSON(w, http.StatusOK, peers)
+	writeJSON(w, http.StatusOK, views)
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.network.Status())
+	writeJSON(w, http.StatusOK, apitype.NewNetworkStatusView(s.network.Status()))
 }
 
 // contactArg is a request's CONTACT argument, which the node resolves
@@ -383,7 +380,7 @@ func (s *Server) contactView(c parley.Contact) apitype.ContactView {
 		// is nothing to compare yet.
 		s.log.Warn("safety number", "peer", c.PeerID, "err", err)
 	}
-	return apitype.ContactView{Contact: c, Online: s.network.Online(c.PeerID), SafetyNumber: sn}
+	return apitype.NewContactView(c, s.network.Online(c.PeerID), sn)
 }
 
 // namer resolves peer IDs to display names, once per peer per request.

@@ -12,7 +12,7 @@ import (
 // body names.
 
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.network.Settings(r.Context()))
+	writeJSON(w, http.StatusOK, apitype.NewSettingsView(s.network.Settings(r.Context())))
 }
 
 // handleSetSettings checks the whole request before it changes anything,
@@ -46,5 +46,5 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, set)
+	writeJSON(w, http.StatusOK, apitype.NewSettingsView(set))
 }
