@@ -236,6 +236,11 @@ func TestNewRefusesNonLoopback(t *testing.T) {
 	if _, err := localapi.New(localapi.Config{DataDir: t.TempDir()}); err == nil {
 		t.Error("New without the node's roles succeeded")
 	}
+	cfg := newFakeNode().config(localapi.Config{DataDir: t.TempDir()})
+	cfg.Events = nil
+	if _, err := localapi.New(cfg); err == nil || !strings.Contains(err.Error(), "Config.Events is required") {
+		t.Errorf("New without Events: %v", err)
+	}
 }
 
 func TestLocalhostAddr(t *testing.T) {
