@@ -1,29 +1,17 @@
-// Package gui serves Parley's local API: JSON over HTTP and an event
-// WebSocket, the one surface the web GUI, the CLI and bots use. It also
-// serves the web GUI itself from embedded files (web/: plain HTML, CSS and
-// ES modules, no build step), under a Content-Security-Policy that allows
-// only those files: no inline script or style.
+// Package gui is everything a person or a bot touches, split by role as
+// tailscale does:
 //
-// The API listens on loopback only, on the port it had last time when it is
-// free (remembered in the data dir). Every request must carry the token that
-// New writes to the data dir's api.json (mode 0600, fresh on every start) as
-// a bearer token, or a browser session cookie. A browser gets the cookie by
-// opening a one-time login URL (NewLoginURL, `parley open`); the cookie is
-// signed with a key kept in the data dir, so it outlives restarts, and the
-// token itself is never put in a URL or a cookie. Requests whose Host is not
-// a loopback name (DNS rebinding) or that come from a foreign origin (CSRF,
-// including reads: GET /api/v1/messages?read=true changes state) are
-// refused before the token is even looked at. The GUI's static files need
-// no session (they hold nothing private); the page itself, without one,
-// says how to log in.
+//   - gui/localapi is the local HTTP + WebSocket API server, the one
+//     surface for the web app, the CLI and bots: handlers, the token and
+//     session guard, the event stream, and page serving. It reaches the node
+//     only through small role interfaces (messages, groups, files, network,
+//     events), which cmd/parley fills with node.Messenger.
+//   - gui/apitype holds the API's wire types: paths, request bodies, error
+//     codes and the JSON views of the domain types. The views are the API's
+//     own format, pinned by golden files: the domain types carry no JSON.
+//   - gui/client is the API's Go client, for the CLI, tests and bots.
+//   - gui/web holds the web app's assets behind an embed.FS, with no build
+//     step.
 //
-// Files are offered from where they lie when a client gives a path (the
-// CLI); a browser uploads the bytes instead, which are streamed to
-// DATA/uploads and served from there until the offer is cancelled. A
-// file's bytes are served back only once complete, as an attachment, and
-// inline only as a PNG, JPEG, GIF or WebP image, for previews.
-//
-// The package reaches the node only through the Node interface; it knows
-// nothing of libp2p or storage. Wire types live in gui/api, shared with the
-// Go client in gui/client.
+// This package itself holds no code.
 package gui

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/client"
 )
 
@@ -45,7 +44,7 @@ func newIDCmd(g *globals) *cobra.Command {
 		Use:   "id",
 		Short: "Show your name, peer ID, addresses, invite code and fingerprint",
 		Args:  usageArgs(cobra.NoArgs),
-	}, func(ctx context.Context, c *client.Client, _ []string) (parley.Self, error) {
+	}, func(ctx context.Context, c *client.Client, _ []string) (client.SelfView, error) {
 		return c.Self(ctx)
 	}, printSelf)
 }
@@ -222,7 +221,7 @@ func newPeersCmd(g *globals) *cobra.Command {
 		Use:   "peers",
 		Short: "List connected peers",
 		Args:  usageArgs(cobra.NoArgs),
-	}, func(ctx context.Context, c *client.Client, _ []string) ([]parley.PeerInfo, error) {
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.PeerView, error) {
 		return c.Peers(ctx)
 	}, printPeers)
 }
@@ -232,7 +231,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Use:   "status",
 		Short: "Show the node's network state: reachability, addresses, connections, DHT",
 		Args:  usageArgs(cobra.NoArgs),
-	}, func(ctx context.Context, c *client.Client, _ []string) (parley.NetworkStatus, error) {
+	}, func(ctx context.Context, c *client.Client, _ []string) (client.NetworkStatusView, error) {
 		return c.Status(ctx)
 	}, printStatus)
 }

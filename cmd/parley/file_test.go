@@ -42,11 +42,11 @@ func TestHumanBytes(t *testing.T) {
 func TestPrintFiles(t *testing.T) {
 	var buf bytes.Buffer
 	err := printFiles(&buf, []client.FileView{
-		{File: parley.File{ID: "aa", Name: "video.mp4", Size: 200 << 20, From: "12D3KooWAlice", State: parley.FileTransferring,
-			BytesDone: 50 << 20}, FromName: "alice"},
-		{File: parley.File{ID: "bb", Name: "notes.txt", Size: 10, From: "12D3KooWMe", Outgoing: true, State: parley.FileComplete,
-			BytesDone: 10, Path: "/home/me/notes.txt"}},
-		{File: parley.File{ID: "cc", Name: "x.bin", Size: 0, From: "12D3KooWCarol", State: parley.FileFailed, Error: "disk full"}},
+		{ID: "aa", Name: "video.mp4", Size: 200 << 20, From: "12D3KooWAlice", State: parley.FileTransferring,
+			BytesDone: 50 << 20, FromName: "alice"},
+		{ID: "bb", Name: "notes.txt", Size: 10, From: "12D3KooWMe", Outgoing: true, State: parley.FileComplete,
+			BytesDone: 10, Path: "/home/me/notes.txt"},
+		{ID: "cc", Name: "x.bin", Size: 0, From: "12D3KooWCarol", State: parley.FileFailed, Error: "disk full"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +68,8 @@ cc  x.bin      0 B      12D3KooWCarol  failed (disk full)  0 B (100%)    -
 
 func TestPrintSettings(t *testing.T) {
 	var buf bytes.Buffer
-	printSettings(&buf, parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/d"})
-	printSettings(&buf, parley.Settings{AutoAcceptBytes: -1, Downloads: "/d", PublicDHT: true})
+	printSettings(&buf, client.SettingsView{AutoAcceptBytes: 25 << 20, Downloads: "/d"})
+	printSettings(&buf, client.SettingsView{AutoAcceptBytes: -1, Downloads: "/d", PublicDHT: true})
 	want := `Auto-accept:  files from contacts up to 25 MiB; larger ones wait for: parley file get ID
 Downloads:    /d
 Public DHT:   off; contacts are found through bootstrap peers and the local network
@@ -101,7 +101,7 @@ func TestProgressBar(t *testing.T) {
 	var buf bytes.Buffer
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	b := &bar{w: &buf, width: 80, now: func() time.Time { return now }}
-	f := client.FileView{File: parley.File{Name: "holiday video.mp4", Size: 100 << 20, State: parley.FileTransferring, BytesDone: 40 << 20}}
+	f := client.FileView{Name: "holiday video.mp4", Size: 100 << 20, State: parley.FileTransferring, BytesDone: 40 << 20}
 	b.update(f) // a resumed download: 40 MiB at once is not a rate
 	now = now.Add(time.Second)
 	f.BytesDone = 50 << 20

@@ -23,7 +23,7 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printSelf(w io.Writer, s parley.Self) error {
+func printSelf(w io.Writer, s client.SelfView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name:\t%s\n", s.Name)
 	fmt.Fprintf(tw, "Peer ID:\t%s\n", s.PeerID)
@@ -95,7 +95,7 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 	return nil
 }
 
-func printPeers(w io.Writer, ps []parley.PeerInfo) error {
+func printPeers(w io.Writer, ps []client.PeerView) error {
 	if len(ps) == 0 {
 		_, err := fmt.Fprintln(w, "No peers connected.")
 		return err
@@ -109,7 +109,7 @@ func printPeers(w io.Writer, ps []parley.PeerInfo) error {
 }
 
 // printStatus prints the network state, then one line per connected peer.
-func printStatus(w io.Writer, s parley.NetworkStatus) error {
+func printStatus(w io.Writer, s client.NetworkStatusView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Reachability:\t%s\n", s.Reachability)
 	fmt.Fprintf(tw, "Private network:\t%s\n", yesNo(s.PrivateNetwork))
@@ -254,7 +254,7 @@ func printFiles(w io.Writer, fs []client.FileView) error {
 	return tw.Flush()
 }
 
-func printSettings(w io.Writer, s parley.Settings) error {
+func printSettings(w io.Writer, s client.SettingsView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if s.AutoAcceptBytes > 0 {
 		fmt.Fprintf(tw, "Auto-accept:\tfiles from contacts up to %s; larger ones wait for: parley file get ID\n", humanBytes(s.AutoAcceptBytes))

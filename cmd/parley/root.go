@@ -8,11 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/parley-im/parley/gui/client"
 )
 
 // Exit codes.
@@ -21,9 +18,6 @@ const (
 	exitError = 1 // the command failed: bad input, node not running, ...
 	exitUsage = 2 // the command line itself is wrong
 )
-
-// requestTimeout bounds one API call, so a hung node cannot hang the CLI.
-const requestTimeout = 30 * time.Second
 
 // execute runs the command line args and returns the exit code. Errors go
 // to stderr as one line; usage errors add the command's usage.
@@ -105,28 +99,6 @@ func (g *globals) dir() (string, error) {
 		return "", usageError{errors.New("no data dir: pass --data DIR")}
 	}
 	return g.dataDir, nil
-}
-
-// call opens a client for the data dir's node and runs f with a bounded
-// context.
-func (g *globals) call(cmd *cobra.Command, f func(context.Context, *client.Client) error) error {
-	ctx, cancel := context.WithTimeout(cmd.Context(), requestTimeout)
-	defer cancel()
-	return g.withClient(ctx, f)
-}
-
-// withClient opens a client for the data dir's node and runs f.
-func (g *globals) withClient(ctx context.Context, f func(context.Context, *client.Client) error) error {
-	dir, err := g.dir()
-	if err != nil {
-		return err
-	}
-	c, err := client.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return f(ctx, c)
 }
 
 // usageError marks errors in the command line itself (wrong arguments,

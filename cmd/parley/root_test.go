@@ -250,9 +250,9 @@ func TestPrintGroups(t *testing.T) {
 	id1, id2 := parley.ConversationID{1}, parley.ConversationID{2}
 	var buf bytes.Buffer
 	err := printGroups(&buf, []client.GroupView{
-		{Group: parley.Group{ID: id1, Name: "book club", State: parley.GroupJoined, Role: parley.RoleAdmin, Members: 3, Unread: 2},
+		{ID: id1, Name: "book club", State: parley.GroupJoined, Role: parley.RoleAdmin, Members: 3, Unread: 2,
 			LastMessageAt: at},
-		{Group: parley.Group{ID: id2, Name: "hikers", State: parley.GroupLeft, Members: 5}},
+		{ID: id2, Name: "hikers", State: parley.GroupLeft, Members: 5},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +267,7 @@ func TestPrintGroups(t *testing.T) {
 
 	buf.Reset()
 	err = printGroupInvites(&buf, []client.GroupView{
-		{Group: parley.Group{ID: id2, Name: "hikers", State: parley.GroupInvited, Members: 5, InvitedBy: "12D3KooWAlice"},
+		{ID: id2, Name: "hikers", State: parley.GroupInvited, Members: 5, InvitedBy: "12D3KooWAlice",
 			InvitedByName: "alice"},
 	})
 	if err != nil {
@@ -308,13 +308,13 @@ alice     member  yes     12D3KooWAlice
 
 func TestPrintStatus(t *testing.T) {
 	var buf bytes.Buffer
-	err := printStatus(&buf, parley.NetworkStatus{
+	err := printStatus(&buf, client.NetworkStatusView{
 		Reachability:   parley.ReachabilityPrivate,
 		ListenAddrs:    []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
 		AnnouncedAddrs: []string{"/ip4/192.168.1.2/tcp/4001"},
 		ObservedAddrs:  []string{"/ip4/203.0.113.7/tcp/4001"},
 		Relays:         []string{},
-		Peers: []parley.ConnectedPeer{
+		Peers: []client.ConnectedPeerView{
 			{PeerID: "12D3KooWAlice", Name: "alice", Transport: "tcp", Direction: "inbound", Addrs: []string{"/ip4/192.168.1.3/tcp/4001"}},
 			{PeerID: "12D3KooWStranger", Transport: "quic-v1", Direction: "outbound", Addrs: []string{"/ip4/1.2.3.4/udp/4001/quic-v1"}},
 		},
@@ -349,7 +349,7 @@ PEER ID           NAME   TRANSPORT  DIRECTION  ADDRESSES
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
 	buf.Reset()
-	printStatus(&buf, parley.NetworkStatus{Reachability: parley.ReachabilityUnknown, DHTMode: "server"})
+	printStatus(&buf, client.NetworkStatusView{Reachability: parley.ReachabilityUnknown, DHTMode: "server"})
 	if !strings.HasSuffix(buf.String(), "\nNo peers connected.\n") ||
 		!strings.Contains(buf.String(), "\nPublic DHT:       off\nRelay service:    off\n") {
 		t.Errorf("no peers, public DHT and relay service off:\n%s", buf.String())

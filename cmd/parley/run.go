@@ -14,8 +14,17 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/parley-im/parley/gui"
+	"github.com/parley-im/parley/gui/localapi"
 	"github.com/parley-im/parley/node"
+)
+
+// The messenger plays every role the API needs from the node.
+var (
+	_ localapi.Messages = (*node.Messenger)(nil)
+	_ localapi.Groups   = (*node.Messenger)(nil)
+	_ localapi.Files    = (*node.Messenger)(nil)
+	_ localapi.Network  = (*node.Messenger)(nil)
+	_ localapi.Events   = (*node.Messenger)(nil)
 )
 
 // passphraseEnv holds the keystore passphrase when no file is given.
@@ -42,7 +51,7 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f := cmd.Flags()
 	f.StringArrayVar(&o.listen, "listen", nil,
 		"multiaddr to listen on, repeatable (default: TCP and QUIC on all interfaces, random ports; TCP only with --swarm-key)")
-	f.StringVar(&o.api, "api", gui.DefaultAddr, "loopback host:port for the web GUI and the local API")
+	f.StringVar(&o.api, "api", localapi.DefaultAddr, "loopback host:port for the web GUI and the local API")
 	f.StringArrayVar(&o.bootstrap, "bootstrap", nil, "multiaddr of a peer to join the network through (with /p2p/ID), repeatable")
 	f.StringVar(&o.bootstrapFile, "bootstrap-file", "",
 		"file of bootstrap peers: one multiaddr a line, # comments (default: DATA/"+node.BootstrapFile+" if it exists)")
@@ -86,7 +95,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)}
 	}
-	if err := gui.CheckAddr(o.api); err != nil {
+	if err := localapi.CheckAddr(o.api); err != nil {
 		return usageError{fmt.Errorf("--api: %w", err)}
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
@@ -124,7 +133,17 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		return fmt.Errorf("start node: %w", err)
 	}
 	m := n.Messenger()
-	srv, err := gui.New(gui.Config{Addr: o.api, DataDir: dir, Node: m, DefaultName: node.DefaultName, Logger: log})
+	srv, err := localapi.New(localapi.Config{
+		Addr:        o.api,
+		DataDir:     dir,
+		DefaultName: node.DefaultName,
+		Messages:    m,
+		Groups:      m,
+		Files:       m,
+		Network:     m,
+		Events:      m,
+		Logger:      log,
+	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("start API: %w", err), n.Close())
 	}

@@ -1,8 +1,8 @@
 // Package client is a Go client for Parley's local API, for the CLI, tests
 // and bots. Open finds a running node through the data dir's api.json; every
-// method maps to one endpoint and returns the API's views (package gui/api).
+// method maps to one endpoint and returns the API's views (package gui/apitype).
 //
-// Errors from the API come back as *api.Error, carrying the server's
+// Errors from the API come back as *apitype.Error, carrying the server's
 // one-line message and status code; they unwrap to the domain sentinel, so
 // errors.Is(err, parley.ErrUnknownContact) works across the wire. A node
 // that is not running gives an error wrapping ErrNotRunning.
@@ -23,24 +23,28 @@ import (
 	"syscall"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // ErrNotRunning: no node serves the data dir (no api.json, or nothing
 // listens where it points).
 var ErrNotRunning = parley.ErrNotRunning
 
-// ContactView, MessageView, ConversationView, GroupView, GroupMemberView,
-// FileView and EventView are the API's views, re-exported so callers need
-// not import gui/api for the names.
+// The API's views, re-exported so callers need not import gui/apitype for
+// the names.
 type (
-	ContactView      = api.ContactView
-	MessageView      = api.MessageView
-	ConversationView = api.ConversationView
-	GroupView        = api.GroupView
-	GroupMemberView  = api.GroupMemberView
-	FileView         = api.FileView
-	EventView        = api.EventView
+	SelfView          = apitype.SelfView
+	ContactView       = apitype.ContactView
+	MessageView       = apitype.MessageView
+	ConversationView  = apitype.ConversationView
+	GroupView         = apitype.GroupView
+	GroupMemberView   = apitype.GroupMemberView
+	FileView          = apitype.FileView
+	EventView         = apitype.EventView
+	PeerView          = apitype.PeerView
+	NetworkStatusView = apitype.NetworkStatusView
+	ConnectedPeerView = apitype.ConnectedPeerView
+	SettingsView      = apitype.SettingsView
 )
 
 // Client talks to one node's API. It is safe for concurrent use.
@@ -55,20 +59,20 @@ type Client struct {
 // It does not dial: a stale file (the node crashed) shows on the first call
 // as ErrNotRunning.
 func Open(dataDir string) (*Client, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, api.FileName))
+	b, err := os.ReadFile(filepath.Join(dataDir, apitype.FileName))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, &notRunningError{dataDir: dataDir, cause: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read API file: %w", err)
 	}
-	var f api.File
+	var f apitype.File
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("read API file %s: %w", filepath.Join(dataDir, api.FileName), err)
+		return nil, fmt.Errorf("read API file %s: %w", filepath.Join(dataDir, apitype.FileName), err)
 	}
 	c, err := New(f.URL, f.Token)
 	if err != nil {
-		return nil, fmt.Errorf("read API file %s: %w", filepath.Join(dataDir, api.FileName), err)
+		return nil, fmt.Errorf("read API file %s: %w", filepath.Join(dataDir, apitype.FileName), err)
 	}
 	c.dataDir = dataDir
 	return c, nil
@@ -100,52 +104,52 @@ func (c *Client) NewLoginURL(ctx context.Context) (string, error) {
 	var v struct {
 		URL string `json:"url"`
 	}
-	err := c.do(ctx, http.MethodPost, api.PathLogin, nil, nil, &v)
+	err := c.do(ctx, http.MethodPost, apitype.PathLogin, nil, nil, &v)
 	return v.URL, err
 }
 
 // Self describes the node.
-func (c *Client) Self(ctx context.Context) (parley.Self, error) {
-	var v parley.Self
-	return v, c.do(ctx, http.MethodGet, api.PathSelf, nil, nil, &v)
+func (c *Client) Self(ctx context.Context) (SelfView, error) {
+	var v SelfView
+	return v, c.do(ctx, http.MethodGet, apitype.PathSelf, nil, nil, &v)
 }
 
-// SetName changes the node's display name and returns the new Self.
-func (c *Client) SetName(ctx context.Context, name string) (parley.Self, error) {
-	var v parley.Self
-	return v, c.do(ctx, http.MethodPut, api.PathSelf, nil, api.SetNameRequest{Name: name}, &v)
+// SetName changes the node's display name and returns who the node is now.
+func (c *Client) SetName(ctx context.Context, name string) (SelfView, error) {
+	var v SelfView
+	return v, c.do(ctx, http.MethodPut, apitype.PathSelf, nil, apitype.SetNameRequest{Name: name}, &v)
 }
 
 // Contacts lists accepted contacts.
 func (c *Client) Contacts(ctx context.Context) ([]ContactView, error) {
 	var v []ContactView
-	return v, c.do(ctx, http.MethodGet, api.PathContacts, nil, nil, &v)
+	return v, c.do(ctx, http.MethodGet, apitype.PathContacts, nil, nil, &v)
 }
 
 // AddContact adds the contact whose invite code is given; a non-empty name
 // overrides the one on the card.
 func (c *Client) AddContact(ctx context.Context, invite, name string) (ContactView, error) {
 	var v ContactView
-	return v, c.do(ctx, http.MethodPost, api.PathContacts, nil, api.AddContactRequest{Invite: invite, Name: name}, &v)
+	return v, c.do(ctx, http.MethodPost, apitype.PathContacts, nil, apitype.AddContactRequest{Invite: invite, Name: name}, &v)
 }
 
 // Requests lists strangers who wrote first.
 func (c *Client) Requests(ctx context.Context) ([]ContactView, error) {
 	var v []ContactView
-	return v, c.do(ctx, http.MethodGet, api.PathRequests, nil, nil, &v)
+	return v, c.do(ctx, http.MethodGet, apitype.PathRequests, nil, nil, &v)
 }
 
 // Accept turns the request from peerID into a contact.
 func (c *Client) Accept(ctx context.Context, peerID string) (ContactView, error) {
 	var v ContactView
-	path := api.PathRequests + "/" + url.PathEscape(peerID) + "/accept"
+	path := apitype.PathRequests + "/" + url.PathEscape(peerID) + "/accept"
 	return v, c.do(ctx, http.MethodPost, path, nil, nil, &v)
 }
 
 // Conversations lists conversations, with unread counts.
 func (c *Client) Conversations(ctx context.Context) ([]ConversationView, error) {
 	var v []ConversationView
-	return v, c.do(ctx, http.MethodGet, api.PathConversations, nil, nil, &v)
+	return v, c.do(ctx, http.MethodGet, apitype.PathConversations, nil, nil, &v)
 }
 
 // Messages returns the last limit (0: all) messages with a contact (name or
@@ -159,7 +163,7 @@ func (c *Client) Messages(ctx context.Context, with string, limit int, markRead 
 		q.Set("read", "true")
 	}
 	var v []MessageView
-	return v, c.do(ctx, http.MethodGet, api.PathMessages, q, nil, &v)
+	return v, c.do(ctx, http.MethodGet, apitype.PathMessages, q, nil, &v)
 }
 
 // Send sends text to a contact (name or peer ID). It returns once the node
@@ -169,7 +173,7 @@ func (c *Client) Send(ctx context.Context, to, text string) (MessageView, error)
 	if err := checkTextSize(text); err != nil {
 		return v, err
 	}
-	return v, c.do(ctx, http.MethodPost, api.PathMessages, nil, api.SendRequest{To: to, Text: text}, &v)
+	return v, c.do(ctx, http.MethodPost, apitype.PathMessages, nil, apitype.SendRequest{To: to, Text: text}, &v)
 }
 
 // checkTextSize refuses an oversized text before it is sent, so that it
@@ -188,25 +192,25 @@ func checkTextSize(text string) error {
 // CreateGroup starts a group with us as its only member and admin.
 func (c *Client) CreateGroup(ctx context.Context, name string) (GroupView, error) {
 	var v GroupView
-	return v, c.do(ctx, http.MethodPost, api.PathGroups, nil, api.CreateGroupRequest{Name: name}, &v)
+	return v, c.do(ctx, http.MethodPost, apitype.PathGroups, nil, apitype.CreateGroupRequest{Name: name}, &v)
 }
 
 // Groups lists the groups we belong to or belonged to, most recent first.
 func (c *Client) Groups(ctx context.Context) ([]GroupView, error) {
 	var v []GroupView
-	return v, c.do(ctx, http.MethodGet, api.PathGroups, nil, nil, &v)
+	return v, c.do(ctx, http.MethodGet, apitype.PathGroups, nil, nil, &v)
 }
 
 // GroupInvites lists the groups we are invited to and have not answered.
 func (c *Client) GroupInvites(ctx context.Context) ([]GroupView, error) {
 	var v []GroupView
-	return v, c.do(ctx, http.MethodGet, api.PathGroupInvites, nil, nil, &v)
+	return v, c.do(ctx, http.MethodGet, apitype.PathGroupInvites, nil, nil, &v)
 }
 
 // InviteToGroup invites a contact to a group (admins only).
 func (c *Client) InviteToGroup(ctx context.Context, group, contact string) (GroupMemberView, error) {
 	var v GroupMemberView
-	return v, c.do(ctx, http.MethodPost, groupPath(group, "invite"), nil, api.InviteToGroupRequest{Contact: contact}, &v)
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "invite"), nil, apitype.InviteToGroupRequest{Contact: contact}, &v)
 }
 
 // AcceptGroup joins a group we were invited to.
@@ -236,13 +240,13 @@ func (c *Client) RemoveFromGroup(ctx context.Context, group, member string) erro
 // node refuses any other role with parley.ErrMalformed.
 func (c *Client) SetGroupRole(ctx context.Context, group, member string, role parley.Role) (GroupMemberView, error) {
 	var v GroupMemberView
-	return v, c.do(ctx, http.MethodPost, groupPath(group, "members", member, "role"), nil, api.SetGroupRoleRequest{Role: role}, &v)
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "members", member, "role"), nil, apitype.SetGroupRoleRequest{Role: role}, &v)
 }
 
 // RenameGroup renames a group (admins only).
 func (c *Client) RenameGroup(ctx context.Context, group, name string) (GroupView, error) {
 	var v GroupView
-	return v, c.do(ctx, http.MethodPost, groupPath(group, "rename"), nil, api.RenameGroupRequest{Name: name}, &v)
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "rename"), nil, apitype.RenameGroupRequest{Name: name}, &v)
 }
 
 // LeaveGroup leaves a group; its history stays readable.
@@ -257,7 +261,7 @@ func (c *Client) SendToGroup(ctx context.Context, group, text string) (MessageVi
 	if err := checkTextSize(text); err != nil {
 		return v, err
 	}
-	return v, c.do(ctx, http.MethodPost, groupPath(group, "messages"), nil, api.GroupSendRequest{Text: text}, &v)
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "messages"), nil, apitype.GroupSendRequest{Text: text}, &v)
 }
 
 // GroupMessages returns the last limit (0: all) messages of a group, in
@@ -277,7 +281,7 @@ func (c *Client) GroupMessages(ctx context.Context, group string, limit int, mar
 // groupPath is /api/v1/groups/GROUP/ELEM..., path-escaped: a group's name
 // may hold spaces, slashes or anything else.
 func groupPath(group string, elems ...string) string {
-	p := api.PathGroups + "/" + escapeSegment(group)
+	p := apitype.PathGroups + "/" + escapeSegment(group)
 	for _, e := range elems {
 		p += "/" + escapeSegment(e)
 	}
@@ -297,15 +301,15 @@ func escapeSegment(s string) string {
 }
 
 // Peers lists connected peers.
-func (c *Client) Peers(ctx context.Context) ([]parley.PeerInfo, error) {
-	var v []parley.PeerInfo
-	return v, c.do(ctx, http.MethodGet, api.PathPeers, nil, nil, &v)
+func (c *Client) Peers(ctx context.Context) ([]PeerView, error) {
+	var v []PeerView
+	return v, c.do(ctx, http.MethodGet, apitype.PathPeers, nil, nil, &v)
 }
 
 // Status reports the node's network state.
-func (c *Client) Status(ctx context.Context) (parley.NetworkStatus, error) {
-	var v parley.NetworkStatus
-	return v, c.do(ctx, http.MethodGet, api.PathStatus, nil, nil, &v)
+func (c *Client) Status(ctx context.Context) (NetworkStatusView, error) {
+	var v NetworkStatusView
+	return v, c.do(ctx, http.MethodGet, apitype.PathStatus, nil, nil, &v)
 }
 
 // Files are named by their ID (32 hex characters), as FileView.ID gives it.
@@ -321,7 +325,7 @@ func (c *Client) SendFile(ctx context.Context, to, path string) (FileView, error
 	if err != nil {
 		return v, err
 	}
-	return v, c.do(ctx, http.MethodPost, api.PathFiles, nil, api.SendFileRequest{To: to, Path: abs}, &v)
+	return v, c.do(ctx, http.MethodPost, apitype.PathFiles, nil, apitype.SendFileRequest{To: to, Path: abs}, &v)
 }
 
 // Upload offers the bytes of body as a file named name to a contact or a
@@ -331,13 +335,13 @@ func (c *Client) SendFile(ctx context.Context, to, path string) (FileView, error
 func (c *Client) Upload(ctx context.Context, to, name string, body io.Reader, size int64) (FileView, error) {
 	var v FileView
 	q := url.Values{"to": {to}, "name": {name}}
-	return v, c.send(ctx, http.MethodPost, api.PathFileUpload, q, body, size, "application/octet-stream", &v)
+	return v, c.send(ctx, http.MethodPost, apitype.PathFileUpload, q, body, size, "application/octet-stream", &v)
 }
 
 // Files lists the files offered by us and to us, newest first.
 func (c *Client) Files(ctx context.Context) ([]FileView, error) {
 	var v []FileView
-	return v, c.do(ctx, http.MethodGet, api.PathFiles, nil, nil, &v)
+	return v, c.do(ctx, http.MethodGet, apitype.PathFiles, nil, nil, &v)
 }
 
 // File describes one file, with its progress now.
@@ -379,7 +383,7 @@ func (c *Client) FileContent(ctx context.Context, id string) (io.ReadCloser, err
 }
 
 func filePath(id, action string) string {
-	p := api.PathFiles + "/" + escapeSegment(id)
+	p := apitype.PathFiles + "/" + escapeSegment(id)
 	if action != "" {
 		p += "/" + action
 	}
@@ -387,29 +391,29 @@ func filePath(id, action string) string {
 }
 
 // Settings reports the user's settings.
-func (c *Client) Settings(ctx context.Context) (parley.Settings, error) {
-	var v parley.Settings
-	return v, c.do(ctx, http.MethodGet, api.PathSettings, nil, nil, &v)
+func (c *Client) Settings(ctx context.Context) (SettingsView, error) {
+	var v SettingsView
+	return v, c.do(ctx, http.MethodGet, apitype.PathSettings, nil, nil, &v)
 }
 
 // SetAutoAccept sets the size up to which files from contacts are fetched
 // without asking (0 or -1: never) and returns the new settings.
-func (c *Client) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {
-	return c.ChangeSettings(ctx, api.SettingsRequest{AutoAcceptBytes: &limit})
+func (c *Client) SetAutoAccept(ctx context.Context, limit int64) (SettingsView, error) {
+	return c.ChangeSettings(ctx, apitype.SettingsRequest{AutoAcceptBytes: &limit})
 }
 
 // SetPublicDHT joins (on) or leaves the public IPFS DHT, now and after
 // restarts, and returns the new settings. Joining is
 // parley.ErrPrivateNetwork for a node with a swarm key.
-func (c *Client) SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error) {
-	return c.ChangeSettings(ctx, api.SettingsRequest{PublicDHT: &on})
+func (c *Client) SetPublicDHT(ctx context.Context, on bool) (SettingsView, error) {
+	return c.ChangeSettings(ctx, apitype.SettingsRequest{PublicDHT: &on})
 }
 
 // ChangeSettings changes the settings req names, in one request, and
 // returns the new settings.
-func (c *Client) ChangeSettings(ctx context.Context, req api.SettingsRequest) (parley.Settings, error) {
-	var v parley.Settings
-	return v, c.do(ctx, http.MethodPut, api.PathSettings, nil, req, &v)
+func (c *Client) ChangeSettings(ctx context.Context, req apitype.SettingsRequest) (SettingsView, error) {
+	var v SettingsView
+	return v, c.do(ctx, http.MethodPut, apitype.PathSettings, nil, req, &v)
 }
 
 // do sends one request with in (if not nil) as its JSON body and decodes
@@ -495,9 +499,9 @@ func (c *Client) transportError(method, path string, err error) error {
 // a different server) still gives a one-line error with the status.
 func readError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &api.Error{}
+	e := &apitype.Error{}
 	if err := json.Unmarshal(b, e); err != nil || e.Message == "" {
-		e = &api.Error{Message: fmt.Sprintf("API answered %s", resp.Status)}
+		e = &apitype.Error{Message: fmt.Sprintf("API answered %s", resp.Status)}
 	}
 	e.Status = resp.StatusCode
 	return e

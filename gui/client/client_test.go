@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 	"github.com/parley-im/parley/gui/client"
 )
 
@@ -40,8 +40,8 @@ func TestStaleAPIFile(t *testing.T) {
 	ln.Close()
 
 	dir := t.TempDir()
-	b, _ := json.Marshal(api.File{URL: "http://" + addr, Token: "t"})
-	if err := os.WriteFile(filepath.Join(dir, api.FileName), b, 0o600); err != nil {
+	b, _ := json.Marshal(apitype.File{URL: "http://" + addr, Token: "t"})
+	if err := os.WriteFile(filepath.Join(dir, apitype.FileName), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.Open(dir)
@@ -64,7 +64,7 @@ func TestStaleAPIFile(t *testing.T) {
 func TestBadAPIFile(t *testing.T) {
 	for _, content := range []string{"{", `{"url":"ftp://x","token":"t"}`, `{"url":"http://127.0.0.1:1","token":""}`} {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, api.FileName), []byte(content), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, apitype.FileName), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := client.Open(dir); err == nil || errors.Is(err, client.ErrNotRunning) {

@@ -11,7 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/parley-im/parley/gui/api"
+	"github.com/parley-im/parley/gui/apitype"
 )
 
 // maxEventBytes caps one event frame. A message event carries up to
@@ -26,7 +26,7 @@ type Events struct {
 
 // Events opens the event stream.
 func (c *Client) Events(ctx context.Context) (*Events, error) {
-	u := c.url(api.PathEvents, nil)
+	u := c.url(apitype.PathEvents, nil)
 	u.Scheme = "ws"
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
 		HTTPClient: c.http,
@@ -36,7 +36,7 @@ func (c *Client) Events(ctx context.Context) (*Events, error) {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != nil {
 			return nil, readError(resp)
 		}
-		return nil, c.transportError(http.MethodGet, api.PathEvents, err)
+		return nil, c.transportError(http.MethodGet, apitype.PathEvents, err)
 	}
 	conn.SetReadLimit(maxEventBytes)
 	return &Events{conn: conn}, nil

@@ -1,0 +1,135 @@
+// Package apitype holds the wire types of Parley's local HTTP API: the JSON
+// views the server writes and the client reads, the request bodies, the
+// error body, the routes and the API file. Server (package gui/localapi)
+// and client (package gui/client) both import it, so the two cannot drift
+// apart.
+//
+// The views (views.go) are the API's own format: the domain types in the
+// root package carry no JSON, and golden files (testdata/) pin every
+// view's JSON, which the web app and bots read. Views add what a screen
+// needs to the domain types (display names, presence, safety numbers, a
+// wall-clock time) and nothing the node keeps private (no keys beyond the
+// contact's public HPKE key).
+package apitype
+
+import "github.com/parley-im/parley"
+
+// Paths of the API, version 1. Placeholders in braces follow net/http's
+// pattern syntax.
+const (
+	PathSelf          = "/api/v1/self"        // GET: who we are; PUT: set the display name
+	PathSelfQR        = "/api/v1/self/qr.svg" // GET: the invite code as a QR code (SVG)
+	PathContacts      = "/api/v1/contacts"
+	PathRequests      = "/api/v1/requests"
+	PathAccept        = "/api/v1/requests/{peer}/accept"
+	PathConversations = "/api/v1/conversations"
+	PathMessages      = "/api/v1/messages"
+	PathPeers         = "/api/v1/peers"
+	PathStatus        = "/api/v1/status"
+	PathEvents        = "/api/v1/events"
+	PathLogin         = "/api/v1/login"  // POST: a fresh one-time login URL
+	PathLogout        = "/api/v1/logout" // POST: forget this browser's session cookie
+
+	// {group} is a group ID (hex) or an unambiguous group name, {member} a
+	// contact name or a peer ID; clients path-escape both.
+	PathGroups        = "/api/v1/groups"         // GET: joined, left, removed; POST: create
+	PathGroupInvites  = "/api/v1/groups/invites" // GET: pending invitations
+	PathGroupInvite   = "/api/v1/groups/{group}/invite"
+	PathGroupAccept   = "/api/v1/groups/{group}/accept"
+	PathGroupDecline  = "/api/v1/groups/{group}/decline"
+	PathGroupLeave    = "/api/v1/groups/{group}/leave"
+	PathGroupMembers  = "/api/v1/groups/{group}/members"
+	PathGroupMember   = "/api/v1/groups/{group}/members/{member}" // DELETE: remove
+	PathGroupRole     = "/api/v1/groups/{group}/members/{member}/role"
+	PathGroupRename   = "/api/v1/groups/{group}/rename"
+	PathGroupMessages = "/api/v1/groups/{group}/messages"
+
+	// {id} is a file's ID (32 hex characters).
+	PathFiles      = "/api/v1/files"        // GET: every file, ours and theirs; POST: offer a file on the node's disk
+	PathFileUpload = "/api/v1/files/upload" // POST ?to=&name=, the bytes as the body: offer them (browsers)
+	PathFile       = "/api/v1/files/{id}"
+	PathFileAccept = "/api/v1/files/{id}/accept"
+	PathFileCancel = "/api/v1/files/{id}/cancel"
+	// GET: a complete file's bytes, as application/octet-stream for
+	// download; ?inline=1 serves a PNG, JPEG, GIF or WebP image as itself,
+	// for previews (never HTML or SVG, which could run script here).
+	PathFileContent = "/api/v1/files/{id}/content"
+	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT
+)
+
+// FileName is the API file in the data dir. The server writes it (mode
+// 0600) when it starts and removes it when it stops; clients read it to find
+// the server.
+const FileName = "api.json"
+
+// File is the content of the API file.
+type File struct {
+	URL   string `json:"url"`   // http://127.0.0.1:PORT
+	Token string `json:"token"` // bearer token, fresh on every start
+}
+
+// MaxBodyBytes caps a request body. A message's text is at most
+// parley.MaxTextBytes; the rest is room for JSON escaping. The upload route
+// (PathFileUpload) alone takes more: a whole file, streamed to disk.
+const MaxBodyBytes = 64 << 10
+
+// SetNameRequest is the body of PUT /api/v1/self.
+type SetNameRequest struct {
+	Name string `json:"name"`
+}
+
+// AddContactRequest is the body of POST /api/v1/contacts.
+type AddContactRequest struct {
+	Invite string `json:"invite"`
+	Name   string `json:"name,omitempty"` // overrides the name on the card
+}
+
+// SendRequest is the body of POST /api/v1/messages.
+type SendRequest struct {
+	To   string `json:"to"` // contact name or peer ID
+	Text string `json:"text"`
+}
+
+// CreateGroupRequest is the body of POST /api/v1/groups.
+type CreateGroupRequest struct {
+	Name string `json:"name"`
+}
+
+// InviteToGroupRequest is the body of POST /api/v1/groups/{group}/invite.
+type InviteToGroupRequest struct {
+	Contact string `json:"contact"` // contact name or peer ID
+}
+
+// RenameGroupRequest is the body of POST /api/v1/groups/{group}/rename.
+type RenameGroupRequest struct {
+	Name string `json:"name"`
+}
+
+// SetGroupRoleRequest is the body of POST
+// /api/v1/groups/{group}/members/{member}/role.
+type SetGroupRoleRequest struct {
+	Role parley.Role `json:"role"` // admin or member
+}
+
+// GroupSendRequest is the body of POST /api/v1/groups/{group}/messages.
+type GroupSendRequest struct {
+	Text string `json:"text"`
+}
+
+// SendFileRequest is the body of POST /api/v1/files.
+type SendFileRequest struct {
+	To   string `json:"to"`   // a contact (name or peer ID) or a group (name or ID)
+	Path string `json:"path"` // absolute path of a regular file on the node's machine
+}
+
+// SettingsRequest is the body of PUT /api/v1/settings. A field left out
+// (null) stays as it is; at least one is required.
+type SettingsRequest struct {
+	// AutoAcceptBytes: files from contacts up to this size are fetched
+	// without asking; 0 or -1: never.
+	AutoAcceptBytes *int64 `json:"auto_accept_bytes,omitempty"`
+	// PublicDHT joins (true) or leaves (false) the public IPFS DHT, now
+	// and after restarts. Joining is refused in a private network
+	// (409, code "private_network").
+	PublicDHT *bool `json:"public_dht,omitempty"`
+}

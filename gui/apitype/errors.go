@@ -1,0 +1,88 @@
+package apitype
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/parley-im/parley"
+)
+
+// Error is the body of every error response, and the Go error the client
+// returns for one: {"error": "one line message", "code": "unknown_contact"}.
+type Error struct {
+	Status  int    `json:"-"`              // HTTP status code
+	Message string `json:"error"`          // one line, meant for the user
+	Code    string `json:"code,omitempty"` // stable, for programs; see Codes
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the domain sentinel behind the code, so a client can test
+// errors.Is(err, parley.ErrUnknownContact) as if it called the node itself.
+func (e *Error) Unwrap() error {
+	for _, c := range codes {
+		if c.code == e.Code {
+			return c.err
+		}
+	}
+	return nil
+}
+
+// Codes of errors that are not domain sentinels.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"
+	CodeNotFound     = "not_found"
+	CodeTooLarge     = "too_large"
+	CodeInternal     = "internal"
+	CodeMethod       = "method_not_allowed"
+	// CodeNotComplete: a file's content was asked for before every byte
+	// arrived and was verified.
+	CodeNotComplete = "not_complete"
+)
+
+// codes maps domain sentinels to HTTP statuses and stable codes. Order
+// matters: the first sentinel an error wraps wins, so the specific ones come
+// before the general ones.
+//
+// ErrNotAdmin is 403: the group's rules forbid it to this user, whatever
+// the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
+// the group's state stands in its way (we left or were removed, or the peer
+// is not in the group), and it may succeed once that changes; so is
+// ErrPrivateNetwork (the node runs with a swarm key). ErrNoSpace is 507
+// Insufficient Storage: the node's disk cannot hold the file.
+var codes = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{parley.ErrUnknownContact, http.StatusNotFound, "unknown_contact"},
+	{parley.ErrUnknownGroup, http.StatusNotFound, "unknown_group"},
+	{parley.ErrNotAdmin, http.StatusForbidden, "not_admin"},
+	{parley.ErrNotMember, http.StatusConflict, "not_member"},
+	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},
+	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
+	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
+	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
+	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},
+	{parley.ErrTextTooLong, http.StatusBadRequest, "text_too_long"},
+	{parley.ErrInvalidInvite, http.StatusBadRequest, "invalid_invite"},
+	{parley.ErrBadSignature, http.StatusBadRequest, "bad_signature"},
+	{parley.ErrMalformed, http.StatusBadRequest, "malformed"},
+}
+
+// ErrorFor maps an error from the node to the response the API gives. ok is
+// false for errors that are not the caller's fault: the server logs those
+// and answers 500 without details.
+func ErrorFor(err error) (e *Error, ok bool) {
+	if errors.As(err, &e) {
+		return e, true
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return &Error{Status: c.status, Message: err.Error(), Code: c.code}, true
+		}
+	}
+	return &Error{Status: http.StatusInternalServerError, Message: "internal error", Code: CodeInternal}, false
+}

@@ -1,0 +1,283 @@
+package apitype
+
+import (
+	"time"
+
+	"github.com/parley-im/parley"
+)
+
+// The views: what the API writes, each made from a domain type by its New
+// function. Field order is the JSON's: keep it when adding fields, and
+// update the golden files (go test ./gui/apitype -run TestGolden -update)
+// only for a deliberate change of the API.
+
+// SelfView is what GET /api/v1/self answers: who this node is, and whether
+// its user has chosen a name yet (a GUI asks for one on first run).
+type SelfView struct {
+	PeerID string   `json:"peer_id"`
+	Name   string   `json:"name"`
+	Addrs  []string `json:"addrs"`
+	Invite string   `json:"invite"`
+	// Fingerprint is this identity's own safety-number half, for comparing
+	// out of band.
+	Fingerprint string `json:"fingerprint"`
+	// DataDir is where the node keeps its keys and store.
+	DataDir string `json:"data_dir"`
+	Named   bool   `json:"named"`
+}
+
+// NewSelfView renders s.
+func NewSelfView(s parley.Self, named bool) SelfView {
+	return SelfView{PeerID: s.PeerID, Name: s.Name, Addrs: s.Addrs, Invite: s.Invite,
+		Fingerprint: s.Fingerprint, DataDir: s.DataDir, Named: named}
+}
+
+// ContactView is a contact (or a request) with what the UI shows beside it.
+type ContactView struct {
+	PeerID  string              `json:"peer_id"`
+	Name    string              `json:"name"`
+	HPKEKey []byte              `json:"hpke_key,omitempty"` // MLKEM768X25519 public key
+	Addrs   []string            `json:"addrs,omitempty"`    // multiaddrs last known
+	State   parley.ContactState `json:"state"`
+	AddedAt time.Time           `json:"added_at"`
+	Online  bool                `json:"online"`
+	// SafetyNumber is empty when it cannot be computed (a contact without
+	// a known key); the UI then has nothing to compare.
+	SafetyNumber string `json:"safety_number"`
+}
+
+// NewContactView renders c.
+func NewContactView(c parley.Contact, online bool, safetyNumber string) ContactView {
+	return ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
+		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber}
+}
+
+// MessageView is a message as shown: the domain message plus display names
+// and the sender's wall-clock time. A group message has no recipient: To and
+// ToName are empty, Conversation is the group's ID.
+type MessageView struct {
+	ID           parley.EnvelopeID     `json:"id"`
+	Conversation parley.ConversationID `json:"conversation"`
+	From         string                `json:"from"`
+	FromName     string                `json:"from_name"`
+	To           string                `json:"to"`
+	ToName       string                `json:"to_name"`
+	Outgoing     bool                  `json:"outgoing"`
+	// Kind is "text" or "file"; a file's Text is its name and FileID
+	// names it (GET /api/v1/files/{file_id}).
+	Kind    parley.Kind        `json:"kind"`
+	Text    string             `json:"text"`
+	FileID  string             `json:"file_id,omitempty"`
+	ReplyTo *parley.EnvelopeID `json:"reply_to,omitempty"`
+	SentAt  time.Time          `json:"sent_at"` // RFC 3339 with nanoseconds, UTC
+	HLC     parley.HLC         `json:"hlc"`
+	Status  parley.Status      `json:"status"` // by name: parley.Status is a TextMarshaler
+}
+
+// NewMessageView renders m; the caller knows the names (it resolved the
+// peers once for a whole page of messages).
+func NewMessageView(m parley.Message, fromName, toName string) MessageView {
+	return MessageView{
+		ID:           m.ID,
+		Conversation: m.Conversation,
+		From:         m.From,
+		FromName:     fromName,
+		To:           m.To,
+		ToName:       toName,
+		Outgoing:     m.Outgoing,
+		Kind:         m.Kind,
+		Text:         m.Text,
+		FileID:       m.FileID,
+		ReplyTo:      m.ReplyTo,
+		SentAt:       m.SentAt().UTC(),
+		HLC:          m.HLC,
+		Status:       m.Status,
+	}
+}
+
+// ConversationView is a conversation with its display name: for a DM, the
+// other member's contact name (empty when the peer is not a contact); for a
+// group, the group's name.
+type ConversationView struct {
+	ID      parley.ConversationID   `json:"id"`
+	Kind    parley.ConversationKind `json:"kind"`
+	Peer    string                  `json:"peer,omitempty"` // DMs: the other member
+	LastHLC parley.HLC              `json:"last_hlc"`       // the newest message's timestamp
+	Unread  int                     `json:"unread"`
+	Name    string                  `json:"name"`
+	// Online: for a DM, whether the peer is connected now; always false
+	// for a group.
+	Online bool `json:"online"`
+	// Last is the newest message, for a preview; nil when there is none
+	// (or it could not be read).
+	Last *MessageView `json:"last,omitempty"`
+}
+
+// NewConversationView renders c under name.
+func NewConversationView(c parley.Conversation, name string, online bool, last *MessageView) ConversationView {
+	return ConversationView{ID: c.ID, Kind: c.Kind, Peer: c.Peer, LastHLC: c.LastHLC, Unread: c.Unread,
+		Name: name, Online: online, Last: last}
+}
+
+// GroupView is a group with what the UI shows beside it.
+type GroupView struct {
+	ID    parley.ConversationID `json:"id"`
+	Name  string                `json:"name"`
+	State parley.GroupState     `json:"state"`
+	// Role is our own role while we are a member.
+	Role    parley.Role `json:"role,omitempty"`
+	Members int         `json:"members"`
+	// InvitedBy is the contact who invited us (peer ID).
+	InvitedBy string     `json:"invited_by,omitempty"`
+	LastHLC   parley.HLC `json:"last_hlc"`
+	Unread    int        `json:"unread"`
+	// InvitedByName is the inviter's contact name; empty when unknown.
+	InvitedByName string `json:"invited_by_name,omitempty"`
+	// LastMessageAt is the newest message's wall-clock time (LastHLC's),
+	// RFC 3339 in UTC; omitted for a group without messages.
+	LastMessageAt time.Time `json:"last_message_at,omitzero"`
+}
+
+// NewGroupView renders g; the caller knows the inviter's name.
+func NewGroupView(g parley.Group, invitedByName string) GroupView {
+	v := GroupView{ID: g.ID, Name: g.Name, State: g.State, Role: g.Role, Members: g.Members,
+		InvitedBy: g.InvitedBy, LastHLC: g.LastHLC, Unread: g.Unread, InvitedByName: invitedByName}
+	if g.LastHLC != 0 {
+		v.LastMessageAt = g.LastHLC.Time().UTC()
+	}
+	return v
+}
+
+// GroupMemberView is a group member and whether it is online. Self is
+// always written, so a client need not treat a missing field as false.
+type GroupMemberView struct {
+	PeerID string `json:"peer_id"`
+	// Name is the contact's name, else the name on the card the adder sent.
+	Name string      `json:"name"`
+	Role parley.Role `json:"role"`
+	// AddedBy is the admin who added the member (the creator adds itself).
+	AddedBy string `json:"added_by"`
+	Self    bool   `json:"self"`
+	Online  bool   `json:"online"`
+}
+
+// NewGroupMemberView renders m.
+func NewGroupMemberView(m parley.GroupMember, online bool) GroupMemberView {
+	return GroupMemberView{PeerID: m.PeerID, Name: m.Name, Role: m.Role, AddedBy: m.AddedBy, Self: m.Self, Online: online}
+}
+
+// FileView is a file offered in a conversation, by us or to us, with the
+// sender's display name. For our own offers, BytesDone counts the bytes
+// uploaded at least once and ServedBytes everything uploaded since the
+// node started (a resumed download costs only its missing chunks).
+type FileView struct {
+	ID           string                `json:"id"` // hex
+	Conversation parley.ConversationID `json:"conversation"`
+	Message      parley.EnvelopeID     `json:"message"` // the offer
+	Name         string                `json:"name"`
+	Size         int64                 `json:"size"`
+	MediaType    string                `json:"media_type,omitempty"`
+	From         string                `json:"from"`
+	Outgoing     bool                  `json:"outgoing"`
+	State        parley.FileState      `json:"state"`
+	BytesDone    int64                 `json:"bytes_done"`
+	// Path is where the file is: ours, the file we offered; theirs, once
+	// complete, the verified copy in the downloads folder.
+	Path        string `json:"path,omitempty"`
+	Error       string `json:"error,omitempty"`
+	ServedBytes int64  `json:"served_bytes,omitempty"`
+	FromName    string `json:"from_name"`
+}
+
+// NewFileView renders f; the caller knows the sender's name.
+func NewFileView(f parley.File, fromName string) FileView {
+	return FileView{ID: f.ID, Conversation: f.Conversation, Message: f.Message, Name: f.Name, Size: f.Size,
+		MediaType: f.MediaType, From: f.From, Outgoing: f.Outgoing, State: f.State, BytesDone: f.BytesDone,
+		Path: f.Path, Error: f.Error, ServedBytes: f.ServedBytes, FromName: fromName}
+}
+
+// EventView is one frame of the events WebSocket: a parley.Event whose
+// message is rendered as a MessageView, whose group as a GroupView and
+// whose file as a FileView.
+type EventView struct {
+	Type    parley.EventType `json:"type"`
+	Message *MessageView     `json:"message,omitempty"` // message, status
+	PeerID  string           `json:"peer_id,omitempty"` // presence, request
+	Online  bool             `json:"online,omitempty"`  // presence
+	Group   *GroupView       `json:"group,omitempty"`   // group
+	File    *FileView        `json:"file,omitempty"`    // file: offered, progress, complete, failed, cancelled
+	// Conversation was read elsewhere (read): refetch unread counts.
+	Conversation parley.ConversationID `json:"conversation,omitzero"`
+}
+
+// PeerView is a connected peer, as GET /api/v1/peers lists it.
+type PeerView struct {
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+	Name   string   `json:"name,omitempty"` // the contact's name, where known
+}
+
+// NewPeerView renders p.
+func NewPeerView(p parley.PeerInfo) PeerView {
+	return PeerView{PeerID: p.PeerID, Addrs: p.Addrs, Name: p.Name}
+}
+
+// NetworkStatusView is what GET /api/v1/status answers: the node's view
+// of the network, for diagnostics. See parley.NetworkStatus for the
+// fields.
+type NetworkStatusView struct {
+	Reachability   parley.Reachability `json:"reachability"`
+	ListenAddrs    []string            `json:"listen_addrs"`
+	AnnouncedAddrs []string            `json:"announced_addrs"`
+	ObservedAddrs  []string            `json:"observed_addrs"`
+	Relays         []string            `json:"relays"`
+	Peers          []ConnectedPeerView `json:"peers"`
+	DHTMode        string              `json:"dht_mode"` // server or client
+	DHTPeers       int                 `json:"dht_peers"`
+	MDNS           bool                `json:"mdns"`
+	RelayService   bool                `json:"relay_service"`
+	PublicDHT      bool                `json:"public_dht"`
+	PublicDHTPeers int                 `json:"public_dht_peers"`
+	PrivateNetwork bool                `json:"private_network"`
+}
+
+// NewNetworkStatusView renders s. A nil list stays null in JSON, as it was
+// before the API had views of its own.
+func NewNetworkStatusView(s parley.NetworkStatus) NetworkStatusView {
+	var peers []ConnectedPeerView
+	if s.Peers != nil {
+		peers = make([]ConnectedPeerView, 0, len(s.Peers))
+		for _, p := range s.Peers {
+			peers = append(peers, ConnectedPeerView{PeerID: p.PeerID, Name: p.Name, Transport: p.Transport,
+				Direction: p.Direction, Addrs: p.Addrs})
+		}
+	}
+	return NetworkStatusView{Reachability: s.Reachability, ListenAddrs: s.ListenAddrs,
+		AnnouncedAddrs: s.AnnouncedAddrs, ObservedAddrs: s.ObservedAddrs, Relays: s.Relays, Peers: peers,
+		DHTMode: s.DHTMode, DHTPeers: s.DHTPeers, MDNS: s.MDNS, RelayService: s.RelayService,
+		PublicDHT: s.PublicDHT, PublicDHTPeers: s.PublicDHTPeers, PrivateNetwork: s.PrivateNetwork}
+}
+
+// ConnectedPeerView is a peer we have a connection to, and how.
+type ConnectedPeerView struct {
+	PeerID    string   `json:"peer_id"`
+	Name      string   `json:"name"`      // the contact's name; empty for a stranger
+	Transport string   `json:"transport"` // the best connection's: tcp, quic-v1, relayed...
+	Direction string   `json:"direction"` // inbound or outbound
+	Addrs     []string `json:"addrs"`
+}
+
+// SettingsView is what GET and PUT /api/v1/settings answer.
+type SettingsView struct {
+	// AutoAcceptBytes: files from contacts up to this size are fetched
+	// without asking; -1: never.
+	AutoAcceptBytes int64  `json:"auto_accept_bytes"`
+	Downloads       string `json:"downloads"` // where received files are saved
+	// PublicDHT: the node is in the public IPFS DHT.
+	PublicDHT bool `json:"public_dht"`
+}
+
+// NewSettingsView renders s.
+func NewSettingsView(s parley.Settings) SettingsView {
+	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT}
+}

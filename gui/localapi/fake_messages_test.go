@@ -1,0 +1,202 @@
+package localapi_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/parley-im/parley"
+)
+
+// fakeMessages is the fake node's contacts and direct messages. It
+// resolves contacts as the node does, with errors that name the contact.
+type fakeMessages struct {
+	clock  *parley.Clock
+	groups *fakeGroups // for the group conversations
+
+	mu       sync.Mutex
+	self     parley.Self               // guarded by mu
+	contacts map[string]parley.Contact // by peer ID; guarded by mu
+	msgs     []parley.Message          // guarded by mu
+	readWith []string                  // peers whose messages were marked read; guarded by mu
+}
+
+func (f *fakeMessages) Self() parley.Self {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.self
+}
+
+func (f *fakeMessages) SetName(_ context.Context, name string) (parley.Self, error) {
+	if strings.ContainsAny(name, "\n\x00") {
+		return parley.Self{}, fmt.Errorf("%w: a name is one line of text", parley.ErrMalformed)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.self.Name = name
+	return f.self, nil
+}
+
+func (f *fakeMessages) AddContact(_ context.Context, invite, name string) (parley.Contact, error) {
+	peerID, ok := strings.CutPrefix(invite, "invite:")
+	if !ok {
+		return parley.Contact{}, fmt.Errorf("%w: no checksum", parley.ErrInvalidInvite)
+	}
+	if name == "" {
+		name = "card name"
+	}
+	c := parley.Contact{PeerID: peerID, Name: name, State: parley.ContactAccepted}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.contacts[peerID] = c
+	return c, nil
+}
+
+func (f *fakeMessages) list(state parley.ContactState) []parley.Contact {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []parley.Contact
+	for _, c := range f.contacts {
+		if c.State == state {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fakeMessages) Contacts(context.Context) ([]parley.Contact, error) {
+	return f.list(parley.ContactAccepted), nil
+}
+
+func (f *fakeMessages) Requests(context.Context) ([]parley.Contact, error) {
+	return f.list(parley.ContactRequest), nil
+}
+
+func (f *fakeMessages) Accept(_ context.Context, peerID string) (parley.Contact, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.contacts[peerID]
+	if !ok || c.State != parley.ContactRequest {
+		return parley.Contact{}, fmt.Errorf("request from %s: %w", peerID, parley.ErrNotFound)
+	}
+	c.State = parley.ContactAccepted
+	f.contacts[peerID] = c
+	return c, nil
+}
+
+// addContact makes another contact, e.g. a second one with a name taken.
+func (f *fakeMessages) addContact(c parley.Contact) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.contacts[c.PeerID] = c
+}
+
+// contact is the contact with a peer ID, if there is one.
+func (f *fakeMessages) contact(peerID string) (parley.Contact, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.contacts[peerID]
+	return c, ok
+}
+
+func (f *fakeMessages) Resolve(_ context.Context, nameOrID string) (parley.Contact, error) {
+	nameOrID = strings.TrimSpace(nameOrID)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.contacts[nameOrID]; ok {
+		return c, nil
+	}
+	var found []parley.Contact
+	for _, c := range f.contacts {
+		if c.Name == nameOrID {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return parley.Contact{}, fmt.Errorf("%w %q", parley.ErrUnknownContact, nameOrID)
+	case 1:
+		return found[0], nil
+	}
+	return parley.Contact{}, fmt.Errorf("%w: %d contacts are called %q; use a peer ID", parley.ErrAmbiguous, len(found), nameOrID)
+}
+
+func (f *fakeMessages) SafetyNumber(peerID string) (string, error) {
+	return "safety:" + peerID, nil
+}
+
+func (f *fakeMessages) Send(ctx context.Context, to, text string) (parley.Message, error) {
+	switch {
+	case text == "":
+		return parley.Message{}, parley.ErrEmptyText
+	case len(text) > parley.MaxTextBytes:
+		return parley.Message{}, parley.ErrTextTooLong
+	case text == "boom":
+		return parley.Message{}, fmt.Errorf("badger: write /secret/path: disk on fire")
+	}
+	c, err := f.Resolve(ctx, to)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	m := parley.Message{
+		ID:           parley.NewEnvelopeID([]byte(text)),
+		Conversation: parley.DMConversationID(selfID, c.PeerID),
+		From:         selfID,
+		To:           c.PeerID,
+		Outgoing:     true,
+		Kind:         parley.KindText,
+		Text:         text,
+		HLC:          f.clock.Now(),
+		Status:       parley.StatusQueued,
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+	return m, nil
+}
+
+// receive stores an incoming message, as the DM protocol would.
+func (f *fakeMessages) receive(from, text string) parley.Message {
+	m := incoming(f.clock, parley.DMConversationID(selfID, from), []byte(from+text), from, text)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+	return m
+}
+
+// editMessage changes a stored message.
+func (f *fakeMessages) editMessage(id parley.EnvelopeID, edit func(*parley.Message)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	edit(&f.msgs[slices.IndexFunc(f.msgs, func(m parley.Message) bool { return m.ID == id })])
+}
+
+func (f *fakeMessages) Messages(ctx context.Context, with string, limit int, markRead bool) ([]parley.Message, error) {
+	c, err := f.Resolve(ctx, with)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := lastIn(f.msgs, parley.DMConversationID(selfID, c.PeerID), limit)
+	if markRead {
+		f.readWith = append(f.readWith, c.PeerID)
+	}
+	return out, nil
+}
+
+func (f *fakeMessages) markedRead() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.readWith...)
+}
+
+func (f *fakeMessages) Conversations(context.Context) ([]parley.Conversation, error) {
+	convs := []parley.Conversation{{
+		ID: parley.DMConversationID(selfID, aliceID), Kind: parley.ConversationDM,
+		Peer: aliceID, LastHLC: f.clock.Now(), Unread: 2,
+	}}
+	return append(convs, f.groups.conversations()...), nil
+}

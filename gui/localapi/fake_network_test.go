@@ -1,0 +1,88 @@
+package localapi_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/parley-im/parley"
+)
+
+// fakeNetwork is the fake node's connections and settings: alice is
+// online, nothing else changes but the settings.
+type fakeNetwork struct {
+	mu         sync.Mutex
+	private    bool  // a swarm key, which refuses the public DHT; guarded by mu
+	public     bool  // in the public DHT; guarded by mu
+	autoAccept int64 // guarded by mu
+	downloads  string
+}
+
+func (f *fakeNetwork) Online(peerID string) bool { return peerID == aliceID }
+
+func (f *fakeNetwork) Peers() []parley.PeerInfo {
+	return []parley.PeerInfo{{PeerID: aliceID, Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, Name: "alice"}}
+}
+
+func (f *fakeNetwork) Status() parley.NetworkStatus {
+	st := parley.NetworkStatus{
+		Reachability:   parley.ReachabilityPrivate,
+		ListenAddrs:    []string{"/ip4/0.0.0.0/tcp/4001"},
+		AnnouncedAddrs: []string{"/ip4/127.0.0.1/tcp/4001", "/ip4/192.168.1.2/tcp/4001"},
+		ObservedAddrs:  []string{"/ip4/127.0.0.1/tcp/52000"},
+		Relays:         []string{},
+		Peers: []parley.ConnectedPeer{{PeerID: aliceID, Name: "alice", Transport: "quic-v1", Direction: "outbound",
+			Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}},
+		DHTMode:  "client",
+		DHTPeers: 3,
+		MDNS:     true,
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st.PrivateNetwork = f.private
+	if f.public {
+		st.PublicDHT, st.PublicDHTPeers = true, 20
+	}
+	return st
+}
+
+// setPrivate puts the node in a private network (or takes it out).
+func (f *fakeNetwork) setPrivate(private bool) {
+	f.mu.Lock()
+	f.private = private
+	f.mu.Unlock()
+}
+
+func (f *fakeNetwork) SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error) {
+	f.mu.Lock()
+	if on && f.private {
+		f.mu.Unlock()
+		return parley.Settings{}, fmt.Errorf("joining the public DHT: %w (swarm key)", parley.ErrPrivateNetwork)
+	}
+	f.public = on
+	f.mu.Unlock()
+	return f.Settings(ctx), nil
+}
+
+func (f *fakeNetwork) Settings(context.Context) parley.Settings {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	limit := f.autoAccept
+	if limit == 0 {
+		limit = 25 << 20
+	}
+	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.downloads, PublicDHT: f.public}
+}
+
+func (f *fakeNetwork) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {
+	if limit < -1 {
+		return parley.Settings{}, fmt.Errorf("%w: auto-accept limit %d (want -1 or more)", parley.ErrMalformed, limit)
+	}
+	if limit == 0 {
+		limit = -1
+	}
+	f.mu.Lock()
+	f.autoAccept = limit
+	f.mu.Unlock()
+	return f.Settings(ctx), nil
+}

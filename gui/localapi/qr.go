@@ -1,0 +1,67 @@
+package localapi
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// qrQuietZone is the blank border around a QR code, in modules; scanners
+// need four.
+const qrQuietZone = 4
+
+// handleSelfQR answers GET /api/v1/self/qr.svg: our invite code as a QR
+// code, drawn as SVG so it stays sharp at any size. A phone's camera (or a
+// future mobile Parley) reads the invite without anyone typing it.
+func (s *Server) handleSelfQR(w http.ResponseWriter, r *http.Request) {
+	invite := s.messages.Self().Invite
+	if invite == "" {
+		s.fail(w, r, fmt.Errorf("no invite code to encode"))
+		return
+	}
+	// Uppercased, an invite is all QR alphanumeric characters, the mode
+	// that packs the most characters per module (invites decode in any
+	// case).
+	svg, err := qrSVG(strings.ToUpper(invite))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	_, _ = w.Write([]byte(svg))
+}
+
+// qrSVG draws text as a QR code: one path of unit squares on a white
+// background, with the quiet zone. Low error correction keeps a long invite
+// at the smallest symbol size: a screen does not get scratched.
+func qrSVG(text string) (string, error) {
+	q, err := qrcode.New(text, qrcode.Low)
+	if err != nil {
+		return "", fmt.Errorf("localapi: QR code: %w", err)
+	}
+	q.DisableBorder = true
+	bits := q.Bitmap()
+	n := len(bits)
+	size := n + 2*qrQuietZone
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, size, size)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, size, size)
+	for y, row := range bits {
+		for x := 0; x < len(row); {
+			if !row[x] {
+				x++
+				continue
+			}
+			run := 1
+			for x+run < len(row) && row[x+run] {
+				run++
+			}
+			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", x+qrQuietZone, y+qrQuietZone, run, run)
+			x += run
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return b.String(), nil
+}

@@ -1,0 +1,136 @@
+package localapi
+
+import (
+	"context"
+
+	"github.com/parley-im/parley"
+)
+
+// The API reaches the node through these role interfaces, one per part of
+// the API, so that a test fakes only the part it exercises. node.Messenger
+// implements all of them; the API never reaches past them into libp2p or
+// storage.
+//
+// A CONTACT argument is a contact name or a peer ID, which the node
+// resolves (parley.ErrUnknownContact, parley.ErrAmbiguous, wrapped with the
+// name); a GROUP argument is a group ID (hex) or an unambiguous group name,
+// for which the node returns bare sentinels (parley.ErrUnknownGroup,
+// parley.ErrAmbiguous) that the API names; a MEMBER argument is a contact
+// name, a peer ID or the name a member has in the group.
+
+// Messages is who we are, whom we know and what we wrote to them.
+type Messages interface {
+	// Self describes this node: peer ID, addresses, invite, fingerprint.
+	Self() parley.Self
+	// SetName changes the display name on our card (parley.ErrMalformed
+	// for an empty or unusable name) and returns the new Self.
+	SetName(ctx context.Context, name string) (parley.Self, error)
+	// AddContact adds (or updates) the contact whose invite code is given;
+	// name overrides the name on the card when non-empty.
+	AddContact(ctx context.Context, invite, name string) (parley.Contact, error)
+	// Contacts lists accepted contacts; Requests lists strangers who wrote.
+	Contacts(ctx context.Context) ([]parley.Contact, error)
+	Requests(ctx context.Context) ([]parley.Contact, error)
+	// Accept turns a request into a contact.
+	Accept(ctx context.Context, peerID string) (parley.Contact, error)
+	// Resolve finds a contact (or request) by name or peer ID.
+	Resolve(ctx context.Context, contact string) (parley.Contact, error)
+	// SafetyNumber of this node and a peer, to compare out of band.
+	SafetyNumber(peerID string) (string, error)
+	// Send stores the text durably and queues it; it returns once the
+	// message would survive a crash, not when it is delivered.
+	Send(ctx context.Context, contact, text string) (parley.Message, error)
+	// Messages returns the last limit (0: all) messages with a contact, in
+	// display order. markRead marks incoming ones read and queues a read
+	// receipt, as when the user views the conversation.
+	Messages(ctx context.Context, contact string, limit int, markRead bool) ([]parley.Message, error)
+	// Conversations lists DMs and groups, with unread counts.
+	Conversations(ctx context.Context) ([]parley.Conversation, error)
+}
+
+// Groups is group chats.
+type Groups interface {
+	// CreateGroup starts a group with us as its only member and admin. The
+	// node checks the name (parley.ErrMalformed).
+	CreateGroup(ctx context.Context, name string) (parley.Group, error)
+	// Groups lists the groups we belong to or belonged to (state joined,
+	// left or removed), most recent first; GroupInvites lists pending
+	// invitations.
+	Groups(ctx context.Context) ([]parley.Group, error)
+	GroupInvites(ctx context.Context) ([]parley.Group, error)
+	// InviteToGroup adds a contact to the group (admins only,
+	// parley.ErrNotAdmin) and sends them the group's keys; they see an
+	// invite until they accept or decline.
+	InviteToGroup(ctx context.Context, group, contact string) (parley.GroupMember, error)
+	// AcceptGroup joins a group we were invited to; DeclineGroup leaves it.
+	AcceptGroup(ctx context.Context, group string) (parley.Group, error)
+	DeclineGroup(ctx context.Context, group string) error
+	// GroupMembers lists the members, admins first, then by name.
+	GroupMembers(ctx context.Context, group string) ([]parley.GroupMember, error)
+	// RemoveFromGroup removes a member (admins only) and starts a new key
+	// epoch, so the removed member reads nothing sent after.
+	RemoveFromGroup(ctx context.Context, group, member string) error
+	// RenameGroup renames a group (admins only; the node checks the name).
+	RenameGroup(ctx context.Context, group, name string) (parley.Group, error)
+	// SetGroupRole makes a member an admin or a plain member (admins only,
+	// parley.ErrNotAdmin; a role other than admin or member is
+	// parley.ErrMalformed).
+	SetGroupRole(ctx context.Context, group, member string, role parley.Role) (parley.GroupMember, error)
+	// LeaveGroup leaves; the history stays readable here.
+	LeaveGroup(ctx context.Context, group string) error
+	// SendToGroup stores the text durably and publishes it to the members.
+	SendToGroup(ctx context.Context, group, text string) (parley.Message, error)
+	// GroupMessages returns the last limit (0: all) messages in display
+	// order; markRead marks incoming ones read (locally: groups have no
+	// read receipts).
+	GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]parley.Message, error)
+}
+
+// Files is file transfer. A file ID is the 32 hex characters of an offer;
+// an unknown one is parley.ErrNotFound.
+type Files interface {
+	// SendFile offers the file at path (absolute, on the node's machine)
+	// to a contact or a group (a name, a peer ID or a group ID). It
+	// returns once the offer is stored and queued; the file is served from
+	// path until cancelled. parley.ErrUnknownContact, parley.ErrAmbiguous,
+	// parley.ErrMalformed (not a regular file, too large).
+	SendFile(ctx context.Context, to, path string) (parley.File, error)
+	// Files lists the files offered by us and to us, newest first; File
+	// describes one, with live progress.
+	Files(ctx context.Context) ([]parley.File, error)
+	File(ctx context.Context, id string) (parley.File, error)
+	// AcceptFile fetches a file offered to us (again, after a failure):
+	// parley.ErrNoSpace when the disk cannot hold it, parley.ErrMalformed
+	// for our own offers and cancelled ones.
+	AcceptFile(ctx context.Context, id string) (parley.File, error)
+	// CancelFile stops a transfer, ours (no longer served) or theirs (the
+	// partial data is deleted).
+	CancelFile(ctx context.Context, id string) (parley.File, error)
+}
+
+// Network is the node's connections and the user's settings.
+type Network interface {
+	// Online reports whether the peer is connected now.
+	Online(peerID string) bool
+	// Peers lists connected peers.
+	Peers() []parley.PeerInfo
+	// Status reports the node's network state, for diagnostics.
+	Status() parley.NetworkStatus
+	// Settings reports the user's settings.
+	Settings(ctx context.Context) parley.Settings
+	// SetPublicDHT joins (on) or leaves the public IPFS DHT, now and after
+	// restarts, and returns the new settings; joining is
+	// parley.ErrPrivateNetwork with a swarm key.
+	SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error)
+	// SetAutoAccept changes the size up to which files from contacts are
+	// fetched without asking (0 or -1: never; below -1:
+	// parley.ErrMalformed).
+	SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error)
+}
+
+// Events is the node's event feed.
+type Events interface {
+	// Subscribe streams events until ctx ends. A slow reader loses events
+	// (and is told so by a closed channel) rather than stalling the node.
+	Subscribe(ctx context.Context) <-chan parley.Event
+}

@@ -1,0 +1,50 @@
+package localapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/apitype"
+)
+
+// The settings endpoint: GET reports them all; PUT changes the ones its
+// body names.
+
+func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, apitype.NewSettingsView(s.network.Settings(r.Context())))
+}
+
+// handleSetSettings checks the whole request before it changes anything,
+// then joins or leaves the public DHT first: that is the change the node
+// may refuse (in a private network), and a refusal then changes nothing.
+func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
+	var req apitype.SettingsRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.AutoAcceptBytes == nil && req.PublicDHT == nil {
+		s.fail(w, r, badRequest("nothing to change: give auto_accept_bytes (0 or -1: always ask) or public_dht"))
+		return
+	}
+	if req.AutoAcceptBytes != nil && *req.AutoAcceptBytes < -1 {
+		s.fail(w, r, fmt.Errorf("%w: auto-accept limit %d (want -1 or more)", parley.ErrMalformed, *req.AutoAcceptBytes))
+		return
+	}
+	var set parley.Settings
+	var err error
+	if req.PublicDHT != nil {
+		if set, err = s.network.SetPublicDHT(r.Context(), *req.PublicDHT); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if req.AutoAcceptBytes != nil {
+		if set, err = s.network.SetAutoAccept(r.Context(), *req.AutoAcceptBytes); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, apitype.NewSettingsView(set))
+}
