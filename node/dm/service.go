@@ -17,7 +17,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
-	"github.com/parley-im/parley/internal/inbound"
+	"github.com/parley-im/parley/internal/lifetime"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -81,18 +81,14 @@ type Service struct {
 	sessions sessions
 	keys     keyCache
 
-	ctx    context.Context // cancelled by Close; owns every courier
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // couriers
-
-	// inbound: the streams peers push to us on (a peer keeps one open
-	// between batches), reset by Close. strangers counts those from
-	// non-contacts; only inbound's admit and release touch it.
-	inbound   inbound.Streams
+	// life serves the streams peers push to us on (a peer keeps one open
+	// between batches) and runs the couriers; Close ends both. strangers
+	// counts the streams from non-contacts: only handleStream's admit and
+	// release touch it, under life's lock.
+	life      *lifetime.Protocol
 	strangers int
 
 	mu       sync.Mutex
-	closed   bool                 // guarded by mu
 	couriers map[peer.ID]*courier // guarded by mu
 
 	// inflight holds the IDs of envelopes written to a peer and not yet
@@ -144,13 +140,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = time.Minute
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
 		cfg:      cfg,
 		self:     cfg.Host.ID(),
 		log:      cfg.Logger.With("service", "dm"),
-		ctx:      ctx,
-		cancel:   cancel,
+		life:     lifetime.New(cfg.Host, ID),
 		couriers: make(map[peer.ID]*courier),
 		inflight: make(map[parley.EnvelopeID]struct{}),
 	}, nil
@@ -159,7 +153,7 @@ func New(cfg Config) (*Service, error) {
 // Start serves the protocol and starts delivering whatever the outbox holds
 // from before a restart.
 func (s *Service) Start() error {
-	s.cfg.Host.SetStreamHandler(ID, s.handleStream)
+	s.life.Serve(s.handleStream)
 	peers, err := s.cfg.Store.OutboxPeers()
 	if err != nil {
 		return fmt.Errorf("dm: reading outbox: %w", err)
@@ -175,18 +169,7 @@ func (s *Service) Start() error {
 // Close stops serving and waits for every courier and handler to return.
 // Envelopes not yet acknowledged stay in the outbox for the next start.
 func (s *Service) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inbound.Close()
-	s.cfg.Host.RemoveStreamHandler(ID)
-	s.cancel()
-	s.inbound.Wait()
-	s.wg.Wait()
+	s.life.Close()
 	return nil
 }
 
@@ -281,20 +264,18 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 // Kick makes the courier for p try to deliver now (a message was queued, or
 // p just connected). It never blocks.
 func (s *Service) Kick(p peer.ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || p == s.self {
+	if p == s.self {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	c := s.couriers[p]
 	if c == nil {
 		c = newCourier(s, p)
+		if !s.life.Go(c.run) {
+			return // closed
+		}
 		s.couriers[p] = c
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			c.run(s.ctx)
-		}()
 	}
 	c.kick()
 }
@@ -319,7 +300,7 @@ func (s *Service) handleStream(st network.Stream) {
 		}
 		release = func() { s.strangers-- }
 	}
-	done, ok := s.inbound.Admit(st, admit, release)
+	done, ok := s.life.Admit(st, admit, release)
 	if !ok {
 		return
 	}
