@@ -174,7 +174,8 @@ func (s *Service) Close() error {
 }
 
 // SendText seals a text message to a contact, stores it in the outbox and
-// returns once it is on disk. Delivery happens in the background.
+// returns once it is on disk. Delivery happens in the background. Text
+// is checked here, for every caller: parley.CheckText's errors.
 func (s *Service) SendText(to parley.Contact, text string) (parley.Message, error) {
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
