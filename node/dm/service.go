@@ -70,6 +70,10 @@ type Config struct {
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
 	// noticed within a minute even when no new connection announces it.
 	RetryMin, RetryMax time.Duration
+	// CourierIdle is how long a peer's courier (its delivery goroutine)
+	// waits with nothing to deliver before it retires; the next message
+	// to that peer starts a new one. Default: 2m.
+	CourierIdle time.Duration
 }
 
 // Service sends and receives direct messages.
@@ -89,7 +93,7 @@ type Service struct {
 	strangers int
 
 	mu       sync.Mutex
-	couriers map[peer.ID]*courier // guarded by mu
+	couriers map[peer.ID]*courier // guarded by mu; a courier leaves it when it retires (retire)
 
 	// inflight holds the IDs of envelopes written to a peer and not yet
 	// answered: what the user sees as "sent". Kept in memory only: a
@@ -97,6 +101,10 @@ type Service struct {
 	// one round trip.
 	inflightMu sync.Mutex
 	inflight   map[parley.EnvelopeID]struct{} // guarded by inflightMu
+
+	// retiring, when set (tests only), runs in a courier's goroutine just
+	// before it tries to retire.
+	retiring func()
 }
 
 // Sent reports whether the envelope is on its way to the peer, written
@@ -139,6 +147,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = time.Minute
+	}
+	if cfg.CourierIdle <= 0 {
+		cfg.CourierIdle = 2 * time.Minute
 	}
 	return &Service{
 		cfg:      cfg,
@@ -263,7 +274,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 }
 
 // Kick makes the courier for p try to deliver now (a message was queued, or
-// p just connected). It never blocks.
+// p just connected), starting one if p has none. It never blocks.
 func (s *Service) Kick(p peer.ID) {
 	if p == s.self {
 		return
@@ -279,6 +290,28 @@ func (s *Service) Kick(p peer.ID) {
 		s.couriers[p] = c
 	}
 	c.kick()
+}
+
+// retire removes an idle courier from the map, so that its goroutine can
+// return, unless a kick is waiting for it: then it must stay and deliver.
+//
+// This cannot lose a message. send writes to the outbox before it kicks,
+// and Kick looks the courier up and kicks it under s.mu, which retire
+// holds too. So a kick either came before retire took the lock, and is
+// waiting in c.wake (the courier stays and drains), or comes after the
+// courier left the map, and Kick starts a new courier, whose first drain
+// reads the outbox from disk: the outbox, not the courier, holds what is
+// still to be delivered.
+func (s *Service) retire(c *courier) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-c.wake:
+		return false
+	default:
+	}
+	delete(s.couriers, c.peer)
+	return true
 }
 
 // handleStream is the inbound side: read a Push, store, ack, repeat.
