@@ -301,11 +301,9 @@ func reachable(c network.Connectedness) bool {
 }
 
 // Send writes text to a contact. It returns once the message is stored and
-// queued; delivery follows in the background.
+// queued; delivery follows in the background. The DM service checks the
+// text (parley.ErrEmptyText, parley.ErrTextTooLong).
 func (m *Messenger) Send(ctx context.Context, to, text string) (parley.Message, error) {
-	if err := parley.CheckText(text); err != nil {
-		return parley.Message{}, err
-	}
 	c, err := m.Resolve(ctx, to)
 	if err != nil {
 		return parley.Message{}, err

@@ -612,15 +612,3 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	m.n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
 	m.n.reach(ai.ID)
 }
-
-func parseAddrInfos(addrs []string) ([]peer.AddrInfo, error) {
-	var out []peer.AddrInfo
-	for _, s := range addrs {
-		ai, err := peer.AddrInfoFromString(s)
-		if err != nil {
-			return nil, fmt.Errorf("bootstrap address %q (want /ip4/.../tcp/.../p2p/ID): %w", s, err)
-		}
-		out = append(out, *ai)
-	}
-	return out, nil
-}

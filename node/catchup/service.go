@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -17,7 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/internal/inbound"
+	"github.com/parley-im/parley/internal/lifetime"
 	"github.com/parley-im/parley/node/catchup/pb"
 )
 
@@ -93,15 +92,10 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 
-	ctx    context.Context // cancelled by Close; ends every session
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // running Syncs
-
-	inbound inbound.Streams // sessions served; reset by Close
-	perPeer map[peer.ID]int // inbound sessions; only in inbound's admit and release
-
-	mu     sync.Mutex
-	closed bool // guarded by mu
+	// life serves the inbound sessions and counts the running Syncs;
+	// Close ends both.
+	life    *lifetime.Protocol
+	perPeer map[peer.ID]int // inbound sessions; only in handleStream's admit and release
 
 	// traceFrame, when set (tests only), sees every frame a session of
 	// this Service writes, and its size.
@@ -116,37 +110,24 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
 		cfg:     cfg,
 		log:     cfg.Logger.With("service", "sync"),
-		ctx:     ctx,
-		cancel:  cancel,
+		life:    lifetime.New(cfg.Host, ID),
 		perPeer: make(map[peer.ID]int),
 	}, nil
 }
 
 // Start serves the protocol.
 func (s *Service) Start() {
-	s.cfg.Host.SetStreamHandler(ID, s.handleStream)
+	s.life.Serve(s.handleStream)
 }
 
 // Close stops serving, ends every session (inbound ones by resetting their
 // streams, outbound ones by failing their Sync with ErrClosed) and waits
 // for them to return.
 func (s *Service) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inbound.Close()
-	s.cfg.Host.RemoveStreamHandler(ID)
-	s.cancel()
-	s.inbound.Wait()
-	s.wg.Wait()
+	s.life.Close()
 	return nil
 }
 
@@ -155,14 +136,11 @@ func (s *Service) Close() error {
 // error; the Stats are filled in either way. Envelopes received before an
 // error stay accepted.
 func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.ConversationID) (Stats, error) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	done, ok := s.life.Begin()
+	if !ok {
 		return Stats{}, ErrClosed
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
+	defer done()
 	if remote == s.cfg.Host.ID() {
 		return Stats{}, errors.New("catchup: cannot sync with ourselves")
 	}
@@ -180,14 +158,14 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 
 	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
 	defer cancel()
-	stop := context.AfterFunc(s.ctx, cancel) // Close ends the session
+	stop := context.AfterFunc(s.life.Context(), cancel) // Close ends the session
 	defer stop()
 	// A relayed (limited) connection is allowed: a member behind a
 	// symmetric NAT has no other way to catch up. The relay's data limit
 	// may cut a long session short; the next one resumes where it ended.
 	st, err := s.cfg.Host.NewStream(network.WithAllowLimitedConn(ctx, "sync"), remote, ID)
 	if err != nil {
-		if s.ctx.Err() != nil {
+		if s.life.Context().Err() != nil {
 			return Stats{}, ErrClosed
 		}
 		return Stats{}, fmt.Errorf("catchup: opening stream: %w", err)
@@ -202,7 +180,7 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 		ss.startInitiator(keys)
 		return w.write(open)
 	})
-	if err != nil && s.ctx.Err() != nil {
+	if err != nil && s.life.Context().Err() != nil {
 		err = fmt.Errorf("%w (%w)", ErrClosed, err)
 	}
 	return ss.stats, err
@@ -211,7 +189,7 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 // handleStream serves one inbound session.
 func (s *Service) handleStream(st network.Stream) {
 	remote := st.Conn().RemotePeer()
-	done, ok := s.inbound.Admit(st, func(open int) bool {
+	done, ok := s.life.Admit(st, func(open int) bool {
 		if open >= maxSessions || s.perPeer[remote] >= maxSessionsPerPeer {
 			return false
 		}
@@ -228,7 +206,7 @@ func (s *Service) handleStream(st network.Stream) {
 	}
 	defer done()
 
-	ctx, cancel := context.WithTimeout(s.ctx, sessionTimeout)
+	ctx, cancel := context.WithTimeout(s.life.Context(), sessionTimeout)
 	defer cancel()
 	ss := newSession(nil, remote, false)
 	ss.trace = s.traceFrame
@@ -262,7 +240,7 @@ func (s *Service) handleStream(st network.Stream) {
 		s.log.Debug("sync: session done", "peer", remote, "stats", ss.stats)
 	case errors.As(err, &refused):
 		s.log.Debug("sync: session refused", "peer", remote, "err", refused.err)
-	case s.ctx.Err() != nil:
+	case s.life.Context().Err() != nil:
 	default:
 		var local *localError
 		if errors.As(err, &local) {

@@ -17,7 +17,8 @@ import (
 )
 
 // courier drains one peer's outbox. One goroutine per peer with queued
-// envelopes; it is owned by the Service and stops when the Service closes.
+// envelopes; it is owned by the Service and stops when the Service closes,
+// or retires once it has had nothing to deliver for Config.CourierIdle.
 type courier struct {
 	svc  *Service
 	peer peer.ID
@@ -43,22 +44,29 @@ func (c *courier) kick() {
 	}
 }
 
-// run delivers until ctx ends: after a kick, and while the peer is
-// unreachable, again after an exponential back-off.
+// run delivers until ctx ends or the courier retires: after a kick, and
+// while the peer is unreachable, again after an exponential back-off.
+// Once a drain empties the outbox the courier is idle: it hangs up its
+// stream after streamIdle and retires after CourierIdle, both counted from
+// the end of that drain.
 func (c *courier) run(ctx context.Context) {
 	backoff := time.Duration(0)
+	idleSince := time.Now()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	defer c.closeStream()
 	for {
 		var retry, idle <-chan time.Time
-		switch {
-		case backoff > 0:
+		if backoff > 0 {
 			timer.Reset(backoff)
 			retry = timer.C
-		case c.st != nil:
-			timer.Reset(streamIdle)
+		} else {
+			wait := c.svc.cfg.CourierIdle
+			if c.st != nil {
+				wait = min(wait, streamIdle)
+			}
+			timer.Reset(time.Until(idleSince.Add(wait)))
 			idle = timer.C
 		}
 		select {
@@ -68,13 +76,23 @@ func (c *courier) run(ctx context.Context) {
 		case <-retry:
 		case <-idle:
 			c.closeStream()
-			continue
+			if time.Since(idleSince) < c.svc.cfg.CourierIdle {
+				continue // only the stream's time was up
+			}
+			if c.svc.retiring != nil {
+				c.svc.retiring()
+			}
+			if c.svc.retire(c) {
+				return
+			}
+			// Kicked while retiring: deliver.
 		}
 		timer.Stop()
 		err := c.drain(ctx)
 		switch {
 		case err == nil:
 			backoff = 0
+			idleSince = time.Now()
 		case ctx.Err() != nil:
 			return
 		default:

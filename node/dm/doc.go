@@ -6,8 +6,10 @@
 //     message and an outbox entry in one synced write, and only then returns.
 //   - A courier per peer drains that peer's outbox over a stream: it pushes
 //     batches of envelopes and removes each one only when the peer's Ack
-//     answers for it: stored (delivered), or refused for good (failed). It runs when a message is queued, when the peer connects,
-//     and on a back-off timer while the peer is unreachable. A crash at any
+//     answers for it: stored (delivered), or refused for good (failed). It
+//     runs when a message is queued, when the peer connects, and on a
+//     back-off timer while the peer is unreachable; once the outbox is empty
+//     and nothing came for Config.CourierIdle, it retires. A crash at any
 //     point loses nothing; a retry after a lost ack is a no-op on the receiver,
 //     because envelopes are content-addressed.
 //   - The receiver checks every envelope (addressed to us, sealed under a key

@@ -2,15 +2,10 @@ package dm
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio/pbio"
 	"google.golang.org/protobuf/proto"
 
@@ -71,32 +66,8 @@ func FuzzReceive(f *testing.F) {
 // fuzzService is a Service with a real store and host, not serving.
 func fuzzService(f testing.TB) (*Service, *storage.DB) {
 	f.Helper()
-	id, err := identity.Generate()
-	if err != nil {
-		f.Fatal(err)
-	}
-	h, err := libp2p.New(libp2p.Identity(id.Key), libp2p.NoListenAddrs, libp2p.DisableMetrics())
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { h.Close() })
-	store, err := storage.Open(storage.Options{Dir: filepath.Join(f.TempDir(), "db"), EncryptionKey: id.StoreKey, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { store.Close() })
-	svc, err := New(Config{
-		Host: h, Identity: id, Store: store, Clock: parley.NewClock(nil),
-		Card:    func() []byte { return nil },
-		Connect: func(context.Context, peer.ID) error { return nil },
-		Notify:  func(parley.Event) {},
-		Logger:  slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { svc.Close() })
-	return svc, store
+	p := newTestPeer(f, false, 0)
+	return p.svc, p.store
 }
 
 var fixedTime = time.Unix(1_800_000_000, 0)

@@ -17,7 +17,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
-	"github.com/parley-im/parley/internal/inbound"
+	"github.com/parley-im/parley/internal/lifetime"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -70,6 +70,10 @@ type Config struct {
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
 	// noticed within a minute even when no new connection announces it.
 	RetryMin, RetryMax time.Duration
+	// CourierIdle is how long a peer's courier (its delivery goroutine)
+	// waits with nothing to deliver before it retires; the next message
+	// to that peer starts a new one. Default: 2m.
+	CourierIdle time.Duration
 }
 
 // Service sends and receives direct messages.
@@ -81,19 +85,15 @@ type Service struct {
 	sessions sessions
 	keys     keyCache
 
-	ctx    context.Context // cancelled by Close; owns every courier
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // couriers
-
-	// inbound: the streams peers push to us on (a peer keeps one open
-	// between batches), reset by Close. strangers counts those from
-	// non-contacts; only inbound's admit and release touch it.
-	inbound   inbound.Streams
+	// life serves the streams peers push to us on (a peer keeps one open
+	// between batches) and runs the couriers; Close ends both. strangers
+	// counts the streams from non-contacts: only handleStream's admit and
+	// release touch it, under life's lock.
+	life      *lifetime.Protocol
 	strangers int
 
 	mu       sync.Mutex
-	closed   bool                 // guarded by mu
-	couriers map[peer.ID]*courier // guarded by mu
+	couriers map[peer.ID]*courier // guarded by mu; a courier leaves it when it retires (retire)
 
 	// inflight holds the IDs of envelopes written to a peer and not yet
 	// answered: what the user sees as "sent". Kept in memory only: a
@@ -101,6 +101,10 @@ type Service struct {
 	// one round trip.
 	inflightMu sync.Mutex
 	inflight   map[parley.EnvelopeID]struct{} // guarded by inflightMu
+
+	// retiring, when set (tests only), runs in a courier's goroutine just
+	// before it tries to retire.
+	retiring func()
 }
 
 // Sent reports whether the envelope is on its way to the peer, written
@@ -144,13 +148,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = time.Minute
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if cfg.CourierIdle <= 0 {
+		cfg.CourierIdle = 2 * time.Minute
+	}
 	return &Service{
 		cfg:      cfg,
 		self:     cfg.Host.ID(),
 		log:      cfg.Logger.With("service", "dm"),
-		ctx:      ctx,
-		cancel:   cancel,
+		life:     lifetime.New(cfg.Host, ID),
 		couriers: make(map[peer.ID]*courier),
 		inflight: make(map[parley.EnvelopeID]struct{}),
 	}, nil
@@ -159,7 +164,7 @@ func New(cfg Config) (*Service, error) {
 // Start serves the protocol and starts delivering whatever the outbox holds
 // from before a restart.
 func (s *Service) Start() error {
-	s.cfg.Host.SetStreamHandler(ID, s.handleStream)
+	s.life.Serve(s.handleStream)
 	peers, err := s.cfg.Store.OutboxPeers()
 	if err != nil {
 		return fmt.Errorf("dm: reading outbox: %w", err)
@@ -175,23 +180,13 @@ func (s *Service) Start() error {
 // Close stops serving and waits for every courier and handler to return.
 // Envelopes not yet acknowledged stay in the outbox for the next start.
 func (s *Service) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inbound.Close()
-	s.cfg.Host.RemoveStreamHandler(ID)
-	s.cancel()
-	s.inbound.Wait()
-	s.wg.Wait()
+	s.life.Close()
 	return nil
 }
 
 // SendText seals a text message to a contact, stores it in the outbox and
-// returns once it is on disk. Delivery happens in the background.
+// returns once it is on disk. Delivery happens in the background. Text
+// is checked here, for every caller: parley.CheckText's errors.
 func (s *Service) SendText(to parley.Contact, text string) (parley.Message, error) {
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
@@ -279,24 +274,44 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 }
 
 // Kick makes the courier for p try to deliver now (a message was queued, or
-// p just connected). It never blocks.
+// p just connected), starting one if p has none. It never blocks.
 func (s *Service) Kick(p peer.ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || p == s.self {
+	if p == s.self {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	c := s.couriers[p]
 	if c == nil {
 		c = newCourier(s, p)
+		if !s.life.Go(c.run) {
+			return // closed
+		}
 		s.couriers[p] = c
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			c.run(s.ctx)
-		}()
 	}
 	c.kick()
+}
+
+// retire removes an idle courier from the map, so that its goroutine can
+// return, unless a kick is waiting for it: then it must stay and deliver.
+//
+// This cannot lose a message. send writes to the outbox before it kicks,
+// and Kick looks the courier up and kicks it under s.mu, which retire
+// holds too. So a kick either came before retire took the lock, and is
+// waiting in c.wake (the courier stays and drains), or comes after the
+// courier left the map, and Kick starts a new courier, whose first drain
+// reads the outbox from disk: the outbox, not the courier, holds what is
+// still to be delivered.
+func (s *Service) retire(c *courier) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-c.wake:
+		return false
+	default:
+	}
+	delete(s.couriers, c.peer)
+	return true
 }
 
 // handleStream is the inbound side: read a Push, store, ack, repeat.
@@ -319,7 +334,7 @@ func (s *Service) handleStream(st network.Stream) {
 		}
 		release = func() { s.strangers-- }
 	}
-	done, ok := s.inbound.Admit(st, admit, release)
+	done, ok := s.life.Admit(st, admit, release)
 	if !ok {
 		return
 	}

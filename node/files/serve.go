@@ -36,7 +36,7 @@ func checkRequest(req *fpb.Request) error {
 
 // handle serves one inbound stream: requests in, chunks out.
 func (s *Service) handle(st network.Stream) {
-	done, ok := s.inbound.Admit(st, func(open int) bool { return open < maxServing }, nil)
+	done, ok := s.life.Admit(st, func(open int) bool { return open < maxServing }, nil)
 	if !ok {
 		return
 	}

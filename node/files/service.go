@@ -20,7 +20,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
-	"github.com/parley-im/parley/internal/inbound"
+	"github.com/parley-im/parley/internal/lifetime"
 	"github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -78,16 +78,13 @@ type Service struct {
 	self peer.ID
 	log  *slog.Logger
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // downloads
-
-	inbound inbound.Streams // streams we serve chunks on; reset by Close
+	// life serves the streams we send chunks on and runs the downloads;
+	// Close ends both.
+	life *lifetime.Protocol
 
 	autoAccept atomic.Int64 // bytes; negative: never
 
 	mu        sync.Mutex
-	closed    bool                 // guarded by mu
 	transfers map[string]*transfer // guarded by mu: downloads running or queued, by file ID
 	waiting   []string             // guarded by mu: accepted, waiting for a slot
 	served    map[string]*served   // guarded by mu: our offers, by file ID
@@ -113,13 +110,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AutoAccept == 0 {
 		cfg.AutoAccept = DefaultAutoAccept
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		cfg:       cfg,
 		self:      cfg.Host.ID(),
 		log:       cfg.Logger.With("service", "files"),
-		ctx:       ctx,
-		cancel:    cancel,
+		life:      lifetime.New(cfg.Host, ID),
 		transfers: make(map[string]*transfer),
 		served:    make(map[string]*served),
 	}
@@ -136,7 +131,7 @@ func (s *Service) SetAutoAccept(limit int64) { s.autoAccept.Store(limit) }
 
 // Start serves the protocol and resumes the downloads a restart cut short.
 func (s *Service) Start() error {
-	s.cfg.Host.SetStreamHandler(ID, s.handle)
+	s.life.Serve(s.handle)
 	recs, err := s.cfg.Store.Files()
 	if err != nil {
 		return err
@@ -152,18 +147,7 @@ func (s *Service) Start() error {
 // Close stops serving and fetching; partial downloads stay for the next
 // start.
 func (s *Service) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inbound.Close()
-	s.cfg.Host.RemoveStreamHandler(ID)
-	s.cancel()
-	s.inbound.Wait()
-	s.wg.Wait()
+	s.life.Close()
 	return nil
 }
 
@@ -370,7 +354,7 @@ func (s *Service) partPath(id string) string {
 func (s *Service) enqueue(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.transfers[id] != nil || slices.Contains(s.waiting, id) {
+	if s.transfers[id] != nil || slices.Contains(s.waiting, id) {
 		return
 	}
 	if len(s.transfers) >= maxActive {
@@ -380,25 +364,28 @@ func (s *Service) enqueue(id string) {
 	s.startLocked(id)
 }
 
-// startLocked runs a download. Call with s.mu held.
+// startLocked runs a download, unless the service is closed. Call with
+// s.mu held.
 func (s *Service) startLocked(id string) {
-	ctx, cancel := context.WithCancel(s.ctx)
+	ctx, cancel := context.WithCancel(s.life.Context())
 	t := &transfer{id: id, stop: cancel, done: make(chan struct{})}
-	s.transfers[id] = t
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	started := s.life.Go(func(context.Context) {
 		defer close(t.done)
 		s.download(ctx, t)
 		s.mu.Lock()
 		delete(s.transfers, id)
-		if len(s.waiting) > 0 && !s.closed {
+		if len(s.waiting) > 0 {
 			next := s.waiting[0]
 			s.waiting = s.waiting[1:]
 			s.startLocked(next)
 		}
 		s.mu.Unlock()
-	}()
+	})
+	if !started {
+		cancel()
+		return
+	}
+	s.transfers[id] = t
 }
 
 // cipherFor makes a record's chunk cipher.
