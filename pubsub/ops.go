@@ -15,13 +15,26 @@ import (
 	"github.com/parley-im/parley/storage"
 )
 
-// Create starts a group with us as its creator and only admin.
-func (s *Groups) Create(name string) (parley.Group, error) {
+// checkGroupName is the one check of a group name, for every caller (the
+// API passes names through as typed): surrounding whitespace is trimmed, and
+// what is left must be non-blank and pass identity.CheckName (at most
+// identity.MaxCardName bytes of UTF-8, no control characters). Errors wrap
+// parley.ErrMalformed.
+func checkGroupName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return parley.Group{}, fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
+		return "", fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
 	}
 	if err := identity.CheckName(name); err != nil {
+		return "", fmt.Errorf("group name: %w", err)
+	}
+	return name, nil
+}
+
+// Create starts a group with us as its creator and only admin.
+func (s *Groups) Create(name string) (parley.Group, error) {
+	name, err := checkGroupName(name)
+	if err != nil {
 		return parley.Group{}, err
 	}
 	id, nonce := identity.NewGroupID(s.self)
@@ -219,11 +232,8 @@ func (s *Groups) Remove(id parley.ConversationID, member peer.ID) error {
 
 // Rename renames a group (admins only).
 func (s *Groups) Rename(id parley.ConversationID, name string) (parley.Group, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return parley.Group{}, fmt.Errorf("%w: a group needs a name", parley.ErrMalformed)
-	}
-	if err := identity.CheckName(name); err != nil {
+	name, err := checkGroupName(name)
+	if err != nil {
 		return parley.Group{}, err
 	}
 	g, err := s.joined(id)

@@ -1,11 +1,54 @@
 package pubsub
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
 )
+
+// Group names are trimmed and checked here alone: the API and the CLI pass
+// them on as typed.
+func TestCheckGroupName(t *testing.T) {
+	long := strings.Repeat("x", identity.MaxCardName)
+	for _, tc := range []struct {
+		in, want string // want "" means refused
+	}{
+		{"team", "team"},
+		{"  team\t\n", "team"},
+		{"two words", "two words"},
+		{long, long},
+		{" " + long + " ", long},
+		{"", ""},
+		{" \t\n ", ""},
+		{long + "x", ""},
+		{"bad\x00name", ""},
+		{"line\nbreak", ""},
+		{"\xff", ""},
+	} {
+		got, err := checkGroupName(tc.in)
+		switch {
+		case tc.want == "" && !errors.Is(err, parley.ErrMalformed):
+			t.Errorf("checkGroupName(%q) = %q, %v; want ErrMalformed", tc.in, got, err)
+		case tc.want != "" && (err != nil || got != tc.want):
+			t.Errorf("checkGroupName(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	tn := newTestNet()
+	alice := tn.start(t, "alice")
+	g, err := alice.groups.Create("  padded  ")
+	if err != nil || g.Name != "padded" {
+		t.Fatalf("Create with spaces: %+v, %v", g, err)
+	}
+	if g, err = alice.groups.Rename(g.ID, "\trenamed "); err != nil || g.Name != "renamed" {
+		t.Fatalf("Rename with spaces: %+v, %v", g, err)
+	}
+	if _, err := alice.groups.Rename(g.ID, "   "); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("Rename to blank: %v, want ErrMalformed", err)
+	}
+}
 
 // A removed member holds no key for what is sent after the removal, and
 // its store never gets it.
