@@ -124,11 +124,10 @@ func (m *Messenger) LeaveGroup(ctx context.Context, group string) error {
 	return m.n.groups.Leave(id)
 }
 
-// SendToGroup writes text to a group.
+// SendToGroup writes text to a group. The text is checked by pubsub's
+// Send (parley.ErrEmptyText, parley.ErrTextTooLong), once the group is
+// found.
 func (m *Messenger) SendToGroup(ctx context.Context, group, text string) (parley.Message, error) {
-	if err := parley.CheckText(text); err != nil {
-		return parley.Message{}, err
-	}
 	id, err := m.resolveGroup(group)
 	if err != nil {
 		return parley.Message{}, err

@@ -11,7 +11,8 @@ import (
 	"github.com/parley-im/parley/storage"
 )
 
-// Send writes text to a group: stored, then published.
+// Send writes text to a group: stored, then published. It is where group
+// text is checked (parley.CheckText), for every caller.
 func (s *Groups) Send(id parley.ConversationID, text string) (parley.Message, error) {
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
