@@ -17,32 +17,36 @@ func (s *Groups) Send(id parley.ConversationID, text string) (parley.Message, er
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
 	}
-	g, err := s.joined(id)
+	g, err := s.writable(id)
 	if err != nil {
 		return parley.Message{}, err
-	}
-	g.mu.Lock()
-	removed := g.state.Created && !g.state.IsMember(s.self)
-	g.mu.Unlock()
-	if removed {
-		return parley.Message{}, fmt.Errorf("%w: you are no longer in this group", parley.ErrNotMember)
 	}
 	return s.write(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text}}})
 }
 
 // SendFile offers a file to a group; the files service serves it.
 func (s *Groups) SendFile(id parley.ConversationID, offer *pb.FileOffer) (parley.Message, error) {
-	g, err := s.joined(id)
+	g, err := s.writable(id)
 	if err != nil {
 		return parley.Message{}, err
+	}
+	return s.write(g, &pb.Body{Kind: &pb.Body_FileOffer{FileOffer: offer}})
+}
+
+// writable finds a group we may write to: joined here, and a member as far
+// as the ops we hold say.
+func (s *Groups) writable(id parley.ConversationID) (*group, error) {
+	g, err := s.joined(id)
+	if err != nil {
+		return nil, err
 	}
 	g.mu.Lock()
 	removed := g.state.Created && !g.state.IsMember(s.self)
 	g.mu.Unlock()
 	if removed {
-		return parley.Message{}, fmt.Errorf("%w: you are no longer in this group", parley.ErrNotMember)
+		return nil, fmt.Errorf("%w: you are no longer in this group", parley.ErrNotMember)
 	}
-	return s.write(g, &pb.Body{Kind: &pb.Body_FileOffer{FileOffer: offer}})
+	return g, nil
 }
 
 // write seals body under the current key, stores it, applies it (an op)
