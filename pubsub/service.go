@@ -217,6 +217,7 @@ func (g *group) openOp(id parley.EnvelopeID, raw []byte) (Op, error) {
 	return Op{ID: id, Author: o.Sender, HLC: o.HLC, Body: body.GroupOp}, nil
 }
 
+// get finds a group we know of, in any state (parley.ErrUnknownGroup).
 func (s *Groups) get(id parley.ConversationID) (*group, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -230,6 +231,8 @@ func (s *Groups) get(id parley.ConversationID) (*group, error) {
 	return g, nil
 }
 
+// joined finds a group we are in (parley.ErrNotMember for one we were
+// invited to, left or were removed from).
 func (s *Groups) joined(id parley.ConversationID) (*group, error) {
 	g, err := s.get(id)
 	if err != nil {
