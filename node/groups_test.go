@@ -199,6 +199,9 @@ func TestGroupLifecycle(t *testing.T) {
 	if err != nil || len(convs) != 1 || convs[0].Kind != parley.ConversationGroup || convs[0].Name != "friends" {
 		t.Fatalf("dave's conversations after accepting: %+v, %v", convs, err)
 	}
+	// Accepting starts dave's catch-up: until he holds the op that added
+	// him, the ops he holds say he is not a member and Send refuses.
+	eventually(t, "dave seeing himself a member", func() bool { return slices.Contains(dave.memberIDs(g), dave.peerID()) })
 	sendGroup(t, dave, g, "hi, I'm new")
 	sameHistory(t, g, 6, alice, bob, dave)
 	// Carol kept what she had and got nothing sent after her removal.
