@@ -3,11 +3,9 @@ package pubsub
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
@@ -59,33 +57,17 @@ func TestValidatorRejectsAndScoresDown(t *testing.T) {
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
-			ah, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ah.Close()
-			attacker, err := NewRouter(ah, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer attacker.Close()
-			topic, sub := joinRaw(t, attacker, g.ID)
-			defer topic.Close()
-			defer sub.Cancel()
-			connect(t, ah, alice.host)
-			eventually(t, "alice and the attacker on the topic", func() bool {
-				return hasPeer(topic.ListPeers(), alice.host.ID()) && hasPeer(alice.topicPeers(g.ID), ah.ID()) &&
-					pubsubStream(ah, alice.host.ID()) && pubsubStream(alice.host, ah.ID())
-			})
+			attacker := newRawPeer(t, g.ID)
+			attacker.meshWith(t, alice, g.ID)
 			before := len(texts(t, alice, g.ID))
 			// Several distinct messages: the router forgets nothing it saw,
 			// so each must differ; and the score needs more than one.
 			for i := range 3 {
-				if err := topic.Publish(context.Background(), append(bytes.Clone(data), make([]byte, i)...)); err != nil {
+				if err := attacker.topic.Publish(context.Background(), append(bytes.Clone(data), make([]byte, i)...)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			eventually(t, "the attacker's score falling", func() bool { return alice.router.Score(ah.ID()) < 0 })
+			eventually(t, "the attacker's score falling", func() bool { return alice.router.Score(attacker.host.ID()) < 0 })
 			if after := len(texts(t, alice, g.ID)); after != before {
 				t.Fatalf("alice stored %d messages from the attacker", after-before)
 			}

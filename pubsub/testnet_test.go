@@ -164,19 +164,50 @@ func texts(t *testing.T, m *member, group parley.ConversationID) []string {
 	return out
 }
 
-// joinRaw joins a group's topic on a bare router, as a non-member relay
-// or an attacker would, with no validator of ours.
-func joinRaw(t *testing.T, r *Router, group parley.ConversationID) (*gossipsub.Topic, *gossipsub.Subscription) {
+// rawPeer is a peer on a group's topic that is not a member: a bare host
+// with a router of ours and no validator, as a relay or an attacker has.
+type rawPeer struct {
+	host  host.Host
+	topic *gossipsub.Topic
+	sub   *gossipsub.Subscription
+}
+
+// newRawPeer starts a rawPeer on group's topic; the test's cleanup stops it.
+func newRawPeer(t *testing.T, group parley.ConversationID) *rawPeer {
 	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	r, err := NewRouter(h, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
 	topic, err := r.PubSub().Join(TopicName(group))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { topic.Close() })
 	sub, err := topic.Subscribe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return topic, sub
+	t.Cleanup(sub.Cancel)
+	return &rawPeer{host: h, topic: topic, sub: sub}
+}
+
+// meshWith connects rp to m and waits until each knows the other on the
+// topic and has its own pubsub stream to it: a message sent before that
+// may be dropped, and only sync (not run here) would recover it.
+func (rp *rawPeer) meshWith(t *testing.T, m *member, group parley.ConversationID) {
+	t.Helper()
+	connect(t, rp.host, m.host)
+	eventually(t, m.name+" and the raw peer on the topic", func() bool {
+		return hasPeer(rp.topic.ListPeers(), m.host.ID()) && hasPeer(m.topicPeers(group), rp.host.ID()) &&
+			pubsubStream(rp.host, m.host.ID()) && pubsubStream(m.host, rp.host.ID())
+	})
 }
 
 func hasPeer(ps []peer.ID, p peer.ID) bool {
