@@ -108,9 +108,9 @@ func MessageID(m *pb.Message) string {
 	return string(h[:])
 }
 
-// Scoring. Topic parameters come with groups (issue 3); these are the
-// peer-level parameters and the thresholds, written out so that nothing
-// depends on library defaults.
+// Scoring: the peer-level parameters and the thresholds, written out so
+// that nothing depends on library defaults. Each group's topic adds its own
+// parameters when it is joined (topicScoreParams, in topic.go).
 const (
 	scoreDecayInterval  = time.Second
 	scoreDecayToZero    = 0.01

@@ -1,8 +1,10 @@
 package pubsub
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"sync"
 	"time"
 
@@ -94,4 +96,67 @@ func (l *peerLimiters) allow(p peer.ID) bool {
 		l.m[p] = lim
 	}
 	return lim.Allow()
+}
+
+// join subscribes to the group's topic with its validator.
+func (s *Groups) join(g *group) error {
+	name := TopicName(g.id)
+	ps := s.cfg.Router.PubSub()
+	if err := ps.RegisterTopicValidator(name, s.validator(g)); err != nil {
+		return fmt.Errorf("pubsub: validator for group %s: %w", g.id, err)
+	}
+	topic, err := ps.Join(name)
+	if err != nil {
+		_ = ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("pubsub: joining group %s: %w", g.id, err)
+	}
+	if err := topic.SetScoreParams(topicScoreParams()); err != nil {
+		_ = topic.Close()
+		_ = ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("pubsub: scoring group %s: %w", g.id, err)
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		_ = topic.Close()
+		_ = ps.UnregisterTopicValidator(name)
+		return fmt.Errorf("pubsub: subscribing to group %s: %w", g.id, err)
+	}
+	ctx, stop := context.WithCancel(s.ctx)
+	done := make(chan struct{})
+	g.mu.Lock()
+	g.topic, g.sub, g.stop, g.readerDone = topic, sub, stop, done
+	g.mu.Unlock()
+	// Validators store what arrives; the subscription only has to be
+	// drained so that pubsub keeps us in the mesh.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(done)
+		for {
+			if _, err := sub.Next(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// part leaves the group's topic, if joined.
+func (s *Groups) part(g *group) {
+	g.mu.Lock()
+	topic, sub, stop, done := g.topic, g.sub, g.stop, g.readerDone
+	g.topic, g.sub, g.stop, g.readerDone = nil, nil, nil, nil
+	g.mu.Unlock()
+	if topic == nil {
+		return
+	}
+	stop()
+	<-done
+	// Cancel is handed to pubsub's event loop before it returns, so the
+	// topic has no subscription left when Close's request is served.
+	sub.Cancel()
+	if err := topic.Close(); err != nil {
+		s.log.Warn("leaving a group's topic", "group", g.id, "err", err)
+	}
+	_ = s.cfg.Router.PubSub().UnregisterTopicValidator(TopicName(g.id))
 }

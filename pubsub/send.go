@@ -1,0 +1,99 @@
+package pubsub
+
+import (
+	"encoding/hex"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/pb"
+	"github.com/parley-im/parley/storage"
+)
+
+// Send writes text to a group: stored, then published. It is where group
+// text is checked (parley.CheckText), for every caller.
+func (s *Groups) Send(id parley.ConversationID, text string) (parley.Message, error) {
+	if err := parley.CheckText(text); err != nil {
+		return parley.Message{}, err
+	}
+	g, err := s.writable(id)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return s.write(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text}}})
+}
+
+// SendFile offers a file to a group; the files service serves it.
+func (s *Groups) SendFile(id parley.ConversationID, offer *pb.FileOffer) (parley.Message, error) {
+	g, err := s.writable(id)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return s.write(g, &pb.Body{Kind: &pb.Body_FileOffer{FileOffer: offer}})
+}
+
+// writable finds a group we may write to: joined here, and a member as far
+// as the ops we hold say.
+func (s *Groups) writable(id parley.ConversationID) (*group, error) {
+	g, err := s.joined(id)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	removed := g.state.Created && !g.state.IsMember(s.self)
+	g.mu.Unlock()
+	if removed {
+		return nil, fmt.Errorf("%w: you are no longer in this group", parley.ErrNotMember)
+	}
+	return g, nil
+}
+
+// write seals body under the current key, stores it, applies it (an op)
+// and publishes it.
+func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
+	bodyBytes, err := proto.Marshal(body)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	g.mu.Lock()
+	key, topic := g.current, g.topic
+	g.mu.Unlock()
+	if key == nil {
+		return parley.Message{}, fmt.Errorf("%w: no key for this group yet", parley.ErrNotMember)
+	}
+	hlc := s.cfg.Clock.Now()
+	env, eid, err := s.cfg.Identity.SealEnvelope(g.id, key, false, hlc, bodyBytes, nil)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	msg := parley.Message{ID: eid, Conversation: g.id, From: s.self.String(), Outgoing: true, HLC: hlc, Status: parley.StatusQueued}
+	switch b := body.Kind.(type) {
+	case *pb.Body_Text:
+		msg.Kind, msg.Text = parley.KindText, b.Text.Text
+	case *pb.Body_GroupOp:
+		msg.Kind = parley.KindGroupOp
+	case *pb.Body_FileOffer:
+		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
+	}
+	// Groups have no per-member acknowledgement: "sent" means someone on
+	// the topic got it; "queued" that no one was there, and sync will
+	// hand it over when a member appears.
+	if topic != nil && len(topic.ListPeers()) > 0 {
+		msg.Status = parley.StatusSent
+	}
+	if _, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, Group: true, KeyID: key.ID}}); err != nil {
+		return parley.Message{}, err
+	}
+	if b, ok := body.Kind.(*pb.Body_GroupOp); ok {
+		s.applyOp(g, Op{ID: eid, Author: s.self, HLC: hlc, Body: b.GroupOp})
+	} else {
+		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
+	}
+	if topic != nil {
+		if err := topic.Publish(s.ctx, env); err != nil {
+			s.log.Debug("publishing to a group", "group", g.id, "err", err)
+		}
+	}
+	return msg, nil
+}
