@@ -155,6 +155,81 @@ func decodeContact(b []byte) (parley.Contact, error) {
 	return c, nil
 }
 
+func encodeFile(f FileRecord) ([]byte, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode file %s: %w", f.ID, err)
+	}
+	return b, nil
+}
+
+func decodeFile(b []byte) (FileRecord, error) {
+	var f FileRecord
+	if err := json.Unmarshal(b, &f); err != nil {
+		return FileRecord{}, malformed("file", err)
+	}
+	return f, nil
+}
+
+func encodeGroup(g Group) ([]byte, error) {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode group %s: %w", g.ID, err)
+	}
+	return b, nil
+}
+
+func decodeGroup(b []byte) (Group, error) {
+	var g Group
+	if err := json.Unmarshal(b, &g); err != nil {
+		return Group{}, malformed("group", err)
+	}
+	return g, nil
+}
+
+var (
+	fileCodec  = valueCodec[FileRecord]{encode: encodeFile, decode: decodeFile}
+	groupCodec = valueCodec[Group]{encode: encodeGroup, decode: decodeGroup}
+)
+
+// encodeGroupKey lays out the value of a gk/ key (its key holds the ID):
+//
+//	key(32) hlc(8)
+func encodeGroupKey(k GroupKey) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 32+8), k.Key[:]...), uint64(k.HLC))
+}
+
+func decodeGroupKey(id [16]byte, v []byte) (GroupKey, error) {
+	if len(v) != 32+8 {
+		return GroupKey{}, malformed("group key", fmt.Errorf("%d-byte value, want 40", len(v)))
+	}
+	return GroupKey{ID: id, Key: [32]byte(v[:32]), HLC: parley.HLC(binary.BigEndian.Uint64(v[32:]))}, nil
+}
+
+// The value of an a/ (sync index) key is the 16-byte ID of the group key
+// that sealed the envelope.
+func encodeSyncKeyID(keyID [16]byte) []byte { return keyID[:] }
+
+func decodeSyncKeyID(v []byte) ([16]byte, error) {
+	if len(v) != 16 {
+		return [16]byte{}, malformed("sync index value", fmt.Errorf("%d bytes", len(v)))
+	}
+	return [16]byte(v), nil
+}
+
+// The value of an o/ (outbox) key is the 32-byte envelope ID waiting.
+func encodeOutboxEntry(id parley.EnvelopeID) []byte { return id[:] }
+
+func decodeOutboxEntry(v []byte) (parley.EnvelopeID, error) {
+	id, err := parley.EnvelopeIDFromBytes(v)
+	if err != nil {
+		return parley.EnvelopeID{}, malformed("outbox entry", err)
+	}
+	return id, nil
+}
+
+// Counters (meta/schema, meta/outbox-seq, the seq under q/) are 8 bytes
+// big-endian.
 func encodeUint64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
 func decodeUint64(what string, b []byte) (uint64, error) {

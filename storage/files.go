@@ -42,7 +42,7 @@ func (db *DB) UpdateFile(id string, update func(f *FileRecord, found bool) (writ
 	var result FileRecord
 	err = db.submit(1, func(w *wtxn, _ int) error {
 		result = FileRecord{File: parley.File{ID: id}}
-		_, err := updateJSON(w.txn, k, "file", &result, update, func(f *FileRecord) error {
+		_, err := updateKeyed(w.txn, k, fileCodec, &result, update, func(f *FileRecord) error {
 			if f.ID != id {
 				return fmt.Errorf("%w: the file ID may not change", parley.ErrMalformed)
 			}
@@ -62,7 +62,7 @@ func (db *DB) File(id string) (FileRecord, error) {
 	if err != nil {
 		return FileRecord{}, err
 	}
-	f, err := getJSON[FileRecord](db, k, "file")
+	f, err := getKeyed(db, k, fileCodec)
 	if err != nil {
 		return FileRecord{}, fmt.Errorf("storage: file %s: %w", id, err)
 	}
@@ -71,7 +71,7 @@ func (db *DB) File(id string) (FileRecord, error) {
 
 // Files lists every file record.
 func (db *DB) Files() ([]FileRecord, error) {
-	out, err := listJSON[FileRecord](db, prefixFile, "file")
+	out, err := listKeyed(db, prefixFile, fileCodec)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list files: %w", err)
 	}

@@ -95,7 +95,7 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 		return false, err
 	}
 	if r.Group {
-		if err := txn.Set(syncIndexKey(m.Conversation, m.HLC, m.ID), r.KeyID[:]); err != nil {
+		if err := txn.Set(syncIndexKey(m.Conversation, m.HLC, m.ID), encodeSyncKeyID(r.KeyID)); err != nil {
 			return false, err
 		}
 		if m.Kind == parley.KindGroupOp {
@@ -394,7 +394,7 @@ func (db *DB) Conversations() ([]parley.Conversation, error) {
 				continue
 			}
 			var g Group
-			found, err := readJSON(txn, groupKey(c.ID), "group", &g)
+			found, err := readKeyed(txn, groupKey(c.ID), groupCodec, &g)
 			if err != nil {
 				return err
 			}
