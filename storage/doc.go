@@ -40,7 +40,8 @@
 //
 // IDs are raw bytes: peer is the text peer ID, conv a 32-byte conversation
 // ID, id a 32-byte envelope ID, hlc and seq 8-byte big-endian numbers, so
-// byte order is numeric order. Values are encoded in codec.go.
+// byte order is numeric order. Values are encoded in codec.go; golden files
+// under testdata/golden pin every value format and the key layout.
 //
 //	meta/schema                 schema version
 //	meta/outbox-seq             next outbox sequence number
@@ -67,5 +68,8 @@
 //
 // meta/schema holds SchemaVersion. Open runs migrations[v] for each version
 // v the store is behind, each in its own synced transaction that also bumps
-// the version, and refuses a store written by a newer schema.
+// the version, and refuses a store written by a newer schema. A stored
+// format changes only with a new version and its migration; each version
+// keeps a data dir written by the release that introduced it
+// (testdata/fixture-v<N>.tar.gz), which TestOpensTodaysFixture opens.
 package storage

@@ -12,16 +12,16 @@ import (
 // and where the transfer stands.
 type FileRecord struct {
 	parley.File
-	ChunkSize   uint32 `json:"chunk_size"`
-	ChunkHashes []byte `json:"chunk_hashes"`
-	Root        []byte `json:"root"`
-	Key         []byte `json:"key"`
+	ChunkSize   uint32
+	ChunkHashes []byte
+	Root        []byte
+	Key         []byte
 	// Accepted: the user (or the auto-accept rule) wants it fetched.
-	Accepted bool `json:"accepted,omitempty"`
+	Accepted bool
 	// PathModTime is the modification time (Unix ns) of Path when it was
 	// known to hold exactly the file: while it still has it (and the
 	// size), chunks are served without hashing them again.
-	PathModTime int64 `json:"path_mod_time,omitempty"`
+	PathModTime int64
 }
 
 func fileKey(id string) ([]byte, error) {

@@ -18,15 +18,15 @@ import (
 // stored: it is computed from the group's ops (GroupOps), so it can never
 // disagree with them.
 type Group struct {
-	ID    parley.ConversationID `json:"id"`
-	Name  string                `json:"name"`
-	State parley.GroupState     `json:"state"`
+	ID    parley.ConversationID
+	Name  string
+	State parley.GroupState
 	// InvitedBy is the contact whose invite brought us in.
-	InvitedBy string `json:"invited_by,omitempty"`
+	InvitedBy string
 	// MemberHints are members an invite named, to catch up from before
 	// we hold the ops.
-	MemberHints []string  `json:"member_hints,omitempty"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	MemberHints []string
+	UpdatedAt   time.Time
 }
 
 // GroupKey is one epoch key of a group.
