@@ -48,7 +48,7 @@
 //	c/ peer                     contact (JSON)
 //	e/ id                       envelope bytes, as sent or received; presence makes a record a duplicate
 //	r/ id                       message record (binary): every kind, with its status
-//	m/ conv hlc id              (empty) text messages in display order; Messages scans it backwards
+//	m/ conv hlc id              (empty) text and file messages in display order; MessagePage seeks a cursor in it
 //	u/ conv hlc id              (empty) unread incoming text; kept in step with Conversation.Unread
 //	v/ conv                     conversation (binary)
 //	o/ peer 0x00 seq            envelope ID waiting in peer's outbox, in queue order
