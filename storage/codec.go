@@ -2,19 +2,26 @@ package storage
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	parley "github.com/parley-im/parley"
 )
 
-// Every stored value is encoded and decoded here and nowhere else.
+// Every stored value is encoded and decoded here and nowhere else, and the
+// golden files under testdata/golden pin each format (golden_test.go).
 //
 // Message records and conversations are written on every message, so they
 // use a compact binary form that starts with a format byte (formatV1); a
-// later format gets a new byte and a migration. Contacts change rarely and
-// gain fields as cards evolve, so they are JSON.
+// later format gets a new byte and a migration. Contacts, groups and file
+// records change rarely and gain fields, so they are JSON, written through
+// the stored* structs below and never through a domain type: the root
+// package's types carry no format, and renaming one of their fields
+// changes nothing on disk. Group keys, index values and counters are fixed
+// binary layouts.
 //
 // Decoders never trust their input: anything short, oversized, out of range
 // or followed by extra bytes is an error wrapping parley.ErrMalformed.
@@ -139,22 +146,185 @@ func decodeConversation(b []byte) (parley.Conversation, error) {
 	return c, nil
 }
 
+// Contacts, groups and file records are JSON, through the stored* structs
+// below: their field names and types are the stored format, so they stay
+// as they are (the golden files pin them) whatever the domain types become.
+// Field order matters too: it is the order of the bytes.
+
+// storedContact is the c/ record.
+type storedContact struct {
+	PeerID  string    `json:"peer_id"`
+	Name    string    `json:"name"`
+	HPKEKey []byte    `json:"hpke_key,omitempty"`
+	Addrs   []string  `json:"addrs,omitempty"`
+	State   string    `json:"state"`
+	AddedAt time.Time `json:"added_at"`
+}
+
 func encodeContact(c parley.Contact) ([]byte, error) {
-	b, err := json.Marshal(c)
+	return encodeJSON("contact "+c.PeerID, storedContact{
+		PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs,
+		State: string(c.State), AddedAt: c.AddedAt,
+	})
+}
+
+func decodeContact(b []byte) (parley.Contact, error) {
+	s, err := decodeJSON[storedContact]("contact", b)
+	return parley.Contact{
+		PeerID: s.PeerID, Name: s.Name, HPKEKey: s.HPKEKey, Addrs: s.Addrs,
+		State: parley.ContactState(s.State), AddedAt: s.AddedAt,
+	}, err
+}
+
+// storedFile is the f/ record: the fields of the offer and transfer
+// (once parley.File's), then the store's own.
+type storedFile struct {
+	ID           string `json:"id"` // hex
+	Conversation hexID  `json:"conversation"`
+	Message      hexID  `json:"message"`
+	Name         string `json:"name"`
+	Size         int64  `json:"size"`
+	MediaType    string `json:"media_type,omitempty"`
+	From         string `json:"from"`
+	Outgoing     bool   `json:"outgoing"`
+	State        string `json:"state"`
+	BytesDone    int64  `json:"bytes_done"`
+	Path         string `json:"path,omitempty"`
+	Error        string `json:"error,omitempty"`
+	ServedBytes  int64  `json:"served_bytes,omitempty"`
+
+	ChunkSize   uint32 `json:"chunk_size"`
+	ChunkHashes []byte `json:"chunk_hashes"`
+	Root        []byte `json:"root"`
+	Key         []byte `json:"key"`
+	Accepted    bool   `json:"accepted,omitempty"`
+	PathModTime int64  `json:"path_mod_time,omitempty"`
+}
+
+func encodeFile(f FileRecord) ([]byte, error) {
+	return encodeJSON("file "+f.ID, storedFile{
+		ID: f.ID, Conversation: hexID(f.Conversation), Message: hexID(f.Message),
+		Name: f.Name, Size: f.Size, MediaType: f.MediaType, From: f.From, Outgoing: f.Outgoing,
+		State: string(f.State), BytesDone: f.BytesDone, Path: f.Path, Error: f.Error, ServedBytes: f.ServedBytes,
+		ChunkSize: f.ChunkSize, ChunkHashes: f.ChunkHashes, Root: f.Root, Key: f.Key,
+		Accepted: f.Accepted, PathModTime: f.PathModTime,
+	})
+}
+
+func decodeFile(b []byte) (FileRecord, error) {
+	s, err := decodeJSON[storedFile]("file", b)
+	return FileRecord{
+		File: parley.File{
+			ID: s.ID, Conversation: parley.ConversationID(s.Conversation), Message: parley.EnvelopeID(s.Message),
+			Name: s.Name, Size: s.Size, MediaType: s.MediaType, From: s.From, Outgoing: s.Outgoing,
+			State: parley.FileState(s.State), BytesDone: s.BytesDone, Path: s.Path, Error: s.Error, ServedBytes: s.ServedBytes,
+		},
+		ChunkSize: s.ChunkSize, ChunkHashes: s.ChunkHashes, Root: s.Root, Key: s.Key,
+		Accepted: s.Accepted, PathModTime: s.PathModTime,
+	}, err
+}
+
+// storedGroup is the g/ record.
+type storedGroup struct {
+	ID          hexID     `json:"id"`
+	Name        string    `json:"name"`
+	State       string    `json:"state"`
+	InvitedBy   string    `json:"invited_by,omitempty"`
+	MemberHints []string  `json:"member_hints,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func encodeGroup(g Group) ([]byte, error) {
+	return encodeJSON("group "+g.ID.String(), storedGroup{
+		ID: hexID(g.ID), Name: g.Name, State: string(g.State),
+		InvitedBy: g.InvitedBy, MemberHints: g.MemberHints, UpdatedAt: g.UpdatedAt,
+	})
+}
+
+func decodeGroup(b []byte) (Group, error) {
+	s, err := decodeJSON[storedGroup]("group", b)
+	return Group{
+		ID: parley.ConversationID(s.ID), Name: s.Name, State: parley.GroupState(s.State),
+		InvitedBy: s.InvitedBy, MemberHints: s.MemberHints, UpdatedAt: s.UpdatedAt,
+	}, err
+}
+
+var (
+	fileCodec  = valueCodec[FileRecord]{encode: encodeFile, decode: decodeFile}
+	groupCodec = valueCodec[Group]{encode: encodeGroup, decode: decodeGroup}
+)
+
+func encodeJSON[S any](what string, s S) ([]byte, error) {
+	b, err := json.Marshal(s)
 	if err != nil {
-		return nil, fmt.Errorf("storage: encode contact %s: %w", c.PeerID, err)
+		return nil, fmt.Errorf("storage: encode %s: %w", what, err)
 	}
 	return b, nil
 }
 
-func decodeContact(b []byte) (parley.Contact, error) {
-	var c parley.Contact
-	if err := json.Unmarshal(b, &c); err != nil {
-		return parley.Contact{}, malformed("contact", err)
+// decodeJSON returns the zero S with any error, so decoders convert
+// without checking first.
+func decodeJSON[S any](what string, b []byte) (S, error) {
+	var s S
+	if err := json.Unmarshal(b, &s); err != nil {
+		var zero S
+		return zero, malformed(what, err)
 	}
-	return c, nil
+	return s, nil
 }
 
+// hexID is a conversation or envelope ID in a JSON record: 64 hex digits,
+// written in lower case.
+type hexID [32]byte
+
+func (id hexID) MarshalText() ([]byte, error) { return hex.AppendEncode(nil, id[:]), nil }
+
+func (id *hexID) UnmarshalText(b []byte) error {
+	if len(b) != 2*len(id) {
+		return fmt.Errorf("ID of %d hex digits, want %d", len(b), 2*len(id))
+	}
+	_, err := hex.Decode(id[:], b)
+	return err
+}
+
+// encodeGroupKey lays out the value of a gk/ key (its key holds the ID):
+//
+//	key(32) hlc(8)
+func encodeGroupKey(k GroupKey) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, 32+8), k.Key[:]...), uint64(k.HLC))
+}
+
+func decodeGroupKey(id [16]byte, v []byte) (GroupKey, error) {
+	if len(v) != 32+8 {
+		return GroupKey{}, malformed("group key", fmt.Errorf("%d-byte value, want 40", len(v)))
+	}
+	return GroupKey{ID: id, Key: [32]byte(v[:32]), HLC: parley.HLC(binary.BigEndian.Uint64(v[32:]))}, nil
+}
+
+// The value of an a/ (sync index) key is the 16-byte ID of the group key
+// that sealed the envelope.
+func encodeSyncKeyID(keyID [16]byte) []byte { return keyID[:] }
+
+func decodeSyncKeyID(v []byte) ([16]byte, error) {
+	if len(v) != 16 {
+		return [16]byte{}, malformed("sync index value", fmt.Errorf("%d bytes", len(v)))
+	}
+	return [16]byte(v), nil
+}
+
+// The value of an o/ (outbox) key is the 32-byte envelope ID waiting.
+func encodeOutboxEntry(id parley.EnvelopeID) []byte { return id[:] }
+
+func decodeOutboxEntry(v []byte) (parley.EnvelopeID, error) {
+	id, err := parley.EnvelopeIDFromBytes(v)
+	if err != nil {
+		return parley.EnvelopeID{}, malformed("outbox entry", err)
+	}
+	return id, nil
+}
+
+// Counters (meta/schema, meta/outbox-seq, the seq under q/) are 8 bytes
+// big-endian.
 func encodeUint64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
 func decodeUint64(what string, b []byte) (uint64, error) {

@@ -40,14 +40,15 @@
 //
 // IDs are raw bytes: peer is the text peer ID, conv a 32-byte conversation
 // ID, id a 32-byte envelope ID, hlc and seq 8-byte big-endian numbers, so
-// byte order is numeric order. Values are encoded in codec.go.
+// byte order is numeric order. Values are encoded in codec.go; golden files
+// under testdata/golden pin every value format and the key layout.
 //
 //	meta/schema                 schema version
 //	meta/outbox-seq             next outbox sequence number
 //	c/ peer                     contact (JSON)
 //	e/ id                       envelope bytes, as sent or received; presence makes a record a duplicate
 //	r/ id                       message record (binary): every kind, with its status
-//	m/ conv hlc id              (empty) text messages in display order; Messages scans it backwards
+//	m/ conv hlc id              (empty) text and file messages in display order; MessagePage seeks a cursor in it
 //	u/ conv hlc id              (empty) unread incoming text; kept in step with Conversation.Unread
 //	v/ conv                     conversation (binary)
 //	o/ peer 0x00 seq            envelope ID waiting in peer's outbox, in queue order
@@ -67,5 +68,8 @@
 //
 // meta/schema holds SchemaVersion. Open runs migrations[v] for each version
 // v the store is behind, each in its own synced transaction that also bumps
-// the version, and refuses a store written by a newer schema.
+// the version, and refuses a store written by a newer schema. A stored
+// format changes only with a new version and its migration; each version
+// keeps a data dir written by the release that introduced it
+// (testdata/fixture-v<N>.tar.gz), which TestOpensTodaysFixture opens.
 package storage

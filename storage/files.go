@@ -12,16 +12,16 @@ import (
 // and where the transfer stands.
 type FileRecord struct {
 	parley.File
-	ChunkSize   uint32 `json:"chunk_size"`
-	ChunkHashes []byte `json:"chunk_hashes"`
-	Root        []byte `json:"root"`
-	Key         []byte `json:"key"`
+	ChunkSize   uint32
+	ChunkHashes []byte
+	Root        []byte
+	Key         []byte
 	// Accepted: the user (or the auto-accept rule) wants it fetched.
-	Accepted bool `json:"accepted,omitempty"`
+	Accepted bool
 	// PathModTime is the modification time (Unix ns) of Path when it was
 	// known to hold exactly the file: while it still has it (and the
 	// size), chunks are served without hashing them again.
-	PathModTime int64 `json:"path_mod_time,omitempty"`
+	PathModTime int64
 }
 
 func fileKey(id string) ([]byte, error) {
@@ -42,7 +42,7 @@ func (db *DB) UpdateFile(id string, update func(f *FileRecord, found bool) (writ
 	var result FileRecord
 	err = db.submit(1, func(w *wtxn, _ int) error {
 		result = FileRecord{File: parley.File{ID: id}}
-		_, err := updateJSON(w.txn, k, "file", &result, update, func(f *FileRecord) error {
+		_, err := updateKeyed(w.txn, k, fileCodec, &result, update, func(f *FileRecord) error {
 			if f.ID != id {
 				return fmt.Errorf("%w: the file ID may not change", parley.ErrMalformed)
 			}
@@ -62,7 +62,7 @@ func (db *DB) File(id string) (FileRecord, error) {
 	if err != nil {
 		return FileRecord{}, err
 	}
-	f, err := getJSON[FileRecord](db, k, "file")
+	f, err := getKeyed(db, k, fileCodec)
 	if err != nil {
 		return FileRecord{}, fmt.Errorf("storage: file %s: %w", id, err)
 	}
@@ -71,7 +71,7 @@ func (db *DB) File(id string) (FileRecord, error) {
 
 // Files lists every file record.
 func (db *DB) Files() ([]FileRecord, error) {
-	out, err := listJSON[FileRecord](db, prefixFile, "file")
+	out, err := listKeyed(db, prefixFile, fileCodec)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list files: %w", err)
 	}

@@ -18,15 +18,15 @@ import (
 // stored: it is computed from the group's ops (GroupOps), so it can never
 // disagree with them.
 type Group struct {
-	ID    parley.ConversationID `json:"id"`
-	Name  string                `json:"name"`
-	State parley.GroupState     `json:"state"`
+	ID    parley.ConversationID
+	Name  string
+	State parley.GroupState
 	// InvitedBy is the contact whose invite brought us in.
-	InvitedBy string `json:"invited_by,omitempty"`
+	InvitedBy string
 	// MemberHints are members an invite named, to catch up from before
 	// we hold the ops.
-	MemberHints []string  `json:"member_hints,omitempty"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	MemberHints []string
+	UpdatedAt   time.Time
 }
 
 // GroupKey is one epoch key of a group.
@@ -62,7 +62,7 @@ func (db *DB) UpdateGroup(id parley.ConversationID, update func(g *Group, found 
 	var result Group
 	err := db.submit(1, func(w *wtxn, _ int) error {
 		result = Group{ID: id}
-		wrote, err := updateJSON(w.txn, groupKey(id), "group", &result, update, func(g *Group) error {
+		wrote, err := updateKeyed(w.txn, groupKey(id), groupCodec, &result, update, func(g *Group) error {
 			if g.ID != id {
 				return fmt.Errorf("%w: the group ID may not change", parley.ErrMalformed)
 			}
@@ -88,7 +88,7 @@ func (db *DB) UpdateGroup(id parley.ConversationID, update func(g *Group, found 
 
 // Group returns one group, or parley.ErrNotFound.
 func (db *DB) Group(id parley.ConversationID) (Group, error) {
-	g, err := getJSON[Group](db, groupKey(id), "group")
+	g, err := getKeyed(db, groupKey(id), groupCodec)
 	if err != nil {
 		return Group{}, fmt.Errorf("storage: group %s: %w", id, err)
 	}
@@ -97,7 +97,7 @@ func (db *DB) Group(id parley.ConversationID) (Group, error) {
 
 // Groups lists every group the store knows, in any state.
 func (db *DB) Groups() ([]Group, error) {
-	out, err := listJSON[Group](db, prefixGroup, "group")
+	out, err := listKeyed(db, prefixGroup, groupCodec)
 	if err != nil {
 		return nil, fmt.Errorf("storage: list groups: %w", err)
 	}
@@ -117,8 +117,7 @@ func (db *DB) PutGroupKeys(group parley.ConversationID, keys []GroupKey) (int, e
 			} else if ok {
 				continue
 			}
-			v := binary.BigEndian.AppendUint64(append([]byte(nil), k.Key[:]...), uint64(k.HLC))
-			if err := w.txn.Set(kk, v); err != nil {
+			if err := w.txn.Set(kk, encodeGroupKey(k)); err != nil {
 				return err
 			}
 			added++
@@ -137,14 +136,14 @@ func (db *DB) GroupKeys(group parley.ConversationID) ([]GroupKey, error) {
 	err := db.view(func(txn *badger.Txn) error {
 		p := string(key(prefixGroupKey, group[:]))
 		return scan(txn, p, func(k, v []byte) error {
-			if len(k) != len(p)+16 || len(v) != 32+8 {
-				return malformed("group key", fmt.Errorf("%d-byte key, %d-byte value", len(k), len(v)))
+			if len(k) != len(p)+16 {
+				return malformed("group key", fmt.Errorf("%d-byte key", len(k)))
 			}
-			out = append(out, GroupKey{
-				ID:  [16]byte(k[len(p):]),
-				Key: [32]byte(v[:32]),
-				HLC: parley.HLC(binary.BigEndian.Uint64(v[32:])),
-			})
+			gk, err := decodeGroupKey([16]byte(k[len(p):]), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, gk)
 			return nil
 		})
 	})
@@ -200,12 +199,9 @@ func (db *DB) SyncScan(group parley.ConversationID, lo, hi parley.HLC, fn func(S
 			if hi != 0 && si.HLC >= hi {
 				return nil
 			}
-			if err := item.Value(func(v []byte) error {
-				if len(v) != 16 {
-					return malformed("sync index value", fmt.Errorf("%d bytes", len(v)))
-				}
-				si.KeyID = [16]byte(v)
-				return nil
+			if err := item.Value(func(v []byte) (err error) {
+				si.KeyID, err = decodeSyncKeyID(v)
+				return err
 			}); err != nil {
 				return err
 			}

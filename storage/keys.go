@@ -71,7 +71,11 @@ func displayPrefix(prefix string, conv parley.ConversationID) []byte {
 }
 
 func displayKey(prefix string, m parley.Message) []byte {
-	return key(prefix, m.Conversation[:], binary.BigEndian.AppendUint64(nil, uint64(m.HLC)), m.ID[:])
+	return displayKeyAt(prefix, m.Conversation, m.HLC, m.ID)
+}
+
+func displayKeyAt(prefix string, conv parley.ConversationID, hlc parley.HLC, id parley.EnvelopeID) []byte {
+	return key(prefix, conv[:], binary.BigEndian.AppendUint64(nil, uint64(hlc)), id[:])
 }
 
 // displayKeyID reads the envelope ID at the end of an m/, u/ or go/ key.

@@ -33,9 +33,9 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 			if err != nil {
 				return fmt.Errorf("storage: read outbox entry: %w", err)
 			}
-			id, err := parley.EnvelopeIDFromBytes(v)
+			id, err := decodeOutboxEntry(v)
 			if err != nil {
-				return malformed("outbox entry", err)
+				return err
 			}
 			ids = append(ids, id)
 		}

@@ -95,7 +95,7 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 		return false, err
 	}
 	if r.Group {
-		if err := txn.Set(syncIndexKey(m.Conversation, m.HLC, m.ID), r.KeyID[:]); err != nil {
+		if err := txn.Set(syncIndexKey(m.Conversation, m.HLC, m.ID), encodeSyncKeyID(r.KeyID)); err != nil {
 			return false, err
 		}
 		if m.Kind == parley.KindGroupOp {
@@ -296,50 +296,15 @@ func getMessage(txn *badger.Txn, id parley.EnvelopeID) (parley.Message, error) {
 
 // Messages returns the text messages of a conversation in display order
 // (HLC, then envelope ID): the newest limit of them, or all when limit <= 0.
+// It is MessagePage with no cursor.
 func (db *DB) Messages(conv parley.ConversationID, limit int) ([]parley.Message, error) {
-	return db.listDisplay(prefixMessages, conv, limit)
+	return db.MessagePage(conv, Page{Limit: max(limit, 0)})
 }
 
 // Unread returns the incoming text messages of a conversation whose status
 // is below StatusRead, in display order.
 func (db *DB) Unread(conv parley.ConversationID) ([]parley.Message, error) {
-	return db.listDisplay(prefixUnread, conv, 0)
-}
-
-// listDisplay reads an m/ or u/ index backwards from its newest key, so
-// the newest limit messages cost limit steps, then returns them oldest first.
-func (db *DB) listDisplay(prefix string, conv parley.ConversationID, limit int) ([]parley.Message, error) {
-	var out []parley.Message
-	err := db.view(func(txn *badger.Txn) error {
-		p := displayPrefix(prefix, conv)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, Reverse: true})
-		defer it.Close()
-		// In reverse, Seek finds the last key <= its argument: the largest
-		// possible key under p.
-		last := append(bytes.Clone(p), bytes.Repeat([]byte{0xff}, displayKeyLen)...)
-		var ids []parley.EnvelopeID
-		for it.Seek(last); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
-			id, err := displayKeyID(prefix, it.Item().Key())
-			if err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		slices.Reverse(ids)
-		out = make([]parley.Message, 0, len(ids))
-		for _, id := range ids {
-			m, err := getMessage(txn, id)
-			if err != nil {
-				return err // a missing record is a broken index: not ErrNotFound to the caller
-			}
-			out = append(out, m)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: list messages of %s: %w", conv, notFoundIsMalformed(err))
-	}
-	return out, nil
+	return db.listDisplay(prefixUnread, conv, Page{})
 }
 
 // notFoundIsMalformed reports a dangling index entry as corruption rather
@@ -394,7 +359,7 @@ func (db *DB) Conversations() ([]parley.Conversation, error) {
 				continue
 			}
 			var g Group
-			found, err := readJSON(txn, groupKey(c.ID), "group", &g)
+			found, err := readKeyed(txn, groupKey(c.ID), groupCodec, &g)
 			if err != nil {
 				return err
 			}

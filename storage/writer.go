@@ -182,7 +182,7 @@ func failRange(ops []*op, from, to pos, err error) {
 func (w *wtxn) enqueue(peer string, id [32]byte) error {
 	seq := w.seq
 	w.seq++
-	if err := w.txn.Set(outboxKey(peer, seq), id[:]); err != nil {
+	if err := w.txn.Set(outboxKey(peer, seq), encodeOutboxEntry(id)); err != nil {
 		return err
 	}
 	if err := w.txn.Set(outboxIndexKey(peer, id), encodeUint64(seq)); err != nil {
