@@ -3,8 +3,12 @@ package parley_test
 import (
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -156,4 +160,31 @@ func under(path, dir string) bool {
 func isStandard(imp string) bool {
 	first, _, _ := strings.Cut(imp, "/")
 	return !strings.Contains(first, ".")
+}
+
+// TestDomainTypesCarryNoTags keeps formats in their layers: a struct tag
+// on a domain type would make one field name at once the disk format, the
+// API's JSON and the Go name, so that renaming it breaks old data dirs.
+// storage has its record codecs, gui/apitype its views.
+func TestDomainTypesCarryNoTags(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if field, ok := n.(*ast.Field); ok && field.Tag != nil {
+				t.Errorf("%s: a domain type's field has the tag %s; give the format its own type in its layer", fset.Position(field.Pos()), field.Tag.Value)
+			}
+			return true
+		})
+	}
 }

@@ -34,12 +34,12 @@ const (
 
 // Contact is a peer the node knows.
 type Contact struct {
-	PeerID  string       `json:"peer_id"` // libp2p peer ID, text form
-	Name    string       `json:"name"`
-	HPKEKey []byte       `json:"hpke_key,omitempty"` // MLKEM768X25519 public key
-	Addrs   []string     `json:"addrs,omitempty"`    // multiaddrs last known
-	State   ContactState `json:"state"`
-	AddedAt time.Time    `json:"added_at"`
+	PeerID  string // libp2p peer ID, text form
+	Name    string
+	HPKEKey []byte   // MLKEM768X25519 public key
+	Addrs   []string // multiaddrs last known
+	State   ContactState
+	AddedAt time.Time
 }
 
 // Status is how far an outgoing message got; incoming messages are
@@ -95,18 +95,18 @@ const (
 
 // Message is one decrypted, verified envelope as the user sees it.
 type Message struct {
-	ID           EnvelopeID     `json:"id"`
-	Conversation ConversationID `json:"conversation"`
-	From         string         `json:"from"` // the verified signer's peer ID
-	To           string         `json:"to,omitempty"`
-	Outgoing     bool           `json:"outgoing"`
-	Kind         Kind           `json:"kind"`
-	Text         string         `json:"text,omitempty"`
-	ReplyTo      *EnvelopeID    `json:"reply_to,omitempty"`
+	ID           EnvelopeID
+	Conversation ConversationID
+	From         string // the verified signer's peer ID
+	To           string
+	Outgoing     bool
+	Kind         Kind
+	Text         string
+	ReplyTo      *EnvelopeID
 	// FileID names the file of a KindFile message (hex).
-	FileID string `json:"file_id,omitempty"`
-	HLC    HLC    `json:"hlc"`
-	Status Status `json:"status"`
+	FileID string
+	HLC    HLC
+	Status Status
 }
 
 // SentAt is the sender's clock when the message was written.
@@ -122,32 +122,32 @@ const (
 
 // Conversation is a DM or a group, as listed to the user.
 type Conversation struct {
-	ID      ConversationID   `json:"id"`
-	Kind    ConversationKind `json:"kind"`
-	Peer    string           `json:"peer,omitempty"` // DMs: the other member
-	Name    string           `json:"name,omitempty"` // groups: the group's name
-	LastHLC HLC              `json:"last_hlc"`       // the newest message's timestamp
-	Unread  int              `json:"unread"`
+	ID      ConversationID
+	Kind    ConversationKind
+	Peer    string // DMs: the other member
+	Name    string // groups: the group's name
+	LastHLC HLC    // the newest message's timestamp
+	Unread  int
 }
 
 // Self describes this node to its user.
 type Self struct {
-	PeerID string   `json:"peer_id"`
-	Name   string   `json:"name"`
-	Addrs  []string `json:"addrs"`
-	Invite string   `json:"invite"`
+	PeerID string
+	Name   string
+	Addrs  []string
+	Invite string
 	// Fingerprint is this identity's own safety-number half, for comparing
 	// out of band.
-	Fingerprint string `json:"fingerprint"`
+	Fingerprint string
 	// DataDir is where the node keeps its keys and store.
-	DataDir string `json:"data_dir"`
+	DataDir string
 }
 
 // PeerInfo is a connected peer.
 type PeerInfo struct {
-	PeerID string   `json:"peer_id"`
-	Addrs  []string `json:"addrs"`
-	Name   string   `json:"name,omitempty"` // the contact's name, where known
+	PeerID string
+	Addrs  []string
+	Name   string // the contact's name, where known
 }
 
 // EventType names what an Event reports.
@@ -168,14 +168,14 @@ const (
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
 type Event struct {
-	Type    EventType `json:"type"`
-	Message *Message  `json:"message,omitempty"` // message, status
-	PeerID  string    `json:"peer_id,omitempty"` // presence, request
-	Online  bool      `json:"online,omitempty"`  // presence
-	Group   *Group    `json:"group,omitempty"`   // group
-	File    *File     `json:"file,omitempty"`    // file
+	Type    EventType
+	Message *Message // message, status
+	PeerID  string   // presence, request
+	Online  bool     // presence
+	Group   *Group   // group
+	File    *File    // file
 	// Conversation is the conversation read (read).
-	Conversation ConversationID `json:"conversation,omitzero"`
+	Conversation ConversationID
 }
 
 // Reachability is whether peers beyond this network can dial the node, as
@@ -195,50 +195,50 @@ const (
 // NetworkStatus is the node's view of the network, for diagnostics. (The
 // name Status is taken by a message's status.)
 type NetworkStatus struct {
-	Reachability Reachability `json:"reachability"`
+	Reachability Reachability
 	// ListenAddrs are the sockets the node listens on (0.0.0.0 and :: stand
 	// for every interface); AnnouncedAddrs are the addresses it tells peers.
-	ListenAddrs    []string `json:"listen_addrs"`
-	AnnouncedAddrs []string `json:"announced_addrs"`
+	ListenAddrs    []string
+	AnnouncedAddrs []string
 	// ObservedAddrs are the addresses connected peers see the node's
 	// direct connections come from (identify), the most reported first. A
 	// NAT shows here as a public address the node does not listen on; a
 	// symmetric NAT, as a different port for each peer.
-	ObservedAddrs []string `json:"observed_addrs"`
+	ObservedAddrs []string
 	// Relays are the relays the node is reachable through (each relay's
 	// address, with its /p2p/ID).
-	Relays []string        `json:"relays"`
-	Peers  []ConnectedPeer `json:"peers"`
+	Relays []string
+	Peers  []ConnectedPeer
 	// DHTMode is "server" while the node answers DHT queries for others,
 	// "client" while it only asks.
-	DHTMode  string `json:"dht_mode"`
-	DHTPeers int    `json:"dht_peers"` // peers in the DHT routing table
-	MDNS     bool   `json:"mdns"`      // LAN discovery is running
+	DHTMode  string
+	DHTPeers int  // peers in the DHT routing table
+	MDNS     bool // LAN discovery is running
 	// RelayService: the node serves as a circuit relay (v2) for peers
 	// behind NATs, as it does while publicly reachable.
-	RelayService bool `json:"relay_service"`
+	RelayService bool
 	// PublicDHT: the node is in the public IPFS DHT (Settings.PublicDHT);
 	// PublicDHTPeers is the size of that DHT's routing table (0 while off).
-	PublicDHT      bool `json:"public_dht"`
-	PublicDHTPeers int  `json:"public_dht_peers"`
+	PublicDHT      bool
+	PublicDHTPeers int
 	// PrivateNetwork: a swarm key fences the node off from every peer
 	// that does not hold the same key.
-	PrivateNetwork bool `json:"private_network"`
+	PrivateNetwork bool
 }
 
 // ConnectedPeer is a peer we have a connection to, and how.
 type ConnectedPeer struct {
-	PeerID string `json:"peer_id"`
-	Name   string `json:"name"` // the contact's name; empty for a stranger
+	PeerID string
+	Name   string // the contact's name; empty for a stranger
 	// Transport is that of the best connection to the peer (direct before
 	// relayed): "tcp", "quic-v1", "relayed", or another libp2p transport's
 	// name.
-	Transport string `json:"transport"`
+	Transport string
 	// Direction is who dialed that connection: "inbound" or "outbound".
-	Direction string `json:"direction"`
+	Direction string
 	// Addrs are the peer's addresses of every connection to it, that
 	// connection's first.
-	Addrs []string `json:"addrs"`
+	Addrs []string
 }
 
 // GroupState is where the user stands in a group.
@@ -267,26 +267,26 @@ const (
 
 // Group is a group conversation as listed to the user.
 type Group struct {
-	ID    ConversationID `json:"id"`
-	Name  string         `json:"name"`
-	State GroupState     `json:"state"`
+	ID    ConversationID
+	Name  string
+	State GroupState
 	// Role is our own role while we are a member.
-	Role    Role `json:"role,omitempty"`
-	Members int  `json:"members"`
+	Role    Role
+	Members int
 	// InvitedBy is the contact who invited us (peer ID).
-	InvitedBy string `json:"invited_by,omitempty"`
-	LastHLC   HLC    `json:"last_hlc"`
-	Unread    int    `json:"unread"`
+	InvitedBy string
+	LastHLC   HLC
+	Unread    int
 }
 
 // GroupMember is one member of a group.
 type GroupMember struct {
-	PeerID string `json:"peer_id"`
-	Name   string `json:"name"` // the contact's name, else the name on the card the adder sent
-	Role   Role   `json:"role"`
+	PeerID string
+	Name   string // the contact's name, else the name on the card the adder sent
+	Role   Role
 	// AddedBy is the admin who added the member (the creator adds itself).
-	AddedBy string `json:"added_by"`
-	Self    bool   `json:"self,omitempty"`
+	AddedBy string
+	Self    bool
 }
 
 // FileState is where a file transfer stands.
@@ -306,35 +306,35 @@ const (
 
 // File is a file offered in a conversation, by us or to us.
 type File struct {
-	ID           string         `json:"id"` // hex
-	Conversation ConversationID `json:"conversation"`
-	Message      EnvelopeID     `json:"message"` // the offer
-	Name         string         `json:"name"`
-	Size         int64          `json:"size"`
-	MediaType    string         `json:"media_type,omitempty"`
-	From         string         `json:"from"`
-	Outgoing     bool           `json:"outgoing"`
-	State        FileState      `json:"state"`
-	BytesDone    int64          `json:"bytes_done"`
+	ID           string // hex
+	Conversation ConversationID
+	Message      EnvelopeID // the offer
+	Name         string
+	Size         int64
+	MediaType    string
+	From         string
+	Outgoing     bool
+	State        FileState
+	BytesDone    int64
 	// Path is where the file is: ours, the file we offered; theirs, once
 	// complete, the verified copy in the downloads folder.
-	Path  string `json:"path,omitempty"`
-	Error string `json:"error,omitempty"`
+	Path  string
+	Error string
 	// ServedBytes, for our offers: everything uploaded since the node
 	// started, to anyone (a group's members share the load).
-	ServedBytes int64 `json:"served_bytes,omitempty"`
+	ServedBytes int64
 }
 
 // Settings are the user's choices that the node keeps across restarts.
 type Settings struct {
 	// AutoAcceptBytes: files from contacts up to this size are fetched
 	// without asking; -1: never.
-	AutoAcceptBytes int64 `json:"auto_accept_bytes"`
+	AutoAcceptBytes int64
 	// Downloads is where received files are saved.
-	Downloads string `json:"downloads"`
+	Downloads string
 	// PublicDHT: the node is in the public IPFS DHT, to find and be found
 	// by contacts on other networks (it publishes there only a key hashed
 	// from its peer ID, and its addresses). On when chosen here or by
 	// `parley run --public-dht`; never in a private network.
-	PublicDHT bool `json:"public_dht"`
+	PublicDHT bool
 }
