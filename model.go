@@ -109,6 +109,17 @@ type Message struct {
 	Status Status
 }
 
+// Page selects part of a conversation in display order (HLC, then ID). The
+// zero Page is every message. Limit caps how many (0: no cap). Before, a
+// message's ID, asks for the newest Limit messages above it (a GUI
+// scrolling up); After for the oldest Limit below it (a bot catching up
+// from the last message it saw). The message named is never in the page,
+// and one that is not in the conversation is ErrNotFound.
+type Page struct {
+	Before, After *EnvelopeID
+	Limit         int
+}
+
 // SentAt is the sender's clock when the message was written.
 func (m Message) SentAt() time.Time { return m.HLC.Time() }
 

@@ -317,13 +317,13 @@ func (m *Messenger) Send(ctx context.Context, to, text string) (parley.Message, 
 // Messages lists the conversation with a contact or request. markRead is
 // the user viewing it: incoming messages become read, and a contact (not a
 // stranger) gets a read receipt.
-func (m *Messenger) Messages(ctx context.Context, with string, limit int, markRead bool) ([]parley.Message, error) {
+func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, markRead bool) ([]parley.Message, error) {
 	c, err := m.Resolve(ctx, with)
 	if err != nil {
 		return nil, err
 	}
 	conv := parley.DMConversationID(m.n.host.ID().String(), c.PeerID)
-	msgs, err := m.n.store.Messages(conv, limit)
+	msgs, err := m.n.store.MessagesIn(conv, p)
 	if err != nil {
 		return nil, err
 	}

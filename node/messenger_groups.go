@@ -136,12 +136,12 @@ func (m *Messenger) SendToGroup(ctx context.Context, group, text string) (parley
 }
 
 // GroupMessages lists a group's messages.
-func (m *Messenger) GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]parley.Message, error) {
+func (m *Messenger) GroupMessages(ctx context.Context, group string, p parley.Page, markRead bool) ([]parley.Message, error) {
 	id, err := m.resolveGroup(group)
 	if err != nil {
 		return nil, err
 	}
-	return m.n.groups.Messages(id, limit, markRead)
+	return m.n.groups.Messages(id, p, markRead)
 }
 
 // RenameGroup renames a group (admins only).

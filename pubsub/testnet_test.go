@@ -153,7 +153,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func texts(t *testing.T, m *member, group parley.ConversationID) []string {
 	t.Helper()
-	msgs, err := m.groups.Messages(group, 0, false)
+	msgs, err := m.groups.Messages(group, parley.Page{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

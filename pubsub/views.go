@@ -217,13 +217,13 @@ func (s *Groups) KeyIDs(id parley.ConversationID) ([][identity.KeyIDSize]byte, e
 	return out, nil
 }
 
-// Messages lists a group's text messages; markRead marks the incoming
-// ones shown as read (here only: groups send no read receipts).
-func (s *Groups) Messages(id parley.ConversationID, limit int, markRead bool) ([]parley.Message, error) {
+// Messages lists a page of a group's text messages; markRead marks the
+// incoming ones shown as read (here only: groups send no read receipts).
+func (s *Groups) Messages(id parley.ConversationID, p parley.Page, markRead bool) ([]parley.Message, error) {
 	if _, err := s.get(id); err != nil {
 		return nil, err
 	}
-	msgs, err := s.cfg.Store.Messages(id, limit)
+	msgs, err := s.cfg.Store.MessagesIn(id, p)
 	if err != nil {
 		return nil, err
 	}

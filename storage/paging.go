@@ -76,6 +76,26 @@ func (db *DB) MessageCursor(conv parley.ConversationID, id parley.EnvelopeID) (C
 	return c, err
 }
 
+// MessagesIn returns the page of a conversation that p names by message
+// IDs (parley.Page): MessageCursor for each ID, then MessagePage.
+func (db *DB) MessagesIn(conv parley.ConversationID, p parley.Page) ([]parley.Message, error) {
+	page := Page{Limit: p.Limit}
+	for _, end := range []struct {
+		id  *parley.EnvelopeID
+		cur **Cursor
+	}{{p.Before, &page.Before}, {p.After, &page.After}} {
+		if end.id == nil {
+			continue
+		}
+		c, err := db.MessageCursor(conv, *end.id)
+		if err != nil {
+			return nil, err
+		}
+		*end.cur = &c
+	}
+	return db.MessagePage(conv, page)
+}
+
 // listDisplay reads a page of an m/ or u/ index and the messages it names.
 func (db *DB) listDisplay(prefix string, conv parley.ConversationID, p Page) ([]parley.Message, error) {
 	var out []parley.Message

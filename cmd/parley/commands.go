@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/client"
 )
 
@@ -181,7 +182,7 @@ func newMessagesCmd(g *globals) *cobra.Command {
 			return nil
 		})),
 	}, func(ctx context.Context, c *client.Client, args []string) ([]client.MessageView, error) {
-		return c.Messages(ctx, args[0], limit, true)
+		return c.Messages(ctx, args[0], parley.Page{Limit: limit}, true)
 	}, printMessages)
 	cmd.Flags().IntVar(&limit, "limit", 50, "show the last N messages; 0 for all")
 	return cmd

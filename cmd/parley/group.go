@@ -267,7 +267,7 @@ func newGroupMessagesCmd(g *globals) *cobra.Command {
 			return nil
 		})),
 	}, func(ctx context.Context, c *client.Client, args []string) ([]client.MessageView, error) {
-		return c.GroupMessages(ctx, args[0], limit, true)
+		return c.GroupMessages(ctx, args[0], parley.Page{Limit: limit}, true)
 	}, printMessages)
 	cmd.Flags().IntVar(&limit, "limit", 50, "show the last N messages; 0 for all")
 	return cmd

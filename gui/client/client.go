@@ -152,16 +152,12 @@ func (c *Client) Conversations(ctx context.Context) ([]ConversationView, error) 
 	return v, c.do(ctx, http.MethodGet, apitype.PathConversations, nil, nil, &v)
 }
 
-// Messages returns the last limit (0: all) messages with a contact (name or
-// peer ID), in display order. markRead marks them read, as viewing does.
-func (c *Client) Messages(ctx context.Context, with string, limit int, markRead bool) ([]MessageView, error) {
-	q := url.Values{"with": {with}}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	if markRead {
-		q.Set("read", "true")
-	}
+// Messages returns page p (parley.Page) of the conversation with a contact
+// (name or peer ID), in display order. markRead marks them read, as
+// viewing does.
+func (c *Client) Messages(ctx context.Context, with string, p parley.Page, markRead bool) ([]MessageView, error) {
+	q := pageQuery(p, markRead)
+	q.Set("with", with)
 	var v []MessageView
 	return v, c.do(ctx, http.MethodGet, apitype.PathMessages, q, nil, &v)
 }
@@ -264,18 +260,30 @@ func (c *Client) SendToGroup(ctx context.Context, group, text string) (MessageVi
 	return v, c.do(ctx, http.MethodPost, groupPath(group, "messages"), nil, apitype.GroupSendRequest{Text: text}, &v)
 }
 
-// GroupMessages returns the last limit (0: all) messages of a group, in
+// GroupMessages returns page p (parley.Page) of a group's messages, in
 // display order. markRead marks them read, as viewing does.
-func (c *Client) GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]MessageView, error) {
+func (c *Client) GroupMessages(ctx context.Context, group string, p parley.Page, markRead bool) ([]MessageView, error) {
+	var v []MessageView
+	return v, c.do(ctx, http.MethodGet, groupPath(group, "messages"), pageQuery(p, markRead), nil, &v)
+}
+
+// pageQuery is the query that asks for page p of a conversation, marked
+// read when markRead (which the API refuses together with Before).
+func pageQuery(p parley.Page, markRead bool) url.Values {
 	q := url.Values{}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+	if p.Limit > 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	if p.Before != nil {
+		q.Set("before", p.Before.String())
+	}
+	if p.After != nil {
+		q.Set("after", p.After.String())
 	}
 	if markRead {
 		q.Set("read", "true")
 	}
-	var v []MessageView
-	return v, c.do(ctx, http.MethodGet, groupPath(group, "messages"), q, nil, &v)
+	return q
 }
 
 // groupPath is /api/v1/groups/GROUP/ELEM..., path-escaped: a group's name

@@ -75,7 +75,7 @@ func TestEndpointsThroughClient(t *testing.T) {
 	}
 	h.node.receive(aliceID, "hi me")
 
-	msgs, err := c.Messages(ctx, aliceID, 0, false)
+	msgs, err := c.Messages(ctx, aliceID, parley.Page{}, false)
 	if err != nil || len(msgs) != 2 {
 		t.Fatalf("Messages: %+v, %v", msgs, err)
 	}
@@ -86,7 +86,7 @@ func TestEndpointsThroughClient(t *testing.T) {
 	if len(h.node.markedRead()) != 0 {
 		t.Error("Messages without markRead marked the conversation read")
 	}
-	msgs, err = c.Messages(ctx, "alice", 1, true)
+	msgs, err = c.Messages(ctx, "alice", parley.Page{Limit: 1}, true)
 	if err != nil || len(msgs) != 1 || msgs[0].Text != "hi me" {
 		t.Fatalf("Messages limit 1: %+v, %v", msgs, err)
 	}

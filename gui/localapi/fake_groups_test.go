@@ -311,14 +311,17 @@ func (f *fakeGroups) receiveGroup(id parley.ConversationID, from, text string) p
 	return m
 }
 
-func (f *fakeGroups) GroupMessages(_ context.Context, group string, limit int, markRead bool) ([]parley.Message, error) {
+func (f *fakeGroups) GroupMessages(_ context.Context, group string, p parley.Page, markRead bool) ([]parley.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(group)
 	if err != nil {
 		return nil, err
 	}
-	out := lastIn(f.msgs, g.ID, limit)
+	out, err := pageIn(f.msgs, g.ID, p)
+	if err != nil {
+		return nil, err
+	}
 	if markRead {
 		f.readIn = append(f.readIn, g.ID)
 	}

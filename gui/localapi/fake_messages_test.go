@@ -173,14 +173,17 @@ func (f *fakeMessages) editMessage(id parley.EnvelopeID, edit func(*parley.Messa
 	edit(&f.msgs[slices.IndexFunc(f.msgs, func(m parley.Message) bool { return m.ID == id })])
 }
 
-func (f *fakeMessages) Messages(ctx context.Context, with string, limit int, markRead bool) ([]parley.Message, error) {
+func (f *fakeMessages) Messages(ctx context.Context, with string, p parley.Page, markRead bool) ([]parley.Message, error) {
 	c, err := f.Resolve(ctx, with)
 	if err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := lastIn(f.msgs, parley.DMConversationID(selfID, c.PeerID), limit)
+	out, err := pageIn(f.msgs, parley.DMConversationID(selfID, c.PeerID), p)
+	if err != nil {
+		return nil, err
+	}
 	if markRead {
 		f.readWith = append(f.readWith, c.PeerID)
 	}

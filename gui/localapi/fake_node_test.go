@@ -1,6 +1,8 @@
 package localapi_test
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/parley-im/parley"
@@ -71,16 +73,44 @@ func incoming(clock *parley.Clock, conv parley.ConversationID, seed []byte, from
 	}
 }
 
-// lastIn is the last limit (0: all) of msgs in conv.
-func lastIn(msgs []parley.Message, conv parley.ConversationID, limit int) []parley.Message {
+// pageIn is the page p of conv among msgs (which are in display order),
+// as the store pages: Before and After exclusive, Limit counted from the
+// end the reader moves towards, an ID not in conv parley.ErrNotFound.
+func pageIn(msgs []parley.Message, conv parley.ConversationID, p parley.Page) ([]parley.Message, error) {
 	var out []parley.Message
 	for _, m := range msgs {
 		if m.Conversation == conv {
 			out = append(out, m)
 		}
 	}
-	if limit > 0 && len(out) > limit {
-		out = out[len(out)-limit:]
+	at := func(id *parley.EnvelopeID) (int, error) {
+		i := slices.IndexFunc(out, func(m parley.Message) bool { return m.ID == *id })
+		if i < 0 {
+			return 0, fmt.Errorf("%w: no message %s here", parley.ErrNotFound, *id)
+		}
+		return i, nil
 	}
-	return out
+	lo, hi := 0, len(out)
+	if p.Before != nil {
+		i, err := at(p.Before)
+		if err != nil {
+			return nil, err
+		}
+		hi = i
+	}
+	if p.After != nil {
+		i, err := at(p.After)
+		if err != nil {
+			return nil, err
+		}
+		lo = min(i+1, hi)
+	}
+	out = out[lo:hi]
+	if p.Limit > 0 && len(out) > p.Limit {
+		if p.After != nil {
+			return out[:p.Limit], nil
+		}
+		return out[len(out)-p.Limit:], nil
+	}
+	return out, nil
 }

@@ -211,7 +211,7 @@ func TestFileMessageView(t *testing.T) {
 	h.node.editMessage(m.ID, func(m *parley.Message) {
 		m.Kind, m.FileID = parley.KindFile, "00112233445566778899aabbccddeeff"
 	})
-	msgs, err := h.client().Messages(t.Context(), "alice", 0, false)
+	msgs, err := h.client().Messages(t.Context(), "alice", parley.Page{}, false)
 	if err != nil || len(msgs) != 1 || msgs[0].ID != m.ID || msgs[0].Kind != parley.KindFile ||
 		msgs[0].FileID != "00112233445566778899aabbccddeeff" || msgs[0].Text != "holiday.jpg" {
 		t.Fatalf("messages: %+v, %v", msgs, err)

@@ -164,15 +164,13 @@ func (s *Server) handleRenameGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGroupMessages(w http.ResponseWriter, r *http.Request) {
-	p, err := pageQuery(r.URL.Query())
+	p, markRead, err := pageQuery(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	group := r.PathValue("group")
-	msgs, err := p.fetch(func(limit int, markRead bool) ([]parley.Message, error) {
-		return s.groups.GroupMessages(r.Context(), group, limit, markRead)
-	})
+	msgs, err := s.groups.GroupMessages(r.Context(), group, p, markRead)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return

@@ -72,7 +72,7 @@ func TestGroupsThroughClient(t *testing.T) {
 		t.Errorf("SendToGroup: %+v", sent)
 	}
 	h.node.receiveGroup(created.ID, aliceID, "see you")
-	msgs, err := c.GroupMessages(ctx, "book club", 0, false)
+	msgs, err := c.GroupMessages(ctx, "book club", parley.Page{}, false)
 	if err != nil || len(msgs) != 2 {
 		t.Fatalf("GroupMessages: %+v, %v", msgs, err)
 	}
@@ -82,7 +82,7 @@ func TestGroupsThroughClient(t *testing.T) {
 	if len(h.node.groupsMarkedRead()) != 0 {
 		t.Error("GroupMessages without markRead marked the group read")
 	}
-	msgs, err = c.GroupMessages(ctx, created.ID.String(), 1, true)
+	msgs, err = c.GroupMessages(ctx, created.ID.String(), parley.Page{Limit: 1}, true)
 	if err != nil || len(msgs) != 1 || msgs[0].Text != "see you" {
 		t.Fatalf("GroupMessages limit 1: %+v, %v", msgs, err)
 	}
@@ -90,7 +90,7 @@ func TestGroupsThroughClient(t *testing.T) {
 		t.Errorf("marked read: %v", got)
 	}
 	// Group messages stay out of the DMs with their senders.
-	if dms, _ := c.Messages(ctx, "alice", 0, false); len(dms) != 0 {
+	if dms, _ := c.Messages(ctx, "alice", parley.Page{}, false); len(dms) != 0 {
 		t.Errorf("DMs with alice hold group messages: %+v", dms)
 	}
 
@@ -427,7 +427,7 @@ func TestGroupRoutesNeedAuth(t *testing.T) {
 	groups, _ := h.node.Groups(t.Context())
 	invites, _ := h.node.GroupInvites(t.Context())
 	members, _ := h.node.GroupMembers(t.Context(), "team")
-	msgs, _ := h.node.GroupMessages(t.Context(), "team", 0, false)
+	msgs, _ := h.node.GroupMessages(t.Context(), "team", parley.Page{}, false)
 	if len(groups) != 1 || groups[0].State != parley.GroupJoined || groups[0].Name != "team" || len(invites) != 1 ||
 		len(members) != 2 || members[1].Role != parley.RoleAdmin || len(msgs) != 0 || len(h.node.groupsMarkedRead()) != 0 {
 		t.Errorf("a refused request changed something: groups %+v, invites %+v, members %+v, messages %+v",

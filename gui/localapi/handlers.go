@@ -203,12 +203,12 @@ func (s *Server) lastMessage(ctx context.Context, n *namer, c parley.Conversatio
 	var msgs []parley.Message
 	var err error
 	if c.Kind == parley.ConversationGroup {
-		msgs, err = s.groups.GroupMessages(ctx, c.ID.String(), 1, false)
+		msgs, err = s.groups.GroupMessages(ctx, c.ID.String(), parley.Page{Limit: 1}, false)
 		if err == nil && len(msgs) == 1 && !msgs[0].Outgoing {
 			n.addMembers(c.ID.String())
 		}
 	} else {
-		msgs, err = s.messages.Messages(ctx, c.Peer, 1, false)
+		msgs, err = s.messages.Messages(ctx, c.Peer, parley.Page{Limit: 1}, false)
 	}
 	if err != nil {
 		s.log.Debug("last message of a conversation", "conversation", c.ID, "err", err)
@@ -223,7 +223,7 @@ func (s *Server) lastMessage(ctx context.Context, n *namer, c parley.Conversatio
 
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p, err := pageQuery(q)
+	p, markRead, err := pageQuery(q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -233,9 +233,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	msgs, err := p.fetch(func(limit int, markRead bool) ([]parley.Message, error) {
-		return s.messages.Messages(r.Context(), with, limit, markRead)
-	})
+	msgs, err := s.messages.Messages(r.Context(), with, p, markRead)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -248,79 +246,43 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, views)
 }
 
-// page is the query of a message listing.
-type page struct {
-	limit    int  // 0: all
-	markRead bool // mark the messages shown read
-	// before, when set, asks for the messages that come before this one
-	// in display order: the page above the oldest one a GUI shows.
-	before *parley.EnvelopeID
-}
-
-// pageQuery reads the query of a message listing: limit (0 or absent: all),
-// read (true: mark the messages shown read) and before (a message ID).
-// read=true and before exclude each other: an older page is not what a
-// user opening the conversation sees, and a GUI marks it read on opening.
-func pageQuery(q url.Values) (page, error) {
-	var p page
+// pageQuery reads the query of a message listing into a page and whether
+// to mark it read: limit (0 or absent: all), before or after (a message
+// ID: the page above or below it, as parley.Page says) and read (true:
+// mark the messages shown read). read=true cannot go with before: an
+// older page is not what a user opening the conversation sees, and a GUI
+// marks the newest read on opening.
+func pageQuery(q url.Values) (p parley.Page, markRead bool, err error) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return page{}, badRequest("limit must be a whole number, 0 for all")
+			return p, false, badRequest("limit must be a whole number, 0 for all")
 		}
-		p.limit = n
+		p.Limit = n
 	}
 	if v := q.Get("read"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return page{}, badRequest("read must be true or false")
+		if markRead, err = strconv.ParseBool(v); err != nil {
+			return p, false, badRequest("read must be true or false")
 		}
-		p.markRead = b
 	}
-	if v := q.Get("before"); v != "" {
+	for _, cursor := range []struct {
+		name string
+		id   **parley.EnvelopeID
+	}{{"before", &p.Before}, {"after", &p.After}} {
+		v := q.Get(cursor.name)
+		if v == "" {
+			continue
+		}
 		id, err := parley.ParseEnvelopeID(v)
 		if err != nil {
-			return page{}, badRequest("before must be a message ID (64 hex characters)")
+			return p, false, badRequest(cursor.name + " must be a message ID (64 hex characters)")
 		}
-		if p.markRead {
-			return page{}, badRequest("read=true applies to the newest messages: it cannot be combined with before")
-		}
-		p.before = &id
+		*cursor.id = &id
 	}
-	return p, nil
-}
-
-// fetch lists the page through list, which returns the newest limit
-// messages (0: all) in display order.
-//
-// The node pages from the newest message only, so a page before a cursor
-// is found by asking for ever more of the newest messages until the cursor
-// is far enough in: the cost grows with the depth, not the whole history.
-func (p page) fetch(list func(limit int, markRead bool) ([]parley.Message, error)) ([]parley.Message, error) {
-	if p.before == nil {
-		return list(p.limit, p.markRead)
+	if markRead && p.Before != nil {
+		return p, false, badRequest("read=true applies to the newest messages: it cannot be combined with before")
 	}
-	want := 0 // 0: all before the cursor
-	if p.limit > 0 {
-		want = max(2*p.limit, 64)
-	}
-	for {
-		msgs, err := list(want, false)
-		if err != nil {
-			return nil, err
-		}
-		i := slices.IndexFunc(msgs, func(m parley.Message) bool { return m.ID == *p.before })
-		if i >= 0 && p.limit > 0 && i >= p.limit {
-			return msgs[i-p.limit : i], nil
-		}
-		if want == 0 || len(msgs) < want { // msgs reach back to the first message
-			if i < 0 {
-				return nil, fmt.Errorf("%w: no message %s in this conversation", parley.ErrNotFound, *p.before)
-			}
-			return msgs[:i], nil
-		}
-		want *= 4
-	}
+	return p, markRead, nil
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {

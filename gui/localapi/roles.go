@@ -40,10 +40,11 @@ type Messages interface {
 	// Send stores the text durably and queues it; it returns once the
 	// message would survive a crash, not when it is delivered.
 	Send(ctx context.Context, contact, text string) (parley.Message, error)
-	// Messages returns the last limit (0: all) messages with a contact, in
-	// display order. markRead marks incoming ones read and queues a read
-	// receipt, as when the user views the conversation.
-	Messages(ctx context.Context, contact string, limit int, markRead bool) ([]parley.Message, error)
+	// Messages returns a page of the conversation with a contact, in
+	// display order (parley.Page; a cursor not in it is
+	// parley.ErrNotFound). markRead marks the incoming messages of the
+	// page read and queues read receipts, as when the user views them.
+	Messages(ctx context.Context, contact string, p parley.Page, markRead bool) ([]parley.Message, error)
 	// Conversations lists DMs and groups, with unread counts.
 	Conversations(ctx context.Context) ([]parley.Conversation, error)
 }
@@ -80,10 +81,10 @@ type Groups interface {
 	LeaveGroup(ctx context.Context, group string) error
 	// SendToGroup stores the text durably and publishes it to the members.
 	SendToGroup(ctx context.Context, group, text string) (parley.Message, error)
-	// GroupMessages returns the last limit (0: all) messages in display
-	// order; markRead marks incoming ones read (locally: groups have no
-	// read receipts).
-	GroupMessages(ctx context.Context, group string, limit int, markRead bool) ([]parley.Message, error)
+	// GroupMessages returns a page of the group's messages in display
+	// order (parley.Page); markRead marks the incoming ones of the page
+	// read (locally: groups have no read receipts).
+	GroupMessages(ctx context.Context, group string, p parley.Page, markRead bool) ([]parley.Message, error)
 }
 
 // Files is file transfer. A file ID is the 32 hex characters of an offer;

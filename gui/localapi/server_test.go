@@ -325,7 +325,7 @@ func TestForeignOriginRefused(t *testing.T) {
 	if got := h.node.markedRead(); len(got) != 0 {
 		t.Errorf("a refused request marked %v read", got)
 	}
-	if msgs, _ := h.node.Messages(t.Context(), aliceID, 0, false); len(msgs) != 0 {
+	if msgs, _ := h.node.Messages(t.Context(), aliceID, parley.Page{}, false); len(msgs) != 0 {
 		t.Errorf("a refused request sent %d messages", len(msgs))
 	}
 
@@ -435,7 +435,7 @@ func TestBadBodies(t *testing.T) {
 			wantError(t, resp, body, http.StatusBadRequest, apitype.CodeBadRequest)
 		})
 	}
-	if msgs, _ := h.node.Messages(t.Context(), aliceID, 0, false); len(msgs) != 0 {
+	if msgs, _ := h.node.Messages(t.Context(), aliceID, parley.Page{}, false); len(msgs) != 0 {
 		t.Errorf("a bad body sent %d messages", len(msgs))
 	}
 }

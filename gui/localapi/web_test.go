@@ -359,6 +359,13 @@ func TestMessagesBefore(t *testing.T) {
 	if got := page("limit=3&before=" + all[100].ID.String()); texts(got) != want(97, 100) {
 		t.Errorf("3 before the 101st: %s", texts(got))
 	}
+	// Scrolling down (a bot catching up) from a message it saw.
+	if got := page("limit=3&after=" + all[100].ID.String()); texts(got) != want(101, 104) {
+		t.Errorf("3 after the 101st: %s", texts(got))
+	}
+	if got := page("after=" + all[125].ID.String()); texts(got) != want(126, 130) {
+		t.Errorf("all after the 126th: %s", texts(got))
+	}
 	if len(h.node.markedRead()) != 0 {
 		t.Error("paging marked messages read")
 	}
