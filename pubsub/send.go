@@ -33,15 +33,17 @@ func (s *Groups) SendFile(id parley.ConversationID, offer *pb.FileOffer) (parley
 	return s.write(g, &pb.Body{Kind: &pb.Body_FileOffer{FileOffer: offer}})
 }
 
-// writable finds a group we may write to: joined here, and a member as far
-// as the ops we hold say.
+// writable finds a group we may write to: joined here, and not removed as
+// far as the ops we hold say. A member who has just accepted may not hold
+// the op that added them yet (catch-up applies ops as they come): only a
+// membership that began and ended counts as removed.
 func (s *Groups) writable(id parley.ConversationID) (*group, error) {
 	g, err := s.joined(id)
 	if err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
-	removed := g.state.Created && !g.state.IsMember(s.self)
+	removed := g.state.EverMember(s.self) && !g.state.IsMember(s.self)
 	g.mu.Unlock()
 	if removed {
 		return nil, fmt.Errorf("%w: you are no longer in this group", parley.ErrNotMember)

@@ -3,8 +3,11 @@ package pubsub
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley"
 )
 
 // A peer on the topic that is not a member relays ciphertext only: no text,
@@ -46,4 +49,43 @@ func TestNonMemberSeesOnlyCiphertext(t *testing.T) {
 		t.Fatalf("topic name %q leaks the group", name)
 	}
 	eventually(t, "bob receiving it", func() bool { return len(texts(t, bob, g.ID)) == 1 })
+}
+
+// A member who has just accepted writes at once, while still catching up
+// the ops: holding the group's CREATE but not yet the op that added us is
+// not having been removed (it read as removed, and refused the send).
+func TestNewMemberWritesWhileCatchingUp(t *testing.T) {
+	tn := newTestNet()
+	alice, bob := tn.start(t, "alice"), tn.start(t, "bob")
+	g, err := alice.groups.Create("book club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.contact(alice)
+	if _, err := alice.groups.Invite(g.ID, alice.contact(bob)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.groups.Accept(g.ID); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := alice.store.GroupOps(g.ID)
+	if err != nil || len(ops) != 2 {
+		t.Fatalf("alice's ops: %d, %v; want the create and bob's add", len(ops), err)
+	}
+	if _, rejected, err := bob.groups.Ingest(g.ID, [][]byte{ops[0].Envelope}); err != nil || rejected != 0 {
+		t.Fatalf("bob catching up the create: %d rejected, %v", rejected, err)
+	}
+	if _, err := bob.groups.Send(g.ID, "hello, I just joined"); err != nil {
+		t.Fatalf("bob writing before his add op arrived: %v", err)
+	}
+
+	// Once the ops say he was removed, he may not write.
+	syncOps(t, alice, bob, g.ID)
+	if err := alice.groups.Remove(g.ID, bob.host.ID()); err != nil {
+		t.Fatal(err)
+	}
+	syncOps(t, alice, bob, g.ID)
+	if _, err := bob.groups.Send(g.ID, "still here?"); !errors.Is(err, parley.ErrNotMember) {
+		t.Fatalf("bob writing after his removal: %v, want parley.ErrNotMember", err)
+	}
 }
