@@ -19,11 +19,14 @@ import (
 // and n.Host() are the current node's.
 type Node struct {
 	*node.Node
+	// Name is the display name the node starts with; "" keeps the stored
+	// one. Name and Dir hold across restarts and may change before Start.
 	Name string
-	Dir  string // the data dir, kept across Stop and Start
+	Dir  string // the data dir
 
-	t   testing.TB
-	cfg node.Config
+	t      testing.TB
+	cfg    node.Config
+	peerID string // known once started; a stopped node keeps it
 }
 
 // Option changes the node.Config a test node starts with, after the
@@ -101,11 +104,13 @@ func StartNode(t testing.TB, name string, opts ...Option) *Node {
 // Start starts the node again on its data dir after Stop.
 func (n *Node) Start() {
 	n.t.Helper()
-	nd, err := node.New(context.Background(), n.cfg)
+	cfg := n.cfg
+	cfg.DataDir, cfg.Name = n.Dir, n.Name
+	nd, err := node.New(context.Background(), cfg)
 	if err != nil {
 		n.t.Fatalf("starting %s: %v", n.Name, err)
 	}
-	n.Node = nd
+	n.Node, n.peerID = nd, nd.Messenger().Self().PeerID
 }
 
 // Stop closes the node; calling it twice is fine.
@@ -126,8 +131,9 @@ func (n *Node) Restart() {
 	n.Start()
 }
 
-// PeerID is the node's peer ID, as a string.
-func (n *Node) PeerID() string { return n.Messenger().Self().PeerID }
+// PeerID is the node's peer ID, as a string; asked of a stopped node too
+// (whether its contacts see it offline).
+func (n *Node) PeerID() string { return n.peerID }
 
 // AddrInfo is where n listens, for dialing it directly.
 func (n *Node) AddrInfo() peer.AddrInfo {
