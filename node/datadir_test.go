@@ -4,14 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 )
 
@@ -73,7 +72,7 @@ func TestOldDataDirOpens(t *testing.T) {
 	if err != nil || len(requests) != 1 || requests[0].PeerID != facts.Carol {
 		t.Errorf("alice's requests: %+v, %v; want carol's", requests, err)
 	}
-	msgs, err := am.Messages(ctx, facts.Bob, 0, false)
+	msgs, err := am.Messages(ctx, facts.Bob, parley.Page{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +81,7 @@ func TestOldDataDirOpens(t *testing.T) {
 	if got := textsAndStatus(msgs); !slices.Equal(got, want) {
 		t.Errorf("alice's conversation with bob: %q, want %q", got, want)
 	}
-	fromCarol, err := am.Messages(ctx, facts.Carol, 0, false)
+	fromCarol, err := am.Messages(ctx, facts.Carol, parley.Page{}, false)
 	if err != nil || len(fromCarol) != 1 || fromCarol[0].Text != fixtureRequest {
 		t.Errorf("carol's request: %+v, %v", fromCarol, err)
 	}
@@ -100,7 +99,7 @@ func TestOldDataDirOpens(t *testing.T) {
 	if self := bm.Self(); self.PeerID != facts.Bob || self.Name != "bob" {
 		t.Errorf("bob's identity: %s %q", self.PeerID, self.Name)
 	}
-	msgs, err = bm.Messages(ctx, facts.Alice, 0, false)
+	msgs, err = bm.Messages(ctx, facts.Alice, parley.Page{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +127,7 @@ func checkFixtureGroup(t *testing.T, m *node.Messenger, facts dataDirFacts, role
 	if g.ID.String() != facts.Group || g.Name != fixtureGroupName || g.State != parley.GroupJoined || g.Role != role || g.Members != 2 {
 		t.Errorf("group: %+v", g)
 	}
-	msgs, err := m.GroupMessages(ctx, facts.Group, 0, false)
+	msgs, err := m.GroupMessages(ctx, facts.Group, parley.Page{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +149,7 @@ func textsAndStatus(msgs []parley.Message) []string {
 }
 
 // openFixture starts a node on a copy of one user's fixture data dir.
-func openFixture(t *testing.T, user string) *node.Node {
+func openFixture(t *testing.T, user string) *parleytest.Node {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), user)
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(dataDirFixture, user))); err != nil {
@@ -160,20 +159,7 @@ func openFixture(t *testing.T, user string) *node.Node {
 	if err := os.Chmod(filepath.Join(dir, "keystore"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(context.Background(), node.Config{
-		DataDir: dir,
-		Listen:  []string{"/ip4/127.0.0.1/tcp/0"},
-		Logger:  slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		t.Fatalf("opening %s's data dir from the fixture: %v", user, err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(); err != nil {
-			t.Errorf("closing %s: %v", user, err)
-		}
-	})
-	return n
+	return parleytest.StartNode(t, "", parleytest.InDir(dir))
 }
 
 // TestWriteDataDirFixture writes the fixture with this build; it runs only
@@ -183,119 +169,71 @@ func TestWriteDataDirFixture(t *testing.T) {
 		t.Skip("writes testdata/datadir-v1 only with -write-datadir-fixture")
 	}
 	ctx := context.Background()
-	root := t.TempDir()
-	start := func(name string) *node.Node {
-		n, err := node.New(ctx, node.Config{
-			DataDir:  filepath.Join(root, name),
-			Listen:   []string{"/ip4/127.0.0.1/tcp/0"},
-			Name:     name,
-			RetryMin: 20 * time.Millisecond,
-			RetryMax: 200 * time.Millisecond,
-			Logger:   slog.New(slog.DiscardHandler),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	until := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
-	alice, bob, carol := start("alice"), start("bob"), start("carol")
-	am, bm, cm := alice.Messenger(), bob.Messenger(), carol.Messenger()
-	facts := dataDirFacts{Alice: am.Self().PeerID, Bob: bm.Self().PeerID, Carol: cm.Self().PeerID}
-	_, err := am.AddContact(ctx, bm.Self().Invite, "bob")
-	must(err)
-	_, err = bm.AddContact(ctx, am.Self().Invite, "alice")
-	must(err)
-	_, err = cm.AddContact(ctx, am.Self().Invite, "alice")
+	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	am, cm := alice.Messenger(), carol.Messenger()
+	facts := dataDirFacts{Alice: alice.PeerID(), Bob: bob.PeerID(), Carol: carol.PeerID()}
+	parleytest.Befriend(t, alice, bob)
+	_, err := cm.AddContact(ctx, am.Self().Invite, "alice")
 	must(err)
 
 	// DMs both ways, each delivered before the next, so the order is fixed.
 	for i, text := range fixtureDMs {
-		from, to := am, facts.Bob
+		from, to := alice, bob
 		if i%2 == 1 {
-			from, to = bm, facts.Alice
+			from, to = bob, alice
 		}
-		sent, err := from.Send(ctx, to, text)
+		sent, err := from.Messenger().Send(ctx, to.PeerID(), text)
 		must(err)
-		until("delivery of "+text, func() bool {
-			ms, err := from.Messages(ctx, to, 0, false)
-			return err == nil && len(ms) > 0 && ms[len(ms)-1].ID == sent.ID && ms[len(ms)-1].Status >= parley.StatusDelivered
-		})
+		parleytest.Eventually(t, "delivery of "+text, func() bool { return from.StatusOf(to.PeerID(), sent.ID) >= parley.StatusDelivered })
 	}
-	_, err = am.Messages(ctx, facts.Bob, 0, true) // read receipts both ways
-	must(err)
-	_, err = bm.Messages(ctx, facts.Alice, 0, true)
-	must(err)
-	until("read receipts", func() bool {
-		a, _ := am.Messages(ctx, facts.Bob, 0, false)
-		b, _ := bm.Messages(ctx, facts.Alice, 0, false)
-		return slices.Equal(textsAndStatus(a), textsAndStatus(b)) &&
-			!slices.ContainsFunc(a, func(m parley.Message) bool { return m.Status != parley.StatusRead })
-	})
 	_, err = cm.Send(ctx, facts.Alice, fixtureRequest)
 	must(err)
-	until("carol's request", func() bool { r, _ := am.Requests(ctx); return len(r) == 1 })
+	parleytest.Eventually(t, "carol's request", func() bool { r, _ := am.Requests(ctx); return len(r) == 1 })
 
-	g, err := am.CreateGroup(ctx, fixtureGroupName)
-	must(err)
-	facts.Group = g.ID.String()
-	_, err = am.InviteToGroup(ctx, facts.Group, "bob")
-	must(err)
-	until("bob's invitation", func() bool { inv, _ := bm.GroupInvites(ctx); return len(inv) == 1 })
-	_, err = bm.AcceptGroup(ctx, facts.Group)
-	must(err)
+	g := parleytest.CreateGroup(t, fixtureGroupName, alice, bob)
+	facts.Group = g.String()
 	for i, text := range fixtureGroupTexts {
-		from := []*node.Messenger{am, bm}[i%2]
-		_, err := from.SendToGroup(ctx, facts.Group, text)
-		must(err)
-		until("group message "+text, func() bool {
-			a, _ := am.GroupMessages(ctx, facts.Group, 0, false)
-			b, _ := bm.GroupMessages(ctx, facts.Group, 0, false)
-			return len(a) == i+1 && len(b) == i+1
+		[]*parleytest.Node{alice, bob}[i%2].SendToGroup(g, text)
+		parleytest.Eventually(t, "group message "+text, func() bool {
+			return len(alice.GroupTexts(g)) == i+1 && len(bob.GroupTexts(g)) == i+1
 		})
 	}
-	_, err = am.GroupMessages(ctx, facts.Group, 0, true)
-	must(err)
-	_, err = bm.GroupMessages(ctx, facts.Group, 0, true)
-	must(err)
 
-	path := filepath.Join(root, fixtureFileName)
+	path := filepath.Join(t.TempDir(), fixtureFileName)
 	must(os.WriteFile(path, []byte("Notes from the fixture: every release must read these.\n"), 0o600))
 	f, err := am.SendFile(ctx, "bob", path)
 	must(err)
 	facts.FileID, facts.FileSize = f.ID, f.Size
-	until("bob's download", func() bool {
-		got, err := bm.File(ctx, f.ID)
-		return err == nil && got.State == parley.FileComplete
-	})
-	// The offer shows in the DM conversation as a file message: read it too.
-	_, err = am.Messages(ctx, facts.Bob, 0, true)
-	must(err)
-	_, err = bm.Messages(ctx, facts.Alice, 0, true)
-	must(err)
+	bob.WaitComplete(f.ID)
 
-	must(carol.Close())
-	must(bob.Close())
+	// Both read everything: read receipts travel both ways.
+	for _, n := range []*parleytest.Node{alice, bob} {
+		_, err = n.Messenger().Messages(ctx, map[*parleytest.Node]string{alice: facts.Bob, bob: facts.Alice}[n], parley.Page{}, true)
+		must(err)
+		_, err = n.Messenger().GroupMessages(ctx, facts.Group, parley.Page{}, true)
+		must(err)
+	}
+	parleytest.Eventually(t, "read receipts", func() bool {
+		a, b := alice.Messages(facts.Bob), bob.Messages(facts.Alice)
+		return slices.Equal(textsAndStatus(a), textsAndStatus(b)) &&
+			!slices.ContainsFunc(a, func(m parley.Message) bool { return m.Status != parley.StatusRead })
+	})
+
+	carol.Stop()
+	bob.Stop()
 	_, err = am.Send(ctx, facts.Bob, fixtureQueued) // stays in alice's outbox
 	must(err)
-	must(alice.Close())
+	alice.Stop()
 
 	must(os.RemoveAll(dataDirFixture))
-	for _, user := range []string{"alice", "bob"} {
-		must(os.CopyFS(filepath.Join(dataDirFixture, user), os.DirFS(filepath.Join(root, user))))
+	for _, n := range []*parleytest.Node{alice, bob} {
+		must(os.CopyFS(filepath.Join(dataDirFixture, n.Name), os.DirFS(n.Dir)))
 	}
 	b, err := json.MarshalIndent(facts, "", "  ")
 	must(err)

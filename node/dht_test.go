@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 // dhtNodes is how many nodes TestDHTFindsContactAmongMany runs in one
@@ -19,27 +20,27 @@ func TestDHTFindsContactAmongMany(t *testing.T) {
 		t.Skip("starts 20 nodes")
 	}
 	ctx := context.Background()
-	boot := startNode(t, "boot")
-	addr := boot.m.Self().Addrs[0]
-	nodes := make([]*testNode, dhtNodes-1)
+	boot := parleytest.StartNode(t, "boot")
+	addr := boot.Messenger().Self().Addrs[0]
+	nodes := make([]*parleytest.Node, dhtNodes-1)
 	for i := range nodes {
-		nodes[i] = startNode(t, "n"+string(rune('a'+i)), addr)
+		nodes[i] = parleytest.StartNode(t, "n"+string(rune('a'+i)), parleytest.Bootstrap(addr))
 	}
 	alice, zed := nodes[0], nodes[len(nodes)-1]
-	if alice.m.Online(zed.peerID()) {
+	if alice.Messenger().Online(zed.PeerID()) {
 		t.Log("alice and zed are already connected through DHT maintenance; the lookup is trivial")
 	}
-	if _, err := alice.m.AddContact(ctx, inviteWithoutAddrs(t, zed), "zed"); err != nil {
+	if _, err := alice.Messenger().AddContact(ctx, zed.AddrlessInvite(), "zed"); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	m, err := alice.m.Send(ctx, "zed", "found you among twenty")
+	m, err := alice.Messenger().Send(ctx, "zed", "found you among twenty")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "delivered through the DHT", func() bool { return alice.statusOf("zed", m.ID) == parley.StatusDelivered })
+	parleytest.Eventually(t, "delivered through the DHT", func() bool { return alice.StatusOf("zed", m.ID) == parley.StatusDelivered })
 	t.Logf("lookup, connect and delivery took %v", time.Since(start))
-	if got := zed.messages(alice.peerID()); len(got) != 1 || got[0].Text != "found you among twenty" {
+	if got := zed.Messages(alice.PeerID()); len(got) != 1 || got[0].Text != "found you among twenty" {
 		t.Fatalf("zed holds %+v", got)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node/dm"
 	dmpb "github.com/parley-im/parley/node/dm/pb"
 	ppb "github.com/parley-im/parley/pb"
@@ -35,7 +36,7 @@ type mallory struct {
 	conv   parley.ConversationID
 }
 
-func newMallory(t *testing.T, target *testNode) *mallory {
+func newMallory(t *testing.T, target *parleytest.Node) *mallory {
 	t.Helper()
 	id, err := identity.Generate()
 	if err != nil {
@@ -46,7 +47,7 @@ func newMallory(t *testing.T, target *testNode) *mallory {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	card, _, err := identity.DecodeInvite(target.m.Self().Invite)
+	card, _, err := identity.DecodeInvite(target.Messenger().Self().Invite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +140,8 @@ func (m *mallory) badSignature() []byte {
 
 func TestDMProtocolRejectsBadInput(t *testing.T) {
 	ctx := context.Background()
-	alice, bob := startNode(t, "alice"), startNode(t, "bob")
-	befriend(t, alice, bob)
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	parleytest.Befriend(t, alice, bob)
 	mal := newMallory(t, bob)
 
 	// Frames that break the protocol: the stream is reset.
@@ -182,26 +183,26 @@ func TestDMProtocolRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: ack = %v, want one rejection", name, ack.Results)
 		}
 	}
-	if reqs, _ := bob.m.Requests(ctx); len(reqs) != 0 {
+	if reqs, _ := bob.Messenger().Requests(ctx); len(reqs) != 0 {
 		t.Fatalf("bad input created requests: %+v", reqs)
 	}
-	if convs, _ := bob.m.Conversations(ctx); len(convs) != 0 {
+	if convs, _ := bob.Messenger().Conversations(ctx); len(convs) != 0 {
 		t.Fatalf("bad input created conversations: %+v", convs)
 	}
 
 	// The node keeps serving: an honest message still arrives...
-	m, err := alice.m.Send(ctx, "bob", "still there?")
+	m, err := alice.Messenger().Send(ctx, "bob", "still there?")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "delivered after the attack", func() bool { return alice.statusOf("bob", m.ID) == parley.StatusDelivered })
+	parleytest.Eventually(t, "delivered after the attack", func() bool { return alice.StatusOf("bob", m.ID) == parley.StatusDelivered })
 	// ...and so does a well-formed one from mallory, which proves the
 	// rejections above were about the input, not the sender.
 	ack := mal.push(mal.seal(mal.id, mal.conv, mal.key, "hello, I am new"))
 	if ack.Results[0].Code != dmpb.Result_CODE_STORED {
 		t.Fatalf("a valid envelope was refused: %v", ack.Results[0])
 	}
-	if reqs, _ := bob.m.Requests(ctx); len(reqs) != 1 {
+	if reqs, _ := bob.Messenger().Requests(ctx); len(reqs) != 1 {
 		t.Fatalf("requests after a valid message from a stranger: %+v", reqs)
 	}
 }
@@ -210,7 +211,7 @@ func TestDMProtocolRejectsBadInput(t *testing.T) {
 // the peer never answers it is pushed again later, never lost.
 func TestStatusSentWhileAwaitingAck(t *testing.T) {
 	ctx := context.Background()
-	alice := startNode(t, "alice")
+	alice := parleytest.StartNode(t, "alice")
 	silent, err := identity.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -233,22 +234,22 @@ func TestStatusSentWhileAwaitingAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alice.m.AddContact(ctx, identity.EncodeInvite(card), "silent"); err != nil {
+	if _, err := alice.Messenger().AddContact(ctx, identity.EncodeInvite(card), "silent"); err != nil {
 		t.Fatal(err)
 	}
-	m, err := alice.m.Send(ctx, "silent", "are you listening?")
+	m, err := alice.Messenger().Send(ctx, "silent", "are you listening?")
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-got
-	eventually(t, "sent", func() bool { return alice.statusOf("silent", m.ID) == parley.StatusSent })
+	parleytest.Eventually(t, "sent", func() bool { return alice.StatusOf("silent", m.ID) == parley.StatusSent })
 	close(release) // the peer hangs up without an answer
 	select {
 	case <-got:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the unanswered message was not pushed again")
 	}
-	if s := alice.statusOf("silent", m.ID); s == parley.StatusDelivered {
+	if s := alice.StatusOf("silent", m.ID); s == parley.StatusDelivered {
 		t.Fatal("delivered without an ack")
 	}
 }
@@ -257,9 +258,9 @@ func TestStatusSentWhileAwaitingAck(t *testing.T) {
 // a bound, strangers' streams are refused, and a contact still delivers.
 func TestStrangersCannotCrowdOutContacts(t *testing.T) {
 	ctx := context.Background()
-	alice, bob := startNode(t, "alice"), startNode(t, "bob")
-	befriend(t, alice, bob)
-	card, _, err := identity.DecodeInvite(bob.m.Self().Invite)
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	parleytest.Befriend(t, alice, bob)
+	card, _, err := identity.DecodeInvite(bob.Messenger().Self().Invite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,11 +295,11 @@ func TestStrangersCannotCrowdOutContacts(t *testing.T) {
 	if refused < hosts*perHost-32 {
 		t.Errorf("%d of %d strangers' streams refused, want at least %d", refused, hosts*perHost, hosts*perHost-32)
 	}
-	m, err := alice.m.Send(ctx, "bob", "still getting through")
+	m, err := alice.Messenger().Send(ctx, "bob", "still getting through")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a contact delivers while strangers hold streams", func() bool {
-		return alice.statusOf("bob", m.ID) == parley.StatusDelivered
+	parleytest.Eventually(t, "a contact delivers while strangers hold streams", func() bool {
+		return alice.StatusOf("bob", m.ID) == parley.StatusDelivered
 	})
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 )
 
@@ -135,34 +136,25 @@ func rawStreamCopy(b *testing.B, addr string, opts ...libp2p.Option) time.Durati
 // the process's CPU time over the transfer.
 func parleyTransfer(b *testing.B, addr, path string) (hashing, total time.Duration, heap uint64, cpu time.Duration) {
 	b.Helper()
-	alice := &testNode{t: nil, dir: b.TempDir(), name: "alice", listen: []string{addr}}
-	bob := &testNode{t: nil, dir: b.TempDir(), name: "bob", listen: []string{addr}}
-	for _, n := range []*testNode{alice, bob} {
-		startBench(b, n)
-	}
+	alice, bob := startBench(b, "alice", addr), startBench(b, "bob", addr)
+	parleytest.Befriend(b, alice, bob)
 	ctx := context.Background()
-	if _, err := alice.m.AddContact(ctx, bob.m.Self().Invite, "bob"); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := bob.m.AddContact(ctx, alice.m.Self().Invite, "alice"); err != nil {
-		b.Fatal(err)
-	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0 := processCPU()
 	peak := watchHeap()
 	start := time.Now()
-	sent, err := alice.m.SendFile(ctx, "bob", path)
+	sent, err := alice.Messenger().SendFile(ctx, "bob", path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	hashing = time.Since(start)
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		f, err := bob.m.File(ctx, sent.ID)
+		f, err := bob.Messenger().File(ctx, sent.ID)
 		if err == nil && f.State == parley.FileOffered {
-			if _, err := bob.m.AcceptFile(ctx, sent.ID); err != nil {
+			if _, err := bob.Messenger().AcceptFile(ctx, sent.ID); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -177,23 +169,20 @@ func parleyTransfer(b *testing.B, addr, path string) (hashing, total time.Durati
 	total = time.Since(start)
 	cpu = processCPU() - cpu0
 	top := peak()
-	for _, n := range []*testNode{alice, bob} {
-		n.Node.Close()
-	}
+	alice.Stop()
+	bob.Stop()
 	if top > before.HeapInuse {
 		heap = top - before.HeapInuse
 	}
 	return hashing, total, heap, cpu
 }
 
-// startBench starts a node for a benchmark (testNode.start wants a *testing.T).
-func startBench(b *testing.B, n *testNode) {
+// startBench starts a node for a benchmark on addr's transport, with the
+// node's own delivery and reconnect timings.
+func startBench(b *testing.B, name, addr string) *parleytest.Node {
 	b.Helper()
-	nd, err := node.New(context.Background(), node.Config{DataDir: n.dir, Name: n.name, Listen: n.listen, Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	n.Node, n.m = nd, nd.Messenger()
+	return parleytest.StartNode(b, name, parleytest.Listen(addr), parleytest.Quiet(), parleytest.DefaultIntervals(),
+		func(c *node.Config) { c.RetryMin, c.RetryMax = 0, 0 })
 }
 
 // watchHeap samples the heap until the returned function is called, which

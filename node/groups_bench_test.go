@@ -38,6 +38,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/pubsub"
@@ -53,118 +54,56 @@ const (
 	warmUpTime    = 3 * time.Second
 )
 
-// benchNode is a Parley node for the group benchmarks (testNode and its
-// helpers take a *testing.T, which a benchmark does not have).
-type benchNode struct {
-	b         *testing.B
-	name, dir string
-	*node.Node
-	m *node.Messenger
-}
-
-func startBenchNode(b *testing.B, name string) *benchNode {
+// startBenchNode starts a node for the group benchmarks: TCP only, as the
+// baseline's hosts. Invites travel as DMs: retried quickly during set-up,
+// as in the tests. Everything else keeps its default, group sync every
+// 30 s included.
+func startBenchNode(b *testing.B, name string) *parleytest.Node {
 	b.Helper()
-	n := &benchNode{b: b, name: name, dir: b.TempDir()}
-	n.start()
-	b.Cleanup(n.stop)
-	return n
+	return parleytest.StartNode(b, name, parleytest.Listen("/ip4/127.0.0.1/tcp/0"), parleytest.DefaultIntervals(), parleytest.Quiet())
 }
 
-func (n *benchNode) start() {
-	n.b.Helper()
-	nd, err := node.New(context.Background(), node.Config{
-		DataDir: n.dir,
-		// TCP only, as the baseline's hosts.
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-		Name:   n.name,
-		// Invites travel as DMs: retried quickly during set-up, as in
-		// the tests. Everything else keeps its default, group sync every
-		// 30 s included.
-		RetryMin: 20 * time.Millisecond,
-		RetryMax: 500 * time.Millisecond,
-		Logger:   quiet, // testLogger would print each keystore's no-passphrase warning
-	})
-	if err != nil {
-		n.b.Fatalf("starting %s: %v", n.name, err)
-	}
-	n.Node, n.m = nd, nd.Messenger()
-}
-
-// stop closes the node; calling it twice is fine.
-func (n *benchNode) stop() {
-	if n.Node == nil {
-		return
-	}
-	if err := n.Node.Close(); err != nil {
-		n.b.Errorf("closing %s: %v", n.name, err)
-	}
-	n.Node = nil
-}
-
-func startBenchNodes(b *testing.B, count int) []*benchNode {
+func startBenchNodes(b *testing.B, count int) []*parleytest.Node {
 	b.Helper()
-	nodes := make([]*benchNode, count)
+	nodes := make([]*parleytest.Node, count)
 	for i := range nodes {
 		nodes[i] = startBenchNode(b, fmt.Sprintf("n%d", i))
 	}
 	return nodes
 }
 
-func stopAll(nodes []*benchNode) {
+func stopAll(nodes []*parleytest.Node) {
 	for _, n := range nodes {
-		n.stop()
-	}
-}
-
-// waitFor polls cond until it holds, or fails the benchmark after limit.
-func waitFor(b *testing.B, limit time.Duration, what string, cond func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// introduce makes a and c contacts of each other.
-func introduce(b *testing.B, a, c *benchNode) {
-	b.Helper()
-	if _, err := a.m.AddContact(context.Background(), c.m.Self().Invite, c.name); err != nil {
-		b.Fatalf("%s adding %s: %v", a.name, c.name, err)
-	}
-	if _, err := c.m.AddContact(context.Background(), a.m.Self().Invite, a.name); err != nil {
-		b.Fatalf("%s adding %s: %v", c.name, a.name, err)
+		n.Stop()
 	}
 }
 
 // benchGroup is createGroup for benchmarks: admin creates a group, invites
 // its contacts members, each accepts, and all see every member.
-func benchGroup(b *testing.B, name string, admin *benchNode, members ...*benchNode) parley.ConversationID {
+func benchGroup(b *testing.B, name string, admin *parleytest.Node, members ...*parleytest.Node) parley.ConversationID {
 	b.Helper()
 	ctx := context.Background()
-	g, err := admin.m.CreateGroup(ctx, name)
+	g, err := admin.Messenger().CreateGroup(ctx, name)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, m := range members {
-		if _, err := admin.m.InviteToGroup(ctx, g.ID.String(), m.name); err != nil {
-			b.Fatalf("inviting %s: %v", m.name, err)
+		if _, err := admin.Messenger().InviteToGroup(ctx, g.ID.String(), m.Name); err != nil {
+			b.Fatalf("inviting %s: %v", m.Name, err)
 		}
 	}
 	for _, m := range members {
-		waitFor(b, time.Minute, m.name+"'s invite", func() bool {
-			invites, err := m.m.GroupInvites(ctx)
+		parleytest.EventuallyWithin(b, time.Minute, m.Name+"'s invite", func() bool {
+			invites, err := m.Messenger().GroupInvites(ctx)
 			return err == nil && slices.ContainsFunc(invites, func(i parley.Group) bool { return i.ID == g.ID })
 		})
-		if _, err := m.m.AcceptGroup(ctx, g.ID.String()); err != nil {
-			b.Fatalf("%s accepting: %v", m.name, err)
+		if _, err := m.Messenger().AcceptGroup(ctx, g.ID.String()); err != nil {
+			b.Fatalf("%s accepting: %v", m.Name, err)
 		}
 	}
-	for _, m := range append([]*benchNode{admin}, members...) {
-		waitFor(b, time.Minute, m.name+" seeing every member", func() bool {
-			ms, err := m.m.GroupMembers(ctx, g.ID.String())
+	for _, m := range append([]*parleytest.Node{admin}, members...) {
+		parleytest.EventuallyWithin(b, time.Minute, m.Name+" seeing every member", func() bool {
+			ms, err := m.Messenger().GroupMembers(ctx, g.ID.String())
 			return err == nil && len(ms) == len(members)+1
 		})
 	}
@@ -316,8 +255,8 @@ func (a *arrivals) lastArrival(from, to int) time.Time {
 
 // watchParley records the group messages node idx stores (its own, as it
 // sends them, included), until ctx ends.
-func (a *arrivals) watchParley(ctx context.Context, idx int, n *benchNode, group parley.ConversationID) {
-	events := n.m.Subscribe(ctx)
+func (a *arrivals) watchParley(ctx context.Context, idx int, n *parleytest.Node, group parley.ConversationID) {
+	events := n.Messenger().Subscribe(ctx)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -330,7 +269,7 @@ func (a *arrivals) watchParley(ctx context.Context, idx int, n *benchNode, group
 			}
 		}
 		if ctx.Err() == nil {
-			a.fail(fmt.Errorf("%s's event feed closed: the benchmark fell behind", n.name))
+			a.fail(fmt.Errorf("%s's event feed closed: the benchmark fell behind", n.Name))
 		}
 	}()
 }
@@ -406,7 +345,7 @@ func connectedLinks(hosts []host.Host) []link {
 	return out
 }
 
-func hostsOf(nodes []*benchNode) []host.Host {
+func hostsOf(nodes []*parleytest.Node) []host.Host {
 	hs := make([]host.Host, len(nodes))
 	for i, n := range nodes {
 		hs[i] = n.Host()
@@ -471,7 +410,7 @@ func benchGroupLatency(b *testing.B, n, rounds int) {
 		// Parley: n nodes, the admin's contacts plus a ring to start with.
 		nodes := startBenchNodes(b, n)
 		for _, m := range nodes[1:] {
-			introduce(b, nodes[0], m)
+			parleytest.Befriend(b, nodes[0], m)
 		}
 		hosts := hostsOf(nodes)
 		connectLinks(b, hosts, ringTopology(n))
@@ -482,7 +421,7 @@ func benchGroupLatency(b *testing.B, n, rounds int) {
 			arr.watchParley(ctx, i, nd, g)
 		}
 		send := func(k int) error {
-			_, err := nodes[k%n].m.SendToGroup(context.Background(), g.String(), groupText(k))
+			_, err := nodes[k%n].Messenger().SendToGroup(context.Background(), g.String(), groupText(k))
 			return err
 		}
 		w := warmUp(b, arr, n, send)
@@ -570,7 +509,7 @@ func gossipBaseline(b *testing.B, n, rounds, size int, links []link, cpu *time.D
 		neighbours[l[1]]++
 	}
 	for i, t := range topics {
-		waitFor(b, 30*time.Second, fmt.Sprintf("baseline node %d seeing its neighbours on the topic", i), func() bool {
+		parleytest.EventuallyWithin(b, 30*time.Second, fmt.Sprintf("baseline node %d seeing its neighbours on the topic", i), func() bool {
 			return len(t.ListPeers()) >= neighbours[i]
 		})
 	}
@@ -617,7 +556,7 @@ func benchGroupThroughput(b *testing.B, senders int) {
 	for b.Loop() {
 		nodes := startBenchNodes(b, n)
 		for _, m := range nodes[1:] {
-			introduce(b, nodes[0], m)
+			parleytest.Befriend(b, nodes[0], m)
 		}
 		connectLinks(b, hostsOf(nodes), ringTopology(n))
 		g := benchGroup(b, "bench", nodes[0], nodes[1:]...)
@@ -635,7 +574,7 @@ func benchGroupThroughput(b *testing.B, senders int) {
 // stepUp sends to group g at each of throughputRates in turn, message k
 // from node k%senders, until a step that the members do not keep up with.
 // It returns the last rate they kept up with.
-func stepUp(b *testing.B, nodes []*benchNode, g parley.ConversationID, senders int) (sustained int) {
+func stepUp(b *testing.B, nodes []*parleytest.Node, g parley.ConversationID, senders int) (sustained int) {
 	b.Helper()
 	n := len(nodes)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -649,7 +588,7 @@ func stepUp(b *testing.B, nodes []*benchNode, g parley.ConversationID, senders i
 	}
 	sendFrom := func(from int) func(k int) error {
 		return func(k int) error {
-			_, err := nodes[from].m.SendToGroup(context.Background(), g.String(), groupText(k))
+			_, err := nodes[from].Messenger().SendToGroup(context.Background(), g.String(), groupText(k))
 			return err
 		}
 	}
@@ -739,11 +678,11 @@ func BenchmarkGroupCatchUp10k(b *testing.B) {
 	var took, cpu time.Duration
 	for b.Loop() {
 		alice, bob, carol := startBenchNode(b, "alice"), startBenchNode(b, "bob"), startBenchNode(b, "carol")
-		introduce(b, alice, bob)
-		introduce(b, alice, carol)
-		introduce(b, bob, carol)
+		parleytest.Befriend(b, alice, bob)
+		parleytest.Befriend(b, alice, carol)
+		parleytest.Befriend(b, bob, carol)
 		g := benchGroup(b, "catch-up", alice, bob, carol)
-		carol.stop()
+		carol.Stop()
 		ctx, cancel := context.WithCancel(context.Background())
 		arr := newArrivals()
 		arr.watchParley(ctx, 1, bob, g)
@@ -752,7 +691,7 @@ func BenchmarkGroupCatchUp10k(b *testing.B) {
 		for w := range catchUpSenders {
 			wg.Go(func() {
 				for k := w; k < catchUpMessages; k += catchUpSenders {
-					if _, err := alice.m.SendToGroup(context.Background(), g.String(), groupText(k)); err != nil {
+					if _, err := alice.Messenger().SendToGroup(context.Background(), g.String(), groupText(k)); err != nil {
 						b.Errorf("sending message %d: %v", k, err)
 						return
 					}
@@ -763,20 +702,20 @@ func BenchmarkGroupCatchUp10k(b *testing.B) {
 		awaitCount(b, arr, 1, catchUpMessages, "bob holding every message")
 
 		start, cpu0 := time.Now(), cpuTime(b, 0)
-		carol.start()
+		carol.Start()
 		// The clock stops when carol's conversation counts every message
 		// unread. (Her event feed cannot be the clock: a catch-up stores
 		// thousands of messages per batch, and the node drops a
 		// subscriber that falls that far behind, as it should.)
 		awaitUnread(b, carol, g, catchUpMessages)
 		took, cpu = time.Since(start), cpuTime(b, 0)-cpu0
-		msgs, err := carol.m.GroupMessages(context.Background(), g.String(), 0, false)
+		msgs, err := carol.Messenger().GroupMessages(context.Background(), g.String(), parley.Page{}, false)
 		if err != nil || len(msgs) != catchUpMessages {
 			b.Fatalf("carol lists %d messages (%v), want %d", len(msgs), err, catchUpMessages)
 		}
 		cancel()
 		arr.wg.Wait()
-		stopAll([]*benchNode{alice, bob, carol})
+		stopAll([]*parleytest.Node{alice, bob, carol})
 	}
 	b.ReportMetric(took.Seconds(), "s")
 	b.ReportMetric(catchUpMessages/took.Seconds(), "msgs/s")
@@ -785,11 +724,11 @@ func BenchmarkGroupCatchUp10k(b *testing.B) {
 }
 
 // awaitUnread polls n's unread count of a conversation until it is want.
-func awaitUnread(b *testing.B, n *benchNode, conv parley.ConversationID, want int) {
+func awaitUnread(b *testing.B, n *parleytest.Node, conv parley.ConversationID, want int) {
 	b.Helper()
 	deadline := time.Now().Add(catchUpLimit)
 	for {
-		convs, err := n.m.Conversations(context.Background())
+		convs, err := n.Messenger().Conversations(context.Background())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -799,7 +738,7 @@ func awaitUnread(b *testing.B, n *benchNode, conv parley.ConversationID, want in
 			}
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%s did not catch up within %v", n.name, catchUpLimit)
+			b.Fatalf("%s did not catch up within %v", n.Name, catchUpLimit)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 )
 
@@ -26,49 +26,35 @@ func newSwarmKey() []byte {
 	return []byte("/key/swarm/psk/1.0.0/\n/base16/\n" + hex.EncodeToString(key) + "\n")
 }
 
-// startPrivateNode starts a node in the private network of key, on TCP.
-func startPrivateNode(t *testing.T, name string, key []byte) *testNode {
-	t.Helper()
-	tn := &testNode{t: t, dir: t.TempDir(), name: name, swarmKey: key}
-	tn.start()
-	t.Cleanup(tn.stop)
-	return tn
-}
-
-// addrInfo is where n listens, for dialing it directly.
-func addrInfo(n *testNode) peer.AddrInfo {
-	return peer.AddrInfo{ID: n.Host().ID(), Addrs: n.Host().Addrs()}
-}
-
 func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 	ctx := context.Background()
 	key := newSwarmKey()
-	alice, bob := startPrivateNode(t, "alice", key), startPrivateNode(t, "bob", key)
-	befriend(t, alice, bob)
-	hi, err := alice.m.Send(ctx, "bob", "members only")
+	alice, bob := parleytest.StartNode(t, "alice", parleytest.SwarmKey(key)), parleytest.StartNode(t, "bob", parleytest.SwarmKey(key))
+	parleytest.Befriend(t, alice, bob)
+	hi, err := alice.Messenger().Send(ctx, "bob", "members only")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "delivered inside the private network", func() bool {
-		return alice.statusOf("bob", hi.ID) == parley.StatusDelivered
+	parleytest.Eventually(t, "delivered inside the private network", func() bool {
+		return alice.StatusOf("bob", hi.ID) == parley.StatusDelivered
 	})
-	st := alice.m.Status()
+	st := alice.Messenger().Status()
 	if !st.PrivateNetwork || len(st.ListenAddrs) != 1 || !strings.Contains(st.ListenAddrs[0], "/tcp/") {
 		t.Errorf("alice's status: private %v, listen %v", st.PrivateNetwork, st.ListenAddrs)
 	}
-	carol := startNode(t, "carol") // no key
-	if carol.m.Status().PrivateNetwork {
+	carol := parleytest.StartNode(t, "carol") // no key
+	if carol.Messenger().Status().PrivateNetwork {
 		t.Error("a node without a swarm key reports a private network")
 	}
-	dave := startPrivateNode(t, "dave", newSwarmKey()) // another community's key
+	dave := parleytest.StartNode(t, "dave", parleytest.SwarmKey(newSwarmKey())) // another community's key
 
-	outsiders := []*testNode{carol, dave}
-	queued := make(map[*testNode]parley.EnvelopeID)
+	outsiders := []*parleytest.Node{carol, dave}
+	queued := make(map[*parleytest.Node]parley.EnvelopeID)
 	for _, o := range outsiders {
-		if _, err := o.m.AddContact(ctx, alice.m.Self().Invite, "alice"); err != nil {
+		if _, err := o.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		msg, err := o.m.Send(ctx, "alice", "let me in")
+		msg, err := o.Messenger().Send(ctx, "alice", "let me in")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,12 +64,12 @@ func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 	// swarm's 5 s dial timeout.
 	var wg sync.WaitGroup
 	for _, o := range outsiders {
-		for _, dial := range []struct{ from, to *testNode }{{o, alice}, {alice, o}} {
+		for _, dial := range []struct{ from, to *parleytest.Node }{{o, alice}, {alice, o}} {
 			wg.Go(func() {
 				dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				defer cancel()
-				if err := dial.from.Host().Connect(dctx, addrInfo(dial.to)); err == nil {
-					t.Errorf("%s connected to %s across the swarm key", dial.from.name, dial.to.name)
+				if err := dial.from.Host().Connect(dctx, dial.to.AddrInfo()); err == nil {
+					t.Errorf("%s connected to %s across the swarm key", dial.from.Name, dial.to.Name)
 				}
 			})
 		}
@@ -91,24 +77,24 @@ func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 	wg.Wait()
 	for _, o := range outsiders {
 		if c := alice.Host().Network().Connectedness(o.Host().ID()); c == network.Connected {
-			t.Errorf("alice is connected to %s", o.name)
+			t.Errorf("alice is connected to %s", o.Name)
 		}
-		if s := o.statusOf(alice.peerID(), queued[o]); s != parley.StatusQueued {
-			t.Errorf("%s's message to alice is %v, want queued", o.name, s)
+		if s := o.StatusOf(alice.PeerID(), queued[o]); s != parley.StatusQueued {
+			t.Errorf("%s's message to alice is %v, want queued", o.Name, s)
 		}
 		// A message that got through would make o a contact request.
-		if _, err := alice.m.Resolve(ctx, o.peerID()); !errors.Is(err, parley.ErrUnknownContact) {
-			t.Errorf("alice knows %s: %v", o.name, err)
+		if _, err := alice.Messenger().Resolve(ctx, o.PeerID()); !errors.Is(err, parley.ErrUnknownContact) {
+			t.Errorf("alice knows %s: %v", o.Name, err)
 		}
 	}
 }
 
 // A private node binds its TCP port again after a restart, as any node does.
 func TestPrivateNodeKeepsItsPort(t *testing.T) {
-	alice := startPrivateNode(t, "alice", newSwarmKey())
-	before := alice.m.Status().ListenAddrs
-	alice.restart()
-	if after := alice.m.Status().ListenAddrs; !slices.Equal(before, after) {
+	alice := parleytest.StartNode(t, "alice", parleytest.SwarmKey(newSwarmKey()))
+	before := alice.Messenger().Status().ListenAddrs
+	alice.Restart()
+	if after := alice.Messenger().Status().ListenAddrs; !slices.Equal(before, after) {
 		t.Errorf("listen addresses changed across a restart: %v → %v", before, after)
 	}
 }

@@ -2,24 +2,26 @@ package node_test
 
 import (
 	"testing"
+
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 // A dropped connection to a contact comes back by itself, with nothing
 // queued to deliver and no restart.
 func TestDroppedContactReconnects(t *testing.T) {
-	alice, bob := startNode(t, "alice"), startNode(t, "bob")
-	befriend(t, alice, bob)
-	aliceID, bobID := mustDecode(t, alice.peerID()), mustDecode(t, bob.peerID())
-	eventually(t, "connected", func() bool { return alice.m.Online(bob.peerID()) })
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	parleytest.Befriend(t, alice, bob)
+	aliceID, bobID := mustDecode(t, alice.PeerID()), mustDecode(t, bob.PeerID())
+	parleytest.Eventually(t, "connected", func() bool { return alice.Messenger().Online(bob.PeerID()) })
 	// Drop every connection, again if a dial still in flight from adding
 	// the contacts brings one back, until both are seen apart.
-	eventually(t, "disconnected", func() bool {
-		if !alice.m.Online(bob.peerID()) {
+	parleytest.Eventually(t, "disconnected", func() bool {
+		if !alice.Messenger().Online(bob.PeerID()) {
 			return true
 		}
 		alice.Host().Network().ClosePeer(bobID)
 		bob.Host().Network().ClosePeer(aliceID)
 		return false
 	})
-	eventually(t, "reconnected", func() bool { return alice.m.Online(bob.peerID()) })
+	parleytest.Eventually(t, "reconnected", func() bool { return alice.Messenger().Online(bob.PeerID()) })
 }

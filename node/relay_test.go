@@ -17,43 +17,38 @@ import (
 	circuitproto "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/internal/dhttest"
+	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 )
 
 // startConfigured starts a node on loopback with cfg's network options, in
-// cfg.DataDir if set (a restart), else in a fresh data dir.
-func startConfigured(t *testing.T, name string, cfg node.Config) *testNode {
+// cfg.DataDir if set (a restart), else in a fresh data dir. Contacts are
+// retried at the node's own pace (cfg's intervals, zero: the defaults).
+func startConfigured(t *testing.T, name string, cfg node.Config) *parleytest.Node {
 	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	tn := &testNode{t: t, dir: cfg.DataDir, name: name}
-	cfg.DataDir, cfg.Name, cfg.Logger = tn.dir, name, testLogger(t)
-	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
-	cfg.RetryMin, cfg.RetryMax = 20*time.Millisecond, 500*time.Millisecond
-	nd, err := node.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	tn.Node, tn.m = nd, nd.Messenger()
-	t.Cleanup(tn.stop)
-	return tn
+	return parleytest.StartNode(t, name, func(c *node.Config) {
+		if cfg.DataDir == "" {
+			cfg.DataDir = c.DataDir
+		}
+		cfg.Name, cfg.Listen, cfg.Logger = c.Name, c.Listen, c.Logger
+		cfg.RetryMin, cfg.RetryMax = c.RetryMin, c.RetryMax
+		*c = cfg
+	})
 }
 
 // A node told it is a relay is public at once: it serves relay v2 and the
 // DHT with no AutoNAT verdict (none comes on loopback).
 func TestRelayServiceServesAtOnce(t *testing.T) {
 	relay := startConfigured(t, "relay", node.Config{RelayService: true})
-	eventually(t, "public, serving the DHT and relay v2", func() bool {
-		st := relay.m.Status()
+	parleytest.Eventually(t, "public, serving the DHT and relay v2", func() bool {
+		st := relay.Messenger().Status()
 		return st.Reachability == parley.ReachabilityPublic && st.DHTMode == "server" && st.RelayService &&
 			slices.Contains(relay.Host().Mux().Protocols(), circuitproto.ProtoIDv2Hop)
 	})
 	// Without the flag, on loopback, nothing says the node is public: it
 	// offers no relay.
-	plain := startNode(t, "plain")
-	if slices.Contains(plain.Host().Mux().Protocols(), circuitproto.ProtoIDv2Hop) || plain.m.Status().RelayService {
+	plain := parleytest.StartNode(t, "plain")
+	if slices.Contains(plain.Host().Mux().Protocols(), circuitproto.ProtoIDv2Hop) || plain.Messenger().Status().RelayService {
 		t.Error("a node of unknown reachability serves as a relay")
 	}
 }
@@ -62,16 +57,16 @@ func TestRelayServiceServesAtOnce(t *testing.T) {
 // DHT (here a stand-in): one finds the other by peer ID alone, through the
 // rendezvous key the other advertises there, and they chat.
 func TestPublicDHTFindsContact(t *testing.T) {
-	public, addr := dhttest.PublicStandIn(t)
+	public, addr := parleytest.PublicDHTStandIn(t)
 	cfg := node.Config{PublicDHT: true, PublicDHTBootstrap: []string{addr}}
 	alice, bob := startConfigured(t, "alice", cfg), startConfigured(t, "bob", cfg)
 
-	bobID, err := peer.Decode(bob.peerID())
+	bobID, err := peer.Decode(bob.PeerID())
 	if err != nil {
 		t.Fatal(err)
 	}
 	disc := drouting.NewRoutingDiscovery(public)
-	eventually(t, "bob's peer key advertised in the public DHT", func() bool {
+	parleytest.Eventually(t, "bob's peer key advertised in the public DHT", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		found, err := disc.FindPeers(ctx, node.PeerRendezvousKey(bobID))
@@ -85,17 +80,17 @@ func TestPublicDHTFindsContact(t *testing.T) {
 		}
 		return false
 	})
-	if alice.m.Online(bob.peerID()) || alice.m.Status().DHTPeers != 0 {
+	if alice.Messenger().Online(bob.PeerID()) || alice.Messenger().Status().DHTPeers != 0 {
 		t.Fatal("alice is connected to bob, or has Parley DHT peers, before any lookup")
 	}
-	if _, err := alice.m.AddContact(context.Background(), inviteWithoutAddrs(t, bob), "bob"); err != nil {
+	if _, err := alice.Messenger().AddContact(context.Background(), bob.AddrlessInvite(), "bob"); err != nil {
 		t.Fatal(err)
 	}
-	m, err := alice.m.Send(context.Background(), "bob", "found you in the public DHT")
+	m, err := alice.Messenger().Send(context.Background(), "bob", "found you in the public DHT")
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "delivered through the public DHT", func() bool { return alice.statusOf("bob", m.ID) == parley.StatusDelivered })
+	parleytest.Eventually(t, "delivered through the public DHT", func() bool { return alice.StatusOf("bob", m.ID) == parley.StatusDelivered })
 }
 
 // The public DHT's peers cannot hold a private network's key: the flag
@@ -103,7 +98,7 @@ func TestPublicDHTFindsContact(t *testing.T) {
 // data dir joined a private network is ignored. (Each node is pointed at
 // a stand-in, so that a failure never reaches the real public DHT.)
 func TestPublicDHTRefusedInPrivateNetwork(t *testing.T) {
-	_, addr := dhttest.PublicStandIn(t)
+	_, addr := parleytest.PublicDHTStandIn(t)
 	cfg := func(dir string) node.Config {
 		return node.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, SwarmKey: newSwarmKey(),
 			PublicDHTBootstrap: []string{addr}, Logger: quiet}
@@ -147,68 +142,68 @@ func TestPublicDHTRefusedInPrivateNetwork(t *testing.T) {
 // still joined (or left) after a restart. Status polls throughout, for the
 // race detector.
 func TestSetPublicDHT(t *testing.T) {
-	_, addr := dhttest.PublicStandIn(t)
+	_, addr := parleytest.PublicDHTStandIn(t)
 	cfg := node.Config{PublicDHTBootstrap: []string{addr}}
 	alice := startConfigured(t, "alice", cfg)
 	ctx := t.Context()
-	if alice.m.Status().PublicDHT || alice.m.Settings(ctx).PublicDHT {
+	if alice.Messenger().Status().PublicDHT || alice.Messenger().Settings(ctx).PublicDHT {
 		t.Fatal("the public DHT is on by default")
 	}
 
-	stopPolling := pollStatus(alice.m)
-	set, err := alice.m.SetPublicDHT(ctx, true)
+	stopPolling := pollStatus(alice.Messenger())
+	set, err := alice.Messenger().SetPublicDHT(ctx, true)
 	if err != nil || !set.PublicDHT {
 		t.Fatalf("SetPublicDHT(true): %+v, %v", set, err)
 	}
-	inPublicDHT := func(n *testNode) func() bool {
+	inPublicDHT := func(n *parleytest.Node) func() bool {
 		return func() bool {
-			st := n.m.Status()
+			st := n.Messenger().Status()
 			return st.PublicDHT && st.PublicDHTPeers > 0
 		}
 	}
-	eventually(t, "the stand-in in alice's public routing table", inPublicDHT(alice))
+	parleytest.Eventually(t, "the stand-in in alice's public routing table", inPublicDHT(alice))
 	publicGoroutines := []string{"node.(*publicDHT).run(", "node.watchAddrs("}
 	if goroutinesIn(publicGoroutines...) == "" {
 		t.Fatal("no public DHT goroutine found while joined: the check after leaving would prove nothing")
 	}
-	if set, err := alice.m.SetPublicDHT(ctx, true); err != nil || !set.PublicDHT {
+	if set, err := alice.Messenger().SetPublicDHT(ctx, true); err != nil || !set.PublicDHT {
 		t.Fatalf("SetPublicDHT(true) again: %+v, %v", set, err)
 	}
 
 	stopPolling()
 
 	// The setting outlives the node; Config.PublicDHT stays off.
-	alice.stop()
-	cfg.DataDir = alice.dir
+	alice.Stop()
+	cfg.DataDir = alice.Dir
 	alice = startConfigured(t, "alice", cfg)
-	if !alice.m.Settings(ctx).PublicDHT {
+	if !alice.Messenger().Settings(ctx).PublicDHT {
 		t.Fatal("the public DHT is off after a restart")
 	}
-	eventually(t, "the stand-in in alice's public routing table after a restart", inPublicDHT(alice))
+	parleytest.Eventually(t, "the stand-in in alice's public routing table after a restart", inPublicDHT(alice))
 
-	stopPolling = pollStatus(alice.m)
-	set, err = alice.m.SetPublicDHT(ctx, false)
+	stopPolling = pollStatus(alice.Messenger())
+	set, err = alice.Messenger().SetPublicDHT(ctx, false)
 	stopPolling()
 	if err != nil || set.PublicDHT {
 		t.Fatalf("SetPublicDHT(false): %+v, %v", set, err)
 	}
-	if st := alice.m.Status(); st.PublicDHT || st.PublicDHTPeers != 0 {
+	if st := alice.Messenger().Status(); st.PublicDHT || st.PublicDHTPeers != 0 {
 		t.Errorf("status after leaving: public DHT %v, %d peers", st.PublicDHT, st.PublicDHTPeers)
 	}
 	// Leaving returns once the public DHT's goroutines have ended.
 	if g := goroutinesIn(publicGoroutines...); g != "" {
 		t.Errorf("the public DHT still runs after leaving:\n%s", g)
 	}
-	alice.stop()
+	alice.Stop()
 	alice = startConfigured(t, "alice", cfg)
-	if alice.m.Settings(ctx).PublicDHT || alice.m.Status().PublicDHT {
+	if alice.Messenger().Settings(ctx).PublicDHT || alice.Messenger().Status().PublicDHT {
 		t.Error("the public DHT is on again after a restart")
 	}
 	// The command-line flag joins whatever the setting says.
-	alice.stop()
+	alice.Stop()
 	cfg.PublicDHT = true
 	alice = startConfigured(t, "alice", cfg)
-	eventually(t, "alice in the public DHT by Config.PublicDHT", inPublicDHT(alice))
+	parleytest.Eventually(t, "alice in the public DHT by Config.PublicDHT", inPublicDHT(alice))
 }
 
 // pollStatus reads m's status and settings until the returned stop is

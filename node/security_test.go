@@ -10,6 +10,8 @@ import (
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 // tcpAddrs is h's peer info with its TCP addresses only.
@@ -27,7 +29,7 @@ func tcpAddrs(h host.Host) peer.AddrInfo {
 // peer that offers only Noise still connects.
 func TestConnectionSecurity(t *testing.T) {
 	ctx := context.Background()
-	a, b := startNode(t, "alice"), startNode(t, "bob")
+	a, b := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	if err := a.Node.Host().Connect(ctx, tcpAddrs(b.Node.Host())); err != nil {
 		t.Fatal(err)
 	}

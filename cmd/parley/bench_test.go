@@ -25,6 +25,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 
 	"github.com/parley-im/parley/gui/client"
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 const baselineEnv = "PARLEY_BENCH_BASELINE"
@@ -72,7 +73,7 @@ func rssMiB(b *testing.B, pid int) float64 {
 const idleSettle = 3 * time.Second // let start-up work and GC finish before reading RSS
 
 func BenchmarkStartup(b *testing.B) {
-	bin := parleyBinary(b)
+	bin := parleytest.BuildParley(b)
 	var ready, readyBase []time.Duration
 	var rss, rssBase []float64
 	for range b.N {

@@ -23,7 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-im/parley/gui/client"
-	"github.com/parley-im/parley/internal/dhttest"
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 // Two people who have never used Parley: each opens the link their node
@@ -35,141 +35,141 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes and a browser")
 	}
-	b := startBrowser(t)
-	art := newArtifacts(t)
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
 	// Never named: --name "" keeps the node's default name.
-	alice, bob := startProc(t, "alice", "--name", ""), startProc(t, "bob", "--name", "")
-	a, bb := b.newTab("alice", art), b.newTab("bob", art)
+	alice, bob := parleytest.StartProcess(t, "alice", "--name", ""), parleytest.StartProcess(t, "bob", "--name", "")
+	a, bb := b.NewTab("alice", art), b.NewTab("bob", art)
 
 	// First run: choose a name.
-	a.navigate(loginURL(alice))
-	a.waitRole("textbox", "Your name")
-	a.shoot("first-run")
-	a.typeIn("textbox", "Your name", "Alice")
-	a.click("button", "Continue")
+	a.Navigate(alice.LoginURL())
+	a.WaitRole("textbox", "Your name")
+	a.Shoot("first-run")
+	a.TypeIn("textbox", "Your name", "Alice")
+	a.Click("button", "Continue")
 
 	// Her invite code, as text (copied with the button) and as a QR code.
-	a.waitRole("textbox", "Your invite code")
-	a.waitJS("the QR code drawn", `document.querySelector('.qr img')?.naturalWidth > 0`)
-	a.click("button", "Copy invite code")
-	a.waitRole("status", "")
-	a.waitText("Copied")
-	invite := a.value("textbox", "Your invite code")
-	if invite != alice.invite() || !strings.HasPrefix(invite, "parley:") {
+	a.WaitRole("textbox", "Your invite code")
+	a.WaitJS("the QR code drawn", `document.querySelector('.qr img')?.naturalWidth > 0`)
+	a.Click("button", "Copy invite code")
+	a.WaitRole("status", "")
+	a.WaitText("Copied")
+	invite := a.Value("textbox", "Your invite code")
+	if invite != alice.Invite() || !strings.HasPrefix(invite, "parley:") {
 		t.Fatalf("the invite shown is not alice's: %.40q…", invite)
 	}
-	if got := eval[string](a, "read the clipboard", `navigator.clipboard.readText().catch(() => 'unreadable')`); got != invite && got != "unreadable" {
+	if got := parleytest.Eval[string](a, "read the clipboard", `navigator.clipboard.readText().catch(() => 'unreadable')`); got != invite && got != "unreadable" {
 		t.Errorf("the clipboard holds %.40q…", got)
 	}
-	a.shoot("invite")
+	a.Shoot("invite")
 
-	bb.navigate(loginURL(bob))
-	bb.typeIn("textbox", "Your name", "Bob")
-	bb.click("button", "Continue")
-	bb.waitRole("textbox", "Your invite code")
+	bb.Navigate(bob.LoginURL())
+	bb.TypeIn("textbox", "Your name", "Bob")
+	bb.Click("button", "Continue")
+	bb.WaitRole("textbox", "Your invite code")
 
 	// Bob adds Alice by her invite, and sees the safety number to compare.
-	bb.click("link", "Add contact")
-	bb.paste("textbox", "Invite code", invite)
-	bb.click("button", "Add contact")
-	bb.waitText("Alice was added")
-	shown := eval[string](bb, "read the safety number", `document.querySelector('.result .safety').textContent`)
+	bb.Click("link", "Add contact")
+	bb.Paste("textbox", "Invite code", invite)
+	bb.Click("button", "Add contact")
+	bb.WaitText("Alice was added")
+	shown := parleytest.Eval[string](bb, "read the safety number", `document.querySelector('.result .safety').textContent`)
 	var contacts []struct {
 		Name         string `json:"name"`
 		SafetyNumber string `json:"safety_number"`
 	}
-	if err := json.Unmarshal([]byte(bob.cli("contact", "list", "--json")), &contacts); err != nil || len(contacts) != 1 {
+	if err := json.Unmarshal([]byte(bob.CLI("contact", "list", "--json")), &contacts); err != nil || len(contacts) != 1 {
 		t.Fatalf("bob's contacts: %v %+v", err, contacts)
 	}
 	if contacts[0].Name != "Alice" || shown != contacts[0].SafetyNumber || shown == "" {
 		t.Errorf("safety number shown %q, bob's node has %+v", shown, contacts[0])
 	}
-	bb.shoot("contact-added")
+	bb.Shoot("contact-added")
 
 	// Bob writes first.
-	bb.click("link", "Write to Alice")
-	bb.send("Hello Alice! It's Bob.")
-	bb.waitMessage("Hello Alice! It's Bob.")
+	bb.Click("link", "Write to Alice")
+	bb.Send("Hello Alice! It's Bob.")
+	bb.WaitMessage("Hello Alice! It's Bob.")
 
 	// A stranger's message waits as a request, live, until Alice accepts.
-	a.click("link", "Message requests (1)")
-	a.waitText("Hello Alice! It's Bob.")
-	bb.waitRole("img", "delivered") // stored by Alice's node, not yet read
-	if tick := bb.tickOf("Hello Alice! It's Bob."); tick != "delivered" {
+	a.Click("link", "Message requests (1)")
+	a.WaitText("Hello Alice! It's Bob.")
+	bb.WaitRole("img", "delivered") // stored by Alice's node, not yet read
+	if tick := bb.TickOf("Hello Alice! It's Bob."); tick != "delivered" {
 		t.Errorf("bob's message shows %q before alice opened it, want delivered", tick)
 	}
-	a.shoot("requests")
-	a.click("button", "Accept Bob")
-	a.waitMessage("Hello Alice! It's Bob.")
-	bb.waitJS(`bob's message ticked "read"`, `document.querySelector('.messages .msg.out [role=img]')?.getAttribute('aria-label') === 'read'`)
-	bb.waitRole("img", "read")
+	a.Shoot("requests")
+	a.Click("button", "Accept Bob")
+	a.WaitMessage("Hello Alice! It's Bob.")
+	bb.WaitJS(`bob's message ticked "read"`, `document.querySelector('.messages .msg.out [role=img]')?.getAttribute('aria-label') === 'read'`)
+	bb.WaitRole("img", "read")
 
-	a.send("Hi Bob, welcome!")
-	bb.waitMessage("Hi Bob, welcome!")
-	a.shoot("chat")
-	bb.shoot("chat")
+	a.Send("Hi Bob, welcome!")
+	bb.WaitMessage("Hi Bob, welcome!")
+	a.Shoot("chat")
+	bb.Shoot("chat")
 
 	// Alice starts a group and invites Bob; Bob sees the invitation live.
-	a.click("link", "New group")
-	a.typeIn("textbox", "Group name", "Book club")
-	a.click("button", "Create group")
-	a.waitRole("combobox", "Contact to invite")
-	a.click("button", "Invite") // Bob, the only contact, is chosen
-	a.waitJS("Bob among the members", `[...document.querySelectorAll('.member-name')].some(e => e.textContent.startsWith('Bob'))`)
-	a.waitRole("button", "Remove Bob")
-	a.shoot("group-members")
+	a.Click("link", "New group")
+	a.TypeIn("textbox", "Group name", "Book club")
+	a.Click("button", "Create group")
+	a.WaitRole("combobox", "Contact to invite")
+	a.Click("button", "Invite") // Bob, the only contact, is chosen
+	a.WaitJS("Bob among the members", `[...document.querySelectorAll('.member-name')].some(e => e.textContent.startsWith('Bob'))`)
+	a.WaitRole("button", "Remove Bob")
+	a.Shoot("group-members")
 
-	bb.click("link", "Book club from Alice")
-	bb.shoot("group-invitation")
-	bb.click("button", "Accept invitation to Book club")
-	bb.waitRole("textbox", "Message")
-	bb.send("Hello, book club!")
+	bb.Click("link", "Book club from Alice")
+	bb.Shoot("group-invitation")
+	bb.Click("button", "Accept invitation to Book club")
+	bb.WaitRole("textbox", "Message")
+	bb.Send("Hello, book club!")
 
-	a.click("link", "Book club")
-	a.waitMessage("Hello, book club!")
-	a.paste("textbox", "Message", "Welcome to the club, Bob.")
-	a.click("button", "Send")
-	bb.waitMessage("Welcome to the club, Bob.")
-	a.shoot("group-chat")
-	bb.shoot("group-chat")
-	bb.shootDark("group-chat")
+	a.Click("link", "Book club")
+	a.WaitMessage("Hello, book club!")
+	a.Paste("textbox", "Message", "Welcome to the club, Bob.")
+	a.Click("button", "Send")
+	bb.WaitMessage("Welcome to the club, Bob.")
+	a.Shoot("group-chat")
+	bb.Shoot("group-chat")
+	bb.ShootDark("group-chat")
 
 	// The conversation list: unread counts and last messages.
-	bb.send("Who reads first?")
-	a.waitMessage("Who reads first?")
-	bb.click("link", "Alice")
-	bb.send("A message for the list")
-	a.waitJS("an unread count on Bob", `document.querySelector('a.conv[aria-label="Bob"] .badge')?.textContent === '1'`)
-	a.navigate(alice.guiURL(t))
-	a.waitRole("link", "Bob")
-	a.shoot("conversations")
-	a.shootDark("conversations")
+	bb.Send("Who reads first?")
+	a.WaitMessage("Who reads first?")
+	bb.Click("link", "Alice")
+	bb.Send("A message for the list")
+	a.WaitJS("an unread count on Bob", `document.querySelector('a.conv[aria-label="Bob"] .badge')?.textContent === '1'`)
+	a.Navigate(alice.GUIURL())
+	a.WaitRole("link", "Bob")
+	a.Shoot("conversations")
+	a.ShootDark("conversations")
 
-	a.click("link", "Network")
-	a.waitText("Connected peers (")
-	a.shoot("network")
-	a.click("link", "Settings")
-	a.waitRole("textbox", "Display name")
-	a.shoot("settings")
+	a.Click("link", "Network")
+	a.WaitText("Connected peers (")
+	a.Shoot("network")
+	a.Click("link", "Settings")
+	a.WaitRole("textbox", "Display name")
+	a.Shoot("settings")
 
 	// Alice's node restarts under her open page: it says so, reconnects by
 	// itself (same URL, same session) and catches up on what came meanwhile.
-	a.click("link", "Bob")
-	a.waitMessage("A message for the list")
-	alice.stop()
-	a.waitText("Not connected to your Parley node")
-	a.shoot("reconnecting")
-	bob.cli("send", "Alice", "Sent while your node was down")
-	alice.start()
-	a.waitMessage("Sent while your node was down")
-	a.waitJS("the banner gone", `document.querySelector('.conn-banner').hidden`)
-	a.send("Back again")
-	bb.waitMessage("Back again")
+	a.Click("link", "Bob")
+	a.WaitMessage("A message for the list")
+	alice.Stop()
+	a.WaitText("Not connected to your Parley node")
+	a.Shoot("reconnecting")
+	bob.CLI("send", "Alice", "Sent while your node was down")
+	alice.Start()
+	a.WaitMessage("Sent while your node was down")
+	a.WaitJS("the banner gone", `document.querySelector('.conn-banner').hidden`)
+	a.Send("Back again")
+	bb.WaitMessage("Back again")
 
 	// A long history loads as Alice scrolls up, without moving what she
 	// reads.
-	a.click("link", "Book club")
-	c, err := client.Open(bob.dir)
+	a.Click("link", "Book club")
+	c, err := client.Open(bob.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,27 +180,27 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a.waitJS("the last one listed", fmt.Sprintf(`document.querySelector('a.conv[aria-label="Bob"] .conv-preview')?.textContent === 'history %02d'`, many-1))
+	a.WaitJS("the last one listed", fmt.Sprintf(`document.querySelector('a.conv[aria-label="Bob"] .conv-preview')?.textContent === 'history %02d'`, many-1))
 	// Read elsewhere (nothing unread makes the first page longer), and the
 	// page loaded afresh, as the CLI's reading sends the GUI no event.
-	alice.cli("messages", "Bob", "--limit", "0")
-	a.navigate(alice.guiURL(t))
-	a.click("link", "Bob")
-	a.waitMessage(fmt.Sprintf("history %02d", many-1))
-	a.waitRole("button", "Load older messages")
-	first := eval[string](a, "the oldest message shown", `document.querySelector('.messages .msg .text').textContent`)
+	alice.CLI("messages", "Bob", "--limit", "0")
+	a.Navigate(alice.GUIURL())
+	a.Click("link", "Bob")
+	a.WaitMessage(fmt.Sprintf("history %02d", many-1))
+	a.WaitRole("button", "Load older messages")
+	first := parleytest.Eval[string](a, "the oldest message shown", `document.querySelector('.messages .msg .text').textContent`)
 	if first == "Hello Alice! It's Bob." {
 		t.Fatal("the whole history loaded at once")
 	}
-	eval[bool](a, "scroll to the top", `(document.querySelector('.scroller').scrollTop = 0, true)`)
-	a.waitText("This is the start of your conversation with Bob.")
-	a.waitJS("the first message loaded", `document.querySelector('.messages .msg .text').textContent === "Hello Alice! It's Bob."`)
-	a.waitJS(fmt.Sprintf("%q still in view", first), fmt.Sprintf(`(() => {
+	parleytest.Eval[bool](a, "scroll to the top", `(document.querySelector('.scroller').scrollTop = 0, true)`)
+	a.WaitText("This is the start of your conversation with Bob.")
+	a.WaitJS("the first message loaded", `document.querySelector('.messages .msg .text').textContent === "Hello Alice! It's Bob."`)
+	a.WaitJS(fmt.Sprintf("%q still in view", first), fmt.Sprintf(`(() => {
 		const el = [...document.querySelectorAll('.messages .msg .text')].find(e => e.textContent === %q);
 		const s = document.querySelector('.scroller').getBoundingClientRect(), r = el.getBoundingClientRect();
 		return r.top >= s.top - 1 && r.bottom <= s.bottom + 1;
 	})()`, first))
-	a.shoot("history")
+	a.Shoot("history")
 }
 
 // Without a session the page refuses and says how to log in; a used link
@@ -211,24 +211,24 @@ func TestBrowserRefusesStrangers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes and a browser")
 	}
-	b := startBrowser(t)
-	art := newArtifacts(t)
-	alice := startProc(t, "alice")
-	tb := b.newTab("stranger", art)
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice := parleytest.StartProcess(t, "alice")
+	tb := b.NewTab("stranger", art)
 
-	tb.navigate(alice.guiURL(t))
-	tb.waitText("This browser is not logged in to Parley")
-	tb.waitText("parley open")
-	tb.shoot("logged-out")
-	if n := eval[int](tb, "count scripts", `document.scripts.length`); n != 0 {
+	tb.Navigate(alice.GUIURL())
+	tb.WaitText("This browser is not logged in to Parley")
+	tb.WaitText("parley open")
+	tb.Shoot("logged-out")
+	if n := parleytest.Eval[int](tb, "count scripts", `document.scripts.length`); n != 0 {
 		t.Errorf("the refusal page runs %d scripts", n)
 	}
 
-	login := loginURL(alice)
-	tb.navigate(login)
-	tb.waitRole("link", "Add contact") // logged in: the app
-	tb.navigate(login)
-	tb.waitText("This login link was already used or has expired")
+	login := alice.LoginURL()
+	tb.Navigate(login)
+	tb.WaitRole("link", "Add contact") // logged in: the app
+	tb.Navigate(login)
+	tb.WaitText("This login link was already used or has expired")
 
 	// A page on another port of 127.0.0.1, in the logged-in browser.
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -236,18 +236,18 @@ func TestBrowserRefusesStrangers(t *testing.T) {
 		io.WriteString(w, "<!doctype html><title>elsewhere</title><p>another local site</p>")
 	}))
 	defer evil.Close()
-	tb.navigate(evil.URL)
-	tb.waitText("another local site")
-	api := strings.TrimSuffix(alice.guiURL(t), "/")
+	tb.Navigate(evil.URL)
+	tb.WaitText("another local site")
+	api := strings.TrimSuffix(alice.GUIURL(), "/")
 	// A simple POST (no preflight) that would create a group.
-	eval[bool](tb, "post from elsewhere", fmt.Sprintf(`fetch(%q, {method: 'POST', mode: 'no-cors', credentials: 'include',
+	parleytest.Eval[bool](tb, "post from elsewhere", fmt.Sprintf(`fetch(%q, {method: 'POST', mode: 'no-cors', credentials: 'include',
 		headers: {'Content-Type': 'text/plain'}, body: '{"name":"planted"}'}).then(() => true, () => true)`, api+"/api/v1/groups"))
 	// Reading is refused too: no CORS, and the server refuses anyway.
-	got := eval[string](tb, "read from elsewhere", fmt.Sprintf(`fetch(%q, {credentials: 'include'}).then(r => 'read: ' + r.status, e => 'refused')`, api+"/api/v1/self"))
+	got := parleytest.Eval[string](tb, "read from elsewhere", fmt.Sprintf(`fetch(%q, {credentials: 'include'}).then(r => 'read: ' + r.status, e => 'refused')`, api+"/api/v1/self"))
 	if got != "refused" {
 		t.Errorf("another origin reading the API: %s", got)
 	}
-	ws := eval[string](tb, "open the event stream from elsewhere", fmt.Sprintf(`new Promise(done => {
+	ws := parleytest.Eval[string](tb, "open the event stream from elsewhere", fmt.Sprintf(`new Promise(done => {
 		const ws = new WebSocket(%q);
 		ws.onopen = () => { ws.close(); done('opened'); };
 		ws.onclose = () => done('refused');
@@ -255,7 +255,7 @@ func TestBrowserRefusesStrangers(t *testing.T) {
 	if ws != "refused" {
 		t.Errorf("another origin opening the event stream: %s", ws)
 	}
-	if groups := strings.TrimSpace(alice.cli("group", "list", "--json")); groups != "[]" {
+	if groups := strings.TrimSpace(alice.CLI("group", "list", "--json")); groups != "[]" {
 		t.Errorf("a request from another origin changed the node: groups %s", groups)
 	}
 }
@@ -268,51 +268,51 @@ func TestBrowserSendsAFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes and a browser")
 	}
-	b := startBrowser(t)
-	art := newArtifacts(t)
-	alice, bob := startProc(t, "Alice"), startProc(t, "Bob")
-	alice.cli("contact", "add", bob.invite(), "--name", "Bob")
-	bob.cli("contact", "add", alice.invite(), "--name", "Alice")
-	a, bb := b.newTab("alice", art), b.newTab("bob", art)
-	a.navigate(loginURL(alice))
-	bb.navigate(loginURL(bob))
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
+	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
+	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	a, bb := b.NewTab("alice", art), b.NewTab("bob", art)
+	a.Navigate(alice.LoginURL())
+	bb.Navigate(bob.LoginURL())
 
 	picture := testPNG(t, 480, 320)
 	path := filepath.Join(t.TempDir(), "sunset.png")
 	if err := os.WriteFile(path, picture, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a.click("link", "Bob")
-	a.waitRole("textbox", "Message")
-	bb.click("link", "Alice")
-	bb.waitRole("button", "Attach file")
+	a.Click("link", "Bob")
+	a.WaitRole("textbox", "Message")
+	bb.Click("link", "Alice")
+	bb.WaitRole("button", "Attach file")
 	// The button opens the system's file picker; a test hands the file to
 	// the input behind it, as the picker would.
-	bb.do("attach sunset.png", chromedp.SetUploadFiles(chromedp.CSS("input.attach-input"), []string{path}))
+	bb.Do("attach sunset.png", chromedp.SetUploadFiles(chromedp.CSS("input.attach-input"), []string{path}))
 
-	for _, tb := range []*tab{bb, a} {
-		tb.waitJS("the card of sunset.png complete", `(() => {
+	for _, tb := range []*parleytest.Tab{bb, a} {
+		tb.WaitJS("the card of sunset.png complete", `(() => {
 			const card = [...document.querySelectorAll('.messages .file-card')].find(c => c.querySelector('.file-name').textContent === 'sunset.png');
 			const bar = card?.querySelector('progress.file-bar');
 			return card?.dataset.state === 'complete' && bar.value === 100 && !bar.hidden &&
 				card.querySelector('.file-status').textContent.startsWith('100% · ');
 		})()`)
-		tb.waitRole("progressbar", "Transfer of sunset.png")
-		tb.waitRole("link", "Download sunset.png")
+		tb.WaitRole("progressbar", "Transfer of sunset.png")
+		tb.WaitRole("link", "Download sunset.png")
 	}
-	a.waitJS("the preview drawn", `document.querySelector('.file-card .file-preview img')?.naturalWidth === 480`)
-	a.waitRole("img", "sunset.png")
-	bb.waitJS("bob's preview drawn", `document.querySelector('.file-card .file-preview img')?.naturalWidth === 480`)
-	a.waitJS("the history scrolled to the card", `(() => {
+	a.WaitJS("the preview drawn", `document.querySelector('.file-card .file-preview img')?.naturalWidth === 480`)
+	a.WaitRole("img", "sunset.png")
+	bb.WaitJS("bob's preview drawn", `document.querySelector('.file-card .file-preview img')?.naturalWidth === 480`)
+	a.WaitJS("the history scrolled to the card", `(() => {
 		const s = document.querySelector('.scroller');
 		return s.scrollHeight - s.scrollTop - s.clientHeight < 48;
 	})()`)
-	a.shoot("file-received")
-	bb.shoot("file-sent")
-	a.shootDark("file-received")
+	a.Shoot("file-received")
+	bb.Shoot("file-sent")
+	a.ShootDark("file-received")
 
 	// The download link gives the very bytes, as an attachment.
-	got := eval[string](a, "fetch the download link", `(async () => {
+	got := parleytest.Eval[string](a, "fetch the download link", `(async () => {
 		const link = document.querySelector('.file-card a[download]');
 		const r = await fetch(link.href);
 		const buf = new Uint8Array(await r.arrayBuffer());
@@ -330,35 +330,35 @@ func TestBrowserSendsAFile(t *testing.T) {
 			t.Errorf("the downloaded bytes differ from the picture sent (%d bytes, %v)", len(body), err)
 		}
 	}
-	var files []jsonFile
-	if err := json.Unmarshal([]byte(alice.cli("file", "list", "--json")), &files); err != nil || len(files) != 1 ||
-		files[0].State != "complete" || hashOf(t, files[0].Path) != hashOf(t, path) {
+	var files []parleytest.CLIFile
+	if err := json.Unmarshal([]byte(alice.CLI("file", "list", "--json")), &files); err != nil || len(files) != 1 ||
+		files[0].State != "complete" || parleytest.FileHash(t, files[0].Path) != parleytest.FileHash(t, path) {
 		t.Fatalf("alice's files: %+v, %v", files, err)
 	}
 
 	// The offer is a message like any other: delivered, then read. (Shown
 	// on loading: the node sends no status events for file messages yet.)
-	bb.navigate(bob.guiURL(t))
-	bb.click("link", "Alice")
-	bb.waitJS("bob's file message ticked read", `document.querySelector('.messages .msg.out.file [role=img]')?.getAttribute('aria-label') === 'read'`)
+	bb.Navigate(bob.GUIURL())
+	bb.Click("link", "Alice")
+	bb.WaitJS("bob's file message ticked read", `document.querySelector('.messages .msg.out.file [role=img]')?.getAttribute('aria-label') === 'read'`)
 
 	// Bob asks for every file: his Settings screen, 0 MB.
-	bb.click("link", "Settings")
-	bb.waitJS("the limit loaded", `document.querySelector('input[name=auto-accept]')?.value === '25'`)
-	bb.shoot("settings-files")
-	eval[bool](bb, "clear the limit", `(document.querySelector('input[name=auto-accept]').value = '', true)`)
-	bb.typeIn("spinbutton", "Download files automatically up to (MB)", "0")
-	bb.click("button", "Save limit")
-	bb.waitText("Saved")
+	bb.Click("link", "Settings")
+	bb.WaitJS("the limit loaded", `document.querySelector('input[name=auto-accept]')?.value === '25'`)
+	bb.Shoot("settings-files")
+	parleytest.Eval[bool](bb, "clear the limit", `(document.querySelector('input[name=auto-accept]').value = '', true)`)
+	bb.TypeIn("spinbutton", "Download files automatically up to (MB)", "0")
+	bb.Click("button", "Save limit")
+	bb.WaitText("Saved")
 	var set struct {
 		AutoAcceptBytes int64 `json:"auto_accept_bytes"`
 	}
-	if err := json.Unmarshal([]byte(bob.cli("settings", "--json")), &set); err != nil || set.AutoAcceptBytes != -1 {
+	if err := json.Unmarshal([]byte(bob.CLI("settings", "--json")), &set); err != nil || set.AutoAcceptBytes != -1 {
 		t.Fatalf("bob's settings after saving 0: %+v, %v", set, err)
 	}
 
 	// Alice drops a file onto the conversation; Bob accepts it.
-	a.waitJS("drop notes.txt", `(() => {
+	a.WaitJS("drop notes.txt", `(() => {
 		const dt = new DataTransfer();
 		dt.items.add(new File(['notes from the trip\n'], 'notes.txt', { type: 'text/plain' }));
 		const target = document.querySelector('.chat .scroller');
@@ -367,15 +367,15 @@ func TestBrowserSendsAFile(t *testing.T) {
 		}
 		return true;
 	})()`)
-	bb.click("link", "Alice")
-	bb.waitRole("button", "Accept notes.txt")
-	a.waitJS("alice's card waiting", `[...document.querySelectorAll('.file-card')].some(c => c.dataset.state === 'offered' && c.textContent.includes('notes.txt'))`)
-	a.waitRole("button", "Cancel notes.txt")
-	bb.shoot("file-offered")
-	bb.click("button", "Accept notes.txt")
-	bb.waitRole("link", "Download notes.txt")
-	a.waitRole("link", "Download notes.txt")
-	if n := eval[int](bb, "count previews", `document.querySelectorAll('.file-preview img').length`); n != 1 {
+	bb.Click("link", "Alice")
+	bb.WaitRole("button", "Accept notes.txt")
+	a.WaitJS("alice's card waiting", `[...document.querySelectorAll('.file-card')].some(c => c.dataset.state === 'offered' && c.textContent.includes('notes.txt'))`)
+	a.WaitRole("button", "Cancel notes.txt")
+	bb.Shoot("file-offered")
+	bb.Click("button", "Accept notes.txt")
+	bb.WaitRole("link", "Download notes.txt")
+	a.WaitRole("link", "Download notes.txt")
+	if n := parleytest.Eval[int](bb, "count previews", `document.querySelectorAll('.file-preview img').length`); n != 1 {
 		t.Errorf("%d previews: a text file has none", n)
 	}
 }
@@ -388,67 +388,67 @@ func TestBrowserPublicDHTSetting(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a real process and a browser")
 	}
-	b := startBrowser(t)
-	art := newArtifacts(t)
-	_, standIn := dhttest.PublicStandIn(t)
-	alice := startProc(t, "Alice", "--public-dht-bootstrap", standIn)
-	a := b.newTab("alice", art)
-	a.navigate(loginURL(alice))
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	_, standIn := parleytest.PublicDHTStandIn(t)
+	alice := parleytest.StartProcess(t, "Alice", "--public-dht-bootstrap", standIn)
+	a := b.NewTab("alice", art)
+	a.Navigate(alice.LoginURL())
 
 	const box = "Use the public IPFS network to find contacts"
-	a.click("link", "Settings")
-	a.waitJS("the box loaded, off", `(() => {
+	a.Click("link", "Settings")
+	a.WaitJS("the box loaded, off", `(() => {
 		const c = document.querySelector('input[name=public-dht]');
 		return c && !c.disabled && !c.checked;
 	})()`)
-	a.click("checkbox", box)
-	a.waitText("Saved: on")
-	a.shoot("settings-public-dht")
+	a.Click("checkbox", box)
+	a.WaitText("Saved: on")
+	a.Shoot("settings-public-dht")
 	if !publicDHTOf(t, alice) {
 		t.Fatal("the settings say the public DHT is off after turning it on")
 	}
-	waitUntil(t, "the stand-in in alice's public routing table", func() bool {
+	parleytest.Eventually(t, "the stand-in in alice's public routing table", func() bool {
 		var st struct {
 			PublicDHT      bool `json:"public_dht"`
 			PublicDHTPeers int  `json:"public_dht_peers"`
 		}
-		if err := json.Unmarshal([]byte(alice.cli("status", "--json")), &st); err != nil {
+		if err := json.Unmarshal([]byte(alice.CLI("status", "--json")), &st); err != nil {
 			t.Fatal(err)
 		}
 		return st.PublicDHT && st.PublicDHTPeers > 0
 	})
-	a.click("link", "Network")
-	a.waitText("Public IPFS DHT")
-	a.waitJS("the panel shows it on", `document.body.innerText.includes('on, 1 peer in the routing table')`)
-	a.shoot("network-public-dht")
+	a.Click("link", "Network")
+	a.WaitText("Public IPFS DHT")
+	a.WaitJS("the panel shows it on", `document.body.innerText.includes('on, 1 peer in the routing table')`)
+	a.Shoot("network-public-dht")
 
-	alice.stop()
-	alice.start()
+	alice.Stop()
+	alice.Start()
 	if !publicDHTOf(t, alice) {
 		t.Fatal("the public DHT is off after a restart")
 	}
 	// A fresh page: the open one would redraw its screen on reconnecting,
 	// racing the click below.
-	a.navigate("about:blank")
-	a.navigate(alice.guiURL(t) + "#/settings")
-	a.waitJS("the box loaded, on", `(() => {
+	a.Navigate("about:blank")
+	a.Navigate(alice.GUIURL() + "#/settings")
+	a.WaitJS("the box loaded, on", `(() => {
 		const c = document.querySelector('input[name=public-dht]');
 		return c && !c.disabled && c.checked;
 	})()`)
-	a.click("checkbox", box)
-	a.waitText("Saved: off")
+	a.Click("checkbox", box)
+	a.WaitText("Saved: off")
 	if publicDHTOf(t, alice) {
 		t.Fatal("the settings say the public DHT is on after turning it off")
 	}
 }
 
 // publicDHTOf is the public DHT setting, as GET /api/v1/settings has it.
-func publicDHTOf(t *testing.T, p *proc) bool {
+func publicDHTOf(t *testing.T, p *parleytest.Process) bool {
 	t.Helper()
 	var set struct {
 		PublicDHT *bool `json:"public_dht"`
 	}
-	if err := json.Unmarshal([]byte(p.cli("settings", "--json")), &set); err != nil || set.PublicDHT == nil {
+	if err := json.Unmarshal([]byte(p.CLI("settings", "--json")), &set); err != nil || set.PublicDHT == nil {
 		t.Fatalf("settings --json: %+v, %v", set, err)
 	}
 	return *set.PublicDHT

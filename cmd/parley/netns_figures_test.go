@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 // firstMessage starts two fresh nodes with the flags, has a add b by peer
@@ -25,12 +27,12 @@ func firstMessage(t *testing.T, nsA, nsB string, listen []string, flags ...strin
 	start := time.Now()
 	a := startIn(t, nsA, "alice", t.TempDir(), listen, flags...)
 	b := startIn(t, nsB, "bob", t.TempDir(), listen, flags...)
-	defer a.stop()
-	defer b.stop()
-	a.cli("contact", "add", addrlessInvite(t, b.proc), "--name", "bob")
+	defer a.Stop()
+	defer b.Stop()
+	a.CLI("contact", "add", b.AddrlessInvite(), "--name", "bob")
 	sent := time.Now()
-	a.cli("send", "bob", "first")
-	waitUntil(t, "the first message delivered", func() bool { return a.delivered("bob", "first") })
+	a.CLI("send", "bob", "first")
+	parleytest.Eventually(t, "the first message delivered", func() bool { return a.delivered("bob", "first") })
 	return time.Since(start), time.Since(sent)
 }
 
@@ -68,7 +70,7 @@ func TestConnectivityFigures(t *testing.T) {
 	in := newInternet(t)
 	bootNS, bootIP := in.publicHost()
 	boot := startIn(t, bootNS, "boot", t.TempDir(), wanListen, "--relay-service", "--no-mdns")
-	bootAddr, bootID := boot.addrOn(bootIP), boot.peerID()
+	bootAddr, bootID := boot.addrOn(bootIP), boot.PeerID()
 	hostA, _ := in.publicHost()
 	hostB, _ := in.publicHost()
 	var dhtStart, dhtSend []time.Duration
@@ -87,7 +89,7 @@ func TestConnectivityFigures(t *testing.T) {
 	for i := range rounds {
 		sym[i] = startNATPair(t, in, fmt.Sprintf("s%d", i), [2]natKind{coneNAT, symmetricNAT}, bootAddr)
 		sym[i].sentAt = time.Now()
-		sym[i].procs[0].cli("send", sym[i].procs[1].name, sym[i].hiTexts[0])
+		sym[i].procs[0].CLI("send", sym[i].procs[1].Name, sym[i].hiTexts[0])
 	}
 	// Poll every pair in turn: each reading costs a CLI call, so these
 	// times are good to about half a second.
@@ -96,7 +98,7 @@ func TestConnectivityFigures(t *testing.T) {
 		pending := 0
 		for _, p := range sym {
 			if p.deliveredAt.IsZero() {
-				if p.procs[0].delivered(p.procs[1].name, p.hiTexts[0]) {
+				if p.procs[0].delivered(p.procs[1].Name, p.hiTexts[0]) {
 					p.deliveredAt = time.Now()
 				} else {
 					pending++
@@ -115,11 +117,11 @@ func TestConnectivityFigures(t *testing.T) {
 		relayFresh = append(relayFresh, p.deliveredAt.Sub(p.startedAt))
 		a, b := p.procs[0], p.procs[1]
 		if tr, _ := a.transportTo(p.peerIDs[1]); tr != "relayed" {
-			t.Errorf("%s reaches %s by %q", a.name, b.name, tr)
+			t.Errorf("%s reaches %s by %q", a.Name, b.Name, tr)
 		}
 		sent := time.Now()
-		a.cli("send", b.name, "second")
-		waitUntil(t, "the second message delivered", func() bool { return a.delivered(b.name, "second") })
+		a.CLI("send", b.Name, "second")
+		parleytest.Eventually(t, "the second message delivered", func() bool { return a.delivered(b.Name, "second") })
 		relayWarm = append(relayWarm, time.Since(sent))
 	}
 	add("relay (one symmetric NAT): start → first delivered %s; a later message over the relayed connection, send → delivered %s",

@@ -42,6 +42,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 )
 
@@ -211,8 +212,8 @@ type netStatus struct {
 func (p *nsProc) netStatus() netStatus {
 	p.t.Helper()
 	var st netStatus
-	if err := json.Unmarshal([]byte(p.cli("status", "--json")), &st); err != nil {
-		p.t.Fatalf("%s: status --json: %v", p.name, err)
+	if err := json.Unmarshal([]byte(p.CLI("status", "--json")), &st); err != nil {
+		p.t.Fatalf("%s: status --json: %v", p.Name, err)
 	}
 	return st
 }
@@ -228,23 +229,11 @@ func (p *nsProc) transportTo(peerID string) (transport string, addrs []string) {
 	return "", nil
 }
 
-// peerID asks the node in its namespace (proc.peerID would ask outside).
-func (p *nsProc) peerID() string {
-	p.t.Helper()
-	var self struct {
-		PeerID string `json:"peer_id"`
-	}
-	if err := json.Unmarshal([]byte(p.cli("id", "--json")), &self); err != nil {
-		p.t.Fatal(err)
-	}
-	return self.PeerID
-}
-
 // addrOn is p's announced address for bootstrapping: TCP on IPv6 ip.
 func (p *nsProc) addrOn(ip string) string {
 	p.t.Helper()
 	var self struct{ Addrs []string }
-	if err := json.Unmarshal([]byte(p.cli("id", "--json")), &self); err != nil {
+	if err := json.Unmarshal([]byte(p.CLI("id", "--json")), &self); err != nil {
 		p.t.Fatal(err)
 	}
 	for _, a := range self.Addrs {
@@ -252,18 +241,19 @@ func (p *nsProc) addrOn(ip string) string {
 			return a
 		}
 	}
-	p.t.Fatalf("%s announces no TCP address on %s: %v", p.name, ip, self.Addrs)
+	p.t.Fatalf("%s announces no TCP address on %s: %v", p.Name, ip, self.Addrs)
 	return ""
 }
 
 // delivered reports whether p's message text to contact with is delivered.
 func (p *nsProc) delivered(with, text string) bool {
-	s := p.status(with, text)
+	s := p.StatusOf(with, text)
 	return s == "delivered" || s == "read"
 }
 
-// poll is waitUntil at a gentler pace, for conditions that take seconds
-// (AutoNAT's verdict, hole punching) and cost a CLI call to check.
+// poll is parleytest.EventuallyWithin at a gentler pace, for conditions
+// that take seconds (AutoNAT's verdict, hole punching) and cost a CLI call
+// (in a namespace) to check.
 func poll(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
@@ -315,13 +305,13 @@ func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, rel
 		}
 		p.procs[i] = startIn(t, ns, who, dir, wanListen, append(flags, "--no-mdns", "--log-level", "info")...)
 		p.natAddrs[i] = natAddr
-		p.peerIDs[i] = p.procs[i].peerID()
+		p.peerIDs[i] = p.procs[i].PeerID()
 		p.hiTexts[i] = "hello from " + who
 	}
 	// By peer ID (and keys) only: no address in either invite.
 	a, b := p.procs[0], p.procs[1]
-	a.cli("contact", "add", addrlessInvite(t, b.proc), "--name", b.name)
-	b.cli("contact", "add", addrlessInvite(t, a.proc), "--name", a.name)
+	a.CLI("contact", "add", b.AddrlessInvite(), "--name", b.Name)
+	b.CLI("contact", "add", a.AddrlessInvite(), "--name", a.Name)
 	return p
 }
 
@@ -331,16 +321,16 @@ func (p *natPair) awaitRelayed(t *testing.T, relayID string) {
 	t.Helper()
 	for i, n := range p.procs {
 		var st netStatus
-		poll(t, 60*time.Second, n.name+" finding itself behind a NAT and reserving a relay slot", func() bool {
+		poll(t, 60*time.Second, n.Name+" finding itself behind a NAT and reserving a relay slot", func() bool {
 			st = n.netStatus()
 			return st.Reachability == "private" && slices.ContainsFunc(st.Relays, func(r string) bool { return strings.HasSuffix(r, "/p2p/"+relayID) })
 		})
 		if st.DHTMode != "client" {
-			t.Errorf("%s behind a NAT runs its DHT as a %s", n.name, st.DHTMode)
+			t.Errorf("%s behind a NAT runs its DHT as a %s", n.Name, st.DHTMode)
 		}
 		// The relay saw it come from its NAT's public address.
 		if !slices.ContainsFunc(st.Observed, func(a string) bool { return strings.HasPrefix(a, "/ip6/"+p.natAddrs[i]+"/") }) {
-			t.Errorf("%s: observed addresses %v, want its NAT's %s among them", n.name, st.Observed, p.natAddrs[i])
+			t.Errorf("%s: observed addresses %v, want its NAT's %s among them", n.Name, st.Observed, p.natAddrs[i])
 		}
 	}
 	p.relayedAt = time.Now()
@@ -351,12 +341,12 @@ func (p *natPair) exchange(t *testing.T) {
 	t.Helper()
 	p.sentAt = time.Now()
 	for i, n := range p.procs {
-		n.cli("send", p.procs[1-i].name, p.hiTexts[i])
+		n.CLI("send", p.procs[1-i].Name, p.hiTexts[i])
 	}
 	// Well under the half minute that a DHT lookup reaching its target
 	// through a relay would hold the first message (node.lookUp).
 	for i, n := range p.procs {
-		poll(t, 15*time.Second, n.name+"'s first message delivered", func() bool { return n.delivered(p.procs[1-i].name, p.hiTexts[i]) })
+		poll(t, 15*time.Second, n.Name+"'s first message delivered", func() bool { return n.delivered(p.procs[1-i].Name, p.hiTexts[i]) })
 	}
 	p.deliveredAt = time.Now()
 }
@@ -371,7 +361,7 @@ func (p *natPair) awaitDirect(t *testing.T, limit time.Duration) bool {
 			tr, addrs := n.transportTo(p.peerIDs[1-i])
 			if tr != "" && tr != "relayed" {
 				if !strings.Contains(addrs[0], "/ip6/"+p.natAddrs[1-i]+"/") {
-					t.Errorf("%s is connected directly, but not to the other's NAT (%s): %v", n.name, p.natAddrs[1-i], addrs)
+					t.Errorf("%s is connected directly, but not to the other's NAT (%s): %v", n.Name, p.natAddrs[1-i], addrs)
 				}
 				break
 			}
@@ -391,30 +381,30 @@ func (p *natPair) groupChat(t *testing.T) {
 	t.Helper()
 	const liveWithin = 5 * time.Second
 	a, b := p.procs[0], p.procs[1]
-	a.cli("group", "create", "across")
-	a.cli("group", "invite", "across", b.name)
-	poll(t, 30*time.Second, b.name+" seeing the invitation", func() bool {
-		return strings.Contains(b.cli("group", "invites"), "across")
+	a.CLI("group", "create", "across")
+	a.CLI("group", "invite", "across", b.Name)
+	poll(t, 30*time.Second, b.Name+" seeing the invitation", func() bool {
+		return strings.Contains(b.CLI("group", "invites"), "across")
 	})
-	b.cli("group", "accept", "across")
+	b.CLI("group", "accept", "across")
 	holds := func(n *nsProc, text string) bool {
-		var ms []jsonMessage
-		if err := json.Unmarshal([]byte(n.cli("group", "messages", "across", "--json")), &ms); err != nil {
-			t.Fatalf("%s: group messages: %v", n.name, err)
+		var ms []parleytest.CLIMessage
+		if err := json.Unmarshal([]byte(n.CLI("group", "messages", "across", "--json")), &ms); err != nil {
+			t.Fatalf("%s: group messages: %v", n.Name, err)
 		}
-		return slices.ContainsFunc(ms, func(m jsonMessage) bool { return m.Text == text })
+		return slices.ContainsFunc(ms, func(m parleytest.CLIMessage) bool { return m.Text == text })
 	}
 	// The first message may wait for the members' first sync, which
 	// also tells b's node the group's history: not what is measured.
-	a.cli("group", "send", "across", "first")
-	poll(t, 60*time.Second, b.name+" holding the first group message", func() bool { return holds(b, "first") })
+	a.CLI("group", "send", "across", "first")
+	poll(t, 60*time.Second, b.Name+" holding the first group message", func() bool { return holds(b, "first") })
 	var slowest time.Duration
 	for i := range 5 {
 		from, to := p.procs[i%2], p.procs[1-i%2]
-		text := fmt.Sprintf("live %d from %s", i, from.name)
+		text := fmt.Sprintf("live %d from %s", i, from.Name)
 		sent := time.Now()
-		from.cli("group", "send", "across", text)
-		poll(t, 60*time.Second, to.name+" holding "+text, func() bool { return holds(to, text) })
+		from.CLI("group", "send", "across", text)
+		poll(t, 60*time.Second, to.Name+" holding "+text, func() bool { return holds(to, text) })
 		took := time.Since(sent)
 		if took > liveWithin {
 			t.Errorf("%q took %v to arrive, over %v: not live over the relay", text, took.Round(time.Millisecond), liveWithin)
@@ -430,28 +420,28 @@ func (p *natPair) groupChat(t *testing.T) {
 func (p *natPair) sendFile(t *testing.T) {
 	t.Helper()
 	var path string
-	path, p.fileHash = randomFile(t, t.TempDir(), p.procs[0].name+".bin", 256<<10)
-	p.procs[0].cli("file", "send", p.procs[1].name, path, "--no-wait")
+	path, p.fileHash = parleytest.RandomFile(t, t.TempDir(), p.procs[0].Name+".bin", 256<<10)
+	p.procs[0].CLI("file", "send", p.procs[1].Name, path, "--no-wait")
 }
 
 // awaitFile waits until the second of the pair lists the file so that ok
 // holds; a complete file must hold what was sent.
-func (p *natPair) awaitFile(t *testing.T, ok func(jsonFile) bool) {
+func (p *natPair) awaitFile(t *testing.T, ok func(parleytest.CLIFile) bool) {
 	t.Helper()
 	b := p.procs[1]
-	var last jsonFile
+	var last parleytest.CLIFile
 	defer func() {
 		if t.Failed() {
-			t.Logf("%s's file, as last listed: %+v", b.name, last)
+			t.Logf("%s's file, as last listed: %+v", b.Name, last)
 		}
 	}()
-	poll(t, 60*time.Second, b.name+"'s file", func() bool {
-		var files []jsonFile
-		if err := json.Unmarshal([]byte(b.cli("file", "list", "--json")), &files); err != nil {
-			t.Fatalf("%s: file list --json: %v", b.name, err)
+	poll(t, 60*time.Second, b.Name+"'s file", func() bool {
+		var files []parleytest.CLIFile
+		if err := json.Unmarshal([]byte(b.CLI("file", "list", "--json")), &files); err != nil {
+			t.Fatalf("%s: file list --json: %v", b.Name, err)
 		}
 		for _, f := range files {
-			if f.Name == p.procs[0].name+".bin" {
+			if f.Name == p.procs[0].Name+".bin" {
 				last = f
 				return ok(f)
 			}
@@ -461,8 +451,8 @@ func (p *natPair) awaitFile(t *testing.T, ok func(jsonFile) bool) {
 	if last.State != "complete" {
 		return
 	}
-	if hashOf(t, last.Path) != p.fileHash {
-		t.Errorf("%s's file at %s differs from what was sent", b.name, last.Path)
+	if parleytest.FileHash(t, last.Path) != p.fileHash {
+		t.Errorf("%s's file at %s differs from what was sent", b.Name, last.Path)
 	}
 }
 
@@ -470,7 +460,7 @@ func (p *natPair) awaitFile(t *testing.T, ok func(jsonFile) bool) {
 func (p *natPair) awaitLog(t *testing.T, what string) {
 	t.Helper()
 	poll(t, 60*time.Second, "a log line: "+what, func() bool {
-		return strings.Contains(p.procs[0].out.String(), what) || strings.Contains(p.procs[1].out.String(), what)
+		return strings.Contains(p.procs[0].Output(), what) || strings.Contains(p.procs[1].Output(), what)
 	})
 }
 
@@ -486,7 +476,7 @@ func TestNATTraversal(t *testing.T) {
 	in := newInternet(t)
 	relayNS, relayIP := in.publicHost()
 	relay := startIn(t, relayNS, "relay", t.TempDir(), wanListen, "--relay-service", "--no-mdns")
-	relayAddr, relayID := relay.addrOn(relayIP), relay.peerID()
+	relayAddr, relayID := relay.addrOn(relayIP), relay.PeerID()
 
 	// A user with a public address of their own learns it from AutoNAT
 	// (the relay answers dial-back requests), and serves the DHT.
@@ -517,14 +507,14 @@ func TestNATTraversal(t *testing.T) {
 	sym.awaitLog(t, "hole punching failed")
 	for i, n := range sym.procs {
 		if tr, addrs := n.transportTo(sym.peerIDs[1-i]); tr != "relayed" {
-			t.Errorf("%s, behind a symmetric NAT pair, is connected by %q (%v); want relayed", n.name, tr, addrs)
+			t.Errorf("%s, behind a symmetric NAT pair, is connected by %q (%v); want relayed", n.Name, tr, addrs)
 		}
 	}
 	// Direct messages flow both ways on either kind of connection.
 	for _, p := range []*natPair{cone, sym} {
 		a, b := p.procs[0], p.procs[1]
-		b.cli("send", a.name, "and again")
-		poll(t, 30*time.Second, b.name+"'s second message delivered", func() bool { return b.delivered(a.name, "and again") })
+		b.CLI("send", a.Name, "and again")
+		poll(t, 30*time.Second, b.Name+"'s second message delivered", func() bool { return b.delivered(a.Name, "and again") })
 	}
 	// A group chat is live over the relay too: each message arrives within
 	// seconds, not at the next sync (every 30 s).
@@ -535,8 +525,8 @@ func TestNATTraversal(t *testing.T) {
 	for _, p := range []*natPair{cone, sym} {
 		p.sendFile(t)
 	}
-	cone.awaitFile(t, func(f jsonFile) bool { return f.State == "complete" })
-	sym.awaitFile(t, func(f jsonFile) bool {
+	cone.awaitFile(t, func(f parleytest.CLIFile) bool { return f.State == "complete" })
+	sym.awaitFile(t, func(f parleytest.CLIFile) bool {
 		return f.State == "transferring" && strings.Contains(f.Error, "waiting for a direct connection")
 	})
 	for _, p := range []*natPair{cone, sym} {

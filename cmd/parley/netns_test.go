@@ -13,8 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 // lan is a set of network namespaces on one bridge: a LAN of test hosts.
@@ -78,17 +79,11 @@ func (l *lan) must(args ...string) {
 	}
 }
 
-// nsProc is a parley process in a network namespace.
+// nsProc is a parley process in a network namespace: `parley run` and its
+// CLI both run there (ip netns exec), where its API is.
 type nsProc struct {
-	*proc
-	ns     string
-	exited chan struct{} // closed once the process has exited
-}
-
-// stop ends the process with SIGTERM and waits for it; again is a no-op.
-func (p *nsProc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.exited
+	*parleytest.Process
+	t *testing.T
 }
 
 // startOn runs `parley run` on host i, listening on all of its interfaces,
@@ -105,58 +100,12 @@ var ipv4Listen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"}
 // listen, with the extra flags.
 func startIn(t *testing.T, ns, name, dir string, listen []string, extra ...string) *nsProc {
 	t.Helper()
-	p := &nsProc{proc: &proc{t: t, name: name, dir: dir}, ns: ns}
-	p.out = &syncBuffer{}
-	args := []string{"netns", "exec", p.ns, parleyBinary(t), "run", "--data", p.dir, "--name", name}
-	for _, a := range listen {
-		args = append(args, "--listen", a)
-	}
-	args = append(args, extra...)
-	p.cmd = exec.Command("ip", args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.exited = make(chan struct{})
-	go func() { p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(p.stop)
-	waitUntil(t, name+" serving its API", func() bool {
-		select {
-		case <-p.exited:
-			t.Fatalf("%s exited: %s", name, p.out.String())
-		default:
-		}
-		return strings.Contains(p.out.String(), "Peer ID: ")
-	})
-	return p
-}
-
-// cli runs a subcommand inside the process's namespace, where its API is.
-func (p *nsProc) cli(args ...string) string {
-	p.t.Helper()
-	full := append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], "--data", p.dir}, args[1:]...)
-	if args[0] == "contact" || args[0] == "group" || args[0] == "file" {
-		full = append([]string{"netns", "exec", p.ns, parleyBinary(p.t), args[0], args[1], "--data", p.dir}, args[2:]...)
-	}
-	out, err := exec.Command("ip", full...).CombinedOutput()
-	if err != nil {
-		p.t.Fatalf("%s: parley %s: %v: %s", p.name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func (p *nsProc) status(with, text string) string {
-	p.t.Helper()
-	var ms []jsonMessage
-	if err := json.Unmarshal([]byte(p.cli("messages", with, "--json", "--limit", "0")), &ms); err != nil {
-		p.t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Text == text {
-			return m.Status
-		}
-	}
-	return ""
+	p := parleytest.NewProcess(t, name)
+	p.Dir, p.Listen, p.Args = dir, listen, extra
+	p.Prefix = []string{"ip", "netns", "exec", ns}
+	p.MDNS = true // unless extra turns it off: the namespace's LAN is the test's own
+	p.Start()
+	return &nsProc{Process: p, t: t}
 }
 
 // Two hosts on one LAN, no bootstrap peer and no address in the invite:
@@ -167,17 +116,17 @@ func TestLANDiscoveryByMDNS(t *testing.T) {
 	}
 	l := newLAN(t, 2, 1)
 	alice, bob := l.startOn(0, "alice"), l.startOn(1, "bob")
-	alice.cli("contact", "add", addrlessInvite(t, bob.proc), "--name", "bob")
-	alice.cli("send", "bob", "hello across the LAN")
-	waitUntil(t, "delivered over mDNS discovery", func() bool {
-		s := alice.status("bob", "hello across the LAN")
+	alice.CLI("contact", "add", bob.AddrlessInvite(), "--name", "bob")
+	alice.CLI("send", "bob", "hello across the LAN")
+	parleytest.Eventually(t, "delivered over mDNS discovery", func() bool {
+		s := alice.StatusOf("bob", "hello across the LAN")
 		return s == "delivered" || s == "read"
 	})
 	var peers []struct {
 		PeerID string   `json:"peer_id"`
 		Addrs  []string `json:"addrs"`
 	}
-	if err := json.Unmarshal([]byte(alice.cli("peers", "--json")), &peers); err != nil {
+	if err := json.Unmarshal([]byte(alice.CLI("peers", "--json")), &peers); err != nil {
 		t.Fatal(err)
 	}
 	found := false
@@ -200,26 +149,26 @@ func TestLANGroupChatByMDNS(t *testing.T) {
 	l := newLAN(t, 3, 3)
 	alice, bob, carol := l.startOn(0, "alice"), l.startOn(1, "bob"), l.startOn(2, "carol")
 	for _, p := range []*nsProc{bob, carol} {
-		alice.cli("contact", "add", addrlessInvite(t, p.proc), "--name", p.name)
-		p.cli("contact", "add", addrlessInvite(t, alice.proc), "--name", "alice")
+		alice.CLI("contact", "add", p.AddrlessInvite(), "--name", p.Name)
+		p.CLI("contact", "add", alice.AddrlessInvite(), "--name", "alice")
 	}
-	alice.cli("group", "create", "lan party")
+	alice.CLI("group", "create", "lan party")
 	for _, p := range []*nsProc{bob, carol} {
-		alice.cli("group", "invite", "lan party", p.name)
-		waitUntil(t, p.name+" seeing the invite", func() bool {
-			return strings.Contains(p.cli("group", "invites"), "lan party")
+		alice.CLI("group", "invite", "lan party", p.Name)
+		parleytest.Eventually(t, p.Name+" seeing the invite", func() bool {
+			return strings.Contains(p.CLI("group", "invites"), "lan party")
 		})
-		p.cli("group", "accept", "lan party")
+		p.CLI("group", "accept", "lan party")
 	}
 	for _, p := range []*nsProc{alice, bob, carol} {
-		p.cli("group", "send", "lan party", "hello from "+p.name)
+		p.CLI("group", "send", "lan party", "hello from "+p.Name)
 	}
 	var first []string
 	for _, p := range []*nsProc{alice, bob, carol} {
-		var ms []jsonMessage
-		waitUntil(t, p.name+" holding the three messages", func() bool {
+		var ms []parleytest.CLIMessage
+		parleytest.Eventually(t, p.Name+" holding the three messages", func() bool {
 			ms = nil
-			if err := json.Unmarshal([]byte(p.cli("group", "messages", "lan party", "--json")), &ms); err != nil {
+			if err := json.Unmarshal([]byte(p.CLI("group", "messages", "lan party", "--json")), &ms); err != nil {
 				t.Fatal(err)
 			}
 			return len(ms) == 3
@@ -231,7 +180,7 @@ func TestLANGroupChatByMDNS(t *testing.T) {
 		if first == nil {
 			first = ids
 		} else if strings.Join(ids, ",") != strings.Join(first, ",") {
-			t.Fatalf("%s holds another order: %v vs %v", p.name, ids, first)
+			t.Fatalf("%s holds another order: %v vs %v", p.Name, ids, first)
 		}
 	}
 }
@@ -247,16 +196,12 @@ func (l *lan) heal(i int) {
 
 func (p *nsProc) invite() string {
 	p.t.Helper()
-	return strings.TrimSpace(p.cli("invite"))
+	return strings.TrimSpace(p.CLI("invite"))
 }
 
 func (p *nsProc) count(with, text string) int {
 	p.t.Helper()
-	var ms []jsonMessage
-	if err := json.Unmarshal([]byte(p.cli("messages", with, "--json", "--limit", "0")), &ms); err != nil {
-		p.t.Fatal(err)
-	}
-	return count(ms, text)
+	return parleytest.Count(p.Messages(with), text)
 }
 
 // A link between two users goes down while both keep writing; when it comes
@@ -267,22 +212,22 @@ func TestPartitionHeals(t *testing.T) {
 	}
 	l := newLAN(t, 2, 2)
 	alice, bob := l.startOn(0, "alice"), l.startOn(1, "bob")
-	alice.cli("contact", "add", bob.invite(), "--name", "bob")
-	bob.cli("contact", "add", alice.invite(), "--name", "alice")
-	alice.cli("send", "bob", "before the cut")
-	waitUntil(t, "first message delivered", func() bool { return alice.status("bob", "before the cut") != "queued" })
+	alice.CLI("contact", "add", bob.invite(), "--name", "bob")
+	bob.CLI("contact", "add", alice.invite(), "--name", "alice")
+	alice.CLI("send", "bob", "before the cut")
+	parleytest.Eventually(t, "first message delivered", func() bool { return alice.StatusOf("bob", "before the cut") != "queued" })
 
 	l.cut(1)
 	var fromAlice, fromBob []string
 	for i := range 3 {
 		fromAlice = append(fromAlice, fmt.Sprintf("alice during the cut %d", i))
-		alice.cli("send", "bob", fromAlice[i])
+		alice.CLI("send", "bob", fromAlice[i])
 	}
 	for i := range 2 {
 		fromBob = append(fromBob, fmt.Sprintf("bob during the cut %d", i))
-		bob.cli("send", "alice", fromBob[i])
+		bob.CLI("send", "alice", fromBob[i])
 	}
-	if s := alice.status("bob", fromAlice[0]); s == "delivered" || s == "read" {
+	if s := alice.StatusOf("bob", fromAlice[0]); s == "delivered" || s == "read" {
 		t.Fatalf("delivered across a cut link: %s", s)
 	}
 	l.heal(1)
@@ -290,15 +235,15 @@ func TestPartitionHeals(t *testing.T) {
 	delivered := func(p *nsProc, with string, texts []string) func() bool {
 		return func() bool {
 			for _, text := range texts {
-				if s := p.status(with, text); s != "delivered" && s != "read" {
+				if s := p.StatusOf(with, text); s != "delivered" && s != "read" {
 					return false
 				}
 			}
 			return true
 		}
 	}
-	waitUntil(t, "alice's messages delivered after the heal", delivered(alice, "bob", fromAlice))
-	waitUntil(t, "bob's messages delivered after the heal", delivered(bob, "alice", fromBob))
+	parleytest.Eventually(t, "alice's messages delivered after the heal", delivered(alice, "bob", fromAlice))
+	parleytest.Eventually(t, "bob's messages delivered after the heal", delivered(bob, "alice", fromBob))
 	for _, text := range append([]string{"before the cut"}, fromAlice...) {
 		if c := bob.count("alice", text); c != 1 {
 			t.Errorf("bob holds %q %d times, want once", text, c)

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/client"
+	"github.com/parley-im/parley/internal/parleytest"
 )
 
 // runCLI runs the CLI in-process and returns its exit code and output.
@@ -372,8 +372,8 @@ func TestRunAndTalk(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	out := &syncBuffer{}
-	var errOut syncBuffer
+	out := &parleytest.SyncBuffer{}
+	var errOut parleytest.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- execute(ctx, []string{"--data", dir, "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--name", "tester"}, out, &errOut)
@@ -426,22 +426,4 @@ func TestRunAndTalk(t *testing.T) {
 	if _, err := os.Stat(apiFile); !os.IsNotExist(err) {
 		t.Errorf("api.json left behind: %v", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

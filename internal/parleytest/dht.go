@@ -1,7 +1,4 @@
-// Package dhttest gives tests a stand-in for the public IPFS DHT on
-// loopback, so that code paths which join the public DHT are tested
-// without reaching beyond the machine.
-package dhttest
+package parleytest
 
 import (
 	"testing"
@@ -10,11 +7,12 @@ import (
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 )
 
-// PublicStandIn starts a one-server stand-in for the public IPFS DHT on
+// PublicDHTStandIn starts a one-server stand-in for the public IPFS DHT on
 // loopback (go-libp2p-kad-dht with its defaults: the /ipfs prefix, no
 // bootstrap peers of its own), stopped when the test ends. It returns the
-// server and its address with /p2p/ID.
-func PublicStandIn(t testing.TB) (*dht.IpfsDHT, string) {
+// server and its address with /p2p/ID. Code paths that join the public
+// DHT are tested against it without reaching beyond the machine.
+func PublicDHTStandIn(t testing.TB) (*dht.IpfsDHT, string) {
 	t.Helper()
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
 	if err != nil {

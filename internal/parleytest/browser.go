@@ -1,4 +1,4 @@
-package main
+package parleytest
 
 // A harness for driving the web GUI in a real headless Chromium through the
 // DevTools protocol (chromedp): tabs in separate browser contexts (each its
@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -48,14 +47,15 @@ func chromePath() string {
 	return ""
 }
 
-type browser struct {
-	t   *testing.T
+// Browser is a headless Chromium, stopped when the test ends.
+type Browser struct {
+	t   testing.TB
 	ctx context.Context // the browser's; tabs derive from it
 }
 
-// startBrowser starts a headless Chromium for the test, or skips the test
+// StartBrowser starts a headless Chromium for the test, or skips the test
 // when none is installed.
-func startBrowser(t *testing.T) *browser {
+func StartBrowser(t testing.TB) *Browser {
 	t.Helper()
 	path := chromePath()
 	if path == "" {
@@ -83,23 +83,23 @@ func startBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium (%s): %v", path, err)
 	}
-	return &browser{t: t, ctx: ctx}
+	return &Browser{t: t, ctx: ctx}
 }
 
-// tab is one person's browser window.
-type tab struct {
-	t    *testing.T
+// Tab is one person's browser window.
+type Tab struct {
+	t    testing.TB
 	name string
 	ctx  context.Context
-	art  *artifacts
+	art  *Artifacts
 }
 
-// newTab opens a tab in a browser context of its own: cookies are not
+// NewTab opens a tab in a browser context of its own: cookies are not
 // shared with other tabs.
-func (b *browser) newTab(name string, art *artifacts) *tab {
+func (b *Browser) NewTab(name string, art *Artifacts) *Tab {
 	b.t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	tb := &tab{t: b.t, name: name, ctx: ctx, art: art}
+	tb := &Tab{t: b.t, name: name, ctx: ctx, art: art}
 	// The first action opens the tab, bound to the context it runs with.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(desktop.w, desktop.h)); err != nil {
 		cancel()
@@ -131,11 +131,11 @@ func (b *browser) newTab(name string, art *artifacts) *tab {
 	return tb
 }
 
-// do runs steps with a deadline; on failure it saves a screenshot and the
+// Do runs steps with a deadline; on failure it saves a screenshot and the
 // page's text, then fails the test. Steps that lost their element because
 // the app redrew it between finding and using it (a list refreshed as the
 // page loads, say) run again, finding it anew.
-func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+func (tb *Tab) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, browserStepTimeout)
 	defer cancel()
@@ -156,7 +156,9 @@ func staleNode(err error) bool {
 	return strings.Contains(s, "Could not find node with given id") || strings.Contains(s, "Node is detached")
 }
 
-func run[T any](tb *tab, what string, a chromedp.Action[T]) T {
+// Run runs one action with a deadline and returns its result, failing
+// the test as Do does.
+func Run[T any](tb *Tab, what string, a chromedp.Action[T]) T {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, browserStepTimeout)
 	defer cancel()
@@ -167,22 +169,22 @@ func run[T any](tb *tab, what string, a chromedp.Action[T]) T {
 	return v
 }
 
-func (tb *tab) fail(what string, err error) {
+func (tb *Tab) fail(what string, err error) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
 	if png, e := chromedp.Run(ctx, chromedp.CaptureScreenshot()); e == nil && tb.art != nil {
-		path := tb.art.save(fmt.Sprintf("FAILED-%s", tb.name), png)
+		path := tb.art.Save(fmt.Sprintf("FAILED-%s", tb.name), png)
 		tb.t.Logf("%s's screen when it failed: %s", tb.name, path)
 	}
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
 	tb.t.Fatalf("%s: %s: %v\n--- page text:\n%s", tb.name, what, err, text)
 }
 
-// byRole finds elements by ARIA role and accessible name, as assistive
+// ByRole finds elements by ARIA role and accessible name, as assistive
 // technology (and Playwright's getByRole) does: through the browser's
 // accessibility tree. Ignored nodes (hidden, display:none) do not count.
-func byRole(role, name string) chromedp.QueryOption {
+func ByRole(role, name string) chromedp.QueryOption {
 	if r, ok := chromeRoles[role]; ok {
 		role = r
 	}
@@ -216,88 +218,89 @@ var chromeRoles = map[string]string{"img": "image"}
 
 func label(role, name string) string { return fmt.Sprintf("%s %q", role, name) }
 
-// waitRole waits until an element with this role and name is visible.
-func (tb *tab) waitRole(role, name string) {
+// WaitRole waits until an element with this role and name is visible.
+func (tb *Tab) WaitRole(role, name string) {
 	tb.t.Helper()
-	tb.do("wait for "+label(role, name), chromedp.WaitVisible(label(role, name), byRole(role, name)))
+	tb.Do("wait for "+label(role, name), chromedp.WaitVisible(label(role, name), ByRole(role, name)))
 }
 
-func (tb *tab) click(role, name string) {
+// Click clicks the element with this role and name.
+func (tb *Tab) Click(role, name string) {
 	tb.t.Helper()
-	tb.do("click "+label(role, name), chromedp.Click(label(role, name), byRole(role, name)))
+	tb.Do("click "+label(role, name), chromedp.Click(label(role, name), ByRole(role, name)))
 }
 
-// typeIn types text key by key into the field, as a person would.
-func (tb *tab) typeIn(role, name, text string) {
+// TypeIn types text key by key into the field, as a person would.
+func (tb *Tab) TypeIn(role, name, text string) {
 	tb.t.Helper()
-	tb.do("type into "+label(role, name), chromedp.SendKeys(label(role, name), text, byRole(role, name)))
+	tb.Do("type into "+label(role, name), chromedp.SendKeys(label(role, name), text, ByRole(role, name)))
 }
 
-// paste puts text into the field at once, as pasting does (Input.insertText).
-func (tb *tab) paste(role, name, text string) {
+// Paste puts text into the field at once, as pasting does (Input.insertText).
+func (tb *Tab) Paste(role, name, text string) {
 	tb.t.Helper()
-	tb.do("paste into "+label(role, name),
-		chromedp.Focus(label(role, name), byRole(role, name)),
+	tb.Do("paste into "+label(role, name),
+		chromedp.Focus(label(role, name), ByRole(role, name)),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
 			return err
 		}))
 }
 
-// send writes a message in the composer and sends it with Enter.
-func (tb *tab) send(text string) {
+// Send writes a message in the composer and sends it with Enter.
+func (tb *Tab) Send(text string) {
 	tb.t.Helper()
-	tb.paste("textbox", "Message", text)
-	tb.do("press Enter in the composer", chromedp.SendKeys(label("textbox", "Message"), kb.Enter, byRole("textbox", "Message")))
-	tb.waitJS("the composer empty again", `document.querySelector('#composer')?.value === ''`)
+	tb.Paste("textbox", "Message", text)
+	tb.Do("press Enter in the composer", chromedp.SendKeys(label("textbox", "Message"), kb.Enter, ByRole("textbox", "Message")))
+	tb.WaitJS("the composer empty again", `document.querySelector('#composer')?.value === ''`)
 }
 
-// value reads a form field's value.
-func (tb *tab) value(role, name string) string {
+// Value reads a form field's value.
+func (tb *Tab) Value(role, name string) string {
 	tb.t.Helper()
-	return run(tb, "read "+label(role, name), chromedp.Value(label(role, name), byRole(role, name)))
+	return Run(tb, "read "+label(role, name), chromedp.Value(label(role, name), ByRole(role, name)))
 }
 
-// waitJS waits until a JavaScript expression is truthy.
-func (tb *tab) waitJS(what, expr string) {
+// WaitJS waits until a JavaScript expression is truthy.
+func (tb *Tab) WaitJS(what, expr string) {
 	tb.t.Helper()
-	run(tb, "wait for "+what, chromedp.Poll[bool](expr,
+	Run(tb, "wait for "+what, chromedp.Poll[bool](expr,
 		chromedp.WithPollingInterval(40*time.Millisecond), chromedp.WithPollingTimeout(browserStepTimeout)))
 }
 
-// eval evaluates a JavaScript expression.
-func eval[T any](tb *tab, what, expr string) T {
+// Eval evaluates a JavaScript expression.
+func Eval[T any](tb *Tab, what, expr string) T {
 	tb.t.Helper()
-	return run(tb, what, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	return Run(tb, what, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 }
 
-// waitText waits until the page shows text (in its visible text).
-func (tb *tab) waitText(text string) {
+// WaitText waits until the page shows text (in its visible text).
+func (tb *Tab) WaitText(text string) {
 	tb.t.Helper()
-	tb.waitJS(fmt.Sprintf("text %q", text), fmt.Sprintf(`document.body.innerText.includes(%q)`, text))
+	tb.WaitJS(fmt.Sprintf("text %q", text), fmt.Sprintf(`document.body.innerText.includes(%q)`, text))
 }
 
-// waitMessage waits until the open conversation shows a message with text.
-func (tb *tab) waitMessage(text string) {
+// WaitMessage waits until the open conversation shows a message with text.
+func (tb *Tab) WaitMessage(text string) {
 	tb.t.Helper()
-	tb.waitJS(fmt.Sprintf("message %q", text), fmt.Sprintf(
+	tb.WaitJS(fmt.Sprintf("message %q", text), fmt.Sprintf(
 		`[...document.querySelectorAll('.messages .msg .text')].some(e => e.textContent === %q && e.checkVisibility())`, text))
 }
 
-// tickOf is the text alternative of the status tick on our message with
+// TickOf is the text alternative of the status tick on our message with
 // text, as the accessibility tree names it; "" when there is none.
-func (tb *tab) tickOf(text string) string {
+func (tb *Tab) TickOf(text string) string {
 	tb.t.Helper()
-	return eval[string](tb, "read a tick", fmt.Sprintf(`(() => {
+	return Eval[string](tb, "read a tick", fmt.Sprintf(`(() => {
 		const li = [...document.querySelectorAll('.messages .msg.out')].find(li => li.querySelector('.text').textContent === %q);
 		return li?.querySelector('[role=img]')?.getAttribute('aria-label') ?? '';
 	})()`, text))
 }
 
-// navigate goes to a URL and waits for the page's load.
-func (tb *tab) navigate(u string) {
+// Navigate goes to a URL and waits for the page's load.
+func (tb *Tab) Navigate(u string) {
 	tb.t.Helper()
-	tb.do("open "+u, chromedp.Navigate(u))
+	tb.Do("open "+u, chromedp.Navigate(u))
 }
 
 // size is a window size for screenshots.
@@ -311,16 +314,17 @@ var (
 	desktop = size{"desktop", 1280, 800}
 )
 
-// artifacts is where screenshots go: $PARLEY_ARTIFACTS, else a temporary
+// Artifacts is where screenshots go: $PARLEY_ARTIFACTS, else a temporary
 // directory that outlives the test so a person can look.
-type artifacts struct {
-	t   *testing.T
+type Artifacts struct {
+	t   testing.TB
 	dir string
 	mu  sync.Mutex
-	n   int
+	n   int // guarded by mu
 }
 
-func newArtifacts(t *testing.T) *artifacts {
+// NewArtifacts makes the screenshot folder for the test and logs where it is.
+func NewArtifacts(t testing.TB) *Artifacts {
 	t.Helper()
 	dir := os.Getenv("PARLEY_ARTIFACTS")
 	if dir == "" {
@@ -335,10 +339,11 @@ func newArtifacts(t *testing.T) *artifacts {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots in %s", dir)
-	return &artifacts{t: t, dir: dir}
+	return &Artifacts{t: t, dir: dir}
 }
 
-func (a *artifacts) save(name string, png []byte) string {
+// Save writes a screenshot, numbered in the order taken, and returns its path.
+func (a *Artifacts) Save(name string, png []byte) string {
 	a.mu.Lock()
 	a.n++
 	path := filepath.Join(a.dir, fmt.Sprintf("%02d-%s.png", a.n, name))
@@ -349,64 +354,40 @@ func (a *artifacts) save(name string, png []byte) string {
 	return path
 }
 
-// shoot saves what the tab shows at a phone's and a desktop's size, then
+// Shoot saves what the tab shows at a phone's and a desktop's size, then
 // returns to the desktop size the test drives at. Layout settles before
 // each shot: the size changes, then two animation frames pass.
-func (tb *tab) shoot(name string) {
+func (tb *Tab) Shoot(name string) {
 	tb.t.Helper()
 	tb.shootIn(name, "")
 }
 
-// shootDark is shoot in the dark theme (prefers-color-scheme: dark).
-func (tb *tab) shootDark(name string) {
+// ShootDark is shoot in the dark theme (prefers-color-scheme: dark).
+func (tb *Tab) ShootDark(name string) {
 	tb.t.Helper()
 	tb.setScheme("dark")
 	tb.shootIn(name, "-dark")
 	tb.setScheme("")
 }
 
-func (tb *tab) setScheme(scheme string) {
+func (tb *Tab) setScheme(scheme string) {
 	tb.t.Helper()
 	var features []*emulation.MediaFeature
 	if scheme != "" {
 		features = append(features, &emulation.MediaFeature{Name: "prefers-color-scheme", Value: scheme})
 	}
-	tb.do("emulate color scheme "+scheme, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	tb.Do("emulate color scheme "+scheme, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features})
 		return err
 	}))
 }
 
-func (tb *tab) shootIn(name, variant string) {
+func (tb *Tab) shootIn(name, variant string) {
 	tb.t.Helper()
 	for _, s := range []size{phone, desktop} {
-		tb.do("resize to "+s.name, chromedp.EmulateViewport(s.w, s.h))
-		eval[bool](tb, "let layout settle", `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
-		png := run(tb, "screenshot", chromedp.CaptureScreenshot())
-		tb.art.save(fmt.Sprintf("%s-%s-%s%s", tb.name, name, s.name, variant), png)
+		tb.Do("resize to "+s.name, chromedp.EmulateViewport(s.w, s.h))
+		Eval[bool](tb, "let layout settle", `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
+		png := Run(tb, "screenshot", chromedp.CaptureScreenshot())
+		tb.art.Save(fmt.Sprintf("%s-%s-%s%s", tb.name, name, s.name, variant), png)
 	}
-}
-
-// loginURL is a fresh one-time login URL for p's node, from `parley open`.
-func loginURL(p *proc) string {
-	p.t.Helper()
-	u := strings.TrimSpace(p.cli("open", "--no-browser"))
-	if !strings.Contains(u, "/?login=") {
-		p.t.Fatalf("parley open printed %q", u)
-	}
-	return u
-}
-
-// guiURL is the GUI's address without a login code, from the API file.
-func (p *proc) guiURL(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(p.dir, "api.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct{ URL string }
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	return f.URL + "/"
 }
