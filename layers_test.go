@@ -62,7 +62,7 @@ var rootImports = []string{"google.golang.org/protobuf", module + "/pb"}
 // testingAllowed are the project packages that may import "testing" in
 // their non-test code: the shared integration harness, which exists to be
 // imported by tests. Anywhere else it would put test flags into the binary.
-var testingAllowed = []string{"internal/parleytest", "internal/dhttest"}
+var testingAllowed = []string{"internal/parleytest"}
 
 type listedPackage struct {
 	ImportPath string
