@@ -62,7 +62,10 @@ var rootImports = []string{"google.golang.org/protobuf", module + "/pb"}
 // testingAllowed are the project packages that may import "testing" in
 // their non-test code: the shared integration harness, which exists to be
 // imported by tests. Anywhere else it would put test flags into the binary.
-var testingAllowed = []string{"internal/parleytest"}
+var testingAllowed = []string{harness}
+
+// harness is the shared integration harness; only tests may import it.
+const harness = "internal/parleytest"
 
 type listedPackage struct {
 	ImportPath string
@@ -100,6 +103,9 @@ func TestLayers(t *testing.T) {
 				}
 				t.Errorf("the root package imports %s: it may use only the standard library and protobuf", imp)
 			}
+		}
+		if rel != harness && slices.Contains(p.Deps, module+"/"+harness) {
+			t.Errorf("%s depends on %s outside its tests: the harness is for tests only", rel, harness)
 		}
 		if slices.Contains(p.Imports, "testing") && !slices.Contains(testingAllowed, rel) {
 			t.Errorf("%s imports \"testing\" outside a _test.go file: only the test harness (%s) may", rel, strings.Join(testingAllowed, ", "))
