@@ -2,6 +2,8 @@ package storage
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -91,6 +93,44 @@ func FuzzDecodeConversation(f *testing.F) {
 		}
 		if again, err := decodeConversation(encodeConversation(c)); err != nil || again != c {
 			t.Fatalf("re-encoding changed %+v into %+v, %v", c, again, err)
+		}
+	})
+}
+
+// FuzzDecodeRecord feeds the JSON record decoders (contacts, files,
+// groups: what a damaged or hostile data dir hands us) anything at all:
+// each refuses with ErrMalformed or gives a record that encodes again.
+func FuzzDecodeRecord(f *testing.F) {
+	for kind, name := range []string{"contact-accepted.json", "file.json", "group.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "golden", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(byte(kind), b)
+	}
+	f.Add(byte(0), []byte(`{"peer_id":1}`))
+	f.Add(byte(1), []byte(`{"id":"zz"}`))
+	f.Fuzz(func(t *testing.T, kind byte, b []byte) {
+		var err error
+		switch kind % 3 {
+		case 0:
+			var c parley.Contact
+			if c, err = decodeContact(b); err == nil {
+				_, err = encodeContact(c)
+			}
+		case 1:
+			var r FileRecord
+			if r, err = decodeFile(b); err == nil {
+				_, err = encodeFile(r)
+			}
+		case 2:
+			var g Group
+			if g, err = decodeGroup(b); err == nil {
+				_, err = encodeGroup(g)
+			}
+		}
+		if err != nil && !errors.Is(err, parley.ErrMalformed) {
+			t.Fatalf("kind %d: error does not wrap ErrMalformed: %v", kind%3, err)
 		}
 	})
 }
