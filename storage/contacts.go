@@ -14,7 +14,8 @@ import (
 )
 
 // PutContact stores a contact in any state (accepted or request), replacing
-// the one with the same peer ID.
+// the one with the same peer ID. An accepted contact's records no longer
+// count against the strangers' quota (PutStrangerRecords).
 func (db *DB) PutContact(c parley.Contact) error {
 	if err := checkPeer(c.PeerID); err != nil {
 		return fmt.Errorf("storage: put contact: %w", err)
@@ -27,6 +28,11 @@ func (db *DB) PutContact(c parley.Contact) error {
 	err = db.submit(1, func(w *wtxn, _ int) error {
 		if err := w.txn.Set(contactKey(c.PeerID), v); err != nil {
 			return fmt.Errorf("storage: put contact %s: %w", c.PeerID, err)
+		}
+		if c.State == parley.ContactAccepted {
+			if err := releaseStranger(w.txn, c.PeerID); err != nil {
+				return fmt.Errorf("storage: put contact %s: %w", c.PeerID, err)
+			}
 		}
 		seq = db.contacts.nextSeq()
 		return nil
@@ -43,7 +49,8 @@ func (db *DB) PutContact(c parley.Contact) error {
 // update gets the stored contact (found=false: none yet, c holds only the
 // peer ID) and says whether to write it back; it may run more than once, so
 // it must not have side effects. The contact as stored afterwards is
-// returned.
+// returned. A contact written as accepted is released from the strangers'
+// quota, as by PutContact.
 func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found bool) (write bool, err error)) (parley.Contact, error) {
 	if err := checkPeer(peerID); err != nil {
 		return parley.Contact{}, fmt.Errorf("storage: update contact: %w", err)
@@ -79,6 +86,11 @@ func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found 
 			return err
 		}
 		result, written, seq = c, true, db.contacts.nextSeq()
+		if c.State == parley.ContactAccepted {
+			if err := releaseStranger(w.txn, peerID); err != nil {
+				return err
+			}
+		}
 		return w.txn.Set(contactKey(peerID), v)
 	})
 	if err != nil {

@@ -8,7 +8,9 @@
 // idempotent, ordered and durable, and the state of file transfers (the
 // files themselves live in the file system). It does not yet hold
 // disappearing-message TTLs; those come with their own key prefix. (The
-// group prefixes needed no migration: older stores have no keys under them.)
+// group prefixes needed no migration: older stores have no keys under them.
+// Nor did the strangers' counters: an older store's requests are simply not
+// counted.)
 //
 // # Durability
 //
@@ -45,6 +47,7 @@
 //
 //	meta/schema                 schema version
 //	meta/outbox-seq             next outbox sequence number
+//	meta/strangers              what all strangers' records take: count(8) bytes(8)
 //	c/ peer                     contact (JSON)
 //	e/ id                       envelope bytes, as sent or received; presence makes a record a duplicate
 //	r/ id                       message record (binary): every kind, with its status
@@ -59,6 +62,7 @@
 //	go/ conv hlc id             (empty) group ops in replay order
 //	a/ conv hlc id              key ID: every envelope of a group, for sync
 //	f/ fileID                   file transfer: the offer, its key and hashes, the state (JSON)
+//	s/ peer                     what one stranger's records take: count(8) bytes(8); gone once accepted
 //
 // Peer IDs never contain 0x00, so it safely ends them. The outbox sequence
 // is one counter per store, written in the same transaction as the entry, so

@@ -122,6 +122,7 @@ func goldenCases() []goldenCase {
 		// has this format.
 		golden("schema-version.hex", uint64(1), infallible(encodeUint64),
 			func(b []byte) (uint64, error) { return decodeUint64("schema version", b) }),
+		golden("stranger-usage.hex", Usage{Count: 200, Bytes: 2 << 20}, infallible(encodeUsage), decodeUsage),
 	}
 }
 
@@ -180,6 +181,8 @@ func TestGoldenKeys(t *testing.T) {
 		{"group-ops", opIndexKey(m)},
 		{"sync", syncIndexKey(conv, m.HLC, m.ID)},
 		{"file", fk},
+		{"strangers", []byte(keyStrangers)},
+		{"stranger", strangerKey(bob)},
 	}
 	var got strings.Builder
 	for _, k := range keys {

@@ -13,6 +13,7 @@ import (
 const (
 	keySchema    = "meta/schema"     // schema version, 8 bytes big-endian
 	keyOutboxSeq = "meta/outbox-seq" // next outbox sequence number, 8 bytes big-endian
+	keyStrangers = "meta/strangers"  // what all strangers' records take: usage
 
 	prefixContact      = "c/"  // c/<peer> → contact
 	prefixEnvelope     = "e/"  // e/<id> → envelope bytes
@@ -28,6 +29,7 @@ const (
 	prefixGroupOps     = "go/" // go/<conv><hlc><id> → empty: group ops in order
 	prefixSync         = "a/"  // a/<conv><hlc><id> → key ID: every envelope of a group, for sync
 	prefixFile         = "f/"  // f/<file ID> → file record (JSON)
+	prefixStranger     = "s/"  // s/<peer> → what this stranger's records take: usage
 )
 
 // peerSep ends a peer ID inside a key. Peer IDs are base58 or base32 text,
@@ -59,6 +61,7 @@ func key(prefix string, parts ...[]byte) []byte {
 }
 
 func contactKey(peer string) []byte           { return key(prefixContact, []byte(peer)) }
+func strangerKey(peer string) []byte          { return key(prefixStranger, []byte(peer)) }
 func envelopeKey(id parley.EnvelopeID) []byte { return key(prefixEnvelope, id[:]) }
 func recordKey(id parley.EnvelopeID) []byte   { return key(prefixRecord, id[:]) }
 

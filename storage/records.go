@@ -30,6 +30,17 @@ type Record struct {
 	// GroupOps.
 	Group bool
 	KeyID [16]byte
+	// SenderKey, when set, is the DM key the sender (Message.From)
+	// established with this envelope: it is kept (as by PutPeerKey) in the
+	// same write, and only if the record is stored, so an envelope refused
+	// leaves nothing behind.
+	SenderKey *PeerKey
+}
+
+// PeerKey is a DM sending key a peer established with us.
+type PeerKey struct {
+	ID  []byte
+	Key []byte
 }
 
 // PutRecords stores records, committing them in as few synced transactions
@@ -47,24 +58,30 @@ type Record struct {
 // some records may already be stored; calling again with the same records is
 // safe.
 func (db *DB) PutRecords(recs []Record) (added []bool, err error) {
+	added, _, err = db.putRecords(recs, nil)
+	return added, err
+}
+
+// putRecords is PutRecords, and PutStrangerRecords when quota is set.
+func (db *DB) putRecords(recs []Record, quota *strangerQuota) (added, refused []bool, err error) {
 	for i, r := range recs {
 		if err := checkRecord(r); err != nil {
-			return nil, fmt.Errorf("storage: record %d (%s): %w", i, r.Message.ID, err)
+			return nil, nil, fmt.Errorf("storage: record %d (%s): %w", i, r.Message.ID, err)
 		}
 	}
-	added = make([]bool, len(recs))
+	added, refused = make([]bool, len(recs)), make([]bool, len(recs))
 	err = db.submit(len(recs), func(w *wtxn, i int) error {
-		ok, err := putRecord(w, recs[i])
-		added[i] = ok
+		ok, no, err := putRecord(w, recs[i], quota)
+		added[i], refused[i] = ok, no
 		if err != nil {
 			return fmt.Errorf("storage: put record %s: %w", recs[i].Message.ID, err)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return added, nil
+	return added, refused, nil
 }
 
 func checkRecord(r Record) error {
@@ -76,18 +93,42 @@ func checkRecord(r Record) error {
 		return fmt.Errorf("%w: no message kind", parley.ErrMalformed)
 	case !validStatus(m.Status):
 		return fmt.Errorf("%w: status %d", parley.ErrMalformed, m.Status)
+	case r.SenderKey != nil && (len(r.SenderKey.ID) == 0 || len(r.SenderKey.Key) == 0):
+		return fmt.Errorf("%w: empty sender key", parley.ErrMalformed)
+	case r.SenderKey != nil:
+		return checkPeer(m.From)
 	case r.QueueTo != "":
 		return checkPeer(r.QueueTo)
 	}
 	return nil
 }
 
-func putRecord(w *wtxn, r Record) (bool, error) {
+// putRecord stores one record unless it is stored already (added false) or
+// quota, when set, refuses it (refused true).
+func putRecord(w *wtxn, r Record, quota *strangerQuota) (added, refused bool, err error) {
 	m := r.Message
 	txn := w.txn
 	if ok, err := exists(txn, envelopeKey(m.ID)); err != nil || ok {
-		return false, err
+		return false, false, err
 	}
+	if quota != nil {
+		if ok, err := quota.admit(txn, r); err != nil || !ok {
+			return false, err == nil, err
+		}
+	}
+	if k := r.SenderKey; k != nil {
+		if err := txn.Set(peerKeyKey(m.From, k.ID), k.Key); err != nil {
+			return false, false, err
+		}
+	}
+	ok, err := storeRecord(w, r)
+	return ok, false, err
+}
+
+// storeRecord writes a new record and everything that goes with it.
+func storeRecord(w *wtxn, r Record) (bool, error) {
+	m := r.Message
+	txn := w.txn
 	if err := txn.Set(envelopeKey(m.ID), r.Envelope); err != nil {
 		return false, err
 	}

@@ -13,7 +13,7 @@ import (
 
 func putOp(r Record, added *bool) *op {
 	return &op{units: 1, done: make(chan struct{}), apply: func(w *wtxn, _ int) error {
-		ok, err := putRecord(w, r)
+		ok, _, err := putRecord(w, r, nil)
 		*added = ok
 		return err
 	}}
@@ -26,7 +26,7 @@ func TestBatchIsolatesFailedOp(t *testing.T) {
 	boom := errors.New("boom")
 	failing := &op{units: 2, done: make(chan struct{}), apply: func(w *wtxn, i int) error {
 		if i == 0 {
-			_, err := putRecord(w, b) // written, then the op fails: must not persist
+			_, _, err := putRecord(w, b, nil) // written, then the op fails: must not persist
 			return err
 		}
 		return boom
