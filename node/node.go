@@ -100,6 +100,10 @@ type Config struct {
 	// AutoAccept: files from contacts up to this many bytes are fetched
 	// without asking. 0: files.DefaultAutoAccept (25 MiB); negative: never.
 	AutoAccept int64
+	// StrangerQuota bounds what peers who are not accepted contacts can make
+	// us store (dm.Config.StrangerQuota); fields not above zero take its
+	// defaults: 200 messages or 2 MiB each, 5,000 or 50 MiB in all.
+	StrangerQuota storage.Quota
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -275,9 +279,10 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
-		Logger:   cfg.Logger,
-		RetryMin: cfg.RetryMin,
-		RetryMax: cfg.RetryMax,
+		Logger:        cfg.Logger,
+		RetryMin:      cfg.RetryMin,
+		RetryMax:      cfg.RetryMax,
+		StrangerQuota: cfg.StrangerQuota,
 	}); err != nil {
 		return nil, err
 	}

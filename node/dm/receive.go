@@ -87,13 +87,19 @@ type received struct {
 	fileOffer *ppb.FileOffer
 }
 
+// errOverQuota: an envelope from a stranger (a peer who is not an accepted
+// contact) that would take what strangers make us store past
+// Config.StrangerQuota. It is refused for good: the sender marks it failed.
+var errOverQuota = errors.New("refused: the recipient holds as much as it keeps from people it has not accepted")
+
 // receive checks, stores and answers one Push.
 func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 	ack := &pb.Ack{Results: make([]*pb.Result, len(envs))}
 	var (
 		records []storage.Record
 		got     []received
-		card    []byte
+		cards   [][]byte
+		at      []int // at[j]: the index in envs of records[j]
 	)
 	opened := s.openAll(remote, envs)
 	for _, o := range opened {
@@ -102,40 +108,59 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			return nil, local // our store failed, not the envelope: no answer, the sender retries
 		}
 	}
-	if err := s.keepFreshKeys(remote, opened); err != nil {
-		return nil, err
-	}
 	for i, raw := range envs {
 		id := parley.NewEnvelopeID(raw)
 		ack.Results[i] = &pb.Result{EnvelopeId: id[:]}
-		rcv, c, err := opened[i].rcv, opened[i].card, opened[i].err
-		if err != nil {
-			s.log.Debug("dm: rejected envelope", "peer", remote, "id", id, "err", err)
-			ack.Results[i].Code = pb.Result_CODE_REJECTED
-			if errors.Is(err, errUnknownKey) {
-				ack.Results[i].Code = pb.Result_CODE_UNKNOWN_KEY
-			}
-			ack.Results[i].Reason = err.Error()
+		o := &opened[i]
+		if o.err != nil {
+			s.refuse(remote, ack.Results[i], o.err)
 			continue
 		}
-		rcv.msg.ID = id
-		if c != nil {
-			card = c
+		o.rcv.msg.ID = id
+		rec := storage.Record{Message: o.rcv.msg, Envelope: raw}
+		if o.fresh {
+			// Kept with the record, and only if the record is.
+			rec.SenderKey = &storage.PeerKey{ID: o.key.ID[:], Key: o.key.Key[:]}
 		}
-		records = append(records, storage.Record{Message: rcv.msg, Envelope: raw})
-		got = append(got, rcv)
+		records = append(records, rec)
+		got = append(got, o.rcv)
+		cards = append(cards, o.card)
+		at = append(at, i)
 	}
 	if len(records) == 0 {
 		return ack, nil
 	}
-	if err := s.rememberSender(remote, card, got); err != nil {
-		return nil, err
-	}
-	added, err := s.cfg.Store.PutRecords(records)
+	added, refused, err := s.store(remote, records)
 	if err != nil {
 		return nil, err
 	}
+	var (
+		card []byte
+		kept []received
+	)
+	for j, rec := range records {
+		if refused[j] {
+			s.refuse(remote, ack.Results[at[j]], errOverQuota)
+			continue
+		}
+		if k := rec.SenderKey; k != nil {
+			s.keys.put(string(remote)+string(k.ID), opened[at[j]].key)
+		}
+		if cards[j] != nil {
+			card = cards[j]
+		}
+		kept = append(kept, got[j])
+	}
+	// After the records: a stranger whose every message was refused leaves
+	// no request behind. A crash in between loses nothing: the push is not
+	// acked, and its retry finds the records stored and comes here again.
+	if err := s.rememberSender(remote, card, kept); err != nil {
+		return nil, err
+	}
 	for i, rcv := range got {
+		if refused[i] {
+			continue
+		}
 		if rcv.receipt != nil {
 			// Applied even when the receipt was stored before: a crash
 			// between storing and applying must not lose the status.
@@ -162,6 +187,26 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		}
 	}
 	return ack, nil
+}
+
+// refuse answers for an envelope that will never be accepted.
+func (s *Service) refuse(remote peer.ID, r *pb.Result, why error) {
+	s.log.Debug("dm: refused envelope", "peer", remote, "id", hex.EncodeToString(r.EnvelopeId), "err", why)
+	r.Code = pb.Result_CODE_REJECTED
+	if errors.Is(why, errUnknownKey) {
+		r.Code = pb.Result_CODE_UNKNOWN_KEY
+	}
+	r.Reason = why.Error()
+}
+
+// store stores what remote sent: a contact's freely, a stranger's within
+// Config.StrangerQuota (refused[j] for those past it).
+func (s *Service) store(remote peer.ID, records []storage.Record) (added, refused []bool, err error) {
+	if c, err := s.cfg.Store.Contact(remote.String()); err == nil && c.State == parley.ContactAccepted {
+		added, err := s.cfg.Store.PutRecords(records)
+		return added, make([]bool, len(records)), err
+	}
+	return s.cfg.Store.PutStrangerRecords(remote.String(), records, s.cfg.StrangerQuota)
 }
 
 // opening is one envelope on its way through openAll.
@@ -214,25 +259,6 @@ func (s *Service) prepare(remote peer.ID, raw []byte, fresh map[string]*identity
 		fresh[string(env.KeyId)] = key
 	}
 	return env, key, isFresh, nil
-}
-
-// keepFreshKeys stores the keys that opened at least one verified envelope
-// of this push, so later envelopes that carry only the key ID open too. A
-// key from an envelope that failed its checks is never kept: a stranger
-// cannot make us store anything.
-func (s *Service) keepFreshKeys(remote peer.ID, opened []opening) error {
-	kept := make(map[string]bool)
-	for _, o := range opened {
-		if !o.fresh || o.err != nil || kept[string(o.key.ID[:])] {
-			continue
-		}
-		if err := s.cfg.Store.PutPeerKey(remote.String(), o.key.ID[:], o.key.Key[:]); err != nil {
-			return &localError{err}
-		}
-		s.keys.put(string(remote)+string(o.key.ID[:]), o.key)
-		kept[string(o.key.ID[:])] = true
-	}
-	return nil
 }
 
 // localError is a failure of our own store while receiving: the envelope

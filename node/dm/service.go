@@ -74,6 +74,13 @@ type Config struct {
 	// waits with nothing to deliver before it retires; the next message
 	// to that peer starts a new one. Default: 2m.
 	CourierIdle time.Duration
+	// StrangerQuota bounds what peers who are not accepted contacts make
+	// us store; past it their envelopes are refused (REJECTED). Fields not
+	// above zero take the defaults: 200 envelopes or 2 MiB (envelope and
+	// record bytes, about twice the text) from each stranger, 5,000 or
+	// 50 MiB from all of them together (docs/design-notes.md, "Strangers'
+	// quota").
+	StrangerQuota storage.Quota
 }
 
 // Service sends and receives direct messages.
@@ -150,6 +157,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.CourierIdle <= 0 {
 		cfg.CourierIdle = 2 * time.Minute
+	}
+	q := &cfg.StrangerQuota
+	for _, f := range []struct {
+		v   *int64
+		def int64
+	}{{&q.PeerCount, 200}, {&q.PeerBytes, 2 << 20}, {&q.TotalCount, 5000}, {&q.TotalBytes, 50 << 20}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
 	}
 	return &Service{
 		cfg:      cfg,
