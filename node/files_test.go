@@ -131,3 +131,30 @@ func TestGroupFileSpreads(t *testing.T) {
 		t.Fatalf("the sender uploaded %d bytes: members did not share", up)
 	}
 }
+
+// A stranger's file is never fetched by itself, however small: only the
+// offer is stored (within the strangers' quota, like any message), and the
+// file comes once the user asks for it.
+func TestStrangersFileWaitsForTheUser(t *testing.T) {
+	ctx := context.Background()
+	bob, mallory := parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "mallory")
+	if _, err := mallory.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	path, sum := parleytest.RandomFile(t, t.TempDir(), "tiny.txt", 1<<10)
+	f, err := mallory.Messenger().SendFile(ctx, "bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bob acks the offer only after deciding whether to fetch it.
+	parleytest.Eventually(t, "the offer delivered", func() bool { return mallory.StatusOf("bob", f.Message) == parley.StatusDelivered })
+	if got := bob.File(f.ID); got.State != parley.FileOffered {
+		t.Fatalf("a stranger's file is %v at bob, want offered (not fetched)", got.State)
+	}
+	if _, err := bob.Messenger().AcceptFile(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := bob.WaitComplete(f.ID); parleytest.FileHash(t, got.Path) != sum {
+		t.Fatal("the file bob fetched differs")
+	}
+}

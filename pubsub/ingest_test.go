@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	gossipsub "github.com/libp2p/go-libp2p-pubsub"
+	gossipsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
@@ -72,5 +74,63 @@ func TestValidatorRejectsAndScoresDown(t *testing.T) {
 				t.Fatalf("alice stored %d messages from the attacker", after-before)
 			}
 		})
+	}
+}
+
+// A peer who is not a member stores nothing here, even holding the group's
+// key (a leaked key, say): its text and its ops are neither kept from the
+// topic nor from sync. The validator ignores them rather than rejecting,
+// since a new member's ADD may still be on its way.
+func TestNonMemberWithTheKeyStoresNothing(t *testing.T) {
+	tn := newTestNet()
+	alice := tn.start(t, "alice")
+	g, err := alice.groups.Create("club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.groups.mu.Lock()
+	gr := alice.groups.groups[g.ID]
+	alice.groups.mu.Unlock()
+	gr.mu.Lock()
+	key := gr.current
+	gr.mu.Unlock()
+	outsider, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(body *pb.Body) []byte {
+		b, err := proto.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _, err := outsider.SealEnvelope(g.ID, key, false, parley.NewClock(nil).Now(), b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	envs := map[string][]byte{
+		"text":   seal(&pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: "let me in"}}}),
+		"rename": seal(&pb.Body{Kind: &pb.Body_GroupOp{GroupOp: &pb.GroupOp{Type: pb.GroupOp_TYPE_RENAME, Name: "mine now"}}}),
+		"add": seal(&pb.Body{Kind: &pb.Body_GroupOp{GroupOp: &pb.GroupOp{Type: pb.GroupOp_TYPE_ADD, Member: []byte(outsider.PeerID), Role: pb.GroupOp_ROLE_ADMIN,
+			MemberHpkeKey: outsider.HPKEPublicKey(), MemberName: "outsider"}}}),
+	}
+	validate := alice.groups.validator(gr)
+	for name, env := range envs {
+		t.Run(name, func(t *testing.T) {
+			msg := &gossipsub.Message{Message: &gossipsubpb.Message{Data: env}}
+			if got := validate(context.Background(), outsider.PeerID, msg); got != gossipsub.ValidationIgnore {
+				t.Fatalf("validator: %v, want ignore", got)
+			}
+			if added, _, err := alice.groups.Ingest(g.ID, [][]byte{env}); err != nil || added != 0 {
+				t.Fatalf("sync: added %d, err %v", added, err)
+			}
+			if held, err := alice.groups.cfg.Store.HasEnvelope(parley.NewEnvelopeID(env)); err != nil || held {
+				t.Fatalf("stored: %v, err %v", held, err)
+			}
+		})
+	}
+	if got, err := alice.groups.cfg.Store.Conversation(g.ID); err != nil || got.Name == "mine now" {
+		t.Fatalf("group after the outsider's ops: %+v, err %v", got, err)
 	}
 }
