@@ -15,11 +15,11 @@ import (
 	"github.com/parley-im/parley/pb"
 )
 
-// Each kind of bad envelope on the topic is dropped, stored nowhere, and
-// lowers the score of the peer that sent it.
-func TestValidatorRejectsAndScoresDown(t *testing.T) {
-	tn := newTestNet()
-	alice := tn.start(t, "alice")
+// clubWithOutsider starts alice with a group of her own, and returns its
+// current key and an identity that is no member.
+func clubWithOutsider(t *testing.T) (*member, parley.Group, *group, *identity.SendKey, *identity.Identity) {
+	t.Helper()
+	alice := newTestNet().start(t, "alice")
 	g, err := alice.groups.Create("club")
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +34,13 @@ func TestValidatorRejectsAndScoresDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return alice, g, gr, key, outsider
+}
+
+// Each kind of bad envelope on the topic is dropped, stored nowhere, and
+// lowers the score of the peer that sent it.
+func TestValidatorRejectsAndScoresDown(t *testing.T) {
+	alice, g, _, key, outsider := clubWithOutsider(t)
 	text := func(s string) []byte {
 		b, _ := proto.Marshal(&pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: s}}})
 		return b
@@ -82,22 +89,7 @@ func TestValidatorRejectsAndScoresDown(t *testing.T) {
 // topic nor from sync. The validator ignores them rather than rejecting,
 // since a new member's ADD may still be on its way.
 func TestNonMemberWithTheKeyStoresNothing(t *testing.T) {
-	tn := newTestNet()
-	alice := tn.start(t, "alice")
-	g, err := alice.groups.Create("club")
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice.groups.mu.Lock()
-	gr := alice.groups.groups[g.ID]
-	alice.groups.mu.Unlock()
-	gr.mu.Lock()
-	key := gr.current
-	gr.mu.Unlock()
-	outsider, err := identity.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice, g, gr, key, outsider := clubWithOutsider(t)
 	seal := func(body *pb.Body) []byte {
 		b, err := proto.Marshal(body)
 		if err != nil {
