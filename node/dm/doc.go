@@ -14,7 +14,9 @@
 //     because envelopes are content-addressed.
 //   - The receiver checks every envelope (addressed to us, sealed under a key
 //     the sender established, signed by the stream's remote peer), stores the
-//     batch with one synced write, and then acks.
+//     batch with one synced write, and then acks. What a stranger (a peer
+//     who is not an accepted contact) sends counts against
+//     Config.StrangerQuota in that same write; past it, it is refused.
 //
 // Keys: the first envelopes under a new sending key carry its HPKE
 // encapsulation (and the sender's contact card) until the recipient has
