@@ -14,13 +14,14 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Open upgrades an
 // older store through migrations and refuses a newer one.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[v] upgrades a store at schema version v to v+1, inside one
 // synced transaction that also records the new version. A new store is at
 // version 0. len(migrations) must equal SchemaVersion.
 var migrations = []func(txn *badger.Txn) error{
 	0: func(*badger.Txn) error { return nil }, // 0 → 1: the initial layout, nothing to convert
+	1: countStrangers,                         // 1 → 2: what requests take, for the strangers' quota
 }
 
 var (

@@ -9,8 +9,8 @@
 // files themselves live in the file system). It does not yet hold
 // disappearing-message TTLs; those come with their own key prefix. (The
 // group prefixes needed no migration: older stores have no keys under them.
-// Nor did the strangers' counters: an older store's requests are simply not
-// counted.)
+// The strangers' counters did: migration 1 → 2 counts the requests an
+// older store holds.)
 //
 // # Durability
 //

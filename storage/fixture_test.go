@@ -236,6 +236,18 @@ func TestOpensTodaysFixture(t *testing.T) {
 	}
 
 	eq("contacts", must(db.Contacts()), []parley.Contact{d.bob, d.carol})
+	// Schema 2 counts what requests take: the migration counted carol's
+	// DM (not her group message), and nobody else's.
+	own, total, err := db.StrangerUsage(carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Usage{Count: 1, Bytes: recordCost(d.fromCarol)}); own != want || total != want {
+		t.Errorf("carol's usage after the migration: %+v of %+v, want %+v of the same", own, total, want)
+	}
+	if own, _, _ := db.StrangerUsage(bob); own != (Usage{}) {
+		t.Errorf("bob, a contact, is counted: %+v", own)
+	}
 	eq("peer key", must(db.PeerKey(bob, d.peerKeyID)), d.peerKey)
 
 	eq("DM messages", must(db.Messages(d.dm, 0)), msgs(d.hello, d.reply, d.fileMsg, d.late))

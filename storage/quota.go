@@ -144,6 +144,83 @@ func (db *DB) StrangerUsage(peer string) (own, total Usage, err error) {
 	return own, total, nil
 }
 
+// countStrangers is the migration to schema 2: a store from before holds
+// requests that no counter includes, so it sums what each request's DMs
+// take, as PutStrangerRecords would have counted them (envelope and record
+// of every record a request sent in the DM with it; group messages never
+// counted).
+func countStrangers(txn *badger.Txn) error {
+	requests := make(map[string]bool)
+	err := eachValue(txn, prefixContact, func(_, v []byte) error {
+		c, err := decodeContact(v)
+		if err == nil && c.State == parley.ContactRequest {
+			requests[c.PeerID] = true
+		}
+		return err
+	})
+	if err != nil || len(requests) == 0 {
+		return err
+	}
+	peers := make(map[string]Usage)
+	var total Usage
+	dmWith := make(map[parley.ConversationID]string) // a conversation's DM peer; "" for a group
+	err = eachValue(txn, prefixRecord, func(_, v []byte) error {
+		m, err := decodeMessage(v)
+		if err != nil {
+			return err
+		}
+		if m.Outgoing || !requests[m.From] {
+			return nil
+		}
+		peer, seen := dmWith[m.Conversation]
+		if !seen {
+			if b, err := getValue(txn, conversationKey(m.Conversation)); err == nil {
+				if c, err := decodeConversation(b); err == nil && c.Kind == parley.ConversationDM {
+					peer = c.Peer
+				}
+			}
+			dmWith[m.Conversation] = peer
+		}
+		if peer != m.From {
+			return nil
+		}
+		cost := int64(len(v))
+		if env, err := getValue(txn, envelopeKey(m.ID)); err == nil {
+			cost += int64(len(env))
+		}
+		u := peers[m.From]
+		u.Count, u.Bytes = u.Count+1, u.Bytes+cost
+		peers[m.From] = u
+		total.Count, total.Bytes = total.Count+1, total.Bytes+cost
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for peer, u := range peers {
+		if err := txn.Set(strangerKey(peer), encodeUsage(u)); err != nil {
+			return err
+		}
+	}
+	return txn.Set([]byte(keyStrangers), encodeUsage(total))
+}
+
+// eachValue calls fn with every key and value under prefix, in key order.
+func eachValue(txn *badger.Txn, prefix string, fn func(k, v []byte) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Item().Key(), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // getUsage reads a usage counter; none stored is zero.
 func getUsage(txn *badger.Txn, k []byte) (Usage, error) {
 	b, err := getValue(txn, k)
