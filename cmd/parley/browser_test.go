@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -204,9 +205,10 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 }
 
 // Without a session the page refuses and says how to log in; a used link
-// says so too. A page of another local origin (another port of 127.0.0.1 is
-// the same site, so the browser sends the SameSite=Strict cookie along)
-// can neither read the API nor change anything through it.
+// says so too. A page on another port of 127.0.0.1 never gets the session
+// cookie (it belongs to the node's own NAME.localhost), and can neither
+// read the API nor change anything through it. "Log out all browsers" in
+// Settings logs every browser out.
 func TestBrowserRefusesStrangers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes and a browser")
@@ -230,8 +232,16 @@ func TestBrowserRefusesStrangers(t *testing.T) {
 	tb.Navigate(login)
 	tb.WaitText("This login link was already used or has expired")
 
-	// A page on another port of 127.0.0.1, in the logged-in browser.
+	// A page on another port of 127.0.0.1, in the logged-in browser. It
+	// never receives the session cookie, which it could replay.
+	var mu sync.Mutex
+	var received []string
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		for _, c := range r.Cookies() {
+			received = append(received, c.Name)
+		}
+		mu.Unlock()
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<!doctype html><title>elsewhere</title><p>another local site</p>")
 	}))
@@ -258,6 +268,22 @@ func TestBrowserRefusesStrangers(t *testing.T) {
 	if groups := strings.TrimSpace(alice.CLI("group", "list", "--json")); groups != "[]" {
 		t.Errorf("a request from another origin changed the node: groups %s", groups)
 	}
+	mu.Lock()
+	if len(received) != 0 {
+		t.Errorf("the server on another port received cookies %v", received)
+	}
+	mu.Unlock()
+
+	// "Log out all browsers" in Settings ends this session and another
+	// browser's: both get the page that says how to log in.
+	other := b.NewTab("other browser", art)
+	other.Navigate(alice.LoginURL())
+	other.WaitRole("link", "Add contact")
+	tb.Navigate(alice.GUIURL() + "#/settings")
+	tb.Click("button", "Log out all browsers")
+	tb.WaitRole("heading", "This browser is not logged in to Parley") // after the page reloads
+	other.Navigate(alice.GUIURL())
+	other.WaitText("This browser is not logged in to Parley")
 }
 
 // Bob sends Alice a picture from the GUI's attach control: both watch it

@@ -98,6 +98,32 @@ func newOpenCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// newLogoutCmd logs every browser out of the running node. A single
+// browser logs out from its own Settings: the command line has no session
+// of its own to end, hence --all is required.
+func newLogoutCmd(g *globals) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "logout --all",
+		Short: "Log every browser out of your running node",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !all {
+				return usageError{errors.New("logout needs --all: it logs out every browser (one browser logs out in its own Settings)")}
+			}
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				if err := c.LogoutAll(ctx); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), "Every browser is logged out; `parley open` logs one in again.")
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "log out every browser")
+	return cmd
+}
+
 // openBrowser hands the URL to the desktop's opener where there is one; a
 // machine without a desktop just has the printed URL.
 func openBrowser(u string) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -326,38 +327,70 @@ func readmeLine(t *testing.T, prefix string) string {
 }
 
 // `parley open` gives a one-time login URL: it logs a browser in once, and
-// the API token never appears in it.
+// the API token never appears in it. `parley logout --all` ends the
+// session.
 func TestOpenGivesOneTimeLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes")
 	}
 	alice := parleytest.StartProcess(t, "alice")
 	u := strings.TrimSpace(alice.CLI("open", "--no-browser"))
-	if !strings.Contains(u, "/?login=") {
-		t.Fatalf("parley open printed %q", u)
+	if !strings.HasPrefix(u, alice.GUIURL()+"?login=") {
+		t.Fatalf("parley open printed %q; want %s?login=CODE", u, alice.GUIURL())
 	}
 	apiFile, err := os.ReadFile(filepath.Join(alice.Dir, "api.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var api struct{ Token string }
+	var api struct{ URL, Token string }
 	if err := json.Unmarshal(apiFile, &api); err != nil || strings.Contains(u, api.Token) {
 		t.Fatalf("the login URL carries the API token (%v)", err)
 	}
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func() *http.Response {
+	// A browser resolves NAME.localhost to loopback by itself; Go's
+	// resolver need not, so this one dials the API's address.
+	browser := &http.Client{
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, strings.TrimPrefix(api.URL, "http://"))
+		}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	get := func(u string, cookies ...*http.Cookie) *http.Response {
 		t.Helper()
-		resp, err := browser.Get(u)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := browser.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		return resp
 	}
-	if resp := get(); resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
-		t.Fatalf("first use: status %d, %d cookies; want 303 and a session cookie", resp.StatusCode, len(resp.Cookies()))
+	first := get(u)
+	if first.StatusCode != http.StatusSeeOther || len(first.Cookies()) != 1 {
+		t.Fatalf("first use: status %d, %d cookies; want 303 and a session cookie", first.StatusCode, len(first.Cookies()))
 	}
-	if resp := get(); resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
+	if resp := get(u); resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
 		t.Fatalf("second use: status %d, %d cookies; want 401 and none", resp.StatusCode, len(resp.Cookies()))
+	}
+	contacts := alice.GUIURL() + "api/v1/contacts"
+	if resp := get(contacts, first.Cookies()[0]); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the session: %d", resp.StatusCode)
+	}
+	if out, code := alice.Try("logout"); code == 0 || !strings.Contains(out, "--all") {
+		t.Errorf("parley logout without --all: exit %d, %q", code, out)
+	}
+	if resp := get(contacts, first.Cookies()[0]); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the session after a refused parley logout: %d", resp.StatusCode)
+	}
+	if out := alice.CLI("logout", "--all"); !strings.Contains(out, "Every browser is logged out") {
+		t.Errorf("parley logout --all printed %q", out)
+	}
+	if resp := get(contacts, first.Cookies()[0]); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the session after parley logout --all: %d, want 401", resp.StatusCode)
 	}
 }

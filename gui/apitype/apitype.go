@@ -27,8 +27,9 @@ const (
 	PathPeers         = "/api/v1/peers"
 	PathStatus        = "/api/v1/status"
 	PathEvents        = "/api/v1/events"
-	PathLogin         = "/api/v1/login"  // POST: a fresh one-time login URL
-	PathLogout        = "/api/v1/logout" // POST: forget this browser's session cookie
+	PathLogin         = "/api/v1/login"      // POST: a fresh one-time login URL
+	PathLogout        = "/api/v1/logout"     // POST: end this browser's session
+	PathLogoutAll     = "/api/v1/logout/all" // POST: end every browser's session
 
 	// {group} is a group ID (hex) or an unambiguous group name, {member} a
 	// contact name or a peer ID; clients path-escape both.
@@ -65,6 +66,7 @@ const FileName = "api.json"
 // File is the content of the API file.
 type File struct {
 	URL   string `json:"url"`   // http://127.0.0.1:PORT
+	GUI   string `json:"gui"`   // http://NAME.localhost:PORT, where browsers log in (NAME is per install)
 	Token string `json:"token"` // bearer token, fresh on every start
 }
 

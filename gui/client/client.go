@@ -108,6 +108,11 @@ func (c *Client) NewLoginURL(ctx context.Context) (string, error) {
 	return v.URL, err
 }
 
+// LogoutAll ends every browser's session: each must log in again.
+func (c *Client) LogoutAll(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, apitype.PathLogoutAll, nil, nil, nil)
+}
+
 // Self describes the node.
 func (c *Client) Self(ctx context.Context) (SelfView, error) {
 	var v SelfView

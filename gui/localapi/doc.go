@@ -8,9 +8,11 @@
 // free (remembered in the data dir). Every request must carry the token that
 // New writes to the data dir's api.json (mode 0600, fresh on every start) as
 // a bearer token, or a browser session cookie. A browser gets the cookie by
-// opening a one-time login URL (NewLoginURL, `parley open`); the cookie is
-// signed with a key kept in the data dir, so it outlives restarts, and the
-// token itself is never put in a URL or a cookie. Requests whose Host is not
+// opening a one-time login URL (NewLoginURL, `parley open`) on a host name
+// of this install's own under .localhost (GUIURL), the only host that takes
+// the cookie; the cookie is signed with a key kept in the data dir, so it
+// outlives restarts until the browser logs out (or every browser is logged
+// out), and the token itself is never put in a URL or a cookie. Requests whose Host is not
 // a loopback name (DNS rebinding) or that come from a foreign origin (CSRF,
 // including reads: GET /api/v1/messages?read=true changes state) are
 // refused before the token is even looked at. The GUI's static files need

@@ -18,7 +18,8 @@ const eventWriteTimeout = 10 * time.Second
 
 // handleEvents streams the node's events over a WebSocket, one JSON
 // apitype.EventView per frame, until the client goes, the node's channel
-// closes (node stopped, or this reader fell behind) or the server stops.
+// closes (node stopped, or this reader fell behind), the server stops or
+// the browser session it was opened with is revoked.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// Counted before the upgrade: until then Shutdown tracks the
 	// connection itself, so this Add always precedes Serve's Wait.
@@ -30,6 +31,17 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	subCtx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel() // ends the subscription
 	events := s.events.Subscribe(subCtx)
+
+	// A browser's stream lasts as long as its session. Watched before the
+	// check: a revocation in between still wakes the loop.
+	revoked := s.sessions.watch()
+	browser := r.Header.Get("Authorization") == ""
+	if browser {
+		if _, ok := s.browserSession(r); !ok {
+			writeError(w, errUnauthorized)
+			return
+		}
+	}
 
 	// guard has already refused foreign origins; Accept's own check (Origin
 	// host must equal Host) agrees with it, so it stays on.
@@ -51,6 +63,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-s.stopStreams:
 			c.Close(websocket.StatusGoingAway, "server shutting down")
 			return
+		case <-revoked:
+			revoked = s.sessions.watch()
+			if _, ok := s.browserSession(r); browser && !ok {
+				c.Close(websocket.StatusPolicyViolation, "logged out")
+				return
+			}
 		case ev, ok := <-events:
 			if !ok {
 				c.Close(websocket.StatusGoingAway, "event stream ended")

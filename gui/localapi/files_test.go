@@ -477,7 +477,7 @@ func TestFileContent(t *testing.T) {
 
 	// A browser session reads it as the API token does.
 	c := h.login(t)
-	resp, body = content("Fotó \"1\".png", "?inline=1", cookie(c), header("Sec-Fetch-Site", "same-origin"))
+	resp, body = content("Fotó \"1\".png", "?inline=1", h.cookie(c), header("Sec-Fetch-Site", "same-origin"))
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, pngData) {
 		t.Errorf("with a session cookie: %d", resp.StatusCode)
 	}

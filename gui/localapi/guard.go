@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/parley-im/parley/gui/apitype"
 )
@@ -102,14 +101,12 @@ func (s *Server) checkOrigin(r *http.Request) error {
 }
 
 // authorized accepts the API token as a bearer header (the CLI, bots) or
-// a session cookie (browsers, whose WebSocket sends it too). Never a token
-// in a URL, where it would land in logs and history.
+// a session cookie sent to the GUI host (browsers, whose WebSocket sends it
+// too). Never a token in a URL, where it would land in logs and history.
 func (s *Server) authorized(r *http.Request) bool {
 	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return subtle.ConstantTimeCompare([]byte(auth), []byte(s.token)) == 1
 	}
-	if c, err := r.Cookie(s.cookie); err == nil {
-		return s.validSession(c.Value, time.Now())
-	}
-	return false
+	_, ok := s.browserSession(r)
+	return ok
 }

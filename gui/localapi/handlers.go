@@ -62,6 +62,7 @@ func (s *Server) routes() http.Handler {
 		{http.MethodGet, apitype.PathEvents, s.handleEvents},
 		{http.MethodPost, apitype.PathLogin, s.handleNewLogin},
 		{http.MethodPost, apitype.PathLogout, s.handleLogout},
+		{http.MethodPost, apitype.PathLogoutAll, s.handleLogoutAll},
 	}
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string) // path → methods

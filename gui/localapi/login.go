@@ -3,6 +3,7 @@ package localapi
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -64,19 +65,24 @@ func (s *Server) NewLoginURL() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.URL() + "?login=" + url.QueryEscape(code), nil
+	return s.GUIURL() + "?login=" + url.QueryEscape(code), nil
 }
 
 // login trades a one-time code for a session cookie, then redirects to
 // the bare URL so the code leaves the address bar. A used or expired code
-// gets the page that says how to log in.
+// gets the page that says how to log in. Codes are redeemed on the GUI
+// host only, the one host the cookie is good for: a code used elsewhere
+// would be spent on a cookie the API refuses.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	if !s.logins.redeem(r.URL.Query().Get("login"), now) {
+	if strings.ToLower(r.Host) != s.guiHost || !s.logins.redeem(r.URL.Query().Get("login"), now) {
 		s.loginPage(w, r, errLoginUsed)
 		return
 	}
-	s.setSession(w, now)
+	if err := s.setSession(w, "", now); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -39,8 +39,13 @@ func loadPages() (pages, error) {
 // handleIndex serves the app. A browser's visit renews its session, so a
 // GUI in daily use never logs out.
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
-	if _, err := r.Cookie(s.cookie); err == nil && r.Header.Get("Authorization") == "" {
-		s.setSession(w, time.Now())
+	if r.Header.Get("Authorization") == "" {
+		if id, ok := s.browserSession(r); ok {
+			if err := s.setSession(w, id, time.Now()); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(s.pages.index)

@@ -39,8 +39,8 @@ type Config struct {
 	// port 0, the port chosen is remembered in the data dir and used again
 	// on the next start while it is free, so the GUI keeps its URL.
 	Addr string
-	// DataDir receives APIFile, the remembered port and the secret that
-	// browser sessions are signed with.
+	// DataDir receives APIFile, the remembered port, the secret that
+	// browser sessions are signed with and the sessions revoked.
 	DataDir string
 	// DefaultName is the display name a node has until its user picks one
 	// (node.DefaultName); the API tells the GUI whether Self's name is
@@ -73,16 +73,17 @@ type Server struct {
 	events   Events
 	ln       net.Listener
 	base     string // http://HOST:PORT, no trailing slash
-	token    string
-	apiFile  string
+	// guiHost is NAME.localhost:PORT, the only host that takes session
+	// cookies; guiBase is http://guiHost.
+	guiHost, guiBase string
+	token            string
+	apiFile          string
 	// hosts are the Host header values accepted: loopback names with our
 	// port. Anything else is a DNS-rebinding attempt.
 	hosts map[string]bool
-	// cookie is the session cookie's name. Cookies ignore ports, so two
-	// nodes on one machine would overwrite each other's cookie if they
-	// shared a name.
+	// cookie is the session cookie's name.
 	cookie      string
-	sessionKey  []byte // signs session cookies; kept in the data dir
+	sessions    *sessions // what session cookies are checked against
 	defaultName string
 	uploads     string // DATA/uploads: files the browser sent, served from there
 	maxUpload   int64
@@ -147,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("localapi: data dir: %w", err)
 	}
-	sessionKey, err := loadOrCreateSessionKey(cfg.DataDir)
+	sessions, err := loadSessions(cfg.DataDir, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 		events:      cfg.Events,
 		token:       token,
 		apiFile:     filepath.Join(cfg.DataDir, APIFile),
-		sessionKey:  sessionKey,
+		sessions:    sessions,
 		defaultName: cfg.DefaultName,
 		uploads:     filepath.Join(cfg.DataDir, uploadsDir),
 		maxUpload:   cfg.MaxUploadBytes,
@@ -177,23 +178,33 @@ func New(cfg Config) (*Server, error) {
 	port := strconv.Itoa(tcp.Port)
 	s.ln = ln
 	s.base = "http://" + net.JoinHostPort(tcp.IP.String(), port)
+	s.guiHost = net.JoinHostPort(sessions.host, port)
+	s.guiBase = "http://" + s.guiHost
 	s.hosts = map[string]bool{
 		net.JoinHostPort(tcp.IP.String(), port): true,
 		net.JoinHostPort("127.0.0.1", port):     true,
 		net.JoinHostPort("::1", port):           true,
 		net.JoinHostPort("localhost", port):     true,
+		s.guiHost:                               true,
 	}
 	s.cookie = "parley_session_" + port
 	s.handler = s.guard(s.routes())
-	if err := writeAPIFile(s.apiFile, apitype.File{URL: s.base, Token: token}); err != nil {
+	if err := writeAPIFile(s.apiFile, apitype.File{URL: s.base, GUI: s.guiBase, Token: token}); err != nil {
 		ln.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// URL is where the API and the GUI are served, with a trailing slash.
+// URL is where the API is served, with a trailing slash.
 func (s *Server) URL() string { return s.base + "/" }
+
+// GUIURL is where browsers find the GUI, with a trailing slash:
+// http://NAME.localhost:PORT/, a host name of this install's own (see
+// session.go). It is no secret from the user, but the API hands it out only
+// to those who hold the token: knowing it is half of a session cookie's
+// worth.
+func (s *Server) GUIURL() string { return s.guiBase + "/" }
 
 // Serve serves until ctx ends or Close is called, then shuts down
 // gracefully: in-flight requests finish, event streams are closed. It

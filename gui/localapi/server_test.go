@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -28,15 +29,18 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // harness is a real Server on 127.0.0.1:0 over a fakeNode.
 type harness struct {
-	t     *testing.T
-	srv   *localapi.Server
-	node  *fakeNode
-	dir   string
-	base  string // http://127.0.0.1:PORT
-	host  string // 127.0.0.1:PORT
-	token string
-	http  *http.Client
-	stop  func() error // cancels Serve and returns its error; idempotent
+	t    *testing.T
+	srv  *localapi.Server
+	node *fakeNode
+	dir  string
+	base string // http://127.0.0.1:PORT
+	host string // 127.0.0.1:PORT
+	// guiHost is NAME.localhost:PORT, where browsers go; the test's
+	// requests reach it by their Host header (DNS need not know it).
+	guiHost string
+	token   string
+	http    *http.Client
+	stop    func() error // cancels Serve and returns its error; idempotent
 }
 
 func start(t *testing.T) *harness {
@@ -59,6 +63,7 @@ func startServer(t *testing.T, dir string, node *fakeNode, cfg localapi.Config) 
 	f := readAPIFile(t, h.dir)
 	h.base, h.token = f.URL, f.Token
 	h.host = strings.TrimPrefix(h.base, "http://")
+	h.guiHost = strings.TrimPrefix(f.GUI, "http://")
 	h.http = &http.Client{
 		Transport: &http.Transport{},
 		// Tests look at redirects themselves.
@@ -181,9 +186,16 @@ func TestAPIFile(t *testing.T) {
 	if err != nil || raw != 32 {
 		t.Errorf("token %q: %d bytes, %v; want 32 bytes base64url", h.token, raw, err)
 	}
+	// Browsers go to a host name of this install's own, on the same port.
+	if h.srv.GUIURL() != "http://"+h.guiHost+"/" {
+		t.Errorf("GUIURL() = %q, api.json gui = %q", h.srv.GUIURL(), h.guiHost)
+	}
+	if ok, _ := regexp.MatchString(`^parley-[a-z2-7]{26}\.localhost:`+portOf(t, h.base)+`$`, h.guiHost); !ok {
+		t.Errorf("GUI host %q: want parley-RANDOM.localhost on the API's port", h.guiHost)
+	}
 	login, err := h.srv.NewLoginURL()
-	if err != nil || !strings.HasPrefix(login, h.srv.URL()+"?login=") || strings.Contains(login, h.token) {
-		t.Errorf("NewLoginURL() = %q, %v: want URL?login=CODE, without the API token", login, err)
+	if err != nil || !strings.HasPrefix(login, h.srv.GUIURL()+"?login=") || strings.Contains(login, h.token) {
+		t.Errorf("NewLoginURL() = %q, %v: want GUIURL?login=CODE, without the API token", login, err)
 	}
 	entries, _ := os.ReadDir(h.dir)
 	var names []string
@@ -193,7 +205,7 @@ func TestAPIFile(t *testing.T) {
 			t.Errorf("%s: mode %v, want 0600", e.Name(), st.Mode().Perm())
 		}
 	}
-	if want := []string{"api-port.json", "api.json", "gui-session.key"}; !slices.Equal(names, want) {
+	if want := []string{"api-port.json", "api.json", "gui-session.key", "gui-sessions.json"}; !slices.Equal(names, want) {
 		t.Errorf("data dir holds %v, want %v (no temp files left)", names, want)
 	}
 
@@ -372,8 +384,15 @@ func TestCookieLogin(t *testing.T) {
 		}
 	}
 
+	// A code is redeemed on the GUI host only, where the cookie is good;
+	// elsewhere it is refused and not spent.
 	code := h.loginCode(t)
 	resp, body := h.do(http.MethodGet, "/?login="+code, "", noAuth)
+	wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
+	if len(resp.Cookies()) != 0 {
+		t.Errorf("a login on %s got a cookie: %v", h.host, resp.Cookies())
+	}
+	resp, body = h.do(http.MethodGet, "/?login="+code, "", noAuth, h.onGUI)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("login: status %d, Location %q; want 303 to /: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
@@ -392,13 +411,13 @@ func TestCookieLogin(t *testing.T) {
 		t.Errorf("Referrer-Policy %q: the login code could leak in a Referer", got)
 	}
 	// A login link works once.
-	resp, body = h.do(http.MethodGet, "/?login="+code, "", noAuth)
+	resp, body = h.do(http.MethodGet, "/?login="+code, "", noAuth, h.onGUI)
 	wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 	if len(resp.Cookies()) != 0 {
 		t.Errorf("a used login code got a cookie again")
 	}
 
-	withCookie := func(r *http.Request) { noAuth(r); r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value}) }
+	withCookie := h.cookie(c)
 	resp, body = h.do(http.MethodGet, "/", "", withCookie)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET / with cookie: %d %s", resp.StatusCode, body)

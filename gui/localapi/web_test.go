@@ -1,6 +1,7 @@
 package localapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/apitype"
@@ -22,16 +26,22 @@ import (
 // session cookie it got.
 func (h *harness) login(t *testing.T) *http.Cookie {
 	t.Helper()
-	resp, body := h.do(http.MethodGet, "/?login="+h.loginCode(t), "", noAuth)
+	resp, body := h.do(http.MethodGet, "/?login="+h.loginCode(t), "", noAuth, h.onGUI)
 	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
 		t.Fatalf("login: %d, cookies %v: %s", resp.StatusCode, resp.Cookies(), body)
 	}
 	return resp.Cookies()[0]
 }
 
-func cookie(c *http.Cookie) func(*http.Request) {
+// onGUI sends the request to the GUI's host name, as a browser does.
+func (h *harness) onGUI(r *http.Request) { r.Host = h.guiHost }
+
+// cookie makes the request a browser's: to the GUI host, with the
+// session cookie c instead of the API token.
+func (h *harness) cookie(c *http.Cookie) func(*http.Request) {
 	return func(r *http.Request) {
 		noAuth(r)
+		h.onGUI(r)
 		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
 }
@@ -117,13 +127,13 @@ func TestContentSecurityPolicy(t *testing.T) {
 	h := start(t)
 	c := h.login(t)
 	for _, path := range []string{"/", "/static/app.js", "/static/style.css", apitype.PathSelf, "/api/v1/nope"} {
-		resp, body := h.do(http.MethodGet, path, "", cookie(c))
+		resp, body := h.do(http.MethodGet, path, "", h.cookie(c))
 		if path != "/api/v1/nope" && resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
 		}
 		csp := resp.Header.Get("Content-Security-Policy")
 		for _, want := range []string{"default-src 'none'", "script-src 'self';", "style-src 'self';",
-			"img-src 'self' data:", "connect-src 'self' ws://" + h.host + ";", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"} {
+			"img-src 'self' data:", "connect-src 'self' ws://" + h.guiHost + ";", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("GET %s: CSP %q lacks %q", path, csp, want)
 			}
@@ -184,7 +194,7 @@ func TestPagesWithoutSession(t *testing.T) {
 func TestLogout(t *testing.T) {
 	h := start(t)
 	c := h.login(t)
-	resp, body := h.do(http.MethodPost, apitype.PathLogout, "", cookie(c))
+	resp, body := h.do(http.MethodPost, apitype.PathLogout, "", h.cookie(c))
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout: %d %s", resp.StatusCode, body)
 	}
@@ -255,7 +265,10 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	if again.token == first.token {
 		t.Error("the API token did not change across a restart")
 	}
-	if resp, body := again.do(http.MethodGet, apitype.PathSelf, "", cookie(c)); resp.StatusCode != http.StatusOK {
+	if again.guiHost != first.guiHost {
+		t.Errorf("the GUI moved from %s to %s across a restart", first.guiHost, again.guiHost)
+	}
+	if resp, body := again.do(http.MethodGet, apitype.PathSelf, "", again.cookie(c)); resp.StatusCode != http.StatusOK {
 		t.Errorf("the session after a restart: %d %s", resp.StatusCode, body)
 	}
 	// The old token does not open the new server: only browser sessions
@@ -267,19 +280,20 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	// even under the same cookie name.
 	other := startServer(t, t.TempDir(), newFakeNode(), localapi.Config{})
 	forged := &http.Cookie{Name: "parley_session_" + portOf(t, other.base), Value: c.Value}
-	resp, body = other.do(http.MethodGet, apitype.PathSelf, "", cookie(forged))
+	resp, body = other.do(http.MethodGet, apitype.PathSelf, "", other.cookie(forged))
 	wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 
 	// Tampering shows.
 	parts := strings.Split(c.Value, ".")
 	for _, v := range []string{
-		parts[0] + ".9999999999." + parts[2], // a later expiry under the old MAC
-		"v2." + parts[1] + "." + parts[2],
+		parts[0] + "." + parts[1] + ".9999999999." + parts[3],             // a later expiry under the old MAC
+		parts[0] + ".AAAAAAAAAAAAAAAAAAAAAA." + parts[2] + "." + parts[3], // another session
+		"v1." + parts[2] + "." + parts[3],                                 // the old format
 		c.Value + "x",
 		"",
 	} {
 		bad := &http.Cookie{Name: c.Name, Value: v}
-		resp, body := again.do(http.MethodGet, apitype.PathSelf, "", cookie(bad))
+		resp, body := again.do(http.MethodGet, apitype.PathSelf, "", again.cookie(bad))
 		wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 	}
 
@@ -289,7 +303,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := startServer(t, dir, newFakeNode(), localapi.Config{})
-	resp, body = fresh.do(http.MethodGet, apitype.PathSelf, "", cookie(c))
+	resp, body = fresh.do(http.MethodGet, apitype.PathSelf, "", fresh.cookie(c))
 	wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
 }
 
@@ -412,5 +426,118 @@ func TestConversationPreview(t *testing.T) {
 	}
 	if len(h.node.markedRead()) != 0 || len(h.node.groupsMarkedRead()) != 0 {
 		t.Error("listing conversations marked messages read")
+	}
+}
+
+// Logging out ends the session on the server: the old cookie is refused
+// afterwards, also by the next run of the node on the same data dir.
+func TestLogoutRevokesSession(t *testing.T) {
+	dir := t.TempDir()
+	h := startServer(t, dir, newFakeNode(), localapi.Config{})
+	c, other := h.login(t), h.login(t)
+	h.logout(t, apitype.PathLogout, h.cookie(c))
+	h.wantSession(t, "the session logged out", c, http.StatusUnauthorized)
+	h.wantSession(t, "another browser's session", other, http.StatusOK)
+	h.close(t)
+
+	again := startServer(t, dir, newFakeNode(), localapi.Config{})
+	again.wantSession(t, "the session logged out, after a restart", c, http.StatusUnauthorized)
+	again.wantSession(t, "another browser's session, after a restart", other, http.StatusOK)
+}
+
+// "Log out all browsers" ends every session, asked by a browser or by the
+// CLI (the API token), and for good: a restart brings none back.
+func TestLogoutAllRevokesEverySession(t *testing.T) {
+	dir := t.TempDir()
+	h := startServer(t, dir, newFakeNode(), localapi.Config{})
+	one, two := h.login(t), h.login(t)
+	h.logout(t, apitype.PathLogoutAll, h.cookie(one))
+	h.wantSession(t, "the browser that logged all out", one, http.StatusUnauthorized)
+	h.wantSession(t, "the other browser", two, http.StatusUnauthorized)
+	// A browser logged in afterwards works; the CLI logs it out too.
+	three := h.login(t)
+	h.wantSession(t, "a session begun after", three, http.StatusOK)
+	h.logout(t, apitype.PathLogoutAll)
+	h.close(t)
+
+	again := startServer(t, dir, newFakeNode(), localapi.Config{})
+	for _, c := range []*http.Cookie{one, two, three} {
+		again.wantSession(t, "a session after log out all and a restart", c, http.StatusUnauthorized)
+	}
+}
+
+// logout posts to path (PathLogout, PathLogoutAll), with the API token
+// unless edit says otherwise.
+func (h *harness) logout(t *testing.T, path string, edit ...func(*http.Request)) {
+	t.Helper()
+	if resp, body := h.do(http.MethodPost, path, "", edit...); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, body)
+	}
+}
+
+// wantSession checks what the API answers the browser holding c.
+func (h *harness) wantSession(t *testing.T, what string, c *http.Cookie, status int) {
+	t.Helper()
+	if resp, body := h.do(http.MethodGet, apitype.PathContacts, "", h.cookie(c)); resp.StatusCode != status {
+		t.Errorf("%s: %d, want %d: %s", what, resp.StatusCode, status, body)
+	}
+}
+
+// Browsers send a cookie to every port of its host. A web server on
+// another port of 127.0.0.1 that got the session cookie replays it as the
+// request it received would be: to 127.0.0.1 (or localhost) on the API's
+// port. The cookie alone opens nothing.
+func TestSessionCookieReplayedFromAnotherPort(t *testing.T) {
+	h := start(t)
+	c := h.login(t)
+	port := portOf(t, h.base)
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port} {
+		replay := func(r *http.Request) {
+			noAuth(r)
+			r.Host = host
+			r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		for _, path := range []string{apitype.PathContacts, apitype.PathSelf} {
+			resp, body := h.do(http.MethodGet, path, "", replay)
+			wantError(t, resp, body, http.StatusUnauthorized, apitype.CodeUnauthorized)
+		}
+	}
+}
+
+// A browser's event stream ends with its session: logging out closes it
+// rather than letting it stream on.
+func TestLogoutEndsEventStream(t *testing.T) {
+	h := start(t)
+	c := h.login(t)
+	// Dial the API's address whatever host the URL names, as a browser
+	// resolving NAME.localhost does.
+	onLoopback := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, h.host)
+		},
+	}}
+	defer onLoopback.CloseIdleConnections()
+	conn, _, err := websocket.Dial(t.Context(), "ws://"+h.guiHost+apitype.PathEvents, &websocket.DialOptions{
+		HTTPClient: onLoopback,
+		HTTPHeader: http.Header{"Origin": {"http://" + h.guiHost}, "Cookie": {c.Name + "=" + c.Value}},
+	})
+	if err != nil {
+		t.Fatalf("the browser's event stream: %v", err)
+	}
+	defer conn.CloseNow()
+	awaitSubscribed(t, h.node)
+
+	h.logout(t, apitype.PathLogout, h.cookie(c))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := conn.Read(ctx)
+		if err == nil {
+			continue // an event sent before the logout
+		}
+		if got := websocket.CloseStatus(err); got != websocket.StatusPolicyViolation {
+			t.Fatalf("the stream ended with %v (%v), want StatusPolicyViolation", got, err)
+		}
+		return
 	}
 }

@@ -161,16 +161,17 @@ func (p *Process) LoginURL() string {
 	return u
 }
 
-// GUIURL is p's GUI address without a login code, from its API file.
+// GUIURL is p's GUI address without a login code, from its API file: the
+// host name of its own under .localhost where its browsers log in.
 func (p *Process) GUIURL() string {
 	p.t.Helper()
 	b, err := os.ReadFile(filepath.Join(p.Dir, "api.json"))
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	var f struct{ URL string }
-	if err := json.Unmarshal(b, &f); err != nil {
-		p.t.Fatal(err)
+	var f struct{ GUI string }
+	if err := json.Unmarshal(b, &f); err != nil || f.GUI == "" {
+		p.t.Fatalf("api.json without a GUI address: %s (%v)", b, err)
 	}
-	return f.URL + "/"
+	return f.GUI + "/"
 }

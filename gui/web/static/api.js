@@ -82,6 +82,7 @@ export const api = {
   setPublicDHT: (on) => call('PUT', '/api/v1/settings', { public_dht: on }),
   status: () => call('GET', '/api/v1/status'),
   logout: () => call('POST', '/api/v1/logout'),
+  logoutAll: () => call('POST', '/api/v1/logout/all'),
 };
 
 /** fileURL is where a complete file's bytes are; inline: as an image, for previews. */

@@ -534,11 +534,16 @@ export function settings(main) {
     saved.textContent = 'Saved';
   });
   const logoutBox = errorBox();
-  const logout = h('button', { type: 'button', class: 'secondary' }, 'Log out this browser');
-  logout.addEventListener('click', async () => {
-    const r = await busy(logout.parentElement, logoutBox, () => api.logout());
-    if (r.ok) location.reload();
-  });
+  const logoutButton = (label, call) => {
+    const b = h('button', { type: 'button', class: 'secondary' }, label);
+    b.addEventListener('click', async () => {
+      const r = await busy(b.parentElement, logoutBox, call);
+      if (r.ok) location.reload();
+    });
+    return b;
+  };
+  const logout = logoutButton('Log out this browser', () => api.logout());
+  const logoutAll = logoutButton('Log out all browsers', () => api.logoutAll());
   const downloads = h('dd', { class: 'mono' }, '…');
   const loaded = api.settings();
   replace(main, pane('Settings', {},
@@ -554,7 +559,8 @@ export function settings(main) {
       h('p', null, 'Parley follows your system\'s light or dark theme.')),
     h('section', { 'aria-labelledby': 'set-login' }, h('h3', { id: 'set-login' }, 'Browsers'),
       h('p', null, 'To log in another browser, run ', h('code', null, 'parley open'), ' in a terminal and open the link it prints.'),
-      h('div', null, logout, logoutBox))));
+      h('p', null, 'Logging out all browsers ends every session, this one included, also where a browser is lost or was shared.'),
+      h('div', { class: 'row' }, logout, logoutAll), logoutBox)));
   return {};
 }
 
