@@ -30,6 +30,12 @@ type Record struct {
 	// GroupOps.
 	Group bool
 	KeyID [16]byte
+	// ClientID, when set, is the idempotency key of an outgoing message
+	// (parley.ClientID): stored with the record, in the same transaction,
+	// so that a send retried after a crash finds the first one
+	// (MessageByClientID). A record whose ClientID is already stored is
+	// skipped like a duplicate envelope.
+	ClientID parley.ClientID
 }
 
 // PutRecords stores records, committing them in as few synced transactions
@@ -88,6 +94,14 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 	if ok, err := exists(txn, envelopeKey(m.ID)); err != nil || ok {
 		return false, err
 	}
+	if !r.ClientID.IsZero() {
+		if ok, err := exists(txn, clientIDKey(r.ClientID)); err != nil || ok {
+			return false, err
+		}
+		if err := txn.Set(clientIDKey(r.ClientID), m.ID[:]); err != nil {
+			return false, err
+		}
+	}
 	if err := txn.Set(envelopeKey(m.ID), r.Envelope); err != nil {
 		return false, err
 	}
@@ -100,6 +114,11 @@ func putRecord(w *wtxn, r Record) (bool, error) {
 		}
 		if m.Kind == parley.KindGroupOp {
 			if err := txn.Set(opIndexKey(m), nil); err != nil {
+				return false, err
+			}
+		}
+		if m.Outgoing && m.Status == parley.StatusQueued && displayed(m) {
+			if err := txn.Set(pendingGroupKey(m.Conversation, m.ID), encodeSyncKeyID(r.KeyID)); err != nil {
 				return false, err
 			}
 		}
@@ -191,6 +210,16 @@ func advance(txn *badger.Txn, id parley.EnvelopeID, to parley.Status, incomingOn
 		return m, false, err
 	}
 	wasUnread := isUnread(m)
+	if m.Outgoing && m.Status == parley.StatusQueued {
+		pending := pendingGroupKey(m.Conversation, id)
+		if ok, err := exists(txn, pending); err != nil {
+			return m, false, err
+		} else if ok {
+			if err := txn.Delete(pending); err != nil {
+				return m, false, err
+			}
+		}
+	}
 	m.Status = to
 	if err := txn.Set(recordKey(id), encodeMessage(m)); err != nil {
 		return m, false, err
