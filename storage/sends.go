@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -63,4 +64,33 @@ func (db *DB) PendingGroupSends(group parley.ConversationID) ([]PendingSend, err
 		return nil, fmt.Errorf("storage: pending sends of group %s: %w", group, err)
 	}
 	return out, nil
+}
+
+// Resend is for a send retried with its client ID: the message stored the
+// first time, found true, or found false when the ID is new. want is the
+// message the retry would store; one stored for cid in another
+// conversation, of another kind or with another text is
+// parley.ErrMalformed, since a client ID names one message.
+func (db *DB) Resend(cid parley.ClientID, want parley.Message) (m parley.Message, found bool, err error) {
+	m, err = db.MessageByClientID(cid)
+	switch {
+	case errors.Is(err, parley.ErrNotFound):
+		return parley.Message{}, false, nil
+	case err != nil:
+		return parley.Message{}, false, err
+	case m.Conversation != want.Conversation || m.Kind != want.Kind || m.Text != want.Text:
+		return parley.Message{}, false, fmt.Errorf("%w: client ID %s was used for another message", parley.ErrMalformed, cid)
+	}
+	return m, true, nil
+}
+
+// FirstSend is Resend for a record PutRecords skipped because its client
+// ID was stored meanwhile (a concurrent retry won): that message, which
+// must exist.
+func (db *DB) FirstSend(cid parley.ClientID, want parley.Message) (parley.Message, error) {
+	m, found, err := db.Resend(cid, want)
+	if err == nil && !found {
+		err = fmt.Errorf("storage: the send of client ID %s was skipped but is not stored", cid)
+	}
+	return m, err
 }
