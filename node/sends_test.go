@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -98,5 +99,51 @@ func TestSendWithClientIDStoresOnce(t *testing.T) {
 				}
 			}
 		}()
+	}
+}
+
+// A group message written while every other member is offline is queued;
+// once a member gets it by catch-up it is sent, and stays so after the
+// sender restarts.
+func TestGroupMessageQueuedUntilAMemberHoldsIt(t *testing.T) {
+	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	parleytest.Befriend(t, alice, bob)
+	parleytest.Befriend(t, alice, carol)
+	g := parleytest.CreateGroup(t, "team", alice, bob, carol)
+
+	bob.Stop()
+	carol.Stop()
+	parleytest.Eventually(t, "alice alone on the topic", func() bool {
+		return !alice.Messenger().Online(bob.PeerID()) && !alice.Messenger().Online(carol.PeerID())
+	})
+	msg := alice.SendToGroup(g, "while you were out")
+	if msg.Status != parley.StatusQueued {
+		t.Fatalf("a message no member can get is %v, want queued", msg.Status)
+	}
+	status := func() parley.Status {
+		ms, err := alice.Messenger().GroupMessages(context.Background(), g.String(), parley.Page{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.ID == msg.ID {
+				return m.Status
+			}
+		}
+		t.Fatalf("alice lost her message %s", msg.ID)
+		return 0
+	}
+
+	bob.Start()
+	carol.Start()
+	for _, n := range []*parleytest.Node{bob, carol} {
+		parleytest.Eventually(t, n.Name+" getting the message by catch-up", func() bool {
+			return slices.Contains(n.GroupTexts(g), "while you were out")
+		})
+	}
+	parleytest.Eventually(t, "alice's message no longer queued", func() bool { return status() != parley.StatusQueued })
+	alice.Restart()
+	if s := status(); s != parley.StatusSent {
+		t.Fatalf("after alice restarted her message is %v, want sent", s)
 	}
 }

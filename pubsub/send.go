@@ -99,7 +99,7 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 	// Groups have no per-member acknowledgement: "sent" means someone on
 	// the topic got it; "queued" that no one was there. The store keeps a
 	// queued message as pending, and the first sync session that hands it
-	// to a member makes it "sent" (HeldBy).
+	// to a member makes it "sent" (Held).
 	if topic != nil && len(topic.ListPeers()) > 0 {
 		msg.Status = parley.StatusSent
 	}
@@ -121,4 +121,21 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 		}
 	}
 	return msg, nil
+}
+
+// Held records that a member holds these of our queued messages (a sync
+// session handed them over, or found the member had them): they become
+// "sent", for good, and the change is announced.
+func (s *Groups) Held(ids []parley.EnvelopeID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	changed, err := s.cfg.Store.AdvanceStatus(ids, parley.StatusSent)
+	if err != nil {
+		return err
+	}
+	for i := range changed {
+		s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+	}
+	return nil
 }
