@@ -1,6 +1,7 @@
 package parley
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -85,4 +86,38 @@ func (id *EnvelopeID) UnmarshalText(b []byte) error {
 	v, err := ParseEnvelopeID(string(b))
 	*id = v
 	return err
+}
+
+// ClientID is the idempotency key of a send: 128 random bits a client
+// (the CLI, the web app, a bot) picks for one message and repeats when it
+// retries. The node stores the message once per ClientID and answers a
+// repeat with the message stored the first time. It never leaves the node:
+// it is no part of the envelope. The zero value means none.
+type ClientID [16]byte
+
+// NewClientID returns a fresh random ClientID.
+func NewClientID() ClientID {
+	var id ClientID
+	rand.Read(id[:]) // never fails (crypto/rand, Go 1.24+)
+	return id
+}
+
+func (id ClientID) String() string { return hex.EncodeToString(id[:]) }
+
+// IsZero reports whether id is unset.
+func (id ClientID) IsZero() bool { return id == ClientID{} }
+
+// ParseClientID reads the hex form written by String (32 hex characters).
+// An all-zero ID is refused: it means none.
+func ParseClientID(s string) (ClientID, error) {
+	var id ClientID
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(id) {
+		return id, fmt.Errorf("%w: client ID must be %d hex characters", ErrMalformed, 2*len(id))
+	}
+	copy(id[:], b)
+	if id.IsZero() {
+		return id, fmt.Errorf("%w: client ID must not be all zeros", ErrMalformed)
+	}
+	return id, nil
 }

@@ -299,7 +299,7 @@ func BenchmarkDMLatency(b *testing.B) {
 		var lat []time.Duration
 		for i := range latencyRounds + 20 {
 			start := time.Now()
-			m, err := n.Messenger().Send(context.Background(), "receiver", text)
+			m, err := n.Messenger().Send(context.Background(), "receiver", text, parley.ClientID{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -362,7 +362,7 @@ func BenchmarkDMBurst(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for i := w; i < burstMessages; i += burstSenders {
-					m, err := n.Messenger().Send(context.Background(), "receiver", text)
+					m, err := n.Messenger().Send(context.Background(), "receiver", text, parley.ClientID{})
 					if err != nil {
 						b.Error(err)
 						return

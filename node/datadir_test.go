@@ -188,11 +188,11 @@ func TestWriteDataDirFixture(t *testing.T) {
 		if i%2 == 1 {
 			from, to = bob, alice
 		}
-		sent, err := from.Messenger().Send(ctx, to.PeerID(), text)
+		sent, err := from.Messenger().Send(ctx, to.PeerID(), text, parley.ClientID{})
 		must(err)
 		parleytest.Eventually(t, "delivery of "+text, func() bool { return from.StatusOf(to.PeerID(), sent.ID) >= parley.StatusDelivered })
 	}
-	_, err = cm.Send(ctx, facts.Alice, fixtureRequest)
+	_, err = cm.Send(ctx, facts.Alice, fixtureRequest, parley.ClientID{})
 	must(err)
 	parleytest.Eventually(t, "carol's request", func() bool { r, _ := am.Requests(ctx); return len(r) == 1 })
 
@@ -227,7 +227,7 @@ func TestWriteDataDirFixture(t *testing.T) {
 
 	carol.Stop()
 	bob.Stop()
-	_, err = am.Send(ctx, facts.Bob, fixtureQueued) // stays in alice's outbox
+	_, err = am.Send(ctx, facts.Bob, fixtureQueued, parley.ClientID{}) // stays in alice's outbox
 	must(err)
 	alice.Stop()
 

@@ -34,7 +34,7 @@ func TestDHTFindsContactAmongMany(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	m, err := alice.Messenger().Send(ctx, "zed", "found you among twenty")
+	m, err := alice.Messenger().Send(ctx, "zed", "found you among twenty", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,14 +23,14 @@ func TestDMBothWaysDeliveredThenRead(t *testing.T) {
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	parleytest.Befriend(t, alice, bob)
 
-	hi, err := alice.Messenger().Send(ctx, "bob", "hi bob")
+	hi, err := alice.Messenger().Send(ctx, "bob", "hi bob", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if hi.Status != parley.StatusQueued {
 		t.Fatalf("status right after Send = %v, want queued", hi.Status)
 	}
-	hey, err := bob.Messenger().Send(ctx, "alice", "hey alice")
+	hey, err := bob.Messenger().Send(ctx, "alice", "hey alice", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestOfflineRecipientGetsEveryMessageOnce(t *testing.T) {
 
 	var sent []parley.Message
 	for i := range 5 {
-		m, err := alice.Messenger().Send(ctx, "bob", fmt.Sprintf("while you were out #%d", i))
+		m, err := alice.Messenger().Send(ctx, "bob", fmt.Sprintf("while you were out #%d", i), parley.ClientID{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestStrangerLandsInRequests(t *testing.T) {
 	if _, err := alice.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	m, err := alice.Messenger().Send(ctx, "bob", "you don't know me yet")
+	m, err := alice.Messenger().Send(ctx, "bob", "you don't know me yet", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestStrangerLandsInRequests(t *testing.T) {
 	if got := bob.Messages(alice.PeerID()); len(got) != 1 || got[0].Text != "you don't know me yet" {
 		t.Fatalf("bob's view of the request: %+v", got)
 	}
-	if _, err := bob.Messenger().Send(ctx, alice.PeerID(), "hello?"); !errors.Is(err, parley.ErrUnknownContact) {
+	if _, err := bob.Messenger().Send(ctx, alice.PeerID(), "hello?", parley.ClientID{}); !errors.Is(err, parley.ErrUnknownContact) {
 		t.Fatalf("writing to an unaccepted request: err = %v", err)
 	}
 	// Viewing a request sends no read receipt.
@@ -136,7 +136,7 @@ func TestStrangerLandsInRequests(t *testing.T) {
 	if _, err := bob.Messenger().Accept(ctx, alice.PeerID()); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := bob.Messenger().Send(ctx, "alice", "now I do")
+	reply, err := bob.Messenger().Send(ctx, "alice", "now I do", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestSendRefusesBadInputAndStoresNothing(t *testing.T) {
 		{"bob", string(make([]byte, parley.MaxTextBytes+1)), parley.ErrTextTooLong},
 	}
 	for _, c := range cases {
-		if _, err := alice.Messenger().Send(ctx, c.to, c.text); !errors.Is(err, c.want) {
+		if _, err := alice.Messenger().Send(ctx, c.to, c.text, parley.ClientID{}); !errors.Is(err, c.want) {
 			t.Errorf("Send(%q, %d bytes): err = %v, want %v", c.to, len(c.text), err, c.want)
 		}
 	}
@@ -186,7 +186,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	parleytest.Befriend(t, alice, bob)
 	secret := "the eagle lands at 0712 " + t.Name()
-	m, err := alice.Messenger().Send(ctx, "bob", secret)
+	m, err := alice.Messenger().Send(ctx, "bob", secret, parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestFindContactThroughDHTByPeerIDAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	parleytest.Eventually(t, "bob in the hub's routing table", func() bool { return hub.Messenger().Online(bob.PeerID()) })
-	m, err := alice.Messenger().Send(ctx, "bob", "found you")
+	m, err := alice.Messenger().Send(ctx, "bob", "found you", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestSenderRecoversWhenThePeerLostItsKeys(t *testing.T) {
 	ctx := context.Background()
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	parleytest.Befriend(t, alice, bob)
-	first, err := alice.Messenger().Send(ctx, "bob", "before")
+	first, err := alice.Messenger().Send(ctx, "bob", "before", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,12 +303,12 @@ func TestSenderRecoversWhenThePeerLostItsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lost, err := alice.Messenger().Send(ctx, "bob", "sealed under the key bob forgot")
+	lost, err := alice.Messenger().Send(ctx, "bob", "sealed under the key bob forgot", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	parleytest.Eventually(t, "refusal", func() bool { return alice.StatusOf("bob", lost.ID) == parley.StatusFailed })
-	next, err := alice.Messenger().Send(ctx, "bob", "under a new key")
+	next, err := alice.Messenger().Send(ctx, "bob", "under a new key", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestOnlyShownMessagesAreRead(t *testing.T) {
 	parleytest.Befriend(t, alice, bob)
 	var sent []parley.Message
 	for i := range 3 {
-		m, err := alice.Messenger().Send(ctx, "bob", fmt.Sprintf("number %d", i))
+		m, err := alice.Messenger().Send(ctx, "bob", fmt.Sprintf("number %d", i), parley.ClientID{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,7 +355,7 @@ func TestStrangerCannotSquatAContactsName(t *testing.T) {
 	if _, err := impostor.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	m, err := impostor.Messenger().Send(ctx, "alice", "it's me, bob")
+	m, err := impostor.Messenger().Send(ctx, "alice", "it's me, bob", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,11 +373,11 @@ func TestReadingIsAnnounced(t *testing.T) {
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	parleytest.Befriend(t, alice, bob)
 	g := parleytest.CreateGroup(t, "readers", alice, bob)
-	dm, err := alice.Messenger().Send(ctx, "bob", "read me")
+	dm, err := alice.Messenger().Send(ctx, "bob", "read me", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alice.Messenger().SendToGroup(ctx, g.String(), "and me"); err != nil {
+	if _, err := alice.Messenger().SendToGroup(ctx, g.String(), "and me", parley.ClientID{}); err != nil {
 		t.Fatal(err)
 	}
 	parleytest.Eventually(t, "bob holding both", func() bool {
@@ -395,7 +395,7 @@ func TestReadingIsAnnounced(t *testing.T) {
 	if _, err := bob.Messenger().Messages(ctx, "alice", parley.Page{}, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.Messenger().Send(ctx, "alice", "marker"); err != nil {
+	if _, err := bob.Messenger().Send(ctx, "alice", "marker", parley.ClientID{}); err != nil {
 		t.Fatal(err)
 	}
 	var read []parley.ConversationID

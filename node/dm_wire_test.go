@@ -191,7 +191,7 @@ func TestDMProtocolRejectsBadInput(t *testing.T) {
 	}
 
 	// The node keeps serving: an honest message still arrives...
-	m, err := alice.Messenger().Send(ctx, "bob", "still there?")
+	m, err := alice.Messenger().Send(ctx, "bob", "still there?", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestStatusSentWhileAwaitingAck(t *testing.T) {
 	if _, err := alice.Messenger().AddContact(ctx, identity.EncodeInvite(card), "silent"); err != nil {
 		t.Fatal(err)
 	}
-	m, err := alice.Messenger().Send(ctx, "silent", "are you listening?")
+	m, err := alice.Messenger().Send(ctx, "silent", "are you listening?", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestStrangersCannotCrowdOutContacts(t *testing.T) {
 	if refused < hosts*perHost-32 {
 		t.Errorf("%d of %d strangers' streams refused, want at least %d", refused, hosts*perHost, hosts*perHost-32)
 	}
-	m, err := alice.Messenger().Send(ctx, "bob", "still getting through")
+	m, err := alice.Messenger().Send(ctx, "bob", "still getting through", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -12,9 +13,14 @@ import (
 
 // groupLog is a group's log as package catchup sees it: the envelopes the
 // store holds for the group, and pubsub's ingest for what a peer sends.
+// One serves one session.
 type groupLog struct {
 	n  *Node
 	id parley.ConversationID
+	// pending is our queued messages in the group as the session began:
+	// once it ends cleanly, the member holds those under the keys both
+	// hold, and they become "sent".
+	pending []storage.PendingSend
 }
 
 // openLog opens a group's log for a sync session with remote, which must
@@ -23,19 +29,36 @@ func (n *Node) openLog(conv parley.ConversationID, remote peer.ID) (catchup.Log,
 	if !n.groups.MaySync(conv, remote) {
 		return nil, fmt.Errorf("%w: %s may not sync this conversation", parley.ErrNotMember, remote)
 	}
-	return groupLog{n: n, id: conv}, nil
+	pending, err := n.store.PendingGroupSends(conv)
+	if err != nil {
+		// Only statuses suffer: they stay queued until a later session.
+		n.log.Warn("group sync: listing queued messages", "group", conv, "err", err)
+	}
+	return &groupLog{n: n, id: conv, pending: pending}, nil
 }
 
-func (l groupLog) KeyIDs() ([][16]byte, error) { return l.n.groups.KeyIDs(l.id) }
+func (l *groupLog) KeyIDs() ([][16]byte, error) { return l.n.groups.KeyIDs(l.id) }
 
-func (l groupLog) Scan(lo, hi parley.HLC, fn func(catchup.Item) bool) error {
+func (l *groupLog) Scan(lo, hi parley.HLC, fn func(catchup.Item) bool) error {
 	return l.n.store.SyncScan(l.id, lo, hi, func(si storage.SyncItem) bool {
 		return fn(catchup.Item{HLC: si.HLC, ID: si.ID, KeyID: si.KeyID})
 	})
 }
 
-func (l groupLog) Envelope(id parley.EnvelopeID) ([]byte, error) { return l.n.store.Envelope(id) }
+func (l *groupLog) Envelope(id parley.EnvelopeID) ([]byte, error) { return l.n.store.Envelope(id) }
 
-func (l groupLog) Accept(_ peer.ID, envs [][]byte) (added, rejected int, err error) {
+func (l *groupLog) Accept(_ peer.ID, envs [][]byte) (added, rejected int, err error) {
 	return l.n.groups.Ingest(l.id, envs)
+}
+
+func (l *groupLog) Synced(shared [][16]byte) {
+	var held []parley.EnvelopeID
+	for _, p := range l.pending {
+		if slices.Contains(shared, p.KeyID) {
+			held = append(held, p.ID)
+		}
+	}
+	if err := l.n.groups.Held(held); err != nil {
+		l.n.log.Warn("group sync: marking messages sent", "group", l.id, "err", err)
+	}
 }

@@ -421,7 +421,7 @@ func benchGroupLatency(b *testing.B, n, rounds int) {
 			arr.watchParley(ctx, i, nd, g)
 		}
 		send := func(k int) error {
-			_, err := nodes[k%n].Messenger().SendToGroup(context.Background(), g.String(), groupText(k))
+			_, err := nodes[k%n].Messenger().SendToGroup(context.Background(), g.String(), groupText(k), parley.ClientID{})
 			return err
 		}
 		w := warmUp(b, arr, n, send)
@@ -588,7 +588,7 @@ func stepUp(b *testing.B, nodes []*parleytest.Node, g parley.ConversationID, sen
 	}
 	sendFrom := func(from int) func(k int) error {
 		return func(k int) error {
-			_, err := nodes[from].Messenger().SendToGroup(context.Background(), g.String(), groupText(k))
+			_, err := nodes[from].Messenger().SendToGroup(context.Background(), g.String(), groupText(k), parley.ClientID{})
 			return err
 		}
 	}
@@ -691,7 +691,7 @@ func BenchmarkGroupCatchUp10k(b *testing.B) {
 		for w := range catchUpSenders {
 			wg.Go(func() {
 				for k := w; k < catchUpMessages; k += catchUpSenders {
-					if _, err := alice.Messenger().SendToGroup(context.Background(), g.String(), groupText(k)); err != nil {
+					if _, err := alice.Messenger().SendToGroup(context.Background(), g.String(), groupText(k), parley.ClientID{}); err != nil {
 						b.Errorf("sending message %d: %v", k, err)
 						return
 					}

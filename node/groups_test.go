@@ -79,7 +79,7 @@ func TestGroupLifecycle(t *testing.T) {
 	alice.SendToGroup(g, "carol is out")
 	bob.SendToGroup(g, "just us now")
 	sameHistory(t, g, 5, alice, bob)
-	if _, err := carol.Messenger().SendToGroup(context.Background(), g.String(), "let me back"); err == nil {
+	if _, err := carol.Messenger().SendToGroup(context.Background(), g.String(), "let me back", parley.ClientID{}); err == nil {
 		t.Fatal("a removed member could still send")
 	}
 

@@ -302,8 +302,9 @@ func reachable(c network.Connectedness) bool {
 
 // Send writes text to a contact. It returns once the message is stored and
 // queued; delivery follows in the background. The DM service checks the
-// text (parley.ErrEmptyText, parley.ErrTextTooLong).
-func (m *Messenger) Send(ctx context.Context, to, text string) (parley.Message, error) {
+// text (parley.ErrEmptyText, parley.ErrTextTooLong). cid (zero: none)
+// makes a retry return the message stored the first time.
+func (m *Messenger) Send(ctx context.Context, to, text string, cid parley.ClientID) (parley.Message, error) {
 	c, err := m.Resolve(ctx, to)
 	if err != nil {
 		return parley.Message{}, err
@@ -311,7 +312,7 @@ func (m *Messenger) Send(ctx context.Context, to, text string) (parley.Message, 
 	if c.State != parley.ContactAccepted {
 		return parley.Message{}, fmt.Errorf("%w: %q is a request; accept it first (parley accept %s)", parley.ErrUnknownContact, to, c.PeerID)
 	}
-	return m.n.dm.SendText(c, text)
+	return m.n.dm.SendText(c, text, cid)
 }
 
 // Messages lists the conversation with a contact or request. markRead is

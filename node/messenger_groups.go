@@ -126,13 +126,13 @@ func (m *Messenger) LeaveGroup(ctx context.Context, group string) error {
 
 // SendToGroup writes text to a group. The text is checked by pubsub's
 // Send (parley.ErrEmptyText, parley.ErrTextTooLong), once the group is
-// found.
-func (m *Messenger) SendToGroup(ctx context.Context, group, text string) (parley.Message, error) {
+// found; cid (zero: none) makes a retry return the first message.
+func (m *Messenger) SendToGroup(ctx context.Context, group, text string, cid parley.ClientID) (parley.Message, error) {
 	id, err := m.resolveGroup(group)
 	if err != nil {
 		return parley.Message{}, err
 	}
-	return m.n.groups.Send(id, text)
+	return m.n.groups.Send(id, text, cid)
 }
 
 // GroupMessages lists a group's messages.

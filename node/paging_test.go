@@ -20,7 +20,7 @@ func TestMessagesPage(t *testing.T) {
 	m := alice.Messenger()
 	var dm []parley.Message
 	for i := range 10 {
-		msg, err := m.Send(ctx, "bob", fmt.Sprint(i))
+		msg, err := m.Send(ctx, "bob", fmt.Sprint(i), parley.ClientID{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,7 +31,7 @@ func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 	key := newSwarmKey()
 	alice, bob := parleytest.StartNode(t, "alice", parleytest.SwarmKey(key)), parleytest.StartNode(t, "bob", parleytest.SwarmKey(key))
 	parleytest.Befriend(t, alice, bob)
-	hi, err := alice.Messenger().Send(ctx, "bob", "members only")
+	hi, err := alice.Messenger().Send(ctx, "bob", "members only", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 		if _, err := o.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		msg, err := o.Messenger().Send(ctx, "alice", "let me in")
+		msg, err := o.Messenger().Send(ctx, "alice", "let me in", parley.ClientID{})
 		if err != nil {
 			t.Fatal(err)
 		}

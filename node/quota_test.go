@@ -38,7 +38,7 @@ func TestStrangersStayWithinTheirQuota(t *testing.T) {
 		t.Helper()
 		var sent []parley.Message
 		for _, text := range texts {
-			m, err := from.Messenger().Send(ctx, "bob", text)
+			m, err := from.Messenger().Send(ctx, "bob", text, parley.ClientID{})
 			if err != nil {
 				t.Fatal(err)
 			}

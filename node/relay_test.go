@@ -86,7 +86,7 @@ func TestPublicDHTFindsContact(t *testing.T) {
 	if _, err := alice.Messenger().AddContact(context.Background(), bob.AddrlessInvite(), "bob"); err != nil {
 		t.Fatal(err)
 	}
-	m, err := alice.Messenger().Send(context.Background(), "bob", "found you in the public DHT")
+	m, err := alice.Messenger().Send(context.Background(), "bob", "found you in the public DHT", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func TestRemovedMemberCannotRead(t *testing.T) {
 	if err := alice.groups.Remove(g.ID, carol.host.ID()); err != nil {
 		t.Fatal(err)
 	}
-	after, err := alice.groups.Send(g.ID, "carol is gone")
+	after, err := alice.groups.Send(g.ID, "carol is gone", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestRemovedMemberCannotRead(t *testing.T) {
 		v, _ := carol.groups.View(g.ID)
 		return v.State == parley.GroupRemoved
 	})
-	if _, err := carol.groups.Send(g.ID, "still here?"); err == nil {
+	if _, err := carol.groups.Send(g.ID, "still here?", parley.ClientID{}); err == nil {
 		t.Fatal("a removed member could still send")
 	}
 	eventually(t, "bob reading it", func() bool {

@@ -13,7 +13,12 @@ import (
 
 // Send writes text to a group: stored, then published. It is where group
 // text is checked (parley.CheckText), for every caller.
-func (s *Groups) Send(id parley.ConversationID, text string) (parley.Message, error) {
+//
+// cid, when not zero, makes the send idempotent: a send repeating a stored
+// cid stores and publishes nothing and returns the message stored the
+// first time (storage.DB.Resend, which also refuses a cid used for
+// another message).
+func (s *Groups) Send(id parley.ConversationID, text string, cid parley.ClientID) (parley.Message, error) {
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
 	}
@@ -21,7 +26,13 @@ func (s *Groups) Send(id parley.ConversationID, text string) (parley.Message, er
 	if err != nil {
 		return parley.Message{}, err
 	}
-	return s.write(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text}}})
+	if !cid.IsZero() {
+		want := parley.Message{Conversation: id, Kind: parley.KindText, Text: text}
+		if first, found, err := s.cfg.Store.Resend(cid, want); err != nil || found {
+			return first, err
+		}
+	}
+	return s.writeOnce(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text}}}, cid)
 }
 
 // SendFile offers a file to a group; the files service serves it.
@@ -54,6 +65,13 @@ func (s *Groups) writable(id parley.ConversationID) (*group, error) {
 // write seals body under the current key, stores it, applies it (an op)
 // and publishes it.
 func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
+	return s.writeOnce(g, body, parley.ClientID{})
+}
+
+// writeOnce is write with a send's client ID (zero: none), stored with the
+// message; when a concurrent send stored cid first, it returns that
+// message and publishes nothing.
+func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley.Message, error) {
 	bodyBytes, err := proto.Marshal(body)
 	if err != nil {
 		return parley.Message{}, err
@@ -79,13 +97,18 @@ func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
 	}
 	// Groups have no per-member acknowledgement: "sent" means someone on
-	// the topic got it; "queued" that no one was there, and sync will
-	// hand it over when a member appears.
+	// the topic got it; "queued" that no one was there. The store keeps a
+	// queued message as pending, and the first sync session that hands it
+	// to a member makes it "sent" (Held).
 	if topic != nil && len(topic.ListPeers()) > 0 {
 		msg.Status = parley.StatusSent
 	}
-	if _, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, Group: true, KeyID: key.ID}}); err != nil {
+	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, Group: true, KeyID: key.ID, ClientID: cid}})
+	if err != nil {
 		return parley.Message{}, err
+	}
+	if !added[0] && !cid.IsZero() {
+		return s.cfg.Store.FirstSend(cid, msg)
 	}
 	if b, ok := body.Kind.(*pb.Body_GroupOp); ok {
 		s.applyOp(g, Op{ID: eid, Author: s.self, HLC: hlc, Body: b.GroupOp})
@@ -98,4 +121,21 @@ func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
 		}
 	}
 	return msg, nil
+}
+
+// Held records that a member holds these of our queued messages (a sync
+// session handed them over, or found the member had them): they become
+// "sent", for good, and the change is announced.
+func (s *Groups) Held(ids []parley.EnvelopeID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	changed, err := s.cfg.Store.AdvanceStatus(ids, parley.StatusSent)
+	if err != nil {
+		return err
+	}
+	for i := range changed {
+		s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+	}
+	return nil
 }

@@ -28,7 +28,7 @@ func TestNonMemberSeesOnlyCiphertext(t *testing.T) {
 	connect(t, alice.host, bob.host)
 	meshed(t, g.ID, alice, bob)
 	const secret = "the meeting is at noon"
-	if _, err := alice.groups.Send(g.ID, secret); err != nil {
+	if _, err := alice.groups.Send(g.ID, secret, parley.ClientID{}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -75,7 +75,7 @@ func TestNewMemberWritesWhileCatchingUp(t *testing.T) {
 	if _, rejected, err := bob.groups.Ingest(g.ID, [][]byte{ops[0].Envelope}); err != nil || rejected != 0 {
 		t.Fatalf("bob catching up the create: %d rejected, %v", rejected, err)
 	}
-	if _, err := bob.groups.Send(g.ID, "hello, I just joined"); err != nil {
+	if _, err := bob.groups.Send(g.ID, "hello, I just joined", parley.ClientID{}); err != nil {
 		t.Fatalf("bob writing before his add op arrived: %v", err)
 	}
 
@@ -85,7 +85,7 @@ func TestNewMemberWritesWhileCatchingUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	syncOps(t, alice, bob, g.ID)
-	if _, err := bob.groups.Send(g.ID, "still here?"); !errors.Is(err, parley.ErrNotMember) {
+	if _, err := bob.groups.Send(g.ID, "still here?", parley.ClientID{}); !errors.Is(err, parley.ErrNotMember) {
 		t.Fatalf("bob writing after his removal: %v, want parley.ErrNotMember", err)
 	}
 }

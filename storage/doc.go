@@ -8,9 +8,10 @@
 // idempotent, ordered and durable, and the state of file transfers (the
 // files themselves live in the file system). It does not yet hold
 // disappearing-message TTLs; those come with their own key prefix. (The
-// group prefixes needed no migration: older stores have no keys under them.
-// The strangers' counters did: migration 1 → 2 counts the requests an
-// older store holds.)
+// group prefixes, i/ and p/ needed no migration: older stores have no keys
+// under them; a group message queued before p/ existed stays queued. The
+// strangers' counters did: migration 1 → 2 counts the requests an older
+// store holds.)
 //
 // # Durability
 //
@@ -63,6 +64,8 @@
 //	a/ conv hlc id              key ID: every envelope of a group, for sync
 //	f/ fileID                   file transfer: the offer, its key and hashes, the state (JSON)
 //	s/ peer                     what one stranger's records take: count(8) bytes(8); gone once accepted
+//	i/ clientID                 envelope ID a send with this idempotency key stored (local only)
+//	p/ conv id                  key ID: our queued group message, held by no member we know of
 //
 // Peer IDs never contain 0x00, so it safely ends them. The outbox sequence
 // is one counter per store, written in the same transaction as the entry, so

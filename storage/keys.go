@@ -30,6 +30,8 @@ const (
 	prefixSync         = "a/"  // a/<conv><hlc><id> → key ID: every envelope of a group, for sync
 	prefixFile         = "f/"  // f/<file ID> → file record (JSON)
 	prefixStranger     = "s/"  // s/<peer> → what this stranger's records take: usage
+	prefixClientID     = "i/"  // i/<client ID> → envelope ID: the message a send's idempotency key stored
+	prefixPendingGroup = "p/"  // p/<conv><id> → key ID: our group message no member is known to hold yet
 )
 
 // peerSep ends a peer ID inside a key. Peer IDs are base58 or base32 text,
@@ -87,6 +89,12 @@ func displayKeyID(prefix string, k []byte) (parley.EnvelopeID, error) {
 		return parley.EnvelopeID{}, fmt.Errorf("%w: index key of %d bytes", parley.ErrMalformed, len(k))
 	}
 	return parley.EnvelopeIDFromBytes(k[len(k)-32:])
+}
+
+func clientIDKey(id parley.ClientID) []byte { return key(prefixClientID, id[:]) }
+
+func pendingGroupKey(conv parley.ConversationID, id parley.EnvelopeID) []byte {
+	return key(prefixPendingGroup, conv[:], id[:])
 }
 
 func peerPrefix(prefix, peer string) []byte {

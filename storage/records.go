@@ -35,6 +35,12 @@ type Record struct {
 	// same write, and only if the record is stored, so an envelope refused
 	// leaves nothing behind.
 	SenderKey *PeerKey
+	// ClientID, when set, is the idempotency key of an outgoing message
+	// (parley.ClientID): stored with the record, in the same transaction,
+	// so that a send retried after a crash finds the first one
+	// (MessageByClientID). A record whose ClientID is already stored is
+	// skipped like a duplicate envelope.
+	ClientID parley.ClientID
 }
 
 // PeerKey is a DM sending key a peer established with us.
@@ -111,6 +117,13 @@ func putRecord(w *wtxn, r Record, quota *strangerQuota) (added, refused bool, er
 	if ok, err := exists(txn, envelopeKey(m.ID)); err != nil || ok {
 		return false, false, err
 	}
+	if !r.ClientID.IsZero() {
+		// A send retried under the same idempotency key: the first one
+		// stored is the message (MessageByClientID).
+		if ok, err := exists(txn, clientIDKey(r.ClientID)); err != nil || ok {
+			return false, false, err
+		}
+	}
 	if quota != nil {
 		if ok, err := quota.admit(txn, r); err != nil || !ok {
 			return false, err == nil, err
@@ -129,6 +142,11 @@ func putRecord(w *wtxn, r Record, quota *strangerQuota) (added, refused bool, er
 func storeRecord(w *wtxn, r Record) (bool, error) {
 	m := r.Message
 	txn := w.txn
+	if !r.ClientID.IsZero() {
+		if err := txn.Set(clientIDKey(r.ClientID), m.ID[:]); err != nil {
+			return false, err
+		}
+	}
 	if err := txn.Set(envelopeKey(m.ID), r.Envelope); err != nil {
 		return false, err
 	}
@@ -141,6 +159,11 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 		}
 		if m.Kind == parley.KindGroupOp {
 			if err := txn.Set(opIndexKey(m), nil); err != nil {
+				return false, err
+			}
+		}
+		if m.Outgoing && m.Status == parley.StatusQueued && displayed(m) {
+			if err := txn.Set(pendingGroupKey(m.Conversation, m.ID), encodeSyncKeyID(r.KeyID)); err != nil {
 				return false, err
 			}
 		}
@@ -232,6 +255,16 @@ func advance(txn *badger.Txn, id parley.EnvelopeID, to parley.Status, incomingOn
 		return m, false, err
 	}
 	wasUnread := isUnread(m)
+	if m.Outgoing && m.Status == parley.StatusQueued {
+		pending := pendingGroupKey(m.Conversation, id)
+		if ok, err := exists(txn, pending); err != nil {
+			return m, false, err
+		} else if ok {
+			if err := txn.Delete(pending); err != nil {
+				return m, false, err
+			}
+		}
+	}
 	m.Status = to
 	if err := txn.Set(recordKey(id), encodeMessage(m)); err != nil {
 		return m, false, err

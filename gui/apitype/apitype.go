@@ -90,6 +90,12 @@ type AddContactRequest struct {
 type SendRequest struct {
 	To   string `json:"to"` // contact name or peer ID
 	Text string `json:"text"`
+	// ClientID, optional, is the send's idempotency key: 32 hex characters
+	// (128 random bits) the client picks for this message and sends again
+	// when it retries. A repeat stores and sends nothing and answers the
+	// message stored the first time, even across a node restart; a
+	// client ID used for another message is refused (400, "malformed").
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // CreateGroupRequest is the body of POST /api/v1/groups.
@@ -115,7 +121,8 @@ type SetGroupRoleRequest struct {
 
 // GroupSendRequest is the body of POST /api/v1/groups/{group}/messages.
 type GroupSendRequest struct {
-	Text string `json:"text"`
+	Text     string `json:"text"`
+	ClientID string `json:"client_id,omitempty"` // as SendRequest's
 }
 
 // SendFileRequest is the body of POST /api/v1/files.

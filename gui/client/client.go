@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/parley-im/parley"
@@ -48,27 +49,27 @@ type (
 )
 
 // Client talks to one node's API. It is safe for concurrent use.
+//
+// A client opened on a data dir (Open) follows its node across restarts:
+// the node writes a fresh token (and maybe a new port) to api.json on
+// every start, so a request refused for its token, or a send whose
+// connection broke, reads api.json again before it is retried.
 type Client struct {
-	base    *url.URL // http://127.0.0.1:PORT
-	token   string
-	dataDir string // for the not-running message; may be empty
+	dataDir string // for api.json and the not-running message; may be empty
 	http    *http.Client
+
+	mu    sync.Mutex
+	base  *url.URL // guarded by mu; http://127.0.0.1:PORT
+	token string   // guarded by mu
 }
 
 // Open reads dataDir's api.json and returns a client for the node it names.
 // It does not dial: a stale file (the node crashed) shows on the first call
 // as ErrNotRunning.
 func Open(dataDir string) (*Client, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, apitype.FileName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, &notRunningError{dataDir: dataDir, cause: err}
-	}
+	f, err := readAPIFile(dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("read API file: %w", err)
-	}
-	var f apitype.File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("read API file %s: %w", filepath.Join(dataDir, apitype.FileName), err)
+		return nil, err
 	}
 	c, err := New(f.URL, f.Token)
 	if err != nil {
@@ -78,8 +79,35 @@ func Open(dataDir string) (*Client, error) {
 	return c, nil
 }
 
+// readAPIFile reads dataDir's api.json; a missing one is ErrNotRunning.
+func readAPIFile(dataDir string) (apitype.File, error) {
+	var f apitype.File
+	path := filepath.Join(dataDir, apitype.FileName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return f, &notRunningError{dataDir: dataDir, cause: err}
+	}
+	if err != nil {
+		return f, fmt.Errorf("read API file: %w", err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("read API file %s: %w", path, err)
+	}
+	return f, nil
+}
+
 // New returns a client for the API at baseURL (as in api.json) with token.
 func New(baseURL, token string) (*Client, error) {
+	u, err := parseAPIFile(baseURL, token)
+	if err != nil {
+		return nil, err
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil // the API is on loopback; a proxy could only get in the way
+	return &Client{base: u, token: token, http: &http.Client{Transport: t}}, nil
+}
+
+func parseAPIFile(baseURL, token string) (*url.URL, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("API URL %q is not an http://host:port URL", baseURL)
@@ -88,9 +116,36 @@ func New(baseURL, token string) (*Client, error) {
 		return nil, errors.New("API token is empty")
 	}
 	u.Path = ""
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = nil // the API is on loopback; a proxy could only get in the way
-	return &Client{base: u, token: token, http: &http.Client{Transport: t}}, nil
+	return u, nil
+}
+
+// endpoint is where the node is and the token it wants, as last read.
+func (c *Client) endpoint() (*url.URL, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base, c.token
+}
+
+// reload reads api.json again (a client opened on a data dir only) and
+// reports whether it names another node than the one we used: the node
+// restarted. A missing api.json is ErrNotRunning.
+func (c *Client) reload() (changed bool, err error) {
+	if c.dataDir == "" {
+		return false, nil
+	}
+	f, err := readAPIFile(c.dataDir)
+	if err != nil {
+		return false, err
+	}
+	u, err := parseAPIFile(f.URL, f.Token)
+	if err != nil {
+		return false, fmt.Errorf("read API file %s: %w", filepath.Join(c.dataDir, apitype.FileName), err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changed = f.Token != c.token || u.String() != c.base.String()
+	c.base, c.token = u, f.Token
+	return changed, nil
 }
 
 // Close releases idle connections.
@@ -169,12 +224,29 @@ func (c *Client) Messages(ctx context.Context, with string, p parley.Page, markR
 
 // Send sends text to a contact (name or peer ID). It returns once the node
 // has stored the message, not when it is delivered.
+//
+// Send is safe to retry: it picks a client ID for the message, and when a
+// try's outcome is unknown (the connection broke mid-request, the node
+// restarted) it tries again with the same ID until ctx ends; the node
+// stores the message once and answers every try with it.
 func (c *Client) Send(ctx context.Context, to, text string) (MessageView, error) {
+	return c.SendRequest(ctx, apitype.SendRequest{To: to, Text: text})
+}
+
+// SendRequest is Send with the request as given: a bot that keeps its
+// client IDs (across its own restarts, say) sets req.ClientID; left empty,
+// a fresh one is picked.
+func (c *Client) SendRequest(ctx context.Context, req apitype.SendRequest) (MessageView, error) {
 	var v MessageView
-	if err := checkTextSize(text); err != nil {
+	if err := checkTextSize(req.Text); err != nil {
 		return v, err
 	}
-	return v, c.do(ctx, http.MethodPost, apitype.PathMessages, nil, apitype.SendRequest{To: to, Text: text}, &v)
+	if req.ClientID == "" {
+		req.ClientID = parley.NewClientID().String()
+	}
+	return v, c.retrySend(ctx, func() error {
+		return c.do(ctx, http.MethodPost, apitype.PathMessages, nil, req, &v)
+	})
 }
 
 // checkTextSize refuses an oversized text before it is sent, so that it
@@ -256,13 +328,24 @@ func (c *Client) LeaveGroup(ctx context.Context, group string) error {
 }
 
 // SendToGroup sends text to a group. It returns once the node has stored
-// the message, not when it is delivered.
+// the message, not when it is delivered. It is safe to retry, as Send.
 func (c *Client) SendToGroup(ctx context.Context, group, text string) (MessageView, error) {
+	return c.SendToGroupRequest(ctx, group, apitype.GroupSendRequest{Text: text})
+}
+
+// SendToGroupRequest is SendToGroup with the request as given, as
+// SendRequest.
+func (c *Client) SendToGroupRequest(ctx context.Context, group string, req apitype.GroupSendRequest) (MessageView, error) {
 	var v MessageView
-	if err := checkTextSize(text); err != nil {
+	if err := checkTextSize(req.Text); err != nil {
 		return v, err
 	}
-	return v, c.do(ctx, http.MethodPost, groupPath(group, "messages"), nil, apitype.GroupSendRequest{Text: text}, &v)
+	if req.ClientID == "" {
+		req.ClientID = parley.NewClientID().String()
+	}
+	return v, c.retrySend(ctx, func() error {
+		return c.do(ctx, http.MethodPost, groupPath(group, "messages"), nil, req, &v)
+	})
 }
 
 // GroupMessages returns page p (parley.Page) of a group's messages, in
@@ -443,11 +526,16 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if err := enc.Encode(in); err != nil {
 		return fmt.Errorf("encode request: %w", err)
 	}
-	return c.send(ctx, method, path, query, &buf, int64(buf.Len()), "application/json", out)
+	// A bytes.Reader body can be sent again (Request.GetBody), as send
+	// does after a restart of the node.
+	return c.send(ctx, method, path, query, bytes.NewReader(buf.Bytes()), int64(buf.Len()), "application/json", out)
 }
 
 // send sends one request with body (size bytes, -1 if unknown, of type
-// ctype) and decodes the answer into out.
+// ctype) and decodes the answer into out. Refused for its token, it is
+// sent once more if api.json now holds another (the node restarted since
+// we read it; a refused request did nothing) and the body can be sent
+// again.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader, size int64, ctype string, out any) error {
 	req, err := c.request(ctx, method, path, query, body)
 	if err != nil {
@@ -462,6 +550,21 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return c.transportError(method, path, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized && c.dataDir != "" && (body == nil || req.GetBody != nil) {
+		changed, err := c.reload()
+		if err != nil {
+			return err // ErrNotRunning: the node stopped since
+		}
+		if changed {
+			if body != nil {
+				if body, err = req.GetBody(); err != nil {
+					return err
+				}
+			}
+			resp.Body.Close()
+			return c.send(ctx, method, path, query, body, size, ctype, out)
+		}
+	}
 	if resp.StatusCode >= 300 {
 		return readError(resp)
 	}
@@ -480,7 +583,8 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	_, token := c.endpoint()
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	return req, nil
 }
@@ -488,7 +592,8 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 // url is the URL of path, which is already escaped (its segments made with
 // url.PathEscape), with query.
 func (c *Client) url(path string, query url.Values) *url.URL {
-	u := *c.base
+	base, _ := c.endpoint()
+	u := *base
 	u.Path = path
 	if p, err := url.PathUnescape(path); err == nil {
 		// RawPath keeps an escaped "/" inside a segment from becoming a
@@ -503,7 +608,8 @@ func (c *Client) url(path string, query url.Values) *url.URL {
 // outlived its node (a crash or kill -9 leaves it behind).
 func (c *Client) transportError(method, path string, err error) error {
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return &notRunningError{dataDir: c.dataDir, url: c.base.String(), cause: err}
+		base, _ := c.endpoint()
+		return &notRunningError{dataDir: c.dataDir, url: base.String(), cause: err}
 	}
 	return fmt.Errorf("%s %s: %w", method, path, err)
 }

@@ -26,11 +26,12 @@ type Events struct {
 
 // Events opens the event stream.
 func (c *Client) Events(ctx context.Context) (*Events, error) {
+	_, token := c.endpoint()
 	u := c.url(apitype.PathEvents, nil)
 	u.Scheme = "ws"
 	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
 		HTTPClient: c.http,
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + c.token}},
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
 	})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols && resp.Body != nil {

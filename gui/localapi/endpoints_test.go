@@ -205,6 +205,12 @@ func TestClientErrors(t *testing.T) {
 	if !errors.Is(err, parley.ErrInvalidInvite) {
 		t.Errorf("bad invite: %v", err)
 	}
+	for _, cid := range []string{"xyz", strings.Repeat("0", 32), strings.Repeat("a", 31)} {
+		_, err = c.SendRequest(t.Context(), apitype.SendRequest{To: "bob", Text: "hi", ClientID: cid})
+		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || !strings.Contains(err.Error(), "client_id") {
+			t.Errorf("client_id %q: %v, want 400 naming client_id", cid, err)
+		}
+	}
 }
 
 func TestEvents(t *testing.T) {

@@ -273,7 +273,7 @@ func (f *fakeGroups) LeaveGroup(_ context.Context, group string) error {
 	return nil
 }
 
-func (f *fakeGroups) SendToGroup(_ context.Context, group, text string) (parley.Message, error) {
+func (f *fakeGroups) SendToGroup(_ context.Context, group, text string, _ parley.ClientID) (parley.Message, error) {
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
 	}

@@ -127,7 +127,7 @@ func (f *fakeMessages) SafetyNumber(peerID string) (string, error) {
 	return "safety:" + peerID, nil
 }
 
-func (f *fakeMessages) Send(ctx context.Context, to, text string) (parley.Message, error) {
+func (f *fakeMessages) Send(ctx context.Context, to, text string, _ parley.ClientID) (parley.Message, error) {
 	switch {
 	case text == "":
 		return parley.Message{}, parley.ErrEmptyText

@@ -190,8 +190,13 @@ func (s *Server) handleGroupSend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	cid, err := clientIDArg(req.ClientID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	group := r.PathValue("group")
-	m, err := s.groups.SendToGroup(r.Context(), group, req.Text)
+	m, err := s.groups.SendToGroup(r.Context(), group, req.Text, cid)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return

@@ -297,7 +297,12 @@ func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.messages.Send(r.Context(), to, req.Text)
+	cid, err := clientIDArg(req.ClientID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m, err := s.messages.Send(r.Context(), to, req.Text, cid)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -326,6 +331,18 @@ func contactArg(contact string) (string, error) {
 		return "", badRequest("no contact given: pass a name or a peer ID")
 	}
 	return contact, nil
+}
+
+// clientIDArg is a send's optional client_id: zero when absent.
+func clientIDArg(s string) (parley.ClientID, error) {
+	if s == "" {
+		return parley.ClientID{}, nil
+	}
+	cid, err := parley.ParseClientID(s)
+	if err != nil {
+		return cid, badRequest("client_id must be 32 hex characters, not all zeros")
+	}
+	return cid, nil
 }
 
 func (s *Server) contactViews(cs []parley.Contact) []apitype.ContactView {

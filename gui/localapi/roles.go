@@ -38,8 +38,10 @@ type Messages interface {
 	// SafetyNumber of this node and a peer, to compare out of band.
 	SafetyNumber(peerID string) (string, error)
 	// Send stores the text durably and queues it; it returns once the
-	// message would survive a crash, not when it is delivered.
-	Send(ctx context.Context, contact, text string) (parley.Message, error)
+	// message would survive a crash, not when it is delivered. A non-zero
+	// cid is the send's idempotency key: a repeat returns the message
+	// stored the first time and sends nothing.
+	Send(ctx context.Context, contact, text string, cid parley.ClientID) (parley.Message, error)
 	// Messages returns a page of the conversation with a contact, in
 	// display order (parley.Page; a cursor not in it is
 	// parley.ErrNotFound). markRead marks the incoming messages of the
@@ -79,8 +81,9 @@ type Groups interface {
 	SetGroupRole(ctx context.Context, group, member string, role parley.Role) (parley.GroupMember, error)
 	// LeaveGroup leaves; the history stays readable here.
 	LeaveGroup(ctx context.Context, group string) error
-	// SendToGroup stores the text durably and publishes it to the members.
-	SendToGroup(ctx context.Context, group, text string) (parley.Message, error)
+	// SendToGroup stores the text durably and publishes it to the
+	// members; cid as for Send.
+	SendToGroup(ctx context.Context, group, text string, cid parley.ClientID) (parley.Message, error)
 	// GroupMessages returns a page of the group's messages in display
 	// order (parley.Page); markRead marks the incoming ones of the page
 	// read (locally: groups have no read receipts).

@@ -106,7 +106,7 @@ func (n *Node) GroupState(group parley.ConversationID) parley.GroupState {
 // SendToGroup sends text to the group from n.
 func (n *Node) SendToGroup(group parley.ConversationID, text string) parley.Message {
 	n.t.Helper()
-	msg, err := n.Messenger().SendToGroup(context.Background(), group.String(), text)
+	msg, err := n.Messenger().SendToGroup(context.Background(), group.String(), text, parley.ClientID{})
 	if err != nil {
 		n.t.Fatalf("%s sending %q: %v", n.Name, text, err)
 	}

@@ -86,6 +86,8 @@ func (l *memLog) add(envs ...[]byte) {
 
 func (l *memLog) KeyIDs() ([][16]byte, error) { return l.keys, nil }
 
+func (l *memLog) Synced([][16]byte) {}
+
 func (l *memLog) Scan(lo, hi parley.HLC, fn func(Item) bool) error {
 	l.mu.Lock()
 	items := l.items

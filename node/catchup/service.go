@@ -68,6 +68,11 @@ type Log interface {
 	// envelopes that failed the checks (the peer's fault); err is a failure
 	// of our own (store), which ends the session without blaming the peer.
 	Accept(remote peer.ID, envs [][]byte) (added, rejected int, err error)
+	// Synced is called once, when the session ends cleanly (either side
+	// may have started it), with the keys both sides hold: the peer then
+	// holds every item this Log held under those keys when the session
+	// began, but for any its checks refused.
+	Synced(shared [][16]byte)
 }
 
 // Config wires a Service. Host and Open are required.
@@ -180,6 +185,9 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 		ss.startInitiator(keys)
 		return w.write(open)
 	})
+	if err == nil {
+		lg.Synced(ss.sharedKeys())
+	}
 	if err != nil && s.life.Context().Err() != nil {
 		err = fmt.Errorf("%w (%w)", ErrClosed, err)
 	}
@@ -238,6 +246,7 @@ func (s *Service) handleStream(st network.Stream) {
 	switch {
 	case err == nil:
 		s.log.Debug("sync: session done", "peer", remote, "stats", ss.stats)
+		ss.log.Synced(ss.sharedKeys())
 	case errors.As(err, &refused):
 		s.log.Debug("sync: session refused", "peer", remote, "err", refused.err)
 	case s.life.Context().Err() != nil:

@@ -73,6 +73,16 @@ func newSession(lg Log, remote peer.ID, initiator bool) *session {
 	}
 }
 
+// sharedKeys lists the keys both sides hold, once the opening frames are
+// through.
+func (ss *session) sharedKeys() [][16]byte {
+	keys := make([][16]byte, 0, len(ss.common))
+	for k := range ss.common {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 // startInitiator records the opening frame we send: our keys, and the
 // implicit question "what is your whole set?".
 func (ss *session) startInitiator(keys [][16]byte) {

@@ -108,7 +108,7 @@ func TestIdleCouriersRetire(t *testing.T) {
 	var sent []parley.Message
 	for i := range 3 {
 		b := newTestPeer(t, true, time.Minute)
-		m, err := a.svc.SendText(b.contact(a), fmt.Sprint("hello ", i))
+		m, err := a.svc.SendText(b.contact(a), fmt.Sprint("hello ", i), parley.ClientID{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,13 +122,13 @@ func TestIdleCouriersRetire(t *testing.T) {
 // and is delivered.
 func TestSendAfterCourierRetired(t *testing.T) {
 	a, b := newTestPeer(t, true, 50*time.Millisecond), newTestPeer(t, true, time.Minute)
-	first, err := a.svc.SendText(b.contact(a), "first")
+	first, err := a.svc.SendText(b.contact(a), "first", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.awaitDelivered(t, first)
 	waitFor(t, "the idle courier to retire", func() bool { return a.couriers() == 0 })
-	second, err := a.svc.SendText(b.contact(a), "second")
+	second, err := a.svc.SendText(b.contact(a), "second", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,14 +146,14 @@ func TestSendAsCourierRetires(t *testing.T) {
 	var once sync.Once
 	a.svc.retiring = func() {
 		once.Do(func() {
-			m, err := a.svc.SendText(to, "late")
+			m, err := a.svc.SendText(to, "late", parley.ClientID{})
 			if err != nil {
 				t.Error(err)
 			}
 			late <- m
 		})
 	}
-	first, err := a.svc.SendText(to, "first")
+	first, err := a.svc.SendText(to, "first", parley.ClientID{})
 	if err != nil {
 		t.Fatal(err)
 	}

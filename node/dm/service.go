@@ -203,12 +203,17 @@ func (s *Service) Close() error {
 // SendText seals a text message to a contact, stores it in the outbox and
 // returns once it is on disk. Delivery happens in the background. Text
 // is checked here, for every caller: parley.CheckText's errors.
-func (s *Service) SendText(to parley.Contact, text string) (parley.Message, error) {
+//
+// cid, when not zero, makes the send idempotent: a send repeating a
+// stored cid stores and sends nothing and returns the message stored the
+// first time (storage.DB.Resend, which also refuses a cid used for
+// another message).
+func (s *Service) SendText(to parley.Contact, text string, cid parley.ClientID) (parley.Message, error) {
 	if err := parley.CheckText(text); err != nil {
 		return parley.Message{}, err
 	}
 	body := &ppb.Body{Kind: &ppb.Body_Text{Text: &ppb.Text{Text: text}}}
-	return s.send(to, body, parley.Message{Kind: parley.KindText, Text: text}, nil)
+	return s.send(to, body, parley.Message{Kind: parley.KindText, Text: text}, nil, cid)
 }
 
 // SendReadReceipt tells a contact that the user has seen these messages, and
@@ -222,7 +227,7 @@ func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) er
 			raw[i] = id[:]
 		}
 		body := &ppb.Body{Kind: &ppb.Body_Receipt{Receipt: &ppb.Receipt{Kind: ppb.Receipt_KIND_READ, EnvelopeIds: raw}}}
-		if _, err := s.send(to, body, parley.Message{Kind: parley.KindReceipt}, ids[:n]); err != nil {
+		if _, err := s.send(to, body, parley.Message{Kind: parley.KindReceipt}, ids[:n], parley.ClientID{}); err != nil {
 			return err
 		}
 		ids = ids[n:]
@@ -233,18 +238,20 @@ func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) er
 // SendFileOffer offers a file to a contact; the files service serves it.
 func (s *Service) SendFileOffer(to parley.Contact, offer *ppb.FileOffer) (parley.Message, error) {
 	body := &ppb.Body{Kind: &ppb.Body_FileOffer{FileOffer: offer}}
-	return s.send(to, body, parley.Message{Kind: parley.KindFile, Text: offer.Name, FileID: hex.EncodeToString(offer.FileId)}, nil)
+	return s.send(to, body, parley.Message{Kind: parley.KindFile, Text: offer.Name, FileID: hex.EncodeToString(offer.FileId)}, nil, parley.ClientID{})
 }
 
 // SendGroupKeys hands group keys to a member (who need not be a contact:
 // to carries the key the group's ops gave for them).
 func (s *Service) SendGroupKeys(to parley.Contact, keys *ppb.GroupKeys) error {
 	body := &ppb.Body{Kind: &ppb.Body_GroupKeys{GroupKeys: keys}}
-	_, err := s.send(to, body, parley.Message{Kind: parley.KindGroupKeys}, nil)
+	_, err := s.send(to, body, parley.Message{Kind: parley.KindGroupKeys}, nil, parley.ClientID{})
 	return err
 }
 
-func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, markRead []parley.EnvelopeID) (parley.Message, error) {
+// send seals body to a contact and stores it with msg, its meaning, in the
+// outbox; markRead and cid as for storage.Record's MarkRead and ClientID.
+func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, markRead []parley.EnvelopeID, cid parley.ClientID) (parley.Message, error) {
 	pid, err := peer.Decode(to.PeerID)
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("%w: peer ID %q: %v", parley.ErrMalformed, to.PeerID, err)
@@ -257,6 +264,13 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 		return parley.Message{}, fmt.Errorf("dm: encoding body: %w", err)
 	}
 	conv := parley.DMConversationID(s.self.String(), to.PeerID)
+	if !cid.IsZero() {
+		want := msg
+		want.Conversation = conv
+		if first, found, err := s.cfg.Store.Resend(cid, want); err != nil || found {
+			return first, err
+		}
+	}
 	hlc := s.cfg.Clock.Now()
 	key, acked, err := s.sessions.next(pid,
 		func() (*identity.SendKey, error) { return identity.NewSendKey(to.HPKEKey, s.self, pid) },
@@ -279,8 +293,13 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 	msg.Outgoing = true
 	msg.HLC = hlc
 	msg.Status = parley.StatusQueued
-	if _, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead}}); err != nil {
+	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead, ClientID: cid}})
+	if err != nil {
 		return parley.Message{}, fmt.Errorf("dm: storing: %w", err)
+	}
+	if !added[0] && !cid.IsZero() {
+		// A concurrent send with the same cid was stored first.
+		return s.cfg.Store.FirstSend(cid, msg)
 	}
 	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
 		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
