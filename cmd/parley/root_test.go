@@ -392,8 +392,11 @@ func TestRunAndTalk(t *testing.T) {
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "Parley is running. Open http://127.0.0.1:") ||
-		!strings.Contains(lines[0], "/?login=") || !strings.HasPrefix(lines[1], "Peer ID: 12D3KooW") {
+	// The GUI's address is the install's own name under .localhost (the
+	// session cookie is bound to it), not 127.0.0.1.
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "Parley is running. Open http://parley-") ||
+		!strings.Contains(lines[0], ".localhost:") || !strings.Contains(lines[0], "/?login=") ||
+		!strings.HasPrefix(lines[1], "Peer ID: 12D3KooW") {
 		t.Fatalf("run printed %q", lines)
 	}
 
