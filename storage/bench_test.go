@@ -174,3 +174,49 @@ func concurrently(b *testing.B, goroutines, n int, fn func(i int) error) {
 		b.Fatal(err)
 	}
 }
+
+// Paging deep into a long conversation: a page of 50 messages that lie
+// 10,000 messages back. BenchmarkMessagePageDeep seeks the cursor;
+// BenchmarkMessagePageDeepByWindow is what the API did before the store
+// had cursors (its baseline, in the same run): read the newest 10,050 and
+// keep the oldest 50 (the API in fact read growing windows up to that).
+const (
+	pageHistory = 20000
+	pageDepth   = 10000
+	pageSize    = 50
+)
+
+func deepConversation(b *testing.B) (*DB, parley.ConversationID, Cursor) {
+	db := openTemp(b)
+	recs := make([]Record, pageHistory)
+	for i := range recs {
+		recs[i] = text(bob, i%2 == 0, parley.HLC(i+1), "a message of a typical length, say forty")
+	}
+	if _, err := db.PutRecords(recs); err != nil {
+		b.Fatal(err)
+	}
+	at := recs[pageHistory-pageDepth].Message
+	return db, at.Conversation, CursorOf(at)
+}
+
+func BenchmarkMessagePageDeep(b *testing.B) {
+	db, conv, cur := deepConversation(b)
+	b.ResetTimer()
+	for range b.N {
+		msgs, err := db.MessagePage(conv, Page{Before: &cur, Limit: pageSize})
+		if err != nil || len(msgs) != pageSize {
+			b.Fatal(len(msgs), err)
+		}
+	}
+}
+
+func BenchmarkMessagePageDeepByWindow(b *testing.B) {
+	db, conv, _ := deepConversation(b)
+	b.ResetTimer()
+	for range b.N {
+		msgs, err := db.Messages(conv, pageDepth+pageSize)
+		if err != nil || len(msgs) != pageDepth+pageSize {
+			b.Fatal(len(msgs), err)
+		}
+	}
+}
