@@ -5,8 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/hpke"
 	"fmt"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -54,6 +52,9 @@ func (id *Identity) SignCard(c Card) ([]byte, error) {
 	for _, a := range c.Addrs {
 		m.Addrs = append(m.Addrs, a.Bytes())
 	}
+	if err := CheckName(c.Name); err != nil {
+		return nil, fmt.Errorf("sign card: %w", err)
+	}
 	if _, err := checkCard(m); err != nil {
 		return nil, fmt.Errorf("sign card: %w", err)
 	}
@@ -84,7 +85,8 @@ func cardSignedBytes(card []byte) []byte {
 // ParseCard decodes a signed card, checks its limits and verifies its
 // signature against the Ed25519 key embedded in its peer ID. Errors wrap
 // parley.ErrMalformed (does not decode, over a limit, not an Ed25519 peer)
-// or parley.ErrBadSignature.
+// or parley.ErrBadSignature. A name CheckName refuses is replaced with the
+// peer ID's short form (see cardName).
 func ParseCard(signed []byte) (Card, error) {
 	if len(signed) > MaxCardSize {
 		return Card{}, fmt.Errorf("%w: card is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(signed), MaxCardSize)
@@ -105,7 +107,7 @@ func ParseCard(signed []byte) (Card, error) {
 	if len(sc.Signature) != ed25519.SignatureSize || !ed25519.Verify(pub, cardSignedBytes(sc.Card), sc.Signature) {
 		return Card{}, fmt.Errorf("%w: card is not signed by %s", parley.ErrBadSignature, p)
 	}
-	c := Card{PeerID: p, Name: m.Name, HPKEKey: m.HpkeKey}
+	c := Card{PeerID: p, Name: cardName(p, m.Name), HPKEKey: m.HpkeKey}
 	for _, b := range m.Addrs {
 		a, err := ma.NewMultiaddrBytes(b)
 		if err != nil { // unreachable: checkCard decoded them
@@ -116,7 +118,8 @@ func ParseCard(signed []byte) (Card, error) {
 	return c, nil
 }
 
-// checkCard enforces a card's limits, SignCard's and ParseCard's alike, and
+// checkCard enforces a card's limits, SignCard's and ParseCard's alike (but for
+// what the name may contain, see cardName), and
 // returns the key that must have signed it.
 func checkCard(m *pb.Card) (ed25519.PublicKey, error) {
 	p, err := peerIDFromBytes(m.PeerId)
@@ -127,8 +130,8 @@ func checkCard(m *pb.Card) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("card: %w", err)
 	}
-	if err := CheckName(m.Name); err != nil {
-		return nil, fmt.Errorf("card: %w", err)
+	if len(m.Name) > MaxCardName {
+		return nil, fmt.Errorf("%w: card name is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(m.Name), MaxCardName)
 	}
 	if len(m.HpkeKey) != hpkePublicKeySize {
 		return nil, fmt.Errorf("%w: card HPKE key is %d bytes, want %d (MLKEM768-X25519)", parley.ErrMalformed, len(m.HpkeKey), hpkePublicKeySize)
@@ -166,24 +169,4 @@ func (c Card) Contact() parley.Contact {
 		ct.Addrs = append(ct.Addrs, a.String())
 	}
 	return ct
-}
-
-// CheckName tells whether a display name may go on a card or a contact: at
-// most MaxCardName bytes of UTF-8, without control characters. Errors wrap
-// parley.ErrMalformed.
-func CheckName(name string) error {
-	if len(name) > MaxCardName {
-		return fmt.Errorf("%w: name is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(name), MaxCardName)
-	}
-	if !utf8.ValidString(name) {
-		return fmt.Errorf("%w: name is not UTF-8", parley.ErrMalformed)
-	}
-	for _, r := range name {
-		// Control characters would let a name forge line breaks or reorder
-		// the text around it wherever it is shown.
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			return fmt.Errorf("%w: name contains control character %U", parley.ErrMalformed, r)
-		}
-	}
-	return nil
 }

@@ -1,0 +1,81 @@
+package identity
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/parley-im/parley"
+)
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"alice", true},
+		{"Ada Lovelace ✨", true},
+		{"Zoë", true},
+		{"עליס", true}, // right-to-left script is fine; only the controls are not
+		{"李小龙", true},
+		{"", true}, // "no name": callers that need one say so
+		{strings.Repeat("é", MaxCardName/2), true},
+		{strings.Repeat("x", MaxCardName+1), false},
+		{"\xff", false},
+		{"alice\nbob", false},
+		{"a\x00b", false},
+		{"a\x7fb", false},
+		{"ali\u200bce", false}, // zero-width space
+		{"ali\u200cce", false}, // zero-width non-joiner
+		{"ali\u200dce", false}, // zero-width joiner
+		{"ali\u200ece", false}, // left-to-right mark
+		{"ali\u200fce", false}, // right-to-left mark
+		{"ali\u2060ce", false}, // word joiner
+		{"ali\u2064ce", false}, // invisible plus
+		{"\ufeffalice", false}, // byte order mark
+		{"ali\u00adce", false}, // soft hyphen
+		{"alice\u202e", false}, // right-to-left override
+		{"\u202aalice", false}, // left-to-right embedding
+		{"ali\u2066ce\u2069", false},
+		{"ali\u034fce", false}, // combining grapheme joiner
+		{"dev 👩‍💻", true},      // an emoji ZWJ sequence
+		{"dev 👍🏽‍✨", true},
+		{"a\u200d👩", false},
+		{"👩\u200d", false},
+		{"ali\u3164ce", false},     // Hangul filler, blank but a letter
+		{"alice\u2028bob", false},  // line separator
+		{"ali\U000e0041ce", false}, // tag character
+	}
+	for _, tt := range tests {
+		err := CheckName(tt.name)
+		if tt.ok && err != nil {
+			t.Errorf("CheckName(%+q) = %v, want nil", tt.name, err)
+		}
+		if !tt.ok && !errors.Is(err, parley.ErrMalformed) {
+			t.Errorf("CheckName(%+q) = %v, want ErrMalformed", tt.name, err)
+		}
+	}
+}
+
+func TestNamesLookAlike(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"alice", "alice", true},
+		{"alice", "Alice", true},
+		{"alice", "ALICE", true},
+		{"alice", "ａｌｉｃｅ", true}, // fullwidth
+		{"alice", " alice ", true},
+		{"Ǆ", "DŽ", true}, // one letter or two, NFKC makes them the same
+		{"ﬁona", "fiona", true},
+		{"alice", "alice2", false},
+		{"alice", "bob", false},
+		{"", "", false}, // no name looks like nothing
+	}
+	for _, tt := range tests {
+		if got := NamesLookAlike(tt.a, tt.b); got != tt.same {
+			t.Errorf("NamesLookAlike(%+q, %+q) = %v, want %v", tt.a, tt.b, got, tt.same)
+		}
+	}
+}
