@@ -65,7 +65,7 @@ func TestBenchPeer(t *testing.T) {
 		}
 		defer n.Close()
 		invite, _ := in.ReadString('\n')
-		if _, err := n.Messenger().AddContact(context.Background(), strings.TrimSpace(invite), "sender"); err != nil {
+		if _, _, err := n.Messenger().AddContact(context.Background(), strings.TrimSpace(invite), "sender"); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("READY %s\n", n.Messenger().Self().Invite)
@@ -178,7 +178,7 @@ func benchSender(b *testing.B) (*node.Node, *peerProcess, parley.Contact) {
 	}
 	b.Cleanup(func() { n.Close() })
 	p := startPeer(b, "parley", n.Messenger().Self().Invite)
-	c, err := n.Messenger().AddContact(context.Background(), p.ready, "receiver")
+	c, _, err := n.Messenger().AddContact(context.Background(), p.ready, "receiver")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestDHTFindsContactAmongMany(t *testing.T) {
 	if alice.Messenger().Online(zed.PeerID()) {
 		t.Log("alice and zed are already connected through DHT maintenance; the lookup is trivial")
 	}
-	if _, err := alice.Messenger().AddContact(ctx, zed.AddrlessInvite(), "zed"); err != nil {
+	if _, _, err := alice.Messenger().AddContact(ctx, zed.AddrlessInvite(), "zed"); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

@@ -104,7 +104,7 @@ func TestStrangerLandsInRequests(t *testing.T) {
 	ctx := context.Background()
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	// Only alice knows bob.
-	if _, err := alice.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
+	if _, _, err := alice.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := alice.Messenger().Send(ctx, "bob", "you don't know me yet", parley.ClientID{})
@@ -167,12 +167,12 @@ func TestSendRefusesBadInputAndStoresNothing(t *testing.T) {
 	if got := alice.Messages("bob"); len(got) != 0 {
 		t.Fatalf("refused messages were stored: %+v", got)
 	}
-	if _, err := alice.Messenger().AddContact(ctx, "parley:NOTANINVITE", ""); !errors.Is(err, parley.ErrInvalidInvite) {
+	if _, _, err := alice.Messenger().AddContact(ctx, "parley:NOTANINVITE", ""); !errors.Is(err, parley.ErrInvalidInvite) {
 		t.Fatalf("bad invite: err = %v", err)
 	}
 	carol := parleytest.StartNode(t, "carol")
-	for _, name := range []string{strings.Repeat("c", 65), "car\nol", "\u202ecarol"} {
-		if _, err := alice.Messenger().AddContact(ctx, carol.Messenger().Self().Invite, name); !errors.Is(err, parley.ErrMalformed) {
+	for _, name := range []string{strings.Repeat("c", 65), "car\nol", "\u202ecarol", "car\u200bol"} {
+		if _, _, err := alice.Messenger().AddContact(ctx, carol.Messenger().Self().Invite, name); !errors.Is(err, parley.ErrMalformed) {
 			t.Errorf("contact name %q: err = %v, want ErrMalformed", name, err)
 		}
 	}
@@ -228,7 +228,7 @@ func TestFindContactThroughDHTByPeerIDAlone(t *testing.T) {
 	boot := hub.Messenger().Self().Addrs[0]
 	alice, bob := parleytest.StartNode(t, "alice", parleytest.Bootstrap(boot)), parleytest.StartNode(t, "bob", parleytest.Bootstrap(boot))
 	// Alice knows bob's peer ID and keys, but not one address of his.
-	if _, err := alice.Messenger().AddContact(ctx, bob.AddrlessInvite(), "bob"); err != nil {
+	if _, _, err := alice.Messenger().AddContact(ctx, bob.AddrlessInvite(), "bob"); err != nil {
 		t.Fatal(err)
 	}
 	parleytest.Eventually(t, "bob in the hub's routing table", func() bool { return hub.Messenger().Online(bob.PeerID()) })
@@ -299,7 +299,7 @@ func TestSenderRecoversWhenThePeerLostItsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.Start()
-	if _, err := bob.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
+	if _, _, err := bob.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -352,7 +352,7 @@ func TestStrangerCannotSquatAContactsName(t *testing.T) {
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	impostor := parleytest.StartNode(t, "bob")
 	parleytest.Befriend(t, alice, bob)
-	if _, err := impostor.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
+	if _, _, err := impostor.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := impostor.Messenger().Send(ctx, "alice", "it's me, bob", parley.ClientID{})

@@ -234,7 +234,7 @@ func TestStatusSentWhileAwaitingAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := alice.Messenger().AddContact(ctx, identity.EncodeInvite(card), "silent"); err != nil {
+	if _, _, err := alice.Messenger().AddContact(ctx, identity.EncodeInvite(card), "silent"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := alice.Messenger().Send(ctx, "silent", "are you listening?", parley.ClientID{})

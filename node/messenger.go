@@ -88,7 +88,9 @@ const maxCardAddrs = 8
 func (m *Messenger) card() identity.Card {
 	n := m.n
 	name := DefaultName
-	if self, err := n.store.Contact(n.host.ID().String()); err == nil {
+	// A name saved before CheckName refused invisible characters would make
+	// the card unsignable: it is left off until the user picks another.
+	if self, err := n.store.Contact(n.host.ID().String()); err == nil && identity.CheckName(self.Name) == nil {
 		name = self.Name
 	}
 	addrs := slices.Clone(n.host.Addrs())
@@ -138,21 +140,23 @@ func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 }
 
 // AddContact adds the person whose invite code this is. Adding someone who
-// already wrote to us accepts their request.
-func (m *Messenger) AddContact(ctx context.Context, invite, name string) (parley.Contact, error) {
+// already wrote to us accepts their request. The warning, empty when all is
+// well, says when the contact's name looks like another contact's or ours
+// (identity.NamesLookAlike): an impostor may be borrowing it.
+func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parley.Contact, warning string, err error) {
 	card, _, err := identity.DecodeInvite(invite)
 	if err != nil {
-		return parley.Contact{}, err
+		return parley.Contact{}, "", err
 	}
 	if card.PeerID == m.n.host.ID() {
-		return parley.Contact{}, fmt.Errorf("%w: this is your own invite", parley.ErrInvalidInvite)
+		return parley.Contact{}, "", fmt.Errorf("%w: this is your own invite", parley.ErrInvalidInvite)
 	}
 	fromCard := card.Contact()
 	name = strings.TrimSpace(name)
 	if err := identity.CheckName(name); err != nil {
-		return parley.Contact{}, err
+		return parley.Contact{}, "", err
 	}
-	c, err := m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
+	c, err = m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
 		keepName := found && c.State == parley.ContactAccepted && name == ""
 		old := *c
 		*c = fromCard
@@ -169,11 +173,33 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (parley
 		return true, nil
 	})
 	if err != nil {
-		return parley.Contact{}, err
+		return parley.Contact{}, "", err
 	}
 	m.n.learnAddrs(card.PeerID, c.Addrs)
 	m.n.reach(card.PeerID)
-	return c, nil
+	return c, m.lookAlikeWarning(c), nil
+}
+
+// lookAlikeWarning names the accepted contact (or ourselves) whose name
+// looks like c's, or is empty.
+func (m *Messenger) lookAlikeWarning(c parley.Contact) string {
+	all, err := m.n.store.Contacts()
+	if err != nil {
+		m.n.log.Warn("comparing a new contact's name", "err", err)
+		return ""
+	}
+	self := m.n.host.ID().String()
+	for _, o := range all {
+		if o.PeerID == c.PeerID || o.State != parley.ContactAccepted || !identity.NamesLookAlike(o.Name, c.Name) {
+			continue
+		}
+		if o.PeerID == self {
+			return fmt.Sprintf("%q looks like your own name: check the safety number before you trust them", c.Name)
+		}
+		return fmt.Sprintf("%q looks like your contact %q (%s), a different person: check the safety number before you trust them",
+			c.Name, o.Name, o.PeerID)
+	}
+	return ""
 }
 
 // Contacts lists accepted contacts, by name.

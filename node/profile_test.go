@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley"
@@ -23,7 +24,7 @@ func TestSetName(t *testing.T) {
 	if err != nil || card.Name != "Alice Liddell" {
 		t.Fatalf("invite card: %+v, %v", card, err)
 	}
-	for _, bad := range []string{"", "   ", "line\nbreak"} {
+	for _, bad := range []string{"", "   ", "line\nbreak", "Ali\u200bce", "\u2066Alice\u2069"} {
 		if _, err := n.Messenger().SetName(context.Background(), bad); !errors.Is(err, parley.ErrMalformed) {
 			t.Errorf("SetName(%q): %v, want ErrMalformed", bad, err)
 		}
@@ -32,6 +33,44 @@ func TestSetName(t *testing.T) {
 	n.Restart()
 	if got := n.Messenger().Self().Name; got != "Alice Liddell" {
 		t.Fatalf("after a restart the name is %q", got)
+	}
+}
+
+// Adding a contact whose name looks like an existing contact's (or ours)
+// adds them, with a warning that names the one they look like.
+func TestContactNameLooksAlike(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	parleytest.Befriend(t, alice, bob)
+	mallory, carol := parleytest.StartNode(t, "mallory"), parleytest.StartNode(t, "carol")
+	if _, err := mallory.Messenger().SetName(ctx, "Bob"); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		who      *parleytest.Node
+		name     string // "" takes the name on their invite
+		lookLike string // "" for no warning
+	}{
+		{carol, "", ""},
+		{mallory, "", `your contact "bob"`},     // "Bob", from the invite
+		{mallory, "ＢＯＢ", `your contact "bob"`},  // fullwidth
+		{mallory, "bob ", `your contact "bob"`}, // trimmed
+		{mallory, "ALICE", "your own name"},     // like ours
+		{mallory, "bobby", ""},                  // only alike, not the same
+		{carol, "carol", ""},                    // adding again is no look-alike of itself
+	}
+	for _, tt := range tests {
+		c, warning, err := alice.Messenger().AddContact(ctx, tt.who.Messenger().Self().Invite, tt.name)
+		if err != nil || c.PeerID != tt.who.PeerID() {
+			t.Fatalf("AddContact(%s, %q) = %+v, %v", tt.who.Name, tt.name, c, err)
+		}
+		if tt.lookLike == "" && warning != "" || !strings.Contains(warning, tt.lookLike) {
+			t.Errorf("AddContact(%s, %q) warning = %q, want one about %s", tt.who.Name, tt.name, warning, tt.lookLike)
+		}
+		if tt.lookLike != "" && strings.Contains(tt.lookLike, "contact") && !strings.Contains(warning, bob.PeerID()) {
+			t.Errorf("warning %q does not name bob's peer ID", warning)
+		}
 	}
 }
 

@@ -83,7 +83,7 @@ func TestPublicDHTFindsContact(t *testing.T) {
 	if alice.Messenger().Online(bob.PeerID()) || alice.Messenger().Status().DHTPeers != 0 {
 		t.Fatal("alice is connected to bob, or has Parley DHT peers, before any lookup")
 	}
-	if _, err := alice.Messenger().AddContact(context.Background(), bob.AddrlessInvite(), "bob"); err != nil {
+	if _, _, err := alice.Messenger().AddContact(context.Background(), bob.AddrlessInvite(), "bob"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := alice.Messenger().Send(context.Background(), "bob", "found you in the public DHT", parley.ClientID{})

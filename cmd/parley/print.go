@@ -61,6 +61,9 @@ func printAdded(w io.Writer, verb string, c client.ContactView) error {
 	if c.SafetyNumber != "" {
 		fmt.Fprintf(w, "Safety number: %s\n", c.SafetyNumber)
 	}
+	if c.Warning != "" {
+		fmt.Fprintf(w, "Warning: %s\n", c.Warning)
+	}
 	return nil
 }
 

@@ -205,6 +205,20 @@ func TestSwarmKeyFile(t *testing.T) {
 	}
 }
 
+// A look-alike warning from the node is printed after the safety number.
+func TestPrintAddedContactWarning(t *testing.T) {
+	var buf bytes.Buffer
+	err := printAdded(&buf, "Added", client.ContactView{PeerID: "12D3KooWB0b", Name: "Bob", SafetyNumber: "12345",
+		Warning: `"Bob" looks like your contact "bob"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Added Bob (12D3KooWB0b)\nSafety number: 12345\nWarning: \"Bob\" looks like your contact \"bob\"\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
 func TestPrintMessages(t *testing.T) {
 	at := time.Date(2026, 11, 30, 10, 15, 4, 0, time.UTC)
 	var buf bytes.Buffer

@@ -44,6 +44,9 @@ type ContactView struct {
 	// SafetyNumber is empty when it cannot be computed (a contact without
 	// a known key); the UI then has nothing to compare.
 	SafetyNumber string `json:"safety_number"`
+	// Warning is set only on the answer to adding a contact, when their
+	// name looks like another contact's or ours: show it beside them.
+	Warning string `json:"warning,omitempty"`
 }
 
 // NewContactView renders c.

@@ -49,8 +49,12 @@ func TestEndpointsThroughClient(t *testing.T) {
 	}
 
 	added, err := c.AddContact(ctx, "invite:12D3KooWCarol", "carol")
-	if err != nil || added.PeerID != "12D3KooWCarol" || added.Name != "carol" || added.SafetyNumber == "" {
+	if err != nil || added.PeerID != "12D3KooWCarol" || added.Name != "carol" || added.SafetyNumber == "" || added.Warning != "" {
 		t.Fatalf("AddContact: %+v, %v", added, err)
+	}
+	twin, err := c.AddContact(ctx, "invite:12D3KooWCarolToo", "Carol")
+	if err != nil || !strings.Contains(twin.Warning, `your contact "carol"`) {
+		t.Fatalf("AddContact of a look-alike: %+v, %v", twin, err)
 	}
 
 	reqs, err := c.Requests(ctx)

@@ -39,10 +39,12 @@ func (f *fakeMessages) SetName(_ context.Context, name string) (parley.Self, err
 	return f.self, nil
 }
 
-func (f *fakeMessages) AddContact(_ context.Context, invite, name string) (parley.Contact, error) {
+// AddContact warns, as the node does in a finer way, when another contact
+// has the same name but for case.
+func (f *fakeMessages) AddContact(_ context.Context, invite, name string) (parley.Contact, string, error) {
 	peerID, ok := strings.CutPrefix(invite, "invite:")
 	if !ok {
-		return parley.Contact{}, fmt.Errorf("%w: no checksum", parley.ErrInvalidInvite)
+		return parley.Contact{}, "", fmt.Errorf("%w: no checksum", parley.ErrInvalidInvite)
 	}
 	if name == "" {
 		name = "card name"
@@ -50,8 +52,14 @@ func (f *fakeMessages) AddContact(_ context.Context, invite, name string) (parle
 	c := parley.Contact{PeerID: peerID, Name: name, State: parley.ContactAccepted}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var warning string
+	for _, o := range f.contacts {
+		if o.PeerID != peerID && strings.EqualFold(o.Name, name) {
+			warning = fmt.Sprintf("%q looks like your contact %q", name, o.Name)
+		}
+	}
 	f.contacts[peerID] = c
-	return c, nil
+	return c, warning, nil
 }
 
 func (f *fakeMessages) list(state parley.ContactState) []parley.Contact {

@@ -153,12 +153,14 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: no invite code given", parley.ErrInvalidInvite))
 		return
 	}
-	c, err := s.messages.AddContact(r.Context(), strings.TrimSpace(req.Invite), req.Name)
+	c, warning, err := s.messages.AddContact(r.Context(), strings.TrimSpace(req.Invite), req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.contactView(c))
+	v := s.contactView(c)
+	v.Warning = warning
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {

@@ -26,8 +26,9 @@ type Messages interface {
 	// for an empty or unusable name) and returns the new Self.
 	SetName(ctx context.Context, name string) (parley.Self, error)
 	// AddContact adds (or updates) the contact whose invite code is given;
-	// name overrides the name on the card when non-empty.
-	AddContact(ctx context.Context, invite, name string) (parley.Contact, error)
+	// name overrides the name on the card when non-empty. The warning, empty
+	// when all is well, says whose name the contact's looks like.
+	AddContact(ctx context.Context, invite, name string) (c parley.Contact, warning string, err error)
 	// Contacts lists accepted contacts; Requests lists strangers who wrote.
 	Contacts(ctx context.Context) ([]parley.Contact, error)
 	Requests(ctx context.Context) ([]parley.Contact, error)
