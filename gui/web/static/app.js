@@ -5,6 +5,7 @@
 import { api, EventStream, onUnauthorized } from './api.js';
 import { Chat } from './chat.js';
 import { h, replace } from './dom.js';
+import { isolated } from './format.js';
 import * as screens from './screens.js';
 import { renderSidebar } from './sidebar.js';
 import * as store from './store.js';
@@ -88,7 +89,7 @@ function showOnboarding() {
 
 function updateTitle() {
   const unread = state.conversations.reduce((n, c) => n + (c.unread || 0), 0);
-  document.title = `${unread ? `(${unread}) ` : ''}Parley${state.self ? ` · ${state.self.name}` : ''}`;
+  document.title = `${unread ? `(${unread}) ` : ''}Parley${state.self ? ` · ${isolated(state.self.name)}` : ''}`;
 }
 
 function onEvent(ev) {

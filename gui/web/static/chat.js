@@ -5,9 +5,9 @@
 // as cards that follow their transfer.
 
 import { api } from './api.js';
-import { busy, errorBox, h, icon, replace } from './dom.js';
+import { bdi, busy, errorBox, h, icon, replace } from './dom.js';
 import { FileCard, Uploads } from './files.js';
-import { compareMessages, dayKey, dayLabel, fullTime, shortID, statusText, time } from './format.js';
+import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
 
@@ -97,7 +97,7 @@ export class Chat {
       if (!hasFiles(e) || !this.canWrite) return;
       e.preventDefault();
       depth += 1;
-      this.dropZone.lastChild.textContent = `Drop to send to ${this.name}`;
+      this.dropZone.lastChild.textContent = `Drop to send to ${isolated(this.name)}`;
       this.dropZone.hidden = false;
     });
     section.addEventListener('dragover', (e) => {
@@ -137,7 +137,7 @@ export class Chat {
       h('a', { class: 'back tool', href: '#/', 'aria-label': 'Back to conversations', title: 'Back' }, icon('back')),
       avatar(this.name, { group: this.isGroup, online: this.isGroup || this.isRequest ? null : online }),
       h('div', { class: 'pane-title' },
-        h('h2', null, this.name),
+        h('h2', { dir: 'auto', class: 'chat-name' }, this.name),
         h('p', { class: `sub${online ? ' online' : ''}` }, sub)),
       details);
     this.main.querySelector('.chat')?.setAttribute('aria-label', `Conversation with ${this.name}`);
@@ -148,7 +148,7 @@ export class Chat {
     if (this.isRequest) {
       const box = errorBox();
       const form = h('form', { class: 'request-banner' },
-        h('p', null, `${this.name} is not in your contacts. Accept their request to reply. `,
+        h('p', null, bdi(this.name), ` is not in your contacts. Accept their request to reply. `,
           h('span', { class: 'muted' }, '(Blocking is not available yet.)')),
         h('button', { type: 'submit', class: 'primary' }, 'Accept'), box);
       form.addEventListener('submit', async (e) => {
@@ -267,8 +267,9 @@ export class Chat {
       replace(this.top, h('button', { type: 'button', class: 'link', onclick: () => this.loadOlder() }, 'Load older messages'));
     } else {
       replace(this.top, h('span', { class: 'muted' },
-        this.msgs.length ? `This is the start of ${this.isGroup ? 'the group' : `your conversation with ${this.name}`}.`
-          : 'No messages yet. Say hello!'));
+        !this.msgs.length ? 'No messages yet. Say hello!'
+          : this.isGroup ? 'This is the start of the group.'
+            : ['This is the start of your conversation with ', bdi(this.name), '.']));
     }
   }
 
@@ -295,14 +296,14 @@ export class Chat {
     // A message right after another from the same person sits closer and
     // does not repeat the sender's name.
     const cont = prev && prev.from === m.from && d - new Date(prev.sent_at) < 5 * 60 * 1000;
-    const sender = this.isGroup && !m.outgoing && !cont ? h('span', { class: 'sender' }, m.from_name || shortID(m.from)) : null;
+    const sender = this.isGroup && !m.outgoing && !cont ? h('span', { class: 'sender', dir: 'auto' }, m.from_name || shortID(m.from)) : null;
     let body;
     if (m.kind === 'file' && m.file_id) {
       const card = new FileCard(m, { onResize: () => this.keepEnd() });
       this.cards.set(m.file_id, card);
       body = card.el;
     } else {
-      body = h('p', { class: 'text' }, m.text);
+      body = h('p', { class: 'text', dir: 'auto' }, m.text);
     }
     return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}${m.kind === 'file' ? ' file' : ''}`, dataset: { id: m.id } },
       h('div', { class: 'bubble' },

@@ -35,6 +35,16 @@ export function append(el, children) {
   return el;
 }
 
+/**
+ * bdi holds text a peer or the user chose (a name, a message): dir="auto"
+ * and unicode-bidi: isolate (style.css) keep a right-to-left override in it
+ * from reordering the text around it. Elements that hold nothing else take
+ * { dir: 'auto' } and one of the classes style.css isolates instead.
+ */
+export function bdi(text) {
+  return h('bdi', { dir: 'auto' }, text);
+}
+
 /** replace empties el and fills it with children. */
 export function replace(el, ...children) {
   el.replaceChildren();

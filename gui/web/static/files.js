@@ -59,7 +59,7 @@ export class FileCard {
       h('div', { class: 'file-row' },
         h('span', { class: 'file-icon', 'aria-hidden': 'true' }, icon('file')),
         h('span', { class: 'file-info' },
-          h('span', { class: 'file-name text' }, this.name),
+          h('span', { class: 'file-name text', dir: 'auto' }, this.name),
           this.text)),
       this.bar, this.actions, this.box);
     this.shownState = null;
@@ -148,7 +148,7 @@ export class Uploads {
       const text = h('span', { class: 'upload-status' }, 'Waiting…');
       const box = errorBox();
       const row = h('li', { class: 'upload' },
-        h('span', { class: 'upload-name' }, file.name), text, bar, box);
+        h('span', { class: 'upload-name', dir: 'auto' }, file.name), text, bar, box);
       this.el.append(row);
       this.queue = this.queue.then(() => this.send(file, row, bar, text, box));
     }

@@ -47,6 +47,16 @@ export function shortID(id) {
   return id.length > 14 ? `…${id.slice(-8)}` : id;
 }
 
+/**
+ * isolated wraps text a peer chose in first-strong and pop-directional
+ * isolates, for where no element can hold it (the page title, the
+ * dialog and drop-zone texts): a right-to-left override inside stays inside.
+ * (aria-labels keep names plain: speech follows the logical order.)
+ */
+export function isolated(text) {
+  return `\u2068${text}\u2069`;
+}
+
 /** hlcTime reads an HLC (decimal string) as the wall-clock time it holds. */
 export function hlcTime(hlc) {
   if (!hlc || hlc === '0') return null;

@@ -3,8 +3,8 @@
 // new group, the network panel and settings.
 
 import { api } from './api.js';
-import { busy, errorBox, field, h, icon, replace, uid } from './dom.js';
-import { reachabilityText, shortID } from './format.js';
+import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
+import { isolated, reachabilityText, shortID } from './format.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
 import { state } from './store.js';
@@ -16,7 +16,7 @@ function pane(title, { back = '#/', backLabel = 'Back to conversations', wide = 
   return h('section', { class: `pane${wide ? ' wide' : ''}`, 'aria-labelledby': 'pane-title' },
     h('header', { class: 'pane-head' },
       h('a', { class: `back tool${back === '#/' ? '' : ' always'}`, href: back, 'aria-label': backLabel, title: 'Back' }, icon('back')),
-      h('div', { class: 'pane-title' }, h('h2', { id: 'pane-title' }, title))),
+      h('div', { class: 'pane-title' }, h('h2', { id: 'pane-title', dir: 'auto' }, title))),
     h('div', { class: 'pane-body' }, body));
 }
 
@@ -88,7 +88,7 @@ export function home(main) {
   const self = state.self;
   replace(main, h('section', { class: 'home', 'aria-label': 'Start' },
     h('div', { class: 'card' },
-      h('h2', null, `Hello, ${self?.name ?? ''}`),
+      h('h2', null, 'Hello, ', bdi(self?.name ?? '')),
       h('p', null, 'Pick a conversation on the left, or:'),
       h('ul', { class: 'actions' },
         h('li', null, h('a', { href: '#/add', class: 'button' }, icon('person'), 'Add a contact')),
@@ -145,12 +145,13 @@ export function addContact(main) {
     const c = r.value;
     form.reset();
     replace(result, h('div', { class: 'card success' },
-      h('h3', { tabindex: '-1' }, `${c.name} was added`),
-      h('p', null, 'Compare this safety number with ', h('strong', null, c.name),
+      h('h3', { tabindex: '-1' }, bdi(c.name), ' was added'),
+      c.warning ? h('p', { class: 'warning', role: 'alert' }, c.warning) : null,
+      h('p', null, 'Compare this safety number with ', h('strong', null, bdi(c.name)),
         ', in person or on a call. If you both see the same number, no one can read your messages in between.'),
       safetyNumber(c.safety_number),
       h('p', { class: 'row' },
-        h('a', { class: 'button primary', href: `#/chat/${encodeURIComponent(c.peer_id)}` }, `Write to ${c.name}`))));
+        h('a', { class: 'button primary', href: `#/chat/${encodeURIComponent(c.peer_id)}` }, 'Write to ', bdi(c.name)))));
     result.querySelector('h3').focus();
     store.refresh('contacts', 'requests', 'conversations').catch(() => {});
   });
@@ -172,7 +173,7 @@ export function requests(main) {
       const box = errorBox();
       const preview = h('ol', { class: 'preview' });
       api.messages(c.peer_id, { limit: 3 }).then((ms) => {
-        replace(preview, ms.map((m) => h('li', null, m.text)));
+        replace(preview, ms.map((m) => h('li', { dir: 'auto' }, m.text)));
       }).catch(() => {});
       const form = h('form', { class: 'row' },
         h('button', { type: 'submit', class: 'primary', 'aria-label': `Accept ${c.name || shortID(c.peer_id)}` }, 'Accept'),
@@ -185,7 +186,7 @@ export function requests(main) {
         location.hash = `#/chat/${encodeURIComponent(c.peer_id)}`;
       });
       return h('li', { class: 'card' },
-        h('div', { class: 'row' }, avatar(c.name), h('div', null, h('h3', null, c.name || 'Unknown'),
+        h('div', { class: 'row' }, avatar(c.name), h('div', null, h('h3', { dir: 'auto' }, c.name || 'Unknown'),
           h('p', { class: 'muted mono' }, c.peer_id))),
         preview,
         h('p', null, 'Safety number:'), safetyNumber(c.safety_number),
@@ -217,7 +218,7 @@ export function contactDetails(main, peerID) {
         h('dt', null, 'Peer ID'), h('dd', { class: 'mono' }, c.peer_id),
         h('dt', null, 'Added'), h('dd', null, c.added_at ? new Date(c.added_at).toLocaleString() : '—')),
       h('h3', null, 'Safety number'),
-      h('p', null, `Compare this number with ${c.name}, in person or on a call. If you both see the same number, no one can read your messages in between.`),
+      h('p', null, 'Compare this number with ', bdi(c.name), `, in person or on a call. If you both see the same number, no one can read your messages in between.`),
       safetyNumber(c.safety_number),
       h('p', null, h('a', { class: 'button primary', href: `#/chat/${encodeURIComponent(peerID)}` }, 'Write a message'))));
   };
@@ -259,8 +260,8 @@ export function invitation(main, id) {
       await store.refresh('groups', 'invites', 'conversations').catch(() => {});
       location.hash = '#/';
     });
-    replace(main, pane(`Invitation to ${g.name}`, {},
-      h('p', null, h('strong', null, from), ` invited you to the group “${g.name}”.`),
+    replace(main, pane(`Invitation to ${isolated(g.name)}`, {},
+      h('p', null, h('strong', null, bdi(from)), ' invited you to the group “', bdi(g.name), '”.'),
       h('p', null, 'If you accept, the members see your name and can read what you write there; you read what they write from now on.'),
       form));
   };
@@ -332,7 +333,7 @@ export function members(main, id) {
       const candidates = state.contacts.filter((c) => !inGroup.has(c.peer_id));
       const select = h('select', { name: 'contact', required: true },
         candidates.length ? null : h('option', { value: '' }, 'No contact left to invite'),
-        candidates.map((c) => h('option', { value: c.peer_id }, c.name)));
+        candidates.map((c) => h('option', { value: c.peer_id, dir: 'auto' }, c.name)));
       const box = errorBox();
       const form = h('form', { class: 'inline-form' },
         field('Contact to invite', select),
@@ -370,7 +371,7 @@ export function members(main, id) {
       const box = errorBox();
       const leave = h('button', { type: 'button', class: 'danger' }, 'Leave group');
       leave.addEventListener('click', async () => {
-        if (!await confirmDialog(`Leave “${g.name}”?`, 'You stop receiving its messages. Its history stays on this computer.', 'Leave group')) return;
+        if (!await confirmDialog(`Leave “${isolated(g.name)}”?`, 'You stop receiving its messages. Its history stays on this computer.', 'Leave group')) return;
         const wrap = leave.parentElement;
         const r = await busy(wrap, box, () => api.leaveGroup(id));
         if (r.ok) await store.refresh('groups', 'conversations').catch(() => {});
@@ -394,7 +395,7 @@ export function members(main, id) {
       });
       const remove = h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}` }, 'Remove');
       remove.addEventListener('click', async () => {
-        if (!await confirmDialog(`Remove ${name}?`, `${name} will not read anything sent in the group from now on.`, 'Remove')) return;
+        if (!await confirmDialog(`Remove ${isolated(name)}?`, `${isolated(name)} will not read anything sent in the group from now on.`, 'Remove')) return;
         const r = await busy(remove.parentElement, box, () => api.removeMember(id, m.peer_id));
         if (r.ok) {
           await load();
@@ -406,7 +407,7 @@ export function members(main, id) {
     return h('li', { class: 'member' },
       avatar(name, { online: m.online }),
       h('div', { class: 'member-main' },
-        h('span', { class: 'member-name' }, name, m.self ? h('span', { class: 'muted' }, ' (you)') : null),
+        h('span', { class: 'member-name' }, bdi(name), m.self ? h('span', { class: 'muted' }, ' (you)') : null),
         h('span', { class: 'muted' }, m.online ? 'online' : 'offline')),
       h('span', { class: `role ${m.role}` }, m.role),
       controls.length ? h('div', { class: 'member-actions' }, controls) : null,

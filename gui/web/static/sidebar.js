@@ -1,7 +1,7 @@
 // The sidebar: who you are, where to go, and the conversation list with
 // unread counts, last messages and presence.
 
-import { h, icon, replace } from './dom.js';
+import { bdi, h, icon, replace } from './dom.js';
 import { hlcTime, initial, listTime, shortID } from './format.js';
 import { state, isOnline } from './store.js';
 
@@ -83,10 +83,10 @@ function conversationItem(it, current) {
   avatar(it.name, { group: it.group, online: it.group ? null : it.online }),
   h('span', { class: 'conv-main' },
     h('span', { class: 'conv-top' },
-      h('span', { class: 'conv-name' }, it.name),
+      h('span', { class: 'conv-name', dir: 'auto' }, it.name),
       it.at ? h('time', { class: 'conv-time', datetime: it.at.toISOString() }, listTime(it.at)) : null),
     h('span', { class: 'conv-bottom' },
-      h('span', { class: 'conv-preview' }, pv),
+      h('span', { class: 'conv-preview', dir: 'auto' }, pv),
       it.unread ? h('span', { class: 'badge' }, String(it.unread)) : null)));
   return h('li', null, link, h('span', { id: descID, hidden: true }, describe(it, pv)));
 }
@@ -101,8 +101,8 @@ function invitations(current) {
         'aria-current': current === `#/invitation/${g.id}` ? 'page' : null,
       },
         avatar(g.name, { group: true }),
-        h('span', null, h('strong', null, g.name),
-          h('span', { class: 'muted' }, ` from ${g.invited_by_name || shortID(g.invited_by)}`)))))));
+        h('span', null, h('strong', { dir: 'auto' }, g.name),
+          h('span', { class: 'muted' }, ' from ', bdi(g.invited_by_name || shortID(g.invited_by)))))))));
 }
 
 function requestsLink(current) {
@@ -124,7 +124,7 @@ export function renderSidebar(root, current) {
     h('header', { class: 'side-head' },
       h('div', { class: 'brand-row' },
         h('h1', { class: 'brand' }, 'Parley'),
-        self ? h('span', { class: 'me', title: self.peer_id }, self.name) : null),
+        self ? h('span', { class: 'me', title: self.peer_id, dir: 'auto' }, self.name) : null),
       h('nav', { class: 'toolbar', 'aria-label': 'Main' },
         navLinks.map(([href, label, ic]) => h('a', {
           href, class: 'tool', title: label, 'aria-label': label, dataset: { key: href },
