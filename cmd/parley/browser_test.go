@@ -107,6 +107,21 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 
 	a.Send("Hi Bob, welcome!")
 	bb.WaitMessage("Hi Bob, welcome!")
+
+	// A right-to-left override in a message stays inside its bubble and its
+	// preview: both, and the names, are bidi-isolated (failure 8 of issue 12).
+	a.Send("abc\u202edef")
+	bb.WaitMessage("abc\u202edef")
+	isolation := parleytest.Eval[string](bb, "the bidi isolation of user text", `(() => {
+		const text = [...document.querySelectorAll('.messages .msg .text')].find(e => e.textContent === 'abc\u202edef');
+		const els = {bubble: text, name: document.querySelector('.chat h2'),
+			list_name: document.querySelector('.conv[aria-current=page] .conv-name'),
+			preview: document.querySelector('.conv[aria-current=page] .conv-preview'), me: document.querySelector('.me')};
+		return Object.entries(els).map(([k, e]) => k + ':' + (e ? getComputedStyle(e).unicodeBidi + '/' + e.getAttribute('dir') : 'missing')).join(' ');
+	})()`)
+	if want := "bubble:isolate/auto name:isolate/auto list_name:isolate/auto preview:isolate/auto me:isolate/auto"; isolation != want {
+		t.Errorf("user text shown as %s, want %s", isolation, want)
+	}
 	a.Shoot("chat")
 	bb.Shoot("chat")
 
