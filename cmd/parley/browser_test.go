@@ -514,3 +514,54 @@ func testPNG(t *testing.T, w, h int) []byte {
 	}
 	return buf.Bytes()
 }
+
+// A message that arrives while a conversation is loading stays on screen:
+// the page the node answered with was made before it, and used to replace
+// what had arrived live (seen as a flake of TestBrowserSendsAFile). Bob's
+// fetch of the page is held until alice's message has been shown.
+func TestBrowserMessageArrivingWhileChatLoads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and a browser")
+	}
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
+	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
+	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	bb := b.NewTab("bob", art)
+	bb.Navigate(bob.LoginURL())
+	bb.WaitRole("link", "Alice")
+
+	// Answers to message listings wait, once they are in, until released.
+	parleytest.Eval[bool](bb, "hold message pages", `(() => {
+		const real = window.fetch;
+		window.heldPages = [];
+		window.fetch = async (input, init) => {
+			const resp = await real(input, init);
+			if (String(input).includes('/api/v1/messages?') && window.holdPages) {
+				await new Promise((release) => window.heldPages.push(release));
+			}
+			return resp;
+		};
+		window.holdPages = true;
+		return true;
+	})()`)
+	bb.Click("link", "Alice")
+	bb.WaitJS("the first page fetched and held", `window.heldPages.length === 1`)
+	const late = "written while you were loading"
+	alice.CLI("send", "Bob", late)
+	bb.WaitMessage(late)
+	// Mark what is on screen now: the page's answer redraws the list.
+	parleytest.Eval[bool](bb, "release the page", `(() => {
+		document.querySelector('.messages .msg').dataset.probe = 'before';
+		window.holdPages = false;
+		window.heldPages.forEach((release) => release());
+		return true;
+	})()`)
+	bb.WaitJS("the page drawn", `!document.querySelector('[data-probe]')`)
+	if !parleytest.Eval[bool](bb, "find the late message", fmt.Sprintf(
+		`[...document.querySelectorAll('.messages .msg .text')].some(e => e.textContent === %q)`, late)) {
+		bb.Shoot("late-message-lost")
+		t.Fatalf("the message that arrived while the conversation loaded is gone from the screen")
+	}
+}

@@ -238,17 +238,24 @@ export class Chat {
     // Everything unread must be on the first page: viewing marks the page read.
     const limit = Math.max(pageSize, (unread ?? 0) + 10);
     const read = this.visible();
+    // Messages that arrive live while the page is fetched may be newer than
+    // the page the node answers with: they are kept, not overwritten.
+    const arrived = [];
+    this.arrived = arrived;
     let msgs;
     try {
       msgs = await this.fetch({ limit, read });
     } catch (err) {
       if (!this.dead) this.loadError.show(`Could not load the messages: ${err.message}`);
       return;
+    } finally {
+      if (this.arrived === arrived) this.arrived = null;
     }
     if (this.dead) return;
     this.loadError.show('');
     this.needsRead = !read;
-    this.msgs = msgs;
+    const fetched = new Set(msgs.map((m) => m.id));
+    this.msgs = msgs.concat(arrived.filter((m) => !fetched.has(m.id))).sort(compareMessages);
     this.hasOlder = msgs.length >= limit;
     this.renderAll();
     this.scrollToEnd();
@@ -393,6 +400,7 @@ export class Chat {
 
   /** add puts a message in place: at the end, or where its clock says. */
   add(m, own = false) {
+    this.arrived?.push(m);
     const i = this.msgs.findIndex((x) => x.id === m.id);
     if (i >= 0) {
       this.setStatus(m);
