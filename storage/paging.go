@@ -79,21 +79,27 @@ func (db *DB) MessageCursor(conv parley.ConversationID, id parley.EnvelopeID) (C
 // MessagesIn returns the page of a conversation that p names by message
 // IDs (parley.Page): MessageCursor for each ID, then MessagePage.
 func (db *DB) MessagesIn(conv parley.ConversationID, p parley.Page) ([]parley.Message, error) {
-	page := Page{Limit: p.Limit}
-	for _, end := range []struct {
-		id  *parley.EnvelopeID
-		cur **Cursor
-	}{{p.Before, &page.Before}, {p.After, &page.After}} {
-		if end.id == nil {
-			continue
-		}
-		c, err := db.MessageCursor(conv, *end.id)
-		if err != nil {
-			return nil, err
-		}
-		*end.cur = &c
+	before, err := db.cursorAt(conv, p.Before)
+	if err != nil {
+		return nil, err
 	}
-	return db.MessagePage(conv, page)
+	after, err := db.cursorAt(conv, p.After)
+	if err != nil {
+		return nil, err
+	}
+	return db.MessagePage(conv, Page{Before: before, After: after, Limit: p.Limit})
+}
+
+// cursorAt is MessageCursor for an optional ID: none gives no cursor.
+func (db *DB) cursorAt(conv parley.ConversationID, id *parley.EnvelopeID) (*Cursor, error) {
+	if id == nil {
+		return nil, nil
+	}
+	c, err := db.MessageCursor(conv, *id)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // listDisplay reads a page of an m/ or u/ index and the messages it names.

@@ -151,7 +151,7 @@ func (db *DB) StrangerUsage(peer string) (own, total Usage, err error) {
 // counted).
 func countStrangers(txn *badger.Txn) error {
 	requests := make(map[string]bool)
-	err := eachValue(txn, prefixContact, func(_, v []byte) error {
+	err := scan(txn, prefixContact, func(_, v []byte) error {
 		c, err := decodeContact(v)
 		if err == nil && c.State == parley.ContactRequest {
 			requests[c.PeerID] = true
@@ -164,7 +164,7 @@ func countStrangers(txn *badger.Txn) error {
 	peers := make(map[string]Usage)
 	var total Usage
 	dmWith := make(map[parley.ConversationID]string) // a conversation's DM peer; "" for a group
-	err = eachValue(txn, prefixRecord, func(_, v []byte) error {
+	err = scan(txn, prefixRecord, func(_, v []byte) error {
 		m, err := decodeMessage(v)
 		if err != nil {
 			return err
@@ -184,10 +184,11 @@ func countStrangers(txn *badger.Txn) error {
 		if peer != m.From {
 			return nil
 		}
-		cost := int64(len(v))
-		if env, err := getValue(txn, envelopeKey(m.ID)); err == nil {
-			cost += int64(len(env))
+		env, err := getValue(txn, envelopeKey(m.ID))
+		if err != nil && !errors.Is(err, parley.ErrNotFound) {
+			return err
 		}
+		cost := recordCost(Record{Message: m, Envelope: env})
 		u := peers[m.From]
 		u.Count, u.Bytes = u.Count+1, u.Bytes+cost
 		peers[m.From] = u
@@ -203,22 +204,6 @@ func countStrangers(txn *badger.Txn) error {
 		}
 	}
 	return txn.Set([]byte(keyStrangers), encodeUsage(total))
-}
-
-// eachValue calls fn with every key and value under prefix, in key order.
-func eachValue(txn *badger.Txn, prefix string, fn func(k, v []byte) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		v, err := it.Item().ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		if err := fn(it.Item().Key(), v); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // getUsage reads a usage counter; none stored is zero.

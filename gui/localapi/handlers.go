@@ -268,24 +268,29 @@ func pageQuery(q url.Values) (p parley.Page, markRead bool, err error) {
 			return p, false, badRequest("read must be true or false")
 		}
 	}
-	for _, cursor := range []struct {
-		name string
-		id   **parley.EnvelopeID
-	}{{"before", &p.Before}, {"after", &p.After}} {
-		v := q.Get(cursor.name)
-		if v == "" {
-			continue
-		}
-		id, err := parley.ParseEnvelopeID(v)
-		if err != nil {
-			return p, false, badRequest(cursor.name + " must be a message ID (64 hex characters)")
-		}
-		*cursor.id = &id
+	if p.Before, err = messageIDArg(q, "before"); err != nil {
+		return p, false, err
+	}
+	if p.After, err = messageIDArg(q, "after"); err != nil {
+		return p, false, err
 	}
 	if markRead && p.Before != nil {
 		return p, false, badRequest("read=true applies to the newest messages: it cannot be combined with before")
 	}
 	return p, markRead, nil
+}
+
+// messageIDArg reads an optional message ID from the query.
+func messageIDArg(q url.Values, name string) (*parley.EnvelopeID, error) {
+	v := q.Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	id, err := parley.ParseEnvelopeID(v)
+	if err != nil {
+		return nil, badRequest(name + " must be a message ID (64 hex characters)")
+	}
+	return &id, nil
 }
 
 func (s *Server) handleSend(w http.ResponseWriter, r *http.Request) {
