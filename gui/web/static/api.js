@@ -58,7 +58,7 @@ export const api = {
   conversations: () => call('GET', '/api/v1/conversations'),
   messages: (peer, { limit, read, before } = {}) =>
     call('GET', `/api/v1/messages${query({ with: peer, limit, read, before })}`),
-  send: (to, text) => call('POST', '/api/v1/messages', { to, text }),
+  send: (to, text, clientID) => call('POST', '/api/v1/messages', { to, text, client_id: clientID }),
   groups: () => call('GET', '/api/v1/groups'),
   groupInvites: () => call('GET', '/api/v1/groups/invites'),
   createGroup: (name) => call('POST', '/api/v1/groups', { name }),
@@ -72,7 +72,8 @@ export const api = {
   renameGroup: (group, name) => call('POST', `/api/v1/groups/${enc(group)}/rename`, { name }),
   groupMessages: (group, { limit, read, before } = {}) =>
     call('GET', `/api/v1/groups/${enc(group)}/messages${query({ limit, read, before })}`),
-  groupSend: (group, text) => call('POST', `/api/v1/groups/${enc(group)}/messages`, { text }),
+  groupSend: (group, text, clientID) =>
+    call('POST', `/api/v1/groups/${enc(group)}/messages`, { text, client_id: clientID }),
   files: () => call('GET', '/api/v1/files'),
   file: (id) => call('GET', `/api/v1/files/${enc(id)}`),
   acceptFile: (id) => call('POST', `/api/v1/files/${enc(id)}/accept`),
@@ -84,6 +85,16 @@ export const api = {
   logout: () => call('POST', '/api/v1/logout'),
   logoutAll: () => call('POST', '/api/v1/logout/all'),
 };
+
+/**
+ * newClientID names one send: the node stores a message once per client ID,
+ * so sending again with the same ID after an error cannot send it twice.
+ */
+export function newClientID() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[0] |= 1; // never all zeros, which the API refuses
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
 
 /** fileURL is where a complete file's bytes are; inline: as an image, for previews. */
 export function fileURL(id, { inline = false } = {}) {

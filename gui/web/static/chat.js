@@ -4,7 +4,7 @@
 // are attached with a button or dropped onto the conversation, and show
 // as cards that follow their transfer.
 
-import { api } from './api.js';
+import { api, newClientID } from './api.js';
 import { bdi, busy, errorBox, h, icon, replace } from './dom.js';
 import { FileCard, Uploads } from './files.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
@@ -203,6 +203,7 @@ export class Chat {
         form.requestSubmit();
       }
     });
+    let unsent = null; // { text, clientID } of the last send that failed
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const text = ta.value;
@@ -212,12 +213,20 @@ export class Chat {
         box.show(`This message is too long to send (${Math.ceil(bytes / 1024)} KB; the limit is 32 KB). Split it up.`);
         return;
       }
-      const r = await busy(form, box, () => (this.isGroup ? api.groupSend(this.id, text) : api.send(this.id, text)));
+      // A send whose answer was lost may still have reached the node:
+      // sending the same text again reuses its client ID, so the node
+      // keeps one message, not two.
+      if (unsent?.text !== text) unsent = { text, clientID: newClientID() };
+      const { clientID } = unsent;
+      const r = await busy(form, box, () => (this.isGroup
+        ? api.groupSend(this.id, text, clientID)
+        : api.send(this.id, text, clientID)));
       if (!r.ok) {
         box.show(`Not sent: ${box.textContent}`);
         ta.focus();
         return;
       }
+      unsent = null;
       ta.value = '';
       grow();
       ta.focus();
