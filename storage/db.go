@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the layout this code reads and writes. Open upgrades an
 // older store through migrations and refuses a newer one.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[v] upgrades a store at schema version v to v+1, inside one
 // synced transaction that also records the new version. A new store is at
@@ -22,6 +22,7 @@ const SchemaVersion = 2
 var migrations = []func(txn *badger.Txn) error{
 	0: func(*badger.Txn) error { return nil }, // 0 → 1: the initial layout, nothing to convert
 	1: countStrangers,                         // 1 → 2: what requests take, for the strangers' quota
+	2: listPendingGroupSends,                  // 2 → 3: our queued group messages, for catch-up to move on
 }
 
 var (

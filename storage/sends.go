@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -93,4 +94,25 @@ func (db *DB) FirstSend(cid parley.ClientID, want parley.Message) (parley.Messag
 		err = fmt.Errorf("storage: the send of client ID %s was skipped but is not stored", cid)
 	}
 	return m, err
+}
+
+// listPendingGroupSends is the migration to schema 3: a store from before
+// the p/ index holds our queued group messages only in their records, so
+// no catch-up session would ever move them on. It indexes every one of
+// them, as storeRecord does for a new one.
+func listPendingGroupSends(txn *badger.Txn) error {
+	return scan(txn, prefixSync, func(k, v []byte) error {
+		if len(k) != len(prefixSync)+32+8+32 {
+			return fmt.Errorf("%w: sync key of %d bytes", parley.ErrMalformed, len(k))
+		}
+		m, err := getMessage(txn, parley.EnvelopeID(k[len(k)-32:]))
+		if errors.Is(err, parley.ErrNotFound) || err == nil && !(m.Outgoing && m.Status == parley.StatusQueued && displayed(m)) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// v is the key ID, valid only during the callback: Set keeps a copy.
+		return txn.Set(pendingGroupKey(m.Conversation, m.ID), bytes.Clone(v))
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
 )
 
@@ -86,5 +87,39 @@ func TestPendingGroupSends(t *testing.T) {
 	}
 	if pending, err := db.PendingGroupSends(group); err != nil || len(pending) != 0 {
 		t.Fatalf("PendingGroupSends after sent = %v, %v; want none", pending, err)
+	}
+}
+
+// A store from before the p/ index (schema 2) lists its queued group
+// messages as pending once opened: without that they stayed "queued"
+// forever, since only p/ tells catch-up what to move on.
+func TestMigrationListsOldPendingGroupSends(t *testing.T) {
+	dir, key := t.TempDir(), newKey(t)
+	db := openAt(t, dir, key)
+	group := parley.ConversationID{7}
+	mine := text(bob, true, 1, "written while everyone was away")
+	mine.Message.Conversation, mine.Message.To, mine.Message.Status = group, "", parley.StatusQueued
+	mine.Group, mine.KeyID = true, [16]byte{9}
+	put(t, db, mine)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// As schema 2 wrote it: the record and its sync entry, no p/ entry.
+	bdb, err := badger.Open(badgerOptions(dir, key, quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(txn *badger.Txn) error {
+		return errors.Join(txn.Delete(pendingGroupKey(group, mine.Message.ID)), txn.Set([]byte(keySchema), encodeUint64(2)))
+	})
+	if err := errors.Join(err, bdb.Close()); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openAt(t, dir, key)
+	pending, err := db.PendingGroupSends(group)
+	if err != nil || len(pending) != 1 || pending[0] != (PendingSend{ID: mine.Message.ID, KeyID: [16]byte{9}}) {
+		t.Fatalf("PendingGroupSends after the migration = %v, %v; want %s", pending, err, mine.Message.ID)
 	}
 }
