@@ -315,7 +315,7 @@ var (
 )
 
 // Artifacts is where screenshots go: $PARLEY_ARTIFACTS, else a temporary
-// directory that outlives the test so a person can look.
+// directory that outlives a failed test so a person can look.
 type Artifacts struct {
 	t   testing.TB
 	dir string
@@ -332,6 +332,12 @@ func NewArtifacts(t testing.TB) *Artifacts {
 		if dir, err = os.MkdirTemp("", "parley-browser-"); err != nil {
 			t.Fatal(err)
 		}
+		// Kept for a person to look at only when the test failed.
+		t.Cleanup(func() {
+			if !t.Failed() {
+				os.RemoveAll(dir)
+			}
+		})
 	} else {
 		dir = filepath.Join(dir, t.Name())
 	}
