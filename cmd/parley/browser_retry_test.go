@@ -61,12 +61,14 @@ func TestBrowserResendAfterLostAnswerSendsOnce(t *testing.T) {
 
 	const dm = "sent once although I pressed Send twice"
 	at.Click("link", "Bob")
+	at.WaitRole("heading", "Bob")
 	resend(dm)
 	parleytest.Eventually(t, "Bob has the DM", func() bool {
 		return parleytest.Count(bob.Messages("Alice"), dm) > 0
 	})
 	const group = "one walk, not two"
 	at.Click("link", "Walkers")
+	at.WaitRole("heading", "Walkers")
 	resend(group)
 	parleytest.Eventually(t, "Bob has the group message", func() bool {
 		for _, text := range bob.GroupTexts("Walkers") {
@@ -97,6 +99,7 @@ func TestBrowserResendAfterLostAnswerSendsOnce(t *testing.T) {
 		t.Errorf("Alice's page shows the group message %d times, want 1", n)
 	}
 	at.Click("link", "Bob")
+	at.WaitRole("heading", "Bob")
 	at.WaitMessage(dm)
 	if n := onScreen(dm); n != 1 {
 		at.Shoot("dm-resend")

@@ -61,6 +61,14 @@ func StartBrowser(t testing.TB) *Browser {
 	if path == "" {
 		t.Skipf("no Chromium found (set $%s, or install Debian's chromium as .ci/run does): skipping the browser test", chromeEnv)
 	}
+	// Chromium's own temporary files (org.chromium.Chromium.*) go in a
+	// folder of the test's, removed with it. Its path stays short: a unix
+	// socket lives there.
+	tmp, err := os.MkdirTemp("", "pc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.WindowSize(1280, 800),
@@ -68,6 +76,7 @@ func StartBrowser(t testing.TB) *Browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("lang", "en-US"),
+		chromedp.Env("TMPDIR="+tmp),
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox

@@ -21,7 +21,7 @@ var (
 )
 
 // BuildParley builds cmd/parley once per test binary and returns the
-// binary's path. The binary outlives the test run, in a temporary directory.
+// binary's path, in a temporary directory that Main removes.
 func BuildParley(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -40,6 +40,16 @@ func BuildParley(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// Main runs a package's tests (call it from TestMain) and then removes the
+// binary BuildParley made, which every test of the package shares.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	return code
 }
 
 // Process is one `parley run` process and its data dir. Set its fields
