@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/mtibben/confusables"
 	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
 
@@ -88,8 +89,9 @@ func ShortPeerID(p peer.ID) string {
 
 // NamesLookAlike tells whether two display names would pass for each other:
 // the same after case folding, width mapping and NFKC normalization (the
-// PRECIS Nickname comparison of RFC 8266) with spaces trimmed and collapsed.
-// It does not catch look-alikes across scripts (Latin "a" and Cyrillic "а").
+// PRECIS Nickname comparison of RFC 8266) with spaces trimmed and collapsed,
+// then mapped to their Unicode confusable skeletons (UTS #39), which catches
+// look-alikes across scripts (Latin "a" and Cyrillic "а", "m" and "rn").
 // Empty names look like nothing.
 func NamesLookAlike(a, b string) bool {
 	ka, kb := nameSkeleton(a), nameSkeleton(b)
@@ -98,10 +100,14 @@ func NamesLookAlike(a, b string) bool {
 
 // nameSkeleton is the form of a name that NamesLookAlike compares.
 func nameSkeleton(name string) string {
-	if k, err := precis.Nickname.CompareKey(name); err == nil {
-		return k
+	k, err := precis.Nickname.CompareKey(name)
+	if err != nil {
+		// Names PRECIS refuses (unassigned code points, say) are still
+		// compared, as well as the standard library allows.
+		k = strings.Join(strings.Fields(strings.ToLower(norm.NFKC.String(name))), " ")
 	}
-	// Names PRECIS refuses (unassigned code points, say) are still compared,
-	// as well as the standard library allows.
-	return strings.Join(strings.Fields(strings.ToLower(norm.NFKC.String(name))), " ")
+	if k == "" {
+		return ""
+	}
+	return confusables.Skeleton(k)
 }

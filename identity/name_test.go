@@ -69,6 +69,13 @@ func TestNamesLookAlike(t *testing.T) {
 		{"alice", " alice ", true},
 		{"Ǆ", "DŽ", true}, // one letter or two, NFKC makes them the same
 		{"ﬁona", "fiona", true},
+		{"alice", "\u0430lice", true}, // Cyrillic а
+		{"Bob", "B\u043eb", true},     // Cyrillic о
+		{"Pavel", "\u0420avel", true}, // Cyrillic Р, capital
+		{"tim", "tirn", true},         // rn passes for m
+		{"paypal", "p\u0430yp\u0430l", true},
+		{"Ivan", "\u0418van", false}, // И is a letter of its own
+		{"alice", "\u0430lic", false},
 		{"alice", "alice2", false},
 		{"alice", "bob", false},
 		{"", "", false}, // no name looks like nothing
