@@ -197,6 +197,15 @@ export class Chat {
       ta.style.height = `${Math.min(ta.scrollHeight, 160)}px`;
     };
     ta.addEventListener('input', grow);
+    // The "too long" warning is about the text in the composer: it goes
+    // once that text fits (or is gone).
+    let tooLong = false;
+    ta.addEventListener('input', () => {
+      if (tooLong && new TextEncoder().encode(ta.value).length <= maxTextBytes) {
+        tooLong = false;
+        box.show('');
+      }
+    });
     ta.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
         e.preventDefault();
@@ -211,6 +220,7 @@ export class Chat {
       const bytes = new TextEncoder().encode(text).length;
       if (bytes > maxTextBytes) {
         box.show(`This message is too long to send (${Math.ceil(bytes / 1024)} KB; the limit is 32 KB). Split it up.`);
+        tooLong = true;
         return;
       }
       // A send whose answer was lost may still have reached the node:

@@ -2,10 +2,40 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/parley-im/parley/internal/parleytest"
 )
+
+// The composer refuses a message over 32 KB with a warning; the warning
+// goes when the text is deleted (it stayed after the composer was empty).
+func TestBrowserTooLongWarningGoesWithTheText(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and a browser")
+	}
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
+	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
+	at := b.NewTab("alice", art)
+	at.Navigate(alice.LoginURL())
+	at.Click("link", "Bob")
+	at.WaitRole("heading", "Bob")
+
+	const warning = "too long to send"
+	at.Paste("textbox", "Message", strings.Repeat("long ", 8000))
+	at.Click("button", "Send")
+	at.WaitText(warning)
+	composer := parleytest.ByRole("textbox", "Message")
+	parleytest.Eval[bool](at, "select the text", `(() => { document.querySelector('#composer').select(); return true; })()`)
+	at.Do("delete it", chromedp.SendKeys("composer", kb.Backspace, composer))
+	at.WaitJS("the composer empty", `document.querySelector('#composer')?.value === ''`)
+	at.WaitJS("the warning gone", fmt.Sprintf(`!document.body.innerText.includes(%q)`, warning))
+}
 
 // A send whose answer is lost (the connection drops after the node stored
 // the message) shows "Not sent"; pressing Send again must not send the
