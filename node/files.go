@@ -107,3 +107,17 @@ func (m *Messenger) CancelFile(ctx context.Context, id string) (parley.File, err
 // Served is how many bytes of one of our offers this node has uploaded,
 // for diagnostics.
 func (n *Node) Served(fileID string) int64 { return n.files.Served(fileID) }
+
+// isKnown: a contact, or a member of a group we are in. Their inbound
+// streams are served apart from strangers' (internal/inbound).
+func (n *Node) isKnown(p peer.ID) bool {
+	if n.isContact(p) {
+		return true
+	}
+	for _, g := range n.groups.Active() {
+		if n.groups.MaySync(g, p) {
+			return true
+		}
+	}
+	return false
+}

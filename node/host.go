@@ -21,6 +21,8 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/parley-im/parley/internal/inbound"
 )
 
 // DefaultListen is where a node listens when Config.Listen is empty: TCP and
@@ -54,6 +56,24 @@ const (
 	protocolMemory   = 32 << 20
 	protocolPeerMem  = 8 << 20
 	protocolMemScale = 0 // no growth with system memory
+)
+
+// Connections at once from one address or network: a host behind one
+// address gets a few (go-libp2p's default, matching its concurrent
+// dials), and a whole network not many more, so that throwaway identities
+// from one machine or one provider's range cannot take every connection.
+// Loopback stays unlimited (go-libp2p's default network-prefix limit), so
+// that local tests and a node's own tools are not counted.
+var (
+	subnetLimitsV4 = []rcmgr.ConnLimitPerSubnet{
+		{PrefixLength: 32, ConnCount: 8},
+		{PrefixLength: 24, ConnCount: 32},
+	}
+	subnetLimitsV6 = []rcmgr.ConnLimitPerSubnet{
+		{PrefixLength: 64, ConnCount: 8},
+		{PrefixLength: 56, ConnCount: 16},
+		{PrefixLength: 48, ConnCount: 32},
+	}
 )
 
 // hostConfig is what newHost builds a host from.
@@ -165,9 +185,20 @@ func newResourceManager(protocols []protocol.ID) (network.ResourceManager, error
 			rcmgr.BaseLimit{Streams: 2 * protocolPerPeer, StreamsInbound: protocolPerPeer, StreamsOutbound: protocolPerPeer, Memory: protocolPeerMem},
 			rcmgr.BaseLimitIncrease{})
 	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(resourceMemory, resourceFDs)))
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(resourceMemory, resourceFDs)),
+		rcmgr.WithLimitPerSubnet(subnetLimitsV4, subnetLimitsV6))
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
 	return rm, nil
+}
+
+// strangerTimeouts are the time limits of a stranger's inbound stream
+// (Config.StrangerTimeout): d to start a frame and d to finish it, six
+// times d in all; zero takes each service's default (10 s, a minute).
+func strangerTimeouts(d time.Duration) inbound.Timeouts {
+	if d <= 0 {
+		return inbound.Timeouts{}
+	}
+	return inbound.Timeouts{Idle: d, Frame: d, Stream: 6 * d}
 }

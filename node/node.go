@@ -104,6 +104,12 @@ type Config struct {
 	// us store (dm.Config.StrangerQuota); fields not above zero take its
 	// defaults: 200 messages or 2 MiB each, 5,000 or 50 MiB in all.
 	StrangerQuota storage.Quota
+	// StrangerTimeout is how long a stranger's inbound stream (DM, file,
+	// sync) may wait for a frame, and take to send one once begun; the
+	// stream ends after six times that in all. Default 10 s (a minute in
+	// all). Contacts and fellow members get longer (docs/design-notes.md,
+	// "Inbound streams").
+	StrangerTimeout time.Duration
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -279,10 +285,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
-		Logger:        cfg.Logger,
-		RetryMin:      cfg.RetryMin,
-		RetryMax:      cfg.RetryMax,
-		StrangerQuota: cfg.StrangerQuota,
+		Logger:           cfg.Logger,
+		RetryMin:         cfg.RetryMin,
+		RetryMax:         cfg.RetryMax,
+		StrangerQuota:    cfg.StrangerQuota,
+		StrangerTimeouts: strangerTimeouts(cfg.StrangerTimeout),
 	}); err != nil {
 		return nil, err
 	}
@@ -310,7 +317,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if n.sync, err = catchup.New(catchup.Config{Host: n.host, Open: n.openLog, Logger: cfg.Logger}); err != nil {
+	if n.sync, err = catchup.New(catchup.Config{
+		Host: n.host, Open: n.openLog, Known: n.isKnown, StrangerTimeouts: strangerTimeouts(cfg.StrangerTimeout), Logger: cfg.Logger,
+	}); err != nil {
 		return nil, err
 	}
 	n.sync.Start()
@@ -323,16 +332,18 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		autoAccept = *settings.AutoAcceptBytes
 	}
 	if n.files, err = files.New(files.Config{
-		Host:       n.host,
-		Store:      n.store,
-		Downloads:  n.downloads,
-		Notify:     n.hub.publish,
-		MayFetch:   n.mayFetch,
-		Sources:    n.fileSources,
-		Connect:    n.connect,
-		IsContact:  n.isContact,
-		AutoAccept: autoAccept,
-		Logger:     cfg.Logger,
+		Host:             n.host,
+		Store:            n.store,
+		Downloads:        n.downloads,
+		Notify:           n.hub.publish,
+		MayFetch:         n.mayFetch,
+		Sources:          n.fileSources,
+		Connect:          n.connect,
+		IsContact:        n.isContact,
+		Known:            n.isKnown,
+		AutoAccept:       autoAccept,
+		StrangerTimeouts: strangerTimeouts(cfg.StrangerTimeout),
+		Logger:           cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}

@@ -89,10 +89,10 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	_, fromResp := converse(t, fuzzLog().clone(), other)
 	var session []byte
 	for _, m := range fromResp {
-		session = append(session, frame(m)...)
+		session = append(session, encodeFrame(m)...)
 	}
 	return [][]byte{
-		frame(&pb.Message{ConversationId: conv[:], KeyIds: [][]byte{key1[:], key2[:]}}),
+		encodeFrame(&pb.Message{ConversationId: conv[:], KeyIds: [][]byte{key1[:], key2[:]}}),
 		[]byte("not a frame"),
 		session,
 	}

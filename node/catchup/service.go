@@ -13,9 +13,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/frame"
+	"github.com/parley-im/parley/internal/inbound"
 	"github.com/parley-im/parley/internal/lifetime"
 	"github.com/parley-im/parley/node/catchup/pb"
 )
@@ -36,11 +37,20 @@ const (
 // Inbound sessions served at once. An initiator syncs one conversation at a
 // time with a peer, so a few per peer leave room for both sides starting a
 // session together and for a second conversation; beyond that a peer is
-// refused rather than allowed to pin our disk and memory.
+// refused rather than allowed to pin our disk and memory. Strangers (not a
+// contact, not a fellow member: at best a member we have not yet heard
+// of) have a small share of their own, one session each, so that they
+// never keep a member waiting.
 const (
-	maxSessionsPerPeer = 4
-	maxSessions        = 32
+	maxSessionsPerPeer  = 4
+	maxSessions         = 32
+	maxStrangerSessions = 4
 )
+
+// DefaultStrangerTimeouts: 10 s to start a frame and 10 s to finish it, a
+// minute in all. A known peer has frameTimeout per frame and
+// sessionTimeout in all.
+var DefaultStrangerTimeouts = inbound.Timeouts{Idle: 10 * time.Second, Frame: 10 * time.Second, Stream: time.Minute}
 
 // ErrClosed is returned by Sync once the Service is closed.
 var ErrClosed = errors.New("catchup: service closed")
@@ -81,8 +91,14 @@ type Config struct {
 	// Open returns the conversation's log if remote may sync it with us (a
 	// current member); otherwise an error, and the session is refused.
 	// Called for both inbound and outbound sessions.
-	Open   func(conv parley.ConversationID, remote peer.ID) (Log, error)
-	Logger *slog.Logger // default slog.Default()
+	Open func(conv parley.ConversationID, remote peer.ID) (Log, error)
+	// Known says whether a peer is a contact or a fellow member (nil:
+	// everyone is): strangers' sessions are served apart, with less time.
+	Known func(p peer.ID) bool
+	// StrangerTimeouts bound a stranger's inbound session; zero fields
+	// take DefaultStrangerTimeouts'.
+	StrangerTimeouts inbound.Timeouts
+	Logger           *slog.Logger // default slog.Default()
 }
 
 // Stats describes one session, from our side. Received counts envelopes
@@ -100,7 +116,8 @@ type Service struct {
 	// life serves the inbound sessions and counts the running Syncs;
 	// Close ends both.
 	life    *lifetime.Protocol
-	perPeer map[peer.ID]int // inbound sessions; only in handleStream's admit and release
+	perPeer map[peer.ID]int // known peers' inbound sessions; only in handleStream's admit and release
+	budget  inbound.Budget  // likewise
 
 	// traceFrame, when set (tests only), sees every frame a session of
 	// this Service writes, and its size.
@@ -115,7 +132,17 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Known == nil {
+		cfg.Known = func(peer.ID) bool { return true }
+	}
+	t, def := &cfg.StrangerTimeouts, DefaultStrangerTimeouts
+	for _, f := range []struct{ v, def *time.Duration }{{&t.Idle, &def.Idle}, {&t.Frame, &def.Frame}, {&t.Stream, &def.Stream}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
 	return &Service{
+		budget:  inbound.Budget{Known: maxSessions, Strangers: maxStrangerSessions, PerStranger: 1},
 		cfg:     cfg,
 		log:     cfg.Logger.With("service", "sync"),
 		life:    lifetime.New(cfg.Host, ID),
@@ -177,7 +204,7 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 	}
 	ss := newSession(lg, remote, true)
 	ss.trace = s.traceFrame
-	err = s.run(ctx, st, ss, func(w *frameIO) error {
+	err = s.run(ctx, st, ss, frame.Limits{Idle: frameTimeout, Frame: frameTimeout}, func(w *frameIO) error {
 		open := &pb.Message{ConversationId: conv[:], KeyIds: make([][]byte, len(keys))}
 		for i, k := range keys {
 			open.KeyIds[i] = k[:]
@@ -197,28 +224,40 @@ func (s *Service) Sync(ctx context.Context, remote peer.ID, conv parley.Conversa
 // handleStream serves one inbound session.
 func (s *Service) handleStream(st network.Stream) {
 	remote := st.Conn().RemotePeer()
-	done, ok := s.life.Admit(st, func(open int) bool {
-		if open >= maxSessions || s.perPeer[remote] >= maxSessionsPerPeer {
+	known := s.cfg.Known(remote)
+	done, ok := s.life.Admit(st, func(int) bool {
+		if known && s.perPeer[remote] >= maxSessionsPerPeer || !s.budget.Take(remote, known) {
 			return false
 		}
-		s.perPeer[remote]++
+		if known {
+			s.perPeer[remote]++
+		}
 		return true
 	}, func() {
+		s.budget.Release(remote, known)
+		if !known {
+			return
+		}
 		if s.perPeer[remote]--; s.perPeer[remote] == 0 {
 			delete(s.perPeer, remote)
 		}
 	})
 	if !ok {
-		s.log.Debug("sync: refusing a session: closed or too many", "peer", remote)
+		s.log.Debug("sync: refusing a session: closed or too many", "peer", remote, "known", known)
 		return
 	}
 	defer done()
 
-	ctx, cancel := context.WithTimeout(s.life.Context(), sessionTimeout)
+	timeout, lim := sessionTimeout, frame.Limits{Idle: frameTimeout, Frame: frameTimeout}
+	if !known {
+		t := s.cfg.StrangerTimeouts
+		timeout, lim = min(timeout, t.Stream), frame.Limits{Idle: t.Idle, Frame: t.Frame}
+	}
+	ctx, cancel := context.WithTimeout(s.life.Context(), timeout)
 	defer cancel()
 	ss := newSession(nil, remote, false)
 	ss.trace = s.traceFrame
-	err := s.run(ctx, st, ss, func(rw *frameIO) error {
+	err := s.run(ctx, st, ss, lim, func(rw *frameIO) error {
 		m, err := rw.read()
 		if err != nil {
 			return err
@@ -263,12 +302,14 @@ func (s *Service) handleStream(st network.Stream) {
 // run drives one session over st after open has written (initiator) or
 // read and answered (responder) the first frames: read a frame, check it,
 // apply it, write the answer, until one side has nothing left. Any error
-// resets the stream; a clean end closes it.
-func (s *Service) run(ctx context.Context, st network.Stream, ss *session, open func(*frameIO) error) error {
+// resets the stream; a clean end closes it. lim bounds each read (its End
+// is the session's deadline).
+func (s *Service) run(ctx context.Context, st network.Stream, ss *session, lim frame.Limits, open func(*frameIO) error) error {
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
 	deadline, _ := ctx.Deadline()
-	rw := &frameIO{st: st, r: pbio.NewDelimitedReader(st, maxFrameSize), w: pbio.NewDelimitedWriter(st), deadline: deadline, ss: ss}
+	lim.End = deadline
+	rw := &frameIO{st: st, r: frame.NewReader(st, maxFrameSize).WithLimits(st, lim), w: pbio.NewDelimitedWriter(st), deadline: deadline, ss: ss}
 	err := open(rw)
 	if err == nil {
 		err = ss.loop(rw)
@@ -288,7 +329,7 @@ func (s *Service) run(ctx context.Context, st network.Stream, ss *session, open 
 // counting bytes.
 type frameIO struct {
 	st       network.Stream
-	r        pbio.Reader
+	r        *frame.Reader // sets the read deadlines itself
 	w        pbio.Writer
 	deadline time.Time // the session's
 	ss       *session
@@ -304,16 +345,15 @@ func (f *frameIO) frameDeadline() time.Time {
 
 // read returns the next frame; io.EOF when the peer closed its side.
 func (f *frameIO) read() (*pb.Message, error) {
-	_ = f.st.SetReadDeadline(f.frameDeadline())
 	m := new(pb.Message)
 	if err := f.r.ReadMsg(m); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, io.EOF
 		}
 		switch {
-		case errors.Is(err, io.ErrShortBuffer):
+		case errors.Is(err, frame.ErrTooLarge):
 			return nil, fmt.Errorf("%w: frame larger than %d bytes", parley.ErrMalformed, maxFrameSize)
-		case errors.Is(err, proto.Error):
+		case errors.Is(err, frame.ErrMalformed):
 			return nil, fmt.Errorf("%w: frame does not decode: %w", parley.ErrMalformed, err)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, fmt.Errorf("%w: stream closed inside a frame", parley.ErrMalformed)

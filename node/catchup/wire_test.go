@@ -85,7 +85,7 @@ func (p *rawPeer) wantReset() {
 	}
 }
 
-func frame(m *pb.Message) []byte {
+func encodeFrame(m *pb.Message) []byte {
 	b, _ := proto.Marshal(m)
 	return append(binary.AppendUvarint(nil, uint64(len(b))), b...)
 }
@@ -106,26 +106,26 @@ func TestResponderResetsBadFrames(t *testing.T) {
 		{name: "garbage", send: []byte("this is not a frame at all")},
 		{name: "oversized", send: binary.AppendUvarint(nil, maxFrameSize+1)},
 		{name: "undecodable", send: append([]byte{5}, 0xff, 0xff, 0xff, 0xff, 0xff)},
-		{name: "short conversation ID", send: frame(&pb.Message{ConversationId: conv[:5]})},
-		{name: "unknown conversation", send: frame(&pb.Message{ConversationId: other[:]})},
-		{name: "envelopes in the opening", send: frame(&pb.Message{ConversationId: conv[:], Envelopes: [][]byte{good}})},
-		{name: "answers more than asked", opening: true, send: frame(&pb.Message{Answered: 2, Envelopes: [][]byte{good}})},
-		{name: "range answered with itself", opening: true, send: frame(&pb.Message{
+		{name: "short conversation ID", send: encodeFrame(&pb.Message{ConversationId: conv[:5]})},
+		{name: "unknown conversation", send: encodeFrame(&pb.Message{ConversationId: other[:]})},
+		{name: "envelopes in the opening", send: encodeFrame(&pb.Message{ConversationId: conv[:], Envelopes: [][]byte{good}})},
+		{name: "answers more than asked", opening: true, send: encodeFrame(&pb.Message{Answered: 2, Envelopes: [][]byte{good}})},
+		{name: "range answered with itself", opening: true, send: encodeFrame(&pb.Message{
 			Answered:  1,
 			Ranges:    []*pb.Range{{Mode: pb.Range_MODE_FINGERPRINT, Fingerprint: make([]byte, 32)}},
 			Envelopes: [][]byte{good},
 		})},
-		{name: "range outside what was asked", opening: true, send: frame(&pb.Message{
+		{name: "range outside what was asked", opening: true, send: encodeFrame(&pb.Message{
 			Ranges:    []*pb.Range{{Lo: 1, Hi: 2, Mode: pb.Range_MODE_IDS}},
 			Envelopes: [][]byte{good},
 		})},
-		{name: "33-byte ID", opening: true, send: frame(&pb.Message{
+		{name: "33-byte ID", opening: true, send: encodeFrame(&pb.Message{
 			Answered:  1,
 			Ranges:    []*pb.Range{{Mode: pb.Range_MODE_IDS, Count: 1, Ids: [][]byte{make([]byte, 33)}}},
 			Envelopes: [][]byte{good},
 		})},
-		{name: "key IDs after the opening", opening: true, send: frame(&pb.Message{Answered: 1, KeyIds: [][]byte{key1[:]}})},
-		{name: "too many rejected envelopes", opening: true, send: frame(&pb.Message{Answered: 1, Envelopes: badKey}), accepts: 1},
+		{name: "key IDs after the opening", opening: true, send: encodeFrame(&pb.Message{Answered: 1, KeyIds: [][]byte{key1[:]}})},
+		{name: "too many rejected envelopes", opening: true, send: encodeFrame(&pb.Message{Answered: 1, Envelopes: badKey}), accepts: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newMemLog(key1)
@@ -155,9 +155,9 @@ func TestInitiatorRejectsBadResponder(t *testing.T) {
 		name  string
 		reply []byte
 	}{
-		{"envelopes in the first answer", frame(&pb.Message{Answered: 1, Ranges: []*pb.Range{{Mode: pb.Range_MODE_IDS}}, Envelopes: [][]byte{good}})},
-		{"a key we did not offer", frame(&pb.Message{Answered: 1, KeyIds: [][]byte{key2[:]}, Ranges: []*pb.Range{{Mode: pb.Range_MODE_IDS}}})},
-		{"no answer to the whole set", frame(&pb.Message{Answered: 1})},
+		{"envelopes in the first answer", encodeFrame(&pb.Message{Answered: 1, Ranges: []*pb.Range{{Mode: pb.Range_MODE_IDS}}, Envelopes: [][]byte{good}})},
+		{"a key we did not offer", encodeFrame(&pb.Message{Answered: 1, KeyIds: [][]byte{key2[:]}, Ranges: []*pb.Range{{Mode: pb.Range_MODE_IDS}}})},
+		{"no answer to the whole set", encodeFrame(&pb.Message{Answered: 1})},
 		{"oversized", binary.AppendUvarint(nil, maxFrameSize+1)},
 		{"undecodable", append([]byte{3}, 0xff, 0xff, 0xff)},
 	} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/frame"
 	"github.com/parley-im/parley/node/dm/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -184,7 +185,7 @@ func (c *courier) exchange(ctx context.Context, st network.Stream, entries []sto
 		return nil, fmt.Errorf("writing push: %w", err)
 	}
 	ack := new(pb.Ack)
-	if err := pbio.NewDelimitedReader(st, MaxFrameSize).ReadMsg(ack); err != nil {
+	if err := frame.NewReader(st, MaxFrameSize).ReadMsg(ack); err != nil {
 		return nil, fmt.Errorf("reading ack: %w", err)
 	}
 	if len(ack.Results) != len(entries) {

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-msgio/pbio"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/frame"
 	"github.com/parley-im/parley/node/dm/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -38,7 +38,7 @@ func FuzzReceive(f *testing.F) {
 	f.Add(binary.AppendUvarint(nil, MaxFrameSize+1))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := pbio.NewDelimitedReader(bytes.NewReader(data), MaxFrameSize)
+		r := frame.NewReader(bytes.NewReader(data), MaxFrameSize)
 		for {
 			p, err := readPush(r)
 			if err != nil {

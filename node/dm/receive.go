@@ -13,6 +13,8 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/frame"
+	"github.com/parley-im/parley/internal/inbound"
 	"github.com/parley-im/parley/internal/parallel"
 	"github.com/parley-im/parley/node/dm/pb"
 	ppb "github.com/parley-im/parley/pb"
@@ -23,31 +25,39 @@ import (
 // hold. The sender is told so that it starts a new key.
 var errUnknownKey = errors.New("unknown sending key")
 
-// Inbound streams that send nothing are closed: a contact's after a while
-// longer than a courier keeps its own stream open (streamIdle), a
-// stranger's sooner. At most maxStrangerStreams strangers' streams are
-// served at once, so throwaway identities cannot crowd contacts out.
+// Inbound streams. A contact's stream may wait longer for its next frame
+// than a courier keeps its own stream open (streamIdle), so it is the
+// sender that hangs up; a frame, once begun, must arrive within
+// contactTimeouts.Frame (a full push on a slow link fits), and the stream
+// ends after contactTimeouts.Stream in all (the courier opens another).
+// Strangers get less time (Config.StrangerTimeouts) and a small share of
+// streams of their own, one each (strangerBudget), so that throwaway
+// identities stalling streams keep out only each other, never a contact.
+var contactTimeouts = inbound.Timeouts{Idle: 45 * time.Second, Frame: 45 * time.Second, Stream: 30 * time.Minute}
+
+// DefaultStrangerTimeouts: 10 s to start a frame and 10 s to finish it,
+// a minute in all.
+var DefaultStrangerTimeouts = inbound.Timeouts{Idle: 10 * time.Second, Frame: 10 * time.Second, Stream: time.Minute}
+
 const (
-	idleTimeout         = 45 * time.Second
-	strangerIdleTimeout = 10 * time.Second
-	maxStrangerStreams  = 32
+	maxStrangerStreams = 16
+	maxPerStranger     = 1
 )
 
 // serve reads Push frames from one stream until EOF. Anything that breaks
 // the protocol (oversized frame, undecodable frame, too many envelopes)
 // resets the stream; a bad envelope inside a good frame is only rejected.
-func (s *Service) serve(st network.Stream, idle time.Duration) {
+func (s *Service) serve(st network.Stream, t inbound.Timeouts) {
 	remote := st.Conn().RemotePeer()
-	r := pbio.NewDelimitedReader(st, MaxFrameSize)
+	r := frame.NewReader(st, MaxFrameSize).WithLimits(st, frame.Limits{Idle: t.Idle, Frame: t.Frame, End: t.End(time.Now())})
 	w := pbio.NewDelimitedWriter(st)
 	for {
-		_ = st.SetReadDeadline(time.Now().Add(idle))
 		push, err := readPush(r)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				_ = st.Close()
 			} else {
-				s.log.Debug("dm: bad frame, resetting stream", "peer", remote, "err", err)
+				s.log.Debug("dm: bad or stalled frame, resetting stream", "peer", remote, "err", err)
 				_ = st.Reset()
 			}
 			return
@@ -68,7 +78,7 @@ func (s *Service) serve(st network.Stream, idle time.Duration) {
 }
 
 // readPush reads one Push frame; io.EOF means the sender is done.
-func readPush(r pbio.Reader) (*pb.Push, error) {
+func readPush(r *frame.Reader) (*pb.Push, error) {
 	push := new(pb.Push)
 	if err := r.ReadMsg(push); err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/inbound"
 	"github.com/parley-im/parley/internal/lifetime"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
@@ -81,6 +82,10 @@ type Config struct {
 	// 50 MiB from all of them together (docs/design-notes.md, "Strangers'
 	// quota").
 	StrangerQuota storage.Quota
+	// StrangerTimeouts bound a stranger's inbound stream: waiting for a
+	// frame, reading one once begun, and in all. Zero fields take
+	// DefaultStrangerTimeouts'.
+	StrangerTimeouts inbound.Timeouts
 }
 
 // Service sends and receives direct messages.
@@ -93,11 +98,11 @@ type Service struct {
 	keys     keyCache
 
 	// life serves the streams peers push to us on (a peer keeps one open
-	// between batches) and runs the couriers; Close ends both. strangers
-	// counts the streams from non-contacts: only handleStream's admit and
-	// release touch it, under life's lock.
-	life      *lifetime.Protocol
-	strangers int
+	// between batches) and runs the couriers; Close ends both. budget
+	// counts the streams served: only handleStream's admit and release
+	// touch it, under life's lock.
+	life   *lifetime.Protocol
+	budget inbound.Budget
 
 	mu       sync.Mutex
 	couriers map[peer.ID]*courier // guarded by mu; a courier leaves it when it retires (retire)
@@ -167,7 +172,14 @@ func New(cfg Config) (*Service, error) {
 			*f.v = f.def
 		}
 	}
+	t, def := &cfg.StrangerTimeouts, DefaultStrangerTimeouts
+	for _, f := range []struct{ v, def *time.Duration }{{&t.Idle, &def.Idle}, {&t.Frame, &def.Frame}, {&t.Stream, &def.Stream}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
 	return &Service{
+		budget:   inbound.Budget{Strangers: maxStrangerStreams, PerStranger: maxPerStranger},
 		cfg:      cfg,
 		self:     cfg.Host.ID(),
 		log:      cfg.Logger.With("service", "dm"),
@@ -350,31 +362,28 @@ func (s *Service) retire(c *courier) bool {
 }
 
 // handleStream is the inbound side: read a Push, store, ack, repeat.
+// Contacts' streams are limited only by the resource manager (per peer);
+// strangers' by budget, so that they never take a contact's place.
 func (s *Service) handleStream(st network.Stream) {
 	remote := st.Conn().RemotePeer()
 	c, err := s.cfg.Store.Contact(remote.String())
-	stranger := err != nil || c.State != parley.ContactAccepted
-	idle := idleTimeout
-	var admit func(int) bool
-	var release func()
-	if stranger {
-		idle = strangerIdleTimeout
-		admit = func(int) bool {
-			if s.strangers >= maxStrangerStreams {
-				s.log.Debug("dm: too many streams from strangers, refusing one", "peer", remote)
-				return false
-			}
-			s.strangers++
-			return true
+	known := err == nil && c.State == parley.ContactAccepted
+	done, ok := s.life.Admit(st, func(int) bool {
+		if !s.budget.Take(remote, known) {
+			s.log.Debug("dm: strangers' streams are all taken (or this one has one), refusing one", "peer", remote)
+			return false
 		}
-		release = func() { s.strangers-- }
-	}
-	done, ok := s.life.Admit(st, admit, release)
+		return true
+	}, func() { s.budget.Release(remote, known) })
 	if !ok {
 		return
 	}
 	defer done()
-	s.serve(st, idle)
+	t := contactTimeouts
+	if !known {
+		t = s.cfg.StrangerTimeouts
+	}
+	s.serve(st, t)
 }
 
 // keyCache keeps recently used receiving keys in memory so that a burst of

@@ -82,6 +82,7 @@ func newPeer(t testing.TB, h host.Host, dir string, sources func() []peer.ID) *p
 		Sources:   func(parley.File) []peer.ID { return p.sources() },
 		Connect:   func(context.Context, peer.ID) error { return nil },
 		IsContact: func(peer.ID) bool { return true },
+		Known:     func(peer.ID) bool { return true },
 		Logger:    slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -276,7 +277,7 @@ func rawRequest(t *testing.T, from host.Host, to peer.ID, frames ...[]byte) (*fp
 	return &h, nil
 }
 
-func frame(t *testing.T, m proto.Message) []byte {
+func encodeFrame(t *testing.T, m proto.Message) []byte {
 	var b bytes.Buffer
 	if err := pbio.NewDelimitedWriter(&b).WriteMsg(m); err != nil {
 		t.Fatal(err)
@@ -293,18 +294,18 @@ func TestBadRequests(t *testing.T) {
 	eve := newHost(t)
 	connect(t, eve, alice.h)
 
-	h, err := rawRequest(t, eve, alice.h.ID(), frame(t, &fpb.Request{FileId: make([]byte, 16), Chunks: []uint32{0}}))
+	h, err := rawRequest(t, eve, alice.h.ID(), encodeFrame(t, &fpb.Request{FileId: make([]byte, 16), Chunks: []uint32{0}}))
 	if err != nil || h.Status != fpb.Chunk_STATUS_UNKNOWN_FILE {
 		t.Fatalf("unknown file: %v, %v", h, err)
 	}
-	h, err = rawRequest(t, eve, alice.h.ID(), frame(t, &fpb.Request{FileId: o.FileId, Chunks: []uint32{1 << 30}}))
+	h, err = rawRequest(t, eve, alice.h.ID(), encodeFrame(t, &fpb.Request{FileId: o.FileId, Chunks: []uint32{1 << 30}}))
 	if err != nil || h.Status != fpb.Chunk_STATUS_NOT_AVAILABLE || h.Index != 1<<30 {
 		t.Fatalf("out of range: %v, %v", h, err)
 	}
 	for name, f := range map[string][]byte{
-		"no chunks":  frame(t, &fpb.Request{FileId: o.FileId}),
-		"short ID":   frame(t, &fpb.Request{FileId: o.FileId[:4], Chunks: []uint32{0}}),
-		"65 chunks":  frame(t, &fpb.Request{FileId: o.FileId, Chunks: make([]uint32, 65)}),
+		"no chunks":  encodeFrame(t, &fpb.Request{FileId: o.FileId}),
+		"short ID":   encodeFrame(t, &fpb.Request{FileId: o.FileId[:4], Chunks: []uint32{0}}),
+		"65 chunks":  encodeFrame(t, &fpb.Request{FileId: o.FileId, Chunks: make([]uint32, 65)}),
 		"garbage":    []byte("\x05hello"),
 		"huge frame": append([]byte{0xff, 0xff, 0x03}, make([]byte, 100)...),
 	} {
@@ -312,7 +313,7 @@ func TestBadRequests(t *testing.T) {
 			t.Errorf("%s: answered %v, %v; want a reset", name, h, err)
 		}
 	}
-	h, err = rawRequest(t, eve, alice.h.ID(), frame(t, &fpb.Request{FileId: o.FileId, Chunks: []uint32{0}}))
+	h, err = rawRequest(t, eve, alice.h.ID(), encodeFrame(t, &fpb.Request{FileId: o.FileId, Chunks: []uint32{0}}))
 	if err != nil || h.Status != fpb.Chunk_STATUS_OK {
 		t.Fatalf("a good request after the bad ones: %v, %v", h, err)
 	}

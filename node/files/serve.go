@@ -15,6 +15,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/frame"
 	fpb "github.com/parley-im/parley/node/files/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -34,15 +35,24 @@ func checkRequest(req *fpb.Request) error {
 	return nil
 }
 
-// handle serves one inbound stream: requests in, chunks out.
+// handle serves one inbound stream: requests in, chunks out. Peers we
+// know (contacts, fellow group members) and strangers have their own
+// shares of streams (Service.budget) and their own time limits, so that
+// strangers stalling streams never keep a contact's download waiting.
 func (s *Service) handle(st network.Stream) {
-	done, ok := s.life.Admit(st, func(open int) bool { return open < maxServing }, nil)
+	remote := st.Conn().RemotePeer()
+	known := s.cfg.Known(remote)
+	done, ok := s.life.Admit(st, func(int) bool { return s.budget.Take(remote, known) }, func() { s.budget.Release(remote, known) })
 	if !ok {
+		s.log.Debug("files: refusing a stream: closed, or its share of streams is taken", "peer", remote, "known", known)
 		return
 	}
 	defer done()
-	remote := st.Conn().RemotePeer()
-	r := pbio.NewDelimitedReader(st, maxRequestFrame)
+	t := knownTimeouts
+	if !known {
+		t = s.strangerTimeouts
+	}
+	r := frame.NewReader(st, maxRequestFrame).WithLimits(st, frame.Limits{Idle: t.Idle, Frame: t.Frame, End: t.End(time.Now())})
 	bw := bufio.NewWriterSize(st, 256<<10)
 	w := pbio.NewDelimitedWriter(bw)
 	var src *source
@@ -52,7 +62,6 @@ func (s *Service) handle(st network.Stream) {
 		}
 	}()
 	for {
-		_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
 		var req fpb.Request
 		if err := r.ReadMsg(&req); err != nil {
 			if errors.Is(err, io.EOF) {

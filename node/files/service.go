@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/inbound"
 	"github.com/parley-im/parley/internal/lifetime"
 	"github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
@@ -35,8 +36,10 @@ const (
 	DefaultAutoAccept = 25 << 20
 	// maxActive downloads run at once; more wait their turn.
 	maxActive = 3
-	// maxServing inbound streams are served at once.
-	maxServing = 16
+	// maxServing inbound streams from known peers are served at once,
+	// and maxServingStrangers from strangers (one each), apart.
+	maxServing          = 16
+	maxServingStrangers = 4
 	// maxRequestChunks per Request frame.
 	maxRequestChunks = 64
 	maxRequestFrame  = 4 << 10
@@ -47,6 +50,18 @@ const (
 	ioTimeout        = 30 * time.Second
 	// maxBadChunks from one source in one session end the session.
 	maxBadChunks = 3
+)
+
+// Time limits of an inbound stream. A known peer's frame (a request) must
+// arrive within ioTimeout; its stream has no total, as a large file may
+// take hours on a slow link, and is never idle while chunks are asked
+// for (a downloader writes its requests up front). A stranger has nothing
+// to fetch from us but files it may not know it cannot have: it gets less.
+var (
+	knownTimeouts = inbound.Timeouts{Idle: ioTimeout, Frame: ioTimeout}
+	// DefaultStrangerTimeouts: 10 s to start a request and 10 s to finish
+	// it, a minute in all.
+	DefaultStrangerTimeouts = inbound.Timeouts{Idle: 10 * time.Second, Frame: 10 * time.Second, Stream: time.Minute}
 )
 
 // Config wires a Service. Logger and AutoAccept are optional.
@@ -66,6 +81,12 @@ type Config struct {
 	// IsContact says whether a peer is an accepted contact: only their
 	// files are fetched without asking.
 	IsContact func(p peer.ID) bool
+	// Known says whether a peer is a contact or a fellow group member:
+	// their streams are served apart from strangers'.
+	Known func(p peer.ID) bool
+	// StrangerTimeouts bound a stranger's inbound stream; zero fields take
+	// DefaultStrangerTimeouts'.
+	StrangerTimeouts inbound.Timeouts
 	// AutoAccept is the size limit for fetching without asking; 0 means
 	// DefaultAutoAccept, negative never.
 	AutoAccept int64
@@ -79,8 +100,11 @@ type Service struct {
 	log  *slog.Logger
 
 	// life serves the streams we send chunks on and runs the downloads;
-	// Close ends both.
-	life *lifetime.Protocol
+	// Close ends both. budget counts the streams served, only in handle's
+	// admit and release (under life's lock).
+	life             *lifetime.Protocol
+	budget           inbound.Budget
+	strangerTimeouts inbound.Timeouts
 
 	autoAccept atomic.Int64 // bytes; negative: never
 
@@ -101,8 +125,8 @@ type served struct {
 // New builds the service; Start makes it serve and resumes downloads.
 func New(cfg Config) (*Service, error) {
 	if cfg.Host == nil || cfg.Store == nil || cfg.Downloads == "" || cfg.Notify == nil || cfg.MayFetch == nil ||
-		cfg.Sources == nil || cfg.Connect == nil || cfg.IsContact == nil {
-		return nil, errors.New("files: every Config field but Logger and AutoAccept is required")
+		cfg.Sources == nil || cfg.Connect == nil || cfg.IsContact == nil || cfg.Known == nil {
+		return nil, errors.New("files: every Config field but Logger, AutoAccept and StrangerTimeouts is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -115,8 +139,16 @@ func New(cfg Config) (*Service, error) {
 		self:      cfg.Host.ID(),
 		log:       cfg.Logger.With("service", "files"),
 		life:      lifetime.New(cfg.Host, ID),
+		budget:    inbound.Budget{Known: maxServing, Strangers: maxServingStrangers, PerStranger: 1},
 		transfers: make(map[string]*transfer),
 		served:    make(map[string]*served),
+	}
+	s.strangerTimeouts = cfg.StrangerTimeouts
+	t, def := &s.strangerTimeouts, DefaultStrangerTimeouts
+	for _, f := range []struct{ v, def *time.Duration }{{&t.Idle, &def.Idle}, {&t.Frame, &def.Frame}, {&t.Stream, &def.Stream}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
 	s.autoAccept.Store(cfg.AutoAccept)
 	return s, nil
