@@ -2,8 +2,10 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/parley-im/parley/internal/parleytest"
@@ -85,4 +87,61 @@ func TestPassphraseCommands(t *testing.T) {
 	alice.Args = args // no passphrase any more
 	alice.Start()
 	same()
+}
+
+// A start in a terminal asks for the passphrase, without echo, and asks
+// again after a typo. The terminal is a pty that script(1) makes.
+func TestRunAsksForThePassphrase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes")
+	}
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("needs script(1) from util-linux for a terminal")
+	}
+	alice := parleytest.StartProcess(t, "alice")
+	id := alice.PeerID()
+	if out, code := alice.TryInput("correct horse\n", "passphrase", "set", "--passphrase-stdin"); code != 0 {
+		t.Fatalf("passphrase set: exit %d: %s", code, out)
+	}
+	alice.Stop()
+
+	run := strings.Join([]string{parleytest.BuildParley(t), "run", "--data", alice.Dir, "--no-mdns", "--name", "alice",
+		"--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0"}, " ")
+	cmd := exec.Command(scriptBin, "-qefc", run, "/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &parleytest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		<-exited
+	})
+	wait := func(what, text string) {
+		t.Helper()
+		parleytest.Eventually(t, what, func() bool {
+			select {
+			case err := <-exited:
+				t.Fatalf("exited (%v) before %s: %s", err, what, out.String())
+			default:
+			}
+			return strings.Contains(out.String(), text)
+		})
+	}
+	wait("the prompt", "Passphrase for "+alice.Dir+": ")
+	stdin.Write([]byte("wrong\n"))
+	wait("the second prompt", "Wrong passphrase, try again.")
+	stdin.Write([]byte("correct horse\n"))
+	wait("the node running", "Peer ID: "+id)
+	if strings.Contains(out.String(), "wrong") || strings.Contains(out.String(), "correct horse") {
+		t.Errorf("the terminal echoed the passphrase: %q", out.String())
+	}
 }
