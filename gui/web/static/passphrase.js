@@ -96,7 +96,7 @@ function setForm(show) {
     const pass = nf.value(box);
     if (pass === null) return;
     const r = await busy(form, box, () => api.setPassphrase('', pass));
-    if (r.ok) show(r.value, 'set');
+    if (r.ok) show(r.value);
   });
   return form;
 }
