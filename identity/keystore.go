@@ -124,7 +124,24 @@ func LoadOrCreate(dir string, opts KeystoreOptions) (id *Identity, created bool,
 	case !sealed:
 		opts.logger().Warn(warnUnprotected, "path", path)
 	}
+	removeStaleTemps(dir, opts.logger())
 	return id, false, nil
+}
+
+// Sealed reports whether dir/keystore is passphrase-protected, without
+// opening it. A missing keystore is an error wrapping fs.ErrNotExist.
+func Sealed(dir string) (bool, error) {
+	f, err := os.Open(filepath.Join(dir, KeystoreFile))
+	if err != nil {
+		return false, fmt.Errorf("open keystore: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, len(ageHeader))
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read keystore: %w", err)
+	}
+	return bytes.Equal(head[:n], ageHeader), nil
 }
 
 // ChangePassphrase opens dir/keystore with from and re-writes it with to
@@ -144,6 +161,7 @@ func ChangePassphrase(dir string, from, to KeystoreOptions) error {
 	if err := write(path, id, to); err != nil {
 		return err
 	}
+	removeStaleTemps(dir, to.logger())
 	if len(to.Passphrase) == 0 {
 		to.logger().Warn(warnUnprotected, "path", path)
 	}
@@ -292,6 +310,26 @@ func write(path string, id *Identity, opts KeystoreOptions) error {
 		return fmt.Errorf("write keystore: %w", err)
 	}
 	return nil
+}
+
+// staleTemps matches the temporary files atomicfile.Write makes for the
+// keystore.
+const staleTemps = "." + KeystoreFile + "-*.tmp"
+
+// removeStaleTemps deletes temporary keystores that a crash during a write
+// left behind. One may hold the keys in clear (a crash while a passphrase
+// was being removed), which would defeat a passphrase set later. The
+// caller holds the data dir's lock, so no write is under way.
+func removeStaleTemps(dir string, log *slog.Logger) {
+	stale, err := filepath.Glob(filepath.Join(dir, staleTemps))
+	if err != nil {
+		return // only a malformed pattern fails, and ours is constant
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cannot remove a temporary keystore left by a crash", "path", p, "err", err)
+		}
+	}
 }
 
 func encrypt(plain []byte, opts KeystoreOptions) ([]byte, error) {

@@ -23,6 +23,9 @@ type storedSettings struct {
 	// PublicDHT: join the public IPFS DHT at start (as Config.PublicDHT
 	// does); default off.
 	PublicDHT *bool `json:"public_dht,omitempty"`
+	// PassphraseOffered: the GUI offered to set a passphrase (and the user
+	// set one or skipped), so it does not offer again.
+	PassphraseOffered *bool `json:"passphrase_offered,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {

@@ -81,6 +81,7 @@ web GUI. The other commands talk to the running node.`,
 		newGroupCmd(g),
 		newFileCmd(g),
 		newSettingsCmd(g),
+		newPassphraseCmd(g),
 	)
 	return root
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/localapi"
+	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/node"
 )
 
@@ -25,6 +27,7 @@ var (
 	_ localapi.Files    = (*node.Messenger)(nil)
 	_ localapi.Network  = (*node.Messenger)(nil)
 	_ localapi.Events   = (*node.Messenger)(nil)
+	_ localapi.Keystore = (*node.Messenger)(nil)
 )
 
 // passphraseEnv holds the keystore passphrase when no file is given.
@@ -103,6 +106,10 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	pass, typed, err := startPassphrase(cmd, dir, pass)
+	if err != nil {
+		return err
+	}
 	swarmKey, err := o.swarmKey()
 	if err != nil {
 		return err
@@ -115,7 +122,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	n, err := node.New(ctx, node.Config{
+	cfg := node.Config{
 		DataDir:            dir,
 		Listen:             o.listen,
 		Bootstrap:          bootstrap,
@@ -128,7 +135,17 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		Passphrase:         pass,
 		SwarmKey:           swarmKey,
 		Logger:             log,
-	})
+	}
+	n, err := node.New(ctx, cfg)
+	// A typo typed in the terminal gets two more tries, as sudo gives.
+	for try := 1; typed && errors.Is(err, parley.ErrWrongPassphrase) && try < 3; try++ {
+		fmt.Fprintln(cmd.ErrOrStderr(), "Wrong passphrase, try again.")
+		fd, _ := stdinTerminal(cmd) // typed: stdin is one
+		if cfg.Passphrase, err = readHidden(cmd, fd, "Passphrase for "+dir+": "); err != nil {
+			return err
+		}
+		n, err = node.New(ctx, cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("start node: %w", err)
 	}
@@ -142,6 +159,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		Files:       m,
 		Network:     m,
 		Events:      m,
+		Keystore:    m,
 		Logger:      log,
 	})
 	if err != nil {
@@ -162,7 +180,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 }
 
 // passphrase reads --passphrase-file, else $PARLEY_PASSPHRASE; nil means
-// no passphrase.
+// none was given.
 func (o *runOptions) passphrase() ([]byte, error) {
 	if o.passphraseFile == "" {
 		if p := os.Getenv(passphraseEnv); p != "" {
@@ -170,17 +188,28 @@ func (o *runOptions) passphrase() ([]byte, error) {
 		}
 		return nil, nil
 	}
-	b, err := os.ReadFile(o.passphraseFile)
-	if err != nil {
-		return nil, fmt.Errorf("passphrase file: %w", err)
+	return readPassphraseFile(o.passphraseFile)
+}
+
+// startPassphrase is the passphrase to start with: the one given, else,
+// for a passphrase-protected keystore, one typed in the terminal (typed is
+// then true). Without a terminal (a desktop launcher, a service) it says
+// how to give one.
+func startPassphrase(cmd *cobra.Command, dir string, given []byte) (pass []byte, typed bool, err error) {
+	if given != nil {
+		return given, false, nil
 	}
-	// Editors and echo end the file with a newline; it is not part of the
-	// passphrase.
-	b = bytes.TrimRight(b, "\r\n")
-	if len(b) == 0 {
-		return nil, fmt.Errorf("passphrase file %s is empty", o.passphraseFile)
+	sealed, err := identity.Sealed(dir)
+	if err != nil || !sealed {
+		return nil, false, nil // a new data dir, or a plain keystore: none needed
 	}
-	return b, nil
+	fd, ok := stdinTerminal(cmd)
+	if !ok {
+		return nil, false, fmt.Errorf("%w: the keystore in %s is passphrase-protected and there is no terminal to type it in: give it with --passphrase-file FILE or $%s",
+			parley.ErrWrongPassphrase, dir, passphraseEnv)
+	}
+	pass, err = readHidden(cmd, fd, "Passphrase for "+dir+": ")
+	return pass, true, err
 }
 
 // swarmKey reads --swarm-key; nil means the open network. The node decodes

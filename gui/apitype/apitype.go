@@ -56,6 +56,12 @@ const (
 	// for previews (never HTML or SVG, which could run script here).
 	PathFileContent = "/api/v1/files/{id}/content"
 	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT
+
+	// GET: is a passphrase set (PassphraseView); PUT: set or change it
+	// (PassphraseRequest); DELETE: remove it (PassphraseRequest, Old only).
+	PathPassphrase = "/api/v1/passphrase"
+	// POST: the user skipped the GUI's offer to set a passphrase.
+	PathPassphraseSkip = "/api/v1/passphrase/skip"
 )
 
 // FileName is the API file in the data dir. The server writes it (mode
@@ -129,6 +135,16 @@ type GroupSendRequest struct {
 type SendFileRequest struct {
 	To   string `json:"to"`   // a contact (name or peer ID) or a group (name or ID)
 	Path string `json:"path"` // absolute path of a regular file on the node's machine
+}
+
+// PassphraseRequest is the body of PUT and DELETE /api/v1/passphrase. A
+// wrong Old is 403 with code "wrong_passphrase", and changes nothing.
+type PassphraseRequest struct {
+	// Old is the current passphrase; empty when none is set.
+	Old string `json:"old"`
+	// New is the passphrase to seal the keystore with (PUT: required;
+	// DELETE: absent).
+	New string `json:"new,omitempty"`
 }
 
 // SettingsRequest is the body of PUT /api/v1/settings. A field left out

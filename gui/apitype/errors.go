@@ -50,7 +50,8 @@ const (
 // the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
 // the group's state stands in its way (we left or were removed, or the peer
 // is not in the group), and it may succeed once that changes; so is
-// ErrPrivateNetwork (the node runs with a swarm key). ErrNoSpace is 507
+// ErrPrivateNetwork (the node runs with a swarm key). ErrWrongPassphrase is
+// 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
 // Insufficient Storage: the node's disk cannot hold the file.
 var codes = []struct {
 	err    error
@@ -63,6 +64,7 @@ var codes = []struct {
 	{parley.ErrNotMember, http.StatusConflict, "not_member"},
 	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},
 	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
+	{parley.ErrWrongPassphrase, http.StatusForbidden, "wrong_passphrase"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},

@@ -27,6 +27,7 @@ func TestErrorForRoundTrip(t *testing.T) {
 		{parley.ErrNotMember, http.StatusConflict},
 		{fmt.Errorf("%w: video.mp4 needs 9 bytes, the disk has 1 free", parley.ErrNoSpace), http.StatusInsufficientStorage},
 		{fmt.Errorf("joining the public DHT: %w (swarm key)", parley.ErrPrivateNetwork), http.StatusConflict},
+		{parley.ErrWrongPassphrase, http.StatusForbidden},
 		// Wrapping both: the specific sentinel decides.
 		{fmt.Errorf("%w: %w", parley.ErrInvalidInvite, parley.ErrMalformed), http.StatusBadRequest},
 	}
@@ -39,7 +40,7 @@ func TestErrorForRoundTrip(t *testing.T) {
 		wire := &apitype.Error{Status: e.Status, Message: e.Message, Code: e.Code}
 		for _, s := range []error{parley.ErrUnknownContact, parley.ErrNotFound, parley.ErrAmbiguous,
 			parley.ErrEmptyText, parley.ErrTextTooLong, parley.ErrInvalidInvite,
-			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace, parley.ErrPrivateNetwork} {
+			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace, parley.ErrPrivateNetwork, parley.ErrWrongPassphrase} {
 			if errors.Is(tt.err, s) && !errors.Is(wire, s) {
 				t.Errorf("%v: the client's error does not unwrap to %v", tt.err, s)
 			}

@@ -284,3 +284,14 @@ type SettingsView struct {
 func NewSettingsView(s parley.Settings) SettingsView {
 	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT}
 }
+
+// PassphraseView is what GET, PUT and DELETE /api/v1/passphrase and POST
+// /api/v1/passphrase/skip answer.
+type PassphraseView struct {
+	// Set: the keystore (the identity and store keys) is sealed with a
+	// passphrase, which every start then needs.
+	Set bool `json:"set"`
+	// Offered: the GUI has offered to set one (and the user set one or
+	// skipped); it offers only once.
+	Offered bool `json:"offered"`
+}

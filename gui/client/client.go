@@ -46,6 +46,7 @@ type (
 	NetworkStatusView = apitype.NetworkStatusView
 	ConnectedPeerView = apitype.ConnectedPeerView
 	SettingsView      = apitype.SettingsView
+	PassphraseView    = apitype.PassphraseView
 )
 
 // Client talks to one node's API. It is safe for concurrent use.
@@ -510,6 +511,28 @@ func (c *Client) SetPublicDHT(ctx context.Context, on bool) (SettingsView, error
 func (c *Client) ChangeSettings(ctx context.Context, req apitype.SettingsRequest) (SettingsView, error) {
 	var v SettingsView
 	return v, c.do(ctx, http.MethodPut, apitype.PathSettings, nil, req, &v)
+}
+
+// Passphrase reports whether a passphrase protects the node's keystore.
+func (c *Client) Passphrase(ctx context.Context) (PassphraseView, error) {
+	var v PassphraseView
+	return v, c.do(ctx, http.MethodGet, apitype.PathPassphrase, nil, nil, &v)
+}
+
+// SetPassphrase seals the node's keystore with newPass, after opening it
+// with old (empty when none is set): parley.ErrWrongPassphrase when old is
+// wrong, and then nothing changes. Every start of the node then needs
+// newPass.
+func (c *Client) SetPassphrase(ctx context.Context, old, newPass string) (PassphraseView, error) {
+	var v PassphraseView
+	return v, c.do(ctx, http.MethodPut, apitype.PathPassphrase, nil, apitype.PassphraseRequest{Old: old, New: newPass}, &v)
+}
+
+// RemovePassphrase leaves the node's keystore in clear, after opening it
+// with old: parley.ErrWrongPassphrase when old is wrong.
+func (c *Client) RemovePassphrase(ctx context.Context, old string) (PassphraseView, error) {
+	var v PassphraseView
+	return v, c.do(ctx, http.MethodDelete, apitype.PathPassphrase, nil, apitype.PassphraseRequest{Old: old}, &v)
 }
 
 // do sends one request with in (if not nil) as its JSON body and decodes

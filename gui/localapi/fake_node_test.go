@@ -19,6 +19,7 @@ type fakeNode struct {
 	*fakeFiles
 	*fakeNetwork
 	*fakeEvents
+	*fakeKeystore
 }
 
 const (
@@ -49,13 +50,14 @@ func newFakeNode() *fakeNode {
 		fakeFiles:    &fakeFiles{dm: msgs, groups: groups},
 		fakeNetwork:  &fakeNetwork{downloads: "/home/me/.config/parley/downloads"},
 		fakeEvents:   &fakeEvents{subscribed: make(chan struct{}, 16), dropped: make(chan struct{}, 16)},
+		fakeKeystore: &fakeKeystore{},
 	}
 }
 
 // config is cfg with n in every role.
 func (n *fakeNode) config(cfg localapi.Config) localapi.Config {
-	cfg.Messages, cfg.Groups, cfg.Files, cfg.Network, cfg.Events =
-		n.fakeMessages, n.fakeGroups, n.fakeFiles, n.fakeNetwork, n.fakeEvents
+	cfg.Messages, cfg.Groups, cfg.Files, cfg.Network, cfg.Events, cfg.Keystore =
+		n.fakeMessages, n.fakeGroups, n.fakeFiles, n.fakeNetwork, n.fakeEvents, n.fakeKeystore
 	return cfg
 }
 

@@ -133,6 +133,20 @@ type Network interface {
 	SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error)
 }
 
+// Keystore is the passphrase that seals the node's keys on disk.
+type Keystore interface {
+	// PassphraseState reports whether a passphrase is set, and whether
+	// the GUI has offered to set one (it offers only once).
+	PassphraseState(ctx context.Context) (set, offered bool, err error)
+	// ChangePassphrase opens the keystore with old (empty when none is
+	// set) and seals it with newPass (empty: in clear), atomically. A
+	// wrong old is parley.ErrWrongPassphrase and changes nothing. It
+	// counts as the offer made.
+	ChangePassphrase(ctx context.Context, old, newPass []byte) error
+	// SkipPassphraseOffer records that the user declined the offer.
+	SkipPassphraseOffer(ctx context.Context) error
+}
+
 // Events is the node's event feed.
 type Events interface {
 	// Subscribe streams events until ctx ends. A slow reader loses events

@@ -54,6 +54,7 @@ type Config struct {
 	Files    Files
 	Network  Network
 	Events   Events
+	Keystore Keystore
 	// MaxUploadBytes caps a file uploaded through the API (the browser's
 	// way to send one); default identity.MaxFileSize, the largest file an
 	// offer can describe.
@@ -71,6 +72,7 @@ type Server struct {
 	files    Files
 	network  Network
 	events   Events
+	keystore Keystore
 	ln       net.Listener
 	base     string // http://HOST:PORT, no trailing slash
 	// guiHost is NAME.localhost:PORT, the only host that takes session
@@ -118,7 +120,7 @@ func New(cfg Config) (*Server, error) {
 		set  bool
 	}{
 		{"Messages", cfg.Messages != nil}, {"Groups", cfg.Groups != nil}, {"Files", cfg.Files != nil},
-		{"Network", cfg.Network != nil}, {"Events", cfg.Events != nil},
+		{"Network", cfg.Network != nil}, {"Events", cfg.Events != nil}, {"Keystore", cfg.Keystore != nil},
 	}
 	for _, r := range roles {
 		if !r.set {
@@ -159,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 		files:       cfg.Files,
 		network:     cfg.Network,
 		events:      cfg.Events,
+		keystore:    cfg.Keystore,
 		token:       token,
 		apiFile:     filepath.Join(cfg.DataDir, APIFile),
 		sessions:    sessions,

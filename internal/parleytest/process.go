@@ -171,11 +171,20 @@ func (p *Process) CLI(args ...string) string {
 // stderr) and exit code.
 func (p *Process) Try(args ...string) (string, int) {
 	p.t.Helper()
+	return p.TryInput("", args...)
+}
+
+// TryInput is Try with stdin as the command's standard input (not a
+// terminal), as a script pipes passphrases in.
+func (p *Process) TryInput(stdin string, args ...string) (string, int) {
+	p.t.Helper()
 	full := append(args[:1:1], append([]string{"--data", p.Dir}, args[1:]...)...)
-	if len(args) > 1 && (args[0] == "contact" || args[0] == "group" || args[0] == "file") {
+	if len(args) > 1 && (args[0] == "contact" || args[0] == "group" || args[0] == "file" || args[0] == "passphrase") {
 		full = append([]string{args[0], args[1], "--data", p.Dir}, args[2:]...)
 	}
-	out, err := p.command(full...).CombinedOutput()
+	cmd := p.command(full...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
 	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		return string(out), ee.ExitCode()
 	} else if err != nil {

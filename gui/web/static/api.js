@@ -82,6 +82,10 @@ export const api = {
   setAutoAccept: (bytes) => call('PUT', '/api/v1/settings', { auto_accept_bytes: bytes }),
   setPublicDHT: (on) => call('PUT', '/api/v1/settings', { public_dht: on }),
   status: () => call('GET', '/api/v1/status'),
+  passphrase: () => call('GET', '/api/v1/passphrase'),
+  setPassphrase: (old, next) => call('PUT', '/api/v1/passphrase', { old, new: next }),
+  removePassphrase: (old) => call('DELETE', '/api/v1/passphrase', { old }),
+  skipPassphrase: () => call('POST', '/api/v1/passphrase/skip'),
   logout: () => call('POST', '/api/v1/logout'),
   logoutAll: () => call('POST', '/api/v1/logout/all'),
 };

@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
+import * as passphrase from './passphrase.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
 import { state } from './store.js';
@@ -87,6 +88,7 @@ export function onboarding(main, done) {
 export function home(main) {
   const self = state.self;
   replace(main, h('section', { class: 'home', 'aria-label': 'Start' },
+    passphrase.offer(),
     h('div', { class: 'card' },
       h('h2', null, 'Hello, ', bdi(self?.name ?? '')),
       h('p', null, 'Pick a conversation on the left, or:'),
@@ -551,6 +553,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
     h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
+    passphrase.section(),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
         h('dt', null, 'Data folder'), h('dd', { class: 'mono' }, self.data_dir || '—'),
