@@ -42,6 +42,9 @@ type member struct {
 type testNet struct {
 	mu      sync.Mutex
 	members map[string]*member // by peer ID; guarded by mu
+	// onEvent, when set before the members start, sees what each member's
+	// service notifies (by the member's name).
+	onEvent func(name string, ev parley.Event)
 }
 
 func (tn *testNet) member(p string) *member {
@@ -80,7 +83,11 @@ func (tn *testNet) start(t *testing.T, name string) *member {
 			}
 			return nil
 		},
-		Notify: func(parley.Event) {},
+		Notify: func(ev parley.Event) {
+			if tn.onEvent != nil {
+				tn.onEvent(name, ev)
+			}
+		},
 		Active: func(parley.ConversationID) {},
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
