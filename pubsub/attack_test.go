@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
 	"google.golang.org/protobuf/proto"
 
@@ -130,6 +132,54 @@ func randomIDs(n int) []string {
 	return ids
 }
 
+// meshWatch is a GossipSub tracer on a member: whether each peer is in
+// its mesh, and why it refused the messages each peer sent.
+type meshWatch struct {
+	mu       sync.Mutex
+	inMesh   map[peer.ID]bool           // guarded by mu
+	rejected map[peer.ID]map[string]int // by sender, then reason; guarded by mu
+}
+
+func newMeshWatch() *meshWatch {
+	return &meshWatch{inMesh: map[peer.ID]bool{}, rejected: map[peer.ID]map[string]int{}}
+}
+
+func (w *meshWatch) meshed(p peer.ID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inMesh[p]
+}
+
+func (w *meshWatch) rejections(p peer.ID) map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.rejected[p])
+}
+
+func (w *meshWatch) Graft(p peer.ID, _ string) { w.mu.Lock(); w.inMesh[p] = true; w.mu.Unlock() }
+func (w *meshWatch) Prune(p peer.ID, _ string) { w.mu.Lock(); w.inMesh[p] = false; w.mu.Unlock() }
+func (w *meshWatch) RejectMessage(m *gossipsub.Message, reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.rejected[m.ReceivedFrom] == nil {
+		w.rejected[m.ReceivedFrom] = map[string]int{}
+	}
+	w.rejected[m.ReceivedFrom][reason]++
+}
+func (*meshWatch) OnNewOutboundStream(peer.ID, protocol.ID)                {}
+func (*meshWatch) OnClosedOutboundStream(peer.ID)                          {}
+func (*meshWatch) Join(string)                                             {}
+func (*meshWatch) Leave(string)                                            {}
+func (*meshWatch) ValidateMessage(*gossipsub.Message)                      {}
+func (*meshWatch) DeliverMessage(*gossipsub.Message)                       {}
+func (*meshWatch) DuplicateMessage(*gossipsub.Message)                     {}
+func (*meshWatch) ThrottlePeer(peer.ID)                                    {}
+func (*meshWatch) RecvRPC(*gossipsub.RPC)                                  {}
+func (*meshWatch) SendRPC(*gossipsub.RPC, peer.ID)                         {}
+func (*meshWatch) SendRPCCompleted(*gossipsub.RPC, peer.ID, time.Duration) {}
+func (*meshWatch) DropRPC(*gossipsub.RPC, peer.ID)                         {}
+func (*meshWatch) UndeliverableMessage(*gossipsub.Message)                 {}
+
 // window is the round-th run of n IDs from pool, wrapping around.
 func window(pool []string, round, n int) []string {
 	start := round * n % len(pool)
@@ -145,7 +195,8 @@ type attackFigures struct {
 	heapBefore, heapAfter uint64 // live heap after GC, before and after the attack
 	heapPeak              uint64 // the most in use while it ran
 	minScore, lastScore   float64
-	rpcErrs               int // RPCs the attacker could not write (members reset it)
+	rpcErrs               int            // RPCs the attacker could not write (members reset it)
+	rejected              map[string]int // the attacker's messages members validated and refused, by reason
 }
 
 func (f *attackFigures) p(which []time.Duration, q float64) time.Duration {
@@ -215,6 +266,13 @@ func runGossipSubAttack(t *testing.T, kind attackKind) attackFigures {
 		}
 	}
 	names := []string{"alice", "bob", "carol", "dave", "erin"}
+	watches := map[string]*meshWatch{}
+	for _, n := range names {
+		watches[n] = newMeshWatch()
+	}
+	tn.routerOpts = func(name string) []gossipsub.Option {
+		return []gossipsub.Option{gossipsub.WithRawTracer(watches[name])}
+	}
 	members := make([]*member, len(names))
 	for i, n := range names {
 		members[i] = tn.start(t, n)
@@ -420,6 +478,15 @@ func runGossipSubAttack(t *testing.T, kind attackKind) attackFigures {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	fig.heapAfter = ms.HeapInuse
+	fig.rejected = map[string]int{}
+	for _, m := range members {
+		// Graylisted, its GRAFTs are ignored and the next heartbeat
+		// prunes it.
+		eventually(t, m.name+" pruning the attacker from its mesh", func() bool { return !watches[m.name].meshed(evil.host.ID()) })
+		for reason, n := range watches[m.name].rejections(evil.host.ID()) {
+			fig.rejected[reason] += n
+		}
+	}
 
 	// What a user sees: every honest message once, and nothing else.
 	mu.Lock()
@@ -466,6 +533,7 @@ func TestGossipSubAttacker(t *testing.T) {
 			t.Logf("honest delivery: before p50 %v p99 %v max %v (%d); during p50 %v p99 %v max %v (%d)",
 				f.p(f.before, 0.5), f.p(f.before, 0.99), f.p(f.before, 1), len(f.before),
 				f.p(f.during, 0.5), f.p(f.during, 0.99), f.p(f.during, 1), len(f.during))
+			t.Logf("members validated and refused %v of the attacker's messages", f.rejected)
 			t.Logf("heap in use: %d MiB before, %d MiB peak, %d MiB after; attacker's score: highest minimum over members %.0f, after %.0f",
 				f.heapBefore>>20, f.heapPeak>>20, f.heapAfter>>20, f.minScore, f.lastScore)
 			if f.minScore >= graylistThreshold {

@@ -45,6 +45,8 @@ type testNet struct {
 	// onEvent, when set before the members start, sees what each member's
 	// service notifies (by the member's name).
 	onEvent func(name string, ev parley.Event)
+	// routerOpts, likewise, adds options to each member's router.
+	routerOpts func(name string) []gossipsub.Option
 }
 
 func (tn *testNet) member(p string) *member {
@@ -65,7 +67,11 @@ func (tn *testNet) start(t *testing.T, name string) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRouter(h, slog.New(slog.DiscardHandler))
+	var opts []gossipsub.Option
+	if tn.routerOpts != nil {
+		opts = tn.routerOpts(name)
+	}
+	r, err := NewRouter(h, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
