@@ -515,11 +515,12 @@ func runGossipSubAttack(t *testing.T, kind attackKind) attackFigures {
 // A raw peer on a group's topic attacks five members at once, with
 // messages (invalid of every kind, replays of what it captured, a flood)
 // and with gossip spam (IHAVE of unknown IDs, IWANT, GRAFT/PRUNE churn),
-// each alone, then with messages GossipSub itself refuses as well. Members go on delivering each other's
-// messages, store nothing of the attacker's and every honest message once,
-// keep their heap bounded, and each scores the attacker below the graylist
-// threshold, from which GossipSub ignores everything it sends. Figures:
-// docs/benchmarks.md, "GossipSub attacker".
+// each alone, then both with messages GossipSub itself refuses. Members go
+// on delivering each other's messages, store nothing of the attacker's and
+// every honest message once, keep their heap bounded, and each scores the
+// attacker below the graylist threshold and prunes it from its mesh: from
+// then on GossipSub drops everything it sends. Figures: docs/benchmarks.md,
+// "GossipSub attacker".
 func TestGossipSubAttacker(t *testing.T) {
 	for name, kind := range map[string]attackKind{
 		"messages": {messages: true},
