@@ -42,6 +42,11 @@ type member struct {
 type testNet struct {
 	mu      sync.Mutex
 	members map[string]*member // by peer ID; guarded by mu
+	// onEvent, when set before the members start, sees what each member's
+	// service notifies (by the member's name).
+	onEvent func(name string, ev parley.Event)
+	// routerOpts, likewise, adds options to each member's router.
+	routerOpts func(name string) []gossipsub.Option
 }
 
 func (tn *testNet) member(p string) *member {
@@ -62,7 +67,11 @@ func (tn *testNet) start(t *testing.T, name string) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRouter(h, slog.New(slog.DiscardHandler))
+	var opts []gossipsub.Option
+	if tn.routerOpts != nil {
+		opts = tn.routerOpts(name)
+	}
+	r, err := NewRouter(h, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +89,11 @@ func (tn *testNet) start(t *testing.T, name string) *member {
 			}
 			return nil
 		},
-		Notify: func(parley.Event) {},
+		Notify: func(ev parley.Event) {
+			if tn.onEvent != nil {
+				tn.onEvent(name, ev)
+			}
+		},
 		Active: func(parley.ConversationID) {},
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
