@@ -303,3 +303,23 @@ func TestStrangersCannotCrowdOutContacts(t *testing.T) {
 		return alice.StatusOf("bob", m.ID) == parley.StatusDelivered
 	})
 }
+
+// A stranger that opens its streams one after another, each closed before
+// the next, is never refused: its next stream may reach the node before
+// the node has seen the last one close (with one stream per stranger, a
+// push was now and then reset instead of answered).
+func TestStrangerStreamsOneAfterAnother(t *testing.T) {
+	bob := parleytest.StartNode(t, "bob")
+	mal := newMallory(t, bob)
+	unknownKey := *mal.key
+	rand.Read(unknownKey.ID[:])
+	env, _, err := mal.id.SealEnvelope(mal.conv, &unknownKey, false, parley.NewHLC(time.Now(), 0), textBody(t, "knock knock"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		if ack := mal.push(env); len(ack.Results) != 1 {
+			t.Fatalf("ack = %v, want one result", ack.Results)
+		}
+	}
+}

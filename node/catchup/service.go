@@ -142,7 +142,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	return &Service{
-		budget:  inbound.Budget{Known: maxSessions, Strangers: maxStrangerSessions, PerStranger: 1},
+		budget:  inbound.Budget{Known: maxSessions, Strangers: maxStrangerSessions, PerStranger: inbound.PerStranger},
 		cfg:     cfg,
 		log:     cfg.Logger.With("service", "sync"),
 		life:    lifetime.New(cfg.Host, ID),

@@ -31,7 +31,7 @@ var errUnknownKey = errors.New("unknown sending key")
 // contactTimeouts.Frame (a full push on a slow link fits), and the stream
 // ends after contactTimeouts.Stream in all (the courier opens another).
 // Strangers get less time (Config.StrangerTimeouts) and a small share of
-// streams of their own, one each (strangerBudget), so that throwaway
+// streams of their own, two each (inbound.PerStranger), so that throwaway
 // identities stalling streams keep out only each other, never a contact.
 var contactTimeouts = inbound.Timeouts{Idle: 45 * time.Second, Frame: 45 * time.Second, Stream: 30 * time.Minute}
 
@@ -39,10 +39,7 @@ var contactTimeouts = inbound.Timeouts{Idle: 45 * time.Second, Frame: 45 * time.
 // a minute in all.
 var DefaultStrangerTimeouts = inbound.Timeouts{Idle: 10 * time.Second, Frame: 10 * time.Second, Stream: time.Minute}
 
-const (
-	maxStrangerStreams = 16
-	maxPerStranger     = 1
-)
+const maxStrangerStreams = 16
 
 // serve reads Push frames from one stream until EOF. Anything that breaks
 // the protocol (oversized frame, undecodable frame, too many envelopes)

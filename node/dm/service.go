@@ -179,7 +179,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	return &Service{
-		budget:   inbound.Budget{Strangers: maxStrangerStreams, PerStranger: maxPerStranger},
+		budget:   inbound.Budget{Strangers: maxStrangerStreams, PerStranger: inbound.PerStranger},
 		cfg:      cfg,
 		self:     cfg.Host.ID(),
 		log:      cfg.Logger.With("service", "dm"),

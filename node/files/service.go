@@ -37,7 +37,7 @@ const (
 	// maxActive downloads run at once; more wait their turn.
 	maxActive = 3
 	// maxServing inbound streams from known peers are served at once,
-	// and maxServingStrangers from strangers (one each), apart.
+	// and maxServingStrangers from strangers (inbound.PerStranger each), apart.
 	maxServing          = 16
 	maxServingStrangers = 4
 	// maxRequestChunks per Request frame.
@@ -139,7 +139,7 @@ func New(cfg Config) (*Service, error) {
 		self:      cfg.Host.ID(),
 		log:       cfg.Logger.With("service", "files"),
 		life:      lifetime.New(cfg.Host, ID),
-		budget:    inbound.Budget{Known: maxServing, Strangers: maxServingStrangers, PerStranger: 1},
+		budget:    inbound.Budget{Known: maxServing, Strangers: maxServingStrangers, PerStranger: inbound.PerStranger},
 		transfers: make(map[string]*transfer),
 		served:    make(map[string]*served),
 	}
