@@ -113,33 +113,48 @@ func Plug(t testing.TB, sw, host, veth, port string, addr ...string) {
 	IP(t, "-n", host, "link", "set", "eth0", "up")
 }
 
+// Listen listens on addr inside namespace ns, as Dial dials there: the
+// socket stays in ns when the thread that made it is gone.
+func Listen(ns, network, addr string) (net.Listener, error) {
+	var l net.Listener
+	err := inNS(ns, func() (err error) {
+		l, err = net.Listen(network, addr)
+		return err
+	})
+	return l, err
+}
+
 // Dial connects to addr from inside namespace ns: a socket belongs to the
-// namespace of the thread that made it, so it is made on a thread of its
-// own moved into ns, which exits with its goroutine (never unlocked, the
-// runtime ends it rather than reuse it elsewhere).
+// namespace of the thread that made it.
 func Dial(ctx context.Context, ns, network, addr string) (net.Conn, error) {
-	type result struct {
-		conn net.Conn
-		err  error
-	}
-	done := make(chan result, 1)
+	var c net.Conn
+	err := inNS(ns, func() (err error) {
+		var d net.Dialer
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// inNS runs f on a thread of its own moved into namespace ns; the thread
+// exits with it (never unlocked, the runtime ends it rather than reuse it
+// elsewhere).
+func inNS(ns string, f func() error) error {
+	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			done <- result{err: fmt.Errorf("open namespace %s: %w", ns, err)}
+			done <- fmt.Errorf("open namespace %s: %w", ns, err)
 			return
 		}
 		err = unix.Setns(fd, unix.CLONE_NEWNET)
 		unix.Close(fd)
 		if err != nil {
-			done <- result{err: fmt.Errorf("enter namespace %s: %w", ns, err)}
+			done <- fmt.Errorf("enter namespace %s: %w", ns, err)
 			return
 		}
-		var d net.Dialer
-		c, err := d.DialContext(ctx, network, addr)
-		done <- result{c, err}
+		done <- f()
 	}()
-	r := <-done
-	return r.conn, r.err
+	return <-done
 }
