@@ -15,7 +15,7 @@ var (
 	flagDuration = flag.Duration("chaos.duration", 0, "run TestChaos and TestChaosFullDisk with this long a chaos phase (0: skip them)")
 	flagNodes    = flag.Int("chaos.nodes", 10, "nodes in TestChaos and TestChaosFullDisk")
 	flagSeed     = flag.Uint64("chaos.seed", 0, "seed of the random choices (0: from the clock, printed)")
-	flagReport   = flag.String("chaos.report", "", "write the figures into this file's last-run section (docs/reliability.md)")
+	flagReport   = flag.String("chaos.report", "", "write the figures into this file, between the test's markers (docs/reliability.md)")
 )
 
 // config is one chaos run.
@@ -112,7 +112,7 @@ func runChaos(t *testing.T, cfg config) {
 	report := f.markdown()
 	t.Logf("figures:\n%s", report)
 	if *flagReport != "" && t.Name() != "TestChaosShort" {
-		if err := writeReport(*flagReport, report); err != nil {
+		if err := writeReport(*flagReport, t.Name(), report); err != nil {
 			t.Error(err)
 		}
 	}

@@ -141,10 +141,10 @@ func (n *nemesis) checkCrashes() {
 		if _, ok := n.down[i]; ok || !nd.proc.Crashed() {
 			continue
 		}
-		out := nd.proc.Output()
+		out := crashReport(nd.proc.Output())
 		n.crashes++
-		n.h.finding("crash: %s exited on its own; its last output:\n%s", nd.name, tail(out, 2000))
-		n.logf("%s CRASHED; its last output:\n%s", nd.name, tail(out, 1500))
+		n.h.finding("crash: %s exited on its own:\n%s", nd.name, out)
+		n.logf("%s CRASHED:\n%s", nd.name, out)
 		nd.proc.Kill9() // reap it
 		// With the disk still full it would crash again at once.
 		if n.emptyAt.IsZero() || i != n.c.smallDisk {
@@ -155,11 +155,15 @@ func (n *nemesis) checkCrashes() {
 	}
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
+// crashReport is the part of a crashed node's output that says why: from
+// its last panic or fatal error (not the goroutine dump after it), or else
+// its last lines.
+func crashReport(out string) string {
+	i := max(strings.LastIndex(out, "panic: "), strings.LastIndex(out, "fatal error: "), strings.LastIndex(out, "level=ERROR"))
+	if i < 0 {
+		i = max(0, len(out)-1500)
 	}
-	return s
+	return out[i:min(len(out), i+1500)]
 }
 
 func (n *nemesis) partition() {

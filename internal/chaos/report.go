@@ -99,7 +99,7 @@ func spread(ds []time.Duration) string {
 func (f figures) markdown() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	commit, _ := exec.Command("git", "describe", "--always", "--dirty").Output()
 	variant := "network and crash nemesis"
 	if f.fullDisk {
 		variant += ", with a full disk on one node"
@@ -151,23 +151,20 @@ func refusedString(m map[string]int) string {
 	return strings.Join(parts, "; ")
 }
 
-// Markers around the figures in the report file; writeReport replaces
-// what is between them.
-const (
-	beginMark = "<!-- chaos:last-run:begin -->"
-	endMark   = "<!-- chaos:last-run:end -->"
-)
-
-func writeReport(path, section string) error {
+// writeReport replaces the section of the report file between the
+// markers named for the test (<!-- chaos:TestChaos:begin --> and
+// <!-- chaos:TestChaos:end -->) with section.
+func writeReport(path, test, section string) error {
+	begin, end := "<!-- chaos:"+test+":begin -->", "<!-- chaos:"+test+":end -->"
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(b)
-	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %s … %s section", path, beginMark, endMark)
+		return fmt.Errorf("%s has no %s … %s section", path, begin, end)
 	}
-	s = s[:i+len(beginMark)] + "\n" + section + s[j:]
+	s = s[:i+len(begin)] + "\n" + section + s[j:]
 	return os.WriteFile(path, []byte(s), 0o644)
 }
