@@ -108,7 +108,7 @@ func runChaos(t *testing.T, cfg config) {
 	}
 	f := gather(c, h, v)
 	f.seed, f.nodes, f.chaosFor, f.nemesis, f.fullDisk = cfg.seed, cfg.nodes, healed.Sub(start), n.String(), cfg.fullDisk
-	f.converge, f.resolvedAfterHeal = time.Since(healed), resolved
+	f.converge, f.converged, f.resolvedAfterHeal = time.Since(healed), v.converged(), resolved
 	report := f.markdown()
 	t.Logf("figures:\n%s", report)
 	if *flagReport != "" && t.Name() != "TestChaosShort" {

@@ -24,6 +24,7 @@ type figures struct {
 	duplicated, invented  int
 	findings              []string
 	converge              time.Duration
+	converged             bool // false: the deadline passed first
 	afterHeal, afterStart []time.Duration
 	latency               []time.Duration
 	forwarded, dropped    int64
@@ -123,7 +124,11 @@ func (f figures) markdown() string {
 	p("| **invented** | **%d** |", f.invented)
 	p("| **findings during the run** (duplicates, statuses backwards, crashes) | **%d** |", len(f.findings))
 	p("| statuses seen going from sent back to queued (a failed attempt; sent is not stored) | %d |", f.sentToQueued)
-	p("| time to converge after the final heal | %v |", f.converge.Round(100*time.Millisecond))
+	if f.converged {
+		p("| time to converge after the final heal | %v |", f.converge.Round(100*time.Millisecond))
+	} else {
+		p("| time to converge after the final heal | **did not converge** within %v |", f.converge.Round(time.Second))
+	}
 	p("| converge after a partition heals: median / p95 / max | %s |", spread(f.afterHeal))
 	p("| converge after a restart: median / p95 / max | %s |", spread(f.afterStart))
 	p("| accepted → held by every recipient: median / p95 / max | %s |", spread(f.latency))
