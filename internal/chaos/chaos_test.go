@@ -100,9 +100,12 @@ func runChaos(t *testing.T, cfg config) {
 	<-loadDone
 	healed := time.Now()
 	resolved := w.resolveAll(ctx)
-	v, _, err := converge(ctx, c, h, cfg.converge)
+	// The checker records what it lists, as the recorder does: one at a
+	// time, or an older listing recorded after a newer one would look
+	// like a status going backwards.
 	stopWatch()
 	<-watchDone
+	v, _, err := converge(ctx, c, h, cfg.converge)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,9 @@
 // per-packet dice) follow a seed printed in the log; the timing of real
 // processes does not, so a seed reproduces the faults, not the run.
 //
-// The tests are in chaos_test.go: TestChaosShort runs in CI (as root;
+// All of it is in the package's test files (it runs `parley` through the
+// integration harness, internal/parleytest, which only tests may import);
+// this file only describes it. The tests are in chaos_test.go: TestChaosShort runs in CI (as root;
 // skipped elsewhere); TestChaos is the long form, and
 // TestChaosFullDisk the full-disk variant, run by flags. docs/reliability.md
 // says how, and holds the figures of the last long run.
