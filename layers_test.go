@@ -60,9 +60,11 @@ var layerRules = []layerRule{
 var rootImports = []string{"google.golang.org/protobuf", module + "/pb"}
 
 // testingAllowed are the project packages that may import "testing" in
-// their non-test code: the shared integration harness, which exists to be
-// imported by tests. Anywhere else it would put test flags into the binary.
-var testingAllowed = []string{harness}
+// their non-test code: the shared integration harness, and the networks
+// of network namespaces that it and the chaos tests build, which exist to
+// be imported by tests. Anywhere else it would put test flags into the
+// binary.
+var testingAllowed = []string{harness, "internal/netns"}
 
 // harness is the shared integration harness; only tests may import it.
 const harness = "internal/parleytest"

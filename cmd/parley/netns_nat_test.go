@@ -30,18 +30,16 @@ package main
 // only the relay connects.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/netns"
 	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 )
@@ -72,21 +70,10 @@ type internet struct {
 // newInternet makes an empty Internet, or skips the test where it cannot.
 func newInternet(t *testing.T) *internet {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	for _, tool := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (iproute2, nftables) to build NATs in network namespaces", tool)
-		}
-	}
-	b := make([]byte, 3)
-	rand.Read(b)
-	in := &internet{t: t, prefix: "pn" + hex.EncodeToString(b)}
+	netns.Require(t, "nft")
+	in := &internet{t: t, prefix: netns.Prefix("pn")}
 	in.sw = in.prefix + "sw"
-	in.addNS(in.sw)
-	in.ip("-n", in.sw, "link", "add", "br0", "type", "bridge")
-	in.ip("-n", in.sw, "link", "set", "br0", "up")
+	netns.Bridge(t, in.sw)
 	return in
 }
 
@@ -94,27 +81,19 @@ func newInternet(t *testing.T) *internet {
 // processes in it, which were started later, have stopped).
 func (in *internet) addNS(ns string) {
 	in.t.Helper()
-	in.ip("netns", "add", ns)
-	in.t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	in.ip("-n", ns, "link", "set", "lo", "up")
+	netns.Add(in.t, ns)
 }
 
 // ip runs iproute2 and fails the test on error.
 func (in *internet) ip(args ...string) {
 	in.t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		in.t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
+	netns.IP(in.t, args...)
 }
 
 // inNS runs a command inside namespace ns, with stdin.
 func (in *internet) inNS(ns, stdin string, args ...string) {
 	in.t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		in.t.Fatalf("in %s: %s: %v: %s", ns, strings.Join(args, " "), err, out)
-	}
+	netns.Exec(in.t, ns, stdin, args...)
 }
 
 // wanListen is TCP and QUIC on every IPv6 interface: the test Internet's.
@@ -126,15 +105,7 @@ func (in *internet) plug(ns string) string {
 	in.t.Helper()
 	in.next++
 	addr := fmt.Sprintf("3fff:0:%x::1", in.next)
-	veth, port := fmt.Sprintf("%sv%d", in.prefix, in.next), fmt.Sprintf("%sp%d", in.prefix, in.next)
-	in.ip("link", "add", veth, "type", "veth", "peer", "name", port)
-	in.ip("link", "set", veth, "netns", ns)
-	in.ip("link", "set", port, "netns", in.sw)
-	in.ip("-n", in.sw, "link", "set", port, "master", "br0")
-	in.ip("-n", in.sw, "link", "set", port, "up")
-	in.ip("-n", ns, "link", "set", veth, "name", "eth0")
-	in.ip("-n", ns, "addr", "add", addr+"/20", "dev", "eth0", "nodad")
-	in.ip("-n", ns, "link", "set", "eth0", "up")
+	netns.Plug(in.t, in.sw, ns, fmt.Sprintf("%sv%d", in.prefix, in.next), fmt.Sprintf("%sp%d", in.prefix, in.next), addr+"/20", "nodad")
 	return addr
 }
 

@@ -3,18 +3,16 @@ package main
 // Tests across hosts: each host is a network namespace that the test makes
 // itself, joined to the others by a bridge, so traffic (mDNS multicast
 // included) stays inside the test's own network. They need root and
-// iproute2; elsewhere they are skipped, saying why.
+// iproute2 (package internal/netns builds the network); elsewhere they
+// are skipped, saying why.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/netns"
 	"github.com/parley-im/parley/internal/parleytest"
 )
 
@@ -29,54 +27,19 @@ type lan struct {
 // newLAN makes n hosts on the subnet 10.213.<subnet>.0/24.
 func newLAN(t *testing.T, n, subnet int) *lan {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2 (ip) to create network namespaces")
-	}
-	b := make([]byte, 3)
-	rand.Read(b)
-	l := &lan{t: t, prefix: "pl" + hex.EncodeToString(b)}
+	netns.Require(t)
+	l := &lan{t: t, prefix: netns.Prefix("pl")}
 	sw := l.prefix + "sw"
-	l.must("netns", "add", sw)
-	t.Cleanup(func() { l.run("netns", "del", sw) })
-	l.must("-n", sw, "link", "add", "br0", "type", "bridge")
-	l.must("-n", sw, "link", "set", "br0", "up")
+	netns.Bridge(t, sw)
 	for i := range n {
 		ns := fmt.Sprintf("%sh%d", l.prefix, i)
 		addr := fmt.Sprintf("10.213.%d.%d", subnet, i+1)
-		veth, port := fmt.Sprintf("%sv%d", l.prefix, i), fmt.Sprintf("%sp%d", l.prefix, i)
-		l.must("netns", "add", ns)
-		t.Cleanup(func() { l.run("netns", "del", ns) })
-		l.must("link", "add", veth, "type", "veth", "peer", "name", port)
-		l.must("link", "set", veth, "netns", ns)
-		l.must("link", "set", port, "netns", sw)
-		l.must("-n", sw, "link", "set", port, "master", "br0")
-		l.must("-n", sw, "link", "set", port, "up")
-		l.must("-n", ns, "link", "set", "lo", "up")
-		l.must("-n", ns, "link", "set", veth, "name", "eth0")
-		l.must("-n", ns, "addr", "add", addr+"/24", "dev", "eth0")
-		l.must("-n", ns, "link", "set", "eth0", "up")
+		netns.Add(t, ns)
+		netns.Plug(t, sw, ns, fmt.Sprintf("%sv%d", l.prefix, i), fmt.Sprintf("%sp%d", l.prefix, i), addr+"/24")
 		l.hosts = append(l.hosts, ns)
 		l.addrs = append(l.addrs, addr)
 	}
 	return l
-}
-
-func (l *lan) run(args ...string) error {
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
-func (l *lan) must(args ...string) {
-	l.t.Helper()
-	if err := l.run(args...); err != nil {
-		l.t.Fatal(err)
-	}
 }
 
 // nsProc is a parley process in a network namespace: `parley run` and its
@@ -188,10 +151,10 @@ func TestLANGroupChatByMDNS(t *testing.T) {
 // cut takes host i off the LAN (its bridge port goes down); heal puts it
 // back. Packets in flight are lost, as on a real network.
 func (l *lan) cut(i int) {
-	l.must("-n", l.prefix+"sw", "link", "set", fmt.Sprintf("%sp%d", l.prefix, i), "down")
+	netns.IP(l.t, "-n", l.prefix+"sw", "link", "set", fmt.Sprintf("%sp%d", l.prefix, i), "down")
 }
 func (l *lan) heal(i int) {
-	l.must("-n", l.prefix+"sw", "link", "set", fmt.Sprintf("%sp%d", l.prefix, i), "up")
+	netns.IP(l.t, "-n", l.prefix+"sw", "link", "set", fmt.Sprintf("%sp%d", l.prefix, i), "up")
 }
 
 func (p *nsProc) invite() string {

@@ -152,6 +152,20 @@ func (p *Process) Kill9() {
 	p.cmd = nil
 }
 
+// Crashed reports whether the process, started and neither stopped nor
+// killed since, has exited on its own.
+func (p *Process) Crashed() bool {
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // Output is what the process has printed so far, stdout and stderr.
 func (p *Process) Output() string { return p.out.String() }
 
