@@ -48,7 +48,7 @@ type Status int
 
 const (
 	StatusQueued    Status = iota // stored and in the outbox
-	StatusSent                    // written to the peer, not yet acknowledged
+	StatusSent                    // a group message that some member holds (a DM goes from queued to delivered)
 	StatusDelivered               // the peer stored it and acknowledged it
 	StatusRead                    // the peer's user viewed it
 	StatusFailed                  // the peer refused it for good

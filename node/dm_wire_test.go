@@ -71,7 +71,10 @@ func (m *mallory) stream() network.Stream {
 	return s
 }
 
-// push sends envelopes in one frame and returns the ack.
+// push sends envelopes in one frame and returns the ack. Like a courier,
+// it waits for the node to end the stream before it opens another: a peer
+// may have only two streams per protocol open (the resource manager's
+// limit), and one it has closed still counts until the node closes its side.
 func (m *mallory) push(envs ...[]byte) *dmpb.Ack {
 	m.t.Helper()
 	s := m.stream()
@@ -79,9 +82,15 @@ func (m *mallory) push(envs ...[]byte) *dmpb.Ack {
 	if err := pbio.NewDelimitedWriter(s).WriteMsg(&dmpb.Push{Envelopes: envs}); err != nil {
 		m.t.Fatal(err)
 	}
+	if err := s.CloseWrite(); err != nil {
+		m.t.Fatal(err)
+	}
 	ack := new(dmpb.Ack)
 	if err := pbio.NewDelimitedReader(s, dm.MaxFrameSize).ReadMsg(ack); err != nil {
 		m.t.Fatalf("reading ack: %v", err)
+	}
+	if _, err := io.Copy(io.Discard, s); err != nil {
+		m.t.Fatalf("waiting for the node to end the stream: %v", err)
 	}
 	return ack
 }
@@ -207,9 +216,11 @@ func TestDMProtocolRejectsBadInput(t *testing.T) {
 	}
 }
 
-// A message written to a peer that has not answered yet shows as sent; if
-// the peer never answers it is pushed again later, never lost.
-func TestStatusSentWhileAwaitingAck(t *testing.T) {
+// A message written to a peer that has not answered yet stays queued: only
+// the peer's ack moves it on. If the peer never answers it is pushed again
+// later, never lost, and its status never went backwards (it showed "sent"
+// while in flight, then "queued" again when the peer hung up).
+func TestStatusStaysQueuedUntilAcked(t *testing.T) {
 	ctx := context.Background()
 	alice := parleytest.StartNode(t, "alice")
 	silent, err := identity.Generate()
@@ -241,16 +252,18 @@ func TestStatusSentWhileAwaitingAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-got
-	parleytest.Eventually(t, "sent", func() bool { return alice.StatusOf("silent", m.ID) == parley.StatusSent })
+	<-got // read by the peer, which holds it without an answer
+	if s := alice.StatusOf("silent", m.ID); s != parley.StatusQueued {
+		t.Fatalf("awaiting the peer's answer the message is %v, want queued", s)
+	}
 	close(release) // the peer hangs up without an answer
 	select {
 	case <-got:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the unanswered message was not pushed again")
 	}
-	if s := alice.StatusOf("silent", m.ID); s == parley.StatusDelivered {
-		t.Fatal("delivered without an ack")
+	if s := alice.StatusOf("silent", m.ID); s != parley.StatusQueued {
+		t.Fatalf("unanswered, the message is %v, want queued", s)
 	}
 }
 
@@ -304,10 +317,10 @@ func TestStrangersCannotCrowdOutContacts(t *testing.T) {
 	})
 }
 
-// A stranger that opens its streams one after another, each closed before
-// the next, is never refused: its next stream may reach the node before
-// the node has seen the last one close (with one stream per stranger, a
-// push was now and then reset instead of answered).
+// A stranger that opens its streams one after another, each ended by the
+// node before the next, is never refused. (TestDMProtocolRejectsBadInput
+// flaked in CI: its pushes opened the next stream before the node had
+// ended the last, and the resource manager refused the third.)
 func TestStrangerStreamsOneAfterAnother(t *testing.T) {
 	bob := parleytest.StartNode(t, "bob")
 	mal := newMallory(t, bob)

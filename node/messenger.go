@@ -359,11 +359,6 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 			return nil, err
 		}
 	}
-	for i := range msgs {
-		if msgs[i].Outgoing && msgs[i].Status == parley.StatusQueued && m.n.dm.Sent(msgs[i].ID) {
-			msgs[i].Status = parley.StatusSent
-		}
-	}
 	return msgs, nil
 }
 

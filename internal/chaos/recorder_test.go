@@ -64,9 +64,6 @@ type history struct {
 	findings []string                    // guarded by mu; invariants broken while the run went on
 	events   map[string][]time.Time      // guarded by mu; nemesis events by kind: "heal", "restart"
 	idsByTxt map[seenKey]map[string]bool // guarded by mu; IDs a node held a text under
-	// sentToQueued counts outgoing messages seen going from sent back to
-	// queued: a failed attempt (see observe). Guarded by mu.
-	sentToQueued int
 }
 
 func newHistory() *history {
@@ -143,12 +140,7 @@ func (h *history) observe(i int, at time.Time, ms []apitype.MessageView) {
 			continue
 		}
 		key := fmt.Sprintf("%d/%s", i, id)
-		if old, ok := h.statuses[key]; ok && old == parley.StatusSent && m.Status == parley.StatusQueued {
-			// "sent" is not stored: the node shows a queued message as
-			// sent while an attempt is in flight, queued again when the
-			// attempt fails. Counted, not a finding (docs/reliability.md).
-			h.sentToQueued++
-		} else if ok && statusRank(m.Status) < statusRank(old) {
+		if old, ok := h.statuses[key]; ok && statusRank(m.Status) < statusRank(old) {
 			h.findingLocked("status went backwards: node %d's %q from %s (seen %s) to %s (seen %s)",
 				i, text, old, h.statusAt[key].Format("15:04:05.000"), m.Status, at.Format("15:04:05.000"))
 		}

@@ -31,14 +31,13 @@ type figures struct {
 	duplicatedFrames      int64
 	blocked               int64
 	fullDisk              bool
-	sentToQueued          int
 }
 
 // gather computes the figures from the history and the last verdict.
 func gather(c *cluster, h *history, v verdict) figures {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	f := figures{accepted: make(map[kind]int), refused: h.refused, sentToQueued: h.sentToQueued, findings: slices.Clone(h.findings),
+	f := figures{accepted: make(map[kind]int), refused: h.refused, findings: slices.Clone(h.findings),
 		delivered: v.delivered, lost: len(v.pending) + len(v.files), duplicated: len(v.duplicated), invented: len(v.invented)}
 	allSeen := make(map[*send]time.Time)
 	for _, s := range h.sends {
@@ -123,7 +122,6 @@ func (f figures) markdown() string {
 	p("| **duplicated** | **%d** |", f.duplicated)
 	p("| **invented** | **%d** |", f.invented)
 	p("| **findings during the run** (duplicates, statuses backwards, crashes) | **%d** |", len(f.findings))
-	p("| statuses seen going from sent back to queued (a failed attempt; sent is not stored) | %d |", f.sentToQueued)
 	if f.converged {
 		p("| time to converge after the final heal | %v |", f.converge.Round(100*time.Millisecond))
 	} else {

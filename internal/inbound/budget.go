@@ -12,11 +12,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// PerStranger is the streams one stranger may have served at once: its
-// next stream may arrive before we have seen its last one close (the two
-// travel on one connection, but are handled by different goroutines), so
-// an honest sender that opens one stream at a time needs two here, or its
-// next stream is sometimes refused.
+// PerStranger is the streams one stranger may have served at once: a
+// stream and a spare, as the resource manager allows any peer per
+// protocol, so that a sender's fresh try after a stream died is not
+// refused while we still count the dead one.
 const PerStranger = 2
 
 // Budget is the streams one protocol serves at once. It is not safe for

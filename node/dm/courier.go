@@ -121,14 +121,10 @@ func (c *courier) drain(ctx context.Context) error {
 				return err
 			}
 		}
-		// In flight until settled, so the status never falls back to
-		// queued between the ack and the write that records it.
-		c.svc.setInflight(entries, true)
 		ack, err := c.exchange(ctx, c.st, entries)
 		if err == nil {
 			err = c.settle(entries, ack)
 		}
-		c.svc.setInflight(entries, false)
 		if errors.Is(err, errSettle) {
 			return err
 		}

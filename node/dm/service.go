@@ -107,37 +107,9 @@ type Service struct {
 	mu       sync.Mutex
 	couriers map[peer.ID]*courier // guarded by mu; a courier leaves it when it retires (retire)
 
-	// inflight holds the IDs of envelopes written to a peer and not yet
-	// answered: what the user sees as "sent". Kept in memory only: a
-	// stored "sent" would cost a sync per batch for a state that lasts
-	// one round trip.
-	inflightMu sync.Mutex
-	inflight   map[parley.EnvelopeID]struct{} // guarded by inflightMu
-
 	// retiring, when set (tests only), runs in a courier's goroutine just
 	// before it tries to retire.
 	retiring func()
-}
-
-// Sent reports whether the envelope is on its way to the peer, written
-// and awaiting the peer's answer.
-func (s *Service) Sent(id parley.EnvelopeID) bool {
-	s.inflightMu.Lock()
-	defer s.inflightMu.Unlock()
-	_, ok := s.inflight[id]
-	return ok
-}
-
-func (s *Service) setInflight(entries []storage.OutboxEntry, on bool) {
-	s.inflightMu.Lock()
-	defer s.inflightMu.Unlock()
-	for _, e := range entries {
-		if on {
-			s.inflight[e.ID] = struct{}{}
-		} else {
-			delete(s.inflight, e.ID)
-		}
-	}
 }
 
 // New builds the service; Start makes it serve.
@@ -185,7 +157,6 @@ func New(cfg Config) (*Service, error) {
 		log:      cfg.Logger.With("service", "dm"),
 		life:     lifetime.New(cfg.Host, ID),
 		couriers: make(map[peer.ID]*courier),
-		inflight: make(map[parley.EnvelopeID]struct{}),
 	}, nil
 }
 
