@@ -408,3 +408,36 @@ func TestEmptyFile(t *testing.T) {
 		t.Fatalf("sender's empty file is %s", f.State)
 	}
 }
+
+// An offer the auto-accept rule takes but cannot fetch at once (here its
+// downloads folder cannot be made; a full disk or a stop right after the
+// offer was stored do the same) is fetched on the next start. Before, it
+// stayed "offered" for good: only accepted transfers were resumed.
+func TestAutoAcceptedOfferStartsAfterARestart(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	bobDir, bobHost := t.TempDir(), newHost(t)
+	sources := func() []peer.ID { return []peer.ID{alice.h.ID()} }
+	downloads := filepath.Join(bobDir, "downloads")
+	if err := os.WriteFile(downloads, nil, 0o600); err != nil { // a file where the folder goes
+		t.Fatal(err)
+	}
+	bob := newPeer(t, bobHost, bobDir, sources)
+	bob.svc.SetAutoAccept(1 << 20)
+	connect(t, bob.h, alice.h)
+	o, sum := offer(t, alice, bob, 256<<10)
+	if f, _ := bob.svc.File(FileID(o)); f.State != parley.FileOffered {
+		t.Fatalf("with no downloads folder the offer is %v, want offered", f.State)
+	}
+	bob.close()
+
+	if err := os.Remove(downloads); err != nil {
+		t.Fatal(err)
+	}
+	bob = newPeer(t, bobHost, bobDir, sources)
+	defer bob.close()
+	f := waitState(t, bob, FileID(o), parley.FileComplete)
+	if hashFile(t, f.Path) != sum {
+		t.Fatal("the file is not intact")
+	}
+}

@@ -161,7 +161,8 @@ func (s *Service) AutoAccept() int64 { return s.autoAccept.Load() }
 // SetAutoAccept changes it for offers from now on.
 func (s *Service) SetAutoAccept(limit int64) { s.autoAccept.Store(limit) }
 
-// Start serves the protocol and resumes the downloads a restart cut short.
+// Start serves the protocol, resumes the downloads a restart cut short and
+// starts those the auto-accept rule took but could not start.
 func (s *Service) Start() error {
 	s.life.Serve(s.handle)
 	recs, err := s.cfg.Store.Files()
@@ -169,8 +170,12 @@ func (s *Service) Start() error {
 		return err
 	}
 	for _, rec := range recs {
-		if !rec.Outgoing && rec.Accepted && rec.State == parley.FileTransferring {
+		switch {
+		case rec.Outgoing || !rec.Accepted:
+		case rec.State == parley.FileTransferring:
 			s.enqueue(rec.ID)
+		case rec.State == parley.FileOffered:
+			s.fetchAccepted(rec)
 		}
 	}
 	return nil
@@ -231,6 +236,7 @@ func (s *Service) OnOffer(conv parley.ConversationID, msg parley.EnvelopeID, fro
 		return nil // our own, synced back to us
 	}
 	isNew := false
+	limit := s.AutoAccept()
 	rec, err := s.cfg.Store.UpdateFile(FileID(o), func(f *storage.FileRecord, found bool) (bool, error) {
 		if found {
 			return false, nil
@@ -238,18 +244,28 @@ func (s *Service) OnOffer(conv parley.ConversationID, msg parley.EnvelopeID, fro
 		isNew = true
 		*f = recordOf(conv, msg, from, o)
 		f.State = parley.FileOffered
+		// The auto-accept decision is stored with the offer, so a fetch
+		// that cannot start now (no room, or we stop first) starts on a
+		// later Start instead of leaving the offer waiting for good.
+		f.Accepted = limit >= 0 && f.Size <= limit && s.cfg.IsContact(from)
 		return true, nil
 	})
 	if err != nil || !isNew {
 		return err
 	}
 	s.notify(rec.File)
-	if limit := s.AutoAccept(); limit >= 0 && rec.Size <= limit && s.cfg.IsContact(from) {
-		if _, err := s.Accept(rec.ID); err != nil {
-			s.log.Info("not fetching an offered file", "file", rec.ID, "err", err)
-		}
+	if rec.Accepted {
+		s.fetchAccepted(rec)
 	}
 	return nil
+}
+
+// fetchAccepted starts an offer the auto-accept rule took; one that cannot
+// start now stays accepted for the next Start.
+func (s *Service) fetchAccepted(rec storage.FileRecord) {
+	if _, err := s.Accept(rec.ID); err != nil {
+		s.log.Info("not fetching an offered file yet", "file", rec.ID, "err", err)
+	}
 }
 
 // Accept fetches an offered file (again, after a failure).
