@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/diskspace"
 	"github.com/parley-im/parley/internal/lifetime"
 	"github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
@@ -237,7 +238,7 @@ func (s *Service) Accept(id string) (parley.File, error) {
 	if err := os.MkdirAll(s.cfg.Downloads, 0o700); err != nil {
 		return rec.File, fmt.Errorf("downloads folder: %w", err)
 	}
-	if free := diskFree(s.cfg.Downloads); free >= 0 && free < rec.Size {
+	if free, err := diskspace.Free(s.cfg.Downloads); err == nil && free < rec.Size {
 		return rec.File, fmt.Errorf("%w: %s needs %d bytes, the disk has %d free", ErrNoSpace, rec.Name, rec.Size, free)
 	}
 	rec, err = s.setState(id, parley.FileTransferring, "", func(f *storage.FileRecord) { f.Accepted = true })
