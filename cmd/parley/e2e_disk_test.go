@@ -225,3 +225,46 @@ func TestStartOnFullDiskIsReadOnly(t *testing.T) {
 		t.Fatalf("alice holds bob's message %d times, want once", c)
 	}
 }
+
+// The web GUI says when the node's disk is full (a banner, live), shows
+// why a send failed where it failed, keeps showing the conversation, and
+// takes the banner down once space is freed.
+func TestBrowserShowsAFullDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and a browser")
+	}
+	disk := smallDisk(t, 160)
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice := parleytest.NewProcess(t, "Alice")
+	alice.Dir = filepath.Join(disk, "alice")
+	alice.Start()
+	bob := parleytest.StartProcess(t, "Bob")
+	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
+	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	bob.CLI("send", "Alice", "hello from bob")
+
+	a := b.NewTab("alice", art)
+	a.Navigate(alice.LoginURL())
+	a.Click("link", "Bob")
+	a.WaitMessage("hello from bob")
+
+	ballast := fillDisk(t, disk, 40)
+	a.WaitJS("the disk banner", `(() => {
+		const b = document.querySelector('.disk-banner');
+		return b && !b.hidden && b.textContent.startsWith('disk full: ') && b.getAttribute('role') === 'alert';
+	})()`)
+	a.Paste("textbox", "Message", "not on a full disk")
+	a.Click("button", "Send")
+	a.WaitText("Not sent: disk full: ")
+	a.Shoot("disk-full")
+	a.WaitMessage("hello from bob") // the conversation stays
+
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	a.WaitJS("the disk banner gone", `document.querySelector('.disk-banner').hidden`)
+	a.Click("button", "Send")
+	a.WaitMessage("not on a full disk")
+	parleytest.Eventually(t, "bob has it", func() bool { return parleytest.Count(bob.Messages("Alice"), "not on a full disk") == 1 })
+}
