@@ -122,7 +122,7 @@ func (g *spaceGate) state(fresh bool) SpaceState {
 			free = -1 // not told: the gate stays open, as it always was
 		}
 		g.free = free
-		full := g.full
+		var full bool
 		switch {
 		case free < 0:
 			full = false
@@ -184,7 +184,7 @@ func (db *DB) watchSpace(onSpace func(SpaceState), reported bool) {
 		}
 		reported = st.Full
 		if st.Full {
-			db.log.Warn(st.Err().Error(), "free_bytes", st.Free, "min_free_bytes", st.MinFree)
+			db.log.Warn(st.Err().Error(), spaceAttrs(st)...)
 		} else {
 			db.log.Info("disk space is back: Parley takes writes again", "free_mb", st.Free>>20)
 		}
