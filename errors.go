@@ -1,6 +1,9 @@
 package parley
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Callers test them with errors.Is; the API turns them into
 // status codes and one-line messages at the edge.
@@ -31,7 +34,8 @@ var (
 	ErrNotAdmin = errors.New("only a group admin may do this")
 	// ErrNotMember: the peer is not a member of the group (or we are not).
 	ErrNotMember = errors.New("not a member of the group")
-	// ErrNoSpace: the disk cannot hold a file.
+	// ErrNoSpace: the disk cannot hold a file, or is too full for the store
+	// to write safely (then the error is a *DiskFullError).
 	ErrNoSpace = errors.New("not enough disk space")
 	// ErrPrivateNetwork: the node is in a private network (a swarm key),
 	// which keeps it off public networks such as the public IPFS DHT.
@@ -39,3 +43,17 @@ var (
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )
+
+// DiskFullError: the disk holding the store has less free space than the
+// store needs to write safely, so it takes no writes (it is read-only)
+// until space is freed; reads go on. It is ErrNoSpace for errors.Is.
+type DiskFullError struct {
+	Free int64 // bytes free when it was measured
+}
+
+func (e *DiskFullError) Error() string {
+	return fmt.Sprintf("disk full: %d MB free; Parley is read-only until space is freed", e.Free>>20)
+}
+
+// Is makes a DiskFullError match ErrNoSpace.
+func (e *DiskFullError) Is(target error) bool { return target == ErrNoSpace }

@@ -175,6 +175,9 @@ const (
 	// any surface: another browser, the CLI, a bot), so unread counts
 	// elsewhere are stale.
 	EventRead EventType = "read"
+	// EventDisk: the store turned read-only because the disk is full, or
+	// writable again once space was freed.
+	EventDisk EventType = "disk"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
@@ -187,6 +190,25 @@ type Event struct {
 	File    *File    // file
 	// Conversation is the conversation read (read).
 	Conversation ConversationID
+	Disk         *DiskStatus // disk
+}
+
+// DiskStatus says whether the node's store takes writes. Below a watermark
+// of free space it takes none (sends, received messages, file chunks are
+// refused, and peers keep theirs queued) and reads go on, until space is
+// freed.
+type DiskStatus struct {
+	Free    int64 // bytes free on the disk holding the store; -1 where it cannot be told
+	MinFree int64 // the watermark
+	Full    bool  // read-only until space is freed
+}
+
+// Err is the error writes get: nil, or a *DiskFullError.
+func (d DiskStatus) Err() error {
+	if !d.Full {
+		return nil
+	}
+	return &DiskFullError{Free: max(d.Free, 0)}
 }
 
 // Reachability is whether peers beyond this network can dial the node, as
@@ -235,6 +257,9 @@ type NetworkStatus struct {
 	// PrivateNetwork: a swarm key fences the node off from every peer
 	// that does not hold the same key.
 	PrivateNetwork bool
+	// Disk: whether the store takes writes (not network, but what the
+	// status page and the GUI's banner need as well).
+	Disk DiskStatus
 }
 
 // ConnectedPeer is a peer we have a connection to, and how.

@@ -354,8 +354,10 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 	if err != nil {
 		return nil, err
 	}
-	if markRead {
-		if err := m.markRead(c, msgs); err != nil {
+	// On a full disk the store is read-only: the messages are shown, and
+	// stay unread until space is freed.
+	if markRead && m.n.store.SpaceErr() == nil {
+		if err := m.markRead(c, msgs); err != nil && !errors.Is(err, parley.ErrNoSpace) {
 			return nil, err
 		}
 	}

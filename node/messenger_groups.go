@@ -141,7 +141,8 @@ func (m *Messenger) GroupMessages(ctx context.Context, group string, p parley.Pa
 	if err != nil {
 		return nil, err
 	}
-	return m.n.groups.Messages(id, p, markRead)
+	// On a full disk the messages are shown, and stay unread.
+	return m.n.groups.Messages(id, p, markRead && m.n.store.SpaceErr() == nil)
 }
 
 // RenameGroup renames a group (admins only).

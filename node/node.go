@@ -110,6 +110,12 @@ type Config struct {
 	// all). Contacts and fellow members get longer (docs/design-notes.md,
 	// "Inbound streams").
 	StrangerTimeout time.Duration
+	// MinFree is the free-space watermark below which the store takes no
+	// writes (storage.Options.MinFree); 0: storage.DefaultMinFree, 64 MiB.
+	MinFree int64
+	// FreeSpace measures free space (storage.Options.FreeSpace); nil: a
+	// statfs. Tests inject one.
+	FreeSpace func(dir string) (int64, error)
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -154,6 +160,10 @@ type Node struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
+	// writable is signalled when the store takes writes again after a
+	// full disk; resumeOnSpace then sends what waited. Capacity 1.
+	writable chan struct{}
+
 	netMu        sync.Mutex
 	reachability network.Reachability // guarded by netMu: AutoNAT's latest verdict
 	observed     map[peer.ID]string   // guarded by netMu: how each connected peer sees us
@@ -175,7 +185,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub()}
+	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1)}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -222,10 +232,15 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if created {
 		n.log.Info("created a new identity", "peer_id", n.id.PeerID)
 	}
-	if n.store, err = storage.Open(storage.Options{Dir: filepath.Join(cfg.DataDir, "db"), EncryptionKey: n.id.StoreKey, Logger: cfg.Logger}); err != nil {
+	if n.store, err = storage.Open(storage.Options{
+		Dir: filepath.Join(cfg.DataDir, "db"), EncryptionKey: n.id.StoreKey, Logger: cfg.Logger,
+		MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, OnSpace: n.spaceChanged,
+	}); err != nil {
 		return nil, err
 	}
-	if err := n.saveProfile(cfg.Name); err != nil {
+	if err := n.saveProfile(cfg.Name); errors.Is(err, parley.ErrNoSpace) {
+		n.log.Warn("the new display name is not saved: the disk is full", "err", err)
+	} else if err != nil {
 		return nil, err
 	}
 	relays := &relaySource{bootstrap: bootstrap}
@@ -363,6 +378,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.wg.Add(1)
 	go n.keepContactsInReach(reconnect)
+	n.wg.Add(1)
+	go n.resumeOnSpace()
 
 	if err := n.dialKnownPeers(bootstrap); err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		// runs (relay.go says when) and removes it when it stops.
 		RelayService:   slices.Contains(protocols, circuitproto.ProtoIDv2Hop),
 		PrivateNetwork: n.psk != nil,
+		Disk:           diskStatus(n.store.Space()),
 	}
 	if pub := n.pub.Load(); pub != nil {
 		st.PublicDHT, st.PublicDHTPeers = true, pub.dht.RoutingTable().Size()

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
 	parley "github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/diskspace"
 )
 
 // The benchmarks write incoming text messages with 200-byte envelopes,
@@ -32,12 +34,21 @@ func benchSet() []Record {
 
 // benchRun times write(db) on a fresh store for each iteration.
 func benchRun(b *testing.B, n int, write func(b *testing.B, db *DB, recs []Record)) {
+	benchRunWith(b, n, nil, write)
+}
+
+// benchRunWith is benchRun with a free-space function for the store (nil:
+// statfs).
+func benchRunWith(b *testing.B, n int, free func(string) (int64, error), write func(b *testing.B, db *DB, recs []Record)) {
 	recs := benchSet()[:n]
 	b.ResetTimer()
 	var elapsed time.Duration
 	for range b.N {
 		b.StopTimer()
-		db := openTemp(b)
+		db, err := Open(Options{Dir: b.TempDir(), EncryptionKey: newKey(b), Logger: quietLogger(), FreeSpace: free})
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 		start := time.Now()
 		write(b, db, recs)
@@ -113,6 +124,24 @@ func BenchmarkBadgerBaselineWriteBatch(b *testing.B) {
 // call, as concurrent DM streams do. Group commit lets them share syncs.
 func BenchmarkPutRecordsConcurrent(b *testing.B) {
 	benchRun(b, benchRecords, func(b *testing.B, db *DB, recs []Record) {
+		concurrently(b, 64, len(recs), func(i int) error {
+			_, err := db.PutRecords(recs[i : i+1])
+			return err
+		})
+	})
+}
+
+// BenchmarkPutRecordsConcurrentNearWatermark is BenchmarkPutRecordsConcurrent
+// on a disk just above the write watermark, where every commit measures
+// free space (a real statfs): what the gate costs at its dearest.
+func BenchmarkPutRecordsConcurrentNearWatermark(b *testing.B) {
+	nearFull := func(dir string) (int64, error) {
+		if _, err := diskspace.Free(dir); err != nil {
+			return 0, err
+		}
+		return DefaultMinFree + 16<<20, nil
+	}
+	benchRunWith(b, benchRecords, nearFull, func(b *testing.B, db *DB, recs []Record) {
 		concurrently(b, 64, len(recs), func(i int) error {
 			_, err := db.PutRecords(recs[i : i+1])
 			return err

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
@@ -42,14 +47,42 @@ type Options struct {
 	// Logger receives badger's messages; its info chatter goes to Debug.
 	// Optional, nil means slog.Default().
 	Logger *slog.Logger
+
+	// MinFree is the write watermark: while the disk holding Dir has less
+	// free, writes fail with a *parley.DiskFullError (space.go). Optional,
+	// 0 means DefaultMinFree (64 MiB).
+	MinFree int64
+	// FreeSpace measures the free bytes on the file system holding dir.
+	// Optional, nil means a statfs (internal/diskspace); tests inject one.
+	FreeSpace func(dir string) (int64, error)
+	// SpaceCheckEvery is how often free space is measured while idle, and
+	// how old a reading far from the watermark may be. Optional, 0 means
+	// one second.
+	SpaceCheckEvery time.Duration
+	// OnSpace is told when the store turns read-only for lack of space, or
+	// writable again. Called from the store's own goroutine: it must not
+	// block, nor call back into the store's writes. Optional.
+	OnSpace func(SpaceState)
 }
 
 // DB is the node's store. Its methods are safe for concurrent use. Writes go
 // through one writer goroutine that commits concurrent callers together
 // (see doc.go); reads run in their own badger read transactions.
 type DB struct {
-	bdb *badger.DB
-	log *slog.Logger
+	// bdb is replaced when a store opened read-only is reopened for
+	// writing: by the writer goroutine, under mu. Reads use it under mu's
+	// read lock (view), the writer without (it is the only one to change it).
+	bdb   *badger.DB
+	bopts badger.Options // how bdb was opened, without ReadOnly
+	log   *slog.Logger
+
+	// space gates writes on free disk space (space.go). readOnly: badger
+	// itself is open read-only (the disk was full at Open) until the
+	// watcher reopens it. Written by Open and the writer goroutine.
+	space       *spaceGate
+	readOnly    atomic.Bool
+	reopen      chan chan error // to the writer: reopen read-write
+	watcherDone chan struct{}   // closed when watchSpace has returned
 
 	writes     chan *op      // to the writer goroutine; unbuffered, so no op is ever stranded
 	quit       chan struct{} // closed by Close: the writer stops taking ops
@@ -89,28 +122,119 @@ func Open(opts Options) (*DB, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	bdb, err := badger.Open(badgerOptions(opts.Dir, opts.EncryptionKey, log))
-	if err != nil {
-		return nil, openError(opts.Dir, err)
-	}
 	db := &DB{
-		bdb:        bdb,
-		log:        log,
-		writes:     make(chan *op),
-		quit:       make(chan struct{}),
-		writerDone: make(chan struct{}),
+		bopts:       badgerOptions(opts.Dir, opts.EncryptionKey, log),
+		log:         log,
+		space:       newSpaceGate(opts.Dir, opts.MinFree, opts.FreeSpace, opts.SpaceCheckEvery),
+		writes:      make(chan *op),
+		reopen:      make(chan chan error),
+		quit:        make(chan struct{}),
+		writerDone:  make(chan struct{}),
+		watcherDone: make(chan struct{}),
 	}
-	if err := db.migrate(); err != nil {
-		return nil, errors.Join(err, closeBadger(bdb))
+	if err := db.openBadger(); err != nil {
+		return nil, err
 	}
-	if db.outboxSeq, err = db.loadOutboxSeq(); err != nil {
-		return nil, errors.Join(err, closeBadger(bdb))
-	}
-	if err := db.loadContacts(); err != nil {
-		return nil, errors.Join(err, closeBadger(bdb))
+	if err := db.load(); err != nil {
+		return nil, errors.Join(err, closeBadger(db.bdb))
 	}
 	go db.writeLoop()
+	go db.watchSpace(opts.OnSpace, db.Space().Full)
 	return db, nil
+}
+
+// openBadger opens badger in db.bopts.Dir: read-only when the disk is
+// below the watermark, so that nothing at all is written (opening
+// read-write starts a new write-ahead log and value-log file, written
+// through mmap). A store that did not close cleanly cannot be opened
+// read-only (its write-ahead log must be replayed and truncated): it is
+// opened read-write if the disk has openMinFree, and writes stay gated.
+func (db *DB) openBadger() error {
+	st := db.space.state(true)
+	if st.Full {
+		if _, err := os.Stat(filepath.Join(db.bopts.Dir, badger.ManifestFilename)); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("storage: open %s: %w: there is no room to create a store", db.bopts.Dir, st.Err())
+		}
+		bdb, err := badger.Open(db.bopts.WithReadOnly(true))
+		switch {
+		case err == nil:
+			db.bdb = bdb
+			db.readOnly.Store(true)
+			db.log.Warn(st.Err().Error(), spaceAttrs(st)...)
+			return nil
+		case !strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()):
+			return openError(db.bopts.Dir, err)
+		case st.Free < openMinFree:
+			return fmt.Errorf("storage: open %s: %w: the store did not close cleanly, and opening it needs %d MB free",
+				db.bopts.Dir, st.Err(), openMinFree>>20)
+		}
+		db.log.Warn(st.Err().Error()+" (the store did not close cleanly: it is opened for writing, and takes none)", spaceAttrs(st)...)
+	}
+	bdb, err := badger.Open(db.bopts)
+	if err != nil {
+		return openError(db.bopts.Dir, err)
+	}
+	db.bdb = bdb
+	return nil
+}
+
+// load brings the schema up to date and reads what the store keeps in
+// memory. On a read-only store a needed migration fails with the disk-full
+// error.
+func (db *DB) load() error {
+	if err := db.loadSchema(); err != nil {
+		return err
+	}
+	return db.loadContacts()
+}
+
+// loadSchema migrates and reads the outbox sequence, straight from bdb
+// (reopenRW calls it holding mu).
+func (db *DB) loadSchema() error {
+	if err := db.migrate(); err != nil {
+		if errors.Is(err, badger.ErrReadOnlyTxn) {
+			return fmt.Errorf("storage: %w: the store must be upgraded to schema %d first, which needs space", db.space.state(false).Err(), SchemaVersion)
+		}
+		return err
+	}
+	var err error
+	db.outboxSeq, err = db.loadOutboxSeq()
+	return err
+}
+
+// reopenRW closes the read-only badger and opens it read-write, in
+// the writer goroutine (which alone uses bdb for writes) and under mu (so
+// no read is in flight). If that fails, it reopens read-only, so that
+// reads go on.
+func (db *DB) reopenRW() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed || !db.readOnly.Load() {
+		return nil
+	}
+	if err := closeBadger(db.bdb); err != nil {
+		db.log.Warn("closing the read-only store", "err", err)
+	}
+	bdb, err := badger.Open(db.bopts)
+	if err == nil {
+		db.bdb = bdb
+		// The contacts in memory are current: nothing was written.
+		if err = db.loadSchema(); err == nil {
+			db.readOnly.Store(false)
+			db.log.Info("the store is writable again")
+			return nil
+		}
+		err = errors.Join(err, closeBadger(bdb))
+	}
+	ro, rerr := badger.Open(db.bopts.WithReadOnly(true))
+	if rerr != nil {
+		// Neither: nothing can be read or written. Every call fails as
+		// after Close, and the node must be restarted.
+		db.closed = true
+		return errors.Join(openError(db.bopts.Dir, err), openError(db.bopts.Dir, rerr))
+	}
+	db.bdb = ro
+	return openError(db.bopts.Dir, err)
 }
 
 // badgerOptions sizes badger for a desktop app: badger's defaults (64 MiB
@@ -120,11 +244,11 @@ func badgerOptions(dir string, key []byte, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithSyncWrites(true). // Commit returns only once the write is on disk
 		WithEncryptionKey(key).
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
 		WithBlockCacheSize(8 << 20). // must be > 0: badger panics with encryption and no block cache
 		WithIndexCacheSize(4 << 20). // with encryption, table indexes are decrypted into this cache
-		WithValueLogFileSize(32 << 20).
+		WithValueLogFileSize(valueLogFileSize).
 		WithNumCompactors(2).
 		WithMetricsEnabled(false). // its metrics are process-wide expvars; we export none
 		// Every write goes through the single writer goroutine, so
@@ -161,10 +285,14 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)
 		<-db.writerDone
+		<-db.watcherDone
 		db.mu.Lock()
+		wasClosed := db.closed // by a failed reopen, which left no badger open
 		db.closed = true
 		db.mu.Unlock()
-		db.closeErr = closeBadger(db.bdb)
+		if !wasClosed {
+			db.closeErr = closeBadger(db.bdb)
+		}
 	})
 	return db.closeErr
 }

@@ -351,6 +351,15 @@ func TestHelperProcess(t *testing.T) {
 			db.Close()
 		}
 		fmt.Printf("in-use=%v err=%v\n", errors.Is(err, parley.ErrDataDirInUse), err)
+	case "crash":
+		// Write, then die without closing: badger's write-ahead log is
+		// left as a crash leaves it.
+		db, err := Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(t, db, text(bob, false, 1, "written before the crash"))
+		os.Exit(0)
 	case "rss":
 		before := rssKiB(t)
 		db, err := Open(opts)

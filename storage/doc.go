@@ -32,6 +32,16 @@
 // conflict, and concurrent writers share syncs: see
 // BenchmarkPutRecordsConcurrent.
 //
+// # Full disk
+//
+// Badger writes its logs through mmap, and a page the disk cannot back
+// kills the process with SIGBUS, so the store never lets badger near a full
+// disk: below a watermark of free space (DefaultMinFree, 64 MiB) every write
+// fails with a *parley.DiskFullError and changes nothing, while reads go
+// on. Opened on a full disk, badger itself is opened read-only, and
+// reopened read-write once space is back (Options.OnSpace tells when).
+// space.go says why the watermark is what it is.
+//
 // # Encryption
 //
 // Options.EncryptionKey is required: badger encrypts the WAL, the value log

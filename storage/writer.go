@@ -73,6 +73,9 @@ func (db *DB) writeLoop() {
 		select {
 		case o := <-db.writes:
 			batch = append(batch, o)
+		case reply := <-db.reopen:
+			reply <- db.reopenRW()
+			continue
 		case <-db.quit:
 			return
 		}
@@ -113,7 +116,11 @@ func (db *DB) runBatch(ops []*op) {
 		if !from.before(end) {
 			break
 		}
-		w := &wtxn{txn: db.bdb.NewTransaction(true), seq: db.outboxSeq}
+		// Below the watermark the transaction is read-only: an op that
+		// writes fails (and is told the disk is full), one that finds
+		// nothing to write succeeds. A read-only badger makes it so too.
+		space := db.space.state(false)
+		w := &wtxn{txn: db.bdb.NewTransaction(!space.Full), seq: db.outboxSeq}
 		at, applied, err := fill(w, ops, from, stop)
 		switch {
 		case err == nil:
@@ -135,8 +142,12 @@ func (db *DB) runBatch(ops []*op) {
 			// Op at.op failed (or one unit alone exceeds the limit). Drop it
 			// and redo the others, so none of its writes reach the disk.
 			w.txn.Discard()
-			if errors.Is(err, badger.ErrTxnTooBig) {
+			switch {
+			case errors.Is(err, badger.ErrTxnTooBig):
 				err = fmt.Errorf("storage: one write is too large for a transaction: %w", err)
+			case errors.Is(err, badger.ErrReadOnlyTxn):
+				space.Full = true // also when badger itself is open read-only
+				err = space.Err()
 			}
 			ops[at.op].err = err
 		}

@@ -124,6 +124,14 @@ func printStatus(w io.Writer, s client.NetworkStatusView) error {
 		fmt.Fprintf(tw, "Public DHT:\toff\n")
 	}
 	fmt.Fprintf(tw, "Relay service:\t%s\n", onOff(s.RelayService))
+	if d := s.Disk; d != nil {
+		switch {
+		case d.Full:
+			fmt.Fprintf(tw, "Disk:\t%s\n", d.Message)
+		case d.FreeBytes >= 0:
+			fmt.Fprintf(tw, "Disk:\t%d MB free\n", d.FreeBytes>>20)
+		}
+	}
 	printList(tw, "Listening on:", s.ListenAddrs)
 	printList(tw, "Announcing:", s.AnnouncedAddrs)
 	printList(tw, "Observed as:", s.ObservedAddrs)

@@ -173,6 +173,9 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "Parley is running. Open %s\n", login)
 	fmt.Fprintf(out, "Peer ID: %s\n", m.Self().PeerID)
+	if err := m.Disk().Err(); err != nil {
+		fmt.Fprintln(out, err) // "disk full: N MB free; Parley is read-only until space is freed"
+	}
 
 	serveErr := srv.Serve(ctx)
 	stop() // a second Ctrl-C now kills at once, should closing hang

@@ -52,7 +52,8 @@ const (
 // is not in the group), and it may succeed once that changes; so is
 // ErrPrivateNetwork (the node runs with a swarm key). ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
-// Insufficient Storage: the node's disk cannot hold the file.
+// Insufficient Storage: the node's disk cannot hold the file, or is below
+// the store's watermark (the node is read-only: "disk full: N MB free").
 var codes = []struct {
 	err    error
 	status int
@@ -80,6 +81,12 @@ var codes = []struct {
 func ErrorFor(err error) (e *Error, ok bool) {
 	if errors.As(err, &e) {
 		return e, true
+	}
+	// The disk-full message alone, whatever wrapped it: it is the one line
+	// the user needs.
+	var full *parley.DiskFullError
+	if errors.As(err, &full) {
+		return &Error{Status: http.StatusInsufficientStorage, Message: full.Error(), Code: "no_space"}, true
 	}
 	for _, c := range codes {
 		if errors.Is(err, c.err) {

@@ -51,3 +51,19 @@ func TestErrorForRoundTrip(t *testing.T) {
 		t.Errorf("internal error mapped to %+v, %v", e, ok)
 	}
 }
+
+// A disk-full error answers 507 with its own one line, whatever wrapped
+// it, and a client sees parley.ErrNoSpace.
+func TestDiskFullIsOneLine507(t *testing.T) {
+	err := fmt.Errorf("send: storing the message: %w", &parley.DiskFullError{Free: 12 << 20})
+	e, ok := apitype.ErrorFor(err)
+	if !ok || e.Status != http.StatusInsufficientStorage || e.Code != "no_space" {
+		t.Fatalf("ErrorFor = %+v, %v", e, ok)
+	}
+	if want := "disk full: 12 MB free; Parley is read-only until space is freed"; e.Message != want {
+		t.Fatalf("message %q, want %q", e.Message, want)
+	}
+	if !errors.Is(e, parley.ErrNoSpace) {
+		t.Fatal("the client's error is not parley.ErrNoSpace")
+	}
+}

@@ -53,7 +53,7 @@ var (
 		Peers: []parley.ConnectedPeer{{PeerID: "12D3KooWAlice", Name: "alice", Transport: "quic-v1",
 			Direction: "outbound", Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}, {}},
 		DHTMode: "client", DHTPeers: 3, MDNS: true, RelayService: true, PublicDHT: true, PublicDHTPeers: 20,
-		PrivateNetwork: true}
+		PrivateNetwork: true, Disk: parley.DiskStatus{Free: 5 << 30, MinFree: 64 << 20}}
 	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true}
 )
 
@@ -81,6 +81,7 @@ func goldenViews() map[string]any {
 			apitype.EventView{Type: parley.EventGroup, Group: &gv},
 			apitype.EventView{Type: parley.EventFile, File: &fv},
 			apitype.EventView{Type: parley.EventRead, Conversation: convID},
+			apitype.EventView{Type: parley.EventDisk, Disk: apitype.NewDiskView(parley.DiskStatus{Free: 12 << 20, MinFree: 64 << 20, Full: true})},
 			apitype.EventView{},
 		},
 		"peer":     []any{apitype.NewPeerView(peerInfo), apitype.NewPeerView(parley.PeerInfo{})},

@@ -211,6 +211,26 @@ type EventView struct {
 	File    *FileView        `json:"file,omitempty"`    // file: offered, progress, complete, failed, cancelled
 	// Conversation was read elsewhere (read): refetch unread counts.
 	Conversation parley.ConversationID `json:"conversation,omitzero"`
+	Disk         *DiskView             `json:"disk,omitempty"` // disk: full, or writable again
+}
+
+// DiskView says whether the node takes writes. While Full, sends and
+// everything else that writes fail with 507 and code "no_space", and
+// Message says why in one line; reads go on.
+type DiskView struct {
+	Full      bool   `json:"full"`
+	FreeBytes int64  `json:"free_bytes"`        // -1 where the node cannot tell
+	MinFree   int64  `json:"min_free_bytes"`    // below this much free the node is read-only
+	Message   string `json:"message,omitempty"` // while Full: "disk full: N MB free; ..."
+}
+
+// NewDiskView renders d.
+func NewDiskView(d parley.DiskStatus) *DiskView {
+	v := &DiskView{Full: d.Full, FreeBytes: d.Free, MinFree: d.MinFree}
+	if err := d.Err(); err != nil {
+		v.Message = err.Error()
+	}
+	return v
 }
 
 // PeerView is a connected peer, as GET /api/v1/peers lists it.
@@ -242,6 +262,7 @@ type NetworkStatusView struct {
 	PublicDHT      bool                `json:"public_dht"`
 	PublicDHTPeers int                 `json:"public_dht_peers"`
 	PrivateNetwork bool                `json:"private_network"`
+	Disk           *DiskView           `json:"disk"`
 }
 
 // NewNetworkStatusView renders s. A nil list stays null in JSON, as it was
@@ -258,7 +279,8 @@ func NewNetworkStatusView(s parley.NetworkStatus) NetworkStatusView {
 	return NetworkStatusView{Reachability: s.Reachability, ListenAddrs: s.ListenAddrs,
 		AnnouncedAddrs: s.AnnouncedAddrs, ObservedAddrs: s.ObservedAddrs, Relays: s.Relays, Peers: peers,
 		DHTMode: s.DHTMode, DHTPeers: s.DHTPeers, MDNS: s.MDNS, RelayService: s.RelayService,
-		PublicDHT: s.PublicDHT, PublicDHTPeers: s.PublicDHTPeers, PrivateNetwork: s.PrivateNetwork}
+		PublicDHT: s.PublicDHT, PublicDHTPeers: s.PublicDHTPeers, PrivateNetwork: s.PrivateNetwork,
+		Disk: NewDiskView(s.Disk)}
 }
 
 // ConnectedPeerView is a peer we have a connection to, and how.

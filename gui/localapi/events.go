@@ -87,6 +87,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) eventView(ctx context.Context, ev parley.Event) apitype.EventView {
 	v := apitype.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online, Conversation: ev.Conversation}
+	if ev.Disk != nil {
+		v.Disk = apitype.NewDiskView(*ev.Disk)
+	}
 	if ev.Message == nil && ev.Group == nil && ev.File == nil {
 		return v
 	}

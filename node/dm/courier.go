@@ -108,6 +108,11 @@ func (c *courier) drain(ctx context.Context) error {
 	store := c.svc.cfg.Store
 	reused := c.st != nil
 	for {
+		// On a full disk the peer's answer could not be recorded: wait
+		// (the node kicks couriers once space is back).
+		if err := store.SpaceErr(); err != nil {
+			return err
+		}
 		entries, err := store.Outbox(c.peer.String(), MaxBatch)
 		if err != nil {
 			return err

@@ -244,6 +244,11 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	if len(missing) == 0 {
 		return 0, nil
 	}
+	// On a full disk (the store's watermark; downloads usually share its
+	// disk) no chunk is fetched: the download waits and resumes.
+	if err := s.cfg.Store.SpaceErr(); err != nil {
+		return 0, err
+	}
 	if shared {
 		// Several holders: each member fetches in its own order and a
 		// window at a time from each, going back to the other members
@@ -328,6 +333,10 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 					if tooMany {
 						fail(fmt.Errorf("%s serves corrupted chunks", src))
 					}
+					continue
+				}
+				if err := s.cfg.Store.SpaceErr(); err != nil {
+					fail(err) // the chunk is fetched again once space is back
 					continue
 				}
 				if err := part.writeChunk(plain, int64(f.index)*int64(rec.ChunkSize)); err != nil {

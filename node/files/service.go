@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/internal/diskspace"
 	"github.com/parley-im/parley/internal/inbound"
 	"github.com/parley-im/parley/internal/lifetime"
 	"github.com/parley-im/parley/pb"
@@ -170,11 +171,23 @@ func (s *Service) Start() error {
 		return err
 	}
 	for _, rec := range recs {
-		switch {
-		case rec.Outgoing || !rec.Accepted:
-		case rec.State == parley.FileTransferring:
+		if !rec.Outgoing && rec.Accepted && rec.State == parley.FileTransferring {
 			s.enqueue(rec.ID)
-		case rec.State == parley.FileOffered:
+		}
+	}
+	return s.FetchAutoAccepted()
+}
+
+// FetchAutoAccepted starts the offers the auto-accept rule took but that
+// could not start then (no room on the disk, or we stopped first): at
+// Start, and when the disk has room again.
+func (s *Service) FetchAutoAccepted() error {
+	recs, err := s.cfg.Store.Files()
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if !rec.Outgoing && rec.Accepted && rec.State == parley.FileOffered {
 			s.fetchAccepted(rec)
 		}
 	}
@@ -285,7 +298,7 @@ func (s *Service) Accept(id string) (parley.File, error) {
 	if err := os.MkdirAll(s.cfg.Downloads, 0o700); err != nil {
 		return rec.File, fmt.Errorf("downloads folder: %w", err)
 	}
-	if free := diskFree(s.cfg.Downloads); free >= 0 && free < rec.Size {
+	if free, err := diskspace.Free(s.cfg.Downloads); err == nil && free < rec.Size {
 		return rec.File, fmt.Errorf("%w: %s needs %d bytes, the disk has %d free", ErrNoSpace, rec.Name, rec.Size, free)
 	}
 	rec, err = s.setState(id, parley.FileTransferring, "", func(f *storage.FileRecord) { f.Accepted = true })

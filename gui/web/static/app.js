@@ -15,6 +15,7 @@ const root = document.getElementById('app');
 let sidebar;
 let main;
 let banner;
+let diskBanner;
 let screen = null; // the current screen's handlers
 let events = null;
 let loggedOut = false;
@@ -120,6 +121,9 @@ function onEvent(ev) {
     case 'read': // read elsewhere: another window, the CLI, a bot
       store.refreshSoon('conversations');
       break;
+    case 'disk': // the node's disk filled, or space was freed
+      showDisk(ev.disk);
+      break;
     default:
   }
 }
@@ -128,6 +132,19 @@ function showBanner(text, retry) {
   replace(banner, h('span', null, text),
     retry ? h('button', { type: 'button', class: 'link', onclick: retry }, 'Try now') : null);
   banner.hidden = false;
+}
+
+/** showDisk shows, while the node's disk is full, why nothing can be sent or received. */
+function showDisk(disk) {
+  const full = !!disk?.full;
+  replace(diskBanner, full
+    ? h('span', null, `${disk.message}. Free some space on the disk that holds Parley's data; your conversations can still be read.`)
+    : null);
+  diskBanner.hidden = !full;
+}
+
+function refreshDisk() {
+  api.status().then((st) => showDisk(st.disk)).catch(() => {});
 }
 
 function startEvents() {
@@ -139,6 +156,7 @@ function startEvents() {
       state.connected = true;
       banner.hidden = true;
       replace(banner);
+      refreshDisk(); // it may have filled or emptied while the stream was down
       // Catch up on whatever happened while the stream was down (the
       // node may have restarted): lists, then the screen.
       store.refresh().then(() => { if (again) screen?.reload?.(); })
@@ -165,9 +183,11 @@ function startEvents() {
 
 function buildShell() {
   banner = h('div', { class: 'conn-banner', role: 'status', hidden: true });
+  diskBanner = h('div', { class: 'conn-banner disk-banner', role: 'alert', hidden: true });
   sidebar = h('nav', { class: 'sidebar', 'aria-label': 'Conversations' });
   main = h('main', { class: 'main', id: 'main' });
-  replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), banner, sidebar, main);
+  replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
+    h('div', { class: 'banners' }, banner, diskBanner), sidebar, main);
   root.querySelector('.skip').addEventListener('click', (e) => {
     e.preventDefault();
     focusScreen();

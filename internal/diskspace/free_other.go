@@ -1,0 +1,5 @@
+//go:build !linux
+
+package diskspace
+
+func free(string) (int64, error) { return 0, ErrUnknown }
