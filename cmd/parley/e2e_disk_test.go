@@ -88,6 +88,20 @@ func wantDiskFullSend(t *testing.T, p *parleytest.Process, to, text string) {
 // notDelivered: the sender still holds the message, queued (or in flight).
 func notDelivered(status string) bool { return status == "queued" || status == "sent" }
 
+// aliceOnSmallDisk starts alice with her data dir on a 160 MB disk of the
+// test's own, and bob as her contact.
+func aliceOnSmallDisk(t *testing.T) (disk string, alice, bob *parleytest.Process) {
+	t.Helper()
+	disk = smallDisk(t, 160)
+	alice = parleytest.NewProcess(t, "alice")
+	alice.Dir = filepath.Join(disk, "alice")
+	alice.Start()
+	bob = parleytest.StartProcess(t, "bob")
+	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
+	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	return disk, alice, bob
+}
+
 // The data dir's disk fills while the node runs: sends fail with "disk
 // full: N MB free", the node stays up and serves reads, a contact's
 // messages are not acknowledged and stay queued with the contact; once the
@@ -98,13 +112,7 @@ func TestFullDiskRefusesWritesAndRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes")
 	}
-	disk := smallDisk(t, 160)
-	alice := parleytest.NewProcess(t, "alice")
-	alice.Dir = filepath.Join(disk, "alice")
-	alice.Start()
-	bob := parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	disk, alice, bob := aliceOnSmallDisk(t)
 	alice.CLI("send", "bob", "before the disk filled")
 	parleytest.Eventually(t, "bob has the first message", func() bool {
 		return parleytest.Count(bob.Messages("alice"), "before the disk filled") == 1
@@ -179,13 +187,7 @@ func TestStartOnFullDiskIsReadOnly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes")
 	}
-	disk := smallDisk(t, 160)
-	alice := parleytest.NewProcess(t, "alice")
-	alice.Dir = filepath.Join(disk, "alice")
-	alice.Start()
-	bob := parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	disk, alice, bob := aliceOnSmallDisk(t)
 	bob.CLI("send", "alice", "before")
 	parleytest.Eventually(t, "alice has bob's first message", func() bool {
 		return parleytest.Count(alice.Messages("bob"), "before") == 1
