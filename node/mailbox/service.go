@@ -184,16 +184,18 @@ func (s *Service) Sweep() (int, error) {
 func (s *Service) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SweepEvery)
 	defer t.Stop()
+	// The first sweep waits a period too: expired mail is never served,
+	// so it may wait, and Start stays quick.
 	for {
-		if n, err := s.Sweep(); err != nil {
-			s.log.Warn("mailbox: sweeping expired mail", "err", err)
-		} else if n > 0 {
-			s.log.Info("mailbox: deleted expired mail", "envelopes", n)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if n, err := s.Sweep(); err != nil {
+			s.log.Warn("mailbox: sweeping expired mail", "err", err)
+		} else if n > 0 {
+			s.log.Info("mailbox: deleted expired mail", "envelopes", n)
 		}
 	}
 }

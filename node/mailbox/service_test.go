@@ -407,3 +407,28 @@ func TestDepositOnceIsOneTime(t *testing.T) {
 		t.Fatalf("two one-time deposits came from the same peer %s", first)
 	}
 }
+
+// TestSweeper: the service's own sweeper deletes expired mail, unasked.
+func TestSweeper(t *testing.T) {
+	b := newBox(t, func(c *Config) { c.TTL, c.SweepEvery = time.Hour, 10*time.Millisecond })
+	alice := newPerson(t)
+	cap := alice.register(t, b)
+	if err := DepositOnce(ctx(t), b.addr(), alice.owner(t), &cap, envelope(10)); err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(2 * time.Hour)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a, err := b.store.MailboxAccountOf(alice.owner(t), b.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Count == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired mail still counted after 10 s: %+v", a)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
