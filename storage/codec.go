@@ -323,7 +323,90 @@ func decodeOutboxEntry(v []byte) (parley.EnvelopeID, error) {
 	return id, nil
 }
 
-// Counters (meta/schema, meta/outbox-seq, the seq under q/) are 8 bytes
+// encodeMailboxAccount lays out an xa/ value:
+//
+//	format(1) owner(32) issued-at(8) expires-at(8) deposit-key(32)
+//	count(8) bytes(8) next-seq(8)
+//	owner-key: uvarint length and bytes
+//	revoked: uvarint count, then 16 bytes each
+//
+// Times are Unix seconds.
+func encodeMailboxAccount(a MailboxAccount) []byte {
+	b := make([]byte, 0, 1+32+8+8+32+24+2*binary.MaxVarintLen64+len(a.OwnerKey)+16*len(a.Revoked))
+	b = append(b, formatV1)
+	b = append(b, a.Owner[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.IssuedAt.Unix()))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.ExpiresAt.Unix()))
+	b = append(b, a.DepositKey[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.Count))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.Bytes))
+	b = binary.BigEndian.AppendUint64(b, a.NextSeq)
+	b = binary.AppendUvarint(b, uint64(len(a.OwnerKey)))
+	b = append(b, a.OwnerKey...)
+	b = binary.AppendUvarint(b, uint64(len(a.Revoked)))
+	for _, r := range a.Revoked {
+		b = append(b, r[:]...)
+	}
+	return b
+}
+
+// maxRevoked bounds the revoked nonces an account holds (node/mailbox
+// refuses registrations with more).
+const maxRevoked = 4096
+
+func decodeMailboxAccount(b []byte) (MailboxAccount, error) {
+	var a MailboxAccount
+	r := reader{b: b}
+	if f := r.byte(); r.err == nil && f != formatV1 {
+		return a, malformed("mailbox account", fmt.Errorf("unknown format %d", f))
+	}
+	copy(a.Owner[:], r.bytes(32))
+	a.IssuedAt = time.Unix(int64(r.uint64()), 0).UTC()
+	a.ExpiresAt = time.Unix(int64(r.uint64()), 0).UTC()
+	copy(a.DepositKey[:], r.bytes(32))
+	a.Count = int64(r.uint64())
+	a.Bytes = int64(r.uint64())
+	a.NextSeq = r.uint64()
+	a.OwnerKey = []byte(r.string())
+	n := r.uvarint()
+	if r.err == nil && (n > maxRevoked || n*16 > uint64(len(r.b))) {
+		r.err = fmt.Errorf("%d revoked nonces", n)
+	}
+	if n > 0 && r.err == nil {
+		a.Revoked = make([][16]byte, n)
+		for i := range a.Revoked {
+			copy(a.Revoked[i][:], r.bytes(16))
+		}
+	}
+	r.end()
+	if r.err == nil && (a.Count < 0 || a.Bytes < 0) {
+		r.err = fmt.Errorf("negative usage %d/%d", a.Count, a.Bytes)
+	}
+	if r.err != nil {
+		return MailboxAccount{}, malformed("mailbox account", r.err)
+	}
+	return a, nil
+}
+
+// encodeMail lays out an xm/ value: stored-at(8, Unix seconds) and the
+// envelope's bytes, as deposited.
+func encodeMail(at time.Time, env []byte) []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(env)), uint64(at.Unix()))
+	return append(b, env...)
+}
+
+func decodeMail(v []byte) (time.Time, []byte, error) {
+	if len(v) < 8+1 {
+		return time.Time{}, nil, malformed("mail", fmt.Errorf("%d bytes", len(v)))
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(v)), 0).UTC(), v[8:], nil
+}
+
+// tombstone is the xi/ value an acked mail leaves (an index value is
+// otherwise 8 bytes): the ID was held and taken; badger drops it at its TTL.
+var tombstone = []byte{0xac}
+
+// Counters (meta/schema, meta/outbox-seq, meta/mailbox-accounts, the seq under q/ and xi/) are 8 bytes
 // big-endian.
 func encodeUint64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 

@@ -76,6 +76,14 @@
 //	s/ peer                     what one stranger's records take: count(8) bytes(8); gone once accepted
 //	i/ clientID                 envelope ID a send with this idempotency key stored (local only)
 //	p/ conv id                  key ID: our queued group message, held by no member we know of
+//	meta/mailbox-accounts       how many owners this node is a mailbox for (mailbox.go)
+//	xa/ owner                   mailbox account: the owner's registration, usage and next seq (binary)
+//	xm/ owner seq               mail held for owner: stored-at(8) envelope, in arrival order
+//	xi/ owner id                its seq, to find it by ID; after an ack a tombstone with a TTL
+//
+// owner is a 32-byte owner ID (SHA-256 of the owner's identity key). The
+// x* prefixes are the mailbox's (node/mailbox): envelopes held for others,
+// never opened, apart from everything above. They needed no migration.
 //
 // Peer IDs never contain 0x00, so it safely ends them. The outbox sequence
 // is one counter per store, written in the same transaction as the entry, so

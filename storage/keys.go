@@ -15,6 +15,8 @@ const (
 	keyOutboxSeq = "meta/outbox-seq" // next outbox sequence number, 8 bytes big-endian
 	keyStrangers = "meta/strangers"  // what all strangers' records take: usage
 
+	keyMailboxAccounts = "meta/mailbox-accounts" // how many owners this node is a mailbox for, 8 bytes big-endian
+
 	prefixContact      = "c/"  // c/<peer> → contact
 	prefixEnvelope     = "e/"  // e/<id> → envelope bytes
 	prefixRecord       = "r/"  // r/<id> → message record
@@ -32,6 +34,11 @@ const (
 	prefixStranger     = "s/"  // s/<peer> → what this stranger's records take: usage
 	prefixClientID     = "i/"  // i/<client ID> → envelope ID: the message a send's idempotency key stored
 	prefixPendingGroup = "p/"  // p/<conv><id> → key ID: our group message no member is known to hold yet
+
+	// Mail this node holds as a mailbox for others (mailbox.go).
+	prefixMailboxAccount = "xa/" // xa/<owner> → mailbox account
+	prefixMail           = "xm/" // xm/<owner><seq> → stored-at(8) envelope
+	prefixMailIndex      = "xi/" // xi/<owner><id> → seq, or a tombstone (with a TTL) once acked
 )
 
 // peerSep ends a peer ID inside a key. Peer IDs are base58 or base32 text,
@@ -121,4 +128,23 @@ func outboxKeyPeer(k []byte) (string, error) {
 
 func peerKeyKey(peer string, keyID []byte) []byte {
 	return append(peerPrefix(prefixPeerKey, peer), keyID...)
+}
+
+func mailboxAccountKey(owner MailboxOwner) []byte { return key(prefixMailboxAccount, owner[:]) }
+func mailPrefix(owner MailboxOwner) []byte        { return key(prefixMail, owner[:]) }
+
+func mailKey(owner MailboxOwner, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(mailPrefix(owner), seq)
+}
+
+func mailIndexKey(owner MailboxOwner, id parley.EnvelopeID) []byte {
+	return key(prefixMailIndex, owner[:], id[:])
+}
+
+// mailKeySeq reads the sequence number at the end of an xm/ key.
+func mailKeySeq(k []byte) (uint64, error) {
+	if len(k) != len(prefixMail)+32+8 {
+		return 0, fmt.Errorf("%w: mail key of %d bytes", parley.ErrMalformed, len(k))
+	}
+	return binary.BigEndian.Uint64(k[len(k)-8:]), nil
 }

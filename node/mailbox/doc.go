@@ -1,0 +1,28 @@
+// Package mailbox holds mail for people who are offline, over
+// /parley/mailbox/1.0.0 (PROTOCOL.md §9, docs/design-notes.md "Mailboxes").
+//
+// The service side (Service) runs on any node that agrees to be a mailbox.
+// It serves only owners who registered with it, with a registration signed
+// by their identity key, for this mailbox, for a bounded time. It takes
+// deposits only with a capability the owner issued (a MAC under a deposit
+// key the owner registered), so strangers cannot fill it; it stores each
+// deposit durably before it answers, once per envelope ID, under a quota
+// per owner (count and bytes) and a TTL; and it hands the owner its mail in
+// pages, after a challenge signed by the owner's identity key, deleting
+// what the owner acknowledges.
+//
+// The client side (Client, DepositOnce) is what senders and owners use:
+// a sender deposits from a one-time libp2p identity, so the mailbox never
+// learns who sent what; an owner registers, authenticates, fetches and
+// acknowledges.
+//
+// A mailbox sees ciphertext (envelopes are sealed and signed end to end),
+// the owner's ID, sizes and times. It can drop mail; it cannot read,
+// forge or alter it undetected, because the recipient checks each
+// envelope's signature as for a direct delivery.
+//
+// What this package does not do yet: the sender's outbox depositing when
+// the recipient is unreachable, the recipient fetching on start, the
+// "stored" message status, choosing mailboxes (CLI, API, card), groups and
+// files. See the "next steps" in PROTOCOL.md §9.
+package mailbox
