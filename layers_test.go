@@ -46,13 +46,15 @@ var layerRules = []layerRule{
 		"a bot or the CLI that talks to a node must not link the server"},
 	// The protocol packages each own one protocol; node is the one place
 	// that composes them, so a change to one never ripples into another.
-	{"node/dm", []string{"node/catchup", "node/files", "pubsub"},
+	{"node/dm", []string{"node/catchup", "node/files", "node/mailbox", "pubsub"},
 		"protocol packages never import each other: node composes them"},
-	{"node/catchup", []string{"node/dm", "node/files", "pubsub"},
+	{"node/catchup", []string{"node/dm", "node/files", "node/mailbox", "pubsub"},
 		"protocol packages never import each other: node composes them"},
-	{"node/files", []string{"node/dm", "node/catchup", "pubsub"},
+	{"node/files", []string{"node/dm", "node/catchup", "node/mailbox", "pubsub"},
 		"protocol packages never import each other: node composes them"},
-	{"pubsub", []string{"node/dm", "node/catchup", "node/files"},
+	{"pubsub", []string{"node/dm", "node/catchup", "node/files", "node/mailbox"},
+		"protocol packages never import each other: node composes them"},
+	{"node/mailbox", []string{"node/dm", "node/catchup", "node/files", "pubsub"},
 		"protocol packages never import each other: node composes them"},
 }
 
