@@ -176,23 +176,17 @@ func newContactCmd(g *globals) *cobra.Command {
 }
 
 func newSendCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	return viewCmd(g, &cobra.Command{
 		Use:   "send CONTACT TEXT...",
 		Short: "Send a message to a contact (by name or peer ID)",
 		Long: `Send a message to a contact, given by name or peer ID. The words after
 the contact are joined with spaces, so quoting the text is optional.
-The message is queued at once and delivered when the contact is reachable.`,
+The message is queued at once and delivered when the contact is reachable;
+parley prints its status and ID (--json: the whole message).`,
 		Args: usageArgs(cobra.MinimumNArgs(2)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				m, err := c.Send(ctx, args[0], strings.Join(args[1:], " "))
-				if err != nil {
-					return err
-				}
-				return printMessages(cmd.OutOrStdout(), []client.MessageView{m})
-			})
-		},
-	}
+	}, func(ctx context.Context, c *client.Client, args []string) (client.MessageView, error) {
+		return c.Send(ctx, args[0], strings.Join(args[1:], " "))
+	}, printSent)
 }
 
 func newMessagesCmd(g *globals) *cobra.Command {

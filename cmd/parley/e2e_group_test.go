@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley/internal/parleytest"
@@ -36,8 +37,14 @@ func TestGroupsFromTheCLI(t *testing.T) {
 		parleytest.Eventually(t, p.Name+" seeing the invite", func() bool { return p.InvitedTo("friends") })
 		p.CLI("group", "accept", "friends")
 	}
-	alice.CLI("group", "send", "friends", "hello everyone")
-	bob.CLI("group", "send", "friends", "hi from bob")
+	var first parleytest.CLIMessage
+	alice.CLIJSON(&first, "group", "send", "friends", "hello everyone")
+	if first.Text != "hello everyone" || len(first.ID) != 64 || first.Status != "queued" && first.Status != "sent" {
+		t.Fatalf("group send --json: %+v", first)
+	}
+	if out := bob.CLI("group", "send", "friends", "hi from bob"); !strings.HasPrefix(out, "queued for the group: message ") && !strings.HasPrefix(out, "sent for the group: message ") {
+		t.Fatalf("group send printed %q", out)
+	}
 	carol.CLI("group", "send", "friends", "hi from carol")
 	for _, p := range []*parleytest.Process{alice, bob, carol} {
 		parleytest.Eventually(t, p.Name+" holding the three messages", func() bool { return len(p.GroupTexts("friends")) == 3 })

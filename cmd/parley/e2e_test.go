@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,16 @@ func TestQuickStartTwoUsers(t *testing.T) {
 	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
 	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
 
-	alice.CLI("send", "bob", "hi bob")
+	// send confirms with the status and the message's ID, not the text
+	// back (it printed the whole message).
+	out := alice.CLI("send", "bob", "hi bob")
+	sent := regexp.MustCompile(`^queued for bob: message ([0-9a-f]{64})\n$`).FindStringSubmatch(out)
+	if sent == nil {
+		t.Fatalf("parley send printed %q, want its status and ID", out)
+	}
+	if ms := alice.Messages("bob"); len(ms) != 1 || ms[0].ID != sent[1] {
+		t.Fatalf("parley send printed ID %s; alice holds %+v", sent[1], ms)
+	}
 	bob.CLI("send", "alice", "hi alice, how are you?")
 	parleytest.Eventually(t, "alice sees delivered", func() bool { return alice.StatusOf("bob", "hi bob") != "queued" })
 	// A GUI or bot following alice's event stream sees the read receipt.

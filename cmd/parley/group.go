@@ -233,25 +233,19 @@ func newGroupLeaveCmd(g *globals) *cobra.Command {
 }
 
 func newGroupSendCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	return viewCmd(g, &cobra.Command{
 		Use:   "send GROUP TEXT...",
 		Short: "Send a message to a group",
 		Long: `Send a message to a group. The words after the group are joined with
 spaces, so quoting the text is optional. The message is queued at once and
-delivered to each member when they are reachable.
+delivered to each member when they are reachable; parley prints its status
+and ID (--json: the whole message).
 
 ` + groupArgHelp,
 		Args: usageArgs(cobra.MinimumNArgs(2)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
-				m, err := c.SendToGroup(ctx, args[0], strings.Join(args[1:], " "))
-				if err != nil {
-					return err
-				}
-				return printMessages(cmd.OutOrStdout(), []client.MessageView{m})
-			})
-		},
-	}
+	}, func(ctx context.Context, c *client.Client, args []string) (client.MessageView, error) {
+		return c.SendToGroup(ctx, args[0], strings.Join(args[1:], " "))
+	}, printSent)
 }
 
 func newGroupMessagesCmd(g *globals) *cobra.Command {

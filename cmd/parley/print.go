@@ -98,6 +98,17 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 	return nil
 }
 
+// printSent confirms a send: its status, who it is for and its ID, not the
+// text the user has just typed.
+func printSent(w io.Writer, m client.MessageView) error {
+	to := "the group"
+	if m.To != "" {
+		to = nameOr(m.ToName, m.To)
+	}
+	_, err := fmt.Fprintf(w, "%s for %s: message %s\n", m.Status, to, m.ID)
+	return err
+}
+
 func printPeers(w io.Writer, ps []client.PeerView) error {
 	if len(ps) == 0 {
 		_, err := fmt.Fprintln(w, "No peers connected.")
