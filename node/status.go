@@ -123,12 +123,23 @@ func (m *Messenger) connectedPeers() []parley.ConnectedPeer {
 			Transport: transportOf(conns[0].RemoteMultiaddr()),
 			Direction: directionOf(conns[0].Stat().Direction),
 		}
-		for _, c := range conns {
-			info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
-		}
+		info.Addrs = remoteAddrs(conns)
 		out = append(out, info)
 	}
 	slices.SortFunc(out, func(a, b parley.ConnectedPeer) int { return strings.Compare(a.PeerID, b.PeerID) })
+	return out
+}
+
+// remoteAddrs lists the connections' remote addresses, each once: two
+// connections may share one (both sides dialled at once after mDNS found
+// them, and QUIC's inbound connection comes from the peer's listen port).
+func remoteAddrs(conns []network.Conn) []string {
+	var out []string
+	for _, c := range conns {
+		if a := c.RemoteMultiaddr().String(); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
 	return out
 }
 

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -40,5 +41,24 @@ func TestRelaysIn(t *testing.T) {
 	}
 	if got := relaysIn(nil); got == nil || len(got) != 0 {
 		t.Errorf("relaysIn(nil) = %#v, want an empty list", got)
+	}
+}
+
+// conn is a connection that has only a remote address.
+type conn struct {
+	network.Conn
+	remote ma.Multiaddr
+}
+
+func (c conn) RemoteMultiaddr() ma.Multiaddr { return c.remote }
+
+// Two connections from one address list it once (`parley peers` showed an
+// mDNS peer's QUIC address twice).
+func TestRemoteAddrsOnce(t *testing.T) {
+	quic := ma.StringCast("/ip4/10.0.0.2/udp/4001/quic-v1")
+	tcp := ma.StringCast("/ip4/10.0.0.2/tcp/51234")
+	got := remoteAddrs([]network.Conn{conn{remote: quic}, conn{remote: tcp}, conn{remote: quic}})
+	if want := []string{quic.String(), tcp.String()}; !slices.Equal(got, want) {
+		t.Fatalf("remoteAddrs = %q, want %q", got, want)
 	}
 }
