@@ -233,6 +233,7 @@ func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, 
 	if _, err := peer.Decode(peerID); err != nil {
 		return parley.Contact{}, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
 	}
+	accepted := false
 	c, err := m.n.store.UpdateContact(peerID, func(c *parley.Contact, found bool) (bool, error) {
 		if !found {
 			return false, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
@@ -240,7 +241,7 @@ func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, 
 		if c.State == parley.ContactAccepted {
 			return false, nil
 		}
-		c.State = parley.ContactAccepted
+		c.State, accepted = parley.ContactAccepted, true
 		return true, nil
 	})
 	if err != nil {
@@ -249,7 +250,37 @@ func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, 
 	if p, err := peer.Decode(c.PeerID); err == nil {
 		m.n.learnAddrs(p, c.Addrs)
 	}
+	if accepted {
+		// The contact is accepted either way: a receipt that cannot be
+		// queued now is not worth failing the accept for.
+		if err := m.sendHeldReadReceipts(c); err != nil {
+			m.n.log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
+		}
+	}
 	return c, nil
+}
+
+// sendHeldReadReceipts tells a newly accepted contact which of their
+// messages were read while they were a request: a stranger learns nothing
+// from being read, a contact does.
+func (m *Messenger) sendHeldReadReceipts(c parley.Contact) error {
+	if len(c.HPKEKey) == 0 {
+		return nil
+	}
+	msgs, err := m.n.store.Messages(parley.DMConversationID(m.n.host.ID().String(), c.PeerID), 0)
+	if err != nil {
+		return err
+	}
+	var read []parley.EnvelopeID
+	for _, msg := range msgs {
+		if !msg.Outgoing && msg.Status == parley.StatusRead {
+			read = append(read, msg.ID)
+		}
+	}
+	if len(read) == 0 {
+		return nil
+	}
+	return m.n.dm.SendReadReceipt(c, read)
 }
 
 // Resolve finds a contact or request by peer ID, or by name (ignoring case).
