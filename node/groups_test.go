@@ -385,3 +385,26 @@ func TestConcurrentAdminsConverge(t *testing.T) {
 		t.Fatalf("unexpected outcome: bob %v, carol %v, frank %v", bobIn, carolIn, frankIn)
 	}
 }
+
+// An invitation says how many members the group has before its ops have
+// arrived: the members the invite names, its sender and the invitee (it
+// said 0, and `group accept` printed "Joined friends (0 members)").
+func TestInvitationCountsMembers(t *testing.T) {
+	ctx := context.Background()
+	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	parleytest.Befriend(t, alice, bob)
+	parleytest.Befriend(t, alice, carol)
+	g := parleytest.CreateGroup(t, "friends", alice, bob)
+	if _, err := alice.Messenger().InviteToGroup(ctx, g.String(), "carol"); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "carol seeing the invite", func() bool { return carol.GroupState(g) == parley.GroupInvited })
+	invites, err := carol.Messenger().GroupInvites(ctx)
+	if err != nil || len(invites) != 1 || invites[0].Members != 3 {
+		t.Fatalf("carol's invitations: %+v, %v; want friends with 3 members", invites, err)
+	}
+	joined, err := carol.Messenger().AcceptGroup(ctx, g.String())
+	if err != nil || joined.Members < 3 {
+		t.Fatalf("carol joined %+v (%v); want 3 members", joined, err)
+	}
+}

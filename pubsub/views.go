@@ -58,9 +58,25 @@ func (g *group) name() string {
 	return g.rec.Name
 }
 
+// memberCount is how many members the group has: the ops' count once we
+// hold them, else the invite's (the members it named, its sender and us).
+// An invite names at most identity.MaxGroupMembersHint members. Call with
+// g.mu held.
+func (g *group) memberCount() int {
+	if g.state != nil && g.state.Created {
+		return len(g.state.Members)
+	}
+	if g.rec.InvitedBy == "" {
+		return 0
+	}
+	named := append(slices.Clone(g.rec.MemberHints), g.rec.InvitedBy)
+	slices.Sort(named)
+	return len(slices.Compact(named)) + 1
+}
+
 // view is the group as listed. Call with g.mu held.
 func (s *Groups) view(g *group) parley.Group {
-	v := parley.Group{ID: g.id, Name: g.name(), State: g.rec.State, InvitedBy: g.rec.InvitedBy, Members: len(g.state.Members)}
+	v := parley.Group{ID: g.id, Name: g.name(), State: g.rec.State, InvitedBy: g.rec.InvitedBy, Members: g.memberCount()}
 	if m := g.state.Members[s.self]; m != nil {
 		v.Role = m.Role
 	}
