@@ -146,7 +146,7 @@ Parley serves it to the members of a group from there.
 					}
 				}
 				if out != "" {
-					if f.Path, err = placeCopy(f.Path, out); err != nil {
+					if f.Path, err = placeCopy(f.Path, f.Name, out); err != nil {
 						return fmt.Errorf("%s arrived in %s, but not into %s: %w", f.Name, f.Path, out, err)
 					}
 				}
@@ -305,11 +305,13 @@ func resolveFileID(ctx context.Context, c *client.Client, arg string) (string, e
 	return "", fmt.Errorf("%w: %d files have an ID starting with %q: give more of it", parley.ErrAmbiguous, len(found), arg)
 }
 
-// placeCopy puts the file at src into dir under its name, never over an
-// existing file ("name (1).ext" and so on): a hard link where the two are
-// on one file system, else a copy. It returns the new path.
-func placeCopy(src, dir string) (string, error) {
-	name := filepath.Base(src)
+// placeCopy puts the file at src into dir as name (made safe), never over
+// an existing file ("name (1).ext" and so on): a hard link where the two
+// are on one file system, else a copy. It returns the new path. The name
+// is the offer's, not src's: the download may have been renamed to
+// "name (3).ext" beside earlier ones, which means nothing in dir.
+func placeCopy(src, name, dir string) (string, error) {
+	name = files.SafeName(name)
 	for candidate := range files.FreeNames(name) {
 		dst := filepath.Join(dir, candidate)
 		err := os.Link(src, dst)

@@ -152,7 +152,7 @@ func TestPlaceCopy(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "photo.jpg"), []byte("mine"), 0o600)
 	for _, want := range []string{"photo (1).jpg", "photo (2).jpg"} {
-		got, err := placeCopy(src, dir)
+		got, err := placeCopy(src, "photo.jpg", dir)
 		if err != nil || got != filepath.Join(dir, want) {
 			t.Fatalf("placeCopy: %q, %v; want %s", got, err, want)
 		}
@@ -165,6 +165,14 @@ func TestPlaceCopy(t *testing.T) {
 	}
 	if _, err := os.Stat(src); err != nil {
 		t.Errorf("the source went: %v", err)
+	}
+	// A download renamed beside earlier ones ("photo (3).jpg") goes into
+	// an empty folder under the name it was offered with.
+	renamed := filepath.Join(t.TempDir(), "photo (3).jpg")
+	os.WriteFile(renamed, []byte("jpeg"), 0o600)
+	empty := t.TempDir()
+	if got, err := placeCopy(renamed, "photo.jpg", empty); err != nil || got != filepath.Join(empty, "photo.jpg") {
+		t.Fatalf("placeCopy of a renamed download: %q, %v; want photo.jpg", got, err)
 	}
 	// The copy path, as across file systems.
 	if err := copyNew(src, filepath.Join(dir, "photo.jpg")); !os.IsExist(err) {
