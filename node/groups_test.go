@@ -408,3 +408,24 @@ func TestInvitationCountsMembers(t *testing.T) {
 		t.Fatalf("carol joined %+v (%v); want 3 members", joined, err)
 	}
 }
+
+// A renamed group is listed under its new name among every member's
+// conversations (the list kept the name it was created under).
+func TestRenamedGroupInConversations(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	parleytest.Befriend(t, alice, bob)
+	g := parleytest.CreateGroup(t, "friends", alice, bob)
+	if _, err := alice.Messenger().RenameGroup(ctx, g.String(), "old friends"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*parleytest.Node{alice, bob} {
+		parleytest.Eventually(t, n.Name+" listing the group as old friends", func() bool {
+			convs, err := n.Messenger().Conversations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(convs, func(c parley.Conversation) bool { return c.ID == g && c.Name == "old friends" })
+		})
+	}
+}

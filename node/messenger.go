@@ -432,13 +432,23 @@ func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, e
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(convs, func(c parley.Conversation) bool {
+	convs = slices.DeleteFunc(convs, func(c parley.Conversation) bool {
 		if c.Kind != parley.ConversationGroup {
 			return false
 		}
 		state, err := m.n.groups.State(c.ID)
 		return err != nil || state == parley.GroupInvited
-	}), nil
+	})
+	// A group's stored conversation keeps the name it was created (or
+	// joined) under; its ops say what it is called now.
+	for i, c := range convs {
+		if c.Kind == parley.ConversationGroup {
+			if name, err := m.n.groups.Name(c.ID); err == nil {
+				convs[i].Name = name
+			}
+		}
+	}
+	return convs, nil
 }
 
 // Peers lists connected peers with the addresses we reach them on.

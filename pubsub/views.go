@@ -94,6 +94,18 @@ func (s *Groups) State(id parley.ConversationID) (parley.GroupState, error) {
 	return g.rec.State, nil
 }
 
+// Name is the group's name now: its ops' latest rename, or the invite's
+// before we hold the ops.
+func (s *Groups) Name(id parley.ConversationID) (string, error) {
+	g, err := s.get(id)
+	if err != nil {
+		return "", err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.name(), nil
+}
+
 // View describes one group.
 func (s *Groups) View(id parley.ConversationID) (parley.Group, error) {
 	g, err := s.get(id)
