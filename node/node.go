@@ -30,6 +30,7 @@ import (
 	"github.com/parley-im/parley/node/catchup"
 	"github.com/parley-im/parley/node/dm"
 	"github.com/parley-im/parley/node/files"
+	"github.com/parley-im/parley/node/mailbox"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/pubsub"
 	"github.com/parley-im/parley/storage"
@@ -53,6 +54,15 @@ type Config struct {
 	// public address; behind a NAT it would announce addresses no one can
 	// dial.
 	RelayService bool
+	// MailboxService makes the node hold mail for people who registered
+	// with it (node/mailbox, PROTOCOL.md §9), under MailboxQuota and
+	// MailboxTTL. `parley run` turns it on with RelayService.
+	MailboxService bool
+	// MailboxQuota bounds each owner's mail (node/mailbox.Config.Quota);
+	// fields not above zero take its defaults: 10,000 envelopes, 100 MiB.
+	MailboxQuota storage.MailboxQuota
+	// MailboxTTL is how long mail waits for its owner. Default 30 days.
+	MailboxTTL time.Duration
 	// NATPortMap asks the LAN's gateway (UPnP, NAT-PMP) to forward a port
 	// to the node. It reaches beyond this machine: tests leave it off.
 	NATPortMap bool
@@ -153,6 +163,7 @@ type Node struct {
 	sync       *catchup.Service
 	files      *files.Service
 	gsync      *groupSync
+	mailbox    *mailbox.Service // nil unless Config.MailboxService
 	msgr       *Messenger
 
 	netEvents event.Subscription // read by watchNetwork
@@ -245,7 +256,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	relays := &relaySource{bootstrap: bootstrap}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
-		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID}, gater: cfg.ConnectionGater,
+		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID}, gater: cfg.ConnectionGater,
 		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, log: cfg.Logger,
 	}); err != nil {
 		return nil, err
@@ -368,6 +379,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.dm.Start(); err != nil {
 		return nil, err
 	}
+	if cfg.MailboxService {
+		if n.mailbox, err = mailbox.New(mailbox.Config{
+			Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger,
+		}); err != nil {
+			return nil, err
+		}
+		if err := n.mailbox.Start(); err != nil {
+			return nil, err
+		}
+	}
 	n.wg.Add(1)
 	go n.gsync.run()
 	n.wg.Add(1)
@@ -407,6 +428,9 @@ func (n *Node) Close() error {
 	n.settingsMu.Lock()
 	n.cancel()
 	n.settingsMu.Unlock()
+	if n.mailbox != nil {
+		errs = append(errs, n.mailbox.Close())
+	}
 	if n.groups != nil {
 		errs = append(errs, n.groups.Close())
 	}
