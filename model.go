@@ -272,6 +272,13 @@ type MailboxLoad struct {
 	Owners, Envelopes, Bytes int64
 }
 
+// Mailbox is a node the user chose to hold their mail while they are
+// offline.
+type Mailbox struct {
+	PeerID string
+	Addrs  []string // where to reach it (multiaddrs without /p2p/ID)
+}
+
 // ConnectedPeer is a peer we have a connection to, and how.
 type ConnectedPeer struct {
 	PeerID string

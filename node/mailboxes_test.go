@@ -3,6 +3,9 @@ package node_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
 	"github.com/parley-im/parley/node/mailbox"
@@ -75,5 +79,104 @@ func TestMailboxService(t *testing.T) {
 	got := serving.Messenger().Status()
 	if !got.MailboxService || got.Mailbox.Owners != 1 || got.Mailbox.Envelopes != 1 || got.Mailbox.Bytes <= 0 {
 		t.Fatalf("status: serving %v, load %+v; want serving, 1 owner, 1 envelope", got.MailboxService, got.Mailbox)
+	}
+}
+
+// p2pAddr is n's first address with /p2p/ID, as a user would paste it.
+func p2pAddr(t *testing.T, n *parleytest.Node) string {
+	t.Helper()
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: n.Host().ID(), Addrs: n.Host().Addrs()[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addrs[0].String()
+}
+
+// textsFrom is the texts of the messages in bob's conversation with peer.
+func textsFrom(t *testing.T, bob *parleytest.Node, peer string) []string {
+	t.Helper()
+	msgs, err := bob.Messenger().Messages(context.Background(), peer, parley.Page{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range msgs {
+		if m.Kind == parley.KindText {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// TestMailboxDelivery: Bob chooses Alice's node as his mailbox; while Bob
+// is offline, a message Carol wrote him is deposited there; Carol goes
+// offline too, and Bob, starting, fetches it from the mailbox, shows it
+// once, and the mailbox holds nothing after. When Carol comes back and
+// delivers the same envelope directly, Bob still shows it once.
+func TestMailboxDelivery(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	alice := parleytest.StartNode(t, "Alice", func(c *node.Config) { c.MailboxService = true })
+	// Only start and connecting fetch in this test, not the timer.
+	bob := parleytest.StartNode(t, "Bob", func(c *node.Config) { c.MailboxFetchInterval = time.Hour })
+	carol := parleytest.StartNode(t, "Carol")
+	parleytest.Befriend(t, bob, carol)
+
+	if _, err := bob.Messenger().AddMailbox(ctx, p2pAddr(t, carol)); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("adding a node that serves no mailbox: %v, want unreachable", err)
+	}
+	if _, err := bob.Messenger().AddMailbox(ctx, "/ip4/127.0.0.1/tcp/1"); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("adding an address without /p2p/: %v, want ErrMalformed", err)
+	}
+	mb, err := bob.Messenger().AddMailbox(ctx, p2pAddr(t, alice))
+	if err != nil {
+		t.Fatalf("adding Alice's node as Bob's mailbox: %v", err)
+	}
+	if list, err := bob.Messenger().Mailboxes(ctx); err != nil || len(list) != 1 || list[0].PeerID != alice.PeerID() || mb.PeerID != alice.PeerID() {
+		t.Fatalf("Bob's mailboxes: %+v, %v; want Alice's node", list, err)
+	}
+	if l := alice.Messenger().Status().Mailbox; l.Owners != 1 {
+		t.Fatalf("the mailbox serves %d owners, want Bob", l.Owners)
+	}
+	capa, owner, err := bob.MailboxCapability(alice.Host().ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	bob.Stop()
+	const text = "left at the mailbox"
+	if _, err := carol.Messenger().Send(ctx, bob.PeerID(), text, parley.ClientID{}); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := carol.Outbox(bob.PeerID())
+	if err != nil || len(queued) != 1 {
+		t.Fatalf("Carol's outbox for Bob: %d entries, %v; want 1", len(queued), err)
+	}
+	if err := mailbox.DepositOnce(ctx, alice.AddrInfo(), owner, &capa, queued[0].Envelope); err != nil {
+		t.Fatalf("depositing Carol's envelope: %v", err)
+	}
+	if l := alice.Messenger().Status().Mailbox; l.Envelopes != 1 {
+		t.Fatalf("the mailbox holds %d envelopes, want 1", l.Envelopes)
+	}
+	carol.Stop() // so the message can reach Bob only through the mailbox
+
+	bob.Start()
+	parleytest.Eventually(t, "Bob shows Carol's message from the mailbox", func() bool {
+		return len(textsFrom(t, bob, carol.PeerID())) > 0
+	})
+	if got := textsFrom(t, bob, carol.PeerID()); !slices.Equal(got, []string{text}) {
+		t.Fatalf("Bob shows %q, want %q once", got, text)
+	}
+	parleytest.Eventually(t, "the mailbox empty after Bob's ack", func() bool {
+		return alice.Messenger().Status().Mailbox.Envelopes == 0
+	})
+
+	carol.Start()
+	parleytest.Eventually(t, "Carol's direct delivery acknowledged", func() bool {
+		q, err := carol.Outbox(bob.PeerID())
+		return err == nil && len(q) == 0
+	})
+	if got := textsFrom(t, bob, carol.PeerID()); !slices.Equal(got, []string{text}) {
+		t.Fatalf("after the direct delivery too, Bob shows %q, want %q once", got, text)
 	}
 }

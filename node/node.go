@@ -63,6 +63,10 @@ type Config struct {
 	MailboxQuota storage.MailboxQuota
 	// MailboxTTL is how long mail waits for its owner. Default 30 days.
 	MailboxTTL time.Duration
+	// MailboxFetchInterval is how often the node fetches its mail from
+	// each of the user's mailboxes, beyond on start and on connecting to
+	// one. Default DefaultMailboxFetchInterval (a minute).
+	MailboxFetchInterval time.Duration
 	// NATPortMap asks the LAN's gateway (UPnP, NAT-PMP) to forward a port
 	// to the node. It reaches beyond this machine: tests leave it off.
 	NATPortMap bool
@@ -166,6 +170,13 @@ type Node struct {
 	mailbox    *mailbox.Service // nil unless Config.MailboxService
 	msgr       *Messenger
 
+	// mbList is the user's mailboxes (settings.json's, kept here for
+	// watchNetwork); mbKick has the fetcher go over them now. Capacity 1.
+	mbMu   sync.Mutex
+	mbList []storedMailbox
+	mbKick chan struct{}
+	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
+
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
 	cancel    context.CancelFunc
@@ -196,7 +207,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1)}
+	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1)}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -235,6 +246,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.mbList = settings.Mailboxes
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
 	if err != nil {
@@ -401,6 +413,12 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go n.keepContactsInReach(reconnect)
 	n.wg.Add(1)
 	go n.resumeOnSpace()
+	fetchEvery := cfg.MailboxFetchInterval
+	if fetchEvery <= 0 {
+		fetchEvery = DefaultMailboxFetchInterval
+	}
+	n.mbWG.Add(1)
+	go n.fetchMailLoop(fetchEvery)
 
 	if err := n.dialKnownPeers(bootstrap); err != nil {
 		return nil, err
@@ -428,6 +446,7 @@ func (n *Node) Close() error {
 	n.settingsMu.Lock()
 	n.cancel()
 	n.settingsMu.Unlock()
+	n.mbWG.Wait()
 	if n.mailbox != nil {
 		errs = append(errs, n.mailbox.Close())
 	}
@@ -602,6 +621,9 @@ func (n *Node) watchNetwork() {
 					n.dm.Kick(ev.Peer)
 				}
 				n.gsync.peerConnected(ev.Peer)
+				if n.isMailbox(ev.Peer) {
+					n.kickMailboxes()
+				}
 			}
 			if c, err := n.store.Contact(ev.Peer.String()); err == nil && c.State == parley.ContactAccepted {
 				if online {
