@@ -197,7 +197,7 @@ func (n *Node) kickMailboxes() {
 func (n *Node) registerMailbox(ctx context.Context, info peer.AddrInfo) error {
 	c, err := mailbox.Dial(ctx, n.host, info)
 	if err != nil {
-		return fmt.Errorf("mailbox %s is unreachable: %w", info.ID, err)
+		return fmt.Errorf("%w: %s is unreachable: %w", parley.ErrMailboxUnavailable, info.ID, err)
 	}
 	defer c.Close()
 	return n.register(ctx, c, info.ID)
@@ -211,9 +211,9 @@ func (n *Node) register(ctx context.Context, c *mailbox.Client, mb peer.ID) erro
 	now := time.Now()
 	if _, err := c.Register(ctx, n.id.Key, mailbox.Registration{IssuedAt: now, ExpiresAt: now.Add(mailboxValidity), DepositKey: key}); err != nil {
 		if r := new(mailbox.RefusedError); errors.As(err, &r) {
-			return fmt.Errorf("mailbox %s refused to hold your mail: %s", mb, r.Reason)
+			return fmt.Errorf("%w: %s refused to hold your mail: %s", parley.ErrMailboxUnavailable, mb, r.Reason)
 		}
-		return fmt.Errorf("mailbox %s did not answer the registration: %w", mb, err)
+		return fmt.Errorf("%w: %s did not answer the registration: %w", parley.ErrMailboxUnavailable, mb, err)
 	}
 	return nil
 }

@@ -122,7 +122,7 @@ func TestMailboxDelivery(t *testing.T) {
 	carol := parleytest.StartNode(t, "Carol")
 	parleytest.Befriend(t, bob, carol)
 
-	if _, err := bob.Messenger().AddMailbox(ctx, p2pAddr(t, carol)); err == nil || !strings.Contains(err.Error(), "unreachable") {
+	if _, err := bob.Messenger().AddMailbox(ctx, p2pAddr(t, carol)); !errors.Is(err, parley.ErrMailboxUnavailable) || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("adding a node that serves no mailbox: %v, want unreachable", err)
 	}
 	if _, err := bob.Messenger().AddMailbox(ctx, "/ip4/127.0.0.1/tcp/1"); !errors.Is(err, parley.ErrMalformed) {
