@@ -180,3 +180,49 @@ func TestMailboxDelivery(t *testing.T) {
 		t.Fatalf("after the direct delivery too, Bob shows %q, want %q once", got, text)
 	}
 }
+
+// TestMailboxDropsWhatNeverOpens: mail that is no envelope, or is not from
+// a contact, is refused for good: the owner acknowledges it (the mailbox
+// lets it go) and shows nothing.
+func TestMailboxDropsWhatNeverOpens(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alice := parleytest.StartNode(t, "Alice", func(c *node.Config) { c.MailboxService = true })
+	bob := parleytest.StartNode(t, "Bob", func(c *node.Config) { c.MailboxFetchInterval = time.Hour })
+	stranger := parleytest.StartNode(t, "Stranger")
+	if _, err := bob.Messenger().AddMailbox(ctx, p2pAddr(t, alice)); err != nil {
+		t.Fatal(err)
+	}
+	capa, owner, err := bob.MailboxCapability(alice.Host().ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stranger's real envelope for Bob: Bob never accepted them.
+	if _, _, err := stranger.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "Bob"); err != nil {
+		t.Fatal(err)
+	}
+	bob.Stop()
+	if _, err := stranger.Messenger().Send(ctx, bob.PeerID(), "buy now", parley.ClientID{}); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := stranger.Outbox(bob.PeerID())
+	if err != nil || len(queued) != 1 {
+		t.Fatalf("the stranger's outbox: %d, %v", len(queued), err)
+	}
+	stranger.Stop()
+	for _, env := range [][]byte{[]byte("not an envelope"), queued[0].Envelope} {
+		if err := mailbox.DepositOnce(ctx, alice.AddrInfo(), owner, &capa, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob.Start()
+	parleytest.Eventually(t, "the mailbox empty after Bob's ack", func() bool {
+		return alice.Messenger().Status().Mailbox.Envelopes == 0
+	})
+	if convs, err := bob.Messenger().Conversations(ctx); err != nil || len(convs) != 0 {
+		t.Fatalf("Bob's conversations: %+v, %v; want none", convs, err)
+	}
+	if reqs, err := bob.Messenger().Requests(ctx); err != nil || len(reqs) != 0 {
+		t.Fatalf("Bob's requests: %+v, %v; want none", reqs, err)
+	}
+}
