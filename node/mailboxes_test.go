@@ -226,3 +226,35 @@ func TestMailboxDropsWhatNeverOpens(t *testing.T) {
 		t.Fatalf("Bob's requests: %+v, %v; want none", reqs, err)
 	}
 }
+
+// TestMailboxFetchOnConnect: the owner fetches when it connects to one of
+// its mailboxes, not only on start and on the timer (an hour here).
+func TestMailboxFetchOnConnect(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alice := parleytest.StartNode(t, "Alice", func(c *node.Config) { c.MailboxService = true })
+	bob := parleytest.StartNode(t, "Bob", func(c *node.Config) { c.MailboxFetchInterval = time.Hour })
+	if _, err := bob.Messenger().AddMailbox(ctx, p2pAddr(t, alice)); err != nil {
+		t.Fatal(err)
+	}
+	capa, owner, err := bob.MailboxCapability(alice.Host().ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Restarting the mailbox drops Bob's connection; no one dials the
+	// other until the test connects them.
+	alice.Restart()
+	parleytest.Eventually(t, "Bob seeing the mailbox go", func() bool {
+		return len(bob.Host().Network().ConnsToPeer(alice.Host().ID())) == 0
+	})
+	if err := mailbox.DepositOnce(ctx, alice.AddrInfo(), owner, &capa, []byte("not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	if l := alice.Messenger().Status().Mailbox; l.Envelopes != 1 {
+		t.Fatalf("the mailbox holds %d envelopes, want 1", l.Envelopes)
+	}
+	parleytest.Connect(t, bob, alice)
+	parleytest.Eventually(t, "Bob fetching (and dropping) the mail on connecting", func() bool {
+		return alice.Messenger().Status().Mailbox.Envelopes == 0
+	})
+}
