@@ -258,3 +258,25 @@ func TestMailboxFetchOnConnect(t *testing.T) {
 		return alice.Messenger().Status().Mailbox.Envelopes == 0
 	})
 }
+
+// TestMailboxFetchOnTimer: mail deposited while the owner is online and
+// connected to its mailbox arrives on the next periodic round.
+func TestMailboxFetchOnTimer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alice := parleytest.StartNode(t, "Alice", func(c *node.Config) { c.MailboxService = true })
+	bob := parleytest.StartNode(t, "Bob", func(c *node.Config) { c.MailboxFetchInterval = 100 * time.Millisecond })
+	if _, err := bob.Messenger().AddMailbox(ctx, p2pAddr(t, alice)); err != nil {
+		t.Fatal(err)
+	}
+	capa, owner, err := bob.MailboxCapability(alice.Host().ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mailbox.DepositOnce(ctx, alice.AddrInfo(), owner, &capa, []byte("not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "Bob fetching (and dropping) the mail on the timer", func() bool {
+		return alice.Messenger().Status().Mailbox.Envelopes == 0
+	})
+}
