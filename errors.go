@@ -40,6 +40,9 @@ var (
 	// ErrPrivateNetwork: the node is in a private network (a swarm key),
 	// which keeps it off public networks such as the public IPFS DHT.
 	ErrPrivateNetwork = errors.New("not possible in a private network")
+	// ErrMailboxUnavailable: a mailbox could not be reached, or refused
+	// (the error says which, and why).
+	ErrMailboxUnavailable = errors.New("mailbox unavailable")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )

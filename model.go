@@ -250,6 +250,10 @@ type NetworkStatus struct {
 	// RelayService: the node serves as a circuit relay (v2) for peers
 	// behind NATs, as it does while publicly reachable.
 	RelayService bool
+	// MailboxService: the node holds mail for people who registered with
+	// it (PROTOCOL.md §9); Mailbox is what it holds (zero while off).
+	MailboxService bool
+	Mailbox        MailboxLoad
 	// PublicDHT: the node is in the public IPFS DHT (Settings.PublicDHT);
 	// PublicDHTPeers is the size of that DHT's routing table (0 while off).
 	PublicDHT      bool
@@ -260,6 +264,19 @@ type NetworkStatus struct {
 	// Disk: whether the store takes writes (not network, but what the
 	// status page and the GUI's banner need as well).
 	Disk DiskStatus
+}
+
+// MailboxLoad is what a mailbox service holds: for how many owners, how
+// many envelopes, how many bytes.
+type MailboxLoad struct {
+	Owners, Envelopes, Bytes int64
+}
+
+// Mailbox is a node the user chose to hold their mail while they are
+// offline.
+type Mailbox struct {
+	PeerID string
+	Addrs  []string // where to reach it (multiaddrs without /p2p/ID)
 }
 
 // ConnectedPeer is a peer we have a connection to, and how.

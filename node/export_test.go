@@ -1,6 +1,11 @@
 package node
 
-import "github.com/parley-im/parley/storage"
+import (
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/parley-im/parley/node/mailbox"
+	"github.com/parley-im/parley/storage"
+)
 
 // SecurityOptions lets benchmarks build raw go-libp2p baselines on the
 // same connection security as a node's.
@@ -13,4 +18,21 @@ func (n *Node) OutboxLen(peer string) (int, error) { return n.store.OutboxLen(pe
 // what all strangers' take.
 func (n *Node) StrangerUsage(peer string) (own, total storage.Usage, err error) {
 	return n.store.StrangerUsage(peer)
+}
+
+// Outbox is what n waits to deliver to peer.
+func (n *Node) Outbox(peer string) ([]storage.OutboxEntry, error) { return n.store.Outbox(peer, 0) }
+
+// MailboxCapability is a capability to deposit n's mail at the mailbox mb,
+// as n will hand its contacts one, and n's owner ID there.
+func (n *Node) MailboxCapability(mb peer.ID) (mailbox.Capability, mailbox.OwnerID, error) {
+	owner, err := mailbox.OwnerOf(n.id.Key.GetPublic())
+	if err != nil {
+		return mailbox.Capability{}, owner, err
+	}
+	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, mailboxGeneration)
+	if err != nil {
+		return mailbox.Capability{}, owner, err
+	}
+	return mailbox.IssueCapability(key, owner), owner, nil
 }

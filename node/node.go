@@ -30,6 +30,7 @@ import (
 	"github.com/parley-im/parley/node/catchup"
 	"github.com/parley-im/parley/node/dm"
 	"github.com/parley-im/parley/node/files"
+	"github.com/parley-im/parley/node/mailbox"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/pubsub"
 	"github.com/parley-im/parley/storage"
@@ -53,6 +54,19 @@ type Config struct {
 	// public address; behind a NAT it would announce addresses no one can
 	// dial.
 	RelayService bool
+	// MailboxService makes the node hold mail for people who registered
+	// with it (node/mailbox, PROTOCOL.md §9), under MailboxQuota and
+	// MailboxTTL. `parley run` turns it on with RelayService.
+	MailboxService bool
+	// MailboxQuota bounds each owner's mail (node/mailbox.Config.Quota);
+	// fields not above zero take its defaults: 10,000 envelopes, 100 MiB.
+	MailboxQuota storage.MailboxQuota
+	// MailboxTTL is how long mail waits for its owner. Default 30 days.
+	MailboxTTL time.Duration
+	// MailboxFetchInterval is how often the node fetches its mail from
+	// each of the user's mailboxes, beyond on start and on connecting to
+	// one. Default DefaultMailboxFetchInterval (a minute).
+	MailboxFetchInterval time.Duration
 	// NATPortMap asks the LAN's gateway (UPnP, NAT-PMP) to forward a port
 	// to the node. It reaches beyond this machine: tests leave it off.
 	NATPortMap bool
@@ -153,7 +167,15 @@ type Node struct {
 	sync       *catchup.Service
 	files      *files.Service
 	gsync      *groupSync
+	mailbox    *mailbox.Service // nil unless Config.MailboxService
 	msgr       *Messenger
+
+	// mbList is the user's mailboxes (settings.json's, kept here for
+	// watchNetwork); mbKick has the fetcher go over them now. Capacity 1.
+	mbMu   sync.Mutex
+	mbList []storedMailbox
+	mbKick chan struct{}
+	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
 
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
@@ -185,7 +207,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1)}
+	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1)}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -224,6 +246,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.mbList = settings.Mailboxes
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
 	if err != nil {
@@ -245,7 +268,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	relays := &relaySource{bootstrap: bootstrap}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
-		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID}, gater: cfg.ConnectionGater,
+		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID}, gater: cfg.ConnectionGater,
 		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, log: cfg.Logger,
 	}); err != nil {
 		return nil, err
@@ -368,6 +391,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.dm.Start(); err != nil {
 		return nil, err
 	}
+	if cfg.MailboxService {
+		if n.mailbox, err = mailbox.New(mailbox.Config{
+			Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger,
+		}); err != nil {
+			return nil, err
+		}
+		if err := n.mailbox.Start(); err != nil {
+			return nil, err
+		}
+	}
 	n.wg.Add(1)
 	go n.gsync.run()
 	n.wg.Add(1)
@@ -380,6 +413,12 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go n.keepContactsInReach(reconnect)
 	n.wg.Add(1)
 	go n.resumeOnSpace()
+	fetchEvery := cfg.MailboxFetchInterval
+	if fetchEvery <= 0 {
+		fetchEvery = DefaultMailboxFetchInterval
+	}
+	n.mbWG.Add(1)
+	go n.fetchMailLoop(fetchEvery)
 
 	if err := n.dialKnownPeers(bootstrap); err != nil {
 		return nil, err
@@ -407,6 +446,10 @@ func (n *Node) Close() error {
 	n.settingsMu.Lock()
 	n.cancel()
 	n.settingsMu.Unlock()
+	n.mbWG.Wait()
+	if n.mailbox != nil {
+		errs = append(errs, n.mailbox.Close())
+	}
 	if n.groups != nil {
 		errs = append(errs, n.groups.Close())
 	}
@@ -578,6 +621,9 @@ func (n *Node) watchNetwork() {
 					n.dm.Kick(ev.Peer)
 				}
 				n.gsync.peerConnected(ev.Peer)
+				if n.isMailbox(ev.Peer) {
+					n.kickMailboxes()
+				}
 			}
 			if c, err := n.store.Contact(ev.Peer.String()); err == nil && c.State == parley.ContactAccepted {
 				if online {

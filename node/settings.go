@@ -26,6 +26,9 @@ type storedSettings struct {
 	// PassphraseOffered: the GUI offered to set a passphrase (and the user
 	// set one or skipped), so it does not offer again.
 	PassphraseOffered *bool `json:"passphrase_offered,omitempty"`
+	// Mailboxes are the nodes that hold the user's mail while the user is
+	// offline (mailboxes.go).
+	Mailboxes []storedMailbox `json:"mailboxes,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {

@@ -42,6 +42,14 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		PrivateNetwork: n.psk != nil,
 		Disk:           diskStatus(n.store.Space()),
 	}
+	if n.mailbox != nil {
+		st.MailboxService = true
+		if l, err := n.store.MailboxLoad(); err != nil {
+			n.log.Warn("reading the mailbox's load", "err", err)
+		} else {
+			st.Mailbox = parley.MailboxLoad{Owners: l.Owners, Envelopes: l.Count, Bytes: l.Bytes}
+		}
+	}
 	if pub := n.pub.Load(); pub != nil {
 		st.PublicDHT, st.PublicDHTPeers = true, pub.dht.RoutingTable().Size()
 	}

@@ -488,3 +488,30 @@ func (db *DB) MailboxAccounts() (int64, error) {
 	}
 	return int64(n), nil
 }
+
+// MailboxLoad is what a mailbox holds in all: owners, envelopes, bytes.
+type MailboxLoad struct {
+	Owners, Count, Bytes int64
+}
+
+// MailboxLoad sums every account's counters, for the node's status. It
+// reads each account once: cheap at the thousand owners a mailbox serves.
+func (db *DB) MailboxLoad() (MailboxLoad, error) {
+	var l MailboxLoad
+	err := db.view(func(txn *badger.Txn) error {
+		return scan(txn, prefixMailboxAccount, func(_, v []byte) error {
+			a, err := decodeMailboxAccount(v)
+			if err != nil {
+				return err
+			}
+			l.Owners++
+			l.Count += a.Count
+			l.Bytes += a.Bytes
+			return nil
+		})
+	})
+	if err != nil {
+		return MailboxLoad{}, fmt.Errorf("storage: mailbox load: %w", err)
+	}
+	return l, nil
+}

@@ -135,6 +135,11 @@ func printStatus(w io.Writer, s client.NetworkStatusView) error {
 		fmt.Fprintf(tw, "Public DHT:\toff\n")
 	}
 	fmt.Fprintf(tw, "Relay service:\t%s\n", onOff(s.RelayService))
+	if m := s.Mailbox; s.MailboxService && m != nil {
+		fmt.Fprintf(tw, "Mailbox service:\ton, %d owners, %d envelopes, %d KB\n", m.Owners, m.Envelopes, (m.Bytes+1023)>>10)
+	} else {
+		fmt.Fprintf(tw, "Mailbox service:\toff\n")
+	}
 	if d := s.Disk; d != nil {
 		switch {
 		case d.Full:

@@ -82,6 +82,7 @@ web GUI. The other commands talk to the running node.`,
 		newFileCmd(g),
 		newSettingsCmd(g),
 		newPassphraseCmd(g),
+		newMailboxCmd(g),
 	)
 	return root
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/gui/apitype"
 	"github.com/parley-im/parley/gui/client"
 	"github.com/parley-im/parley/internal/parleytest"
 )
@@ -64,6 +65,9 @@ func TestNotRunningIsOneLine(t *testing.T) {
 		{"settings", "--data", dir},
 		{"settings", "--auto-accept", "10MB", "--data", dir, "--json"},
 		{"settings", "--public-dht", "on", "--data", dir},
+		{"mailbox", "add", "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWX", "--data", dir},
+		{"mailbox", "list", "--data", dir, "--json"},
+		{"mailbox", "remove", "12D3KooWX", "--data", dir},
 	} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != exitError || stderr != want || stdout != "" {
@@ -336,6 +340,8 @@ func TestPrintStatus(t *testing.T) {
 		DHTPeers:       2,
 		MDNS:           true,
 		RelayService:   true,
+		MailboxService: true,
+		Mailbox:        &apitype.MailboxLoadView{Owners: 2, Envelopes: 3, Bytes: 4096},
 		PublicDHT:      true,
 		PublicDHTPeers: 17,
 		PrivateNetwork: false,
@@ -349,6 +355,7 @@ mDNS:             on
 DHT:              client mode, 2 peers in the routing table
 Public DHT:       on, 17 peers in the routing table
 Relay service:    on
+Mailbox service:  on, 2 owners, 3 envelopes, 4 KB
 Listening on:     /ip4/0.0.0.0/tcp/4001
                   /ip4/0.0.0.0/udp/4001/quic-v1
 Announcing:       /ip4/192.168.1.2/tcp/4001
@@ -365,7 +372,7 @@ PEER ID           NAME   TRANSPORT  DIRECTION  ADDRESSES
 	buf.Reset()
 	printStatus(&buf, client.NetworkStatusView{Reachability: parley.ReachabilityUnknown, DHTMode: "server"})
 	if !strings.HasSuffix(buf.String(), "\nNo peers connected.\n") ||
-		!strings.Contains(buf.String(), "\nPublic DHT:       off\nRelay service:    off\n") {
+		!strings.Contains(buf.String(), "\nPublic DHT:       off\nRelay service:    off\nMailbox service:  off\n") {
 		t.Errorf("no peers, public DHT and relay service off:\n%s", buf.String())
 	}
 }

@@ -39,6 +39,7 @@ type runOptions struct {
 	bootstrap      []string
 	bootstrapFile  string
 	relayService   bool
+	mailboxService bool
 	publicDHT      bool
 	publicDHTBoot  []string
 	natPortMap     bool
@@ -60,6 +61,8 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 		"file of bootstrap peers: one multiaddr a line, # comments (default: DATA/"+node.BootstrapFile+" if it exists)")
 	f.BoolVar(&o.relayService, "relay-service", false,
 		"serve as a relay and DHT server for others at once: for an always-on node with a public address")
+	f.BoolVar(&o.mailboxService, "mailbox-service", false,
+		"hold mail for people who choose this node as their mailbox, while they are offline (default: on with --relay-service)")
 	f.BoolVar(&o.publicDHT, "public-dht", false,
 		"also join the public IPFS DHT, to find and be found by contacts on other networks (it advertises a key hashed from your peer ID; not with --swarm-key)")
 	f.StringSliceVar(&o.publicDHTBoot, "public-dht-bootstrap", nil,
@@ -122,8 +125,13 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	mailboxService := o.mailboxService
+	if !cmd.Flags().Changed("mailbox-service") {
+		mailboxService = o.relayService // an always-on public node is what a mailbox needs
+	}
 	cfg := node.Config{
 		DataDir:            dir,
+		MailboxService:     mailboxService,
 		Listen:             o.listen,
 		Bootstrap:          bootstrap,
 		RelayService:       o.relayService,

@@ -57,6 +57,12 @@ const (
 	PathFileContent = "/api/v1/files/{id}/content"
 	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT
 
+	// The user's mailboxes: GET lists them (MailboxView); POST adds one
+	// (AddMailboxRequest), registering with it first; DELETE
+	// /api/v1/mailboxes/{peer} takes one off the list.
+	PathMailboxes = "/api/v1/mailboxes"
+	PathMailbox   = "/api/v1/mailboxes/{peer}"
+
 	// GET: is a passphrase set (PassphraseView); PUT: set or change it
 	// (PassphraseRequest); DELETE: remove it (PassphraseRequest, Old only).
 	PathPassphrase = "/api/v1/passphrase"

@@ -50,7 +50,8 @@ const (
 // the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
 // the group's state stands in its way (we left or were removed, or the peer
 // is not in the group), and it may succeed once that changes; so is
-// ErrPrivateNetwork (the node runs with a swarm key). ErrWrongPassphrase is
+// ErrPrivateNetwork (the node runs with a swarm key). ErrMailboxUnavailable
+// is 502: the mailbox node, not this one, was unreachable or refused. ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
 // Insufficient Storage: the node's disk cannot hold the file, or is below
 // the store's watermark (the node is read-only: "disk full: N MB free").
@@ -66,6 +67,7 @@ var codes = []struct {
 	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},
 	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
 	{parley.ErrWrongPassphrase, http.StatusForbidden, "wrong_passphrase"},
+	{parley.ErrMailboxUnavailable, http.StatusBadGateway, "mailbox_unavailable"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},

@@ -53,6 +53,7 @@ var (
 		Peers: []parley.ConnectedPeer{{PeerID: "12D3KooWAlice", Name: "alice", Transport: "quic-v1",
 			Direction: "outbound", Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}, {}},
 		DHTMode: "client", DHTPeers: 3, MDNS: true, RelayService: true, PublicDHT: true, PublicDHTPeers: 20,
+		MailboxService: true, Mailbox: parley.MailboxLoad{Owners: 2, Envelopes: 3, Bytes: 4096},
 		PrivateNetwork: true, Disk: parley.DiskStatus{Free: 5 << 30, MinFree: 64 << 20}}
 	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true}
 )
@@ -84,8 +85,10 @@ func goldenViews() map[string]any {
 			apitype.EventView{Type: parley.EventDisk, Disk: apitype.NewDiskView(parley.DiskStatus{Free: 12 << 20, MinFree: 64 << 20, Full: true})},
 			apitype.EventView{},
 		},
-		"peer":     []any{apitype.NewPeerView(peerInfo), apitype.NewPeerView(parley.PeerInfo{})},
-		"status":   []any{apitype.NewNetworkStatusView(status), apitype.NewNetworkStatusView(parley.NetworkStatus{})},
+		"peer":   []any{apitype.NewPeerView(peerInfo), apitype.NewPeerView(parley.PeerInfo{})},
+		"status": []any{apitype.NewNetworkStatusView(status), apitype.NewNetworkStatusView(parley.NetworkStatus{})},
+		"mailbox": []any{apitype.NewMailboxView(parley.Mailbox{PeerID: "12D3KooWAlice", Addrs: []string{"/ip4/127.0.0.1/tcp/4003"}}),
+			apitype.NewMailboxView(parley.Mailbox{})},
 		"settings": []any{apitype.NewSettingsView(settings), apitype.NewSettingsView(parley.Settings{})},
 	}
 }

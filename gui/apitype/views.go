@@ -259,6 +259,8 @@ type NetworkStatusView struct {
 	DHTPeers       int                 `json:"dht_peers"`
 	MDNS           bool                `json:"mdns"`
 	RelayService   bool                `json:"relay_service"`
+	MailboxService bool                `json:"mailbox_service"`
+	Mailbox        *MailboxLoadView    `json:"mailbox,omitempty"` // nil while the node serves no mailbox
 	PublicDHT      bool                `json:"public_dht"`
 	PublicDHTPeers int                 `json:"public_dht_peers"`
 	PrivateNetwork bool                `json:"private_network"`
@@ -280,7 +282,21 @@ func NewNetworkStatusView(s parley.NetworkStatus) NetworkStatusView {
 		AnnouncedAddrs: s.AnnouncedAddrs, ObservedAddrs: s.ObservedAddrs, Relays: s.Relays, Peers: peers,
 		DHTMode: s.DHTMode, DHTPeers: s.DHTPeers, MDNS: s.MDNS, RelayService: s.RelayService,
 		PublicDHT: s.PublicDHT, PublicDHTPeers: s.PublicDHTPeers, PrivateNetwork: s.PrivateNetwork,
-		Disk: NewDiskView(s.Disk)}
+		Disk: NewDiskView(s.Disk), MailboxService: s.MailboxService, Mailbox: newMailboxLoadView(s)}
+}
+
+// MailboxLoadView is what the node's mailbox service holds.
+type MailboxLoadView struct {
+	Owners    int64 `json:"owners"`
+	Envelopes int64 `json:"envelopes"`
+	Bytes     int64 `json:"bytes"`
+}
+
+func newMailboxLoadView(s parley.NetworkStatus) *MailboxLoadView {
+	if !s.MailboxService {
+		return nil
+	}
+	return &MailboxLoadView{Owners: s.Mailbox.Owners, Envelopes: s.Mailbox.Envelopes, Bytes: s.Mailbox.Bytes}
 }
 
 // ConnectedPeerView is a peer we have a connection to, and how.

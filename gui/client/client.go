@@ -47,6 +47,7 @@ type (
 	ConnectedPeerView = apitype.ConnectedPeerView
 	SettingsView      = apitype.SettingsView
 	PassphraseView    = apitype.PassphraseView
+	MailboxView       = apitype.MailboxView
 )
 
 // Client talks to one node's API. It is safe for concurrent use.
@@ -664,3 +665,22 @@ func (e *notRunningError) Error() string {
 }
 
 func (e *notRunningError) Unwrap() []error { return []error{parley.ErrNotRunning, e.cause} }
+
+// Mailboxes lists the user's mailboxes.
+func (c *Client) Mailboxes(ctx context.Context) ([]MailboxView, error) {
+	var v []MailboxView
+	return v, c.do(ctx, http.MethodGet, apitype.PathMailboxes, nil, nil, &v)
+}
+
+// AddMailbox registers with the mailbox at addr (a multiaddr ending in
+// /p2p/ID, or its node's invite) and adds it; parley.ErrMailboxUnavailable
+// when the mailbox is unreachable or refuses.
+func (c *Client) AddMailbox(ctx context.Context, addr string) (MailboxView, error) {
+	var v MailboxView
+	return v, c.do(ctx, http.MethodPost, apitype.PathMailboxes, nil, apitype.AddMailboxRequest{Addr: addr}, &v)
+}
+
+// RemoveMailbox takes the mailbox with this peer ID off the user's list.
+func (c *Client) RemoveMailbox(ctx context.Context, peerID string) error {
+	return c.do(ctx, http.MethodDelete, apitype.PathMailboxes+"/"+url.PathEscape(peerID), nil, nil, nil)
+}

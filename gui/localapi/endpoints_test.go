@@ -148,7 +148,7 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("GET status: %d %s", resp.StatusCode, body)
 	}
 	wantKeys(t, body, "reachability", "listen_addrs", "announced_addrs", "observed_addrs", "relays", "peers",
-		"dht_mode", "dht_peers", "mdns", "relay_service", "public_dht", "public_dht_peers", "private_network", "disk")
+		"dht_mode", "dht_peers", "mdns", "relay_service", "mailbox_service", "public_dht", "public_dht_peers", "private_network", "disk")
 	var st struct {
 		Relays json.RawMessage   `json:"relays"`
 		Peers  []json.RawMessage `json:"peers"`

@@ -3,6 +3,8 @@ package localapi_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/parley-im/parley"
@@ -16,6 +18,42 @@ type fakeNetwork struct {
 	public     bool  // in the public DHT; guarded by mu
 	autoAccept int64 // guarded by mu
 	downloads  string
+	mailboxes  []parley.Mailbox // guarded by mu
+}
+
+// mailboxOK is the one mailbox the fake reaches; any other address is
+// unreachable.
+const mailboxOK = "/ip4/127.0.0.1/tcp/4003/p2p/" + aliceID
+
+func (f *fakeNetwork) Mailboxes(ctx context.Context) ([]parley.Mailbox, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.mailboxes), nil
+}
+
+func (f *fakeNetwork) AddMailbox(ctx context.Context, addr string) (parley.Mailbox, error) {
+	if !strings.HasPrefix(addr, "/") {
+		return parley.Mailbox{}, fmt.Errorf("%w: mailbox address %q", parley.ErrMalformed, addr)
+	}
+	if addr != mailboxOK {
+		return parley.Mailbox{}, fmt.Errorf("%w: %s is unreachable", parley.ErrMailboxUnavailable, addr)
+	}
+	m := parley.Mailbox{PeerID: aliceID, Addrs: []string{"/ip4/127.0.0.1/tcp/4003"}}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mailboxes = append(f.mailboxes, m)
+	return m, nil
+}
+
+func (f *fakeNetwork) RemoveMailbox(ctx context.Context, peerID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.mailboxes, func(m parley.Mailbox) bool { return m.PeerID == peerID })
+	if i < 0 {
+		return fmt.Errorf("mailbox %s: %w", peerID, parley.ErrNotFound)
+	}
+	f.mailboxes = slices.Delete(f.mailboxes, i, i+1)
+	return nil
 }
 
 func (f *fakeNetwork) Online(peerID string) bool { return peerID == aliceID }

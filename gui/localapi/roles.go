@@ -131,6 +131,22 @@ type Network interface {
 	// fetched without asking (0 or -1: never; below -1:
 	// parley.ErrMalformed).
 	SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error)
+	// The user's mailboxes are settings too.
+	Mailboxes
+}
+
+// Mailboxes are the nodes that hold the user's mail while they are offline.
+type Mailboxes interface {
+	// Mailboxes lists them, in the order they were added.
+	Mailboxes(ctx context.Context) ([]parley.Mailbox, error)
+	// AddMailbox registers with the mailbox at addr (a multiaddr ending in
+	// /p2p/ID, or its node's invite) and adds it; parley.ErrMalformed for
+	// an address that is neither, parley.ErrMailboxUnavailable when the
+	// mailbox is unreachable or refuses.
+	AddMailbox(ctx context.Context, addr string) (parley.Mailbox, error)
+	// RemoveMailbox takes a mailbox off the list (parley.ErrNotFound if it
+	// is not on it).
+	RemoveMailbox(ctx context.Context, peerID string) error
 }
 
 // Keystore is the passphrase that seals the node's keys on disk.

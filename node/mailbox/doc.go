@@ -21,8 +21,8 @@
 // forge or alter it undetected, because the recipient checks each
 // envelope's signature as for a direct delivery.
 //
-// What this package does not do yet: the sender's outbox depositing when
-// the recipient is unreachable, the recipient fetching on start, the
-// "stored" message status, choosing mailboxes (CLI, API, card), groups and
-// files. See the "next steps" in PROTOCOL.md §9.
+// The node serves this service and fetches its user's own mail
+// (node/mailboxes.go). Not built yet: the sender's outbox depositing when
+// the recipient is unreachable, the "stored" message status, mailboxes in
+// cards, groups and files. See PROTOCOL.md §9.7.
 package mailbox

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-im/parley/gui/client"
+)
+
+// newMailboxCmd manages the nodes that hold the user's mail while the user
+// is offline.
+func newMailboxCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mailbox",
+		Short: "Add, list and remove the nodes that hold your mail while you are offline",
+		Long: `A mailbox is a node that holds your mail while you are offline: your own
+always-on node, a contact's, or a community's (parley run --mailbox-service).
+It sees only ciphertext. Your node fetches your mail from each of your
+mailboxes when it starts, when it connects to one, and every minute.
+
+Contacts do not deposit there by themselves yet: see the README.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("mailbox needs a subcommand: add, list or remove")}
+		},
+	}
+	add := &cobra.Command{
+		Use:   "add ADDR|INVITE",
+		Short: "Register with a mailbox and fetch your mail from it from now on",
+		Long: `Register with a mailbox and fetch your mail from it from now on. ADDR is
+the mailbox node's address ending in /p2p/ID (parley id on that node shows
+its addresses), or its invite code. The mailbox must serve mailboxes and
+agree to hold your mail.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				m, err := c.AddMailbox(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Added mailbox %s\n", m.PeerID)
+				return err
+			})
+		},
+	}
+	list := viewCmd(g, &cobra.Command{
+		Use:   "list",
+		Short: "List your mailboxes",
+		Args:  usageArgs(cobra.NoArgs),
+	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.MailboxView, error) {
+		return c.Mailboxes(ctx)
+	}, printMailboxes)
+	remove := &cobra.Command{
+		Use:   "remove PEER",
+		Short: "Stop fetching from a mailbox (mail it still holds expires there)",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				if err := c.RemoveMailbox(ctx, args[0]); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(cmd.OutOrStdout(), "Removed mailbox %s\n", args[0])
+				return err
+			})
+		},
+	}
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
+
+func printMailboxes(w io.Writer, ms []client.MailboxView) error {
+	if len(ms) == 0 {
+		_, err := fmt.Fprintln(w, "No mailboxes yet. Add one with: parley mailbox add ADDR")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER ID\tADDRESSES")
+	for _, m := range ms {
+		fmt.Fprintf(tw, "%s\t%s\n", m.PeerID, strings.Join(m.Addrs, " "))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,54 @@
+package localapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/parley-im/parley/gui/apitype"
+)
+
+// The mailboxes endpoints: the nodes that hold the user's mail while the
+// user is offline.
+
+func (s *Server) handleMailboxes(w http.ResponseWriter, r *http.Request) {
+	list, err := s.network.Mailboxes(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]apitype.MailboxView, 0, len(list))
+	for _, m := range list {
+		out = append(out, apitype.NewMailboxView(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleAddMailbox registers with the mailbox before it answers: 201 with
+// the mailbox, or why the mailbox could not be added (502 when it was
+// unreachable or refused).
+func (s *Server) handleAddMailbox(w http.ResponseWriter, r *http.Request) {
+	var req apitype.AddMailboxRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	addr := strings.TrimSpace(req.Addr)
+	if addr == "" {
+		s.fail(w, r, badRequest("no mailbox address given"))
+		return
+	}
+	m, err := s.network.AddMailbox(r.Context(), addr)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, apitype.NewMailboxView(m))
+}
+
+func (s *Server) handleRemoveMailbox(w http.ResponseWriter, r *http.Request) {
+	if err := s.network.RemoveMailbox(r.Context(), r.PathValue("peer")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,311 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/node/dm"
+	"github.com/parley-im/parley/node/mailbox"
+	mailboxpb "github.com/parley-im/parley/node/mailbox/pb"
+)
+
+// The owner's side of mailboxes (node/mailbox, PROTOCOL.md §9): the user
+// chooses nodes that hold their mail while they are offline. The node keeps
+// the list in settings.json, registers with each mailbox when it is added,
+// and fetches from each on start, on connecting to it and every
+// Config.MailboxFetchInterval. Every envelope fetched goes through the DM
+// receive path (dm.Service.Receive), the same idempotent one a push takes,
+// and is acknowledged only once stored (or refused for good), so a crash
+// loses nothing and a message that also came directly is stored once.
+
+// DefaultMailboxFetchInterval is how often the node fetches its mail from
+// each of its mailboxes, beyond fetching on start and on connecting.
+const DefaultMailboxFetchInterval = time.Minute
+
+const (
+	// mailboxValidity is how long a registration runs; each fetch round
+	// that finds it gone registers again.
+	mailboxValidity = 365 * 24 * time.Hour
+	// mailboxGeneration is the deposit key's generation: no capability has
+	// been revoked by a new one yet.
+	mailboxGeneration = 0
+	// mailboxRoundTimeout bounds one fetch round at one mailbox.
+	mailboxRoundTimeout = 2 * time.Minute
+)
+
+// storedMailbox is one of the user's mailboxes in settings.json.
+type storedMailbox struct {
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs,omitempty"`
+}
+
+func (m storedMailbox) view() parley.Mailbox {
+	return parley.Mailbox{PeerID: m.PeerID, Addrs: slices.Clone(m.Addrs)}
+}
+
+func (m storedMailbox) addrInfo() (peer.AddrInfo, error) {
+	id, err := peer.Decode(m.PeerID)
+	if err != nil {
+		return peer.AddrInfo{}, fmt.Errorf("%w: mailbox peer ID %q: %w", parley.ErrMalformed, m.PeerID, err)
+	}
+	info := peer.AddrInfo{ID: id}
+	for _, s := range m.Addrs {
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			info.Addrs = append(info.Addrs, a)
+		}
+	}
+	return info, nil
+}
+
+// parseMailbox reads what the user gives for a mailbox: a multiaddr ending
+// in /p2p/ID, or the mailbox node's invite code.
+func parseMailbox(s string) (peer.AddrInfo, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "/") {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return peer.AddrInfo{}, fmt.Errorf("%w: mailbox address %q: %w", parley.ErrMalformed, s, err)
+		}
+		info, err := peer.AddrInfoFromP2pAddr(a)
+		if err != nil {
+			return peer.AddrInfo{}, fmt.Errorf("%w: mailbox address %q: want a multiaddr ending in /p2p/ID: %w", parley.ErrMalformed, s, err)
+		}
+		return *info, nil
+	}
+	card, _, err := identity.DecodeInvite(s)
+	if err != nil {
+		return peer.AddrInfo{}, fmt.Errorf("mailbox: want a multiaddr ending in /p2p/ID or an invite code: %w", err)
+	}
+	return peer.AddrInfo{ID: card.PeerID, Addrs: card.Addrs}, nil
+}
+
+// Mailboxes lists the user's mailboxes, in the order they were added.
+func (m *Messenger) Mailboxes(ctx context.Context) ([]parley.Mailbox, error) {
+	s, err := loadSettings(m.n.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]parley.Mailbox, 0, len(s.Mailboxes))
+	for _, mb := range s.Mailboxes {
+		out = append(out, mb.view())
+	}
+	return out, nil
+}
+
+// AddMailbox registers with the mailbox at addr (a multiaddr ending in
+// /p2p/ID, or its node's invite) and adds it to the user's mailboxes; the
+// node fetches from it from then on. Adding one again registers again and
+// updates its addresses. An error says whether the mailbox was unreachable
+// or refused, and why; nothing is stored then.
+func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox, error) {
+	n := m.n
+	info, err := parseMailbox(addr)
+	if err != nil {
+		return parley.Mailbox{}, err
+	}
+	if info.ID == n.host.ID() {
+		return parley.Mailbox{}, fmt.Errorf("%w: a node cannot be its own mailbox: it is offline whenever you are", parley.ErrMalformed)
+	}
+	if err := n.registerMailbox(ctx, info); err != nil {
+		return parley.Mailbox{}, err
+	}
+	mb := storedMailbox{PeerID: info.ID.String()}
+	for _, a := range info.Addrs {
+		mb.Addrs = append(mb.Addrs, a.String())
+	}
+	n.settingsMu.Lock()
+	defer n.settingsMu.Unlock()
+	s, err := loadSettings(n.dataDir)
+	if err != nil {
+		return parley.Mailbox{}, err
+	}
+	if i := slices.IndexFunc(s.Mailboxes, func(x storedMailbox) bool { return x.PeerID == mb.PeerID }); i >= 0 {
+		s.Mailboxes[i] = mb
+	} else {
+		s.Mailboxes = append(s.Mailboxes, mb)
+	}
+	if err := saveSettings(n.dataDir, s); err != nil {
+		return parley.Mailbox{}, err
+	}
+	n.setMailboxes(s.Mailboxes)
+	n.log.Info("added a mailbox", "mailbox", mb.PeerID)
+	return mb.view(), nil
+}
+
+// RemoveMailbox takes a mailbox off the user's list (parley.ErrNotFound if
+// it is not on it): the node fetches from it no more. Mail it still holds
+// stays there until it expires.
+func (m *Messenger) RemoveMailbox(ctx context.Context, peerID string) error {
+	n := m.n
+	n.settingsMu.Lock()
+	defer n.settingsMu.Unlock()
+	s, err := loadSettings(n.dataDir)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(s.Mailboxes, func(x storedMailbox) bool { return x.PeerID == peerID })
+	if i < 0 {
+		return fmt.Errorf("mailbox %s: %w", peerID, parley.ErrNotFound)
+	}
+	s.Mailboxes = slices.Delete(s.Mailboxes, i, i+1)
+	if err := saveSettings(n.dataDir, s); err != nil {
+		return err
+	}
+	n.setMailboxes(s.Mailboxes)
+	return nil
+}
+
+// setMailboxes keeps the list the fetcher and watchNetwork read, and has
+// the fetcher go over it now.
+func (n *Node) setMailboxes(list []storedMailbox) {
+	n.mbMu.Lock()
+	n.mbList = slices.Clone(list)
+	n.mbMu.Unlock()
+	n.kickMailboxes()
+}
+
+func (n *Node) mailboxList() []storedMailbox {
+	n.mbMu.Lock()
+	defer n.mbMu.Unlock()
+	return slices.Clone(n.mbList)
+}
+
+func (n *Node) isMailbox(p peer.ID) bool {
+	s := p.String()
+	n.mbMu.Lock()
+	defer n.mbMu.Unlock()
+	return slices.ContainsFunc(n.mbList, func(m storedMailbox) bool { return m.PeerID == s })
+}
+
+func (n *Node) kickMailboxes() {
+	select {
+	case n.mbKick <- struct{}{}:
+	default: // a round is due already
+	}
+}
+
+// registerMailbox registers with the mailbox over a stream of its own.
+func (n *Node) registerMailbox(ctx context.Context, info peer.AddrInfo) error {
+	c, err := mailbox.Dial(ctx, n.host, info)
+	if err != nil {
+		return fmt.Errorf("%w: %s is unreachable: %w", parley.ErrMailboxUnavailable, info.ID, err)
+	}
+	defer c.Close()
+	return n.register(ctx, c, info.ID)
+}
+
+func (n *Node) register(ctx context.Context, c *mailbox.Client, mb peer.ID) error {
+	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, mailboxGeneration)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if _, err := c.Register(ctx, n.id.Key, mailbox.Registration{IssuedAt: now, ExpiresAt: now.Add(mailboxValidity), DepositKey: key}); err != nil {
+		if r := new(mailbox.RefusedError); errors.As(err, &r) {
+			return fmt.Errorf("%w: %s refused to hold your mail: %s", parley.ErrMailboxUnavailable, mb, r.Reason)
+		}
+		return fmt.Errorf("%w: %s did not answer the registration: %w", parley.ErrMailboxUnavailable, mb, err)
+	}
+	return nil
+}
+
+// fetchMailLoop fetches from every mailbox on start, when kicked (a
+// mailbox added, or connected) and every interval.
+func (n *Node) fetchMailLoop(interval time.Duration) {
+	defer n.mbWG.Done()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		for _, mb := range n.mailboxList() {
+			if n.ctx.Err() != nil {
+				return
+			}
+			if err := n.fetchMail(n.ctx, mb); err != nil {
+				n.log.Info("fetching mail from a mailbox", "mailbox", mb.PeerID, "err", err)
+			}
+		}
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		case <-n.mbKick:
+		}
+	}
+}
+
+// fetchMail takes the user's mail from one mailbox: it authenticates
+// (registering again if the mailbox forgot us), fetches page by page,
+// stores each envelope as a push would, and acknowledges each page's
+// envelopes that are stored or refused for good. One that our store could
+// not take stays at the mailbox for the next round.
+func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
+	info, err := mb.addrInfo()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, mailboxRoundTimeout)
+	defer cancel()
+	c, err := mailbox.Dial(ctx, n.host, info)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Authenticate(ctx, n.id.Key); err != nil {
+		if code, ok := mailbox.RefusalCode(err); !ok || code != mailboxpb.Code_CODE_NOT_REGISTERED {
+			return err
+		}
+		// Expired, or swept: register again, on the same stream.
+		if err := n.register(ctx, c, info.ID); err != nil {
+			return err
+		}
+		if err := c.Authenticate(ctx, n.id.Key); err != nil {
+			return err
+		}
+	}
+	var (
+		cursor []byte
+		failed error
+		got    int
+	)
+	for {
+		page, err := c.Fetch(ctx, cursor, 0)
+		if err != nil {
+			return err
+		}
+		var done []parley.EnvelopeID
+		for _, mail := range page.Mail {
+			switch err := n.dm.Receive(mail.Envelope); {
+			case err == nil:
+				done = append(done, mail.ID)
+				got++
+			case errors.Is(err, dm.ErrRefused):
+				n.log.Info("dropping mail that will never open", "mailbox", mb.PeerID, "err", err)
+				done = append(done, mail.ID)
+			default:
+				failed = err
+			}
+		}
+		if len(done) > 0 {
+			if _, err := c.Ack(ctx, done); err != nil {
+				return err
+			}
+		}
+		if !page.More {
+			break
+		}
+		cursor = page.Next
+	}
+	if got > 0 {
+		n.log.Debug("fetched mail", "mailbox", mb.PeerID, "envelopes", got)
+	}
+	return failed
+}
