@@ -45,8 +45,13 @@ func (s *Service) Receive(raw []byte) error {
 }
 
 // authorOf finds the contact (or request) whose conversation with us is
-// conv: envelopes carry no sender in the clear, only that hash.
+// conv: envelopes carry no sender in the clear, only that hash. The stored
+// conversation names its peer; a contact we have not talked with yet has
+// none, and is found by hashing each contact's conversation ID.
 func (s *Service) authorOf(conv parley.ConversationID) (peer.ID, error) {
+	if c, err := s.cfg.Store.Conversation(conv); err == nil && c.Kind == parley.ConversationDM && c.Peer != "" {
+		return peer.Decode(c.Peer)
+	}
 	contacts, err := s.cfg.Store.Contacts()
 	if err != nil {
 		return "", err

@@ -166,29 +166,28 @@ func (s *Service) SetAutoAccept(limit int64) { s.autoAccept.Store(limit) }
 // starts those the auto-accept rule took but could not start.
 func (s *Service) Start() error {
 	s.life.Serve(s.handle)
-	recs, err := s.cfg.Store.Files()
-	if err != nil {
-		return err
-	}
-	for _, rec := range recs {
-		if !rec.Outgoing && rec.Accepted && rec.State == parley.FileTransferring {
-			s.enqueue(rec.ID)
-		}
-	}
-	return s.FetchAutoAccepted()
+	return s.fetchAccepted(true)
 }
 
 // FetchAutoAccepted starts the offers the auto-accept rule took but that
 // could not start then (no room on the disk, or we stopped first): at
 // Start, and when the disk has room again.
-func (s *Service) FetchAutoAccepted() error {
+func (s *Service) FetchAutoAccepted() error { return s.fetchAccepted(false) }
+
+// fetchAccepted starts every accepted offer not fetched yet and, with
+// resume, the downloads a restart cut short: one pass over the records.
+func (s *Service) fetchAccepted(resume bool) error {
 	recs, err := s.cfg.Store.Files()
 	if err != nil {
 		return err
 	}
 	for _, rec := range recs {
-		if !rec.Outgoing && rec.Accepted && rec.State == parley.FileOffered {
-			s.fetchAccepted(rec)
+		switch {
+		case rec.Outgoing || !rec.Accepted:
+		case rec.State == parley.FileOffered:
+			s.startFetch(rec)
+		case resume && rec.State == parley.FileTransferring:
+			s.enqueue(rec.ID)
 		}
 	}
 	return nil
@@ -268,14 +267,14 @@ func (s *Service) OnOffer(conv parley.ConversationID, msg parley.EnvelopeID, fro
 	}
 	s.notify(rec.File)
 	if rec.Accepted {
-		s.fetchAccepted(rec)
+		s.startFetch(rec)
 	}
 	return nil
 }
 
-// fetchAccepted starts an offer the auto-accept rule took; one that cannot
+// startFetch starts an offer the auto-accept rule took; one that cannot
 // start now stays accepted for the next Start.
-func (s *Service) fetchAccepted(rec storage.FileRecord) {
+func (s *Service) startFetch(rec storage.FileRecord) {
 	if _, err := s.Accept(rec.ID); err != nil {
 		s.log.Info("not fetching an offered file yet", "file", rec.ID, "err", err)
 	}
