@@ -91,6 +91,9 @@ const (
 	// KindFile is a file offered in the conversation: displayed like a
 	// text, its Text the file's name and FileID naming the transfer.
 	KindFile Kind = "file"
+	// KindFileCancel says the other side of a DM withdrew or declined a
+	// file; applied to the transfer, never displayed.
+	KindFileCancel Kind = "file-cancel"
 )
 
 // Message is one decrypted, verified envelope as the user sees it.

@@ -323,6 +323,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
+		OnFileCancel: func(conv parley.ConversationID, from peer.ID, id string) error {
+			return n.files.OnCancel(conv, from, id)
+		},
 		Logger:           cfg.Logger,
 		RetryMin:         cfg.RetryMin,
 		RetryMax:         cfg.RetryMax,

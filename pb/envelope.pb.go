@@ -69,7 +69,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 0}
 }
 
 type GroupOp_Type int32
@@ -131,7 +131,7 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 0}
 }
 
 type GroupOp_Role int32
@@ -180,7 +180,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 1}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -363,6 +363,7 @@ type Body struct {
 	//	*Body_GroupOp
 	//	*Body_GroupKeys
 	//	*Body_FileOffer
+	//	*Body_FileCancel
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -450,6 +451,15 @@ func (x *Body) GetFileOffer() *FileOffer {
 	return nil
 }
 
+func (x *Body) GetFileCancel() *FileCancel {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_FileCancel); ok {
+			return x.FileCancel
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -477,6 +487,12 @@ type Body_FileOffer struct {
 	FileOffer *FileOffer `protobuf:"bytes,5,opt,name=file_offer,json=fileOffer,proto3,oneof"`
 }
 
+type Body_FileCancel struct {
+	// DMs only: the other side withdrew or declined a file of this
+	// conversation (PROTOCOL.md §8).
+	FileCancel *FileCancel `protobuf:"bytes,9,opt,name=file_cancel,json=fileCancel,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -486,6 +502,8 @@ func (*Body_GroupOp) isBody_Kind() {}
 func (*Body_GroupKeys) isBody_Kind() {}
 
 func (*Body_FileOffer) isBody_Kind() {}
+
+func (*Body_FileCancel) isBody_Kind() {}
 
 // FileOffer describes a file its sender serves over /parley/file/1.0.0.
 // Everything needed to fetch, decrypt and verify it travels here, sealed.
@@ -599,6 +617,53 @@ func (x *FileOffer) GetKey() []byte {
 	return nil
 }
 
+// FileCancel says that its sender no longer takes part in a transfer: the
+// file's sender withdrew it, or its recipient cancelled or declined it.
+type FileCancel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 16 bytes: the file_id of the offer.
+	FileId        []byte `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileCancel) Reset() {
+	*x = FileCancel{}
+	mi := &file_pb_envelope_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileCancel) ProtoMessage() {}
+
+func (x *FileCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileCancel.ProtoReflect.Descriptor instead.
+func (*FileCancel) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *FileCancel) GetFileId() []byte {
+	if x != nil {
+		return x.FileId
+	}
+	return nil
+}
+
 type Text struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -610,7 +675,7 @@ type Text struct {
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +687,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +700,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Text) GetText() string {
@@ -663,7 +728,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +740,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +753,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -729,7 +794,7 @@ type GroupOp struct {
 
 func (x *GroupOp) Reset() {
 	*x = GroupOp{}
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +806,7 @@ func (x *GroupOp) String() string {
 func (*GroupOp) ProtoMessage() {}
 
 func (x *GroupOp) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +819,7 @@ func (x *GroupOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
 func (*GroupOp) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GroupOp) GetType() GroupOp_Type {
@@ -825,7 +890,7 @@ type GroupKeys struct {
 
 func (x *GroupKeys) Reset() {
 	*x = GroupKeys{}
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +902,7 @@ func (x *GroupKeys) String() string {
 func (*GroupKeys) ProtoMessage() {}
 
 func (x *GroupKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +915,7 @@ func (x *GroupKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
 func (*GroupKeys) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GroupKeys) GetGroupId() []byte {
@@ -904,7 +969,7 @@ type GroupKey struct {
 
 func (x *GroupKey) Reset() {
 	*x = GroupKey{}
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +981,7 @@ func (x *GroupKey) String() string {
 func (*GroupKey) ProtoMessage() {}
 
 func (x *GroupKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +994,7 @@ func (x *GroupKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
 func (*GroupKey) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GroupKey) GetKeyId() []byte {
@@ -972,7 +1037,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xa2\x02\n" +
+	"senderCard\"\xe2\x02\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -980,7 +1045,9 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeys\x12;\n" +
 	"\n" +
-	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOfferB\x06\n" +
+	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOffer\x12>\n" +
+	"\vfile_cancel\x18\t \x01(\v2\x1b.parley.envelope.FileCancelH\x00R\n" +
+	"fileCancelB\x06\n" +
 	"\x04kind\"\xd3\x01\n" +
 	"\tFileOffer\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
@@ -992,7 +1059,10 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"chunk_size\x18\x05 \x01(\rR\tchunkSize\x12!\n" +
 	"\fchunk_hashes\x18\x06 \x01(\fR\vchunkHashes\x12\x12\n" +
 	"\x04root\x18\a \x01(\fR\x04root\x12\x10\n" +
-	"\x03key\x18\b \x01(\fR\x03key\"5\n" +
+	"\x03key\x18\b \x01(\fR\x03key\"%\n" +
+	"\n" +
+	"FileCancel\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\fR\x06fileId\"5\n" +
 	"\x04Text\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
 	"\breply_to\x18\x02 \x01(\fR\areplyTo\"\xa0\x01\n" +
@@ -1050,36 +1120,38 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_pb_envelope_proto_goTypes = []any{
-	(Receipt_Kind)(0), // 0: parley.envelope.Receipt.Kind
-	(GroupOp_Type)(0), // 1: parley.envelope.GroupOp.Type
-	(GroupOp_Role)(0), // 2: parley.envelope.GroupOp.Role
-	(*Envelope)(nil),  // 3: parley.envelope.Envelope
-	(*Sealed)(nil),    // 4: parley.envelope.Sealed
-	(*Body)(nil),      // 5: parley.envelope.Body
-	(*FileOffer)(nil), // 6: parley.envelope.FileOffer
-	(*Text)(nil),      // 7: parley.envelope.Text
-	(*Receipt)(nil),   // 8: parley.envelope.Receipt
-	(*GroupOp)(nil),   // 9: parley.envelope.GroupOp
-	(*GroupKeys)(nil), // 10: parley.envelope.GroupKeys
-	(*GroupKey)(nil),  // 11: parley.envelope.GroupKey
+	(Receipt_Kind)(0),  // 0: parley.envelope.Receipt.Kind
+	(GroupOp_Type)(0),  // 1: parley.envelope.GroupOp.Type
+	(GroupOp_Role)(0),  // 2: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),   // 3: parley.envelope.Envelope
+	(*Sealed)(nil),     // 4: parley.envelope.Sealed
+	(*Body)(nil),       // 5: parley.envelope.Body
+	(*FileOffer)(nil),  // 6: parley.envelope.FileOffer
+	(*FileCancel)(nil), // 7: parley.envelope.FileCancel
+	(*Text)(nil),       // 8: parley.envelope.Text
+	(*Receipt)(nil),    // 9: parley.envelope.Receipt
+	(*GroupOp)(nil),    // 10: parley.envelope.GroupOp
+	(*GroupKeys)(nil),  // 11: parley.envelope.GroupKeys
+	(*GroupKey)(nil),   // 12: parley.envelope.GroupKey
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	7,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	8,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	9,  // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	10, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	8,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	9,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	10, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	11, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
 	6,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	0,  // 5: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 6: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	2,  // 7: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	11, // 8: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	7,  // 5: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
+	0,  // 6: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 7: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	2,  // 8: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	12, // 9: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1093,6 +1165,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_GroupOp)(nil),
 		(*Body_GroupKeys)(nil),
 		(*Body_FileOffer)(nil),
+		(*Body_FileCancel)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1100,7 +1173,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -92,6 +92,7 @@ type received struct {
 	receipt   *ppb.Receipt
 	groupKeys *ppb.GroupKeys
 	fileOffer *ppb.FileOffer
+	cancel    string // a FileCancel's file ID, hex
 }
 
 // errOverQuota: an envelope from a stranger (a peer who is not an accepted
@@ -179,6 +180,12 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		if rcv.groupKeys != nil {
 			// Handed over even when stored before, for the same reason.
 			if err := s.cfg.OnGroupKeys(remote, rcv.groupKeys); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if rcv.cancel != "" {
+			if err := s.cfg.OnFileCancel(rcv.msg.Conversation, remote, rcv.cancel); err != nil {
 				return nil, err
 			}
 			continue
@@ -314,6 +321,9 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_FileOffer:
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, body.FileOffer.Name, hex.EncodeToString(body.FileOffer.FileId)
 		return received{msg: msg, fileOffer: body.FileOffer}, op.Card, nil
+	case *ppb.Body_FileCancel: // its file ID checked by OpenEnvelope
+		msg.Kind, msg.FileID = parley.KindFileCancel, hex.EncodeToString(body.FileCancel.FileId)
+		return received{msg: msg, cancel: msg.FileID}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}

@@ -66,7 +66,11 @@ type Config struct {
 	// OnFileOffer takes a file a peer offered, once its envelope is
 	// stored (the files service). An error is a local failure.
 	OnFileOffer func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, offer *ppb.FileOffer) error
-	Logger      *slog.Logger
+	// OnFileCancel takes a peer's cancel of a file of our conversation with
+	// it (the files service), applied even when stored before, as group
+	// keys are. An error is a local failure.
+	OnFileCancel func(conv parley.ConversationID, from peer.ID, fileID string) error
+	Logger       *slog.Logger
 	// RetryMin and RetryMax bound the back-off between delivery attempts to
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
 	// noticed within a minute even when no new connection announces it.
@@ -122,6 +126,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *ppb.FileOffer) error { return nil }
+	}
+	if cfg.OnFileCancel == nil {
+		cfg.OnFileCancel = func(parley.ConversationID, peer.ID, string) error { return nil }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -222,6 +229,19 @@ func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) er
 func (s *Service) SendFileOffer(to parley.Contact, offer *ppb.FileOffer) (parley.Message, error) {
 	body := &ppb.Body{Kind: &ppb.Body_FileOffer{FileOffer: offer}}
 	return s.send(to, body, parley.Message{Kind: parley.KindFile, Text: offer.Name, FileID: hex.EncodeToString(offer.FileId)}, nil, parley.ClientID{})
+}
+
+// SendFileCancel tells a contact that we withdrew (our offer) or
+// cancelled (theirs) the file fileID of our conversation, so that their
+// side of the transfer stops too.
+func (s *Service) SendFileCancel(to parley.Contact, fileID string) error {
+	id, err := hex.DecodeString(fileID)
+	if err != nil || len(id) != identity.FileIDSize {
+		return fmt.Errorf("%w: file ID %q", parley.ErrMalformed, fileID)
+	}
+	body := &ppb.Body{Kind: &ppb.Body_FileCancel{FileCancel: &ppb.FileCancel{FileId: id}}}
+	_, err = s.send(to, body, parley.Message{Kind: parley.KindFileCancel, FileID: fileID}, nil, parley.ClientID{})
+	return err
 }
 
 // SendGroupKeys hands group keys to a member (who need not be a contact:
