@@ -333,6 +333,32 @@ type Group struct {
 	InvitedBy string
 	LastHLC   HLC
 	Unread    int
+	// History says whether members read what was written before they
+	// joined (for an invite: as the inviter said).
+	History GroupHistory
+}
+
+// GroupHistory is a group's setting for what its members read.
+type GroupHistory string
+
+const (
+	// HistoryHidden: members read only what was written while they were
+	// members; someone added later starts from when they joined, and a
+	// member removed and added again does not read what was written in
+	// between. New groups start with it.
+	HistoryHidden GroupHistory = "hidden"
+	// HistoryShared: members added later read the earlier history too.
+	// Groups from before the setting existed are shared.
+	HistoryShared GroupHistory = "shared"
+)
+
+// ParseGroupHistory reads a history setting by name.
+func ParseGroupHistory(s string) (GroupHistory, error) {
+	switch h := GroupHistory(s); h {
+	case HistoryHidden, HistoryShared:
+		return h, nil
+	}
+	return "", fmt.Errorf("%w: history %q: want %q or %q", ErrMalformed, s, HistoryHidden, HistoryShared)
 }
 
 // GroupMember is one member of a group.

@@ -1,8 +1,11 @@
 package node
 
 import (
+	"context"
+
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/node/mailbox"
 	"github.com/parley-im/parley/storage"
 )
@@ -35,4 +38,10 @@ func (n *Node) MailboxCapability(mb peer.ID) (mailbox.Capability, mailbox.OwnerI
 		return mailbox.Capability{}, owner, err
 	}
 	return mailbox.IssueCapability(key, owner), owner, nil
+}
+
+// SyncGroup runs one sync session for group g with remote, now.
+func (n *Node) SyncGroup(ctx context.Context, remote peer.ID, g parley.ConversationID) error {
+	_, err := n.sync.Sync(ctx, remote, g)
+	return err
 }

@@ -77,12 +77,13 @@ type GroupOp_Type int32
 const (
 	GroupOp_TYPE_UNSPECIFIED GroupOp_Type = 0
 	// Starts the group; valid only from the creator named by the group ID.
-	GroupOp_TYPE_CREATE GroupOp_Type = 1
-	GroupOp_TYPE_ADD    GroupOp_Type = 2 // admin: add member (with its key and name) as role
-	GroupOp_TYPE_REMOVE GroupOp_Type = 3 // admin: remove member
-	GroupOp_TYPE_LEAVE  GroupOp_Type = 4 // the author leaves
-	GroupOp_TYPE_RENAME GroupOp_Type = 5 // admin: the group is now called name
-	GroupOp_TYPE_ROLE   GroupOp_Type = 6 // admin: member's role becomes role
+	GroupOp_TYPE_CREATE   GroupOp_Type = 1
+	GroupOp_TYPE_ADD      GroupOp_Type = 2 // admin: add member (with its key and name) as role
+	GroupOp_TYPE_REMOVE   GroupOp_Type = 3 // admin: remove member
+	GroupOp_TYPE_LEAVE    GroupOp_Type = 4 // the author leaves
+	GroupOp_TYPE_RENAME   GroupOp_Type = 5 // admin: the group is now called name
+	GroupOp_TYPE_ROLE     GroupOp_Type = 6 // admin: member's role becomes role
+	GroupOp_TYPE_SETTINGS GroupOp_Type = 7 // admin: the group's settings become history
 )
 
 // Enum value maps for GroupOp_Type.
@@ -95,6 +96,7 @@ var (
 		4: "TYPE_LEAVE",
 		5: "TYPE_RENAME",
 		6: "TYPE_ROLE",
+		7: "TYPE_SETTINGS",
 	}
 	GroupOp_Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED": 0,
@@ -104,6 +106,7 @@ var (
 		"TYPE_LEAVE":       4,
 		"TYPE_RENAME":      5,
 		"TYPE_ROLE":        6,
+		"TYPE_SETTINGS":    7,
 	}
 )
 
@@ -132,6 +135,58 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
 	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 0}
+}
+
+// History: whether members read what was written before they joined.
+type GroupOp_History int32
+
+const (
+	// Groups created before the setting existed: shared.
+	GroupOp_HISTORY_UNSPECIFIED GroupOp_History = 0
+	GroupOp_HISTORY_SHARED      GroupOp_History = 1
+	// Members sync only what was written while they were members.
+	GroupOp_HISTORY_HIDDEN GroupOp_History = 2
+)
+
+// Enum value maps for GroupOp_History.
+var (
+	GroupOp_History_name = map[int32]string{
+		0: "HISTORY_UNSPECIFIED",
+		1: "HISTORY_SHARED",
+		2: "HISTORY_HIDDEN",
+	}
+	GroupOp_History_value = map[string]int32{
+		"HISTORY_UNSPECIFIED": 0,
+		"HISTORY_SHARED":      1,
+		"HISTORY_HIDDEN":      2,
+	}
+)
+
+func (x GroupOp_History) Enum() *GroupOp_History {
+	p := new(GroupOp_History)
+	*p = x
+	return p
+}
+
+func (x GroupOp_History) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupOp_History) Descriptor() protoreflect.EnumDescriptor {
+	return file_pb_envelope_proto_enumTypes[2].Descriptor()
+}
+
+func (GroupOp_History) Type() protoreflect.EnumType {
+	return &file_pb_envelope_proto_enumTypes[2]
+}
+
+func (x GroupOp_History) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupOp_History.Descriptor instead.
+func (GroupOp_History) EnumDescriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 1}
 }
 
 type GroupOp_Role int32
@@ -167,11 +222,11 @@ func (x GroupOp_Role) String() string {
 }
 
 func (GroupOp_Role) Descriptor() protoreflect.EnumDescriptor {
-	return file_pb_envelope_proto_enumTypes[2].Descriptor()
+	return file_pb_envelope_proto_enumTypes[3].Descriptor()
 }
 
 func (GroupOp_Role) Type() protoreflect.EnumType {
-	return &file_pb_envelope_proto_enumTypes[2]
+	return &file_pb_envelope_proto_enumTypes[3]
 }
 
 func (x GroupOp_Role) Number() protoreflect.EnumNumber {
@@ -180,7 +235,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 2}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -787,7 +842,9 @@ type GroupOp struct {
 	// ADD, ROLE.
 	Role GroupOp_Role `protobuf:"varint,5,opt,name=role,proto3,enum=parley.envelope.GroupOp_Role" json:"role,omitempty"`
 	// CREATE: the 32-byte nonce that, with the creator's peer ID, hashes to the group ID.
-	Nonce         []byte `protobuf:"bytes,6,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Nonce []byte `protobuf:"bytes,6,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// CREATE, SETTINGS.
+	History       GroupOp_History `protobuf:"varint,8,opt,name=history,proto3,enum=parley.envelope.GroupOp_History" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -871,6 +928,13 @@ func (x *GroupOp) GetNonce() []byte {
 	return nil
 }
 
+func (x *GroupOp) GetHistory() GroupOp_History {
+	if x != nil {
+		return x.History
+	}
+	return GroupOp_HISTORY_UNSPECIFIED
+}
+
 // GroupKeys hands a member the keys of a group. Sent over the DM protocol,
 // so it travels sealed to the recipient alone.
 type GroupKeys struct {
@@ -883,7 +947,10 @@ type GroupKeys struct {
 	Invite bool `protobuf:"varint,4,opt,name=invite,proto3" json:"invite,omitempty"`
 	// Some current members' peer IDs (binary form), so that an invitee can
 	// find someone to catch up from when the inviter is offline.
-	Members       [][]byte `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	Members [][]byte `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	// The group's history setting as the sender knows it, so an invite can
+	// say before it is accepted whether earlier messages will be readable.
+	History       GroupOp_History `protobuf:"varint,6,opt,name=history,proto3,enum=parley.envelope.GroupOp_History" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -951,6 +1018,13 @@ func (x *GroupKeys) GetMembers() [][]byte {
 		return x.Members
 	}
 	return nil
+}
+
+func (x *GroupKeys) GetHistory() GroupOp_History {
+	if x != nil {
+		return x.History
+	}
+	return GroupOp_HISTORY_UNSPECIFIED
 }
 
 // GroupKey is one epoch's key.
@@ -1072,7 +1146,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eKIND_DELIVERED\x10\x01\x12\r\n" +
-	"\tKIND_READ\x10\x02\"\xb7\x03\n" +
+	"\tKIND_READ\x10\x02\"\xd3\x04\n" +
 	"\aGroupOp\x121\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1d.parley.envelope.GroupOp.TypeR\x04type\x12\x16\n" +
 	"\x06member\x18\x02 \x01(\fR\x06member\x12&\n" +
@@ -1081,7 +1155,8 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"memberName\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x121\n" +
 	"\x04role\x18\x05 \x01(\x0e2\x1d.parley.envelope.GroupOp.RoleR\x04role\x12\x14\n" +
-	"\x05nonce\x18\x06 \x01(\fR\x05nonce\"|\n" +
+	"\x05nonce\x18\x06 \x01(\fR\x05nonce\x12:\n" +
+	"\ahistory\x18\b \x01(\x0e2 .parley.envelope.GroupOp.HistoryR\ahistory\"\x8f\x01\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTYPE_CREATE\x10\x01\x12\f\n" +
@@ -1090,18 +1165,24 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"TYPE_LEAVE\x10\x04\x12\x0f\n" +
 	"\vTYPE_RENAME\x10\x05\x12\r\n" +
-	"\tTYPE_ROLE\x10\x06\"=\n" +
+	"\tTYPE_ROLE\x10\x06\x12\x11\n" +
+	"\rTYPE_SETTINGS\x10\a\"J\n" +
+	"\aHistory\x12\x17\n" +
+	"\x13HISTORY_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eHISTORY_SHARED\x10\x01\x12\x12\n" +
+	"\x0eHISTORY_HIDDEN\x10\x02\"=\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x01\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x02\"\x9b\x01\n" +
+	"ROLE_ADMIN\x10\x02\"\xd7\x01\n" +
 	"\tGroupKeys\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
 	"\x04keys\x18\x03 \x03(\v2\x19.parley.envelope.GroupKeyR\x04keys\x12\x16\n" +
 	"\x06invite\x18\x04 \x01(\bR\x06invite\x12\x18\n" +
-	"\amembers\x18\x05 \x03(\fR\amembers\"E\n" +
+	"\amembers\x18\x05 \x03(\fR\amembers\x12:\n" +
+	"\ahistory\x18\x06 \x01(\x0e2 .parley.envelope.GroupOp.HistoryR\ahistory\"E\n" +
 	"\bGroupKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\fR\x05keyId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
@@ -1119,39 +1200,42 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 	return file_pb_envelope_proto_rawDescData
 }
 
-var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_pb_envelope_proto_goTypes = []any{
-	(Receipt_Kind)(0),  // 0: parley.envelope.Receipt.Kind
-	(GroupOp_Type)(0),  // 1: parley.envelope.GroupOp.Type
-	(GroupOp_Role)(0),  // 2: parley.envelope.GroupOp.Role
-	(*Envelope)(nil),   // 3: parley.envelope.Envelope
-	(*Sealed)(nil),     // 4: parley.envelope.Sealed
-	(*Body)(nil),       // 5: parley.envelope.Body
-	(*FileOffer)(nil),  // 6: parley.envelope.FileOffer
-	(*FileCancel)(nil), // 7: parley.envelope.FileCancel
-	(*Text)(nil),       // 8: parley.envelope.Text
-	(*Receipt)(nil),    // 9: parley.envelope.Receipt
-	(*GroupOp)(nil),    // 10: parley.envelope.GroupOp
-	(*GroupKeys)(nil),  // 11: parley.envelope.GroupKeys
-	(*GroupKey)(nil),   // 12: parley.envelope.GroupKey
+	(Receipt_Kind)(0),    // 0: parley.envelope.Receipt.Kind
+	(GroupOp_Type)(0),    // 1: parley.envelope.GroupOp.Type
+	(GroupOp_History)(0), // 2: parley.envelope.GroupOp.History
+	(GroupOp_Role)(0),    // 3: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),     // 4: parley.envelope.Envelope
+	(*Sealed)(nil),       // 5: parley.envelope.Sealed
+	(*Body)(nil),         // 6: parley.envelope.Body
+	(*FileOffer)(nil),    // 7: parley.envelope.FileOffer
+	(*FileCancel)(nil),   // 8: parley.envelope.FileCancel
+	(*Text)(nil),         // 9: parley.envelope.Text
+	(*Receipt)(nil),      // 10: parley.envelope.Receipt
+	(*GroupOp)(nil),      // 11: parley.envelope.GroupOp
+	(*GroupKeys)(nil),    // 12: parley.envelope.GroupKeys
+	(*GroupKey)(nil),     // 13: parley.envelope.GroupKey
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	8,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	9,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	10, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	11, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
-	6,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	7,  // 5: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
+	9,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	10, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	11, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	12, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	7,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
+	8,  // 5: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
 	0,  // 6: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
 	1,  // 7: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	2,  // 8: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	12, // 9: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	3,  // 8: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 9: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	13, // 10: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 11: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1172,7 +1256,7 @@ func file_pb_envelope_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -481,6 +481,7 @@ func (s *Groups) OnGroupKeys(from peer.ID, gk *pb.GroupKeys) error {
 				r.Name = gk.Name
 			}
 			r.State, r.InvitedBy, r.MemberHints = parley.GroupInvited, from.String(), hints
+			r.InviteHistory = historyOf(gk.History)
 			return true, nil
 		})
 		if err != nil {

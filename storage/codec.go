@@ -226,18 +226,20 @@ func decodeFile(b []byte) (FileRecord, error) {
 
 // storedGroup is the g/ record.
 type storedGroup struct {
-	ID          hexID     `json:"id"`
-	Name        string    `json:"name"`
-	State       string    `json:"state"`
-	InvitedBy   string    `json:"invited_by,omitempty"`
-	MemberHints []string  `json:"member_hints,omitempty"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          hexID    `json:"id"`
+	Name        string   `json:"name"`
+	State       string   `json:"state"`
+	InvitedBy   string   `json:"invited_by,omitempty"`
+	MemberHints []string `json:"member_hints,omitempty"`
+	// Added with the history setting; absent in older records.
+	InviteHistory string    `json:"invite_history,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func encodeGroup(g Group) ([]byte, error) {
 	return encodeJSON("group "+g.ID.String(), storedGroup{
 		ID: hexID(g.ID), Name: g.Name, State: string(g.State),
-		InvitedBy: g.InvitedBy, MemberHints: g.MemberHints, UpdatedAt: g.UpdatedAt,
+		InvitedBy: g.InvitedBy, MemberHints: g.MemberHints, InviteHistory: string(g.InviteHistory), UpdatedAt: g.UpdatedAt,
 	})
 }
 
@@ -245,7 +247,7 @@ func decodeGroup(b []byte) (Group, error) {
 	s, err := decodeJSON[storedGroup]("group", b)
 	return Group{
 		ID: parley.ConversationID(s.ID), Name: s.Name, State: parley.GroupState(s.State),
-		InvitedBy: s.InvitedBy, MemberHints: s.MemberHints, UpdatedAt: s.UpdatedAt,
+		InvitedBy: s.InvitedBy, MemberHints: s.MemberHints, InviteHistory: parley.GroupHistory(s.InviteHistory), UpdatedAt: s.UpdatedAt,
 	}, err
 }
 

@@ -134,8 +134,22 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 	a.WaitJS("Bob among the members", `[...document.querySelectorAll('.member-name')].some(e => e.textContent.startsWith('Bob'))`)
 	a.WaitRole("button", "Remove Bob")
 	a.Shoot("group-members")
+	// New groups hide their history from new members; the admin's box
+	// changes it for every member (issue 14, bug 8).
+	historyIs := func(want string) func() bool {
+		return func() bool {
+			out, code := alice.Try("group", "list", "--json")
+			return code == 0 && strings.Contains(out, `"history": "`+want+`"`)
+		}
+	}
+	parleytest.Eventually(t, "the new group's history hidden", historyIs("hidden"))
+	a.Click("checkbox", "New members can read earlier messages")
+	parleytest.Eventually(t, "the history shared", historyIs("shared"))
+	a.Click("checkbox", "New members can read earlier messages")
+	parleytest.Eventually(t, "the history hidden again", historyIs("hidden"))
 
 	bb.Click("link", "Book club from Alice")
+	bb.WaitText("not what was written before you joined")
 	bb.Shoot("group-invitation")
 	bb.Click("button", "Accept invitation to Book club")
 	bb.WaitRole("textbox", "Message")

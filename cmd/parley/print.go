@@ -206,14 +206,14 @@ func printGroups(w io.Writer, gs []client.GroupView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tROLE\tMEMBERS\tUNREAD\tLAST MESSAGE\tID")
+	fmt.Fprintln(tw, "NAME\tSTATE\tROLE\tMEMBERS\tHISTORY\tUNREAD\tLAST MESSAGE\tID")
 	for _, g := range gs {
 		last := "-"
 		if !g.LastMessageAt.IsZero() {
 			last = g.LastMessageAt.Local().Format(timeLayout)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
-			orDash(g.Name), g.State, orDash(string(g.Role)), g.Members, g.Unread, last, g.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n",
+			orDash(g.Name), g.State, orDash(string(g.Role)), g.Members, g.History, g.Unread, last, g.ID)
 	}
 	return tw.Flush()
 }
@@ -224,9 +224,9 @@ func printGroupInvites(w io.Writer, gs []client.GroupView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tINVITED BY\tMEMBERS\tID")
+	fmt.Fprintln(tw, "NAME\tINVITED BY\tMEMBERS\tHISTORY\tID")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", orDash(g.Name), nameOr(g.InvitedByName, g.InvitedBy), g.Members, g.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", orDash(g.Name), nameOr(g.InvitedByName, g.InvitedBy), g.Members, g.History, g.ID)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -43,6 +43,7 @@ const (
 	PathGroupMember   = "/api/v1/groups/{group}/members/{member}" // DELETE: remove
 	PathGroupRole     = "/api/v1/groups/{group}/members/{member}/role"
 	PathGroupRename   = "/api/v1/groups/{group}/rename"
+	PathGroupHistory  = "/api/v1/groups/{group}/history"
 	PathGroupMessages = "/api/v1/groups/{group}/messages"
 
 	// {id} is a file's ID (32 hex characters).
@@ -113,6 +114,14 @@ type SendRequest struct {
 // CreateGroupRequest is the body of POST /api/v1/groups.
 type CreateGroupRequest struct {
 	Name string `json:"name"`
+	// History: "hidden" (the default: members read from when they join)
+	// or "shared" (members added later read the earlier history too).
+	History parley.GroupHistory `json:"history,omitempty"`
+}
+
+// GroupHistoryRequest is the body of POST /api/v1/groups/{group}/history.
+type GroupHistoryRequest struct {
+	History parley.GroupHistory `json:"history"`
 }
 
 // InviteToGroupRequest is the body of POST /api/v1/groups/{group}/invite.

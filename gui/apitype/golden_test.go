@@ -39,7 +39,7 @@ var (
 	groupConversation = parley.Conversation{ID: groupID, Kind: parley.ConversationGroup, Name: "team",
 		LastHLC: hlc}
 	group = parley.Group{ID: groupID, Name: "team", State: parley.GroupJoined, Role: parley.RoleAdmin,
-		Members: 3, InvitedBy: "12D3KooWAlice", LastHLC: hlc, Unread: 1}
+		Members: 3, History: parley.HistoryHidden, InvitedBy: "12D3KooWAlice", LastHLC: hlc, Unread: 1}
 	member = parley.GroupMember{PeerID: "12D3KooWAlice", Name: "alice", Role: parley.RoleAdmin,
 		AddedBy: "12D3KooWSelf", Self: true}
 	file = parley.File{ID: "00112233445566778899aabbccddeeff", Conversation: convID, Message: msgID,

@@ -130,6 +130,9 @@ type GroupView struct {
 	// Role is our own role while we are a member.
 	Role    parley.Role `json:"role,omitempty"`
 	Members int         `json:"members"`
+	// History: whether members read what was written before they joined
+	// ("hidden" or "shared"; for an invite, as the inviter said).
+	History parley.GroupHistory `json:"history"`
 	// InvitedBy is the contact who invited us (peer ID).
 	InvitedBy string     `json:"invited_by,omitempty"`
 	LastHLC   parley.HLC `json:"last_hlc"`
@@ -143,7 +146,7 @@ type GroupView struct {
 
 // NewGroupView renders g; the caller knows the inviter's name.
 func NewGroupView(g parley.Group, invitedByName string) GroupView {
-	v := GroupView{ID: g.ID, Name: g.Name, State: g.State, Role: g.Role, Members: g.Members,
+	v := GroupView{ID: g.ID, Name: g.Name, State: g.State, Role: g.Role, Members: g.Members, History: g.History,
 		InvitedBy: g.InvitedBy, LastHLC: g.LastHLC, Unread: g.Unread, InvitedByName: invitedByName}
 	if g.LastHLC != 0 {
 		v.LastMessageAt = g.LastHLC.Time().UTC()

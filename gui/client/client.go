@@ -264,10 +264,11 @@ func checkTextSize(text string) error {
 // GROUP arguments below are a group ID or an unambiguous group name;
 // CONTACT and MEMBER arguments a contact name or a peer ID.
 
-// CreateGroup starts a group with us as its only member and admin.
-func (c *Client) CreateGroup(ctx context.Context, name string) (GroupView, error) {
+// CreateGroup starts a group with us as its only member and admin;
+// history "" is the default (hidden).
+func (c *Client) CreateGroup(ctx context.Context, name string, history parley.GroupHistory) (GroupView, error) {
 	var v GroupView
-	return v, c.do(ctx, http.MethodPost, apitype.PathGroups, nil, apitype.CreateGroupRequest{Name: name}, &v)
+	return v, c.do(ctx, http.MethodPost, apitype.PathGroups, nil, apitype.CreateGroupRequest{Name: name, History: history}, &v)
 }
 
 // Groups lists the groups we belong to or belonged to, most recent first.
@@ -316,6 +317,13 @@ func (c *Client) RemoveFromGroup(ctx context.Context, group, member string) erro
 func (c *Client) SetGroupRole(ctx context.Context, group, member string, role parley.Role) (GroupMemberView, error) {
 	var v GroupMemberView
 	return v, c.do(ctx, http.MethodPost, groupPath(group, "members", member, "role"), nil, apitype.SetGroupRoleRequest{Role: role}, &v)
+}
+
+// SetGroupHistory sets whether members read what was written before they
+// joined (admins only).
+func (c *Client) SetGroupHistory(ctx context.Context, group string, h parley.GroupHistory) (GroupView, error) {
+	var v GroupView
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "history"), nil, apitype.GroupHistoryRequest{History: h}, &v)
 }
 
 // RenameGroup renames a group (admins only).

@@ -48,6 +48,7 @@ func (s *Server) routes() http.Handler {
 		{http.MethodDelete, apitype.PathGroupMember, s.handleRemoveFromGroup},
 		{http.MethodPost, apitype.PathGroupRole, s.handleSetGroupRole},
 		{http.MethodPost, apitype.PathGroupRename, s.handleRenameGroup},
+		{http.MethodPost, apitype.PathGroupHistory, s.handleGroupHistory},
 		{http.MethodGet, apitype.PathGroupMessages, s.handleGroupMessages},
 		{http.MethodPost, apitype.PathGroupMessages, s.handleGroupSend},
 		{http.MethodGet, apitype.PathFiles, s.handleFiles},

@@ -76,6 +76,9 @@ type Groups interface {
 	RemoveFromGroup(ctx context.Context, group, member string) error
 	// RenameGroup renames a group (admins only; the node checks the name).
 	RenameGroup(ctx context.Context, group, name string) (parley.Group, error)
+	// SetGroupHistory sets whether members read what was written before
+	// they joined (admins only, parley.ErrNotAdmin).
+	SetGroupHistory(ctx context.Context, group string, h parley.GroupHistory) (parley.Group, error)
 	// SetGroupRole makes a member an admin or a plain member (admins only,
 	// parley.ErrNotAdmin; a role other than admin or member is
 	// parley.ErrMalformed).
