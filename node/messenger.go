@@ -229,9 +229,18 @@ func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error
 
 // Accept makes a request a contact: their messages move out of requests,
 // and we may write back.
-func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, error) {
-	if _, err := peer.Decode(peerID); err != nil {
-		return parley.Contact{}, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
+// nameOrID is a peer ID, or a request's name as Resolve takes names.
+func (m *Messenger) Accept(ctx context.Context, nameOrID string) (parley.Contact, error) {
+	peerID := nameOrID
+	if _, err := peer.Decode(nameOrID); err != nil {
+		r, err := m.matchContact(nameOrID, func(c parley.Contact) bool { return c.State != parley.ContactAccepted })
+		if err != nil {
+			if errors.Is(err, parley.ErrUnknownContact) {
+				return parley.Contact{}, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, nameOrID)
+			}
+			return parley.Contact{}, err
+		}
+		peerID = r.PeerID
 	}
 	accepted := false
 	c, err := m.n.store.UpdateContact(peerID, func(c *parley.Contact, found bool) (bool, error) {
@@ -283,10 +292,22 @@ func (m *Messenger) sendHeldReadReceipts(c parley.Contact) error {
 	return m.n.dm.SendReadReceipt(c, read)
 }
 
-// Resolve finds a contact or request by peer ID, or by name (ignoring case).
+// Resolve finds a contact or request by peer ID, or by name as a person
+// types it (matchContact).
 func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contact, error) {
+	return m.matchContact(nameOrID, func(parley.Contact) bool { return true })
+}
+
+// matchContact finds the one contact or request among those keep admits
+// that nameOrID names: its peer ID; else its name, ignoring case; else its
+// name as typed (identity.TypedName: no case, accents or emoji); else the
+// one name that starts so. At each step an accepted contact wins over
+// strangers who chose the same name, so no stranger can make a contact's
+// name ambiguous; when several still match, the error lists them.
+func (m *Messenger) matchContact(nameOrID string, keep func(parley.Contact) bool) (parley.Contact, error) {
 	nameOrID = strings.TrimSpace(nameOrID)
-	if c, err := m.n.store.Contact(nameOrID); err == nil && c.PeerID != m.n.host.ID().String() {
+	self := m.n.host.ID().String()
+	if c, err := m.n.store.Contact(nameOrID); err == nil && c.PeerID != self && keep(c) {
 		return c, nil
 	} else if err != nil && !errors.Is(err, parley.ErrNotFound) {
 		return parley.Contact{}, err
@@ -295,27 +316,37 @@ func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contac
 	if err != nil {
 		return parley.Contact{}, err
 	}
-	var found []parley.Contact
-	for _, c := range all {
-		if strings.EqualFold(c.Name, nameOrID) && c.PeerID != m.n.host.ID().String() {
-			found = append(found, c)
+	all = slices.DeleteFunc(all, func(c parley.Contact) bool { return c.PeerID == self || !keep(c) })
+	typed := identity.TypedName(nameOrID)
+	steps := []func(parley.Contact) bool{
+		func(c parley.Contact) bool { return strings.EqualFold(c.Name, nameOrID) },
+		func(c parley.Contact) bool { return typed != "" && identity.TypedName(c.Name) == typed },
+		func(c parley.Contact) bool {
+			return typed != "" && strings.HasPrefix(identity.TypedName(c.Name), typed)
+		},
+	}
+	for _, matches := range steps {
+		found := slices.DeleteFunc(slices.Clone(all), func(c parley.Contact) bool { return !matches(c) })
+		if accepted := slices.DeleteFunc(slices.Clone(found), func(c parley.Contact) bool {
+			return c.State != parley.ContactAccepted
+		}); len(accepted) > 0 {
+			found = accepted
 		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], nil
+		}
+		names := make([]string, len(found))
+		for i, c := range found {
+			names[i] = fmt.Sprintf("%q (%s)", c.Name, c.PeerID)
+		}
+		slices.Sort(names)
+		return parley.Contact{}, fmt.Errorf("%w: %d contacts match %q: %s; type more of the name, or a peer ID",
+			parley.ErrAmbiguous, len(found), nameOrID, strings.Join(names, ", "))
 	}
-	// A contact the user accepted wins over strangers who chose the same
-	// name, so no stranger can make a contact's name ambiguous.
-	if accepted := slices.DeleteFunc(slices.Clone(found), func(c parley.Contact) bool {
-		return c.State != parley.ContactAccepted
-	}); len(accepted) > 0 {
-		found = accepted
-	}
-	switch len(found) {
-	case 0:
-		return parley.Contact{}, fmt.Errorf("%w %q", parley.ErrUnknownContact, nameOrID)
-	case 1:
-		return found[0], nil
-	default:
-		return parley.Contact{}, fmt.Errorf("%w: %d contacts are called %q; use a peer ID", parley.ErrAmbiguous, len(found), nameOrID)
-	}
+	return parley.Contact{}, fmt.Errorf("%w %q", parley.ErrUnknownContact, nameOrID)
 }
 
 // SafetyNumber is the number both users see for their pair; equal numbers
