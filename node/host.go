@@ -89,11 +89,11 @@ type hostConfig struct {
 	// relayService: take the node to be publicly reachable and serve as
 	// a relay (Config.RelayService).
 	relayService bool
-	natPortMap   bool         // ask the LAN's gateway for a port mapping
+	natPortMap   bool // ask the LAN's gateway for a port mapping
 	// metrics is where go-libp2p registers its collectors; nil: it keeps
 	// none (Prometheus's global registry is shared state).
 	metrics *prometheus.Registry
-	log          *slog.Logger // never nil
+	log     *slog.Logger // never nil
 }
 
 // listenAddrs is the listen list a node uses: the configured one, else the
