@@ -269,10 +269,15 @@ type NetworkStatus struct {
 	Disk DiskStatus
 }
 
-// MailboxLoad is what a mailbox service holds: for how many owners, how
-// many envelopes, how many bytes.
+// MailboxLoad is what a mailbox service holds: for how many owners (of
+// the most it serves), how many envelopes, how many bytes; and what it
+// did since the node started: deposits stored and refused, envelopes
+// delivered (acknowledged by their owners, and so deleted).
 type MailboxLoad struct {
 	Owners, Envelopes, Bytes int64
+	MaxOwners                int64
+	Deposits, Refused        int64
+	Delivered                int64
 }
 
 // Mailbox is a node the user chose to hold their mail while they are

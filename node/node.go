@@ -67,6 +67,12 @@ type Config struct {
 	// each of the user's mailboxes, beyond on start and on connecting to
 	// one. Default DefaultMailboxFetchInterval (a minute).
 	MailboxFetchInterval time.Duration
+	// MetricsAddr, when set, serves Prometheus metrics at
+	// http://MetricsAddr/metrics (host:port, used as given; see
+	// DefaultMetricsAddr): go-libp2p's (resource manager, swarm and
+	// transports, identify, relay service, AutoNAT) and the mailbox
+	// service's (node/mailbox.Service.Collector). Empty: none are kept.
+	MetricsAddr string
 	// NATPortMap asks the LAN's gateway (UPnP, NAT-PMP) to forward a port
 	// to the node. It reaches beyond this machine: tests leave it off.
 	NATPortMap bool
@@ -168,6 +174,7 @@ type Node struct {
 	files      *files.Service
 	gsync      *groupSync
 	mailbox    *mailbox.Service // nil unless Config.MailboxService
+	metrics    *metricsServer   // nil unless Config.MetricsAddr
 	msgr       *Messenger
 
 	// mbList is the user's mailboxes (settings.json's, kept here for
@@ -236,6 +243,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}()
 
+	if cfg.MetricsAddr != "" {
+		if n.metrics, err = serveMetrics(cfg.MetricsAddr, newMetricsRegistry(), cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
@@ -269,7 +281,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	relays := &relaySource{bootstrap: bootstrap}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
 		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID}, gater: cfg.ConnectionGater,
-		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, log: cfg.Logger,
+		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}
@@ -403,6 +415,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if err := n.mailbox.Start(); err != nil {
 			return nil, err
 		}
+		if n.metrics != nil {
+			n.metrics.reg.MustRegister(n.mailbox.Collector())
+		}
 	}
 	n.wg.Add(1)
 	go n.gsync.run()
@@ -481,6 +496,9 @@ func (n *Node) Close() error {
 	}
 	if n.store != nil {
 		errs = append(errs, n.store.Close())
+	}
+	if n.metrics != nil {
+		errs = append(errs, n.metrics.close())
 	}
 	if n.lock != nil {
 		errs = append(errs, n.lock.release())

@@ -47,7 +47,11 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		if l, err := n.store.MailboxLoad(); err != nil {
 			n.log.Warn("reading the mailbox's load", "err", err)
 		} else {
-			st.Mailbox = parley.MailboxLoad{Owners: l.Owners, Envelopes: l.Count, Bytes: l.Bytes}
+			s := n.mailbox.Stats()
+			st.Mailbox = parley.MailboxLoad{
+				Owners: l.Owners, Envelopes: l.Count, Bytes: l.Bytes, MaxOwners: n.mailbox.MaxAccounts(),
+				Deposits: int64(s.Deposits), Refused: int64(s.DepositsRefused), Delivered: int64(s.Acked),
+			}
 		}
 	}
 	if pub := n.pub.Load(); pub != nil {

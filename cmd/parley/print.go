@@ -136,7 +136,8 @@ func printStatus(w io.Writer, s client.NetworkStatusView) error {
 	}
 	fmt.Fprintf(tw, "Relay service:\t%s\n", onOff(s.RelayService))
 	if m := s.Mailbox; s.MailboxService && m != nil {
-		fmt.Fprintf(tw, "Mailbox service:\ton, %d owners, %d envelopes, %d KB\n", m.Owners, m.Envelopes, (m.Bytes+1023)>>10)
+		fmt.Fprintf(tw, "Mailbox service:\ton, %d of %d owners, %d envelopes, %d KB held\n", m.Owners, m.MaxOwners, m.Envelopes, (m.Bytes+1023)>>10)
+		fmt.Fprintf(tw, "\tsince start: %d deposits stored, %d refused, %d delivered\n", m.Deposits, m.Refused, m.Delivered)
 	} else {
 		fmt.Fprintf(tw, "Mailbox service:\toff\n")
 	}

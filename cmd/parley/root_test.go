@@ -341,7 +341,7 @@ func TestPrintStatus(t *testing.T) {
 		MDNS:           true,
 		RelayService:   true,
 		MailboxService: true,
-		Mailbox:        &apitype.MailboxLoadView{Owners: 2, Envelopes: 3, Bytes: 4096},
+		Mailbox:        &apitype.MailboxLoadView{Owners: 2, MaxOwners: 1000, Envelopes: 3, Bytes: 4096, Deposits: 5, Refused: 6, Delivered: 2},
 		PublicDHT:      true,
 		PublicDHTPeers: 17,
 		PrivateNetwork: false,
@@ -355,7 +355,8 @@ mDNS:             on
 DHT:              client mode, 2 peers in the routing table
 Public DHT:       on, 17 peers in the routing table
 Relay service:    on
-Mailbox service:  on, 2 owners, 3 envelopes, 4 KB
+Mailbox service:  on, 2 of 1000 owners, 3 envelopes, 4 KB held
+                  since start: 5 deposits stored, 6 refused, 2 delivered
 Listening on:     /ip4/0.0.0.0/tcp/4001
                   /ip4/0.0.0.0/udp/4001/quic-v1
 Announcing:       /ip4/192.168.1.2/tcp/4001

@@ -49,6 +49,7 @@ type runOptions struct {
 	passphraseFile string
 	swarmKeyFile   string
 	logLevel       string
+	metrics        string
 }
 
 func addRunFlags(cmd *cobra.Command, o *runOptions) {
@@ -75,6 +76,9 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.StringVar(&o.swarmKeyFile, "swarm-key", "",
 		"swarm key file: join the private network of the peers holding the same key (TCP only)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	f.StringVar(&o.metrics, "metrics", "",
+		"serve Prometheus metrics (libp2p's and the mailbox service's) at http://HOST:PORT/metrics, given as --metrics=`HOST:PORT`; --metrics alone: "+node.DefaultMetricsAddr+" (loopback). Any other host is used as given: anyone who reaches it reads the node's load")
+	f.Lookup("metrics").NoOptDefVal = node.DefaultMetricsAddr
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -142,6 +146,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		Name:               o.name,
 		Passphrase:         pass,
 		SwarmKey:           swarmKey,
+		MetricsAddr:        o.metrics,
 		Logger:             log,
 	}
 	n, err := node.New(ctx, cfg)
@@ -181,6 +186,9 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "Parley is running. Open %s\n", login)
 	fmt.Fprintf(out, "Peer ID: %s\n", m.Self().PeerID)
+	if a := n.MetricsAddr(); a != "" {
+		fmt.Fprintf(out, "Metrics: http://%s/metrics\n", a)
+	}
 	if err := m.Disk().Err(); err != nil {
 		fmt.Fprintln(out, err) // "disk full: N MB free; Parley is read-only until space is freed"
 	}

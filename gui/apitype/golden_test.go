@@ -53,7 +53,7 @@ var (
 		Peers: []parley.ConnectedPeer{{PeerID: "12D3KooWAlice", Name: "alice", Transport: "quic-v1",
 			Direction: "outbound", Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}, {}},
 		DHTMode: "client", DHTPeers: 3, MDNS: true, RelayService: true, PublicDHT: true, PublicDHTPeers: 20,
-		MailboxService: true, Mailbox: parley.MailboxLoad{Owners: 2, Envelopes: 3, Bytes: 4096},
+		MailboxService: true, Mailbox: parley.MailboxLoad{Owners: 2, Envelopes: 3, Bytes: 4096, MaxOwners: 1000, Deposits: 5, Refused: 6, Delivered: 2},
 		PrivateNetwork: true, Disk: parley.DiskStatus{Free: 5 << 30, MinFree: 64 << 20}}
 	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true}
 )

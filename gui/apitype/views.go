@@ -288,18 +288,25 @@ func NewNetworkStatusView(s parley.NetworkStatus) NetworkStatusView {
 		Disk: NewDiskView(s.Disk), MailboxService: s.MailboxService, Mailbox: newMailboxLoadView(s)}
 }
 
-// MailboxLoadView is what the node's mailbox service holds.
+// MailboxLoadView is what the node's mailbox service holds, and what it
+// did since the node started (parley.MailboxLoad).
 type MailboxLoadView struct {
 	Owners    int64 `json:"owners"`
+	MaxOwners int64 `json:"max_owners"`
 	Envelopes int64 `json:"envelopes"`
 	Bytes     int64 `json:"bytes"`
+	Deposits  int64 `json:"deposits"`  // stored since start
+	Refused   int64 `json:"refused"`   // deposits refused since start
+	Delivered int64 `json:"delivered"` // envelopes acknowledged by their owners since start
 }
 
 func newMailboxLoadView(s parley.NetworkStatus) *MailboxLoadView {
 	if !s.MailboxService {
 		return nil
 	}
-	return &MailboxLoadView{Owners: s.Mailbox.Owners, Envelopes: s.Mailbox.Envelopes, Bytes: s.Mailbox.Bytes}
+	m := s.Mailbox
+	return &MailboxLoadView{Owners: m.Owners, MaxOwners: m.MaxOwners, Envelopes: m.Envelopes, Bytes: m.Bytes,
+		Deposits: m.Deposits, Refused: m.Refused, Delivered: m.Delivered}
 }
 
 // ConnectedPeerView is a peer we have a connection to, and how.

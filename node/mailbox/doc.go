@@ -21,6 +21,9 @@
 // forge or alter it undetected, because the recipient checks each
 // envelope's signature as for a direct delivery.
 //
+// Stats and Collector are the operator's view: what the service did since
+// it started, for `parley status` and Prometheus (metrics.go).
+//
 // The node serves this service and fetches its user's own mail
 // (node/mailboxes.go). Not built yet: the sender's outbox depositing when
 // the recipient is unreachable, the "stored" message status, mailboxes in
