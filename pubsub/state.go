@@ -61,6 +61,9 @@ type State struct {
 	spans   map[peer.ID][]span
 	// LastChange is the HLC of the newest op that took effect.
 	LastChange parley.HLC
+	// LastDeparture is the HLC of the newest REMOVE or LEAVE that took
+	// effect: a key whose epoch began before it is known to whoever left.
+	LastDeparture parley.HLC
 }
 
 // Replay computes the state of group from its ops, in any order.
@@ -111,8 +114,10 @@ func (s *State) apply(op Op) bool {
 			return false
 		}
 		s.remove(target, op.HLC)
+		s.LastDeparture = op.HLC
 	case pb.GroupOp_TYPE_LEAVE:
 		s.remove(op.Author, op.HLC)
+		s.LastDeparture = op.HLC
 	case pb.GroupOp_TYPE_RENAME:
 		if !admin {
 			return false
@@ -182,6 +187,16 @@ func (s *State) SharedWith(a, b peer.ID, hlc parley.HLC) bool {
 
 // IsMember reports whether p is a member now.
 func (s *State) IsMember(p peer.ID) bool { return s.Members[p] != nil }
+
+// HasAdmin reports whether anyone may still add members and start epochs.
+func (s *State) HasAdmin() bool {
+	for _, m := range s.Members {
+		if m.Role == parley.RoleAdmin {
+			return true
+		}
+	}
+	return false
+}
 
 // IsAdmin reports whether p is an admin now.
 func (s *State) IsAdmin(p peer.ID) bool {

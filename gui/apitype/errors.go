@@ -50,7 +50,8 @@ const (
 // the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
 // the group's state stands in its way (we left or were removed, or the peer
 // is not in the group), and it may succeed once that changes; so is
-// ErrPrivateNetwork (the node runs with a swarm key). ErrMailboxUnavailable
+// ErrPrivateNetwork (the node runs with a swarm key) and ErrRekeying (a
+// member left and the group's new key is on its way). ErrMailboxUnavailable
 // is 502: the mailbox node, not this one, was unreachable or refused. ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
 // Insufficient Storage: the node's disk cannot hold the file, or is below
@@ -64,6 +65,7 @@ var codes = []struct {
 	{parley.ErrUnknownGroup, http.StatusNotFound, "unknown_group"},
 	{parley.ErrNotAdmin, http.StatusForbidden, "not_admin"},
 	{parley.ErrNotMember, http.StatusConflict, "not_member"},
+	{parley.ErrRekeying, http.StatusConflict, "rekeying"},
 	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},
 	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
 	{parley.ErrWrongPassphrase, http.StatusForbidden, "wrong_passphrase"},
