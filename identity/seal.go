@@ -360,6 +360,12 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if err := CheckFileOffer(k.FileOffer); err != nil {
 			return nil, err
 		}
+	case *pb.Body_CardUpdate:
+		// The card itself is checked against the sender by its receiver
+		// (ParseCard, then its peer ID): here only its size.
+		if n := len(k.CardUpdate.GetCard()); n == 0 || n > MaxCardSize {
+			return nil, fmt.Errorf("%w: card update of %d bytes, want 1 to %d", parley.ErrMalformed, n, MaxCardSize)
+		}
 	default:
 		return nil, fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 	}
