@@ -92,6 +92,8 @@ type received struct {
 	receipt   *ppb.Receipt
 	groupKeys *ppb.GroupKeys
 	fileOffer *ppb.FileOffer
+	// card is a CardUpdate's card, checked: signed by and for the sender.
+	card *identity.Card
 }
 
 // errOverQuota: an envelope from a stranger (a peer who is not an accepted
@@ -179,6 +181,14 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		if rcv.groupKeys != nil {
 			// Handed over even when stored before, for the same reason.
 			if err := s.cfg.OnGroupKeys(remote, rcv.groupKeys); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if rcv.card != nil {
+			// Applied even when stored before, for the same reason; the
+			// HLC check makes a second time a no-op.
+			if err := s.cfg.OnCardUpdate(remote, rcv.msg.HLC, *rcv.card); err != nil {
 				return nil, err
 			}
 			continue
@@ -314,6 +324,16 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_FileOffer:
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, body.FileOffer.Name, hex.EncodeToString(body.FileOffer.FileId)
 		return received{msg: msg, fileOffer: body.FileOffer}, op.Card, nil
+	case *ppb.Body_CardUpdate:
+		card, err := identity.ParseCard(body.CardUpdate.GetCard())
+		if err != nil {
+			return received{}, nil, fmt.Errorf("card update: %w", err)
+		}
+		if card.PeerID != remote {
+			return received{}, nil, fmt.Errorf("%w: card update carries the card of %s, not the sender's", parley.ErrMalformed, card.PeerID)
+		}
+		msg.Kind = parley.KindCardUpdate
+		return received{msg: msg, card: &card}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}
@@ -382,7 +402,7 @@ func (s *Service) rememberSender(remote peer.ID, card []byte, got []received) er
 			c.State, c.AddedAt = parley.ContactRequest, time.Now().UTC()
 		}
 		if fromCard != nil {
-			c.HPKEKey, c.Addrs = fromCard.HPKEKey, fromCard.Addrs
+			c.HPKEKey, c.Addrs, c.Mailboxes = fromCard.HPKEKey, fromCard.Addrs, fromCard.Mailboxes
 			if c.Name == "" {
 				c.Name = fromCard.Name
 			}

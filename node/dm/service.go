@@ -66,7 +66,11 @@ type Config struct {
 	// OnFileOffer takes a file a peer offered, once its envelope is
 	// stored (the files service). An error is a local failure.
 	OnFileOffer func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, offer *ppb.FileOffer) error
-	Logger      *slog.Logger
+	// OnCardUpdate takes a peer's new contact card, already checked to be
+	// signed by and for that peer, with its envelope's HLC, once the
+	// envelope is stored. An error is a local failure.
+	OnCardUpdate func(from peer.ID, at parley.HLC, card identity.Card) error
+	Logger       *slog.Logger
 	// RetryMin and RetryMax bound the back-off between delivery attempts to
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
 	// noticed within a minute even when no new connection announces it.
@@ -122,6 +126,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *ppb.FileOffer) error { return nil }
+	}
+	if cfg.OnCardUpdate == nil {
+		cfg.OnCardUpdate = func(peer.ID, parley.HLC, identity.Card) error { return nil }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -229,6 +236,14 @@ func (s *Service) SendFileOffer(to parley.Contact, offer *ppb.FileOffer) (parley
 func (s *Service) SendGroupKeys(to parley.Contact, keys *ppb.GroupKeys) error {
 	body := &ppb.Body{Kind: &ppb.Body_GroupKeys{GroupKeys: keys}}
 	_, err := s.send(to, body, parley.Message{Kind: parley.KindGroupKeys}, nil, parley.ClientID{})
+	return err
+}
+
+// SendCardUpdate hands a contact our signed contact card (a name or the
+// mailboxes changed). It travels like any message, through the outbox.
+func (s *Service) SendCardUpdate(to parley.Contact, signedCard []byte) error {
+	body := &ppb.Body{Kind: &ppb.Body_CardUpdate{CardUpdate: &ppb.CardUpdate{Card: signedCard}}}
+	_, err := s.send(to, body, parley.Message{Kind: parley.KindCardUpdate}, nil, parley.ClientID{})
 	return err
 }
 
