@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -31,19 +32,26 @@ func (n *Node) announceCard() {
 	}
 }
 
-// announceLoop checks on start (a name set by --name, or an update that a
-// crash kept from being queued) and whenever announceCard asks.
+// announceLoop checks whenever announceCard asks. New checks once before
+// starting it (a name set by --name, or an update that a crash kept from
+// being queued), so that what it queues is in the outbox before New returns.
 func (n *Node) announceLoop() {
 	defer n.wg.Done()
 	for {
-		if err := n.sendCardUpdates(); err != nil && n.ctx.Err() == nil {
-			n.log.Warn("sending our new contact card to contacts (tried again on the next change or start)", "err", err)
-		}
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-n.cardKick:
 		}
+		n.checkCardAnnounced()
+	}
+}
+
+// checkCardAnnounced sends contacts our card if they lack it as it is now,
+// and logs what fails: the next change or start tries again.
+func (n *Node) checkCardAnnounced() {
+	if err := n.sendCardUpdates(); err != nil && n.ctx.Err() == nil {
+		n.log.Warn("sending our new contact card to contacts (tried again on the next change or start)", "err", err)
 	}
 }
 
@@ -118,8 +126,8 @@ func (n *Node) cardMailboxes() []identity.CardMailbox {
 			break
 		}
 		id, err := peer.Decode(mb.PeerID)
-		if err != nil {
-			continue
+		if err != nil || !ed25519Peer(id) {
+			continue // a card lists Parley nodes only (PROTOCOL.md §3)
 		}
 		cm := identity.CardMailbox{PeerID: id}
 		for _, s := range mb.Addrs {
@@ -130,6 +138,11 @@ func (n *Node) cardMailboxes() []identity.CardMailbox {
 		out = append(out, cm)
 	}
 	return out
+}
+
+func ed25519Peer(p peer.ID) bool {
+	k, err := p.ExtractPublicKey()
+	return err == nil && k.Type() == cryptopb.KeyType_Ed25519
 }
 
 // checkMailboxCount refuses a new mailbox past the number a card carries

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"google.golang.org/protobuf/proto"
@@ -65,9 +66,16 @@ func TestNewNameReachesContacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	parleytest.Eventually(t, "bob seeing alice's new name", func() bool { return contactName(t, bob, alice.PeerID()) == "Alicia" })
-	for ev := range events {
-		if ev.Type == parley.EventContact && ev.PeerID == alice.PeerID() {
-			break
+	deadline := time.After(parleytest.Patience)
+	for told := false; !told; {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("bob's event stream ended before it told of alice's new card")
+			}
+			told = ev.Type == parley.EventContact && ev.PeerID == alice.PeerID()
+		case <-deadline:
+			t.Fatal("no contact event told bob's GUI of alice's new name")
 		}
 	}
 	cs, err := bob.Messenger().Contacts(ctx)
@@ -111,6 +119,7 @@ func TestNewNameReachesOfflineContact(t *testing.T) {
 	if _, err := carol.Messenger().SetName(ctx, "Caroline"); err != nil {
 		t.Fatal(err)
 	}
+	alice.Name = "" // restart without --name, keeping the new one
 	alice.Restart()
 	bob.Start()
 	parleytest.Eventually(t, "bob seeing alice's new name", func() bool { return contactName(t, bob, alice.PeerID()) == "Alicia" })

@@ -133,13 +133,18 @@ func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 		return card, m.cardSigned
 	}
 	signed, err := m.n.id.SignCard(card)
-	if errors.Is(err, parley.ErrMalformed) && len(card.Mailboxes) > 0 {
+	if err != nil && len(card.Mailboxes) > 0 {
 		// Over MaxCardSize (very long addresses): contacts can still find
-		// the mailboxes by peer ID.
+		// the mailboxes by peer ID. Failing that, the card goes without
+		// them rather than not at all.
+		card.Mailboxes = slices.Clone(card.Mailboxes)
 		for i := range card.Mailboxes {
 			card.Mailboxes[i].Addrs = nil
 		}
-		signed, err = m.n.id.SignCard(card)
+		if signed, err = m.n.id.SignCard(card); err != nil {
+			card.Mailboxes = nil
+			signed, err = m.n.id.SignCard(card)
+		}
 	}
 	if err != nil {
 		m.n.log.Error("signing our contact card", "err", err)

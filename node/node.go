@@ -419,6 +419,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go n.keepContactsInReach(reconnect)
 	n.wg.Add(1)
 	go n.resumeOnSpace()
+	n.checkCardAnnounced()
 	n.wg.Add(1)
 	go n.announceLoop()
 	fetchEvery := cfg.MailboxFetchInterval
