@@ -224,6 +224,7 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 	bb.Click("link", "Book club")
 	bb.WaitJS("alice's message signed Alice", `[...document.querySelectorAll('.messages .msg .sender')].some(e => e.textContent === 'Alice')`)
 	a.Click("link", "Settings")
+	a.WaitRole("textbox", "Display name")
 	parleytest.Eval[bool](a, "clear the display name", `(document.querySelector('.stack input[name=name]').value = '', true)`)
 	a.TypeIn("textbox", "Display name", "Alice Liddell")
 	a.Click("button", "Save")
