@@ -34,12 +34,23 @@ const (
 
 // Contact is a peer the node knows.
 type Contact struct {
-	PeerID  string // libp2p peer ID, text form
+	PeerID string // libp2p peer ID, text form
+	// Name is what the user sees: the name on the contact's card, or the
+	// user's own name for them (LocalName).
 	Name    string
 	HPKEKey []byte   // MLKEM768X25519 public key
 	Addrs   []string // multiaddrs last known
 	State   ContactState
 	AddedAt time.Time
+	// LocalName: the user chose Name when adding the contact, so the
+	// contact's card updates leave it alone.
+	LocalName bool
+	// Mailboxes hold the contact's mail while they are offline, as their
+	// card lists them.
+	Mailboxes []Mailbox
+	// CardHLC is the HLC of the envelope whose card update was applied last
+	// (zero: none yet); older updates are ignored.
+	CardHLC HLC
 }
 
 // Status is how far an outgoing message got; incoming messages are
@@ -94,6 +105,9 @@ const (
 	// KindFileCancel says the other side of a DM withdrew or declined a
 	// file; applied to the transfer, never displayed.
 	KindFileCancel Kind = "file-cancel"
+	// KindCardUpdate is a contact's new contact card in a DM; applied to
+	// the contact, stored for idempotency, never displayed.
+	KindCardUpdate Kind = "card-update"
 )
 
 // Message is one decrypted, verified envelope as the user sees it.
@@ -181,13 +195,17 @@ const (
 	// EventDisk: the store turned read-only because the disk is full, or
 	// writable again once space was freed.
 	EventDisk EventType = "disk"
+	// EventContact: a contact's card changed what the user sees of them
+	// (name, mailboxes), so contact lists, conversation titles and member
+	// names are stale.
+	EventContact EventType = "contact"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
 type Event struct {
 	Type    EventType
 	Message *Message // message, status
-	PeerID  string   // presence, request
+	PeerID  string   // presence, request, contact
 	Online  bool     // presence
 	Group   *Group   // group
 	File    *File    // file

@@ -23,6 +23,18 @@ func (n *Node) StrangerUsage(peer string) (own, total storage.Usage, err error) 
 	return n.store.StrangerUsage(peer)
 }
 
+// ReceiveDM stores an envelope as if a mailbox handed it over.
+func (n *Node) ReceiveDM(raw []byte) error { return n.dm.Receive(raw) }
+
+// SendCardUpdate sends the contact peer a CardUpdate carrying any card.
+func (n *Node) SendCardUpdate(peer string, signedCard []byte) error {
+	c, err := n.store.Contact(peer)
+	if err != nil {
+		return err
+	}
+	return n.dm.SendCardUpdate(c, signedCard)
+}
+
 // Outbox is what n waits to deliver to peer.
 func (n *Node) Outbox(peer string) ([]storage.OutboxEntry, error) { return n.store.Outbox(peer, 0) }
 

@@ -115,6 +115,9 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 	if info.ID == n.host.ID() {
 		return parley.Mailbox{}, fmt.Errorf("%w: a node cannot be its own mailbox: it is offline whenever you are", parley.ErrMalformed)
 	}
+	if err := n.checkMailboxCount(info.ID); err != nil {
+		return parley.Mailbox{}, err
+	}
 	if err := n.registerMailbox(ctx, info); err != nil {
 		return parley.Mailbox{}, err
 	}
@@ -137,6 +140,7 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 		return parley.Mailbox{}, err
 	}
 	n.setMailboxes(s.Mailboxes)
+	n.announceCard() // contacts learn the mailbox from our card
 	n.log.Info("added a mailbox", "mailbox", mb.PeerID)
 	return mb.view(), nil
 }
@@ -161,6 +165,7 @@ func (m *Messenger) RemoveMailbox(ctx context.Context, peerID string) error {
 		return err
 	}
 	n.setMailboxes(s.Mailboxes)
+	n.announceCard() // contacts learn it is gone from our card
 	return nil
 }
 

@@ -59,7 +59,8 @@ func (m *Messenger) Self() parley.Self {
 }
 
 // SetName changes our display name: on our card (so on invites and on the
-// card new contacts receive) and in groups we create or join from now on.
+// card new contacts receive), for every contact (a card update, delivered
+// through the outbox) and in groups we create or join from now on.
 func (m *Messenger) SetName(ctx context.Context, name string) (parley.Self, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -71,6 +72,7 @@ func (m *Messenger) SetName(ctx context.Context, name string) (parley.Self, erro
 	if err := m.n.saveProfile(name); err != nil {
 		return parley.Self{}, err
 	}
+	m.n.announceCard()
 	return m.Self(), nil
 }
 
@@ -109,11 +111,11 @@ func (m *Messenger) card() identity.Card {
 	if len(addrs) > maxCardAddrs {
 		addrs = addrs[:maxCardAddrs]
 	}
-	return identity.Card{PeerID: n.host.ID(), Name: name, HPKEKey: n.id.HPKEPublicKey(), Addrs: addrs}
+	return identity.Card{PeerID: n.host.ID(), Name: name, HPKEKey: n.id.HPKEPublicKey(), Addrs: addrs, Mailboxes: n.cardMailboxes()}
 }
 
 // signedCard is our signed card, sent along with a new sending key. It is
-// signed again only when the name or the addresses change: a burst of
+// signed again only when the name, the addresses or the mailboxes change: a burst of
 // messages to a new contact would otherwise sign it once per message.
 func (m *Messenger) signedCard() []byte {
 	_, signed := m.cardAndSigned()
@@ -124,13 +126,26 @@ func (m *Messenger) signedCard() []byte {
 // could not be signed).
 func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 	card := m.card()
-	key := fmt.Sprint(card.Name, card.Addrs)
+	key := fmt.Sprint(card.Name, card.Addrs, card.Mailboxes)
 	m.cardMu.Lock()
 	defer m.cardMu.Unlock()
 	if key == m.cardKey {
 		return card, m.cardSigned
 	}
 	signed, err := m.n.id.SignCard(card)
+	if err != nil && len(card.Mailboxes) > 0 {
+		// Over MaxCardSize (very long addresses): contacts can still find
+		// the mailboxes by peer ID. Failing that, the card goes without
+		// them rather than not at all.
+		card.Mailboxes = slices.Clone(card.Mailboxes)
+		for i := range card.Mailboxes {
+			card.Mailboxes[i].Addrs = nil
+		}
+		if signed, err = m.n.id.SignCard(card); err != nil {
+			card.Mailboxes = nil
+			signed, err = m.n.id.SignCard(card)
+		}
+	}
 	if err != nil {
 		m.n.log.Error("signing our contact card", "err", err)
 		return card, nil
@@ -163,12 +178,19 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 		c.AddedAt = time.Now().UTC()
 		if found {
 			c.AddedAt = old.AddedAt
+			// A card update applied before is newer than the invite
+			// may be: it stays the mark later updates must pass.
+			c.CardHLC = old.CardHLC
+			if old.CardHLC != 0 {
+				c.Mailboxes = old.Mailboxes
+			}
 		}
 		switch {
 		case name != "":
-			c.Name = name
+			// Their own name, typed again, is no name of the user's.
+			c.Name, c.LocalName = name, name != fromCard.Name
 		case keepName:
-			c.Name = old.Name // keep the name the user chose
+			c.Name, c.LocalName = old.Name, old.LocalName // keep the name the user chose
 		}
 		return true, nil
 	})

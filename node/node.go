@@ -184,6 +184,10 @@ type Node struct {
 	mbKick chan struct{}
 	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
 
+	// cardKick has the announcer check whether contacts have our card as
+	// it is now (cards.go). Capacity 1.
+	cardKick chan struct{}
+
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
 	cancel    context.CancelFunc
@@ -214,7 +218,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1)}
+	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
+		cardKick: make(chan struct{}, 1)}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -338,6 +343,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileCancel: func(conv parley.ConversationID, from peer.ID, id string) error {
 			return n.files.OnCancel(conv, from, id)
 		},
+		OnCardUpdate:     n.applyCard,
 		Logger:           cfg.Logger,
 		RetryMin:         cfg.RetryMin,
 		RetryMax:         cfg.RetryMax,
@@ -431,6 +437,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go n.keepContactsInReach(reconnect)
 	n.wg.Add(1)
 	go n.resumeOnSpace()
+	n.checkCardAnnounced()
+	n.wg.Add(1)
+	go n.announceLoop()
 	fetchEvery := cfg.MailboxFetchInterval
 	if fetchEvery <= 0 {
 		fetchEvery = DefaultMailboxFetchInterval

@@ -419,6 +419,7 @@ type Body struct {
 	//	*Body_GroupKeys
 	//	*Body_FileOffer
 	//	*Body_FileCancel
+	//	*Body_CardUpdate
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -515,6 +516,15 @@ func (x *Body) GetFileCancel() *FileCancel {
 	return nil
 }
 
+func (x *Body) GetCardUpdate() *CardUpdate {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_CardUpdate); ok {
+			return x.CardUpdate
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -548,6 +558,11 @@ type Body_FileCancel struct {
 	FileCancel *FileCancel `protobuf:"bytes,9,opt,name=file_cancel,json=fileCancel,proto3,oneof"`
 }
 
+type Body_CardUpdate struct {
+	// DMs only: the sender's contact card changed (name, mailboxes).
+	CardUpdate *CardUpdate `protobuf:"bytes,7,opt,name=card_update,json=cardUpdate,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -559,6 +574,8 @@ func (*Body_GroupKeys) isBody_Kind() {}
 func (*Body_FileOffer) isBody_Kind() {}
 
 func (*Body_FileCancel) isBody_Kind() {}
+
+func (*Body_CardUpdate) isBody_Kind() {}
 
 // FileOffer describes a file its sender serves over /parley/file/1.0.0.
 // Everything needed to fetch, decrypt and verify it travels here, sealed.
@@ -1092,6 +1109,55 @@ func (x *GroupKey) GetHlc() uint64 {
 	return 0
 }
 
+// CardUpdate hands a contact the sender's current contact card, when its
+// name or mailboxes change. It is applied, not displayed, and only if its
+// envelope's HLC is newer than the last card applied (PROTOCOL.md §4).
+type CardUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An encoded SignedCard (identity/pb/card.proto) for the sender's peer ID,
+	// signed by the sender; at most 4096 bytes.
+	Card          []byte `protobuf:"bytes,1,opt,name=card,proto3" json:"card,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardUpdate) Reset() {
+	*x = CardUpdate{}
+	mi := &file_pb_envelope_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardUpdate) ProtoMessage() {}
+
+func (x *CardUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardUpdate.ProtoReflect.Descriptor instead.
+func (*CardUpdate) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CardUpdate) GetCard() []byte {
+	if x != nil {
+		return x.Card
+	}
+	return nil
+}
+
 var File_pb_envelope_proto protoreflect.FileDescriptor
 
 const file_pb_envelope_proto_rawDesc = "" +
@@ -1111,7 +1177,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xe2\x02\n" +
+	"senderCard\"\xa2\x03\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -1121,7 +1187,9 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOffer\x12>\n" +
 	"\vfile_cancel\x18\t \x01(\v2\x1b.parley.envelope.FileCancelH\x00R\n" +
-	"fileCancelB\x06\n" +
+	"fileCancel\x12>\n" +
+	"\vcard_update\x18\a \x01(\v2\x1b.parley.envelope.CardUpdateH\x00R\n" +
+	"cardUpdateB\x06\n" +
 	"\x04kind\"\xd3\x01\n" +
 	"\tFileOffer\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
@@ -1186,7 +1254,10 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\bGroupKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\fR\x05keyId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
-	"\x03hlc\x18\x03 \x01(\x04R\x03hlcB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
+	"\x03hlc\x18\x03 \x01(\x04R\x03hlc\" \n" +
+	"\n" +
+	"CardUpdate\x12\x12\n" +
+	"\x04card\x18\x01 \x01(\fR\x04cardB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
 
 var (
 	file_pb_envelope_proto_rawDescOnce sync.Once
@@ -1201,7 +1272,7 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_pb_envelope_proto_goTypes = []any{
 	(Receipt_Kind)(0),    // 0: parley.envelope.Receipt.Kind
 	(GroupOp_Type)(0),    // 1: parley.envelope.GroupOp.Type
@@ -1217,6 +1288,7 @@ var file_pb_envelope_proto_goTypes = []any{
 	(*GroupOp)(nil),      // 11: parley.envelope.GroupOp
 	(*GroupKeys)(nil),    // 12: parley.envelope.GroupKeys
 	(*GroupKey)(nil),     // 13: parley.envelope.GroupKey
+	(*CardUpdate)(nil),   // 14: parley.envelope.CardUpdate
 }
 var file_pb_envelope_proto_depIdxs = []int32{
 	9,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
@@ -1225,17 +1297,18 @@ var file_pb_envelope_proto_depIdxs = []int32{
 	12, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
 	7,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
 	8,  // 5: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
-	0,  // 6: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 7: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	3,  // 8: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	2,  // 9: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
-	13, // 10: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	2,  // 11: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 6: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
+	0,  // 7: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 8: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	3,  // 9: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 10: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	13, // 11: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 12: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1250,6 +1323,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_GroupKeys)(nil),
 		(*Body_FileOffer)(nil),
 		(*Body_FileCancel)(nil),
+		(*Body_CardUpdate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1257,7 +1331,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

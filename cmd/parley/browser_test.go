@@ -231,6 +231,23 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 		return r.top >= s.top - 1 && r.bottom <= s.bottom + 1;
 	})()`, first))
 	a.Shoot("history")
+
+	// Alice changes her name in Settings: Bob's open page shows it, live,
+	// on their conversation, in his list, and on her messages in the group
+	// (issue 14, bug 7: it never reached him).
+	bb.Click("link", "Book club")
+	bb.WaitJS("alice's message signed Alice", `[...document.querySelectorAll('.messages .msg .sender')].some(e => e.textContent === 'Alice')`)
+	a.Click("link", "Settings")
+	a.WaitRole("textbox", "Display name")
+	parleytest.Eval[bool](a, "clear the display name", `(document.querySelector('.stack input[name=name]').value = '', true)`)
+	a.TypeIn("textbox", "Display name", "Alice Liddell")
+	a.Click("button", "Save")
+	a.WaitText("Saved")
+	bb.WaitJS("alice's group message under her new name", `[...document.querySelectorAll('.messages .msg .sender')].some(e => e.textContent === 'Alice Liddell')`)
+	bb.WaitRole("link", "Alice Liddell")
+	bb.Click("link", "Alice Liddell")
+	bb.WaitJS("the conversation titled with her new name", `document.querySelector('.chat h2')?.textContent === 'Alice Liddell'`)
+	bb.Shoot("renamed-contact")
 }
 
 // Without a session the page refuses and says how to log in; a used link

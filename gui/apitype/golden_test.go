@@ -28,7 +28,8 @@ var (
 		Invite: "PARLEY-INVITE", Fingerprint: "12345 67890", DataDir: "/home/me/.config/parley"}
 	contact = parley.Contact{PeerID: "12D3KooWAlice", Name: "alice", HPKEKey: []byte{1, 2, 3},
 		Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, State: parley.ContactAccepted,
-		AddedAt: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+		AddedAt:   time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC),
+		Mailboxes: []parley.Mailbox{{PeerID: "12D3KooWMailbox", Addrs: []string{"/ip4/192.0.2.1/tcp/4001"}}}}
 	message = parley.Message{ID: msgID, Conversation: convID, From: "12D3KooWAlice", To: "12D3KooWSelf",
 		Kind: parley.KindText, Text: `<b>hi</b> & "bye"`, ReplyTo: &replyTo, HLC: hlc, Status: parley.StatusRead}
 	fileMessage = parley.Message{ID: msgID, Conversation: groupID, From: "12D3KooWSelf", Outgoing: true,

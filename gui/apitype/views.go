@@ -47,12 +47,19 @@ type ContactView struct {
 	// Warning is set only on the answer to adding a contact, when their
 	// name looks like another contact's or ours: show it beside them.
 	Warning string `json:"warning,omitempty"`
+	// Mailboxes are the peer IDs of the nodes that hold the contact's mail
+	// while they are offline, as their card lists them.
+	Mailboxes []string `json:"mailboxes,omitempty"`
 }
 
 // NewContactView renders c.
 func NewContactView(c parley.Contact, online bool, safetyNumber string) ContactView {
-	return ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
+	v := ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
 		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber}
+	for _, mb := range c.Mailboxes {
+		v.Mailboxes = append(v.Mailboxes, mb.PeerID)
+	}
+	return v
 }
 
 // MessageView is a message as shown: the domain message plus display names

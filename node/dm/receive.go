@@ -93,6 +93,8 @@ type received struct {
 	groupKeys *ppb.GroupKeys
 	fileOffer *ppb.FileOffer
 	cancel    string // a FileCancel's file ID, hex
+	// card is a CardUpdate's card, checked: signed by and for the sender.
+	card *identity.Card
 }
 
 // errOverQuota: an envelope from a stranger (a peer who is not an accepted
@@ -186,6 +188,14 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		}
 		if rcv.cancel != "" {
 			if err := s.cfg.OnFileCancel(rcv.msg.Conversation, remote, rcv.cancel); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if rcv.card != nil {
+			// Applied even when stored before, for the same reason; the
+			// HLC check makes a second time a no-op.
+			if err := s.cfg.OnCardUpdate(remote, rcv.msg.HLC, *rcv.card); err != nil {
 				return nil, err
 			}
 			continue
@@ -324,6 +334,16 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_FileCancel: // its file ID checked by OpenEnvelope
 		msg.Kind, msg.FileID = parley.KindFileCancel, hex.EncodeToString(body.FileCancel.FileId)
 		return received{msg: msg, cancel: msg.FileID}, op.Card, nil
+	case *ppb.Body_CardUpdate:
+		card, err := identity.ParseCard(body.CardUpdate.GetCard())
+		if err != nil {
+			return received{}, nil, fmt.Errorf("card update: %w", err)
+		}
+		if card.PeerID != remote {
+			return received{}, nil, fmt.Errorf("%w: card update carries the card of %s, not the sender's", parley.ErrMalformed, card.PeerID)
+		}
+		msg.Kind = parley.KindCardUpdate
+		return received{msg: msg, card: &card}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}
@@ -392,7 +412,7 @@ func (s *Service) rememberSender(remote peer.ID, card []byte, got []received) er
 			c.State, c.AddedAt = parley.ContactRequest, time.Now().UTC()
 		}
 		if fromCard != nil {
-			c.HPKEKey, c.Addrs = fromCard.HPKEKey, fromCard.Addrs
+			c.HPKEKey, c.Addrs, c.Mailboxes = fromCard.HPKEKey, fromCard.Addrs, fromCard.Mailboxes
 			if c.Name == "" {
 				c.Name = fromCard.Name
 			}

@@ -70,6 +70,10 @@ type Config struct {
 	// it (the files service), applied even when stored before, as group
 	// keys are. An error is a local failure.
 	OnFileCancel func(conv parley.ConversationID, from peer.ID, fileID string) error
+	// OnCardUpdate takes a peer's new contact card, already checked to be
+	// signed by and for that peer, with its envelope's HLC, once the
+	// envelope is stored. An error is a local failure.
+	OnCardUpdate func(from peer.ID, at parley.HLC, card identity.Card) error
 	Logger       *slog.Logger
 	// RetryMin and RetryMax bound the back-off between delivery attempts to
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
@@ -129,6 +133,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnFileCancel == nil {
 		cfg.OnFileCancel = func(parley.ConversationID, peer.ID, string) error { return nil }
+	}
+	if cfg.OnCardUpdate == nil {
+		cfg.OnCardUpdate = func(peer.ID, parley.HLC, identity.Card) error { return nil }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -249,6 +256,14 @@ func (s *Service) SendFileCancel(to parley.Contact, fileID string) error {
 func (s *Service) SendGroupKeys(to parley.Contact, keys *ppb.GroupKeys) error {
 	body := &ppb.Body{Kind: &ppb.Body_GroupKeys{GroupKeys: keys}}
 	_, err := s.send(to, body, parley.Message{Kind: parley.KindGroupKeys}, nil, parley.ClientID{})
+	return err
+}
+
+// SendCardUpdate hands a contact our signed contact card (a name or the
+// mailboxes changed). It travels like any message, through the outbox.
+func (s *Service) SendCardUpdate(to parley.Contact, signedCard []byte) error {
+	body := &ppb.Body{Kind: &ppb.Body_CardUpdate{CardUpdate: &ppb.CardUpdate{Card: signedCard}}}
+	_, err := s.send(to, body, parley.Message{Kind: parley.KindCardUpdate}, nil, parley.ClientID{})
 	return err
 }
 

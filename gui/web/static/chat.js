@@ -25,6 +25,11 @@ export function tick(status) {
 }
 
 /** Chat is the screen of one conversation. kind: "dm" (id: peer ID) or "group". */
+/** senderName is a group message's author as shown: the contact's name as it is now, else the name the message came with. */
+function senderName(m) {
+  return store.contact(m.from)?.name || m.from_name || shortID(m.from);
+}
+
 export class Chat {
   constructor(main, kind, id) {
     this.main = main;
@@ -322,7 +327,8 @@ export class Chat {
     // A message right after another from the same person sits closer and
     // does not repeat the sender's name.
     const cont = prev && prev.from === m.from && d - new Date(prev.sent_at) < 5 * 60 * 1000;
-    const sender = this.isGroup && !m.outgoing && !cont ? h('span', { class: 'sender', dir: 'auto' }, m.from_name || shortID(m.from)) : null;
+    const sender = this.isGroup && !m.outgoing && !cont
+      ? h('span', { class: 'sender', dir: 'auto', dataset: { from: m.from } }, senderName(m)) : null;
     let body;
     if (m.kind === 'file' && m.file_id) {
       const card = new FileCard(m, { onResize: () => this.keepEnd() });
@@ -443,7 +449,7 @@ export class Chat {
       this.jump.hidden = false;
     }
     if (!m.outgoing) {
-      const who = this.isGroup ? (m.from_name || 'Someone') : this.name;
+      const who = this.isGroup ? (store.contact(m.from)?.name || m.from_name || 'Someone') : this.name;
       this.live.textContent = m.kind === 'file' ? `${who} sent a file: ${m.text}` : `${who}: ${m.text}`;
       this.scheduleRead();
     }
@@ -495,10 +501,19 @@ export class Chat {
   }
 
   onState() {
+    if (this.isGroup) this.renameSenders();
     const sig = JSON.stringify([this.name, store.groupShape(this.id), this.isRequest, this.canWrite, !this.isGroup && store.isOnline(this.id)]);
     if (sig === this.stateSig) return;
     this.stateSig = sig;
     this.renderHeader();
     this.renderFooter();
+  }
+
+  /** renameSenders shows a contact who changed their name under the new one in messages already shown. */
+  renameSenders() {
+    for (const el of this.main.querySelectorAll('.msg .sender[data-from]')) {
+      const name = store.contact(el.dataset.from)?.name;
+      if (name && el.textContent !== name) el.textContent = name;
+    }
   }
 }

@@ -560,7 +560,7 @@ export function settings(main) {
   const box = errorBox();
   const saved = h('span', { class: 'copied', role: 'status' });
   const form = h('form', { class: 'stack' },
-    field('Display name', input, 'Contacts see it on your invite and with your messages.'),
+    field('Display name', input, 'Contacts see it on your invite and with your messages, unless they gave you a name of their own. A change reaches each contact as soon as your nodes connect.'),
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), saved), box);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
