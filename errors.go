@@ -43,6 +43,12 @@ var (
 	// ErrMailboxUnavailable: a mailbox could not be reached, or refused
 	// (the error says which, and why).
 	ErrMailboxUnavailable = errors.New("mailbox unavailable")
+	// ErrSetAtStart: a setting the node was started with (a `parley run`
+	// flag) holds for the whole run; it changes after a restart without it.
+	ErrSetAtStart = errors.New("set when the node was started")
+	// ErrMailboxServiceOff: this node holds no mail for others, so it
+	// cannot offer to.
+	ErrMailboxServiceOff = errors.New("this node's mailbox service is off")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )

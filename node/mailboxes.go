@@ -112,6 +112,12 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 	if err != nil {
 		return parley.Mailbox{}, err
 	}
+	return n.addMailbox(ctx, info, nil)
+}
+
+// addMailbox registers with the mailbox info and adds it; also, when set,
+// changes the settings in the same write.
+func (n *Node) addMailbox(ctx context.Context, info peer.AddrInfo, also func(*storedSettings)) (parley.Mailbox, error) {
 	if info.ID == n.host.ID() {
 		return parley.Mailbox{}, fmt.Errorf("%w: a node cannot be its own mailbox: it is offline whenever you are", parley.ErrMalformed)
 	}
@@ -127,6 +133,9 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 	s, err := loadSettings(n.dataDir)
 	if err != nil {
 		return parley.Mailbox{}, err
+	}
+	if also != nil {
+		also(&s)
 	}
 	if i := slices.IndexFunc(s.Mailboxes, func(x storedMailbox) bool { return x.PeerID == mb.PeerID }); i >= 0 {
 		s.Mailboxes[i] = mb

@@ -42,7 +42,7 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		PrivateNetwork: n.psk != nil,
 		Disk:           diskStatus(n.store.Space()),
 	}
-	if n.mailbox != nil {
+	if n.mailbox.Load() != nil {
 		st.MailboxService = true
 		if l, err := n.store.MailboxLoad(); err != nil {
 			n.log.Warn("reading the mailbox's load", "err", err)

@@ -69,7 +69,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 0}
 }
 
 type GroupOp_Type int32
@@ -131,7 +131,7 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 0}
 }
 
 type GroupOp_Role int32
@@ -180,7 +180,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 1}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -363,6 +363,7 @@ type Body struct {
 	//	*Body_GroupOp
 	//	*Body_GroupKeys
 	//	*Body_FileOffer
+	//	*Body_MailboxOffer
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -450,6 +451,15 @@ func (x *Body) GetFileOffer() *FileOffer {
 	return nil
 }
 
+func (x *Body) GetMailboxOffer() *MailboxOffer {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_MailboxOffer); ok {
+			return x.MailboxOffer
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -477,6 +487,12 @@ type Body_FileOffer struct {
 	FileOffer *FileOffer `protobuf:"bytes,5,opt,name=file_offer,json=fileOffer,proto3,oneof"`
 }
 
+type Body_MailboxOffer struct {
+	// DMs only: the sender offers its node as the recipient's mailbox
+	// (PROTOCOL.md §9).
+	MailboxOffer *MailboxOffer `protobuf:"bytes,8,opt,name=mailbox_offer,json=mailboxOffer,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -486,6 +502,69 @@ func (*Body_GroupOp) isBody_Kind() {}
 func (*Body_GroupKeys) isBody_Kind() {}
 
 func (*Body_FileOffer) isBody_Kind() {}
+
+func (*Body_MailboxOffer) isBody_Kind() {}
+
+// MailboxOffer: the sender's node serves mailboxes and offers to hold the
+// recipient's mail while the recipient is offline. The mailbox is the
+// sender's own node: a receiver refuses an offer whose peer_id is not the
+// envelope's signer, and one from a peer who is not an accepted contact.
+// Accepting is registering with the mailbox (/parley/mailbox/1.0.0), as
+// for any mailbox the user adds; nothing is sent back. Offers are never
+// receipted.
+type MailboxOffer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mailbox's peer ID (binary form): the sender's.
+	PeerId []byte `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	// Multiaddrs (binary form) the mailbox listens on, at most 16.
+	Addrs         [][]byte `protobuf:"bytes,2,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxOffer) Reset() {
+	*x = MailboxOffer{}
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxOffer) ProtoMessage() {}
+
+func (x *MailboxOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxOffer.ProtoReflect.Descriptor instead.
+func (*MailboxOffer) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MailboxOffer) GetPeerId() []byte {
+	if x != nil {
+		return x.PeerId
+	}
+	return nil
+}
+
+func (x *MailboxOffer) GetAddrs() [][]byte {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
 
 // FileOffer describes a file its sender serves over /parley/file/1.0.0.
 // Everything needed to fetch, decrypt and verify it travels here, sealed.
@@ -515,7 +594,7 @@ type FileOffer struct {
 
 func (x *FileOffer) Reset() {
 	*x = FileOffer{}
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +606,7 @@ func (x *FileOffer) String() string {
 func (*FileOffer) ProtoMessage() {}
 
 func (x *FileOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +619,7 @@ func (x *FileOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileOffer.ProtoReflect.Descriptor instead.
 func (*FileOffer) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FileOffer) GetFileId() []byte {
@@ -610,7 +689,7 @@ type Text struct {
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +701,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +714,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Text) GetText() string {
@@ -663,7 +742,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +754,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +767,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -729,7 +808,7 @@ type GroupOp struct {
 
 func (x *GroupOp) Reset() {
 	*x = GroupOp{}
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +820,7 @@ func (x *GroupOp) String() string {
 func (*GroupOp) ProtoMessage() {}
 
 func (x *GroupOp) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +833,7 @@ func (x *GroupOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
 func (*GroupOp) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GroupOp) GetType() GroupOp_Type {
@@ -825,7 +904,7 @@ type GroupKeys struct {
 
 func (x *GroupKeys) Reset() {
 	*x = GroupKeys{}
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +916,7 @@ func (x *GroupKeys) String() string {
 func (*GroupKeys) ProtoMessage() {}
 
 func (x *GroupKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +929,7 @@ func (x *GroupKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
 func (*GroupKeys) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GroupKeys) GetGroupId() []byte {
@@ -904,7 +983,7 @@ type GroupKey struct {
 
 func (x *GroupKey) Reset() {
 	*x = GroupKey{}
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +995,7 @@ func (x *GroupKey) String() string {
 func (*GroupKey) ProtoMessage() {}
 
 func (x *GroupKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1008,7 @@ func (x *GroupKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
 func (*GroupKey) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GroupKey) GetKeyId() []byte {
@@ -972,7 +1051,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xa2\x02\n" +
+	"senderCard\"\xe8\x02\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -980,8 +1059,12 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeys\x12;\n" +
 	"\n" +
-	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOfferB\x06\n" +
-	"\x04kind\"\xd3\x01\n" +
+	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOffer\x12D\n" +
+	"\rmailbox_offer\x18\b \x01(\v2\x1d.parley.envelope.MailboxOfferH\x00R\fmailboxOfferB\x06\n" +
+	"\x04kind\"=\n" +
+	"\fMailboxOffer\x12\x17\n" +
+	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
+	"\x05addrs\x18\x02 \x03(\fR\x05addrs\"\xd3\x01\n" +
 	"\tFileOffer\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1050,36 +1133,38 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_pb_envelope_proto_goTypes = []any{
-	(Receipt_Kind)(0), // 0: parley.envelope.Receipt.Kind
-	(GroupOp_Type)(0), // 1: parley.envelope.GroupOp.Type
-	(GroupOp_Role)(0), // 2: parley.envelope.GroupOp.Role
-	(*Envelope)(nil),  // 3: parley.envelope.Envelope
-	(*Sealed)(nil),    // 4: parley.envelope.Sealed
-	(*Body)(nil),      // 5: parley.envelope.Body
-	(*FileOffer)(nil), // 6: parley.envelope.FileOffer
-	(*Text)(nil),      // 7: parley.envelope.Text
-	(*Receipt)(nil),   // 8: parley.envelope.Receipt
-	(*GroupOp)(nil),   // 9: parley.envelope.GroupOp
-	(*GroupKeys)(nil), // 10: parley.envelope.GroupKeys
-	(*GroupKey)(nil),  // 11: parley.envelope.GroupKey
+	(Receipt_Kind)(0),    // 0: parley.envelope.Receipt.Kind
+	(GroupOp_Type)(0),    // 1: parley.envelope.GroupOp.Type
+	(GroupOp_Role)(0),    // 2: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),     // 3: parley.envelope.Envelope
+	(*Sealed)(nil),       // 4: parley.envelope.Sealed
+	(*Body)(nil),         // 5: parley.envelope.Body
+	(*MailboxOffer)(nil), // 6: parley.envelope.MailboxOffer
+	(*FileOffer)(nil),    // 7: parley.envelope.FileOffer
+	(*Text)(nil),         // 8: parley.envelope.Text
+	(*Receipt)(nil),      // 9: parley.envelope.Receipt
+	(*GroupOp)(nil),      // 10: parley.envelope.GroupOp
+	(*GroupKeys)(nil),    // 11: parley.envelope.GroupKeys
+	(*GroupKey)(nil),     // 12: parley.envelope.GroupKey
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	7,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	8,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	9,  // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	10, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
-	6,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	0,  // 5: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 6: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	2,  // 7: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	11, // 8: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	8,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	9,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	10, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	11, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	7,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
+	6,  // 5: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
+	0,  // 6: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 7: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	2,  // 8: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	12, // 9: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1093,6 +1178,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_GroupOp)(nil),
 		(*Body_GroupKeys)(nil),
 		(*Body_FileOffer)(nil),
+		(*Body_MailboxOffer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1100,7 +1186,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio/pbio"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -123,6 +125,10 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			s.refuse(remote, ack.Results[i], o.err)
 			continue
 		}
+		if o.rcv.msg.Kind == parley.KindMailboxOffer && !s.isContact(remote) {
+			s.refuse(remote, ack.Results[i], errOfferFromStranger)
+			continue
+		}
 		o.rcv.msg.ID = id
 		rec := storage.Record{Message: o.rcv.msg, Envelope: raw}
 		if o.fresh {
@@ -194,6 +200,37 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		}
 	}
 	return ack, nil
+}
+
+// errOfferFromStranger: only an accepted contact may offer to hold our
+// mail; a stranger's offer is refused for good.
+var errOfferFromStranger = errors.New("refused: only contacts may offer to hold mail")
+
+// isContact reports whether remote is an accepted contact.
+func (s *Service) isContact(remote peer.ID) bool {
+	c, err := s.cfg.Store.Contact(remote.String())
+	return err == nil && c.State == parley.ContactAccepted
+}
+
+// ParseMailboxOffer checks an offer from sender: the mailbox must be the
+// sender's own node, with 1 to MaxOfferAddrs addresses that parse. It
+// returns the addresses as strings.
+func ParseMailboxOffer(sender peer.ID, o *ppb.MailboxOffer) ([]string, error) {
+	if string(o.GetPeerId()) != string(sender) {
+		return nil, fmt.Errorf("%w: a mailbox offer for another node than its sender's", parley.ErrMalformed)
+	}
+	if n := len(o.GetAddrs()); n == 0 || n > MaxOfferAddrs {
+		return nil, fmt.Errorf("%w: a mailbox offer with %d addresses, want 1 to %d", parley.ErrMalformed, n, MaxOfferAddrs)
+	}
+	out := make([]string, 0, len(o.GetAddrs()))
+	for _, b := range o.GetAddrs() {
+		a, err := ma.NewMultiaddrBytes(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: a mailbox offer's address: %w", parley.ErrMalformed, err)
+		}
+		out = append(out, a.String())
+	}
+	return out, nil
 }
 
 // refuse answers for an envelope that will never be accepted.
@@ -314,6 +351,13 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_FileOffer:
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, body.FileOffer.Name, hex.EncodeToString(body.FileOffer.FileId)
 		return received{msg: msg, fileOffer: body.FileOffer}, op.Card, nil
+	case *ppb.Body_MailboxOffer:
+		addrs, err := ParseMailboxOffer(remote, body.MailboxOffer)
+		if err != nil {
+			return received{}, nil, err
+		}
+		msg.Kind, msg.Text = parley.KindMailboxOffer, strings.Join(addrs, "\n")
+		return received{msg: msg}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
@@ -222,6 +224,26 @@ func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) er
 func (s *Service) SendFileOffer(to parley.Contact, offer *ppb.FileOffer) (parley.Message, error) {
 	body := &ppb.Body{Kind: &ppb.Body_FileOffer{FileOffer: offer}}
 	return s.send(to, body, parley.Message{Kind: parley.KindFile, Text: offer.Name, FileID: hex.EncodeToString(offer.FileId)}, nil, parley.ClientID{})
+}
+
+// MaxOfferAddrs bounds the addresses of a mailbox offer.
+const MaxOfferAddrs = 16
+
+// SendMailboxOffer offers our node to a contact as their mailbox, with the
+// addresses it listens on (at most MaxOfferAddrs).
+func (s *Service) SendMailboxOffer(to parley.Contact, addrs []ma.Multiaddr) (parley.Message, error) {
+	if len(addrs) == 0 {
+		return parley.Message{}, errors.New("dm: a mailbox offer needs an address to reach us at")
+	}
+	addrs = addrs[:min(len(addrs), MaxOfferAddrs)]
+	offer := &ppb.MailboxOffer{PeerId: []byte(s.self)}
+	text := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		offer.Addrs = append(offer.Addrs, a.Bytes())
+		text = append(text, a.String())
+	}
+	body := &ppb.Body{Kind: &ppb.Body_MailboxOffer{MailboxOffer: offer}}
+	return s.send(to, body, parley.Message{Kind: parley.KindMailboxOffer, Text: strings.Join(text, "\n")}, nil, parley.ClientID{})
 }
 
 // SendGroupKeys hands group keys to a member (who need not be a contact:
