@@ -11,7 +11,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio/pbio"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -212,22 +211,19 @@ func (s *Service) isContact(remote peer.ID) bool {
 	return err == nil && c.State == parley.ContactAccepted
 }
 
-// ParseMailboxOffer checks an offer from sender: the mailbox must be the
-// sender's own node, with 1 to MaxOfferAddrs addresses that parse. It
-// returns the addresses as strings.
-func ParseMailboxOffer(sender peer.ID, o *ppb.MailboxOffer) ([]string, error) {
+// parseMailboxOffer checks an offer from sender (its fields were checked
+// when it opened): the mailbox must be the sender's own node. It returns
+// the addresses as strings.
+func parseMailboxOffer(sender peer.ID, o *ppb.MailboxOffer) ([]string, error) {
 	if string(o.GetPeerId()) != string(sender) {
 		return nil, fmt.Errorf("%w: a mailbox offer for another node than its sender's", parley.ErrMalformed)
 	}
-	if n := len(o.GetAddrs()); n == 0 || n > MaxOfferAddrs {
-		return nil, fmt.Errorf("%w: a mailbox offer with %d addresses, want 1 to %d", parley.ErrMalformed, n, MaxOfferAddrs)
+	addrs, err := identity.CheckMailboxOffer(o)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]string, 0, len(o.GetAddrs()))
-	for _, b := range o.GetAddrs() {
-		a, err := ma.NewMultiaddrBytes(b)
-		if err != nil {
-			return nil, fmt.Errorf("%w: a mailbox offer's address: %w", parley.ErrMalformed, err)
-		}
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
 		out = append(out, a.String())
 	}
 	return out, nil
@@ -352,7 +348,7 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, body.FileOffer.Name, hex.EncodeToString(body.FileOffer.FileId)
 		return received{msg: msg, fileOffer: body.FileOffer}, op.Card, nil
 	case *ppb.Body_MailboxOffer:
-		addrs, err := ParseMailboxOffer(remote, body.MailboxOffer)
+		addrs, err := parseMailboxOffer(remote, body.MailboxOffer)
 		if err != nil {
 			return received{}, nil, err
 		}

@@ -226,16 +226,13 @@ func (s *Service) SendFileOffer(to parley.Contact, offer *ppb.FileOffer) (parley
 	return s.send(to, body, parley.Message{Kind: parley.KindFile, Text: offer.Name, FileID: hex.EncodeToString(offer.FileId)}, nil, parley.ClientID{})
 }
 
-// MaxOfferAddrs bounds the addresses of a mailbox offer.
-const MaxOfferAddrs = 16
-
 // SendMailboxOffer offers our node to a contact as their mailbox, with the
-// addresses it listens on (at most MaxOfferAddrs).
+// addresses it listens on (the first identity.MaxOfferAddrs).
 func (s *Service) SendMailboxOffer(to parley.Contact, addrs []ma.Multiaddr) (parley.Message, error) {
 	if len(addrs) == 0 {
 		return parley.Message{}, errors.New("dm: a mailbox offer needs an address to reach us at")
 	}
-	addrs = addrs[:min(len(addrs), MaxOfferAddrs)]
+	addrs = addrs[:min(len(addrs), identity.MaxOfferAddrs)]
 	offer := &ppb.MailboxOffer{PeerId: []byte(s.self)}
 	text := make([]string, 0, len(addrs))
 	for _, a := range addrs {
