@@ -115,6 +115,10 @@ func TestMailboxOffer(t *testing.T) {
 		offer, ok = offerIn(t, bob, carol.PeerID())
 		return ok
 	})
+	parleytest.Eventually(t, "Carol to see her offer delivered", func() bool {
+		m, _ := offerIn(t, carol, bob.PeerID())
+		return m.Status == parley.StatusDelivered
+	})
 	bob.Restart()
 	got, err := bob.Messenger().MailboxOffer(ctx, offer)
 	if err != nil || got.State != parley.OfferOpen || got.Mailbox.PeerID != carol.PeerID() || len(got.Mailbox.Addrs) == 0 {

@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
+import * as mailboxes from './mailboxes.js';
 import * as passphrase from './passphrase.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
@@ -553,6 +554,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
     h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
+    mailboxes.section(),
     passphrase.section(),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
