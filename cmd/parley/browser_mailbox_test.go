@@ -82,6 +82,8 @@ func TestBrowserMailboxes(t *testing.T) {
 	c.Click("link", "Bob")
 	c.Click("button", "Offer to hold their mail")
 	c.WaitText("You offered to hold Bob's mail while they are offline.")
+	c.WaitRole("img", "delivered") // the offer's tick follows it, as a message's does
+	c.Shoot("mailbox-offer-sent")
 	bb.Click("link", "Carol")
 	bb.WaitText("Carol offers to hold your mail while you are offline.")
 	bb.Shoot("mailbox-offer")

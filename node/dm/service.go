@@ -303,7 +303,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 		// A concurrent send with the same cid was stored first.
 		return s.cfg.Store.FirstSend(cid, msg)
 	}
-	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile || msg.Kind == parley.KindMailboxOffer {
 		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 	}
 	s.Kick(pid)
