@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley"
@@ -214,5 +215,16 @@ func TestMailboxOfferFromStranger(t *testing.T) {
 	}
 	if convs, err := bob.Messenger().Conversations(ctx); err != nil || len(convs) != 0 {
 		t.Errorf("Bob's conversations: %+v, %v; want none", convs, err)
+	}
+}
+
+// TestAddMailboxServingNone: adding a node that is up but holds no mail
+// for others says so, not that it is unreachable.
+func TestAddMailboxServingNone(t *testing.T) {
+	carol := parleytest.StartNode(t, "Carol")
+	bob := parleytest.StartNode(t, "Bob")
+	_, err := bob.Messenger().AddMailbox(context.Background(), p2pAddr(t, carol))
+	if !errors.Is(err, parley.ErrMailboxUnavailable) || !strings.Contains(err.Error(), "does not hold mail for others") || strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("adding a node without the service: %v", err)
 	}
 }

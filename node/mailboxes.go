@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -205,6 +207,10 @@ func (n *Node) kickMailboxes() {
 // registerMailbox registers with the mailbox over a stream of its own.
 func (n *Node) registerMailbox(ctx context.Context, info peer.AddrInfo) error {
 	c, err := mailbox.Dial(ctx, n.host, info)
+	if errors.As(err, new(msmux.ErrNotSupported[protocol.ID])) {
+		// Reached, but it does not speak the protocol: not "unreachable".
+		return fmt.Errorf("%w: %s does not hold mail for others (its mailbox service is off)", parley.ErrMailboxUnavailable, info.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s is unreachable: %w", parley.ErrMailboxUnavailable, info.ID, err)
 	}

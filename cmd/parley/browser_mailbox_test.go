@@ -12,10 +12,11 @@ import (
 	"github.com/parley-im/parley/internal/parleytest"
 )
 
-// Mailboxes in the GUI, against real nodes. Carol, whose node is always
-// on, turns on "Hold mail for others" in her Settings. Bob, in his, fails
-// to add an unreachable mailbox (and is told why), adds Carol's node by
-// its address, sees it listed, and removes it after confirming. Then
+// Mailboxes in the GUI, against real nodes. Bob, in his Settings, fails
+// to add an unreachable mailbox, then Carol's node, which holds no mail
+// for others yet, and is told why each time. Carol, whose node is always
+// on, turns on "Hold mail for others" in her Settings; Bob adds her node
+// by its address, sees it listed, and removes it after confirming. Then
 // Carol offers from her conversation with Bob to hold his mail; Bob sees
 // the offer as a card, accepts it, and Carol's node is his mailbox again,
 // the card saying so after a reload.
@@ -30,6 +31,31 @@ func TestBrowserMailboxes(t *testing.T) {
 	bob.CLI("contact", "add", carol.Invite(), "--name", "Carol")
 	c, bb := b.NewTab("carol", art), b.NewTab("bob", art)
 
+	var self struct {
+		PeerID string   `json:"peer_id"`
+		Addrs  []string `json:"addrs"`
+	}
+	carol.CLIJSON(&self, "id")
+	if len(self.Addrs) == 0 {
+		t.Fatal("carol has no address")
+	}
+	carolAddr := self.Addrs[0] + "/p2p/" + self.PeerID
+	const addError = `document.querySelector('form[aria-label="Add a mailbox"] [role=alert]')?.textContent`
+
+	bb.Navigate(bob.LoginURL())
+	bb.Click("link", "Settings")
+	bb.WaitRole("heading", "Mailboxes")
+	bb.WaitText("No mailbox yet")
+	// Nobody listens there: the error says the mailbox is unreachable.
+	bb.Paste("textbox", "Mailbox address or invite", "/ip4/127.0.0.1/tcp/9/p2p/"+strangerID(t))
+	bb.Click("button", "Add mailbox")
+	bb.WaitJS("the error shown", addError+`?.includes('is unreachable')`)
+	// Carol's node is up, but holds no mail for others yet.
+	parleytest.Eval[bool](bb, "clear the field", `(() => { document.querySelector('input[name=mailbox]').value = ''; return true; })()`)
+	bb.Paste("textbox", "Mailbox address or invite", carolAddr)
+	bb.Click("button", "Add mailbox")
+	bb.WaitJS("the refusal shown", addError+`?.includes('does not hold mail for others')`)
+
 	// Carol turns the service on: it starts at once.
 	c.Navigate(carol.LoginURL())
 	c.Click("link", "Settings")
@@ -43,29 +69,11 @@ func TestBrowserMailboxes(t *testing.T) {
 		t.Fatalf("carol's status: %d owners", owners)
 	}
 
-	bb.Navigate(bob.LoginURL())
-	bb.Click("link", "Settings")
-	bb.WaitRole("heading", "Mailboxes")
-	bb.WaitText("No mailbox yet")
-	// Nobody listens there: the error says the mailbox is unreachable.
-	bb.Paste("textbox", "Mailbox address or invite", "/ip4/127.0.0.1/tcp/9/p2p/"+strangerID(t))
-	bb.Click("button", "Add mailbox")
-	bb.WaitJS("the error shown", `document.querySelector('form[aria-label="Add a mailbox"] [role=alert]')?.textContent.includes('is unreachable')`)
-
-	var self struct {
-		PeerID string   `json:"peer_id"`
-		Addrs  []string `json:"addrs"`
-	}
-	carol.CLIJSON(&self, "id")
-	if len(self.Addrs) == 0 {
-		t.Fatal("carol has no address")
-	}
-	parleytest.Eval[bool](bb, "clear the field", `(() => { document.querySelector('input[name=mailbox]').value = ''; return true; })()`)
-	bb.Paste("textbox", "Mailbox address or invite", self.Addrs[0]+"/p2p/"+self.PeerID)
+	// The same address, now that Carol's node serves mailboxes.
 	bb.Click("button", "Add mailbox")
 	listed := `document.querySelector('.mailboxes li.mailbox[data-peer="` + self.PeerID + `"]') !== null`
 	bb.WaitJS("carol's node listed", listed)
-	bb.WaitJS("the error gone", `document.querySelector('form[aria-label="Add a mailbox"] [role=alert]').textContent === ''`)
+	bb.WaitJS("the error gone", addError+` === ''`)
 	bb.Shoot("settings-mailboxes")
 	if owners := mailboxOwners(t, carol); owners != 1 {
 		t.Fatalf("carol holds mail for %d owners, want bob", owners)
