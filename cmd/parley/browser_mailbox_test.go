@@ -68,6 +68,9 @@ func TestBrowserMailboxes(t *testing.T) {
 	if owners := mailboxOwners(t, carol); owners != 0 {
 		t.Fatalf("carol's status: %d owners", owners)
 	}
+	c.Click("link", "Network")
+	c.WaitText("on: holding mail for 0 people")
+	c.Click("link", "Settings")
 
 	// The same address, now that Carol's node serves mailboxes.
 	bb.Click("button", "Add mailbox")

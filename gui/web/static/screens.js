@@ -495,7 +495,10 @@ export function network(main) {
             : ['off (', h('a', { href: '#/settings' }, 'Settings'), ' turns it on)']),
           h('dt', null, 'Relay service'), h('dd', null, st.relay_service
             ? 'on: this node relays connections for peers behind NATs'
-            : 'off'))),
+            : 'off'),
+          h('dt', null, 'Mailbox service'), h('dd', null, st.mailbox_service
+            ? `on: holding mail for ${st.mailbox?.owners ?? 0} ${st.mailbox?.owners === 1 ? 'person' : 'people'}`
+            : ['off (', h('a', { href: '#/settings' }, 'Settings'), ' turns it on: Hold mail for others)']))),
       h('section', { 'aria-labelledby': 'net-addrs' },
         h('h3', { id: 'net-addrs' }, 'Addresses'),
         h('h4', null, 'Announced to peers'), addrs(st.announced_addrs, 'None yet.'),
