@@ -108,6 +108,11 @@ const (
 	// KindCardUpdate is a contact's new contact card in a DM; applied to
 	// the contact, stored for idempotency, never displayed.
 	KindCardUpdate Kind = "card-update"
+	// KindMailboxOffer is a contact's offer to hold the user's mail while
+	// the user is offline (DMs only): the mailbox is the sender's own node,
+	// Text its addresses (multiaddrs), one a line. Displayed as a card the
+	// user accepts or dismisses (MailboxOffer); never receipted.
+	KindMailboxOffer Kind = "mailbox-offer"
 )
 
 // Message is one decrypted, verified envelope as the user sees it.
@@ -305,6 +310,22 @@ type Mailbox struct {
 	Addrs  []string // where to reach it (multiaddrs without /p2p/ID)
 }
 
+// OfferState is the user's answer to a mailbox offer.
+type OfferState string
+
+const (
+	OfferOpen      OfferState = "open"      // not answered yet
+	OfferAccepted  OfferState = "accepted"  // the offering node is one of the user's mailboxes now
+	OfferDismissed OfferState = "dismissed" // dismissed, or accepted and removed since
+)
+
+// MailboxOffer is a KindMailboxOffer message read: the mailbox offered
+// (the sender's node) and the user's answer.
+type MailboxOffer struct {
+	Mailbox Mailbox
+	State   OfferState
+}
+
 // ConnectedPeer is a peer we have a connection to, and how.
 type ConnectedPeer struct {
 	PeerID string
@@ -442,4 +463,11 @@ type Settings struct {
 	// from its peer ID, and its addresses). On when chosen here or by
 	// `parley run --public-dht`; never in a private network.
 	PublicDHT bool
+	// MailboxService: the node holds mail for people who registered with
+	// it ("Hold mail for others"; PROTOCOL.md §9). MailboxServiceAtStart:
+	// `parley run` set it for this run (--mailbox-service, or
+	// --relay-service), so this setting cannot change it until a restart
+	// without the flag.
+	MailboxService        bool
+	MailboxServiceAtStart bool
 }

@@ -370,6 +370,10 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if n := len(k.CardUpdate.GetCard()); n == 0 || n > MaxCardSize {
 			return nil, fmt.Errorf("%w: card update of %d bytes, want 1 to %d", parley.ErrMalformed, n, MaxCardSize)
 		}
+	case *pb.Body_MailboxOffer:
+		if _, err := CheckMailboxOffer(k.MailboxOffer); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 	}

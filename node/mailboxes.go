@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -112,6 +114,12 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 	if err != nil {
 		return parley.Mailbox{}, err
 	}
+	return n.addMailbox(ctx, info, nil)
+}
+
+// addMailbox registers with the mailbox info and adds it; also, when set,
+// changes the settings in the same write.
+func (n *Node) addMailbox(ctx context.Context, info peer.AddrInfo, also func(*storedSettings)) (parley.Mailbox, error) {
 	if info.ID == n.host.ID() {
 		return parley.Mailbox{}, fmt.Errorf("%w: a node cannot be its own mailbox: it is offline whenever you are", parley.ErrMalformed)
 	}
@@ -130,6 +138,9 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 	s, err := loadSettings(n.dataDir)
 	if err != nil {
 		return parley.Mailbox{}, err
+	}
+	if also != nil {
+		also(&s)
 	}
 	if i := slices.IndexFunc(s.Mailboxes, func(x storedMailbox) bool { return x.PeerID == mb.PeerID }); i >= 0 {
 		s.Mailboxes[i] = mb
@@ -201,6 +212,10 @@ func (n *Node) kickMailboxes() {
 // registerMailbox registers with the mailbox over a stream of its own.
 func (n *Node) registerMailbox(ctx context.Context, info peer.AddrInfo) error {
 	c, err := mailbox.Dial(ctx, n.host, info)
+	if errors.As(err, new(msmux.ErrNotSupported[protocol.ID])) {
+		// Reached, but it does not speak the protocol: not "unreachable".
+		return fmt.Errorf("%w: %s does not hold mail for others (its mailbox service is off)", parley.ErrMailboxUnavailable, info.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s is unreachable: %w", parley.ErrMailboxUnavailable, info.ID, err)
 	}

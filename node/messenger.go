@@ -451,23 +451,31 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 // markRead marks the incoming messages among shown as read, in place: only
 // what the user is shown counts as read, not the rest of a long backlog.
 func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
-	var ids []parley.EnvelopeID
+	var ids, unreceipted []parley.EnvelopeID
 	for _, msg := range shown {
-		if !msg.Outgoing && msg.Status < parley.StatusRead {
+		switch {
+		case msg.Outgoing || msg.Status >= parley.StatusRead:
+		case msg.Kind == parley.KindMailboxOffer: // offers are never receipted
+			unreceipted = append(unreceipted, msg.ID)
+		default:
 			ids = append(ids, msg.ID)
 		}
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 && len(unreceipted) == 0 {
 		return nil
 	}
-	var err error
-	if c.State == parley.ContactAccepted && len(c.HPKEKey) > 0 {
-		err = m.n.dm.SendReadReceipt(c, ids)
-	} else {
-		_, err = m.n.store.AdvanceStatus(ids, parley.StatusRead)
+	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 {
+		ids, unreceipted = nil, append(unreceipted, ids...)
 	}
-	if err != nil {
-		return err
+	if len(ids) > 0 {
+		if err := m.n.dm.SendReadReceipt(c, ids); err != nil {
+			return err
+		}
+	}
+	if len(unreceipted) > 0 {
+		if _, err := m.n.store.AdvanceStatus(unreceipted, parley.StatusRead); err != nil {
+			return err
+		}
 	}
 	for i := range shown {
 		if !shown[i].Outgoing && shown[i].Status < parley.StatusRead {

@@ -56,8 +56,14 @@ type Config struct {
 	RelayService bool
 	// MailboxService makes the node hold mail for people who registered
 	// with it (node/mailbox, PROTOCOL.md §9), under MailboxQuota and
-	// MailboxTTL. `parley run` turns it on with RelayService.
+	// MailboxTTL. `parley run` turns it on with RelayService. Neither it
+	// nor MailboxServiceOff set: the user's setting decides
+	// (Messenger.SetMailboxService; default off). Either set: it holds for
+	// the whole run, and the setting cannot change it (parley.ErrSetAtStart).
 	MailboxService bool
+	// MailboxServiceOff keeps the mailbox service off for this run,
+	// whatever the setting says (`parley run --mailbox-service=false`).
+	MailboxServiceOff bool
 	// MailboxQuota bounds each owner's mail (node/mailbox.Config.Quota);
 	// fields not above zero take its defaults: 10,000 envelopes, 100 MiB.
 	MailboxQuota storage.MailboxQuota
@@ -173,9 +179,13 @@ type Node struct {
 	sync       *catchup.Service
 	files      *files.Service
 	gsync      *groupSync
-	mailbox    *mailbox.Service // nil unless Config.MailboxService
-	metrics    *metricsServer   // nil unless Config.MetricsAddr
-	msgr       *Messenger
+	// mailbox is nil while the mailbox service is off; it starts and stops
+	// under settingsMu (mailbox_service.go).
+	mailbox   atomic.Pointer[mailbox.Service]
+	mbConfig  mailbox.Config // what the service starts with
+	mbAtStart bool           // Config.MailboxService or MailboxServiceOff: the setting cannot change it
+	metrics   *metricsServer // nil unless Config.MetricsAddr
+	msgr      *Messenger
 
 	// mbList is the user's mailboxes (settings.json's, kept here for
 	// watchNetwork); mbKick has the fetcher go over them now. Capacity 1.
@@ -232,6 +242,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if cfg.PublicDHT && n.psk != nil {
 		return nil, fmt.Errorf("node: %w", errPublicDHTPrivate)
+	}
+	if cfg.MailboxService && cfg.MailboxServiceOff {
+		return nil, errors.New("node: MailboxService and MailboxServiceOff are both set")
 	}
 	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
 	if err != nil {
@@ -412,18 +425,14 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.dm.Start(); err != nil {
 		return nil, err
 	}
-	if cfg.MailboxService {
-		if n.mailbox, err = mailbox.New(mailbox.Config{
-			Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger,
-		}); err != nil {
+	n.mbConfig = mailbox.Config{Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger}
+	n.mbAtStart = cfg.MailboxService || cfg.MailboxServiceOff
+	if cfg.MailboxService || !n.mbAtStart && settings.MailboxService != nil && *settings.MailboxService {
+		svc, err := n.startMailboxService()
+		if err != nil {
 			return nil, err
 		}
-		if err := n.mailbox.Start(); err != nil {
-			return nil, err
-		}
-		if n.metrics != nil {
-			n.metrics.reg.MustRegister(n.mailbox.Collector())
-		}
+		n.mailbox.Store(svc)
 	}
 	n.wg.Add(1)
 	go n.gsync.run()
@@ -474,8 +483,10 @@ func (n *Node) Close() error {
 	n.cancel()
 	n.settingsMu.Unlock()
 	n.mbWG.Wait()
-	if n.mailbox != nil {
-		errs = append(errs, n.mailbox.Close())
+	// No service starts after the cancel above (SetMailboxService checks
+	// ctx under settingsMu).
+	if svc := n.mailbox.Load(); svc != nil {
+		errs = append(errs, svc.Close())
 	}
 	if n.groups != nil {
 		errs = append(errs, n.groups.Close())

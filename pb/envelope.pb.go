@@ -69,7 +69,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 0}
 }
 
 type GroupOp_Type int32
@@ -134,7 +134,7 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 0}
 }
 
 // History: whether members read what was written before they joined.
@@ -186,7 +186,7 @@ func (x GroupOp_History) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_History.Descriptor instead.
 func (GroupOp_History) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 1}
 }
 
 type GroupOp_Role int32
@@ -235,7 +235,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 2}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 2}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -420,6 +420,7 @@ type Body struct {
 	//	*Body_FileOffer
 	//	*Body_FileCancel
 	//	*Body_CardUpdate
+	//	*Body_MailboxOffer
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -525,6 +526,15 @@ func (x *Body) GetCardUpdate() *CardUpdate {
 	return nil
 }
 
+func (x *Body) GetMailboxOffer() *MailboxOffer {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_MailboxOffer); ok {
+			return x.MailboxOffer
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -563,6 +573,12 @@ type Body_CardUpdate struct {
 	CardUpdate *CardUpdate `protobuf:"bytes,7,opt,name=card_update,json=cardUpdate,proto3,oneof"`
 }
 
+type Body_MailboxOffer struct {
+	// DMs only: the sender offers its node as the recipient's mailbox
+	// (PROTOCOL.md §9).
+	MailboxOffer *MailboxOffer `protobuf:"bytes,8,opt,name=mailbox_offer,json=mailboxOffer,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -576,6 +592,69 @@ func (*Body_FileOffer) isBody_Kind() {}
 func (*Body_FileCancel) isBody_Kind() {}
 
 func (*Body_CardUpdate) isBody_Kind() {}
+
+func (*Body_MailboxOffer) isBody_Kind() {}
+
+// MailboxOffer: the sender's node serves mailboxes and offers to hold the
+// recipient's mail while the recipient is offline. The mailbox is the
+// sender's own node: a receiver refuses an offer whose peer_id is not the
+// envelope's signer, and one from a peer who is not an accepted contact.
+// Accepting is registering with the mailbox (/parley/mailbox/1.0.0), as
+// for any mailbox the user adds; nothing is sent back. Offers are never
+// receipted.
+type MailboxOffer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mailbox's peer ID (binary form): the sender's.
+	PeerId []byte `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	// Multiaddrs (binary form) the mailbox listens on, at most 16.
+	Addrs         [][]byte `protobuf:"bytes,2,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxOffer) Reset() {
+	*x = MailboxOffer{}
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxOffer) ProtoMessage() {}
+
+func (x *MailboxOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxOffer.ProtoReflect.Descriptor instead.
+func (*MailboxOffer) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MailboxOffer) GetPeerId() []byte {
+	if x != nil {
+		return x.PeerId
+	}
+	return nil
+}
+
+func (x *MailboxOffer) GetAddrs() [][]byte {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
 
 // FileOffer describes a file its sender serves over /parley/file/1.0.0.
 // Everything needed to fetch, decrypt and verify it travels here, sealed.
@@ -605,7 +684,7 @@ type FileOffer struct {
 
 func (x *FileOffer) Reset() {
 	*x = FileOffer{}
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +696,7 @@ func (x *FileOffer) String() string {
 func (*FileOffer) ProtoMessage() {}
 
 func (x *FileOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +709,7 @@ func (x *FileOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileOffer.ProtoReflect.Descriptor instead.
 func (*FileOffer) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FileOffer) GetFileId() []byte {
@@ -701,7 +780,7 @@ type FileCancel struct {
 
 func (x *FileCancel) Reset() {
 	*x = FileCancel{}
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +792,7 @@ func (x *FileCancel) String() string {
 func (*FileCancel) ProtoMessage() {}
 
 func (x *FileCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +805,7 @@ func (x *FileCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileCancel.ProtoReflect.Descriptor instead.
 func (*FileCancel) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FileCancel) GetFileId() []byte {
@@ -747,7 +826,7 @@ type Text struct {
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +838,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +851,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Text) GetText() string {
@@ -800,7 +879,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +891,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +904,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -868,7 +947,7 @@ type GroupOp struct {
 
 func (x *GroupOp) Reset() {
 	*x = GroupOp{}
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +959,7 @@ func (x *GroupOp) String() string {
 func (*GroupOp) ProtoMessage() {}
 
 func (x *GroupOp) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +972,7 @@ func (x *GroupOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
 func (*GroupOp) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GroupOp) GetType() GroupOp_Type {
@@ -974,7 +1053,7 @@ type GroupKeys struct {
 
 func (x *GroupKeys) Reset() {
 	*x = GroupKeys{}
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1065,7 @@ func (x *GroupKeys) String() string {
 func (*GroupKeys) ProtoMessage() {}
 
 func (x *GroupKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1078,7 @@ func (x *GroupKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
 func (*GroupKeys) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GroupKeys) GetGroupId() []byte {
@@ -1060,7 +1139,7 @@ type GroupKey struct {
 
 func (x *GroupKey) Reset() {
 	*x = GroupKey{}
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1151,7 @@ func (x *GroupKey) String() string {
 func (*GroupKey) ProtoMessage() {}
 
 func (x *GroupKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1164,7 @@ func (x *GroupKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
 func (*GroupKey) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GroupKey) GetKeyId() []byte {
@@ -1123,7 +1202,7 @@ type CardUpdate struct {
 
 func (x *CardUpdate) Reset() {
 	*x = CardUpdate{}
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1135,7 +1214,7 @@ func (x *CardUpdate) String() string {
 func (*CardUpdate) ProtoMessage() {}
 
 func (x *CardUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1148,7 +1227,7 @@ func (x *CardUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardUpdate.ProtoReflect.Descriptor instead.
 func (*CardUpdate) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CardUpdate) GetCard() []byte {
@@ -1177,7 +1256,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xa2\x03\n" +
+	"senderCard\"\xe8\x03\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -1189,8 +1268,12 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\vfile_cancel\x18\t \x01(\v2\x1b.parley.envelope.FileCancelH\x00R\n" +
 	"fileCancel\x12>\n" +
 	"\vcard_update\x18\a \x01(\v2\x1b.parley.envelope.CardUpdateH\x00R\n" +
-	"cardUpdateB\x06\n" +
-	"\x04kind\"\xd3\x01\n" +
+	"cardUpdate\x12D\n" +
+	"\rmailbox_offer\x18\b \x01(\v2\x1d.parley.envelope.MailboxOfferH\x00R\fmailboxOfferB\x06\n" +
+	"\x04kind\"=\n" +
+	"\fMailboxOffer\x12\x17\n" +
+	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
+	"\x05addrs\x18\x02 \x03(\fR\x05addrs\"\xd3\x01\n" +
 	"\tFileOffer\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1272,7 +1355,7 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_pb_envelope_proto_goTypes = []any{
 	(Receipt_Kind)(0),    // 0: parley.envelope.Receipt.Kind
 	(GroupOp_Type)(0),    // 1: parley.envelope.GroupOp.Type
@@ -1281,34 +1364,36 @@ var file_pb_envelope_proto_goTypes = []any{
 	(*Envelope)(nil),     // 4: parley.envelope.Envelope
 	(*Sealed)(nil),       // 5: parley.envelope.Sealed
 	(*Body)(nil),         // 6: parley.envelope.Body
-	(*FileOffer)(nil),    // 7: parley.envelope.FileOffer
-	(*FileCancel)(nil),   // 8: parley.envelope.FileCancel
-	(*Text)(nil),         // 9: parley.envelope.Text
-	(*Receipt)(nil),      // 10: parley.envelope.Receipt
-	(*GroupOp)(nil),      // 11: parley.envelope.GroupOp
-	(*GroupKeys)(nil),    // 12: parley.envelope.GroupKeys
-	(*GroupKey)(nil),     // 13: parley.envelope.GroupKey
-	(*CardUpdate)(nil),   // 14: parley.envelope.CardUpdate
+	(*MailboxOffer)(nil), // 7: parley.envelope.MailboxOffer
+	(*FileOffer)(nil),    // 8: parley.envelope.FileOffer
+	(*FileCancel)(nil),   // 9: parley.envelope.FileCancel
+	(*Text)(nil),         // 10: parley.envelope.Text
+	(*Receipt)(nil),      // 11: parley.envelope.Receipt
+	(*GroupOp)(nil),      // 12: parley.envelope.GroupOp
+	(*GroupKeys)(nil),    // 13: parley.envelope.GroupKeys
+	(*GroupKey)(nil),     // 14: parley.envelope.GroupKey
+	(*CardUpdate)(nil),   // 15: parley.envelope.CardUpdate
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	9,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	10, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	11, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	12, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
-	7,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	8,  // 5: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
-	14, // 6: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
-	0,  // 7: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 8: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	3,  // 9: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	2,  // 10: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
-	13, // 11: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	2,  // 12: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	11, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	12, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	13, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	8,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
+	9,  // 5: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
+	15, // 6: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
+	7,  // 7: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
+	0,  // 8: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 9: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	3,  // 10: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 11: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	14, // 12: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 13: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1324,6 +1409,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_FileOffer)(nil),
 		(*Body_FileCancel)(nil),
 		(*Body_CardUpdate)(nil),
+		(*Body_MailboxOffer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1331,7 +1417,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -87,8 +87,16 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 			who += " → you"
 		}
 		text := m.Text
-		if m.Kind == parley.KindFile {
+		switch {
+		case m.Kind == parley.KindFile:
 			text = "[file] " + text
+		case m.Kind == parley.KindMailboxOffer && m.Outgoing:
+			text = "[offered to hold their mail]"
+		case m.Kind == parley.KindMailboxOffer:
+			text = "[offers to hold your mail while you are offline: parley mailbox accept " + m.ID.String() + "]"
+			if m.MailboxOffer != nil && m.MailboxOffer.State != parley.OfferOpen {
+				text = "[offered to hold your mail: " + string(m.MailboxOffer.State) + "]"
+			}
 		}
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
 			m.SentAt.Local().Format(timeLayout), who, text, m.Status); err != nil {
@@ -295,6 +303,14 @@ func printSettings(w io.Writer, s client.SettingsView) error {
 	} else {
 		fmt.Fprintf(tw, "Public DHT:\toff; contacts are found through bootstrap peers and the local network\n")
 	}
+	hold := "off"
+	if s.MailboxService {
+		hold = "on; this node holds mail for the people who chose it as their mailbox"
+	}
+	if s.MailboxServiceAtStart {
+		hold += " (set by parley run --mailbox-service or --relay-service until a restart without it)"
+	}
+	fmt.Fprintf(tw, "Hold mail for others:\t%s\n", hold)
 	return tw.Flush()
 }
 

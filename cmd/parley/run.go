@@ -63,7 +63,7 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.BoolVar(&o.relayService, "relay-service", false,
 		"serve as a relay and DHT server for others at once: for an always-on node with a public address")
 	f.BoolVar(&o.mailboxService, "mailbox-service", false,
-		"hold mail for people who choose this node as their mailbox, while they are offline (default: on with --relay-service)")
+		"hold mail for people who choose this node as their mailbox, while they are offline, for this run whatever the setting says (default: on with --relay-service, else the setting, which is off until turned on in Settings or with parley settings --mailbox-service)")
 	f.BoolVar(&o.publicDHT, "public-dht", false,
 		"also join the public IPFS DHT, to find and be found by contacts on other networks (it advertises a key hashed from your peer ID; not with --swarm-key)")
 	f.StringSliceVar(&o.publicDHTBoot, "public-dht-bootstrap", nil,
@@ -129,13 +129,17 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	mailboxService := o.mailboxService
-	if !cmd.Flags().Changed("mailbox-service") {
-		mailboxService = o.relayService // an always-on public node is what a mailbox needs
+	// The flag, when given, holds for this run; without it, --relay-service
+	// turns the service on (an always-on public node is what a mailbox
+	// needs), else the user's setting ("Hold mail for others") decides.
+	mailboxService, mailboxServiceOff := o.relayService, false
+	if cmd.Flags().Changed("mailbox-service") {
+		mailboxService, mailboxServiceOff = o.mailboxService, !o.mailboxService
 	}
 	cfg := node.Config{
 		DataDir:            dir,
 		MailboxService:     mailboxService,
+		MailboxServiceOff:  mailboxServiceOff,
 		Listen:             o.listen,
 		Bootstrap:          bootstrap,
 		RelayService:       o.relayService,

@@ -50,8 +50,10 @@ const (
 // the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
 // the group's state stands in its way (we left or were removed, or the peer
 // is not in the group), and it may succeed once that changes; so is
-// ErrPrivateNetwork (the node runs with a swarm key) and ErrRekeying (a
-// member left and the group's new key is on its way). ErrMailboxUnavailable
+// ErrPrivateNetwork (the node runs with a swarm key), ErrRekeying (a
+// member left and the group's new key is on its way), ErrSetAtStart (a
+// `parley run` flag holds the setting until a restart) and
+// ErrMailboxServiceOff (no offer to hold mail without the service). ErrMailboxUnavailable
 // is 502: the mailbox node, not this one, was unreachable or refused. ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
 // Insufficient Storage: the node's disk cannot hold the file, or is below
@@ -70,6 +72,8 @@ var codes = []struct {
 	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
 	{parley.ErrWrongPassphrase, http.StatusForbidden, "wrong_passphrase"},
 	{parley.ErrMailboxUnavailable, http.StatusBadGateway, "mailbox_unavailable"},
+	{parley.ErrSetAtStart, http.StatusConflict, "set_at_start"},
+	{parley.ErrMailboxServiceOff, http.StatusConflict, "mailbox_service_off"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},

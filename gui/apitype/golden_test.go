@@ -56,8 +56,19 @@ var (
 		DHTMode: "client", DHTPeers: 3, MDNS: true, RelayService: true, PublicDHT: true, PublicDHTPeers: 20,
 		MailboxService: true, Mailbox: parley.MailboxLoad{Owners: 2, Envelopes: 3, Bytes: 4096, MaxOwners: 1000, Deposits: 5, Refused: 6, Delivered: 2},
 		PrivateNetwork: true, Disk: parley.DiskStatus{Free: 5 << 30, MinFree: 64 << 20}}
-	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true}
+	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true,
+		MailboxService: true, MailboxServiceAtStart: true}
 )
+
+// offerView is a mailbox offer as the API shows it: its text moves to
+// mailbox_offer, with the user's answer.
+func offerView() apitype.MessageView {
+	v := apitype.NewMessageView(parley.Message{ID: msgID, Conversation: convID, From: "12D3KooWAlice",
+		To: "12D3KooWSelf", Kind: parley.KindMailboxOffer, HLC: hlc, Status: parley.StatusRead}, "alice", "me")
+	v.MailboxOffer = apitype.NewMailboxOfferView(parley.MailboxOffer{
+		Mailbox: parley.Mailbox{PeerID: "12D3KooWAlice", Addrs: []string{"/ip4/127.0.0.1/tcp/4003"}}, State: parley.OfferOpen})
+	return v
+}
 
 // goldenViews are the API's views, each kind as a list of cases, named for
 // their golden file.
@@ -68,7 +79,7 @@ func goldenViews() map[string]any {
 	return map[string]any{
 		"self":    []any{apitype.NewSelfView(self, true), apitype.NewSelfView(parley.Self{}, false)},
 		"contact": []any{apitype.NewContactView(contact, true, "1234"), apitype.NewContactView(parley.Contact{}, false, "")},
-		"message": []any{mv, apitype.NewMessageView(fileMessage, "me", ""), apitype.NewMessageView(parley.Message{}, "", "")},
+		"message": []any{mv, apitype.NewMessageView(fileMessage, "me", ""), offerView(), apitype.NewMessageView(parley.Message{}, "", "")},
 		"conversation": []any{
 			apitype.NewConversationView(conversation, "alice", true, &mv),
 			apitype.NewConversationView(groupConversation, groupConversation.Name, false, nil),

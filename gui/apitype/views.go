@@ -73,8 +73,9 @@ type MessageView struct {
 	To           string                `json:"to"`
 	ToName       string                `json:"to_name"`
 	Outgoing     bool                  `json:"outgoing"`
-	// Kind is "text" or "file"; a file's Text is its name and FileID
-	// names it (GET /api/v1/files/{file_id}).
+	// Kind is "text", "file" or "mailbox-offer"; a file's Text is its
+	// name and FileID names it (GET /api/v1/files/{file_id}); a mailbox
+	// offer's Text is empty and MailboxOffer describes it.
 	Kind    parley.Kind        `json:"kind"`
 	Text    string             `json:"text"`
 	FileID  string             `json:"file_id,omitempty"`
@@ -82,6 +83,22 @@ type MessageView struct {
 	SentAt  time.Time          `json:"sent_at"` // RFC 3339 with nanoseconds, UTC
 	HLC     parley.HLC         `json:"hlc"`
 	Status  parley.Status      `json:"status"` // by name: parley.Status is a TextMarshaler
+	// MailboxOffer: set on messages of kind "mailbox-offer".
+	MailboxOffer *MailboxOfferView `json:"mailbox_offer,omitempty"`
+}
+
+// MailboxOfferView is a contact's offer to hold the user's mail: the
+// mailbox (the contact's node) and the user's answer: "open" (POST
+// /api/v1/mailbox-offers/{id}/accept or .../dismiss answers it),
+// "accepted" (it is one of the user's mailboxes) or "dismissed".
+type MailboxOfferView struct {
+	MailboxView
+	State parley.OfferState `json:"state"`
+}
+
+// NewMailboxOfferView renders o.
+func NewMailboxOfferView(o parley.MailboxOffer) *MailboxOfferView {
+	return &MailboxOfferView{MailboxView: NewMailboxView(o.Mailbox), State: o.State}
 }
 
 // NewMessageView renders m; the caller knows the names (it resolved the
@@ -333,11 +350,17 @@ type SettingsView struct {
 	Downloads       string `json:"downloads"` // where received files are saved
 	// PublicDHT: the node is in the public IPFS DHT.
 	PublicDHT bool `json:"public_dht"`
+	// MailboxService: the node holds mail for people who registered with
+	// it. MailboxServiceAtStart: `parley run` set it for this run
+	// (--mailbox-service or --relay-service), and PUT cannot change it.
+	MailboxService        bool `json:"mailbox_service"`
+	MailboxServiceAtStart bool `json:"mailbox_service_at_start"`
 }
 
 // NewSettingsView renders s.
 func NewSettingsView(s parley.Settings) SettingsView {
-	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT}
+	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT,
+		MailboxService: s.MailboxService, MailboxServiceAtStart: s.MailboxServiceAtStart}
 }
 
 // PassphraseView is what GET, PUT and DELETE /api/v1/passphrase and POST

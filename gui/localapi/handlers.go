@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -63,6 +64,9 @@ func (s *Server) routes() http.Handler {
 		{http.MethodGet, apitype.PathMailboxes, s.handleMailboxes},
 		{http.MethodPost, apitype.PathMailboxes, s.handleAddMailbox},
 		{http.MethodDelete, apitype.PathMailbox, s.handleRemoveMailbox},
+		{http.MethodPost, apitype.PathMailboxOffer, s.handleOfferMailbox},
+		{http.MethodPost, apitype.PathMailboxOfferAccept, s.handleAcceptMailboxOffer},
+		{http.MethodPost, apitype.PathMailboxOfferDismiss, s.handleDismissMailboxOffer},
 		{http.MethodGet, apitype.PathPassphrase, s.handlePassphrase},
 		{http.MethodPut, apitype.PathPassphrase, s.handleSetPassphrase},
 		{http.MethodDelete, apitype.PathPassphrase, s.handleRemovePassphrase},
@@ -380,16 +384,18 @@ func (s *Server) contactView(c parley.Contact) apitype.ContactView {
 
 // namer resolves peer IDs to display names, once per peer per request.
 type namer struct {
-	ctx      context.Context
-	messages Messages
-	groups   Groups
-	self     parley.Self
-	names    map[string]string
+	ctx       context.Context
+	messages  Messages
+	groups    Groups
+	mailboxes Mailboxes // reads mailbox offers
+	log       *slog.Logger
+	self      parley.Self
+	names     map[string]string
 }
 
 func (s *Server) newNamer(ctx context.Context) *namer {
 	self := s.messages.Self()
-	return &namer{ctx: ctx, messages: s.messages, groups: s.groups, self: self,
+	return &namer{ctx: ctx, messages: s.messages, groups: s.groups, mailboxes: s.network, log: s.log, self: self,
 		names: map[string]string{self.PeerID: self.Name}}
 }
 
@@ -413,7 +419,17 @@ func (n *namer) messageView(m parley.Message) apitype.MessageView {
 	if m.To == "" && !m.Outgoing && !n.isGroupMessage(m) {
 		m.To = n.self.PeerID // a DM received was addressed to us
 	}
-	return apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
+	v := apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
+	if m.Kind == parley.KindMailboxOffer {
+		o, err := n.mailboxes.MailboxOffer(n.ctx, m)
+		if err != nil {
+			// Still shown: the card then offers what the message holds.
+			n.log.Warn("reading a mailbox offer", "id", m.ID, "err", err)
+			o = parley.MailboxOffer{Mailbox: parley.Mailbox{PeerID: m.From}, State: parley.OfferOpen}
+		}
+		v.Text, v.MailboxOffer = "", apitype.NewMailboxOfferView(o)
+	}
+	return v
 }
 
 func badRequest(msg string) error {

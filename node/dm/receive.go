@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -126,6 +127,10 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			s.refuse(remote, ack.Results[i], o.err)
 			continue
 		}
+		if o.rcv.msg.Kind == parley.KindMailboxOffer && !s.isContact(remote) {
+			s.refuse(remote, ack.Results[i], errOfferFromStranger)
+			continue
+		}
 		o.rcv.msg.ID = id
 		rec := storage.Record{Message: o.rcv.msg, Envelope: raw}
 		if o.fresh {
@@ -211,6 +216,34 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		}
 	}
 	return ack, nil
+}
+
+// errOfferFromStranger: only an accepted contact may offer to hold our
+// mail; a stranger's offer is refused for good.
+var errOfferFromStranger = errors.New("refused: only contacts may offer to hold mail")
+
+// isContact reports whether remote is an accepted contact.
+func (s *Service) isContact(remote peer.ID) bool {
+	c, err := s.cfg.Store.Contact(remote.String())
+	return err == nil && c.State == parley.ContactAccepted
+}
+
+// parseMailboxOffer checks an offer from sender (its fields were checked
+// when it opened): the mailbox must be the sender's own node. It returns
+// the addresses as strings.
+func parseMailboxOffer(sender peer.ID, o *ppb.MailboxOffer) ([]string, error) {
+	if string(o.GetPeerId()) != string(sender) {
+		return nil, fmt.Errorf("%w: a mailbox offer for another node than its sender's", parley.ErrMalformed)
+	}
+	addrs, err := identity.CheckMailboxOffer(o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		out = append(out, a.String())
+	}
+	return out, nil
 }
 
 // refuse answers for an envelope that will never be accepted.
@@ -344,6 +377,13 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 		}
 		msg.Kind = parley.KindCardUpdate
 		return received{msg: msg, card: &card}, op.Card, nil
+	case *ppb.Body_MailboxOffer:
+		addrs, err := parseMailboxOffer(remote, body.MailboxOffer)
+		if err != nil {
+			return received{}, nil, err
+		}
+		msg.Kind, msg.Text = parley.KindMailboxOffer, strings.Join(addrs, "\n")
+		return received{msg: msg}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
@@ -250,6 +252,22 @@ func (s *Service) SendFileCancel(to parley.Contact, fileID string) error {
 	_, err = s.send(to, body, parley.Message{Kind: parley.KindFileCancel, FileID: fileID}, nil, parley.ClientID{})
 	return err
 }
+// SendMailboxOffer offers our node to a contact as their mailbox, with the
+// addresses it listens on (the first identity.MaxOfferAddrs).
+func (s *Service) SendMailboxOffer(to parley.Contact, addrs []ma.Multiaddr) (parley.Message, error) {
+	if len(addrs) == 0 {
+		return parley.Message{}, errors.New("dm: a mailbox offer needs an address to reach us at")
+	}
+	addrs = addrs[:min(len(addrs), identity.MaxOfferAddrs)]
+	offer := &ppb.MailboxOffer{PeerId: []byte(s.self)}
+	text := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		offer.Addrs = append(offer.Addrs, a.Bytes())
+		text = append(text, a.String())
+	}
+	body := &ppb.Body{Kind: &ppb.Body_MailboxOffer{MailboxOffer: offer}}
+	return s.send(to, body, parley.Message{Kind: parley.KindMailboxOffer, Text: strings.Join(text, "\n")}, nil, parley.ClientID{})
+}
 
 // SendGroupKeys hands group keys to a member (who need not be a contact:
 // to carries the key the group's ops gave for them).
@@ -319,7 +337,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 		// A concurrent send with the same cid was stored first.
 		return s.cfg.Store.FirstSend(cid, msg)
 	}
-	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile || msg.Kind == parley.KindMailboxOffer {
 		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 	}
 	s.Kick(pid)

@@ -7,6 +7,7 @@
 import { api, newClientID } from './api.js';
 import { bdi, busy, errorBox, h, icon, replace } from './dom.js';
 import { FileCard, Uploads } from './files.js';
+import { offerButton, offerCard } from './mailboxes.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
@@ -138,12 +139,16 @@ export class Chat {
     const details = this.isGroup
       ? h('a', { class: 'tool', href: `#/group/${this.id}/members`, 'aria-label': 'Members and settings', title: 'Members and settings' }, icon('group'))
       : h('a', { class: 'tool', href: `#/contact/${encodeURIComponent(this.id)}`, 'aria-label': 'Contact details', title: 'Contact details' }, icon('info'));
+    // A contact may get an offer to hold their mail, when this node holds
+    // mail for others.
+    const offer = !this.isGroup && this.canWrite ? offerButton(this.id, this.name, (m) => this.add(m, true)) : null;
     replace(this.header,
       h('a', { class: 'back tool', href: '#/', 'aria-label': 'Back to conversations', title: 'Back' }, icon('back')),
       avatar(this.name, { group: this.isGroup, online: this.isGroup || this.isRequest ? null : online }),
       h('div', { class: 'pane-title' },
         h('h2', { dir: 'auto', class: 'chat-name' }, this.name),
         h('p', { class: `sub${online ? ' online' : ''}` }, sub)),
+      offer,
       details);
     this.main.querySelector('.chat')?.setAttribute('aria-label', `Conversation with ${this.name}`);
   }
@@ -334,10 +339,13 @@ export class Chat {
       const card = new FileCard(m, { onResize: () => this.keepEnd() });
       this.cards.set(m.file_id, card);
       body = card.el;
+    } else if (m.kind === 'mailbox-offer') {
+      body = offerCard(m, this.name, () => this.keepEnd());
     } else {
       body = h('p', { class: 'text', dir: 'auto' }, m.text);
     }
-    return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}${m.kind === 'file' ? ' file' : ''}`, dataset: { id: m.id } },
+    const kindClass = { file: ' file', 'mailbox-offer': ' offer' }[m.kind] ?? '';
+    return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}${kindClass}`, dataset: { id: m.id } },
       h('div', { class: 'bubble' },
         sender,
         body,
@@ -450,7 +458,8 @@ export class Chat {
     }
     if (!m.outgoing) {
       const who = this.isGroup ? (store.contact(m.from)?.name || m.from_name || 'Someone') : this.name;
-      this.live.textContent = m.kind === 'file' ? `${who} sent a file: ${m.text}` : `${who}: ${m.text}`;
+      this.live.textContent = m.kind === 'file' ? `${who} sent a file: ${m.text}`
+        : m.kind === 'mailbox-offer' ? `${who} offers to hold your mail while you are offline` : `${who}: ${m.text}`;
       this.scheduleRead();
     }
   }

@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
+import * as mailboxes from './mailboxes.js';
 import * as passphrase from './passphrase.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
@@ -529,7 +530,10 @@ export function network(main) {
             : ['off (', h('a', { href: '#/settings' }, 'Settings'), ' turns it on)']),
           h('dt', null, 'Relay service'), h('dd', null, st.relay_service
             ? 'on: this node relays connections for peers behind NATs'
-            : 'off'))),
+            : 'off'),
+          h('dt', null, 'Mailbox service'), h('dd', null, st.mailbox_service
+            ? `on: holding mail for ${st.mailbox?.owners ?? 0} ${st.mailbox?.owners === 1 ? 'person' : 'people'}`
+            : ['off (', h('a', { href: '#/settings' }, 'Settings'), ' turns it on: Hold mail for others)']))),
       h('section', { 'aria-labelledby': 'net-addrs' },
         h('h3', { id: 'net-addrs' }, 'Addresses'),
         h('h4', null, 'Announced to peers'), addrs(st.announced_addrs, 'None yet.'),
@@ -588,6 +592,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
     h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
+    mailboxes.section(),
     passphrase.section(),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
