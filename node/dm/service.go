@@ -252,6 +252,7 @@ func (s *Service) SendFileCancel(to parley.Contact, fileID string) error {
 	_, err = s.send(to, body, parley.Message{Kind: parley.KindFileCancel, FileID: fileID}, nil, parley.ClientID{})
 	return err
 }
+
 // SendMailboxOffer offers our node to a contact as their mailbox, with the
 // addresses it listens on (the first identity.MaxOfferAddrs).
 func (s *Service) SendMailboxOffer(to parley.Contact, addrs []ma.Multiaddr) (parley.Message, error) {
