@@ -27,12 +27,9 @@ const (
 	PathPeers         = "/api/v1/peers"
 	PathStatus        = "/api/v1/status"
 	PathEvents        = "/api/v1/events"
-	// GET: the API's OpenAPI 3.1 description; the one route that needs no
-	// token.
-	PathOpenAPI   = "/api/v1/openapi.json"
-	PathLogin     = "/api/v1/login"      // POST: a fresh one-time login URL
-	PathLogout    = "/api/v1/logout"     // POST: end this browser's session
-	PathLogoutAll = "/api/v1/logout/all" // POST: end every browser's session
+	PathLogin         = "/api/v1/login"      // POST: a fresh one-time login URL
+	PathLogout        = "/api/v1/logout"     // POST: end this browser's session
+	PathLogoutAll     = "/api/v1/logout/all" // POST: end every browser's session
 
 	// {group} is a group ID (hex) or an unambiguous group name, {member} a
 	// contact name or a peer ID; clients path-escape both.
@@ -72,6 +69,10 @@ const (
 	PathPassphrase = "/api/v1/passphrase"
 	// POST: the user skipped the GUI's offer to set a passphrase.
 	PathPassphraseSkip = "/api/v1/passphrase/skip"
+
+	// GET: the API's OpenAPI 3.1 description, the one route that needs no
+	// token.
+	PathOpenAPI = "/api/v1/openapi.json"
 )
 
 // FileName is the API file in the data dir. The server writes it (mode
