@@ -77,6 +77,10 @@ const (
 	PathPassphrase = "/api/v1/passphrase"
 	// POST: the user skipped the GUI's offer to set a passphrase.
 	PathPassphraseSkip = "/api/v1/passphrase/skip"
+
+	// GET: the API's OpenAPI 3.1 description, the one route that needs no
+	// token.
+	PathOpenAPI = "/api/v1/openapi.json"
 )
 
 // FileName is the API file in the data dir. The server writes it (mode

@@ -83,6 +83,26 @@ var codes = []struct {
 	{parley.ErrMalformed, http.StatusBadRequest, "malformed"},
 }
 
+// Codes are every code an error body may carry, each with the one HTTP
+// status it comes with: the OpenAPI description (gui/localapi's
+// openapi.json) lists them, and its test holds it to this.
+func Codes() map[string]int {
+	m := map[string]int{
+		CodeBadRequest:   http.StatusBadRequest,
+		CodeUnauthorized: http.StatusUnauthorized,
+		CodeForbidden:    http.StatusForbidden,
+		CodeNotFound:     http.StatusNotFound,
+		CodeTooLarge:     http.StatusRequestEntityTooLarge,
+		CodeInternal:     http.StatusInternalServerError,
+		CodeMethod:       http.StatusMethodNotAllowed,
+		CodeNotComplete:  http.StatusConflict,
+	}
+	for _, c := range codes {
+		m[c.code] = c.status
+	}
+	return m
+}
+
 // ErrorFor maps an error from the node to the response the API gives. ok is
 // false for errors that are not the caller's fault: the server logs those
 // and answers 500 without details.

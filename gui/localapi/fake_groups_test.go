@@ -47,6 +47,8 @@ func (f *fakeGroups) addGroup(name string, state parley.GroupState, role parley.
 		ID:    sha256.Sum256(fmt.Appendf(nil, "group %d %s", len(f.groups), name)),
 		Name:  name,
 		State: state,
+		// As the node's: a group from before the setting existed is shared.
+		History: parley.HistoryShared,
 	}}
 	adder := selfID
 	if len(others) > 0 {

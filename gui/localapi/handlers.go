@@ -23,8 +23,10 @@ type route struct {
 	handle       http.HandlerFunc
 }
 
-func (s *Server) routes() http.Handler {
-	table := []route{
+// routeTable is every route the API serves; openapi.json describes each
+// (TestOpenAPIRoutes holds the two together).
+func (s *Server) routeTable() []route {
+	return []route{
 		{http.MethodGet, "/{$}", s.handleIndex},
 		{http.MethodGet, apitype.PathSelf, s.handleSelf},
 		{http.MethodPut, apitype.PathSelf, s.handleSetName},
@@ -75,7 +77,12 @@ func (s *Server) routes() http.Handler {
 		{http.MethodPost, apitype.PathLogin, s.handleNewLogin},
 		{http.MethodPost, apitype.PathLogout, s.handleLogout},
 		{http.MethodPost, apitype.PathLogoutAll, s.handleLogoutAll},
+		{http.MethodGet, apitype.PathOpenAPI, s.handleOpenAPI},
 	}
+}
+
+func (s *Server) routes() http.Handler {
+	table := s.routeTable()
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string) // path → methods
 	for _, rt := range table {
