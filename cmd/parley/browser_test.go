@@ -175,8 +175,17 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 	a.Shoot("conversations")
 	a.ShootDark("conversations")
 
-	a.Click("link", "Network")
+	// By keyboard, as a screen reader user moves: Enter on the link.
+	a.Do("press Enter on the Network link", chromedp.Focus(`link "Network"`, parleytest.ByRole("link", "Network")), chromedp.KeyEvent("\r"))
 	a.WaitText("Connected peers (")
+	// Focus moves to the new screen's heading, for screen readers, and
+	// draws no ring there (issue 14: it looked like a stray frame).
+	if ring := parleytest.Eval[string](a, "the focused heading's outline", `(() => {
+		const e = document.activeElement;
+		return e.tagName + ' ' + getComputedStyle(e).outlineStyle;
+	})()`); ring != "H2 none" {
+		t.Errorf("after navigating, the focused element and its outline: %q, want \"H2 none\"", ring)
+	}
 	a.Shoot("network")
 	a.Click("link", "Settings")
 	a.WaitRole("textbox", "Display name")
