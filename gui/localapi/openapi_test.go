@@ -370,7 +370,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		checkResponse(t, doc, op, rq.method+" "+rq.path, resp, body)
 	}
 
-	// The WebSocket: one frame, which validates against the 101 response's
+	// The WebSocket: frames, which validate against the 101 response's
 	// schema (EventView).
 	checkEventFrame(t, doc, h)
 	exercised["GET "+apitype.PathEvents] = true
@@ -433,23 +433,28 @@ func checkEventFrame(t *testing.T, doc *openapi3.T, h *harness) {
 	}
 	defer conn.CloseNow()
 	awaitSubscribed(t, h.node)
-	m := h.node.receive(aliceID, "ping")
-	h.node.publish(parley.Event{Type: parley.EventMessage, Message: &m})
-	_, frame, err := conn.Read(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
 	op := doc.Paths.Value(apitype.PathEvents).Get
 	upgrade := op.Responses.Status(http.StatusSwitchingProtocols)
 	if upgrade == nil {
 		t.Fatal("GET /api/v1/events: no 101 response described")
 	}
-	var v any
-	if err := json.Unmarshal(frame, &v); err != nil {
-		t.Fatal(err)
-	}
 	schema := upgrade.Value.Content.Get("application/json").Schema.Value
-	if err := doc.ValidateSchemaJSON(schema, v, openapi3.EnableJSONSchema2020()); err != nil {
-		t.Errorf("event frame %s does not match its description: %v", frame, err)
+	m := h.node.receive(aliceID, "ping")
+	for _, ev := range []parley.Event{
+		{Type: parley.EventMessage, Message: &m},
+		{Type: parley.EventContact, PeerID: aliceID}, // her card changed
+	} {
+		h.node.publish(ev)
+		_, frame, err := conn.Read(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(frame, &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := doc.ValidateSchemaJSON(schema, v, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Errorf("event frame %s does not match its description: %v", frame, err)
+		}
 	}
 }
