@@ -274,6 +274,9 @@ func TestOpenAPIResponses(t *testing.T) {
 	offered := h.node.offer(aliceID, parley.File{ID: "0123456789abcdef0123456789abcdef", Name: "b.txt", Size: 5})
 	done := h.node.offer(aliceID, parley.File{ID: "00112233445566778899aabbccddeeff", Name: "a.txt", Size: 5,
 		State: parley.FileComplete, Path: path, BytesDone: 5})
+	// Offers to hold our mail, received before the messages are listed so
+	// the listing carries one.
+	bobOffer, aliceOffer := h.node.receiveOffer(bobID).ID.String(), h.node.receiveOffer(aliceID).ID.String()
 
 	reqs := []struct {
 		method, template, path, body string
@@ -323,6 +326,12 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", apitype.PathMailboxes, apitype.PathMailboxes, "", 200},
 		{"POST", apitype.PathMailboxes, apitype.PathMailboxes, `{"addr":"` + mailboxOK + `"}`, 201},
 		{"DELETE", apitype.PathMailbox, "/api/v1/mailboxes/" + aliceID, "", 204},
+		{"POST", apitype.PathMailboxOffer, "/api/v1/contacts/alice/mailbox-offer", "", 409}, // the service is off
+		{"PUT", apitype.PathSettings, apitype.PathSettings, `{"mailbox_service":true}`, 200},
+		{"POST", apitype.PathMailboxOffer, "/api/v1/contacts/alice/mailbox-offer", "", 201},
+		{"POST", apitype.PathMailboxOfferAccept, "/api/v1/mailbox-offers/" + bobOffer + "/accept", "", 201},
+		{"POST", apitype.PathMailboxOfferDismiss, "/api/v1/mailbox-offers/" + aliceOffer + "/dismiss", "", 204},
+		{"POST", apitype.PathMailboxOfferDismiss, "/api/v1/mailbox-offers/xyz/dismiss", "", 400},
 		{"GET", apitype.PathPassphrase, apitype.PathPassphrase, "", 200},
 		{"POST", apitype.PathPassphraseSkip, apitype.PathPassphraseSkip, "", 200},
 		{"PUT", apitype.PathPassphrase, apitype.PathPassphrase, `{"old":"","new":"pw"}`, 200},
@@ -361,7 +370,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		checkResponse(t, doc, op, rq.method+" "+rq.path, resp, body)
 	}
 
-	// The WebSocket: one frame, which validates against the 101 response's
+	// The WebSocket: frames, which validate against the 101 response's
 	// schema (EventView).
 	checkEventFrame(t, doc, h)
 	exercised["GET "+apitype.PathEvents] = true
@@ -424,23 +433,28 @@ func checkEventFrame(t *testing.T, doc *openapi3.T, h *harness) {
 	}
 	defer conn.CloseNow()
 	awaitSubscribed(t, h.node)
-	m := h.node.receive(aliceID, "ping")
-	h.node.publish(parley.Event{Type: parley.EventMessage, Message: &m})
-	_, frame, err := conn.Read(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
 	op := doc.Paths.Value(apitype.PathEvents).Get
 	upgrade := op.Responses.Status(http.StatusSwitchingProtocols)
 	if upgrade == nil {
 		t.Fatal("GET /api/v1/events: no 101 response described")
 	}
-	var v any
-	if err := json.Unmarshal(frame, &v); err != nil {
-		t.Fatal(err)
-	}
 	schema := upgrade.Value.Content.Get("application/json").Schema.Value
-	if err := doc.ValidateSchemaJSON(schema, v, openapi3.EnableJSONSchema2020()); err != nil {
-		t.Errorf("event frame %s does not match its description: %v", frame, err)
+	m := h.node.receive(aliceID, "ping")
+	for _, ev := range []parley.Event{
+		{Type: parley.EventMessage, Message: &m},
+		{Type: parley.EventContact, PeerID: aliceID}, // her card changed
+	} {
+		h.node.publish(ev)
+		_, frame, err := conn.Read(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(frame, &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := doc.ValidateSchemaJSON(schema, v, openapi3.EnableJSONSchema2020()); err != nil {
+			t.Errorf("event frame %s does not match its description: %v", frame, err)
+		}
 	}
 }
