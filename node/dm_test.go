@@ -464,3 +464,27 @@ func TestContactsByTypedName(t *testing.T) {
 		t.Fatalf("accept carol: %+v, %v", c, err)
 	}
 }
+
+// Adding a stranger's invite accepts their request as Accept does,
+// read receipts included: what was read while it was a request stops
+// showing "delivered" to its sender (found writing PROTOCOL.md from the
+// code, issue 14).
+func TestAddingARequestersInviteSendsHeldReceipts(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	if _, _, err := alice.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := alice.Messenger().Send(ctx, "bob", "you don't know me yet", parley.ClientID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "delivered", func() bool { return alice.StatusOf("bob", m.ID) == parley.StatusDelivered })
+	if _, err := bob.Messenger().Messages(ctx, alice.PeerID(), parley.Page{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := bob.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, ""); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "alice seeing her message read", func() bool { return alice.StatusOf("bob", m.ID) == parley.StatusRead })
+}

@@ -171,8 +171,10 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	if err := identity.CheckName(name); err != nil {
 		return parley.Contact{}, "", err
 	}
+	wasRequest := false
 	c, err = m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
 		keepName := found && c.State == parley.ContactAccepted && name == ""
+		wasRequest = found && c.State != parley.ContactAccepted
 		old := *c
 		*c = fromCard
 		c.AddedAt = time.Now().UTC()
@@ -199,6 +201,13 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	}
 	m.n.learnAddrs(card.PeerID, c.Addrs)
 	m.n.reach(card.PeerID)
+	if wasRequest {
+		// Adding a stranger's invite accepts their request, as Accept
+		// does: what was read meanwhile is now theirs to know.
+		if err := m.sendHeldReadReceipts(c); err != nil {
+			m.n.log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
+		}
+	}
 	return c, m.lookAlikeWarning(c), nil
 }
 
