@@ -48,7 +48,11 @@ func (s *Service) serve(st network.Stream, t inbound.Timeouts) {
 			return
 		}
 		var resp *pb.Response
-		if !lim.Allow() {
+		bucket := lim
+		if sess.owner != nil && ownerRequest(req) {
+			bucket = s.ownerLimiter(*sess.owner)
+		}
+		if !bucket.Allow() {
 			resp = refuse(pb.Code_CODE_RATE_LIMITED, "too many requests on this connection: retry later")
 		} else {
 			resp = s.handle(&sess, req)
@@ -60,6 +64,16 @@ func (s *Service) serve(st network.Stream, t inbound.Timeouts) {
 			return
 		}
 	}
+}
+
+// ownerRequest: a request that acts on the authenticated owner's own
+// mail, charged to the owner's bucket rather than the connection's.
+func ownerRequest(req *pb.Request) bool {
+	switch req.Kind.(type) {
+	case *pb.Request_Fetch, *pb.Request_Ack, *pb.Request_Status:
+		return true
+	}
+	return false
 }
 
 // handle answers one request. No request records who sent it: the stream's

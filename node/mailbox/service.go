@@ -80,6 +80,12 @@ type Config struct {
 	// makes (a token bucket per connection). Defaults: 10/s, burst 50.
 	RequestRate  rate.Limit
 	RequestBurst int
+	// OwnerRequestRate and OwnerRequestBurst bound the fetches, acks and
+	// status requests of an authenticated owner (a bucket per owner, not
+	// per connection): an owner drains 10,000 envelopes in about 80
+	// requests, past the connection's burst. Defaults: 100/s, burst 1,000.
+	OwnerRequestRate  rate.Limit
+	OwnerRequestBurst int
 	// SweepEvery is how often expired mail is deleted. Default 1 hour.
 	SweepEvery time.Duration
 	// Now is the clock. Default time.Now.
@@ -103,6 +109,9 @@ type Service struct {
 	notifiee *network.NotifyBundle
 	mu       sync.Mutex
 	limiters map[network.Conn]*rate.Limiter // guarded by mu; an entry leaves when its connection closes
+	// owners' buckets, guarded by mu; at most one per account (bounded by
+	// MaxAccounts), dropped with a sweep.
+	ownerLimiters map[OwnerID]*rate.Limiter
 
 	counters counters // what it did since New (metrics.go)
 }
@@ -132,6 +141,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RequestRate <= 0 {
 		cfg.RequestRate = 10
 	}
+	if cfg.OwnerRequestRate <= 0 {
+		cfg.OwnerRequestRate = 100
+	}
+	if cfg.OwnerRequestBurst <= 0 {
+		cfg.OwnerRequestBurst = 1000
+	}
 	if cfg.RequestBurst <= 0 {
 		cfg.RequestBurst = 50
 	}
@@ -147,7 +162,8 @@ func New(cfg Config) (*Service, error) {
 		log:      cfg.Logger.With("service", "mailbox"),
 		life:     lifetime.New(cfg.Host, ID),
 		budget:   inbound.Budget{Strangers: maxStrangerStreams, PerStranger: inbound.PerStranger},
-		limiters: make(map[network.Conn]*rate.Limiter),
+		limiters:      make(map[network.Conn]*rate.Limiter),
+		ownerLimiters: make(map[OwnerID]*rate.Limiter),
 	}
 	s.notifiee = &network.NotifyBundle{DisconnectedF: func(_ network.Network, c network.Conn) {
 		s.mu.Lock()
@@ -181,6 +197,9 @@ func (s *Service) Close() error {
 func (s *Service) Sweep() (int, error) {
 	now := s.cfg.Now()
 	n, err := s.cfg.Store.ExpireMail(now.Add(-s.cfg.TTL), now)
+	s.mu.Lock()
+	clear(s.ownerLimiters) // forgets owners whose accounts expired; a bucket starts full again
+	s.mu.Unlock()
 	s.counters.sweeps.Add(1)
 	s.counters.swept.Add(uint64(n))
 	return n, err
@@ -216,6 +235,18 @@ func (s *Service) limiter(c network.Conn) *rate.Limiter {
 			return l // its Disconnected has run, or will find nothing: not kept
 		}
 		s.limiters[c] = l
+	}
+	return l
+}
+
+// ownerLimiter is the request bucket of an authenticated owner.
+func (s *Service) ownerLimiter(o OwnerID) *rate.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.ownerLimiters[o]
+	if l == nil {
+		l = rate.NewLimiter(s.cfg.OwnerRequestRate, s.cfg.OwnerRequestBurst)
+		s.ownerLimiters[o] = l
 	}
 	return l
 }

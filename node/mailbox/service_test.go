@@ -432,3 +432,32 @@ func TestSweeper(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// An owner draining a full mailbox makes more requests than a
+// connection's burst allows: its fetches, acks and status requests go to
+// a bucket of its own (found by the mailbox benchmarks), while anything
+// before authenticating stays on the connection's.
+func TestOwnerRequestsHaveTheirOwnBucket(t *testing.T) {
+	b := newBox(t, func(c *Config) { c.RequestRate, c.RequestBurst = 1e-6, 3 })
+	alice := newPerson(t)
+	alice.register(t, b) // on its own connection
+	c := alice.dial(t, b)
+	if err := c.Authenticate(ctx(t), alice.key); err != nil { // challenge + authenticate: 2 of 3
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := c.Status(ctx(t)); err != nil {
+			t.Fatalf("status request %d of an authenticated owner: %v", i, err)
+		}
+	}
+	if _, err := c.Fetch(ctx(t), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Before authenticating, the same requests use the connection's.
+	c2 := newPerson(t).dial(t, b)
+	for range 3 {
+		_, _ = c2.Status(ctx(t)) // unauthenticated: refused, but counted
+	}
+	_, err := c2.Status(ctx(t))
+	wantRefused(t, err, pb.Code_CODE_RATE_LIMITED)
+}
