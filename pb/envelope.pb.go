@@ -363,6 +363,7 @@ type Body struct {
 	//	*Body_GroupOp
 	//	*Body_GroupKeys
 	//	*Body_FileOffer
+	//	*Body_MailboxGrant
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -450,6 +451,15 @@ func (x *Body) GetFileOffer() *FileOffer {
 	return nil
 }
 
+func (x *Body) GetMailboxGrant() *MailboxGrant {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_MailboxGrant); ok {
+			return x.MailboxGrant
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -477,6 +487,12 @@ type Body_FileOffer struct {
 	FileOffer *FileOffer `protobuf:"bytes,5,opt,name=file_offer,json=fileOffer,proto3,oneof"`
 }
 
+type Body_MailboxGrant struct {
+	// DMs only: the mailboxes the sender lets the recipient deposit at
+	// (PROTOCOL.md §9.8). Field 6 is reserved for it across branches.
+	MailboxGrant *MailboxGrant `protobuf:"bytes,6,opt,name=mailbox_grant,json=mailboxGrant,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -486,6 +502,8 @@ func (*Body_GroupOp) isBody_Kind() {}
 func (*Body_GroupKeys) isBody_Kind() {}
 
 func (*Body_FileOffer) isBody_Kind() {}
+
+func (*Body_MailboxGrant) isBody_Kind() {}
 
 // FileOffer describes a file its sender serves over /parley/file/1.0.0.
 // Everything needed to fetch, decrypt and verify it travels here, sealed.
@@ -953,6 +971,124 @@ func (x *GroupKey) GetHlc() uint64 {
 	return 0
 }
 
+// MailboxGrant lists the sender's mailboxes, each with a deposit capability
+// issued for the recipient alone. It replaces every earlier grant from the
+// same sender with a lower HLC; an empty list means "I have no mailboxes now".
+type MailboxGrant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mailboxes     []*GrantedMailbox      `protobuf:"bytes,1,rep,name=mailboxes,proto3" json:"mailboxes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxGrant) Reset() {
+	*x = MailboxGrant{}
+	mi := &file_pb_envelope_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxGrant) ProtoMessage() {}
+
+func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxGrant.ProtoReflect.Descriptor instead.
+func (*MailboxGrant) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MailboxGrant) GetMailboxes() []*GrantedMailbox {
+	if x != nil {
+		return x.Mailboxes
+	}
+	return nil
+}
+
+type GrantedMailbox struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mailbox node's peer ID (binary form).
+	PeerId []byte `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	// Where it listens: binary multiaddrs.
+	Addrs [][]byte `protobuf:"bytes,2,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	// The capability (PROTOCOL.md §9.3): a 16-byte nonce and a 32-byte token.
+	Nonce         []byte `protobuf:"bytes,3,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Token         []byte `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantedMailbox) Reset() {
+	*x = GrantedMailbox{}
+	mi := &file_pb_envelope_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantedMailbox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantedMailbox) ProtoMessage() {}
+
+func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantedMailbox.ProtoReflect.Descriptor instead.
+func (*GrantedMailbox) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GrantedMailbox) GetPeerId() []byte {
+	if x != nil {
+		return x.PeerId
+	}
+	return nil
+}
+
+func (x *GrantedMailbox) GetAddrs() [][]byte {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
+
+func (x *GrantedMailbox) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+func (x *GrantedMailbox) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
 var File_pb_envelope_proto protoreflect.FileDescriptor
 
 const file_pb_envelope_proto_rawDesc = "" +
@@ -972,7 +1108,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xa2\x02\n" +
+	"senderCard\"\xe8\x02\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -980,7 +1116,8 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeys\x12;\n" +
 	"\n" +
-	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOfferB\x06\n" +
+	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOffer\x12D\n" +
+	"\rmailbox_grant\x18\x06 \x01(\v2\x1d.parley.envelope.MailboxGrantH\x00R\fmailboxGrantB\x06\n" +
 	"\x04kind\"\xd3\x01\n" +
 	"\tFileOffer\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
@@ -1035,7 +1172,14 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\bGroupKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\fR\x05keyId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
-	"\x03hlc\x18\x03 \x01(\x04R\x03hlcB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
+	"\x03hlc\x18\x03 \x01(\x04R\x03hlc\"M\n" +
+	"\fMailboxGrant\x12=\n" +
+	"\tmailboxes\x18\x01 \x03(\v2\x1f.parley.envelope.GrantedMailboxR\tmailboxes\"k\n" +
+	"\x0eGrantedMailbox\x12\x17\n" +
+	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
+	"\x05addrs\x18\x02 \x03(\fR\x05addrs\x12\x14\n" +
+	"\x05nonce\x18\x03 \x01(\fR\x05nonce\x12\x14\n" +
+	"\x05token\x18\x04 \x01(\fR\x05tokenB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
 
 var (
 	file_pb_envelope_proto_rawDescOnce sync.Once
@@ -1050,20 +1194,22 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_pb_envelope_proto_goTypes = []any{
-	(Receipt_Kind)(0), // 0: parley.envelope.Receipt.Kind
-	(GroupOp_Type)(0), // 1: parley.envelope.GroupOp.Type
-	(GroupOp_Role)(0), // 2: parley.envelope.GroupOp.Role
-	(*Envelope)(nil),  // 3: parley.envelope.Envelope
-	(*Sealed)(nil),    // 4: parley.envelope.Sealed
-	(*Body)(nil),      // 5: parley.envelope.Body
-	(*FileOffer)(nil), // 6: parley.envelope.FileOffer
-	(*Text)(nil),      // 7: parley.envelope.Text
-	(*Receipt)(nil),   // 8: parley.envelope.Receipt
-	(*GroupOp)(nil),   // 9: parley.envelope.GroupOp
-	(*GroupKeys)(nil), // 10: parley.envelope.GroupKeys
-	(*GroupKey)(nil),  // 11: parley.envelope.GroupKey
+	(Receipt_Kind)(0),      // 0: parley.envelope.Receipt.Kind
+	(GroupOp_Type)(0),      // 1: parley.envelope.GroupOp.Type
+	(GroupOp_Role)(0),      // 2: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),       // 3: parley.envelope.Envelope
+	(*Sealed)(nil),         // 4: parley.envelope.Sealed
+	(*Body)(nil),           // 5: parley.envelope.Body
+	(*FileOffer)(nil),      // 6: parley.envelope.FileOffer
+	(*Text)(nil),           // 7: parley.envelope.Text
+	(*Receipt)(nil),        // 8: parley.envelope.Receipt
+	(*GroupOp)(nil),        // 9: parley.envelope.GroupOp
+	(*GroupKeys)(nil),      // 10: parley.envelope.GroupKeys
+	(*GroupKey)(nil),       // 11: parley.envelope.GroupKey
+	(*MailboxGrant)(nil),   // 12: parley.envelope.MailboxGrant
+	(*GrantedMailbox)(nil), // 13: parley.envelope.GrantedMailbox
 }
 var file_pb_envelope_proto_depIdxs = []int32{
 	7,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
@@ -1071,15 +1217,17 @@ var file_pb_envelope_proto_depIdxs = []int32{
 	9,  // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
 	10, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
 	6,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	0,  // 5: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 6: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	2,  // 7: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	11, // 8: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	12, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
+	0,  // 6: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 7: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	2,  // 8: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	11, // 9: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	13, // 10: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1093,6 +1241,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_GroupOp)(nil),
 		(*Body_GroupKeys)(nil),
 		(*Body_FileOffer)(nil),
+		(*Body_MailboxGrant)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1100,7 +1249,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
