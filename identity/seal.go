@@ -360,6 +360,10 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if err := CheckFileOffer(k.FileOffer); err != nil {
 			return nil, err
 		}
+	case *pb.Body_MailboxGrant:
+		if err := CheckMailboxGrant(k.MailboxGrant); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 	}

@@ -156,7 +156,10 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	if err := identity.CheckName(name); err != nil {
 		return parley.Contact{}, "", err
 	}
+	var wasAccepted, wasRequest bool
 	c, err = m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
+		wasAccepted = found && c.State == parley.ContactAccepted
+		wasRequest = found && c.State == parley.ContactRequest
 		keepName := found && c.State == parley.ContactAccepted && name == ""
 		old := *c
 		*c = fromCard
@@ -177,6 +180,9 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	}
 	m.n.learnAddrs(card.PeerID, c.Addrs)
 	m.n.reach(card.PeerID)
+	if !wasAccepted {
+		m.n.contactEstablished(c, wasRequest)
+	}
 	return c, m.lookAlikeWarning(c), nil
 }
 
@@ -256,6 +262,7 @@ func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, 
 		if err := m.sendHeldReadReceipts(c); err != nil {
 			m.n.log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
 		}
+		m.n.contactEstablished(c, true)
 	}
 	return c, nil
 }

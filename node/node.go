@@ -176,6 +176,9 @@ type Node struct {
 	mbList []storedMailbox
 	mbKick chan struct{}
 	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
+	// started: New returned the node; only then does Close deposit what
+	// waits for unreachable contacts.
+	started bool
 
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
@@ -323,6 +326,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
+		OnMailboxGrant:   func(from peer.ID, first bool) { n.onGrant(from, first) },
+		Deposit:          n.depositAt,
 		Logger:           cfg.Logger,
 		RetryMin:         cfg.RetryMin,
 		RetryMax:         cfg.RetryMax,
@@ -426,6 +431,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.MDNS {
 		n.startMDNS()
 	}
+	n.started = true
 	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.host.Addrs())
 	return n, nil
 }
@@ -436,12 +442,23 @@ func (n *Node) Messenger() *Messenger { return n.msgr }
 // Host is the libp2p host, for tests and diagnostics.
 func (n *Node) Host() host.Host { return n.host }
 
+// closeDepositTimeout bounds the deposits Close makes for unreachable
+// contacts: what does not fit waits for the next start.
+const closeDepositTimeout = 5 * time.Second
+
 // Close stops everything in reverse order of construction. Undelivered
 // messages stay in the outbox for the next start.
 func (n *Node) Close() error {
 	var errs []error
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
+	}
+	if n.started {
+		// About to stop: leave what unreachable contacts are still owed at
+		// their mailboxes, within a bound that keeps stopping quick.
+		ctx, cancel := context.WithTimeout(context.Background(), closeDepositTimeout)
+		n.dm.DepositPending(ctx)
+		cancel()
 	}
 	n.settingsMu.Lock()
 	n.cancel()

@@ -59,7 +59,7 @@ func (s *Service) serve(st network.Stream, t inbound.Timeouts) {
 			}
 			return
 		}
-		ack, err := s.receive(remote, push.Envelopes)
+		ack, _, err := s.receive(remote, push.Envelopes)
 		if err != nil {
 			// Nothing durable happened: no ack, the sender retries later.
 			s.log.Warn("dm: storing received envelopes", "peer", remote, "err", err)
@@ -92,6 +92,7 @@ type received struct {
 	receipt   *ppb.Receipt
 	groupKeys *ppb.GroupKeys
 	fileOffer *ppb.FileOffer
+	grant     *ppb.MailboxGrant
 }
 
 // errOverQuota: an envelope from a stranger (a peer who is not an accepted
@@ -99,9 +100,11 @@ type received struct {
 // Config.StrangerQuota. It is refused for good: the sender marks it failed.
 var errOverQuota = errors.New("refused: the recipient holds as much as it keeps from people it has not accepted")
 
-// receive checks, stores and answers one Push.
-func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
-	ack := &pb.Ack{Results: make([]*pb.Result, len(envs))}
+// receive checks, stores and answers one Push. kinds[i] is what envs[i]
+// held, where it was stored (now or before).
+func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []parley.Kind, err error) {
+	ack = &pb.Ack{Results: make([]*pb.Result, len(envs))}
+	kinds = make([]parley.Kind, len(envs))
 	var (
 		records []storage.Record
 		got     []received
@@ -112,7 +115,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 	for _, o := range opened {
 		var local *localError
 		if errors.As(o.err, &local) {
-			return nil, local // our store failed, not the envelope: no answer, the sender retries
+			return nil, nil, local // our store failed, not the envelope: no answer, the sender retries
 		}
 	}
 	for i, raw := range envs {
@@ -135,11 +138,11 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		at = append(at, i)
 	}
 	if len(records) == 0 {
-		return ack, nil
+		return ack, kinds, nil
 	}
 	added, refused, err := s.store(remote, records)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var (
 		card []byte
@@ -150,6 +153,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			s.refuse(remote, ack.Results[at[j]], errOverQuota)
 			continue
 		}
+		kinds[at[j]] = rec.Message.Kind
 		if k := rec.SenderKey; k != nil {
 			s.keys.put(string(remote)+string(k.ID), opened[at[j]].key)
 		}
@@ -162,7 +166,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 	// no request behind. A crash in between loses nothing: the push is not
 	// acked, and its retry finds the records stored and comes here again.
 	if err := s.rememberSender(remote, card, kept); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, rcv := range got {
 		if refused[i] {
@@ -172,20 +176,28 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			// Applied even when the receipt was stored before: a crash
 			// between storing and applying must not lose the status.
 			if err := s.applyReceipt(remote, rcv.receipt); err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+			continue
+		}
+		if rcv.grant != nil {
+			// Applied even when stored before, for the same reason; the
+			// newest grant (by HLC) wins, so applying again is harmless.
+			if err := s.applyGrant(remote, rcv.msg.HLC, rcv.grant); err != nil {
+				return nil, nil, err
 			}
 			continue
 		}
 		if rcv.groupKeys != nil {
 			// Handed over even when stored before, for the same reason.
 			if err := s.cfg.OnGroupKeys(remote, rcv.groupKeys); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		if rcv.fileOffer != nil {
 			if err := s.cfg.OnFileOffer(rcv.msg.Conversation, rcv.msg.ID, remote, rcv.fileOffer); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if added[i] {
@@ -193,7 +205,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &m})
 		}
 	}
-	return ack, nil
+	return ack, kinds, nil
 }
 
 // refuse answers for an envelope that will never be accepted.
@@ -314,6 +326,13 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_FileOffer:
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, body.FileOffer.Name, hex.EncodeToString(body.FileOffer.FileId)
 		return received{msg: msg, fileOffer: body.FileOffer}, op.Card, nil
+	case *ppb.Body_MailboxGrant:
+		msg.Kind = parley.KindMailboxGrant
+		g := body.MailboxGrant
+		if g == nil {
+			g = new(ppb.MailboxGrant) // an empty submessage on the wire: no mailboxes
+		}
+		return received{msg: msg, grant: g}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}
@@ -422,10 +441,17 @@ func (s *Service) applyReceipt(remote peer.ID, r *ppb.Receipt) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	changed, err := s.cfg.Store.AdvanceStatus(ids, status)
+	// What the peer holds needs no more delivering: a receipt that came
+	// through a mailbox settles the outbox as a push's ack would.
+	changed, err := s.cfg.Store.RemoveFromOutbox(remote.String(), ids, status)
 	if err != nil {
 		return err
 	}
+	more, err := s.cfg.Store.AdvanceStatus(ids, status)
+	if err != nil {
+		return err
+	}
+	changed = append(changed, more...)
 	for i := range changed {
 		if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile { // receipts are never shown
 			s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
