@@ -20,7 +20,7 @@ const (
 )
 
 // CheckMailboxGrant checks a grant's shape: at most MaxGrantMailboxes
-// mailboxes, each named once by a valid peer ID, with a capability of
+// mailboxes, each named once by a peer ID that embeds its public key, with a capability of
 // GrantNonceSize + GrantTokenSize bytes and at most MaxGrantAddrs
 // addresses of at most MaxGrantAddrSize bytes. (Addresses a node cannot
 // parse are skipped where they are used, not refused: a newer transport
@@ -34,6 +34,14 @@ func CheckMailboxGrant(g *pb.MailboxGrant) error {
 		id, err := peer.IDFromBytes(m.GetPeerId())
 		if err != nil {
 			return fmt.Errorf("%w: grant mailbox %d: peer ID: %v", parley.ErrMalformed, i, err)
+		}
+		// A Parley node's ID embeds its key; other multihashes (which
+		// need not even print as an ID that parses back) name no mailbox.
+		if _, err := id.ExtractPublicKey(); err != nil {
+			return fmt.Errorf("%w: grant mailbox %d: peer ID %s embeds no public key: %v", parley.ErrMalformed, i, id, err)
+		}
+		if back, err := peer.Decode(id.String()); err != nil || back != id {
+			return fmt.Errorf("%w: grant mailbox %d: peer ID does not print as itself", parley.ErrMalformed, i)
 		}
 		if seen[id] {
 			return fmt.Errorf("%w: grant names mailbox %s twice", parley.ErrMalformed, id)
