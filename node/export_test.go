@@ -36,3 +36,8 @@ func (n *Node) MailboxCapability(mb peer.ID) (mailbox.Capability, mailbox.OwnerI
 	}
 	return mailbox.IssueCapability(key, owner), owner, nil
 }
+
+// MailboxGrantOf is the latest grant n holds from its contact peer.
+func (n *Node) MailboxGrantOf(peer string) (storage.MailboxGrant, error) {
+	return n.store.MailboxGrantOf(peer)
+}
