@@ -17,7 +17,7 @@ var ErrRefused = errors.New("dm: envelope refused")
 
 // Received is what Receive made of an envelope.
 type Received struct {
-	From peer.ID     // its author, a contact
+	From peer.ID // its author, a contact
 	ID   parley.EnvelopeID
 	Kind parley.Kind // what it held
 }
