@@ -213,6 +213,10 @@ type Event struct {
 	// Conversation is the conversation read (read).
 	Conversation ConversationID
 	Disk         *DiskStatus // disk
+	// Reason (status, with the message still queued) says why it is not
+	// stored yet where it could be: a contact's mailbox refused it for
+	// now ("mailbox full").
+	Reason string
 }
 
 // DiskStatus says whether the node's store takes writes. Below a watermark

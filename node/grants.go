@@ -160,18 +160,14 @@ func (n *Node) depositAt(ctx context.Context, to peer.ID, mb storage.GrantedMail
 		opts = append(opts, libp2p.PrivateNetwork(n.psk))
 	}
 	err = mailbox.DepositOnce(ctx, info, owner, &c, envelope, opts...)
-	if code, ok := mailbox.RefusalCode(err); ok {
+	var r *mailbox.RefusedError
+	if errors.As(err, &r) {
 		switch {
-		case code == mailboxpb.Code_CODE_BAD_CAPABILITY || code == mailboxpb.Code_CODE_NOT_REGISTERED:
+		case r.Code == mailboxpb.Code_CODE_BAD_CAPABILITY || r.Code == mailboxpb.Code_CODE_NOT_REGISTERED:
 			return fmt.Errorf("%w: %w", dm.ErrGrantRefused, err)
-		case isRetry(err):
-			return fmt.Errorf("%w: %w", dm.ErrMailboxBusy, err)
+		case r.Retry():
+			return &dm.BusyError{Reason: r.Reason, Err: err}
 		}
 	}
 	return err
-}
-
-func isRetry(err error) bool {
-	var r *mailbox.RefusedError
-	return errors.As(err, &r) && r.Retry()
 }

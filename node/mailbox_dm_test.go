@@ -9,6 +9,7 @@ import (
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/internal/parleytest"
 	"github.com/parley-im/parley/node"
+	"github.com/parley-im/parley/storage"
 )
 
 // Tests of direct messages through mailboxes, end to end (PROTOCOL.md
@@ -233,5 +234,55 @@ func TestMailboxDMRevokedGrant(t *testing.T) {
 	})
 	if l1, l2 := m1.Messenger().Status().Mailbox, m2.Messenger().Status().Mailbox; l1.Envelopes != 1 || l2.Envelopes != 0 {
 		t.Fatalf("M1 holds %d envelopes, M2 %d; want 1 and 0", l1.Envelopes, l2.Envelopes)
+	}
+}
+
+// TestMailboxDMFull: Bob's mailbox holds one envelope at most. Alice's
+// first message to offline Bob is stored there; her second stays queued,
+// and a status event says why ("mailbox full"). Once Bob is back, both
+// are delivered, once each.
+func TestMailboxDMFull(t *testing.T) {
+	m := parleytest.StartNode(t, "M", func(c *node.Config) {
+		c.MailboxService = true
+		c.MailboxQuota = storage.MailboxQuota{Count: 1}
+	})
+	alice := parleytest.StartNode(t, "Alice", fetchHourly)
+	bob := parleytest.StartNode(t, "Bob", fetchHourly)
+	parleytest.Befriend(t, alice, bob)
+	addMailbox(t, bob, m)
+	awaitGrant(t, alice, bob, m)
+	bob.Stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := alice.Messenger().Subscribe(ctx)
+	sent := sendTexts(t, alice, bob.PeerID(), "fits", "does not fit")
+	deadline := time.After(parleytest.Patience)
+	for reason := ""; reason == ""; {
+		select {
+		case e := <-events:
+			if e.Type == parley.EventStatus && e.Message.ID == sent[1].ID && e.Message.Status == parley.StatusQueued {
+				reason = e.Reason
+			}
+		case <-deadline:
+			t.Fatal("no event said why the second message stayed queued")
+		}
+		if reason != "" && reason != "mailbox full" {
+			t.Fatalf("reason %q, want \"mailbox full\"", reason)
+		}
+	}
+	if st := statusOf(t, alice, bob.PeerID()); st[sent[0].ID] != parley.StatusStored || st[sent[1].ID] != parley.StatusQueued {
+		t.Fatalf("statuses %s and %s, want stored and queued", st[sent[0].ID], st[sent[1].ID])
+	}
+
+	bob.Start()
+	parleytest.Eventually(t, "both delivered", func() bool {
+		return allStatus(t, alice, bob.PeerID(), sent, parley.StatusDelivered)
+	})
+	parleytest.Eventually(t, "Bob's mailbox empty", func() bool {
+		return m.Messenger().Status().Mailbox.Envelopes == 0
+	})
+	if got := textsFrom(t, bob, alice.PeerID()); !slices.Equal(got, []string{"fits", "does not fit"}) {
+		t.Fatalf("Bob shows %q, want each once", got)
 	}
 }

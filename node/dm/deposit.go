@@ -3,6 +3,7 @@ package dm
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,11 @@ const maxDepositRound = MaxBatch
 // none), for the courier's log.
 func (s *Service) deposit(ctx context.Context, p peer.ID) error {
 	if s.cfg.Deposit == nil {
+		return nil
+	}
+	// Only for accepted contacts: the grant of someone removed since, or
+	// of a fellow group member we send keys to, is not ours to use.
+	if c, err := s.cfg.Store.Contact(p.String()); err != nil || c.State != parley.ContactAccepted {
 		return nil
 	}
 	grant, err := s.cfg.Store.MailboxGrantOf(p.String())
@@ -101,6 +107,9 @@ func (s *Service) deposit(ctx context.Context, p peer.ID) error {
 			deposited = append(deposited, e.ID)
 		}
 	}
+	if busy != nil {
+		s.tellQueued(todo, deposited, busy)
+	}
 	if len(deposited) == 0 {
 		return busy
 	}
@@ -115,6 +124,25 @@ func (s *Service) deposit(ctx context.Context, p peer.ID) error {
 		}
 	}
 	return busy
+}
+
+// tellQueued says, in a status event per message, why the messages of
+// todo that no mailbox took stay queued.
+func (s *Service) tellQueued(todo []storage.OutboxEntry, deposited []parley.EnvelopeID, busy error) {
+	reason := "mailbox busy"
+	if b := new(BusyError); errors.As(busy, &b) && b.Reason != "" {
+		reason = b.Reason
+	}
+	for _, e := range todo {
+		if slices.Contains(deposited, e.ID) {
+			continue
+		}
+		m, err := s.cfg.Store.Message(e.ID)
+		if err != nil || m.Kind != parley.KindText && m.Kind != parley.KindFile || m.Status != parley.StatusQueued {
+			continue
+		}
+		s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &m, Reason: reason})
+	}
 }
 
 // DepositPending deposits, for every peer it cannot reach now, what no

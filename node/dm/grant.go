@@ -16,6 +16,19 @@ import (
 // its disk full). The envelope stays queued and is deposited later.
 var ErrMailboxBusy = errors.New("dm: mailbox busy")
 
+// BusyError is ErrMailboxBusy with the mailbox's reason ("mailbox full"),
+// which the user sees in a status event.
+type BusyError struct {
+	Reason string
+	Err    error // the mailbox's refusal
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("%v: %s: %v", ErrMailboxBusy, e.Reason, e.Err)
+}
+
+func (e *BusyError) Unwrap() []error { return []error{ErrMailboxBusy, e.Err} }
+
 // ErrGrantRefused: a mailbox refused a granted capability for good (bad
 // capability, owner not registered). That mailbox of the grant is not
 // used again until the contact sends a new grant.
