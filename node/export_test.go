@@ -3,6 +3,7 @@ package node
 import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/node/mailbox"
 	"github.com/parley-im/parley/storage"
 )
@@ -40,4 +41,13 @@ func (n *Node) MailboxCapability(mb peer.ID) (mailbox.Capability, mailbox.OwnerI
 // MailboxGrantOf is the latest grant n holds from its contact peer.
 func (n *Node) MailboxGrantOf(peer string) (storage.MailboxGrant, error) {
 	return n.store.MailboxGrantOf(peer)
+}
+
+// MessageKind is the kind of the message stored with envelope id ("" if none).
+func (n *Node) MessageKind(id parley.EnvelopeID) parley.Kind {
+	m, err := n.store.Message(id)
+	if err != nil {
+		return ""
+	}
+	return m.Kind
 }

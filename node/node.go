@@ -453,17 +453,19 @@ func (n *Node) Close() error {
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
 	}
-	if n.started {
-		// About to stop: leave what unreachable contacts are still owed at
-		// their mailboxes, within a bound that keeps stopping quick.
-		ctx, cancel := context.WithTimeout(context.Background(), closeDepositTimeout)
-		n.dm.DepositPending(ctx)
-		cancel()
-	}
 	n.settingsMu.Lock()
 	n.cancel()
 	n.settingsMu.Unlock()
 	n.mbWG.Wait()
+	if n.started {
+		// About to stop: leave what unreachable contacts are still owed at
+		// their mailboxes (the receipts of the last fetch included, which
+		// is why the fetcher stops first), within a bound that keeps
+		// stopping quick.
+		ctx, cancel := context.WithTimeout(context.Background(), closeDepositTimeout)
+		n.dm.DepositPending(ctx)
+		cancel()
+	}
 	if n.mailbox != nil {
 		errs = append(errs, n.mailbox.Close())
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -91,4 +92,46 @@ func TestMailboxNeverOnlineTogether(t *testing.T) {
 		return true
 	})
 	t.Logf("alice's conversation with bob:\n%s", alice.CLI("messages", "bob"))
+}
+
+// TestBrowserStoredTick: a message Alice writes in the web app to Bob,
+// who is offline, shows its own tick, "stored in a mailbox", once it is
+// in Bob's mailbox, and "delivered" once Bob is back.
+func TestBrowserStoredTick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and a browser")
+	}
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	mb := parleytest.StartProcess(t, "community", "--mailbox-service")
+	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
+	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
+	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	var self client.SelfView
+	mb.CLIJSON(&self, "id")
+	bob.CLI("mailbox", "add", self.Addrs[0]+"/p2p/"+self.PeerID)
+	bob.CLI("send", "Alice", "my mailbox is set") // after the grant, in Bob's outbox
+	parleytest.Eventually(t, "alice holding bob's grant", func() bool {
+		return parleytest.Count(alice.Messages("Bob"), "my mailbox is set") == 1
+	})
+	bob.Stop()
+
+	a := b.NewTab("alice", art)
+	a.Navigate(alice.LoginURL())
+	a.Click("link", "Bob")
+	const text = "for when you are back"
+	a.Send(text)
+	a.WaitMessage(text)
+	a.WaitRole("img", "stored in a mailbox")
+	if tick := a.TickOf(text); tick != "stored in a mailbox" {
+		t.Fatalf("the message shows %q, want \"stored in a mailbox\"", tick)
+	}
+	a.Shoot("stored")
+
+	bob.Start()
+	a.WaitJS("the tick delivered (or read)", fmt.Sprintf(`(() => {
+		const li = [...document.querySelectorAll('.messages .msg.out')].find(li => li.querySelector('.text').textContent === %q);
+		const l = li?.querySelector('[role=img]')?.getAttribute('aria-label');
+		return l === 'delivered' || l === 'read';
+	})()`, text))
 }
