@@ -286,6 +286,7 @@ func TestMailboxDMFull(t *testing.T) {
 			t.Fatalf("reason %q, want \"mailbox full\"", reason)
 		}
 	}
+	// The mailbox took the first before it refused the second.
 	if st := statusOf(t, alice, bob.PeerID()); st[sent[0].ID] != parley.StatusStored || st[sent[1].ID] != parley.StatusQueued {
 		t.Fatalf("statuses %s and %s, want stored and queued", st[sent[0].ID], st[sent[1].ID])
 	}
@@ -294,9 +295,8 @@ func TestMailboxDMFull(t *testing.T) {
 	parleytest.Eventually(t, "both delivered", func() bool {
 		return allStatus(t, alice, bob.PeerID(), sent, parley.StatusDelivered)
 	})
-	parleytest.Eventually(t, "Bob's mailbox empty", func() bool {
-		return m.Messenger().Status().Mailbox.Envelopes == 0
-	})
+	// (The second may reach the mailbox too, once Bob's fetch made room
+	// and before Alice reached Bob: Bob's next fetch finds it stored.)
 	if got := textsFrom(t, bob, alice.PeerID()); !slices.Equal(got, []string{"fits", "does not fit"}) {
 		t.Fatalf("Bob shows %q, want each once", got)
 	}

@@ -107,21 +107,20 @@ func (s *Service) deposit(ctx context.Context, p peer.ID) error {
 			deposited = append(deposited, e.ID)
 		}
 	}
+	if len(deposited) > 0 {
+		changed, err := s.cfg.Store.MarkDeposited(p.String(), deposited)
+		if err != nil {
+			return err
+		}
+		s.log.Debug("dm: deposited at a contact's mailboxes", "peer", p, "envelopes", len(deposited))
+		for i := range changed {
+			if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile {
+				s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+			}
+		}
+	}
 	if busy != nil {
 		s.tellQueued(todo, deposited, busy)
-	}
-	if len(deposited) == 0 {
-		return busy
-	}
-	changed, err := s.cfg.Store.MarkDeposited(p.String(), deposited)
-	if err != nil {
-		return err
-	}
-	s.log.Debug("dm: deposited at a contact's mailboxes", "peer", p, "envelopes", len(deposited))
-	for i := range changed {
-		if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile {
-			s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
-		}
 	}
 	return busy
 }
