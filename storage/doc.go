@@ -1,7 +1,8 @@
 // Package storage is the node's store: one badger v4 database per node,
 // encrypted at rest, holding contacts, envelopes and their decrypted
 // messages, conversations, the outbox, the DM keys peers set up with us,
-// and groups: their keys, their ops and a sync index of their envelopes.
+// contacts' mailbox grants, and groups: their keys, their ops and a sync
+// index of their envelopes.
 //
 // It does not decide anything about the protocol: callers hand it decrypted,
 // verified messages with their envelopes (PutRecords), and it keeps them
@@ -11,7 +12,9 @@
 // group prefixes, i/, p/, mg/ and od/ needed no migration: older stores have
 // no keys under them; a group message queued before p/ existed stays queued. The
 // strangers' counters did: migration 1 → 2 counts the requests an older
-// store holds.)
+// store holds. Nor did the stored status, a new value (5) of the record's
+// status byte: every older record reads as before; a release from before
+// it would refuse a record that has it, as it refuses any newer format.)
 //
 // # Durability
 //
