@@ -43,6 +43,16 @@ var (
 	// ErrMailboxUnavailable: a mailbox could not be reached, or refused
 	// (the error says which, and why).
 	ErrMailboxUnavailable = errors.New("mailbox unavailable")
+	// ErrRekeying: a member left a group and the new key an admin sends
+	// has not reached us yet; until it does, what we write would be
+	// readable by the one who left, so it is not sent.
+	ErrRekeying = errors.New("the group's new key has not reached you yet")
+	// ErrSetAtStart: a setting the node was started with (a `parley run`
+	// flag) holds for the whole run; it changes after a restart without it.
+	ErrSetAtStart = errors.New("set when the node was started")
+	// ErrMailboxServiceOff: this node holds no mail for others, so it
+	// cannot offer to.
+	ErrMailboxServiceOff = errors.New("this node's mailbox service is off")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )

@@ -34,12 +34,23 @@ const (
 
 // Contact is a peer the node knows.
 type Contact struct {
-	PeerID  string // libp2p peer ID, text form
+	PeerID string // libp2p peer ID, text form
+	// Name is what the user sees: the name on the contact's card, or the
+	// user's own name for them (LocalName).
 	Name    string
 	HPKEKey []byte   // MLKEM768X25519 public key
 	Addrs   []string // multiaddrs last known
 	State   ContactState
 	AddedAt time.Time
+	// LocalName: the user chose Name when adding the contact, so the
+	// contact's card updates leave it alone.
+	LocalName bool
+	// Mailboxes hold the contact's mail while they are offline, as their
+	// card lists them.
+	Mailboxes []Mailbox
+	// CardHLC is the HLC of the envelope whose card update was applied last
+	// (zero: none yet); older updates are ignored.
+	CardHLC HLC
 }
 
 // Status is how far an outgoing message got; incoming messages are
@@ -113,6 +124,17 @@ const (
 	// KindMailboxGrant is a contact's grant to deposit at its mailboxes
 	// (PROTOCOL.md §9); applied, never displayed.
 	KindMailboxGrant Kind = "mailbox-grant"
+	// KindFileCancel says the other side of a DM withdrew or declined a
+	// file; applied to the transfer, never displayed.
+	KindFileCancel Kind = "file-cancel"
+	// KindCardUpdate is a contact's new contact card in a DM; applied to
+	// the contact, stored for idempotency, never displayed.
+	KindCardUpdate Kind = "card-update"
+	// KindMailboxOffer is a contact's offer to hold the user's mail while
+	// the user is offline (DMs only): the mailbox is the sender's own node,
+	// Text its addresses (multiaddrs), one a line. Displayed as a card the
+	// user accepts or dismisses (MailboxOffer); never receipted.
+	KindMailboxOffer Kind = "mailbox-offer"
 )
 
 // Message is one decrypted, verified envelope as the user sees it.
@@ -200,13 +222,17 @@ const (
 	// EventDisk: the store turned read-only because the disk is full, or
 	// writable again once space was freed.
 	EventDisk EventType = "disk"
+	// EventContact: a contact's card changed what the user sees of them
+	// (name, mailboxes), so contact lists, conversation titles and member
+	// names are stale.
+	EventContact EventType = "contact"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
 type Event struct {
 	Type    EventType
 	Message *Message // message, status
-	PeerID  string   // presence, request
+	PeerID  string   // presence, request, contact
 	Online  bool     // presence
 	Group   *Group   // group
 	File    *File    // file
@@ -292,10 +318,15 @@ type NetworkStatus struct {
 	Disk DiskStatus
 }
 
-// MailboxLoad is what a mailbox service holds: for how many owners, how
-// many envelopes, how many bytes.
+// MailboxLoad is what a mailbox service holds: for how many owners (of
+// the most it serves), how many envelopes, how many bytes; and what it
+// did since the node started: deposits stored and refused, envelopes
+// delivered (acknowledged by their owners, and so deleted).
 type MailboxLoad struct {
 	Owners, Envelopes, Bytes int64
+	MaxOwners                int64
+	Deposits, Refused        int64
+	Delivered                int64
 }
 
 // Mailbox is a node the user chose to hold their mail while they are
@@ -303,6 +334,22 @@ type MailboxLoad struct {
 type Mailbox struct {
 	PeerID string
 	Addrs  []string // where to reach it (multiaddrs without /p2p/ID)
+}
+
+// OfferState is the user's answer to a mailbox offer.
+type OfferState string
+
+const (
+	OfferOpen      OfferState = "open"      // not answered yet
+	OfferAccepted  OfferState = "accepted"  // the offering node is one of the user's mailboxes now
+	OfferDismissed OfferState = "dismissed" // dismissed, or accepted and removed since
+)
+
+// MailboxOffer is a KindMailboxOffer message read: the mailbox offered
+// (the sender's node) and the user's answer.
+type MailboxOffer struct {
+	Mailbox Mailbox
+	State   OfferState
 }
 
 // ConnectedPeer is a peer we have a connection to, and how.
@@ -356,6 +403,32 @@ type Group struct {
 	InvitedBy string
 	LastHLC   HLC
 	Unread    int
+	// History says whether members read what was written before they
+	// joined (for an invite: as the inviter said).
+	History GroupHistory
+}
+
+// GroupHistory is a group's setting for what its members read.
+type GroupHistory string
+
+const (
+	// HistoryHidden: members read only what was written while they were
+	// members; someone added later starts from when they joined, and a
+	// member removed and added again does not read what was written in
+	// between. New groups start with it.
+	HistoryHidden GroupHistory = "hidden"
+	// HistoryShared: members added later read the earlier history too.
+	// Groups from before the setting existed are shared.
+	HistoryShared GroupHistory = "shared"
+)
+
+// ParseGroupHistory reads a history setting by name.
+func ParseGroupHistory(s string) (GroupHistory, error) {
+	switch h := GroupHistory(s); h {
+	case HistoryHidden, HistoryShared:
+		return h, nil
+	}
+	return "", fmt.Errorf("%w: history %q: want %q or %q", ErrMalformed, s, HistoryHidden, HistoryShared)
 }
 
 // GroupMember is one member of a group.
@@ -416,4 +489,11 @@ type Settings struct {
 	// from its peer ID, and its addresses). On when chosen here or by
 	// `parley run --public-dht`; never in a private network.
 	PublicDHT bool
+	// MailboxService: the node holds mail for people who registered with
+	// it ("Hold mail for others"; PROTOCOL.md §9). MailboxServiceAtStart:
+	// `parley run` set it for this run (--mailbox-service, or
+	// --relay-service), so this setting cannot change it until a restart
+	// without the flag.
+	MailboxService        bool
+	MailboxServiceAtStart bool
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hpke"
 	"fmt"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -16,10 +17,17 @@ import (
 
 // Limits on a contact card. They keep an invite code short enough for a QR
 // code and bound what a stranger's card can make us store.
+//
+// MaxCardSize holds the largest card a node makes (TestCardLargestFits):
+// the 1,216-byte HPKE key, a 64-byte name, 8 addresses of its own and 4
+// mailboxes of 4 addresses each, all relayed IPv6 QUIC addresses (the
+// longest usual ones, ~100 bytes with /p2p/ID), come to 3,694 bytes.
 const (
-	MaxCardSize  = 4 << 10 // encoded SignedCard, bytes
-	MaxCardName  = 64      // display name, bytes of UTF-8
-	MaxCardAddrs = 16      // multiaddrs
+	MaxCardSize         = 4 << 10 // encoded SignedCard, bytes
+	MaxCardName         = 64      // display name, bytes of UTF-8
+	MaxCardAddrs        = 16      // multiaddrs
+	MaxCardMailboxes    = 4       // mailboxes
+	MaxCardMailboxAddrs = 4       // multiaddrs of one mailbox
 )
 
 // cardSigContext prefixes what a card signature covers.
@@ -32,6 +40,33 @@ type Card struct {
 	Name    string
 	HPKEKey []byte // MLKEM768-X25519 public key
 	Addrs   []ma.Multiaddr
+	// Mailboxes hold the owner's mail while the owner is offline.
+	Mailboxes []CardMailbox
+}
+
+// CardMailbox is one of a card owner's mailboxes: its peer ID and where it
+// listens (multiaddrs without /p2p/ID; none when only its peer ID is known).
+// On the wire each address ends in /p2p/ID (identity/pb/card.proto).
+type CardMailbox struct {
+	PeerID peer.ID
+	Addrs  []ma.Multiaddr
+}
+
+// wire is the mailbox's addresses as they travel: each ends in /p2p/ID, and
+// a mailbox with no address is the single address /p2p/ID.
+func (mb CardMailbox) wire() (*pb.Mailbox, error) {
+	p2p, err := ma.NewComponent("p2p", mb.PeerID.String())
+	if err != nil {
+		return nil, fmt.Errorf("%w: mailbox peer ID %q: %w", parley.ErrMalformed, mb.PeerID, err)
+	}
+	m := &pb.Mailbox{}
+	for _, a := range mb.Addrs {
+		m.Addrs = append(m.Addrs, a.Encapsulate(p2p.Multiaddr()).Bytes())
+	}
+	if len(m.Addrs) == 0 {
+		m.Addrs = [][]byte{p2p.Bytes()}
+	}
+	return m, nil
 }
 
 // SignCard encodes c and signs it with the identity key. An empty PeerID or
@@ -52,10 +87,17 @@ func (id *Identity) SignCard(c Card) ([]byte, error) {
 	for _, a := range c.Addrs {
 		m.Addrs = append(m.Addrs, a.Bytes())
 	}
+	for _, mb := range c.Mailboxes {
+		w, err := mb.wire()
+		if err != nil {
+			return nil, fmt.Errorf("sign card: %w", err)
+		}
+		m.Mailboxes = append(m.Mailboxes, w)
+	}
 	if err := CheckName(c.Name); err != nil {
 		return nil, fmt.Errorf("sign card: %w", err)
 	}
-	if _, err := checkCard(m); err != nil {
+	if _, _, err := checkCard(m); err != nil {
 		return nil, fmt.Errorf("sign card: %w", err)
 	}
 	cardBytes, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
@@ -99,7 +141,7 @@ func ParseCard(signed []byte) (Card, error) {
 	if err := proto.Unmarshal(sc.Card, &m); err != nil {
 		return Card{}, fmt.Errorf("%w: card: %w", parley.ErrMalformed, err)
 	}
-	pub, err := checkCard(&m)
+	pub, mailboxes, err := checkCard(&m)
 	if err != nil {
 		return Card{}, err
 	}
@@ -107,7 +149,7 @@ func ParseCard(signed []byte) (Card, error) {
 	if len(sc.Signature) != ed25519.SignatureSize || !ed25519.Verify(pub, cardSignedBytes(sc.Card), sc.Signature) {
 		return Card{}, fmt.Errorf("%w: card is not signed by %s", parley.ErrBadSignature, p)
 	}
-	c := Card{PeerID: p, Name: cardName(p, m.Name), HPKEKey: m.HpkeKey}
+	c := Card{PeerID: p, Name: cardName(p, m.Name), HPKEKey: m.HpkeKey, Mailboxes: mailboxes}
 	for _, b := range m.Addrs {
 		a, err := ma.NewMultiaddrBytes(b)
 		if err != nil { // unreachable: checkCard decoded them
@@ -120,8 +162,20 @@ func ParseCard(signed []byte) (Card, error) {
 
 // checkCard enforces a card's limits, SignCard's and ParseCard's alike (but for
 // what the name may contain, see cardName), and
-// returns the key that must have signed it.
-func checkCard(m *pb.Card) (ed25519.PublicKey, error) {
+// returns the key that must have signed it and the card's mailboxes.
+func checkCard(m *pb.Card) (ed25519.PublicKey, []CardMailbox, error) {
+	pub, err := checkCardFields(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	mailboxes, err := checkMailboxes(peer.ID(m.PeerId), m.Mailboxes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pub, mailboxes, nil
+}
+
+func checkCardFields(m *pb.Card) (ed25519.PublicKey, error) {
 	p, err := peerIDFromBytes(m.PeerId)
 	if err != nil {
 		return nil, fmt.Errorf("card: %w", err)
@@ -156,6 +210,51 @@ func checkCard(m *pb.Card) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
+// checkMailboxes decodes a card's mailboxes and enforces their limits: at
+// most MaxCardMailboxes, each a different peer and not the owner, each
+// with 1 to MaxCardMailboxAddrs canonical addresses ending in /p2p/ and the
+// same peer ID.
+func checkMailboxes(owner peer.ID, ms []*pb.Mailbox) ([]CardMailbox, error) {
+	if len(ms) > MaxCardMailboxes {
+		return nil, fmt.Errorf("%w: card has %d mailboxes, over the limit of %d", parley.ErrMalformed, len(ms), MaxCardMailboxes)
+	}
+	var out []CardMailbox
+	for i, m := range ms {
+		if n := len(m.Addrs); n == 0 || n > MaxCardMailboxAddrs {
+			return nil, fmt.Errorf("%w: card mailbox %d has %d addresses, want 1 to %d", parley.ErrMalformed, i, n, MaxCardMailboxAddrs)
+		}
+		var mb CardMailbox
+		for j, b := range m.Addrs {
+			a, err := ma.NewMultiaddrBytes(b)
+			if err != nil {
+				return nil, fmt.Errorf("%w: card mailbox %d address %d: %w", parley.ErrMalformed, i, j, err)
+			}
+			if len(a) == 0 || !bytes.Equal(a.Bytes(), b) {
+				return nil, fmt.Errorf("%w: card mailbox %d address %d is empty or not canonical", parley.ErrMalformed, i, j)
+			}
+			transport, id := peer.SplitAddr(a)
+			if id == "" || (j > 0 && id != mb.PeerID) {
+				return nil, fmt.Errorf("%w: card mailbox %d address %d does not end in the mailbox's /p2p/ID", parley.ErrMalformed, i, j)
+			}
+			if _, err := ed25519PublicKey(id); err != nil {
+				return nil, fmt.Errorf("%w: card mailbox %d: %w", parley.ErrMalformed, i, err)
+			}
+			mb.PeerID = id
+			if transport != nil {
+				mb.Addrs = append(mb.Addrs, transport)
+			}
+		}
+		if mb.PeerID == owner {
+			return nil, fmt.Errorf("%w: card mailbox %d is the card's own peer", parley.ErrMalformed, i)
+		}
+		if slices.ContainsFunc(out, func(o CardMailbox) bool { return o.PeerID == mb.PeerID }) {
+			return nil, fmt.Errorf("%w: card mailbox %s is listed twice", parley.ErrMalformed, mb.PeerID)
+		}
+		out = append(out, mb)
+	}
+	return out, nil
+}
+
 // Contact is the card as a contact the user has accepted (by invite);
 // AddedAt is left zero for the store to set.
 func (c Card) Contact() parley.Contact {
@@ -167,6 +266,13 @@ func (c Card) Contact() parley.Contact {
 	}
 	for _, a := range c.Addrs {
 		ct.Addrs = append(ct.Addrs, a.String())
+	}
+	for _, mb := range c.Mailboxes {
+		pm := parley.Mailbox{PeerID: mb.PeerID.String()}
+		for _, a := range mb.Addrs {
+			pm.Addrs = append(pm.Addrs, a.String())
+		}
+		ct.Mailboxes = append(ct.Mailboxes, pm)
 	}
 	return ct
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity/pb"
@@ -40,6 +42,77 @@ func TestCardRoundTrip(t *testing.T) {
 	wantAddrs := []string{"/ip4/192.0.2.7/tcp/4001", "/ip6/2001:db8::1/udp/4001/quic-v1"}
 	if strings.Join(c.Addrs, ",") != strings.Join(wantAddrs, ",") {
 		t.Errorf("Contact().Addrs = %v, want %v", c.Addrs, wantAddrs)
+	}
+}
+
+// A card's mailboxes travel as addresses ending in /p2p/ID and come back as
+// they were signed, a mailbox known by peer ID alone included.
+func TestCardMailboxesRoundTrip(t *testing.T) {
+	id := mustGenerate(t)
+	mb1, mb2 := mustGenerate(t).PeerID, mustGenerate(t).PeerID
+	want := testCard(t, id, "Ada")
+	want.Mailboxes = []CardMailbox{
+		{PeerID: mb1, Addrs: []ma.Multiaddr{mustAddr(t, "/ip4/192.0.2.9/tcp/4001"), mustAddr(t, "/ip4/192.0.2.9/udp/4001/quic-v1")}},
+		{PeerID: mb2},
+	}
+	signed, err := id.SignCard(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseCard(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cardsEqual(got, want) {
+		t.Fatalf("ParseCard = %+v, want %+v", got, want)
+	}
+	// On the wire: each address ends in the mailbox's /p2p/ID.
+	var sc pb.SignedCard
+	var m pb.Card
+	if err := proto.Unmarshal(signed, &sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(sc.Card, &m); err != nil {
+		t.Fatal(err)
+	}
+	wire := func(b []byte) string { a, _ := ma.NewMultiaddrBytes(b); return a.String() }
+	if got := wire(m.Mailboxes[0].Addrs[1]); got != "/ip4/192.0.2.9/udp/4001/quic-v1/p2p/"+mb1.String() {
+		t.Errorf("mailbox address on the wire: %s", got)
+	}
+	if len(m.Mailboxes[1].Addrs) != 1 || wire(m.Mailboxes[1].Addrs[0]) != "/p2p/"+mb2.String() {
+		t.Errorf("an address-less mailbox on the wire: %v", m.Mailboxes[1].Addrs)
+	}
+	c := got.Contact()
+	if len(c.Mailboxes) != 2 || c.Mailboxes[0].PeerID != mb1.String() || strings.Join(c.Mailboxes[0].Addrs, ",") != "/ip4/192.0.2.9/tcp/4001,/ip4/192.0.2.9/udp/4001/quic-v1" ||
+		c.Mailboxes[1].PeerID != mb2.String() || len(c.Mailboxes[1].Addrs) != 0 {
+		t.Errorf("Contact().Mailboxes = %+v", c.Mailboxes)
+	}
+}
+
+// The largest card a node makes (MaxCardSize's comment) fits: a 64-byte
+// name, 8 relayed addresses of its own, 4 mailboxes of 4 relayed addresses.
+func TestCardLargestFits(t *testing.T) {
+	id := mustGenerate(t)
+	relay := mustGenerate(t).PeerID
+	circuit := mustAddr(t, "/ip6/2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/udp/65535/quic-v1/p2p/"+relay.String()+"/p2p-circuit")
+	c := Card{Name: strings.Repeat("n", MaxCardName)}
+	for range 8 {
+		c.Addrs = append(c.Addrs, circuit)
+	}
+	for range MaxCardMailboxes {
+		mb := CardMailbox{PeerID: mustGenerate(t).PeerID}
+		for range MaxCardMailboxAddrs {
+			mb.Addrs = append(mb.Addrs, circuit)
+		}
+		c.Mailboxes = append(c.Mailboxes, mb)
+	}
+	signed, err := id.SignCard(c)
+	if err != nil {
+		t.Fatalf("the largest card a node makes: %v", err)
+	}
+	t.Logf("largest card: %d bytes; its invite: %d characters", len(signed), len(EncodeInvite(signed)))
+	if _, err := ParseCard(signed); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -183,6 +256,34 @@ func TestCardRejects(t *testing.T) {
 			}
 		}))},
 	}
+	mb := mustGenerate(t).PeerID
+	p2p := func(p peer.ID, transport string) []byte {
+		return mustAddr(t, transport+"/p2p/"+p.String()).Bytes()
+	}
+	mailboxes := func(ms ...*pb.Mailbox) []byte {
+		return signRaw(t, id.Key, with(func(m *pb.Card) { m.Mailboxes = ms }))
+	}
+	tests = append(tests, []struct {
+		name   string
+		signed []byte
+	}{
+		{"mailbox without address", mailboxes(&pb.Mailbox{})},
+		{"mailbox address without /p2p", mailboxes(&pb.Mailbox{Addrs: [][]byte{mustAddr(t, "/ip4/192.0.2.1/tcp/1").Bytes()}})},
+		{"mailbox of two peers", mailboxes(&pb.Mailbox{Addrs: [][]byte{p2p(mb, "/ip4/192.0.2.1/tcp/1"), p2p(id.PeerID, "/ip4/192.0.2.1/tcp/2")}})},
+		{"mailbox is the owner", mailboxes(&pb.Mailbox{Addrs: [][]byte{p2p(id.PeerID, "")}})},
+		{"mailbox twice", mailboxes(&pb.Mailbox{Addrs: [][]byte{p2p(mb, "")}}, &pb.Mailbox{Addrs: [][]byte{p2p(mb, "/ip4/192.0.2.1/tcp/1")}})},
+		{"mailbox bad multiaddr", mailboxes(&pb.Mailbox{Addrs: [][]byte{{0xff, 0xff}}})},
+		{"mailbox empty multiaddr", mailboxes(&pb.Mailbox{Addrs: [][]byte{{}}})},
+		{"mailbox secp256k1 peer", mailboxes(&pb.Mailbox{Addrs: [][]byte{p2p(secpID, "")}})},
+		{"mailbox too many addrs", mailboxes(&pb.Mailbox{Addrs: slices.Repeat([][]byte{p2p(mb, "/ip4/192.0.2.1/tcp/1")}, MaxCardMailboxAddrs+1)})},
+		{"too many mailboxes", func() []byte {
+			var ms []*pb.Mailbox
+			for range MaxCardMailboxes + 1 {
+				ms = append(ms, &pb.Mailbox{Addrs: [][]byte{p2p(mustGenerate(t).PeerID, "")}})
+			}
+			return mailboxes(ms...)
+		}()},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseCard(tt.signed)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/crypto/chacha20poly1305"
 	"google.golang.org/protobuf/proto"
 
@@ -68,6 +69,16 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 	id := fixedIdentity(t, 1)
 	card := mustSignCard(t, id, "fuzz seed")
 	code := EncodeInvite(card)
+	withMailboxes := testCard(t, id, "fuzz seed")
+	withMailboxes.Mailboxes = []CardMailbox{
+		{PeerID: fixedIdentity(t, 2).PeerID, Addrs: []ma.Multiaddr{mustAddr(t, "/ip4/192.0.2.9/tcp/4001")}},
+		{PeerID: fixedIdentity(t, 3).PeerID},
+	}
+	mailboxCard, err := id.SignCard(withMailboxes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cardUpdate := mustMarshal(t, &pb.Body{Kind: &pb.Body_CardUpdate{CardUpdate: &pb.CardUpdate{Card: mailboxCard}}})
 
 	withEncap := fuzzEnvelope(fuzzSealed(t, textBody(t, "seed"), nil))
 	withEncap.KeyEncap = bytes.Repeat([]byte{0xe1}, hpkeEncapSize)
@@ -94,6 +105,9 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 		{"FuzzDecodeInvite", "truncated-lowercase", strings.ToLower(code[:len(code)-3]), false},
 		{"FuzzParseCard", "valid", card, true},
 		{"FuzzParseCard", "no-signature", card[:len(card)-ed25519.SignatureSize-2], false},
+		{"FuzzParseCard", "mailboxes", mailboxCard, true},
+		{"FuzzDecodeInvite", "mailboxes", EncodeInvite(mailboxCard), true},
+		{"FuzzOpenEnvelope", "card-update", fuzzSealed(t, cardUpdate, nil), true},
 		{"FuzzParseEnvelope", "valid", mustMarshal(t, fuzzEnvelope([]byte("x"))), true},
 		{"FuzzParseEnvelope", "valid-with-encap", mustMarshal(t, withEncap), true},
 		{"FuzzOpenEnvelope", "text-with-card", fuzzSealed(t, textBody(t, "hello"), card), true},
@@ -191,6 +205,17 @@ func FuzzParseCard(f *testing.F) {
 		}
 		if len(card.Name) > MaxCardName || !utf8.ValidString(card.Name) || len(card.Addrs) > MaxCardAddrs || len(card.HPKEKey) != hpkePublicKeySize {
 			t.Fatalf("accepted a card over its limits: %+v", card)
+		}
+		if len(card.Mailboxes) > MaxCardMailboxes {
+			t.Fatalf("accepted a card with %d mailboxes", len(card.Mailboxes))
+		}
+		for _, mb := range card.Mailboxes {
+			if len(mb.Addrs) > MaxCardMailboxAddrs || mb.PeerID == card.PeerID {
+				t.Fatalf("accepted a card with mailbox %+v", mb)
+			}
+			if _, err := ed25519PublicKey(mb.PeerID); err != nil {
+				t.Fatalf("accepted a mailbox with peer ID %v: %v", mb.PeerID, err)
+			}
 		}
 		if _, err := ed25519PublicKey(card.PeerID); err != nil {
 			t.Fatalf("accepted a card with peer ID %v: %v", card.PeerID, err)

@@ -9,7 +9,7 @@ import (
 	"github.com/parley-im/parley/pb"
 )
 
-// Limits on a MailboxGrant (PROTOCOL.md §9.8): what a contact can make us
+// Limits on a MailboxGrant (PROTOCOL.md §9.9): what a contact can make us
 // keep and dial.
 const (
 	MaxGrantMailboxes = 8

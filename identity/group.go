@@ -99,6 +99,9 @@ func checkGroupOp(op *pb.GroupOp) error {
 		if err := checkMemberCard(op); err != nil {
 			return err
 		}
+		if _, ok := pb.GroupOp_History_name[int32(op.History)]; !ok {
+			return fmt.Errorf("%w: group history setting %d", parley.ErrMalformed, op.History)
+		}
 	case pb.GroupOp_TYPE_ADD:
 		needMember = true
 		if err := checkMemberCard(op); err != nil {
@@ -118,6 +121,10 @@ func checkGroupOp(op *pb.GroupOp) error {
 		needMember = true
 		if op.Role != pb.GroupOp_ROLE_MEMBER && op.Role != pb.GroupOp_ROLE_ADMIN {
 			return fmt.Errorf("%w: group role %d", parley.ErrMalformed, op.Role)
+		}
+	case pb.GroupOp_TYPE_SETTINGS:
+		if op.History != pb.GroupOp_HISTORY_SHARED && op.History != pb.GroupOp_HISTORY_HIDDEN {
+			return fmt.Errorf("%w: group history setting %d", parley.ErrMalformed, op.History)
 		}
 	default:
 		return fmt.Errorf("%w: group op type %d is not known", parley.ErrMalformed, op.Type)

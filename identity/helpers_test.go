@@ -102,11 +102,23 @@ func mustSignCard(t testing.TB, id *Identity, name string) []byte {
 var testHLC = parley.NewHLC(time.UnixMilli(1_700_000_000_000), 3)
 
 func cardsEqual(a, b Card) bool {
-	if a.PeerID != b.PeerID || a.Name != b.Name || !bytes.Equal(a.HPKEKey, b.HPKEKey) || len(a.Addrs) != len(b.Addrs) {
+	if a.PeerID != b.PeerID || a.Name != b.Name || !bytes.Equal(a.HPKEKey, b.HPKEKey) || !addrsEqual(a.Addrs, b.Addrs) || len(a.Mailboxes) != len(b.Mailboxes) {
 		return false
 	}
-	for i := range a.Addrs {
-		if !a.Addrs[i].Equal(b.Addrs[i]) {
+	for i := range a.Mailboxes {
+		if a.Mailboxes[i].PeerID != b.Mailboxes[i].PeerID || !addrsEqual(a.Mailboxes[i].Addrs, b.Mailboxes[i].Addrs) {
+			return false
+		}
+	}
+	return true
+}
+
+func addrsEqual(a, b []ma.Multiaddr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/mtibben/confusables"
+	"golang.org/x/text/cases"
 	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
 
@@ -110,4 +111,23 @@ func nameSkeleton(name string) string {
 		return ""
 	}
 	return confusables.Skeleton(k)
+}
+
+// TypedName is the form of a display name that a person typing it is
+// matched against: case folded, accents and emoji dropped, spaces trimmed
+// and collapsed, so "erin" finds "Erin ✨" and "zoe" finds "Zoë". It is
+// for finding contacts, never for telling them apart (NamesLookAlike).
+func TypedName(name string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(name) {
+		switch {
+		case unicode.In(r, unicode.Mn, unicode.Me, unicode.So, unicode.Sk, unicode.Cf, unicode.Co, unicode.Cs):
+			// Accents, emoji and their modifiers, joiners: not typed.
+		case unicode.IsSpace(r):
+			b.WriteRune(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return strings.Join(strings.Fields(cases.Fold().String(b.String())), " ")
 }

@@ -86,3 +86,20 @@ func TestNamesLookAlike(t *testing.T) {
 		}
 	}
 }
+
+func TestTypedName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Erin ✨":         "erin",
+		"  Bob   Smith ": "bob smith",
+		"Zoë":            "zoe",
+		"ÉMILE":          "emile",
+		"👩‍💻 Ada":        "ada",
+		"Straße":         "strasse",
+		"✨":              "",
+		"ｆｕｌｌ":           "full",
+	} {
+		if got := TypedName(in); got != want {
+			t.Errorf("TypedName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -364,6 +364,20 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if err := CheckMailboxGrant(k.MailboxGrant); err != nil {
 			return nil, err
 		}
+	case *pb.Body_FileCancel:
+		if n := len(k.FileCancel.GetFileId()); n != FileIDSize {
+			return nil, fmt.Errorf("%w: file cancel: file ID is %d bytes, want %d", parley.ErrMalformed, n, FileIDSize)
+		}
+	case *pb.Body_CardUpdate:
+		// The card itself is checked against the sender by its receiver
+		// (ParseCard, then its peer ID): here only its size.
+		if n := len(k.CardUpdate.GetCard()); n == 0 || n > MaxCardSize {
+			return nil, fmt.Errorf("%w: card update of %d bytes, want 1 to %d", parley.ErrMalformed, n, MaxCardSize)
+		}
+	case *pb.Body_MailboxOffer:
+		if _, err := CheckMailboxOffer(k.MailboxOffer); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 	}

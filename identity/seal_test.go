@@ -343,6 +343,8 @@ func TestSealRefusesBadBodies(t *testing.T) {
 		"text too long": {Kind: &pb.Body_Text{Text: &pb.Text{Text: strings.Repeat("a", parley.MaxTextBytes+1)}}},
 		"bad reply_to":  {Kind: &pb.Body_Text{Text: &pb.Text{Text: "x", ReplyTo: []byte{1, 2}}}},
 		"empty receipt": {Kind: &pb.Body_Receipt{Receipt: &pb.Receipt{Kind: pb.Receipt_KIND_READ}}},
+		"cancel, no ID": {Kind: &pb.Body_FileCancel{FileCancel: &pb.FileCancel{}}},
+		"cancel, short": {Kind: &pb.Body_FileCancel{FileCancel: &pb.FileCancel{FileId: []byte{1, 2, 3}}}},
 	}
 	for name, body := range bodies {
 		if _, _, err := d.alice.SealEnvelope(d.conv, d.sendKey, false, testHLC, mustMarshal(t, body), nil); !errors.Is(err, parley.ErrMalformed) {

@@ -69,6 +69,17 @@ func TestBenchPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Printf("READY %s\n", n.Messenger().Self().Invite)
+	case "mailbox": // a node serving mailboxes (mailbox_bench_test.go), on the data dir named, or a fresh one
+		line, _ := in.ReadString('\n')
+		if d := strings.TrimSpace(line); d != "" {
+			dir = d
+		}
+		n, err := node.New(context.Background(), node.Config{DataDir: dir, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, MailboxService: true, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		fmt.Printf("READY %s/p2p/%s\n", n.Host().Addrs()[0], n.Host().ID())
 	case "baseline":
 		db, err := badger.Open(baselineBadgerOptions(dir))
 		if err != nil {

@@ -417,3 +417,50 @@ func TestReadingIsAnnounced(t *testing.T) {
 		t.Fatalf("read events for %v, want %v", read, want)
 	}
 }
+
+// Contacts are found by the names people type (issue 14): any case, no
+// accents or emoji, a unique prefix; an ambiguous name lists who matches;
+// and a request is accepted by its name like a contact is written to.
+func TestContactsByTypedName(t *testing.T) {
+	ctx := context.Background()
+	alice := parleytest.StartNode(t, "alice")
+	erin, eric, zoe := parleytest.StartNode(t, "erin"), parleytest.StartNode(t, "eric"), parleytest.StartNode(t, "zoe")
+	for n, name := range map[*parleytest.Node]string{erin: "Erin ✨", eric: "Eric", zoe: "Zoë"} {
+		if _, _, err := alice.Messenger().AddContact(ctx, n.Messenger().Self().Invite, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for typed, want := range map[string]*parleytest.Node{
+		"erin": erin, "ERIN ✨": erin, "Eric": eric, "eri": nil, "zoe": zoe, "zo": zoe, "Z": zoe,
+	} {
+		c, err := alice.Messenger().Resolve(ctx, typed)
+		switch {
+		case want == nil && !errors.Is(err, parley.ErrAmbiguous):
+			t.Errorf("%q: %s, %v; want ambiguous", typed, c.Name, err)
+		case want == nil && !strings.Contains(err.Error(), `"Erin ✨"`) || want == nil && !strings.Contains(err.Error(), `"Eric"`):
+			t.Errorf("%q: the error does not list who matches: %v", typed, err)
+		case want != nil && (err != nil || c.PeerID != want.PeerID()):
+			t.Errorf("%q: %s (%s), %v; want %s", typed, c.Name, c.PeerID, err, want.Name)
+		}
+	}
+	if _, err := alice.Messenger().Resolve(ctx, "bob"); !errors.Is(err, parley.ErrUnknownContact) {
+		t.Errorf("bob: %v, want unknown", err)
+	}
+
+	carol := parleytest.StartNode(t, "carol")
+	if _, _, err := carol.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := carol.Messenger().Send(ctx, "alice", "hi, it's Carol", parley.ClientID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "carol's request arriving", func() bool { return carol.StatusOf("alice", m.ID) == parley.StatusDelivered })
+	if _, err := alice.Messenger().Accept(ctx, "erin"); !errors.Is(err, parley.ErrUnknownContact) {
+		t.Errorf("accepting a contact who sent no request: %v", err)
+	}
+	c, err := alice.Messenger().Accept(ctx, "carol")
+	if err != nil || c.PeerID != carol.PeerID() || c.State != parley.ContactAccepted {
+		t.Fatalf("accept carol: %+v, %v", c, err)
+	}
+}

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"context"
+
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/parley-im/parley"
@@ -19,6 +21,21 @@ func (n *Node) OutboxLen(peer string) (int, error) { return n.store.OutboxLen(pe
 // what all strangers' take.
 func (n *Node) StrangerUsage(peer string) (own, total storage.Usage, err error) {
 	return n.store.StrangerUsage(peer)
+}
+
+// ReceiveDM stores an envelope as if a mailbox handed it over.
+func (n *Node) ReceiveDM(raw []byte) error {
+	_, err := n.dm.Receive(raw)
+	return err
+}
+
+// SendCardUpdate sends the contact peer a CardUpdate carrying any card.
+func (n *Node) SendCardUpdate(peer string, signedCard []byte) error {
+	c, err := n.store.Contact(peer)
+	if err != nil {
+		return err
+	}
+	return n.dm.SendCardUpdate(c, signedCard)
 }
 
 // Outbox is what n waits to deliver to peer.
@@ -50,4 +67,10 @@ func (n *Node) MessageKind(id parley.EnvelopeID) parley.Kind {
 		return ""
 	}
 	return m.Kind
+}
+
+// SyncGroup runs one sync session for group g with remote, now.
+func (n *Node) SyncGroup(ctx context.Context, remote peer.ID, g parley.ConversationID) error {
+	_, err := n.sync.Sync(ctx, remote, g)
+	return err
 }

@@ -101,7 +101,41 @@ func (m *Messenger) AcceptFile(ctx context.Context, id string) (parley.File, err
 
 // CancelFile stops a transfer, ours or theirs.
 func (m *Messenger) CancelFile(ctx context.Context, id string) (parley.File, error) {
-	return m.n.files.Cancel(id)
+	f, err := m.n.files.Cancel(id)
+	if err != nil {
+		return f, err
+	}
+	// The DM's other side stops too: the recipient's download, or the
+	// sender's upload and its "transferring" state. (In a group the file
+	// stays the sender's to withdraw, and members serve each other.)
+	if c, ok := m.n.fileCounterpart(f); ok {
+		if err := m.n.dm.SendFileCancel(c, f.ID); err != nil {
+			return f, fmt.Errorf("cancelled here, but telling %s failed: %w", c.Name, err)
+		}
+	}
+	return f, nil
+}
+
+// fileCounterpart is the contact on the other side of a DM file: its
+// recipient for ours, its sender for theirs. A group's file, or one from
+// a stranger, has none.
+func (n *Node) fileCounterpart(f parley.File) (parley.Contact, bool) {
+	other := f.From
+	if f.Outgoing {
+		c, err := n.store.Conversation(f.Conversation)
+		if err != nil || c.Kind != parley.ConversationDM {
+			return parley.Contact{}, false
+		}
+		other = c.Peer
+	}
+	if f.Conversation != parley.DMConversationID(n.host.ID().String(), other) {
+		return parley.Contact{}, false
+	}
+	c, err := n.store.Contact(other)
+	if err != nil || c.State != parley.ContactAccepted {
+		return parley.Contact{}, false
+	}
+	return c, true
 }
 
 // Served is how many bytes of one of our offers this node has uploaded,

@@ -158,3 +158,54 @@ func TestStrangersFileWaitsForTheUser(t *testing.T) {
 		t.Fatal("the file bob fetched differs")
 	}
 }
+
+// A cancel reaches the DM's other side: the recipient declining an offer
+// ends it on the sender's side too (issue 14, bug 2: it stayed
+// "transferring"), and the sender withdrawing one ends it on the
+// recipient's side before the recipient ever asks for it (bug 1).
+func TestFileCancelReachesTheOtherSide(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	parleytest.Befriend(t, alice, bob)
+	dir := t.TempDir()
+	// Over the auto-accept limit: nothing moves until someone acts.
+	declined, _ := parleytest.RandomFile(t, dir, "declined.bin", 30<<20)
+	withdrawn, _ := parleytest.RandomFile(t, dir, "withdrawn.bin", 30<<20)
+
+	first, err := alice.Messenger().SendFile(ctx, "bob", declined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitFile(first.ID)
+	if _, err := bob.Messenger().CancelFile(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "alice seeing bob's cancel", func() bool { return alice.File(first.ID).State == parley.FileCanceled })
+	if f := alice.File(first.ID); f.Error != "the recipient cancelled it" {
+		t.Fatalf("alice's file says %q", f.Error)
+	}
+
+	second, err := alice.Messenger().SendFile(ctx, "bob", withdrawn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.WaitFile(second.ID)
+	if _, err := alice.Messenger().CancelFile(ctx, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "bob seeing alice's cancel", func() bool { return bob.File(second.ID).State == parley.FileCanceled })
+	if f := bob.File(second.ID); f.Error != "the sender cancelled it" {
+		t.Fatalf("bob's file says %q", f.Error)
+	}
+	if _, err := bob.Messenger().AcceptFile(ctx, second.ID); err == nil {
+		t.Fatal("bob could accept a withdrawn file")
+	}
+	// Neither cancel is a message anyone sees.
+	for _, v := range []struct{ n, other *parleytest.Node }{{alice, bob}, {bob, alice}} {
+		for _, m := range v.n.Messages(v.other.PeerID()) {
+			if m.Kind != parley.KindFile {
+				t.Fatalf("%s sees a %s message", v.n.Name, m.Kind)
+			}
+		}
+	}
+}

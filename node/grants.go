@@ -18,7 +18,7 @@ import (
 	"github.com/parley-im/parley/storage"
 )
 
-// Mailbox grants (PROTOCOL.md §9.8): the user hands each contact a deposit
+// Mailbox grants (PROTOCOL.md §9.9): the user hands each contact a deposit
 // capability at each of the user's mailboxes, in a DM (a MailboxGrant
 // body) through the outbox, so it survives restarts. A grant goes to
 // every accepted contact when the user adds or removes a mailbox, and to a

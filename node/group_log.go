@@ -21,6 +21,9 @@ type groupLog struct {
 	// once it ends cleanly, the member holds those under the keys both
 	// hold, and they become "sent".
 	pending []storage.PendingSend
+	// covers says which envelopes this session reconciles (the group's
+	// history setting, pubsub.Groups.SyncFilter); nil: all.
+	covers func(parley.EnvelopeID, parley.HLC) bool
 }
 
 // openLog opens a group's log for a sync session with remote, which must
@@ -34,13 +37,16 @@ func (n *Node) openLog(conv parley.ConversationID, remote peer.ID) (catchup.Log,
 		// Only statuses suffer: they stay queued until a later session.
 		n.log.Warn("group sync: listing queued messages", "group", conv, "err", err)
 	}
-	return &groupLog{n: n, id: conv, pending: pending}, nil
+	return &groupLog{n: n, id: conv, pending: pending, covers: n.groups.SyncFilter(conv, remote)}, nil
 }
 
 func (l *groupLog) KeyIDs() ([][16]byte, error) { return l.n.groups.KeyIDs(l.id) }
 
 func (l *groupLog) Scan(lo, hi parley.HLC, fn func(catchup.Item) bool) error {
 	return l.n.store.SyncScan(l.id, lo, hi, func(si storage.SyncItem) bool {
+		if l.covers != nil && !l.covers(si.ID, si.HLC) {
+			return true
+		}
 		return fn(catchup.Item{HLC: si.HLC, ID: si.ID, KeyID: si.KeyID})
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -55,14 +56,24 @@ func sameHistory(t *testing.T, group parley.ConversationID, want int, nodes ...*
 	return first
 }
 
+// shareHistory lets members added later read the group's earlier history.
+func shareHistory(t *testing.T, admin *parleytest.Node, g parley.ConversationID) {
+	t.Helper()
+	if _, err := admin.Messenger().SetGroupHistory(context.Background(), g.String(), parley.HistoryShared); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The issue's "done when": three users create a group and chat; one is
 // removed and reads nothing after; a fourth joins later and reads the
-// history.
+// history (a group that shares it: TestGroupHistorySetting has the
+// default, hidden).
 func TestGroupLifecycle(t *testing.T) {
 	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
 	parleytest.Befriend(t, alice, bob)
 	parleytest.Befriend(t, alice, carol)
 	g := parleytest.CreateGroup(t, "friends", alice, bob, carol)
+	shareHistory(t, alice, g)
 
 	before := []parley.Message{
 		alice.SendToGroup(g, "hello from alice"),
@@ -265,6 +276,7 @@ func TestInviteeCatchesUpWithoutTheInviter(t *testing.T) {
 	parleytest.Befriend(t, alice, bob)
 	parleytest.Befriend(t, alice, dave)
 	g := parleytest.CreateGroup(t, "club", alice, bob)
+	shareHistory(t, alice, g)
 	alice.SendToGroup(g, "before dave")
 	bob.SendToGroup(g, "also before dave")
 	sameHistory(t, g, 2, alice, bob)
@@ -427,5 +439,104 @@ func TestRenamedGroupInConversations(t *testing.T) {
 			}
 			return slices.ContainsFunc(convs, func(c parley.Conversation) bool { return c.ID == g && c.Name == "old friends" })
 		})
+	}
+}
+
+// A group's history setting rules what members read (issue 14, bug 8).
+// New groups hide their history: a member added later reads from when
+// they joined, and one removed and added again does not read what was
+// written in between; an admin can share it, and the invite says which.
+func TestGroupHistorySetting(t *testing.T) {
+	ctx := context.Background()
+	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	parleytest.Befriend(t, alice, bob)
+	parleytest.Befriend(t, alice, carol)
+	g := parleytest.CreateGroup(t, "club", alice, bob)
+	view := func(n *parleytest.Node) parley.Group {
+		t.Helper()
+		groups, err := n.Messenger().Groups(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range groups {
+			if v.ID == g {
+				return v
+			}
+		}
+		return parley.Group{}
+	}
+	if v := view(alice); v.History != parley.HistoryHidden {
+		t.Fatalf("a new group: %+v; want its history hidden", v)
+	}
+	alice.SendToGroup(g, "before carol")
+	sameHistory(t, g, 1, alice, bob)
+
+	invite := func(want parley.GroupHistory) {
+		t.Helper()
+		if _, err := alice.Messenger().InviteToGroup(ctx, g.String(), "carol"); err != nil {
+			t.Fatal(err)
+		}
+		parleytest.Eventually(t, "carol's invite", func() bool { return carol.GroupState(g) == parley.GroupInvited })
+		invites, err := carol.Messenger().GroupInvites(ctx)
+		if err != nil || len(invites) != 1 || invites[0].History != want {
+			t.Fatalf("carol's invites: %+v, %v; want one saying history %s", invites, err, want)
+		}
+		if _, err := carol.Messenger().AcceptGroup(ctx, g.String()); err != nil {
+			t.Fatal(err)
+		}
+		parleytest.Eventually(t, "carol holding the ops", func() bool { return len(carol.MemberIDs(g)) == 3 })
+	}
+	// syncAll has carol sync with both others now, so what she does not
+	// hold afterwards was not handed to her.
+	syncAll := func() {
+		t.Helper()
+		for _, other := range []*parleytest.Node{alice, bob} {
+			if err := carol.SyncGroup(ctx, other.Host().ID(), g); err != nil {
+				t.Fatalf("carol syncing with %s: %v", other.Name, err)
+			}
+		}
+	}
+	texts := func() []string {
+		got := carol.GroupTexts(g)
+		slices.Sort(got)
+		return got
+	}
+
+	invite(parley.HistoryHidden)
+	alice.SendToGroup(g, "after carol")
+	parleytest.Eventually(t, "carol reading what was written after she joined", func() bool { return len(carol.GroupTexts(g)) == 1 })
+	syncAll()
+	if got := texts(); !slices.Equal(got, []string{"after carol"}) {
+		t.Fatalf("carol reads %q in a group that hides its history", got)
+	}
+
+	if _, err := carol.Messenger().SetGroupHistory(ctx, g.String(), parley.HistoryShared); !errors.Is(err, parley.ErrNotAdmin) {
+		t.Fatalf("a member changing the setting: %v, want ErrNotAdmin", err)
+	}
+	if _, err := alice.Messenger().SetGroupHistory(ctx, g.String(), parley.HistoryShared); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "carol seeing the history shared", func() bool { return view(carol).History == parley.HistoryShared })
+	syncAll()
+	if got := texts(); !slices.Equal(got, []string{"after carol", "before carol"}) {
+		t.Fatalf("carol reads %q once the history is shared", got)
+	}
+
+	// Hidden again: carol is removed, the others talk, carol comes back.
+	if _, err := alice.Messenger().SetGroupHistory(ctx, g.String(), parley.HistoryHidden); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Messenger().RemoveFromGroup(ctx, g.String(), "carol"); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "carol removed", func() bool { return carol.GroupState(g) == parley.GroupRemoved })
+	alice.SendToGroup(g, "while carol was away")
+	sameHistory(t, g, 3, alice, bob)
+	invite(parley.HistoryHidden)
+	alice.SendToGroup(g, "carol is back")
+	parleytest.Eventually(t, "carol reading after her return", func() bool { return slices.Contains(carol.GroupTexts(g), "carol is back") })
+	syncAll()
+	if got := texts(); !slices.Equal(got, []string{"after carol", "before carol", "carol is back"}) {
+		t.Fatalf("carol, removed and added again, reads %q", got)
 	}
 }

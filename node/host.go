@@ -21,6 +21,7 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-im/parley/internal/inbound"
 )
@@ -88,8 +89,11 @@ type hostConfig struct {
 	// relayService: take the node to be publicly reachable and serve as
 	// a relay (Config.RelayService).
 	relayService bool
-	natPortMap   bool         // ask the LAN's gateway for a port mapping
-	log          *slog.Logger // never nil
+	natPortMap   bool // ask the LAN's gateway for a port mapping
+	// metrics is where go-libp2p registers its collectors; nil: it keeps
+	// none (Prometheus's global registry is shared state).
+	metrics *prometheus.Registry
+	log     *slog.Logger // never nil
 }
 
 // listenAddrs is the listen list a node uses: the configured one, else the
@@ -133,7 +137,7 @@ func securityOptions() libp2p.Option {
 // (relay.go), a resource manager and a connection manager. Options are
 // explicit so that no default changes under us on an upgrade.
 func newHost(cfg hostConfig) (host.Host, error) {
-	rm, err := newResourceManager(cfg.protocols)
+	rm, err := newResourceManager(cfg.protocols, cfg.metrics != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +157,13 @@ func newHost(cfg hostConfig) (host.Host, error) {
 		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
 	}
 	opts = append(opts, relayOptions(cfg)...)
+	if cfg.metrics != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(cfg.metrics))
+	} else {
+		// Prometheus registration is global state by default; several
+		// nodes share a process in tests, and a desktop app has no scraper.
+		opts = append(opts, libp2p.DisableMetrics())
+	}
 	h, err := libp2p.New(append(opts,
 		libp2p.Identity(cfg.key),
 		libp2p.ListenAddrStrings(cfg.listen...),
@@ -162,9 +173,6 @@ func newHost(cfg hostConfig) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.Ping(true),
 		libp2p.UserAgent("parley"),
-		// Prometheus registration is global state; several nodes share a
-		// process in tests, and a desktop app has no scraper.
-		libp2p.DisableMetrics(),
 	)...)
 	if err != nil {
 		cm.Close()
@@ -174,7 +182,9 @@ func newHost(cfg hostConfig) (host.Host, error) {
 	return h, nil
 }
 
-func newResourceManager(protocols []protocol.ID) (network.ResourceManager, error) {
+// newResourceManager builds the resource manager; with metrics, it reports
+// to go-libp2p's collectors (which libp2p.PrometheusRegisterer registers).
+func newResourceManager(protocols []protocol.ID, metrics bool) (network.ResourceManager, error) {
 	limits := rcmgr.DefaultLimits // a copy: never mutate the package's value
 	libp2p.SetDefaultServiceLimits(&limits)
 	for _, p := range protocols {
@@ -185,8 +195,15 @@ func newResourceManager(protocols []protocol.ID) (network.ResourceManager, error
 			rcmgr.BaseLimit{Streams: 2 * protocolPerPeer, StreamsInbound: protocolPerPeer, StreamsOutbound: protocolPerPeer, Memory: protocolPeerMem},
 			rcmgr.BaseLimitIncrease{})
 	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(resourceMemory, resourceFDs)),
-		rcmgr.WithLimitPerSubnet(subnetLimitsV4, subnetLimitsV6))
+	opts := []rcmgr.Option{rcmgr.WithLimitPerSubnet(subnetLimitsV4, subnetLimitsV6)}
+	if metrics {
+		str, err := rcmgr.NewStatsTraceReporter()
+		if err != nil {
+			return nil, fmt.Errorf("resource manager metrics: %w", err)
+		}
+		opts = append(opts, rcmgr.WithTraceReporter(str))
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.Scale(resourceMemory, resourceFDs)), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}

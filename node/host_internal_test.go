@@ -25,7 +25,7 @@ func TestResourceManagerLimitsConnectionsPerNetwork(t *testing.T) {
 		{"loopback", func(int) string { return "/ip4/127.0.0.1/tcp/4001" }, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rm, err := newResourceManager(nil)
+			rm, err := newResourceManager(nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}

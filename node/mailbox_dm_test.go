@@ -13,7 +13,7 @@ import (
 )
 
 // Tests of direct messages through mailboxes, end to end (PROTOCOL.md
-// §9.8): grants, deposits by the sender's courier, the stored status and
+// §9.9): grants, deposits by the sender's courier, the stored status and
 // receipts back through the sender's own mailboxes.
 
 // mailboxNode is a node that serves mailboxes.

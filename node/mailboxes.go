@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -112,8 +114,17 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 	if err != nil {
 		return parley.Mailbox{}, err
 	}
+	return n.addMailbox(ctx, info, nil)
+}
+
+// addMailbox registers with the mailbox info and adds it; also, when set,
+// changes the settings in the same write.
+func (n *Node) addMailbox(ctx context.Context, info peer.AddrInfo, also func(*storedSettings)) (parley.Mailbox, error) {
 	if info.ID == n.host.ID() {
 		return parley.Mailbox{}, fmt.Errorf("%w: a node cannot be its own mailbox: it is offline whenever you are", parley.ErrMalformed)
+	}
+	if err := n.checkMailboxCount(info.ID); err != nil {
+		return parley.Mailbox{}, err
 	}
 	if err := n.registerMailbox(ctx, info); err != nil {
 		return parley.Mailbox{}, err
@@ -128,6 +139,9 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 	if err != nil {
 		return parley.Mailbox{}, err
 	}
+	if also != nil {
+		also(&s)
+	}
 	if i := slices.IndexFunc(s.Mailboxes, func(x storedMailbox) bool { return x.PeerID == mb.PeerID }); i >= 0 {
 		s.Mailboxes[i] = mb
 	} else {
@@ -137,6 +151,7 @@ func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox
 		return parley.Mailbox{}, err
 	}
 	n.setMailboxes(s.Mailboxes)
+	n.announceCard() // contacts learn the mailbox from our card
 	n.log.Info("added a mailbox", "mailbox", mb.PeerID)
 	n.sendGrants()
 	return mb.view(), nil
@@ -163,6 +178,7 @@ func (m *Messenger) RemoveMailbox(ctx context.Context, peerID string) error {
 	}
 	n.setMailboxes(s.Mailboxes)
 	n.sendGrants()
+	n.announceCard() // contacts learn it is gone from our card
 	return nil
 }
 
@@ -198,6 +214,10 @@ func (n *Node) kickMailboxes() {
 // registerMailbox registers with the mailbox over a stream of its own.
 func (n *Node) registerMailbox(ctx context.Context, info peer.AddrInfo) error {
 	c, err := mailbox.Dial(ctx, n.host, info)
+	if errors.As(err, new(msmux.ErrNotSupported[protocol.ID])) {
+		// Reached, but it does not speak the protocol: not "unreachable".
+		return fmt.Errorf("%w: %s does not hold mail for others (its mailbox service is off)", parley.ErrMailboxUnavailable, info.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s is unreachable: %w", parley.ErrMailboxUnavailable, info.ID, err)
 	}

@@ -59,7 +59,8 @@ func (m *Messenger) Self() parley.Self {
 }
 
 // SetName changes our display name: on our card (so on invites and on the
-// card new contacts receive) and in groups we create or join from now on.
+// card new contacts receive), for every contact (a card update, delivered
+// through the outbox) and in groups we create or join from now on.
 func (m *Messenger) SetName(ctx context.Context, name string) (parley.Self, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -71,6 +72,7 @@ func (m *Messenger) SetName(ctx context.Context, name string) (parley.Self, erro
 	if err := m.n.saveProfile(name); err != nil {
 		return parley.Self{}, err
 	}
+	m.n.announceCard()
 	return m.Self(), nil
 }
 
@@ -109,11 +111,11 @@ func (m *Messenger) card() identity.Card {
 	if len(addrs) > maxCardAddrs {
 		addrs = addrs[:maxCardAddrs]
 	}
-	return identity.Card{PeerID: n.host.ID(), Name: name, HPKEKey: n.id.HPKEPublicKey(), Addrs: addrs}
+	return identity.Card{PeerID: n.host.ID(), Name: name, HPKEKey: n.id.HPKEPublicKey(), Addrs: addrs, Mailboxes: n.cardMailboxes()}
 }
 
 // signedCard is our signed card, sent along with a new sending key. It is
-// signed again only when the name or the addresses change: a burst of
+// signed again only when the name, the addresses or the mailboxes change: a burst of
 // messages to a new contact would otherwise sign it once per message.
 func (m *Messenger) signedCard() []byte {
 	_, signed := m.cardAndSigned()
@@ -124,13 +126,26 @@ func (m *Messenger) signedCard() []byte {
 // could not be signed).
 func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 	card := m.card()
-	key := fmt.Sprint(card.Name, card.Addrs)
+	key := fmt.Sprint(card.Name, card.Addrs, card.Mailboxes)
 	m.cardMu.Lock()
 	defer m.cardMu.Unlock()
 	if key == m.cardKey {
 		return card, m.cardSigned
 	}
 	signed, err := m.n.id.SignCard(card)
+	if err != nil && len(card.Mailboxes) > 0 {
+		// Over MaxCardSize (very long addresses): contacts can still find
+		// the mailboxes by peer ID. Failing that, the card goes without
+		// them rather than not at all.
+		card.Mailboxes = slices.Clone(card.Mailboxes)
+		for i := range card.Mailboxes {
+			card.Mailboxes[i].Addrs = nil
+		}
+		if signed, err = m.n.id.SignCard(card); err != nil {
+			card.Mailboxes = nil
+			signed, err = m.n.id.SignCard(card)
+		}
+	}
 	if err != nil {
 		m.n.log.Error("signing our contact card", "err", err)
 		return card, nil
@@ -166,12 +181,19 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 		c.AddedAt = time.Now().UTC()
 		if found {
 			c.AddedAt = old.AddedAt
+			// A card update applied before is newer than the invite
+			// may be: it stays the mark later updates must pass.
+			c.CardHLC = old.CardHLC
+			if old.CardHLC != 0 {
+				c.Mailboxes = old.Mailboxes
+			}
 		}
 		switch {
 		case name != "":
-			c.Name = name
+			// Their own name, typed again, is no name of the user's.
+			c.Name, c.LocalName = name, name != fromCard.Name
 		case keepName:
-			c.Name = old.Name // keep the name the user chose
+			c.Name, c.LocalName = old.Name, old.LocalName // keep the name the user chose
 		}
 		return true, nil
 	})
@@ -235,9 +257,18 @@ func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error
 
 // Accept makes a request a contact: their messages move out of requests,
 // and we may write back.
-func (m *Messenger) Accept(ctx context.Context, peerID string) (parley.Contact, error) {
-	if _, err := peer.Decode(peerID); err != nil {
-		return parley.Contact{}, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
+// nameOrID is a peer ID, or a request's name as Resolve takes names.
+func (m *Messenger) Accept(ctx context.Context, nameOrID string) (parley.Contact, error) {
+	peerID := nameOrID
+	if _, err := peer.Decode(nameOrID); err != nil {
+		r, err := m.matchContact(nameOrID, func(c parley.Contact) bool { return c.State != parley.ContactAccepted })
+		if err != nil {
+			if errors.Is(err, parley.ErrUnknownContact) {
+				return parley.Contact{}, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, nameOrID)
+			}
+			return parley.Contact{}, err
+		}
+		peerID = r.PeerID
 	}
 	accepted := false
 	c, err := m.n.store.UpdateContact(peerID, func(c *parley.Contact, found bool) (bool, error) {
@@ -290,10 +321,22 @@ func (m *Messenger) sendHeldReadReceipts(c parley.Contact) error {
 	return m.n.dm.SendReadReceipt(c, read)
 }
 
-// Resolve finds a contact or request by peer ID, or by name (ignoring case).
+// Resolve finds a contact or request by peer ID, or by name as a person
+// types it (matchContact).
 func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contact, error) {
+	return m.matchContact(nameOrID, func(parley.Contact) bool { return true })
+}
+
+// matchContact finds the one contact or request among those keep admits
+// that nameOrID names: its peer ID; else its name, ignoring case; else its
+// name as typed (identity.TypedName: no case, accents or emoji); else the
+// one name that starts so. At each step an accepted contact wins over
+// strangers who chose the same name, so no stranger can make a contact's
+// name ambiguous; when several still match, the error lists them.
+func (m *Messenger) matchContact(nameOrID string, keep func(parley.Contact) bool) (parley.Contact, error) {
 	nameOrID = strings.TrimSpace(nameOrID)
-	if c, err := m.n.store.Contact(nameOrID); err == nil && c.PeerID != m.n.host.ID().String() {
+	self := m.n.host.ID().String()
+	if c, err := m.n.store.Contact(nameOrID); err == nil && c.PeerID != self && keep(c) {
 		return c, nil
 	} else if err != nil && !errors.Is(err, parley.ErrNotFound) {
 		return parley.Contact{}, err
@@ -302,27 +345,37 @@ func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contac
 	if err != nil {
 		return parley.Contact{}, err
 	}
-	var found []parley.Contact
-	for _, c := range all {
-		if strings.EqualFold(c.Name, nameOrID) && c.PeerID != m.n.host.ID().String() {
-			found = append(found, c)
+	all = slices.DeleteFunc(all, func(c parley.Contact) bool { return c.PeerID == self || !keep(c) })
+	typed := identity.TypedName(nameOrID)
+	steps := []func(parley.Contact) bool{
+		func(c parley.Contact) bool { return strings.EqualFold(c.Name, nameOrID) },
+		func(c parley.Contact) bool { return typed != "" && identity.TypedName(c.Name) == typed },
+		func(c parley.Contact) bool {
+			return typed != "" && strings.HasPrefix(identity.TypedName(c.Name), typed)
+		},
+	}
+	for _, matches := range steps {
+		found := slices.DeleteFunc(slices.Clone(all), func(c parley.Contact) bool { return !matches(c) })
+		if accepted := slices.DeleteFunc(slices.Clone(found), func(c parley.Contact) bool {
+			return c.State != parley.ContactAccepted
+		}); len(accepted) > 0 {
+			found = accepted
 		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], nil
+		}
+		names := make([]string, len(found))
+		for i, c := range found {
+			names[i] = fmt.Sprintf("%q (%s)", c.Name, c.PeerID)
+		}
+		slices.Sort(names)
+		return parley.Contact{}, fmt.Errorf("%w: %d contacts match %q: %s; type more of the name, or a peer ID",
+			parley.ErrAmbiguous, len(found), nameOrID, strings.Join(names, ", "))
 	}
-	// A contact the user accepted wins over strangers who chose the same
-	// name, so no stranger can make a contact's name ambiguous.
-	if accepted := slices.DeleteFunc(slices.Clone(found), func(c parley.Contact) bool {
-		return c.State != parley.ContactAccepted
-	}); len(accepted) > 0 {
-		found = accepted
-	}
-	switch len(found) {
-	case 0:
-		return parley.Contact{}, fmt.Errorf("%w %q", parley.ErrUnknownContact, nameOrID)
-	case 1:
-		return found[0], nil
-	default:
-		return parley.Contact{}, fmt.Errorf("%w: %d contacts are called %q; use a peer ID", parley.ErrAmbiguous, len(found), nameOrID)
-	}
+	return parley.Contact{}, fmt.Errorf("%w %q", parley.ErrUnknownContact, nameOrID)
 }
 
 // SafetyNumber is the number both users see for their pair; equal numbers
@@ -405,23 +458,31 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 // markRead marks the incoming messages among shown as read, in place: only
 // what the user is shown counts as read, not the rest of a long backlog.
 func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
-	var ids []parley.EnvelopeID
+	var ids, unreceipted []parley.EnvelopeID
 	for _, msg := range shown {
-		if !msg.Outgoing && msg.Status < parley.StatusRead {
+		switch {
+		case msg.Outgoing || msg.Status >= parley.StatusRead:
+		case msg.Kind == parley.KindMailboxOffer: // offers are never receipted
+			unreceipted = append(unreceipted, msg.ID)
+		default:
 			ids = append(ids, msg.ID)
 		}
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 && len(unreceipted) == 0 {
 		return nil
 	}
-	var err error
-	if c.State == parley.ContactAccepted && len(c.HPKEKey) > 0 {
-		err = m.n.dm.SendReadReceipt(c, ids)
-	} else {
-		_, err = m.n.store.AdvanceStatus(ids, parley.StatusRead)
+	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 {
+		ids, unreceipted = nil, append(unreceipted, ids...)
 	}
-	if err != nil {
-		return err
+	if len(ids) > 0 {
+		if err := m.n.dm.SendReadReceipt(c, ids); err != nil {
+			return err
+		}
+	}
+	if len(unreceipted) > 0 {
+		if _, err := m.n.store.AdvanceStatus(unreceipted, parley.StatusRead); err != nil {
+			return err
+		}
 	}
 	for i := range shown {
 		if !shown[i].Outgoing && shown[i].Status < parley.StatusRead {

@@ -20,6 +20,16 @@ func (m *Messenger) CreateGroup(ctx context.Context, name string) (parley.Group,
 	return m.n.groups.Create(name)
 }
 
+// SetGroupHistory changes whether members added from now on read the
+// group's earlier history (admins only).
+func (m *Messenger) SetGroupHistory(ctx context.Context, group string, h parley.GroupHistory) (parley.Group, error) {
+	id, err := m.resolveGroup(group)
+	if err != nil {
+		return parley.Group{}, err
+	}
+	return m.n.groups.SetHistory(id, h)
+}
+
 // Groups lists the groups we are in or were in.
 func (m *Messenger) Groups(ctx context.Context) ([]parley.Group, error) {
 	return m.n.groups.List(parley.GroupJoined, parley.GroupLeft, parley.GroupRemoved)

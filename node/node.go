@@ -56,8 +56,14 @@ type Config struct {
 	RelayService bool
 	// MailboxService makes the node hold mail for people who registered
 	// with it (node/mailbox, PROTOCOL.md §9), under MailboxQuota and
-	// MailboxTTL. `parley run` turns it on with RelayService.
+	// MailboxTTL. `parley run` turns it on with RelayService. Neither it
+	// nor MailboxServiceOff set: the user's setting decides
+	// (Messenger.SetMailboxService; default off). Either set: it holds for
+	// the whole run, and the setting cannot change it (parley.ErrSetAtStart).
 	MailboxService bool
+	// MailboxServiceOff keeps the mailbox service off for this run,
+	// whatever the setting says (`parley run --mailbox-service=false`).
+	MailboxServiceOff bool
 	// MailboxQuota bounds each owner's mail (node/mailbox.Config.Quota);
 	// fields not above zero take its defaults: 10,000 envelopes, 100 MiB.
 	MailboxQuota storage.MailboxQuota
@@ -67,6 +73,12 @@ type Config struct {
 	// each of the user's mailboxes, beyond on start and on connecting to
 	// one. Default DefaultMailboxFetchInterval (a minute).
 	MailboxFetchInterval time.Duration
+	// MetricsAddr, when set, serves Prometheus metrics at
+	// http://MetricsAddr/metrics (host:port, used as given; see
+	// DefaultMetricsAddr): go-libp2p's (resource manager, swarm and
+	// transports, identify, relay service, AutoNAT) and the mailbox
+	// service's (node/mailbox.Service.Collector). Empty: none are kept.
+	MetricsAddr string
 	// NATPortMap asks the LAN's gateway (UPnP, NAT-PMP) to forward a port
 	// to the node. It reaches beyond this machine: tests leave it off.
 	NATPortMap bool
@@ -167,8 +179,13 @@ type Node struct {
 	sync       *catchup.Service
 	files      *files.Service
 	gsync      *groupSync
-	mailbox    *mailbox.Service // nil unless Config.MailboxService
-	msgr       *Messenger
+	// mailbox is nil while the mailbox service is off; it starts and stops
+	// under settingsMu (mailbox_service.go).
+	mailbox   atomic.Pointer[mailbox.Service]
+	mbConfig  mailbox.Config // what the service starts with
+	mbAtStart bool           // Config.MailboxService or MailboxServiceOff: the setting cannot change it
+	metrics   *metricsServer // nil unless Config.MetricsAddr
+	msgr      *Messenger
 
 	// mbList is the user's mailboxes (settings.json's, kept here for
 	// watchNetwork); mbKick has the fetcher go over them now. Capacity 1.
@@ -179,6 +196,10 @@ type Node struct {
 	// started: New returned the node; only then does Close deposit what
 	// waits for unreachable contacts.
 	started bool
+
+	// cardKick has the announcer check whether contacts have our card as
+	// it is now (cards.go). Capacity 1.
+	cardKick chan struct{}
 
 	netEvents event.Subscription // read by watchNetwork
 	ctx       context.Context    // cancelled by Close; owns background dials
@@ -210,7 +231,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1)}
+	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
+		cardKick: make(chan struct{}, 1)}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -223,6 +245,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if cfg.PublicDHT && n.psk != nil {
 		return nil, fmt.Errorf("node: %w", errPublicDHTPrivate)
+	}
+	if cfg.MailboxService && cfg.MailboxServiceOff {
+		return nil, errors.New("node: MailboxService and MailboxServiceOff are both set")
 	}
 	bootstrap, err := parseAddrInfos(cfg.Bootstrap)
 	if err != nil {
@@ -239,6 +264,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}()
 
+	if cfg.MetricsAddr != "" {
+		if n.metrics, err = serveMetrics(cfg.MetricsAddr, newMetricsRegistry(), cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
@@ -272,7 +302,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	relays := &relaySource{bootstrap: bootstrap}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
 		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID}, gater: cfg.ConnectionGater,
-		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, log: cfg.Logger,
+		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}
@@ -326,8 +356,12 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
-		OnMailboxGrant:   func(from peer.ID, first bool) { n.onGrant(from, first) },
-		Deposit:          n.depositAt,
+		OnMailboxGrant: func(from peer.ID, first bool) { n.onGrant(from, first) },
+		Deposit:        n.depositAt,
+		OnFileCancel: func(conv parley.ConversationID, from peer.ID, id string) error {
+			return n.files.OnCancel(conv, from, id)
+		},
+		OnCardUpdate:     n.applyCard,
 		Logger:           cfg.Logger,
 		RetryMin:         cfg.RetryMin,
 		RetryMax:         cfg.RetryMax,
@@ -396,15 +430,14 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.dm.Start(); err != nil {
 		return nil, err
 	}
-	if cfg.MailboxService {
-		if n.mailbox, err = mailbox.New(mailbox.Config{
-			Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger,
-		}); err != nil {
+	n.mbConfig = mailbox.Config{Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger}
+	n.mbAtStart = cfg.MailboxService || cfg.MailboxServiceOff
+	if cfg.MailboxService || !n.mbAtStart && settings.MailboxService != nil && *settings.MailboxService {
+		svc, err := n.startMailboxService()
+		if err != nil {
 			return nil, err
 		}
-		if err := n.mailbox.Start(); err != nil {
-			return nil, err
-		}
+		n.mailbox.Store(svc)
 	}
 	n.wg.Add(1)
 	go n.gsync.run()
@@ -418,6 +451,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go n.keepContactsInReach(reconnect)
 	n.wg.Add(1)
 	go n.resumeOnSpace()
+	n.checkCardAnnounced()
+	n.wg.Add(1)
+	go n.announceLoop()
 	fetchEvery := cfg.MailboxFetchInterval
 	if fetchEvery <= 0 {
 		fetchEvery = DefaultMailboxFetchInterval
@@ -466,8 +502,10 @@ func (n *Node) Close() error {
 		n.dm.DepositPending(ctx)
 		cancel()
 	}
-	if n.mailbox != nil {
-		errs = append(errs, n.mailbox.Close())
+	// No service starts after the cancel above (SetMailboxService checks
+	// ctx under settingsMu).
+	if svc := n.mailbox.Load(); svc != nil {
+		errs = append(errs, svc.Close())
 	}
 	if n.groups != nil {
 		errs = append(errs, n.groups.Close())
@@ -497,6 +535,9 @@ func (n *Node) Close() error {
 	}
 	if n.store != nil {
 		errs = append(errs, n.store.Close())
+	}
+	if n.metrics != nil {
+		errs = append(errs, n.metrics.close())
 	}
 	if n.lock != nil {
 		errs = append(errs, n.lock.release())

@@ -29,6 +29,16 @@ type storedSettings struct {
 	// Mailboxes are the nodes that hold the user's mail while the user is
 	// offline (mailboxes.go).
 	Mailboxes []storedMailbox `json:"mailboxes,omitempty"`
+	// AnnouncedCard is a digest of the card content (name, mailboxes)
+	// last sent to contacts (cards.go).
+	AnnouncedCard string `json:"announced_card,omitempty"`
+	// MailboxService: hold mail for others (mailbox_service.go); default
+	// off. Config.MailboxService or MailboxServiceOff override it.
+	MailboxService *bool `json:"mailbox_service,omitempty"`
+	// MailboxOffersAnswered: for each contact (peer ID) whose offer to
+	// hold the user's mail was answered, the HLC of the newest offer
+	// answered; that offer and older ones are closed. One entry a contact.
+	MailboxOffersAnswered map[string]parley.HLC `json:"mailbox_offers_answered,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {
@@ -61,6 +71,9 @@ func (m *Messenger) Settings(ctx context.Context) parley.Settings {
 		AutoAcceptBytes: max(m.n.files.AutoAccept(), -1),
 		Downloads:       m.n.downloads,
 		PublicDHT:       m.n.pub.Load() != nil,
+		// Read without settingsMu: a toggle under way shows either side.
+		MailboxService:        m.n.mailbox.Load() != nil,
+		MailboxServiceAtStart: m.n.mbAtStart,
 	}
 }
 

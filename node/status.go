@@ -42,12 +42,16 @@ func (m *Messenger) Status() parley.NetworkStatus {
 		PrivateNetwork: n.psk != nil,
 		Disk:           diskStatus(n.store.Space()),
 	}
-	if n.mailbox != nil {
+	if svc := n.mailbox.Load(); svc != nil {
 		st.MailboxService = true
 		if l, err := n.store.MailboxLoad(); err != nil {
 			n.log.Warn("reading the mailbox's load", "err", err)
 		} else {
-			st.Mailbox = parley.MailboxLoad{Owners: l.Owners, Envelopes: l.Count, Bytes: l.Bytes}
+			s := svc.Stats()
+			st.Mailbox = parley.MailboxLoad{
+				Owners: l.Owners, Envelopes: l.Count, Bytes: l.Bytes, MaxOwners: svc.MaxAccounts(),
+				Deposits: int64(s.Deposits), Refused: int64(s.DepositsRefused), Delivered: int64(s.Acked),
+			}
 		}
 	}
 	if pub := n.pub.Load(); pub != nil {

@@ -69,7 +69,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 0}
 }
 
 type GroupOp_Type int32
@@ -77,12 +77,13 @@ type GroupOp_Type int32
 const (
 	GroupOp_TYPE_UNSPECIFIED GroupOp_Type = 0
 	// Starts the group; valid only from the creator named by the group ID.
-	GroupOp_TYPE_CREATE GroupOp_Type = 1
-	GroupOp_TYPE_ADD    GroupOp_Type = 2 // admin: add member (with its key and name) as role
-	GroupOp_TYPE_REMOVE GroupOp_Type = 3 // admin: remove member
-	GroupOp_TYPE_LEAVE  GroupOp_Type = 4 // the author leaves
-	GroupOp_TYPE_RENAME GroupOp_Type = 5 // admin: the group is now called name
-	GroupOp_TYPE_ROLE   GroupOp_Type = 6 // admin: member's role becomes role
+	GroupOp_TYPE_CREATE   GroupOp_Type = 1
+	GroupOp_TYPE_ADD      GroupOp_Type = 2 // admin: add member (with its key and name) as role
+	GroupOp_TYPE_REMOVE   GroupOp_Type = 3 // admin: remove member
+	GroupOp_TYPE_LEAVE    GroupOp_Type = 4 // the author leaves
+	GroupOp_TYPE_RENAME   GroupOp_Type = 5 // admin: the group is now called name
+	GroupOp_TYPE_ROLE     GroupOp_Type = 6 // admin: member's role becomes role
+	GroupOp_TYPE_SETTINGS GroupOp_Type = 7 // admin: the group's settings become history
 )
 
 // Enum value maps for GroupOp_Type.
@@ -95,6 +96,7 @@ var (
 		4: "TYPE_LEAVE",
 		5: "TYPE_RENAME",
 		6: "TYPE_ROLE",
+		7: "TYPE_SETTINGS",
 	}
 	GroupOp_Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED": 0,
@@ -104,6 +106,7 @@ var (
 		"TYPE_LEAVE":       4,
 		"TYPE_RENAME":      5,
 		"TYPE_ROLE":        6,
+		"TYPE_SETTINGS":    7,
 	}
 )
 
@@ -131,7 +134,59 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 0}
+}
+
+// History: whether members read what was written before they joined.
+type GroupOp_History int32
+
+const (
+	// Groups created before the setting existed: shared.
+	GroupOp_HISTORY_UNSPECIFIED GroupOp_History = 0
+	GroupOp_HISTORY_SHARED      GroupOp_History = 1
+	// Members sync only what was written while they were members.
+	GroupOp_HISTORY_HIDDEN GroupOp_History = 2
+)
+
+// Enum value maps for GroupOp_History.
+var (
+	GroupOp_History_name = map[int32]string{
+		0: "HISTORY_UNSPECIFIED",
+		1: "HISTORY_SHARED",
+		2: "HISTORY_HIDDEN",
+	}
+	GroupOp_History_value = map[string]int32{
+		"HISTORY_UNSPECIFIED": 0,
+		"HISTORY_SHARED":      1,
+		"HISTORY_HIDDEN":      2,
+	}
+)
+
+func (x GroupOp_History) Enum() *GroupOp_History {
+	p := new(GroupOp_History)
+	*p = x
+	return p
+}
+
+func (x GroupOp_History) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupOp_History) Descriptor() protoreflect.EnumDescriptor {
+	return file_pb_envelope_proto_enumTypes[2].Descriptor()
+}
+
+func (GroupOp_History) Type() protoreflect.EnumType {
+	return &file_pb_envelope_proto_enumTypes[2]
+}
+
+func (x GroupOp_History) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupOp_History.Descriptor instead.
+func (GroupOp_History) EnumDescriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 1}
 }
 
 type GroupOp_Role int32
@@ -167,11 +222,11 @@ func (x GroupOp_Role) String() string {
 }
 
 func (GroupOp_Role) Descriptor() protoreflect.EnumDescriptor {
-	return file_pb_envelope_proto_enumTypes[2].Descriptor()
+	return file_pb_envelope_proto_enumTypes[3].Descriptor()
 }
 
 func (GroupOp_Role) Type() protoreflect.EnumType {
-	return &file_pb_envelope_proto_enumTypes[2]
+	return &file_pb_envelope_proto_enumTypes[3]
 }
 
 func (x GroupOp_Role) Number() protoreflect.EnumNumber {
@@ -180,7 +235,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 2}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -364,6 +419,9 @@ type Body struct {
 	//	*Body_GroupKeys
 	//	*Body_FileOffer
 	//	*Body_MailboxGrant
+	//	*Body_FileCancel
+	//	*Body_CardUpdate
+	//	*Body_MailboxOffer
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -460,6 +518,33 @@ func (x *Body) GetMailboxGrant() *MailboxGrant {
 	return nil
 }
 
+func (x *Body) GetFileCancel() *FileCancel {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_FileCancel); ok {
+			return x.FileCancel
+		}
+	}
+	return nil
+}
+
+func (x *Body) GetCardUpdate() *CardUpdate {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_CardUpdate); ok {
+			return x.CardUpdate
+		}
+	}
+	return nil
+}
+
+func (x *Body) GetMailboxOffer() *MailboxOffer {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_MailboxOffer); ok {
+			return x.MailboxOffer
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -489,8 +574,25 @@ type Body_FileOffer struct {
 
 type Body_MailboxGrant struct {
 	// DMs only: the mailboxes the sender lets the recipient deposit at
-	// (PROTOCOL.md §9.8). Field 6 is reserved for it across branches.
+	// (PROTOCOL.md §9.9).
 	MailboxGrant *MailboxGrant `protobuf:"bytes,6,opt,name=mailbox_grant,json=mailboxGrant,proto3,oneof"`
+}
+
+type Body_FileCancel struct {
+	// DMs only: the other side withdrew or declined a file of this
+	// conversation (PROTOCOL.md §8).
+	FileCancel *FileCancel `protobuf:"bytes,9,opt,name=file_cancel,json=fileCancel,proto3,oneof"`
+}
+
+type Body_CardUpdate struct {
+	// DMs only: the sender's contact card changed (name, mailboxes).
+	CardUpdate *CardUpdate `protobuf:"bytes,7,opt,name=card_update,json=cardUpdate,proto3,oneof"`
+}
+
+type Body_MailboxOffer struct {
+	// DMs only: the sender offers its node as the recipient's mailbox
+	// (PROTOCOL.md §9).
+	MailboxOffer *MailboxOffer `protobuf:"bytes,8,opt,name=mailbox_offer,json=mailboxOffer,proto3,oneof"`
 }
 
 func (*Body_Text) isBody_Kind() {}
@@ -504,6 +606,73 @@ func (*Body_GroupKeys) isBody_Kind() {}
 func (*Body_FileOffer) isBody_Kind() {}
 
 func (*Body_MailboxGrant) isBody_Kind() {}
+
+func (*Body_FileCancel) isBody_Kind() {}
+
+func (*Body_CardUpdate) isBody_Kind() {}
+
+func (*Body_MailboxOffer) isBody_Kind() {}
+
+// MailboxOffer: the sender's node serves mailboxes and offers to hold the
+// recipient's mail while the recipient is offline. The mailbox is the
+// sender's own node: a receiver refuses an offer whose peer_id is not the
+// envelope's signer, and one from a peer who is not an accepted contact.
+// Accepting is registering with the mailbox (/parley/mailbox/1.0.0), as
+// for any mailbox the user adds; nothing is sent back. Offers are never
+// receipted.
+type MailboxOffer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mailbox's peer ID (binary form): the sender's.
+	PeerId []byte `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	// Multiaddrs (binary form) the mailbox listens on, at most 16.
+	Addrs         [][]byte `protobuf:"bytes,2,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxOffer) Reset() {
+	*x = MailboxOffer{}
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxOffer) ProtoMessage() {}
+
+func (x *MailboxOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxOffer.ProtoReflect.Descriptor instead.
+func (*MailboxOffer) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *MailboxOffer) GetPeerId() []byte {
+	if x != nil {
+		return x.PeerId
+	}
+	return nil
+}
+
+func (x *MailboxOffer) GetAddrs() [][]byte {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
 
 // FileOffer describes a file its sender serves over /parley/file/1.0.0.
 // Everything needed to fetch, decrypt and verify it travels here, sealed.
@@ -533,7 +702,7 @@ type FileOffer struct {
 
 func (x *FileOffer) Reset() {
 	*x = FileOffer{}
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +714,7 @@ func (x *FileOffer) String() string {
 func (*FileOffer) ProtoMessage() {}
 
 func (x *FileOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +727,7 @@ func (x *FileOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileOffer.ProtoReflect.Descriptor instead.
 func (*FileOffer) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FileOffer) GetFileId() []byte {
@@ -617,6 +786,53 @@ func (x *FileOffer) GetKey() []byte {
 	return nil
 }
 
+// FileCancel says that its sender no longer takes part in a transfer: the
+// file's sender withdrew it, or its recipient cancelled or declined it.
+type FileCancel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 16 bytes: the file_id of the offer.
+	FileId        []byte `protobuf:"bytes,1,opt,name=file_id,json=fileId,proto3" json:"file_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileCancel) Reset() {
+	*x = FileCancel{}
+	mi := &file_pb_envelope_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileCancel) ProtoMessage() {}
+
+func (x *FileCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileCancel.ProtoReflect.Descriptor instead.
+func (*FileCancel) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *FileCancel) GetFileId() []byte {
+	if x != nil {
+		return x.FileId
+	}
+	return nil
+}
+
 type Text struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -628,7 +844,7 @@ type Text struct {
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +856,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +869,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Text) GetText() string {
@@ -681,7 +897,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +909,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +922,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -740,14 +956,16 @@ type GroupOp struct {
 	// ADD, ROLE.
 	Role GroupOp_Role `protobuf:"varint,5,opt,name=role,proto3,enum=parley.envelope.GroupOp_Role" json:"role,omitempty"`
 	// CREATE: the 32-byte nonce that, with the creator's peer ID, hashes to the group ID.
-	Nonce         []byte `protobuf:"bytes,6,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Nonce []byte `protobuf:"bytes,6,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// CREATE, SETTINGS.
+	History       GroupOp_History `protobuf:"varint,8,opt,name=history,proto3,enum=parley.envelope.GroupOp_History" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupOp) Reset() {
 	*x = GroupOp{}
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +977,7 @@ func (x *GroupOp) String() string {
 func (*GroupOp) ProtoMessage() {}
 
 func (x *GroupOp) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +990,7 @@ func (x *GroupOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
 func (*GroupOp) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GroupOp) GetType() GroupOp_Type {
@@ -824,6 +1042,13 @@ func (x *GroupOp) GetNonce() []byte {
 	return nil
 }
 
+func (x *GroupOp) GetHistory() GroupOp_History {
+	if x != nil {
+		return x.History
+	}
+	return GroupOp_HISTORY_UNSPECIFIED
+}
+
 // GroupKeys hands a member the keys of a group. Sent over the DM protocol,
 // so it travels sealed to the recipient alone.
 type GroupKeys struct {
@@ -836,14 +1061,17 @@ type GroupKeys struct {
 	Invite bool `protobuf:"varint,4,opt,name=invite,proto3" json:"invite,omitempty"`
 	// Some current members' peer IDs (binary form), so that an invitee can
 	// find someone to catch up from when the inviter is offline.
-	Members       [][]byte `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	Members [][]byte `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	// The group's history setting as the sender knows it, so an invite can
+	// say before it is accepted whether earlier messages will be readable.
+	History       GroupOp_History `protobuf:"varint,6,opt,name=history,proto3,enum=parley.envelope.GroupOp_History" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupKeys) Reset() {
 	*x = GroupKeys{}
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1083,7 @@ func (x *GroupKeys) String() string {
 func (*GroupKeys) ProtoMessage() {}
 
 func (x *GroupKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1096,7 @@ func (x *GroupKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
 func (*GroupKeys) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GroupKeys) GetGroupId() []byte {
@@ -906,6 +1134,13 @@ func (x *GroupKeys) GetMembers() [][]byte {
 	return nil
 }
 
+func (x *GroupKeys) GetHistory() GroupOp_History {
+	if x != nil {
+		return x.History
+	}
+	return GroupOp_HISTORY_UNSPECIFIED
+}
+
 // GroupKey is one epoch's key.
 type GroupKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -922,7 +1157,7 @@ type GroupKey struct {
 
 func (x *GroupKey) Reset() {
 	*x = GroupKey{}
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1169,7 @@ func (x *GroupKey) String() string {
 func (*GroupKey) ProtoMessage() {}
 
 func (x *GroupKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1182,7 @@ func (x *GroupKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
 func (*GroupKey) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GroupKey) GetKeyId() []byte {
@@ -983,7 +1218,7 @@ type MailboxGrant struct {
 
 func (x *MailboxGrant) Reset() {
 	*x = MailboxGrant{}
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1230,7 @@ func (x *MailboxGrant) String() string {
 func (*MailboxGrant) ProtoMessage() {}
 
 func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1243,7 @@ func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxGrant.ProtoReflect.Descriptor instead.
 func (*MailboxGrant) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MailboxGrant) GetMailboxes() []*GrantedMailbox {
@@ -1033,7 +1268,7 @@ type GrantedMailbox struct {
 
 func (x *GrantedMailbox) Reset() {
 	*x = GrantedMailbox{}
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1280,7 @@ func (x *GrantedMailbox) String() string {
 func (*GrantedMailbox) ProtoMessage() {}
 
 func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1293,7 @@ func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantedMailbox.ProtoReflect.Descriptor instead.
 func (*GrantedMailbox) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GrantedMailbox) GetPeerId() []byte {
@@ -1089,6 +1324,55 @@ func (x *GrantedMailbox) GetToken() []byte {
 	return nil
 }
 
+// CardUpdate hands a contact the sender's current contact card, when its
+// name or mailboxes change. It is applied, not displayed, and only if its
+// envelope's HLC is newer than the last card applied (PROTOCOL.md §4).
+type CardUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An encoded SignedCard (identity/pb/card.proto) for the sender's peer ID,
+	// signed by the sender; at most 4096 bytes.
+	Card          []byte `protobuf:"bytes,1,opt,name=card,proto3" json:"card,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardUpdate) Reset() {
+	*x = CardUpdate{}
+	mi := &file_pb_envelope_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardUpdate) ProtoMessage() {}
+
+func (x *CardUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardUpdate.ProtoReflect.Descriptor instead.
+func (*CardUpdate) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CardUpdate) GetCard() []byte {
+	if x != nil {
+		return x.Card
+	}
+	return nil
+}
+
 var File_pb_envelope_proto protoreflect.FileDescriptor
 
 const file_pb_envelope_proto_rawDesc = "" +
@@ -1108,7 +1392,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xe8\x02\n" +
+	"senderCard\"\xae\x04\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -1117,8 +1401,16 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeys\x12;\n" +
 	"\n" +
 	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOffer\x12D\n" +
-	"\rmailbox_grant\x18\x06 \x01(\v2\x1d.parley.envelope.MailboxGrantH\x00R\fmailboxGrantB\x06\n" +
-	"\x04kind\"\xd3\x01\n" +
+	"\rmailbox_grant\x18\x06 \x01(\v2\x1d.parley.envelope.MailboxGrantH\x00R\fmailboxGrant\x12>\n" +
+	"\vfile_cancel\x18\t \x01(\v2\x1b.parley.envelope.FileCancelH\x00R\n" +
+	"fileCancel\x12>\n" +
+	"\vcard_update\x18\a \x01(\v2\x1b.parley.envelope.CardUpdateH\x00R\n" +
+	"cardUpdate\x12D\n" +
+	"\rmailbox_offer\x18\b \x01(\v2\x1d.parley.envelope.MailboxOfferH\x00R\fmailboxOfferB\x06\n" +
+	"\x04kind\"=\n" +
+	"\fMailboxOffer\x12\x17\n" +
+	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
+	"\x05addrs\x18\x02 \x03(\fR\x05addrs\"\xd3\x01\n" +
 	"\tFileOffer\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1129,7 +1421,10 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"chunk_size\x18\x05 \x01(\rR\tchunkSize\x12!\n" +
 	"\fchunk_hashes\x18\x06 \x01(\fR\vchunkHashes\x12\x12\n" +
 	"\x04root\x18\a \x01(\fR\x04root\x12\x10\n" +
-	"\x03key\x18\b \x01(\fR\x03key\"5\n" +
+	"\x03key\x18\b \x01(\fR\x03key\"%\n" +
+	"\n" +
+	"FileCancel\x12\x17\n" +
+	"\afile_id\x18\x01 \x01(\fR\x06fileId\"5\n" +
 	"\x04Text\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
 	"\breply_to\x18\x02 \x01(\fR\areplyTo\"\xa0\x01\n" +
@@ -1139,7 +1434,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eKIND_DELIVERED\x10\x01\x12\r\n" +
-	"\tKIND_READ\x10\x02\"\xb7\x03\n" +
+	"\tKIND_READ\x10\x02\"\xd3\x04\n" +
 	"\aGroupOp\x121\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1d.parley.envelope.GroupOp.TypeR\x04type\x12\x16\n" +
 	"\x06member\x18\x02 \x01(\fR\x06member\x12&\n" +
@@ -1148,7 +1443,8 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"memberName\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x121\n" +
 	"\x04role\x18\x05 \x01(\x0e2\x1d.parley.envelope.GroupOp.RoleR\x04role\x12\x14\n" +
-	"\x05nonce\x18\x06 \x01(\fR\x05nonce\"|\n" +
+	"\x05nonce\x18\x06 \x01(\fR\x05nonce\x12:\n" +
+	"\ahistory\x18\b \x01(\x0e2 .parley.envelope.GroupOp.HistoryR\ahistory\"\x8f\x01\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTYPE_CREATE\x10\x01\x12\f\n" +
@@ -1157,18 +1453,24 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"TYPE_LEAVE\x10\x04\x12\x0f\n" +
 	"\vTYPE_RENAME\x10\x05\x12\r\n" +
-	"\tTYPE_ROLE\x10\x06\"=\n" +
+	"\tTYPE_ROLE\x10\x06\x12\x11\n" +
+	"\rTYPE_SETTINGS\x10\a\"J\n" +
+	"\aHistory\x12\x17\n" +
+	"\x13HISTORY_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eHISTORY_SHARED\x10\x01\x12\x12\n" +
+	"\x0eHISTORY_HIDDEN\x10\x02\"=\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x01\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x02\"\x9b\x01\n" +
+	"ROLE_ADMIN\x10\x02\"\xd7\x01\n" +
 	"\tGroupKeys\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\fR\agroupId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
 	"\x04keys\x18\x03 \x03(\v2\x19.parley.envelope.GroupKeyR\x04keys\x12\x16\n" +
 	"\x06invite\x18\x04 \x01(\bR\x06invite\x12\x18\n" +
-	"\amembers\x18\x05 \x03(\fR\amembers\"E\n" +
+	"\amembers\x18\x05 \x03(\fR\amembers\x12:\n" +
+	"\ahistory\x18\x06 \x01(\x0e2 .parley.envelope.GroupOp.HistoryR\ahistory\"E\n" +
 	"\bGroupKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\fR\x05keyId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
@@ -1179,7 +1481,10 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
 	"\x05addrs\x18\x02 \x03(\fR\x05addrs\x12\x14\n" +
 	"\x05nonce\x18\x03 \x01(\fR\x05nonce\x12\x14\n" +
-	"\x05token\x18\x04 \x01(\fR\x05tokenB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
+	"\x05token\x18\x04 \x01(\fR\x05token\" \n" +
+	"\n" +
+	"CardUpdate\x12\x12\n" +
+	"\x04card\x18\x01 \x01(\fR\x04cardB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
 
 var (
 	file_pb_envelope_proto_rawDescOnce sync.Once
@@ -1193,41 +1498,50 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 	return file_pb_envelope_proto_rawDescData
 }
 
-var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_pb_envelope_proto_goTypes = []any{
 	(Receipt_Kind)(0),      // 0: parley.envelope.Receipt.Kind
 	(GroupOp_Type)(0),      // 1: parley.envelope.GroupOp.Type
-	(GroupOp_Role)(0),      // 2: parley.envelope.GroupOp.Role
-	(*Envelope)(nil),       // 3: parley.envelope.Envelope
-	(*Sealed)(nil),         // 4: parley.envelope.Sealed
-	(*Body)(nil),           // 5: parley.envelope.Body
-	(*FileOffer)(nil),      // 6: parley.envelope.FileOffer
-	(*Text)(nil),           // 7: parley.envelope.Text
-	(*Receipt)(nil),        // 8: parley.envelope.Receipt
-	(*GroupOp)(nil),        // 9: parley.envelope.GroupOp
-	(*GroupKeys)(nil),      // 10: parley.envelope.GroupKeys
-	(*GroupKey)(nil),       // 11: parley.envelope.GroupKey
-	(*MailboxGrant)(nil),   // 12: parley.envelope.MailboxGrant
-	(*GrantedMailbox)(nil), // 13: parley.envelope.GrantedMailbox
+	(GroupOp_History)(0),   // 2: parley.envelope.GroupOp.History
+	(GroupOp_Role)(0),      // 3: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),       // 4: parley.envelope.Envelope
+	(*Sealed)(nil),         // 5: parley.envelope.Sealed
+	(*Body)(nil),           // 6: parley.envelope.Body
+	(*MailboxOffer)(nil),   // 7: parley.envelope.MailboxOffer
+	(*FileOffer)(nil),      // 8: parley.envelope.FileOffer
+	(*FileCancel)(nil),     // 9: parley.envelope.FileCancel
+	(*Text)(nil),           // 10: parley.envelope.Text
+	(*Receipt)(nil),        // 11: parley.envelope.Receipt
+	(*GroupOp)(nil),        // 12: parley.envelope.GroupOp
+	(*GroupKeys)(nil),      // 13: parley.envelope.GroupKeys
+	(*GroupKey)(nil),       // 14: parley.envelope.GroupKey
+	(*MailboxGrant)(nil),   // 15: parley.envelope.MailboxGrant
+	(*GrantedMailbox)(nil), // 16: parley.envelope.GrantedMailbox
+	(*CardUpdate)(nil),     // 17: parley.envelope.CardUpdate
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	7,  // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	8,  // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	9,  // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	10, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
-	6,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	12, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
-	0,  // 6: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 7: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	2,  // 8: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	11, // 9: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	13, // 10: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	10, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	11, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	12, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	13, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	8,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
+	15, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
+	9,  // 6: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
+	17, // 7: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
+	7,  // 8: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
+	0,  // 9: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 10: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	3,  // 11: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 12: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	14, // 13: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 14: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	16, // 15: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1242,14 +1556,17 @@ func file_pb_envelope_proto_init() {
 		(*Body_GroupKeys)(nil),
 		(*Body_FileOffer)(nil),
 		(*Body_MailboxGrant)(nil),
+		(*Body_FileCancel)(nil),
+		(*Body_CardUpdate)(nil),
+		(*Body_MailboxOffer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   11,
+			NumEnums:      4,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -41,6 +41,14 @@ func reject(format string, args ...any) error { return &rejection{fmt.Sprintf(fo
 // sync brings it again once we hold those ops.
 var errNotCaughtUp = errors.New("group state not caught up yet")
 
+// errNotShared: a message written while we were not a member of a group
+// that hides its history (or before we hold the op that added us back).
+// Not stored and held against no one, like errNotCaughtUp: a message that
+// reached us by gossip around our (re)joining, which sync would not hand
+// us (SyncFilter), is not kept either; one we are entitled to comes again
+// by sync once we hold the ops.
+var errNotShared = errors.New("written while we were not a member of a group that hides its history")
+
 // validator checks and stores what arrives on a group's topic. It stores
 // before it accepts, so whatever we forward is already durable here.
 func (s *Groups) validator(g *group) gossipsub.ValidatorEx {
@@ -61,7 +69,7 @@ func (s *Groups) validator(g *group) gossipsub.ValidatorEx {
 		case errors.As(err, &rej):
 			s.log.Debug("rejected a group message", "group", g.id, "from", from, "err", err)
 			return gossipsub.ValidationReject
-		case errors.Is(err, errNotCaughtUp):
+		case errors.Is(err, errNotCaughtUp), errors.Is(err, errNotShared):
 			s.log.Debug("ignored a group message", "group", g.id, "from", from, "err", err)
 			return gossipsub.ValidationIgnore
 		case err != nil:
@@ -107,7 +115,7 @@ func (s *Groups) Ingest(id parley.ConversationID, envs [][]byte) (added, rejecte
 		case errors.As(err, &rej):
 			s.log.Debug("rejected a synced group envelope", "group", id, "err", err)
 			rejected++
-		case errors.Is(err, errNotCaughtUp):
+		case errors.Is(err, errNotCaughtUp), errors.Is(err, errNotShared):
 		case err != nil:
 			return err
 		}
@@ -262,6 +270,9 @@ func (s *Groups) admit(g *group, in *incoming) error {
 			return errNotCaughtUp
 		}
 		return nil
+	}
+	if g.state.Created && g.state.History == parley.HistoryHidden && !g.state.WasMember(s.self, in.msg.HLC) {
+		return errNotShared
 	}
 	if g.state.WasMember(author, in.msg.HLC) {
 		return nil
@@ -481,6 +492,7 @@ func (s *Groups) OnGroupKeys(from peer.ID, gk *pb.GroupKeys) error {
 				r.Name = gk.Name
 			}
 			r.State, r.InvitedBy, r.MemberHints = parley.GroupInvited, from.String(), hints
+			r.InviteHistory = historyOf(gk.History)
 			return true, nil
 		})
 		if err != nil {

@@ -59,7 +59,8 @@ func (s *Groups) Create(name string) (parley.Group, error) {
 		return parley.Group{}, err
 	}
 	op := &pb.GroupOp{Type: pb.GroupOp_TYPE_CREATE, Name: name, Nonce: nonce,
-		MemberHpkeKey: s.cfg.Identity.HPKEPublicKey(), MemberName: s.cfg.SelfName()}
+		MemberHpkeKey: s.cfg.Identity.HPKEPublicKey(), MemberName: s.cfg.SelfName(),
+		History: pb.GroupOp_HISTORY_HIDDEN}
 	if _, err := s.write(g, &pb.Body{Kind: &pb.Body_GroupOp{GroupOp: op}}); err != nil {
 		return parley.Group{}, err
 	}
@@ -105,7 +106,7 @@ func (s *Groups) Invite(id parley.ConversationID, c parley.Contact) (parley.Grou
 // sendKeys hands c the group's keys: all of them (only), or just one.
 func (s *Groups) sendKeys(g *group, c parley.Contact, invite bool, only *identity.SendKey) error {
 	g.mu.Lock()
-	gk := &pb.GroupKeys{GroupId: g.id[:], Name: g.name(), Invite: invite}
+	gk := &pb.GroupKeys{GroupId: g.id[:], Name: g.name(), Invite: invite, History: historyPB(g.history())}
 	for kid, k := range g.keys {
 		if only == nil || only.ID == kid {
 			gk.Keys = append(gk.Keys, &pb.GroupKey{KeyId: k.ID[:], Key: k.Key[:], Hlc: uint64(g.keyHLC[kid])})
@@ -249,6 +250,32 @@ func (s *Groups) Rename(id parley.ConversationID, name string) (parley.Group, er
 	op := &pb.GroupOp{Type: pb.GroupOp_TYPE_RENAME, Name: name}
 	if _, err := s.write(g, &pb.Body{Kind: &pb.Body_GroupOp{GroupOp: op}}); err != nil {
 		return parley.Group{}, err
+	}
+	return s.View(id)
+}
+
+// SetHistory changes whether members added from now on read the group's
+// earlier history (admins only). It rules what members sync with each
+// other from then on (SyncFilter); what a member already holds stays.
+func (s *Groups) SetHistory(id parley.ConversationID, h parley.GroupHistory) (parley.Group, error) {
+	if _, err := parley.ParseGroupHistory(string(h)); err != nil {
+		return parley.Group{}, err
+	}
+	g, err := s.joined(id)
+	if err != nil {
+		return parley.Group{}, err
+	}
+	g.mu.Lock()
+	admin, same := g.state.IsAdmin(s.self), g.state.History == h
+	g.mu.Unlock()
+	if !admin {
+		return parley.Group{}, parley.ErrNotAdmin
+	}
+	if !same {
+		op := &pb.GroupOp{Type: pb.GroupOp_TYPE_SETTINGS, History: historyPB(h)}
+		if _, err := s.write(g, &pb.Body{Kind: &pb.Body_GroupOp{GroupOp: op}}); err != nil {
+			return parley.Group{}, err
+		}
 	}
 	return s.View(id)
 }

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/pb"
 )
 
 // Group names are trimmed and checked here alone: the API and the CLI pass
@@ -156,5 +160,74 @@ func TestAddConcurrentWithRekeyGetsTheNewKey(t *testing.T) {
 	}
 	if hasKey(t, carol, g.ID, newKey) {
 		t.Fatal("carol got the key of the epoch that removed her")
+	}
+}
+
+// A member who has seen someone removed but not yet the new epoch's key
+// does not write under the old key, which the removed member holds: the
+// send waits for the key, and is refused if it does not come.
+func TestNoSendUnderAKeyTheDepartedHold(t *testing.T) {
+	tn := newTestNet()
+	alice, bob, carol := tn.start(t, "alice"), tn.start(t, "bob"), tn.start(t, "carol")
+	g, err := alice.groups.Create("club")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite(t, alice, bob, g.ID)
+	invite(t, alice, carol, g.ID)
+
+	type handover struct {
+		from peer.ID
+		keys *pb.GroupKeys
+	}
+	held := make(chan handover, 4)
+	tn.mu.Lock()
+	tn.intercept = func(from peer.ID, to *member, keys *pb.GroupKeys) bool {
+		if to != bob {
+			return false
+		}
+		held <- handover{from, keys}
+		return true
+	}
+	tn.mu.Unlock()
+	if err := alice.groups.Remove(g.ID, carol.host.ID()); err != nil {
+		t.Fatal(err)
+	}
+	syncOps(t, alice, bob, g.ID) // bob sees the removal; the new key is held back
+
+	defer func(d time.Duration) { RekeyWait = d }(RekeyWait)
+	RekeyWait = 200 * time.Millisecond
+	if _, err := bob.groups.Send(g.ID, "just us now", parley.ClientID{}); !errors.Is(err, parley.ErrRekeying) {
+		t.Fatalf("bob's send before the new key came: %v, want ErrRekeying", err)
+	}
+	if ts := texts(t, bob, g.ID); len(ts) != 0 {
+		t.Fatalf("a refused send was stored: %q", ts)
+	}
+
+	// The key arrives while a send waits: the send goes, under it.
+	RekeyWait = time.Minute
+	go func() {
+		h := <-held
+		if err := bob.groups.OnGroupKeys(h.from, h.keys); err != nil {
+			t.Error(err)
+		}
+	}()
+	sent, err := bob.groups.Send(g.ID, "just us now", parley.ClientID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := bob.store.Envelope(sent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := identity.ParseEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := carol.store.GroupKeys(g.ID)
+	for _, k := range keys {
+		if _, err := identity.OpenEnvelope(parsed, &identity.SendKey{ID: k.ID, Key: k.Key}); err == nil {
+			t.Fatal("carol can open what bob wrote after her removal")
+		}
 	}
 }

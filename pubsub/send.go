@@ -3,6 +3,7 @@ package pubsub
 import (
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -76,6 +77,13 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 	if err != nil {
 		return parley.Message{}, err
 	}
+	if _, op := body.Kind.(*pb.Body_GroupOp); !op {
+		// Ops may go under the old key (the one removed reads of their
+		// removal); what members say may not.
+		if err := s.awaitFreshKey(g); err != nil {
+			return parley.Message{}, err
+		}
+	}
 	g.mu.Lock()
 	key, topic := g.current, g.topic
 	g.mu.Unlock()
@@ -121,6 +129,39 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 		}
 	}
 	return msg, nil
+}
+
+// RekeyWait bounds how long a send waits for the key of the epoch an admin
+// starts after a member left (it travels by DM, so usually within a
+// round trip); after it, the send is refused with parley.ErrRekeying.
+var RekeyWait = 10 * time.Second
+
+// awaitFreshKey waits, up to RekeyWait, until the key we seal with is newer
+// than the latest departure from the group: a member who has seen someone
+// leave but not yet the new key would otherwise write under a key the one
+// who left holds.
+func (s *Groups) awaitFreshKey(g *group) error {
+	g.mu.Lock()
+	stale, newKey := g.staleKey()
+	g.mu.Unlock()
+	if !stale {
+		return nil
+	}
+	timer := time.NewTimer(RekeyWait)
+	defer timer.Stop()
+	for stale {
+		select {
+		case <-newKey:
+		case <-timer.C:
+			return fmt.Errorf("%w: someone left and the new key is on its way from an admin; nothing was sent, try again shortly", parley.ErrRekeying)
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+		g.mu.Lock()
+		stale, newKey = g.staleKey()
+		g.mu.Unlock()
+	}
+	return nil
 }
 
 // Held records that a member holds these of our queued messages (a sync

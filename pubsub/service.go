@@ -71,6 +71,7 @@ type group struct {
 	keys    map[[identity.KeyIDSize]byte]*identity.SendKey
 	keyHLC  map[[identity.KeyIDSize]byte]parley.HLC
 	current *identity.SendKey // the newest epoch's key: what we seal with
+	newKey  chan struct{}     // closed when current changes; nil until someone waits
 	topic   *gossipsub.Topic  // nil unless joined
 	sub     *gossipsub.Subscription
 	stop    context.CancelFunc // ends the subscription's reader
@@ -185,7 +186,25 @@ func (g *group) addKey(k *identity.SendKey, hlc parley.HLC) {
 	if g.current == nil || hlc > g.keyHLC[g.current.ID] ||
 		hlc == g.keyHLC[g.current.ID] && string(k.ID[:]) > string(g.current.ID[:]) {
 		g.current = k
+		if g.newKey != nil {
+			close(g.newKey)
+			g.newKey = nil
+		}
 	}
+}
+
+// staleKey reports whether the current key's epoch began before someone
+// left, so that whoever left could read what it seals, while an admin is
+// there to start a new epoch; then newKeyCh is closed when a newer key
+// comes. Call with g.mu held.
+func (g *group) staleKey() (stale bool, newKeyCh <-chan struct{}) {
+	if g.current == nil || g.state.LastDeparture <= g.keyHLC[g.current.ID] || !g.state.HasAdmin() {
+		return false, nil
+	}
+	if g.newKey == nil {
+		g.newKey = make(chan struct{})
+	}
+	return true, g.newKey
 }
 
 // newestKeyHLC is when the current epoch began.

@@ -56,9 +56,14 @@ type State struct {
 	Creator peer.ID
 	Name    string
 	Members map[peer.ID]*Member
+	// History is the group's history setting (CREATE, then SETTINGS).
+	History parley.GroupHistory
 	spans   map[peer.ID][]span
 	// LastChange is the HLC of the newest op that took effect.
 	LastChange parley.HLC
+	// LastDeparture is the HLC of the newest REMOVE or LEAVE that took
+	// effect: a key whose epoch began before it is known to whoever left.
+	LastDeparture parley.HLC
 }
 
 // Replay computes the state of group from its ops, in any order.
@@ -88,6 +93,7 @@ func (s *State) apply(op Op) bool {
 			return false
 		}
 		s.Created, s.Creator, s.Name = true, op.Author, b.Name
+		s.History = historyOf(b.History)
 		s.add(op, op.Author, parley.RoleAdmin, b.MemberName, b.MemberHpkeKey)
 		return true
 	}
@@ -108,8 +114,10 @@ func (s *State) apply(op Op) bool {
 			return false
 		}
 		s.remove(target, op.HLC)
+		s.LastDeparture = op.HLC
 	case pb.GroupOp_TYPE_LEAVE:
 		s.remove(op.Author, op.HLC)
+		s.LastDeparture = op.HLC
 	case pb.GroupOp_TYPE_RENAME:
 		if !admin {
 			return false
@@ -121,6 +129,11 @@ func (s *State) apply(op Op) bool {
 			return false
 		}
 		m.Role = roleOf(b.Role)
+	case pb.GroupOp_TYPE_SETTINGS:
+		if !admin {
+			return false
+		}
+		s.History = historyOf(b.History)
 	default: // CREATE again, or unknown
 		return false
 	}
@@ -148,8 +161,42 @@ func roleOf(r pb.GroupOp_Role) parley.Role {
 	return parley.RoleMember
 }
 
+// historyOf reads a history setting from an op; groups created before the
+// setting existed shared their history.
+func historyOf(h pb.GroupOp_History) parley.GroupHistory {
+	if h == pb.GroupOp_HISTORY_HIDDEN {
+		return parley.HistoryHidden
+	}
+	return parley.HistoryShared
+}
+
+// historyPB is the op field for a history setting.
+func historyPB(h parley.GroupHistory) pb.GroupOp_History {
+	if h == parley.HistoryHidden {
+		return pb.GroupOp_HISTORY_HIDDEN
+	}
+	return pb.GroupOp_HISTORY_SHARED
+}
+
+// SharedWith reports whether a message written at hlc belongs to what a
+// and b share: all of it in a shared-history group; in a hidden-history
+// group, only what was written while both were members.
+func (s *State) SharedWith(a, b peer.ID, hlc parley.HLC) bool {
+	return s.History != parley.HistoryHidden || s.WasMember(a, hlc) && s.WasMember(b, hlc)
+}
+
 // IsMember reports whether p is a member now.
 func (s *State) IsMember(p peer.ID) bool { return s.Members[p] != nil }
+
+// HasAdmin reports whether anyone may still add members and start epochs.
+func (s *State) HasAdmin() bool {
+	for _, m := range s.Members {
+		if m.Role == parley.RoleAdmin {
+			return true
+		}
+	}
+	return false
+}
 
 // IsAdmin reports whether p is an admin now.
 func (s *State) IsAdmin(p peer.ID) bool {

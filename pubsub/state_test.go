@@ -201,3 +201,52 @@ func FuzzReplayConverges(f *testing.F) {
 		}
 	})
 }
+
+// The history setting: shared for groups created before it existed,
+// changed by admins only, and what two members share follows from it and
+// from their membership intervals.
+func TestReplayHistory(t *testing.T) {
+	p := testPeers(t, 3)
+	alice, bob, carol := p[0], p[1], p[2]
+	m := newOpMaker(alice)
+	create := m.create(alice, 10)
+	if s := Replay(m.group, []Op{create}); s.History != parley.HistoryShared {
+		t.Fatalf("a CREATE without the setting: history %q, want shared", s.History)
+	}
+	settings := func(author peer.ID, hlc parley.HLC, h pb.GroupOp_History) Op {
+		return m.op(author, hlc, &pb.GroupOp{Type: pb.GroupOp_TYPE_SETTINGS, History: h})
+	}
+	ops := []Op{
+		create,
+		settings(alice, 11, pb.GroupOp_HISTORY_HIDDEN),
+		m.add(alice, bob, 20, pb.GroupOp_ROLE_MEMBER),
+		m.add(alice, carol, 30, pb.GroupOp_ROLE_MEMBER),
+		settings(bob, 31, pb.GroupOp_HISTORY_SHARED), // not an admin: skipped
+		m.remove(alice, carol, 40),
+		m.add(alice, carol, 50, pb.GroupOp_ROLE_MEMBER),
+	}
+	s := Replay(m.group, ops)
+	if s.History != parley.HistoryHidden {
+		t.Fatalf("history %q after a member's SETTINGS, want hidden", s.History)
+	}
+	for _, c := range []struct {
+		a, b peer.ID
+		hlc  parley.HLC
+		want bool
+	}{
+		{alice, bob, 15, false},   // before bob joined
+		{alice, bob, 25, true},    // both members
+		{bob, carol, 25, false},   // before carol joined
+		{bob, carol, 35, true},    // carol's first interval
+		{bob, carol, 45, false},   // carol removed
+		{carol, alice, 55, true},  // carol back
+		{carol, carol, 45, false}, // not even to herself
+	} {
+		if got := s.SharedWith(c.a, c.b, c.hlc); got != c.want {
+			t.Errorf("SharedWith(%s, %s, %d) = %v, want %v", c.a, c.b, c.hlc, got, c.want)
+		}
+	}
+	if s := Replay(m.group, append(ops, settings(alice, 60, pb.GroupOp_HISTORY_SHARED))); s.History != parley.HistoryShared || !s.SharedWith(bob, carol, 45) {
+		t.Fatalf("an admin sharing the history: %q", s.History)
+	}
+}

@@ -47,6 +47,9 @@ type testNet struct {
 	onEvent func(name string, ev parley.Event)
 	// routerOpts, likewise, adds options to each member's router.
 	routerOpts func(name string) []gossipsub.Option
+	// intercept, when set, sees each key handover first and may keep it
+	// (true): the handover then does not happen.
+	intercept func(from peer.ID, to *member, keys *pb.GroupKeys) bool
 }
 
 func (tn *testNet) member(p string) *member {
@@ -85,6 +88,12 @@ func (tn *testNet) start(t *testing.T, name string) *member {
 		SelfName: func() string { return name },
 		SendKeys: func(to parley.Contact, keys *pb.GroupKeys) error {
 			if dst := tn.member(to.PeerID); dst != nil {
+				tn.mu.Lock()
+				intercept := tn.intercept
+				tn.mu.Unlock()
+				if intercept != nil && intercept(h.ID(), dst, proto.CloneOf(keys)) {
+					return nil
+				}
 				return dst.groups.OnGroupKeys(h.ID(), proto.CloneOf(keys))
 			}
 			return nil

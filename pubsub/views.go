@@ -58,6 +58,18 @@ func (g *group) name() string {
 	return g.rec.Name
 }
 
+// history is the group's history setting: the ops' once we hold them,
+// else the invite's. Call with g.mu held.
+func (g *group) history() parley.GroupHistory {
+	if g.state != nil && g.state.Created {
+		return g.state.History
+	}
+	if g.rec.InviteHistory != "" {
+		return g.rec.InviteHistory
+	}
+	return parley.HistoryShared
+}
+
 // memberCount is how many members the group has: the ops' count once we
 // hold them, else the invite's (the members it named, its sender and us).
 // An invite names at most identity.MaxGroupMembersHint members. Call with
@@ -76,7 +88,7 @@ func (g *group) memberCount() int {
 
 // view is the group as listed. Call with g.mu held.
 func (s *Groups) view(g *group) parley.Group {
-	v := parley.Group{ID: g.id, Name: g.name(), State: g.rec.State, InvitedBy: g.rec.InvitedBy, Members: g.memberCount()}
+	v := parley.Group{ID: g.id, Name: g.name(), State: g.rec.State, InvitedBy: g.rec.InvitedBy, Members: g.memberCount(), History: g.history()}
 	if m := g.state.Members[s.self]; m != nil {
 		v.Role = m.Role
 	}
@@ -228,6 +240,36 @@ func (s *Groups) MaySync(id parley.ConversationID, remote peer.ID) bool {
 		return g.state.IsMember(remote)
 	}
 	return remote.String() == g.rec.InvitedBy || slices.Contains(g.rec.MemberHints, remote.String())
+}
+
+// SyncFilter says which of a group's envelopes a sync session with remote
+// covers: every op, and the messages both sides may read under the group's
+// history setting (State.SharedWith). Both sides apply the same rule to
+// their own sets, so reconciliation still converges; in a hidden-history
+// group a member therefore never receives, from a member that follows the
+// protocol, what was written while it was not a member. nil: everything
+// (a shared-history group, or one whose ops we do not hold yet).
+func (s *Groups) SyncFilter(id parley.ConversationID, remote peer.ID) func(parley.EnvelopeID, parley.HLC) bool {
+	g, err := s.get(id)
+	if err != nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.state.Created || g.state.History != parley.HistoryHidden {
+		return nil
+	}
+	// A State is never changed once built (applyOp replays into a new
+	// one), so the closure may read this one without the lock.
+	state := g.state
+	ops := make(map[parley.EnvelopeID]bool, len(g.ops))
+	for _, o := range g.ops {
+		ops[o.ID] = true
+	}
+	self := s.self
+	return func(id parley.EnvelopeID, hlc parley.HLC) bool {
+		return ops[id] || state.SharedWith(self, remote, hlc)
+	}
 }
 
 // KeyIDs lists the keys we hold for a group.

@@ -151,29 +151,48 @@ func decodeConversation(b []byte) (parley.Conversation, error) {
 // as they are (the golden files pin them) whatever the domain types become.
 // Field order matters too: it is the order of the bytes.
 
-// storedContact is the c/ record.
+// storedContact is the c/ record. The fields after AddedAt came with card
+// updates; a record written before them reads as a contact with no local
+// name, no mailboxes and no card update applied.
 type storedContact struct {
-	PeerID  string    `json:"peer_id"`
-	Name    string    `json:"name"`
-	HPKEKey []byte    `json:"hpke_key,omitempty"`
-	Addrs   []string  `json:"addrs,omitempty"`
-	State   string    `json:"state"`
-	AddedAt time.Time `json:"added_at"`
+	PeerID    string          `json:"peer_id"`
+	Name      string          `json:"name"`
+	HPKEKey   []byte          `json:"hpke_key,omitempty"`
+	Addrs     []string        `json:"addrs,omitempty"`
+	State     string          `json:"state"`
+	AddedAt   time.Time       `json:"added_at"`
+	LocalName bool            `json:"local_name,omitempty"`
+	Mailboxes []storedMailbox `json:"mailboxes,omitempty"`
+	CardHLC   uint64          `json:"card_hlc,omitempty"`
+}
+
+// storedMailbox is one of a contact's mailboxes in a c/ record.
+type storedMailbox struct {
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs,omitempty"`
 }
 
 func encodeContact(c parley.Contact) ([]byte, error) {
-	return encodeJSON("contact "+c.PeerID, storedContact{
+	s := storedContact{
 		PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs,
-		State: string(c.State), AddedAt: c.AddedAt,
-	})
+		State: string(c.State), AddedAt: c.AddedAt, LocalName: c.LocalName, CardHLC: uint64(c.CardHLC),
+	}
+	for _, mb := range c.Mailboxes {
+		s.Mailboxes = append(s.Mailboxes, storedMailbox{PeerID: mb.PeerID, Addrs: mb.Addrs})
+	}
+	return encodeJSON("contact "+c.PeerID, s)
 }
 
 func decodeContact(b []byte) (parley.Contact, error) {
 	s, err := decodeJSON[storedContact]("contact", b)
-	return parley.Contact{
+	c := parley.Contact{
 		PeerID: s.PeerID, Name: s.Name, HPKEKey: s.HPKEKey, Addrs: s.Addrs,
-		State: parley.ContactState(s.State), AddedAt: s.AddedAt,
-	}, err
+		State: parley.ContactState(s.State), AddedAt: s.AddedAt, LocalName: s.LocalName, CardHLC: parley.HLC(s.CardHLC),
+	}
+	for _, mb := range s.Mailboxes {
+		c.Mailboxes = append(c.Mailboxes, parley.Mailbox{PeerID: mb.PeerID, Addrs: mb.Addrs})
+	}
+	return c, err
 }
 
 // storedFile is the f/ record: the fields of the offer and transfer
@@ -226,18 +245,20 @@ func decodeFile(b []byte) (FileRecord, error) {
 
 // storedGroup is the g/ record.
 type storedGroup struct {
-	ID          hexID     `json:"id"`
-	Name        string    `json:"name"`
-	State       string    `json:"state"`
-	InvitedBy   string    `json:"invited_by,omitempty"`
-	MemberHints []string  `json:"member_hints,omitempty"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          hexID    `json:"id"`
+	Name        string   `json:"name"`
+	State       string   `json:"state"`
+	InvitedBy   string   `json:"invited_by,omitempty"`
+	MemberHints []string `json:"member_hints,omitempty"`
+	// Added with the history setting; absent in older records.
+	InviteHistory string    `json:"invite_history,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func encodeGroup(g Group) ([]byte, error) {
 	return encodeJSON("group "+g.ID.String(), storedGroup{
 		ID: hexID(g.ID), Name: g.Name, State: string(g.State),
-		InvitedBy: g.InvitedBy, MemberHints: g.MemberHints, UpdatedAt: g.UpdatedAt,
+		InvitedBy: g.InvitedBy, MemberHints: g.MemberHints, InviteHistory: string(g.InviteHistory), UpdatedAt: g.UpdatedAt,
 	})
 }
 
@@ -245,7 +266,7 @@ func decodeGroup(b []byte) (Group, error) {
 	s, err := decodeJSON[storedGroup]("group", b)
 	return Group{
 		ID: parley.ConversationID(s.ID), Name: s.Name, State: parley.GroupState(s.State),
-		InvitedBy: s.InvitedBy, MemberHints: s.MemberHints, UpdatedAt: s.UpdatedAt,
+		InvitedBy: s.InvitedBy, MemberHints: s.MemberHints, InviteHistory: parley.GroupHistory(s.InviteHistory), UpdatedAt: s.UpdatedAt,
 	}, err
 }
 

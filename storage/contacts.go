@@ -175,9 +175,7 @@ func (cc *contactCache) put(c parley.Contact, seq uint64) {
 	if old, ok := cc.m[c.PeerID]; ok && old.seq > seq {
 		return
 	}
-	c.Addrs = slices.Clone(c.Addrs)
-	c.HPKEKey = slices.Clone(c.HPKEKey)
-	cc.m[c.PeerID] = cachedContact{c: c, seq: seq}
+	cc.m[c.PeerID] = cachedContact{c: clone(c), seq: seq}
 }
 
 func (cc *contactCache) get(peerID string) (parley.Contact, bool) {
@@ -201,6 +199,10 @@ func (cc *contactCache) all() []parley.Contact {
 func clone(c parley.Contact) parley.Contact {
 	c.Addrs = slices.Clone(c.Addrs)
 	c.HPKEKey = slices.Clone(c.HPKEKey)
+	c.Mailboxes = slices.Clone(c.Mailboxes)
+	for i := range c.Mailboxes {
+		c.Mailboxes[i].Addrs = slices.Clone(c.Mailboxes[i].Addrs)
+	}
 	return c
 }
 

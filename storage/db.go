@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	parley "github.com/parley-im/parley"
 )
 
@@ -63,6 +64,11 @@ type Options struct {
 	// writable again. Called from the store's own goroutine: it must not
 	// block, nor call back into the store's writes. Optional.
 	OnSpace func(SpaceState)
+
+	// plaintext writes the store unencrypted and uncompressed, so that a
+	// test can search its raw files for what must not be there. Only
+	// tests set it (export_test.go): no user can.
+	plaintext bool
 }
 
 // DB is the node's store. Its methods are safe for concurrent use. Writes go
@@ -113,6 +119,7 @@ func Open(opts Options) (*DB, error) {
 	switch {
 	case opts.Dir == "":
 		return nil, errors.New("storage: Options.Dir is required")
+	case opts.plaintext:
 	case len(opts.EncryptionKey) == 0:
 		return nil, errors.New("storage: an encryption key is required (Options.EncryptionKey): the store is never written unencrypted")
 	case len(opts.EncryptionKey) != 32:
@@ -131,6 +138,9 @@ func Open(opts Options) (*DB, error) {
 		quit:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
+	}
+	if opts.plaintext {
+		db.bopts = db.bopts.WithEncryptionKey(nil).WithCompression(options.None)
 	}
 	if err := db.openBadger(); err != nil {
 		return nil, err

@@ -86,6 +86,16 @@ func goldenCases() []goldenCase {
 			PeerID: bob, Name: "Bob", HPKEKey: []byte{0xb0, 0xb1, 0xb2},
 			Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, State: parley.ContactAccepted, AddedAt: at,
 		}, encodeContact, decodeContact),
+		// With what card updates added: a local name, the contact's
+		// mailboxes and the HLC of the card applied last.
+		golden("contact-card.json", parley.Contact{
+			PeerID: bob, Name: "Bobby", HPKEKey: []byte{0xb0}, State: parley.ContactAccepted, AddedAt: at,
+			LocalName: true, CardHLC: 0x0193_a1b2_c3d4_0004,
+			Mailboxes: []parley.Mailbox{
+				{PeerID: carol, Addrs: []string{"/ip4/192.0.2.7/tcp/4001", "/ip4/192.0.2.7/udp/4001/quic-v1"}},
+				{PeerID: self},
+			},
+		}, encodeContact, decodeContact),
 		golden("contact-request.json", parley.Contact{
 			PeerID: carol, State: parley.ContactRequest,
 		}, encodeContact, decodeContact),

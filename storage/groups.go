@@ -26,7 +26,10 @@ type Group struct {
 	// MemberHints are members an invite named, to catch up from before
 	// we hold the ops.
 	MemberHints []string
-	UpdatedAt   time.Time
+	// InviteHistory is the history setting the invite announced, shown
+	// until we hold the ops ("" for invites from before the setting).
+	InviteHistory parley.GroupHistory
+	UpdatedAt     time.Time
 }
 
 // GroupKey is one epoch key of a group.

@@ -200,10 +200,10 @@ func isUnread(m parley.Message) bool {
 	return !m.Outgoing && displayed(m) && m.Status < parley.StatusRead
 }
 
-// displayed: a message the user sees in the conversation (a text or a
-// file); the other kinds are stored for idempotency only.
+// displayed: a message the user sees in the conversation (a text, a file
+// or a mailbox offer); the other kinds are stored for idempotency only.
 func displayed(m parley.Message) bool {
-	return m.Kind == parley.KindText || m.Kind == parley.KindFile
+	return m.Kind == parley.KindText || m.Kind == parley.KindFile || m.Kind == parley.KindMailboxOffer
 }
 
 // bumpConversation upserts the conversation of a new text message.

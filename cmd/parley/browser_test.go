@@ -134,8 +134,22 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 	a.WaitJS("Bob among the members", `[...document.querySelectorAll('.member-name')].some(e => e.textContent.startsWith('Bob'))`)
 	a.WaitRole("button", "Remove Bob")
 	a.Shoot("group-members")
+	// New groups hide their history from new members; the admin's box
+	// changes it for every member (issue 14, bug 8).
+	historyIs := func(want string) func() bool {
+		return func() bool {
+			out, code := alice.Try("group", "list", "--json")
+			return code == 0 && strings.Contains(out, `"history": "`+want+`"`)
+		}
+	}
+	parleytest.Eventually(t, "the new group's history hidden", historyIs("hidden"))
+	a.Click("checkbox", "New members can read earlier messages")
+	parleytest.Eventually(t, "the history shared", historyIs("shared"))
+	a.Click("checkbox", "New members can read earlier messages")
+	parleytest.Eventually(t, "the history hidden again", historyIs("hidden"))
 
 	bb.Click("link", "Book club from Alice")
+	bb.WaitText("not what was written before you joined")
 	bb.Shoot("group-invitation")
 	bb.Click("button", "Accept invitation to Book club")
 	bb.WaitRole("textbox", "Message")
@@ -161,8 +175,17 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 	a.Shoot("conversations")
 	a.ShootDark("conversations")
 
-	a.Click("link", "Network")
+	// By keyboard, as a screen reader user moves: Enter on the link.
+	a.Do("press Enter on the Network link", chromedp.Focus(`link "Network"`, parleytest.ByRole("link", "Network")), chromedp.KeyEvent("\r"))
 	a.WaitText("Connected peers (")
+	// Focus moves to the new screen's heading, for screen readers, and
+	// draws no ring there (issue 14: it looked like a stray frame).
+	if ring := parleytest.Eval[string](a, "the focused heading's outline", `(() => {
+		const e = document.activeElement;
+		return e.tagName + ' ' + getComputedStyle(e).outlineStyle;
+	})()`); ring != "H2 none" {
+		t.Errorf("after navigating, the focused element and its outline: %q, want \"H2 none\"", ring)
+	}
 	a.Shoot("network")
 	a.Click("link", "Settings")
 	a.WaitRole("textbox", "Display name")
@@ -217,6 +240,23 @@ func TestBrowserTwoPeopleChat(t *testing.T) {
 		return r.top >= s.top - 1 && r.bottom <= s.bottom + 1;
 	})()`, first))
 	a.Shoot("history")
+
+	// Alice changes her name in Settings: Bob's open page shows it, live,
+	// on their conversation, in his list, and on her messages in the group
+	// (issue 14, bug 7: it never reached him).
+	bb.Click("link", "Book club")
+	bb.WaitJS("alice's message signed Alice", `[...document.querySelectorAll('.messages .msg .sender')].some(e => e.textContent === 'Alice')`)
+	a.Click("link", "Settings")
+	a.WaitRole("textbox", "Display name")
+	parleytest.Eval[bool](a, "clear the display name", `(document.querySelector('.stack input[name=name]').value = '', true)`)
+	a.TypeIn("textbox", "Display name", "Alice Liddell")
+	a.Click("button", "Save")
+	a.WaitText("Saved")
+	bb.WaitJS("alice's group message under her new name", `[...document.querySelectorAll('.messages .msg .sender')].some(e => e.textContent === 'Alice Liddell')`)
+	bb.WaitRole("link", "Alice Liddell")
+	bb.Click("link", "Alice Liddell")
+	bb.WaitJS("the conversation titled with her new name", `document.querySelector('.chat h2')?.textContent === 'Alice Liddell'`)
+	bb.Shoot("renamed-contact")
 }
 
 // Without a session the page refuses and says how to log in; a used link

@@ -222,8 +222,8 @@ func newRequestsCmd(g *globals) *cobra.Command {
 
 func newAcceptCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "accept PEER",
-		Short: "Accept a request: the peer becomes a contact",
+		Use:   "accept NAME|PEER",
+		Short: "Accept a request (by its name or peer ID): the peer becomes a contact",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.call(cmd, func(ctx context.Context, c *client.Client) error {

@@ -27,7 +27,8 @@ func TestGroupsFromTheCLI(t *testing.T) {
 		p.CLI("contact", "add", alice.Invite(), "--name", "alice")
 	}
 	var created parleytest.CLIGroup
-	alice.CLIJSON(&created, "group", "create", "friends")
+	// Shared history: dave, added last, reads what came before him.
+	alice.CLIJSON(&created, "group", "create", "friends", "--history", "shared")
 	if created.Name != "friends" || len(created.ID) != 64 {
 		t.Fatalf("group create --json: %+v", created)
 	}
@@ -92,6 +93,12 @@ func TestGroupsFromTheCLI(t *testing.T) {
 	// By ID: until dave holds every op, the name his ops give may still be
 	// "old friends" (bob's rename back needs bob's promotion first).
 	parleytest.Eventually(t, "dave reading the history", func() bool { return len(dave.GroupTexts(created.ID)) == 4 })
+	if out := alice.CLI("group", "history", "friends", "hidden"); out != "friends: members read what is written while they are members\n" {
+		t.Fatalf("group history printed %q", out)
+	}
+	if out, code := alice.Try("group", "history", "friends", "sometimes"); code != 2 {
+		t.Fatalf("group history with a bad setting: exit %d, %q", code, out)
+	}
 	if got := carol.GroupTexts("friends"); len(got) != 3 {
 		t.Fatalf("carol holds %q after her removal", got)
 	}

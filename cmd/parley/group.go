@@ -26,7 +26,7 @@ func newGroupCmd(g *globals) *cobra.Command {
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
 			return usageError{errors.New("group needs a subcommand: " +
-				"create, list, invites, invite, accept, decline, members, remove, role, rename, leave, send or messages")}
+				"create, list, invites, invite, accept, decline, members, remove, role, rename, history, leave, send or messages")}
 		},
 	}
 	cmd.AddCommand(
@@ -40,6 +40,7 @@ func newGroupCmd(g *globals) *cobra.Command {
 		newGroupRemoveCmd(g),
 		newGroupRoleCmd(g),
 		newGroupRenameCmd(g),
+		newGroupHistoryCmd(g),
 		newGroupLeaveCmd(g),
 		newGroupSendCmd(g),
 		newGroupMessagesCmd(g),
@@ -50,16 +51,79 @@ func newGroupCmd(g *globals) *cobra.Command {
 // newGroupCreateCmd prints only the new group's ID, for scripts:
 // G=$(parley group create team); parley group invite "$G" bob.
 func newGroupCreateCmd(g *globals) *cobra.Command {
-	return viewCmd(g, &cobra.Command{
+	var history string
+	cmd := viewCmd(g, &cobra.Command{
 		Use:   "create NAME",
 		Short: "Start a group with you as its admin; prints its ID",
+		Long:  "Start a group with you as its admin; prints its ID.\n\n" + historyHelp,
 		Args:  usageArgs(cobra.ExactArgs(1)),
 	}, func(ctx context.Context, c *client.Client, args []string) (client.GroupView, error) {
-		return c.CreateGroup(ctx, args[0])
+		h, err := parseHistory(history)
+		if err != nil {
+			return client.GroupView{}, err
+		}
+		return c.CreateGroup(ctx, args[0], h)
 	}, func(w io.Writer, gv client.GroupView) error {
 		_, err := fmt.Fprintln(w, gv.ID)
 		return err
 	})
+	cmd.Flags().StringVar(&history, "history", string(parley.HistoryHidden), "what members added later read: hidden (from when they join) or shared (the earlier messages too)")
+	return cmd
+}
+
+// historyHelp explains a group's history setting.
+const historyHelp = `History: in a group whose history is "hidden" (the default), members read
+what is written while they are members: someone added later starts from when
+they joined, and a member removed and added again does not read what was
+written in between. "shared" lets members added later read the earlier
+messages too. The members' nodes enforce it, not cryptography: a member can
+always pass on what they read.`
+
+func parseHistory(s string) (parley.GroupHistory, error) {
+	h, err := parley.ParseGroupHistory(s)
+	if err != nil {
+		return "", usageError{err}
+	}
+	return h, nil
+}
+
+func newGroupHistoryCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "history GROUP hidden|shared",
+		Short: "Set whether members added later read the earlier messages (admins only)",
+		Long:  "Set whether members added later read the earlier messages (admins only).\n\n" + historyHelp + "\n\n" + groupArgHelp,
+		Args:  usageArgs(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := parseHistory(args[1])
+			if err != nil {
+				return err
+			}
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				gv, err := c.SetGroupHistory(ctx, args[0], h)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", gv.Name, historyLine(gv.History))
+				return err
+			})
+		},
+	}
+}
+
+// joinedHistory says what a new member reads.
+func joinedHistory(h parley.GroupHistory) string {
+	if h == parley.HistoryShared {
+		return "you read its earlier messages too"
+	}
+	return "you read what is written from now on"
+}
+
+// historyLine says what a history setting means to a member.
+func historyLine(h parley.GroupHistory) string {
+	if h == parley.HistoryShared {
+		return "members added later read the earlier messages too"
+	}
+	return "members read what is written while they are members"
 }
 
 func newGroupListCmd(g *globals) *cobra.Command {
@@ -112,7 +176,7 @@ func newGroupAcceptCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Joined %s (%s)\n", gv.Name, plural(gv.Members, "member"))
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Joined %s (%s); %s\n", gv.Name, plural(gv.Members, "member"), joinedHistory(gv.History))
 				return err
 			})
 		},

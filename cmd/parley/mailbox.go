@@ -27,7 +27,7 @@ mailboxes when it starts, when it connects to one, and every minute.
 Contacts do not deposit there by themselves yet: see the README.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("mailbox needs a subcommand: add, list or remove")}
+			return usageError{errors.New("mailbox needs a subcommand: add, list, remove, offer or accept")}
 		},
 	}
 	add := &cobra.Command{
@@ -70,7 +70,41 @@ agree to hold your mail.`,
 			})
 		},
 	}
-	cmd.AddCommand(add, list, remove)
+	offer := &cobra.Command{
+		Use:   "offer CONTACT",
+		Short: "Offer to hold a contact's mail on this node (its mailbox service on)",
+		Long: `Offer to hold a contact's mail while they are offline, on this node: for a
+node that is always on, with its mailbox service on (parley settings
+--mailbox-service on, or parley run --mailbox-service). The contact sees the
+offer in your conversation and accepts it or not.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				m, err := c.OfferMailbox(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Offered to hold %s's mail: message %s\n", nameOr(m.ToName, m.To), m.ID)
+				return err
+			})
+		},
+	}
+	accept := &cobra.Command{
+		Use:   "accept OFFER",
+		Short: "Accept a contact's offer to hold your mail (OFFER: the offer's message ID)",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				m, err := c.AcceptMailboxOffer(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Added mailbox %s\n", m.PeerID)
+				return err
+			})
+		},
+	}
+	cmd.AddCommand(add, list, remove, offer, accept)
 	return cmd
 }
 

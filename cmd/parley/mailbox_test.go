@@ -95,3 +95,61 @@ func TestMailboxCommands(t *testing.T) {
 		t.Fatalf("mailbox list after remove: exit %d, %q", code, stdout)
 	}
 }
+
+// TestMailboxOfferCommands: a node run with --relay-service holds mail for
+// others by its flag, which the setting cannot undo for that run; it
+// offers to hold a contact's mail (parley mailbox offer), and the contact
+// sees the offer in the conversation and accepts it (parley mailbox
+// accept), registering with it.
+func TestMailboxOfferCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts libp2p nodes")
+	}
+	carol, bob := t.TempDir(), t.TempDir()
+	runInProcess(t, carol, "--name", "Carol", "--relay-service")
+	runInProcess(t, bob, "--name", "Bob")
+	carolSelf, bobSelf := jsonOf[client.SelfView](t, carol, "id"), jsonOf[client.SelfView](t, bob, "id")
+	if code, _, stderr := runCLI(t, "contact", "add", bobSelf.Invite, "--data", carol); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := runCLI(t, "contact", "add", carolSelf.Invite, "--data", bob); code != 0 {
+		t.Fatal(stderr)
+	}
+
+	code, _, stderr := runCLI(t, "settings", "--mailbox-service", "off", "--data", carol)
+	if code != exitError || !strings.Contains(stderr, "--mailbox-service") {
+		t.Errorf("turning off a service set by a flag: exit %d, %q", code, stderr)
+	}
+	if set := jsonOf[client.SettingsView](t, carol, "settings"); !set.MailboxService || !set.MailboxServiceAtStart {
+		t.Fatalf("carol's settings: %+v, want on, set at start", set)
+	}
+	code, _, stderr = runCLI(t, "mailbox", "offer", "Carol", "--data", bob)
+	if code != exitError || !strings.Contains(stderr, "mailbox service is off") {
+		t.Errorf("offering from a node that holds no mail: exit %d, %q", code, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "mailbox", "offer", "Bob", "--data", carol); code != 0 || !strings.HasPrefix(stdout, "Offered to hold Bob's mail") {
+		t.Fatalf("mailbox offer: exit %d, %q %q", code, stdout, stderr)
+	}
+	var offer client.MessageView
+	parleytest.Eventually(t, "bob to receive the offer", func() bool {
+		for _, m := range jsonOf[[]client.MessageView](t, bob, "messages", "Carol") {
+			if m.MailboxOffer != nil {
+				offer = m
+				return true
+			}
+		}
+		return false
+	})
+	if offer.MailboxOffer.State != "open" || offer.MailboxOffer.PeerID != carolSelf.PeerID {
+		t.Fatalf("the offer: %+v", offer.MailboxOffer)
+	}
+	if code, stdout, _ := runCLI(t, "messages", "Carol", "--data", bob); code != 0 || !strings.Contains(stdout, "parley mailbox accept "+offer.ID.String()) {
+		t.Errorf("messages show the offer as %q", stdout)
+	}
+	if code, stdout, stderr := runCLI(t, "mailbox", "accept", offer.ID.String(), "--data", bob); code != 0 || stdout != "Added mailbox "+carolSelf.PeerID+"\n" {
+		t.Fatalf("mailbox accept: exit %d, %q %q", code, stdout, stderr)
+	}
+	if list := jsonOf[[]client.MailboxView](t, bob, "mailbox", "list"); len(list) != 1 || list[0].PeerID != carolSelf.PeerID {
+		t.Fatalf("bob's mailboxes: %+v, want carol's node", list)
+	}
+}

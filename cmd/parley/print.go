@@ -87,8 +87,16 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 			who += " → you"
 		}
 		text := m.Text
-		if m.Kind == parley.KindFile {
+		switch {
+		case m.Kind == parley.KindFile:
 			text = "[file] " + text
+		case m.Kind == parley.KindMailboxOffer && m.Outgoing:
+			text = "[offered to hold their mail]"
+		case m.Kind == parley.KindMailboxOffer:
+			text = "[offers to hold your mail while you are offline: parley mailbox accept " + m.ID.String() + "]"
+			if m.MailboxOffer != nil && m.MailboxOffer.State != parley.OfferOpen {
+				text = "[offered to hold your mail: " + string(m.MailboxOffer.State) + "]"
+			}
 		}
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
 			m.SentAt.Local().Format(timeLayout), who, text, m.Status); err != nil {
@@ -136,7 +144,8 @@ func printStatus(w io.Writer, s client.NetworkStatusView) error {
 	}
 	fmt.Fprintf(tw, "Relay service:\t%s\n", onOff(s.RelayService))
 	if m := s.Mailbox; s.MailboxService && m != nil {
-		fmt.Fprintf(tw, "Mailbox service:\ton, %d owners, %d envelopes, %d KB\n", m.Owners, m.Envelopes, (m.Bytes+1023)>>10)
+		fmt.Fprintf(tw, "Mailbox service:\ton, %d of %d owners, %d envelopes, %d KB held\n", m.Owners, m.MaxOwners, m.Envelopes, (m.Bytes+1023)>>10)
+		fmt.Fprintf(tw, "\tsince start: %d deposits stored, %d refused, %d delivered\n", m.Deposits, m.Refused, m.Delivered)
 	} else {
 		fmt.Fprintf(tw, "Mailbox service:\toff\n")
 	}
@@ -206,14 +215,14 @@ func printGroups(w io.Writer, gs []client.GroupView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tROLE\tMEMBERS\tUNREAD\tLAST MESSAGE\tID")
+	fmt.Fprintln(tw, "NAME\tSTATE\tROLE\tMEMBERS\tHISTORY\tUNREAD\tLAST MESSAGE\tID")
 	for _, g := range gs {
 		last := "-"
 		if !g.LastMessageAt.IsZero() {
 			last = g.LastMessageAt.Local().Format(timeLayout)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
-			orDash(g.Name), g.State, orDash(string(g.Role)), g.Members, g.Unread, last, g.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n",
+			orDash(g.Name), g.State, orDash(string(g.Role)), g.Members, g.History, g.Unread, last, g.ID)
 	}
 	return tw.Flush()
 }
@@ -224,9 +233,9 @@ func printGroupInvites(w io.Writer, gs []client.GroupView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tINVITED BY\tMEMBERS\tID")
+	fmt.Fprintln(tw, "NAME\tINVITED BY\tMEMBERS\tHISTORY\tID")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", orDash(g.Name), nameOr(g.InvitedByName, g.InvitedBy), g.Members, g.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", orDash(g.Name), nameOr(g.InvitedByName, g.InvitedBy), g.Members, g.History, g.ID)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -294,6 +303,14 @@ func printSettings(w io.Writer, s client.SettingsView) error {
 	} else {
 		fmt.Fprintf(tw, "Public DHT:\toff; contacts are found through bootstrap peers and the local network\n")
 	}
+	hold := "off"
+	if s.MailboxService {
+		hold = "on; this node holds mail for the people who chose it as their mailbox"
+	}
+	if s.MailboxServiceAtStart {
+		hold += " (set by parley run --mailbox-service or --relay-service until a restart without it)"
+	}
+	fmt.Fprintf(tw, "Hold mail for others:\t%s\n", hold)
 	return tw.Flush()
 }
 

@@ -1,13 +1,15 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/client"
@@ -23,10 +25,10 @@ type progress interface {
 
 // newProgress draws on w when w is a terminal.
 func newProgress(w io.Writer) progress {
-	if !isTerminal(w) {
+	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
 		return quiet{}
 	}
-	return &bar{w: w, width: termWidth(), now: time.Now}
+	return &bar{w: w}
 }
 
 type quiet struct{}
@@ -34,125 +36,80 @@ type quiet struct{}
 func (quiet) update(client.FileView) {}
 func (quiet) done()                  {}
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// termWidth is $COLUMNS, else 80: the bar fits in it.
-func termWidth() int {
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
-		return n
-	}
-	return 80
-}
-
-// Redraws are at most this often; the last state is always drawn.
+// Redraws are at most this often.
 const redrawEvery = 100 * time.Millisecond
 
-// bar is one line, redrawn in place:
+// bar is one line, redrawn in place by github.com/vbauerster/mpb: the
+// file's name and state, the bar, the percentage, bytes, rate and time
+// left, fitted to the terminal's width.
 //
-//	holiday video.mp4  45% [#######---------] 90/200 MiB  118 MiB/s  ETA 1s
+//	holiday video.mp4 [=====>------]  45 % 90.0 MiB / 200.0 MiB  118.2 MiB/s  1s
 type bar struct {
 	w     io.Writer
-	width int
-	now   func() time.Time
-
-	drawn    bool
-	lastDraw time.Time
-	// The rate is measured over half-second windows and smoothed; a
-	// resumed transfer's first jump is not a rate.
-	winStart time.Time
-	winBytes int64
-	rate     float64 // bytes per second; 0 until measured
+	opts  []mpb.ContainerOption // tests force drawing on a buffer
+	p     *mpb.Progress
+	b     *mpb.Bar
+	label atomic.Value // string: describe's, read by the drawing goroutine
+	last  time.Time
 }
 
 func (b *bar) update(f client.FileView) {
-	now := b.now()
-	b.measure(now, f.BytesDone)
-	final := f.State == parley.FileComplete || f.State == parley.FileFailed || f.State == parley.FileCanceled
-	if b.drawn && !final && now.Sub(b.lastDraw) < redrawEvery {
-		return
+	now := time.Now()
+	b.label.Store(describe(f))
+	if b.b == nil {
+		b.p = mpb.New(append([]mpb.ContainerOption{mpb.WithOutput(b.w), mpb.WithRefreshRate(redrawEvery)}, b.opts...)...)
+		b.b = b.p.New(f.Size, mpb.BarStyle(),
+			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return b.label.Load().(string) }, decor.WCSyncSpaceR)),
+			mpb.AppendDecorators(
+				decor.Percentage(decor.WCSyncSpace),
+				decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncSpace),
+				decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", ewmaAge, decor.WCSyncSpace),
+				decor.EwmaETA(decor.ET_STYLE_GO, ewmaAge, decor.WCSyncSpace),
+			))
+		// Where a resumed transfer starts is not a rate.
+		b.b.SetCurrent(f.BytesDone)
+	} else {
+		b.b.EwmaSetCurrent(f.BytesDone, now.Sub(b.last))
 	}
-	b.lastDraw, b.drawn = now, true
-	fmt.Fprintf(b.w, "\r%s\x1b[K", b.line(f))
+	b.last = now
+	switch f.State {
+	case parley.FileComplete:
+		b.b.SetTotal(-1, true)
+	case parley.FileFailed, parley.FileCanceled:
+		b.b.Abort(false)
+	}
 }
+
+// ewmaAge is how many updates the rate and the time left average over.
+const ewmaAge = 30
 
 func (b *bar) done() {
-	if b.drawn {
-		fmt.Fprintln(b.w)
+	if b.b == nil {
+		return
 	}
+	if !b.b.Completed() {
+		b.b.Abort(false)
+	}
+	b.p.Wait()
 }
 
-func (b *bar) measure(now time.Time, done int64) {
-	switch {
-	case b.winStart.IsZero() || done < b.winBytes:
-		b.winStart, b.winBytes = now, done
-	case now.Sub(b.winStart) >= 500*time.Millisecond:
-		r := float64(done-b.winBytes) / now.Sub(b.winStart).Seconds()
-		if b.rate == 0 {
-			b.rate = r
-		} else {
-			b.rate = 0.6*b.rate + 0.4*r
-		}
-		b.winStart, b.winBytes = now, done
-	}
-}
-
-// tailRoom is the room kept after the bar, enough for
-// "1023/1023 MiB  1023 MiB/s  ETA 59m59s": the bar keeps its length as
-// the numbers change. A narrow terminal leaves out the rate and the time
-// left.
-const tailRoom = 38
-
-// line renders the file's state to fit the terminal's width: the name
-// gives way, the numbers do not.
-func (b *bar) line(f client.FileView) string {
-	pct := 100
-	if f.Size > 0 {
-		pct = int(f.BytesDone * 100 / f.Size)
-	}
-	var tail string
+// describe is the bar's label: the name, and what the transfer waits for
+// when it is not moving.
+func describe(f client.FileView) string {
+	name := truncate(f.Name, 32)
 	switch {
 	case f.State == parley.FileOffered && f.Outgoing:
-		tail = "waiting to be fetched"
+		return name + " (waiting to be fetched)"
 	case f.State == parley.FileOffered:
-		tail = "waiting"
+		return name + " (waiting)"
 	case f.State == parley.FileFailed:
-		tail = "failed: " + f.Error
+		return name + " (failed: " + f.Error + ")"
 	case f.State == parley.FileCanceled:
-		tail = "cancelled"
+		return name + " (cancelled)"
 	case f.Error != "":
-		tail = f.Error // "waiting for a direct connection"
-	default:
-		tail = humanPair(f.BytesDone, f.Size)
+		return name + " (" + f.Error + ")" // "waiting for a direct connection"
 	}
-	cells := min(30, max(10, (b.width-1)/5))
-	room := min(tailRoom, b.width-1-len(" 100% [] ")-cells-8) // 8: the least of a name
-	if b.rate > 0 && f.State == parley.FileTransferring && f.Error == "" {
-		eta := time.Duration(float64(f.Size-f.BytesDone) / b.rate * float64(time.Second))
-		if more := fmt.Sprintf("%s  %s/s  ETA %s", tail, humanBytes(int64(b.rate)), eta.Round(time.Second)); len(more) <= room {
-			tail = more
-		}
-	}
-	head := truncate(f.Name, max(8, b.width-1-len(" 100% [] ")-cells-room))
-	filled := cells * pct / 100
-	return fmt.Sprintf("%s %3d%% [%s%s] %s", head, pct,
-		strings.Repeat("#", filled), strings.Repeat("-", cells-filled), truncate(tail, max(room, 8)))
-}
-
-// humanPair is "40/100 MiB", or "512 KiB/100 MiB" where the units differ.
-func humanPair(done, size int64) string {
-	d, s := humanBytes(done), humanBytes(size)
-	du, su := d[strings.IndexByte(d, ' '):], s[strings.IndexByte(s, ' '):]
-	if du == su {
-		return strings.TrimSuffix(d, du) + "/" + s
-	}
-	return d + "/" + s
+	return name
 }
 
 // truncate shortens s to n runes, with an ellipsis.

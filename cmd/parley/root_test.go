@@ -269,16 +269,16 @@ func TestPrintGroups(t *testing.T) {
 	var buf bytes.Buffer
 	err := printGroups(&buf, []client.GroupView{
 		{ID: id1, Name: "book club", State: parley.GroupJoined, Role: parley.RoleAdmin, Members: 3, Unread: 2,
-			LastMessageAt: at},
-		{ID: id2, Name: "hikers", State: parley.GroupLeft, Members: 5},
+			LastMessageAt: at, History: parley.HistoryHidden},
+		{ID: id2, Name: "hikers", State: parley.GroupLeft, Members: 5, History: parley.HistoryShared},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := at.Local().Format(timeLayout)
-	want := "NAME       STATE   ROLE   MEMBERS  UNREAD  LAST MESSAGE         ID\n" +
-		"book club  joined  admin  3        2       " + ts + "  " + id1.String() + "\n" +
-		"hikers     left    -      5        0       -                    " + id2.String() + "\n"
+	want := "NAME       STATE   ROLE   MEMBERS  HISTORY  UNREAD  LAST MESSAGE         ID\n" +
+		"book club  joined  admin  3        hidden   2       " + ts + "  " + id1.String() + "\n" +
+		"hikers     left    -      5        shared   0       -                    " + id2.String() + "\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
@@ -286,13 +286,13 @@ func TestPrintGroups(t *testing.T) {
 	buf.Reset()
 	err = printGroupInvites(&buf, []client.GroupView{
 		{ID: id2, Name: "hikers", State: parley.GroupInvited, Members: 5, InvitedBy: "12D3KooWAlice",
-			InvitedByName: "alice"},
+			InvitedByName: "alice", History: parley.HistoryHidden},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = "NAME    INVITED BY  MEMBERS  ID\n" +
-		"hikers  alice       5        " + id2.String() + "\n" +
+	want = "NAME    INVITED BY  MEMBERS  HISTORY  ID\n" +
+		"hikers  alice       5        hidden   " + id2.String() + "\n" +
 		"Answer with: parley group accept GROUP, or parley group decline GROUP\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
@@ -341,7 +341,7 @@ func TestPrintStatus(t *testing.T) {
 		MDNS:           true,
 		RelayService:   true,
 		MailboxService: true,
-		Mailbox:        &apitype.MailboxLoadView{Owners: 2, Envelopes: 3, Bytes: 4096},
+		Mailbox:        &apitype.MailboxLoadView{Owners: 2, MaxOwners: 1000, Envelopes: 3, Bytes: 4096, Deposits: 5, Refused: 6, Delivered: 2},
 		PublicDHT:      true,
 		PublicDHTPeers: 17,
 		PrivateNetwork: false,
@@ -355,7 +355,8 @@ mDNS:             on
 DHT:              client mode, 2 peers in the routing table
 Public DHT:       on, 17 peers in the routing table
 Relay service:    on
-Mailbox service:  on, 2 owners, 3 envelopes, 4 KB
+Mailbox service:  on, 2 of 1000 owners, 3 envelopes, 4 KB held
+                  since start: 5 deposits stored, 6 refused, 2 delivered
 Listening on:     /ip4/0.0.0.0/tcp/4001
                   /ip4/0.0.0.0/udp/4001/quic-v1
 Announcing:       /ip4/192.168.1.2/tcp/4001

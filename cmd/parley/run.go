@@ -49,6 +49,7 @@ type runOptions struct {
 	passphraseFile string
 	swarmKeyFile   string
 	logLevel       string
+	metrics        string
 }
 
 func addRunFlags(cmd *cobra.Command, o *runOptions) {
@@ -62,7 +63,7 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.BoolVar(&o.relayService, "relay-service", false,
 		"serve as a relay and DHT server for others at once: for an always-on node with a public address")
 	f.BoolVar(&o.mailboxService, "mailbox-service", false,
-		"hold mail for people who choose this node as their mailbox, while they are offline (default: on with --relay-service)")
+		"hold mail for people who choose this node as their mailbox, while they are offline, for this run whatever the setting says (default: on with --relay-service, else the setting, which is off until turned on in Settings or with parley settings --mailbox-service)")
 	f.BoolVar(&o.publicDHT, "public-dht", false,
 		"also join the public IPFS DHT, to find and be found by contacts on other networks (it advertises a key hashed from your peer ID; not with --swarm-key)")
 	f.StringSliceVar(&o.publicDHTBoot, "public-dht-bootstrap", nil,
@@ -75,6 +76,9 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.StringVar(&o.swarmKeyFile, "swarm-key", "",
 		"swarm key file: join the private network of the peers holding the same key (TCP only)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	f.StringVar(&o.metrics, "metrics", "",
+		"serve Prometheus metrics (libp2p's and the mailbox service's) at http://HOST:PORT/metrics, given as --metrics=`HOST:PORT`; --metrics alone: "+node.DefaultMetricsAddr+" (loopback). Any other host is used as given: anyone who reaches it reads the node's load")
+	f.Lookup("metrics").NoOptDefVal = node.DefaultMetricsAddr
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -125,13 +129,17 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	mailboxService := o.mailboxService
-	if !cmd.Flags().Changed("mailbox-service") {
-		mailboxService = o.relayService // an always-on public node is what a mailbox needs
+	// The flag, when given, holds for this run; without it, --relay-service
+	// turns the service on (an always-on public node is what a mailbox
+	// needs), else the user's setting ("Hold mail for others") decides.
+	mailboxService, mailboxServiceOff := o.relayService, false
+	if cmd.Flags().Changed("mailbox-service") {
+		mailboxService, mailboxServiceOff = o.mailboxService, !o.mailboxService
 	}
 	cfg := node.Config{
 		DataDir:            dir,
 		MailboxService:     mailboxService,
+		MailboxServiceOff:  mailboxServiceOff,
 		Listen:             o.listen,
 		Bootstrap:          bootstrap,
 		RelayService:       o.relayService,
@@ -142,6 +150,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		Name:               o.name,
 		Passphrase:         pass,
 		SwarmKey:           swarmKey,
+		MetricsAddr:        o.metrics,
 		Logger:             log,
 	}
 	n, err := node.New(ctx, cfg)
@@ -181,6 +190,9 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "Parley is running. Open %s\n", login)
 	fmt.Fprintf(out, "Peer ID: %s\n", m.Self().PeerID)
+	if a := n.MetricsAddr(); a != "" {
+		fmt.Fprintf(out, "Metrics: http://%s/metrics\n", a)
+	}
 	if err := m.Disk().Err(); err != nil {
 		fmt.Fprintln(out, err) // "disk full: N MB free; Parley is read-only until space is freed"
 	}

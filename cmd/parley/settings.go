@@ -13,10 +13,10 @@ import (
 
 // newSettingsCmd shows the settings and changes them.
 func newSettingsCmd(g *globals) *cobra.Command {
-	var autoAccept, publicDHT string
+	var autoAccept, publicDHT, mailboxService string
 	cmd := viewCmd(g, &cobra.Command{
 		Use:   "settings",
-		Short: "Show your settings; --auto-accept SIZE and --public-dht on|off change them",
+		Short: "Show your settings; --auto-accept SIZE, --public-dht on|off and --mailbox-service on|off change them",
 		Long: `Show your settings, or change them:
 
   --auto-accept SIZE   fetch files from contacts up to SIZE without asking
@@ -28,11 +28,23 @@ func newSettingsCmd(g *globals) *cobra.Command {
                        hashed from your peer ID (with your addresses).
                        Applies at once and after restarts; not with a
                        swarm key. (parley run --public-dht turns it on for
-                       that run whatever is set here.)`,
+                       that run whatever is set here.)
+  --mailbox-service on|off
+                       hold mail for others: people who choose this node
+                       as their mailbox get their mail here while they are
+                       offline (for an always-on node). Applies at once and
+                       after restarts, unless parley run was given
+                       --mailbox-service or --relay-service, which decide
+                       for that run.`,
 		Args: usageArgs(cobra.MatchAll(cobra.NoArgs, func(*cobra.Command, []string) error {
 			if publicDHT != "" {
 				if _, err := parseOnOff(publicDHT); err != nil {
 					return fmt.Errorf("--public-dht: %w", err)
+				}
+			}
+			if mailboxService != "" {
+				if _, err := parseOnOff(mailboxService); err != nil {
+					return fmt.Errorf("--mailbox-service: %w", err)
 				}
 			}
 			if autoAccept == "" {
@@ -42,10 +54,10 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			return err
 		})),
 	}, func(ctx context.Context, c *client.Client, _ []string) (client.SettingsView, error) {
-		if autoAccept == "" && publicDHT == "" {
+		if autoAccept == "" && publicDHT == "" && mailboxService == "" {
 			return c.Settings(ctx)
 		}
-		// Checked with the arguments; one request changes both.
+		// Checked with the arguments; one request changes them all.
 		var req apitype.SettingsRequest
 		if autoAccept != "" {
 			limit, _ := parseSize(autoAccept)
@@ -55,10 +67,15 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			on, _ := parseOnOff(publicDHT)
 			req.PublicDHT = &on
 		}
+		if mailboxService != "" {
+			on, _ := parseOnOff(mailboxService)
+			req.MailboxService = &on
+		}
 		return c.ChangeSettings(ctx, req)
 	}, printSettings)
 	cmd.Flags().StringVar(&autoAccept, "auto-accept", "", "fetch files from contacts up to `SIZE` without asking; 0: always ask")
 	cmd.Flags().StringVar(&publicDHT, "public-dht", "", "turn the public IPFS DHT `on|off`, now and after restarts: it finds contacts on other networks")
+	cmd.Flags().StringVar(&mailboxService, "mailbox-service", "", "hold mail for others `on|off`, now and after restarts: for an always-on node")
 	return cmd
 }
 

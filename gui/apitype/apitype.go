@@ -43,6 +43,7 @@ const (
 	PathGroupMember   = "/api/v1/groups/{group}/members/{member}" // DELETE: remove
 	PathGroupRole     = "/api/v1/groups/{group}/members/{member}/role"
 	PathGroupRename   = "/api/v1/groups/{group}/rename"
+	PathGroupHistory  = "/api/v1/groups/{group}/history"
 	PathGroupMessages = "/api/v1/groups/{group}/messages"
 
 	// {id} is a file's ID (32 hex characters).
@@ -55,19 +56,31 @@ const (
 	// download; ?inline=1 serves a PNG, JPEG, GIF or WebP image as itself,
 	// for previews (never HTML or SVG, which could run script here).
 	PathFileContent = "/api/v1/files/{id}/content"
-	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT
+	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT, the mailbox service
 
 	// The user's mailboxes: GET lists them (MailboxView); POST adds one
 	// (AddMailboxRequest), registering with it first; DELETE
 	// /api/v1/mailboxes/{peer} takes one off the list.
 	PathMailboxes = "/api/v1/mailboxes"
 	PathMailbox   = "/api/v1/mailboxes/{peer}"
+	// POST: offer this node (its mailbox service on) to hold the
+	// contact's mail; answers the offer's MessageView (201).
+	PathMailboxOffer = "/api/v1/contacts/{contact}/mailbox-offer"
+	// POST, {id} an offer message's ID: accept it (add the offering node
+	// as a mailbox, registering with it; 201 MailboxView) or dismiss it
+	// (204).
+	PathMailboxOfferAccept  = "/api/v1/mailbox-offers/{id}/accept"
+	PathMailboxOfferDismiss = "/api/v1/mailbox-offers/{id}/dismiss"
 
 	// GET: is a passphrase set (PassphraseView); PUT: set or change it
 	// (PassphraseRequest); DELETE: remove it (PassphraseRequest, Old only).
 	PathPassphrase = "/api/v1/passphrase"
 	// POST: the user skipped the GUI's offer to set a passphrase.
 	PathPassphraseSkip = "/api/v1/passphrase/skip"
+
+	// GET: the API's OpenAPI 3.1 description, the one route that needs no
+	// token.
+	PathOpenAPI = "/api/v1/openapi.json"
 )
 
 // FileName is the API file in the data dir. The server writes it (mode
@@ -113,6 +126,14 @@ type SendRequest struct {
 // CreateGroupRequest is the body of POST /api/v1/groups.
 type CreateGroupRequest struct {
 	Name string `json:"name"`
+	// History: "hidden" (the default: members read from when they join)
+	// or "shared" (members added later read the earlier history too).
+	History parley.GroupHistory `json:"history,omitempty"`
+}
+
+// GroupHistoryRequest is the body of POST /api/v1/groups/{group}/history.
+type GroupHistoryRequest struct {
+	History parley.GroupHistory `json:"history"`
 }
 
 // InviteToGroupRequest is the body of POST /api/v1/groups/{group}/invite.
@@ -163,4 +184,8 @@ type SettingsRequest struct {
 	// and after restarts. Joining is refused in a private network
 	// (409, code "private_network").
 	PublicDHT *bool `json:"public_dht,omitempty"`
+	// MailboxService starts (true) or stops the mailbox service ("Hold
+	// mail for others"), now and after restarts; 409 "set_at_start" when
+	// a `parley run` flag set it for this run.
+	MailboxService *bool `json:"mailbox_service,omitempty"`
 }

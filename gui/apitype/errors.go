@@ -50,7 +50,10 @@ const (
 // the request. ErrNotMember is 409, as ErrAmbiguous: the request is fine but
 // the group's state stands in its way (we left or were removed, or the peer
 // is not in the group), and it may succeed once that changes; so is
-// ErrPrivateNetwork (the node runs with a swarm key). ErrMailboxUnavailable
+// ErrPrivateNetwork (the node runs with a swarm key), ErrRekeying (a
+// member left and the group's new key is on its way), ErrSetAtStart (a
+// `parley run` flag holds the setting until a restart) and
+// ErrMailboxServiceOff (no offer to hold mail without the service). ErrMailboxUnavailable
 // is 502: the mailbox node, not this one, was unreachable or refused. ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
 // Insufficient Storage: the node's disk cannot hold the file, or is below
@@ -64,10 +67,13 @@ var codes = []struct {
 	{parley.ErrUnknownGroup, http.StatusNotFound, "unknown_group"},
 	{parley.ErrNotAdmin, http.StatusForbidden, "not_admin"},
 	{parley.ErrNotMember, http.StatusConflict, "not_member"},
+	{parley.ErrRekeying, http.StatusConflict, "rekeying"},
 	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},
 	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
 	{parley.ErrWrongPassphrase, http.StatusForbidden, "wrong_passphrase"},
 	{parley.ErrMailboxUnavailable, http.StatusBadGateway, "mailbox_unavailable"},
+	{parley.ErrSetAtStart, http.StatusConflict, "set_at_start"},
+	{parley.ErrMailboxServiceOff, http.StatusConflict, "mailbox_service_off"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},
@@ -75,6 +81,26 @@ var codes = []struct {
 	{parley.ErrInvalidInvite, http.StatusBadRequest, "invalid_invite"},
 	{parley.ErrBadSignature, http.StatusBadRequest, "bad_signature"},
 	{parley.ErrMalformed, http.StatusBadRequest, "malformed"},
+}
+
+// Codes are every code an error body may carry, each with the one HTTP
+// status it comes with: the OpenAPI description (gui/localapi's
+// openapi.json) lists them, and its test holds it to this.
+func Codes() map[string]int {
+	m := map[string]int{
+		CodeBadRequest:   http.StatusBadRequest,
+		CodeUnauthorized: http.StatusUnauthorized,
+		CodeForbidden:    http.StatusForbidden,
+		CodeNotFound:     http.StatusNotFound,
+		CodeTooLarge:     http.StatusRequestEntityTooLarge,
+		CodeInternal:     http.StatusInternalServerError,
+		CodeMethod:       http.StatusMethodNotAllowed,
+		CodeNotComplete:  http.StatusConflict,
+	}
+	for _, c := range codes {
+		m[c.code] = c.status
+	}
+	return m
 }
 
 // ErrorFor maps an error from the node to the response the API gives. ok is

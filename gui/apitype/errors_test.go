@@ -28,6 +28,8 @@ func TestErrorForRoundTrip(t *testing.T) {
 		{fmt.Errorf("%w: video.mp4 needs 9 bytes, the disk has 1 free", parley.ErrNoSpace), http.StatusInsufficientStorage},
 		{fmt.Errorf("joining the public DHT: %w (swarm key)", parley.ErrPrivateNetwork), http.StatusConflict},
 		{parley.ErrWrongPassphrase, http.StatusForbidden},
+		{fmt.Errorf("hold mail for others: %w (--mailbox-service)", parley.ErrSetAtStart), http.StatusConflict},
+		{parley.ErrMailboxServiceOff, http.StatusConflict},
 		// Wrapping both: the specific sentinel decides.
 		{fmt.Errorf("%w: %w", parley.ErrInvalidInvite, parley.ErrMalformed), http.StatusBadRequest},
 	}
@@ -40,7 +42,8 @@ func TestErrorForRoundTrip(t *testing.T) {
 		wire := &apitype.Error{Status: e.Status, Message: e.Message, Code: e.Code}
 		for _, s := range []error{parley.ErrUnknownContact, parley.ErrNotFound, parley.ErrAmbiguous,
 			parley.ErrEmptyText, parley.ErrTextTooLong, parley.ErrInvalidInvite,
-			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace, parley.ErrPrivateNetwork, parley.ErrWrongPassphrase} {
+			parley.ErrUnknownGroup, parley.ErrNotAdmin, parley.ErrNotMember, parley.ErrNoSpace, parley.ErrPrivateNetwork, parley.ErrWrongPassphrase,
+			parley.ErrSetAtStart, parley.ErrMailboxServiceOff} {
 			if errors.Is(tt.err, s) && !errors.Is(wire, s) {
 				t.Errorf("%v: the client's error does not unwrap to %v", tt.err, s)
 			}

@@ -28,7 +28,8 @@ var (
 		Invite: "PARLEY-INVITE", Fingerprint: "12345 67890", DataDir: "/home/me/.config/parley"}
 	contact = parley.Contact{PeerID: "12D3KooWAlice", Name: "alice", HPKEKey: []byte{1, 2, 3},
 		Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, State: parley.ContactAccepted,
-		AddedAt: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+		AddedAt:   time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC),
+		Mailboxes: []parley.Mailbox{{PeerID: "12D3KooWMailbox", Addrs: []string{"/ip4/192.0.2.1/tcp/4001"}}}}
 	message = parley.Message{ID: msgID, Conversation: convID, From: "12D3KooWAlice", To: "12D3KooWSelf",
 		Kind: parley.KindText, Text: `<b>hi</b> & "bye"`, ReplyTo: &replyTo, HLC: hlc, Status: parley.StatusRead}
 	fileMessage = parley.Message{ID: msgID, Conversation: groupID, From: "12D3KooWSelf", Outgoing: true,
@@ -39,7 +40,7 @@ var (
 	groupConversation = parley.Conversation{ID: groupID, Kind: parley.ConversationGroup, Name: "team",
 		LastHLC: hlc}
 	group = parley.Group{ID: groupID, Name: "team", State: parley.GroupJoined, Role: parley.RoleAdmin,
-		Members: 3, InvitedBy: "12D3KooWAlice", LastHLC: hlc, Unread: 1}
+		Members: 3, History: parley.HistoryHidden, InvitedBy: "12D3KooWAlice", LastHLC: hlc, Unread: 1}
 	member = parley.GroupMember{PeerID: "12D3KooWAlice", Name: "alice", Role: parley.RoleAdmin,
 		AddedBy: "12D3KooWSelf", Self: true}
 	file = parley.File{ID: "00112233445566778899aabbccddeeff", Conversation: convID, Message: msgID,
@@ -53,10 +54,21 @@ var (
 		Peers: []parley.ConnectedPeer{{PeerID: "12D3KooWAlice", Name: "alice", Transport: "quic-v1",
 			Direction: "outbound", Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}}, {}},
 		DHTMode: "client", DHTPeers: 3, MDNS: true, RelayService: true, PublicDHT: true, PublicDHTPeers: 20,
-		MailboxService: true, Mailbox: parley.MailboxLoad{Owners: 2, Envelopes: 3, Bytes: 4096},
+		MailboxService: true, Mailbox: parley.MailboxLoad{Owners: 2, Envelopes: 3, Bytes: 4096, MaxOwners: 1000, Deposits: 5, Refused: 6, Delivered: 2},
 		PrivateNetwork: true, Disk: parley.DiskStatus{Free: 5 << 30, MinFree: 64 << 20}}
-	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true}
+	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true,
+		MailboxService: true, MailboxServiceAtStart: true}
 )
+
+// offerView is a mailbox offer as the API shows it: its text moves to
+// mailbox_offer, with the user's answer.
+func offerView() apitype.MessageView {
+	v := apitype.NewMessageView(parley.Message{ID: msgID, Conversation: convID, From: "12D3KooWAlice",
+		To: "12D3KooWSelf", Kind: parley.KindMailboxOffer, HLC: hlc, Status: parley.StatusRead}, "alice", "me")
+	v.MailboxOffer = apitype.NewMailboxOfferView(parley.MailboxOffer{
+		Mailbox: parley.Mailbox{PeerID: "12D3KooWAlice", Addrs: []string{"/ip4/127.0.0.1/tcp/4003"}}, State: parley.OfferOpen})
+	return v
+}
 
 // goldenViews are the API's views, each kind as a list of cases, named for
 // their golden file.
@@ -70,7 +82,7 @@ func goldenViews() map[string]any {
 	return map[string]any{
 		"self":    []any{apitype.NewSelfView(self, true), apitype.NewSelfView(parley.Self{}, false)},
 		"contact": []any{apitype.NewContactView(contact, true, "1234"), apitype.NewContactView(parley.Contact{}, false, "")},
-		"message": []any{mv, apitype.NewMessageView(fileMessage, "me", ""), apitype.NewMessageView(parley.Message{}, "", "")},
+		"message": []any{mv, apitype.NewMessageView(fileMessage, "me", ""), offerView(), apitype.NewMessageView(parley.Message{}, "", "")},
 		"conversation": []any{
 			apitype.NewConversationView(conversation, "alice", true, &mv),
 			apitype.NewConversationView(groupConversation, groupConversation.Name, false, nil),

@@ -47,12 +47,19 @@ type ContactView struct {
 	// Warning is set only on the answer to adding a contact, when their
 	// name looks like another contact's or ours: show it beside them.
 	Warning string `json:"warning,omitempty"`
+	// Mailboxes are the peer IDs of the nodes that hold the contact's mail
+	// while they are offline, as their card lists them.
+	Mailboxes []string `json:"mailboxes,omitempty"`
 }
 
 // NewContactView renders c.
 func NewContactView(c parley.Contact, online bool, safetyNumber string) ContactView {
-	return ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
+	v := ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
 		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber}
+	for _, mb := range c.Mailboxes {
+		v.Mailboxes = append(v.Mailboxes, mb.PeerID)
+	}
+	return v
 }
 
 // MessageView is a message as shown: the domain message plus display names
@@ -66,8 +73,9 @@ type MessageView struct {
 	To           string                `json:"to"`
 	ToName       string                `json:"to_name"`
 	Outgoing     bool                  `json:"outgoing"`
-	// Kind is "text" or "file"; a file's Text is its name and FileID
-	// names it (GET /api/v1/files/{file_id}).
+	// Kind is "text", "file" or "mailbox-offer"; a file's Text is its
+	// name and FileID names it (GET /api/v1/files/{file_id}); a mailbox
+	// offer's Text is empty and MailboxOffer describes it.
 	Kind    parley.Kind        `json:"kind"`
 	Text    string             `json:"text"`
 	FileID  string             `json:"file_id,omitempty"`
@@ -75,6 +83,22 @@ type MessageView struct {
 	SentAt  time.Time          `json:"sent_at"` // RFC 3339 with nanoseconds, UTC
 	HLC     parley.HLC         `json:"hlc"`
 	Status  parley.Status      `json:"status"` // by name: parley.Status is a TextMarshaler
+	// MailboxOffer: set on messages of kind "mailbox-offer".
+	MailboxOffer *MailboxOfferView `json:"mailbox_offer,omitempty"`
+}
+
+// MailboxOfferView is a contact's offer to hold the user's mail: the
+// mailbox (the contact's node) and the user's answer: "open" (POST
+// /api/v1/mailbox-offers/{id}/accept or .../dismiss answers it),
+// "accepted" (it is one of the user's mailboxes) or "dismissed".
+type MailboxOfferView struct {
+	MailboxView
+	State parley.OfferState `json:"state"`
+}
+
+// NewMailboxOfferView renders o.
+func NewMailboxOfferView(o parley.MailboxOffer) *MailboxOfferView {
+	return &MailboxOfferView{MailboxView: NewMailboxView(o.Mailbox), State: o.State}
 }
 
 // NewMessageView renders m; the caller knows the names (it resolved the
@@ -130,6 +154,9 @@ type GroupView struct {
 	// Role is our own role while we are a member.
 	Role    parley.Role `json:"role,omitempty"`
 	Members int         `json:"members"`
+	// History: whether members read what was written before they joined
+	// ("hidden" or "shared"; for an invite, as the inviter said).
+	History parley.GroupHistory `json:"history"`
 	// InvitedBy is the contact who invited us (peer ID).
 	InvitedBy string     `json:"invited_by,omitempty"`
 	LastHLC   parley.HLC `json:"last_hlc"`
@@ -143,7 +170,7 @@ type GroupView struct {
 
 // NewGroupView renders g; the caller knows the inviter's name.
 func NewGroupView(g parley.Group, invitedByName string) GroupView {
-	v := GroupView{ID: g.ID, Name: g.Name, State: g.State, Role: g.Role, Members: g.Members,
+	v := GroupView{ID: g.ID, Name: g.Name, State: g.State, Role: g.Role, Members: g.Members, History: g.History,
 		InvitedBy: g.InvitedBy, LastHLC: g.LastHLC, Unread: g.Unread, InvitedByName: invitedByName}
 	if g.LastHLC != 0 {
 		v.LastMessageAt = g.LastHLC.Time().UTC()
@@ -288,18 +315,25 @@ func NewNetworkStatusView(s parley.NetworkStatus) NetworkStatusView {
 		Disk: NewDiskView(s.Disk), MailboxService: s.MailboxService, Mailbox: newMailboxLoadView(s)}
 }
 
-// MailboxLoadView is what the node's mailbox service holds.
+// MailboxLoadView is what the node's mailbox service holds, and what it
+// did since the node started (parley.MailboxLoad).
 type MailboxLoadView struct {
 	Owners    int64 `json:"owners"`
+	MaxOwners int64 `json:"max_owners"`
 	Envelopes int64 `json:"envelopes"`
 	Bytes     int64 `json:"bytes"`
+	Deposits  int64 `json:"deposits"`  // stored since start
+	Refused   int64 `json:"refused"`   // deposits refused since start
+	Delivered int64 `json:"delivered"` // envelopes acknowledged by their owners since start
 }
 
 func newMailboxLoadView(s parley.NetworkStatus) *MailboxLoadView {
 	if !s.MailboxService {
 		return nil
 	}
-	return &MailboxLoadView{Owners: s.Mailbox.Owners, Envelopes: s.Mailbox.Envelopes, Bytes: s.Mailbox.Bytes}
+	m := s.Mailbox
+	return &MailboxLoadView{Owners: m.Owners, MaxOwners: m.MaxOwners, Envelopes: m.Envelopes, Bytes: m.Bytes,
+		Deposits: m.Deposits, Refused: m.Refused, Delivered: m.Delivered}
 }
 
 // ConnectedPeerView is a peer we have a connection to, and how.
@@ -319,11 +353,17 @@ type SettingsView struct {
 	Downloads       string `json:"downloads"` // where received files are saved
 	// PublicDHT: the node is in the public IPFS DHT.
 	PublicDHT bool `json:"public_dht"`
+	// MailboxService: the node holds mail for people who registered with
+	// it. MailboxServiceAtStart: `parley run` set it for this run
+	// (--mailbox-service or --relay-service), and PUT cannot change it.
+	MailboxService        bool `json:"mailbox_service"`
+	MailboxServiceAtStart bool `json:"mailbox_service_at_start"`
 }
 
 // NewSettingsView renders s.
 func NewSettingsView(s parley.Settings) SettingsView {
-	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT}
+	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT,
+		MailboxService: s.MailboxService, MailboxServiceAtStart: s.MailboxServiceAtStart}
 }
 
 // PassphraseView is what GET, PUT and DELETE /api/v1/passphrase and POST

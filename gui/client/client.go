@@ -264,10 +264,11 @@ func checkTextSize(text string) error {
 // GROUP arguments below are a group ID or an unambiguous group name;
 // CONTACT and MEMBER arguments a contact name or a peer ID.
 
-// CreateGroup starts a group with us as its only member and admin.
-func (c *Client) CreateGroup(ctx context.Context, name string) (GroupView, error) {
+// CreateGroup starts a group with us as its only member and admin;
+// history "" is the default (hidden).
+func (c *Client) CreateGroup(ctx context.Context, name string, history parley.GroupHistory) (GroupView, error) {
 	var v GroupView
-	return v, c.do(ctx, http.MethodPost, apitype.PathGroups, nil, apitype.CreateGroupRequest{Name: name}, &v)
+	return v, c.do(ctx, http.MethodPost, apitype.PathGroups, nil, apitype.CreateGroupRequest{Name: name, History: history}, &v)
 }
 
 // Groups lists the groups we belong to or belonged to, most recent first.
@@ -316,6 +317,13 @@ func (c *Client) RemoveFromGroup(ctx context.Context, group, member string) erro
 func (c *Client) SetGroupRole(ctx context.Context, group, member string, role parley.Role) (GroupMemberView, error) {
 	var v GroupMemberView
 	return v, c.do(ctx, http.MethodPost, groupPath(group, "members", member, "role"), nil, apitype.SetGroupRoleRequest{Role: role}, &v)
+}
+
+// SetGroupHistory sets whether members read what was written before they
+// joined (admins only).
+func (c *Client) SetGroupHistory(ctx context.Context, group string, h parley.GroupHistory) (GroupView, error) {
+	var v GroupView
+	return v, c.do(ctx, http.MethodPost, groupPath(group, "history"), nil, apitype.GroupHistoryRequest{History: h}, &v)
 }
 
 // RenameGroup renames a group (admins only).
@@ -507,6 +515,13 @@ func (c *Client) SetPublicDHT(ctx context.Context, on bool) (SettingsView, error
 	return c.ChangeSettings(ctx, apitype.SettingsRequest{PublicDHT: &on})
 }
 
+// SetMailboxService starts (on) or stops the node's mailbox service ("Hold
+// mail for others"), now and after restarts; parley.ErrSetAtStart when a
+// `parley run` flag set it for this run.
+func (c *Client) SetMailboxService(ctx context.Context, on bool) (SettingsView, error) {
+	return c.ChangeSettings(ctx, apitype.SettingsRequest{MailboxService: &on})
+}
+
 // ChangeSettings changes the settings req names, in one request, and
 // returns the new settings.
 func (c *Client) ChangeSettings(ctx context.Context, req apitype.SettingsRequest) (SettingsView, error) {
@@ -683,4 +698,24 @@ func (c *Client) AddMailbox(ctx context.Context, addr string) (MailboxView, erro
 // RemoveMailbox takes the mailbox with this peer ID off the user's list.
 func (c *Client) RemoveMailbox(ctx context.Context, peerID string) error {
 	return c.do(ctx, http.MethodDelete, apitype.PathMailboxes+"/"+url.PathEscape(peerID), nil, nil, nil)
+}
+
+// OfferMailbox offers this node to hold the contact's mail (a name or a
+// peer ID) and returns the offer as sent; parley.ErrMailboxServiceOff
+// while the node's mailbox service is off.
+func (c *Client) OfferMailbox(ctx context.Context, contact string) (MessageView, error) {
+	var v MessageView
+	return v, c.do(ctx, http.MethodPost, apitype.PathContacts+"/"+url.PathEscape(contact)+"/mailbox-offer", nil, nil, &v)
+}
+
+// AcceptMailboxOffer adds the mailbox a contact offered in message id,
+// registering with it.
+func (c *Client) AcceptMailboxOffer(ctx context.Context, id string) (MailboxView, error) {
+	var v MailboxView
+	return v, c.do(ctx, http.MethodPost, "/api/v1/mailbox-offers/"+url.PathEscape(id)+"/accept", nil, nil, &v)
+}
+
+// DismissMailboxOffer closes the offer in message id unanswered.
+func (c *Client) DismissMailboxOffer(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/mailbox-offers/"+url.PathEscape(id)+"/dismiss", nil, nil, nil)
 }

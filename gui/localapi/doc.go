@@ -17,7 +17,9 @@
 // including reads: GET /api/v1/messages?read=true changes state) are
 // refused before the token is even looked at. The GUI's static files need
 // no session (they hold nothing private); the page itself, without one,
-// says how to log in.
+// says how to log in. Nor does the API's OpenAPI description
+// (openapi.json, served at GET /api/v1/openapi.json), which the repository
+// holds anyway.
 //
 // Files are offered from where they lie when a client gives a path (the
 // CLI); a browser uploads the bytes instead, which are streamed to

@@ -47,6 +47,8 @@ func (f *fakeGroups) addGroup(name string, state parley.GroupState, role parley.
 		ID:    sha256.Sum256(fmt.Appendf(nil, "group %d %s", len(f.groups), name)),
 		Name:  name,
 		State: state,
+		// As the node's: a group from before the setting existed is shared.
+		History: parley.HistoryShared,
 	}}
 	adder := selfID
 	if len(others) > 0 {
@@ -118,7 +120,11 @@ func (f *fakeGroups) CreateGroup(_ context.Context, name string) (parley.Group, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, err := f.findGroup(id.String())
-	return g.Group, err
+	if err != nil {
+		return parley.Group{}, err
+	}
+	g.History = parley.HistoryHidden
+	return g.Group, nil
 }
 
 func (f *fakeGroups) listGroups(invited bool) []parley.Group {
@@ -227,6 +233,20 @@ func (f *fakeGroups) RenameGroup(_ context.Context, group, name string) (parley.
 		return parley.Group{}, err
 	}
 	g.Name = name
+	return g.Group, nil
+}
+
+func (f *fakeGroups) SetGroupHistory(_ context.Context, group string, h parley.GroupHistory) (parley.Group, error) {
+	if _, err := parley.ParseGroupHistory(string(h)); err != nil {
+		return parley.Group{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, err := f.adminGroup(group)
+	if err != nil {
+		return parley.Group{}, err
+	}
+	g.History = h
 	return g.Group, nil
 }
 

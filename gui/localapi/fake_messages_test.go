@@ -174,6 +174,17 @@ func (f *fakeMessages) receive(from, text string) parley.Message {
 	return m
 }
 
+// receiveOffer stores a contact's offer to hold our mail, as the DM
+// protocol would.
+func (f *fakeMessages) receiveOffer(from string) parley.Message {
+	m := incoming(f.clock, parley.DMConversationID(selfID, from), []byte("offer from "+from), from, "/ip4/127.0.0.1/tcp/4009")
+	m.Kind = parley.KindMailboxOffer
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, m)
+	return m
+}
+
 // editMessage changes a stored message.
 func (f *fakeMessages) editMessage(id parley.EnvelopeID, edit func(*parley.Message)) {
 	f.mu.Lock()

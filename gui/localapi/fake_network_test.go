@@ -19,6 +19,105 @@ type fakeNetwork struct {
 	autoAccept int64 // guarded by mu
 	downloads  string
 	mailboxes  []parley.Mailbox // guarded by mu
+	// The mailbox service ("Hold mail for others"): on, and whether a
+	// flag set it at start; guarded by mu.
+	mailboxService, mailboxAtStart bool
+	dismissed                      map[parley.EnvelopeID]bool // offers dismissed; guarded by mu
+	dm                             *fakeMessages              // where offers are sent and received
+}
+
+// offerAddr is where the fake node's mailbox service listens.
+const offerAddr = "/ip4/127.0.0.1/tcp/4001"
+
+func (f *fakeNetwork) SetMailboxService(ctx context.Context, on bool) (parley.Settings, error) {
+	f.mu.Lock()
+	if f.mailboxAtStart {
+		f.mu.Unlock()
+		return parley.Settings{}, fmt.Errorf("hold mail for others: %w", parley.ErrSetAtStart)
+	}
+	f.mailboxService = on
+	f.mu.Unlock()
+	return f.Settings(ctx), nil
+}
+
+func (f *fakeNetwork) OfferMailbox(ctx context.Context, contact string) (parley.Message, error) {
+	f.mu.Lock()
+	on := f.mailboxService
+	f.mu.Unlock()
+	if !on {
+		return parley.Message{}, fmt.Errorf("%w: turn it on first", parley.ErrMailboxServiceOff)
+	}
+	c, err := f.dm.Resolve(ctx, contact)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	m := parley.Message{ID: parley.NewEnvelopeID([]byte("offer to " + c.PeerID)), Conversation: parley.DMConversationID(selfID, c.PeerID),
+		From: selfID, To: c.PeerID, Outgoing: true, Kind: parley.KindMailboxOffer, Text: offerAddr,
+		HLC: f.dm.clock.Now(), Status: parley.StatusQueued}
+	f.dm.mu.Lock()
+	defer f.dm.mu.Unlock()
+	f.dm.msgs = append(f.dm.msgs, m)
+	return m, nil
+}
+
+func (f *fakeNetwork) MailboxOffer(ctx context.Context, m parley.Message) (parley.MailboxOffer, error) {
+	if m.Kind != parley.KindMailboxOffer {
+		return parley.MailboxOffer{}, parley.ErrMalformed
+	}
+	o := parley.MailboxOffer{Mailbox: parley.Mailbox{PeerID: m.From, Addrs: strings.Split(m.Text, "\n")}, State: parley.OfferOpen}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case m.Outgoing:
+	case slices.ContainsFunc(f.mailboxes, func(mb parley.Mailbox) bool { return mb.PeerID == m.From }):
+		o.State = parley.OfferAccepted
+	case f.dismissed[m.ID]:
+		o.State = parley.OfferDismissed
+	}
+	return o, nil
+}
+
+// incomingOffer finds an offer to us, as the node does.
+func (f *fakeNetwork) incomingOffer(id string) (parley.Message, error) {
+	eid, err := parley.ParseEnvelopeID(id)
+	if err != nil {
+		return parley.Message{}, fmt.Errorf("%w: offer ID %q", parley.ErrMalformed, id)
+	}
+	f.dm.mu.Lock()
+	defer f.dm.mu.Unlock()
+	i := slices.IndexFunc(f.dm.msgs, func(m parley.Message) bool {
+		return m.ID == eid && m.Kind == parley.KindMailboxOffer && !m.Outgoing
+	})
+	if i < 0 {
+		return parley.Message{}, fmt.Errorf("mailbox offer %s: %w", id, parley.ErrNotFound)
+	}
+	return f.dm.msgs[i], nil
+}
+
+func (f *fakeNetwork) AcceptMailboxOffer(ctx context.Context, id string) (parley.Mailbox, error) {
+	m, err := f.incomingOffer(id)
+	if err != nil {
+		return parley.Mailbox{}, err
+	}
+	mb := parley.Mailbox{PeerID: m.From, Addrs: strings.Split(m.Text, "\n")}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mailboxes = append(f.mailboxes, mb)
+	return mb, nil
+}
+
+func (f *fakeNetwork) DismissMailboxOffer(ctx context.Context, id string) error {
+	m, err := f.incomingOffer(id)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dismissed == nil {
+		f.dismissed = make(map[parley.EnvelopeID]bool)
+	}
+	f.dismissed[m.ID] = true
+	return nil
 }
 
 // mailboxOK is the one mailbox the fake reaches; any other address is
@@ -109,7 +208,8 @@ func (f *fakeNetwork) Settings(context.Context) parley.Settings {
 	if limit == 0 {
 		limit = 25 << 20
 	}
-	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.downloads, PublicDHT: f.public}
+	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.downloads, PublicDHT: f.public,
+		MailboxService: f.mailboxService, MailboxServiceAtStart: f.mailboxAtStart}
 }
 
 func (f *fakeNetwork) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {

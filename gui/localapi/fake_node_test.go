@@ -48,7 +48,7 @@ func newFakeNode() *fakeNode {
 		fakeMessages: msgs,
 		fakeGroups:   groups,
 		fakeFiles:    &fakeFiles{dm: msgs, groups: groups},
-		fakeNetwork:  &fakeNetwork{downloads: "/home/me/.config/parley/downloads"},
+		fakeNetwork:  &fakeNetwork{downloads: "/home/me/.config/parley/downloads", dm: msgs},
 		fakeEvents:   &fakeEvents{subscribed: make(chan struct{}, 16), dropped: make(chan struct{}, 16)},
 		fakeKeystore: &fakeKeystore{},
 	}

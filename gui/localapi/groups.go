@@ -29,12 +29,24 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if req.History != "" {
+		if _, err := parley.ParseGroupHistory(string(req.History)); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	// The node trims and checks the name (parley.ErrMalformed): the rule
 	// is the group's, and one place holds it.
 	g, err := s.groups.CreateGroup(r.Context(), req.Name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if req.History != "" && req.History != g.History {
+		if g, err = s.groups.SetGroupHistory(r.Context(), g.ID.String(), req.History); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusCreated, s.newNamer(r.Context()).groupView(g))
 }
@@ -156,6 +168,21 @@ func (s *Server) handleRenameGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	group := r.PathValue("group")
 	g, err := s.groups.RenameGroup(r.Context(), group, req.Name)
+	if err != nil {
+		s.fail(w, r, groupError(err, group))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.newNamer(r.Context()).groupView(g))
+}
+
+func (s *Server) handleGroupHistory(w http.ResponseWriter, r *http.Request) {
+	var req apitype.GroupHistoryRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	group := r.PathValue("group")
+	g, err := s.groups.SetGroupHistory(r.Context(), group, req.History)
 	if err != nil {
 		s.fail(w, r, groupError(err, group))
 		return

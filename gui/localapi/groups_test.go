@@ -21,7 +21,7 @@ func TestGroupsThroughClient(t *testing.T) {
 	c := h.client()
 	ctx := t.Context()
 
-	created, err := c.CreateGroup(ctx, "book club")
+	created, err := c.CreateGroup(ctx, "book club", "")
 	if err != nil || created.Name != "book club" || created.State != parley.GroupJoined ||
 		created.Role != parley.RoleAdmin || created.Members != 1 || !created.LastMessageAt.IsZero() {
 		t.Fatalf("CreateGroup: %+v, %v", created, err)
@@ -137,7 +137,7 @@ func TestGroupRenameAndRoles(t *testing.T) {
 	h := start(t)
 	c := h.client()
 	ctx := t.Context()
-	created, err := c.CreateGroup(ctx, "book club")
+	created, err := c.CreateGroup(ctx, "book club", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestGroupNamesInPaths(t *testing.T) {
 	h := start(t)
 	c := h.client()
 	for _, name := range []string{"a/b", "50% off", "what? #1", "..", ".", "ünïcode café", "a%2Fb"} {
-		if _, err := c.CreateGroup(t.Context(), name); err != nil {
+		if _, err := c.CreateGroup(t.Context(), name, ""); err != nil {
 			t.Fatalf("CreateGroup %q: %v", name, err)
 		}
 		members, err := c.GroupMembers(t.Context(), name)
@@ -222,7 +222,7 @@ func TestGroupJSONFieldNames(t *testing.T) {
 		t.Fatalf("POST groups: %d %s", resp.StatusCode, body)
 	}
 	// No messages yet: last_message_at is left out rather than year 1.
-	wantKeys(t, body, "id", "name", "state", "role", "members", "last_hlc", "unread")
+	wantKeys(t, body, "id", "name", "state", "role", "members", "history", "last_hlc", "unread")
 	var g map[string]any
 	json.Unmarshal(body, &g)
 	if id, _ := g["id"].(string); len(id) != 64 || g["state"] != "joined" || g["role"] != "admin" {
@@ -239,7 +239,7 @@ func TestGroupJSONFieldNames(t *testing.T) {
 	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
 		t.Fatalf("groups %s: %v", body, err)
 	}
-	wantKeys(t, list[0], "id", "name", "state", "role", "members", "last_hlc", "unread", "last_message_at")
+	wantKeys(t, list[0], "id", "name", "state", "role", "members", "history", "last_hlc", "unread", "last_message_at")
 	json.Unmarshal(list[0], &g)
 	if _, err := time.Parse(time.RFC3339, g["last_message_at"].(string)); err != nil {
 		t.Errorf("last_message_at: %v", err)
@@ -251,7 +251,7 @@ func TestGroupJSONFieldNames(t *testing.T) {
 		t.Fatalf("invites %s: %v", body, err)
 	}
 	// An invitation has no role yet.
-	wantKeys(t, list[0], "id", "name", "state", "members", "invited_by", "invited_by_name", "last_hlc", "unread")
+	wantKeys(t, list[0], "id", "name", "state", "members", "history", "invited_by", "invited_by_name", "last_hlc", "unread")
 
 	_, body = h.do(http.MethodGet, "/api/v1/groups/team/members", "")
 	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
@@ -274,7 +274,7 @@ func TestGroupJSONFieldNames(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST rename: %d %s", resp.StatusCode, body)
 	}
-	wantKeys(t, body, "id", "name", "state", "role", "members", "last_hlc", "unread", "last_message_at")
+	wantKeys(t, body, "id", "name", "state", "role", "members", "history", "last_hlc", "unread", "last_message_at")
 
 	for _, path := range []string{"/api/v1/groups/crew/members/bob", "/api/v1/groups/crew/leave"} {
 		method := http.MethodPost
@@ -488,4 +488,38 @@ func TestGroupEvents(t *testing.T) {
 		}
 	}
 	wantKeys(t, frame, "type", "conversation")
+}
+
+// TestGroupHistoryRoute: a group is created hidden or shared, an admin
+// changes the setting, and a bad value or a non-admin is refused.
+func TestGroupHistoryRoute(t *testing.T) {
+	h := start(t)
+	c := h.client()
+	ctx := t.Context()
+	hidden, err := c.CreateGroup(ctx, "quiet", "")
+	if err != nil || hidden.History != parley.HistoryHidden {
+		t.Fatalf("a group created without a setting: %+v, %v", hidden, err)
+	}
+	shared, err := c.CreateGroup(ctx, "open", parley.HistoryShared)
+	if err != nil || shared.History != parley.HistoryShared {
+		t.Fatalf("a group created shared: %+v, %v", shared, err)
+	}
+	if _, err := c.CreateGroup(ctx, "odd", "sometimes"); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("a group created with a bad setting: %v", err)
+	}
+	if groups, _ := c.Groups(ctx); len(groups) != 2 {
+		t.Fatalf("a refused create left a group behind: %+v", groups)
+	}
+	if v, err := c.SetGroupHistory(ctx, "quiet", parley.HistoryShared); err != nil || v.History != parley.HistoryShared {
+		t.Fatalf("SetGroupHistory: %+v, %v", v, err)
+	}
+	if _, err := c.SetGroupHistory(ctx, "quiet", ""); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("an empty setting: %v", err)
+	}
+	if _, err := c.SetGroupRole(ctx, "quiet", selfID, parley.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetGroupHistory(ctx, "quiet", parley.HistoryHidden); !errors.Is(err, parley.ErrNotAdmin) {
+		t.Fatalf("a member changing the setting: %v", err)
+	}
 }

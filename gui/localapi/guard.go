@@ -70,6 +70,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			static.ServeHTTP(w, r)
 			return
 		}
+		// The API's description is public (it is in the repository), and a
+		// bot's author reads it before they hold a token.
+		if r.Method == http.MethodGet && r.URL.Path == apitype.PathOpenAPI {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if !s.authorized(r) {
 			s.loginPage(w, r, errUnauthorized)
 			return

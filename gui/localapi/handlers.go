@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,8 +23,10 @@ type route struct {
 	handle       http.HandlerFunc
 }
 
-func (s *Server) routes() http.Handler {
-	table := []route{
+// routeTable is every route the API serves; openapi.json describes each
+// (TestOpenAPIRoutes holds the two together).
+func (s *Server) routeTable() []route {
+	return []route{
 		{http.MethodGet, "/{$}", s.handleIndex},
 		{http.MethodGet, apitype.PathSelf, s.handleSelf},
 		{http.MethodPut, apitype.PathSelf, s.handleSetName},
@@ -48,6 +51,7 @@ func (s *Server) routes() http.Handler {
 		{http.MethodDelete, apitype.PathGroupMember, s.handleRemoveFromGroup},
 		{http.MethodPost, apitype.PathGroupRole, s.handleSetGroupRole},
 		{http.MethodPost, apitype.PathGroupRename, s.handleRenameGroup},
+		{http.MethodPost, apitype.PathGroupHistory, s.handleGroupHistory},
 		{http.MethodGet, apitype.PathGroupMessages, s.handleGroupMessages},
 		{http.MethodPost, apitype.PathGroupMessages, s.handleGroupSend},
 		{http.MethodGet, apitype.PathFiles, s.handleFiles},
@@ -62,6 +66,9 @@ func (s *Server) routes() http.Handler {
 		{http.MethodGet, apitype.PathMailboxes, s.handleMailboxes},
 		{http.MethodPost, apitype.PathMailboxes, s.handleAddMailbox},
 		{http.MethodDelete, apitype.PathMailbox, s.handleRemoveMailbox},
+		{http.MethodPost, apitype.PathMailboxOffer, s.handleOfferMailbox},
+		{http.MethodPost, apitype.PathMailboxOfferAccept, s.handleAcceptMailboxOffer},
+		{http.MethodPost, apitype.PathMailboxOfferDismiss, s.handleDismissMailboxOffer},
 		{http.MethodGet, apitype.PathPassphrase, s.handlePassphrase},
 		{http.MethodPut, apitype.PathPassphrase, s.handleSetPassphrase},
 		{http.MethodDelete, apitype.PathPassphrase, s.handleRemovePassphrase},
@@ -70,7 +77,12 @@ func (s *Server) routes() http.Handler {
 		{http.MethodPost, apitype.PathLogin, s.handleNewLogin},
 		{http.MethodPost, apitype.PathLogout, s.handleLogout},
 		{http.MethodPost, apitype.PathLogoutAll, s.handleLogoutAll},
+		{http.MethodGet, apitype.PathOpenAPI, s.handleOpenAPI},
 	}
+}
+
+func (s *Server) routes() http.Handler {
+	table := s.routeTable()
 	mux := http.NewServeMux()
 	allowed := make(map[string][]string) // path → methods
 	for _, rt := range table {
@@ -379,16 +391,18 @@ func (s *Server) contactView(c parley.Contact) apitype.ContactView {
 
 // namer resolves peer IDs to display names, once per peer per request.
 type namer struct {
-	ctx      context.Context
-	messages Messages
-	groups   Groups
-	self     parley.Self
-	names    map[string]string
+	ctx       context.Context
+	messages  Messages
+	groups    Groups
+	mailboxes Mailboxes // reads mailbox offers
+	log       *slog.Logger
+	self      parley.Self
+	names     map[string]string
 }
 
 func (s *Server) newNamer(ctx context.Context) *namer {
 	self := s.messages.Self()
-	return &namer{ctx: ctx, messages: s.messages, groups: s.groups, self: self,
+	return &namer{ctx: ctx, messages: s.messages, groups: s.groups, mailboxes: s.network, log: s.log, self: self,
 		names: map[string]string{self.PeerID: self.Name}}
 }
 
@@ -412,7 +426,17 @@ func (n *namer) messageView(m parley.Message) apitype.MessageView {
 	if m.To == "" && !m.Outgoing && !n.isGroupMessage(m) {
 		m.To = n.self.PeerID // a DM received was addressed to us
 	}
-	return apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
+	v := apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
+	if m.Kind == parley.KindMailboxOffer {
+		o, err := n.mailboxes.MailboxOffer(n.ctx, m)
+		if err != nil {
+			// Still shown: the card then offers what the message holds.
+			n.log.Warn("reading a mailbox offer", "id", m.ID, "err", err)
+			o = parley.MailboxOffer{Mailbox: parley.Mailbox{PeerID: m.From}, State: parley.OfferOpen}
+		}
+		v.Text, v.MailboxOffer = "", apitype.NewMailboxOfferView(o)
+	}
+	return v
 }
 
 func badRequest(msg string) error {

@@ -52,3 +52,38 @@ func (s *Server) handleRemoveMailbox(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// handleOfferMailbox offers this node to hold the contact's mail: 201 with
+// the offer as sent (a message), 409 while the mailbox service is off.
+func (s *Server) handleOfferMailbox(w http.ResponseWriter, r *http.Request) {
+	contact, err := contactArg(r.PathValue("contact"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m, err := s.network.OfferMailbox(r.Context(), contact)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.newNamer(r.Context()).messageView(m))
+}
+
+// handleAcceptMailboxOffer registers with the mailbox offered before it
+// answers, as adding a mailbox does: 201 with the mailbox, or why not.
+func (s *Server) handleAcceptMailboxOffer(w http.ResponseWriter, r *http.Request) {
+	m, err := s.network.AcceptMailboxOffer(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, apitype.NewMailboxView(m))
+}
+
+func (s *Server) handleDismissMailboxOffer(w http.ResponseWriter, r *http.Request) {
+	if err := s.network.DismissMailboxOffer(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -76,6 +76,9 @@ type Groups interface {
 	RemoveFromGroup(ctx context.Context, group, member string) error
 	// RenameGroup renames a group (admins only; the node checks the name).
 	RenameGroup(ctx context.Context, group, name string) (parley.Group, error)
+	// SetGroupHistory sets whether members read what was written before
+	// they joined (admins only, parley.ErrNotAdmin).
+	SetGroupHistory(ctx context.Context, group string, h parley.GroupHistory) (parley.Group, error)
 	// SetGroupRole makes a member an admin or a plain member (admins only,
 	// parley.ErrNotAdmin; a role other than admin or member is
 	// parley.ErrMalformed).
@@ -131,6 +134,10 @@ type Network interface {
 	// fetched without asking (0 or -1: never; below -1:
 	// parley.ErrMalformed).
 	SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error)
+	// SetMailboxService starts (on) or stops the node's mailbox service,
+	// now and after restarts; parley.ErrSetAtStart when a `parley run`
+	// flag set it for this run.
+	SetMailboxService(ctx context.Context, on bool) (parley.Settings, error)
 	// The user's mailboxes are settings too.
 	Mailboxes
 }
@@ -147,6 +154,18 @@ type Mailboxes interface {
 	// RemoveMailbox takes a mailbox off the list (parley.ErrNotFound if it
 	// is not on it).
 	RemoveMailbox(ctx context.Context, peerID string) error
+	// OfferMailbox offers this node to a contact as their mailbox, in a
+	// DM (parley.ErrMailboxServiceOff unless the service is on).
+	OfferMailbox(ctx context.Context, contact string) (parley.Message, error)
+	// MailboxOffer reads a message of kind parley.KindMailboxOffer: the
+	// mailbox offered and the user's answer.
+	MailboxOffer(ctx context.Context, m parley.Message) (parley.MailboxOffer, error)
+	// AcceptMailboxOffer adds the mailbox offered in message id (as
+	// AddMailbox); DismissMailboxOffer closes the offer. An id that names
+	// no offer to us is parley.ErrNotFound; one from a peer who is not a
+	// contact, parley.ErrUnknownContact.
+	AcceptMailboxOffer(ctx context.Context, id string) (parley.Mailbox, error)
+	DismissMailboxOffer(ctx context.Context, id string) error
 }
 
 // Keystore is the passphrase that seals the node's keys on disk.

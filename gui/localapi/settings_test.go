@@ -3,6 +3,7 @@ package localapi_test
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley"
@@ -39,7 +40,7 @@ func TestSettingsPublicDHT(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT public_dht: %d %s", resp.StatusCode, body)
 	}
-	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht")
+	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht", "mailbox_service", "mailbox_service_at_start")
 	if !h.node.Settings(ctx).PublicDHT {
 		t.Error("PUT public_dht:true left it off")
 	}
@@ -71,5 +72,31 @@ func TestSettingsPublicDHTRefused(t *testing.T) {
 	for _, bad := range []string{`{"public_dht":"yes"}`, `{"public_dht":1}`} {
 		resp, body := h.do(http.MethodPut, apitype.PathSettings, bad)
 		wantError(t, resp, body, http.StatusBadRequest, apitype.CodeBadRequest)
+	}
+}
+
+// "Hold mail for others" is a setting: PUT turns it on and off, unless a
+// `parley run` flag set it, which refuses the whole request (409) and
+// changes nothing else.
+func TestSettingsMailboxService(t *testing.T) {
+	h := start(t)
+	c := h.client()
+	ctx := t.Context()
+	if set, err := c.SetMailboxService(ctx, true); err != nil || !set.MailboxService || set.MailboxServiceAtStart {
+		t.Fatalf("SetMailboxService(true): %+v, %v", set, err)
+	}
+	if set, err := c.SetMailboxService(ctx, false); err != nil || set.MailboxService {
+		t.Fatalf("SetMailboxService(false): %+v, %v", set, err)
+	}
+	h.node.fakeNetwork.mu.Lock()
+	h.node.mailboxAtStart = true
+	h.node.fakeNetwork.mu.Unlock()
+	resp, body := h.do(http.MethodPut, apitype.PathSettings, `{"mailbox_service":true,"public_dht":true}`)
+	e := wantError(t, resp, body, http.StatusConflict, "set_at_start")
+	if !strings.Contains(e.Message, "--mailbox-service") {
+		t.Errorf("message %q does not name the flag", e.Message)
+	}
+	if set := h.node.Settings(ctx); set.MailboxService || set.PublicDHT {
+		t.Errorf("a refused request changed the settings: %+v", set)
 	}
 }

@@ -35,7 +35,10 @@ type Card struct {
 	// The owner's MLKEM768-X25519 HPKE public key (1216 bytes).
 	HpkeKey []byte `protobuf:"bytes,3,opt,name=hpke_key,json=hpkeKey,proto3" json:"hpke_key,omitempty"`
 	// Binary multiaddrs where the owner was last reachable; at most 16.
-	Addrs         [][]byte `protobuf:"bytes,4,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	Addrs [][]byte `protobuf:"bytes,4,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	// The nodes that hold the owner's mail while the owner is offline
+	// (PROTOCOL.md §9); at most 4, each a different peer, none the owner.
+	Mailboxes     []*Mailbox `protobuf:"bytes,5,rep,name=mailboxes,proto3" json:"mailboxes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -98,6 +101,13 @@ func (x *Card) GetAddrs() [][]byte {
 	return nil
 }
 
+func (x *Card) GetMailboxes() []*Mailbox {
+	if x != nil {
+		return x.Mailboxes
+	}
+	return nil
+}
+
 // SignedCard is a Card with its owner's signature. At most 4096 bytes encoded.
 type SignedCard struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -153,20 +163,71 @@ func (x *SignedCard) GetSignature() []byte {
 	return nil
 }
 
+// Mailbox is one of a card owner's mailboxes.
+type Mailbox struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Binary multiaddrs of the mailbox, each ending in /p2p/ and the
+	// mailbox's peer ID (the same in all); 1 to 4 of them. A mailbox known by
+	// its peer ID alone is the single address /p2p/ID.
+	Addrs         [][]byte `protobuf:"bytes,1,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Mailbox) Reset() {
+	*x = Mailbox{}
+	mi := &file_identity_pb_card_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Mailbox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Mailbox) ProtoMessage() {}
+
+func (x *Mailbox) ProtoReflect() protoreflect.Message {
+	mi := &file_identity_pb_card_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Mailbox.ProtoReflect.Descriptor instead.
+func (*Mailbox) Descriptor() ([]byte, []int) {
+	return file_identity_pb_card_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Mailbox) GetAddrs() [][]byte {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
+
 var File_identity_pb_card_proto protoreflect.FileDescriptor
 
 const file_identity_pb_card_proto_rawDesc = "" +
 	"\n" +
-	"\x16identity/pb/card.proto\x12\x0fparley.identity\"d\n" +
+	"\x16identity/pb/card.proto\x12\x0fparley.identity\"\x9c\x01\n" +
 	"\x04Card\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
 	"\bhpke_key\x18\x03 \x01(\fR\ahpkeKey\x12\x14\n" +
-	"\x05addrs\x18\x04 \x03(\fR\x05addrs\">\n" +
+	"\x05addrs\x18\x04 \x03(\fR\x05addrs\x126\n" +
+	"\tmailboxes\x18\x05 \x03(\v2\x18.parley.identity.MailboxR\tmailboxes\">\n" +
 	"\n" +
 	"SignedCard\x12\x12\n" +
 	"\x04card\x18\x01 \x01(\fR\x04card\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignatureB)Z'github.com/parley-im/parley/identity/pbb\x06proto3"
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x1f\n" +
+	"\aMailbox\x12\x14\n" +
+	"\x05addrs\x18\x01 \x03(\fR\x05addrsB)Z'github.com/parley-im/parley/identity/pbb\x06proto3"
 
 var (
 	file_identity_pb_card_proto_rawDescOnce sync.Once
@@ -180,17 +241,19 @@ func file_identity_pb_card_proto_rawDescGZIP() []byte {
 	return file_identity_pb_card_proto_rawDescData
 }
 
-var file_identity_pb_card_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_identity_pb_card_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_identity_pb_card_proto_goTypes = []any{
 	(*Card)(nil),       // 0: parley.identity.Card
 	(*SignedCard)(nil), // 1: parley.identity.SignedCard
+	(*Mailbox)(nil),    // 2: parley.identity.Mailbox
 }
 var file_identity_pb_card_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	2, // 0: parley.identity.Card.mailboxes:type_name -> parley.identity.Mailbox
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_identity_pb_card_proto_init() }
@@ -204,7 +267,7 @@ func file_identity_pb_card_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_identity_pb_card_proto_rawDesc), len(file_identity_pb_card_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -243,7 +243,7 @@ func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 			return fmt.Errorf("%w: %w", errSettle, err)
 		}
 		for i := range changed {
-			if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile {
+			if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile || changed[i].Kind == parley.KindMailboxOffer {
 				c.svc.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
 			}
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/parley-im/parley/storage"
 )
 
-// Deposits at a contact's mailboxes (PROTOCOL.md §9.8). A courier that
+// Deposits at a contact's mailboxes (PROTOCOL.md §9.9). A courier that
 // finds its peer unreachable (a failed attempt: the dial failed, or the
 // push got no ack within ioTimeout) deposits what the outbox holds for
 // that peer and no mailbox holds yet, at every mailbox the peer granted

@@ -24,7 +24,7 @@
 // Sending keys live in memory and rotate every KeyRotateMessages messages or
 // KeyRotateAge, and on every restart; receiving keys are kept in the store.
 //
-// Mailboxes (PROTOCOL.md §9.8): a contact's MailboxGrant is kept, the
+// Mailboxes (PROTOCOL.md §9.9): a contact's MailboxGrant is kept, the
 // newest by HLC, from accepted contacts only. A courier whose attempt
 // fails deposits the peer's undelivered envelopes at the peer's granted
 // mailboxes (Config.Deposit), once each, keeping them queued for direct

@@ -52,10 +52,15 @@ func (s *Service) Receive(raw []byte) (Received, error) {
 }
 
 // Receipted says whether a message of this kind that came through a
-// mailbox earns its sender a delivery receipt: everything but receipts
-// and grants, which would answer each other forever.
+// mailbox earns its sender a delivery receipt (PROTOCOL.md §4): not
+// receipts and grants (they would answer each other forever), nor group
+// keys and file cancels.
 func Receipted(k parley.Kind) bool {
-	return k != "" && k != parley.KindReceipt && k != parley.KindMailboxGrant
+	switch k {
+	case "", parley.KindReceipt, parley.KindMailboxGrant, parley.KindGroupKeys, parley.KindFileCancel:
+		return false
+	}
+	return true
 }
 
 // authorOf finds the contact (or request) whose conversation with us is

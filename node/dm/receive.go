@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -93,6 +94,9 @@ type received struct {
 	groupKeys *ppb.GroupKeys
 	fileOffer *ppb.FileOffer
 	grant     *ppb.MailboxGrant
+	cancel    string // a FileCancel's file ID, hex
+	// card is a CardUpdate's card, checked: signed by and for the sender.
+	card *identity.Card
 }
 
 // errOverQuota: an envelope from a stranger (a peer who is not an accepted
@@ -124,6 +128,10 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 		o := &opened[i]
 		if o.err != nil {
 			s.refuse(remote, ack.Results[i], o.err)
+			continue
+		}
+		if o.rcv.msg.Kind == parley.KindMailboxOffer && !s.isContact(remote) {
+			s.refuse(remote, ack.Results[i], errOfferFromStranger)
 			continue
 		}
 		o.rcv.msg.ID = id
@@ -195,6 +203,20 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 			}
 			continue
 		}
+		if rcv.cancel != "" {
+			if err := s.cfg.OnFileCancel(rcv.msg.Conversation, remote, rcv.cancel); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if rcv.card != nil {
+			// Applied even when stored before, for the same reason; the
+			// HLC check makes a second time a no-op.
+			if err := s.cfg.OnCardUpdate(remote, rcv.msg.HLC, *rcv.card); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if rcv.fileOffer != nil {
 			if err := s.cfg.OnFileOffer(rcv.msg.Conversation, rcv.msg.ID, remote, rcv.fileOffer); err != nil {
 				return nil, nil, err
@@ -206,6 +228,34 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 		}
 	}
 	return ack, kinds, nil
+}
+
+// errOfferFromStranger: only an accepted contact may offer to hold our
+// mail; a stranger's offer is refused for good.
+var errOfferFromStranger = errors.New("refused: only contacts may offer to hold mail")
+
+// isContact reports whether remote is an accepted contact.
+func (s *Service) isContact(remote peer.ID) bool {
+	c, err := s.cfg.Store.Contact(remote.String())
+	return err == nil && c.State == parley.ContactAccepted
+}
+
+// parseMailboxOffer checks an offer from sender (its fields were checked
+// when it opened): the mailbox must be the sender's own node. It returns
+// the addresses as strings.
+func parseMailboxOffer(sender peer.ID, o *ppb.MailboxOffer) ([]string, error) {
+	if string(o.GetPeerId()) != string(sender) {
+		return nil, fmt.Errorf("%w: a mailbox offer for another node than its sender's", parley.ErrMalformed)
+	}
+	addrs, err := identity.CheckMailboxOffer(o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		out = append(out, a.String())
+	}
+	return out, nil
 }
 
 // refuse answers for an envelope that will never be accepted.
@@ -333,6 +383,26 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 			g = new(ppb.MailboxGrant) // an empty submessage on the wire: no mailboxes
 		}
 		return received{msg: msg, grant: g}, op.Card, nil
+	case *ppb.Body_FileCancel: // its file ID checked by OpenEnvelope
+		msg.Kind, msg.FileID = parley.KindFileCancel, hex.EncodeToString(body.FileCancel.FileId)
+		return received{msg: msg, cancel: msg.FileID}, op.Card, nil
+	case *ppb.Body_CardUpdate:
+		card, err := identity.ParseCard(body.CardUpdate.GetCard())
+		if err != nil {
+			return received{}, nil, fmt.Errorf("card update: %w", err)
+		}
+		if card.PeerID != remote {
+			return received{}, nil, fmt.Errorf("%w: card update carries the card of %s, not the sender's", parley.ErrMalformed, card.PeerID)
+		}
+		msg.Kind = parley.KindCardUpdate
+		return received{msg: msg, card: &card}, op.Card, nil
+	case *ppb.Body_MailboxOffer:
+		addrs, err := parseMailboxOffer(remote, body.MailboxOffer)
+		if err != nil {
+			return received{}, nil, err
+		}
+		msg.Kind, msg.Text = parley.KindMailboxOffer, strings.Join(addrs, "\n")
+		return received{msg: msg}, op.Card, nil
 	default:
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}
@@ -401,7 +471,7 @@ func (s *Service) rememberSender(remote peer.ID, card []byte, got []received) er
 			c.State, c.AddedAt = parley.ContactRequest, time.Now().UTC()
 		}
 		if fromCard != nil {
-			c.HPKEKey, c.Addrs = fromCard.HPKEKey, fromCard.Addrs
+			c.HPKEKey, c.Addrs, c.Mailboxes = fromCard.HPKEKey, fromCard.Addrs, fromCard.Mailboxes
 			if c.Name == "" {
 				c.Name = fromCard.Name
 			}

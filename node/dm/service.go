@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
@@ -74,7 +76,15 @@ type Config struct {
 	// returning once the mailbox holds it. A refusal for now wraps
 	// ErrMailboxBusy, one for good ErrGrantRefused. Nil: never deposit.
 	Deposit func(ctx context.Context, to peer.ID, mailbox storage.GrantedMailbox, envelope []byte) error
-	Logger  *slog.Logger
+	// OnFileCancel takes a peer's cancel of a file of our conversation with
+	// it (the files service), applied even when stored before, as group
+	// keys are. An error is a local failure.
+	OnFileCancel func(conv parley.ConversationID, from peer.ID, fileID string) error
+	// OnCardUpdate takes a peer's new contact card, already checked to be
+	// signed by and for that peer, with its envelope's HLC, once the
+	// envelope is stored. An error is a local failure.
+	OnCardUpdate func(from peer.ID, at parley.HLC, card identity.Card) error
+	Logger       *slog.Logger
 	// RetryMin and RetryMax bound the back-off between delivery attempts to
 	// an unreachable peer. Defaults: 1s and 1m: a partition that heals is
 	// noticed within a minute even when no new connection announces it.
@@ -133,6 +143,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnMailboxGrant == nil {
 		cfg.OnMailboxGrant = func(peer.ID, bool) {}
+	}
+	if cfg.OnFileCancel == nil {
+		cfg.OnFileCancel = func(parley.ConversationID, peer.ID, string) error { return nil }
+	}
+	if cfg.OnCardUpdate == nil {
+		cfg.OnCardUpdate = func(peer.ID, parley.HLC, identity.Card) error { return nil }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -255,7 +271,7 @@ func (s *Service) SendDeliveryReceipt(to parley.Contact, ids []parley.EnvelopeID
 }
 
 // SendMailboxGrant hands a contact our mailboxes, each with the
-// capability issued for them (PROTOCOL.md §9.8).
+// capability issued for them (PROTOCOL.md §9.9).
 func (s *Service) SendMailboxGrant(to parley.Contact, g *ppb.MailboxGrant) error {
 	if err := identity.CheckMailboxGrant(g); err != nil {
 		return err
@@ -265,11 +281,49 @@ func (s *Service) SendMailboxGrant(to parley.Contact, g *ppb.MailboxGrant) error
 	return err
 }
 
+// SendFileCancel tells a contact that we withdrew (our offer) or
+// cancelled (theirs) the file fileID of our conversation, so that their
+// side of the transfer stops too.
+func (s *Service) SendFileCancel(to parley.Contact, fileID string) error {
+	id, err := hex.DecodeString(fileID)
+	if err != nil || len(id) != identity.FileIDSize {
+		return fmt.Errorf("%w: file ID %q", parley.ErrMalformed, fileID)
+	}
+	body := &ppb.Body{Kind: &ppb.Body_FileCancel{FileCancel: &ppb.FileCancel{FileId: id}}}
+	_, err = s.send(to, body, parley.Message{Kind: parley.KindFileCancel, FileID: fileID}, nil, parley.ClientID{})
+	return err
+}
+
+// SendMailboxOffer offers our node to a contact as their mailbox, with the
+// addresses it listens on (the first identity.MaxOfferAddrs).
+func (s *Service) SendMailboxOffer(to parley.Contact, addrs []ma.Multiaddr) (parley.Message, error) {
+	if len(addrs) == 0 {
+		return parley.Message{}, errors.New("dm: a mailbox offer needs an address to reach us at")
+	}
+	addrs = addrs[:min(len(addrs), identity.MaxOfferAddrs)]
+	offer := &ppb.MailboxOffer{PeerId: []byte(s.self)}
+	text := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		offer.Addrs = append(offer.Addrs, a.Bytes())
+		text = append(text, a.String())
+	}
+	body := &ppb.Body{Kind: &ppb.Body_MailboxOffer{MailboxOffer: offer}}
+	return s.send(to, body, parley.Message{Kind: parley.KindMailboxOffer, Text: strings.Join(text, "\n")}, nil, parley.ClientID{})
+}
+
 // SendGroupKeys hands group keys to a member (who need not be a contact:
 // to carries the key the group's ops gave for them).
 func (s *Service) SendGroupKeys(to parley.Contact, keys *ppb.GroupKeys) error {
 	body := &ppb.Body{Kind: &ppb.Body_GroupKeys{GroupKeys: keys}}
 	_, err := s.send(to, body, parley.Message{Kind: parley.KindGroupKeys}, nil, parley.ClientID{})
+	return err
+}
+
+// SendCardUpdate hands a contact our signed contact card (a name or the
+// mailboxes changed). It travels like any message, through the outbox.
+func (s *Service) SendCardUpdate(to parley.Contact, signedCard []byte) error {
+	body := &ppb.Body{Kind: &ppb.Body_CardUpdate{CardUpdate: &ppb.CardUpdate{Card: signedCard}}}
+	_, err := s.send(to, body, parley.Message{Kind: parley.KindCardUpdate}, nil, parley.ClientID{})
 	return err
 }
 
@@ -325,7 +379,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 		// A concurrent send with the same cid was stored first.
 		return s.cfg.Store.FirstSend(cid, msg)
 	}
-	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile || msg.Kind == parley.KindMailboxOffer {
 		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 	}
 	s.Kick(pid)

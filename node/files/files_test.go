@@ -1,6 +1,7 @@
 package files
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -439,5 +440,90 @@ func TestAutoAcceptedOfferStartsAfterARestart(t *testing.T) {
 	f := waitState(t, bob, FileID(o), parley.FileComplete)
 	if hashFile(t, f.Path) != sum {
 		t.Fatal("the file is not intact")
+	}
+}
+
+// A sender's cancel stops a stream that is already being served: the
+// rest of the file is answered "cancelled", and the uploads that were
+// under way cannot turn the transfer back into "complete" (issue 14,
+// bug 1).
+func TestCancelStopsAStreamInProgress(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	o, _ := offer(t, alice, nil, 6<<20)
+	id := FileID(o)
+	chunks := uint32(identity.FileChunks(int64(o.Size), o.ChunkSize))
+	if chunks < 4 {
+		t.Fatalf("the test needs several chunks, the offer has %d", chunks)
+	}
+	bob := newHost(t)
+	connect(t, bob, alice.h)
+	st, err := bob.NewStream(context.Background(), alice.h.ID(), ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	_ = st.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(st)
+	w, r := pbio.NewDelimitedWriter(st), pbio.NewDelimitedReader(br, 64)
+	ask := func(from, to uint32) (statuses []fpb.Chunk_Status) {
+		t.Helper()
+		var want []uint32
+		for i := from; i < to; i++ {
+			want = append(want, i)
+		}
+		if err := w.WriteMsg(&fpb.Request{FileId: o.FileId, Chunks: want}); err != nil {
+			t.Fatal(err)
+		}
+		for range want {
+			var h fpb.Chunk
+			if err := r.ReadMsg(&h); err != nil {
+				t.Fatal(err)
+			}
+			if h.Status == fpb.Chunk_STATUS_OK {
+				if _, err := io.CopyN(io.Discard, br, int64(h.Length)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			statuses = append(statuses, h.Status)
+		}
+		return statuses
+	}
+	if got := ask(0, 1); got[0] != fpb.Chunk_STATUS_OK {
+		t.Fatalf("before the cancel, chunk 0 is %v", got[0])
+	}
+	if _, err := alice.svc.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ask(1, chunks) {
+		if s != fpb.Chunk_STATUS_CANCELLED {
+			t.Fatalf("after the cancel, chunk %d was answered %v on the same stream", i+1, s)
+		}
+	}
+	if f, _ := alice.svc.File(id); f.State != parley.FileCanceled {
+		t.Fatalf("the sender's transfer is %s after its cancel", f.State)
+	}
+}
+
+// Chunks whose upload was under way when the sender cancelled still get
+// counted as they finish; reaching the last one must not mark the
+// cancelled transfer complete (issue 14, bug 1: "cancelled" came back as
+// "complete").
+func TestCancelledStaysCancelled(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	o, _ := offer(t, alice, nil, 3<<20)
+	if _, err := alice.svc.Cancel(FileID(o)); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := alice.store.File(FileID(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range identity.FileChunks(rec.Size, rec.ChunkSize) {
+		alice.svc.countServed(rec, i, chunkLen(rec, i))
+	}
+	if f, _ := alice.svc.File(FileID(o)); f.State != parley.FileCanceled {
+		t.Fatalf("uploads that finished after the cancel made the transfer %s", f.State)
 	}
 }

@@ -83,6 +83,11 @@ func (s *Service) handle(st network.Stream) {
 				src.close()
 			}
 			src = s.open(id, remote)
+		} else if src.status == fpb.Chunk_STATUS_OK && s.cancelled(id) {
+			// Cancelled while this stream was being served: the rest of
+			// the file is not served (one store read per request of up
+			// to 64 chunks).
+			src.status = fpb.Chunk_STATUS_CANCELLED
 		}
 		_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
 		for _, i := range req.Chunks {
@@ -96,6 +101,12 @@ func (s *Service) handle(st network.Stream) {
 			return
 		}
 	}
+}
+
+// cancelled reports whether file id is recorded cancelled.
+func (s *Service) cancelled(id string) bool {
+	rec, err := s.cfg.Store.File(id)
+	return err == nil && rec.State == parley.FileCanceled
 }
 
 // source is a file we serve chunks of, opened for one stream.

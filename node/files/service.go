@@ -313,7 +313,9 @@ func (s *Service) Accept(id string) (parley.File, error) {
 var ErrNoSpace = parley.ErrNoSpace
 
 // Cancel stops a transfer: ours is no longer served; theirs stops and its
-// partial data is deleted.
+// partial data is deleted. A cancelled transfer stays cancelled. The caller
+// tells the DM's other side (dm.SendFileCancel), which applies it with
+// OnCancel.
 func (s *Service) Cancel(id string) (parley.File, error) {
 	rec, err := s.cfg.Store.File(id)
 	if err != nil {
@@ -322,19 +324,51 @@ func (s *Service) Cancel(id string) (parley.File, error) {
 	if rec.State == parley.FileComplete && !rec.Outgoing {
 		return rec.File, fmt.Errorf("%w: %s is already complete", parley.ErrMalformed, rec.Name)
 	}
+	rec, err = s.cancel(rec, "")
+	return rec.File, err
+}
+
+// OnCancel applies the cancel of file id that from, the other side of the
+// DM conv, sent: its sender withdrew it, or its recipient cancelled or
+// declined it. Only the DM's two sides take part in its transfer, so a
+// group's files are never cancelled this way; a cancel of a file that is
+// complete on our side, or that we do not know, changes nothing.
+func (s *Service) OnCancel(conv parley.ConversationID, from peer.ID, id string) error {
+	rec, err := s.cfg.Store.File(id)
+	switch {
+	case errors.Is(err, parley.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case rec.Conversation != conv || conv != parley.DMConversationID(s.self.String(), from.String()):
+		s.log.Debug("ignoring a file cancel from outside the file's conversation", "file", id, "peer", from)
+		return nil
+	case rec.State == parley.FileCanceled, rec.State == parley.FileComplete && !rec.Outgoing:
+		return nil
+	}
+	why := "the sender cancelled it"
+	if rec.Outgoing {
+		why = "the recipient cancelled it"
+	}
+	_, err = s.cancel(rec, why)
+	return err
+}
+
+// cancel stops rec's download, if one runs, deletes its partial data and
+// records it cancelled.
+func (s *Service) cancel(rec storage.FileRecord, why string) (storage.FileRecord, error) {
 	s.mu.Lock()
-	t := s.transfers[id]
-	s.waiting = slices.DeleteFunc(s.waiting, func(w string) bool { return w == id })
+	t := s.transfers[rec.ID]
+	s.waiting = slices.DeleteFunc(s.waiting, func(w string) bool { return w == rec.ID })
 	s.mu.Unlock()
 	if t != nil {
 		t.stop()
 		<-t.done
 	}
 	if !rec.Outgoing {
-		_ = os.Remove(s.partPath(id))
+		_ = os.Remove(s.partPath(rec.ID))
 	}
-	rec, err = s.setState(id, parley.FileCanceled, "", nil)
-	return rec.File, err
+	return s.setState(rec.ID, parley.FileCanceled, why, nil)
 }
 
 // Files lists every file, newest offer first.
@@ -389,6 +423,11 @@ func (s *Service) setState(id string, state parley.FileState, why string, also f
 	rec, err := s.cfg.Store.UpdateFile(id, func(f *storage.FileRecord, found bool) (bool, error) {
 		if !found {
 			return false, fmt.Errorf("%w: no file %q", parley.ErrNotFound, id)
+		}
+		if f.State == parley.FileCanceled && state != parley.FileCanceled {
+			// Final: an upload or download that was under way when the
+			// transfer was cancelled must not bring it back.
+			return false, nil
 		}
 		f.State, f.Error = state, why
 		if also != nil {

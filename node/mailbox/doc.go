@@ -21,10 +21,13 @@
 // forge or alter it undetected, because the recipient checks each
 // envelope's signature as for a direct delivery.
 //
+// Stats and Collector are the operator's view: what the service did since
+// it started, for `parley status` and Prometheus (metrics.go).
+//
 // The node serves this service and fetches its user's own mail
 // (node/mailboxes.go); it hands each contact a capability per mailbox
 // (CapabilityFor, in a DM grant), and its DM couriers deposit for contacts
 // they cannot reach (node/grants.go, node/dm/deposit.go; PROTOCOL.md
-// §9.8). Not built yet: mailboxes in cards, groups and files. See
+// §9.9). Not built yet: groups and files. See
 // PROTOCOL.md §9.7.
 package mailbox

@@ -53,6 +53,7 @@ func (s *Service) serve(st network.Stream, t inbound.Timeouts) {
 		} else {
 			resp = s.handle(&sess, req)
 		}
+		s.counters.answered(opOf(req), resp.Code)
 		_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
 		if err := w.WriteMsg(resp); err != nil {
 			_ = st.Reset()
@@ -140,7 +141,7 @@ func (s *Service) deposit(d *pb.Deposit) *pb.Response {
 		return refuse(pb.Code_CODE_BAD_CAPABILITY, errBadCapability.Error())
 	}
 	capability := Capability{Nonce: [NonceSize]byte(c.Nonce), Token: [TokenSize]byte(c.Token)}
-	_, err := s.cfg.Store.DepositMail(OwnerID(d.Owner), d.Envelope, s.cfg.Now(), s.cfg.Quota, func(a storage.MailboxAccount) error {
+	stored, err := s.cfg.Store.DepositMail(OwnerID(d.Owner), d.Envelope, s.cfg.Now(), s.cfg.Quota, func(a storage.MailboxAccount) error {
 		if !capability.valid(a) {
 			return errBadCapability
 		}
@@ -148,6 +149,9 @@ func (s *Service) deposit(d *pb.Deposit) *pb.Response {
 	})
 	if err != nil {
 		return s.storeRefusal("storing a deposit", err)
+	}
+	if !stored {
+		s.counters.duplicates.Add(1)
 	}
 	return &pb.Response{}
 }
@@ -252,6 +256,7 @@ func (s *Service) fetch(owner OwnerID, f *pb.Fetch) *pb.Response {
 	for i, m := range page {
 		out.Mail[i] = &pb.Mail{Envelope: m.Envelope, StoredAt: m.StoredAt.Unix()}
 	}
+	s.counters.fetched.Add(uint64(len(page)))
 	if len(page) > 0 {
 		out.NextCursor = binary.BigEndian.AppendUint64(nil, page[len(page)-1].Seq)
 	}
@@ -275,6 +280,7 @@ func (s *Service) ack(owner OwnerID, a *pb.Ack) *pb.Response {
 	if err != nil {
 		return s.storeRefusal("deleting acked mail", err)
 	}
+	s.counters.acked.Add(uint64(n))
 	return &pb.Response{Kind: &pb.Response_Ack{Ack: &pb.AckResult{Deleted: uint32(n)}}}
 }
 

@@ -103,6 +103,8 @@ type Service struct {
 	notifiee *network.NotifyBundle
 	mu       sync.Mutex
 	limiters map[network.Conn]*rate.Limiter // guarded by mu; an entry leaves when its connection closes
+
+	counters counters // what it did since New (metrics.go)
 }
 
 // New builds the service; Start makes it serve.
@@ -178,7 +180,10 @@ func (s *Service) Close() error {
 // envelopes it deleted. The sweeper calls it every Config.SweepEvery.
 func (s *Service) Sweep() (int, error) {
 	now := s.cfg.Now()
-	return s.cfg.Store.ExpireMail(now.Add(-s.cfg.TTL), now)
+	n, err := s.cfg.Store.ExpireMail(now.Add(-s.cfg.TTL), now)
+	s.counters.sweeps.Add(1)
+	s.counters.swept.Add(uint64(n))
+	return n, err
 }
 
 func (s *Service) sweepLoop(ctx context.Context) {

@@ -111,6 +111,9 @@ function onEvent(ev) {
     case 'request':
       store.refreshSoon('requests', 'conversations');
       break;
+    case 'contact': // a contact's card changed: their name shows everywhere
+      store.refreshSoon('contacts', 'requests', 'conversations');
+      break;
     case 'group':
       store.refreshSoon('groups', 'invites', 'conversations');
       screen?.onGroup?.(ev.group);

@@ -7,6 +7,7 @@
 import { api, newClientID } from './api.js';
 import { bdi, busy, errorBox, h, icon, replace } from './dom.js';
 import { FileCard, Uploads } from './files.js';
+import { offerButton, offerCard } from './mailboxes.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
@@ -26,6 +27,11 @@ export function tick(status) {
 }
 
 /** Chat is the screen of one conversation. kind: "dm" (id: peer ID) or "group". */
+/** senderName is a group message's author as shown: the contact's name as it is now, else the name the message came with. */
+function senderName(m) {
+  return store.contact(m.from)?.name || m.from_name || shortID(m.from);
+}
+
 export class Chat {
   constructor(main, kind, id) {
     this.main = main;
@@ -134,12 +140,16 @@ export class Chat {
     const details = this.isGroup
       ? h('a', { class: 'tool', href: `#/group/${this.id}/members`, 'aria-label': 'Members and settings', title: 'Members and settings' }, icon('group'))
       : h('a', { class: 'tool', href: `#/contact/${encodeURIComponent(this.id)}`, 'aria-label': 'Contact details', title: 'Contact details' }, icon('info'));
+    // A contact may get an offer to hold their mail, when this node holds
+    // mail for others.
+    const offer = !this.isGroup && this.canWrite ? offerButton(this.id, this.name, (m) => this.add(m, true)) : null;
     replace(this.header,
       h('a', { class: 'back tool', href: '#/', 'aria-label': 'Back to conversations', title: 'Back' }, icon('back')),
       avatar(this.name, { group: this.isGroup, online: this.isGroup || this.isRequest ? null : online }),
       h('div', { class: 'pane-title' },
         h('h2', { dir: 'auto', class: 'chat-name' }, this.name),
         h('p', { class: `sub${online ? ' online' : ''}` }, sub)),
+      offer,
       details);
     this.main.querySelector('.chat')?.setAttribute('aria-label', `Conversation with ${this.name}`);
   }
@@ -323,16 +333,20 @@ export class Chat {
     // A message right after another from the same person sits closer and
     // does not repeat the sender's name.
     const cont = prev && prev.from === m.from && d - new Date(prev.sent_at) < 5 * 60 * 1000;
-    const sender = this.isGroup && !m.outgoing && !cont ? h('span', { class: 'sender', dir: 'auto' }, m.from_name || shortID(m.from)) : null;
+    const sender = this.isGroup && !m.outgoing && !cont
+      ? h('span', { class: 'sender', dir: 'auto', dataset: { from: m.from } }, senderName(m)) : null;
     let body;
     if (m.kind === 'file' && m.file_id) {
       const card = new FileCard(m, { onResize: () => this.keepEnd() });
       this.cards.set(m.file_id, card);
       body = card.el;
+    } else if (m.kind === 'mailbox-offer') {
+      body = offerCard(m, this.name, () => this.keepEnd());
     } else {
       body = h('p', { class: 'text', dir: 'auto' }, m.text);
     }
-    return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}${m.kind === 'file' ? ' file' : ''}`, dataset: { id: m.id } },
+    const kindClass = { file: ' file', 'mailbox-offer': ' offer' }[m.kind] ?? '';
+    return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}${kindClass}`, dataset: { id: m.id } },
       h('div', { class: 'bubble' },
         sender,
         body,
@@ -444,8 +458,9 @@ export class Chat {
       this.jump.hidden = false;
     }
     if (!m.outgoing) {
-      const who = this.isGroup ? (m.from_name || 'Someone') : this.name;
-      this.live.textContent = m.kind === 'file' ? `${who} sent a file: ${m.text}` : `${who}: ${m.text}`;
+      const who = this.isGroup ? (store.contact(m.from)?.name || m.from_name || 'Someone') : this.name;
+      this.live.textContent = m.kind === 'file' ? `${who} sent a file: ${m.text}`
+        : m.kind === 'mailbox-offer' ? `${who} offers to hold your mail while you are offline` : `${who}: ${m.text}`;
       this.scheduleRead();
     }
   }
@@ -496,10 +511,19 @@ export class Chat {
   }
 
   onState() {
+    if (this.isGroup) this.renameSenders();
     const sig = JSON.stringify([this.name, store.groupShape(this.id), this.isRequest, this.canWrite, !this.isGroup && store.isOnline(this.id)]);
     if (sig === this.stateSig) return;
     this.stateSig = sig;
     this.renderHeader();
     this.renderFooter();
+  }
+
+  /** renameSenders shows a contact who changed their name under the new one in messages already shown. */
+  renameSenders() {
+    for (const el of this.main.querySelectorAll('.msg .sender[data-from]')) {
+      const name = store.contact(el.dataset.from)?.name;
+      if (name && el.textContent !== name) el.textContent = name;
+    }
   }
 }

@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
+import * as mailboxes from './mailboxes.js';
 import * as passphrase from './passphrase.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
@@ -264,7 +265,10 @@ export function invitation(main, id) {
     });
     replace(main, pane(`Invitation to ${isolated(g.name)}`, {},
       h('p', null, h('strong', null, bdi(from)), ' invited you to the group “', bdi(g.name), '”.'),
-      h('p', null, 'If you accept, the members see your name and can read what you write there; you read what they write from now on.'),
+      h('p', null, 'If you accept, the members see your name and can read what you write there; ',
+        g.history === 'shared'
+          ? 'you can also read what was written before you joined (the group shares its history with new members).'
+          : 'you read what is written from now on, not what was written before you joined.'),
       form));
   };
   render();
@@ -278,8 +282,10 @@ export function invitation(main, id) {
 export function newGroup(main) {
   const input = h('input', { type: 'text', name: 'name', required: true, maxlength: '64', autocomplete: 'off' });
   const box = errorBox();
+  const shared = h('input', { type: 'checkbox', name: 'history', id: uid('f') });
   const form = h('form', { class: 'stack' },
     field('Group name', input, 'Every member sees it. Admins can rename the group later.'),
+    historyField(shared),
     h('button', { type: 'submit', class: 'primary' }, 'Create group'), box);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -288,7 +294,7 @@ export function newGroup(main) {
       box.show('Give the group a name.');
       return;
     }
-    const r = await busy(form, box, () => api.createGroup(name));
+    const r = await busy(form, box, () => api.createGroup(name, shared.checked ? 'shared' : 'hidden'));
     if (!r.ok) return;
     await store.refresh('groups', 'conversations').catch(() => {});
     location.hash = `#/group/${r.value.id}/members`;
@@ -297,6 +303,16 @@ export function newGroup(main) {
     h('p', null, 'You start as the group\'s only member and admin; then invite your contacts.'), form));
   input.focus();
   return {};
+}
+
+/** historyField is the check box for a group's history setting. */
+function historyField(check) {
+  const hintID = uid('hint');
+  check.setAttribute('aria-describedby', hintID);
+  return h('div', null,
+    h('div', { class: 'field check' }, check, h('label', { for: check.id }, 'New members can read earlier messages')),
+    h('p', { class: 'hint', id: hintID },
+      'Off: members read what is written while they are members. On: someone added later also reads what was written before. Members\' apps enforce this; anyone in the group can still pass on what they read.'));
 }
 
 // ---------------------------------------------------------------- group members
@@ -365,8 +381,26 @@ export function members(main, id) {
         if (r.ok) await store.refresh('groups', 'conversations').catch(() => {});
       });
       parts.push(h('section', { 'aria-labelledby': 'rename-title' }, h('h3', { id: 'rename-title' }, 'Rename'), form));
+
+      const shared = h('input', { type: 'checkbox', name: 'history', id: uid('f'), checked: g.history === 'shared' });
+      const hbox = errorBox();
+      const hform = h('form', { class: 'stack', 'aria-label': 'History' }, historyField(shared), hbox);
+      hform.addEventListener('submit', (e) => e.preventDefault());
+      shared.addEventListener('change', async () => {
+        const want = shared.checked;
+        const r = await busy(hform, hbox, () => api.setGroupHistory(id, want ? 'shared' : 'hidden'));
+        if (!r.ok) {
+          shared.checked = !want;
+          return;
+        }
+        await store.refresh('groups').catch(() => {});
+      });
+      parts.push(h('section', { 'aria-labelledby': 'history-title' }, h('h3', { id: 'history-title' }, 'History'), hform));
     } else if (g.state === 'joined') {
-      parts.push(h('p', { class: 'muted' }, 'Only admins can invite, remove members and rename the group.'));
+      parts.push(h('p', { class: 'muted' }, 'Only admins can invite, remove members, rename the group and change its settings.'),
+        h('p', { class: 'muted' }, g.history === 'shared'
+          ? 'New members can read the earlier messages.'
+          : 'New members read what is written from when they join.'));
     }
 
     if (g.state === 'joined') {
@@ -397,7 +431,9 @@ export function members(main, id) {
       });
       const remove = h('button', { type: 'button', class: 'danger small', 'aria-label': `Remove ${name}` }, 'Remove');
       remove.addEventListener('click', async () => {
-        if (!await confirmDialog(`Remove ${isolated(name)}?`, `${isolated(name)} will not read anything sent in the group from now on.`, 'Remove')) return;
+        const g = store.group(id);
+        const back = g?.history === 'shared' ? ' If they are added again, they can read what was written meanwhile: the group shares its history with new members.' : '';
+        if (!await confirmDialog(`Remove ${isolated(name)}?`, `${isolated(name)} will not read anything sent in the group from now on.${back}`, 'Remove')) return;
         const r = await busy(remove.parentElement, box, () => api.removeMember(id, m.peer_id));
         if (r.ok) {
           await load();
@@ -494,7 +530,10 @@ export function network(main) {
             : ['off (', h('a', { href: '#/settings' }, 'Settings'), ' turns it on)']),
           h('dt', null, 'Relay service'), h('dd', null, st.relay_service
             ? 'on: this node relays connections for peers behind NATs'
-            : 'off'))),
+            : 'off'),
+          h('dt', null, 'Mailbox service'), h('dd', null, st.mailbox_service
+            ? `on: holding mail for ${st.mailbox?.owners ?? 0} ${st.mailbox?.owners === 1 ? 'person' : 'people'}`
+            : ['off (', h('a', { href: '#/settings' }, 'Settings'), ' turns it on: Hold mail for others)']))),
       h('section', { 'aria-labelledby': 'net-addrs' },
         h('h3', { id: 'net-addrs' }, 'Addresses'),
         h('h4', null, 'Announced to peers'), addrs(st.announced_addrs, 'None yet.'),
@@ -525,7 +564,7 @@ export function settings(main) {
   const box = errorBox();
   const saved = h('span', { class: 'copied', role: 'status' });
   const form = h('form', { class: 'stack' },
-    field('Display name', input, 'Contacts see it on your invite and with your messages.'),
+    field('Display name', input, 'Contacts see it on your invite and with your messages, unless they gave you a name of their own. A change reaches each contact as soon as your nodes connect.'),
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), saved), box);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -553,6 +592,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
     h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
+    mailboxes.section(),
     passphrase.section(),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },

@@ -59,6 +59,7 @@ function preview(it) {
   if (it.state === 'removed') return 'You were removed from this group';
   const m = it.last;
   if (!m) return 'No messages yet';
+  if (m.kind === 'mailbox-offer') return m.outgoing ? 'You offered to hold their mail' : 'Offers to hold your mail';
   const text = m.kind === 'file' ? `File: ${m.text}` : m.text.replace(/\s+/g, ' ');
   if (m.outgoing) return `You: ${text}`;
   if (it.group) return `${m.from_name || shortID(m.from)}: ${text}`;

@@ -1,0 +1,8 @@
+package storage
+
+// OpenPlaintext opens a store written unencrypted and uncompressed, for
+// tests that search its raw files (Options.plaintext).
+func OpenPlaintext(opts Options) (*DB, error) {
+	opts.plaintext = true
+	return Open(opts)
+}
