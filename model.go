@@ -63,9 +63,28 @@ const (
 	StatusDelivered               // the peer stored it and acknowledged it
 	StatusRead                    // the peer's user viewed it
 	StatusFailed                  // the peer refused it for good
+	// StatusStored: a DM deposited at one of the peer's mailboxes, not
+	// yet acknowledged by the peer. It ranks between queued and
+	// delivered (Status.Rank); it comes after StatusFailed only because
+	// statuses are bytes on disk and are never renumbered.
+	StatusStored
 )
 
-var statusNames = [...]string{"queued", "sent", "delivered", "read", "failed"}
+var statusNames = [...]string{"queued", "sent", "delivered", "read", "failed", "stored"}
+
+// statusRanks orders statuses by how far a message got: queued, sent,
+// stored, delivered, read. Failed has no place on that line (see Rank).
+var statusRanks = [...]int{StatusQueued: 0, StatusSent: 1, StatusStored: 2, StatusDelivered: 3, StatusRead: 4, StatusFailed: -1}
+
+// Rank is the status's place on the line queued < sent < stored <
+// delivered < read, for comparing how far two statuses got; StatusFailed
+// and unknown values are -1 (off the line).
+func (s Status) Rank() int {
+	if int(s) < len(statusRanks) && s >= 0 {
+		return statusRanks[s]
+	}
+	return -1
+}
 
 func (s Status) String() string {
 	if int(s) < len(statusNames) && s >= 0 {
@@ -102,6 +121,9 @@ const (
 	// KindFile is a file offered in the conversation: displayed like a
 	// text, its Text the file's name and FileID naming the transfer.
 	KindFile Kind = "file"
+	// KindMailboxGrant is a contact's grant to deposit at its mailboxes
+	// (PROTOCOL.md §9); applied, never displayed.
+	KindMailboxGrant Kind = "mailbox-grant"
 	// KindFileCancel says the other side of a DM withdrew or declined a
 	// file; applied to the transfer, never displayed.
 	KindFileCancel Kind = "file-cancel"
@@ -217,6 +239,10 @@ type Event struct {
 	// Conversation is the conversation read (read).
 	Conversation ConversationID
 	Disk         *DiskStatus // disk
+	// Reason (status, with the message still queued) says why it is not
+	// stored yet where it could be: a contact's mailbox refused it for
+	// now ("mailbox full").
+	Reason string
 }
 
 // DiskStatus says whether the node's store takes writes. Below a watermark

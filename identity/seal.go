@@ -360,6 +360,10 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if err := CheckFileOffer(k.FileOffer); err != nil {
 			return nil, err
 		}
+	case *pb.Body_MailboxGrant:
+		if err := CheckMailboxGrant(k.MailboxGrant); err != nil {
+			return nil, err
+		}
 	case *pb.Body_FileCancel:
 		if n := len(k.FileCancel.GetFileId()); n != FileIDSize {
 			return nil, fmt.Errorf("%w: file cancel: file ID is %d bytes, want %d", parley.ErrMalformed, n, FileIDSize)

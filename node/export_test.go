@@ -24,7 +24,10 @@ func (n *Node) StrangerUsage(peer string) (own, total storage.Usage, err error) 
 }
 
 // ReceiveDM stores an envelope as if a mailbox handed it over.
-func (n *Node) ReceiveDM(raw []byte) error { return n.dm.Receive(raw) }
+func (n *Node) ReceiveDM(raw []byte) error {
+	_, err := n.dm.Receive(raw)
+	return err
+}
 
 // SendCardUpdate sends the contact peer a CardUpdate carrying any card.
 func (n *Node) SendCardUpdate(peer string, signedCard []byte) error {
@@ -50,6 +53,20 @@ func (n *Node) MailboxCapability(mb peer.ID) (mailbox.Capability, mailbox.OwnerI
 		return mailbox.Capability{}, owner, err
 	}
 	return mailbox.IssueCapability(key, owner), owner, nil
+}
+
+// MailboxGrantOf is the latest grant n holds from its contact peer.
+func (n *Node) MailboxGrantOf(peer string) (storage.MailboxGrant, error) {
+	return n.store.MailboxGrantOf(peer)
+}
+
+// MessageKind is the kind of the message stored with envelope id ("" if none).
+func (n *Node) MessageKind(id parley.EnvelopeID) parley.Kind {
+	m, err := n.store.Message(id)
+	if err != nil {
+		return ""
+	}
+	return m.Kind
 }
 
 // SyncGroup runs one sync session for group g with remote, now.

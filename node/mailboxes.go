@@ -153,6 +153,7 @@ func (n *Node) addMailbox(ctx context.Context, info peer.AddrInfo, also func(*st
 	n.setMailboxes(s.Mailboxes)
 	n.announceCard() // contacts learn the mailbox from our card
 	n.log.Info("added a mailbox", "mailbox", mb.PeerID)
+	n.sendGrants()
 	return mb.view(), nil
 }
 
@@ -176,6 +177,7 @@ func (m *Messenger) RemoveMailbox(ctx context.Context, peerID string) error {
 		return err
 	}
 	n.setMailboxes(s.Mailboxes)
+	n.sendGrants()
 	n.announceCard() // contacts learn it is gone from our card
 	return nil
 }
@@ -302,17 +304,27 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 			return err
 		}
 		var done []parley.EnvelopeID
+		receipts := make(map[peer.ID][]parley.EnvelopeID)
 		for _, mail := range page.Mail {
-			switch err := n.dm.Receive(mail.Envelope); {
+			switch r, err := n.dm.Receive(mail.Envelope); {
 			case err == nil:
 				done = append(done, mail.ID)
 				got++
+				if dm.Receipted(r.Kind) {
+					receipts[r.From] = append(receipts[r.From], r.ID)
+				}
 			case errors.Is(err, dm.ErrRefused):
 				n.log.Info("dropping mail that will never open", "mailbox", mb.PeerID, "err", err)
 				done = append(done, mail.ID)
 			default:
 				failed = err
 			}
+		}
+		// Receipts before the ack: once they are queued, a crash cannot
+		// leave a sender waiting for one; mail fetched again after a
+		// crash is receipted again, which changes nothing.
+		if err := n.sendMailReceipts(receipts); err != nil {
+			return err
 		}
 		if len(done) > 0 {
 			if _, err := c.Ack(ctx, done); err != nil {
@@ -328,4 +340,21 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 		n.log.Debug("fetched mail", "mailbox", mb.PeerID, "envelopes", got)
 	}
 	return failed
+}
+
+// sendMailReceipts tells each sender which of its envelopes came to us
+// through a mailbox (one receipt per sender per page fetched), since no
+// ack told it. Only accepted contacts are told: only they hold our
+// capabilities, so only their mail should come this way.
+func (n *Node) sendMailReceipts(receipts map[peer.ID][]parley.EnvelopeID) error {
+	for from, ids := range receipts {
+		c, err := n.store.Contact(from.String())
+		if err != nil || c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 {
+			continue
+		}
+		if err := n.dm.SendDeliveryReceipt(c, ids); err != nil {
+			return fmt.Errorf("receipts for mail from %s: %w", from, err)
+		}
+	}
+	return nil
 }

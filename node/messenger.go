@@ -171,10 +171,11 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	if err := identity.CheckName(name); err != nil {
 		return parley.Contact{}, "", err
 	}
-	wasRequest := false
+	var wasAccepted, wasRequest bool
 	c, err = m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
+		wasAccepted = found && c.State == parley.ContactAccepted
+		wasRequest = found && c.State == parley.ContactRequest
 		keepName := found && c.State == parley.ContactAccepted && name == ""
-		wasRequest = found && c.State != parley.ContactAccepted
 		old := *c
 		*c = fromCard
 		c.AddedAt = time.Now().UTC()
@@ -201,6 +202,9 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	}
 	m.n.learnAddrs(card.PeerID, c.Addrs)
 	m.n.reach(card.PeerID)
+	if !wasAccepted {
+		m.n.contactEstablished(c, wasRequest)
+	}
 	if wasRequest {
 		// Adding a stranger's invite accepts their request, as Accept
 		// does: what was read meanwhile is now theirs to know.
@@ -296,6 +300,7 @@ func (m *Messenger) Accept(ctx context.Context, nameOrID string) (parley.Contact
 		if err := m.sendHeldReadReceipts(c); err != nil {
 			m.n.log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
 		}
+		m.n.contactEstablished(c, true)
 	}
 	return c, nil
 }

@@ -193,6 +193,9 @@ type Node struct {
 	mbList []storedMailbox
 	mbKick chan struct{}
 	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
+	// started: New returned the node; only then does Close deposit what
+	// waits for unreachable contacts.
+	started bool
 
 	// cardKick has the announcer check whether contacts have our card as
 	// it is now (cards.go). Capacity 1.
@@ -353,6 +356,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
+		OnMailboxGrant: func(from peer.ID, first bool) { n.onGrant(from, first) },
+		Deposit:        n.depositAt,
 		OnFileCancel: func(conv parley.ConversationID, from peer.ID, id string) error {
 			return n.files.OnCancel(conv, from, id)
 		},
@@ -462,6 +467,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.MDNS {
 		n.startMDNS()
 	}
+	n.started = true
 	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.host.Addrs())
 	return n, nil
 }
@@ -471,6 +477,10 @@ func (n *Node) Messenger() *Messenger { return n.msgr }
 
 // Host is the libp2p host, for tests and diagnostics.
 func (n *Node) Host() host.Host { return n.host }
+
+// closeDepositTimeout bounds the deposits Close makes for unreachable
+// contacts: what does not fit waits for the next start.
+const closeDepositTimeout = 5 * time.Second
 
 // Close stops everything in reverse order of construction. Undelivered
 // messages stay in the outbox for the next start.
@@ -483,6 +493,15 @@ func (n *Node) Close() error {
 	n.cancel()
 	n.settingsMu.Unlock()
 	n.mbWG.Wait()
+	if n.started {
+		// About to stop: leave what unreachable contacts are still owed at
+		// their mailboxes (the receipts of the last fetch included, which
+		// is why the fetcher stops first), within a bound that keeps
+		// stopping quick.
+		ctx, cancel := context.WithTimeout(context.Background(), closeDepositTimeout)
+		n.dm.DepositPending(ctx)
+		cancel()
+	}
 	// No service starts after the cancel above (SetMailboxService checks
 	// ctx under settingsMu).
 	if svc := n.mailbox.Load(); svc != nil {

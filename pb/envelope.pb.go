@@ -418,6 +418,7 @@ type Body struct {
 	//	*Body_GroupOp
 	//	*Body_GroupKeys
 	//	*Body_FileOffer
+	//	*Body_MailboxGrant
 	//	*Body_FileCancel
 	//	*Body_CardUpdate
 	//	*Body_MailboxOffer
@@ -508,6 +509,15 @@ func (x *Body) GetFileOffer() *FileOffer {
 	return nil
 }
 
+func (x *Body) GetMailboxGrant() *MailboxGrant {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_MailboxGrant); ok {
+			return x.MailboxGrant
+		}
+	}
+	return nil
+}
+
 func (x *Body) GetFileCancel() *FileCancel {
 	if x != nil {
 		if x, ok := x.Kind.(*Body_FileCancel); ok {
@@ -562,6 +572,12 @@ type Body_FileOffer struct {
 	FileOffer *FileOffer `protobuf:"bytes,5,opt,name=file_offer,json=fileOffer,proto3,oneof"`
 }
 
+type Body_MailboxGrant struct {
+	// DMs only: the mailboxes the sender lets the recipient deposit at
+	// (PROTOCOL.md §9.9).
+	MailboxGrant *MailboxGrant `protobuf:"bytes,6,opt,name=mailbox_grant,json=mailboxGrant,proto3,oneof"`
+}
+
 type Body_FileCancel struct {
 	// DMs only: the other side withdrew or declined a file of this
 	// conversation (PROTOCOL.md §8).
@@ -588,6 +604,8 @@ func (*Body_GroupOp) isBody_Kind() {}
 func (*Body_GroupKeys) isBody_Kind() {}
 
 func (*Body_FileOffer) isBody_Kind() {}
+
+func (*Body_MailboxGrant) isBody_Kind() {}
 
 func (*Body_FileCancel) isBody_Kind() {}
 
@@ -1188,6 +1206,124 @@ func (x *GroupKey) GetHlc() uint64 {
 	return 0
 }
 
+// MailboxGrant lists the sender's mailboxes, each with a deposit capability
+// issued for the recipient alone. It replaces every earlier grant from the
+// same sender with a lower HLC; an empty list means "I have no mailboxes now".
+type MailboxGrant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mailboxes     []*GrantedMailbox      `protobuf:"bytes,1,rep,name=mailboxes,proto3" json:"mailboxes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxGrant) Reset() {
+	*x = MailboxGrant{}
+	mi := &file_pb_envelope_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxGrant) ProtoMessage() {}
+
+func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxGrant.ProtoReflect.Descriptor instead.
+func (*MailboxGrant) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *MailboxGrant) GetMailboxes() []*GrantedMailbox {
+	if x != nil {
+		return x.Mailboxes
+	}
+	return nil
+}
+
+type GrantedMailbox struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mailbox node's peer ID (binary form).
+	PeerId []byte `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	// Where it listens: binary multiaddrs.
+	Addrs [][]byte `protobuf:"bytes,2,rep,name=addrs,proto3" json:"addrs,omitempty"`
+	// The capability (PROTOCOL.md §9.3): a 16-byte nonce and a 32-byte token.
+	Nonce         []byte `protobuf:"bytes,3,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Token         []byte `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantedMailbox) Reset() {
+	*x = GrantedMailbox{}
+	mi := &file_pb_envelope_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantedMailbox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantedMailbox) ProtoMessage() {}
+
+func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantedMailbox.ProtoReflect.Descriptor instead.
+func (*GrantedMailbox) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GrantedMailbox) GetPeerId() []byte {
+	if x != nil {
+		return x.PeerId
+	}
+	return nil
+}
+
+func (x *GrantedMailbox) GetAddrs() [][]byte {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
+
+func (x *GrantedMailbox) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+func (x *GrantedMailbox) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
 // CardUpdate hands a contact the sender's current contact card, when its
 // name or mailboxes change. It is applied, not displayed, and only if its
 // envelope's HLC is newer than the last card applied (PROTOCOL.md §4).
@@ -1202,7 +1338,7 @@ type CardUpdate struct {
 
 func (x *CardUpdate) Reset() {
 	*x = CardUpdate{}
-	mi := &file_pb_envelope_proto_msgTypes[11]
+	mi := &file_pb_envelope_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1350,7 @@ func (x *CardUpdate) String() string {
 func (*CardUpdate) ProtoMessage() {}
 
 func (x *CardUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[11]
+	mi := &file_pb_envelope_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1363,7 @@ func (x *CardUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardUpdate.ProtoReflect.Descriptor instead.
 func (*CardUpdate) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CardUpdate) GetCard() []byte {
@@ -1256,7 +1392,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xe8\x03\n" +
+	"senderCard\"\xae\x04\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -1264,7 +1400,8 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"group_keys\x18\x04 \x01(\v2\x1a.parley.envelope.GroupKeysH\x00R\tgroupKeys\x12;\n" +
 	"\n" +
-	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOffer\x12>\n" +
+	"file_offer\x18\x05 \x01(\v2\x1a.parley.envelope.FileOfferH\x00R\tfileOffer\x12D\n" +
+	"\rmailbox_grant\x18\x06 \x01(\v2\x1d.parley.envelope.MailboxGrantH\x00R\fmailboxGrant\x12>\n" +
 	"\vfile_cancel\x18\t \x01(\v2\x1b.parley.envelope.FileCancelH\x00R\n" +
 	"fileCancel\x12>\n" +
 	"\vcard_update\x18\a \x01(\v2\x1b.parley.envelope.CardUpdateH\x00R\n" +
@@ -1337,7 +1474,14 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\bGroupKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\fR\x05keyId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12\x10\n" +
-	"\x03hlc\x18\x03 \x01(\x04R\x03hlc\" \n" +
+	"\x03hlc\x18\x03 \x01(\x04R\x03hlc\"M\n" +
+	"\fMailboxGrant\x12=\n" +
+	"\tmailboxes\x18\x01 \x03(\v2\x1f.parley.envelope.GrantedMailboxR\tmailboxes\"k\n" +
+	"\x0eGrantedMailbox\x12\x17\n" +
+	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
+	"\x05addrs\x18\x02 \x03(\fR\x05addrs\x12\x14\n" +
+	"\x05nonce\x18\x03 \x01(\fR\x05nonce\x12\x14\n" +
+	"\x05token\x18\x04 \x01(\fR\x05token\" \n" +
 	"\n" +
 	"CardUpdate\x12\x12\n" +
 	"\x04card\x18\x01 \x01(\fR\x04cardB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
@@ -1355,24 +1499,26 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_pb_envelope_proto_goTypes = []any{
-	(Receipt_Kind)(0),    // 0: parley.envelope.Receipt.Kind
-	(GroupOp_Type)(0),    // 1: parley.envelope.GroupOp.Type
-	(GroupOp_History)(0), // 2: parley.envelope.GroupOp.History
-	(GroupOp_Role)(0),    // 3: parley.envelope.GroupOp.Role
-	(*Envelope)(nil),     // 4: parley.envelope.Envelope
-	(*Sealed)(nil),       // 5: parley.envelope.Sealed
-	(*Body)(nil),         // 6: parley.envelope.Body
-	(*MailboxOffer)(nil), // 7: parley.envelope.MailboxOffer
-	(*FileOffer)(nil),    // 8: parley.envelope.FileOffer
-	(*FileCancel)(nil),   // 9: parley.envelope.FileCancel
-	(*Text)(nil),         // 10: parley.envelope.Text
-	(*Receipt)(nil),      // 11: parley.envelope.Receipt
-	(*GroupOp)(nil),      // 12: parley.envelope.GroupOp
-	(*GroupKeys)(nil),    // 13: parley.envelope.GroupKeys
-	(*GroupKey)(nil),     // 14: parley.envelope.GroupKey
-	(*CardUpdate)(nil),   // 15: parley.envelope.CardUpdate
+	(Receipt_Kind)(0),      // 0: parley.envelope.Receipt.Kind
+	(GroupOp_Type)(0),      // 1: parley.envelope.GroupOp.Type
+	(GroupOp_History)(0),   // 2: parley.envelope.GroupOp.History
+	(GroupOp_Role)(0),      // 3: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),       // 4: parley.envelope.Envelope
+	(*Sealed)(nil),         // 5: parley.envelope.Sealed
+	(*Body)(nil),           // 6: parley.envelope.Body
+	(*MailboxOffer)(nil),   // 7: parley.envelope.MailboxOffer
+	(*FileOffer)(nil),      // 8: parley.envelope.FileOffer
+	(*FileCancel)(nil),     // 9: parley.envelope.FileCancel
+	(*Text)(nil),           // 10: parley.envelope.Text
+	(*Receipt)(nil),        // 11: parley.envelope.Receipt
+	(*GroupOp)(nil),        // 12: parley.envelope.GroupOp
+	(*GroupKeys)(nil),      // 13: parley.envelope.GroupKeys
+	(*GroupKey)(nil),       // 14: parley.envelope.GroupKey
+	(*MailboxGrant)(nil),   // 15: parley.envelope.MailboxGrant
+	(*GrantedMailbox)(nil), // 16: parley.envelope.GrantedMailbox
+	(*CardUpdate)(nil),     // 17: parley.envelope.CardUpdate
 }
 var file_pb_envelope_proto_depIdxs = []int32{
 	10, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
@@ -1380,20 +1526,22 @@ var file_pb_envelope_proto_depIdxs = []int32{
 	12, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
 	13, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
 	8,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	9,  // 5: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
-	15, // 6: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
-	7,  // 7: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
-	0,  // 8: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 9: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	3,  // 10: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	2,  // 11: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
-	14, // 12: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	2,  // 13: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	15, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
+	9,  // 6: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
+	17, // 7: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
+	7,  // 8: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
+	0,  // 9: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 10: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	3,  // 11: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 12: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	14, // 13: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 14: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	16, // 15: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1407,6 +1555,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_GroupOp)(nil),
 		(*Body_GroupKeys)(nil),
 		(*Body_FileOffer)(nil),
+		(*Body_MailboxGrant)(nil),
 		(*Body_FileCancel)(nil),
 		(*Body_CardUpdate)(nil),
 		(*Body_MailboxOffer)(nil),
@@ -1417,7 +1566,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

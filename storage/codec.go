@@ -438,7 +438,7 @@ func decodeUint64(what string, b []byte) (uint64, error) {
 	return binary.BigEndian.Uint64(b), nil
 }
 
-func validStatus(s parley.Status) bool { return s >= parley.StatusQueued && s <= parley.StatusFailed }
+func validStatus(s parley.Status) bool { return s >= parley.StatusQueued && s <= parley.StatusStored }
 
 func malformed(what string, err error) error {
 	return fmt.Errorf("%w: stored %s: %v", parley.ErrMalformed, what, err)

@@ -43,7 +43,7 @@ func TestMessageCodec(t *testing.T) {
 		}
 	}
 	bad := encodeMessage(sampleMessages()[1])
-	bad[2] = 5 // status
+	bad[2] = 6 // status: past StatusStored, the last
 	if _, err := decodeMessage(bad); !errors.Is(err, parley.ErrMalformed) {
 		t.Fatalf("bad status: %v", err)
 	}

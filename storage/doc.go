@@ -1,17 +1,20 @@
 // Package storage is the node's store: one badger v4 database per node,
 // encrypted at rest, holding contacts, envelopes and their decrypted
 // messages, conversations, the outbox, the DM keys peers set up with us,
-// and groups: their keys, their ops and a sync index of their envelopes.
+// contacts' mailbox grants, and groups: their keys, their ops and a sync
+// index of their envelopes.
 //
 // It does not decide anything about the protocol: callers hand it decrypted,
 // verified messages with their envelopes (PutRecords), and it keeps them
 // idempotent, ordered and durable, and the state of file transfers (the
 // files themselves live in the file system). It does not yet hold
 // disappearing-message TTLs; those come with their own key prefix. (The
-// group prefixes, i/ and p/ needed no migration: older stores have no keys
-// under them; a group message queued before p/ existed stays queued. The
+// group prefixes, i/, p/, mg/ and od/ needed no migration: older stores have
+// no keys under them; a group message queued before p/ existed stays queued. The
 // strangers' counters did: migration 1 → 2 counts the requests an older
-// store holds.)
+// store holds. Nor did the stored status, a new value (5) of the record's
+// status byte: every older record reads as before; a release from before
+// it would refuse a record that has it, as it refuses any newer format.)
 //
 // # Durability
 //
@@ -76,6 +79,8 @@
 //	s/ peer                     what one stranger's records take: count(8) bytes(8); gone once accepted
 //	i/ clientID                 envelope ID a send with this idempotency key stored (local only)
 //	p/ conv id                  key ID: our queued group message, held by no member we know of
+//	mg/ peer                    a contact's latest mailbox grant, by the grant's HLC (JSON; grants.go)
+//	od/ peer 0x00 id            (empty) this outbox entry is held by a mailbox of peer; gone with the entry
 //	meta/mailbox-accounts       how many owners this node is a mailbox for (mailbox.go)
 //	xa/ owner                   mailbox account: the owner's registration, usage and next seq (binary)
 //	xm/ owner seq               mail held for owner: stored-at(8) envelope, in arrival order

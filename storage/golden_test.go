@@ -133,6 +133,15 @@ func goldenCases() []goldenCase {
 		golden("schema-version.hex", uint64(1), infallible(encodeUint64),
 			func(b []byte) (uint64, error) { return decodeUint64("schema version", b) }),
 		golden("stranger-usage.hex", Usage{Count: 200, Bytes: 2 << 20}, infallible(encodeUsage), decodeUsage),
+		golden("message-stored.hex", parley.Message{
+			ID: id, Conversation: conv, From: self, To: bob, Outgoing: true, Kind: parley.KindText,
+			Text: "in a mailbox", HLC: 11, Status: parley.StatusStored,
+		}, infallible(encodeMessage), decMsg),
+		golden("mailbox-grant.json", MailboxGrant{HLC: 0x0193_a1b2_c3d4_0004, Mailboxes: []GrantedMailbox{
+			{PeerID: carol, Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, Nonce: []byte{0x0e, 15: 0x0f}, Token: []byte{0x70, 31: 0x7f}},
+			{PeerID: bob, Nonce: []byte{1}, Token: []byte{2}, Refused: true},
+		}}, encodeGrant, decodeGrant),
+		golden("mailbox-grant-empty.json", MailboxGrant{HLC: 12}, encodeGrant, decodeGrant),
 	}
 }
 
@@ -193,6 +202,8 @@ func TestGoldenKeys(t *testing.T) {
 		{"file", fk},
 		{"strangers", []byte(keyStrangers)},
 		{"stranger", strangerKey(bob)},
+		{"grant", grantKey(bob)},
+		{"deposited", depositedKey(bob, m.ID)},
 	}
 	var got strings.Builder
 	for _, k := range keys {

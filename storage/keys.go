@@ -34,6 +34,8 @@ const (
 	prefixStranger     = "s/"  // s/<peer> → what this stranger's records take: usage
 	prefixClientID     = "i/"  // i/<client ID> → envelope ID: the message a send's idempotency key stored
 	prefixPendingGroup = "p/"  // p/<conv><id> → key ID: our group message no member is known to hold yet
+	prefixGrant        = "mg/" // mg/<peer> → a contact's latest mailbox grant (JSON)
+	prefixDeposited    = "od/" // od/<peer>\x00<id> → empty: this outbox entry is held by a mailbox of peer
 
 	// Mail this node holds as a mailbox for others (mailbox.go).
 	prefixMailboxAccount = "xa/" // xa/<owner> → mailbox account

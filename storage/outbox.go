@@ -12,6 +12,9 @@ import (
 type OutboxEntry struct {
 	ID       parley.EnvelopeID
 	Envelope []byte
+	// Deposited: a mailbox of the peer holds it (MarkDeposited). It stays
+	// queued for direct delivery all the same.
+	Deposited bool
 }
 
 // Outbox returns a peer's waiting envelopes in the order they were queued,
@@ -44,7 +47,11 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 			if err != nil {
 				return notFoundIsMalformed(err)
 			}
-			out = append(out, OutboxEntry{ID: id, Envelope: env})
+			dep, err := exists(txn, depositedKey(peer, id))
+			if err != nil {
+				return err
+			}
+			out = append(out, OutboxEntry{ID: id, Envelope: env, Deposited: dep})
 		}
 		return nil
 	})
@@ -148,6 +155,9 @@ func removeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID, status
 		return parley.Message{}, false, err
 	}
 	if err := txn.Delete(ik); err != nil {
+		return parley.Message{}, false, err
+	}
+	if err := txn.Delete(depositedKey(peer, id)); err != nil {
 		return parley.Message{}, false, err
 	}
 	return advance(txn, id, status, false)

@@ -231,16 +231,18 @@ func bumpConversation(txn *badger.Txn, m parley.Message, group bool) error {
 }
 
 // statusAdvances says whether a message may move from one status to another:
-// only forward along Queued < Sent < Delivered < Read, and to Failed only
-// from Queued or Sent. Failed is final.
+// only forward along Queued < Sent < Stored < Delivered < Read
+// (parley.Status.Rank), and to Failed only from Queued, Sent or Stored (a
+// peer that refuses a message directly refuses the mailbox's copy too).
+// Failed is final.
 func statusAdvances(from, to parley.Status) bool {
 	switch {
 	case to == parley.StatusFailed:
-		return from == parley.StatusQueued || from == parley.StatusSent
+		return from == parley.StatusQueued || from == parley.StatusSent || from == parley.StatusStored
 	case from == parley.StatusFailed:
 		return false
 	}
-	return to > from
+	return to.Rank() > from.Rank()
 }
 
 // advance moves one message's status forward, keeping the unread index and

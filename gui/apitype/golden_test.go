@@ -76,6 +76,9 @@ func goldenViews() map[string]any {
 	mv := apitype.NewMessageView(message, "alice", "me")
 	fv := apitype.NewFileView(file, "me")
 	gv := apitype.NewGroupView(group, "alice")
+	stored := fileMessage
+	stored.Kind, stored.Text, stored.FileID, stored.Status = parley.KindText, "in a mailbox", "", parley.StatusStored
+	storedView := apitype.NewMessageView(stored, "me", "alice")
 	return map[string]any{
 		"self":    []any{apitype.NewSelfView(self, true), apitype.NewSelfView(parley.Self{}, false)},
 		"contact": []any{apitype.NewContactView(contact, true, "1234"), apitype.NewContactView(parley.Contact{}, false, "")},
@@ -95,6 +98,8 @@ func goldenViews() map[string]any {
 			apitype.EventView{Type: parley.EventFile, File: &fv},
 			apitype.EventView{Type: parley.EventRead, Conversation: convID},
 			apitype.EventView{Type: parley.EventDisk, Disk: apitype.NewDiskView(parley.DiskStatus{Free: 12 << 20, MinFree: 64 << 20, Full: true})},
+			apitype.EventView{Type: parley.EventStatus, Message: &storedView},
+			apitype.EventView{Type: parley.EventStatus, Message: &mv, Reason: "mailbox full"},
 			apitype.EventView{},
 		},
 		"peer":   []any{apitype.NewPeerView(peerInfo), apitype.NewPeerView(parley.PeerInfo{})},

@@ -239,6 +239,9 @@ type EventView struct {
 	// Conversation was read elsewhere (read): refetch unread counts.
 	Conversation parley.ConversationID `json:"conversation,omitzero"`
 	Disk         *DiskView             `json:"disk,omitempty"` // disk: full, or writable again
+	// Reason (status, the message still queued): why a contact's mailbox
+	// did not take it, e.g. "mailbox full"; it is tried again later.
+	Reason string `json:"reason,omitempty"`
 }
 
 // DiskView says whether the node takes writes. While Full, sends and

@@ -99,6 +99,14 @@ func (c *courier) run(ctx context.Context) {
 		default:
 			backoff = min(max(2*backoff, c.svc.cfg.RetryMin), c.svc.cfg.RetryMax)
 			c.svc.log.Debug("dm: delivery failed, will retry", "peer", c.peer, "in", backoff, "err", err)
+			// The peer is unreachable (the dial failed, or no ack came
+			// within ioTimeout): leave what waits for it at its
+			// mailboxes, unless the failure was our own store's.
+			if !errors.Is(err, errSettle) && c.svc.cfg.Store.SpaceErr() == nil {
+				if err := c.svc.deposit(ctx, c.peer); err != nil && ctx.Err() == nil {
+					c.svc.log.Info("dm: depositing at a contact's mailboxes", "peer", c.peer, "err", err)
+				}
+			}
 		}
 	}
 }

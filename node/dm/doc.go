@@ -24,6 +24,15 @@
 // Sending keys live in memory and rotate every KeyRotateMessages messages or
 // KeyRotateAge, and on every restart; receiving keys are kept in the store.
 //
+// Mailboxes (PROTOCOL.md §9.9): a contact's MailboxGrant is kept, the
+// newest by HLC, from accepted contacts only. A courier whose attempt
+// fails deposits the peer's undelivered envelopes at the peer's granted
+// mailboxes (Config.Deposit), once each, keeping them queued for direct
+// delivery; they become StatusStored. Receive takes envelopes fetched from
+// our own mailboxes through the push path; a receipt, however it came,
+// settles the outbox as an ack would.
+//
 // What this package does not do: group delivery (package pubsub),
-// anti-entropy sync, mailboxes for offline peers.
+// anti-entropy sync, the mailbox protocol itself (node/mailbox: this
+// package reaches it only through Config.Deposit).
 package dm

@@ -44,7 +44,7 @@ func FuzzReceive(f *testing.F) {
 			if err != nil {
 				break // EOF, or a protocol error: the stream would be reset
 			}
-			ack, err := svc.receive(sender.PeerID, p.Envelopes)
+			ack, _, err := svc.receive(sender.PeerID, p.Envelopes)
 			if err != nil {
 				t.Fatalf("receive failed on input from a peer (store error?): %v", err)
 			}

@@ -15,6 +15,13 @@ import (
 // no contact, not opening, over a quota). Whoever holds it may drop it.
 var ErrRefused = errors.New("dm: envelope refused")
 
+// Received is what Receive made of an envelope.
+type Received struct {
+	From peer.ID // its author, a contact
+	ID   parley.EnvelopeID
+	Kind parley.Kind // what it held
+}
+
 // Receive stores one envelope that came another way than a push from its
 // author (a mailbox): exactly as a push of it from its author would,
 // minus the answer, so an envelope that arrives both ways is stored once.
@@ -22,26 +29,38 @@ var ErrRefused = errors.New("dm: envelope refused")
 // addressed to; opening it checks that the contact signed it. nil: stored,
 // now or before; ErrRefused (wrapped, with the reason): never; any other
 // error: our store failed, try again later.
-func (s *Service) Receive(raw []byte) error {
+func (s *Service) Receive(raw []byte) (Received, error) {
 	env, err := identity.ParseEnvelope(raw)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRefused, err)
+		return Received{}, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	if len(env.ConversationId) != len(parley.ConversationID{}) {
-		return fmt.Errorf("%w: %w: conversation ID of %d bytes", ErrRefused, parley.ErrMalformed, len(env.ConversationId))
+		return Received{}, fmt.Errorf("%w: %w: conversation ID of %d bytes", ErrRefused, parley.ErrMalformed, len(env.ConversationId))
 	}
 	from, err := s.authorOf(parley.ConversationID(env.ConversationId))
 	if err != nil {
-		return err
+		return Received{}, err
 	}
-	ack, err := s.receive(from, [][]byte{raw})
+	ack, kinds, err := s.receive(from, [][]byte{raw})
 	if err != nil {
-		return err
+		return Received{}, err
 	}
 	if r := ack.Results[0]; r.Code != pb.Result_CODE_STORED {
-		return fmt.Errorf("%w: %s", ErrRefused, r.Reason)
+		return Received{}, fmt.Errorf("%w: %s", ErrRefused, r.Reason)
 	}
-	return nil
+	return Received{From: from, ID: parley.NewEnvelopeID(raw), Kind: kinds[0]}, nil
+}
+
+// Receipted says whether a message of this kind that came through a
+// mailbox earns its sender a delivery receipt (PROTOCOL.md §4): not
+// receipts and grants (they would answer each other forever), nor group
+// keys and file cancels.
+func Receipted(k parley.Kind) bool {
+	switch k {
+	case "", parley.KindReceipt, parley.KindMailboxGrant, parley.KindGroupKeys, parley.KindFileCancel:
+		return false
+	}
+	return true
 }
 
 // authorOf finds the contact (or request) whose conversation with us is

@@ -60,7 +60,7 @@ func (s *Service) serve(st network.Stream, t inbound.Timeouts) {
 			}
 			return
 		}
-		ack, err := s.receive(remote, push.Envelopes)
+		ack, _, err := s.receive(remote, push.Envelopes)
 		if err != nil {
 			// Nothing durable happened: no ack, the sender retries later.
 			s.log.Warn("dm: storing received envelopes", "peer", remote, "err", err)
@@ -93,6 +93,7 @@ type received struct {
 	receipt   *ppb.Receipt
 	groupKeys *ppb.GroupKeys
 	fileOffer *ppb.FileOffer
+	grant     *ppb.MailboxGrant
 	cancel    string // a FileCancel's file ID, hex
 	// card is a CardUpdate's card, checked: signed by and for the sender.
 	card *identity.Card
@@ -103,9 +104,11 @@ type received struct {
 // Config.StrangerQuota. It is refused for good: the sender marks it failed.
 var errOverQuota = errors.New("refused: the recipient holds as much as it keeps from people it has not accepted")
 
-// receive checks, stores and answers one Push.
-func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
-	ack := &pb.Ack{Results: make([]*pb.Result, len(envs))}
+// receive checks, stores and answers one Push. kinds[i] is what envs[i]
+// held, where it was stored (now or before).
+func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []parley.Kind, err error) {
+	ack = &pb.Ack{Results: make([]*pb.Result, len(envs))}
+	kinds = make([]parley.Kind, len(envs))
 	var (
 		records []storage.Record
 		got     []received
@@ -116,7 +119,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 	for _, o := range opened {
 		var local *localError
 		if errors.As(o.err, &local) {
-			return nil, local // our store failed, not the envelope: no answer, the sender retries
+			return nil, nil, local // our store failed, not the envelope: no answer, the sender retries
 		}
 	}
 	for i, raw := range envs {
@@ -143,11 +146,11 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 		at = append(at, i)
 	}
 	if len(records) == 0 {
-		return ack, nil
+		return ack, kinds, nil
 	}
 	added, refused, err := s.store(remote, records)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var (
 		card []byte
@@ -158,6 +161,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			s.refuse(remote, ack.Results[at[j]], errOverQuota)
 			continue
 		}
+		kinds[at[j]] = rec.Message.Kind
 		if k := rec.SenderKey; k != nil {
 			s.keys.put(string(remote)+string(k.ID), opened[at[j]].key)
 		}
@@ -170,7 +174,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 	// no request behind. A crash in between loses nothing: the push is not
 	// acked, and its retry finds the records stored and comes here again.
 	if err := s.rememberSender(remote, card, kept); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, rcv := range got {
 		if refused[i] {
@@ -180,20 +184,28 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			// Applied even when the receipt was stored before: a crash
 			// between storing and applying must not lose the status.
 			if err := s.applyReceipt(remote, rcv.receipt); err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+			continue
+		}
+		if rcv.grant != nil {
+			// Applied even when stored before, for the same reason; the
+			// newest grant (by HLC) wins, so applying again is harmless.
+			if err := s.applyGrant(remote, rcv.msg.HLC, rcv.grant); err != nil {
+				return nil, nil, err
 			}
 			continue
 		}
 		if rcv.groupKeys != nil {
 			// Handed over even when stored before, for the same reason.
 			if err := s.cfg.OnGroupKeys(remote, rcv.groupKeys); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		if rcv.cancel != "" {
 			if err := s.cfg.OnFileCancel(rcv.msg.Conversation, remote, rcv.cancel); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
@@ -201,13 +213,13 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			// Applied even when stored before, for the same reason; the
 			// HLC check makes a second time a no-op.
 			if err := s.cfg.OnCardUpdate(remote, rcv.msg.HLC, *rcv.card); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		if rcv.fileOffer != nil {
 			if err := s.cfg.OnFileOffer(rcv.msg.Conversation, rcv.msg.ID, remote, rcv.fileOffer); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		if added[i] {
@@ -215,7 +227,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, error) {
 			s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &m})
 		}
 	}
-	return ack, nil
+	return ack, kinds, nil
 }
 
 // errOfferFromStranger: only an accepted contact may offer to hold our
@@ -364,6 +376,13 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	case *ppb.Body_FileOffer:
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, body.FileOffer.Name, hex.EncodeToString(body.FileOffer.FileId)
 		return received{msg: msg, fileOffer: body.FileOffer}, op.Card, nil
+	case *ppb.Body_MailboxGrant:
+		msg.Kind = parley.KindMailboxGrant
+		g := body.MailboxGrant
+		if g == nil {
+			g = new(ppb.MailboxGrant) // an empty submessage on the wire: no mailboxes
+		}
+		return received{msg: msg, grant: g}, op.Card, nil
 	case *ppb.Body_FileCancel: // its file ID checked by OpenEnvelope
 		msg.Kind, msg.FileID = parley.KindFileCancel, hex.EncodeToString(body.FileCancel.FileId)
 		return received{msg: msg, cancel: msg.FileID}, op.Card, nil
@@ -492,10 +511,17 @@ func (s *Service) applyReceipt(remote peer.ID, r *ppb.Receipt) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	changed, err := s.cfg.Store.AdvanceStatus(ids, status)
+	// What the peer holds needs no more delivering: a receipt that came
+	// through a mailbox settles the outbox as a push's ack would.
+	changed, err := s.cfg.Store.RemoveFromOutbox(remote.String(), ids, status)
 	if err != nil {
 		return err
 	}
+	more, err := s.cfg.Store.AdvanceStatus(ids, status)
+	if err != nil {
+		return err
+	}
+	changed = append(changed, more...)
 	for i := range changed {
 		if changed[i].Kind == parley.KindText || changed[i].Kind == parley.KindFile { // receipts are never shown
 			s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})

@@ -30,7 +30,7 @@ func TestRefusedEnvelopeKeepsNoKey(t *testing.T) {
 	}
 	env := sealText(t, sender, svc, key, true)
 	env[len(env)-1] ^= 1 // breaks the ciphertext, not the encapsulation
-	ack, err := svc.receive(sender.PeerID, [][]byte{env})
+	ack, _, err := svc.receive(sender.PeerID, [][]byte{env})
 	if err != nil || ack.Results[0].Code != pb.Result_CODE_REJECTED {
 		t.Fatalf("tampered envelope: %v, %v", ack, err)
 	}
@@ -39,14 +39,14 @@ func TestRefusedEnvelopeKeepsNoKey(t *testing.T) {
 	}
 	// The same key in a good envelope is kept, so envelopes without the
 	// encapsulation open afterwards.
-	ack, err = svc.receive(sender.PeerID, [][]byte{sealText(t, sender, svc, key, true)})
+	ack, _, err = svc.receive(sender.PeerID, [][]byte{sealText(t, sender, svc, key, true)})
 	if err != nil || ack.Results[0].Code != pb.Result_CODE_STORED {
 		t.Fatalf("good envelope: %v, %v", ack, err)
 	}
 	if _, err := store.PeerKey(sender.PeerID.String(), key.ID[:]); err != nil {
 		t.Fatalf("the key of a stored envelope was not kept: %v", err)
 	}
-	ack, err = svc.receive(sender.PeerID, [][]byte{sealText(t, sender, svc, key, false)})
+	ack, _, err = svc.receive(sender.PeerID, [][]byte{sealText(t, sender, svc, key, false)})
 	if err != nil || ack.Results[0].Code != pb.Result_CODE_STORED {
 		t.Fatalf("envelope under the kept key: %v, %v", ack, err)
 	}
@@ -63,7 +63,7 @@ func TestStoreFailureIsNotARefusal(t *testing.T) {
 	}
 	env := sealText(t, sender, svc, key, true)
 	store.Close()
-	if ack, err := svc.receive(sender.PeerID, [][]byte{env}); err == nil {
+	if ack, _, err := svc.receive(sender.PeerID, [][]byte{env}); err == nil {
 		t.Fatalf("a closed store answered %v; want an error and no answer", ack.Results)
 	}
 }

@@ -68,6 +68,14 @@ type Config struct {
 	// OnFileOffer takes a file a peer offered, once its envelope is
 	// stored (the files service). An error is a local failure.
 	OnFileOffer func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, offer *ppb.FileOffer) error
+	// OnMailboxGrant learns that a contact sent a new grant (first: the
+	// first we hold from them), after it is stored. Optional.
+	OnMailboxGrant func(from peer.ID, first bool)
+	// Deposit leaves an envelope for a contact at one of the mailboxes the
+	// contact granted us (from a one-time identity: mailbox.DepositOnce),
+	// returning once the mailbox holds it. A refusal for now wraps
+	// ErrMailboxBusy, one for good ErrGrantRefused. Nil: never deposit.
+	Deposit func(ctx context.Context, to peer.ID, mailbox storage.GrantedMailbox, envelope []byte) error
 	// OnFileCancel takes a peer's cancel of a file of our conversation with
 	// it (the files service), applied even when stored before, as group
 	// keys are. An error is a local failure.
@@ -132,6 +140,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *ppb.FileOffer) error { return nil }
+	}
+	if cfg.OnMailboxGrant == nil {
+		cfg.OnMailboxGrant = func(peer.ID, bool) {}
 	}
 	if cfg.OnFileCancel == nil {
 		cfg.OnFileCancel = func(parley.ConversationID, peer.ID, string) error { return nil }
@@ -238,6 +249,36 @@ func (s *Service) SendReadReceipt(to parley.Contact, ids []parley.EnvelopeID) er
 func (s *Service) SendFileOffer(to parley.Contact, offer *ppb.FileOffer) (parley.Message, error) {
 	body := &ppb.Body{Kind: &ppb.Body_FileOffer{FileOffer: offer}}
 	return s.send(to, body, parley.Message{Kind: parley.KindFile, Text: offer.Name, FileID: hex.EncodeToString(offer.FileId)}, nil, parley.ClientID{})
+}
+
+// SendDeliveryReceipt tells a contact that these of their messages are
+// stored here: sent for what came through a mailbox, whose sender got no
+// ack (a push's ack says as much).
+func (s *Service) SendDeliveryReceipt(to parley.Contact, ids []parley.EnvelopeID) error {
+	for len(ids) > 0 {
+		n := min(len(ids), identity.MaxReceiptIDs)
+		raw := make([][]byte, n)
+		for i, id := range ids[:n] {
+			raw[i] = id[:]
+		}
+		body := &ppb.Body{Kind: &ppb.Body_Receipt{Receipt: &ppb.Receipt{Kind: ppb.Receipt_KIND_DELIVERED, EnvelopeIds: raw}}}
+		if _, err := s.send(to, body, parley.Message{Kind: parley.KindReceipt}, nil, parley.ClientID{}); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// SendMailboxGrant hands a contact our mailboxes, each with the
+// capability issued for them (PROTOCOL.md §9.9).
+func (s *Service) SendMailboxGrant(to parley.Contact, g *ppb.MailboxGrant) error {
+	if err := identity.CheckMailboxGrant(g); err != nil {
+		return err
+	}
+	body := &ppb.Body{Kind: &ppb.Body_MailboxGrant{MailboxGrant: g}}
+	_, err := s.send(to, body, parley.Message{Kind: parley.KindMailboxGrant}, nil, parley.ClientID{})
+	return err
 }
 
 // SendFileCancel tells a contact that we withdrew (our offer) or

@@ -29,6 +29,7 @@ const (
 	authDomain         = "parley/mailbox/1.0.0 auth\x00"
 	depositDomain      = "parley/mailbox/1.0.0 deposit\x00"
 	depositKeyInfo     = "parley/mailbox/1.0.0 deposit key\x00"
+	holderNonceDomain  = "parley/mailbox/1.0.0 holder nonce\x00"
 )
 
 // Sizes on the wire.
@@ -94,6 +95,24 @@ type Capability struct {
 func IssueCapability(depositKey [DepositKeySize]byte, owner OwnerID) Capability {
 	var c Capability
 	rand.Read(c.Nonce[:]) // never fails
+	c.Token = depositToken(depositKey, owner, c.Nonce)
+	return c
+}
+
+// CapabilityFor is the capability an owner issues to one holder (a
+// contact) under depositKey. Its nonce is HMAC-SHA256(depositKey,
+// holderNonceDomain || holder)[:16]: the same holder always gets the same
+// capability, so the owner stores nothing and re-sending a grant mints no
+// new nonces, while each holder's nonce differs from every other's, so
+// that one contact can be revoked alone (by its nonce) and the mailbox
+// cannot link two holders' deposits by their nonce. Revoking a holder for
+// good takes a new generation of depositKey (DeriveDepositKey).
+func CapabilityFor(depositKey [DepositKeySize]byte, owner OwnerID, holder peer.ID) Capability {
+	m := hmac.New(sha256.New, depositKey[:])
+	m.Write([]byte(holderNonceDomain))
+	m.Write([]byte(holder))
+	var c Capability
+	copy(c.Nonce[:], m.Sum(nil))
 	c.Token = depositToken(depositKey, owner, c.Nonce)
 	return c
 }

@@ -25,7 +25,9 @@
 // it started, for `parley status` and Prometheus (metrics.go).
 //
 // The node serves this service and fetches its user's own mail
-// (node/mailboxes.go). Not built yet: the sender's outbox depositing when
-// the recipient is unreachable, the "stored" message status, mailboxes in
-// cards, groups and files. See PROTOCOL.md §9.7.
+// (node/mailboxes.go); it hands each contact a capability per mailbox
+// (CapabilityFor, in a DM grant), and its DM couriers deposit for contacts
+// they cannot reach (node/grants.go, node/dm/deposit.go; PROTOCOL.md
+// §9.9). Not built yet: groups and files. See
+// PROTOCOL.md §9.7.
 package mailbox

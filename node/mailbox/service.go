@@ -157,11 +157,11 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{
-		cfg:      cfg,
-		self:     cfg.Host.ID(),
-		log:      cfg.Logger.With("service", "mailbox"),
-		life:     lifetime.New(cfg.Host, ID),
-		budget:   inbound.Budget{Strangers: maxStrangerStreams, PerStranger: inbound.PerStranger},
+		cfg:           cfg,
+		self:          cfg.Host.ID(),
+		log:           cfg.Logger.With("service", "mailbox"),
+		life:          lifetime.New(cfg.Host, ID),
+		budget:        inbound.Budget{Strangers: maxStrangerStreams, PerStranger: inbound.PerStranger},
 		limiters:      make(map[network.Conn]*rate.Limiter),
 		ownerLimiters: make(map[OwnerID]*rate.Limiter),
 	}

@@ -461,3 +461,26 @@ func TestOwnerRequestsHaveTheirOwnBucket(t *testing.T) {
 	_, err := c2.Status(ctx(t))
 	wantRefused(t, err, pb.Code_CODE_RATE_LIMITED)
 }
+
+// TestCapabilityFor: the capability for a holder is the same each time it
+// is issued, differs between holders, and the mailbox takes it.
+func TestCapabilityFor(t *testing.T) {
+	b := newBox(t, nil)
+	alice := newPerson(t)
+	alice.register(t, b)
+	owner := alice.owner(t)
+	k := alice.depositKey(t, b)
+	bob, carol := newPerson(t).host.ID(), newPerson(t).host.ID()
+	c1, c2, other := CapabilityFor(k, owner, bob), CapabilityFor(k, owner, bob), CapabilityFor(k, owner, carol)
+	if c1 != c2 {
+		t.Fatal("two capabilities for one holder differ")
+	}
+	if c1.Nonce == other.Nonce {
+		t.Fatal("two holders got one nonce")
+	}
+	for _, c := range []Capability{c1, other} {
+		if err := DepositOnce(ctx(t), b.addr(), owner, &c, envelope(10)); err != nil {
+			t.Fatalf("deposit with a holder's capability: %v", err)
+		}
+	}
+}

@@ -14,8 +14,9 @@ import * as store from './store.js';
 
 const pageSize = 50;
 const maxTextBytes = 32 << 10;
-const statusRank = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
-const tickIcon = { queued: 'clock', sent: 'check', delivered: 'checks', read: 'checks', failed: 'alert' };
+// stored: in one of the recipient's mailboxes, between sent and delivered.
+const statusRank = { queued: 0, sent: 1, stored: 1.5, delivered: 2, read: 3, failed: 4 };
+const tickIcon = { queued: 'clock', sent: 'check', stored: 'inbox', delivered: 'checks', read: 'checks', failed: 'alert' };
 // Our own uploads report no progress events: their cards ask this often.
 const pollEvery = 1000;
 

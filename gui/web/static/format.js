@@ -92,6 +92,7 @@ export function size(n) {
 export const statusText = {
   queued: 'queued',
   sent: 'sent',
+  stored: 'stored in a mailbox',
   delivered: 'delivered',
   read: 'read',
   failed: 'failed',
