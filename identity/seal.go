@@ -151,13 +151,15 @@ func (id *Identity) SealEnvelope(conv parley.ConversationID, key *SendKey, inclu
 	if err != nil {
 		return nil, eid, fmt.Errorf("seal: %w", err)
 	}
-	plain, err := proto.MarshalOptions{Deterministic: true}.Marshal(&pb.Sealed{
+	sealed := &pb.Sealed{
 		Sender:     []byte(id.PeerID),
 		Hlc:        uint64(hlc),
 		Body:       body,
 		Signature:  sig,
 		SenderCard: card,
-	})
+	}
+	sealed.Padding = make([]byte, paddingFor(proto.Size(sealed)))
+	plain, err := proto.MarshalOptions{Deterministic: true}.Marshal(sealed)
 	if err != nil {
 		return nil, eid, fmt.Errorf("seal: %w", err)
 	}
@@ -187,6 +189,44 @@ func (id *Identity) SealEnvelope(conv parley.ConversationID, key *SendKey, inclu
 	}
 	return encoded, parley.NewEnvelopeID(encoded), nil
 }
+
+// paddedSize is the size bucket an encoded Sealed of n bytes is padded to:
+// a power of two from 256 bytes to 16 KiB, then a multiple of 16 KiB (so
+// that the largest bodies, file offers of 64 KiB of hashes, stay within
+// MaxEnvelopeSize). The buckets hide a message's length to within a
+// factor of two where it says most (short texts), at a cost of at most
+// 16 KiB where it says little.
+func paddedSize(n int) int {
+	const step = 16 << 10
+	if n > step {
+		return (n + step - 1) / step * step
+	}
+	b := 256
+	for b < n {
+		b *= 2
+	}
+	return b
+}
+
+// paddingFor is how many padding bytes bring an encoded Sealed of n bytes
+// (without padding) to its bucket: the field costs a tag byte and a varint
+// length besides its bytes, and an empty one is not encoded at all, so
+// some sizes can only reach the next bucket.
+func paddingFor(n int) int {
+	for target := paddedSize(n); ; target = paddedSize(target + 1) {
+		d := target - n
+		if d == 0 {
+			return 0
+		}
+		for p := max(d-1-binary.MaxVarintLen64, 1); p <= d-2; p++ {
+			if 1+varintLen(p)+p == d {
+				return p
+			}
+		}
+	}
+}
+
+func varintLen(v int) int { return len(binary.AppendUvarint(nil, uint64(v))) }
 
 // ParseEnvelope decodes an envelope from the wire or the store and checks
 // its outer fields: at most MaxEnvelopeSize bytes, in canonical protobuf

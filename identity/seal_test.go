@@ -532,3 +532,42 @@ func BenchmarkSealOpen(b *testing.B) {
 		}
 	}
 }
+
+// Envelopes come in size buckets: texts of different lengths within one
+// bucket give envelopes of one size, so relays, mailboxes and disks learn
+// only the bucket (issue 13: a mailbox sees padded sizes).
+func TestEnvelopesArePadded(t *testing.T) {
+	d := newDM(t)
+	size := func(text string) int {
+		t.Helper()
+		return len(d.seal(t, false, textBody(t, text)))
+	}
+	if a, b := size("hi"), size(strings.Repeat("a", 100)); a != b {
+		t.Errorf("a 2-byte and a 100-byte text give envelopes of %d and %d bytes", a, b)
+	}
+	if a, b := size("hi"), size(strings.Repeat("a", 1000)); a == b {
+		t.Errorf("a 2-byte and a 1,000-byte text both give %d bytes: the buckets are too coarse", a)
+	}
+	for n := 0; n < 70<<10; n += 37 {
+		got := n + paddingFor(n)
+		if p := paddingFor(n); p > 0 {
+			got = n + 1 + varintLen(p) + p
+		}
+		if got != paddedSize(got) || got < n {
+			t.Fatalf("a Sealed of %d bytes pads to %d, not a bucket", n, got)
+		}
+		if n > 16<<10 && got-n > 16<<10+8 || n <= 16<<10 && got > 2*n+8 && got > 256 {
+			t.Fatalf("a Sealed of %d bytes pads to %d: too much", n, got)
+		}
+	}
+	// The padding is not part of what opens: the body is as sent.
+	env := d.seal(t, false, textBody(t, "padded"))
+	parsed, err := ParseEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := OpenEnvelope(parsed, d.sendKey)
+	if err != nil || op.Body.GetText().GetText() != "padded" {
+		t.Fatalf("open: %+v, %v", op, err)
+	}
+}

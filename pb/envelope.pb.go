@@ -338,7 +338,11 @@ type Sealed struct {
 	Signature []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
 	// The sender's signed contact card, included while the sending key is not
 	// yet acknowledged, so a stranger's message request can be answered.
-	SenderCard    []byte `protobuf:"bytes,5,opt,name=sender_card,json=senderCard,proto3" json:"sender_card,omitempty"`
+	SenderCard []byte `protobuf:"bytes,5,opt,name=sender_card,json=senderCard,proto3" json:"sender_card,omitempty"`
+	// Zero bytes that bring the encoded Sealed to a size bucket, so that
+	// relays, mailboxes and disks learn only the bucket of a message's size
+	// (PROTOCOL.md §2). Not signed, ignored on opening.
+	Padding       []byte `protobuf:"bytes,6,opt,name=padding,proto3" json:"padding,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -404,6 +408,13 @@ func (x *Sealed) GetSignature() []byte {
 func (x *Sealed) GetSenderCard() []byte {
 	if x != nil {
 		return x.SenderCard
+	}
+	return nil
+}
+
+func (x *Sealed) GetPadding() []byte {
+	if x != nil {
+		return x.Padding
 	}
 	return nil
 }
@@ -1385,14 +1396,15 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\n" +
 	"ciphertext\x18\x04 \x01(\fR\n" +
 	"ciphertext\x12\x1b\n" +
-	"\tkey_encap\x18\x05 \x01(\fR\bkeyEncap\"\x85\x01\n" +
+	"\tkey_encap\x18\x05 \x01(\fR\bkeyEncap\"\x9f\x01\n" +
 	"\x06Sealed\x12\x16\n" +
 	"\x06sender\x18\x01 \x01(\fR\x06sender\x12\x10\n" +
 	"\x03hlc\x18\x02 \x01(\x04R\x03hlc\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1c\n" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
-	"senderCard\"\xae\x04\n" +
+	"senderCard\x12\x18\n" +
+	"\apadding\x18\x06 \x01(\fR\apadding\"\xae\x04\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
