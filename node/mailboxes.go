@@ -306,6 +306,16 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 		var done []parley.EnvelopeID
 		receipts := make(map[peer.ID][]parley.EnvelopeID)
 		for _, mail := range page.Mail {
+			if isGroup, ok, err := n.receiveGroupMail(mail.Envelope); isGroup {
+				switch {
+				case err != nil:
+					failed = err
+				case ok:
+					done = append(done, mail.ID)
+					got++
+				}
+				continue
+			}
 			switch r, err := n.dm.Receive(mail.Envelope); {
 			case err == nil:
 				done = append(done, mail.ID)

@@ -193,6 +193,9 @@ type Node struct {
 	mbList []storedMailbox
 	mbKick chan struct{}
 	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
+	// groupMail is our group messages waiting for their deposits at
+	// offline members' mailboxes (group_mail.go).
+	groupMail chan parley.Message
 	// started: New returned the node; only then does Close deposit what
 	// waits for unreachable contacts.
 	started bool
@@ -232,7 +235,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
-		cardKick: make(chan struct{}, 1)}
+		cardKick: make(chan struct{}, 1), groupMail: make(chan parley.Message, groupMailQueue)}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -385,6 +388,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Notify: func(e parley.Event) {
 			n.hub.publish(e)
 			n.gsync.noteEvent(e)
+			if e.Type == parley.EventMessage {
+				n.queueGroupMail(*e.Message)
+			}
 		},
 		Active: n.gsync.activate,
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
@@ -454,6 +460,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.checkCardAnnounced()
 	n.wg.Add(1)
 	go n.announceLoop()
+	n.wg.Add(1)
+	go n.mailGroupLoop()
 	fetchEvery := cfg.MailboxFetchInterval
 	if fetchEvery <= 0 {
 		fetchEvery = DefaultMailboxFetchInterval

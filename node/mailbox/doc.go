@@ -28,6 +28,7 @@
 // (node/mailboxes.go); it hands each contact a capability per mailbox
 // (CapabilityFor, in a DM grant), and its DM couriers deposit for contacts
 // they cannot reach (node/grants.go, node/dm/deposit.go; PROTOCOL.md
-// §9.9). Not built yet: groups and files. See
-// PROTOCOL.md §9.7.
+// §9.9), and group writers for offline members who are contacts
+// (node/group_mail.go, §9.10). Not built yet: group members who are not
+// contacts, and file chunks. See PROTOCOL.md §9.7.
 package mailbox

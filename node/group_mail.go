@@ -1,0 +1,149 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+)
+
+// Group messages through mailboxes (PROTOCOL.md §9.10). GossipSub and
+// sync carry a group's messages between members who are online together;
+// for members who never are, the sender also leaves each text and file
+// offer it writes at the mailboxes of every member who is not connected
+// and granted it theirs (a member who is our contact: grants travel in
+// DMs, §9.9). The deposit is the group envelope as published, sealed
+// under the group's key, which the mailbox does not hold. The member's
+// fetch hands it to the group's ingest, the same idempotent path sync
+// uses, so a message that also comes by gossip or sync is stored once.
+//
+// What this does not do yet: members who are not our contacts get
+// nothing by mailbox (no grant reaches us from them), and a send that the
+// node stops before depositing is not deposited later (it stays queued
+// and goes by sync when members meet).
+
+// groupMailQueue bounds the sends waiting for their deposits: past it,
+// a send goes by gossip and sync only (logged).
+const groupMailQueue = 256
+
+// queueGroupMail takes a group message we wrote, for mailGroupLoop.
+func (n *Node) queueGroupMail(m parley.Message) {
+	if !m.Outgoing || m.Kind != parley.KindText && m.Kind != parley.KindFile {
+		return
+	}
+	select {
+	case n.groupMail <- m:
+	default:
+		n.log.Info("group mail: too many sends waiting for their deposits; this one goes by gossip and sync only", "group", m.Conversation)
+	}
+}
+
+// mailGroupLoop deposits queued group messages until the node closes.
+func (n *Node) mailGroupLoop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case m := <-n.groupMail:
+			if err := n.mailGroup(n.ctx, m); err != nil && n.ctx.Err() == nil {
+				n.log.Info("group mail: depositing a group message", "group", m.Conversation, "err", err)
+			}
+		}
+	}
+}
+
+// mailGroup deposits one group message for the members it cannot reach
+// now, and makes a message no member holds yet "stored" once a mailbox
+// holds it.
+func (n *Node) mailGroup(ctx context.Context, m parley.Message) error {
+	env, err := n.store.Envelope(m.ID)
+	if err != nil {
+		return err
+	}
+	stored := false
+	for _, p := range n.groups.MemberPeers(m.Conversation) {
+		if p == n.host.ID() || n.host.Network().Connectedness(p) == network.Connected || !n.isContact(p) {
+			continue
+		}
+		held, err := n.depositForMember(ctx, p, env)
+		if err != nil {
+			n.log.Info("group mail: a member's mailboxes", "group", m.Conversation, "member", p, "err", err)
+		}
+		stored = stored || held
+	}
+	if !stored {
+		return nil
+	}
+	cur, err := n.store.Message(m.ID)
+	if err != nil || cur.Status != parley.StatusQueued {
+		return err
+	}
+	changed, err := n.store.AdvanceStatus([]parley.EnvelopeID{m.ID}, parley.StatusStored)
+	if err != nil {
+		return err
+	}
+	for i := range changed {
+		n.hub.publish(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
+	}
+	return nil
+}
+
+// depositForMember leaves env at every mailbox member granted us; held
+// says whether one took it.
+func (n *Node) depositForMember(ctx context.Context, member peer.ID, env []byte) (held bool, err error) {
+	grant, err := n.store.MailboxGrantOf(member.String())
+	if errors.Is(err, parley.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var errs []error
+	for _, mb := range grant.Mailboxes {
+		if mb.Refused {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, groupDepositTimeout)
+		err := n.depositAt(dctx, member, mb, env)
+		cancel()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		held = true
+	}
+	return held, errors.Join(errs...)
+}
+
+// groupDepositTimeout bounds one group deposit at one mailbox.
+const groupDepositTimeout = 15 * time.Second
+
+// receiveGroupMail stores a group envelope fetched from a mailbox through
+// the group's ingest. done: acknowledge it (stored now or before, or
+// refused for good); not done and no error: we cannot judge it yet (we
+// lack the ops that make its author a member): it stays at the mailbox.
+func (n *Node) receiveGroupMail(raw []byte) (isGroup, done bool, err error) {
+	env, err := identity.ParseEnvelope(raw)
+	if err != nil || len(env.ConversationId) != len(parley.ConversationID{}) {
+		return false, false, nil // the DM path says why
+	}
+	conv := parley.ConversationID(env.ConversationId)
+	if _, err := n.groups.State(conv); err != nil {
+		return false, false, nil
+	}
+	_, rejected, err := n.groups.Ingest(conv, [][]byte{raw})
+	if err != nil {
+		return true, false, err
+	}
+	if rejected > 0 {
+		return true, true, nil
+	}
+	held, err := n.store.HasEnvelope(parley.NewEnvelopeID(raw))
+	return true, held, err
+}
