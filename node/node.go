@@ -183,7 +183,7 @@ type Node struct {
 	// inviteSecret is what our short invite codes carry (settings.json;
 	// invites.go).
 	inviteSecret atomic.Pointer[[]byte]
-	gsync      *groupSync
+	gsync        *groupSync
 	// mailbox is nil while the mailbox service is off; it starts and stops
 	// under settingsMu (mailbox_service.go).
 	mailbox   atomic.Pointer[mailbox.Service]
