@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/internal/frame"
@@ -119,21 +120,17 @@ func (s *Service) handleStream(st network.Stream) {
 	defer done()
 	t := s.cfg.Timeouts
 	r := frame.NewReader(st, MaxRequestSize).WithLimits(st, frame.Limits{Idle: t.Idle, Frame: t.Frame, End: t.End(time.Now())})
-	var req pb.CardRequest
-	if err := r.ReadMsg(&req); err != nil {
+	req, err := r.ReadFrame()
+	var resp *pb.CardResponse
+	if err == nil {
+		resp, err = s.answer(req)
+	}
+	if err != nil {
 		s.log.Debug("invite: bad or stalled request, resetting", "peer", remote, "err", err)
 		_ = st.Reset()
 		return
 	}
-	resp := &pb.CardResponse{Code: pb.CardResponse_CODE_WRONG_SECRET}
-	if secret := s.cfg.Secret(); len(secret) == identity.InviteSecretSize && subtle.ConstantTimeCompare(secret, req.Secret) == 1 {
-		card := s.cfg.Card()
-		if card == nil {
-			_ = st.Reset()
-			return
-		}
-		resp = &pb.CardResponse{Code: pb.CardResponse_CODE_OK, SignedCard: card}
-	} else {
+	if resp.Code != pb.CardResponse_CODE_OK {
 		s.log.Info("invite: refused a card request with a wrong or old invite secret", "peer", remote)
 	}
 	_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
@@ -142,6 +139,24 @@ func (s *Service) handleStream(st network.Stream) {
 		return
 	}
 	_ = st.Close()
+}
+
+// answer is the response to a request frame; an error (the frame does not
+// decode, or we have no card to give) resets the stream.
+func (s *Service) answer(frame []byte) (*pb.CardResponse, error) {
+	var req pb.CardRequest
+	if err := proto.Unmarshal(frame, &req); err != nil {
+		return nil, fmt.Errorf("request does not decode: %w", err)
+	}
+	secret := s.cfg.Secret()
+	if len(secret) != identity.InviteSecretSize || subtle.ConstantTimeCompare(secret, req.Secret) != 1 {
+		return &pb.CardResponse{Code: pb.CardResponse_CODE_WRONG_SECRET}, nil
+	}
+	card := s.cfg.Card()
+	if card == nil {
+		return nil, errors.New("our card could not be signed")
+	}
+	return &pb.CardResponse{Code: pb.CardResponse_CODE_OK, SignedCard: card}, nil
 }
 
 // ErrWrongSecret: the owner refused the secret: the code is mistyped, or
@@ -168,19 +183,36 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, secret []byte) ([]byte, 
 		return nil, fmt.Errorf("invite: sending to %s: %w", p, err)
 	}
 	_ = st.CloseWrite()
-	var resp pb.CardResponse
-	if err := frame.NewReader(st, MaxResponseSize).ReadMsg(&resp); err != nil {
+	b, err := frame.NewReader(st, MaxResponseSize).ReadFrame()
+	if err != nil {
 		_ = st.Reset()
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, fmt.Errorf("invite: reading %s's answer: %w", p, err)
 	}
+	card, err := decodeResponse(b)
+	if err != nil {
+		return nil, fmt.Errorf("invite: %s: %w", p, err)
+	}
+	return card, nil
+}
+
+// decodeResponse is the card an answer holds, ErrWrongSecret, or an error
+// saying what is wrong with it.
+func decodeResponse(b []byte) ([]byte, error) {
+	var resp pb.CardResponse
+	if err := proto.Unmarshal(b, &resp); err != nil {
+		return nil, fmt.Errorf("answer does not decode: %w", err)
+	}
 	switch resp.Code {
 	case pb.CardResponse_CODE_OK:
+		if len(resp.SignedCard) == 0 {
+			return nil, errors.New("answer holds no card")
+		}
 		return resp.SignedCard, nil
 	case pb.CardResponse_CODE_WRONG_SECRET:
 		return nil, ErrWrongSecret
 	}
-	return nil, fmt.Errorf("invite: %s answered code %d", p, resp.Code)
+	return nil, fmt.Errorf("unknown answer code %d", resp.Code)
 }
