@@ -10,6 +10,7 @@ import (
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/internal/parleytest"
+	"github.com/parley-im/parley/node"
 )
 
 // Bob adds Alice by her short code alone: his node reaches her through the
@@ -136,4 +137,20 @@ func knows(t *testing.T, n *parleytest.Node, p string) bool {
 		}
 	}
 	return false
+}
+
+// A mailbox is added by its node's invite as printed now, the short code,
+// as by the long one (parseMailbox read long codes only, and refused what
+// `parley invite` prints).
+func TestMailboxAddByShortInvite(t *testing.T) {
+	ctx := context.Background()
+	box := parleytest.StartNode(t, "Mailbox", func(c *node.Config) { c.MailboxService = true })
+	bob := parleytest.StartNode(t, "bob")
+	mb, err := bob.Messenger().AddMailbox(ctx, box.Messenger().Self().Invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mb.PeerID != box.PeerID() {
+		t.Fatalf("mailbox %s added, want %s", mb.PeerID, box.PeerID())
+	}
 }
