@@ -158,9 +158,10 @@ func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 // AddContact adds the person whose invite code this is: a long code gives
 // their card, a short one the way to fetch it from them, so they must be
 // reachable then (parley.ErrInviterUnreachable if not, and nothing is
-// stored). Adding someone who already wrote to us accepts their request. The warning, empty when all is
-// well, says when the contact's name looks like another contact's or ours
-// (identity.NamesLookAlike): an impostor may be borrowing it.
+// stored). Adding someone who already wrote to us accepts their request.
+// The warning, empty when all is well, says when the contact's name looks
+// like another contact's or ours (identity.NamesLookAlike): an impostor may
+// be borrowing it.
 func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parley.Contact, warning string, err error) {
 	inv, err := identity.ParseInvite(invite)
 	if err != nil {
