@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 // On a phone-sized screen, the invite screen shows the short code and its
 // QR code whole, small enough to scan (version 5 at most); the long code
 // waits under a disclosure; "Make a new code" changes the code and the QR
-// code. Bob, also on a phone, adds Alice by the new code and writes.
+// code. Bob, also on a phone, follows a web+parley: link of the new code,
+// adds Alice and writes.
 func TestBrowserShortInviteOnPhone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes and a browser")
@@ -61,8 +63,13 @@ func TestBrowserShortInviteOnPhone(t *testing.T) {
 	}
 	a.WaitJS("the new QR code drawn", `document.querySelector('.qr img').src.includes('?v=') && document.querySelector('.qr img').complete`)
 
-	bb.Navigate(bob.LoginURL() + "#/add")
-	bb.Paste("textbox", "Invite code", fresh)
+	// Bob follows a web+parley: link (as his browser hands one over once
+	// Parley is registered for it): the form comes filled in.
+	bb.Navigate(bob.LoginURL() + "#/add/" + url.PathEscape("web+parley:"+strings.TrimPrefix(fresh, "parley:")))
+	bb.WaitRole("button", "Open web+parley: invite links here")
+	if got := bb.Value("textbox", "Invite code"); got != "web+parley:"+strings.TrimPrefix(fresh, "parley:") {
+		t.Fatalf("the linked code filled in %q", got)
+	}
 	bb.Click("button", "Add contact")
 	bb.WaitText("Alice was added")
 	bb.Click("link", "Write to Alice")

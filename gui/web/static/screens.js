@@ -148,8 +148,9 @@ export function invite(main) {
 
 // ---------------------------------------------------------------- add contact
 
-export function addContact(main) {
+export function addContact(main, linked = '') {
   const code = h('textarea', { name: 'invite', rows: '4', required: true, spellcheck: 'false', autocomplete: 'off' });
+  code.value = linked;
   const name = h('input', { type: 'text', name: 'name', autocomplete: 'off', maxlength: '64' });
   const box = errorBox();
   const result = h('div', { class: 'result', 'aria-live': 'polite' });
@@ -181,7 +182,19 @@ export function addContact(main) {
     result.querySelector('h3').focus();
     store.refresh('contacts', 'requests', 'conversations').catch(() => {});
   });
-  replace(main, pane('Add contact', {}, form, result));
+  // Browsers hand web+parley: links (the invite code with web+ before it)
+  // to the page that registered for them: this one, at #/add/CODE.
+  const links = navigator.registerProtocolHandler ? h('p', { class: 'hint' },
+    h('button', { type: 'button', class: 'link', id: 'register-links' }, 'Open web+parley: invite links here'),
+    ' — after that, clicking an invite link in this browser opens this screen with the code filled in.') : null;
+  links?.querySelector('button').addEventListener('click', () => {
+    try {
+      navigator.registerProtocolHandler('web+parley', `${location.origin}/#/add/%s`);
+    } catch (err) {
+      box.show(`This browser refused: ${err.message}`);
+    }
+  });
+  replace(main, pane('Add contact', {}, form, result, links));
   code.focus();
   return {};
 }
