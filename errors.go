@@ -53,6 +53,10 @@ var (
 	// ErrMailboxServiceOff: this node holds no mail for others, so it
 	// cannot offer to.
 	ErrMailboxServiceOff = errors.New("this node's mailbox service is off")
+	// ErrInviterUnreachable: a short invite's owner could not be reached to
+	// fetch their card; nothing was stored. They must be online, or send
+	// their long code, which carries the card.
+	ErrInviterUnreachable = errors.New("the inviter could not be reached")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
 )

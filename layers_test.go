@@ -56,6 +56,8 @@ var layerRules = []layerRule{
 		"protocol packages never import each other: node composes them"},
 	{"node/mailbox", []string{"node/dm", "node/catchup", "node/files", "pubsub"},
 		"protocol packages never import each other: node composes them"},
+	{"node/invite", []string{"node/dm", "node/catchup", "node/files", "node/mailbox", "pubsub", "storage"},
+		"protocol packages never import each other: node composes them"},
 }
 
 // rootImports are the only non-standard imports the root package may use.

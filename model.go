@@ -190,7 +190,12 @@ type Self struct {
 	PeerID string
 	Name   string
 	Addrs  []string
+	// Invite is the short invite code ("parley:", under 120 characters):
+	// the card is fetched from this node, which must be reachable then.
 	Invite string
+	// InviteLong carries the whole signed card: it works while this node
+	// is offline, but runs to thousands of characters.
+	InviteLong string
 	// Fingerprint is this identity's own safety-number half, for comparing
 	// out of band.
 	Fingerprint string

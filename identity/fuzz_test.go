@@ -98,7 +98,19 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 		GroupId: fuzzConv[:], Name: "group", Invite: true, Members: [][]byte{[]byte(id.PeerID)},
 		Keys: []*pb.GroupKey{{KeyId: groupKeyID[:], Key: groupKey[:], Hlc: 1}},
 	}}})
+	short, err := EncodeShortInvite(id.Key.GetPublic(), testSecret(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hinted, err := EncodeShortInvite(id.Key.GetPublic(), testSecret(), mustAddr(t, "/ip4/192.0.2.7/udp/4001/quic-v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return []corpusSeed{
+		{"FuzzParseInvite", "short", short, true},
+		{"FuzzParseInvite", "short-hint-link", "parley://invite/" + strings.ToLower(hinted[len(InvitePrefix):]), true},
+		{"FuzzParseInvite", "short-cut", short[:len(short)-4], false},
+		{"FuzzParseInvite", "long", code, true},
 		{"FuzzOpenEnvelope", "group-op", fuzzSealed(t, groupOp, nil), true},
 		{"FuzzOpenEnvelope", "group-keys", fuzzSealed(t, groupKeys, nil), true},
 		{"FuzzDecodeInvite", "valid", code, true},
@@ -146,6 +158,8 @@ func TestFuzzCorpus(t *testing.T) {
 		switch s.fuzzer {
 		case "FuzzDecodeInvite":
 			_, _, err = DecodeInvite(s.value.(string))
+		case "FuzzParseInvite":
+			_, err = ParseInvite(s.value.(string))
 		case "FuzzParseCard":
 			_, err = ParseCard(s.value.([]byte))
 		case "FuzzParseEnvelope":

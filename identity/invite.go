@@ -43,19 +43,48 @@ var maxInviteLen = len(InvitePrefix) + inviteEncoding.EncodedLen(1+MaxCardSize+i
 // ("PARLEY:..."), a code uses only QR alphanumeric characters, the QR mode
 // that packs the most characters per module: render strings.ToUpper(code).
 func EncodeInvite(signedCard []byte) string {
-	raw := make([]byte, 0, 1+len(signedCard)+inviteSumSize)
-	raw = append(raw, inviteVersion)
-	raw = append(raw, signedCard...)
-	sum := sha256.Sum256(raw)
-	raw = append(raw, sum[:inviteSumSize]...)
-	return InvitePrefix + inviteEncoding.EncodeToString(raw)
+	return encodeInviteBody(inviteVersion, signedCard)
 }
 
-// DecodeInvite reads an invite code and verifies the card in it, returning
-// the card and its signed bytes (to store or to pass on). Every failure
-// wraps parley.ErrInvalidInvite and says in plain words what is wrong; a bad
-// card also wraps parley.ErrMalformed or parley.ErrBadSignature.
+// DecodeInvite reads a long invite code (EncodeInvite) and verifies the
+// card in it, returning the card and its signed bytes (to store or to pass
+// on). A short code (EncodeShortInvite) carries no card: it is refused with
+// a reason that says so; ParseInvite reads both. Every failure wraps
+// parley.ErrInvalidInvite and says in plain words what is wrong; a bad card
+// also wraps parley.ErrMalformed or parley.ErrBadSignature.
 func DecodeInvite(code string) (Card, []byte, error) {
+	body, err := decodeInviteBody(code)
+	if err != nil {
+		return Card{}, nil, err
+	}
+	switch body[0] {
+	case inviteVersion:
+		return decodeLongInvite(body[1:])
+	case shortInviteVersion:
+		return Card{}, nil, inviteError("this is a short invite: it carries no contact card, which is fetched from its owner")
+	}
+	return Card{}, nil, inviteError(fmt.Sprintf("invite version %d is not supported by this version of Parley", body[0]))
+}
+
+// decodeLongInvite reads what follows a long code's version byte.
+func decodeLongInvite(payload []byte) (Card, []byte, error) {
+	signed := bytes.Clone(payload)
+	card, err := ParseCard(signed)
+	if err != nil {
+		return Card{}, nil, fmt.Errorf("%w: the contact card in it is not valid: %w", parley.ErrInvalidInvite, err)
+	}
+	return card, signed, nil
+}
+
+// inviteLinkPrefixes are the other ways a code may begin, uppercased: link
+// forms that a browser, a QR scanner or another app may have built from
+// the code, which are taken as the code itself.
+var inviteLinkPrefixes = []string{"PARLEY://INVITE/", "PARLEY://", "WEB+PARLEY:"}
+
+// decodeInviteBody checks a code's prefix, base32 and checksum, and
+// returns the bytes the checksum covers: the version byte and the payload
+// (at least the version byte).
+func decodeInviteBody(code string) ([]byte, error) {
 	code = strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsSpace(r):
@@ -68,42 +97,50 @@ func DecodeInvite(code string) (Card, []byte, error) {
 		return r
 	}, code)
 	if len(code) > maxInviteLen {
-		return Card{}, nil, inviteError("the code is too long to be an invite")
+		return nil, inviteError("the code is too long to be an invite")
+	}
+	for _, link := range inviteLinkPrefixes {
+		if rest, ok := strings.CutPrefix(code, link); ok {
+			code = strings.ToUpper(InvitePrefix) + rest
+			break
+		}
 	}
 	payload, ok := strings.CutPrefix(code, strings.ToUpper(InvitePrefix))
 	if !ok {
-		return Card{}, nil, inviteError(`not a Parley invite: it should start with "parley:"`)
+		return nil, inviteError(`not a Parley invite: it should start with "parley:"`)
 	}
 	raw, err := inviteEncoding.DecodeString(payload)
 	if err != nil {
 		var corrupt base32.CorruptInputError
 		if errors.As(err, &corrupt) && int(corrupt) < len(payload) && !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", rune(payload[corrupt])) {
-			return Card{}, nil, inviteError(fmt.Sprintf("character %q is not part of an invite code", payload[corrupt]))
+			return nil, inviteError(fmt.Sprintf("character %q is not part of an invite code", payload[corrupt]))
 		}
-		return Card{}, nil, inviteError("the code was cut short or changed")
+		return nil, inviteError("the code was cut short or changed")
 	}
 	// base32 ignores the unused bits of the last character; refuse codes
 	// where they are set, or two codes would carry the same invite.
 	if inviteEncoding.EncodeToString(raw) != payload {
-		return Card{}, nil, inviteError("checksum mismatch: the code was changed or cut short")
+		return nil, inviteError("checksum mismatch: the code was changed or cut short")
 	}
 	if len(raw) < 1+inviteSumSize {
-		return Card{}, nil, inviteError("the code is too short: it was cut off")
+		return nil, inviteError("the code is too short: it was cut off")
 	}
 	body, sum := raw[:len(raw)-inviteSumSize], raw[len(raw)-inviteSumSize:]
 	want := sha256.Sum256(body)
 	if !bytes.Equal(sum, want[:inviteSumSize]) {
-		return Card{}, nil, inviteError("checksum mismatch: the code was changed or cut short")
+		return nil, inviteError("checksum mismatch: the code was changed or cut short")
 	}
-	if body[0] != inviteVersion {
-		return Card{}, nil, inviteError(fmt.Sprintf("invite version %d is not supported by this version of Parley", body[0]))
-	}
-	signed := bytes.Clone(body[1:])
-	card, err := ParseCard(signed)
-	if err != nil {
-		return Card{}, nil, fmt.Errorf("%w: the contact card in it is not valid: %w", parley.ErrInvalidInvite, err)
-	}
-	return card, signed, nil
+	return body, nil
+}
+
+// encodeInviteBody is the code of a version byte and payload.
+func encodeInviteBody(version byte, payload []byte) string {
+	raw := make([]byte, 0, 1+len(payload)+inviteSumSize)
+	raw = append(raw, version)
+	raw = append(raw, payload...)
+	sum := sha256.Sum256(raw)
+	raw = append(raw, sum[:inviteSumSize]...)
+	return InvitePrefix + inviteEncoding.EncodeToString(raw)
 }
 
 func inviteError(reason string) error {

@@ -68,7 +68,7 @@ func TestBenchPeer(t *testing.T) {
 		if _, _, err := n.Messenger().AddContact(context.Background(), strings.TrimSpace(invite), "sender"); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Printf("READY %s\n", n.Messenger().Self().Invite)
+		fmt.Printf("READY %s\n", n.Messenger().Self().InviteLong)
 	case "mailbox": // a node serving mailboxes (mailbox_bench_test.go), on the data dir named, or a fresh one
 		line, _ := in.ReadString('\n')
 		if d := strings.TrimSpace(line); d != "" {
@@ -188,7 +188,7 @@ func benchSender(b *testing.B) (*node.Node, *peerProcess, parley.Contact) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { n.Close() })
-	p := startPeer(b, "parley", n.Messenger().Self().Invite)
+	p := startPeer(b, "parley", n.Messenger().Self().InviteLong)
 	c, _, err := n.Messenger().AddContact(context.Background(), p.ready, "receiver")
 	if err != nil {
 		b.Fatal(err)

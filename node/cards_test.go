@@ -106,10 +106,10 @@ func TestNewNameReachesOfflineContact(t *testing.T) {
 	ctx := context.Background()
 	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
 	parleytest.Befriend(t, alice, bob)
-	if _, _, err := bob.Messenger().AddContact(ctx, carol.Messenger().Self().Invite, "Aunt Carol"); err != nil {
+	if _, _, err := bob.Messenger().AddContact(ctx, carol.Messenger().Self().InviteLong, "Aunt Carol"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := carol.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, ""); err != nil {
+	if _, _, err := carol.Messenger().AddContact(ctx, bob.Messenger().Self().InviteLong, ""); err != nil {
 		t.Fatal(err)
 	}
 	bob.Stop()
@@ -174,7 +174,7 @@ func TestCardUpdateRefused(t *testing.T) {
 	alice, bob, mallory := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "mallory")
 	parleytest.Befriend(t, alice, bob)
 	parleytest.Befriend(t, mallory, bob)
-	_, aliceCard, err := identity.DecodeInvite(alice.Messenger().Self().Invite)
+	_, aliceCard, err := identity.DecodeInvite(alice.Messenger().Self().InviteLong)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestCardUpdateRefused(t *testing.T) {
 // hpkeKeyOf is the HPKE key on n's card.
 func hpkeKeyOf(t *testing.T, n *parleytest.Node) []byte {
 	t.Helper()
-	card, _, err := identity.DecodeInvite(n.Messenger().Self().Invite)
+	card, _, err := identity.DecodeInvite(n.Messenger().Self().InviteLong)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestCardMailboxesReachContacts(t *testing.T) {
 	if _, err := alice.Messenger().AddMailbox(ctx, addr); err != nil {
 		t.Fatal(err)
 	}
-	card, _, err := identity.DecodeInvite(alice.Messenger().Self().Invite)
+	card, _, err := identity.DecodeInvite(alice.Messenger().Self().InviteLong)
 	if err != nil || len(card.Mailboxes) != 1 || card.Mailboxes[0].PeerID.String() != mb.PeerID() ||
 		len(card.Mailboxes[0].Addrs) != 1 || card.Mailboxes[0].Addrs[0].String() != mb.AddrInfo().Addrs[0].String() {
 		t.Fatalf("alice's invite card: %+v, %v", card, err)

@@ -179,7 +179,7 @@ func TestWriteDataDirFixture(t *testing.T) {
 	am, cm := alice.Messenger(), carol.Messenger()
 	facts := dataDirFacts{Alice: alice.PeerID(), Bob: bob.PeerID(), Carol: carol.PeerID()}
 	parleytest.Befriend(t, alice, bob)
-	_, _, err := cm.AddContact(ctx, am.Self().Invite, "alice")
+	_, _, err := cm.AddContact(ctx, am.Self().InviteLong, "alice")
 	must(err)
 
 	// DMs both ways, each delivered before the next, so the order is fixed.

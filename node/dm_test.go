@@ -104,7 +104,7 @@ func TestStrangerLandsInRequests(t *testing.T) {
 	ctx := context.Background()
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	// Only alice knows bob.
-	if _, _, err := alice.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
+	if _, _, err := alice.Messenger().AddContact(ctx, bob.Messenger().Self().InviteLong, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := alice.Messenger().Send(ctx, "bob", "you don't know me yet", parley.ClientID{})
@@ -177,7 +177,7 @@ func TestSendRefusesBadInputAndStoresNothing(t *testing.T) {
 	}
 	carol := parleytest.StartNode(t, "carol")
 	for _, name := range []string{strings.Repeat("c", 65), "car\nol", "\u202ecarol", "car\u200bol"} {
-		if _, _, err := alice.Messenger().AddContact(ctx, carol.Messenger().Self().Invite, name); !errors.Is(err, parley.ErrMalformed) {
+		if _, _, err := alice.Messenger().AddContact(ctx, carol.Messenger().Self().InviteLong, name); !errors.Is(err, parley.ErrMalformed) {
 			t.Errorf("contact name %q: err = %v, want ErrMalformed", name, err)
 		}
 	}
@@ -304,7 +304,7 @@ func TestSenderRecoversWhenThePeerLostItsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.Start()
-	if _, _, err := bob.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
+	if _, _, err := bob.Messenger().AddContact(ctx, alice.Messenger().Self().InviteLong, "alice"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -357,7 +357,7 @@ func TestStrangerCannotSquatAContactsName(t *testing.T) {
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	impostor := parleytest.StartNode(t, "bob")
 	parleytest.Befriend(t, alice, bob)
-	if _, _, err := impostor.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
+	if _, _, err := impostor.Messenger().AddContact(ctx, alice.Messenger().Self().InviteLong, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := impostor.Messenger().Send(ctx, "alice", "it's me, bob", parley.ClientID{})
@@ -426,7 +426,7 @@ func TestContactsByTypedName(t *testing.T) {
 	alice := parleytest.StartNode(t, "alice")
 	erin, eric, zoe := parleytest.StartNode(t, "erin"), parleytest.StartNode(t, "eric"), parleytest.StartNode(t, "zoe")
 	for n, name := range map[*parleytest.Node]string{erin: "Erin ✨", eric: "Eric", zoe: "Zoë"} {
-		if _, _, err := alice.Messenger().AddContact(ctx, n.Messenger().Self().Invite, name); err != nil {
+		if _, _, err := alice.Messenger().AddContact(ctx, n.Messenger().Self().InviteLong, name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -448,7 +448,7 @@ func TestContactsByTypedName(t *testing.T) {
 	}
 
 	carol := parleytest.StartNode(t, "carol")
-	if _, _, err := carol.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
+	if _, _, err := carol.Messenger().AddContact(ctx, alice.Messenger().Self().InviteLong, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	m, err := carol.Messenger().Send(ctx, "alice", "hi, it's Carol", parley.ClientID{})

@@ -47,7 +47,7 @@ func newMallory(t *testing.T, target *parleytest.Node) *mallory {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	card, _, err := identity.DecodeInvite(target.Messenger().Self().Invite)
+	card, _, err := identity.DecodeInvite(target.Messenger().Self().InviteLong)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestStrangersCannotCrowdOutContacts(t *testing.T) {
 	ctx := context.Background()
 	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
 	parleytest.Befriend(t, alice, bob)
-	card, _, err := identity.DecodeInvite(bob.Messenger().Self().Invite)
+	card, _, err := identity.DecodeInvite(bob.Messenger().Self().InviteLong)
 	if err != nil {
 		t.Fatal(err)
 	}

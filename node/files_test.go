@@ -138,7 +138,7 @@ func TestGroupFileSpreads(t *testing.T) {
 func TestStrangersFileWaitsForTheUser(t *testing.T) {
 	ctx := context.Background()
 	bob, mallory := parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "mallory")
-	if _, _, err := mallory.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
+	if _, _, err := mallory.Messenger().AddContact(ctx, bob.Messenger().Self().InviteLong, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	path, sum := parleytest.RandomFile(t, t.TempDir(), "tiny.txt", 1<<10)

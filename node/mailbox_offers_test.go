@@ -200,7 +200,7 @@ func TestMailboxOfferFromStranger(t *testing.T) {
 	ctx := context.Background()
 	carol := parleytest.StartNode(t, "Carol", func(c *node.Config) { c.MailboxService = true })
 	bob := parleytest.StartNode(t, "Bob")
-	if _, _, err := carol.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "Bob"); err != nil {
+	if _, _, err := carol.Messenger().AddContact(ctx, bob.Messenger().Self().InviteLong, "Bob"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := carol.Messenger().OfferMailbox(ctx, "Bob"); err != nil {

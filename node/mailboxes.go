@@ -69,7 +69,7 @@ func (m storedMailbox) addrInfo() (peer.AddrInfo, error) {
 }
 
 // parseMailbox reads what the user gives for a mailbox: a multiaddr ending
-// in /p2p/ID, or the mailbox node's invite code.
+// in /p2p/ID, or the mailbox node's invite code, long or short.
 func parseMailbox(s string) (peer.AddrInfo, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "/") {
@@ -83,11 +83,16 @@ func parseMailbox(s string) (peer.AddrInfo, error) {
 		}
 		return *info, nil
 	}
-	card, _, err := identity.DecodeInvite(s)
+	inv, err := identity.ParseInvite(s)
 	if err != nil {
 		return peer.AddrInfo{}, fmt.Errorf("mailbox: want a multiaddr ending in /p2p/ID or an invite code: %w", err)
 	}
-	return peer.AddrInfo{ID: card.PeerID, Addrs: card.Addrs}, nil
+	// A short code has no card: its address hint, else the DHT, finds the node.
+	info := peer.AddrInfo{ID: inv.PeerID, Addrs: inv.Card.Addrs}
+	if inv.Short() && inv.Hint != nil {
+		info.Addrs = []ma.Multiaddr{inv.Hint}
+	}
+	return info, nil
 }
 
 // Mailboxes lists the user's mailboxes, in the order they were added.

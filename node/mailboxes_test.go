@@ -198,7 +198,7 @@ func TestMailboxDropsWhatNeverOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A stranger's real envelope for Bob: Bob never accepted them.
-	if _, _, err := stranger.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "Bob"); err != nil {
+	if _, _, err := stranger.Messenger().AddContact(ctx, bob.Messenger().Self().InviteLong, "Bob"); err != nil {
 		t.Fatal(err)
 	}
 	bob.Stop()

@@ -44,15 +44,16 @@ func (m *Messenger) Self() parley.Self {
 	for i, a := range card.Addrs {
 		addrs[i] = a.String() + "/p2p/" + n.host.ID().String()
 	}
-	invite := ""
+	long := ""
 	if signed != nil {
-		invite = identity.EncodeInvite(signed)
+		long = identity.EncodeInvite(signed)
 	}
 	return parley.Self{
 		PeerID:      n.host.ID().String(),
 		Name:        card.Name,
 		Addrs:       addrs,
-		Invite:      invite,
+		Invite:      m.shortInvite(card),
+		InviteLong:  long,
 		Fingerprint: m.fingerprint(),
 		DataDir:     n.dataDir,
 	}
@@ -154,23 +155,32 @@ func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 	return card, signed
 }
 
-// AddContact adds the person whose invite code this is. Adding someone who
-// already wrote to us accepts their request. The warning, empty when all is
-// well, says when the contact's name looks like another contact's or ours
-// (identity.NamesLookAlike): an impostor may be borrowing it.
+// AddContact adds the person whose invite code this is: a long code gives
+// their card, a short one the way to fetch it from them, so they must be
+// reachable then (parley.ErrInviterUnreachable if not, and nothing is
+// stored). Adding someone who already wrote to us accepts their request.
+// The warning, empty when all is well, says when the contact's name looks
+// like another contact's or ours (identity.NamesLookAlike): an impostor may
+// be borrowing it.
 func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parley.Contact, warning string, err error) {
-	card, _, err := identity.DecodeInvite(invite)
+	inv, err := identity.ParseInvite(invite)
 	if err != nil {
 		return parley.Contact{}, "", err
 	}
-	if card.PeerID == m.n.host.ID() {
+	if inv.PeerID == m.n.host.ID() {
 		return parley.Contact{}, "", fmt.Errorf("%w: this is your own invite", parley.ErrInvalidInvite)
 	}
-	fromCard := card.Contact()
 	name = strings.TrimSpace(name)
 	if err := identity.CheckName(name); err != nil {
 		return parley.Contact{}, "", err
 	}
+	card := inv.Card
+	if inv.Short() {
+		if card, err = m.fetchInviteCard(ctx, inv); err != nil {
+			return parley.Contact{}, "", err
+		}
+	}
+	fromCard := card.Contact()
 	var wasAccepted, wasRequest bool
 	c, err = m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
 		wasAccepted = found && c.State == parley.ContactAccepted

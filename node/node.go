@@ -30,6 +30,7 @@ import (
 	"github.com/parley-im/parley/node/catchup"
 	"github.com/parley-im/parley/node/dm"
 	"github.com/parley-im/parley/node/files"
+	"github.com/parley-im/parley/node/invite"
 	"github.com/parley-im/parley/node/mailbox"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/pubsub"
@@ -178,7 +179,11 @@ type Node struct {
 	groups     *pubsub.Groups
 	sync       *catchup.Service
 	files      *files.Service
-	gsync      *groupSync
+	invites    *invite.Service
+	// inviteSecret is what our short invite codes carry (settings.json;
+	// invites.go).
+	inviteSecret atomic.Pointer[[]byte]
+	gsync        *groupSync
 	// mailbox is nil while the mailbox service is off; it starts and stops
 	// under settingsMu (mailbox_service.go).
 	mailbox   atomic.Pointer[mailbox.Service]
@@ -304,7 +309,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	relays := &relaySource{bootstrap: bootstrap}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
-		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID}, gater: cfg.ConnectionGater,
+		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID, invite.ID}, gater: cfg.ConnectionGater,
 		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err
@@ -436,6 +441,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.dm.Start(); err != nil {
 		return nil, err
 	}
+	if err := n.loadInviteSecret(settings); err != nil {
+		return nil, err
+	}
+	if n.invites, err = invite.New(invite.Config{
+		Host: n.host, Secret: n.currentInviteSecret, Card: n.msgr.signedCard,
+		Timeouts: strangerTimeouts(cfg.StrangerTimeout), Logger: cfg.Logger,
+	}); err != nil {
+		return nil, err
+	}
+	n.invites.Start()
 	n.mbConfig = mailbox.Config{Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger}
 	n.mbAtStart = cfg.MailboxService || cfg.MailboxServiceOff
 	if cfg.MailboxService || !n.mbAtStart && settings.MailboxService != nil && *settings.MailboxService {
@@ -520,6 +535,9 @@ func (n *Node) Close() error {
 	}
 	if n.sync != nil {
 		errs = append(errs, n.sync.Close())
+	}
+	if n.invites != nil {
+		errs = append(errs, n.invites.Close())
 	}
 	if n.files != nil {
 		errs = append(errs, n.files.Close())

@@ -51,7 +51,7 @@ func TestPrivateNetworkKeepsOutsidersOut(t *testing.T) {
 	outsiders := []*parleytest.Node{carol, dave}
 	queued := make(map[*parleytest.Node]parley.EnvelopeID)
 	for _, o := range outsiders {
-		if _, _, err := o.Messenger().AddContact(ctx, alice.Messenger().Self().Invite, "alice"); err != nil {
+		if _, _, err := o.Messenger().AddContact(ctx, alice.Messenger().Self().InviteLong, "alice"); err != nil {
 			t.Fatal(err)
 		}
 		msg, err := o.Messenger().Send(ctx, "alice", "let me in", parley.ClientID{})

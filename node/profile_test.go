@@ -20,7 +20,7 @@ func TestSetName(t *testing.T) {
 	if err != nil || self.Name != "Alice Liddell" || self.DataDir != n.Dir {
 		t.Fatalf("SetName: %+v, %v", self, err)
 	}
-	card, _, err := identity.DecodeInvite(n.Messenger().Self().Invite)
+	card, _, err := identity.DecodeInvite(n.Messenger().Self().InviteLong)
 	if err != nil || card.Name != "Alice Liddell" {
 		t.Fatalf("invite card: %+v, %v", card, err)
 	}
@@ -61,7 +61,7 @@ func TestContactNameLooksAlike(t *testing.T) {
 		{carol, "carol", ""},                    // adding again is no look-alike of itself
 	}
 	for _, tt := range tests {
-		c, warning, err := alice.Messenger().AddContact(ctx, tt.who.Messenger().Self().Invite, tt.name)
+		c, warning, err := alice.Messenger().AddContact(ctx, tt.who.Messenger().Self().InviteLong, tt.name)
 		if err != nil || c.PeerID != tt.who.PeerID() {
 			t.Fatalf("AddContact(%s, %q) = %+v, %v", tt.who.Name, tt.name, c, err)
 		}

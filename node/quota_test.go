@@ -27,7 +27,7 @@ func TestStrangersStayWithinTheirQuota(t *testing.T) {
 	// Strangers: they know bob, bob does not know them.
 	stranger := func(name string) *parleytest.Node {
 		n := parleytest.StartNode(t, name)
-		if _, _, err := n.Messenger().AddContact(ctx, bob.Messenger().Self().Invite, "bob"); err != nil {
+		if _, _, err := n.Messenger().AddContact(ctx, bob.Messenger().Self().InviteLong, "bob"); err != nil {
 			t.Fatal(err)
 		}
 		return n

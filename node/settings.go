@@ -39,6 +39,9 @@ type storedSettings struct {
 	// hold the user's mail was answered, the HLC of the newest offer
 	// answered; that offer and older ones are closed. One entry a contact.
 	MailboxOffersAnswered map[string]parley.HLC `json:"mailbox_offers_answered,omitempty"`
+	// InviteSecret is the secret our short invite codes carry, base64
+	// (invites.go); made on first start, and anew by ResetInvite.
+	InviteSecret []byte `json:"invite_secret,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {

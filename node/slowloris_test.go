@@ -172,7 +172,7 @@ func TestSybilSlowloris(t *testing.T) {
 
 	// A stranger's request, sent now, is delivered once the stalled
 	// streams time out: a frame begun must end within strangerTimeout.
-	if _, _, err := stranger.Messenger().AddContact(ctx, victim.Messenger().Self().Invite, "victim"); err != nil {
+	if _, _, err := stranger.Messenger().AddContact(ctx, victim.Messenger().Self().InviteLong, "victim"); err != nil {
 		t.Fatal(err)
 	}
 	req, err := stranger.Messenger().Send(ctx, "victim", "hello, may I?", parley.ClientID{})

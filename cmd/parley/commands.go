@@ -41,33 +41,62 @@ func viewCmd[T any](g *globals, cmd *cobra.Command,
 }
 
 func newIDCmd(g *globals) *cobra.Command {
-	return viewCmd(g, &cobra.Command{
+	var long bool
+	cmd := viewCmd(g, &cobra.Command{
 		Use:   "id",
 		Short: "Show your name, peer ID, addresses, invite code and fingerprint",
 		Args:  usageArgs(cobra.NoArgs),
 	}, func(ctx context.Context, c *client.Client, _ []string) (client.SelfView, error) {
 		return c.Self(ctx)
-	}, printSelf)
+	}, func(w io.Writer, s client.SelfView) error { return printSelf(w, s, long) })
+	cmd.Flags().BoolVar(&long, "long", false, "also show the long invite code, which works while your node is offline")
+	return cmd
 }
 
 // newInviteCmd prints only the invite code, for scripts:
 // parley contact add "$(parley invite --data ALICE)".
 func newInviteCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var long, reset bool
+	cmd := &cobra.Command{
 		Use:   "invite",
 		Short: "Print your invite code, the one line a contact needs to add you",
-		Args:  usageArgs(cobra.NoArgs),
+		Long: `Print your invite code, the one line a contact needs to add you.
+
+The code is short (under 120 characters; also a parley: link, and the QR code
+the GUI shows): the contact's node fetches your contact card from yours, so
+yours must be running when they add it. --long prints the long code instead,
+which carries the whole card and works while your node is offline.
+--reset makes a new short code: earlier ones stop working (contacts already
+added stay).`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
 				self, err := c.Self(ctx)
+				if reset {
+					self, err = c.ResetInvite(ctx)
+				}
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintln(cmd.OutOrStdout(), self.Invite)
+				code := self.Invite
+				if long {
+					code = self.InviteLong
+				}
+				if _, err = fmt.Fprintln(cmd.OutOrStdout(), code); err != nil {
+					return err
+				}
+				if reset {
+					_, err = fmt.Fprintln(cmd.ErrOrStderr(), "A new invite code: earlier short codes no longer add you.")
+				}
 				return err
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&long, "long", false, "print the long code, which carries your contact card and works while your node is offline")
+	cmd.Flags().BoolVar(&reset, "reset", false, "make a new short code; earlier short codes stop working")
+	// A long code has no secret to reset.
+	cmd.MarkFlagsMutuallyExclusive("long", "reset")
+	return cmd
 }
 
 // newOpenCmd prints a fresh one-time login URL for the running node and,

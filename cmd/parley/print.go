@@ -23,7 +23,7 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printSelf(w io.Writer, s client.SelfView) error {
+func printSelf(w io.Writer, s client.SelfView, long bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name:\t%s\n", s.Name)
 	fmt.Fprintf(tw, "Peer ID:\t%s\n", s.PeerID)
@@ -39,6 +39,9 @@ func printSelf(w io.Writer, s client.SelfView) error {
 		fmt.Fprintf(tw, "%s\t%s\n", label, a)
 	}
 	fmt.Fprintf(tw, "Invite:\t%s\n", s.Invite)
+	if long {
+		fmt.Fprintf(tw, "Long invite:\t%s\n", s.InviteLong)
+	}
 	return tw.Flush()
 }
 

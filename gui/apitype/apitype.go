@@ -19,6 +19,7 @@ import "github.com/parley-im/parley"
 const (
 	PathSelf          = "/api/v1/self"        // GET: who we are; PUT: set the display name
 	PathSelfQR        = "/api/v1/self/qr.svg" // GET: the invite code as a QR code (SVG)
+	PathSelfInvite    = "/api/v1/self/invite" // POST: a new invite secret; earlier short codes stop working
 	PathContacts      = "/api/v1/contacts"
 	PathRequests      = "/api/v1/requests"
 	PathAccept        = "/api/v1/requests/{peer}/accept"

@@ -72,6 +72,7 @@ var codes = []struct {
 	{parley.ErrPrivateNetwork, http.StatusConflict, "private_network"},
 	{parley.ErrWrongPassphrase, http.StatusForbidden, "wrong_passphrase"},
 	{parley.ErrMailboxUnavailable, http.StatusBadGateway, "mailbox_unavailable"},
+	{parley.ErrInviterUnreachable, http.StatusBadGateway, "inviter_unreachable"},
 	{parley.ErrSetAtStart, http.StatusConflict, "set_at_start"},
 	{parley.ErrMailboxServiceOff, http.StatusConflict, "mailbox_service_off"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},

@@ -25,7 +25,7 @@ var (
 	replyTo = parley.NewEnvelopeID([]byte("earlier"))
 
 	self = parley.Self{PeerID: "12D3KooWSelf", Name: "me", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"},
-		Invite: "PARLEY-INVITE", Fingerprint: "12345 67890", DataDir: "/home/me/.config/parley"}
+		Invite: "PARLEY-INVITE", InviteLong: "PARLEY-LONG-INVITE", Fingerprint: "12345 67890", DataDir: "/home/me/.config/parley"}
 	contact = parley.Contact{PeerID: "12D3KooWAlice", Name: "alice", HPKEKey: []byte{1, 2, 3},
 		Addrs: []string{"/ip4/127.0.0.1/tcp/4002"}, State: parley.ContactAccepted,
 		AddedAt:   time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC),

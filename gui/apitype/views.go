@@ -17,7 +17,13 @@ type SelfView struct {
 	PeerID string   `json:"peer_id"`
 	Name   string   `json:"name"`
 	Addrs  []string `json:"addrs"`
-	Invite string   `json:"invite"`
+	// Invite is the short invite code (under 120 characters, also a
+	// parley: link): the card is fetched from this node when it is added,
+	// so this node must be online then.
+	Invite string `json:"invite"`
+	// InviteLong carries the whole signed card: it works while this node
+	// is offline, but runs to thousands of characters.
+	InviteLong string `json:"invite_long"`
 	// Fingerprint is this identity's own safety-number half, for comparing
 	// out of band.
 	Fingerprint string `json:"fingerprint"`
@@ -28,7 +34,7 @@ type SelfView struct {
 
 // NewSelfView renders s.
 func NewSelfView(s parley.Self, named bool) SelfView {
-	return SelfView{PeerID: s.PeerID, Name: s.Name, Addrs: s.Addrs, Invite: s.Invite,
+	return SelfView{PeerID: s.PeerID, Name: s.Name, Addrs: s.Addrs, Invite: s.Invite, InviteLong: s.InviteLong,
 		Fingerprint: s.Fingerprint, DataDir: s.DataDir, Named: named}
 }
 

@@ -182,6 +182,13 @@ func (c *Client) SetName(ctx context.Context, name string) (SelfView, error) {
 	return v, c.do(ctx, http.MethodPut, apitype.PathSelf, nil, apitype.SetNameRequest{Name: name}, &v)
 }
 
+// ResetInvite makes a new invite secret: short codes given out before stop
+// working. It returns who we are, with the new code.
+func (c *Client) ResetInvite(ctx context.Context) (SelfView, error) {
+	var v SelfView
+	return v, c.do(ctx, http.MethodPost, apitype.PathSelfInvite, nil, nil, &v)
+}
+
 // Contacts lists accepted contacts.
 func (c *Client) Contacts(ctx context.Context) ([]ContactView, error) {
 	var v []ContactView

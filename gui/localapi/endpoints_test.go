@@ -138,7 +138,7 @@ func TestJSONFieldNames(t *testing.T) {
 	wantKeys(t, list[0], "id", "kind", "peer", "last_hlc", "unread", "name", "online", "last")
 
 	_, body = h.do(http.MethodGet, apitype.PathSelf, "")
-	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "fingerprint", "data_dir", "named")
+	wantKeys(t, body, "peer_id", "name", "addrs", "invite", "invite_long", "fingerprint", "data_dir", "named")
 }
 
 func TestStatus(t *testing.T) {

@@ -39,6 +39,14 @@ func (f *fakeMessages) SetName(_ context.Context, name string) (parley.Self, err
 	return f.self, nil
 }
 
+// ResetInvite changes the code, as a new secret does.
+func (f *fakeMessages) ResetInvite(context.Context) (parley.Self, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.self.Invite += "'"
+	return f.self, nil
+}
+
 // AddContact warns, as the node does in a finer way, when another contact
 // has the same name but for case.
 func (f *fakeMessages) AddContact(_ context.Context, invite, name string) (parley.Contact, string, error) {

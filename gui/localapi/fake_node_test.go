@@ -35,7 +35,7 @@ func newFakeNode() *fakeNode {
 	msgs := &fakeMessages{
 		clock: clock,
 		self: parley.Self{PeerID: selfID, Name: "me", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"},
-			Invite: "PARLEY-INVITE-<me>", Fingerprint: "12345 67890"},
+			Invite: "PARLEY-INVITE-<me>", InviteLong: "PARLEY-LONG-INVITE-<me>", Fingerprint: "12345 67890"},
 		contacts: map[string]parley.Contact{
 			aliceID: {PeerID: aliceID, Name: "alice", State: parley.ContactAccepted, AddedAt: added},
 			bobID:   {PeerID: bobID, Name: "bob", State: parley.ContactAccepted, AddedAt: added},

@@ -31,6 +31,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, apitype.PathSelf, s.handleSelf},
 		{http.MethodPut, apitype.PathSelf, s.handleSetName},
 		{http.MethodGet, apitype.PathSelfQR, s.handleSelfQR},
+		{http.MethodPost, apitype.PathSelfInvite, s.handleResetInvite},
 		{http.MethodGet, apitype.PathContacts, s.handleContacts},
 		{http.MethodPost, apitype.PathContacts, s.handleAddContact},
 		{http.MethodGet, apitype.PathRequests, s.handleRequests},
@@ -146,6 +147,15 @@ func (s *Server) handleSetName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	self, err := s.messages.SetName(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.selfView(self))
+}
+
+func (s *Server) handleResetInvite(w http.ResponseWriter, r *http.Request) {
+	self, err := s.messages.ResetInvite(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -287,6 +287,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", apitype.PathSelf, apitype.PathSelf, "", 200},
 		{"PUT", apitype.PathSelf, apitype.PathSelf, `{"name":"me"}`, 200},
 		{"GET", apitype.PathSelfQR, apitype.PathSelfQR, "", 200},
+		{"POST", apitype.PathSelfInvite, apitype.PathSelfInvite, "", 200},
 		{"GET", apitype.PathContacts, apitype.PathContacts, "", 200},
 		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"invite:12D3KooWCarol","name":"carol"}`, 200},
 		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"nonsense"}`, 400},

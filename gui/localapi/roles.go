@@ -25,6 +25,9 @@ type Messages interface {
 	// SetName changes the display name on our card (parley.ErrMalformed
 	// for an empty or unusable name) and returns the new Self.
 	SetName(ctx context.Context, name string) (parley.Self, error)
+	// ResetInvite makes a new invite secret, so that short codes given
+	// out before are refused, and returns the new Self.
+	ResetInvite(ctx context.Context) (parley.Self, error)
 	// AddContact adds (or updates) the contact whose invite code is given;
 	// name overrides the name on the card when non-empty. The warning, empty
 	// when all is well, says whose name the contact's looks like.

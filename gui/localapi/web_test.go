@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/apitype"
 	"github.com/parley-im/parley/gui/localapi"
+	"github.com/parley-im/parley/identity"
 )
 
 // login redeems a fresh one-time code as a browser would and returns the
@@ -96,6 +98,21 @@ func TestSetName(t *testing.T) {
 
 func TestSelfQR(t *testing.T) {
 	h := start(t)
+	// A real short code, with the longest address hint that fits: the QR
+	// code must stay version 5 or below (37×37 modules), which a phone
+	// reads off a phone-sized screen at arm's length.
+	id, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := identity.EncodeShortInvite(id.Key.GetPublic(), make([]byte, identity.InviteSecretSize),
+		ma.StringCast("/ip4/203.0.113.77/udp/65535/quic-v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.node.fakeMessages.mu.Lock()
+	h.node.fakeMessages.self.Invite = code
+	h.node.fakeMessages.mu.Unlock()
 	resp, body := h.do(http.MethodGet, apitype.PathSelfQR, "")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" {
 		t.Fatalf("GET qr: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -115,6 +132,9 @@ func TestSelfQR(t *testing.T) {
 	var n int
 	if _, err := fmt.Sscanf(svg.ViewBox, "0 0 %d", &n); err != nil || (n-8-21)%4 != 0 || n < 29 {
 		t.Errorf("viewBox %q is not a QR code's size", svg.ViewBox)
+	}
+	if version := (n-8-21)/4 + 1; version > 5 {
+		t.Errorf("a short invite of %d characters made a QR code of version %d, over 5", len(code), version)
 	}
 	if !regexp.MustCompile(`^(M\d+ \d+h\d+v1h-\d+z)+$`).MatchString(svg.Paths[0].D) {
 		t.Errorf("path %.80q… is not made of module runs", svg.Paths[0].D)

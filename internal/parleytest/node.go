@@ -167,10 +167,10 @@ func AddrlessInvite(t testing.TB, dir, name string) string {
 // each naming the other by its Name.
 func Befriend(t testing.TB, a, b *Node) {
 	t.Helper()
-	if _, _, err := a.Messenger().AddContact(context.Background(), b.Messenger().Self().Invite, b.Name); err != nil {
+	if _, _, err := a.Messenger().AddContact(context.Background(), b.Messenger().Self().InviteLong, b.Name); err != nil {
 		t.Fatalf("%s adding %s: %v", a.Name, b.Name, err)
 	}
-	if _, _, err := b.Messenger().AddContact(context.Background(), a.Messenger().Self().Invite, a.Name); err != nil {
+	if _, _, err := b.Messenger().AddContact(context.Background(), a.Messenger().Self().InviteLong, a.Name); err != nil {
 		t.Fatalf("%s adding %s: %v", b.Name, a.Name, err)
 	}
 }

@@ -83,7 +83,7 @@ func Count(ms []CLIMessage, text string) int {
 	return n
 }
 
-// Invite is p's invite code.
+// Invite is p's (short) invite code: p must be running when it is added.
 func (p *Process) Invite() string {
 	p.t.Helper()
 	var self struct{ Invite string }

@@ -51,6 +51,7 @@ function query(params) {
 export const api = {
   self: () => call('GET', '/api/v1/self'),
   setName: (name) => call('PUT', '/api/v1/self', { name }),
+  resetInvite: () => call('POST', '/api/v1/self/invite'),
   contacts: () => call('GET', '/api/v1/contacts'),
   addContact: (invite, name) => call('POST', '/api/v1/contacts', name ? { invite, name } : { invite }),
   requests: () => call('GET', '/api/v1/requests'),

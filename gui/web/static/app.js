@@ -25,6 +25,9 @@ const routes = [
   [/^#?\/?$/, (m) => screens.home(m)],
   [/^#\/invite$/, (m) => screens.invite(m)],
   [/^#\/add$/, (m) => screens.addContact(m)],
+  // A link handed over by the browser (web+parley:, see screens.addContact):
+  // the form is filled in, and the user confirms.
+  [/^#\/add\/(.+)$/, (m, code) => screens.addContact(m, code)],
   [/^#\/requests$/, (m) => screens.requests(m)],
   [/^#\/new-group$/, (m) => screens.newGroup(m)],
   [/^#\/network$/, (m) => screens.network(m)],
@@ -56,7 +59,9 @@ function route() {
     const m = hash.match(re);
     if (!m) continue;
     found = true;
-    const arg = m[1] === undefined ? undefined : decodeURIComponent(m[1]);
+    let arg = m[1];
+    // A link from outside may hold a stray %: taken as it is.
+    try { arg = arg === undefined ? undefined : decodeURIComponent(arg); } catch { /* as is */ }
     screen = make(main, arg) ?? {};
     break;
   }

@@ -104,19 +104,42 @@ export function home(main) {
 
 export function invite(main) {
   const self = state.self;
-  const code = h('textarea', { id: 'my-invite', class: 'code', readOnly: true, rows: '5', spellcheck: 'false' });
+  const code = h('textarea', { id: 'my-invite', class: 'code', readOnly: true, rows: '3', spellcheck: 'false' });
   code.value = self.invite;
   code.addEventListener('focus', () => code.select());
+  const long = h('textarea', { class: 'code', readOnly: true, rows: '5', spellcheck: 'false' });
+  long.value = self.invite_long;
+  long.addEventListener('focus', () => long.select());
+  // The image is fetched again after a reset: the query defeats the cache.
+  const qr = h('img', { src: '/api/v1/self/qr.svg', alt: 'QR code of your invite code', width: '280', height: '280' });
+  const box = errorBox();
+  const reset = h('form', { class: 'stack', 'aria-label': 'Make a new invite code' },
+    h('p', { class: 'hint' }, 'Gave the code to someone you should not have? A new code stops the old one from adding you (people who already added you stay).'),
+    h('button', { type: 'submit', class: 'secondary' }, 'Make a new code'), box);
+  reset.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = await busy(reset, box, () => api.resetInvite());
+    if (!r.ok) return;
+    state.self = r.value;
+    code.value = r.value.invite;
+    qr.src = `/api/v1/self/qr.svg?v=${Date.now()}`;
+  });
   replace(main, pane('Your invite code', {},
-    h('p', null, 'Anyone with this code can add you and write to you. Give it to people you know: in person, by email or in another messenger.'),
+    h('p', null, 'Anyone with this code can add you and write to you. Give it to people you know: show the QR code, or send the code by email or in another messenger.'),
     h('div', { class: 'invite-grid' },
       h('div', { class: 'stack' },
         field('Your invite code', code),
-        copyButton('Copy invite code', () => self.invite),
-        h('p', { class: 'hint' }, 'They paste it under ', h('a', { href: '#/add' }, 'Add contact'), ' in their Parley.')),
-      h('figure', { class: 'qr' },
-        h('img', { src: '/api/v1/self/qr.svg', alt: 'QR code of your invite code', width: '280', height: '280' }),
+        copyButton('Copy invite code', () => state.self.invite),
+        h('p', { class: 'hint' }, 'They paste it under ', h('a', { href: '#/add' }, 'Add contact'), ' in their Parley, or scan the QR code. Their Parley fetches your contact card from yours, so keep Parley running until they have added you.')),
+      h('figure', { class: 'qr' }, qr,
         h('figcaption', { class: 'hint' }, 'The same code as a QR code.'))),
+    h('details', { class: 'long-invite' },
+      h('summary', null, 'Long code (works while you are offline)'),
+      h('div', { class: 'stack' },
+        h('p', { class: 'hint' }, 'This code carries your whole contact card: they can add you while your Parley is off, but it is too long for a QR code.'),
+        field('Your long invite code', long),
+        copyButton('Copy long code', () => state.self.invite_long))),
+    reset,
     h('h3', null, 'Your fingerprint'),
     h('p', null, 'Your half of every safety number. When you and a contact compare safety numbers, this part is yours.'),
     h('p', { class: 'safety' }, self.fingerprint)));
@@ -125,13 +148,14 @@ export function invite(main) {
 
 // ---------------------------------------------------------------- add contact
 
-export function addContact(main) {
+export function addContact(main, linked = '') {
   const code = h('textarea', { name: 'invite', rows: '4', required: true, spellcheck: 'false', autocomplete: 'off' });
+  code.value = linked;
   const name = h('input', { type: 'text', name: 'name', autocomplete: 'off', maxlength: '64' });
   const box = errorBox();
   const result = h('div', { class: 'result', 'aria-live': 'polite' });
   const form = h('form', { class: 'stack', 'aria-label': 'Add contact' },
-    field('Invite code', code, 'Paste the code your contact gave you. It starts with "parley:".'),
+    field('Invite code', code, 'Paste the code your contact gave you. It starts with "parley:". A short code needs their Parley to be running: yours fetches their contact card from it.'),
     field('Name (optional)', name, 'How you want to call them. Empty: the name on their invite.'),
     h('button', { type: 'submit', class: 'primary' }, 'Add contact'), box);
   form.addEventListener('submit', async (e) => {
@@ -158,7 +182,19 @@ export function addContact(main) {
     result.querySelector('h3').focus();
     store.refresh('contacts', 'requests', 'conversations').catch(() => {});
   });
-  replace(main, pane('Add contact', {}, form, result));
+  // Browsers hand web+parley: links (the invite code with web+ before it)
+  // to the page that registered for them: this one, at #/add/CODE.
+  const links = navigator.registerProtocolHandler ? h('p', { class: 'hint' },
+    h('button', { type: 'button', class: 'link', id: 'register-links' }, 'Open web+parley: invite links here'),
+    ' — after that, clicking an invite link in this browser opens this screen with the code filled in.') : null;
+  links?.querySelector('button').addEventListener('click', () => {
+    try {
+      navigator.registerProtocolHandler('web+parley', `${location.origin}/#/add/%s`);
+    } catch (err) {
+      box.show(`This browser refused: ${err.message}`);
+    }
+  });
+  replace(main, pane('Add contact', {}, form, result, links));
   code.focus();
   return {};
 }
