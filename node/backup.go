@@ -230,7 +230,7 @@ func Restore(ctx context.Context, cfg RestoreConfig) (BackupManifest, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := checkRestoreTarget(cfg.DataDir); err != nil {
+	if err := CheckRestoreTarget(cfg.DataDir); err != nil {
 		return none, err
 	}
 	plain, err := identity.OpenWithPassphrase(ctxReader{ctx, cfg.Archive}, cfg.Passphrase, cfg.ScryptWorkFactor)
@@ -272,9 +272,10 @@ func Restore(ctx context.Context, cfg RestoreConfig) (BackupManifest, error) {
 	return manifest, nil
 }
 
-// checkRestoreTarget refuses a data dir that holds an identity or a store,
-// before the passphrase is even asked for.
-func checkRestoreTarget(dir string) error {
+// CheckRestoreTarget is ErrWouldOverwrite when dir holds an identity or a
+// store, which Restore refuses: a command can say so before it asks for
+// the passphrase.
+func CheckRestoreTarget(dir string) error {
 	for _, name := range []string{identity.KeystoreFile, "db"} {
 		_, err := os.Lstat(filepath.Join(dir, name))
 		if err == nil {
