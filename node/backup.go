@@ -234,13 +234,16 @@ func Restore(ctx context.Context, cfg RestoreConfig) (BackupManifest, error) {
 		return none, err
 	}
 	plain, err := identity.OpenWithPassphrase(ctxReader{ctx, cfg.Archive}, cfg.Passphrase, cfg.ScryptWorkFactor)
+	if errors.Is(err, parley.ErrWrongPassphrase) {
+		return none, errWrongBackupPassphrase{}
+	}
 	if err != nil {
-		return none, fmt.Errorf("backup: %w", err)
+		return none, damaged(err)
 	}
 	tr := tar.NewReader(plain)
 	manifest, err := readManifest(tr)
 	if err != nil {
-		return none, err
+		return none, damaged(err)
 	}
 
 	_, statErr := os.Stat(cfg.DataDir)
@@ -267,10 +270,27 @@ func Restore(ctx context.Context, cfg RestoreConfig) (BackupManifest, error) {
 		} else {
 			os.Remove(filepath.Join(cfg.DataDir, lockFile))
 		}
-		return none, err
+		return none, damaged(err)
 	}
 	return manifest, nil
 }
+
+// damaged says in words what parley.ErrMalformed means for a backup.
+func damaged(err error) error {
+	if errors.Is(err, parley.ErrMalformed) {
+		return fmt.Errorf("the backup is damaged or incomplete; nothing was restored (%w)", err)
+	}
+	return err
+}
+
+// errWrongBackupPassphrase is parley.ErrWrongPassphrase, in the words of
+// a backup rather than the keystore.
+type errWrongBackupPassphrase struct{}
+
+func (errWrongBackupPassphrase) Error() string {
+	return "wrong passphrase for this backup; nothing was restored"
+}
+func (errWrongBackupPassphrase) Is(target error) bool { return target == parley.ErrWrongPassphrase }
 
 // CheckRestoreTarget is ErrWouldOverwrite when dir holds an identity or a
 // store, which Restore refuses: a command can say so before it asks for
