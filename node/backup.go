@@ -270,6 +270,9 @@ func Restore(ctx context.Context, cfg RestoreConfig) (BackupManifest, error) {
 		} else {
 			os.Remove(filepath.Join(cfg.DataDir, lockFile))
 		}
+		if ctx.Err() != nil {
+			return none, ctx.Err() // stopped (Ctrl-C), not damaged
+		}
 		return none, damaged(err)
 	}
 	return manifest, nil
