@@ -115,3 +115,30 @@ func FuzzLoad(f *testing.F) {
 		os.RemoveAll(dir)
 	})
 }
+
+// BenchmarkBackupLoad backs up a store of 20,000 messages and loads it
+// into a new one: MB/s of backup stream, per operation.
+func BenchmarkBackupLoad(b *testing.B) {
+	key := newKey(b)
+	db := openAt(b, b.TempDir(), key)
+	for i := range 20 {
+		var recs []Record
+		for j := range 1000 {
+			recs = append(recs, text(bob, j%2 == 0, parley.HLC(i*1000+j+1), "a message of some ordinary length, about as long as people write"))
+		}
+		put(b, db, recs...)
+	}
+	var size int64
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := db.Backup(context.Background(), &buf); err != nil {
+			b.Fatal(err)
+		}
+		size = int64(buf.Len())
+		if err := Load(Options{Dir: filepath.Join(b.TempDir(), "db"), EncryptionKey: key, Logger: quietLogger()}, &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(size)
+	b.ReportMetric(float64(size)/(1<<20), "MB/backup")
+}
