@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"filippo.io/age"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 	"google.golang.org/protobuf/proto"
@@ -206,27 +205,33 @@ func load(path string, opts KeystoreOptions) (id *Identity, sealed bool, err err
 	return id, sealed, nil
 }
 
+// ParseKeystore decodes the bytes of a keystore file, opening them with
+// opts.Passphrase when they are sealed: a backup carries the file as it is,
+// and a restore checks it before writing it. Errors as for LoadOrCreate.
+func ParseKeystore(data []byte, opts KeystoreOptions) (*Identity, error) {
+	if len(data) > maxKeystoreSize {
+		return nil, fmt.Errorf("%w: keystore is larger than %d bytes: not a Parley keystore", parley.ErrMalformed, maxKeystoreSize)
+	}
+	if bytes.HasPrefix(data, ageHeader) {
+		if len(opts.Passphrase) == 0 {
+			return nil, fmt.Errorf("%w: keystore is passphrase-protected", parley.ErrWrongPassphrase)
+		}
+		plain, err := decrypt(data, opts)
+		if err != nil {
+			return nil, err
+		}
+		defer clear(plain)
+		data = plain
+	}
+	return decodeKeystore(data)
+}
+
 func decrypt(data []byte, opts KeystoreOptions) ([]byte, error) {
-	ident, err := age.NewScryptIdentity(string(opts.Passphrase))
+	r, err := OpenWithPassphrase(bytes.NewReader(data), opts.Passphrase, opts.ScryptWorkFactor)
 	if err != nil {
 		return nil, err
 	}
-	ident.SetMaxWorkFactor(max(maxScryptWorkFactor, opts.ScryptWorkFactor))
-	r, err := age.Decrypt(bytes.NewReader(data), ident)
-	if err != nil {
-		if errors.Is(err, age.ErrIncorrectIdentity) {
-			// age's own chain of messages adds nothing the user can act on.
-			return nil, parley.ErrWrongPassphrase
-		}
-		return nil, fmt.Errorf("%w: cannot decrypt: %w", parley.ErrMalformed, err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(r, maxKeystoreSize))
-	if err != nil {
-		// The passphrase was right (the header opened) but the payload does
-		// not authenticate: the file was damaged.
-		return nil, fmt.Errorf("%w: %w", parley.ErrMalformed, err)
-	}
-	return plain, nil
+	return io.ReadAll(io.LimitReader(r, maxKeystoreSize))
 }
 
 func decodeKeystore(data []byte) (*Identity, error) {
@@ -333,19 +338,10 @@ func removeStaleTemps(dir string, log *slog.Logger) {
 }
 
 func encrypt(plain []byte, opts KeystoreOptions) ([]byte, error) {
-	wf, err := opts.workFactor()
-	if err != nil {
-		return nil, err
-	}
-	r, err := age.NewScryptRecipient(string(opts.Passphrase))
-	if err != nil {
-		return nil, err
-	}
-	r.SetWorkFactor(wf)
 	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, r)
+	w, err := SealWithPassphrase(&buf, opts.Passphrase, opts.ScryptWorkFactor)
 	if err != nil {
-		return nil, fmt.Errorf("encrypt keystore: %w", err)
+		return nil, err
 	}
 	if _, err := w.Write(plain); err != nil {
 		return nil, fmt.Errorf("encrypt keystore: %w", err)

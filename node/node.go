@@ -104,6 +104,10 @@ type Config struct {
 	// Passphrase seals the keystore; empty leaves it readable by this user
 	// only (mode 0600), with a warning.
 	Passphrase []byte
+	// ScryptWorkFactor is log2 of scrypt's N for the backups the node
+	// seals (Messenger.Backup). 0: age's default, 18 (about a second);
+	// tests use ~10.
+	ScryptWorkFactor int
 	// SwarmKey, when set, makes the node part of a private network: it
 	// connects only to peers holding the same key. It is the content of a
 	// go-libp2p swarm key file (/key/swarm/psk/1.0.0/, /base16/, 64 hex
@@ -173,13 +177,15 @@ type Node struct {
 	pubBoot    []peer.AddrInfo           // Config.PublicDHTBootstrap; nil: the public bootstrap peers
 	mdns       mdns.Service              // nil when off or unavailable
 	psk        pnet.PSK                  // nil outside a private network
-	hub        *hub
-	dm         *dm.Service
-	router     *pubsub.Router
-	groups     *pubsub.Groups
-	sync       *catchup.Service
-	files      *files.Service
-	invites    *invite.Service
+	// scryptWorkFactor: Config.ScryptWorkFactor.
+	scryptWorkFactor int
+	hub              *hub
+	dm               *dm.Service
+	router           *pubsub.Router
+	groups           *pubsub.Groups
+	sync             *catchup.Service
+	files            *files.Service
+	invites          *invite.Service
 	// inviteSecret is what our short invite codes carry (settings.json;
 	// invites.go).
 	inviteSecret atomic.Pointer[[]byte]
@@ -239,7 +245,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
+	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, scryptWorkFactor: cfg.ScryptWorkFactor, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
 		cardKick: make(chan struct{}, 1), groupMail: make(chan parley.Message, groupMailQueue)}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {

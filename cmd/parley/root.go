@@ -82,6 +82,8 @@ web GUI. The other commands talk to the running node.`,
 		newFileCmd(g),
 		newSettingsCmd(g),
 		newPassphraseCmd(g),
+		newBackupCmd(g),
+		newRestoreCmd(g),
 		newMailboxCmd(g),
 	)
 	return root

@@ -79,6 +79,10 @@ const (
 	// POST: the user skipped the GUI's offer to set a passphrase.
 	PathPassphraseSkip = "/api/v1/passphrase/skip"
 
+	// POST: an encrypted backup of the node (BackupRequest, as JSON or as
+	// a form), streamed back as an attachment (application/octet-stream).
+	PathBackup = "/api/v1/backup"
+
 	// GET: the API's OpenAPI 3.1 description, the one route that needs no
 	// token.
 	PathOpenAPI = "/api/v1/openapi.json"
@@ -174,6 +178,21 @@ type PassphraseRequest struct {
 	// DELETE: absent).
 	New string `json:"new,omitempty"`
 }
+
+// BackupRequest is the body of POST /api/v1/backup: as JSON, or as an
+// HTML form (application/x-www-form-urlencoded, the GUI's way to have the
+// browser save the answer as a download) with the same field names.
+type BackupRequest struct {
+	// Passphrase seals the backup (age, scrypt); required. Restoring asks
+	// for it. It need not be the keystore's passphrase.
+	Passphrase string `json:"passphrase"`
+	// Confirm, when given, must equal Passphrase: a form's second field,
+	// so that a mistyped passphrase makes no backup nobody can open.
+	Confirm string `json:"confirm,omitempty"`
+}
+
+// BackupContentType is the answer's type: an age file (age-encryption.org).
+const BackupContentType = "application/octet-stream"
 
 // SettingsRequest is the body of PUT /api/v1/settings. A field left out
 // (null) stays as it is; at least one is required.

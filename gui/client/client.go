@@ -558,6 +558,34 @@ func (c *Client) RemovePassphrase(ctx context.Context, old string) (PassphraseVi
 	return v, c.do(ctx, http.MethodDelete, apitype.PathPassphrase, nil, apitype.PassphraseRequest{Old: old}, &v)
 }
 
+// Backup has the node stream an encrypted backup of itself (sealed with
+// passphrase) into w. It returns nil only once the whole backup arrived: a
+// node that failed mid-way cuts the connection, which is an error here, and
+// w then holds a truncated backup, which restoring refuses.
+func (c *Client) Backup(ctx context.Context, passphrase string, w io.Writer) error {
+	body, err := json.Marshal(apitype.BackupRequest{Passphrase: passphrase})
+	if err != nil {
+		return err
+	}
+	req, err := c.request(ctx, http.MethodPost, apitype.PathBackup, nil, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(http.MethodPost, apitype.PathBackup, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return readError(resp)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
 // do sends one request with in (if not nil) as its JSON body and decodes
 // the answer into out.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {

@@ -74,6 +74,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodPut, apitype.PathPassphrase, s.handleSetPassphrase},
 		{http.MethodDelete, apitype.PathPassphrase, s.handleRemovePassphrase},
 		{http.MethodPost, apitype.PathPassphraseSkip, s.handleSkipPassphrase},
+		{http.MethodPost, apitype.PathBackup, s.handleBackup},
 		{http.MethodGet, apitype.PathEvents, s.handleEvents},
 		{http.MethodPost, apitype.PathLogin, s.handleNewLogin},
 		{http.MethodPost, apitype.PathLogout, s.handleLogout},

@@ -99,6 +99,7 @@ var schemaTypes = map[string]any{
 	"GroupSendRequest":     apitype.GroupSendRequest{},
 	"SendFileRequest":      apitype.SendFileRequest{},
 	"PassphraseRequest":    apitype.PassphraseRequest{},
+	"BackupRequest":        apitype.BackupRequest{},
 	"SettingsRequest":      apitype.SettingsRequest{},
 	"AddMailboxRequest":    apitype.AddMailboxRequest{},
 }
@@ -338,6 +339,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"PUT", apitype.PathPassphrase, apitype.PathPassphrase, `{"old":"","new":"pw"}`, 200},
 		{"DELETE", apitype.PathPassphrase, apitype.PathPassphrase, `{"old":"wrong"}`, 403},
 		{"DELETE", apitype.PathPassphrase, apitype.PathPassphrase, `{"old":"pw"}`, 200},
+		{"POST", apitype.PathBackup, apitype.PathBackup, `{"passphrase":"pw"}`, 200},
+		{"POST", apitype.PathBackup, apitype.PathBackup, `{"passphrase":""}`, 400},
 		{"POST", apitype.PathLogin, apitype.PathLogin, "", 200},
 		{"POST", apitype.PathLogout, apitype.PathLogout, "", 204},
 		{"POST", apitype.PathLogoutAll, apitype.PathLogoutAll, "", 204},

@@ -2,6 +2,7 @@ package localapi
 
 import (
 	"context"
+	"io"
 
 	"github.com/parley-im/parley"
 )
@@ -171,7 +172,8 @@ type Mailboxes interface {
 	DismissMailboxOffer(ctx context.Context, id string) error
 }
 
-// Keystore is the passphrase that seals the node's keys on disk.
+// Keystore is the node's keys on disk: the passphrase that seals them, and
+// backups, which carry them.
 type Keystore interface {
 	// PassphraseState reports whether a passphrase is set, and whether
 	// the GUI has offered to set one (it offers only once).
@@ -183,6 +185,11 @@ type Keystore interface {
 	ChangePassphrase(ctx context.Context, old, newPass []byte) error
 	// SkipPassphraseOffer records that the user declined the offer.
 	SkipPassphraseOffer(ctx context.Context) error
+	// Backup streams an encrypted backup of the node (identity, settings,
+	// store) to w, sealed with passphrase; an empty one is
+	// parley.ErrMalformed, refused before anything is written. An error
+	// after the first byte leaves w with a truncated backup.
+	Backup(ctx context.Context, w io.Writer, passphrase []byte) error
 }
 
 // Events is the node's event feed.

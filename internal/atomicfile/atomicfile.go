@@ -5,8 +5,8 @@ package atomicfile
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 )
 
@@ -14,31 +14,13 @@ import (
 // hold keys and tokens): a temporary file in the same directory is written
 // and synced, renamed into place, and the directory is synced so that the
 // rename itself survives a crash.
-func Write(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp") // mode 0600
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+func Write(path string, data []byte) error {
+	return WriteStream(path, func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
 		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(dir)
+		return nil
+	})
 }
 
 func syncDir(dir string) error {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
@@ -404,5 +405,20 @@ func (tb *Tab) shootIn(name, variant string) {
 		Eval[bool](tb, "let layout settle", `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
 		png := Run(tb, "screenshot", chromedp.CaptureScreenshot())
 		tb.art.Save(fmt.Sprintf("%s-%s-%s%s", tb.name, name, s.name, variant), png)
+	}
+}
+
+// AllowDownloads has the tab's browser save downloads in dir, under the
+// names the server gives them, without asking.
+func (tb *Tab) AllowDownloads(dir string) {
+	tb.t.Helper()
+	c := chromedp.FromContext(tb.ctx)
+	ctx, cancel := context.WithTimeout(tb.ctx, browserStepTimeout)
+	defer cancel()
+	_, err := cdp.Call(ctx, c.Browser, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, BrowserContextID: c.BrowserContextID, DownloadPath: dir,
+	})
+	if err != nil {
+		tb.fail("allow downloads", err)
 	}
 }

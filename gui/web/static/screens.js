@@ -7,6 +7,7 @@ import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
 import * as mailboxes from './mailboxes.js';
 import * as passphrase from './passphrase.js';
+import * as backup from './backup.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
 import { state } from './store.js';
@@ -630,6 +631,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
     mailboxes.section(),
     passphrase.section(),
+    backup.section(),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
         h('dt', null, 'Data folder'), h('dd', { class: 'mono' }, self.data_dir || '—'),
