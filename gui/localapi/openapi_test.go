@@ -294,6 +294,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"nonsense"}`, 400},
 		{"GET", apitype.PathRequests, apitype.PathRequests, "", 200},
 		{"POST", apitype.PathAccept, "/api/v1/requests/" + strayID + "/accept", "", 200},
+		{"POST", apitype.PathVerify, "/api/v1/contacts/alice/verify", `{"verified":true}`, 200},
+		{"POST", apitype.PathVerify, "/api/v1/contacts/nobody/verify", `{"verified":true}`, 404},
 		{"GET", apitype.PathConversations, apitype.PathConversations, "", 200},
 		{"GET", apitype.PathMessages, apitype.PathMessages + "?with=alice&limit=10", "", 200},
 		{"GET", apitype.PathMessages, apitype.PathMessages + "?with=nobody", "", 404},
