@@ -23,7 +23,8 @@ const (
 	PathContacts      = "/api/v1/contacts"
 	PathRequests      = "/api/v1/requests"
 	PathAccept        = "/api/v1/requests/{peer}/accept"
-	PathVerify        = "/api/v1/contacts/{contact}/verify" // POST: mark a contact verified, or not
+	PathVerify        = "/api/v1/contacts/{contact}/verify"     // POST: mark a contact verified, or not
+	PathSafetyQR      = "/api/v1/contacts/{contact}/safety.svg" // GET: the safety number as a QR code (SVG)
 	PathConversations = "/api/v1/conversations"
 	PathMessages      = "/api/v1/messages"
 	PathPeers         = "/api/v1/peers"

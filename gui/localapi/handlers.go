@@ -37,6 +37,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, apitype.PathRequests, s.handleRequests},
 		{http.MethodPost, apitype.PathAccept, s.handleAccept},
 		{http.MethodPost, apitype.PathVerify, s.handleVerify},
+		{http.MethodGet, apitype.PathSafetyQR, s.handleSafetyQR},
 		{http.MethodGet, apitype.PathConversations, s.handleConversations},
 		{http.MethodGet, apitype.PathMessages, s.handleMessages},
 		{http.MethodPost, apitype.PathMessages, s.handleSend},

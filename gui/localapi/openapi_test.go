@@ -296,6 +296,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", apitype.PathAccept, "/api/v1/requests/" + strayID + "/accept", "", 200},
 		{"POST", apitype.PathVerify, "/api/v1/contacts/alice/verify", `{"verified":true}`, 200},
 		{"POST", apitype.PathVerify, "/api/v1/contacts/nobody/verify", `{"verified":true}`, 404},
+		{"GET", apitype.PathSafetyQR, "/api/v1/contacts/alice/safety.svg", "", 200},
+		{"GET", apitype.PathSafetyQR, "/api/v1/contacts/nobody/safety.svg", "", 404},
 		{"GET", apitype.PathConversations, apitype.PathConversations, "", 200},
 		{"GET", apitype.PathMessages, apitype.PathMessages + "?with=alice&limit=10", "", 200},
 		{"GET", apitype.PathMessages, apitype.PathMessages + "?with=nobody", "", 404},

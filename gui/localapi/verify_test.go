@@ -3,6 +3,7 @@ package localapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley/gui/apitype"
@@ -41,5 +42,18 @@ func TestVerifyContact(t *testing.T) {
 	}
 	if v, err = h.client().SetVerified(t.Context(), "alice", false); err != nil || v.Verified || verified() {
 		t.Fatalf("after undo: answer %+v %v, listed verified=%v", v, err, verified())
+	}
+}
+
+// TestSafetyQR: the safety number's QR code is an SVG image; an unknown
+// contact is a 404.
+func TestSafetyQR(t *testing.T) {
+	h := start(t)
+	resp, body := h.do(http.MethodGet, "/api/v1/contacts/alice/safety.svg", "")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(body), "<svg") {
+		t.Fatalf("safety.svg: %d %s %.80s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if resp, _ := h.do(http.MethodGet, "/api/v1/contacts/nobody/safety.svg", ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown contact's safety.svg: %d, want 404", resp.StatusCode)
 	}
 }
