@@ -75,3 +75,58 @@ func TestContactVerify(t *testing.T) {
 		t.Fatalf("verifying an unknown contact: exit %d: %s", exit, out)
 	}
 }
+
+// In the GUI, a contact's details show the safety number beside its QR
+// code and a "Mark as verified" button; a key change shows a warning and
+// the button again; Undo unmarks.
+func TestBrowserVerifyContact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real process and a browser")
+	}
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice := parleytest.StartProcess(t, "alice")
+	vera, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := identity.Generate() // only for a second key
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := func(hpkeKey []byte) string {
+		card, err := vera.SignCard(identity.Card{PeerID: vera.PeerID, Name: "Vera", HPKEKey: hpkeKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return identity.EncodeInvite(card)
+	}
+	alice.CLI("contact", "add", invite(nil))
+	details := alice.GUIURL() + "#/contact/" + vera.PeerID.String()
+
+	a := b.NewTab("alice", art)
+	a.Navigate(alice.LoginURL())
+	a.Navigate(details)
+	a.WaitJS("the safety number's QR code drawn", `document.querySelector('.qr img[alt^="QR code of the safety number"]')?.naturalWidth > 0`)
+	a.Click("button", "Mark as verified")
+	a.WaitText("Verified ✓")
+	a.Shoot("contact-verified")
+	if out := alice.CLI("contact", "list"); !strings.HasSuffix(strings.TrimSpace(out), "yes") {
+		t.Fatalf("verified in the GUI, contact list says:\n%s", out)
+	}
+
+	alice.CLI("contact", "add", invite(other.HPKEPublicKey()))
+	a.Navigate("about:blank") // a fresh page, as after a reload
+	a.Navigate(details)
+	a.WaitText("Vera's keys changed: compare safety numbers again before trusting them.")
+	a.WaitRole("button", "Mark as verified")
+	a.Shoot("contact-keys-changed")
+	a.Click("button", "Mark as verified")
+	a.WaitText("Verified ✓")
+	a.WaitJS("the warning gone", `!document.body.innerText.includes('keys changed')`)
+	a.Click("button", "Undo")
+	a.WaitRole("button", "Mark as verified")
+	if out := alice.CLI("contact", "list"); !strings.HasSuffix(strings.TrimSpace(out), "-") {
+		t.Fatalf("undone in the GUI, contact list says:\n%s", out)
+	}
+}
