@@ -168,7 +168,7 @@ func openBrowser(u string) {
 func newContactCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "contact",
-		Short: "Add and list contacts",
+		Short: "Add, list and verify contacts",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
 			return usageError{errors.New("contact needs a subcommand: add, list or verify")}
