@@ -51,6 +51,12 @@ type Contact struct {
 	// CardHLC is the HLC of the envelope whose card update was applied last
 	// (zero: none yet); older updates are ignored.
 	CardHLC HLC
+	// Verified: the user compared safety numbers and marked the contact
+	// verified. Storage clears it when the contact's key changes.
+	Verified bool
+	// KeysChanged: the key changed while the contact was verified; marking
+	// them verified again clears it.
+	KeysChanged bool
 }
 
 // Status is how far an outgoing message got; incoming messages are

@@ -194,6 +194,9 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 			// A card update applied before is newer than the invite
 			// may be: it stays the mark later updates must pass.
 			c.CardHLC = old.CardHLC
+			// The user's verification stays with the contact; storage
+			// clears it if this card brings another key.
+			c.Verified, c.KeysChanged = old.Verified, old.KeysChanged
 			if old.CardHLC != 0 {
 				c.Mailboxes = old.Mailboxes
 			}
@@ -393,6 +396,35 @@ func (m *Messenger) matchContact(nameOrID string, keep func(parley.Contact) bool
 			parley.ErrAmbiguous, len(found), nameOrID, strings.Join(names, ", "))
 	}
 	return parley.Contact{}, fmt.Errorf("%w %q", parley.ErrUnknownContact, nameOrID)
+}
+
+// SetVerified marks an accepted contact verified (the user compared safety
+// numbers) or not. Marking them verified clears "keys changed"; storage
+// clears the mark itself when their key changes.
+func (m *Messenger) SetVerified(ctx context.Context, contact string, verified bool) (parley.Contact, error) {
+	r, err := m.Resolve(ctx, contact)
+	if err != nil {
+		return parley.Contact{}, err
+	}
+	c, err := m.n.store.UpdateContact(r.PeerID, func(c *parley.Contact, found bool) (bool, error) {
+		switch {
+		case !found:
+			return false, fmt.Errorf("%w %q", parley.ErrUnknownContact, contact)
+		case c.State != parley.ContactAccepted:
+			return false, fmt.Errorf("%w: %q is a request; accept it before you verify them", parley.ErrUnknownContact, c.Name)
+		case verified && len(c.HPKEKey) == 0:
+			return false, fmt.Errorf("%w: no key of %q is known yet to verify", parley.ErrNotFound, c.Name)
+		case c.Verified == verified && !(verified && c.KeysChanged):
+			return false, nil
+		}
+		c.Verified = verified
+		return true, nil
+	})
+	if err != nil {
+		return parley.Contact{}, err
+	}
+	m.n.hub.publish(parley.Event{Type: parley.EventContact, PeerID: c.PeerID})
+	return c, nil
 }
 
 // SafetyNumber is the number both users see for their pair; equal numbers

@@ -164,6 +164,9 @@ type storedContact struct {
 	LocalName bool            `json:"local_name,omitempty"`
 	Mailboxes []storedMailbox `json:"mailboxes,omitempty"`
 	CardHLC   uint64          `json:"card_hlc,omitempty"`
+	// Verification came later still: an older record reads as unverified.
+	Verified    bool `json:"verified,omitempty"`
+	KeysChanged bool `json:"keys_changed,omitempty"`
 }
 
 // storedMailbox is one of a contact's mailboxes in a c/ record.
@@ -176,6 +179,7 @@ func encodeContact(c parley.Contact) ([]byte, error) {
 	s := storedContact{
 		PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs,
 		State: string(c.State), AddedAt: c.AddedAt, LocalName: c.LocalName, CardHLC: uint64(c.CardHLC),
+		Verified: c.Verified, KeysChanged: c.KeysChanged,
 	}
 	for _, mb := range c.Mailboxes {
 		s.Mailboxes = append(s.Mailboxes, storedMailbox{PeerID: mb.PeerID, Addrs: mb.Addrs})
@@ -188,6 +192,7 @@ func decodeContact(b []byte) (parley.Contact, error) {
 	c := parley.Contact{
 		PeerID: s.PeerID, Name: s.Name, HPKEKey: s.HPKEKey, Addrs: s.Addrs,
 		State: parley.ContactState(s.State), AddedAt: s.AddedAt, LocalName: s.LocalName, CardHLC: parley.HLC(s.CardHLC),
+		Verified: s.Verified, KeysChanged: s.KeysChanged,
 	}
 	for _, mb := range s.Mailboxes {
 		c.Mailboxes = append(c.Mailboxes, parley.Mailbox{PeerID: mb.PeerID, Addrs: mb.Addrs})

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -20,12 +21,17 @@ func (db *DB) PutContact(c parley.Contact) error {
 	if err := checkPeer(c.PeerID); err != nil {
 		return fmt.Errorf("storage: put contact: %w", err)
 	}
-	v, err := encodeContact(c)
-	if err != nil {
-		return err
-	}
 	var seq uint64
-	err = db.submit(1, func(w *wtxn, _ int) error {
+	in := c
+	err := db.submit(1, func(w *wtxn, _ int) error {
+		c = in
+		if err := guardVerification(w.txn, &c); err != nil {
+			return fmt.Errorf("storage: put contact %s: %w", c.PeerID, err)
+		}
+		v, err := encodeContact(c)
+		if err != nil {
+			return err
+		}
 		if err := w.txn.Set(contactKey(c.PeerID), v); err != nil {
 			return fmt.Errorf("storage: put contact %s: %w", c.PeerID, err)
 		}
@@ -62,17 +68,12 @@ func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found 
 	)
 	err := db.submit(1, func(w *wtxn, _ int) error {
 		written = false
-		c := parley.Contact{PeerID: peerID}
-		b, err := getValue(w.txn, contactKey(peerID))
-		found := err == nil
-		switch {
-		case found:
-			if c, err = decodeContact(b); err != nil {
-				return err
-			}
-		case !errors.Is(err, parley.ErrNotFound):
+		old, found, err := storedContactIn(w.txn, peerID)
+		if err != nil {
 			return err
 		}
+		c := old
+		c.HPKEKey = slices.Clone(old.HPKEKey) // update may change c's key in place; old keeps the stored one
 		write, err := update(&c, found)
 		if err != nil || !write {
 			result = c
@@ -80,6 +81,9 @@ func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found 
 		}
 		if c.PeerID != peerID {
 			return fmt.Errorf("storage: update contact %s: %w: the peer ID may not change", peerID, parley.ErrMalformed)
+		}
+		if found {
+			keepVerification(old, &c)
 		}
 		v, err := encodeContact(c)
 		if err != nil {
@@ -100,6 +104,48 @@ func (db *DB) UpdateContact(peerID string, update func(c *parley.Contact, found 
 		db.contacts.put(result, seq)
 	}
 	return result, nil
+}
+
+// storedContactIn reads a contact inside a write (found=false: none yet,
+// c holds only the peer ID).
+func storedContactIn(txn *badger.Txn, peerID string) (c parley.Contact, found bool, err error) {
+	b, err := getValue(txn, contactKey(peerID))
+	switch {
+	case err == nil:
+		c, err = decodeContact(b)
+		return c, true, err
+	case errors.Is(err, parley.ErrNotFound):
+		return parley.Contact{PeerID: peerID}, false, nil
+	}
+	return parley.Contact{}, false, err
+}
+
+// guardVerification applies keepVerification against the stored contact,
+// for writers that replace a contact without reading it (PutContact).
+func guardVerification(txn *badger.Txn, c *parley.Contact) error {
+	old, found, err := storedContactIn(txn, c.PeerID)
+	if err != nil || !found {
+		return err
+	}
+	keepVerification(old, c)
+	return nil
+}
+
+// keepVerification is the one place the verification invariant lives, so
+// that no writer (card update, invite, the first message's card) can keep
+// a contact verified whose key changed: the user verified the key they
+// compared, not whatever key comes next. A key that changes under a
+// verified contact clears Verified and raises KeysChanged; a contact
+// marked verified has no keys changed since. The peer ID cannot change
+// within a record (it is the record's key), so the HPKE key is the key
+// that can.
+func keepVerification(old parley.Contact, c *parley.Contact) {
+	if old.Verified && !bytes.Equal(old.HPKEKey, c.HPKEKey) {
+		c.Verified, c.KeysChanged = false, true
+	}
+	if c.Verified {
+		c.KeysChanged = false
+	}
 }
 
 // Contact returns the contact with a peer ID, or parley.ErrNotFound.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
 )
 
@@ -143,4 +144,85 @@ func TestUpdateContactIsAtomic(t *testing.T) {
 	if c2, _ := db.Contact(peer); c2.Name != c.Name {
 		t.Fatalf("a declined update was written: %q", c2.Name)
 	}
+}
+
+// TestVerificationInvariant: whichever write path changes a verified
+// contact's key, the contact is no longer verified and says its keys
+// changed; marking it verified again clears that.
+func TestVerificationInvariant(t *testing.T) {
+	db := openTemp(t)
+	const p = "pv"
+	verified := parley.Contact{PeerID: p, Name: "Vera", HPKEKey: []byte{1}, State: parley.ContactAccepted, Verified: true}
+	if err := db.PutContact(verified); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string, wantVerified, wantChanged bool) {
+		t.Helper()
+		for _, src := range []string{"cache", "disk"} {
+			var c parley.Contact
+			var err error
+			if src == "cache" {
+				c, err = db.Contact(p)
+			} else {
+				err = db.view(func(txn *badger.Txn) error {
+					c, _, err = storedContactIn(txn, p)
+					return err
+				})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Verified != wantVerified || c.KeysChanged != wantChanged {
+				t.Fatalf("%s (%s): verified=%v keys_changed=%v, want %v %v", step, src, c.Verified, c.KeysChanged, wantVerified, wantChanged)
+			}
+		}
+	}
+	check("verified", true, false)
+
+	// Another write leaving the key alone keeps the mark.
+	if _, err := db.UpdateContact(p, func(c *parley.Contact, _ bool) (bool, error) {
+		c.Addrs = []string{"/ip4/127.0.0.1/tcp/9"}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("addresses changed", true, false)
+
+	// A key changed in place through UpdateContact, the writer keeping Verified.
+	c, err := db.UpdateContact(p, func(c *parley.Contact, _ bool) (bool, error) {
+		c.HPKEKey[0] = 2
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Verified || !c.KeysChanged {
+		t.Fatalf("UpdateContact returned verified=%v keys_changed=%v after a key change", c.Verified, c.KeysChanged)
+	}
+	check("key changed by UpdateContact", false, true)
+
+	// The flag survives writes that do not verify.
+	if _, err := db.UpdateContact(p, func(c *parley.Contact, _ bool) (bool, error) {
+		c.Name = "Vera V"
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("renamed", false, true)
+
+	// Verifying again clears it.
+	if _, err := db.UpdateContact(p, func(c *parley.Contact, _ bool) (bool, error) {
+		c.Verified = true
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("verified again", true, false)
+
+	// PutContact replacing the contact with another key, Verified still set.
+	verified.HPKEKey = []byte{3}
+	if err := db.PutContact(verified); err != nil {
+		t.Fatal(err)
+	}
+	check("key changed by PutContact", false, true)
 }

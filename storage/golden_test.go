@@ -96,6 +96,15 @@ func goldenCases() []goldenCase {
 				{PeerID: self},
 			},
 		}, encodeContact, decodeContact),
+		// A contact the user verified once, whose key changed since.
+		golden("contact-keys-changed.json", parley.Contact{
+			PeerID: bob, Name: "Bob", HPKEKey: []byte{0xb1}, State: parley.ContactAccepted, AddedAt: at,
+			KeysChanged: true,
+		}, encodeContact, decodeContact),
+		golden("contact-verified.json", parley.Contact{
+			PeerID: bob, Name: "Bob", HPKEKey: []byte{0xb0}, State: parley.ContactAccepted, AddedAt: at,
+			Verified: true,
+		}, encodeContact, decodeContact),
 		golden("contact-request.json", parley.Contact{
 			PeerID: carol, State: parley.ContactRequest,
 		}, encodeContact, decodeContact),

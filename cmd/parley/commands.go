@@ -168,10 +168,10 @@ func openBrowser(u string) {
 func newContactCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "contact",
-		Short: "Add and list contacts",
+		Short: "Add, list and verify contacts",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("contact needs a subcommand: add or list")}
+			return usageError{errors.New("contact needs a subcommand: add, list or verify")}
 		},
 	}
 	var name string
@@ -200,7 +200,33 @@ func newContactCmd(g *globals) *cobra.Command {
 	}, func(w io.Writer, cs []client.ContactView) error {
 		return printContacts(w, cs, "No contacts yet. Add one with: parley contact add INVITE")
 	})
-	cmd.AddCommand(add, list)
+	var undo bool
+	verify := &cobra.Command{
+		Use:   "verify CONTACT",
+		Short: "Mark a contact verified once your safety numbers match (--undo: unmark)",
+		Long: `Compare the safety number (parley contact list) with the contact in person
+or on a call; when both of you see the same number, mark them verified.
+If their key changes later, Parley clears the mark and contact list shows
+"keys changed!": compare again before you trust them.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				cv, err := c.SetVerified(ctx, args[0], !undo)
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				if undo {
+					_, err = fmt.Fprintf(w, "%s (%s) is no longer marked verified\n", orDash(cv.Name), cv.PeerID)
+					return err
+				}
+				_, err = fmt.Fprintf(w, "Safety number: %s\n%s (%s) verified\n", orDash(cv.SafetyNumber), orDash(cv.Name), cv.PeerID)
+				return err
+			})
+		},
+	}
+	verify.Flags().BoolVar(&undo, "undo", false, "unmark the contact as verified")
+	cmd.AddCommand(add, list, verify)
 	return cmd
 }
 

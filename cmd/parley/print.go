@@ -51,11 +51,23 @@ func printContacts(w io.Writer, cs []client.ContactView, empty string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPEER ID\tONLINE\tSAFETY NUMBER")
+	fmt.Fprintln(tw, "NAME\tPEER ID\tONLINE\tSAFETY NUMBER\tVERIFIED")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(c.Name), c.PeerID, yesNo(c.Online), orDash(c.SafetyNumber))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", orDash(c.Name), c.PeerID, yesNo(c.Online), orDash(c.SafetyNumber), verifiedMark(c))
 	}
 	return tw.Flush()
+}
+
+// verifiedMark is the VERIFIED column: a key change outshouts the rest,
+// since it is the one the user must act on.
+func verifiedMark(c client.ContactView) string {
+	switch {
+	case c.KeysChanged:
+		return "keys changed!"
+	case c.Verified:
+		return "yes"
+	}
+	return "-"
 }
 
 // printAdded confirms a new contact and shows the safety number to compare.

@@ -23,6 +23,8 @@ const (
 	PathContacts      = "/api/v1/contacts"
 	PathRequests      = "/api/v1/requests"
 	PathAccept        = "/api/v1/requests/{peer}/accept"
+	PathVerify        = "/api/v1/contacts/{contact}/verify"     // POST: mark a contact verified, or not
+	PathSafetyQR      = "/api/v1/contacts/{contact}/safety.svg" // GET: the safety number as a QR code (SVG)
 	PathConversations = "/api/v1/conversations"
 	PathMessages      = "/api/v1/messages"
 	PathPeers         = "/api/v1/peers"
@@ -114,6 +116,12 @@ type SetNameRequest struct {
 type AddContactRequest struct {
 	Invite string `json:"invite"`
 	Name   string `json:"name,omitempty"` // overrides the name on the card
+}
+
+// VerifyRequest is the body of POST /api/v1/contacts/{contact}/verify:
+// true once the user compared safety numbers, false to undo.
+type VerifyRequest struct {
+	Verified bool `json:"verified"`
 }
 
 // SendRequest is the body of POST /api/v1/messages.

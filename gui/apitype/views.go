@@ -56,12 +56,17 @@ type ContactView struct {
 	// Mailboxes are the peer IDs of the nodes that hold the contact's mail
 	// while they are offline, as their card lists them.
 	Mailboxes []string `json:"mailboxes,omitempty"`
+	// Verified: the user compared safety numbers and marked the contact
+	// verified. KeysChanged: the contact's key changed while verified
+	// (which cleared Verified); compare again before trusting them.
+	Verified    bool `json:"verified"`
+	KeysChanged bool `json:"keys_changed"`
 }
 
 // NewContactView renders c.
 func NewContactView(c parley.Contact, online bool, safetyNumber string) ContactView {
 	v := ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
-		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber}
+		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber, Verified: c.Verified, KeysChanged: c.KeysChanged}
 	for _, mb := range c.Mailboxes {
 		v.Mailboxes = append(v.Mailboxes, mb.PeerID)
 	}

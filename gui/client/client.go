@@ -215,6 +215,13 @@ func (c *Client) Accept(ctx context.Context, peerID string) (ContactView, error)
 	return v, c.do(ctx, http.MethodPost, path, nil, nil, &v)
 }
 
+// SetVerified marks a contact (name or peer ID) verified, or not.
+func (c *Client) SetVerified(ctx context.Context, contact string, verified bool) (ContactView, error) {
+	var v ContactView
+	path := apitype.PathContacts + "/" + url.PathEscape(contact) + "/verify"
+	return v, c.do(ctx, http.MethodPost, path, nil, apitype.VerifyRequest{Verified: verified}, &v)
+}
+
 // Conversations lists conversations, with unread counts.
 func (c *Client) Conversations(ctx context.Context) ([]ConversationView, error) {
 	var v []ConversationView

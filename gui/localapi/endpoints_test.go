@@ -130,7 +130,7 @@ func TestJSONFieldNames(t *testing.T) {
 	if err := json.Unmarshal(body, &list); err != nil || len(list) == 0 {
 		t.Fatalf("contacts %s: %v", body, err)
 	}
-	wantKeys(t, list[0], "peer_id", "name", "state", "added_at", "online", "safety_number")
+	wantKeys(t, list[0], "peer_id", "name", "state", "added_at", "online", "safety_number", "verified", "keys_changed")
 
 	h.node.receive(aliceID, "hello")
 	_, body = h.do(http.MethodGet, apitype.PathConversations, "")

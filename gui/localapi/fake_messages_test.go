@@ -102,6 +102,21 @@ func (f *fakeMessages) Accept(_ context.Context, peerID string) (parley.Contact,
 	return c, nil
 }
 
+func (f *fakeMessages) SetVerified(ctx context.Context, contact string, verified bool) (parley.Contact, error) {
+	c, err := f.Resolve(ctx, contact)
+	if err != nil {
+		return parley.Contact{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c.Verified = verified
+	if verified {
+		c.KeysChanged = false
+	}
+	f.contacts[c.PeerID] = c
+	return c, nil
+}
+
 // addContact makes another contact, e.g. a second one with a name taken.
 func (f *fakeMessages) addContact(c parley.Contact) {
 	f.mu.Lock()

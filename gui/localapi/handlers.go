@@ -36,6 +36,8 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, apitype.PathContacts, s.handleAddContact},
 		{http.MethodGet, apitype.PathRequests, s.handleRequests},
 		{http.MethodPost, apitype.PathAccept, s.handleAccept},
+		{http.MethodPost, apitype.PathVerify, s.handleVerify},
+		{http.MethodGet, apitype.PathSafetyQR, s.handleSafetyQR},
 		{http.MethodGet, apitype.PathConversations, s.handleConversations},
 		{http.MethodGet, apitype.PathMessages, s.handleMessages},
 		{http.MethodPost, apitype.PathMessages, s.handleSend},
@@ -204,6 +206,20 @@ func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAccept(w http.ResponseWriter, r *http.Request) {
 	c, err := s.messages.Accept(r.Context(), r.PathValue("peer"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.contactView(c))
+}
+
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	var req apitype.VerifyRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.messages.SetVerified(r.Context(), r.PathValue("contact"), req.Verified)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -38,6 +38,9 @@ type Messages interface {
 	Requests(ctx context.Context) ([]parley.Contact, error)
 	// Accept turns a request into a contact.
 	Accept(ctx context.Context, peerID string) (parley.Contact, error)
+	// SetVerified marks an accepted contact verified after the user
+	// compared safety numbers, or undoes it.
+	SetVerified(ctx context.Context, contact string, verified bool) (parley.Contact, error)
 	// Resolve finds a contact (or request) by name or peer ID.
 	Resolve(ctx context.Context, contact string) (parley.Contact, error)
 	// SafetyNumber of this node and a peer, to compare out of band.

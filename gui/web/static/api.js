@@ -56,6 +56,7 @@ export const api = {
   addContact: (invite, name) => call('POST', '/api/v1/contacts', name ? { invite, name } : { invite }),
   requests: () => call('GET', '/api/v1/requests'),
   accept: (peer) => call('POST', `/api/v1/requests/${enc(peer)}/accept`),
+  setVerified: (peer, verified) => call('POST', `/api/v1/contacts/${enc(peer)}/verify`, { verified }),
   conversations: () => call('GET', '/api/v1/conversations'),
   messages: (peer, { limit, read, before } = {}) =>
     call('GET', `/api/v1/messages${query({ with: peer, limit, read, before })}`),

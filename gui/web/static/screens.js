@@ -53,6 +53,41 @@ function safetyNumber(sn) {
   return h('p', { class: 'safety', 'aria-label': `Safety number ${sn}` }, sn);
 }
 
+/**
+ * verification is a contact's "Mark as verified" button, or their verified
+ * state with Undo, and the warning when their keys changed since the user
+ * verified them. Only an accepted contact with a key can be verified.
+ */
+function verification(c) {
+  if (c.state !== 'accepted' || !c.safety_number) return null;
+  const box = errorBox();
+  const set = async (form, verified) => {
+    const r = await busy(form, box, () => api.setVerified(c.peer_id, verified));
+    if (r.ok) await store.refresh('contacts').catch(() => {});
+  };
+  const form = h('form', { class: 'row verification' });
+  if (c.verified) {
+    form.append(h('p', { class: 'verified', role: 'status' }, 'Verified ✓'),
+      h('button', { type: 'submit', class: 'secondary' }, 'Undo'));
+  } else {
+    form.append(h('button', { type: 'submit', class: 'primary' }, 'Mark as verified'));
+  }
+  form.append(box);
+  form.addEventListener('submit', (e) => { e.preventDefault(); set(form, !c.verified); });
+  return h('div', { class: 'stack' },
+    c.keys_changed ? h('p', { class: 'warning', role: 'alert' },
+      bdi(c.name), "'s keys changed: compare safety numbers again before trusting them.") : null,
+    form);
+}
+
+/** safetyQR is the safety number as a QR code, to show beside the number. */
+function safetyQR(c) {
+  if (c.state !== 'accepted' || !c.safety_number) return null;
+  return h('figure', { class: 'qr' },
+    h('img', { src: `/api/v1/contacts/${encodeURIComponent(c.peer_id)}/safety.svg`, alt: `QR code of the safety number with ${c.name}`, width: '200', height: '200' }),
+    h('figcaption', { class: 'hint' }, 'The same number as a QR code.'));
+}
+
 // ---------------------------------------------------------------- first run
 
 export function onboarding(main, done) {
@@ -259,7 +294,7 @@ export function contactDetails(main, peerID) {
         h('dt', null, 'Added'), h('dd', null, c.added_at ? new Date(c.added_at).toLocaleString() : '—')),
       h('h3', null, 'Safety number'),
       h('p', null, 'Compare this number with ', bdi(c.name), `, in person or on a call. If you both see the same number, no one can read your messages in between.`),
-      safetyNumber(c.safety_number),
+      h('div', { class: 'invite-grid' }, h('div', { class: 'stack' }, safetyNumber(c.safety_number), verification(c)), safetyQR(c)),
       h('p', null, h('a', { class: 'button primary', href: `#/chat/${encodeURIComponent(peerID)}` }, 'Write a message'))));
   };
   render();
