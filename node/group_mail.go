@@ -22,10 +22,10 @@ import (
 // fetch hands it to the group's ingest, the same idempotent path sync
 // uses, so a message that also comes by gossip or sync is stored once.
 //
-// What this does not do yet: members who are not our contacts get
-// nothing by mailbox (no grant reaches us from them), and a send that the
-// node stops before depositing is not deposited later (it stays queued
-// and goes by sync when members meet).
+// A message still queued when the node starts again (no mailbox took it:
+// the node stopped first, or the mailboxes were unreachable) is deposited
+// again then. What this does not do yet: members who are not our contacts
+// get nothing by mailbox (no grant reaches us from them).
 
 // groupMailQueue bounds the sends waiting for their deposits: past it,
 // a send goes by gossip and sync only (logged).
@@ -43,9 +43,11 @@ func (n *Node) queueGroupMail(m parley.Message) {
 	}
 }
 
-// mailGroupLoop deposits queued group messages until the node closes.
+// mailGroupLoop deposits queued group messages until the node closes,
+// starting with those no mailbox took before.
 func (n *Node) mailGroupLoop() {
 	defer n.wg.Done()
+	n.mailQueuedGroupSends()
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -53,6 +55,30 @@ func (n *Node) mailGroupLoop() {
 		case m := <-n.groupMail:
 			if err := n.mailGroup(n.ctx, m); err != nil && n.ctx.Err() == nil {
 				n.log.Info("group mail: depositing a group message", "group", m.Conversation, "err", err)
+			}
+		}
+	}
+}
+
+// mailQueuedGroupSends deposits our group messages that no member and no
+// mailbox holds yet (status queued).
+func (n *Node) mailQueuedGroupSends() {
+	for _, g := range n.groups.Active() {
+		pending, err := n.store.PendingGroupSends(g)
+		if err != nil {
+			n.log.Info("group mail: listing queued group messages", "group", g, "err", err)
+			continue
+		}
+		for _, p := range pending {
+			if n.ctx.Err() != nil {
+				return
+			}
+			m, err := n.store.Message(p.ID)
+			if err != nil || m.Status != parley.StatusQueued {
+				continue
+			}
+			if err := n.mailGroup(n.ctx, m); err != nil && n.ctx.Err() == nil {
+				n.log.Info("group mail: depositing a queued group message", "group", g, "err", err)
 			}
 		}
 	}

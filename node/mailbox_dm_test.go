@@ -17,8 +17,8 @@ import (
 // receipts back through the sender's own mailboxes.
 
 // mailboxNode is a node that serves mailboxes.
-func mailboxNode(t *testing.T, name string) *parleytest.Node {
-	return parleytest.StartNode(t, name, func(c *node.Config) { c.MailboxService = true })
+func mailboxNode(t *testing.T, name string, opts ...parleytest.Option) *parleytest.Node {
+	return parleytest.StartNode(t, name, append([]parleytest.Option{func(c *node.Config) { c.MailboxService = true }}, opts...)...)
 }
 
 // fetchHourly: the node fetches its mail on start and on connecting to a

@@ -2,7 +2,9 @@ package node_test
 
 import (
 	"context"
+	"net"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/parley-im/parley"
@@ -92,4 +94,49 @@ func groupStatus(t *testing.T, n *parleytest.Node, g parley.ConversationID, id p
 		}
 	}
 	return -1
+}
+
+// A group message no mailbox took (the mailbox was down when it was
+// written) is deposited when its writer starts again, so a member who is
+// never online with the writer still gets it.
+func TestMailboxGroupQueuedSendDepositedOnStart(t *testing.T) {
+	port := freePort(t)
+	m := mailboxNode(t, "M", parleytest.Listen("/ip4/127.0.0.1/tcp/"+port))
+	alice := parleytest.StartNode(t, "Alice", fetchHourly)
+	bob := parleytest.StartNode(t, "Bob", fetchHourly)
+	parleytest.Befriend(t, alice, bob)
+	addMailbox(t, bob, m)
+	awaitGrant(t, alice, bob, m)
+	g := parleytest.CreateGroup(t, "pair", alice, bob)
+	awaitSettled(t, alice, bob)
+
+	bob.Stop()
+	m.Stop()
+	sent := alice.SendToGroup(g, "while the mailbox was down")
+	if s := groupStatus(t, alice, g, sent.ID); s != parley.StatusQueued {
+		t.Fatalf("Alice's message is %s with no member and no mailbox up, want queued", s)
+	}
+	alice.Stop()
+	m.Start()
+	alice.Start()
+	parleytest.Eventually(t, "Alice's message stored once she starts again", func() bool {
+		return groupStatus(t, alice, g, sent.ID) == parley.StatusStored
+	})
+	alice.Stop()
+	bob.Start()
+	parleytest.Eventually(t, "Bob reading it", func() bool {
+		return slices.Equal(bob.GroupTexts(g), []string{"while the mailbox was down"})
+	})
+}
+
+// freePort is a loopback TCP port free now, for a node that must come
+// back on the same address.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
