@@ -367,12 +367,14 @@ func (m *Messenger) matchContact(nameOrID string, keep func(parley.Contact) bool
 	}
 	all = slices.DeleteFunc(all, func(c parley.Contact) bool { return c.PeerID == self || !keep(c) })
 	typed := identity.TypedName(nameOrID)
+	typedNames := make(map[string]string, len(all)) // by peer ID, computed once
+	for _, c := range all {
+		typedNames[c.PeerID] = identity.TypedName(c.Name)
+	}
 	steps := []func(parley.Contact) bool{
 		func(c parley.Contact) bool { return strings.EqualFold(c.Name, nameOrID) },
-		func(c parley.Contact) bool { return typed != "" && identity.TypedName(c.Name) == typed },
-		func(c parley.Contact) bool {
-			return typed != "" && strings.HasPrefix(identity.TypedName(c.Name), typed)
-		},
+		func(c parley.Contact) bool { return typed != "" && typedNames[c.PeerID] == typed },
+		func(c parley.Contact) bool { return typed != "" && strings.HasPrefix(typedNames[c.PeerID], typed) },
 	}
 	for _, matches := range steps {
 		found := slices.DeleteFunc(slices.Clone(all), func(c parley.Contact) bool { return !matches(c) })
