@@ -88,6 +88,12 @@ const (
 	// GET: the API's OpenAPI 3.1 description, the one route that needs no
 	// token.
 	PathOpenAPI = "/api/v1/openapi.json"
+
+	// POST: a camera frame or photo (JPEG or PNG, at most MaxScanBytes) of
+	// the contact's safety-number QR code, as the body; answers a
+	// SafetyScanView, and marks the contact verified when the numbers
+	// match.
+	PathSafetyScan = "/api/v1/contacts/{contact}/safety/scan"
 )
 
 // FileName is the API file in the data dir. The server writes it (mode
@@ -122,6 +128,42 @@ type AddContactRequest struct {
 // true once the user compared safety numbers, false to undo.
 type VerifyRequest struct {
 	Verified bool `json:"verified"`
+}
+
+// MaxScanBytes caps the image posted to PathSafetyScan: a camera frame the
+// GUI scaled down is some 50 KiB, a phone photo scaled down a few hundred.
+const MaxScanBytes = 2 << 20
+
+// MaxScanSide and MaxScanPixels bound the size of that image, checked from
+// its header before it is decoded: a small file can claim a huge image.
+const (
+	MaxScanSide   = 4096
+	MaxScanPixels = 8 << 20
+)
+
+// Outcomes of a safety-number scan (SafetyScanView.Result).
+const (
+	// ScanMatch: the QR code holds the safety number we compute for this
+	// contact: both sides hold each other's true keys. The contact is now
+	// verified.
+	ScanMatch = "match"
+	// ScanMismatch: the QR code holds a safety number, but another one: a
+	// key differs (another contact's code, an old key, or someone in the
+	// middle). Nothing changes.
+	ScanMismatch = "mismatch"
+	// ScanNotSafetyNumber: a QR code that holds no safety number (an
+	// invite, a web link). Nothing changes.
+	ScanNotSafetyNumber = "not_safety_number"
+	// ScanNoCode: no QR code could be read in the image; a camera keeps
+	// scanning.
+	ScanNoCode = "no_code"
+)
+
+// SafetyScanView answers POST /api/v1/contacts/{contact}/safety/scan.
+type SafetyScanView struct {
+	Result  string      `json:"result"`  // ScanMatch, ScanMismatch, ScanNotSafetyNumber or ScanNoCode
+	Message string      `json:"message"` // what to tell the user, in a sentence
+	Contact ContactView `json:"contact"` // the contact as it is now (verified after a match)
 }
 
 // SendRequest is the body of POST /api/v1/messages.

@@ -21,6 +21,7 @@ type fakeMessages struct {
 	contacts map[string]parley.Contact // by peer ID; guarded by mu
 	msgs     []parley.Message          // guarded by mu
 	readWith []string                  // peers whose messages were marked read; guarded by mu
+	safety   map[string]string         // safety numbers set by a test, by peer ID; guarded by mu
 }
 
 func (f *fakeMessages) Self() parley.Self {
@@ -155,7 +156,23 @@ func (f *fakeMessages) Resolve(_ context.Context, nameOrID string) (parley.Conta
 }
 
 func (f *fakeMessages) SafetyNumber(peerID string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if sn, ok := f.safety[peerID]; ok {
+		return sn, nil
+	}
 	return "safety:" + peerID, nil
+}
+
+// setSafetyNumber makes SafetyNumber answer sn for a peer, e.g. a real
+// number for a test that scans QR codes.
+func (f *fakeMessages) setSafetyNumber(peerID, sn string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.safety == nil {
+		f.safety = make(map[string]string)
+	}
+	f.safety[peerID] = sn
 }
 
 func (f *fakeMessages) Send(ctx context.Context, to, text string, _ parley.ClientID) (parley.Message, error) {

@@ -37,7 +37,9 @@ func securityHeaders(h http.Header, host string) {
 	// responses as subresources.
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+	// The GUI's own pages may use the camera, to scan a contact's safety
+	// number; nothing else may use it or any other device.
+	h.Set("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=(), usb=()")
 }
 
 // guard runs before every handler: Host check, Origin check, login, token
@@ -80,13 +82,23 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			s.loginPage(w, r, errUnauthorized)
 			return
 		}
-		// An upload is a whole file: its handler streams it to disk under
-		// a cap of its own.
-		if r.Method != http.MethodPost || r.URL.Path != apitype.PathFileUpload {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == apitype.PathFileUpload:
+			// An upload is a whole file: its handler streams it to disk
+			// under a cap of its own.
+		case r.Method == http.MethodPost && isSafetyScan(r.URL.Path):
+			r.Body = http.MaxBytesReader(w, r.Body, apitype.MaxScanBytes) // an image
+		default:
 			r.Body = http.MaxBytesReader(w, r.Body, apitype.MaxBodyBytes)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isSafetyScan tells whether path is PathSafetyScan's, for some contact.
+func isSafetyScan(path string) bool {
+	prefix, suffix, _ := strings.Cut(apitype.PathSafetyScan, "{contact}")
+	return strings.HasPrefix(path, prefix) && strings.HasSuffix(path, suffix) && len(path) > len(prefix)+len(suffix)
 }
 
 var errUnauthorized = &apitype.Error{Status: http.StatusUnauthorized, Code: apitype.CodeUnauthorized,

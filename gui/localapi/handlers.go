@@ -38,6 +38,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, apitype.PathAccept, s.handleAccept},
 		{http.MethodPost, apitype.PathVerify, s.handleVerify},
 		{http.MethodGet, apitype.PathSafetyQR, s.handleSafetyQR},
+		{http.MethodPost, apitype.PathSafetyScan, s.handleSafetyScan},
 		{http.MethodGet, apitype.PathConversations, s.handleConversations},
 		{http.MethodGet, apitype.PathMessages, s.handleMessages},
 		{http.MethodPost, apitype.PathMessages, s.handleSend},

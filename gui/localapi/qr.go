@@ -63,12 +63,10 @@ func (s *Server) handleSafetyQR(w http.ResponseWriter, r *http.Request) {
 // correction, which copes with glare on a phone screen read at arm's
 // length better than low would, for 4 modules more than low needs.
 func qrSVG(text string) (string, error) {
-	q, err := qrcode.New(text, qrcode.Medium)
+	bits, err := qrModules(text)
 	if err != nil {
-		return "", fmt.Errorf("localapi: QR code: %w", err)
+		return "", err
 	}
-	q.DisableBorder = true
-	bits := q.Bitmap()
 	n := len(bits)
 	size := n + 2*qrQuietZone
 	var b strings.Builder
@@ -90,4 +88,15 @@ func qrSVG(text string) (string, error) {
 	}
 	b.WriteString(`"/></svg>`)
 	return b.String(), nil
+}
+
+// qrModules is the QR code of text, one bool per module (true is dark),
+// without the quiet zone.
+func qrModules(text string) ([][]bool, error) {
+	q, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		return nil, fmt.Errorf("localapi: QR code: %w", err)
+	}
+	q.DisableBorder = true
+	return q.Bitmap(), nil
 }

@@ -94,6 +94,9 @@ type Server struct {
 	pages       pages
 	handler     http.Handler
 
+	// scanSlots holds a token per safety-QR decode running (maxScans).
+	scanSlots chan struct{}
+
 	closing   chan struct{} // closed by Close: stops Serve
 	closeOnce sync.Once
 	closeErr  error
@@ -168,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 		defaultName: cfg.DefaultName,
 		uploads:     filepath.Join(cfg.DataDir, uploadsDir),
 		maxUpload:   cfg.MaxUploadBytes,
+		scanSlots:   make(chan struct{}, maxScans),
 		cop:         http.NewCrossOriginProtection(),
 		pages:       pg,
 		closing:     make(chan struct{}),

@@ -55,8 +55,9 @@ type Browser struct {
 }
 
 // StartBrowser starts a headless Chromium for the test, or skips the test
-// when none is installed.
-func StartBrowser(t testing.TB) *Browser {
+// when none is installed. flags are added to the command line, e.g. a fake
+// camera for the one test that scans with it.
+func StartBrowser(t testing.TB, flags ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	path := chromePath()
 	if path == "" {
@@ -79,6 +80,7 @@ func StartBrowser(t testing.TB) *Browser {
 		chromedp.Flag("lang", "en-US"),
 		chromedp.Env("TMPDIR="+tmp),
 	)
+	opts = append(opts, flags...)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
 	}

@@ -16,7 +16,10 @@ export function onUnauthorized(fn) { unauthorized = fn; }
 
 async function call(method, path, body) {
   const init = { method, credentials: 'same-origin', headers: {} };
-  if (body !== undefined) {
+  if (body instanceof Blob) { // an image, sent as it is
+    init.headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -57,6 +60,7 @@ export const api = {
   requests: () => call('GET', '/api/v1/requests'),
   accept: (peer) => call('POST', `/api/v1/requests/${enc(peer)}/accept`),
   setVerified: (peer, verified) => call('POST', `/api/v1/contacts/${enc(peer)}/verify`, { verified }),
+  scanSafety: (peer, image) => call('POST', `/api/v1/contacts/${enc(peer)}/safety/scan`, image),
   conversations: () => call('GET', '/api/v1/conversations'),
   messages: (peer, { limit, read, before } = {}) =>
     call('GET', `/api/v1/messages${query({ with: peer, limit, read, before })}`),

@@ -8,6 +8,7 @@ import { isolated, reachabilityText, shortID } from './format.js';
 import * as mailboxes from './mailboxes.js';
 import * as passphrase from './passphrase.js';
 import * as backup from './backup.js';
+import { safetyScanner } from './scan.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
 import { state } from './store.js';
@@ -58,7 +59,7 @@ function safetyNumber(sn) {
  * state with Undo, and the warning when their keys changed since the user
  * verified them. Only an accepted contact with a key can be verified.
  */
-function verification(c) {
+function verification(c, scanner) {
   if (c.state !== 'accepted' || !c.safety_number) return null;
   const box = errorBox();
   const set = async (form, verified) => {
@@ -77,7 +78,9 @@ function verification(c) {
   return h('div', { class: 'stack' },
     c.keys_changed ? h('p', { class: 'warning', role: 'alert' },
       bdi(c.name), "'s keys changed: compare safety numbers again before trusting them.") : null,
-    form);
+    form,
+    h('p', { class: 'hint' }, 'Or scan the QR code their Parley shows for you: matching codes mark them verified.'),
+    scanner.el);
 }
 
 /** safetyQR is the safety number as a QR code, to show beside the number. */
@@ -280,6 +283,8 @@ export function requests(main) {
 // ---------------------------------------------------------------- contact details
 
 export function contactDetails(main, peerID) {
+  // One scanner for the screen's life: a redraw must not stop the camera.
+  const scanner = safetyScanner(peerID, () => (store.contact(peerID) ?? store.request(peerID))?.name ?? 'your contact');
   const render = () => {
     const c = store.contact(peerID) ?? store.request(peerID);
     if (!c) {
@@ -294,12 +299,13 @@ export function contactDetails(main, peerID) {
         h('dt', null, 'Added'), h('dd', null, c.added_at ? new Date(c.added_at).toLocaleString() : '—')),
       h('h3', null, 'Safety number'),
       h('p', null, 'Compare this number with ', bdi(c.name), `, in person or on a call. If you both see the same number, no one can read your messages in between.`),
-      h('div', { class: 'invite-grid' }, h('div', { class: 'stack' }, safetyNumber(c.safety_number), verification(c)), safetyQR(c)),
+      h('div', { class: 'invite-grid' }, h('div', { class: 'stack' }, safetyNumber(c.safety_number), verification(c, scanner)), safetyQR(c)),
       h('p', null, h('a', { class: 'button primary', href: `#/chat/${encodeURIComponent(peerID)}` }, 'Write a message'))));
   };
   render();
   return {
     onState: store.onChange(() => [store.contact(peerID) ?? store.request(peerID), store.isOnline(peerID)], render),
+    destroy: scanner.stop,
   };
 }
 
