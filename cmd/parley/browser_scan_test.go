@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,11 +46,11 @@ func writeY4M(t *testing.T, path string, w, h int, y []byte, frames int) {
 	}
 }
 
-// safetyQRVideo writes a fake camera's video of a screen showing the
-// safety-number QR code of a and b as Parley draws it (the digits, QR level
-// M, 4 modules of white around), 8 pixels a module, in a grey 640×480
-// frame; it returns the file's path.
-func safetyQRVideo(t *testing.T, a peer.ID, b string) string {
+// safetyQRFrame is what a camera sees of a screen showing the
+// safety-number QR code of a and b as Parley draws it (the digits, QR
+// level M, 4 modules of white around), 8 pixels a module, in a grey
+// 640×480 frame.
+func safetyQRFrame(t *testing.T, a peer.ID, b string) *image.Gray {
 	t.Helper()
 	pb, err := peer.Decode(b)
 	if err != nil {
@@ -60,7 +63,10 @@ func safetyQRVideo(t *testing.T, a peer.ID, b string) string {
 	q.DisableBorder = true
 	bits := q.Bitmap()
 	const w, h, scale, quiet = 640, 480, 8, 4
-	y := []byte(strings.Repeat("\x60", w*h)) // the grey around the phone's screen
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = 0x60 // the grey around the phone's screen
+	}
 	side := (len(bits) + 2*quiet) * scale
 	x0, y0 := (w-side)/2, (h-side)/2
 	for dy := range side {
@@ -70,11 +76,34 @@ func safetyQRVideo(t *testing.T, a peer.ID, b string) string {
 			if my >= 0 && my < len(bits) && mx >= 0 && mx < len(bits) && bits[my][mx] {
 				v = 0x10 // black
 			}
-			y[(y0+dy)*w+x0+dx] = v
+			img.Pix[(y0+dy)*img.Stride+x0+dx] = v
 		}
 	}
+	return img
+}
+
+// safetyQRVideo writes safetyQRFrame as a fake camera's video; it returns
+// the file's path.
+func safetyQRVideo(t *testing.T, a peer.ID, b string) string {
+	t.Helper()
+	img := safetyQRFrame(t, a, b)
 	path := filepath.Join(t.TempDir(), "camera.y4m")
-	writeY4M(t, path, w, h, y, 3)
+	writeY4M(t, path, img.Rect.Dx(), img.Rect.Dy(), img.Pix, 3)
+	return path
+}
+
+// safetyQRPhoto writes safetyQRFrame as a PNG photo; it returns the
+// file's path.
+func safetyQRPhoto(t *testing.T, a peer.ID, b string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, safetyQRFrame(t, a, b)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "their-code.png")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return path
 }
 
@@ -107,34 +136,54 @@ func TestBrowserScanSafetyQR(t *testing.T) {
 		}
 		alice.CLI("contact", "add", identity.EncodeInvite(card))
 	}
-	veraVerified := func() bool {
+	verified := func(name string) bool {
 		t.Helper()
 		for line := range strings.Lines(alice.CLI("contact", "list")) {
-			if strings.HasPrefix(line, "Vera") {
+			if strings.HasPrefix(line, name) {
 				return strings.HasSuffix(strings.TrimSpace(line), "yes")
 			}
 		}
-		t.Fatalf("Vera not in alice's contact list")
+		t.Fatalf("%s not in alice's contact list", name)
 		return false
 	}
-	details := alice.GUIURL() + "#/contact/" + vera.PeerID.String()
-	// scan opens Vera's details in a browser whose camera films video,
-	// and clicks "Scan their code".
-	scan := func(t *testing.T, video string) *parleytest.Tab {
+	veraVerified := func() bool { t.Helper(); return verified("Vera") }
+	// scan opens a contact's details in a browser whose camera films
+	// video, and clicks "Scan their code".
+	scan := func(t *testing.T, contact peer.ID, video string) *parleytest.Tab {
 		b := parleytest.StartBrowser(t,
 			chromedp.Flag("use-fake-ui-for-media-stream", true), // grant the camera without asking
 			chromedp.Flag("use-fake-device-for-media-stream", true),
 			chromedp.Flag("use-file-for-fake-video-capture", video))
 		a := b.NewTab("alice", art)
 		a.Navigate(alice.LoginURL())
-		a.Navigate(details)
+		a.Navigate(alice.GUIURL() + "#/contact/" + contact.String())
 		a.Click("button", "Scan their code")
 		return a
 	}
 
+	t.Run("no code in sight", func(t *testing.T) {
+		// Chromium's own fake camera films a test pattern, no QR code:
+		// the page keeps scanning until the user stops it.
+		b := parleytest.StartBrowser(t,
+			chromedp.Flag("use-fake-ui-for-media-stream", true),
+			chromedp.Flag("use-fake-device-for-media-stream", true))
+		a := b.NewTab("alice", art)
+		a.Navigate(alice.LoginURL())
+		a.Navigate(alice.GUIURL() + "#/contact/" + vera.PeerID.String())
+		a.Click("button", "Scan their code")
+		a.WaitJS("the preview playing", `[...document.querySelectorAll('video')].some(v => v.checkVisibility() && v.srcObject && v.currentTime > 0)`)
+		a.WaitText("Scanning… hold the code Vera's Parley shows for you steady in the frame.")
+		a.Shoot("scan-scanning")
+		a.Click("button", "Stop scanning")
+		a.WaitJS("the camera off", `[...document.querySelectorAll('video')].every(v => !v.checkVisibility() && !v.srcObject)`)
+		a.WaitRole("button", "Scan their code")
+		if veraVerified() {
+			t.Fatal("scanning no code marked Vera verified")
+		}
+	})
 	t.Run("another contact's code", func(t *testing.T) {
 		// Walt's code, as Walt's Parley shows it for alice.
-		a := scan(t, safetyQRVideo(t, walt.PeerID, alice.PeerID()))
+		a := scan(t, vera.PeerID, safetyQRVideo(t, walt.PeerID, alice.PeerID()))
 		a.WaitJS("the mismatch announced", `[...document.querySelectorAll('[role=status][aria-live=polite]')].some(e => e.textContent.startsWith('The safety numbers do not match: Vera is not marked verified.'))`)
 		a.WaitRole("button", "Mark as verified")
 		a.WaitRole("button", "Scan their code") // to try again
@@ -143,12 +192,31 @@ func TestBrowserScanSafetyQR(t *testing.T) {
 			t.Fatal("Walt's code marked Vera verified")
 		}
 	})
+	t.Run("no camera: a photo", func(t *testing.T) {
+		// A browser with no camera (or none it may use): the page says so
+		// and takes a photo of the code instead.
+		b := parleytest.StartBrowser(t, chromedp.Flag("use-fake-ui-for-media-stream", true))
+		a := b.NewTab("alice", art)
+		a.Navigate(alice.LoginURL())
+		a.Navigate(alice.GUIURL() + "#/contact/" + walt.PeerID.String())
+		a.Click("button", "Scan their code")
+		a.WaitJS("no camera announced", `[...document.querySelectorAll('[role=status][aria-live=polite]')].some(e => e.textContent.endsWith("Take or choose a photo of the code Walt's Parley shows for you instead."))`)
+		a.Shoot("scan-no-camera")
+		a.Do("pick a photo of Walt's code", chromedp.SetUploadFiles(chromedp.CSS(`input[type=file]`),
+			[]string{safetyQRPhoto(t, walt.PeerID, alice.PeerID())}))
+		a.WaitText("The safety numbers match: Walt is verified.")
+		a.WaitText("Verified ✓")
+		if !verified("Walt") {
+			t.Fatal("a photo of Walt's own code left him unverified")
+		}
+	})
 	t.Run("her own code", func(t *testing.T) {
 		// Vera's code, as Vera's Parley shows it for alice: her key first.
-		a := scan(t, safetyQRVideo(t, vera.PeerID, alice.PeerID()))
+		a := scan(t, vera.PeerID, safetyQRVideo(t, vera.PeerID, alice.PeerID()))
 		a.WaitJS("the match announced", `[...document.querySelectorAll('[role=status][aria-live=polite]')].some(e => e.textContent === 'The safety numbers match: Vera is verified.')`)
 		a.WaitText("Verified ✓")
-		a.WaitJS("the camera off", `[...document.querySelectorAll('video')].every(v => v.hidden && !v.srcObject)`)
+		a.WaitJS("the camera off", `[...document.querySelectorAll('video')].every(v => !v.checkVisibility() && !v.srcObject)`)
+		a.WaitJS("only the scan button left", `[...document.querySelectorAll('.scanner button')].filter(b => b.checkVisibility()).map(b => b.textContent).join() === 'Scan their code'`)
 		a.Shoot("scan-match")
 		if !veraVerified() {
 			t.Fatal("Vera's own code left her unverified")

@@ -79,7 +79,7 @@ function verification(c, scanner) {
     c.keys_changed ? h('p', { class: 'warning', role: 'alert' },
       bdi(c.name), "'s keys changed: compare safety numbers again before trusting them.") : null,
     form,
-    h('p', { class: 'hint' }, 'Or scan the QR code their Parley shows for you: matching codes mark them verified.'),
+    c.verified ? null : h('p', { class: 'hint' }, 'Or scan the QR code their Parley shows for you: matching codes mark them verified.'),
     scanner.el);
 }
 
