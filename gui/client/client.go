@@ -48,6 +48,7 @@ type (
 	SettingsView      = apitype.SettingsView
 	PassphraseView    = apitype.PassphraseView
 	MailboxView       = apitype.MailboxView
+	SafetyScanView    = apitype.SafetyScanView
 )
 
 // Client talks to one node's API. It is safe for concurrent use.
@@ -220,6 +221,17 @@ func (c *Client) SetVerified(ctx context.Context, contact string, verified bool)
 	var v ContactView
 	path := apitype.PathContacts + "/" + url.PathEscape(contact) + "/verify"
 	return v, c.do(ctx, http.MethodPost, path, nil, apitype.VerifyRequest{Verified: verified}, &v)
+}
+
+// ScanSafetyQR sends an image (JPEG or PNG, at most apitype.MaxScanBytes)
+// of the QR code a contact's Parley shows for us. The answer's Result says
+// what it held (apitype.ScanMatch and the others); a match marks the
+// contact verified, anything else changes nothing.
+func (c *Client) ScanSafetyQR(ctx context.Context, contact string, image []byte) (SafetyScanView, error) {
+	var v SafetyScanView
+	path := apitype.PathContacts + "/" + url.PathEscape(contact) + "/safety/scan"
+	ctype := http.DetectContentType(image)
+	return v, c.send(ctx, http.MethodPost, path, nil, bytes.NewReader(image), int64(len(image)), ctype, &v)
 }
 
 // Conversations lists conversations, with unread counts.

@@ -57,6 +57,24 @@ func qrPNG(t testing.TB, text string) []byte {
 	return b.Bytes()
 }
 
+// jpegClaiming is a small JPEG whose header says it is w×h pixels: a
+// few bytes that would decode to a huge image.
+func jpegClaiming(t testing.TB, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	sof := bytes.Index(data, []byte{0xff, 0xc0}) // baseline frame header: length, precision, height, width
+	if sof < 0 {
+		t.Fatal("no SOF0 marker in the JPEG")
+	}
+	data[sof+5], data[sof+6] = byte(h>>8), byte(h)
+	data[sof+7], data[sof+8] = byte(w>>8), byte(w)
+	return data
+}
+
 func encodePNG(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -106,8 +124,6 @@ func TestSafetyScan(t *testing.T) {
 		}
 	}
 
-	tall := image.NewGray(image.Rect(0, 0, 1, apitype.MaxScanSide+1))
-	huge := image.NewGray(image.Rect(0, 0, apitype.MaxScanSide, apitype.MaxScanSide)) // each side allowed, not the pixel count
 	blank := image.NewGray(image.Rect(0, 0, 320, 240))
 	draw.Draw(blank, blank.Bounds(), image.White, image.Point{}, draw.Src)
 	frame := cameraFrame(t, aliceCode)
@@ -127,8 +143,9 @@ func TestSafetyScan(t *testing.T) {
 		{"garbage", []byte("not an image at all"), 400, "", "not a JPEG or PNG image"},
 		{"a GIF", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), 400, "", "not a JPEG or PNG image"},
 		{"a damaged JPEG", frame[:len(frame)/2], 400, "", "damaged"},
-		{"too tall", encodePNG(t, tall), 400, "", "at most 4096 on a side"},
-		{"too many pixels", encodePNG(t, huge), 400, "", "in all"},
+		{"too tall", jpegClaiming(t, 1, apitype.MaxScanSide+1), 400, "", "at most 4096 on a side"},
+		{"too many pixels", jpegClaiming(t, apitype.MaxScanSide, apitype.MaxScanSide), 400, "", "in all"}, // each side allowed
+		{"zero pixels wide", jpegClaiming(t, 0, 8), 400, "", ""},
 		{"empty", nil, 400, "", "empty"},
 		{"over the byte limit", append(bytes.Clone(frame), make([]byte, apitype.MaxScanBytes)...), 413, "", "too large"},
 	} {
@@ -153,9 +170,13 @@ func TestSafetyScan(t *testing.T) {
 	if c, _ := h.node.contact(aliceID); !c.Verified {
 		t.Fatal("a matching scan left alice unverified")
 	}
-	// Her code as a picture (a screenshot picked as a file) matches too.
-	if _, v, body := scan("alice", qrPNG(t, aliceCode)); v.Result != apitype.ScanMatch {
-		t.Fatalf("her code as a PNG: %s", body)
+	// Her code as a picture (a screenshot picked as a file), sent by the
+	// Go client, matches too.
+	if v, err := h.client().ScanSafetyQR(t.Context(), "alice", qrPNG(t, aliceCode)); err != nil || v.Result != apitype.ScanMatch || !v.Contact.Verified {
+		t.Fatalf("her code as a PNG: %+v, %v", v, err)
+	}
+	if _, err := h.client().ScanSafetyQR(t.Context(), "alice", []byte("junk")); err == nil || !strings.Contains(err.Error(), "not a JPEG or PNG image") {
+		t.Fatalf("junk through the client: %v", err)
 	}
 }
 
@@ -192,4 +213,17 @@ func FuzzScanQR(f *testing.F) {
 			t.Fatalf("no code found, yet text %q", text)
 		}
 	})
+}
+
+// BenchmarkScanQR is the node's work for one frame the GUI sends: a
+// 640×480 JPEG with a safety-number code in it.
+func BenchmarkScanQR(b *testing.B) {
+	frame := cameraFrame(b, safetyQRDigits(identity.SafetyNumber("12D3KooWA", "12D3KooWB")))
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, found, err := localapi.ScanQR(frame); !found || err != nil {
+			b.Fatalf("found %v, %v", found, err)
+		}
+	}
 }
