@@ -207,8 +207,7 @@ type Node struct {
 	// (settings.json's); mbReg the registrations held (mailbox_revoke.go).
 	mbRevoked []string
 	mbReg     registrations
-
-	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
+	mbWG      sync.WaitGroup // the fetcher; it stops before the services it feeds
 	// groupMail is our group messages waiting for their deposits at
 	// offline members' mailboxes (group_mail.go).
 	groupMail chan parley.Message
