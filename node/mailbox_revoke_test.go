@@ -114,6 +114,9 @@ func TestMailboxRevokeContact(t *testing.T) {
 	// Kept over a restart, with the mailbox told again.
 	bob.Restart()
 	wantRefused(t, "depositing with Alice's revoked capability after Bob restarted", probe(t, bob, g))
+	parleytest.Eventually(t, "Bob fetching the probe the mailbox took", func() bool {
+		return m.Messenger().Status().Mailbox.Envelopes == 0
+	})
 
 	bob.Stop()
 	sent := sendTexts(t, alice, bob.PeerID(), "while revoked")
