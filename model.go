@@ -57,6 +57,9 @@ type Contact struct {
 	// KeysChanged: the key changed while the contact was verified; marking
 	// them verified again clears it.
 	KeysChanged bool
+	// MailboxRevoked: the user revoked the contact's capability to
+	// deposit at the user's mailboxes (not stored with the contact).
+	MailboxRevoked bool
 }
 
 // Status is how far an outgoing message got; incoming messages are
@@ -157,6 +160,9 @@ type Message struct {
 	FileID string
 	HLC    HLC
 	Status Status
+	// Reason: an outgoing message still queued, why, when the node knows
+	// ("recipient offline", "mailbox full"); kept until its status moves on.
+	Reason string
 }
 
 // Page selects part of a conversation in display order (HLC, then ID). The
@@ -345,6 +351,11 @@ type MailboxLoad struct {
 type Mailbox struct {
 	PeerID string
 	Addrs  []string // where to reach it (multiaddrs without /p2p/ID)
+	// The user's own mailboxes only: Generation is the deposit key's
+	// (a reset moves it on, revoking every earlier capability there);
+	// Revoked the contacts (peer IDs) whose capability there is revoked.
+	Generation uint32
+	Revoked    []string
 }
 
 // OfferState is the user's answer to a mailbox offer.

@@ -48,7 +48,8 @@ func (n *Node) MailboxCapability(mb peer.ID) (mailbox.Capability, mailbox.OwnerI
 	if err != nil {
 		return mailbox.Capability{}, owner, err
 	}
-	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, mailboxGeneration)
+	e, _ := n.mailboxEntry(mb)
+	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, e.Generation)
 	if err != nil {
 		return mailbox.Capability{}, owner, err
 	}

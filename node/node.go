@@ -203,7 +203,11 @@ type Node struct {
 	mbMu   sync.Mutex
 	mbList []storedMailbox
 	mbKick chan struct{}
-	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
+	// mbRevoked is the contacts whose capabilities the user revoked
+	// (settings.json's); mbReg the registrations held (mailbox_revoke.go).
+	mbRevoked []string
+	mbReg     registrations
+	mbWG      sync.WaitGroup // the fetcher; it stops before the services it feeds
 	// groupMail is our group messages waiting for their deposits at
 	// offline members' mailboxes (group_mail.go).
 	groupMail chan parley.Message
@@ -294,6 +298,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.mbList = settings.Mailboxes
+	n.mbRevoked = settings.MailboxRevoked
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
 	if err != nil {

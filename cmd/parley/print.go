@@ -113,8 +113,12 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 				text = "[offered to hold your mail: " + string(m.MailboxOffer.State) + "]"
 			}
 		}
+		status := m.Status.String()
+		if m.Reason != "" {
+			status += ": " + m.Reason
+		}
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
-			m.SentAt.Local().Format(timeLayout), who, text, m.Status); err != nil {
+			m.SentAt.Local().Format(timeLayout), who, text, status); err != nil {
 			return err
 		}
 	}

@@ -61,12 +61,16 @@ type ContactView struct {
 	// (which cleared Verified); compare again before trusting them.
 	Verified    bool `json:"verified"`
 	KeysChanged bool `json:"keys_changed"`
+	// MailboxRevoked: the user revoked the contact's capability to deposit
+	// at the user's mailboxes (POST /api/v1/contacts/{contact}/mailbox-revocation).
+	MailboxRevoked bool `json:"mailbox_revoked,omitempty"`
 }
 
 // NewContactView renders c.
 func NewContactView(c parley.Contact, online bool, safetyNumber string) ContactView {
 	v := ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
-		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber, Verified: c.Verified, KeysChanged: c.KeysChanged}
+		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber, Verified: c.Verified, KeysChanged: c.KeysChanged,
+		MailboxRevoked: c.MailboxRevoked}
 	for _, mb := range c.Mailboxes {
 		v.Mailboxes = append(v.Mailboxes, mb.PeerID)
 	}
@@ -96,6 +100,8 @@ type MessageView struct {
 	Status  parley.Status      `json:"status"` // by name: parley.Status is a TextMarshaler
 	// MailboxOffer: set on messages of kind "mailbox-offer".
 	MailboxOffer *MailboxOfferView `json:"mailbox_offer,omitempty"`
+	// Reason: an outgoing message still queued, why, when the node knows.
+	Reason string `json:"reason,omitempty"`
 }
 
 // MailboxOfferView is a contact's offer to hold the user's mail: the
@@ -130,6 +136,7 @@ func NewMessageView(m parley.Message, fromName, toName string) MessageView {
 		SentAt:       m.SentAt().UTC(),
 		HLC:          m.HLC,
 		Status:       m.Status,
+		Reason:       m.Reason,
 	}
 }
 

@@ -334,6 +334,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"PUT", apitype.PathSettings, apitype.PathSettings, `{"auto_accept_bytes":1024}`, 200},
 		{"GET", apitype.PathMailboxes, apitype.PathMailboxes, "", 200},
 		{"POST", apitype.PathMailboxes, apitype.PathMailboxes, `{"addr":"` + mailboxOK + `"}`, 201},
+		{"POST", apitype.PathMailboxReset, apitype.PathMailboxReset, `{}`, 200},
+		{"POST", apitype.PathMailboxReset, apitype.PathMailboxReset, `{"peer_id":"nope"}`, 404},
+		{"POST", apitype.PathMailboxRevocation, "/api/v1/contacts/alice/mailbox-revocation", "", 200},
+		{"DELETE", apitype.PathMailboxRevocation, "/api/v1/contacts/alice/mailbox-revocation", "", 200},
 		{"DELETE", apitype.PathMailbox, "/api/v1/mailboxes/" + aliceID, "", 204},
 		{"POST", apitype.PathMailboxOffer, "/api/v1/contacts/alice/mailbox-offer", "", 409}, // the service is off
 		{"PUT", apitype.PathSettings, apitype.PathSettings, `{"mailbox_service":true}`, 200},

@@ -161,6 +161,15 @@ type Mailboxes interface {
 	// RemoveMailbox takes a mailbox off the list (parley.ErrNotFound if it
 	// is not on it).
 	RemoveMailbox(ctx context.Context, peerID string) error
+	// ResetMailbox moves the mailbox (peerID, or all for "") to the next
+	// generation of its deposit key, revoking every capability issued
+	// there, and sends contacts new ones; parley.ErrNotFound for a peer
+	// not on the list, parley.ErrMailboxUnavailable when a mailbox could
+	// not be told yet (the new key is kept).
+	ResetMailbox(ctx context.Context, peerID string) ([]parley.Mailbox, error)
+	// RevokeMailboxCapability revokes (revoke) or restores a contact's
+	// capability to deposit at every mailbox of the user.
+	RevokeMailboxCapability(ctx context.Context, contact string, revoke bool) (parley.Contact, error)
 	// OfferMailbox offers this node to a contact as their mailbox, in a
 	// DM (parley.ErrMailboxServiceOff unless the service is on).
 	OfferMailbox(ctx context.Context, contact string) (parley.Message, error)
