@@ -63,6 +63,11 @@ func (n *Node) depositChunksAt(ctx context.Context, to peer.ID, mb storage.Grant
 		return err
 	}
 	chunks, err := n.files.OpenMailChunks(m.FileID, n.mailFileLimit)
+	if errors.Is(err, parley.ErrNotFound) {
+		// SendFile records the file just after its offer is queued: the
+		// courier was quicker. Not the offer alone: the next attempt.
+		return fmt.Errorf("the file of offer %s is not recorded yet", msg)
+	}
 	if err != nil || chunks == nil {
 		if err != nil {
 			// Not deposited with its chunks, the offer still goes: the

@@ -366,6 +366,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.mailFileLimit = mailFileLimit(cfg.MailboxFileLimit)
 	if n.dm, err = dm.New(dm.Config{
 		Host:     relayedStreams{n.host},
 		Identity: n.id,
@@ -469,7 +470,6 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.invites.Start()
 	n.mbConfig = mailbox.Config{Host: n.host, Store: n.store, Quota: cfg.MailboxQuota, TTL: cfg.MailboxTTL, Logger: cfg.Logger}
 	n.mbAtStart = cfg.MailboxService || cfg.MailboxServiceOff
-	n.mailFileLimit = mailFileLimit(cfg.MailboxFileLimit)
 	if cfg.MailboxService || !n.mbAtStart && settings.MailboxService != nil && *settings.MailboxService {
 		svc, err := n.startMailboxService()
 		if err != nil {
