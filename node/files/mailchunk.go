@@ -43,9 +43,10 @@ const (
 	DefaultMailFile = 25 << 20
 
 	mailLocatorSize = 16
-	// maxMailChunkItem bounds an encoded MailChunk: a full chunk sealed
-	// (tag included) and a locator, with their fields' tags and lengths.
-	maxMailChunkItem = MailChunkSize + 16 + mailLocatorSize + 16
+	// maxMailChunkItem is the size of a full chunk's item: the locator's
+	// field (tag, length, 16 bytes) and the sealed field (tag, a 3-byte
+	// length, the chunk and GCM's 16-byte tag): 65,574 bytes.
+	maxMailChunkItem = 2 + mailLocatorSize + 4 + MailChunkSize + 16
 )
 
 // ChunkSizeFor is the chunk size for a file of size bytes: MailChunkSize

@@ -71,7 +71,7 @@ func TestMailChunkItems(t *testing.T) {
 	if _, err := s.open(9, cs.Sealed, 16000); err == nil {
 		t.Fatal("a chunk opened with a length its padding does not have")
 	}
-	if len(item) > maxMailChunkItem || len(item) > identity.MaxEnvelopeSize {
+	if len(item) != maxMailChunkItem || len(item) > identity.MaxEnvelopeSize {
 		t.Fatalf("an item of %d bytes", len(item))
 	}
 
