@@ -32,6 +32,9 @@ const (
 	// mailChunkBatchTimeout bounds one batch: a one-time host's dial and
 	// mailChunkBatch round trips of 64 KiB.
 	mailChunkBatchTimeout = time.Minute
+	// fileRecordWait bounds the wait for SendFile to record the file of an
+	// offer it sent (a store write).
+	fileRecordWait = 2 * time.Second
 )
 
 // mailFileLimit resolves Config.MailboxFileLimit.
@@ -63,9 +66,17 @@ func (n *Node) depositChunksAt(ctx context.Context, to peer.ID, mb storage.Grant
 		return err
 	}
 	chunks, err := n.files.OpenMailChunks(m.FileID, n.mailFileLimit)
+	// SendFile records the file just after its offer is sent: the courier
+	// or the group's deposit may be quicker. Not the offer alone.
+	for wait := time.Now().Add(fileRecordWait); errors.Is(err, parley.ErrNotFound) && time.Now().Before(wait); {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		chunks, err = n.files.OpenMailChunks(m.FileID, n.mailFileLimit)
+	}
 	if errors.Is(err, parley.ErrNotFound) {
-		// SendFile records the file just after its offer is queued: the
-		// courier was quicker. Not the offer alone: the next attempt.
 		return fmt.Errorf("the file of offer %s is not recorded yet", msg)
 	}
 	if err != nil || chunks == nil {
@@ -148,16 +159,22 @@ func depositErr(err error) error {
 // mailChunks follows the file chunk items of one fetch round.
 type mailChunks struct {
 	// left: items no file here took (their offer comes later in the
-	// round, say); offers: file offers stored this pass.
+	// round, say); offers: file offers stored this pass (and group
+	// messages, which may be).
 	left, offers int
 	secondPass   bool // a second pass was made
 }
 
+// offered counts a DM stored this pass of kind k.
 func (c *mailChunks) offered(k parley.Kind) {
 	if k == parley.KindFile {
 		c.offers++
 	}
 }
+
+// groupStored counts a group message stored this pass: it may be a file
+// offer (the group's ingest does not say).
+func (c *mailChunks) groupStored() { c.offers++ }
 
 // take hands a page's chunk items to the files service and returns the
 // IDs the mailbox may delete.

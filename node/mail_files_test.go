@@ -200,3 +200,34 @@ func TestMailboxFullMidFile(t *testing.T) {
 	}
 	parleytest.Eventually(t, "the chunks left at the mailbox taken", func() bool { return mailboxHolds(m) == 0 })
 }
+
+// TestMailboxGroupFile: a photo Alice offers a group goes to the mailbox
+// of Bob, a member and her contact who is offline, with its chunks; Bob,
+// starting once Alice has stopped, has it whole.
+func TestMailboxGroupFile(t *testing.T) {
+	m := mailboxNode(t, "M")
+	alice := parleytest.StartNode(t, "Alice", fetchHourly)
+	bob := parleytest.StartNode(t, "Bob", fetchHourly)
+	parleytest.Befriend(t, alice, bob)
+	addMailbox(t, bob, m)
+	awaitGrant(t, alice, bob, m)
+	g := parleytest.CreateGroup(t, "photos", alice, bob)
+	awaitSettled(t, alice, bob)
+	bob.Stop()
+
+	f, sum := sendFile(t, alice, g.String(), 1<<20)
+	parleytest.Eventually(t, "the group offer stored", func() bool {
+		return groupStatus(t, alice, g, f.Message) == parley.StatusStored
+	})
+	if n := mailboxHolds(m); n != 17 {
+		t.Fatalf("the mailbox holds %d items, want 16 chunks and the offer", n)
+	}
+	alice.Stop()
+
+	bob.Start()
+	got := bob.WaitComplete(f.ID)
+	if parleytest.FileHash(t, got.Path) != sum {
+		t.Fatal("the photo from the mailbox differs from the one sent")
+	}
+	parleytest.Eventually(t, "the mailbox emptied", func() bool { return mailboxHolds(m) == 0 })
+}

@@ -325,6 +325,7 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 				case ok:
 					done = append(done, mail.ID)
 					got++
+					chunks.groupStored()
 				}
 				continue
 			}

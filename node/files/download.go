@@ -280,8 +280,12 @@ func (s *Service) scanPart(ctx context.Context, part *partFile, rec storage.File
 }
 
 // sharedWindow is how many chunks a member asks one holder for at a time
-// when several hold the file.
-const sharedWindow = 8
+// when several hold the file: 8, or as many as make 8 MiB of smaller
+// chunks (a small file's 64 KiB ones, §9.11), so a window moves as much
+// data whatever the chunk size.
+func sharedWindow(chunkSize uint32) int {
+	return max(8, (8<<20)/int(chunkSize))
+}
 
 // fetched is one chunk read off the wire, waiting for verification.
 type fetched struct {
@@ -310,7 +314,7 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 		// before the sender again, so members soon hold different chunks
 		// and serve each other instead of all loading the sender.
 		rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
-		missing = missing[:min(len(missing), sharedWindow)]
+		missing = missing[:min(len(missing), sharedWindow(rec.ChunkSize))]
 	}
 	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	err := s.cfg.Connect(dctx, src)
