@@ -97,7 +97,13 @@ func (n *Node) depositChunksAt(ctx context.Context, to peer.ID, mb storage.Grant
 		opts = append(opts, libp2p.PrivateNetwork(n.psk))
 	}
 	total := chunks.Len()
-	for start := 0; start < total; start += mailChunkBatch {
+	// A mailbox that filled up halfway is not sent again, on each retry,
+	// the chunks it took: they wait there for their offer.
+	held := mbFileKey{file: m.FileID, owner: to, mailbox: mb.PeerID}
+	n.mailFilesMu.Lock()
+	start := n.mailFilesHeld[held]
+	n.mailFilesMu.Unlock()
+	for ; start < total; start += mailChunkBatch {
 		k := min(mailChunkBatch, total-start)
 		bctx, cancel := context.WithTimeout(ctx, mailChunkBatchTimeout)
 		err := mailbox.DepositManyOnce(bctx, info, owner, cp, k, func(i int) ([]byte, error) { return chunks.Item(start + i) }, opts...)
@@ -105,9 +111,22 @@ func (n *Node) depositChunksAt(ctx context.Context, to peer.ID, mb storage.Grant
 		if err != nil {
 			return depositErr(err)
 		}
+		n.mailFilesMu.Lock()
+		n.mailFilesHeld[held] = start + k
+		n.mailFilesMu.Unlock()
 	}
+	n.mailFilesMu.Lock()
+	delete(n.mailFilesHeld, held) // the offer follows, and is deposited once
+	n.mailFilesMu.Unlock()
 	n.log.Debug("deposited a file's chunks at a contact's mailbox", "peer", to, "file", m.FileID, "chunks", total)
 	return nil
+}
+
+// mbFileKey names a file's deposit at one mailbox for one owner.
+type mbFileKey struct {
+	file    string
+	owner   peer.ID
+	mailbox string
 }
 
 // grantedTarget is where and how to deposit for a contact at one of the

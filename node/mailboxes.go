@@ -345,11 +345,11 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 			}
 		}
 		// After the page's envelopes: its offers are stored.
-		if take, err := chunks.take(n, items); err != nil {
+		take, err := chunks.take(n, items)
+		if err != nil {
 			failed = err
-		} else {
-			done = append(done, take...)
 		}
+		done = append(done, take...)
 		// Receipts before the ack: once they are queued, a crash cannot
 		// leave a sender waiting for one; mail fetched again after a
 		// crash is receipted again, which changes nothing.

@@ -213,6 +213,11 @@ type Node struct {
 	// mailFileLimit: our DM files up to this size go to mailboxes with
 	// their chunks (Config.MailboxFileLimit, resolved).
 	mailFileLimit int64
+	// mailFilesHeld: how many chunks of a file a mailbox took before it
+	// refused more (mail_files.go), so a retry goes on from there. Guarded
+	// by mailFilesMu.
+	mailFilesMu   sync.Mutex
+	mailFilesHeld map[mbFileKey]int
 	// groupMail is our group messages waiting for their deposits at
 	// offline members' mailboxes (group_mail.go).
 	groupMail chan parley.Message
@@ -367,6 +372,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.mailFileLimit = mailFileLimit(cfg.MailboxFileLimit)
+	n.mailFilesHeld = make(map[mbFileKey]int)
 	if n.dm, err = dm.New(dm.Config{
 		Host:     relayedStreams{n.host},
 		Identity: n.id,
