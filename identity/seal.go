@@ -208,6 +208,10 @@ func paddedSize(n int) int {
 	return b
 }
 
+// PaddedSize is paddedSize for others that pad to the same buckets (file
+// chunks deposited at mailboxes).
+func PaddedSize(n int) int { return paddedSize(n) }
+
 // paddingFor is how many padding bytes bring an encoded Sealed of n bytes
 // (without padding) to its bucket: the field costs a tag byte and a varint
 // length besides its bytes, and an empty one is not encoded at all, so

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/node/dm"
+	"github.com/parley-im/parley/node/files"
 	"github.com/parley-im/parley/node/mailbox"
 	mailboxpb "github.com/parley-im/parley/node/mailbox/pb"
 )
@@ -300,6 +301,7 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 		cursor []byte
 		failed error
 		got    int
+		chunks mailChunks
 	)
 	for {
 		page, err := c.Fetch(ctx, cursor, 0)
@@ -308,7 +310,12 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 		}
 		var done []parley.EnvelopeID
 		receipts := make(map[peer.ID][]parley.EnvelopeID)
+		var items []files.MailItem
 		for _, mail := range page.Mail {
+			if c, ok := files.ParseMailChunk(mail.Envelope); ok {
+				items = append(items, files.MailItem{ID: mail.ID, Chunk: c})
+				continue
+			}
 			if isGroup, ok, err := n.receiveGroupMail(mail.Envelope); isGroup {
 				switch {
 				case err != nil:
@@ -316,6 +323,7 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 				case ok:
 					done = append(done, mail.ID)
 					got++
+					chunks.groupStored()
 				}
 				continue
 			}
@@ -326,6 +334,7 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 				if dm.Receipted(r.Kind) {
 					receipts[r.From] = append(receipts[r.From], r.ID)
 				}
+				chunks.offered(r.Kind)
 			case errors.Is(err, dm.ErrRefused):
 				n.log.Info("dropping mail that will never open", "mailbox", mb.PeerID, "err", err)
 				done = append(done, mail.ID)
@@ -333,6 +342,12 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 				failed = err
 			}
 		}
+		// After the page's envelopes: its offers are stored.
+		take, err := chunks.take(n, items)
+		if err != nil {
+			failed = err
+		}
+		done = append(done, take...)
 		// Receipts before the ack: once they are queued, a crash cannot
 		// leave a sender waiting for one; mail fetched again after a
 		// crash is receipted again, which changes nothing.
@@ -345,7 +360,10 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 			}
 		}
 		if !page.More {
-			break
+			if !chunks.again() {
+				break
+			}
+			page.Next = nil
 		}
 		cursor = page.Next
 	}

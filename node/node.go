@@ -74,6 +74,12 @@ type Config struct {
 	// each of the user's mailboxes, beyond on start and on connecting to
 	// one. Default DefaultMailboxFetchInterval (a minute).
 	MailboxFetchInterval time.Duration
+	// MailboxFileLimit: a file offered in a DM of at most this many bytes
+	// is deposited with its chunks at the recipient's mailboxes, so it
+	// arrives while we are offline (PROTOCOL.md §9.11); a larger one waits
+	// for us. 0: files.DefaultMailFile (25 MiB); negative: none; at most
+	// files.MaxMailFile (128 MiB).
+	MailboxFileLimit int64
 	// MetricsAddr, when set, serves Prometheus metrics at
 	// http://MetricsAddr/metrics (host:port, used as given; see
 	// DefaultMetricsAddr): go-libp2p's (resource manager, swarm and
@@ -208,6 +214,14 @@ type Node struct {
 	mbRevoked []string
 	mbReg     registrations
 	mbWG      sync.WaitGroup // the fetcher; it stops before the services it feeds
+	// mailFileLimit: our DM files up to this size go to mailboxes with
+	// their chunks (Config.MailboxFileLimit, resolved).
+	mailFileLimit int64
+	// mailFilesHeld: how many chunks of a file a mailbox took before it
+	// refused more (mail_files.go), so a retry goes on from there. Guarded
+	// by mailFilesMu.
+	mailFilesMu   sync.Mutex
+	mailFilesHeld map[mbFileKey]int
 	// groupMail is our group messages waiting for their deposits at
 	// offline members' mailboxes (group_mail.go).
 	groupMail chan parley.Message
@@ -362,6 +376,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.mailFileLimit = mailFileLimit(cfg.MailboxFileLimit)
+	n.mailFilesHeld = make(map[mbFileKey]int)
 	if n.dm, err = dm.New(dm.Config{
 		Host:     relayedStreams{n.host},
 		Identity: n.id,
@@ -375,8 +391,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
-		OnMailboxGrant: func(from peer.ID, first bool) { n.onGrant(from, first) },
-		Deposit:        n.depositAt,
+		OnMailboxGrant:  func(from peer.ID, first bool) { n.onGrant(from, first) },
+		Deposit:         n.depositAt,
+		DepositAttached: n.depositChunksAt,
 		OnFileCancel: func(conv parley.ConversationID, from peer.ID, id string) error {
 			return n.files.OnCancel(conv, from, id)
 		},

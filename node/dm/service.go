@@ -76,6 +76,11 @@ type Config struct {
 	// returning once the mailbox holds it. A refusal for now wraps
 	// ErrMailboxBusy, one for good ErrGrantRefused. Nil: never deposit.
 	Deposit func(ctx context.Context, to peer.ID, mailbox storage.GrantedMailbox, envelope []byte) error
+	// DepositAttached leaves at the same mailbox, before an envelope of
+	// ours, what must be there with it: a small file's chunks with its
+	// offer (PROTOCOL.md §9.11). It returns nil at once when the envelope
+	// has nothing attached; errors as Deposit's. Optional.
+	DepositAttached func(ctx context.Context, to peer.ID, mailbox storage.GrantedMailbox, msg parley.EnvelopeID) error
 	// OnFileCancel takes a peer's cancel of a file of our conversation with
 	// it (the files service), applied even when stored before, as group
 	// keys are. An error is a local failure.
