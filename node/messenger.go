@@ -503,7 +503,7 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 			return nil, err
 		}
 	}
-	return msgs, nil
+	return m.n.decorate(msgs)
 }
 
 // markRead marks the incoming messages among shown as read, in place: only

@@ -37,6 +37,9 @@ const (
 	prefixGrant        = "mg/" // mg/<peer> → a contact's latest mailbox grant (JSON)
 	prefixDeposited    = "od/" // od/<peer>\x00<id> → empty: this outbox entry is held by a mailbox of peer
 
+	// Edits, deletes and reactions (convo.go): prefixAnnotation "cv/t/",
+	// prefixTombstone "cv/x/".
+
 	// Mail this node holds as a mailbox for others (mailbox.go).
 	prefixMailboxAccount = "xa/" // xa/<owner> → mailbox account
 	prefixMail           = "xm/" // xm/<owner><seq> → stored-at(8) envelope
