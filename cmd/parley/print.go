@@ -113,6 +113,7 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 				text = "[offered to hold your mail: " + string(m.MailboxOffer.State) + "]"
 			}
 		}
+		text = annotated(m, text)
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
 			m.SentAt.Local().Format(timeLayout), who, text, m.Status); err != nil {
 			return err
