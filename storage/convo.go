@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -360,4 +361,31 @@ func (db *DB) dropKeys(keys [][]byte) error {
 		return fmt.Errorf("storage: dropping deleted keys: %w", err)
 	}
 	return nil
+}
+
+// Holds reports whether any key or value of the store, in any version it
+// still keeps, contains needle: how a test (or an audit) checks that a
+// deleted text is gone from the store, not only from what reads return.
+// It reads everything; it is not for the message path.
+func (db *DB) Holds(needle []byte) (bool, error) {
+	found := false
+	err := db.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{AllVersions: true, PrefetchValues: false})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && !found; it.Next() {
+			item := it.Item()
+			if bytes.Contains(item.Key(), needle) {
+				found = true
+				break
+			}
+			if err := item.Value(func(v []byte) error {
+				found = bytes.Contains(v, needle)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return found, err
 }

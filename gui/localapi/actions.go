@@ -36,10 +36,5 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 	if req.Action == parley.ActionReply {
 		status = http.StatusCreated
 	}
-	n := s.newNamer(r.Context())
-	v := n.messageView(m)
-	if v.Quote != nil && v.Quote.From != "" {
-		v.Quote.FromName = n.name(v.Quote.From)
-	}
-	writeJSON(w, status, v)
+	writeJSON(w, status, s.newNamer(r.Context()).messageView(m))
 }

@@ -455,6 +455,9 @@ func (n *namer) messageView(m parley.Message) apitype.MessageView {
 		m.To = n.self.PeerID // a DM received was addressed to us
 	}
 	v := apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
+	if v.Quote != nil && v.Quote.From != "" {
+		v.Quote.FromName = n.name(v.Quote.From)
+	}
 	if m.Kind == parley.KindMailboxOffer {
 		o, err := n.mailboxes.MailboxOffer(n.ctx, m)
 		if err != nil {
