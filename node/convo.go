@@ -130,9 +130,15 @@ func (n *Node) publishUpdate(id parley.EnvelopeID) {
 // delete or restart of the conversation feature tries again.
 func (n *Node) settle(m parley.Message) (purged bool) {
 	purge := func(id parley.EnvelopeID) bool {
+		held, _ := n.store.Message(id)
 		ok, err := n.store.PurgeForEveryone(id)
 		if err != nil {
 			n.log.Warn("deleting a message for everyone", "id", id, "err", err)
+		}
+		if ok && held.Kind == parley.KindFile && held.FileID != "" {
+			if err := n.files.Forget(held.FileID); err != nil {
+				n.log.Warn("deleting a file for everyone", "file", held.FileID, "err", err)
+			}
 		}
 		return ok
 	}
@@ -333,6 +339,11 @@ func (m *Messenger) Act(ctx context.Context, a parley.Action) (parley.Message, e
 		if !a.ForEveryone {
 			if _, err := n.store.PurgeForMe(t.ID); err != nil {
 				return parley.Message{}, err
+			}
+			if t.Kind == parley.KindFile && t.FileID != "" {
+				if err := n.files.Forget(t.FileID); err != nil {
+					return parley.Message{}, err
+				}
 			}
 			return parley.Message{ID: t.ID, Conversation: t.Conversation, From: t.From, To: t.To, Outgoing: t.Outgoing,
 				Kind: t.Kind, HLC: t.HLC, Status: t.Status, Deleted: true}, nil

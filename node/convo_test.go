@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -251,5 +252,43 @@ func TestDMConvo(t *testing.T) {
 	}
 	if _, err := bob.Messenger().Act(ctx, parley.Action{Kind: parley.ActionReact, Conversation: "alice", Message: reply.ID.String(), Emoji: strings.Repeat("👍", 20)}); !errors.Is(err, parley.ErrMalformed) {
 		t.Errorf("a reaction of 20 emoji: %v, want ErrMalformed", err)
+	}
+}
+
+// TestDeleteFileForEveryone: a file deleted for everyone by its sender
+// leaves the recipient with no record of it (name, key) and no copy in
+// the downloads folder; the sender's original stays.
+func TestDeleteFileForEveryone(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	parleytest.Befriend(t, alice, bob)
+	name := "canary-file-" + strings.ReplaceAll(t.Name(), "/", "-") + ".txt"
+	path, _ := parleytest.RandomFile(t, t.TempDir(), name, 64<<10)
+	sent, err := alice.Messenger().SendFile(ctx, "bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := bob.WaitComplete(sent.ID)
+	var msgID parley.EnvelopeID
+	for _, m := range alice.Messages("bob") {
+		if m.FileID == sent.ID {
+			msgID = m.ID
+		}
+	}
+	act(t, alice, parley.Action{Kind: parley.ActionDelete, ForEveryone: true, Conversation: "bob", Message: msgID.String()})
+	parleytest.Eventually(t, "bob's copy gone", func() bool {
+		_, err := bob.Messenger().File(ctx, sent.ID)
+		return errors.Is(err, parley.ErrNotFound)
+	})
+	if _, err := os.Stat(got.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bob's download is still there: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("alice's original: %v", err)
+	}
+	for _, n := range []*parleytest.Node{alice, bob} {
+		if held, err := n.StoreHolds(name); err != nil || held {
+			t.Errorf("%s's store holds the file's name (err %v)", n.Name, err)
+		}
 	}
 }

@@ -389,3 +389,23 @@ func (db *DB) Holds(needle []byte) (bool, error) {
 	})
 	return found, err
 }
+
+// PurgeFile removes a file record (its name, size, key and hashes) from
+// the store, every version of it: its message was deleted for everyone.
+// An unknown file is no error.
+func (db *DB) PurgeFile(id string) error {
+	k, err := fileKey(id)
+	if err != nil {
+		return err
+	}
+	// Dropped while live (DropPrefix skips deleted keys), then deleted in
+	// case a write raced it.
+	if err := db.drop([][]byte{k}); err != nil {
+		return err
+	}
+	err = db.submit(1, func(w *wtxn, _ int) error { return w.txn.Delete(k) })
+	if err != nil {
+		return fmt.Errorf("storage: purge file %s: %w", id, err)
+	}
+	return nil
+}
