@@ -47,4 +47,6 @@ func (n *Node) AnnotateGroupUnchecked(g parley.ConversationID, msg parley.Messag
 }
 
 // StoredMessage is the record n holds for id.
-func (n *Node) StoredMessage(id parley.EnvelopeID) (parley.Message, error) { return n.store.Message(id) }
+func (n *Node) StoredMessage(id parley.EnvelopeID) (parley.Message, error) {
+	return n.store.Message(id)
+}

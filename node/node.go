@@ -397,7 +397,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Clock:    clock,
 		SelfName: func() string { return n.msgr.card().Name },
 		SendKeys: n.dm.SendGroupKeys,
-		Judge: n.judge,
+		Judge:    n.judge,
 		Notify: func(e parley.Event) {
 			n.onStored(e)
 			n.gsync.noteEvent(e)

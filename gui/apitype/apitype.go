@@ -27,8 +27,6 @@ const (
 	PathSafetyQR      = "/api/v1/contacts/{contact}/safety.svg" // GET: the safety number as a QR code (SVG)
 	PathConversations = "/api/v1/conversations"
 	PathMessages      = "/api/v1/messages"
-	// PathActions replies to, edits, deletes or reacts to a message.
-	PathActions = "/api/v1/actions"
 	PathPeers         = "/api/v1/peers"
 	PathStatus        = "/api/v1/status"
 	PathEvents        = "/api/v1/events"
@@ -136,25 +134,6 @@ type SendRequest struct {
 	// message stored the first time, even across a node restart; a
 	// client ID used for another message is refused (400, "malformed").
 	ClientID string `json:"client_id,omitempty"`
-}
-
-// ActionRequest is the body of POST /api/v1/actions: do something to a
-// message of a conversation.
-type ActionRequest struct {
-	// Action: reply, edit, delete or react.
-	Action parley.ActionKind `json:"action"`
-	// Conversation: a contact (name or peer ID) or a group (name or ID).
-	Conversation string `json:"conversation"`
-	// Message: the message's ID, or a unique prefix of it (4+ hex).
-	Message string `json:"message"`
-	// Text: a reply's or an edit's.
-	Text string `json:"text,omitempty"`
-	// ForEveryone: delete for every member (author, or a group admin),
-	// not only here.
-	ForEveryone bool `json:"for_everyone,omitempty"`
-	// Emoji and Remove: a reaction, and whether it is withdrawn.
-	Emoji  string `json:"emoji,omitempty"`
-	Remove bool   `json:"remove,omitempty"`
 }
 
 // CreateGroupRequest is the body of POST /api/v1/groups.

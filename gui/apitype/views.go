@@ -97,7 +97,7 @@ type MessageView struct {
 	// MailboxOffer: set on messages of kind "mailbox-offer".
 	MailboxOffer *MailboxOfferView `json:"mailbox_offer,omitempty"`
 	// Edited: Text is the latest of Edits (the original first).
-	Edited bool          `json:"edited"`
+	Edited bool       `json:"edited"`
 	Edits  []EditView `json:"edits,omitempty"`
 	// Deleted for everyone: Text and FileID are empty.
 	Deleted bool `json:"deleted"`
