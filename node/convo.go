@@ -99,6 +99,11 @@ func (n *Node) onStored(e parley.Event) {
 			n.publishUpdate(m.ID)
 			return
 		}
+		// Shown as it will be listed: a reply with its quote, a message
+		// with what arrived for it before it did.
+		if d, err := n.decorate([]parley.Message{m}); err == nil {
+			e.Message = &d[0]
+		}
 		n.hub.publish(e)
 		return
 	}
@@ -183,7 +188,7 @@ func (n *Node) decorate(msgs []parley.Message) ([]parley.Message, error) {
 	}
 	for i := range msgs {
 		n.fold(&msgs[i], anns[msgs[i].ID])
-		if r := msgs[i].ReplyTo; r != nil {
+		if r := msgs[i].ReplyTo; r != nil && !msgs[i].Deleted { // a deleted reply quotes nothing
 			q, err := n.quote(*r, msgs[i].Conversation)
 			if err != nil {
 				return nil, err
