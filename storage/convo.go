@@ -409,3 +409,52 @@ func (db *DB) PurgeFile(id string) error {
 	}
 	return nil
 }
+
+// finishPurges drops from the disk what a purge interrupted by a crash
+// left live: the record or envelope of a message its tombstone says is
+// deleted (DB.drop runs after the purge's transaction). It runs in Open,
+// before the writer starts, so nothing writes concurrently; it costs one
+// scan of the tombstones.
+func (db *DB) finishPurges() error {
+	if db.readOnly.Load() {
+		return nil
+	}
+	var live [][]byte
+	err := db.bdb.View(func(txn *badger.Txn) error {
+		var ids []parley.EnvelopeID
+		var keepEnvelope []bool
+		err := scan(txn, prefixTombstone, func(k, v []byte) error {
+			id, err := parley.EnvelopeIDFromBytes(k[len(prefixTombstone):])
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			// Deleted for me in a group: the sealed envelope stays for sync.
+			keepEnvelope = append(keepEnvelope, len(v) > 1 && v[0] == tombstoneForMe)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			keys := [][]byte{recordKey(id)}
+			if !keepEnvelope[i] {
+				keys = append(keys, envelopeKey(id))
+			}
+			for _, k := range keys {
+				ok, err := exists(txn, k)
+				if err != nil {
+					return err
+				}
+				if ok {
+					live = append(live, k)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	return db.dropKeys(live)
+}

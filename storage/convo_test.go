@@ -136,3 +136,67 @@ func TestPurgeForMe(t *testing.T) {
 		t.Errorf("annotations: %+v, %v", ann, err)
 	}
 }
+
+// filesHold reports which files under dir contain needle.
+func filesHold(t *testing.T, dir, needle string) []string {
+	t.Helper()
+	var hits []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(needle)) {
+			hits = append(hits, filepath.Base(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits
+}
+
+// TestInterruptedPurgeFinishesAtOpen: a delete for everyone whose drop
+// never ran (a crash right after its transaction) is finished when the
+// store opens again: the text leaves the files.
+func TestInterruptedPurgeFinishesAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *DB {
+		db, err := OpenPlaintext(Options{Dir: dir, Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	const canary = "canary-interrupted-3c9e"
+	msg := text(bob, false, 10<<16, canary)
+	put(t, db, msg)
+	// The purge's transaction, without the drop that follows it.
+	if err := db.submit(1, func(w *wtxn, _ int) error {
+		_, _, err := purge(w.txn, msg.Message.ID, true)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if hits := filesHold(t, dir, canary); len(hits) == 0 {
+		t.Fatal("the test is void: the text is not in the files before the store opens again")
+	}
+	db = open()
+	if m, err := db.Message(msg.Message.ID); err != nil || !m.Deleted || m.Text != "" {
+		t.Fatalf("after reopening: %+v, %v", m, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if hits := filesHold(t, dir, canary); len(hits) > 0 {
+		t.Errorf("%v still hold the deleted text", hits)
+	}
+}

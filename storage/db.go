@@ -150,6 +150,9 @@ func Open(opts Options) (*DB, error) {
 	if err := db.load(); err != nil {
 		return nil, errors.Join(err, closeBadger(db.bdb))
 	}
+	if err := db.finishPurges(); err != nil {
+		return nil, errors.Join(err, closeBadger(db.bdb))
+	}
 	go db.writeLoop()
 	go db.watchSpace(opts.OnSpace, db.Space().Full)
 	return db, nil
