@@ -423,7 +423,23 @@ func decodeBody(b []byte) (*pb.Body, error) {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
+		if err := checkBody(body); err != nil {
+			return nil, err
+		}
 	}
 	return body, nil
+}
+
+// checkBody checks the bodies of conversation features (edits, deletes,
+// reactions); any other kind is unknown.
+func checkBody(body *pb.Body) error {
+	switch k := body.Kind.(type) {
+	case *pb.Body_Edit:
+		return checkEdit(k.Edit)
+	case *pb.Body_Delete:
+		return checkTarget("delete", k.Delete.GetTarget())
+	case *pb.Body_Reaction:
+		return checkReaction(k.Reaction)
+	}
+	return fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 }

@@ -509,7 +509,7 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 			return nil, err
 		}
 	}
-	return msgs, nil
+	return m.n.decorate(msgs)
 }
 
 // queuedReasons says, of each outgoing message still queued, why.

@@ -385,7 +385,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Clock:    clock,
 		Card:     n.msgr.signedCard,
 		Connect:  n.connect,
-		Notify:   n.hub.publish,
+		Notify:   n.onStored,
+		Judge:    n.judge,
 		// Set before Start, so n.groups is there by the first envelope.
 		OnGroupKeys: func(from peer.ID, keys *ppb.GroupKeys) error { return n.groups.OnGroupKeys(from, keys) },
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
@@ -418,8 +419,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Clock:    clock,
 		SelfName: func() string { return n.msgr.card().Name },
 		SendKeys: n.dm.SendGroupKeys,
+		Judge:    n.judge,
 		Notify: func(e parley.Event) {
-			n.hub.publish(e)
+			n.onStored(e)
 			n.gsync.noteEvent(e)
 			if e.Type == parley.EventMessage {
 				n.queueGroupMail(*e.Message)

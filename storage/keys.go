@@ -38,6 +38,9 @@ const (
 	prefixDeposited    = "od/" // od/<peer>\x00<id> → empty: this outbox entry is held by a mailbox of peer
 	prefixQueuedWhy    = "oy/" // oy/<id> → text: why this outbox entry, in no mailbox, is still queued (outbox_reason.go)
 
+	// Edits, deletes and reactions (convo.go): prefixAnnotation "cv/t/",
+	// prefixTombstone "cv/x/".
+
 	// Mail this node holds as a mailbox for others (mailbox.go).
 	prefixMailboxAccount = "xa/" // xa/<owner> → mailbox account
 	prefixMail           = "xm/" // xm/<owner><seq> → stored-at(8) envelope

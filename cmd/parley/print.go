@@ -117,6 +117,7 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 		if m.Reason != "" {
 			status += ": " + m.Reason
 		}
+		text = annotated(m, text)
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
 			m.SentAt.Local().Format(timeLayout), who, text, status); err != nil {
 			return err

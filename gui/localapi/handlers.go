@@ -42,6 +42,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, apitype.PathConversations, s.handleConversations},
 		{http.MethodGet, apitype.PathMessages, s.handleMessages},
 		{http.MethodPost, apitype.PathMessages, s.handleSend},
+		{http.MethodPost, apitype.PathActions, s.handleAction},
 		{http.MethodGet, apitype.PathPeers, s.handlePeers},
 		{http.MethodGet, apitype.PathStatus, s.handleStatus},
 		{http.MethodGet, apitype.PathGroups, s.handleGroups},
@@ -458,6 +459,9 @@ func (n *namer) messageView(m parley.Message) apitype.MessageView {
 		m.To = n.self.PeerID // a DM received was addressed to us
 	}
 	v := apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
+	if v.Quote != nil && v.Quote.From != "" {
+		v.Quote.FromName = n.name(v.Quote.From)
+	}
 	if m.Kind == parley.KindMailboxOffer {
 		o, err := n.mailboxes.MailboxOffer(n.ctx, m)
 		if err != nil {

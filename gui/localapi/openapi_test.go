@@ -267,7 +267,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	h := start(t)
 	dir := t.TempDir()
 	path := writeFile(t, dir, "a.txt", []byte("hello"))
-	h.node.receive(aliceID, "hi")
+	hi := h.node.receive(aliceID, "hi").ID.String()[:8]
 	teamID := h.node.addGroup("team", parley.GroupJoined, parley.RoleAdmin, aliceID)
 	team := teamID.String()
 	hikers := h.node.addGroup("hikers", parley.GroupInvited, "", aliceID).String()
@@ -306,6 +306,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", apitype.PathMessages, apitype.PathMessages + "?with=nobody", "", 404},
 		{"POST", apitype.PathMessages, apitype.PathMessages, `{"to":"alice","text":"hello","client_id":"00112233445566778899aabbccddeeff"}`, 201},
 		{"POST", apitype.PathMessages, apitype.PathMessages, `{"to":"alice","text":`, 400},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"reply","conversation":"alice","message":"` + hi + `","text":"yes"}`, 201},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"react","conversation":"alice","message":"` + hi + `","emoji":"👍"}`, 200},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"edit","conversation":"alice","message":"` + hi + `","text":"mine now"}`, 403},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"shout","conversation":"alice","message":"` + hi + `"}`, 400},
 		{"GET", apitype.PathPeers, apitype.PathPeers, "", 200},
 		{"GET", apitype.PathStatus, apitype.PathStatus, "", 200},
 		{"GET", apitype.PathGroups, apitype.PathGroups, "", 200},

@@ -55,6 +55,12 @@ type Messages interface {
 	// parley.ErrNotFound). markRead marks the incoming messages of the
 	// page read and queues read receipts, as when the user views them.
 	Messages(ctx context.Context, contact string, p parley.Page, markRead bool) ([]parley.Message, error)
+	// Act replies to, edits, deletes or reacts to a message of a
+	// conversation (a contact or a group): the reply, or the message as
+	// now seen. parley.ErrNotAuthor for an edit or delete the user may not
+	// make, parley.ErrNotFound for an unknown message, parley.ErrAmbiguous
+	// for a prefix that names several.
+	Act(ctx context.Context, a parley.Action) (parley.Message, error)
 	// Conversations lists DMs and groups, with unread counts.
 	Conversations(ctx context.Context) ([]parley.Conversation, error)
 }

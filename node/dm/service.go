@@ -85,6 +85,9 @@ type Config struct {
 	// it (the files service), applied even when stored before, as group
 	// keys are. An error is a local failure.
 	OnFileCancel func(conv parley.ConversationID, from peer.ID, fileID string) error
+	// Judge refuses a received edit, delete or reaction its sender may
+	// not make (an edit of another's message). Optional: all are taken.
+	Judge func(parley.Message) error
 	// OnCardUpdate takes a peer's new contact card, already checked to be
 	// signed by and for that peer, with its envelope's HLC, once the
 	// envelope is stored. An error is a local failure.
@@ -148,6 +151,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnMailboxGrant == nil {
 		cfg.OnMailboxGrant = func(peer.ID, bool) {}
+	}
+	if cfg.Judge == nil {
+		cfg.Judge = func(parley.Message) error { return nil }
 	}
 	if cfg.OnFileCancel == nil {
 		cfg.OnFileCancel = func(parley.ConversationID, peer.ID, string) error { return nil }
