@@ -141,6 +141,10 @@ const (
 	// Text its addresses (multiaddrs), one a line. Displayed as a card the
 	// user accepts or dismisses (MailboxOffer); never receipted.
 	KindMailboxOffer Kind = "mailbox-offer"
+	// KindGroupMailboxGrant is a member's grant to the group's members to
+	// deposit at its mailboxes (PROTOCOL.md §9.10); applied, never
+	// displayed.
+	KindGroupMailboxGrant Kind = "group-mailbox-grant"
 )
 
 // Message is one decrypted, verified envelope as the user sees it.

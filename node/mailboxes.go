@@ -194,6 +194,7 @@ func (n *Node) setMailboxes(list []storedMailbox) {
 	n.mbList = slices.Clone(list)
 	n.mbMu.Unlock()
 	n.kickMailboxes()
+	n.kickGroupGrants()
 }
 
 func (n *Node) mailboxList() []storedMailbox {
@@ -235,13 +236,15 @@ func (n *Node) register(ctx context.Context, c *mailbox.Client, mb peer.ID) erro
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	if _, err := c.Register(ctx, n.id.Key, mailbox.Registration{IssuedAt: now, ExpiresAt: now.Add(mailboxValidity), DepositKey: key}); err != nil {
+	now := n.registrationTime(mb) // group_grants.go
+	revoked := n.groupRevocations(key)
+	if _, err := c.Register(ctx, n.id.Key, mailbox.Registration{IssuedAt: now, ExpiresAt: now.Add(mailboxValidity), DepositKey: key, Revoked: revoked}); err != nil {
 		if r := new(mailbox.RefusedError); errors.As(err, &r) {
 			return fmt.Errorf("%w: %s refused to hold your mail: %s", parley.ErrMailboxUnavailable, mb, r.Reason)
 		}
 		return fmt.Errorf("%w: %s did not answer the registration: %w", parley.ErrMailboxUnavailable, mb, err)
 	}
+	n.noteRegistered(mb, revoked)
 	return nil
 }
 

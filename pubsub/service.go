@@ -34,6 +34,13 @@ type Config struct {
 	// OnFileOffer takes a file a member offered, once its envelope is
 	// stored (the files service). Optional. An error is a local failure.
 	OnFileOffer func(group parley.ConversationID, msg parley.EnvelopeID, from peer.ID, offer *pb.FileOffer) error
+	// OnMailboxGrant takes a member's mailbox grant to the group (ours
+	// too), once its envelope is stored. Optional. An error is a local
+	// failure.
+	OnMailboxGrant func(group parley.ConversationID, from peer.ID, msg parley.Message, grant *pb.GroupMailboxGrant) error
+	// OnEpoch is told that we hold new keys of a group (maybe a new
+	// epoch). Optional; it must not block.
+	OnEpoch func(group parley.ConversationID)
 	// Active is told when a group becomes active here (created, accepted,
 	// loaded at start) and when we leave one, so that the node finds the
 	// members and syncs with them.
@@ -94,6 +101,12 @@ func NewGroups(cfg Config) (*Groups, error) {
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *pb.FileOffer) error { return nil }
+	}
+	if cfg.OnMailboxGrant == nil {
+		cfg.OnMailboxGrant = func(parley.ConversationID, peer.ID, parley.Message, *pb.GroupMailboxGrant) error { return nil }
+	}
+	if cfg.OnEpoch == nil {
+		cfg.OnEpoch = func(parley.ConversationID) {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Groups{

@@ -266,6 +266,14 @@ func (s *Groups) SyncFilter(id parley.ConversationID, remote peer.ID) func(parle
 	for _, o := range g.ops {
 		ops[o.ID] = true
 	}
+	// Grants go to every member, like ops (§9.10).
+	grants, err := s.cfg.Store.GroupGrants(id, false)
+	if err != nil {
+		s.log.Warn("listing a group's mailbox grants for sync", "group", id, "err", err)
+	}
+	for _, gr := range grants {
+		ops[gr.ID] = true
+	}
 	self := s.self
 	return func(id parley.EnvelopeID, hlc parley.HLC) bool {
 		return ops[id] || state.SharedWith(self, remote, hlc)

@@ -36,6 +36,9 @@ const (
 	prefixPendingGroup = "p/"  // p/<conv><id> → key ID: our group message no member is known to hold yet
 	prefixGrant        = "mg/" // mg/<peer> → a contact's latest mailbox grant (JSON)
 	prefixDeposited    = "od/" // od/<peer>\x00<id> → empty: this outbox entry is held by a mailbox of peer
+	// Group-scoped mailbox grants (group_grants.go).
+	prefixGroupGrant     = "ggr/" // ggr/<conv><member>\x00<hlc><id> → a member's grant to the group (JSON)
+	prefixGroupDeposited = "ggd/" // ggd/<id><owner>\x00<mailbox> → empty, with a TTL: we deposited this group envelope there
 
 	// Mail this node holds as a mailbox for others (mailbox.go).
 	prefixMailboxAccount = "xa/" // xa/<owner> → mailbox account
