@@ -454,6 +454,9 @@ type GroupMember struct {
 	// AddedBy is the admin who added the member (the creator adds itself).
 	AddedBy string
 	Self    bool
+	// Mailboxes is how many mailboxes the member granted the group (where
+	// members leave what it misses while offline, PROTOCOL.md §9.10).
+	Mailboxes int
 }
 
 // FileState is where a file transfer stands.

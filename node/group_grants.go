@@ -108,6 +108,7 @@ func (n *Node) groupGrantLoop() {
 	defer n.wg.Done()
 	tick := time.NewTicker(groupGrantInterval)
 	defer tick.Stop()
+	n.mailOwnGrants()
 	for {
 		n.syncGroupGrants(n.ctx)
 		select {
@@ -140,6 +141,22 @@ func (n *Node) syncGroupGrants(ctx context.Context) {
 		}
 		if err := n.registerRevocations(ctx, mb); err != nil {
 			n.log.Info("group grants: registering revoked group capabilities", "mailbox", mb.PeerID, "err", err)
+		}
+	}
+}
+
+// mailOwnGrants has our grant in force in each group deposited for the
+// members who may lack it (the node may have stopped before it was), once
+// a start: the marks keep it from being deposited twice.
+func (n *Node) mailOwnGrants() {
+	self := n.host.ID().String()
+	for _, g := range n.groups.Active() {
+		mine, err := n.store.GroupGrantOf(g, self)
+		if err != nil {
+			continue
+		}
+		if m, err := n.store.Message(mine.ID); err == nil {
+			n.queueGroupMail(m)
 		}
 	}
 }

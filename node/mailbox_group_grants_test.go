@@ -44,6 +44,15 @@ func awaitGroupGrant(t *testing.T, holder, from *parleytest.Node, g parley.Conve
 	return got
 }
 
+// awaitOffline waits until n sees each of others offline (they stopped),
+// so that what n writes next goes to their mailboxes.
+func awaitOffline(t *testing.T, n *parleytest.Node, others ...*parleytest.Node) {
+	t.Helper()
+	for _, o := range others {
+		parleytest.Eventually(t, n.Name+" seeing "+o.Name+" offline", func() bool { return !n.Messenger().Online(o.PeerID()) })
+	}
+}
+
 // Bob and Carol are in Alice's group but are not each other's contacts:
 // no DM grant passes between them. Carol is offline when Bob writes; Bob
 // deposits at Carol's mailbox with the grant Carol gave the group, and
@@ -61,6 +70,7 @@ func TestMailboxGroupNonContact(t *testing.T) {
 
 	carol.Stop()
 	alice.Stop()
+	awaitOffline(t, bob, alice, carol)
 	sent := bob.SendToGroup(g, "to someone I never met")
 	parleytest.Eventually(t, "Bob's message stored in Carol's mailbox", func() bool {
 		return groupStatus(t, bob, g, sent.ID) == parley.StatusStored
@@ -144,9 +154,11 @@ func TestMailboxGroupLateGrantCatchesUp(t *testing.T) {
 	g := parleytest.CreateGroup(t, "late", alice, bob, carol)
 	awaitGroupGrant(t, carol, alice, g, m)
 	awaitGroupGrant(t, carol, bob, g, m)
+	awaitGroupGrant(t, alice, bob, g, m)
 
 	bob.Stop()
 	carol.Stop()
+	awaitOffline(t, alice, bob, carol)
 	sent := alice.SendToGroup(g, "before Carol had a mailbox")
 	parleytest.Eventually(t, "Alice's message stored in Bob's mailbox", func() bool {
 		return groupStatus(t, alice, g, sent.ID) == parley.StatusStored

@@ -178,6 +178,9 @@ func (s *Groups) members(g *group) []parley.GroupMember {
 		if c, err := s.cfg.Store.Contact(gm.PeerID); err == nil && c.Name != "" && (c.State == parley.ContactAccepted || gm.Self) {
 			gm.Name = c.Name
 		}
+		if gr, err := s.cfg.Store.GroupGrantOf(g.id, gm.PeerID); err == nil {
+			gm.Mailboxes = len(gr.Mailboxes)
+		}
 		out = append(out, gm)
 	}
 	return out

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -131,8 +132,8 @@ func (db *DB) GroupGrantOf(group parley.ConversationID, member string) (GroupGra
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, Reverse: true})
 		defer it.Close()
 		// Reverse iteration seeks to the last key at or before the seek
-		// key: one past every key of the prefix.
-		for it.Seek(append(p, 0xff)); it.ValidForPrefix(p); it.Next() {
+		// key: at or past every key of the prefix.
+		for it.Seek(append(p, bytes.Repeat([]byte{0xff}, 8+32)...)); it.ValidForPrefix(p); it.Next() {
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
