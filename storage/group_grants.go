@@ -58,7 +58,8 @@ func decodeGroupGrant(group parley.ConversationID, k, v []byte) (GroupGrant, err
 }
 
 // PutGroupGrant keeps a member's grant to group (idempotent) and reports
-// whether it is now the member's newest, by (HLC, envelope ID).
+// whether it became the member's newest, by (HLC, envelope ID): false for
+// an older one and for one kept before.
 func (db *DB) PutGroupGrant(group parley.ConversationID, g GroupGrant) (newest bool, err error) {
 	if err := checkPeer(g.Member); err != nil {
 		return false, fmt.Errorf("storage: put group grant: %w", err)
@@ -69,16 +70,12 @@ func (db *DB) PutGroupGrant(group parley.ConversationID, g GroupGrant) (newest b
 	}
 	k := groupGrantKey(group, g)
 	err = db.submit(1, func(w *wtxn, _ int) error {
-		newest = true
 		p := groupGrantPrefix(group, g.Member)
 		it := w.txn.NewIterator(badger.IteratorOptions{Prefix: p})
-		defer it.Close()
-		for it.Seek(k); it.ValidForPrefix(p); it.Next() {
-			if string(it.Item().Key()) != string(k) {
-				newest = false // a newer one sorts after ours
-				break
-			}
-		}
+		// Ours, if kept before, or a newer one sorts at or after k.
+		it.Seek(k)
+		newest = !it.ValidForPrefix(p)
+		it.Close()
 		return w.txn.Set(k, v)
 	})
 	if err != nil {

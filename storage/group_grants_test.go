@@ -24,8 +24,8 @@ func TestGroupGrantKeepsTheNewest(t *testing.T) {
 	if newest, err := db.PutGroupGrant(group, older); err != nil || newest {
 		t.Fatalf("older grant, late: newest %v, %v; want not newest", newest, err)
 	}
-	if newest, err := db.PutGroupGrant(group, newer); err != nil || !newest {
-		t.Fatalf("the same grant again: newest %v, %v", newest, err)
+	if newest, err := db.PutGroupGrant(group, newer); err != nil || newest {
+		t.Fatalf("the same grant again: newest %v, %v; want not new", newest, err)
 	}
 	if _, err := db.PutGroupGrant(other, GroupGrant{Member: bob, HLC: 30, ID: parley.EnvelopeID{30}}); err != nil {
 		t.Fatal(err)
