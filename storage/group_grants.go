@@ -130,16 +130,16 @@ func (db *DB) GroupGrantOf(group parley.ConversationID, member string) (GroupGra
 		defer it.Close()
 		// Reverse iteration seeks to the last key at or before the seek
 		// key: at or past every key of the prefix.
-		for it.Seek(append(p, bytes.Repeat([]byte{0xff}, 8+32)...)); it.ValidForPrefix(p); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			g, err = decodeGroupGrant(group, it.Item().Key(), v)
-			found = err == nil
+		if it.Seek(append(p, bytes.Repeat([]byte{0xff}, 8+32)...)); !it.ValidForPrefix(p) {
+			return nil
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
 			return err
 		}
-		return nil
+		g, err = decodeGroupGrant(group, it.Item().Key(), v)
+		found = err == nil
+		return err
 	})
 	if err == nil && !found {
 		err = parley.ErrNotFound
