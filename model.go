@@ -152,6 +152,10 @@ const (
 	KindDelete Kind = "delete"
 	// KindReaction sets (Remove: withdraws) the sender's Emoji on Target.
 	KindReaction Kind = "reaction"
+	// KindGroupMailboxGrant is a member's grant to the group's members to
+	// deposit at its mailboxes (PROTOCOL.md §9.10); applied, never
+	// displayed.
+	KindGroupMailboxGrant Kind = "group-mailbox-grant"
 )
 
 // Annotates reports whether k applies to another message (Target) rather
@@ -553,6 +557,9 @@ type GroupMember struct {
 	// AddedBy is the admin who added the member (the creator adds itself).
 	AddedBy string
 	Self    bool
+	// Mailboxes is how many mailboxes the member granted the group (where
+	// members leave what it misses while offline, PROTOCOL.md §9.10).
+	Mailboxes int
 }
 
 // FileState is where a file transfer stands.

@@ -98,6 +98,12 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 		GroupId: fuzzConv[:], Name: "group", Invite: true, Members: [][]byte{[]byte(id.PeerID)},
 		Keys: []*pb.GroupKey{{KeyId: groupKeyID[:], Key: groupKey[:], Hlc: 1}},
 	}}})
+	groupGrant := mustMarshal(t, &pb.Body{Kind: &pb.Body_GroupMailboxGrant{GroupMailboxGrant: &pb.GroupMailboxGrant{
+		Mailboxes: []*pb.GrantedMailbox{{
+			PeerId: []byte(fixedIdentity(t, 2).PeerID), Addrs: [][]byte{mustAddr(t, "/ip4/192.0.2.9/tcp/4001").Bytes()},
+			Nonce: bytes.Repeat([]byte{1}, 16), Token: bytes.Repeat([]byte{2}, 32),
+		}},
+	}}})
 	short, err := EncodeShortInvite(id.Key.GetPublic(), testSecret(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +126,7 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 		{"FuzzParseCard", "mailboxes", mailboxCard, true},
 		{"FuzzDecodeInvite", "mailboxes", EncodeInvite(mailboxCard), true},
 		{"FuzzOpenEnvelope", "card-update", fuzzSealed(t, cardUpdate, nil), true},
+		{"FuzzOpenEnvelope", "group-mailbox-grant", fuzzSealed(t, groupGrant, nil), true},
 		{"FuzzParseEnvelope", "valid", mustMarshal(t, fuzzEnvelope([]byte("x"))), true},
 		{"FuzzParseEnvelope", "valid-with-encap", mustMarshal(t, withEncap), true},
 		{"FuzzOpenEnvelope", "text-with-card", fuzzSealed(t, textBody(t, "hello"), card), true},

@@ -408,6 +408,10 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if err := CheckMailboxGrant(k.MailboxGrant); err != nil {
 			return nil, err
 		}
+	case *pb.Body_GroupMailboxGrant:
+		if err := CheckMailboxGrant(&pb.MailboxGrant{Mailboxes: k.GroupMailboxGrant.GetMailboxes()}); err != nil {
+			return nil, err
+		}
 	case *pb.Body_FileCancel:
 		if n := len(k.FileCancel.GetFileId()); n != FileIDSize {
 			return nil, fmt.Errorf("%w: file cancel: file ID is %d bytes, want %d", parley.ErrMalformed, n, FileIDSize)

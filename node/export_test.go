@@ -109,3 +109,21 @@ func (n *Node) DepositMailChunk(ctx context.Context, to peer.ID, fileID string, 
 	}
 	return mailbox.DepositOnce(ctx, info, owner, cp, item)
 }
+
+// GroupGrantOf is member's newest grant to group g as n holds it.
+func (n *Node) GroupGrantOf(g parley.ConversationID, member string) (storage.GroupGrant, error) {
+	return n.store.GroupGrantOf(g, member)
+}
+
+// DepositFor leaves env for to at mb with the capability mb carries, as
+// n's couriers do.
+func (n *Node) DepositFor(ctx context.Context, to peer.ID, mb storage.GrantedMailbox, env []byte) error {
+	return n.depositAt(ctx, to, mb, env)
+}
+
+// GroupDeposited says whether n deposited group envelope id for owner at
+// mailbox mb.
+func (n *Node) GroupDeposited(id parley.EnvelopeID, owner, mb string) bool {
+	ok, err := n.store.GroupDeposited(id, owner, mb)
+	return err == nil && ok
+}

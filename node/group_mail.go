@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -16,16 +14,15 @@ import (
 // sync carry a group's messages between members who are online together;
 // for members who never are, the sender also leaves each text and file
 // offer it writes at the mailboxes of every member who is not connected
-// and granted it theirs (a member who is our contact: grants travel in
-// DMs, §9.9). The deposit is the group envelope as published, sealed
+// and granted it theirs (in the group, group_grants.go, or as a contact,
+// §9.9). The deposit is the group envelope as published, sealed
 // under the group's key, which the mailbox does not hold. The member's
 // fetch hands it to the group's ingest, the same idempotent path sync
 // uses, so a message that also comes by gossip or sync is stored once.
 //
 // A message still queued when the node starts again (no mailbox took it:
 // the node stopped first, or the mailboxes were unreachable) is deposited
-// again then. What this does not do yet: members who are not our contacts
-// get nothing by mailbox (no grant reaches us from them).
+// again then.
 
 // groupMailQueue bounds the sends waiting for their deposits: past it,
 // a send goes by gossip and sync only (logged).
@@ -33,7 +30,7 @@ const groupMailQueue = 256
 
 // queueGroupMail takes a group message we wrote, for mailGroupLoop.
 func (n *Node) queueGroupMail(m parley.Message) {
-	if !m.Outgoing || m.Kind != parley.KindText && m.Kind != parley.KindFile {
+	if !m.Outgoing || m.Kind != parley.KindText && m.Kind != parley.KindFile && m.Kind != parley.KindGroupMailboxGrant {
 		return
 	}
 	select {
@@ -94,16 +91,16 @@ func (n *Node) mailGroup(ctx context.Context, m parley.Message) error {
 	}
 	stored := false
 	for _, p := range n.groups.MemberPeers(m.Conversation) {
-		if p == n.host.ID() || n.host.Network().Connectedness(p) == network.Connected || !n.isContact(p) {
+		if p == n.host.ID() || n.host.Network().Connectedness(p) == network.Connected {
 			continue
 		}
-		held, err := n.depositForMember(ctx, p, m.ID, env)
+		held, err := n.depositGroupEnvelope(ctx, m.Conversation, p, m.ID, env)
 		if err != nil {
 			n.log.Info("group mail: a member's mailboxes", "group", m.Conversation, "member", p, "err", err)
 		}
 		stored = stored || held
 	}
-	if !stored {
+	if !stored || m.Kind == parley.KindGroupMailboxGrant {
 		return nil
 	}
 	cur, err := n.store.Message(m.ID)
@@ -118,37 +115,6 @@ func (n *Node) mailGroup(ctx context.Context, m parley.Message) error {
 		n.hub.publish(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
 	}
 	return nil
-}
-
-// depositForMember leaves env, message msg's envelope (with a small
-// file's chunks before it, mail_files.go), at every mailbox member granted
-// us; held says whether one took it.
-func (n *Node) depositForMember(ctx context.Context, member peer.ID, msg parley.EnvelopeID, env []byte) (held bool, err error) {
-	grant, err := n.store.MailboxGrantOf(member.String())
-	if errors.Is(err, parley.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var errs []error
-	for _, mb := range grant.Mailboxes {
-		if mb.Refused {
-			continue
-		}
-		err := n.depositChunksAt(ctx, member, mb, msg)
-		if err == nil {
-			dctx, cancel := context.WithTimeout(ctx, groupDepositTimeout)
-			err = n.depositAt(dctx, member, mb, env)
-			cancel()
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		held = true
-	}
-	return held, errors.Join(errs...)
 }
 
 // groupDepositTimeout bounds one group deposit at one mailbox.

@@ -109,6 +109,10 @@ func (n *Node) register(ctx context.Context, c *mailbox.Client, mb peer.ID) erro
 			reg.Revoked = append(reg.Revoked, mailbox.CapabilityFor(key, owner, p).Nonce)
 		}
 	}
+	// Then the group capabilities of epochs we left (group_grants.go):
+	// at most maxGroupRevocations, the room revoked contacts leave.
+	groupRevoked := n.groupRevocations(key)
+	reg.Revoked = append(reg.Revoked, groupRevoked...)
 	for try := 0; ; try++ {
 		issued := time.Now().Truncate(time.Second)
 		if !issued.After(n.mbReg.issued) {
@@ -134,6 +138,7 @@ func (n *Node) register(ctx context.Context, c *mailbox.Client, mb peer.ID) erro
 		n.mbReg.held = make(map[string]string)
 	}
 	n.mbReg.held[mb.String()] = regState(e.Generation, revoked)
+	n.noteRegistered(mb, groupRevoked)
 	if e.PeerID != "" && e.Granted != e.Generation {
 		return n.grantGeneration(mb, e.Generation)
 	}
@@ -237,7 +242,7 @@ func (n *Node) setRevoked(peerID string, revoke bool) (bool, error) {
 	switch {
 	case revoke && i >= 0, !revoke && i < 0:
 		return false, nil
-	case revoke && len(s.MailboxRevoked) >= mailbox.MaxRevoked:
+	case revoke && len(s.MailboxRevoked) >= maxRevokedContacts:
 		return false, fmt.Errorf("%w: %d contacts revoked already, the most a mailbox keeps; reset your mailboxes instead (parley mailbox reset)",
 			parley.ErrMalformed, len(s.MailboxRevoked))
 	case revoke:

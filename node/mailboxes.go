@@ -201,6 +201,7 @@ func (n *Node) setMailboxes(list []storedMailbox) {
 	n.mbList = slices.Clone(list)
 	n.mbMu.Unlock()
 	n.kickMailboxes()
+	n.kickGroupGrants()
 }
 
 func (n *Node) mailboxList() []storedMailbox {

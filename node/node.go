@@ -225,6 +225,8 @@ type Node struct {
 	// groupMail is our group messages waiting for their deposits at
 	// offline members' mailboxes (group_mail.go).
 	groupMail chan parley.Message
+	// gg is our group-scoped mailbox grants' state (group_grants.go).
+	gg *groupGrants
 	// started: New returned the node; only then does Close deposit what
 	// waits for unreachable contacts.
 	started bool
@@ -264,7 +266,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, scryptWorkFactor: cfg.ScryptWorkFactor, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
-		cardKick: make(chan struct{}, 1), groupMail: make(chan parley.Message, groupMailQueue)}
+		cardKick: make(chan struct{}, 1), groupMail: make(chan parley.Message, groupMailQueue), gg: newGroupGrants()}
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -411,7 +413,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.gsync = newGroupSync(n, cfg.GroupSyncInterval)
-	if n.groups, err = pubsub.NewGroups(pubsub.Config{
+	groupsCfg := pubsub.Config{
 		Host:     n.host,
 		Router:   n.router,
 		Identity: n.id,
@@ -426,13 +428,18 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			if e.Type == parley.EventMessage {
 				n.queueGroupMail(*e.Message)
 			}
+			if e.Type == parley.EventGroup {
+				n.kickGroupGrants()
+			}
 		},
 		Active: n.gsync.activate,
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
 		Logger: cfg.Logger,
-	}); err != nil {
+	}
+	n.groupsConfigHooks(&groupsCfg)
+	if n.groups, err = pubsub.NewGroups(groupsCfg); err != nil {
 		return nil, err
 	}
 	if n.sync, err = catchup.New(catchup.Config{
@@ -507,6 +514,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go n.announceLoop()
 	n.wg.Add(1)
 	go n.mailGroupLoop()
+	n.wg.Add(1)
+	go n.groupGrantLoop()
 	fetchEvery := cfg.MailboxFetchInterval
 	if fetchEvery <= 0 {
 		fetchEvery = DefaultMailboxFetchInterval

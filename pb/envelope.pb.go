@@ -433,6 +433,7 @@ type Body struct {
 	//	*Body_FileCancel
 	//	*Body_CardUpdate
 	//	*Body_MailboxOffer
+	//	*Body_GroupMailboxGrant
 	//	*Body_Edit
 	//	*Body_Delete
 	//	*Body_Reaction
@@ -559,6 +560,15 @@ func (x *Body) GetMailboxOffer() *MailboxOffer {
 	return nil
 }
 
+func (x *Body) GetGroupMailboxGrant() *GroupMailboxGrant {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_GroupMailboxGrant); ok {
+			return x.GroupMailboxGrant
+		}
+	}
+	return nil
+}
+
 func (x *Body) GetEdit() *Edit {
 	if x != nil {
 		if x, ok := x.Kind.(*Body_Edit); ok {
@@ -636,6 +646,12 @@ type Body_MailboxOffer struct {
 	MailboxOffer *MailboxOffer `protobuf:"bytes,8,opt,name=mailbox_offer,json=mailboxOffer,proto3,oneof"`
 }
 
+type Body_GroupMailboxGrant struct {
+	// Group conversations only: the mailboxes the sender lets the group's
+	// members deposit at (PROTOCOL.md §9.10).
+	GroupMailboxGrant *GroupMailboxGrant `protobuf:"bytes,11,opt,name=group_mailbox_grant,json=groupMailboxGrant,proto3,oneof"`
+}
+
 type Body_Edit struct {
 	// The author's new text for one of their text messages (PROTOCOL.md §10).
 	Edit *Edit `protobuf:"bytes,12,opt,name=edit,proto3,oneof"`
@@ -669,6 +685,8 @@ func (*Body_FileCancel) isBody_Kind() {}
 func (*Body_CardUpdate) isBody_Kind() {}
 
 func (*Body_MailboxOffer) isBody_Kind() {}
+
+func (*Body_GroupMailboxGrant) isBody_Kind() {}
 
 func (*Body_Edit) isBody_Kind() {}
 
@@ -1608,6 +1626,55 @@ func (x *CardUpdate) GetCard() []byte {
 	return nil
 }
 
+// GroupMailboxGrant lists the sender's mailboxes to the members of a group,
+// sealed under the group's key: each with a capability issued for the
+// group and the epoch of the key that seals the grant, so a member removed
+// (the group rekeyed) loses it. The newest by HLC replaces the sender's
+// earlier ones; empty: no mailboxes now.
+type GroupMailboxGrant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mailboxes     []*GrantedMailbox      `protobuf:"bytes,1,rep,name=mailboxes,proto3" json:"mailboxes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupMailboxGrant) Reset() {
+	*x = GroupMailboxGrant{}
+	mi := &file_pb_envelope_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupMailboxGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupMailboxGrant) ProtoMessage() {}
+
+func (x *GroupMailboxGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupMailboxGrant.ProtoReflect.Descriptor instead.
+func (*GroupMailboxGrant) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GroupMailboxGrant) GetMailboxes() []*GrantedMailbox {
+	if x != nil {
+		return x.Mailboxes
+	}
+	return nil
+}
+
 var File_pb_envelope_proto protoreflect.FileDescriptor
 
 const file_pb_envelope_proto_rawDesc = "" +
@@ -1628,7 +1695,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
 	"senderCard\x12\x18\n" +
-	"\apadding\x18\x06 \x01(\fR\apadding\"\xc7\x05\n" +
+	"\apadding\x18\x06 \x01(\fR\apadding\"\x9d\x06\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -1642,7 +1709,8 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"fileCancel\x12>\n" +
 	"\vcard_update\x18\a \x01(\v2\x1b.parley.envelope.CardUpdateH\x00R\n" +
 	"cardUpdate\x12D\n" +
-	"\rmailbox_offer\x18\b \x01(\v2\x1d.parley.envelope.MailboxOfferH\x00R\fmailboxOffer\x12+\n" +
+	"\rmailbox_offer\x18\b \x01(\v2\x1d.parley.envelope.MailboxOfferH\x00R\fmailboxOffer\x12T\n" +
+	"\x13group_mailbox_grant\x18\v \x01(\v2\".parley.envelope.GroupMailboxGrantH\x00R\x11groupMailboxGrant\x12+\n" +
 	"\x04edit\x18\f \x01(\v2\x15.parley.envelope.EditH\x00R\x04edit\x121\n" +
 	"\x06delete\x18\r \x01(\v2\x17.parley.envelope.DeleteH\x00R\x06delete\x127\n" +
 	"\breaction\x18\x0e \x01(\v2\x19.parley.envelope.ReactionH\x00R\breactionB\x06\n" +
@@ -1732,7 +1800,9 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x05token\x18\x04 \x01(\fR\x05token\" \n" +
 	"\n" +
 	"CardUpdate\x12\x12\n" +
-	"\x04card\x18\x01 \x01(\fR\x04cardB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
+	"\x04card\x18\x01 \x01(\fR\x04card\"R\n" +
+	"\x11GroupMailboxGrant\x12=\n" +
+	"\tmailboxes\x18\x01 \x03(\v2\x1f.parley.envelope.GrantedMailboxR\tmailboxesB Z\x1egithub.com/parley-im/parley/pbb\x06proto3"
 
 var (
 	file_pb_envelope_proto_rawDescOnce sync.Once
@@ -1747,29 +1817,30 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_pb_envelope_proto_goTypes = []any{
-	(Receipt_Kind)(0),      // 0: parley.envelope.Receipt.Kind
-	(GroupOp_Type)(0),      // 1: parley.envelope.GroupOp.Type
-	(GroupOp_History)(0),   // 2: parley.envelope.GroupOp.History
-	(GroupOp_Role)(0),      // 3: parley.envelope.GroupOp.Role
-	(*Envelope)(nil),       // 4: parley.envelope.Envelope
-	(*Sealed)(nil),         // 5: parley.envelope.Sealed
-	(*Body)(nil),           // 6: parley.envelope.Body
-	(*Edit)(nil),           // 7: parley.envelope.Edit
-	(*Delete)(nil),         // 8: parley.envelope.Delete
-	(*Reaction)(nil),       // 9: parley.envelope.Reaction
-	(*MailboxOffer)(nil),   // 10: parley.envelope.MailboxOffer
-	(*FileOffer)(nil),      // 11: parley.envelope.FileOffer
-	(*FileCancel)(nil),     // 12: parley.envelope.FileCancel
-	(*Text)(nil),           // 13: parley.envelope.Text
-	(*Receipt)(nil),        // 14: parley.envelope.Receipt
-	(*GroupOp)(nil),        // 15: parley.envelope.GroupOp
-	(*GroupKeys)(nil),      // 16: parley.envelope.GroupKeys
-	(*GroupKey)(nil),       // 17: parley.envelope.GroupKey
-	(*MailboxGrant)(nil),   // 18: parley.envelope.MailboxGrant
-	(*GrantedMailbox)(nil), // 19: parley.envelope.GrantedMailbox
-	(*CardUpdate)(nil),     // 20: parley.envelope.CardUpdate
+	(Receipt_Kind)(0),         // 0: parley.envelope.Receipt.Kind
+	(GroupOp_Type)(0),         // 1: parley.envelope.GroupOp.Type
+	(GroupOp_History)(0),      // 2: parley.envelope.GroupOp.History
+	(GroupOp_Role)(0),         // 3: parley.envelope.GroupOp.Role
+	(*Envelope)(nil),          // 4: parley.envelope.Envelope
+	(*Sealed)(nil),            // 5: parley.envelope.Sealed
+	(*Body)(nil),              // 6: parley.envelope.Body
+	(*Edit)(nil),              // 7: parley.envelope.Edit
+	(*Delete)(nil),            // 8: parley.envelope.Delete
+	(*Reaction)(nil),          // 9: parley.envelope.Reaction
+	(*MailboxOffer)(nil),      // 10: parley.envelope.MailboxOffer
+	(*FileOffer)(nil),         // 11: parley.envelope.FileOffer
+	(*FileCancel)(nil),        // 12: parley.envelope.FileCancel
+	(*Text)(nil),              // 13: parley.envelope.Text
+	(*Receipt)(nil),           // 14: parley.envelope.Receipt
+	(*GroupOp)(nil),           // 15: parley.envelope.GroupOp
+	(*GroupKeys)(nil),         // 16: parley.envelope.GroupKeys
+	(*GroupKey)(nil),          // 17: parley.envelope.GroupKey
+	(*MailboxGrant)(nil),      // 18: parley.envelope.MailboxGrant
+	(*GrantedMailbox)(nil),    // 19: parley.envelope.GrantedMailbox
+	(*CardUpdate)(nil),        // 20: parley.envelope.CardUpdate
+	(*GroupMailboxGrant)(nil), // 21: parley.envelope.GroupMailboxGrant
 }
 var file_pb_envelope_proto_depIdxs = []int32{
 	13, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
@@ -1781,21 +1852,23 @@ var file_pb_envelope_proto_depIdxs = []int32{
 	12, // 6: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
 	20, // 7: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
 	10, // 8: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
-	7,  // 9: parley.envelope.Body.edit:type_name -> parley.envelope.Edit
-	8,  // 10: parley.envelope.Body.delete:type_name -> parley.envelope.Delete
-	9,  // 11: parley.envelope.Body.reaction:type_name -> parley.envelope.Reaction
-	0,  // 12: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 13: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	3,  // 14: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	2,  // 15: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
-	17, // 16: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	2,  // 17: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
-	19, // 18: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	21, // 9: parley.envelope.Body.group_mailbox_grant:type_name -> parley.envelope.GroupMailboxGrant
+	7,  // 10: parley.envelope.Body.edit:type_name -> parley.envelope.Edit
+	8,  // 11: parley.envelope.Body.delete:type_name -> parley.envelope.Delete
+	9,  // 12: parley.envelope.Body.reaction:type_name -> parley.envelope.Reaction
+	0,  // 13: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 14: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	3,  // 15: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 16: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	17, // 17: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 18: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	19, // 19: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	19, // 20: parley.envelope.GroupMailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1813,6 +1886,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_FileCancel)(nil),
 		(*Body_CardUpdate)(nil),
 		(*Body_MailboxOffer)(nil),
+		(*Body_GroupMailboxGrant)(nil),
 		(*Body_Edit)(nil),
 		(*Body_Delete)(nil),
 		(*Body_Reaction)(nil),
@@ -1823,7 +1897,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -178,6 +178,7 @@ type incoming struct {
 	msg   parley.Message
 	op    *Op
 	offer *pb.FileOffer
+	grant *pb.GroupMailboxGrant
 }
 
 // ingest checks one envelope of g and stores it, returning whether it was
@@ -250,9 +251,14 @@ func (s *Groups) decrypt(g *group, raw []byte, live bool) (*incoming, error) {
 	case *pb.Body_GroupOp:
 		in.msg.Kind = parley.KindGroupOp
 		in.op = &Op{ID: in.msg.ID, Author: o.Sender, HLC: o.HLC, Body: b.GroupOp}
+	case *pb.Body_GroupMailboxGrant:
+		in.msg.Kind = parley.KindGroupMailboxGrant
+		if in.grant = b.GroupMailboxGrant; in.grant == nil {
+			in.grant = new(pb.GroupMailboxGrant) // an empty submessage on the wire: no mailboxes
+		}
 	default:
 		if !identity.Annotation(o.Body, &in.msg) { // an edit, delete or reaction
-			return nil, reject("a group carries texts, files, ops, edits, deletes and reactions only")
+			return nil, reject("a group carries texts, files, ops, mailbox grants, edits, deletes and reactions only")
 		}
 	}
 	return in, nil
@@ -274,7 +280,9 @@ func (s *Groups) admitMember(g *group, in *incoming) error {
 		}
 		return nil
 	}
-	if g.state.Created && g.state.History == parley.HistoryHidden && !g.state.WasMember(s.self, in.msg.HLC) {
+	// A grant is for whoever is a member, whenever it joined: like an op,
+	// it is not hidden by the history setting.
+	if in.grant == nil && g.state.Created && g.state.History == parley.HistoryHidden && !g.state.WasMember(s.self, in.msg.HLC) {
 		return errNotShared
 	}
 	if g.state.WasMember(author, in.msg.HLC) {
@@ -314,12 +322,19 @@ func (s *Groups) keep(g *group, ins []*incoming) ([]bool, error) {
 				return added, err
 			}
 		}
+		if in.grant != nil {
+			// Kept even when stored before, like an offer.
+			author, _ := peer.Decode(in.msg.From)
+			if err := s.cfg.OnMailboxGrant(g.id, author, in.msg, in.grant); err != nil {
+				return added, err
+			}
+		}
 		if !added[i] {
 			continue
 		}
 		if in.op != nil {
 			s.applyOp(g, *in.op)
-		} else {
+		} else if in.grant == nil {
 			msg := in.msg
 			s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 		}
@@ -522,6 +537,7 @@ func (s *Groups) OnGroupKeys(from peer.ID, gk *pb.GroupKeys) error {
 		g.addKey(&identity.SendKey{ID: k.ID, Key: k.Key}, k.HLC)
 	}
 	g.mu.Unlock()
+	s.cfg.OnEpoch(id)
 	if invite {
 		s.notifyGroup(id)
 	}

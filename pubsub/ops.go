@@ -331,6 +331,7 @@ func (s *Groups) rekey(g *group) error {
 	g.addKey(key, hlc)
 	members := g.state.SortedMembers()
 	g.mu.Unlock()
+	s.cfg.OnEpoch(g.id)
 	var errs []error
 	for _, m := range members {
 		if m.Peer == s.self {

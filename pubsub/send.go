@@ -34,7 +34,7 @@ func (s *Groups) Send(id parley.ConversationID, text string, cid parley.ClientID
 			return first, err
 		}
 	}
-	return s.writeOnce(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text}}}, cid)
+	return s.writeOnce(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text}}}, cid, nil)
 }
 
 // SendFile offers a file to a group; the files service serves it.
@@ -67,13 +67,14 @@ func (s *Groups) writable(id parley.ConversationID) (*group, error) {
 // write seals body under the current key, stores it, applies it (an op)
 // and publishes it.
 func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
-	return s.writeOnce(g, body, parley.ClientID{})
+	return s.writeOnce(g, body, parley.ClientID{}, nil)
 }
 
 // writeOnce is write with a send's client ID (zero: none), stored with the
 // message; when a concurrent send stored cid first, it returns that
-// message and publishes nothing.
-func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley.Message, error) {
+// message and publishes nothing. epoch, when set, is the key body was
+// built for: if it is no longer the current one, nothing is written.
+func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *identity.SendKey) (parley.Message, error) {
 	bodyBytes, err := proto.Marshal(body)
 	if err != nil {
 		return parley.Message{}, err
@@ -91,6 +92,9 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 	if key == nil {
 		return parley.Message{}, fmt.Errorf("%w: no key for this group yet", parley.ErrNotMember)
 	}
+	if epoch != nil && !sameKey(epoch, key) {
+		return parley.Message{}, fmt.Errorf("%w: the group's key changed while writing; try again", parley.ErrRekeying)
+	}
 	hlc := s.cfg.Clock.Now()
 	env, eid, err := s.cfg.Identity.SealEnvelope(g.id, key, false, hlc, bodyBytes, nil)
 	if err != nil {
@@ -107,6 +111,8 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 		msg.Kind = parley.KindGroupOp
 	case *pb.Body_FileOffer:
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
+	case *pb.Body_GroupMailboxGrant:
+		msg.Kind = parley.KindGroupMailboxGrant
 	default:
 		identity.Annotation(body, &msg) // an edit, delete or reaction
 	}
@@ -126,6 +132,10 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 	}
 	if b, ok := body.Kind.(*pb.Body_GroupOp); ok {
 		s.applyOp(g, Op{ID: eid, Author: s.self, HLC: hlc, Body: b.GroupOp})
+	} else if b, ok := body.Kind.(*pb.Body_GroupMailboxGrant); ok {
+		if err := s.cfg.OnMailboxGrant(g.id, s.self, msg, b.GroupMailboxGrant); err != nil {
+			return parley.Message{}, err
+		}
 	} else {
 		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 	}

@@ -38,6 +38,13 @@ type Config struct {
 	// may not make (an edit of another's message): the envelope is
 	// rejected. Optional: all are taken. Called without any group lock.
 	Judge func(parley.Message) error
+	// OnMailboxGrant takes a member's mailbox grant to the group (ours
+	// too), once its envelope is stored. Optional. An error is a local
+	// failure.
+	OnMailboxGrant func(group parley.ConversationID, from peer.ID, msg parley.Message, grant *pb.GroupMailboxGrant) error
+	// OnEpoch is told that we hold new keys of a group (maybe a new
+	// epoch). Optional; it must not block.
+	OnEpoch func(group parley.ConversationID)
 	// Active is told when a group becomes active here (created, accepted,
 	// loaded at start) and when we leave one, so that the node finds the
 	// members and syncs with them.
@@ -101,6 +108,12 @@ func NewGroups(cfg Config) (*Groups, error) {
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *pb.FileOffer) error { return nil }
+	}
+	if cfg.OnMailboxGrant == nil {
+		cfg.OnMailboxGrant = func(parley.ConversationID, peer.ID, parley.Message, *pb.GroupMailboxGrant) error { return nil }
+	}
+	if cfg.OnEpoch == nil {
+		cfg.OnEpoch = func(parley.ConversationID) {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Groups{

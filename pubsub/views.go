@@ -178,6 +178,9 @@ func (s *Groups) members(g *group) []parley.GroupMember {
 		if c, err := s.cfg.Store.Contact(gm.PeerID); err == nil && c.Name != "" && (c.State == parley.ContactAccepted || gm.Self) {
 			gm.Name = c.Name
 		}
+		if gr, err := s.cfg.Store.GroupGrantOf(g.id, gm.PeerID); err == nil {
+			gm.Mailboxes = len(gr.Mailboxes)
+		}
 		out = append(out, gm)
 	}
 	return out
@@ -265,6 +268,14 @@ func (s *Groups) SyncFilter(id parley.ConversationID, remote peer.ID) func(parle
 	ops := make(map[parley.EnvelopeID]bool, len(g.ops))
 	for _, o := range g.ops {
 		ops[o.ID] = true
+	}
+	// Grants go to every member, like ops (§9.10).
+	grants, err := s.cfg.Store.GroupGrants(id, false)
+	if err != nil {
+		s.log.Warn("listing a group's mailbox grants for sync", "group", id, "err", err)
+	}
+	for _, gr := range grants {
+		ops[gr.ID] = true
 	}
 	self := s.self
 	return func(id parley.EnvelopeID, hlc parley.HLC) bool {

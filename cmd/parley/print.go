@@ -268,13 +268,13 @@ func printGroupInvites(w io.Writer, gs []client.GroupView) error {
 // with "(you)" beside your own name.
 func printGroupMembers(w io.Writer, ms []client.GroupMemberView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tONLINE\tPEER ID")
+	fmt.Fprintln(tw, "NAME\tROLE\tONLINE\tMAILBOXES\tPEER ID")
 	for _, m := range ms {
 		name := orDash(m.Name)
 		if m.Self {
 			name += " (you)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, m.Role, yesNo(m.Online), m.PeerID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", name, m.Role, yesNo(m.Online), m.Mailboxes, m.PeerID)
 	}
 	return tw.Flush()
 }

@@ -300,17 +300,17 @@ func TestPrintGroups(t *testing.T) {
 
 	buf.Reset()
 	err = printGroupMembers(&buf, []client.GroupMemberView{
-		{PeerID: "12D3KooWMe", Name: "me", Role: parley.RoleAdmin, Self: true, Online: true},
-		{PeerID: "12D3KooWAlice", Name: "alice", Role: parley.RoleMember, Online: true},
+		{PeerID: "12D3KooWMe", Name: "me", Role: parley.RoleAdmin, Self: true, Online: true, Mailboxes: 1},
+		{PeerID: "12D3KooWAlice", Name: "alice", Role: parley.RoleMember, Online: true, Mailboxes: 2},
 		{PeerID: "12D3KooWCarol", Role: parley.RoleMember},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = `NAME      ROLE    ONLINE  PEER ID
-me (you)  admin   yes     12D3KooWMe
-alice     member  yes     12D3KooWAlice
--         member  no      12D3KooWCarol
+	want = `NAME      ROLE    ONLINE  MAILBOXES  PEER ID
+me (you)  admin   yes     1          12D3KooWMe
+alice     member  yes     2          12D3KooWAlice
+-         member  no      0          12D3KooWCarol
 `
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)

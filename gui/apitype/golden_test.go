@@ -42,7 +42,7 @@ var (
 	group = parley.Group{ID: groupID, Name: "team", State: parley.GroupJoined, Role: parley.RoleAdmin,
 		Members: 3, History: parley.HistoryHidden, InvitedBy: "12D3KooWAlice", LastHLC: hlc, Unread: 1}
 	member = parley.GroupMember{PeerID: "12D3KooWAlice", Name: "alice", Role: parley.RoleAdmin,
-		AddedBy: "12D3KooWSelf", Self: true}
+		AddedBy: "12D3KooWSelf", Self: true, Mailboxes: 1}
 	file = parley.File{ID: "00112233445566778899aabbccddeeff", Conversation: convID, Message: msgID,
 		Name: "photo.png", Size: 4096, MediaType: "image/png", From: "12D3KooWSelf", Outgoing: true,
 		State: parley.FileFailed, BytesDone: 1024, Path: "/tmp/photo.png", Error: "peer went away",

@@ -249,11 +249,13 @@ type GroupMemberView struct {
 	AddedBy string `json:"added_by"`
 	Self    bool   `json:"self"`
 	Online  bool   `json:"online"`
+	// Mailboxes is how many mailboxes the member granted the group.
+	Mailboxes int `json:"mailboxes"`
 }
 
 // NewGroupMemberView renders m.
 func NewGroupMemberView(m parley.GroupMember, online bool) GroupMemberView {
-	return GroupMemberView{PeerID: m.PeerID, Name: m.Name, Role: m.Role, AddedBy: m.AddedBy, Self: m.Self, Online: online}
+	return GroupMemberView{PeerID: m.PeerID, Name: m.Name, Role: m.Role, AddedBy: m.AddedBy, Self: m.Self, Online: online, Mailboxes: m.Mailboxes}
 }
 
 // FileView is a file offered in a conversation, by us or to us, with the

@@ -258,19 +258,19 @@ func TestGroupJSONFieldNames(t *testing.T) {
 	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
 		t.Fatalf("members %s: %v", body, err)
 	}
-	wantKeys(t, list[0], "peer_id", "name", "role", "added_by", "self", "online")
+	wantKeys(t, list[0], "peer_id", "name", "role", "added_by", "self", "online", "mailboxes")
 
 	resp, body = h.do(http.MethodPost, "/api/v1/groups/team/invite", `{"contact":"bob"}`)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST invite: %d %s", resp.StatusCode, body)
 	}
 	// self is written even when false.
-	wantKeys(t, body, "peer_id", "name", "role", "added_by", "self", "online")
+	wantKeys(t, body, "peer_id", "name", "role", "added_by", "self", "online", "mailboxes")
 	resp, body = h.do(http.MethodPost, "/api/v1/groups/team/members/bob/role", `{"role":"admin"}`)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST role: %d %s", resp.StatusCode, body)
 	}
-	wantKeys(t, body, "peer_id", "name", "role", "added_by", "self", "online")
+	wantKeys(t, body, "peer_id", "name", "role", "added_by", "self", "online", "mailboxes")
 	resp, body = h.do(http.MethodPost, "/api/v1/groups/team/rename", `{"name":"crew"}`)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST rename: %d %s", resp.StatusCode, body)
