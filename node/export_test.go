@@ -74,3 +74,14 @@ func (n *Node) SyncGroup(ctx context.Context, remote peer.ID, g parley.Conversat
 	_, err := n.sync.Sync(ctx, remote, g)
 	return err
 }
+
+// PutPendingContact stores a pending contact as it is given (an expired
+// one, say) and has the retry loop look at it.
+func (n *Node) PutPendingContact(p parley.PendingContact) error {
+	_, err := n.store.UpdatePendingContact(p.PeerID, parley.MaxPendingContacts, func(e *parley.PendingContact, _ bool) (bool, error) {
+		*e = p
+		return true, nil
+	})
+	n.pending.wake()
+	return err
+}

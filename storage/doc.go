@@ -81,6 +81,7 @@
 //	p/ conv id                  key ID: our queued group message, held by no member we know of
 //	mg/ peer                    a contact's latest mailbox grant, by the grant's HLC (JSON; grants.go)
 //	od/ peer 0x00 id            (empty) this outbox entry is held by a mailbox of peer; gone with the entry
+//	pi/ peer                    pending contact: a short invite whose owner was not reachable yet (JSON; pending_invites.go)
 //	meta/mailbox-accounts       how many owners this node is a mailbox for (mailbox.go)
 //	xa/ owner                   mailbox account: the owner's registration, usage and next seq (binary)
 //	xm/ owner seq               mail held for owner: stored-at(8) envelope, in arrival order
