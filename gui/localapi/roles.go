@@ -57,6 +57,8 @@ type Messages interface {
 	Messages(ctx context.Context, contact string, p parley.Page, markRead bool) ([]parley.Message, error)
 	// Conversations lists DMs and groups, with unread counts.
 	Conversations(ctx context.Context) ([]parley.Conversation, error)
+	// PendingContacts: short codes waiting for their owner (pending.go).
+	PendingContacts
 }
 
 // Groups is group chats.
