@@ -190,7 +190,7 @@ func TestOpenAPIGolden(t *testing.T) {
 		"self": "SelfView", "contact": "ContactView", "message": "MessageView",
 		"conversation": "ConversationView", "group": "GroupView", "group_member": "GroupMemberView",
 		"file": "FileView", "event": "EventView", "peer": "PeerView", "status": "NetworkStatusView",
-		"mailbox": "MailboxView", "settings": "SettingsView",
+		"mailbox": "MailboxView", "settings": "SettingsView", "pending_contact": "PendingContactView",
 	}
 	files, err := filepath.Glob(filepath.Join("..", "apitype", "testdata", "*.json"))
 	if err != nil {
