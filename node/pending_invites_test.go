@@ -3,6 +3,8 @@ package node_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,4 +190,26 @@ func TestPendingContactExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	parleytest.Eventually(t, "expired", func() bool { _, ok := pendingOf(t, bob, alice.PeerID()); return !ok })
+}
+
+// At most MaxPendingContacts are kept: one more is the unreachable error,
+// saying why it is not kept, and nothing is stored.
+func TestPendingContactsBounded(t *testing.T) {
+	ctx := context.Background()
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	code := alice.Messenger().Self().Invite
+	alice.Stop()
+	for i := range parley.MaxPendingContacts {
+		if err := bob.PutPendingContact(parley.PendingContact{PeerID: fmt.Sprintf("not-a-peer-%d", i), State: parley.ContactPending,
+			AddedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := bob.Messenger().AddContact(ctx, code, "")
+	if !errors.Is(err, parley.ErrInviterUnreachable) || !strings.Contains(err.Error(), "100 contacts are pending already") {
+		t.Fatalf("a pending contact over the limit: %v", err)
+	}
+	if _, ok := pendingOf(t, bob, alice.PeerID()); ok {
+		t.Fatal("kept over the limit")
+	}
 }
