@@ -32,6 +32,9 @@ var (
 	ErrUnknownGroup = errors.New("unknown group")
 	// ErrNotAdmin: the operation needs an admin of the group.
 	ErrNotAdmin = errors.New("only a group admin may do this")
+	// ErrNotAuthor: only a message's author may edit it, and only its
+	// author (or, in a group, an admin) delete it for everyone.
+	ErrNotAuthor = errors.New("only the message's author may do this")
 	// ErrNotMember: the peer is not a member of the group (or we are not).
 	ErrNotMember = errors.New("not a member of the group")
 	// ErrNoSpace: the disk cannot hold a file, or is too full for the store

@@ -57,6 +57,9 @@ type Contact struct {
 	// KeysChanged: the key changed while the contact was verified; marking
 	// them verified again clears it.
 	KeysChanged bool
+	// MailboxRevoked: the user revoked the contact's capability to
+	// deposit at the user's mailboxes (not stored with the contact).
+	MailboxRevoked bool
 }
 
 // Status is how far an outgoing message got; incoming messages are
@@ -141,7 +144,21 @@ const (
 	// Text its addresses (multiaddrs), one a line. Displayed as a card the
 	// user accepts or dismisses (MailboxOffer); never receipted.
 	KindMailboxOffer Kind = "mailbox-offer"
+	// KindEdit is its author's new text for one of their text messages
+	// (Target); applied to the target's view, never displayed itself.
+	KindEdit Kind = "edit"
+	// KindDelete deletes Target for everyone: its text, file and edits are
+	// purged from the store and it is listed as deleted.
+	KindDelete Kind = "delete"
+	// KindReaction sets (Remove: withdraws) the sender's Emoji on Target.
+	KindReaction Kind = "reaction"
 )
+
+// Annotates reports whether k applies to another message (Target) rather
+// than being one: an edit, a delete or a reaction.
+func (k Kind) Annotates() bool {
+	return k == KindEdit || k == KindDelete || k == KindReaction
+}
 
 // Message is one decrypted, verified envelope as the user sees it.
 type Message struct {
@@ -157,6 +174,84 @@ type Message struct {
 	FileID string
 	HLC    HLC
 	Status Status
+	// Reason: an outgoing message still queued, why, when the node knows
+	// ("recipient offline", "mailbox full"); kept until its status moves on.
+	Reason string
+
+	// Target is the message an edit, delete or reaction applies to.
+	Target *EnvelopeID
+	// Emoji and Remove: a reaction's emoji, and whether it withdraws it.
+	Emoji  string
+	Remove bool
+	// Deleted: the message was deleted for everyone; its text, file and
+	// edits are gone from the store.
+	Deleted bool
+
+	// View is what the message's edits, deletes and reactions make of
+	// it, computed when it is read; nil when nothing annotates it. Never
+	// stored.
+	View *View
+}
+
+// View is a message's edits, reactions and quote, as read.
+type View struct {
+	// Edits are the texts the message had, oldest first, the original
+	// first: set when it was edited (the message's Text is then the
+	// latest).
+	Edits []Edit
+	// Reactions lists, for each emoji, the peer IDs reacting with it,
+	// sorted; nil when there are none.
+	Reactions map[string][]string
+	// Quote is what a reply (ReplyTo) quotes.
+	Quote *Quote
+}
+
+// Edited reports whether the message's text was edited.
+func (m Message) Edited() bool { return m.View != nil && len(m.View.Edits) > 0 }
+
+// Edit is one version of an edited message's text.
+type Edit struct {
+	Text string
+	HLC  HLC // when this version was written
+}
+
+// Quote is the message a reply answers, as the reply shows it.
+type Quote struct {
+	// Missing: the message replied to is not held here (not arrived, or
+	// deleted for me); From and Text are then empty.
+	Missing bool
+	// Deleted: it was deleted for everyone; Text is empty.
+	Deleted bool
+	From    string // its author's peer ID
+	Text    string // the first line of its (latest) text, or a file's name
+}
+
+// ActionKind names what an Action does to a message.
+type ActionKind string
+
+const (
+	ActionReply  ActionKind = "reply"
+	ActionEdit   ActionKind = "edit"
+	ActionDelete ActionKind = "delete"
+	ActionReact  ActionKind = "react"
+)
+
+// Action is something a user does to a message of a conversation: reply to
+// it, edit it, delete it or react to it.
+type Action struct {
+	Kind ActionKind
+	// Conversation is a contact or a group: a name, a peer ID or a group ID.
+	Conversation string
+	// Message is the message's ID, or a prefix of it (hex) that names one
+	// message of the conversation.
+	Message string
+	// Text: a reply's or an edit's text.
+	Text string
+	// ForEveryone: a delete for every member, not only here.
+	ForEveryone bool
+	// Emoji and Remove: a reaction, and whether it is withdrawn.
+	Emoji  string
+	Remove bool
 }
 
 // Page selects part of a conversation in display order (HLC, then ID). The
@@ -237,6 +332,9 @@ const (
 	// (name, mailboxes), so contact lists, conversation titles and member
 	// names are stale.
 	EventContact EventType = "contact"
+	// EventUpdate: a message's view changed (edited, deleted for
+	// everyone, reacted to); Message is the message as now seen.
+	EventUpdate EventType = "update"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
@@ -345,6 +443,11 @@ type MailboxLoad struct {
 type Mailbox struct {
 	PeerID string
 	Addrs  []string // where to reach it (multiaddrs without /p2p/ID)
+	// The user's own mailboxes only: Generation is the deposit key's
+	// (a reset moves it on, revoking every earlier capability there);
+	// Revoked the contacts (peer IDs) whose capability there is revoked.
+	Generation uint32
+	Revoked    []string
 }
 
 // OfferState is the user's answer to a mailbox offer.

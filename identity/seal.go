@@ -208,6 +208,10 @@ func paddedSize(n int) int {
 	return b
 }
 
+// PaddedSize is paddedSize for others that pad to the same buckets (file
+// chunks deposited at mailboxes).
+func PaddedSize(n int) int { return paddedSize(n) }
+
 // paddingFor is how many padding bytes bring an encoded Sealed of n bytes
 // (without padding) to its bucket: the field costs a tag byte and a varint
 // length besides its bytes, and an empty one is not encoded at all, so
@@ -419,7 +423,23 @@ func decodeBody(b []byte) (*pb.Body, error) {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
+		if err := checkBody(body); err != nil {
+			return nil, err
+		}
 	}
 	return body, nil
+}
+
+// checkBody checks the bodies of conversation features (edits, deletes,
+// reactions); any other kind is unknown.
+func checkBody(body *pb.Body) error {
+	switch k := body.Kind.(type) {
+	case *pb.Body_Edit:
+		return checkEdit(k.Edit)
+	case *pb.Body_Delete:
+		return checkTarget("delete", k.Delete.GetTarget())
+	case *pb.Body_Reaction:
+		return checkReaction(k.Reaction)
+	}
+	return fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 }

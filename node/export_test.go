@@ -2,10 +2,13 @@ package node
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/node/files"
 	"github.com/parley-im/parley/node/mailbox"
 	"github.com/parley-im/parley/storage"
 )
@@ -48,7 +51,8 @@ func (n *Node) MailboxCapability(mb peer.ID) (mailbox.Capability, mailbox.OwnerI
 	if err != nil {
 		return mailbox.Capability{}, owner, err
 	}
-	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, mailboxGeneration)
+	e, _ := n.mailboxEntry(mb)
+	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, e.Generation)
 	if err != nil {
 		return mailbox.Capability{}, owner, err
 	}
@@ -84,4 +88,35 @@ func (n *Node) PutPendingContact(p parley.PendingContact) error {
 	})
 	n.pending.wake()
 	return err
+}
+
+// DepositMailChunk deposits, at the first mailbox of the grant n holds
+// from its contact to, the mailbox item of chunk i of n's offer fileID,
+// after alter has its way with the item's sealed bytes: as a mailbox that
+// tampers with what it holds would hand it over.
+func (n *Node) DepositMailChunk(ctx context.Context, to peer.ID, fileID string, i int, alter func(sealed []byte)) error {
+	grant, err := n.store.MailboxGrantOf(to.String())
+	if err != nil {
+		return err
+	}
+	mc, err := n.files.OpenMailChunks(fileID, files.MaxMailFile)
+	if err != nil || mc == nil {
+		return fmt.Errorf("no mailbox items for %s: %w", fileID, err)
+	}
+	defer mc.Close()
+	item, err := mc.Item(i)
+	if err != nil {
+		return err
+	}
+	c, _ := files.ParseMailChunk(item)
+	alter(c.Sealed)
+	item, err = proto.Marshal(c)
+	if err != nil {
+		return err
+	}
+	info, owner, cp, err := n.grantedTarget(to, grant.Mailboxes[0])
+	if err != nil {
+		return err
+	}
+	return mailbox.DepositOnce(ctx, info, owner, cp, item)
 }

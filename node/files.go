@@ -70,7 +70,7 @@ func (m *Messenger) SendFile(ctx context.Context, to, path string) (parley.File,
 	case cerr == nil && c.State != parley.ContactAccepted:
 		return parley.File{}, fmt.Errorf("%w: %q is a request; accept it first (parley accept %s)", parley.ErrUnknownContact, to, c.PeerID)
 	}
-	offer, err := files.Prepare(abs)
+	offer, err := files.Prepare(abs, m.n.mailFileLimit)
 	if err != nil {
 		return parley.File{}, err
 	}

@@ -35,6 +35,9 @@ func (n *Node) grantFor(contact peer.ID, list []storedMailbox) (*ppb.MailboxGran
 		return nil, err
 	}
 	g := new(ppb.MailboxGrant)
+	if n.isRevoked(contact.String()) {
+		return g, nil // empty: the contact stops depositing (mailbox_revoke.go)
+	}
 	for _, mb := range list {
 		if len(g.Mailboxes) == identity.MaxGrantMailboxes {
 			n.log.Warn("more mailboxes than a grant holds; contacts are told of the first ones", "max", identity.MaxGrantMailboxes)
@@ -44,7 +47,7 @@ func (n *Node) grantFor(contact peer.ID, list []storedMailbox) (*ppb.MailboxGran
 		if err != nil {
 			continue
 		}
-		key, err := mailbox.DeriveDepositKey(n.id.Key, id, mailboxGeneration)
+		key, err := mailbox.DeriveDepositKey(n.id.Key, id, mb.Generation)
 		if err != nil {
 			return nil, err
 		}

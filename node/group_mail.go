@@ -97,7 +97,7 @@ func (n *Node) mailGroup(ctx context.Context, m parley.Message) error {
 		if p == n.host.ID() || n.host.Network().Connectedness(p) == network.Connected || !n.isContact(p) {
 			continue
 		}
-		held, err := n.depositForMember(ctx, p, env)
+		held, err := n.depositForMember(ctx, p, m.ID, env)
 		if err != nil {
 			n.log.Info("group mail: a member's mailboxes", "group", m.Conversation, "member", p, "err", err)
 		}
@@ -120,9 +120,10 @@ func (n *Node) mailGroup(ctx context.Context, m parley.Message) error {
 	return nil
 }
 
-// depositForMember leaves env at every mailbox member granted us; held
-// says whether one took it.
-func (n *Node) depositForMember(ctx context.Context, member peer.ID, env []byte) (held bool, err error) {
+// depositForMember leaves env, message msg's envelope (with a small
+// file's chunks before it, mail_files.go), at every mailbox member granted
+// us; held says whether one took it.
+func (n *Node) depositForMember(ctx context.Context, member peer.ID, msg parley.EnvelopeID, env []byte) (held bool, err error) {
 	grant, err := n.store.MailboxGrantOf(member.String())
 	if errors.Is(err, parley.ErrNotFound) {
 		return false, nil
@@ -135,9 +136,12 @@ func (n *Node) depositForMember(ctx context.Context, member peer.ID, env []byte)
 		if mb.Refused {
 			continue
 		}
-		dctx, cancel := context.WithTimeout(ctx, groupDepositTimeout)
-		err := n.depositAt(dctx, member, mb, env)
-		cancel()
+		err := n.depositChunksAt(ctx, member, mb, msg)
+		if err == nil {
+			dctx, cancel := context.WithTimeout(ctx, groupDepositTimeout)
+			err = n.depositAt(dctx, member, mb, env)
+			cancel()
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

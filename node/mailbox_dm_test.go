@@ -290,6 +290,13 @@ func TestMailboxDMFull(t *testing.T) {
 	if st := statusOf(t, alice, bob.PeerID()); st[sent[0].ID] != parley.StatusStored || st[sent[1].ID] != parley.StatusQueued {
 		t.Fatalf("statuses %s and %s, want stored and queued", st[sent[0].ID], st[sent[1].ID])
 	}
+	// The message list says so too, from the store (issue 13).
+	parleytest.Eventually(t, "the second message listed with its reason", func() bool {
+		return reasonsOf(t, alice, bob.PeerID())[sent[1].ID] == "mailbox full"
+	})
+	if r := reasonsOf(t, alice, bob.PeerID())[sent[0].ID]; r != "" {
+		t.Fatalf("the stored message's reason: %q, want none", r)
+	}
 
 	bob.Start()
 	parleytest.Eventually(t, "both delivered", func() bool {
@@ -300,4 +307,21 @@ func TestMailboxDMFull(t *testing.T) {
 	if got := textsFrom(t, bob, alice.PeerID()); !slices.Equal(got, []string{"fits", "does not fit"}) {
 		t.Fatalf("Bob shows %q, want each once", got)
 	}
+	if r := reasonsOf(t, alice, bob.PeerID()); r[sent[1].ID] != "" {
+		t.Fatalf("a delivered message's reason: %q, want none", r[sent[1].ID])
+	}
+}
+
+// reasonsOf is the reason of each of n's messages with peer, by ID.
+func reasonsOf(t *testing.T, n *parleytest.Node, peer string) map[parley.EnvelopeID]string {
+	t.Helper()
+	msgs, err := n.Messenger().Messages(context.Background(), peer, parley.Page{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[parley.EnvelopeID]string)
+	for _, m := range msgs {
+		out[m.ID] = m.Reason
+	}
+	return out
 }

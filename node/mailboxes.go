@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/node/dm"
+	"github.com/parley-im/parley/node/files"
 	"github.com/parley-im/parley/node/mailbox"
 	mailboxpb "github.com/parley-im/parley/node/mailbox/pb"
 )
@@ -37,9 +38,6 @@ const (
 	// mailboxValidity is how long a registration runs; each fetch round
 	// that finds it gone registers again.
 	mailboxValidity = 365 * 24 * time.Hour
-	// mailboxGeneration is the deposit key's generation: no capability has
-	// been revoked by a new one yet.
-	mailboxGeneration = 0
 	// mailboxRoundTimeout bounds one fetch round at one mailbox.
 	mailboxRoundTimeout = 2 * time.Minute
 )
@@ -48,10 +46,15 @@ const (
 type storedMailbox struct {
 	PeerID string   `json:"peer_id"`
 	Addrs  []string `json:"addrs,omitempty"`
+	// Generation is the deposit key's (ResetMailbox moves it on);
+	// Granted the generation whose capabilities contacts were last sent,
+	// once the mailbox took it (mailbox_revoke.go).
+	Generation uint32 `json:"generation,omitempty"`
+	Granted    uint32 `json:"granted,omitempty"`
 }
 
 func (m storedMailbox) view() parley.Mailbox {
-	return parley.Mailbox{PeerID: m.PeerID, Addrs: slices.Clone(m.Addrs)}
+	return parley.Mailbox{PeerID: m.PeerID, Addrs: slices.Clone(m.Addrs), Generation: m.Generation}
 }
 
 func (m storedMailbox) addrInfo() (peer.AddrInfo, error) {
@@ -103,7 +106,9 @@ func (m *Messenger) Mailboxes(ctx context.Context) ([]parley.Mailbox, error) {
 	}
 	out := make([]parley.Mailbox, 0, len(s.Mailboxes))
 	for _, mb := range s.Mailboxes {
-		out = append(out, mb.view())
+		v := mb.view()
+		v.Revoked = slices.Clone(s.MailboxRevoked) // revoked at every mailbox
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -148,6 +153,8 @@ func (n *Node) addMailbox(ctx context.Context, info peer.AddrInfo, also func(*st
 		also(&s)
 	}
 	if i := slices.IndexFunc(s.Mailboxes, func(x storedMailbox) bool { return x.PeerID == mb.PeerID }); i >= 0 {
+		// Added again: the key stays the one it holds.
+		mb.Generation, mb.Granted = s.Mailboxes[i].Generation, s.Mailboxes[i].Granted
 		s.Mailboxes[i] = mb
 	} else {
 		s.Mailboxes = append(s.Mailboxes, mb)
@@ -230,21 +237,6 @@ func (n *Node) registerMailbox(ctx context.Context, info peer.AddrInfo) error {
 	return n.register(ctx, c, info.ID)
 }
 
-func (n *Node) register(ctx context.Context, c *mailbox.Client, mb peer.ID) error {
-	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, mailboxGeneration)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if _, err := c.Register(ctx, n.id.Key, mailbox.Registration{IssuedAt: now, ExpiresAt: now.Add(mailboxValidity), DepositKey: key}); err != nil {
-		if r := new(mailbox.RefusedError); errors.As(err, &r) {
-			return fmt.Errorf("%w: %s refused to hold your mail: %s", parley.ErrMailboxUnavailable, mb, r.Reason)
-		}
-		return fmt.Errorf("%w: %s did not answer the registration: %w", parley.ErrMailboxUnavailable, mb, err)
-	}
-	return nil
-}
-
 // fetchMailLoop fetches from every mailbox on start, when kicked (a
 // mailbox added, or connected) and every interval.
 func (n *Node) fetchMailLoop(interval time.Duration) {
@@ -286,6 +278,13 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 		return err
 	}
 	defer c.Close()
+	if !n.registrationHeld(info.ID) {
+		// Started, or the revocations or the key changed since the
+		// mailbox last took our registration: it takes the one due now.
+		if err := n.register(ctx, c, info.ID); err != nil {
+			n.log.Info("registering with a mailbox again", "mailbox", mb.PeerID, "err", err)
+		}
+	}
 	if err := c.Authenticate(ctx, n.id.Key); err != nil {
 		if code, ok := mailbox.RefusalCode(err); !ok || code != mailboxpb.Code_CODE_NOT_REGISTERED {
 			return err
@@ -302,6 +301,7 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 		cursor []byte
 		failed error
 		got    int
+		chunks mailChunks
 	)
 	for {
 		page, err := c.Fetch(ctx, cursor, 0)
@@ -310,7 +310,12 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 		}
 		var done []parley.EnvelopeID
 		receipts := make(map[peer.ID][]parley.EnvelopeID)
+		var items []files.MailItem
 		for _, mail := range page.Mail {
+			if c, ok := files.ParseMailChunk(mail.Envelope); ok {
+				items = append(items, files.MailItem{ID: mail.ID, Chunk: c})
+				continue
+			}
 			if isGroup, ok, err := n.receiveGroupMail(mail.Envelope); isGroup {
 				switch {
 				case err != nil:
@@ -318,6 +323,7 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 				case ok:
 					done = append(done, mail.ID)
 					got++
+					chunks.groupStored()
 				}
 				continue
 			}
@@ -328,6 +334,7 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 				if dm.Receipted(r.Kind) {
 					receipts[r.From] = append(receipts[r.From], r.ID)
 				}
+				chunks.offered(r.Kind)
 			case errors.Is(err, dm.ErrRefused):
 				n.log.Info("dropping mail that will never open", "mailbox", mb.PeerID, "err", err)
 				done = append(done, mail.ID)
@@ -335,6 +342,12 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 				failed = err
 			}
 		}
+		// After the page's envelopes: its offers are stored.
+		take, err := chunks.take(n, items)
+		if err != nil {
+			failed = err
+		}
+		done = append(done, take...)
 		// Receipts before the ack: once they are queued, a crash cannot
 		// leave a sender waiting for one; mail fetched again after a
 		// crash is receipted again, which changes nothing.
@@ -347,7 +360,10 @@ func (n *Node) fetchMail(ctx context.Context, mb storedMailbox) error {
 			}
 		}
 		if !page.More {
-			break
+			if !chunks.again() {
+				break
+			}
+			page.Next = nil
 		}
 		cursor = page.Next
 	}

@@ -281,6 +281,7 @@ func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error
 	out := all[:0]
 	for _, c := range all {
 		if c.State == state && c.PeerID != self {
+			c.MailboxRevoked = m.n.isRevoked(c.PeerID)
 			out = append(out, c)
 		}
 	}
@@ -356,7 +357,9 @@ func (m *Messenger) sendHeldReadReceipts(c parley.Contact) error {
 // Resolve finds a contact or request by peer ID, or by name as a person
 // types it (matchContact).
 func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contact, error) {
-	return m.matchContact(nameOrID, func(parley.Contact) bool { return true })
+	c, err := m.matchContact(nameOrID, func(parley.Contact) bool { return true })
+	c.MailboxRevoked = err == nil && m.n.isRevoked(c.PeerID)
+	return c, err
 }
 
 // matchContact finds the one contact or request among those keep admits
@@ -508,6 +511,9 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 	if err != nil {
 		return nil, err
 	}
+	if err := m.queuedReasons(msgs); err != nil {
+		return nil, err
+	}
 	// On a full disk the store is read-only: the messages are shown, and
 	// stay unread until space is freed.
 	if markRead && m.n.store.SpaceErr() == nil {
@@ -515,7 +521,22 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 			return nil, err
 		}
 	}
-	return msgs, nil
+	return m.n.decorate(msgs)
+}
+
+// queuedReasons says, of each outgoing message still queued, why.
+func (m *Messenger) queuedReasons(msgs []parley.Message) error {
+	for i := range msgs {
+		if !msgs[i].Outgoing || msgs[i].Status != parley.StatusQueued {
+			continue
+		}
+		r, err := m.n.store.QueuedReason(msgs[i].ID)
+		if err != nil {
+			return err
+		}
+		msgs[i].Reason = r
+	}
+	return nil
 }
 
 // markRead marks the incoming messages among shown as read, in place: only

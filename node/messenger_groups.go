@@ -152,7 +152,11 @@ func (m *Messenger) GroupMessages(ctx context.Context, group string, p parley.Pa
 		return nil, err
 	}
 	// On a full disk the messages are shown, and stay unread.
-	return m.n.groups.Messages(id, p, markRead && m.n.store.SpaceErr() == nil)
+	msgs, err := m.n.groups.Messages(id, p, markRead && m.n.store.SpaceErr() == nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.n.decorate(msgs)
 }
 
 // RenameGroup renames a group (admins only).

@@ -74,6 +74,12 @@ type Config struct {
 	// each of the user's mailboxes, beyond on start and on connecting to
 	// one. Default DefaultMailboxFetchInterval (a minute).
 	MailboxFetchInterval time.Duration
+	// MailboxFileLimit: a file offered in a DM of at most this many bytes
+	// is deposited with its chunks at the recipient's mailboxes, so it
+	// arrives while we are offline (PROTOCOL.md §9.11); a larger one waits
+	// for us. 0: files.DefaultMailFile (25 MiB); negative: none; at most
+	// files.MaxMailFile (128 MiB).
+	MailboxFileLimit int64
 	// MetricsAddr, when set, serves Prometheus metrics at
 	// http://MetricsAddr/metrics (host:port, used as given; see
 	// DefaultMetricsAddr): go-libp2p's (resource manager, swarm and
@@ -204,7 +210,19 @@ type Node struct {
 	mbMu   sync.Mutex
 	mbList []storedMailbox
 	mbKick chan struct{}
-	mbWG   sync.WaitGroup // the fetcher; it stops before the services it feeds
+	// mbRevoked is the contacts whose capabilities the user revoked
+	// (settings.json's); mbReg the registrations held (mailbox_revoke.go).
+	mbRevoked []string
+	mbReg     registrations
+	mbWG      sync.WaitGroup // the fetcher; it stops before the services it feeds
+	// mailFileLimit: our DM files up to this size go to mailboxes with
+	// their chunks (Config.MailboxFileLimit, resolved).
+	mailFileLimit int64
+	// mailFilesHeld: how many chunks of a file a mailbox took before it
+	// refused more (mail_files.go), so a retry goes on from there. Guarded
+	// by mailFilesMu.
+	mailFilesMu   sync.Mutex
+	mailFilesHeld map[mbFileKey]int
 	// groupMail is our group messages waiting for their deposits at
 	// offline members' mailboxes (group_mail.go).
 	groupMail chan parley.Message
@@ -295,6 +313,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.mbList = settings.Mailboxes
+	n.mbRevoked = settings.MailboxRevoked
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
 	if err != nil {
@@ -359,6 +378,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.mailFileLimit = mailFileLimit(cfg.MailboxFileLimit)
+	n.mailFilesHeld = make(map[mbFileKey]int)
 	if n.dm, err = dm.New(dm.Config{
 		Host:     relayedStreams{n.host},
 		Identity: n.id,
@@ -366,14 +387,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Clock:    clock,
 		Card:     n.msgr.signedCard,
 		Connect:  n.connect,
-		Notify:   n.hub.publish,
+		Notify:   n.onStored,
+		Judge:    n.judge,
 		// Set before Start, so n.groups is there by the first envelope.
 		OnGroupKeys: func(from peer.ID, keys *ppb.GroupKeys) error { return n.groups.OnGroupKeys(from, keys) },
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
-		OnMailboxGrant: func(from peer.ID, first bool) { n.onGrant(from, first) },
-		Deposit:        n.depositAt,
+		OnMailboxGrant:  func(from peer.ID, first bool) { n.onGrant(from, first) },
+		Deposit:         n.depositAt,
+		DepositAttached: n.depositChunksAt,
 		OnFileCancel: func(conv parley.ConversationID, from peer.ID, id string) error {
 			return n.files.OnCancel(conv, from, id)
 		},
@@ -398,8 +421,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Clock:    clock,
 		SelfName: func() string { return n.msgr.card().Name },
 		SendKeys: n.dm.SendGroupKeys,
+		Judge:    n.judge,
 		Notify: func(e parley.Event) {
-			n.hub.publish(e)
+			n.onStored(e)
 			n.gsync.noteEvent(e)
 			if e.Type == parley.EventMessage {
 				n.queueGroupMail(*e.Message)

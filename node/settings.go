@@ -29,6 +29,9 @@ type storedSettings struct {
 	// Mailboxes are the nodes that hold the user's mail while the user is
 	// offline (mailboxes.go).
 	Mailboxes []storedMailbox `json:"mailboxes,omitempty"`
+	// MailboxRevoked: the contacts (peer IDs) whose capability at every
+	// mailbox the user revoked (mailbox_revoke.go).
+	MailboxRevoked []string `json:"mailbox_revoked,omitempty"`
 	// AnnouncedCard is a digest of the card content (name, mailboxes)
 	// last sent to contacts (cards.go).
 	AnnouncedCard string `json:"announced_card,omitempty"`

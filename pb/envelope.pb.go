@@ -69,7 +69,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{10, 0}
 }
 
 type GroupOp_Type int32
@@ -134,7 +134,7 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11, 0}
 }
 
 // History: whether members read what was written before they joined.
@@ -186,7 +186,7 @@ func (x GroupOp_History) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_History.Descriptor instead.
 func (GroupOp_History) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11, 1}
 }
 
 type GroupOp_Role int32
@@ -235,7 +235,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8, 2}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11, 2}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -433,6 +433,9 @@ type Body struct {
 	//	*Body_FileCancel
 	//	*Body_CardUpdate
 	//	*Body_MailboxOffer
+	//	*Body_Edit
+	//	*Body_Delete
+	//	*Body_Reaction
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -556,6 +559,33 @@ func (x *Body) GetMailboxOffer() *MailboxOffer {
 	return nil
 }
 
+func (x *Body) GetEdit() *Edit {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_Edit); ok {
+			return x.Edit
+		}
+	}
+	return nil
+}
+
+func (x *Body) GetDelete() *Delete {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_Delete); ok {
+			return x.Delete
+		}
+	}
+	return nil
+}
+
+func (x *Body) GetReaction() *Reaction {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_Reaction); ok {
+			return x.Reaction
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -606,6 +636,22 @@ type Body_MailboxOffer struct {
 	MailboxOffer *MailboxOffer `protobuf:"bytes,8,opt,name=mailbox_offer,json=mailboxOffer,proto3,oneof"`
 }
 
+type Body_Edit struct {
+	// The author's new text for one of their text messages (PROTOCOL.md §10).
+	Edit *Edit `protobuf:"bytes,12,opt,name=edit,proto3,oneof"`
+}
+
+type Body_Delete struct {
+	// Deletes a message for everyone: its author's, or in a group an
+	// admin's (PROTOCOL.md §10).
+	Delete *Delete `protobuf:"bytes,13,opt,name=delete,proto3,oneof"`
+}
+
+type Body_Reaction struct {
+	// Adds or withdraws the sender's reaction to a message (PROTOCOL.md §10).
+	Reaction *Reaction `protobuf:"bytes,14,opt,name=reaction,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -623,6 +669,184 @@ func (*Body_FileCancel) isBody_Kind() {}
 func (*Body_CardUpdate) isBody_Kind() {}
 
 func (*Body_MailboxOffer) isBody_Kind() {}
+
+func (*Body_Edit) isBody_Kind() {}
+
+func (*Body_Delete) isBody_Kind() {}
+
+func (*Body_Reaction) isBody_Kind() {}
+
+// Edit replaces the text of an earlier text message by the same author.
+// Receivers refuse an edit whose target they hold and whose author is not
+// the target's; one whose target has not arrived is kept and judged when it
+// does. The latest edit by HLC (then envelope ID) wins.
+type Edit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32 bytes: the envelope ID of the message edited.
+	Target []byte `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// The new text: as Text.text (1 to 32 KiB of UTF-8).
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Edit) Reset() {
+	*x = Edit{}
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Edit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Edit) ProtoMessage() {}
+
+func (x *Edit) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Edit.ProtoReflect.Descriptor instead.
+func (*Edit) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Edit) GetTarget() []byte {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *Edit) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// Delete removes a message, its text or file and its edits, from every
+// member's store; the message stays listed as deleted. Allowed to the
+// target's author, and in a group to an admin (as of the delete's HLC).
+type Delete struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32 bytes: the envelope ID of the message deleted.
+	Target        []byte `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delete) Reset() {
+	*x = Delete{}
+	mi := &file_pb_envelope_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delete) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delete) ProtoMessage() {}
+
+func (x *Delete) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delete.ProtoReflect.Descriptor instead.
+func (*Delete) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Delete) GetTarget() []byte {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+// Reaction sets (or, with remove, withdraws) the sender's reaction emoji on a
+// message. For each (sender, emoji, target) the reaction with the highest
+// (HLC, envelope ID) wins, so members converge whatever the order of arrival.
+type Reaction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32 bytes: the envelope ID of the message reacted to.
+	Target []byte `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// One emoji: 1 to 64 bytes of UTF-8, one grapheme cluster, no control
+	// characters or spaces.
+	Emoji         string `protobuf:"bytes,2,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	Remove        bool   `protobuf:"varint,3,opt,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reaction) Reset() {
+	*x = Reaction{}
+	mi := &file_pb_envelope_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reaction) ProtoMessage() {}
+
+func (x *Reaction) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
+func (*Reaction) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Reaction) GetTarget() []byte {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *Reaction) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *Reaction) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
+}
 
 // MailboxOffer: the sender's node serves mailboxes and offers to hold the
 // recipient's mail while the recipient is offline. The mailbox is the
@@ -643,7 +867,7 @@ type MailboxOffer struct {
 
 func (x *MailboxOffer) Reset() {
 	*x = MailboxOffer{}
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +879,7 @@ func (x *MailboxOffer) String() string {
 func (*MailboxOffer) ProtoMessage() {}
 
 func (x *MailboxOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[3]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +892,7 @@ func (x *MailboxOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxOffer.ProtoReflect.Descriptor instead.
 func (*MailboxOffer) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{3}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MailboxOffer) GetPeerId() []byte {
@@ -713,7 +937,7 @@ type FileOffer struct {
 
 func (x *FileOffer) Reset() {
 	*x = FileOffer{}
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -725,7 +949,7 @@ func (x *FileOffer) String() string {
 func (*FileOffer) ProtoMessage() {}
 
 func (x *FileOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -738,7 +962,7 @@ func (x *FileOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileOffer.ProtoReflect.Descriptor instead.
 func (*FileOffer) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FileOffer) GetFileId() []byte {
@@ -809,7 +1033,7 @@ type FileCancel struct {
 
 func (x *FileCancel) Reset() {
 	*x = FileCancel{}
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +1045,7 @@ func (x *FileCancel) String() string {
 func (*FileCancel) ProtoMessage() {}
 
 func (x *FileCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +1058,7 @@ func (x *FileCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileCancel.ProtoReflect.Descriptor instead.
 func (*FileCancel) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FileCancel) GetFileId() []byte {
@@ -855,7 +1079,7 @@ type Text struct {
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1091,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1104,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Text) GetText() string {
@@ -908,7 +1132,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1144,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1157,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -976,7 +1200,7 @@ type GroupOp struct {
 
 func (x *GroupOp) Reset() {
 	*x = GroupOp{}
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1212,7 @@ func (x *GroupOp) String() string {
 func (*GroupOp) ProtoMessage() {}
 
 func (x *GroupOp) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1225,7 @@ func (x *GroupOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
 func (*GroupOp) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GroupOp) GetType() GroupOp_Type {
@@ -1082,7 +1306,7 @@ type GroupKeys struct {
 
 func (x *GroupKeys) Reset() {
 	*x = GroupKeys{}
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1318,7 @@ func (x *GroupKeys) String() string {
 func (*GroupKeys) ProtoMessage() {}
 
 func (x *GroupKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1331,7 @@ func (x *GroupKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
 func (*GroupKeys) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GroupKeys) GetGroupId() []byte {
@@ -1168,7 +1392,7 @@ type GroupKey struct {
 
 func (x *GroupKey) Reset() {
 	*x = GroupKey{}
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1404,7 @@ func (x *GroupKey) String() string {
 func (*GroupKey) ProtoMessage() {}
 
 func (x *GroupKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1417,7 @@ func (x *GroupKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
 func (*GroupKey) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GroupKey) GetKeyId() []byte {
@@ -1229,7 +1453,7 @@ type MailboxGrant struct {
 
 func (x *MailboxGrant) Reset() {
 	*x = MailboxGrant{}
-	mi := &file_pb_envelope_proto_msgTypes[11]
+	mi := &file_pb_envelope_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1465,7 @@ func (x *MailboxGrant) String() string {
 func (*MailboxGrant) ProtoMessage() {}
 
 func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[11]
+	mi := &file_pb_envelope_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1478,7 @@ func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxGrant.ProtoReflect.Descriptor instead.
 func (*MailboxGrant) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MailboxGrant) GetMailboxes() []*GrantedMailbox {
@@ -1279,7 +1503,7 @@ type GrantedMailbox struct {
 
 func (x *GrantedMailbox) Reset() {
 	*x = GrantedMailbox{}
-	mi := &file_pb_envelope_proto_msgTypes[12]
+	mi := &file_pb_envelope_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1515,7 @@ func (x *GrantedMailbox) String() string {
 func (*GrantedMailbox) ProtoMessage() {}
 
 func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[12]
+	mi := &file_pb_envelope_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1528,7 @@ func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantedMailbox.ProtoReflect.Descriptor instead.
 func (*GrantedMailbox) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{12}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GrantedMailbox) GetPeerId() []byte {
@@ -1349,7 +1573,7 @@ type CardUpdate struct {
 
 func (x *CardUpdate) Reset() {
 	*x = CardUpdate{}
-	mi := &file_pb_envelope_proto_msgTypes[13]
+	mi := &file_pb_envelope_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1585,7 @@ func (x *CardUpdate) String() string {
 func (*CardUpdate) ProtoMessage() {}
 
 func (x *CardUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[13]
+	mi := &file_pb_envelope_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1598,7 @@ func (x *CardUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardUpdate.ProtoReflect.Descriptor instead.
 func (*CardUpdate) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{13}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CardUpdate) GetCard() []byte {
@@ -1404,7 +1628,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
 	"senderCard\x12\x18\n" +
-	"\apadding\x18\x06 \x01(\fR\apadding\"\xae\x04\n" +
+	"\apadding\x18\x06 \x01(\fR\apadding\"\xc7\x05\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -1418,8 +1642,20 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"fileCancel\x12>\n" +
 	"\vcard_update\x18\a \x01(\v2\x1b.parley.envelope.CardUpdateH\x00R\n" +
 	"cardUpdate\x12D\n" +
-	"\rmailbox_offer\x18\b \x01(\v2\x1d.parley.envelope.MailboxOfferH\x00R\fmailboxOfferB\x06\n" +
-	"\x04kind\"=\n" +
+	"\rmailbox_offer\x18\b \x01(\v2\x1d.parley.envelope.MailboxOfferH\x00R\fmailboxOffer\x12+\n" +
+	"\x04edit\x18\f \x01(\v2\x15.parley.envelope.EditH\x00R\x04edit\x121\n" +
+	"\x06delete\x18\r \x01(\v2\x17.parley.envelope.DeleteH\x00R\x06delete\x127\n" +
+	"\breaction\x18\x0e \x01(\v2\x19.parley.envelope.ReactionH\x00R\breactionB\x06\n" +
+	"\x04kind\"2\n" +
+	"\x04Edit\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\fR\x06target\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\" \n" +
+	"\x06Delete\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\fR\x06target\"P\n" +
+	"\bReaction\x12\x16\n" +
+	"\x06target\x18\x01 \x01(\fR\x06target\x12\x14\n" +
+	"\x05emoji\x18\x02 \x01(\tR\x05emoji\x12\x16\n" +
+	"\x06remove\x18\x03 \x01(\bR\x06remove\"=\n" +
 	"\fMailboxOffer\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
 	"\x05addrs\x18\x02 \x03(\fR\x05addrs\"\xd3\x01\n" +
@@ -1511,7 +1747,7 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_pb_envelope_proto_goTypes = []any{
 	(Receipt_Kind)(0),      // 0: parley.envelope.Receipt.Kind
 	(GroupOp_Type)(0),      // 1: parley.envelope.GroupOp.Type
@@ -1520,40 +1756,46 @@ var file_pb_envelope_proto_goTypes = []any{
 	(*Envelope)(nil),       // 4: parley.envelope.Envelope
 	(*Sealed)(nil),         // 5: parley.envelope.Sealed
 	(*Body)(nil),           // 6: parley.envelope.Body
-	(*MailboxOffer)(nil),   // 7: parley.envelope.MailboxOffer
-	(*FileOffer)(nil),      // 8: parley.envelope.FileOffer
-	(*FileCancel)(nil),     // 9: parley.envelope.FileCancel
-	(*Text)(nil),           // 10: parley.envelope.Text
-	(*Receipt)(nil),        // 11: parley.envelope.Receipt
-	(*GroupOp)(nil),        // 12: parley.envelope.GroupOp
-	(*GroupKeys)(nil),      // 13: parley.envelope.GroupKeys
-	(*GroupKey)(nil),       // 14: parley.envelope.GroupKey
-	(*MailboxGrant)(nil),   // 15: parley.envelope.MailboxGrant
-	(*GrantedMailbox)(nil), // 16: parley.envelope.GrantedMailbox
-	(*CardUpdate)(nil),     // 17: parley.envelope.CardUpdate
+	(*Edit)(nil),           // 7: parley.envelope.Edit
+	(*Delete)(nil),         // 8: parley.envelope.Delete
+	(*Reaction)(nil),       // 9: parley.envelope.Reaction
+	(*MailboxOffer)(nil),   // 10: parley.envelope.MailboxOffer
+	(*FileOffer)(nil),      // 11: parley.envelope.FileOffer
+	(*FileCancel)(nil),     // 12: parley.envelope.FileCancel
+	(*Text)(nil),           // 13: parley.envelope.Text
+	(*Receipt)(nil),        // 14: parley.envelope.Receipt
+	(*GroupOp)(nil),        // 15: parley.envelope.GroupOp
+	(*GroupKeys)(nil),      // 16: parley.envelope.GroupKeys
+	(*GroupKey)(nil),       // 17: parley.envelope.GroupKey
+	(*MailboxGrant)(nil),   // 18: parley.envelope.MailboxGrant
+	(*GrantedMailbox)(nil), // 19: parley.envelope.GrantedMailbox
+	(*CardUpdate)(nil),     // 20: parley.envelope.CardUpdate
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	10, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	11, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	12, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	13, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
-	8,  // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	15, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
-	9,  // 6: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
-	17, // 7: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
-	7,  // 8: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
-	0,  // 9: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 10: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	3,  // 11: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	2,  // 12: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
-	14, // 13: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	2,  // 14: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
-	16, // 15: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	13, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	14, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	15, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	16, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	11, // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
+	18, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
+	12, // 6: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
+	20, // 7: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
+	10, // 8: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
+	7,  // 9: parley.envelope.Body.edit:type_name -> parley.envelope.Edit
+	8,  // 10: parley.envelope.Body.delete:type_name -> parley.envelope.Delete
+	9,  // 11: parley.envelope.Body.reaction:type_name -> parley.envelope.Reaction
+	0,  // 12: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 13: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	3,  // 14: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 15: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	17, // 16: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 17: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	19, // 18: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1571,6 +1813,9 @@ func file_pb_envelope_proto_init() {
 		(*Body_FileCancel)(nil),
 		(*Body_CardUpdate)(nil),
 		(*Body_MailboxOffer)(nil),
+		(*Body_Edit)(nil),
+		(*Body_Delete)(nil),
+		(*Body_Reaction)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1578,7 +1823,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -251,13 +251,16 @@ func (s *Groups) decrypt(g *group, raw []byte, live bool) (*incoming, error) {
 		in.msg.Kind = parley.KindGroupOp
 		in.op = &Op{ID: in.msg.ID, Author: o.Sender, HLC: o.HLC, Body: b.GroupOp}
 	default:
-		return nil, reject("a group carries texts, files and ops only")
+		if !identity.Annotation(o.Body, &in.msg) { // an edit, delete or reaction
+			return nil, reject("a group carries texts, files, ops, edits, deletes and reactions only")
+		}
 	}
 	return in, nil
 }
 
-// admit checks an envelope's author against the membership as we know it.
-func (s *Groups) admit(g *group, in *incoming) error {
+// admitMember checks an envelope's author against the membership as we
+// know it.
+func (s *Groups) admitMember(g *group, in *incoming) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	author, _ := peer.Decode(in.msg.From)

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
 	"github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/storage"
 )
@@ -99,10 +100,15 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID) (parley
 	switch b := body.Kind.(type) {
 	case *pb.Body_Text:
 		msg.Kind, msg.Text = parley.KindText, b.Text.Text
+		if r, err := parley.EnvelopeIDFromBytes(b.Text.ReplyTo); err == nil {
+			msg.ReplyTo = &r
+		}
 	case *pb.Body_GroupOp:
 		msg.Kind = parley.KindGroupOp
 	case *pb.Body_FileOffer:
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
+	default:
+		identity.Annotation(body, &msg) // an edit, delete or reaction
 	}
 	// Groups have no per-member acknowledgement: "sent" means someone on
 	// the topic got it; "queued" that no one was there. The store keeps a

@@ -34,6 +34,10 @@ type Config struct {
 	// OnFileOffer takes a file a member offered, once its envelope is
 	// stored (the files service). Optional. An error is a local failure.
 	OnFileOffer func(group parley.ConversationID, msg parley.EnvelopeID, from peer.ID, offer *pb.FileOffer) error
+	// Judge refuses a member's edit, delete or reaction that its author
+	// may not make (an edit of another's message): the envelope is
+	// rejected. Optional: all are taken. Called without any group lock.
+	Judge func(parley.Message) error
 	// Active is told when a group becomes active here (created, accepted,
 	// loaded at start) and when we leave one, so that the node finds the
 	// members and syncs with them.
@@ -91,6 +95,9 @@ func NewGroups(cfg Config) (*Groups, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Judge == nil {
+		cfg.Judge = func(parley.Message) error { return nil }
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *pb.FileOffer) error { return nil }

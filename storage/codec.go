@@ -33,14 +33,21 @@ const (
 	flagOutgoing = 1 << iota
 	flagReplyTo
 	flagFileID // a file ID (uvarint length and text) follows the text
-	flagsKnown = flagOutgoing | flagReplyTo | flagFileID
+	flagTarget // a target (32) follows the reply-to: an edit, delete or reaction
+	flagEmoji  // an emoji (uvarint length and text) follows the file ID
+	flagRemove // a reaction withdrawn
+	flagDeleted
+	flagsKnown = flagOutgoing | flagReplyTo | flagFileID | flagTarget | flagEmoji | flagRemove | flagDeleted
 )
 
 // encodeMessage lays a message out as:
 //
 //	format(1) flags(1) status(1) hlc(8) id(32) conversation(32) [reply-to(32)]
-//	from, to, kind, text: each a uvarint length and the bytes
-//	[file ID: a uvarint length and the bytes]
+//	[target(32)] from, to, kind, text: each a uvarint length and the bytes
+//	[file ID: a uvarint length and the bytes] [emoji: the same]
+//
+// The optional parts appear when their flag is set, so records written
+// before they existed decode unchanged.
 func encodeMessage(m parley.Message) []byte {
 	b := make([]byte, 0, 3+8+64+32+4*2+len(m.From)+len(m.To)+len(m.Kind)+len(m.Text))
 	var flags byte
@@ -53,12 +60,27 @@ func encodeMessage(m parley.Message) []byte {
 	if m.FileID != "" {
 		flags |= flagFileID
 	}
+	if m.Target != nil {
+		flags |= flagTarget
+	}
+	if m.Emoji != "" {
+		flags |= flagEmoji
+	}
+	if m.Remove {
+		flags |= flagRemove
+	}
+	if m.Deleted {
+		flags |= flagDeleted
+	}
 	b = append(b, formatV1, flags, byte(m.Status))
 	b = binary.BigEndian.AppendUint64(b, uint64(m.HLC))
 	b = append(b, m.ID[:]...)
 	b = append(b, m.Conversation[:]...)
 	if m.ReplyTo != nil {
 		b = append(b, m.ReplyTo[:]...)
+	}
+	if m.Target != nil {
+		b = append(b, m.Target[:]...)
 	}
 	for _, s := range []string{m.From, m.To, string(m.Kind), m.Text} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
@@ -67,6 +89,10 @@ func encodeMessage(m parley.Message) []byte {
 	if m.FileID != "" {
 		b = binary.AppendUvarint(b, uint64(len(m.FileID)))
 		b = append(b, m.FileID...)
+	}
+	if m.Emoji != "" {
+		b = binary.AppendUvarint(b, uint64(len(m.Emoji)))
+		b = append(b, m.Emoji...)
 	}
 	return b
 }
@@ -87,12 +113,20 @@ func decodeMessage(b []byte) (parley.Message, error) {
 		copy(id[:], r.bytes(32))
 		m.ReplyTo = &id
 	}
+	if flags&flagTarget != 0 {
+		var id parley.EnvelopeID
+		copy(id[:], r.bytes(32))
+		m.Target = &id
+	}
 	m.From = r.string()
 	m.To = r.string()
 	m.Kind = parley.Kind(r.string())
 	m.Text = r.string()
 	if flags&flagFileID != 0 {
 		m.FileID = r.string()
+	}
+	if flags&flagEmoji != 0 {
+		m.Emoji = r.string()
 	}
 	r.end()
 	switch {
@@ -104,6 +138,8 @@ func decodeMessage(b []byte) (parley.Message, error) {
 		return parley.Message{}, malformed("message record", fmt.Errorf("status %d", status))
 	}
 	m.Outgoing = flags&flagOutgoing != 0
+	m.Remove = flags&flagRemove != 0
+	m.Deleted = flags&flagDeleted != 0
 	m.Status = status
 	return m, nil
 }

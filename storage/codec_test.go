@@ -22,6 +22,13 @@ func sampleMessages() []parley.Message {
 			ID: parley.EnvelopeID{7}, From: self, To: bob, Outgoing: true, Kind: parley.KindReceipt,
 			ReplyTo: &reply, HLC: 5, Status: parley.StatusFailed,
 		},
+		{
+			ID: parley.EnvelopeID{6}, From: bob, To: self, Kind: parley.KindReaction, Target: &reply,
+			Emoji: "👍", Remove: true, HLC: 6, Status: parley.StatusDelivered,
+		},
+		{
+			ID: parley.EnvelopeID{5}, From: bob, To: self, Kind: parley.KindText, Deleted: true, HLC: 7, Status: parley.StatusRead,
+		},
 	}
 }
 

@@ -88,6 +88,7 @@ type DB struct {
 	space       *spaceGate
 	readOnly    atomic.Bool
 	reopen      chan chan error // to the writer: reopen read-write
+	drops       chan dropReq    // to the writer: drop keys from the disk (convo.go)
 	watcherDone chan struct{}   // closed when watchSpace has returned
 
 	writes     chan *op      // to the writer goroutine; unbuffered, so no op is ever stranded
@@ -135,6 +136,7 @@ func Open(opts Options) (*DB, error) {
 		space:       newSpaceGate(opts.Dir, opts.MinFree, opts.FreeSpace, opts.SpaceCheckEvery),
 		writes:      make(chan *op),
 		reopen:      make(chan chan error),
+		drops:       make(chan dropReq),
 		quit:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
@@ -146,6 +148,9 @@ func Open(opts Options) (*DB, error) {
 		return nil, err
 	}
 	if err := db.load(); err != nil {
+		return nil, errors.Join(err, closeBadger(db.bdb))
+	}
+	if err := db.finishPurges(); err != nil {
 		return nil, errors.Join(err, closeBadger(db.bdb))
 	}
 	go db.writeLoop()

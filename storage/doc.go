@@ -9,7 +9,7 @@
 // idempotent, ordered and durable, and the state of file transfers (the
 // files themselves live in the file system). It does not yet hold
 // disappearing-message TTLs; those come with their own key prefix. (The
-// group prefixes, i/, p/, mg/ and od/ needed no migration: older stores have
+// group prefixes, i/, p/, mg/, od/ and oy/ needed no migration: older stores have
 // no keys under them; a group message queued before p/ existed stays queued. The
 // strangers' counters did: migration 1 → 2 counts the requests an older
 // store holds. Nor did the stored status, a new value (5) of the record's

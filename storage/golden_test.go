@@ -67,12 +67,22 @@ func goldenCases() []goldenCase {
 	groupOp := parley.Message{
 		ID: id, Conversation: parley.ConversationID{0x67}, From: carol, Kind: parley.KindGroupOp, HLC: 9, Status: parley.StatusQueued,
 	}
+	reaction := parley.Message{
+		ID: id, Conversation: conv, From: bob, To: self, Kind: parley.KindReaction, Target: &reply,
+		Emoji: "👍🏽", Remove: true, HLC: 11, Status: parley.StatusDelivered,
+	}
+	deleted := parley.Message{
+		ID: id, Conversation: conv, From: bob, To: self, Kind: parley.KindText, ReplyTo: &reply,
+		Deleted: true, HLC: 12, Status: parley.StatusRead,
+	}
 	decMsg, decConv := decodeMessage, decodeConversation
 	return []goldenCase{
 		golden("message-text.hex", text, infallible(encodeMessage), decMsg),
 		golden("message-reply.hex", replyMsg, infallible(encodeMessage), decMsg),
 		golden("message-file.hex", fileMsg, infallible(encodeMessage), decMsg),
 		golden("message-group-op.hex", groupOp, infallible(encodeMessage), decMsg),
+		golden("message-reaction.hex", reaction, infallible(encodeMessage), decMsg),
+		golden("message-deleted.hex", deleted, infallible(encodeMessage), decMsg),
 
 		golden("conversation-dm.hex", parley.Conversation{
 			ID: conv, Kind: parley.ConversationDM, Peer: bob, LastHLC: 0x0193_a1b2_c3d4_0002, Unread: 300,

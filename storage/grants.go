@@ -163,6 +163,9 @@ func (db *DB) MarkDeposited(peer string, ids []parley.EnvelopeID) ([]parley.Mess
 		if err := w.txn.Set(depositedKey(peer, ids[i]), nil); err != nil {
 			return err
 		}
+		if err := w.txn.Delete(queuedWhyKey(ids[i])); err != nil {
+			return err
+		}
 		m, ok, err := advance(w.txn, ids[i], parley.StatusStored, false)
 		if ok {
 			changed[i] = &m

@@ -36,6 +36,10 @@ const (
 	prefixPendingGroup = "p/"  // p/<conv><id> → key ID: our group message no member is known to hold yet
 	prefixGrant        = "mg/" // mg/<peer> → a contact's latest mailbox grant (JSON)
 	prefixDeposited    = "od/" // od/<peer>\x00<id> → empty: this outbox entry is held by a mailbox of peer
+	prefixQueuedWhy    = "oy/" // oy/<id> → text: why this outbox entry, in no mailbox, is still queued (outbox_reason.go)
+
+	// Edits, deletes and reactions (convo.go): prefixAnnotation "cv/t/",
+	// prefixTombstone "cv/x/".
 
 	// Mail this node holds as a mailbox for others (mailbox.go).
 	prefixMailboxAccount = "xa/" // xa/<owner> → mailbox account

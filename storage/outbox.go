@@ -160,5 +160,8 @@ func removeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID, status
 	if err := txn.Delete(depositedKey(peer, id)); err != nil {
 		return parley.Message{}, false, err
 	}
+	if err := txn.Delete(queuedWhyKey(id)); err != nil {
+		return parley.Message{}, false, err
+	}
 	return advance(txn, id, status, false)
 }

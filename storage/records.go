@@ -117,6 +117,9 @@ func putRecord(w *wtxn, r Record, quota *strangerQuota) (added, refused bool, er
 	if ok, err := exists(txn, envelopeKey(m.ID)); err != nil || ok {
 		return false, false, err
 	}
+	if ok, err := exists(txn, tombstoneKey(m.ID)); err != nil || ok {
+		return false, false, err // deleted: a copy arriving again is not stored (convo.go)
+	}
 	if !r.ClientID.IsZero() {
 		// A send retried under the same idempotency key: the first one
 		// stored is the message (MessageByClientID).
@@ -166,6 +169,11 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 			if err := txn.Set(pendingGroupKey(m.Conversation, m.ID), encodeSyncKeyID(r.KeyID)); err != nil {
 				return false, err
 			}
+		}
+	}
+	if m.Kind.Annotates() && m.Target != nil {
+		if err := txn.Set(annotationKey(m), nil); err != nil {
+			return false, err
 		}
 	}
 	if displayed(m) {
@@ -325,11 +333,15 @@ func compact(ms []*parley.Message) []parley.Message {
 	return out
 }
 
-// HasEnvelope reports whether an envelope is stored.
+// HasEnvelope reports whether an envelope is stored, or was and was
+// deleted (so it needs no fetching again).
 func (db *DB) HasEnvelope(id parley.EnvelopeID) (bool, error) {
 	var ok bool
 	err := db.view(func(txn *badger.Txn) (err error) {
-		ok, err = exists(txn, envelopeKey(id))
+		if ok, err = exists(txn, envelopeKey(id)); err != nil || ok {
+			return err
+		}
+		ok, err = exists(txn, tombstoneKey(id))
 		return err
 	})
 	return ok, err
@@ -360,6 +372,9 @@ func (db *DB) Message(id parley.EnvelopeID) (parley.Message, error) {
 
 func getMessage(txn *badger.Txn, id parley.EnvelopeID) (parley.Message, error) {
 	b, err := getValue(txn, recordKey(id))
+	if errors.Is(err, parley.ErrNotFound) {
+		b, err = deletedRecord(txn, id, err)
+	}
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("storage: message %s: %w", id, err)
 	}

@@ -76,6 +76,9 @@ func (db *DB) writeLoop() {
 		case reply := <-db.reopen:
 			reply <- db.reopenRW()
 			continue
+		case d := <-db.drops:
+			d.reply <- db.dropKeys(d.keys)
+			continue
 		case <-db.quit:
 			return
 		}

@@ -27,7 +27,7 @@ mailboxes when it starts, when it connects to one, and every minute.
 Contacts do not deposit there by themselves yet: see the README.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("mailbox needs a subcommand: add, list, remove, offer or accept")}
+			return usageError{errors.New("mailbox needs a subcommand: add, list, remove, offer, accept, revoke or reset")}
 		},
 	}
 	add := &cobra.Command{
@@ -104,7 +104,59 @@ offer in your conversation and accepts it or not.`,
 			})
 		},
 	}
-	cmd.AddCommand(add, list, remove, offer, accept)
+	var undo bool
+	revoke := &cobra.Command{
+		Use:   "revoke CONTACT",
+		Short: "Stop a contact depositing at your mailboxes (--undo: let them again)",
+		Long: `Stop a contact depositing mail for you at your mailboxes, say one who fills
+them: every mailbox refuses the contact's deposits from then on, and the
+contact is told you have no mailboxes for them, so it keeps its messages
+queued until it reaches you directly. Nothing is lost. --undo lets the
+contact deposit again. CONTACT is a name or a peer ID.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				cv, err := c.RevokeMailbox(ctx, args[0], !undo)
+				if err != nil {
+					return err
+				}
+				what := "may no longer deposit at your mailboxes; their messages wait to reach you directly"
+				if undo {
+					what = "may deposit at your mailboxes again"
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", nameOr(cv.Name, cv.PeerID), what)
+				return err
+			})
+		},
+	}
+	revoke.Flags().BoolVar(&undo, "undo", false, "let the contact deposit again")
+	reset := &cobra.Command{
+		Use:   "reset [PEER]",
+		Short: "Give a mailbox (or all) a new deposit key, revoking every capability issued there",
+		Long: `Give a mailbox (PEER, or all of yours) a new deposit key: every capability
+your contacts held there stops working, and each contact you have not
+revoked is sent a new one. Use it when mail you do not want keeps coming
+and you cannot tell from whom. A mailbox unreachable now takes the new key
+when your node next reaches it.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
+				peerID := ""
+				if len(args) == 1 {
+					peerID = args[0]
+				}
+				ms, err := c.ResetMailbox(ctx, peerID)
+				for _, m := range ms {
+					fmt.Fprintf(cmd.OutOrStdout(), "Mailbox %s: new deposit key (generation %d)\n", m.PeerID, m.Generation)
+				}
+				if err == nil && len(ms) == 0 {
+					_, err = fmt.Fprintln(cmd.OutOrStdout(), "No mailboxes to reset.")
+				}
+				return err
+			})
+		},
+	}
+	cmd.AddCommand(add, list, remove, offer, accept, revoke, reset)
 	return cmd
 }
 
@@ -114,9 +166,17 @@ func printMailboxes(w io.Writer, ms []client.MailboxView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PEER ID\tADDRESSES")
+	fmt.Fprintln(tw, "PEER ID\tKEY\tADDRESSES")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\n", m.PeerID, strings.Join(m.Addrs, " "))
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", m.PeerID, m.Generation, strings.Join(m.Addrs, " "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Revocations hold at every mailbox: one line for them all.
+	if len(ms[0].Revoked) > 0 {
+		_, err := fmt.Fprintf(w, "Revoked (may not deposit): %s\n", strings.Join(ms[0].Revoked, ", "))
+		return err
+	}
+	return nil
 }

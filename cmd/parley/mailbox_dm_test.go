@@ -11,11 +11,13 @@ import (
 
 // TestMailboxNeverOnlineTogether: the test with real processes.
 // A mailbox node stays up; Alice and Bob choose it; Bob is offline while
-// Alice sends three messages with parley send, and parley messages shows
-// them stored; Alice stops; Bob starts and has each once; Bob stops;
-// Alice starts and sees each delivered (read, even: parley messages on
-// Bob's side marks them read), from receipts that came through her
-// mailbox, Bob being offline.
+// Alice sends three messages with parley send and a 1 MiB photo with
+// parley file send, and parley messages shows them stored; Alice stops;
+// Bob starts and has each once, the photo complete and byte for byte the
+// one sent (parley file get prints where it is); Bob stops; Alice starts
+// and sees each delivered (read, even: parley messages on Bob's side
+// marks them read), from receipts that came through her mailbox, Bob
+// being offline.
 func TestMailboxNeverOnlineTogether(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes")
@@ -43,23 +45,25 @@ func TestMailboxNeverOnlineTogether(t *testing.T) {
 	for _, text := range texts {
 		alice.CLI("send", "bob", text)
 	}
+	photo, photoSum := parleytest.RandomFile(t, t.TempDir(), "photo.jpg", 1<<20)
+	photoID := alice.Offer("bob", photo)
 	parleytest.Eventually(t, "alice's messages stored in bob's mailbox", func() bool {
-		for _, text := range texts {
+		for _, text := range append(texts, "photo.jpg") {
 			if alice.StatusOf("bob", text) != "stored" {
 				return false
 			}
 		}
 		return true
 	})
-	if out := alice.CLI("messages", "bob"); strings.Count(out, "stored") != len(texts) {
-		t.Fatalf("parley messages shows %d stored, want %d:\n%s", strings.Count(out, "stored"), len(texts), out)
+	if out := alice.CLI("messages", "bob"); strings.Count(out, "stored") != len(texts)+1 {
+		t.Fatalf("parley messages shows %d stored, want %d:\n%s", strings.Count(out, "stored"), len(texts)+1, out)
 	}
 	alice.Stop()
 
 	bob.Start()
 	parleytest.Eventually(t, "bob holding alice's messages", func() bool {
 		got := bob.Messages("alice")
-		for _, text := range texts {
+		for _, text := range append(texts, "photo.jpg") {
 			if parleytest.Count(got, text) == 0 {
 				return false
 			}
@@ -72,8 +76,23 @@ func TestMailboxNeverOnlineTogether(t *testing.T) {
 			t.Errorf("bob holds %q %d times, want once", text, n)
 		}
 	}
-	if len(got) != 5 {
-		t.Errorf("bob holds %d messages, want 5: %+v", len(got), got)
+	if len(got) != 6 {
+		t.Errorf("bob holds %d messages, want 6: %+v", len(got), got)
+	}
+	// The photo came whole from the mailbox, Alice being offline: parley
+	// file get finds it complete and prints where it is.
+	parleytest.Eventually(t, "bob's photo complete", func() bool {
+		f, ok := bob.File(photoID)
+		return ok && f.State == "complete"
+	})
+	if path := strings.TrimSpace(bob.CLI("file", "get", photoID)); parleytest.FileHash(t, path) != photoSum {
+		t.Fatalf("bob's photo at %s differs from the one sent", path)
+	}
+	if n := parleytest.Count(bob.Messages("alice"), "photo.jpg"); n != 1 {
+		t.Errorf("bob shows the photo %d times, want once", n)
+	}
+	if fs := bob.Files(); len(fs) != 1 {
+		t.Errorf("bob's files: %+v, want the photo once", fs)
 	}
 	parleytest.Eventually(t, "bob's receipts deposited at alice's mailbox", func() bool {
 		var st client.NetworkStatusView
@@ -84,7 +103,7 @@ func TestMailboxNeverOnlineTogether(t *testing.T) {
 
 	alice.Start()
 	parleytest.Eventually(t, "alice seeing her messages delivered", func() bool {
-		for _, text := range texts {
+		for _, text := range append(texts, "photo.jpg") {
 			if s := alice.StatusOf("bob", text); s != "delivered" && s != "read" {
 				return false
 			}

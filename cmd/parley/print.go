@@ -113,8 +113,13 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 				text = "[offered to hold your mail: " + string(m.MailboxOffer.State) + "]"
 			}
 		}
+		status := m.Status.String()
+		if m.Reason != "" {
+			status += ": " + m.Reason
+		}
+		text = annotated(m, text)
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
-			m.SentAt.Local().Format(timeLayout), who, text, m.Status); err != nil {
+			m.SentAt.Local().Format(timeLayout), who, text, status); err != nil {
 			return err
 		}
 	}

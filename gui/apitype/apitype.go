@@ -66,6 +66,12 @@ const (
 	// /api/v1/mailboxes/{peer} takes one off the list.
 	PathMailboxes = "/api/v1/mailboxes"
 	PathMailbox   = "/api/v1/mailboxes/{peer}"
+	// POST (ResetMailboxRequest): move a mailbox, or all, to the next
+	// deposit key, revoking every capability issued there (200 []MailboxView).
+	PathMailboxReset = "/api/v1/mailbox-reset"
+	// POST revokes the contact's capability at every mailbox of the user,
+	// DELETE restores it (200 ContactView).
+	PathMailboxRevocation = "/api/v1/contacts/{contact}/mailbox-revocation"
 	// POST: offer this node (its mailbox service on) to hold the
 	// contact's mail; answers the offer's MessageView (201).
 	PathMailboxOffer = "/api/v1/contacts/{contact}/mailbox-offer"

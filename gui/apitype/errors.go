@@ -66,6 +66,7 @@ var codes = []struct {
 	{parley.ErrUnknownContact, http.StatusNotFound, "unknown_contact"},
 	{parley.ErrUnknownGroup, http.StatusNotFound, "unknown_group"},
 	{parley.ErrNotAdmin, http.StatusForbidden, "not_admin"},
+	{parley.ErrNotAuthor, http.StatusForbidden, "not_author"},
 	{parley.ErrNotMember, http.StatusConflict, "not_member"},
 	{parley.ErrRekeying, http.StatusConflict, "rekeying"},
 	{parley.ErrNoSpace, http.StatusInsufficientStorage, "no_space"},

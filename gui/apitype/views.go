@@ -61,12 +61,16 @@ type ContactView struct {
 	// (which cleared Verified); compare again before trusting them.
 	Verified    bool `json:"verified"`
 	KeysChanged bool `json:"keys_changed"`
+	// MailboxRevoked: the user revoked the contact's capability to deposit
+	// at the user's mailboxes (POST /api/v1/contacts/{contact}/mailbox-revocation).
+	MailboxRevoked bool `json:"mailbox_revoked,omitempty"`
 }
 
 // NewContactView renders c.
 func NewContactView(c parley.Contact, online bool, safetyNumber string) ContactView {
 	v := ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
-		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber, Verified: c.Verified, KeysChanged: c.KeysChanged}
+		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber, Verified: c.Verified, KeysChanged: c.KeysChanged,
+		MailboxRevoked: c.MailboxRevoked}
 	for _, mb := range c.Mailboxes {
 		v.Mailboxes = append(v.Mailboxes, mb.PeerID)
 	}
@@ -96,6 +100,35 @@ type MessageView struct {
 	Status  parley.Status      `json:"status"` // by name: parley.Status is a TextMarshaler
 	// MailboxOffer: set on messages of kind "mailbox-offer".
 	MailboxOffer *MailboxOfferView `json:"mailbox_offer,omitempty"`
+	// Reason: an outgoing message still queued, why, when the node knows.
+	Reason string `json:"reason,omitempty"`
+	// Edited: Text is the latest of Edits (the original first).
+	Edited bool       `json:"edited"`
+	Edits  []EditView `json:"edits,omitempty"`
+	// Deleted for everyone: Text and FileID are empty.
+	Deleted bool `json:"deleted"`
+	// Reactions: for each emoji, the peer IDs reacting with it; {} when none.
+	Reactions map[string][]string `json:"reactions"`
+	// Quote: what a reply (ReplyTo) quotes.
+	Quote *QuoteView `json:"quote,omitempty"`
+}
+
+// EditView is one version of an edited message's text.
+type EditView struct {
+	Text   string     `json:"text"`
+	SentAt time.Time  `json:"sent_at"`
+	HLC    parley.HLC `json:"hlc"`
+}
+
+// QuoteView is the message a reply answers, as the reply shows it:
+// its author and the first line of its text, or Missing (not held here)
+// or Deleted.
+type QuoteView struct {
+	Missing  bool   `json:"missing"`
+	Deleted  bool   `json:"deleted"`
+	From     string `json:"from,omitempty"`
+	FromName string `json:"from_name,omitempty"`
+	Text     string `json:"text"`
 }
 
 // MailboxOfferView is a contact's offer to hold the user's mail: the
@@ -115,7 +148,7 @@ func NewMailboxOfferView(o parley.MailboxOffer) *MailboxOfferView {
 // NewMessageView renders m; the caller knows the names (it resolved the
 // peers once for a whole page of messages).
 func NewMessageView(m parley.Message, fromName, toName string) MessageView {
-	return MessageView{
+	mv := MessageView{
 		ID:           m.ID,
 		Conversation: m.Conversation,
 		From:         m.From,
@@ -130,7 +163,23 @@ func NewMessageView(m parley.Message, fromName, toName string) MessageView {
 		SentAt:       m.SentAt().UTC(),
 		HLC:          m.HLC,
 		Status:       m.Status,
+		Reason:       m.Reason,
+		Deleted:      m.Deleted,
+		Edited:       m.Edited(),
+		Reactions:    map[string][]string{},
 	}
+	if v := m.View; v != nil {
+		for _, e := range v.Edits {
+			mv.Edits = append(mv.Edits, EditView{Text: e.Text, SentAt: e.HLC.Time().UTC(), HLC: e.HLC})
+		}
+		if v.Reactions != nil {
+			mv.Reactions = v.Reactions
+		}
+		if q := v.Quote; q != nil {
+			mv.Quote = &QuoteView{Missing: q.Missing, Deleted: q.Deleted, From: q.From, Text: q.Text}
+		}
+	}
+	return mv
 }
 
 // ConversationView is a conversation with its display name: for a DM, the

@@ -754,6 +754,24 @@ func (c *Client) RemoveMailbox(ctx context.Context, peerID string) error {
 	return c.do(ctx, http.MethodDelete, apitype.PathMailboxes+"/"+url.PathEscape(peerID), nil, nil, nil)
 }
 
+// ResetMailbox moves the mailbox with this peer ID (all of them for "")
+// to a new deposit key, revoking every capability issued there.
+func (c *Client) ResetMailbox(ctx context.Context, peerID string) ([]MailboxView, error) {
+	var v []MailboxView
+	return v, c.do(ctx, http.MethodPost, apitype.PathMailboxReset, nil, apitype.ResetMailboxRequest{PeerID: peerID}, &v)
+}
+
+// RevokeMailbox revokes (revoke) or restores the contact's (a name or a
+// peer ID) capability to deposit at the user's mailboxes.
+func (c *Client) RevokeMailbox(ctx context.Context, contact string, revoke bool) (ContactView, error) {
+	var v ContactView
+	method := http.MethodDelete
+	if revoke {
+		method = http.MethodPost
+	}
+	return v, c.do(ctx, method, apitype.PathContacts+"/"+url.PathEscape(contact)+"/mailbox-revocation", nil, nil, &v)
+}
+
 // OfferMailbox offers this node to hold the contact's mail (a name or a
 // peer ID) and returns the offer as sent; parley.ErrMailboxServiceOff
 // while the node's mailbox service is off.

@@ -115,7 +115,8 @@ func TestJSONFieldNames(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST messages: %d %s", resp.StatusCode, body)
 	}
-	wantKeys(t, body, "id", "conversation", "from", "from_name", "to", "to_name", "outgoing", "kind", "text", "sent_at", "hlc", "status")
+	wantKeys(t, body, "id", "conversation", "from", "from_name", "to", "to_name", "outgoing", "kind", "text", "sent_at", "hlc", "status",
+		"edited", "deleted", "reactions")
 	var m map[string]any
 	json.Unmarshal(body, &m)
 	if m["status"] != "queued" {

@@ -155,6 +155,35 @@ func (f *fakeNetwork) RemoveMailbox(ctx context.Context, peerID string) error {
 	return nil
 }
 
+func (f *fakeNetwork) ResetMailbox(ctx context.Context, peerID string) ([]parley.Mailbox, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []parley.Mailbox
+	for i := range f.mailboxes {
+		if peerID == "" || f.mailboxes[i].PeerID == peerID {
+			f.mailboxes[i].Generation++
+			out = append(out, f.mailboxes[i])
+		}
+	}
+	if peerID != "" && len(out) == 0 {
+		return nil, fmt.Errorf("mailbox %s: %w", peerID, parley.ErrNotFound)
+	}
+	return out, nil
+}
+
+// RevokeMailboxCapability keeps the mark with the fake's contact.
+func (f *fakeNetwork) RevokeMailboxCapability(ctx context.Context, contact string, revoke bool) (parley.Contact, error) {
+	c, err := f.dm.Resolve(ctx, contact)
+	if err != nil {
+		return parley.Contact{}, err
+	}
+	f.dm.mu.Lock()
+	defer f.dm.mu.Unlock()
+	c.MailboxRevoked = revoke
+	f.dm.contacts[c.PeerID] = c
+	return c, nil
+}
+
 func (f *fakeNetwork) Online(peerID string) bool { return peerID == aliceID }
 
 func (f *fakeNetwork) Peers() []parley.PeerInfo {

@@ -232,7 +232,8 @@ func TestGroupJSONFieldNames(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST group message: %d %s", resp.StatusCode, body)
 	}
-	wantKeys(t, body, "id", "conversation", "from", "from_name", "to", "to_name", "outgoing", "kind", "text", "sent_at", "hlc", "status")
+	wantKeys(t, body, "id", "conversation", "from", "from_name", "to", "to_name", "outgoing", "kind", "text", "sent_at", "hlc", "status",
+		"edited", "deleted", "reactions")
 
 	_, body = h.do(http.MethodGet, apitype.PathGroups, "")
 	var list []json.RawMessage

@@ -44,6 +44,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, apitype.PathConversations, s.handleConversations},
 		{http.MethodGet, apitype.PathMessages, s.handleMessages},
 		{http.MethodPost, apitype.PathMessages, s.handleSend},
+		{http.MethodPost, apitype.PathActions, s.handleAction},
 		{http.MethodGet, apitype.PathPeers, s.handlePeers},
 		{http.MethodGet, apitype.PathStatus, s.handleStatus},
 		{http.MethodGet, apitype.PathGroups, s.handleGroups},
@@ -72,6 +73,9 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, apitype.PathMailboxes, s.handleMailboxes},
 		{http.MethodPost, apitype.PathMailboxes, s.handleAddMailbox},
 		{http.MethodDelete, apitype.PathMailbox, s.handleRemoveMailbox},
+		{http.MethodPost, apitype.PathMailboxReset, s.handleResetMailbox},
+		{http.MethodPost, apitype.PathMailboxRevocation, s.handleRevokeMailbox},
+		{http.MethodDelete, apitype.PathMailboxRevocation, s.handleRevokeMailbox},
 		{http.MethodPost, apitype.PathMailboxOffer, s.handleOfferMailbox},
 		{http.MethodPost, apitype.PathMailboxOfferAccept, s.handleAcceptMailboxOffer},
 		{http.MethodPost, apitype.PathMailboxOfferDismiss, s.handleDismissMailboxOffer},
@@ -463,6 +467,9 @@ func (n *namer) messageView(m parley.Message) apitype.MessageView {
 		m.To = n.self.PeerID // a DM received was addressed to us
 	}
 	v := apitype.NewMessageView(m, n.name(m.From), n.name(m.To))
+	if v.Quote != nil && v.Quote.From != "" {
+		v.Quote.FromName = n.name(v.Quote.From)
+	}
 	if m.Kind == parley.KindMailboxOffer {
 		o, err := n.mailboxes.MailboxOffer(n.ctx, m)
 		if err != nil {

@@ -87,3 +87,40 @@ func (s *Server) handleDismissMailboxOffer(w http.ResponseWriter, r *http.Reques
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// handleResetMailbox moves one mailbox, or all, to a new deposit key: 200
+// with the mailboxes reset, or 502 when one could not be told yet (the new
+// key is kept, and reaches it when the node does).
+func (s *Server) handleResetMailbox(w http.ResponseWriter, r *http.Request) {
+	var req apitype.ResetMailboxRequest
+	if err := decodeBody(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	list, err := s.network.ResetMailbox(r.Context(), strings.TrimSpace(req.PeerID))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]apitype.MailboxView, 0, len(list))
+	for _, m := range list {
+		out = append(out, apitype.NewMailboxView(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleRevokeMailbox revokes (POST) or restores (DELETE) a contact's
+// capability to deposit at the user's mailboxes: 200 with the contact.
+func (s *Server) handleRevokeMailbox(w http.ResponseWriter, r *http.Request) {
+	contact, err := contactArg(r.PathValue("contact"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.network.RevokeMailboxCapability(r.Context(), contact, r.Method == http.MethodPost)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.contactView(c))
+}

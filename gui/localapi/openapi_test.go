@@ -268,7 +268,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	h := start(t)
 	dir := t.TempDir()
 	path := writeFile(t, dir, "a.txt", []byte("hello"))
-	h.node.receive(aliceID, "hi")
+	hi := h.node.receive(aliceID, "hi").ID.String()[:8]
 	teamID := h.node.addGroup("team", parley.GroupJoined, parley.RoleAdmin, aliceID)
 	team := teamID.String()
 	hikers := h.node.addGroup("hikers", parley.GroupInvited, "", aliceID).String()
@@ -311,6 +311,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", apitype.PathMessages, apitype.PathMessages + "?with=nobody", "", 404},
 		{"POST", apitype.PathMessages, apitype.PathMessages, `{"to":"alice","text":"hello","client_id":"00112233445566778899aabbccddeeff"}`, 201},
 		{"POST", apitype.PathMessages, apitype.PathMessages, `{"to":"alice","text":`, 400},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"reply","conversation":"alice","message":"` + hi + `","text":"yes"}`, 201},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"react","conversation":"alice","message":"` + hi + `","emoji":"👍"}`, 200},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"edit","conversation":"alice","message":"` + hi + `","text":"mine now"}`, 403},
+		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"shout","conversation":"alice","message":"` + hi + `"}`, 400},
 		{"GET", apitype.PathPeers, apitype.PathPeers, "", 200},
 		{"GET", apitype.PathStatus, apitype.PathStatus, "", 200},
 		{"GET", apitype.PathGroups, apitype.PathGroups, "", 200},
@@ -339,6 +343,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"PUT", apitype.PathSettings, apitype.PathSettings, `{"auto_accept_bytes":1024}`, 200},
 		{"GET", apitype.PathMailboxes, apitype.PathMailboxes, "", 200},
 		{"POST", apitype.PathMailboxes, apitype.PathMailboxes, `{"addr":"` + mailboxOK + `"}`, 201},
+		{"POST", apitype.PathMailboxReset, apitype.PathMailboxReset, `{}`, 200},
+		{"POST", apitype.PathMailboxReset, apitype.PathMailboxReset, `{"peer_id":"nope"}`, 404},
+		{"POST", apitype.PathMailboxRevocation, "/api/v1/contacts/alice/mailbox-revocation", "", 200},
+		{"DELETE", apitype.PathMailboxRevocation, "/api/v1/contacts/alice/mailbox-revocation", "", 200},
 		{"DELETE", apitype.PathMailbox, "/api/v1/mailboxes/" + aliceID, "", 204},
 		{"POST", apitype.PathMailboxOffer, "/api/v1/contacts/alice/mailbox-offer", "", 409}, // the service is off
 		{"PUT", apitype.PathSettings, apitype.PathSettings, `{"mailbox_service":true}`, 200},

@@ -55,6 +55,12 @@ type Messages interface {
 	// parley.ErrNotFound). markRead marks the incoming messages of the
 	// page read and queues read receipts, as when the user views them.
 	Messages(ctx context.Context, contact string, p parley.Page, markRead bool) ([]parley.Message, error)
+	// Act replies to, edits, deletes or reacts to a message of a
+	// conversation (a contact or a group): the reply, or the message as
+	// now seen. parley.ErrNotAuthor for an edit or delete the user may not
+	// make, parley.ErrNotFound for an unknown message, parley.ErrAmbiguous
+	// for a prefix that names several.
+	Act(ctx context.Context, a parley.Action) (parley.Message, error)
 	// Conversations lists DMs and groups, with unread counts.
 	Conversations(ctx context.Context) ([]parley.Conversation, error)
 	// PendingContacts: short codes waiting for their owner (pending.go).
@@ -163,6 +169,15 @@ type Mailboxes interface {
 	// RemoveMailbox takes a mailbox off the list (parley.ErrNotFound if it
 	// is not on it).
 	RemoveMailbox(ctx context.Context, peerID string) error
+	// ResetMailbox moves the mailbox (peerID, or all for "") to the next
+	// generation of its deposit key, revoking every capability issued
+	// there, and sends contacts new ones; parley.ErrNotFound for a peer
+	// not on the list, parley.ErrMailboxUnavailable when a mailbox could
+	// not be told yet (the new key is kept).
+	ResetMailbox(ctx context.Context, peerID string) ([]parley.Mailbox, error)
+	// RevokeMailboxCapability revokes (revoke) or restores a contact's
+	// capability to deposit at every mailbox of the user.
+	RevokeMailboxCapability(ctx context.Context, contact string, revoke bool) (parley.Contact, error)
 	// OfferMailbox offers this node to a contact as their mailbox, in a
 	// DM (parley.ErrMailboxServiceOff unless the service is on).
 	OfferMailbox(ctx context.Context, contact string) (parley.Message, error)

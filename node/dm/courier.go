@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -103,8 +104,17 @@ func (c *courier) run(ctx context.Context) {
 			// within ioTimeout): leave what waits for it at its
 			// mailboxes, unless the failure was our own store's.
 			if !errors.Is(err, errSettle) && c.svc.cfg.Store.SpaceErr() == nil {
+				reason := queuedReason(err)
 				if err := c.svc.deposit(ctx, c.peer); err != nil && ctx.Err() == nil {
 					c.svc.log.Info("dm: depositing at a contact's mailboxes", "peer", c.peer, "err", err)
+					if b := new(BusyError); errors.As(err, &b) && b.Reason != "" {
+						reason = b.Reason
+					}
+				}
+				if ctx.Err() == nil {
+					if err := c.svc.cfg.Store.SetQueuedReason(c.peer.String(), reason); err != nil {
+						c.svc.log.Info("dm: recording why messages wait", "peer", c.peer, "err", err)
+					}
 				}
 			}
 		}
@@ -169,7 +179,7 @@ func (c *courier) open(ctx context.Context) (network.Stream, error) {
 	// A relayed connection will do: direct messages may cross a relay.
 	if conn := c.svc.cfg.Host.Network().Connectedness(c.peer); conn != network.Connected && conn != network.Limited {
 		if err := c.svc.cfg.Connect(cctx, c.peer); err != nil {
-			return nil, fmt.Errorf("connecting: %w", err)
+			return nil, fmt.Errorf("%w: %w", errConnect, err)
 		}
 	}
 	st, err := c.svc.cfg.Host.NewStream(cctx, c.peer, ID)
@@ -259,6 +269,21 @@ func exchangeTimeout(entries []storage.OutboxEntry) time.Duration {
 		n += len(e.Envelope)
 	}
 	return ioTimeout + time.Duration(n/(64<<10))*time.Second
+}
+
+// errConnect: the peer could not be reached at all.
+var errConnect = errors.New("connecting")
+
+// queuedReason is what the user is told of a failed delivery attempt: why
+// the messages still wait (storage.SetQueuedReason).
+func queuedReason(err error) string {
+	switch {
+	case errors.Is(err, errConnect):
+		return "recipient offline"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return "no answer from the recipient"
+	}
+	return "delivery failed: " + err.Error()
 }
 
 // errSettle marks a local store failure after a good exchange: the stream

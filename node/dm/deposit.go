@@ -80,9 +80,18 @@ func (s *Service) deposit(ctx context.Context, p peer.ID) error {
 			if down[i] || ctx.Err() != nil {
 				continue
 			}
-			dctx, cancel := context.WithTimeout(ctx, depositTimeout)
-			err := s.cfg.Deposit(dctx, p, mb, e.Envelope)
-			cancel()
+			var err error
+			if s.cfg.DepositAttached != nil {
+				// First what comes with it (a file's chunks): the envelope
+				// is stored only once they all are, so a mailbox full
+				// halfway leaves the message queued, nothing shown as sent.
+				err = s.cfg.DepositAttached(ctx, p, mb, e.ID)
+			}
+			if err == nil {
+				dctx, cancel := context.WithTimeout(ctx, depositTimeout)
+				err = s.cfg.Deposit(dctx, p, mb, e.Envelope)
+				cancel()
+			}
 			switch {
 			case err == nil:
 				held = true

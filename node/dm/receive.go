@@ -135,6 +135,10 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 			continue
 		}
 		o.rcv.msg.ID = id
+		if err := s.cfg.Judge(o.rcv.msg); err != nil {
+			s.refuse(remote, ack.Results[i], err)
+			continue
+		}
 		rec := storage.Record{Message: o.rcv.msg, Envelope: raw}
 		if o.fresh {
 			// Kept with the record, and only if the record is.
@@ -404,6 +408,9 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 		msg.Kind, msg.Text = parley.KindMailboxOffer, strings.Join(addrs, "\n")
 		return received{msg: msg}, op.Card, nil
 	default:
+		if identity.Annotation(op.Body, &msg) { // an edit, delete or reaction
+			return received{msg: msg}, op.Card, nil
+		}
 		return received{}, nil, fmt.Errorf("%w: unsupported body", parley.ErrMalformed)
 	}
 }

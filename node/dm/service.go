@@ -76,10 +76,18 @@ type Config struct {
 	// returning once the mailbox holds it. A refusal for now wraps
 	// ErrMailboxBusy, one for good ErrGrantRefused. Nil: never deposit.
 	Deposit func(ctx context.Context, to peer.ID, mailbox storage.GrantedMailbox, envelope []byte) error
+	// DepositAttached leaves at the same mailbox, before an envelope of
+	// ours, what must be there with it: a small file's chunks with its
+	// offer (PROTOCOL.md §9.11). It returns nil at once when the envelope
+	// has nothing attached; errors as Deposit's. Optional.
+	DepositAttached func(ctx context.Context, to peer.ID, mailbox storage.GrantedMailbox, msg parley.EnvelopeID) error
 	// OnFileCancel takes a peer's cancel of a file of our conversation with
 	// it (the files service), applied even when stored before, as group
 	// keys are. An error is a local failure.
 	OnFileCancel func(conv parley.ConversationID, from peer.ID, fileID string) error
+	// Judge refuses a received edit, delete or reaction its sender may
+	// not make (an edit of another's message). Optional: all are taken.
+	Judge func(parley.Message) error
 	// OnCardUpdate takes a peer's new contact card, already checked to be
 	// signed by and for that peer, with its envelope's HLC, once the
 	// envelope is stored. An error is a local failure.
@@ -143,6 +151,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnMailboxGrant == nil {
 		cfg.OnMailboxGrant = func(peer.ID, bool) {}
+	}
+	if cfg.Judge == nil {
+		cfg.Judge = func(parley.Message) error { return nil }
 	}
 	if cfg.OnFileCancel == nil {
 		cfg.OnFileCancel = func(parley.ConversationID, peer.ID, string) error { return nil }

@@ -33,6 +33,9 @@ type transfer struct {
 	have  []bool // guarded by mu: chunks verified and written
 	count int    // guarded by mu
 	bytes int64  // guarded by mu
+	// whole ends the download's fetching once every chunk is here (some
+	// came from a mailbox): guarded by mu.
+	whole context.CancelFunc
 }
 
 func (t *transfer) bytesDone() int64 {
@@ -57,6 +60,23 @@ func (t *transfer) mark(i, n int) {
 	}
 }
 
+// markWritten marks chunk i, which came from a mailbox and is in the part
+// file: before the download has read its part file back (have is not
+// made yet) that read finds it. The last chunk ends the fetching.
+func (t *transfer) markWritten(i, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i >= len(t.have) || t.have[i] {
+		return
+	}
+	t.have[i] = true
+	t.count++
+	t.bytes += int64(n)
+	if t.count == len(t.have) && t.whole != nil {
+		t.whole()
+	}
+}
+
 func (t *transfer) complete() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -73,6 +93,18 @@ func (t *transfer) missing() []uint32 {
 		}
 	}
 	return out
+}
+
+// errUnreachable: a source could not be dialled.
+var errUnreachable = errors.New("unreachable")
+
+// waitingNote says why a download whose sources are all offline does not
+// move (the file's Error while it is transferring).
+func waitingNote(sources int) string {
+	if sources > 1 {
+		return "waiting for the sender or a member holding it to come online"
+	}
+	return "waiting for the sender to come online"
 }
 
 // errCancelled: the sender withdrew the file.
@@ -127,17 +159,27 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 		return
 	}
 	p := &progress{s: s, rec: rec, t: t}
+	// fetching ends when ctx does, or once chunks from a mailbox complete
+	// the file (markWritten).
+	fetching, whole := context.WithCancel(ctx)
+	defer whole()
+	t.mu.Lock()
+	t.whole = whole
+	t.mu.Unlock()
 	wait := retryMin
 	for !t.complete() {
-		got := 0
+		got, unreachable := 0, 0
 		sources := s.cfg.Sources(rec.File)
 		shared := len(sources) > 1
 		for _, src := range sources {
 			if src == s.self || t.complete() {
 				continue
 			}
-			k, err := s.fetchFrom(ctx, src, shared, rec, cipher, part, t, p)
+			k, err := s.fetchFrom(fetching, src, shared, rec, cipher, part, t, p)
 			got += k
+			if errors.Is(err, errUnreachable) {
+				unreachable++
+			}
 			switch {
 			case errors.Is(err, errCancelled) && src.String() == rec.From:
 				_ = os.Remove(s.partPath(t.id))
@@ -160,11 +202,20 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 			wait = retryMin
 			continue
 		}
+		if unreachable > 0 && unreachable == len(sources) {
+			// Say why nothing moves; a file small enough may still come
+			// through a mailbox meanwhile.
+			p.note(waitingNote(len(sources)))
+		}
 		p.save()
 		select {
 		case <-ctx.Done():
 			return
+		case <-fetching.Done():
 		case <-time.After(wait):
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		wait = min(2*wait, retryMax)
 	}
@@ -185,6 +236,10 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 		return
 	}
 	part.Close()
+	// Under mailMu: chunks from a mailbox are not written into a part file
+	// being moved into place.
+	s.mailMu.Lock()
+	defer s.mailMu.Unlock()
 	path, err := place(s.partPath(t.id), s.cfg.Downloads, SafeName(rec.Name))
 	if err != nil {
 		fail(err.Error())
@@ -225,8 +280,12 @@ func (s *Service) scanPart(ctx context.Context, part *partFile, rec storage.File
 }
 
 // sharedWindow is how many chunks a member asks one holder for at a time
-// when several hold the file.
-const sharedWindow = 8
+// when several hold the file: 8, or as many as make 8 MiB of smaller
+// chunks (a small file's 64 KiB ones, §9.11), so a window moves as much
+// data whatever the chunk size.
+func sharedWindow(chunkSize uint32) int {
+	return max(8, (8<<20)/int(chunkSize))
+}
 
 // fetched is one chunk read off the wire, waiting for verification.
 type fetched struct {
@@ -255,13 +314,13 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 		// before the sender again, so members soon hold different chunks
 		// and serve each other instead of all loading the sender.
 		rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
-		missing = missing[:min(len(missing), sharedWindow)]
+		missing = missing[:min(len(missing), sharedWindow(rec.ChunkSize))]
 	}
 	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	err := s.cfg.Connect(dctx, src)
 	cancel()
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", errUnreachable, err)
 	}
 	// Not over a limited (relayed) connection: a relay's data limit is far
 	// below a file's size. Hole punching usually turns a relayed connection
@@ -459,14 +518,19 @@ func (p *progress) note(why string) {
 	if !changed {
 		return
 	}
-	if _, err := p.s.cfg.Store.UpdateFile(p.rec.ID, func(f *storage.FileRecord, found bool) (bool, error) {
+	saved := false
+	rec, err := p.s.cfg.Store.UpdateFile(p.rec.ID, func(f *storage.FileRecord, found bool) (bool, error) {
 		if !found || f.State != parley.FileTransferring {
 			return false, nil
 		}
-		f.Error = why
+		f.Error, saved = why, true
 		return true, nil
-	}); err != nil {
+	})
+	if err != nil {
 		p.s.log.Warn("saving file progress", "file", p.rec.ID, "err", err)
+	}
+	if saved {
+		p.s.notify(p.s.live(rec)) // the file list shows why it waits
 	}
 }
 

@@ -117,7 +117,7 @@ func offer(t testing.TB, from, to *peerSvc, size int64) (*pb.FileOffer, [32]byte
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o, err := Prepare(path)
+	o, err := Prepare(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

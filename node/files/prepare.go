@@ -21,8 +21,9 @@ import (
 )
 
 // Prepare reads the file at path once, to hash its chunks, and returns the
-// offer that describes it, with a fresh file ID and key.
-func Prepare(path string) (*pb.FileOffer, error) {
+// offer that describes it, with a fresh file ID and key. A file of at most
+// mailLimit bytes is cut into chunks that mailboxes can hold (ChunkSizeFor).
+func Prepare(path string, mailLimit int64) (*pb.FileOffer, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no file %s", parley.ErrNotFound, path)
@@ -42,7 +43,7 @@ func Prepare(path string) (*pb.FileOffer, error) {
 	if size > identity.MaxFileSize {
 		return nil, fmt.Errorf("%w: %s is %d bytes, over the %d-byte limit", parley.ErrMalformed, path, size, int64(identity.MaxFileSize))
 	}
-	cs := identity.FileChunkSize(size)
+	cs := ChunkSizeFor(size, mailLimit)
 	n := identity.FileChunks(size, cs)
 	hashes := make([]byte, n*identity.ChunkHashSize)
 	head := make([]byte, min(size, 512))

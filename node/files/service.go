@@ -113,6 +113,10 @@ type Service struct {
 	transfers map[string]*transfer // guarded by mu: downloads running or queued, by file ID
 	waiting   []string             // guarded by mu: accepted, waiting for a slot
 	served    map[string]*served   // guarded by mu: our offers, by file ID
+
+	// mailMu orders writes of chunks from mailboxes into part files with
+	// the end of a download and a cancel (writeMailChunks).
+	mailMu sync.Mutex
 }
 
 // served counts what we uploaded of one of our offers.
@@ -365,6 +369,8 @@ func (s *Service) cancel(rec storage.FileRecord, why string) (storage.FileRecord
 		t.stop()
 		<-t.done
 	}
+	s.mailMu.Lock()
+	defer s.mailMu.Unlock()
 	if !rec.Outgoing {
 		_ = os.Remove(s.partPath(rec.ID))
 	}

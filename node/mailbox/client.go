@@ -274,3 +274,31 @@ func DepositOnce(ctx context.Context, mailbox peer.AddrInfo, owner OwnerID, cap 
 	defer c.Close()
 	return c.Deposit(ctx, owner, cap, envelope)
 }
+
+// DepositManyOnce deposits n items, item(i) each in order, over one stream
+// from one one-time identity (as DepositOnce), and stops at the first
+// error. The items of one batch are linkable by their connection, so use
+// it for items the mailbox may link anyway: the chunks of one file, which
+// travel with one capability at one time.
+func DepositManyOnce(ctx context.Context, mailbox peer.AddrInfo, owner OwnerID, cap *Capability, n int, item func(i int) ([]byte, error), opts ...libp2p.Option) error {
+	h, err := libp2p.New(append([]libp2p.Option{libp2p.NoListenAddrs, libp2p.DisableMetrics(), libp2p.DisableRelay()}, opts...)...)
+	if err != nil {
+		return fmt.Errorf("mailbox: one-time host: %w", err)
+	}
+	defer h.Close()
+	c, err := Dial(ctx, h, mailbox)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for i := range n {
+		b, err := item(i)
+		if err != nil {
+			return err
+		}
+		if err := c.Deposit(ctx, owner, cap, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

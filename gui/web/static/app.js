@@ -104,6 +104,10 @@ function onEvent(ev) {
       screen?.onMessage?.(ev.message);
       store.refreshSoon('conversations');
       break;
+    case 'update': // edited, deleted for everyone, reacted to
+      screen?.onUpdate?.(ev.message);
+      store.refreshSoon('conversations'); // the preview may be the message changed
+      break;
     case 'status':
       screen?.onStatus?.(ev.message);
       store.refreshSoon('conversations');

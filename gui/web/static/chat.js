@@ -4,8 +4,9 @@
 // are attached with a button or dropped onto the conversation, and show
 // as cards that follow their transfer.
 
+import { act, actionsButton, firstLine, mayDeleteForEveryone, quoteEl, reactionsEl } from './actions.js';
 import { api, newClientID } from './api.js';
-import { bdi, busy, errorBox, h, icon, replace } from './dom.js';
+import { append, bdi, busy, errorBox, h, icon, replace } from './dom.js';
 import { FileCard, Uploads } from './files.js';
 import { offerButton, offerCard } from './mailboxes.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
@@ -197,7 +198,10 @@ export class Chat {
     });
     const attach = h('button', { type: 'button', class: 'attach tool', 'aria-label': 'Attach file', title: 'Attach file' }, icon('attach'));
     attach.addEventListener('click', () => picker.click());
+    this.modeBar = h('div', { class: 'compose-mode', hidden: true });
+    this.ta = ta;
     const form = h('form', { class: 'composer' },
+      this.modeBar,
       attach, picker,
       h('label', { for: 'composer', class: 'sr-only' }, 'Message'),
       ta,
@@ -237,6 +241,20 @@ export class Chat {
       // A send whose answer was lost may still have reached the node:
       // sending the same text again reuses its client ID, so the node
       // keeps one message, not two.
+      if (this.mode) {
+        const { kind, msg } = this.mode;
+        const r = await busy(form, box, () => act(this, msg, kind, { text }));
+        if (!r.ok) {
+          ta.focus();
+          return;
+        }
+        ta.value = '';
+        grow();
+        this.cancelMode();
+        if (kind === 'reply') this.add(r.value, true);
+        else this.replaceMessage(r.value);
+        return;
+      }
       if (unsent?.text !== text) unsent = { text, clientID: newClientID() };
       const { clientID } = unsent;
       const r = await busy(form, box, () => (this.isGroup
@@ -345,15 +363,114 @@ export class Chat {
     } else {
       body = h('p', { class: 'text', dir: 'auto' }, m.text);
     }
+    if (m.deleted) body = h('p', { class: 'text deleted' }, 'This message was deleted');
     const kindClass = { file: ' file', 'mailbox-offer': ' offer' }[m.kind] ?? '';
     return h('li', { class: `msg ${m.outgoing ? 'out' : 'in'}${cont ? ' cont' : ''}${kindClass}`, dataset: { id: m.id } },
       h('div', { class: 'bubble' },
         sender,
+        quoteEl(m, this),
         body,
         h('span', { class: 'meta' },
+          m.edited && !m.deleted ? h('span', { class: 'edited' }, 'edited') : null,
           h('time', { datetime: m.sent_at, title: fullTime(d) }, time(d)),
-          m.outgoing ? tick(m.status) : null)));
+          m.outgoing ? tick(m.status) : null),
+        reactionsEl(m, this)),
+      actionsButton(m, this));
   }
+
+  // Replies, edits, deletes and reactions (actions.js).
+
+  /** setMode puts the composer in reply or edit mode for message msg. */
+  setMode(kind, msg) {
+    if (!this.composer) return;
+    this.mode = { kind, msg };
+    const what = kind === 'edit' ? 'Editing your message'
+      : `Replying to ${msg.outgoing ? 'yourself' : (this.isGroup ? senderName(msg) : this.name)}: ${firstLine(msg.text)}`;
+    replace(this.modeBar, h('span', { class: 'mode-text', dir: 'auto' }, what),
+      h('button', { type: 'button', class: 'link', onclick: () => this.cancelMode() }, kind === 'edit' ? 'Cancel edit' : 'Cancel reply'));
+    this.modeBar.hidden = false;
+    if (kind === 'edit') this.ta.value = msg.text;
+    this.ta.focus();
+  }
+
+  startReply(m) { this.setMode('reply', m); }
+
+  startEdit(m) { this.setMode('edit', m); }
+
+  cancelMode() {
+    if (this.mode?.kind === 'edit' && this.ta) this.ta.value = '';
+    this.mode = null;
+    if (this.modeBar) {
+      this.modeBar.hidden = true;
+      replace(this.modeBar);
+    }
+  }
+
+  async react(m, emoji, remove) {
+    try {
+      this.replaceMessage(await act(this, m, 'react', { emoji, remove }));
+    } catch (err) {
+      this.loadError.show(`Could not react: ${err.message}`);
+    }
+  }
+
+  /** confirmDelete asks how to delete m: here only, or for everyone. */
+  confirmDelete(m) {
+    const box = errorBox();
+    const dialog = h('dialog', { class: 'confirm', 'aria-label': 'Delete message' });
+    const choose = async (forEveryone) => {
+      try {
+        const v = await act(this, m, 'delete', { for_everyone: forEveryone });
+        dialog.close();
+        if (forEveryone) this.replaceMessage(v);
+        else this.removeMessage(m.id);
+      } catch (err) {
+        box.show(err.message);
+      }
+    };
+    append(dialog, [
+      h('p', null, 'Delete this message?'),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', onclick: () => choose(false) }, 'Delete for me'),
+        mayDeleteForEveryone(m, this) ? h('button', { type: 'button', class: 'danger', onclick: () => choose(true) }, 'Delete for everyone') : null,
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel')),
+      box]);
+    dialog.addEventListener('close', () => dialog.remove());
+    this.main.append(dialog);
+    dialog.showModal();
+  }
+
+  /** goTo shows the message id, if it is loaded. */
+  goTo(id) {
+    const li = this.list.querySelector(`li[data-id="${id}"]`);
+    if (!li) return;
+    li.scrollIntoView({ block: 'center' });
+    li.setAttribute('tabindex', '-1');
+    li.focus();
+  }
+
+  /** replaceMessage shows a message's new view (edited, deleted, reacted to). */
+  replaceMessage(v) {
+    const i = this.msgs.findIndex((x) => x.id === v.id);
+    if (i < 0) return;
+    this.msgs[i] = v;
+    this.list.querySelector(`li[data-id="${v.id}"]`)?.replaceWith(this.messageEl(v, this.msgs[i - 1]));
+    // Replies shown here quote it as it is now.
+    this.msgs.forEach((r, j) => {
+      if (r.reply_to !== v.id || !r.quote || r.quote.missing) return;
+      r.quote = { ...r.quote, text: v.deleted ? '' : firstLine(v.text), deleted: !!v.deleted };
+      this.list.querySelector(`li[data-id="${r.id}"]`)?.replaceWith(this.messageEl(r, this.msgs[j - 1]));
+    });
+  }
+
+  removeMessage(id) {
+    const i = this.msgs.findIndex((x) => x.id === id);
+    if (i < 0) return;
+    this.msgs.splice(i, 1);
+    this.list.querySelector(`li[data-id="${id}"]`)?.remove();
+  }
+
+  onUpdate(m) { if (this.matches(m)) this.replaceMessage(m); }
 
   renderAll() {
     const fromEnd = this.scroller.scrollHeight - this.scroller.scrollTop;

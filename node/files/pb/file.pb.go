@@ -197,6 +197,67 @@ func (x *Chunk) GetLength() uint32 {
 	return 0
 }
 
+// MailChunk is one chunk of a small file deposited at a mailbox with its
+// offer, so the file arrives while its sender is offline (PROTOCOL.md
+// §9.11). Its field numbers are not an Envelope's (1 to 5): an item of
+// one kind never decodes as the other without unknown fields, which both
+// decoders refuse.
+type MailChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 16 bytes: HMAC-SHA256(K_loc, index), truncated. Only holders of the
+	// file's key can tell which file and chunk it names.
+	Locator []byte `protobuf:"bytes,14,opt,name=locator,proto3" json:"locator,omitempty"`
+	// The chunk, zero-padded to its bucket, sealed with AES-256-GCM under
+	// K_mail (PROTOCOL.md §9.11).
+	Sealed        []byte `protobuf:"bytes,15,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailChunk) Reset() {
+	*x = MailChunk{}
+	mi := &file_node_files_pb_file_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailChunk) ProtoMessage() {}
+
+func (x *MailChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_node_files_pb_file_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailChunk.ProtoReflect.Descriptor instead.
+func (*MailChunk) Descriptor() ([]byte, []int) {
+	return file_node_files_pb_file_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MailChunk) GetLocator() []byte {
+	if x != nil {
+		return x.Locator
+	}
+	return nil
+}
+
+func (x *MailChunk) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 var File_node_files_pb_file_proto protoreflect.FileDescriptor
 
 const file_node_files_pb_file_proto_rawDesc = "" +
@@ -213,7 +274,10 @@ const file_node_files_pb_file_proto_rawDesc = "" +
 	"\tSTATUS_OK\x10\x00\x12\x18\n" +
 	"\x14STATUS_NOT_AVAILABLE\x10\x01\x12\x17\n" +
 	"\x13STATUS_UNKNOWN_FILE\x10\x02\x12\x14\n" +
-	"\x10STATUS_CANCELLED\x10\x03B+Z)github.com/parley-im/parley/node/files/pbb\x06proto3"
+	"\x10STATUS_CANCELLED\x10\x03\"=\n" +
+	"\tMailChunk\x12\x18\n" +
+	"\alocator\x18\x0e \x01(\fR\alocator\x12\x16\n" +
+	"\x06sealed\x18\x0f \x01(\fR\x06sealedB+Z)github.com/parley-im/parley/node/files/pbb\x06proto3"
 
 var (
 	file_node_files_pb_file_proto_rawDescOnce sync.Once
@@ -228,11 +292,12 @@ func file_node_files_pb_file_proto_rawDescGZIP() []byte {
 }
 
 var file_node_files_pb_file_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_node_files_pb_file_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_node_files_pb_file_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_node_files_pb_file_proto_goTypes = []any{
 	(Chunk_Status)(0), // 0: parley.file.Chunk.Status
 	(*Request)(nil),   // 1: parley.file.Request
 	(*Chunk)(nil),     // 2: parley.file.Chunk
+	(*MailChunk)(nil), // 3: parley.file.MailChunk
 }
 var file_node_files_pb_file_proto_depIdxs = []int32{
 	0, // 0: parley.file.Chunk.status:type_name -> parley.file.Chunk.Status
@@ -254,7 +319,7 @@ func file_node_files_pb_file_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_node_files_pb_file_proto_rawDesc), len(file_node_files_pb_file_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

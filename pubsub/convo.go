@@ -1,0 +1,67 @@
+package pubsub
+
+import (
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+	"github.com/parley-im/parley/pb"
+)
+
+// Replies, edits, deletes and reactions in groups. They are envelopes like
+// any other: stored, published, and synced. Who may edit or delete what is
+// the node's to judge (Config.Judge), once the author is known to be a
+// member.
+
+// admit checks an envelope's author against the membership, then (for an
+// edit, delete or reaction) asks Config.Judge, outside the group's lock:
+// what it refuses is rejected, as a forgery would be.
+func (s *Groups) admit(g *group, in *incoming) error {
+	if err := s.admitMember(g, in); err != nil {
+		return err
+	}
+	if in.msg.Kind.Annotates() {
+		if err := s.cfg.Judge(in.msg); err != nil {
+			return reject("%v", err)
+		}
+	}
+	return nil
+}
+
+// Reply writes text to a group as a reply to the message replyTo.
+func (s *Groups) Reply(id parley.ConversationID, text string, replyTo parley.EnvelopeID) (parley.Message, error) {
+	if err := parley.CheckText(text); err != nil {
+		return parley.Message{}, err
+	}
+	g, err := s.writable(id)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return s.write(g, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: text, ReplyTo: replyTo[:]}}})
+}
+
+// Annotate writes an edit, delete or reaction (msg's Kind, Target, Text,
+// Emoji, Remove) to a group.
+func (s *Groups) Annotate(id parley.ConversationID, msg parley.Message) (parley.Message, error) {
+	body, err := identity.AnnotationBody(msg)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	g, err := s.writable(id)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return s.write(g, body)
+}
+
+// IsAdmin reports whether p is an admin of the group now, as the ops we
+// hold say.
+func (s *Groups) IsAdmin(id parley.ConversationID, p peer.ID) bool {
+	g, err := s.get(id)
+	if err != nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state.IsAdmin(p)
+}
