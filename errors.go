@@ -57,8 +57,9 @@ var (
 	// cannot offer to.
 	ErrMailboxServiceOff = errors.New("this node's mailbox service is off")
 	// ErrInviterUnreachable: a short invite's owner could not be reached to
-	// fetch their card; nothing was stored. They must be online, or send
-	// their long code, which carries the card.
+	// fetch their card. AddContact then keeps the code as a pending contact
+	// (parley.PendingContact) and returns this only when it cannot: they
+	// are a contact already, or too many contacts are pending.
 	ErrInviterUnreachable = errors.New("the inviter could not be reached")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")

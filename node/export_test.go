@@ -79,6 +79,17 @@ func (n *Node) SyncGroup(ctx context.Context, remote peer.ID, g parley.Conversat
 	return err
 }
 
+// PutPendingContact stores a pending contact as it is given (an expired
+// one, say) and has the retry loop look at it.
+func (n *Node) PutPendingContact(p parley.PendingContact) error {
+	_, err := n.store.UpdatePendingContact(p.PeerID, parley.MaxPendingContacts, func(e *parley.PendingContact, _ bool) (bool, error) {
+		*e = p
+		return true, nil
+	})
+	n.pending.wake()
+	return err
+}
+
 // DepositMailChunk deposits, at the first mailbox of the grant n holds
 // from its contact to, the mailbox item of chunk i of n's offer fileID,
 // after alter has its way with the item's sealed bytes: as a mailbox that

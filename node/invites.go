@@ -112,7 +112,7 @@ func (m *Messenger) fetchInviteCard(ctx context.Context, inv identity.Invite) (i
 	ctx, cancel := context.WithTimeout(ctx, inviteFetchTimeout)
 	defer cancel()
 	if err := n.connect(ctx, inv.PeerID); err != nil {
-		return identity.Card{}, fmt.Errorf("%w: %s is not online or not reachable from here, so their card could not be fetched (nothing was added; try again when they are online, or ask for their long code): %w",
+		return identity.Card{}, fmt.Errorf("%w: %s is not online or not reachable from here, so their card could not be fetched: %w",
 			parley.ErrInviterUnreachable, inv.PeerID, err)
 	}
 	signed, err := invite.Fetch(ctx, n.host, inv.PeerID, inv.Secret)

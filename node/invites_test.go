@@ -92,22 +92,6 @@ func TestShortInviteWrongSecretRefused(t *testing.T) {
 	}
 }
 
-// An owner who cannot be reached: a clear error, and nothing stored.
-func TestShortInviteUnreachable(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5e9)
-	defer cancel()
-	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
-	code := alice.Messenger().Self().Invite
-	alice.Stop()
-	_, _, err := bob.Messenger().AddContact(ctx, code, "")
-	if !errors.Is(err, parley.ErrInviterUnreachable) {
-		t.Fatalf("adding an offline inviter's short code: %v, want ErrInviterUnreachable", err)
-	}
-	if knows(t, bob, alice.PeerID()) {
-		t.Fatal("an unreachable inviter was stored")
-	}
-}
-
 // Long codes keep working, offline inviter or not.
 func TestLongInviteStillWorks(t *testing.T) {
 	ctx := context.Background()

@@ -156,9 +156,11 @@ func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 }
 
 // AddContact adds the person whose invite code this is: a long code gives
-// their card, a short one the way to fetch it from them, so they must be
-// reachable then (parley.ErrInviterUnreachable if not, and nothing is
-// stored). Adding someone who already wrote to us accepts their request.
+// their card, a short one the way to fetch it from them. If they are not
+// reachable then, the code is kept as a pending contact, added once they
+// are (pending_invites.go): the contact returned has State
+// parley.ContactPending. Adding someone who already wrote to us accepts
+// their request.
 // The warning, empty when all is well, says when the contact's name looks
 // like another contact's or ours (identity.NamesLookAlike): an impostor may
 // be borrowing it.
@@ -176,10 +178,19 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	}
 	card := inv.Card
 	if inv.Short() {
-		if card, err = m.fetchInviteCard(ctx, inv); err != nil {
+		if card, err = m.fetchInviteCard(ctx, inv); errors.Is(err, parley.ErrInviterUnreachable) {
+			c, err := m.keepPending(inv, invite, name, err)
+			return c, "", err
+		} else if err != nil {
 			return parley.Contact{}, "", err
 		}
 	}
+	return m.addCard(card, name)
+}
+
+// addCard adds (or updates) the contact of a card, from an invite, with
+// the name the user typed, if any.
+func (m *Messenger) addCard(card identity.Card, name string) (c parley.Contact, warning string, err error) {
 	fromCard := card.Contact()
 	var wasAccepted, wasRequest bool
 	c, err = m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
@@ -213,6 +224,7 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	if err != nil {
 		return parley.Contact{}, "", err
 	}
+	m.n.dropPending(c.PeerID, "added")
 	m.n.learnAddrs(card.PeerID, c.Addrs)
 	m.n.reach(card.PeerID)
 	if !wasAccepted {

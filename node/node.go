@@ -196,6 +196,7 @@ type Node struct {
 	// invites.go).
 	inviteSecret atomic.Pointer[[]byte]
 	gsync        *groupSync
+	pending      *pendingInvites // short invites waiting for their owners (pending_invites.go)
 	// mailbox is nil while the mailbox service is off; it starts and stops
 	// under settingsMu (mailbox_service.go).
 	mailbox   atomic.Pointer[mailbox.Service]
@@ -374,6 +375,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("subscribing to connection events: %w", err)
 	}
 	n.msgr = &Messenger{n: n}
+	n.pending = newPendingInvites(n, cfg.ReconnectInterval)
 	clock, err := n.resumeClock()
 	if err != nil {
 		return nil, err
@@ -507,6 +509,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.wg.Add(1)
 	go n.keepContactsInReach(reconnect)
+	n.wg.Add(1)
+	go n.pending.run()
 	n.wg.Add(1)
 	go n.resumeOnSpace()
 	n.checkCardAnnounced()
@@ -746,6 +750,7 @@ func (n *Node) watchNetwork() {
 					n.dm.Kick(ev.Peer)
 				}
 				n.gsync.peerConnected(ev.Peer)
+				n.pending.connected(ev.Peer)
 				if n.isMailbox(ev.Peer) {
 					n.kickMailboxes()
 				}

@@ -171,19 +171,26 @@ func newContactCmd(g *globals) *cobra.Command {
 		Short: "Add, list and verify contacts",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("contact needs a subcommand: add, list or verify")}
+			return usageError{errors.New("contact needs a subcommand: add, list, verify or remove-pending")}
 		},
 	}
 	var name string
 	add := &cobra.Command{
 		Use:   "add INVITE",
 		Short: "Add a contact from their invite code",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Long: `Add a contact from their invite code. A short code (parley invite) carries
+no card: Parley fetches it from their node. If their node is not reachable
+now, the code is kept as a pending contact and Parley adds them once it is
+(parley contact list shows pending ones; remove-pending cancels one).`,
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.call(cmd, func(ctx context.Context, c *client.Client) error {
 				cv, err := c.AddContact(ctx, args[0], name)
 				if err != nil {
 					return err
+				}
+				if cv.State == parley.ContactPending {
+					return printPending(cmd.OutOrStdout(), cv)
 				}
 				return printAdded(cmd.OutOrStdout(), "Added", cv)
 			})
@@ -193,13 +200,11 @@ func newContactCmd(g *globals) *cobra.Command {
 
 	list := viewCmd(g, &cobra.Command{
 		Use:   "list",
-		Short: "List your contacts",
+		Short: "List your contacts, and those pending (short codes added while their owner was offline)",
 		Args:  usageArgs(cobra.NoArgs),
-	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.ContactView, error) {
-		return c.Contacts(ctx)
-	}, func(w io.Writer, cs []client.ContactView) error {
-		return printContacts(w, cs, "No contacts yet. Add one with: parley contact add INVITE")
-	})
+	}, func(ctx context.Context, c *client.Client, _ []string) (contactList, error) {
+		return fetchContactList(ctx, c)
+	}, printContactList)
 	var undo bool
 	verify := &cobra.Command{
 		Use:   "verify CONTACT",
@@ -226,7 +231,7 @@ If their key changes later, Parley clears the mark and contact list shows
 		},
 	}
 	verify.Flags().BoolVar(&undo, "undo", false, "unmark the contact as verified")
-	cmd.AddCommand(add, list, verify)
+	cmd.AddCommand(add, list, verify, newContactRemovePendingCmd(g))
 	return cmd
 }
 

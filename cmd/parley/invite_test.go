@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -11,8 +12,8 @@ import (
 // parley invite prints the short code (the QR code's text): a contact adds
 // it, as printed or as a parley://invite/ link, and gets the card from the
 // running inviter. --long prints the card-carrying code; --reset stops old
-// short codes; an inviter who is not running is said to be unreachable,
-// and nothing is added.
+// short codes; the code of an inviter who is not running is kept as a
+// pending contact, added once they run.
 func TestContactAddShortCode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes")
@@ -52,17 +53,49 @@ func TestContactAddShortCode(t *testing.T) {
 		t.Fatalf("a refused code added alice:\n%s", out)
 	}
 
-	// Alice stopped: her short code cannot be used, her long one can.
-	long := strings.TrimSpace(alice.CLI("invite", "--long"))
+	// Alice stopped: her short code is kept as a pending contact (exit 0),
+	// listed as such, and cancelled by remove-pending.
+	alicePeer := alice.PeerID()
 	alice.Stop()
 	out, exit := carol.Try("contact", "add", fresh)
-	if exit == 0 || !strings.Contains(out, "not online or not reachable") || !strings.Contains(out, "long code") {
+	if exit != 0 || !strings.Contains(out, "pending: Parley will add them once their node is reachable") {
 		t.Fatalf("adding a stopped inviter's short code: exit %d: %s", exit, out)
 	}
-	if out := carol.CLI("contact", "list"); strings.Contains(out, "alice") {
-		t.Fatalf("an unreachable inviter was added:\n%s", out)
+	if out := carol.CLI("contact", "add", fresh, "--name", "Ally"); !strings.Contains(out, "Ally") || !strings.Contains(out, "pending") {
+		t.Fatalf("adding it again with a name: %s", out)
 	}
-	if out := carol.CLI("contact", "add", long); !strings.Contains(out, "alice") {
-		t.Fatalf("adding a stopped inviter's long code: %s", out)
+	out = carol.CLI("contact", "list")
+	if !strings.Contains(out, "PENDING") || !strings.Contains(out, "Ally") || strings.Count(out, alicePeer) != 1 ||
+		!strings.Contains(out, "pending: Parley will add them") {
+		t.Fatalf("carol's contact list with alice pending:\n%s", out)
+	}
+	var listed []map[string]any
+	if err := json.Unmarshal([]byte(carol.CLI("contact", "list", "--json")), &listed); err != nil || len(listed) != 1 ||
+		listed[0]["state"] != "pending" || listed[0]["peer_id"] != alicePeer || listed[0]["name"] != "Ally" {
+		t.Fatalf("contact list --json: %v %v", listed, err)
+	}
+	if out := carol.CLI("contact", "remove-pending", "Ally"); !strings.Contains(out, "Cancelled") {
+		t.Fatalf("remove-pending: %s", out)
+	}
+	if out := carol.CLI("contact", "list"); strings.Contains(out, alicePeer) {
+		t.Fatalf("a cancelled pending contact is listed:\n%s", out)
+	}
+
+	// Kept again, over carol's restart, and added once alice runs,
+	// without carol doing anything.
+	carol.CLI("contact", "add", fresh)
+	carol.Stop()
+	carol.Start()
+	alice.Start()
+	parleytest.Eventually(t, "carol has alice as a contact", func() bool {
+		out := carol.CLI("contact", "list")
+		return strings.Contains(out, "alice") && !strings.Contains(out, "PENDING")
+	})
+	carol.CLI("send", "alice", "hello from afar")
+	parleytest.Eventually(t, "alice has carol's message", func() bool {
+		return strings.Contains(alice.CLI("requests"), "carol")
+	})
+	if out := carol.CLI("contact", "list"); strings.Count(out, alicePeer) != 1 {
+		t.Fatalf("alice listed other than once:\n%s", out)
 	}
 }

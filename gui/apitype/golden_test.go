@@ -107,6 +107,13 @@ func goldenViews() map[string]any {
 		"mailbox": []any{apitype.NewMailboxView(parley.Mailbox{PeerID: "12D3KooWAlice", Addrs: []string{"/ip4/127.0.0.1/tcp/4003"}}),
 			apitype.NewMailboxView(parley.Mailbox{})},
 		"settings": []any{apitype.NewSettingsView(settings), apitype.NewSettingsView(parley.Settings{})},
+		"pending_contact": []any{
+			apitype.NewPendingContactView(parley.PendingContact{PeerID: "12D3KooWAlice", Name: "Ally", Invite: "parley:SECRET",
+				State: parley.ContactPending, AddedAt: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), LastError: "dial refused"}),
+			apitype.NewPendingContactView(parley.PendingContact{PeerID: "12D3KooWBob", State: parley.ContactRefused,
+				AddedAt: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}),
+			apitype.NewPendingContactView(parley.PendingContact{}),
+		},
 	}
 }
 

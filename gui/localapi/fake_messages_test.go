@@ -22,6 +22,8 @@ type fakeMessages struct {
 	msgs     []parley.Message          // guarded by mu
 	readWith []string                  // peers whose messages were marked read; guarded by mu
 	safety   map[string]string         // safety numbers set by a test, by peer ID; guarded by mu
+
+	pending map[string]parley.PendingContact // fake_pending_test.go; guarded by mu
 }
 
 func (f *fakeMessages) Self() parley.Self {
@@ -51,6 +53,9 @@ func (f *fakeMessages) ResetInvite(context.Context) (parley.Self, error) {
 // AddContact warns, as the node does in a finer way, when another contact
 // has the same name but for case.
 func (f *fakeMessages) AddContact(_ context.Context, invite, name string) (parley.Contact, string, error) {
+	if c, ok := f.addPending(invite, name); ok {
+		return c, "", nil
+	}
 	peerID, ok := strings.CutPrefix(invite, "invite:")
 	if !ok {
 		return parley.Contact{}, "", fmt.Errorf("%w: no checksum", parley.ErrInvalidInvite)

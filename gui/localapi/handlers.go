@@ -34,6 +34,8 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, apitype.PathSelfInvite, s.handleResetInvite},
 		{http.MethodGet, apitype.PathContacts, s.handleContacts},
 		{http.MethodPost, apitype.PathContacts, s.handleAddContact},
+		{http.MethodGet, apitype.PathPendingContacts, s.handlePendingContacts},
+		{http.MethodDelete, apitype.PathPendingContact, s.handleCancelPending},
 		{http.MethodGet, apitype.PathRequests, s.handleRequests},
 		{http.MethodPost, apitype.PathAccept, s.handleAccept},
 		{http.MethodPost, apitype.PathVerify, s.handleVerify},
@@ -193,6 +195,12 @@ func (s *Server) handleAddContact(w http.ResponseWriter, r *http.Request) {
 	c, warning, err := s.messages.AddContact(r.Context(), strings.TrimSpace(req.Invite), req.Name)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if c.State == parley.ContactPending {
+		// Kept, to be added once the inviter is reachable: no key yet,
+		// so no safety number.
+		writeJSON(w, http.StatusAccepted, apitype.NewContactView(c, false, ""))
 		return
 	}
 	v := s.contactView(c)

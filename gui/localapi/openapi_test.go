@@ -73,6 +73,7 @@ var schemaTypes = map[string]any{
 	"APIFile":              apitype.File{},
 	"SelfView":             apitype.SelfView{},
 	"ContactView":          apitype.ContactView{},
+	"PendingContactView":   apitype.PendingContactView{},
 	"SafetyScanView":       apitype.SafetyScanView{},
 	"MessageView":          apitype.MessageView{},
 	"ConversationView":     apitype.ConversationView{},
@@ -189,7 +190,7 @@ func TestOpenAPIGolden(t *testing.T) {
 		"self": "SelfView", "contact": "ContactView", "message": "MessageView",
 		"conversation": "ConversationView", "group": "GroupView", "group_member": "GroupMemberView",
 		"file": "FileView", "event": "EventView", "peer": "PeerView", "status": "NetworkStatusView",
-		"mailbox": "MailboxView", "settings": "SettingsView",
+		"mailbox": "MailboxView", "settings": "SettingsView", "pending_contact": "PendingContactView",
 	}
 	files, err := filepath.Glob(filepath.Join("..", "apitype", "testdata", "*.json"))
 	if err != nil {
@@ -293,6 +294,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", apitype.PathContacts, apitype.PathContacts, "", 200},
 		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"invite:12D3KooWCarol","name":"carol"}`, 200},
 		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"nonsense"}`, 400},
+		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"offline:12D3KooWDave","name":"dave"}`, 202},
+		{"GET", apitype.PathPendingContacts, apitype.PathPendingContacts, "", 200},
+		{"DELETE", apitype.PathPendingContact, "/api/v1/pending-contacts/dave", "", 204},
+		{"DELETE", apitype.PathPendingContact, "/api/v1/pending-contacts/dave", "", 404},
 		{"GET", apitype.PathRequests, apitype.PathRequests, "", 200},
 		{"POST", apitype.PathAccept, "/api/v1/requests/" + strayID + "/accept", "", 200},
 		{"POST", apitype.PathVerify, "/api/v1/contacts/alice/verify", `{"verified":true}`, 200},

@@ -63,6 +63,8 @@ type Messages interface {
 	Act(ctx context.Context, a parley.Action) (parley.Message, error)
 	// Conversations lists DMs and groups, with unread counts.
 	Conversations(ctx context.Context) ([]parley.Conversation, error)
+	// PendingContacts: short codes waiting for their owner (pending.go).
+	PendingContacts
 }
 
 // Groups is group chats.

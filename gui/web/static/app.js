@@ -120,8 +120,8 @@ function onEvent(ev) {
     case 'request':
       store.refreshSoon('requests', 'conversations');
       break;
-    case 'contact': // a contact's card changed: their name shows everywhere
-      store.refreshSoon('contacts', 'requests', 'conversations');
+    case 'contact': // a contact's card changed, or a pending one was added, refused or dropped
+      store.refreshSoon('contacts', 'requests', 'conversations', 'pending');
       break;
     case 'group':
       store.refreshSoon('groups', 'invites', 'conversations');

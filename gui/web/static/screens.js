@@ -194,7 +194,7 @@ export function addContact(main, linked = '') {
   const box = errorBox();
   const result = h('div', { class: 'result', 'aria-live': 'polite' });
   const form = h('form', { class: 'stack', 'aria-label': 'Add contact' },
-    field('Invite code', code, 'Paste the code your contact gave you. It starts with "parley:". A short code needs their Parley to be running: yours fetches their contact card from it.'),
+    field('Invite code', code, 'Paste the code your contact gave you. It starts with "parley:". A short code needs their Parley to be reachable: yours fetches their contact card from it, now or, if it is offline, once it is.'),
     field('Name (optional)', name, 'How you want to call them. Empty: the name on their invite.'),
     h('button', { type: 'submit', class: 'primary' }, 'Add contact'), box);
   form.addEventListener('submit', async (e) => {
@@ -210,6 +210,16 @@ export function addContact(main, linked = '') {
     if (!r.ok) return;
     const c = r.value;
     form.reset();
+    if (c.state === 'pending') {
+      // Their node was not reachable: the node keeps the code and adds
+      // them once it is; the sidebar lists it under "Pending contacts".
+      replace(result, h('div', { class: 'card' },
+        h('h3', { tabindex: '-1' }, bdi(c.name || 'Your contact'), ' is pending'),
+        h('p', null, 'Their Parley is not reachable now. Pending: Parley will add them once their node is reachable; you need not keep this page open. If they make a new code meanwhile, ask them for it.')));
+      result.querySelector('h3').focus();
+      store.refresh('pending').catch(() => {});
+      return;
+    }
     replace(result, h('div', { class: 'card success' },
       h('h3', { tabindex: '-1' }, bdi(c.name), ' was added'),
       c.warning ? h('p', { class: 'warning', role: 'alert' }, c.warning) : null,

@@ -3,7 +3,8 @@
 
 import { bdi, h, icon, replace } from './dom.js';
 import { hlcTime, initial, listTime, shortID } from './format.js';
-import { state, isOnline } from './store.js';
+import { api } from './api.js';
+import { state, isOnline, refresh } from './store.js';
 
 /** navLinks are the app's places, as icon links in the sidebar's header. */
 const navLinks = [
@@ -106,6 +107,37 @@ function invitations(current) {
           h('span', { class: 'muted' }, ' from ', bdi(g.invited_by_name || shortID(g.invited_by)))))))));
 }
 
+/**
+ * pendingContacts lists the short codes added while their owner was
+ * offline: Parley adds each once their node is reachable; Cancel drops it.
+ */
+function pendingContacts() {
+  if (!state.pending.length) return null;
+  return h('section', { class: 'side-section', 'aria-labelledby': 'pending-head' },
+    h('h2', { id: 'pending-head', class: 'side-title' }, 'Pending contacts'),
+    h('ul', { class: 'invites' }, state.pending.map((p) => {
+      const name = p.name || shortID(p.peer_id);
+      const cancel = h('button', {
+        type: 'button', class: 'link', 'aria-label': `Cancel adding ${name}`, dataset: { key: `pending-${p.peer_id}` },
+        onclick: async () => {
+          cancel.disabled = true;
+          try {
+            await api.cancelPending(p.peer_id);
+          } catch (err) {
+            cancel.disabled = false;
+            cancel.title = err.message;
+          }
+          await refresh('pending').catch(() => {});
+        },
+      }, 'Cancel');
+      return h('li', { class: 'invite-item pending-item' },
+        avatar(name),
+        h('span', null, h('strong', { dir: 'auto' }, name),
+          h('span', { class: p.state === 'refused' ? 'muted warning' : 'muted' }, p.note)),
+        cancel);
+    })));
+}
+
 function requestsLink(current) {
   const n = state.requests.length;
   if (!n) return null;
@@ -134,6 +166,7 @@ export function renderSidebar(root, current) {
     h('div', { class: 'side-body' },
       requestsLink(current),
       invitations(current),
+      pendingContacts(),
       h('section', { class: 'side-section', 'aria-labelledby': 'conv-head' },
         h('h2', { id: 'conv-head', class: 'side-title' }, 'Conversations'),
         list.length

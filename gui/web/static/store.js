@@ -7,6 +7,7 @@ export const state = {
   self: null, // SelfView
   contacts: [], // ContactView, accepted
   requests: [], // ContactView, strangers who wrote
+  pending: [], // PendingContactView: short codes waiting for their owner
   conversations: [], // ConversationView
   groups: [], // GroupView: joined, left, removed
   invites: [], // GroupView: invitations waiting for an answer
@@ -36,6 +37,7 @@ const loaders = {
   self: async () => { state.self = await api.self(); },
   contacts: async () => { state.contacts = await api.contacts(); },
   requests: async () => { state.requests = await api.requests(); },
+  pending: async () => { state.pending = await api.pendingContacts(); },
   conversations: async () => { state.conversations = await api.conversations(); },
   groups: async () => { state.groups = await api.groups(); },
   invites: async () => { state.invites = await api.groupInvites(); },
