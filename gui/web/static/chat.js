@@ -142,8 +142,12 @@ export class Chat {
       ? h('a', { class: 'tool', href: `#/group/${this.id}/members`, 'aria-label': 'Members and settings', title: 'Members and settings' }, icon('group'))
       : h('a', { class: 'tool', href: `#/contact/${encodeURIComponent(this.id)}`, 'aria-label': 'Contact details', title: 'Contact details' }, icon('info'));
     // A contact may get an offer to hold their mail, when this node holds
-    // mail for others.
-    const offer = !this.isGroup && this.canWrite ? offerButton(this.id, this.name, (m) => this.add(m, true)) : null;
+    // mail for others. The button is made once per view: the header is
+    // drawn again on every presence change, and a new button would start
+    // hidden until the settings answer, so a click could land on neither.
+    const offer = !this.isGroup && this.canWrite
+      ? (this.offer ??= offerButton(this.id, this.name, (m) => this.add(m, true)))
+      : null;
     replace(this.header,
       h('a', { class: 'back tool', href: '#/', 'aria-label': 'Back to conversations', title: 'Back' }, icon('back')),
       avatar(this.name, { group: this.isGroup, online: this.isGroup || this.isRequest ? null : online }),
