@@ -51,18 +51,24 @@ func (n *Node) grantFor(contact peer.ID, list []storedMailbox) (*ppb.MailboxGran
 		if err != nil {
 			return nil, err
 		}
-		c := mailbox.CapabilityFor(key, owner, contact)
-		gm := &ppb.GrantedMailbox{PeerId: []byte(id), Nonce: c.Nonce[:], Token: c.Token[:]}
-		for _, s := range mb.Addrs {
-			a, err := ma.NewMultiaddr(s)
-			if err != nil || len(a.Bytes()) > identity.MaxGrantAddrSize || len(gm.Addrs) == identity.MaxGrantAddrs {
-				continue
-			}
-			gm.Addrs = append(gm.Addrs, a.Bytes())
-		}
-		g.Mailboxes = append(g.Mailboxes, gm)
+		g.Mailboxes = append(g.Mailboxes, grantedMailbox(id, mb.Addrs, mailbox.CapabilityFor(key, owner, contact)))
 	}
 	return g, nil
+}
+
+// grantedMailbox is one mailbox of a grant (to a contact, or to a group):
+// where it is, as many of its addresses as a grant carries, and the
+// capability.
+func grantedMailbox(id peer.ID, addrs []string, c mailbox.Capability) *ppb.GrantedMailbox {
+	gm := &ppb.GrantedMailbox{PeerId: []byte(id), Nonce: c.Nonce[:], Token: c.Token[:]}
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil || len(a.Bytes()) > identity.MaxGrantAddrSize || len(gm.Addrs) == identity.MaxGrantAddrs {
+			continue
+		}
+		gm.Addrs = append(gm.Addrs, a.Bytes())
+	}
+	return gm
 }
 
 // sendGrant queues our grant (of our current mailboxes) to one contact.
@@ -131,22 +137,42 @@ func (n *Node) onGrant(from peer.ID, first bool) {
 // depositAt leaves an envelope for a contact at one of the mailboxes the
 // contact granted us (dm.Config.Deposit), from a one-time identity.
 func (n *Node) depositAt(ctx context.Context, to peer.ID, mb storage.GrantedMailbox, envelope []byte) error {
-	id, err := peer.Decode(mb.PeerID)
-	if err != nil {
-		return fmt.Errorf("%w: granted mailbox %q: %w", dm.ErrGrantRefused, mb.PeerID, err)
-	}
-	if len(mb.Nonce) != mailbox.NonceSize || len(mb.Token) != mailbox.TokenSize {
-		return fmt.Errorf("%w: capability of %d+%d bytes", dm.ErrGrantRefused, len(mb.Nonce), len(mb.Token))
-	}
-	pub, err := to.ExtractPublicKey()
-	if err != nil {
-		return fmt.Errorf("contact's key: %w", err)
-	}
-	owner, err := mailbox.OwnerOf(pub)
+	info, owner, c, err := n.grantedTarget(to, mb)
 	if err != nil {
 		return err
 	}
-	var c mailbox.Capability
+	return depositErr(mailbox.DepositOnce(ctx, info, owner, c, envelope, n.depositOptions()...))
+}
+
+// depositOptions are the one-time hosts' options: our private network's
+// key, if any.
+func (n *Node) depositOptions() []libp2p.Option {
+	if n.psk == nil {
+		return nil
+	}
+	return []libp2p.Option{libp2p.PrivateNetwork(n.psk)}
+}
+
+// grantedTarget is where and how to deposit for a contact at one of the
+// mailboxes it granted us: the mailbox's addresses, the owner's ID and
+// the capability.
+func (n *Node) grantedTarget(to peer.ID, mb storage.GrantedMailbox) (peer.AddrInfo, mailbox.OwnerID, *mailbox.Capability, error) {
+	id, err := peer.Decode(mb.PeerID)
+	if err != nil {
+		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, fmt.Errorf("%w: granted mailbox %q: %w", dm.ErrGrantRefused, mb.PeerID, err)
+	}
+	if len(mb.Nonce) != mailbox.NonceSize || len(mb.Token) != mailbox.TokenSize {
+		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, fmt.Errorf("%w: capability of %d+%d bytes", dm.ErrGrantRefused, len(mb.Nonce), len(mb.Token))
+	}
+	pub, err := to.ExtractPublicKey()
+	if err != nil {
+		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, fmt.Errorf("contact's key: %w", err)
+	}
+	owner, err := mailbox.OwnerOf(pub)
+	if err != nil {
+		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, err
+	}
+	c := new(mailbox.Capability)
 	copy(c.Nonce[:], mb.Nonce)
 	copy(c.Token[:], mb.Token)
 	info := peer.AddrInfo{ID: id}
@@ -155,14 +181,12 @@ func (n *Node) depositAt(ctx context.Context, to peer.ID, mb storage.GrantedMail
 			info.Addrs = append(info.Addrs, a)
 		}
 	}
-	// What our own host learnt of the mailbox (it may be ours too, or a
-	// peer we met) helps where the grant's addresses are stale.
 	info.Addrs = append(info.Addrs, n.host.Peerstore().Addrs(id)...)
-	var opts []libp2p.Option
-	if n.psk != nil {
-		opts = append(opts, libp2p.PrivateNetwork(n.psk))
-	}
-	err = mailbox.DepositOnce(ctx, info, owner, &c, envelope, opts...)
+	return info, owner, c, nil
+}
+
+// depositErr sorts a mailbox's refusal as the courier wants it.
+func depositErr(err error) error {
 	var r *mailbox.RefusedError
 	if errors.As(err, &r) {
 		switch {

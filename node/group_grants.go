@@ -230,16 +230,7 @@ func (n *Node) groupGrantFor(g parley.ConversationID, epoch [identity.KeyIDSize]
 		if err != nil {
 			return nil, err
 		}
-		c := mailbox.GroupCapability(key, owner, g, epoch)
-		gm := &ppb.GrantedMailbox{PeerId: []byte(id), Nonce: c.Nonce[:], Token: c.Token[:]}
-		for _, s := range mb.Addrs {
-			a, err := ma.NewMultiaddr(s)
-			if err != nil || len(a.Bytes()) > identity.MaxGrantAddrSize || len(gm.Addrs) == identity.MaxGrantAddrs {
-				continue
-			}
-			gm.Addrs = append(gm.Addrs, a.Bytes())
-		}
-		out.Mailboxes = append(out.Mailboxes, gm)
+		out.Mailboxes = append(out.Mailboxes, grantedMailbox(id, mb.Addrs, mailbox.GroupCapability(key, owner, g, epoch)))
 	}
 	return out, nil
 }

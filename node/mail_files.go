@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/parley-im/parley"
-	"github.com/parley-im/parley/node/dm"
 	"github.com/parley-im/parley/node/files"
 	"github.com/parley-im/parley/node/mailbox"
-	mailboxpb "github.com/parley-im/parley/node/mailbox/pb"
 	"github.com/parley-im/parley/storage"
 )
 
@@ -92,10 +88,7 @@ func (n *Node) depositChunksAt(ctx context.Context, to peer.ID, mb storage.Grant
 	if err != nil {
 		return err
 	}
-	var opts []libp2p.Option
-	if n.psk != nil {
-		opts = append(opts, libp2p.PrivateNetwork(n.psk))
-	}
+	opts := n.depositOptions()
 	total := chunks.Len()
 	// A mailbox that filled up halfway is not sent again, on each retry,
 	// the chunks it took: they wait there for their offer.
@@ -127,52 +120,6 @@ type mbFileKey struct {
 	file    string
 	owner   peer.ID
 	mailbox string
-}
-
-// grantedTarget is where and how to deposit for a contact at one of the
-// mailboxes it granted us: the mailbox's addresses, the owner's ID and
-// the capability.
-func (n *Node) grantedTarget(to peer.ID, mb storage.GrantedMailbox) (peer.AddrInfo, mailbox.OwnerID, *mailbox.Capability, error) {
-	id, err := peer.Decode(mb.PeerID)
-	if err != nil {
-		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, fmt.Errorf("%w: granted mailbox %q: %w", dm.ErrGrantRefused, mb.PeerID, err)
-	}
-	if len(mb.Nonce) != mailbox.NonceSize || len(mb.Token) != mailbox.TokenSize {
-		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, fmt.Errorf("%w: capability of %d+%d bytes", dm.ErrGrantRefused, len(mb.Nonce), len(mb.Token))
-	}
-	pub, err := to.ExtractPublicKey()
-	if err != nil {
-		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, fmt.Errorf("contact's key: %w", err)
-	}
-	owner, err := mailbox.OwnerOf(pub)
-	if err != nil {
-		return peer.AddrInfo{}, mailbox.OwnerID{}, nil, err
-	}
-	c := new(mailbox.Capability)
-	copy(c.Nonce[:], mb.Nonce)
-	copy(c.Token[:], mb.Token)
-	info := peer.AddrInfo{ID: id}
-	for _, s := range mb.Addrs {
-		if a, err := ma.NewMultiaddr(s); err == nil {
-			info.Addrs = append(info.Addrs, a)
-		}
-	}
-	info.Addrs = append(info.Addrs, n.host.Peerstore().Addrs(id)...)
-	return info, owner, c, nil
-}
-
-// depositErr sorts a mailbox's refusal as the courier wants it.
-func depositErr(err error) error {
-	var r *mailbox.RefusedError
-	if errors.As(err, &r) {
-		switch {
-		case r.Code == mailboxpb.Code_CODE_BAD_CAPABILITY || r.Code == mailboxpb.Code_CODE_NOT_REGISTERED:
-			return fmt.Errorf("%w: %w", dm.ErrGrantRefused, err)
-		case r.Retry():
-			return &dm.BusyError{Reason: r.Reason, Err: err}
-		}
-	}
-	return err
 }
 
 // mailChunks follows the file chunk items of one fetch round.
