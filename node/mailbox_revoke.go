@@ -66,6 +66,12 @@ func (n *Node) isRevoked(peerID string) bool {
 }
 
 // mailboxEntry is the stored mailbox of that peer ID, if it is one of ours.
+func (n *Node) retiredGeneration(mb peer.ID) uint32 {
+	n.mbMu.Lock()
+	defer n.mbMu.Unlock()
+	return n.mbRetired[mb.String()]
+}
+
 func (n *Node) mailboxEntry(mb peer.ID) (storedMailbox, bool) {
 	s := mb.String()
 	n.mbMu.Lock()
@@ -88,12 +94,15 @@ func (n *Node) registrationHeld(mb peer.ID) bool {
 }
 
 // register registers with the mailbox on c: K_dep of the mailbox's
-// generation (0 for one not on our list yet), and the revoked contacts'
-// nonces under it.
+// generation (for one not on our list yet, 0, or one past the last it held
+// if the user removed it), and the revoked contacts' nonces under it.
 func (n *Node) register(ctx context.Context, c *mailbox.Client, mb peer.ID) error {
 	n.mbReg.mu.Lock()
 	defer n.mbReg.mu.Unlock()
-	e, _ := n.mailboxEntry(mb)
+	e, ok := n.mailboxEntry(mb)
+	if !ok {
+		e.Generation = n.retiredGeneration(mb)
+	}
 	revoked := n.revokedContacts()
 	key, err := mailbox.DeriveDepositKey(n.id.Key, mb, e.Generation)
 	if err != nil {

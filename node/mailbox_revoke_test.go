@@ -240,3 +240,32 @@ func TestMailboxReset(t *testing.T) {
 		return len(textsFrom(t, bob, alice.PeerID())) == 1
 	})
 }
+
+// TestMailboxReAddedKeepsRevocations: a mailbox the user removes and adds
+// again takes a new deposit key, so a capability from before the removal
+// (and so from before a reset) does not work there again; the contact's
+// new grant does.
+func TestMailboxReAddedKeepsRevocations(t *testing.T) {
+	m := mailboxNode(t, "M")
+	alice := parleytest.StartNode(t, "Alice", fetchHourly)
+	bob := parleytest.StartNode(t, "Bob", fetchHourly)
+	parleytest.Befriend(t, alice, bob)
+	addMailbox(t, bob, m)
+	g0 := grantAt(t, alice, bob, nil)
+	awaitSettled(t, alice, bob)
+
+	ctx := context.Background()
+	if err := bob.Messenger().RemoveMailbox(ctx, m.PeerID()); err != nil {
+		t.Fatal(err)
+	}
+	bob.Restart() // what is kept of the removed mailbox is on disk
+	addMailbox(t, bob, m)
+	if list, err := bob.Messenger().Mailboxes(ctx); err != nil || len(list) != 1 || list[0].Generation != 1 {
+		t.Fatalf("Bob's mailboxes once added again: %+v, %v; want it at generation 1", list, err)
+	}
+	wantRefused(t, "the capability from before the removal", probe(t, bob, g0))
+	g1 := grantAt(t, alice, bob, &g0)
+	if err := probe(t, bob, g1); err != nil {
+		t.Fatalf("the capability granted once it was added again: %v", err)
+	}
+}

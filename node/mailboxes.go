@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -157,11 +158,17 @@ func (n *Node) addMailbox(ctx context.Context, info peer.AddrInfo, also func(*st
 		mb.Generation, mb.Granted = s.Mailboxes[i].Generation, s.Mailboxes[i].Granted
 		s.Mailboxes[i] = mb
 	} else {
+		// Removed before: the key registerMailbox used above, past
+		// every capability issued there before (and sent below).
+		mb.Generation = s.RetiredMailboxes[mb.PeerID]
+		mb.Granted = mb.Generation
+		delete(s.RetiredMailboxes, mb.PeerID)
 		s.Mailboxes = append(s.Mailboxes, mb)
 	}
 	if err := saveSettings(n.dataDir, s); err != nil {
 		return parley.Mailbox{}, err
 	}
+	n.setRetired(s.RetiredMailboxes)
 	n.setMailboxes(s.Mailboxes)
 	n.announceCard() // contacts learn the mailbox from our card
 	n.log.Info("added a mailbox", "mailbox", mb.PeerID)
@@ -184,10 +191,15 @@ func (m *Messenger) RemoveMailbox(ctx context.Context, peerID string) error {
 	if i < 0 {
 		return fmt.Errorf("mailbox %s: %w", peerID, parley.ErrNotFound)
 	}
+	if s.RetiredMailboxes == nil {
+		s.RetiredMailboxes = make(map[string]uint32)
+	}
+	s.RetiredMailboxes[peerID] = s.Mailboxes[i].Generation + 1
 	s.Mailboxes = slices.Delete(s.Mailboxes, i, i+1)
 	if err := saveSettings(n.dataDir, s); err != nil {
 		return err
 	}
+	n.setRetired(s.RetiredMailboxes)
 	n.setMailboxes(s.Mailboxes)
 	n.sendGrants()
 	n.announceCard() // contacts learn it is gone from our card
@@ -202,6 +214,12 @@ func (n *Node) setMailboxes(list []storedMailbox) {
 	n.mbMu.Unlock()
 	n.kickMailboxes()
 	n.kickGroupGrants()
+}
+
+func (n *Node) setRetired(m map[string]uint32) {
+	n.mbMu.Lock()
+	n.mbRetired = maps.Clone(m)
+	n.mbMu.Unlock()
 }
 
 func (n *Node) mailboxList() []storedMailbox {

@@ -209,6 +209,8 @@ type Node struct {
 	// watchNetwork); mbKick has the fetcher go over them now. Capacity 1.
 	mbMu   sync.Mutex
 	mbList []storedMailbox
+	// mbRetired is settings.json's RetiredMailboxes. Guarded by mbMu.
+	mbRetired map[string]uint32
 	mbKick chan struct{}
 	// mbRevoked is the contacts whose capabilities the user revoked
 	// (settings.json's); mbReg the registrations held (mailbox_revoke.go).
@@ -315,6 +317,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.mbList = settings.Mailboxes
+	n.mbRetired = settings.RetiredMailboxes
 	n.mbRevoked = settings.MailboxRevoked
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})

@@ -32,6 +32,10 @@ type storedSettings struct {
 	// MailboxRevoked: the contacts (peer IDs) whose capability at every
 	// mailbox the user revoked (mailbox_revoke.go).
 	MailboxRevoked []string `json:"mailbox_revoked,omitempty"`
+	// RetiredMailboxes: for each mailbox the user removed (peer ID), the
+	// generation it starts at if added again, one past the last it held,
+	// so capabilities issued before the removal do not work there again.
+	RetiredMailboxes map[string]uint32 `json:"retired_mailboxes,omitempty"`
 	// AnnouncedCard is a digest of the card content (name, mailboxes)
 	// last sent to contacts (cards.go).
 	AnnouncedCard string `json:"announced_card,omitempty"`
