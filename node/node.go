@@ -211,7 +211,7 @@ type Node struct {
 	mbList []storedMailbox
 	// mbRetired is settings.json's RetiredMailboxes. Guarded by mbMu.
 	mbRetired map[string]uint32
-	mbKick chan struct{}
+	mbKick    chan struct{}
 	// mbRevoked is the contacts whose capabilities the user revoked
 	// (settings.json's); mbReg the registrations held (mailbox_revoke.go).
 	mbRevoked []string
