@@ -97,13 +97,7 @@ func (p *pendingInvites) run() {
 				}
 			}()
 		})
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(next)
+		timer.Reset(next) // since Go 1.23, Reset leaves no stale tick behind
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	parley "github.com/parley-im/parley"
 	"github.com/parley-im/parley/gui/apitype"
 )
 
@@ -16,11 +17,7 @@ func (s *Server) handleMailboxes(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]apitype.MailboxView, 0, len(list))
-	for _, m := range list {
-		out = append(out, apitype.NewMailboxView(m))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, mailboxViews(list))
 }
 
 // handleAddMailbox registers with the mailbox before it answers: 201 with
@@ -102,11 +99,7 @@ func (s *Server) handleResetMailbox(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]apitype.MailboxView, 0, len(list))
-	for _, m := range list {
-		out = append(out, apitype.NewMailboxView(m))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, mailboxViews(list))
 }
 
 // handleRevokeMailbox revokes (POST) or restores (DELETE) a contact's
@@ -123,4 +116,12 @@ func (s *Server) handleRevokeMailbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.contactView(c))
+}
+
+func mailboxViews(list []parley.Mailbox) []apitype.MailboxView {
+	out := make([]apitype.MailboxView, 0, len(list))
+	for _, m := range list {
+		out = append(out, apitype.NewMailboxView(m))
+	}
+	return out
 }

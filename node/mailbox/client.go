@@ -262,17 +262,7 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 // link two deposits by their connection. opts are added to the host's
 // (transports, resource manager); the defaults dial TCP and QUIC.
 func DepositOnce(ctx context.Context, mailbox peer.AddrInfo, owner OwnerID, cap *Capability, envelope []byte, opts ...libp2p.Option) error {
-	h, err := libp2p.New(append([]libp2p.Option{libp2p.NoListenAddrs, libp2p.DisableMetrics(), libp2p.DisableRelay()}, opts...)...)
-	if err != nil {
-		return fmt.Errorf("mailbox: one-time host: %w", err)
-	}
-	defer h.Close()
-	c, err := Dial(ctx, h, mailbox)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return c.Deposit(ctx, owner, cap, envelope)
+	return DepositManyOnce(ctx, mailbox, owner, cap, 1, func(int) ([]byte, error) { return envelope, nil }, opts...)
 }
 
 // DepositManyOnce deposits n items, item(i) each in order, over one stream
