@@ -25,7 +25,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 )
 
 // browserStepTimeout bounds one step: a wait for a message to cross from
@@ -263,9 +262,33 @@ func (tb *Tab) Paste(role, name, text string) {
 func (tb *Tab) Send(text string) {
 	tb.t.Helper()
 	tb.Paste("textbox", "Message", text)
-	tb.Do("press Enter in the composer", chromedp.SendKeys(label("textbox", "Message"), kb.Enter, ByRole("textbox", "Message")))
+	tb.PressEnter("textbox", "Message")
 	tb.WaitJS("the composer empty again", `document.querySelector('#composer')?.value === ''`)
 }
+
+// PressEnter focuses the element and presses Enter as a keyboard does.
+func (tb *Tab) PressEnter(role, name string) {
+	tb.t.Helper()
+	tb.Do("press Enter in "+label(role, name), chromedp.Focus(label(role, name), ByRole(role, name)), pressEnter)
+}
+
+// pressEnter sends Enter as one keyDown carrying its text, as a real
+// keyboard's does, so a keydown handler that prevents the default also
+// stops the newline. chromedp's kb sends the text in a separate char
+// event, which that cannot stop: on a loaded machine a send could finish
+// and empty the composer before the char event came, leaving a newline.
+var pressEnter = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	key := input.DispatchKeyEventParams{
+		Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter",
+		WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13, Text: "\r", UnmodifiedText: "\r",
+	}
+	if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, key); err != nil {
+		return err
+	}
+	key.Type, key.Text, key.UnmodifiedText = input.DispatchKeyEventTypeKeyUp, "", ""
+	_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, key)
+	return err
+})
 
 // Value reads a form field's value.
 func (tb *Tab) Value(role, name string) string {

@@ -36,3 +36,21 @@ func TestArtifactsOutliveOnlyFailedTests(t *testing.T) {
 		os.RemoveAll(art.dir)
 	}
 }
+
+// Enter in a field whose keydown handler prevents the default and empties
+// it (a send that finishes at once) leaves it empty. With chromedp's kb the
+// newline came in a separate char event after the handler had run, and the
+// composer kept it: "wait for the composer empty again" failed under load.
+func TestPressEnterTypesNoNewlineThePageRefused(t *testing.T) {
+	b := StartBrowser(t)
+	tab := b.NewTab("page", nil)
+	tab.Navigate(`data:text/html,<textarea aria-label="Message">hello</textarea><script>
+		document.querySelector('textarea').addEventListener('keydown', (e) => {
+			if (e.key === 'Enter') { e.preventDefault(); e.target.value = ''; }
+		});
+	</script>`)
+	tab.PressEnter("textbox", "Message")
+	if got := tab.Value("textbox", "Message"); got != "" {
+		t.Fatalf("after Enter the field holds %q, want it empty", got)
+	}
+}
