@@ -145,10 +145,25 @@ func (n *Node) presenceConnected(p peer.ID) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		ctx, cancel := context.WithTimeout(n.ctx, presenceSendTimeout)
-		defer cancel()
-		if err := n.presence.Send(ctx, p, presence.SeenFrame(share)); err != nil {
-			n.log.Debug("telling a contact whether we share our last seen", "peer", p, "err", err)
+		// A contact that is starting may connect before it serves the
+		// protocol: try again a little later, a few times.
+		wait := 250 * time.Millisecond
+		for attempt := 1; ; attempt++ {
+			ctx, cancel := context.WithTimeout(n.ctx, presenceSendTimeout)
+			err := n.presence.Send(ctx, p, presence.SeenFrame(share))
+			cancel()
+			if err == nil || errors.Is(err, presence.ErrNotConnected) || attempt == 4 {
+				if err != nil {
+					n.log.Debug("telling a contact whether we share our last seen", "peer", p, "err", err)
+				}
+				return
+			}
+			select {
+			case <-time.After(wait):
+				wait *= 2
+			case <-n.ctx.Done():
+				return
+			}
 		}
 	}()
 }
