@@ -145,25 +145,10 @@ func (n *Node) presenceConnected(p peer.ID) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		// A contact that is starting may connect before it serves the
-		// protocol: try again a little later, a few times.
-		wait := 250 * time.Millisecond
-		for attempt := 1; ; attempt++ {
-			ctx, cancel := context.WithTimeout(n.ctx, presenceSendTimeout)
-			err := n.presence.Send(ctx, p, presence.SeenFrame(share))
-			cancel()
-			if err == nil || errors.Is(err, presence.ErrNotConnected) || attempt == 4 {
-				if err != nil {
-					n.log.Debug("telling a contact whether we share our last seen", "peer", p, "err", err)
-				}
-				return
-			}
-			select {
-			case <-time.After(wait):
-				wait *= 2
-			case <-n.ctx.Done():
-				return
-			}
+		ctx, cancel := context.WithTimeout(n.ctx, presenceSendTimeout)
+		defer cancel()
+		if err := n.presence.Send(ctx, p, presence.SeenFrame(share)); err != nil {
+			n.log.Debug("telling a contact whether we share our last seen", "peer", p, "err", err)
 		}
 	}()
 }
@@ -330,5 +315,15 @@ func (n *Node) presenceChanged(p peer.ID, online bool) {
 		n.presenceConnected(p)
 	} else {
 		n.presenceDisconnected(p)
+	}
+}
+
+// presenceEstablished says whether we share our last seen to a peer that
+// just became a contact while connected: the "seen" we sent on connecting
+// reached a stranger's node, which dropped it, and no new connection is
+// coming to send another.
+func (n *Node) presenceEstablished(c parley.Contact) {
+	if p, err := peer.Decode(c.PeerID); err == nil && n.host.Network().Connectedness(p) == network.Connected {
+		n.presenceConnected(p)
 	}
 }

@@ -288,3 +288,32 @@ func TestLastSeen(t *testing.T) {
 		return !lastSeen(alice, bob.PeerID()).IsZero() && !lastSeen(bob, alice.PeerID()).IsZero()
 	})
 }
+
+// Last seen starts flowing when the second side adds the first while their
+// nodes are already connected: no new connection comes to carry a "seen".
+func TestLastSeenOnBecomingContactsWhileConnected(t *testing.T) {
+	alice, bob := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob")
+	ctx := context.Background()
+	if _, _, err := alice.Messenger().AddContact(ctx, bob.Messenger().Self().InviteLong, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "alice connected to bob", func() bool { return alice.Messenger().Online(bob.PeerID()) })
+	if _, _, err := bob.Messenger().AddContact(ctx, alice.Messenger().Self().InviteLong, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	seen := func(n *parleytest.Node, of string) bool {
+		cs, err := n.Messenger().Contacts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.PeerID == of {
+				return !c.LastSeen.IsZero()
+			}
+		}
+		return false
+	}
+	parleytest.Eventually(t, "each seeing the other's last seen", func() bool {
+		return seen(alice, bob.PeerID()) && seen(bob, alice.PeerID())
+	})
+}
