@@ -25,7 +25,7 @@ type fakeNetwork struct {
 	dismissed                      map[parley.EnvelopeID]bool // offers dismissed; guarded by mu
 	// The presence settings, off (fake_presence_test.go); guarded by mu.
 	typingOff, lastSeenOff bool
-	dm                             *fakeMessages              // where offers are sent and received
+	dm                     *fakeMessages // where offers are sent and received
 }
 
 // offerAddr is where the fake node's mailbox service listens.
