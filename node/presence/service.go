@@ -75,6 +75,39 @@ type Service struct {
 
 	mu       sync.Mutex
 	limiters map[peer.ID]*rate.Limiter // guarded by mu
+	// sending: a lock per peer with a Send under way, so that one peer
+	// has at most one presence stream from us open at a time (the
+	// resource manager allows each Parley protocol two per peer each way,
+	// and a "seen" may coincide with a "typing"). Guarded by mu.
+	sending map[peer.ID]*peerLock
+}
+
+// peerLock serialises Sends to one peer; users counts who holds or waits
+// for it, so the map entry goes with the last.
+type peerLock struct {
+	sync.Mutex
+	users int
+}
+
+// lockPeer waits for p's send lock; the returned func releases it.
+func (s *Service) lockPeer(p peer.ID) func() {
+	s.mu.Lock()
+	l := s.sending[p]
+	if l == nil {
+		l = &peerLock{}
+		s.sending[p] = l
+	}
+	l.users++
+	s.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		s.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(s.sending, p)
+		}
+		s.mu.Unlock()
+	}
 }
 
 // New builds the service; Start makes it serve.
@@ -86,7 +119,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{cfg: cfg, log: cfg.Logger.With("service", "presence"), life: lifetime.New(cfg.Host, ID),
-		limiters: make(map[peer.ID]*rate.Limiter)}, nil
+		limiters: make(map[peer.ID]*rate.Limiter), sending: make(map[peer.ID]*peerLock)}, nil
 }
 
 // Start serves the protocol.
@@ -186,6 +219,7 @@ func (s *Service) Send(ctx context.Context, p peer.ID, f *pb.Frame) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
+	defer s.lockPeer(p)()
 	ctx = network.WithNoDial(ctx, "presence: only over an existing connection")
 	ctx = network.WithAllowLimitedConn(ctx, "presence: a few bytes")
 	st, err := s.cfg.Host.NewStream(ctx, p, ID)
