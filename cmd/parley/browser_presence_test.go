@@ -111,6 +111,14 @@ func TestBrowserTypingAndLastSeen(t *testing.T) {
 	alice.Stop()
 	bt.WaitJS("Alice's last seen in the header", `/^last seen (just now|\d+ min ago)$/.test(document.querySelector('.pane-head .sub')?.textContent)`)
 	bt.Shoot("last-seen")
+	// The CLI shows it too.
+	var cs []struct {
+		Name     string `json:"name"`
+		LastSeen string `json:"last_seen"`
+	}
+	if err := json.Unmarshal([]byte(bob.CLI("contact", "list", "--json")), &cs); err != nil || len(cs) != 1 || cs[0].LastSeen == "" {
+		t.Fatalf("bob's contact list --json: %+v, %v", cs, err)
+	}
 }
 
 // Messages arriving while Bob looks elsewhere count in the page title and
