@@ -60,6 +60,10 @@ type Contact struct {
 	// MailboxRevoked: the user revoked the contact's capability to
 	// deposit at the user's mailboxes (not stored with the contact).
 	MailboxRevoked bool
+	// LastSeen: when the contact's node was last connected to ours, if
+	// they share it and we share ours (zero otherwise; not stored with the
+	// contact).
+	LastSeen time.Time
 }
 
 // Status is how far an outgoing message got; incoming messages are
@@ -339,6 +343,9 @@ const (
 	// EventUpdate: a message's view changed (edited, deleted for
 	// everyone, reacted to); Message is the message as now seen.
 	EventUpdate EventType = "update"
+	// EventTyping: PeerID started (Typing) or stopped typing in
+	// Conversation. Ephemeral: never stored.
+	EventTyping EventType = "typing"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
@@ -356,6 +363,8 @@ type Event struct {
 	// stored yet where it could be: a contact's mailbox refused it for
 	// now ("mailbox full").
 	Reason string
+	// Typing (typing): PeerID is typing in Conversation now; false: stopped.
+	Typing bool
 }
 
 // DiskStatus says whether the node's store takes writes. Below a watermark
@@ -617,4 +626,10 @@ type Settings struct {
 	// without the flag.
 	MailboxService        bool
 	MailboxServiceAtStart bool
+	// TypingIndicators: we tell contacts and members when we type, and
+	// show when they do. Default on.
+	TypingIndicators bool
+	// LastSeen: we share when we were last online with contacts, and see
+	// theirs (who hides theirs sees no one's). Default on.
+	LastSeen bool
 }

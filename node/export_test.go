@@ -138,3 +138,16 @@ func (n *Node) GroupDeposited(id parley.EnvelopeID, owner, mb string) bool {
 	ok, err := n.store.GroupDeposited(id, owner, mb)
 	return err == nil && ok
 }
+
+// StoreSnapshot is every key of n's store with its value.
+func (n *Node) StoreSnapshot() (map[string]string, error) {
+	out := make(map[string]string)
+	err := n.store.Scan(func(k, v []byte) error {
+		out[string(k)] = string(v)
+		return nil
+	})
+	return out, err
+}
+
+// TypingPeers is how many peers n sees on group g's typing topic.
+func (n *Node) TypingPeers(g parley.ConversationID) int { return n.groups.TypingPeers(g) }

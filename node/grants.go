@@ -110,6 +110,7 @@ func (n *Node) sendGrants() {
 // and was ignored, so an empty grant tells them to send theirs again
 // (onGrant on their side).
 func (n *Node) contactEstablished(c parley.Contact, wasRequest bool) {
+	n.presenceEstablished(c)
 	if len(c.HPKEKey) == 0 || len(n.mailboxList()) == 0 && !wasRequest {
 		return
 	}

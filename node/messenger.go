@@ -285,6 +285,9 @@ func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error
 			out = append(out, c)
 		}
 	}
+	if state == parley.ContactAccepted {
+		out = m.n.withLastSeen(out)
+	}
 	return out, nil
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/parley-im/parley/node/files"
 	"github.com/parley-im/parley/node/invite"
 	"github.com/parley-im/parley/node/mailbox"
+	"github.com/parley-im/parley/node/presence"
 	ppb "github.com/parley-im/parley/pb"
 	"github.com/parley-im/parley/pubsub"
 	"github.com/parley-im/parley/storage"
@@ -153,6 +154,9 @@ type Config struct {
 	// FreeSpace measures free space (storage.Options.FreeSpace); nil: a
 	// statfs. Tests inject one.
 	FreeSpace func(dir string) (int64, error)
+	// TypingExpiry is how long someone is shown typing after their last
+	// "typing" (presence.DefaultTypingExpiry, 6 s). Tests shorten it.
+	TypingExpiry time.Duration
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -250,6 +254,15 @@ type Node struct {
 	netMu        sync.Mutex
 	reachability network.Reachability // guarded by netMu: AutoNAT's latest verdict
 	observed     map[peer.ID]string   // guarded by netMu: how each connected peer sees us
+
+	// Presence (presence.go): the protocol, who types where, our typing
+	// rate limit, the two settings, and the blocking hook.
+	presence   *presence.Service
+	typists    *presence.Typists
+	typingOut  *presence.Outgoing
+	typingOn   atomic.Bool
+	lastSeenOn atomic.Bool
+	isBlocked  atomic.Pointer[func(peer.ID) bool]
 }
 
 // New opens the data dir and starts the node. It returns once the node
@@ -340,7 +353,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	relays := &relaySource{bootstrap: bootstrap}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
-		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID, invite.ID}, gater: cfg.ConnectionGater,
+		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID, invite.ID, presence.ID}, gater: cfg.ConnectionGater,
 		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err
@@ -417,6 +430,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.router, err = pubsub.NewRouter(n.host, cfg.Logger); err != nil {
 		return nil, err
 	}
+	if err := n.startPresence(cfg, settings); err != nil {
+		return nil, err
+	}
 	n.gsync = newGroupSync(n, cfg.GroupSyncInterval)
 	groupsCfg := pubsub.Config{
 		Host:     n.host,
@@ -441,7 +457,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
-		Logger: cfg.Logger,
+		Logger:   cfg.Logger,
+		OnTyping: n.onGroupTyping,
 	}
 	n.groupsConfigHooks(&groupsCfg)
 	if n.groups, err = pubsub.NewGroups(groupsCfg); err != nil {
@@ -576,8 +593,15 @@ func (n *Node) Close() error {
 	if svc := n.mailbox.Load(); svc != nil {
 		errs = append(errs, svc.Close())
 	}
+	n.lastSeenNow()
 	if n.groups != nil {
 		errs = append(errs, n.groups.Close())
+	}
+	if n.presence != nil {
+		errs = append(errs, n.presence.Close())
+	}
+	if n.typists != nil {
+		n.typists.Close()
 	}
 	if n.sync != nil {
 		errs = append(errs, n.sync.Close())
@@ -748,6 +772,7 @@ func (n *Node) watchNetwork() {
 				delete(n.observed, ev.Peer)
 				n.netMu.Unlock()
 			}
+			n.presenceChanged(ev.Peer, online)
 			if online {
 				if q, err := n.store.OutboxLen(ev.Peer.String()); err == nil && q > 0 {
 					n.dm.Kick(ev.Peer)

@@ -49,6 +49,10 @@ type storedSettings struct {
 	// InviteSecret is the secret our short invite codes carry, base64
 	// (invites.go); made on first start, and anew by ResetInvite.
 	InviteSecret []byte `json:"invite_secret,omitempty"`
+	// TypingIndicators: send and show typing (presence.go); default on.
+	TypingIndicators *bool `json:"typing_indicators,omitempty"`
+	// LastSeen: share ours and see contacts' (presence.go); default on.
+	LastSeen *bool `json:"last_seen,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {
@@ -84,6 +88,8 @@ func (m *Messenger) Settings(ctx context.Context) parley.Settings {
 		// Read without settingsMu: a toggle under way shows either side.
 		MailboxService:        m.n.mailbox.Load() != nil,
 		MailboxServiceAtStart: m.n.mbAtStart,
+		TypingIndicators:      m.n.typingOn.Load(),
+		LastSeen:              m.n.lastSeenOn.Load(),
 	}
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	// members and syncs with them.
 	Active func(group parley.ConversationID)
 	Logger *slog.Logger
+	// OnTyping is told that a member is typing (active) in a group, or
+	// stopped (presence.go). Optional: nil joins no typing topics.
+	OnTyping func(group parley.ConversationID, from peer.ID, active bool)
 }
 
 // Groups runs a node's group chats: it keeps each group's keys, ops and
@@ -91,6 +94,8 @@ type group struct {
 	// held: keys from peers not (yet) known as admins, by sender; in
 	// memory only, bounded (holdKeys).
 	held map[peer.ID][]storage.GroupKey
+	// typing is the group's typing topic; nil unless joined (presence.go).
+	typing *typingTopic
 }
 
 // NewGroups loads every stored group and joins the topics of those we are

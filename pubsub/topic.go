@@ -138,11 +138,13 @@ func (s *Groups) join(g *group) error {
 			}
 		}
 	}()
+	s.joinTyping(g)
 	return nil
 }
 
 // part leaves the group's topic, if joined.
 func (s *Groups) part(g *group) {
+	s.partTyping(g)
 	g.mu.Lock()
 	topic, sub, stop, done := g.topic, g.sub, g.stop, g.readerDone
 	g.topic, g.sub, g.stop, g.readerDone = nil, nil, nil, nil

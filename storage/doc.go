@@ -88,6 +88,7 @@
 //	xa/ owner                   mailbox account: the owner's registration, usage and next seq (binary)
 //	xm/ owner seq               mail held for owner: stored-at(8) envelope, in arrival order
 //	xi/ owner id                its seq, to find it by ID; after an ack a tombstone with a TTL
+//	prs/ peer                   a contact's last seen, Unix ms(8): only for contacts who share it (presence.go)
 //
 // owner is a 32-byte owner ID (SHA-256 of the owner's identity key). The
 // x* prefixes are the mailbox's (node/mailbox): envelopes held for others,

@@ -331,6 +331,7 @@ func printSettings(w io.Writer, s client.SettingsView) error {
 		hold += " (set by parley run --mailbox-service or --relay-service until a restart without it)"
 	}
 	fmt.Fprintf(tw, "Hold mail for others:\t%s\n", hold)
+	printPresenceSettings(tw, s)
 	return tw.Flush()
 }
 

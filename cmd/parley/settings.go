@@ -13,10 +13,10 @@ import (
 
 // newSettingsCmd shows the settings and changes them.
 func newSettingsCmd(g *globals) *cobra.Command {
-	var autoAccept, publicDHT, mailboxService string
+	var autoAccept, publicDHT, mailboxService, typingInd, lastSeen string
 	cmd := viewCmd(g, &cobra.Command{
 		Use:   "settings",
-		Short: "Show your settings; --auto-accept SIZE, --public-dht on|off and --mailbox-service on|off change them",
+		Short: "Show your settings; --auto-accept SIZE, --public-dht, --mailbox-service, --typing and --last-seen on|off change them",
 		Long: `Show your settings, or change them:
 
   --auto-accept SIZE   fetch files from contacts up to SIZE without asking
@@ -35,7 +35,12 @@ func newSettingsCmd(g *globals) *cobra.Command {
                        offline (for an always-on node). Applies at once and
                        after restarts, unless parley run was given
                        --mailbox-service or --relay-service, which decide
-                       for that run.`,
+                       for that run.
+  --typing on|off      typing indicators: tell contacts and group members
+                       when you type, and see when they do. Off: neither.
+  --last-seen on|off   share when you were last online with your contacts,
+                       and see theirs. Off: neither (who hides theirs sees
+                       no one's).`,
 		Args: usageArgs(cobra.MatchAll(cobra.NoArgs, func(*cobra.Command, []string) error {
 			if publicDHT != "" {
 				if _, err := parseOnOff(publicDHT); err != nil {
@@ -47,6 +52,9 @@ func newSettingsCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("--mailbox-service: %w", err)
 				}
 			}
+			if err := checkPresenceFlags(typingInd, lastSeen); err != nil {
+				return err
+			}
 			if autoAccept == "" {
 				return nil
 			}
@@ -54,7 +62,7 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			return err
 		})),
 	}, func(ctx context.Context, c *client.Client, _ []string) (client.SettingsView, error) {
-		if autoAccept == "" && publicDHT == "" && mailboxService == "" {
+		if autoAccept == "" && publicDHT == "" && mailboxService == "" && typingInd == "" && lastSeen == "" {
 			return c.Settings(ctx)
 		}
 		// Checked with the arguments; one request changes them all.
@@ -71,11 +79,13 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			on, _ := parseOnOff(mailboxService)
 			req.MailboxService = &on
 		}
+		presenceRequest(&req, typingInd, lastSeen)
 		return c.ChangeSettings(ctx, req)
 	}, printSettings)
 	cmd.Flags().StringVar(&autoAccept, "auto-accept", "", "fetch files from contacts up to `SIZE` without asking; 0: always ask")
 	cmd.Flags().StringVar(&publicDHT, "public-dht", "", "turn the public IPFS DHT `on|off`, now and after restarts: it finds contacts on other networks")
 	cmd.Flags().StringVar(&mailboxService, "mailbox-service", "", "hold mail for others `on|off`, now and after restarts: for an always-on node")
+	presenceFlags(cmd, &typingInd, &lastSeen)
 	return cmd
 }
 

@@ -264,4 +264,9 @@ type SettingsRequest struct {
 	// mail for others"), now and after restarts; 409 "set_at_start" when
 	// a `parley run` flag set it for this run.
 	MailboxService *bool `json:"mailbox_service,omitempty"`
+	// TypingIndicators turns typing indicators on or off (off: we send
+	// none and see none); LastSeen turns last seen on or off (off: we
+	// share ours with no one and see no one's). Now and after restarts.
+	TypingIndicators *bool `json:"typing_indicators,omitempty"`
+	LastSeen         *bool `json:"last_seen,omitempty"`
 }

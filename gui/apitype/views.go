@@ -64,13 +64,17 @@ type ContactView struct {
 	// MailboxRevoked: the user revoked the contact's capability to deposit
 	// at the user's mailboxes (POST /api/v1/contacts/{contact}/mailbox-revocation).
 	MailboxRevoked bool `json:"mailbox_revoked,omitempty"`
+	// LastSeen: when the contact's node was last connected to ours; left
+	// out unless they share it and the user shares theirs (settings
+	// last_seen). While Online, it is when they connected.
+	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
 // NewContactView renders c.
 func NewContactView(c parley.Contact, online bool, safetyNumber string) ContactView {
 	v := ContactView{PeerID: c.PeerID, Name: c.Name, HPKEKey: c.HPKEKey, Addrs: c.Addrs, State: c.State,
 		AddedAt: c.AddedAt, Online: online, SafetyNumber: safetyNumber, Verified: c.Verified, KeysChanged: c.KeysChanged,
-		MailboxRevoked: c.MailboxRevoked}
+		MailboxRevoked: c.MailboxRevoked, LastSeen: c.LastSeen}
 	for _, mb := range c.Mailboxes {
 		v.Mailboxes = append(v.Mailboxes, mb.PeerID)
 	}
@@ -304,6 +308,10 @@ type EventView struct {
 	// Reason (status, the message still queued): why a contact's mailbox
 	// did not take it, e.g. "mailbox full"; it is tried again later.
 	Reason string `json:"reason,omitempty"`
+	// Typing (typing): PeerID is typing in Conversation now; false (left
+	// out): stopped. Show it until a "typing" event with false, or a
+	// message from them there.
+	Typing bool `json:"typing,omitempty"`
 }
 
 // DiskView says whether the node takes writes. While Full, sends and
@@ -420,12 +428,18 @@ type SettingsView struct {
 	// (--mailbox-service or --relay-service), and PUT cannot change it.
 	MailboxService        bool `json:"mailbox_service"`
 	MailboxServiceAtStart bool `json:"mailbox_service_at_start"`
+	// TypingIndicators: we tell contacts and members when we type, and
+	// see when they do. LastSeen: we share when we were last online with
+	// contacts, and see theirs. Both default on.
+	TypingIndicators bool `json:"typing_indicators"`
+	LastSeen         bool `json:"last_seen"`
 }
 
 // NewSettingsView renders s.
 func NewSettingsView(s parley.Settings) SettingsView {
 	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT,
-		MailboxService: s.MailboxService, MailboxServiceAtStart: s.MailboxServiceAtStart}
+		MailboxService: s.MailboxService, MailboxServiceAtStart: s.MailboxServiceAtStart,
+		TypingIndicators: s.TypingIndicators, LastSeen: s.LastSeen}
 }
 
 // PassphraseView is what GET, PUT and DELETE /api/v1/passphrase and POST

@@ -86,7 +86,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) eventView(ctx context.Context, ev parley.Event) apitype.EventView {
-	v := apitype.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online, Conversation: ev.Conversation, Reason: ev.Reason}
+	v := apitype.EventView{Type: ev.Type, PeerID: ev.PeerID, Online: ev.Online, Conversation: ev.Conversation, Reason: ev.Reason, Typing: ev.Typing}
 	if ev.Disk != nil {
 		v.Disk = apitype.NewDiskView(*ev.Disk)
 	}

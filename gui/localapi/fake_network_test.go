@@ -23,7 +23,9 @@ type fakeNetwork struct {
 	// flag set it at start; guarded by mu.
 	mailboxService, mailboxAtStart bool
 	dismissed                      map[parley.EnvelopeID]bool // offers dismissed; guarded by mu
-	dm                             *fakeMessages              // where offers are sent and received
+	// The presence settings, off (fake_presence_test.go); guarded by mu.
+	typingOff, lastSeenOff bool
+	dm                     *fakeMessages // where offers are sent and received
 }
 
 // offerAddr is where the fake node's mailbox service listens.
@@ -238,7 +240,8 @@ func (f *fakeNetwork) Settings(context.Context) parley.Settings {
 		limit = 25 << 20
 	}
 	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.downloads, PublicDHT: f.public,
-		MailboxService: f.mailboxService, MailboxServiceAtStart: f.mailboxAtStart}
+		MailboxService: f.mailboxService, MailboxServiceAtStart: f.mailboxAtStart,
+		TypingIndicators: !f.typingOff, LastSeen: !f.lastSeenOff}
 }
 
 func (f *fakeNetwork) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {

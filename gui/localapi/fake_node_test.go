@@ -56,8 +56,8 @@ func newFakeNode() *fakeNode {
 
 // config is cfg with n in every role.
 func (n *fakeNode) config(cfg localapi.Config) localapi.Config {
-	cfg.Messages, cfg.Groups, cfg.Files, cfg.Network, cfg.Events, cfg.Keystore =
-		n.fakeMessages, n.fakeGroups, n.fakeFiles, n.fakeNetwork, n.fakeEvents, n.fakeKeystore
+	cfg.Messages, cfg.Groups, cfg.Files, cfg.Network, cfg.Events, cfg.Keystore, cfg.Presence =
+		n.fakeMessages, n.fakeGroups, n.fakeFiles, n.fakeNetwork, n.fakeEvents, n.fakeKeystore, &fakePresence{n: n.fakeNetwork}
 	return cfg
 }
 

@@ -25,8 +25,8 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if req.AutoAcceptBytes == nil && req.PublicDHT == nil && req.MailboxService == nil {
-		s.fail(w, r, badRequest("nothing to change: give auto_accept_bytes (0 or -1: always ask), public_dht or mailbox_service"))
+	if req.AutoAcceptBytes == nil && req.PublicDHT == nil && req.MailboxService == nil && req.TypingIndicators == nil && req.LastSeen == nil {
+		s.fail(w, r, badRequest("nothing to change: give auto_accept_bytes (0 or -1: always ask), public_dht, mailbox_service, typing_indicators or last_seen"))
 		return
 	}
 	if req.AutoAcceptBytes != nil && *req.AutoAcceptBytes < -1 {
@@ -56,6 +56,10 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
+	}
+	if set, err = s.setPresenceSettings(r.Context(), req, set); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, apitype.NewSettingsView(set))
 }

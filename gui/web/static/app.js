@@ -6,6 +6,7 @@ import { api, EventStream, onUnauthorized } from './api.js';
 import { Chat } from './chat.js';
 import { h, replace } from './dom.js';
 import { isolated } from './format.js';
+import * as presence from './presence.js';
 import * as screens from './screens.js';
 import { renderSidebar } from './sidebar.js';
 import * as store from './store.js';
@@ -99,6 +100,7 @@ function updateTitle() {
 }
 
 function onEvent(ev) {
+  presence.onEvent(ev); // typing, notifications, last seen
   switch (ev.type) {
     case 'message':
       screen?.onMessage?.(ev.message);
@@ -199,7 +201,7 @@ function buildShell() {
   sidebar = h('nav', { class: 'sidebar', 'aria-label': 'Conversations' });
   main = h('main', { class: 'main', id: 'main' });
   replace(root, h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
-    h('div', { class: 'banners' }, banner, diskBanner), sidebar, main);
+    h('div', { class: 'banners' }, banner, diskBanner, presence.notifyBanner()), sidebar, main);
   root.querySelector('.skip').addEventListener('click', (e) => {
     e.preventDefault();
     focusScreen();

@@ -10,6 +10,7 @@ import { append, bdi, busy, errorBox, h, icon, replace } from './dom.js';
 import { FileCard, Uploads } from './files.js';
 import { offerButton, offerCard } from './mailboxes.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
+import { keepDraft, lastSeenText, typingRegion, typingSender } from './presence.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
 
@@ -54,6 +55,8 @@ export class Chat {
   }
 
   destroy() {
+    this.typing.destroy();
+    this.typingOut?.destroy();
     document.removeEventListener('visibilitychange', this.onVisible);
     clearTimeout(this.readTimer);
     clearInterval(this.pollTimer);
@@ -88,9 +91,10 @@ export class Chat {
     this.loadError = errorBox();
     this.footer = h('div', { class: 'chat-foot' });
     this.dropZone = h('div', { class: 'drop-zone', hidden: true, 'aria-hidden': 'true' }, icon('attach'), h('span'));
+    this.typing = typingRegion(this.kind, this.id);
     const section = h('section', { class: 'chat', 'aria-label': `Conversation with ${this.name}` },
       this.header, this.banner, this.loadError, h('div', { class: 'history' }, this.scroller, this.jump, this.dropZone),
-      this.footer, this.live);
+      this.typing.el, this.footer, this.live);
     replace(this.main, section);
     this.listenForDrops(section);
     this.renderHeader();
@@ -136,7 +140,7 @@ export class Chat {
       if (g?.state === 'left') sub += ' · you left';
       if (g?.state === 'removed') sub += ' · you were removed';
     } else {
-      sub = this.isRequest ? 'Not in your contacts' : online ? 'online' : 'offline';
+      sub = this.isRequest ? 'Not in your contacts' : online ? 'online' : lastSeenText(this.id) || 'offline';
     }
     const details = this.isGroup
       ? h('a', { class: 'tool', href: `#/group/${this.id}/members`, 'aria-label': 'Members and settings', title: 'Members and settings' }, icon('group'))
@@ -225,6 +229,10 @@ export class Chat {
         box.show('');
       }
     });
+    // The draft first: restoring it is no keystroke, and says no "typing".
+    this.draft = keepDraft(`${this.kind}:${this.id}`, ta);
+    this.typingOut?.destroy();
+    this.typingOut = typingSender(this.id, ta);
     ta.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
         e.preventDefault();
@@ -253,6 +261,8 @@ export class Chat {
           return;
         }
         ta.value = '';
+        this.draft.cleared();
+        this.typingOut.sent();
         grow();
         this.cancelMode();
         if (kind === 'reply') this.add(r.value, true);
@@ -271,6 +281,8 @@ export class Chat {
       }
       unsent = null;
       ta.value = '';
+      this.draft.cleared();
+      this.typingOut.sent();
       grow();
       ta.focus();
       this.add(r.value, true);
@@ -633,7 +645,8 @@ export class Chat {
 
   onState() {
     if (this.isGroup) this.renameSenders();
-    const sig = JSON.stringify([this.name, store.groupShape(this.id), this.isRequest, this.canWrite, !this.isGroup && store.isOnline(this.id)]);
+    const sig = JSON.stringify([this.name, store.groupShape(this.id), this.isRequest, this.canWrite, !this.isGroup && store.isOnline(this.id),
+      !this.isGroup && lastSeenText(this.id)]);
     if (sig === this.stateSig) return;
     this.stateSig = sig;
     this.renderHeader();

@@ -7,6 +7,7 @@ import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
 import * as mailboxes from './mailboxes.js';
 import * as passphrase from './passphrase.js';
+import * as presence from './presence.js';
 import * as backup from './backup.js';
 import { safetyScanner } from './scan.js';
 import { avatar } from './sidebar.js';
@@ -680,6 +681,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-profile' }, h('h3', { id: 'set-profile' }, 'Profile'), form),
     h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
+    presence.section(loaded),
     mailboxes.section(),
     passphrase.section(),
     backup.section(),
