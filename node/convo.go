@@ -85,6 +85,9 @@ func (n *Node) judge(m parley.Message) error {
 // update of its target; a new message is settled (a delete may have come
 // first).
 func (n *Node) onStored(e parley.Event) {
+	if !n.screen(e) {
+		return
+	}
 	if e.Type != parley.EventMessage || e.Message == nil {
 		n.hub.publish(e)
 		return

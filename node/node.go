@@ -204,6 +204,8 @@ type Node struct {
 	mbAtStart bool           // Config.MailboxService or MailboxServiceOff: the setting cannot change it
 	metrics   *metricsServer // nil unless Config.MetricsAddr
 	msgr      *Messenger
+	// blocks: the peers the user blocked (block.go).
+	blocks blockList
 
 	// mbList is the user's mailboxes (settings.json's, kept here for
 	// watchNetwork); mbKick has the fetcher go over them now. Capacity 1.
@@ -333,6 +335,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := n.blocks.load(n.store); err != nil {
+		return nil, err
+	}
 	if err := n.saveProfile(cfg.Name); errors.Is(err, parley.ErrNoSpace) {
 		n.log.Warn("the new display name is not saved: the disk is full", "err", err)
 	} else if err != nil {
@@ -406,6 +411,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return n.files.OnCancel(conv, from, id)
 		},
 		OnCardUpdate:     n.applyCard,
+		Blocked:          n.Blocked,
 		Logger:           cfg.Logger,
 		RetryMin:         cfg.RetryMin,
 		RetryMax:         cfg.RetryMax,
@@ -442,6 +448,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return n.files.OnOffer(conv, msg, from, o)
 		},
 		Logger: cfg.Logger,
+		Hidden: n.Blocked,
 	}
 	n.groupsConfigHooks(&groupsCfg)
 	if n.groups, err = pubsub.NewGroups(groupsCfg); err != nil {

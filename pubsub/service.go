@@ -50,6 +50,10 @@ type Config struct {
 	// members and syncs with them.
 	Active func(group parley.ConversationID)
 	Logger *slog.Logger
+	// Hidden reports whether a member's messages are hidden from the user
+	// (a peer the user blocked): stored and synced like any, never listed
+	// (storage.Record.Hidden). Optional: none are.
+	Hidden func(author peer.ID) bool
 }
 
 // Groups runs a node's group chats: it keeps each group's keys, ops and
@@ -105,6 +109,9 @@ func NewGroups(cfg Config) (*Groups, error) {
 	}
 	if cfg.Judge == nil {
 		cfg.Judge = func(parley.Message) error { return nil }
+	}
+	if cfg.Hidden == nil {
+		cfg.Hidden = func(peer.ID) bool { return false }
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *pb.FileOffer) error { return nil }

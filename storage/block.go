@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -168,6 +169,18 @@ func (db *DB) UpdateConvState(conv parley.ConversationID, update func(s *ConvSta
 		}
 		return w.txn.Set(convStateKey(conv), v)
 	})
+	if err != nil {
+		return ConvState{}, fmt.Errorf("storage: conversation state %s: %w", conv, err)
+	}
+	return st, nil
+}
+
+// ConvState returns conv's state (zero when none is stored).
+func (db *DB) ConvState(conv parley.ConversationID) (ConvState, error) {
+	st, err := getKeyed(db, convStateKey(conv), convStateCodec)
+	if errors.Is(err, parley.ErrNotFound) {
+		return ConvState{}, nil
+	}
 	if err != nil {
 		return ConvState{}, fmt.Errorf("storage: conversation state %s: %w", conv, err)
 	}
