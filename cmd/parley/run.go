@@ -177,6 +177,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		Network:     m,
 		Events:      m,
 		Keystore:    m,
+		Blocks:      m,
 		Logger:      log,
 	})
 	if err != nil {

@@ -31,8 +31,9 @@ const DefaultAddr = "127.0.0.1:0"
 // shutdownTimeout bounds how long Serve waits for in-flight requests.
 const shutdownTimeout = 5 * time.Second
 
-// Config configures a Server. DataDir and the five node roles (Messages,
-// Groups, Files, Network, Events) are required; the rest have defaults.
+// Config configures a Server. DataDir and the node roles (Messages,
+// Groups, Files, Network, Events, Keystore, Blocks) are required; the rest
+// have defaults.
 type Config struct {
 	// Addr is host:port to listen on; default DefaultAddr. The host must be
 	// a loopback address or "localhost": New refuses anything else. With
@@ -55,6 +56,7 @@ type Config struct {
 	Network  Network
 	Events   Events
 	Keystore Keystore
+	Blocks   Blocks
 	// MaxUploadBytes caps a file uploaded through the API (the browser's
 	// way to send one); default identity.MaxFileSize, the largest file an
 	// offer can describe.
@@ -73,6 +75,7 @@ type Server struct {
 	network  Network
 	events   Events
 	keystore Keystore
+	blocks   Blocks
 	ln       net.Listener
 	base     string // http://HOST:PORT, no trailing slash
 	// guiHost is NAME.localhost:PORT, the only host that takes session
@@ -124,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 	}{
 		{"Messages", cfg.Messages != nil}, {"Groups", cfg.Groups != nil}, {"Files", cfg.Files != nil},
 		{"Network", cfg.Network != nil}, {"Events", cfg.Events != nil}, {"Keystore", cfg.Keystore != nil},
+		{"Blocks", cfg.Blocks != nil},
 	}
 	for _, r := range roles {
 		if !r.set {
@@ -165,6 +169,7 @@ func New(cfg Config) (*Server, error) {
 		network:     cfg.Network,
 		events:      cfg.Events,
 		keystore:    cfg.Keystore,
+		blocks:      cfg.Blocks,
 		token:       token,
 		apiFile:     filepath.Join(cfg.DataDir, APIFile),
 		sessions:    sessions,
