@@ -189,8 +189,21 @@ func TestBlockedGroupMemberHidden(t *testing.T) {
 	parleytest.Befriend(t, alice, carol)
 	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
 	block(t, bob, carol.PeerID())
-	alice.SendToGroup(g, "from alice")
+	hello := alice.SendToGroup(g, "from alice")
 	parleytest.Eventually(t, "bob receiving alice's", func() bool { return len(bob.GroupTexts(g)) == 1 })
+	// carol's reaction to it: stored by bob, not shown to him.
+	act(t, carol, parley.Action{Kind: parley.ActionReact, Conversation: g.String(), Message: hello.ID.String(), Emoji: "👍"})
+	parleytest.Eventually(t, "alice seeing carol's reaction", func() bool {
+		return slices.Equal(groupView(t, alice, g), []string{hello.ID.String()[:8] + " " + alice.PeerID()[len(alice.PeerID())-4:] + ` "from alice" deleted=false 👍=1`})
+	})
+	parleytest.Eventually(t, "bob holding carol's reaction", func() bool {
+		held, err := bob.GroupEnvelopes(g)
+		want, werr := alice.GroupEnvelopes(g)
+		return err == nil && werr == nil && len(held) == len(want)
+	})
+	if v := groupView(t, bob, g); len(v) != 1 || strings.Contains(v[0], "👍") {
+		t.Fatalf("bob sees a blocked member's reaction: %q", v)
+	}
 
 	alice.Stop()
 	canary := "canary-group " + t.Name()

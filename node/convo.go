@@ -233,6 +233,9 @@ func (n *Node) fold(m *parley.Message, anns []parley.Message) {
 				m.Deleted = true
 			}
 		case parley.KindReaction:
+			if n.blockedID(a.From) {
+				continue // hidden, as the blocked peer's messages are (block.go)
+			}
 			k := reactor{a.From, a.Emoji}
 			if prev, ok := latest[k]; !ok || laterThan(a, prev) {
 				latest[k] = a

@@ -16,9 +16,8 @@ type fakeBlocks struct {
 	dm *fakeMessages
 
 	mu      sync.Mutex
-	blocked map[string]parley.BlockedPeer        // by peer ID; guarded by mu
-	states  map[string]parley.ConversationChange // by conversation name; guarded by mu
-	pinned  []string                             // guarded by mu
+	blocked map[string]parley.BlockedPeer // by peer ID; guarded by mu
+	pinned  []string                      // guarded by mu
 }
 
 func (f *fakeBlocks) resolve(ctx context.Context, who string) (parley.Contact, error) {
