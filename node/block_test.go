@@ -190,7 +190,9 @@ func TestBlockedGroupMemberHidden(t *testing.T) {
 	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
 	block(t, bob, carol.PeerID())
 	hello := alice.SendToGroup(g, "from alice")
-	parleytest.Eventually(t, "bob receiving alice's", func() bool { return len(bob.GroupTexts(g)) == 1 })
+	for _, n := range []*parleytest.Node{bob, carol} {
+		parleytest.Eventually(t, n.Name+" receiving alice's", func() bool { return len(n.GroupTexts(g)) == 1 })
+	}
 	// carol's reaction to it: stored by bob, not shown to him.
 	act(t, carol, parley.Action{Kind: parley.ActionReact, Conversation: g.String(), Message: hello.ID.String(), Emoji: "👍"})
 	parleytest.Eventually(t, "alice seeing carol's reaction", func() bool {
