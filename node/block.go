@@ -350,19 +350,23 @@ func (n *Node) decorateConversations(convs []parley.Conversation) ([]parley.Conv
 }
 
 // screen takes a stored message's event before it is published: false
-// drops it (a blocked member's group message: never announced, so never
-// notified). A new message from someone else un-archives its conversation
+// drops it (a blocked member's group text or file: settled, never
+// announced, so never notified). A new message from someone else un-archives its conversation
 // unless it is muted.
 func (n *Node) screen(e parley.Event) bool {
 	if e.Type != parley.EventMessage || e.Message == nil || e.Message.Outgoing {
 		return true
 	}
 	m := e.Message
-	if n.blockedID(m.From) {
-		return false
-	}
 	if !shown(*m) {
+		// Edits, deletes and reactions go on: a delete must purge
+		// whatever its author's message is, hidden or not, and a blocked
+		// peer's reactions are left out when views are folded.
 		return true
+	}
+	if n.blockedID(m.From) {
+		n.settle(*m) // a delete of it that came first still purges it
+		return false
 	}
 	// The common case, a conversation not archived, costs a read.
 	if st, err := n.store.ConvState(m.Conversation); err != nil || !st.Archived {

@@ -354,3 +354,21 @@ func TestNodeBlocked(t *testing.T) {
 		t.Fatal("not blocked after blocking")
 	}
 }
+
+// TestBlockedMembersDeletePurges: a blocked member's delete for everyone
+// of their own (hidden) message still purges it from the blocker's store,
+// as from every member's.
+func TestBlockedMembersDeletePurges(t *testing.T) {
+	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	parleytest.Befriend(t, alice, bob)
+	parleytest.Befriend(t, alice, carol)
+	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
+	block(t, bob, carol.PeerID())
+	canary := "canary-deleted " + t.Name()
+	m := carol.SendToGroup(g, canary)
+	parleytest.Eventually(t, "bob holding carol's message", func() bool { return holds(t, bob, canary) })
+	act(t, carol, parley.Action{Kind: parley.ActionDelete, Conversation: g.String(), Message: m.ID.String(), ForEveryone: true})
+	for _, n := range []*parleytest.Node{alice, bob, carol} {
+		parleytest.Eventually(t, n.Name+" purging the deleted message", func() bool { return !holds(t, n, canary) })
+	}
+}
