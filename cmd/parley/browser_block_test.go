@@ -83,6 +83,25 @@ func TestBrowserBlockMuteArchivePin(t *testing.T) {
 	bt.WaitRole("textbox", "Message")
 	alice.CLI("send", "Bob", "Back again")
 	bt.WaitMessage("Back again")
+
+	// Settings lists whom you blocked, and unblocks them there too.
+	option("Block")
+	bt.Click("button", "Block")
+	bt.WaitText("You blocked this contact")
+	bt.Click("link", "Settings")
+	bt.WaitRole("heading", "Blocked")
+	bt.WaitRole("button", "Unblock Alice")
+	parleytest.Eval[bool](bt, "scroll to the Blocked section", `(document.getElementById('set-blocked').scrollIntoView(), true)`)
+	bt.Shoot("settings-blocked")
+	bt.Click("button", "Unblock Alice")
+	bt.WaitRole("dialog", "Unblock Alice?")
+	bt.Click("button", "Unblock")
+	bt.WaitText("Nobody is blocked.")
+	var list []struct{}
+	bob.CLIJSON(&list, "blocked", "--json")
+	if len(list) != 0 {
+		t.Fatalf("blocked after unblocking in Settings: %d", len(list))
+	}
 	if parleytest.Eval[bool](bt, "look for the blocked message", `document.body.innerText.includes('Are you there?')`) {
 		t.Fatal("a message dropped while blocked showed after the unblock")
 	}

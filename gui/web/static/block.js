@@ -4,7 +4,8 @@
 // pinned conversations first and archived ones apart.
 
 import { api } from './api.js';
-import { h, icon } from './dom.js';
+import { errorBox, h, icon, replace } from './dom.js';
+import { shortID } from './format.js';
 import { showMenu } from './actions.js';
 import { confirmDialog } from './screens.js';
 import * as store from './store.js';
@@ -111,4 +112,36 @@ export function archivedSection(list, item) {
   return h('section', { class: 'side-section', 'aria-label': 'Archived' },
     toggle,
     showArchived ? h('ul', { class: 'conv-list', id: 'archived-list' }, list.map(item)) : null);
+}
+
+/** blockedSection is Settings' list of blocked peers, each with Unblock. */
+export function blockedSection() {
+  const list = h('ul', { class: 'cards' });
+  const box = errorBox();
+  const load = async () => {
+    try {
+      await store.refresh('blocked');
+    } catch (err) {
+      box.show(`Could not read the blocked list: ${err.message}`);
+      return;
+    }
+    const bs = store.state.blocked;
+    if (!bs.length) {
+      replace(list, h('li', { class: 'muted' }, 'Nobody is blocked.'));
+      return;
+    }
+    replace(list, bs.map((b) => {
+      const name = b.name || shortID(b.peer_id);
+      return h('li', { class: 'row' },
+        h('span', { dir: 'auto' }, name),
+        h('span', { class: 'muted' }, b.request ? 'not a contact' : 'contact'),
+        h('button', {
+          type: 'button', class: 'secondary', 'aria-label': `Unblock ${name}`,
+          onclick: async () => { if (await confirmBlock(b.peer_id, name, false, (msg) => box.show(msg))) load(); },
+        }, 'Unblock'));
+    }));
+  };
+  load();
+  return h('section', { 'aria-labelledby': 'set-blocked' }, h('h3', { id: 'set-blocked' }, 'Blocked'),
+    h('p', { class: 'hint' }, 'People you blocked: what they send is dropped unread, and they are not told.'), list, box);
 }

@@ -10,7 +10,7 @@ import * as passphrase from './passphrase.js';
 import * as backup from './backup.js';
 import { safetyScanner } from './scan.js';
 import { avatar } from './sidebar.js';
-import { confirmBlock } from './block.js';
+import { blockedSection, confirmBlock } from './block.js';
 import * as store from './store.js';
 import { state } from './store.js';
 
@@ -688,6 +688,7 @@ export function settings(main) {
     mailboxes.section(),
     passphrase.section(),
     backup.section(),
+    blockedSection(),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
         h('dt', null, 'Data folder'), h('dd', { class: 'mono' }, self.data_dir || '—'),
