@@ -331,11 +331,18 @@ func TestNewMessageUnarchives(t *testing.T) {
 		c, _ := conversation(t, alice, c.ID)
 		return !c.Archived
 	})
-	for e := range events {
-		if e.Type == parley.EventConversation && e.Conversation == c.ID {
-			break
+	announced := false
+	parleytest.Eventually(t, "an event saying so", func() bool {
+		for !announced {
+			select {
+			case e := <-events:
+				announced = e.Type == parley.EventConversation && e.Conversation == c.ID
+			default:
+				return false
+			}
 		}
-	}
+		return true
+	})
 }
 
 // Blocked is what the presence part asks.
