@@ -63,6 +63,9 @@ var (
 	ErrInviterUnreachable = errors.New("the inviter could not be reached")
 	// ErrNotRunning: no node is serving the data dir's API.
 	ErrNotRunning = errors.New("parley is not running for this data dir")
+	// ErrBlocked: the user blocked this peer; unblock them to write to
+	// them.
+	ErrBlocked = errors.New("blocked")
 )
 
 // DiskFullError: the disk holding the store has less free space than the

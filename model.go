@@ -292,6 +292,20 @@ type Conversation struct {
 	Name    string // groups: the group's name
 	LastHLC HLC    // the newest message's timestamp
 	Unread  int
+	// Block, mute, archive, pin (node/block.go): the user's choices for
+	// this conversation, kept on this node only.
+	//
+	// Muted: no notifications until MutedUntil (zero: until unmuted).
+	Muted      bool
+	MutedUntil time.Time
+	// Archived: listed apart (an "Archived" section); a new message
+	// un-archives it unless it is muted.
+	Archived bool
+	// PinnedAt: pinned (listed first, the latest pinned on top) since
+	// then; zero: not pinned.
+	PinnedAt time.Time
+	// Blocked: a DM whose peer the user blocked.
+	Blocked bool
 }
 
 // Self describes this node to its user.
@@ -346,6 +360,10 @@ const (
 	// EventTyping: PeerID started (Typing) or stopped typing in
 	// Conversation. Ephemeral: never stored.
 	EventTyping EventType = "typing"
+	// EventConversation: a conversation's state changed (muted, archived,
+	// pinned, or its peer blocked or unblocked): conversation lists are
+	// stale. Conversation names it; PeerID the peer for a block.
+	EventConversation EventType = "conversation"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
@@ -633,3 +651,31 @@ type Settings struct {
 	// theirs (who hides theirs sees no one's). Default on.
 	LastSeen bool
 }
+
+// BlockedPeer is a peer the user blocked (node/block.go): a contact or a
+// stranger. Nothing they send reaches the store, and nothing of ours
+// (receipts, cards, mailbox grants, presence) reaches them.
+type BlockedPeer struct {
+	PeerID string
+	// Name is the contact's or request's name when known, else empty.
+	Name string
+	At   time.Time // when the user blocked them
+	// Request: they were a stranger's request (or unknown) when blocked,
+	// not an accepted contact.
+	Request bool
+}
+
+// ConversationChange is what SetConversationState changes; nil fields
+// stay as they are.
+type ConversationChange struct {
+	// Mute on or off; MuteFor, with Mute on, mutes for that long (zero:
+	// until unmuted).
+	Mute    *bool
+	MuteFor time.Duration
+	Archive *bool
+	Pin     *bool
+}
+
+// MaxPinned is how many conversations may be pinned at once: a few on top
+// stay useful; more is the whole list again.
+const MaxPinned = 5

@@ -80,7 +80,7 @@ func (n *Node) sendCardUpdates() error {
 	}
 	sent := 0
 	for _, c := range contacts {
-		if len(c.HPKEKey) == 0 {
+		if len(c.HPKEKey) == 0 || n.blockedID(c.PeerID) {
 			continue
 		}
 		if err := n.dm.SendCardUpdate(c, signed); err != nil {

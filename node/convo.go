@@ -86,6 +86,9 @@ func (n *Node) judge(m parley.Message) error {
 // first).
 func (n *Node) onStored(e parley.Event) {
 	n.typingMessageArrived(e)
+	if !n.screen(e) {
+		return
+	}
 	if e.Type != parley.EventMessage || e.Message == nil {
 		n.hub.publish(e)
 		return
@@ -231,6 +234,9 @@ func (n *Node) fold(m *parley.Message, anns []parley.Message) {
 				m.Deleted = true
 			}
 		case parley.KindReaction:
+			if n.blockedID(a.From) {
+				continue // hidden, as the blocked peer's messages are (block.go)
+			}
 			k := reactor{a.From, a.Emoji}
 			if prev, ok := latest[k]; !ok || laterThan(a, prev) {
 				latest[k] = a

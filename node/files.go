@@ -15,9 +15,10 @@ import (
 )
 
 // mayFetch: the other side of a DM, or a current member of a group, may
-// fetch the files offered there.
+// fetch the files offered there; a peer the user blocked, no longer those
+// of the DM (a group's files are the group's).
 func (n *Node) mayFetch(conv parley.ConversationID, p peer.ID) bool {
-	return conv == parley.DMConversationID(n.host.ID().String(), p.String()) || n.groups.MaySync(conv, p)
+	return (!n.Blocked(p) && conv == parley.DMConversationID(n.host.ID().String(), p.String())) || n.groups.MaySync(conv, p)
 }
 
 // fileSources: for a DM the sender; for a group the connected members

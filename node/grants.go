@@ -73,6 +73,9 @@ func grantedMailbox(id peer.ID, addrs []string, c mailbox.Capability) *ppb.Grant
 
 // sendGrant queues our grant (of our current mailboxes) to one contact.
 func (n *Node) sendGrant(c parley.Contact) error {
+	if n.blockedID(c.PeerID) {
+		return nil // blocked: they get our mailboxes when unblocked (block.go)
+	}
 	p, err := peer.Decode(c.PeerID)
 	if err != nil {
 		return fmt.Errorf("%w: peer ID %q: %v", parley.ErrMalformed, c.PeerID, err)

@@ -267,9 +267,10 @@ func (m *Messenger) Contacts(ctx context.Context) ([]parley.Contact, error) {
 	return m.contacts(parley.ContactAccepted)
 }
 
-// Requests lists strangers who wrote to us.
+// Requests lists strangers who wrote to us, but those the user blocked.
 func (m *Messenger) Requests(ctx context.Context) ([]parley.Contact, error) {
-	return m.contacts(parley.ContactRequest)
+	rs, err := m.contacts(parley.ContactRequest)
+	return slices.DeleteFunc(rs, func(c parley.Contact) bool { return m.n.blockedID(c.PeerID) }), err
 }
 
 func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error) {
@@ -558,7 +559,7 @@ func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
 	if len(ids) == 0 && len(unreceipted) == 0 {
 		return nil
 	}
-	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 {
+	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 || m.n.blockedID(c.PeerID) {
 		ids, unreceipted = nil, append(unreceipted, ids...)
 	}
 	if len(ids) > 0 {
@@ -603,7 +604,7 @@ func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, e
 			}
 		}
 	}
-	return convs, nil
+	return m.n.decorateConversations(convs)
 }
 
 // Peers lists connected peers with the addresses we reach them on.

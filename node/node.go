@@ -208,6 +208,8 @@ type Node struct {
 	mbAtStart bool           // Config.MailboxService or MailboxServiceOff: the setting cannot change it
 	metrics   *metricsServer // nil unless Config.MetricsAddr
 	msgr      *Messenger
+	// blocks: the peers the user blocked (block.go).
+	blocks blockList
 
 	// mbList is the user's mailboxes (settings.json's, kept here for
 	// watchNetwork); mbKick has the fetcher go over them now. Capacity 1.
@@ -262,7 +264,6 @@ type Node struct {
 	typingOut  *presence.Outgoing
 	typingOn   atomic.Bool
 	lastSeenOn atomic.Bool
-	isBlocked  atomic.Pointer[func(peer.ID) bool]
 }
 
 // New opens the data dir and starts the node. It returns once the node
@@ -346,6 +347,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := n.blocks.load(n.store); err != nil {
+		return nil, err
+	}
 	if err := n.saveProfile(cfg.Name); errors.Is(err, parley.ErrNoSpace) {
 		n.log.Warn("the new display name is not saved: the disk is full", "err", err)
 	} else if err != nil {
@@ -419,6 +423,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return n.files.OnCancel(conv, from, id)
 		},
 		OnCardUpdate:     n.applyCard,
+		Blocked:          n.Blocked,
 		Logger:           cfg.Logger,
 		RetryMin:         cfg.RetryMin,
 		RetryMax:         cfg.RetryMax,
@@ -459,6 +464,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		},
 		Logger:   cfg.Logger,
 		OnTyping: n.onGroupTyping,
+		Hidden:   n.Blocked,
 	}
 	n.groupsConfigHooks(&groupsCfg)
 	if n.groups, err = pubsub.NewGroups(groupsCfg); err != nil {

@@ -53,23 +53,12 @@ func (n *Node) startPresence(cfg Config, s storedSettings) error {
 	return nil
 }
 
-// IsBlocked is the hook for blocking (another part of issue 15): a peer it
-// reports blocked gets none of our presence and we show none of theirs. Nil:
-// no one is blocked. Set it before New returns' first connection matters,
-// i.e. right after New; read without a lock, so set it once.
-func (n *Node) SetIsBlocked(f func(peer.ID) bool) { n.isBlocked.Store(&f) }
-
-func (n *Node) blocked(p peer.ID) bool {
-	f := n.isBlocked.Load()
-	return f != nil && *f != nil && (*f)(p)
-}
-
 // presenceAllowed: frames are taken from accepted contacts only. A blocked
 // contact's are taken too, and ignored: a refusal would tell them.
 func (n *Node) presenceAllowed(p peer.ID) bool { return n.isContact(p) }
 
 func (n *Node) onDMTyping(p peer.ID, active bool) {
-	if !n.typingOn.Load() || n.blocked(p) {
+	if !n.typingOn.Load() || n.Blocked(p) {
 		return
 	}
 	conv := parley.DMConversationID(n.host.ID().String(), p.String())
@@ -81,7 +70,7 @@ func (n *Node) onDMTyping(p peer.ID, active bool) {
 }
 
 func (n *Node) onGroupTyping(group parley.ConversationID, from peer.ID, active bool) {
-	if !n.typingOn.Load() || n.blocked(from) {
+	if !n.typingOn.Load() || n.Blocked(from) {
 		return
 	}
 	if active {
@@ -108,7 +97,7 @@ func (n *Node) typingMessageArrived(e parley.Event) {
 // onSeen keeps or forgets a contact's last seen as they say whether they
 // share it; it is now (they are connected).
 func (n *Node) onSeen(p peer.ID, share bool) {
-	if n.blocked(p) {
+	if n.Blocked(p) {
 		share = false // we keep nothing of theirs
 	}
 	seen, err := n.store.LastSeen()
@@ -138,7 +127,7 @@ func (n *Node) onSeen(p peer.ID, share bool) {
 // presenceConnected tells a contact who just connected whether we share
 // our last seen, in the background (the node's wait group owns it).
 func (n *Node) presenceConnected(p peer.ID) {
-	if n.presence == nil || n.blocked(p) {
+	if n.presence == nil || n.Blocked(p) {
 		return
 	}
 	share := n.lastSeenOn.Load()
@@ -223,7 +212,7 @@ func (m *Messenger) Typing(ctx context.Context, conv string, active bool) (sent 
 		if err != nil {
 			return false, fmt.Errorf("%w: contact's peer ID: %w", parley.ErrMalformed, err)
 		}
-		if n.blocked(p) || n.host.Network().Connectedness(p) != network.Connected && len(n.host.Network().ConnsToPeer(p)) == 0 {
+		if n.Blocked(p) || n.host.Network().Connectedness(p) != network.Connected && len(n.host.Network().ConnsToPeer(p)) == 0 {
 			return false, nil
 		}
 		if !n.typingOut.Allow(id, active, time.Now()) {

@@ -306,7 +306,8 @@ func (s *Groups) keep(g *group, ins []*incoming) ([]bool, error) {
 	}
 	recs := make([]storage.Record, len(ins))
 	for i, in := range ins {
-		recs[i] = storage.Record{Message: in.msg, Envelope: in.raw, Group: true, KeyID: in.keyID}
+		author, _ := peer.Decode(in.msg.From)
+		recs[i] = storage.Record{Message: in.msg, Envelope: in.raw, Group: true, KeyID: in.keyID, Hidden: s.cfg.Hidden(author)}
 	}
 	added, err := s.cfg.Store.PutRecords(recs)
 	if err != nil {

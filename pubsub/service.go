@@ -53,6 +53,10 @@ type Config struct {
 	// OnTyping is told that a member is typing (active) in a group, or
 	// stopped (presence.go). Optional: nil joins no typing topics.
 	OnTyping func(group parley.ConversationID, from peer.ID, active bool)
+	// Hidden reports whether a member's messages are hidden from the user
+	// (a peer the user blocked): stored and synced like any, never listed
+	// (storage.Record.Hidden). Optional: none are.
+	Hidden func(author peer.ID) bool
 }
 
 // Groups runs a node's group chats: it keeps each group's keys, ops and
@@ -110,6 +114,9 @@ func NewGroups(cfg Config) (*Groups, error) {
 	}
 	if cfg.Judge == nil {
 		cfg.Judge = func(parley.Message) error { return nil }
+	}
+	if cfg.Hidden == nil {
+		cfg.Hidden = func(peer.ID) bool { return false }
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *pb.FileOffer) error { return nil }

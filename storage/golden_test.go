@@ -161,6 +161,9 @@ func goldenCases() []goldenCase {
 			{PeerID: bob, Nonce: []byte{1}, Token: []byte{2}, Refused: true},
 		}}, encodeGrant, decodeGrant),
 		golden("mailbox-grant-empty.json", MailboxGrant{HLC: 12}, encodeGrant, decodeGrant),
+		golden("block.json", Block{PeerID: bob, At: at, Request: false, RevokedMailbox: true}, blockCodec.encode, blockCodec.decode),
+		golden("conv-state.json", ConvState{Muted: true, MutedUntil: at.Add(time.Hour), Archived: true, PinnedAt: at},
+			convStateCodec.encode, convStateCodec.decode),
 	}
 }
 
@@ -223,6 +226,8 @@ func TestGoldenKeys(t *testing.T) {
 		{"stranger", strangerKey(bob)},
 		{"grant", grantKey(bob)},
 		{"deposited", depositedKey(bob, m.ID)},
+		{"blocked", blockedKey(bob)},
+		{"conv-state", convStateKey(conv)},
 	}
 	var got strings.Builder
 	for _, k := range keys {

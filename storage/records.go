@@ -41,6 +41,11 @@ type Record struct {
 	// (MessageByClientID). A record whose ClientID is already stored is
 	// skipped like a duplicate envelope.
 	ClientID parley.ClientID
+	// Hidden: a group message by a peer the user blocked (node/block.go).
+	// It is stored and indexed for sync like any other, so that the group
+	// converges and we serve it to members who lack it, but never listed
+	// by Messages, counted unread or bumping its conversation.
+	Hidden bool
 }
 
 // PeerKey is a DM sending key a peer established with us.
@@ -176,7 +181,7 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 			return false, err
 		}
 	}
-	if displayed(m) {
+	if displayed(m) && !r.Hidden {
 		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
 			return false, err
 		}

@@ -216,13 +216,13 @@ func printConversations(w io.Writer, cs []client.ConversationView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WITH\tUNREAD\tLAST MESSAGE")
+	fmt.Fprintln(tw, "WITH\tUNREAD\tLAST MESSAGE\tSTATE")
 	for _, c := range cs {
 		last := "-"
 		if c.LastHLC != 0 {
 			last = c.LastHLC.Time().Local().Format(timeLayout)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", nameOr(c.Name, c.Peer), strconv.Itoa(c.Unread), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", nameOr(c.Name, c.Peer), strconv.Itoa(c.Unread), last, convStateWords(c))
 	}
 	return tw.Flush()
 }

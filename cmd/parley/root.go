@@ -90,6 +90,7 @@ web GUI. The other commands talk to the running node.`,
 		newRestoreCmd(g),
 		newMailboxCmd(g),
 	)
+	root.AddCommand(newBlockCmds(g)...)
 	return root
 }
 

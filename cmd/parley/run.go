@@ -178,6 +178,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		Events:      m,
 		Keystore:    m,
 		Presence:    m,
+		Blocks:      m,
 		Logger:      log,
 	})
 	if err != nil {

@@ -53,7 +53,8 @@ const (
 // ErrPrivateNetwork (the node runs with a swarm key), ErrRekeying (a
 // member left and the group's new key is on its way), ErrSetAtStart (a
 // `parley run` flag holds the setting until a restart) and
-// ErrMailboxServiceOff (no offer to hold mail without the service). ErrMailboxUnavailable
+// ErrMailboxServiceOff (no offer to hold mail without the service), and
+// ErrBlocked (the user blocked the peer: unblock to write). ErrMailboxUnavailable
 // is 502: the mailbox node, not this one, was unreachable or refused. ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
 // Insufficient Storage: the node's disk cannot hold the file, or is below
@@ -76,6 +77,7 @@ var codes = []struct {
 	{parley.ErrInviterUnreachable, http.StatusBadGateway, "inviter_unreachable"},
 	{parley.ErrSetAtStart, http.StatusConflict, "set_at_start"},
 	{parley.ErrMailboxServiceOff, http.StatusConflict, "mailbox_service_off"},
+	{parley.ErrBlocked, http.StatusConflict, "blocked"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},

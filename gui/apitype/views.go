@@ -202,12 +202,21 @@ type ConversationView struct {
 	// Last is the newest message, for a preview; nil when there is none
 	// (or it could not be read).
 	Last *MessageView `json:"last,omitempty"`
+	// Muted: no notifications, until MutedUntil when set. Archived:
+	// listed apart. PinnedAt: pinned since then (listed first). Blocked:
+	// a DM whose peer the user blocked.
+	Muted      bool      `json:"muted,omitempty"`
+	MutedUntil time.Time `json:"muted_until,omitzero"`
+	Archived   bool      `json:"archived,omitempty"`
+	PinnedAt   time.Time `json:"pinned_at,omitzero"`
+	Blocked    bool      `json:"blocked,omitempty"`
 }
 
 // NewConversationView renders c under name.
 func NewConversationView(c parley.Conversation, name string, online bool, last *MessageView) ConversationView {
 	return ConversationView{ID: c.ID, Kind: c.Kind, Peer: c.Peer, LastHLC: c.LastHLC, Unread: c.Unread,
-		Name: name, Online: online, Last: last}
+		Name: name, Online: online, Last: last,
+		Muted: c.Muted, MutedUntil: c.MutedUntil, Archived: c.Archived, PinnedAt: c.PinnedAt, Blocked: c.Blocked}
 }
 
 // GroupView is a group with what the UI shows beside it.

@@ -20,6 +20,7 @@ type fakeNode struct {
 	*fakeNetwork
 	*fakeEvents
 	*fakeKeystore
+	*fakeBlocks
 }
 
 const (
@@ -51,6 +52,7 @@ func newFakeNode() *fakeNode {
 		fakeNetwork:  &fakeNetwork{downloads: "/home/me/.config/parley/downloads", dm: msgs},
 		fakeEvents:   &fakeEvents{subscribed: make(chan struct{}, 16), dropped: make(chan struct{}, 16)},
 		fakeKeystore: &fakeKeystore{},
+		fakeBlocks:   &fakeBlocks{dm: msgs},
 	}
 }
 
@@ -58,6 +60,7 @@ func newFakeNode() *fakeNode {
 func (n *fakeNode) config(cfg localapi.Config) localapi.Config {
 	cfg.Messages, cfg.Groups, cfg.Files, cfg.Network, cfg.Events, cfg.Keystore, cfg.Presence =
 		n.fakeMessages, n.fakeGroups, n.fakeFiles, n.fakeNetwork, n.fakeEvents, n.fakeKeystore, &fakePresence{n: n.fakeNetwork}
+	cfg.Blocks = n.fakeBlocks
 	return cfg
 }
 

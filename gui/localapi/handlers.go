@@ -90,6 +90,10 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, apitype.PathLogout, s.handleLogout},
 		{http.MethodPost, apitype.PathLogoutAll, s.handleLogoutAll},
 		{http.MethodGet, apitype.PathOpenAPI, s.handleOpenAPI},
+		{http.MethodGet, apitype.PathBlocked, s.handleBlocked},
+		{http.MethodPost, apitype.PathBlocked, s.handleBlock},
+		{http.MethodDelete, apitype.PathBlockedPeer, s.handleUnblock},
+		{http.MethodPost, apitype.PathConversationState, s.handleConversationState},
 	}
 }
 

@@ -32,7 +32,8 @@ const DefaultAddr = "127.0.0.1:0"
 const shutdownTimeout = 5 * time.Second
 
 // Config configures a Server. DataDir and the node roles (Messages,
-// Groups, Files, Network, Events, Keystore, Presence) are required; the rest have defaults.
+// Groups, Files, Network, Events, Keystore, Presence, Blocks) are
+// required; the rest have defaults.
 type Config struct {
 	// Addr is host:port to listen on; default DefaultAddr. The host must be
 	// a loopback address or "localhost": New refuses anything else. With
@@ -56,6 +57,7 @@ type Config struct {
 	Events   Events
 	Keystore Keystore
 	Presence Presence
+	Blocks   Blocks
 	// MaxUploadBytes caps a file uploaded through the API (the browser's
 	// way to send one); default identity.MaxFileSize, the largest file an
 	// offer can describe.
@@ -75,6 +77,7 @@ type Server struct {
 	events   Events
 	keystore Keystore
 	presence Presence
+	blocks   Blocks
 	ln       net.Listener
 	base     string // http://HOST:PORT, no trailing slash
 	// guiHost is NAME.localhost:PORT, the only host that takes session
@@ -127,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 		{"Messages", cfg.Messages != nil}, {"Groups", cfg.Groups != nil}, {"Files", cfg.Files != nil},
 		{"Network", cfg.Network != nil}, {"Events", cfg.Events != nil}, {"Keystore", cfg.Keystore != nil},
 		{"Presence", cfg.Presence != nil},
+		{"Blocks", cfg.Blocks != nil},
 	}
 	for _, r := range roles {
 		if !r.set {
@@ -169,6 +173,7 @@ func New(cfg Config) (*Server, error) {
 		events:      cfg.Events,
 		keystore:    cfg.Keystore,
 		presence:    cfg.Presence,
+		blocks:      cfg.Blocks,
 		token:       token,
 		apiFile:     filepath.Join(cfg.DataDir, APIFile),
 		sessions:    sessions,

@@ -105,7 +105,8 @@ type received struct {
 var errOverQuota = errors.New("refused: the recipient holds as much as it keeps from people it has not accepted")
 
 // receive checks, stores and answers one Push. kinds[i] is what envs[i]
-// held, where it was stored (now or before).
+// held, where it was stored (now or before); empty for one dropped (from
+// a blocked peer) or refused.
 func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []parley.Kind, err error) {
 	ack = &pb.Ack{Results: make([]*pb.Result, len(envs))}
 	kinds = make([]parley.Kind, len(envs))
@@ -115,6 +116,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 		cards   [][]byte
 		at      []int // at[j]: the index in envs of records[j]
 	)
+	blocked := s.cfg.Blocked(remote)
 	opened := s.openAll(remote, envs)
 	for _, o := range opened {
 		var local *localError
@@ -128,6 +130,16 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 		o := &opened[i]
 		if o.err != nil {
 			s.refuse(remote, ack.Results[i], o.err)
+			continue
+		}
+		if blocked && o.rcv.msg.Kind != parley.KindGroupKeys {
+			// Dropped unread, and answered as stored, so that the sender
+			// sees nothing but a message not read (node/block.go). Its
+			// key is remembered here only: the next one under it costs
+			// no decapsulation.
+			if o.fresh {
+				s.keys.put(string(remote)+string(o.key.ID[:]), o.key)
+			}
 			continue
 		}
 		if o.rcv.msg.Kind == parley.KindMailboxOffer && !s.isContact(remote) {

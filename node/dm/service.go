@@ -112,6 +112,10 @@ type Config struct {
 	// frame, reading one once begun, and in all. Zero fields take
 	// DefaultStrangerTimeouts'.
 	StrangerTimeouts inbound.Timeouts
+	// Blocked reports whether the user blocked a peer (node/block.go):
+	// what it sends is dropped, acknowledged as stored, and nothing but
+	// group keys is sent to it. Optional: nobody is blocked.
+	Blocked func(peer.ID) bool
 }
 
 // Service sends and receives direct messages.
@@ -160,6 +164,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.OnCardUpdate == nil {
 		cfg.OnCardUpdate = func(peer.ID, parley.HLC, identity.Card) error { return nil }
+	}
+	if cfg.Blocked == nil {
+		cfg.Blocked = func(peer.ID) bool { return false }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -347,6 +354,11 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 	}
 	if len(to.HPKEKey) == 0 {
 		return parley.Message{}, fmt.Errorf("%w: no encryption key for %s yet; add them by invite", parley.ErrUnknownContact, to.PeerID)
+	}
+	if msg.Kind != parley.KindGroupKeys && s.cfg.Blocked(pid) {
+		// Group keys still go: a group we share must not go dark for them
+		// because of a block they are not to learn of.
+		return parley.Message{}, fmt.Errorf("%w: you blocked %s; unblock them to write to them", parley.ErrBlocked, to.PeerID)
 	}
 	bodyBytes, err := proto.Marshal(body)
 	if err != nil {

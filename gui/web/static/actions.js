@@ -71,7 +71,7 @@ document.addEventListener('click', (e) => {
 });
 
 /** showMenu opens a menu of items ({label, run}) under button. */
-function showMenu(button, label, items) {
+export function showMenu(button, label, items) {
   closeMenu();
   const els = items.map((it) => h('button', {
     type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1',

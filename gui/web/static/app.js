@@ -135,6 +135,9 @@ function onEvent(ev) {
     case 'read': // read elsewhere: another window, the CLI, a bot
       store.refreshSoon('conversations');
       break;
+    case 'conversation': // muted, archived, pinned, un-archived, blocked (block.js)
+      store.refreshSoon('conversations', 'blocked', 'requests');
+      break;
     case 'disk': // the node's disk filled, or space was freed
       showDisk(ev.disk);
       break;

@@ -12,6 +12,7 @@ import { offerButton, offerCard } from './mailboxes.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
 import { keepDraft, lastSeenText, typingRegion, typingSender } from './presence.js';
 import { avatar } from './sidebar.js';
+import { confirmBlock, isBlocked, menuButton } from './block.js';
 import * as store from './store.js';
 
 const pageSize = 50;
@@ -75,7 +76,7 @@ export class Chat {
   /** canWrite: a joined group, or a DM with a contact (not a request). */
   get canWrite() {
     if (this.isGroup) return this.group?.state === 'joined';
-    return !!store.contact(this.id);
+    return !!store.contact(this.id) && !isBlocked(this.id);
   }
 
   build() {
@@ -159,6 +160,7 @@ export class Chat {
         h('h2', { dir: 'auto', class: 'chat-name' }, this.name),
         h('p', { class: `sub${online ? ' online' : ''}` }, sub)),
       offer,
+      this.isRequest ? null : (this.options ??= menuButton(this)),
       details);
     this.main.querySelector('.chat')?.setAttribute('aria-label', `Conversation with ${this.name}`);
   }
@@ -168,9 +170,12 @@ export class Chat {
     if (this.isRequest) {
       const box = errorBox();
       const form = h('form', { class: 'request-banner' },
-        h('p', null, bdi(this.name), ` is not in your contacts. Accept their request to reply. `,
-          h('span', { class: 'muted' }, '(Blocking is not available yet.)')),
-        h('button', { type: 'submit', class: 'primary' }, 'Accept'), box);
+        h('p', null, bdi(this.name), ` is not in your contacts. Accept their request to reply, or block them.`),
+        h('button', { type: 'submit', class: 'primary' }, 'Accept'),
+        h('button', {
+          type: 'button', class: 'danger',
+          onclick: async () => { if (await confirmBlock(this.id, this.name, true, (msg) => box.show(msg))) location.hash = '#/'; },
+        }, 'Block'), box);
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
         const r = await busy(form, box, () => api.accept(this.id));
@@ -187,6 +192,7 @@ export class Chat {
     const g = this.group;
     let why = 'You cannot write here.';
     if (this.isRequest) why = 'Accept the request to reply.';
+    else if (!this.isGroup && isBlocked(this.id)) why = 'You blocked this contact: you get nothing from them, and they nothing from you. Unblock them (Conversation options) to write.';
     else if (this.isGroup && g?.state === 'left') why = 'You left this group. Its history stays here.';
     else if (this.isGroup && g?.state === 'removed') why = 'You were removed from this group: you see nothing sent after.';
     else if (!this.isGroup && !store.contact(this.id)) why = 'This is not one of your contacts.';
@@ -646,7 +652,7 @@ export class Chat {
   onState() {
     if (this.isGroup) this.renameSenders();
     const sig = JSON.stringify([this.name, store.groupShape(this.id), this.isRequest, this.canWrite, !this.isGroup && store.isOnline(this.id),
-      !this.isGroup && lastSeenText(this.id)]);
+      !this.isGroup && lastSeenText(this.id), !this.isGroup && isBlocked(this.id)]);
     if (sig === this.stateSig) return;
     this.stateSig = sig;
     this.renderHeader();

@@ -11,6 +11,7 @@ import * as presence from './presence.js';
 import * as backup from './backup.js';
 import { safetyScanner } from './scan.js';
 import { avatar } from './sidebar.js';
+import { blockedSection, confirmBlock } from './block.js';
 import * as store from './store.js';
 import { state } from './store.js';
 
@@ -266,6 +267,10 @@ export function requests(main) {
       }).catch(() => {});
       const form = h('form', { class: 'row' },
         h('button', { type: 'submit', class: 'primary', 'aria-label': `Accept ${c.name || shortID(c.peer_id)}` }, 'Accept'),
+        h('button', {
+          type: 'button', class: 'danger', 'aria-label': `Block ${c.name || shortID(c.peer_id)}`,
+          onclick: () => confirmBlock(c.peer_id, c.name || shortID(c.peer_id), true, (msg) => box.show(msg)),
+        }, 'Block'),
         h('a', { href: `#/chat/${encodeURIComponent(c.peer_id)}` }, 'Read all'), box);
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
@@ -284,7 +289,7 @@ export function requests(main) {
   };
   replace(main, pane('Message requests', {},
     h('p', null, 'People who are not your contacts wrote to you. Their messages wait here until you accept; they do not know whether you read them.'),
-    h('p', { class: 'muted' }, 'Blocking is not available yet: a request you do not accept simply stays here.'),
+    h('p', { class: 'muted' }, 'Block a request to drop it and everything its sender writes next, without telling them.'),
     list));
   render();
   let count = state.requests.length;
@@ -685,6 +690,7 @@ export function settings(main) {
     mailboxes.section(),
     passphrase.section(),
     backup.section(),
+    blockedSection(),
     h('section', { 'aria-labelledby': 'set-data' }, h('h3', { id: 'set-data' }, 'Data'),
       h('dl', { class: 'facts' },
         h('dt', null, 'Data folder'), h('dd', { class: 'mono' }, self.data_dir || '—'),

@@ -5,6 +5,7 @@ import { bdi, h, icon, replace } from './dom.js';
 import { hlcTime, initial, listTime, shortID } from './format.js';
 import { api } from './api.js';
 import { state, isOnline, refresh } from './store.js';
+import { archivedSection, marks, stateWords } from './block.js';
 
 /** navLinks are the app's places, as icon links in the sidebar's header. */
 const navLinks = [
@@ -34,13 +35,13 @@ function items() {
       seen.add(c.peer);
       out.push({
         key: c.peer, href: `#/chat/${encodeURIComponent(c.peer)}`, name: c.name || shortID(c.peer),
-        online: isOnline(c.peer), unread: c.unread, last: c.last, at: hlcTime(c.last_hlc),
+        online: isOnline(c.peer), unread: c.unread, last: c.last, at: hlcTime(c.last_hlc), ...flags(c),
       });
     } else {
       const g = groups.get(c.id);
       out.push({
         key: c.id, href: `#/group/${c.id}`, name: c.name || g?.name || 'Group', group: true,
-        unread: c.unread, last: c.last, at: hlcTime(c.last_hlc), state: g?.state,
+        unread: c.unread, last: c.last, at: hlcTime(c.last_hlc), state: g?.state, ...flags(c),
       });
     }
   }
@@ -53,6 +54,11 @@ function items() {
     });
   }
   return out;
+}
+
+/** flags are a conversation's mute, archive, pin and block (block.js). */
+function flags(c) {
+  return { muted: !!c.muted, archived: !!c.archived, pinned: !!c.pinned_at, blocked: !!c.blocked };
 }
 
 function preview(it) {
@@ -71,6 +77,7 @@ function describe(it, previewText) {
   const parts = [];
   if (!it.group) parts.push(it.online ? 'online' : 'offline');
   if (it.unread) parts.push(`${it.unread} unread`);
+  parts.push(...stateWords(it));
   parts.push(previewText);
   return parts.join('. ');
 }
@@ -86,10 +93,11 @@ function conversationItem(it, current) {
   h('span', { class: 'conv-main' },
     h('span', { class: 'conv-top' },
       h('span', { class: 'conv-name', dir: 'auto' }, it.name),
+      ...marks(it),
       it.at ? h('time', { class: 'conv-time', datetime: it.at.toISOString() }, listTime(it.at)) : null),
     h('span', { class: 'conv-bottom' },
       h('span', { class: 'conv-preview', dir: 'auto' }, pv),
-      it.unread ? h('span', { class: 'badge' }, String(it.unread)) : null)));
+      it.unread ? h('span', { class: it.muted ? 'badge muted-badge' : 'badge' }, String(it.unread)) : null)));
   return h('li', null, link, h('span', { id: descID, hidden: true }, describe(it, pv)));
 }
 
@@ -151,7 +159,8 @@ function requestsLink(current) {
 export function renderSidebar(root, current) {
   const focusKey = root.contains(document.activeElement) ? document.activeElement.dataset?.key : null;
   const scrolled = root.querySelector('.side-body')?.scrollTop ?? 0;
-  const list = items();
+  const all = items();
+  const list = all.filter((it) => !it.archived);
   const self = state.self;
   replace(root,
     h('header', { class: 'side-head' },
@@ -171,10 +180,11 @@ export function renderSidebar(root, current) {
         h('h2', { id: 'conv-head', class: 'side-title' }, 'Conversations'),
         list.length
           ? h('ul', { class: 'conv-list' }, list.map((it) => conversationItem(it, current)))
-          : h('div', { class: 'empty' },
+          : all.length ? h('p', { class: 'empty' }, 'Every conversation is archived.') : h('div', { class: 'empty' },
             h('p', null, 'No conversations yet.'),
             h('p', null, h('a', { href: '#/add' }, 'Add a contact'), ' with their invite code, or ',
-              h('a', { href: '#/invite' }, 'share yours'), '.')))));
+              h('a', { href: '#/invite' }, 'share yours'), '.'))),
+      archivedSection(all.filter((it) => it.archived), (it) => conversationItem(it, current))));
   // Redrawn, the list keeps its scroll position and the keyboard focus.
   root.querySelector('.side-body').scrollTop = scrolled;
   if (focusKey) root.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });

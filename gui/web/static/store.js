@@ -11,6 +11,7 @@ export const state = {
   conversations: [], // ConversationView
   groups: [], // GroupView: joined, left, removed
   invites: [], // GroupView: invitations waiting for an answer
+  blocked: [], // BlockedView: peers the user blocked (block.js)
   files: new Map(), // file ID → FileView, ours and theirs, kept current by "file" events
   // online overrides the presence the lists were fetched with, from
   // presence events: peer ID → bool.
@@ -41,6 +42,7 @@ const loaders = {
   conversations: async () => { state.conversations = await api.conversations(); },
   groups: async () => { state.groups = await api.groups(); },
   invites: async () => { state.invites = await api.groupInvites(); },
+  blocked: async () => { state.blocked = await api.blocked(); },
   files: async () => { state.files = new Map((await api.files()).map((f) => [f.id, f])); },
 };
 
