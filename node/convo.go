@@ -85,11 +85,16 @@ func (n *Node) judge(m parley.Message) error {
 // update of its target; a new message is settled (a delete may have come
 // first).
 func (n *Node) onStored(e parley.Event) {
+	n.noteDMReceipts(e)
 	if e.Type != parley.EventMessage || e.Message == nil {
 		n.hub.publish(e)
 		return
 	}
 	m := *e.Message
+	if m.Kind == parley.KindGroupReceipt {
+		n.receiptArrived(m)
+		return
+	}
 	if !m.Kind.Annotates() {
 		if !shown(m) {
 			n.hub.publish(e)
@@ -196,7 +201,32 @@ func (n *Node) decorate(msgs []parley.Message) ([]parley.Message, error) {
 			view(&msgs[i]).Quote = q
 		}
 	}
-	return msgs, nil
+	return msgs, n.groupReceipts(msgs)
+}
+
+// groupReceipts adds to each group message its members' receipts.
+func (n *Node) groupReceipts(msgs []parley.Message) error {
+	byConv := make(map[parley.ConversationID][]parley.EnvelopeID)
+	for _, m := range msgs {
+		if shown(m) && !m.Deleted {
+			byConv[m.Conversation] = append(byConv[m.Conversation], m.ID)
+		}
+	}
+	for conv, ids := range byConv {
+		if _, err := n.groups.State(conv); err != nil {
+			continue // a DM: its status says how far it got
+		}
+		rs, err := n.store.Receipts(conv, ids)
+		if err != nil {
+			return err
+		}
+		for i := range msgs {
+			if r := rs[msgs[i].ID]; len(r) > 0 && msgs[i].Conversation == conv {
+				view(&msgs[i]).Receipts = r
+			}
+		}
+	}
+	return nil
 }
 
 // view returns m's view, making it.

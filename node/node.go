@@ -153,6 +153,9 @@ type Config struct {
 	// FreeSpace measures free space (storage.Options.FreeSpace); nil: a
 	// statfs. Tests inject one.
 	FreeSpace func(dir string) (int64, error)
+	// ReceiptDelay is how long group receipts wait to be batched into
+	// one envelope per group (group_receipts.go); 0: DefaultReceiptDelay.
+	ReceiptDelay time.Duration
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -230,6 +233,8 @@ type Node struct {
 	groupMail chan parley.Message
 	// gg is our group-scoped mailbox grants' state (group_grants.go).
 	gg *groupGrants
+	// receipts batches our group receipts (group_receipts.go).
+	receipts *receiptBatcher
 	// started: New returned the node; only then does Close deposit what
 	// waits for unreachable contacts.
 	started bool
@@ -319,6 +324,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.mbList = settings.Mailboxes
 	n.mbRetired = settings.RetiredMailboxes
 	n.mbRevoked = settings.MailboxRevoked
+	n.receipts = newReceiptBatcher(cfg.ReceiptDelay, settings.ReadReceipts != nil && !*settings.ReadReceipts)
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
 	if err != nil {
@@ -429,6 +435,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Judge:    n.judge,
 		Notify: func(e parley.Event) {
 			n.onStored(e)
+			n.onGroupStored(e)
 			n.gsync.noteEvent(e)
 			if e.Type == parley.EventMessage {
 				n.queueGroupMail(*e.Message)
@@ -521,6 +528,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go n.announceLoop()
 	n.wg.Add(1)
 	go n.mailGroupLoop()
+	n.wg.Add(1)
+	go n.receiptLoop()
 	n.wg.Add(1)
 	go n.groupGrantLoop()
 	fetchEvery := cfg.MailboxFetchInterval

@@ -49,6 +49,8 @@ type storedSettings struct {
 	// InviteSecret is the secret our short invite codes carry, base64
 	// (invites.go); made on first start, and anew by ResetInvite.
 	InviteSecret []byte `json:"invite_secret,omitempty"`
+	// ReadReceipts: send read receipts (group_receipts.go); default on.
+	ReadReceipts *bool `json:"read_receipts,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {
@@ -84,6 +86,7 @@ func (m *Messenger) Settings(ctx context.Context) parley.Settings {
 		// Read without settingsMu: a toggle under way shows either side.
 		MailboxService:        m.n.mailbox.Load() != nil,
 		MailboxServiceAtStart: m.n.mbAtStart,
+		ReadReceipts:          !m.n.receipts.readOff.Load(),
 	}
 }
 
