@@ -155,17 +155,29 @@ func (n *Node) receiptLoop() {
 			return
 		case <-timer.C:
 		}
-		for conv, ids := range b.take() {
-			if _, err := n.groups.SendReceipt(conv, ids[0], ids[1]); err != nil && n.ctx.Err() == nil {
-				n.log.Debug("group receipts: not sent", "group", conv, "err", err)
-			}
-		}
+		n.sendReceipts()
 		if b.more() {
 			select {
 			case b.kick <- struct{}{}:
 			default:
 			}
 		}
+	}
+}
+
+// sendReceipts sends one envelope's worth of waiting receipts per group.
+func (n *Node) sendReceipts() {
+	for conv, ids := range n.receipts.take() {
+		if _, err := n.groups.SendReceipt(conv, ids[0], ids[1]); err != nil {
+			n.log.Debug("group receipts: not sent", "group", conv, "err", err)
+		}
+	}
+}
+
+// flushReceipts sends every receipt waiting, as the node stops.
+func (n *Node) flushReceipts() {
+	for n.receipts.more() {
+		n.sendReceipts()
 	}
 }
 

@@ -567,6 +567,9 @@ func (n *Node) Close() error {
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
 	}
+	if n.started {
+		n.flushReceipts() // stored now, they reach members by sync later
+	}
 	n.settingsMu.Lock()
 	n.cancel()
 	n.settingsMu.Unlock()
