@@ -59,7 +59,7 @@ const (
 	// download; ?inline=1 serves a PNG, JPEG, GIF or WebP image as itself,
 	// for previews (never HTML or SVG, which could run script here).
 	PathFileContent = "/api/v1/files/{id}/content"
-	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT, the mailbox service
+	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT, the mailbox service, read receipts
 
 	// The user's mailboxes: GET lists them (MailboxView); POST adds one
 	// (AddMailboxRequest), registering with it first; DELETE
@@ -264,4 +264,7 @@ type SettingsRequest struct {
 	// mail for others"), now and after restarts; 409 "set_at_start" when
 	// a `parley run` flag set it for this run.
 	MailboxService *bool `json:"mailbox_service,omitempty"`
+	// ReadReceipts: send read receipts (true, the default) or not, to
+	// contacts and group members.
+	ReadReceipts *bool `json:"read_receipts,omitempty"`
 }

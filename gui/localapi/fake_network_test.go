@@ -23,6 +23,7 @@ type fakeNetwork struct {
 	// flag set it at start; guarded by mu.
 	mailboxService, mailboxAtStart bool
 	dismissed                      map[parley.EnvelopeID]bool // offers dismissed; guarded by mu
+	readReceiptsOff                bool                       // guarded by mu
 	dm                             *fakeMessages              // where offers are sent and received
 }
 
@@ -238,7 +239,7 @@ func (f *fakeNetwork) Settings(context.Context) parley.Settings {
 		limit = 25 << 20
 	}
 	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.downloads, PublicDHT: f.public,
-		MailboxService: f.mailboxService, MailboxServiceAtStart: f.mailboxAtStart}
+		MailboxService: f.mailboxService, MailboxServiceAtStart: f.mailboxAtStart, ReadReceipts: !f.readReceiptsOff}
 }
 
 func (f *fakeNetwork) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {

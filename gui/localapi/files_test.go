@@ -200,7 +200,7 @@ func TestFileJSONFieldNames(t *testing.T) {
 		"outgoing", "state", "bytes_done", "path", "error", "served_bytes")
 
 	_, body = h.do(http.MethodGet, apitype.PathSettings, "")
-	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht", "mailbox_service", "mailbox_service_at_start")
+	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht", "mailbox_service", "mailbox_service_at_start", "read_receipts")
 }
 
 // A file offer shows in its conversation as a message of kind "file",

@@ -315,6 +315,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"react","conversation":"alice","message":"` + hi + `","emoji":"👍"}`, 200},
 		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"edit","conversation":"alice","message":"` + hi + `","text":"mine now"}`, 403},
 		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"shout","conversation":"alice","message":"` + hi + `"}`, 400},
+		{"GET", apitype.PathMessageInfo, "/api/v1/conversations/alice/messages/" + hi + "/info", "", 200},
+		{"GET", apitype.PathMessageInfo, "/api/v1/conversations/alice/messages/ffffffff/info", "", 404},
 		{"GET", apitype.PathPeers, apitype.PathPeers, "", 200},
 		{"GET", apitype.PathStatus, apitype.PathStatus, "", 200},
 		{"GET", apitype.PathGroups, apitype.PathGroups, "", 200},

@@ -25,8 +25,8 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if req.AutoAcceptBytes == nil && req.PublicDHT == nil && req.MailboxService == nil {
-		s.fail(w, r, badRequest("nothing to change: give auto_accept_bytes (0 or -1: always ask), public_dht or mailbox_service"))
+	if req.AutoAcceptBytes == nil && req.PublicDHT == nil && req.MailboxService == nil && req.ReadReceipts == nil {
+		s.fail(w, r, badRequest("nothing to change: give auto_accept_bytes (0 or -1: always ask), public_dht, mailbox_service or read_receipts"))
 		return
 	}
 	if req.AutoAcceptBytes != nil && *req.AutoAcceptBytes < -1 {
@@ -53,6 +53,12 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.AutoAcceptBytes != nil {
 		if set, err = s.network.SetAutoAccept(r.Context(), *req.AutoAcceptBytes); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if req.ReadReceipts != nil {
+		if set, err = s.network.SetReadReceipts(r.Context(), *req.ReadReceipts); err != nil {
 			s.fail(w, r, err)
 			return
 		}
