@@ -331,6 +331,11 @@ func printSettings(w io.Writer, s client.SettingsView) error {
 		hold += " (set by parley run --mailbox-service or --relay-service until a restart without it)"
 	}
 	fmt.Fprintf(tw, "Hold mail for others:\t%s\n", hold)
+	if s.ReadReceipts {
+		fmt.Fprintf(tw, "Read receipts:\ton; contacts and group members see when you read their messages\n")
+	} else {
+		fmt.Fprintf(tw, "Read receipts:\toff; they see only that your node got them\n")
+	}
 	return tw.Flush()
 }
 

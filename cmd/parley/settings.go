@@ -13,10 +13,10 @@ import (
 
 // newSettingsCmd shows the settings and changes them.
 func newSettingsCmd(g *globals) *cobra.Command {
-	var autoAccept, publicDHT, mailboxService string
+	var autoAccept, publicDHT, mailboxService, readReceipts string
 	cmd := viewCmd(g, &cobra.Command{
 		Use:   "settings",
-		Short: "Show your settings; --auto-accept SIZE, --public-dht on|off and --mailbox-service on|off change them",
+		Short: "Show your settings; --auto-accept SIZE, --public-dht, --mailbox-service and --read-receipts on|off change them",
 		Long: `Show your settings, or change them:
 
   --auto-accept SIZE   fetch files from contacts up to SIZE without asking
@@ -35,7 +35,11 @@ func newSettingsCmd(g *globals) *cobra.Command {
                        offline (for an always-on node). Applies at once and
                        after restarts, unless parley run was given
                        --mailbox-service or --relay-service, which decide
-                       for that run.`,
+                       for that run.
+  --read-receipts on|off
+                       tell contacts and group members when you read their
+                       messages (on by default); off, they see only that
+                       your node got them. What others send is still shown.`,
 		Args: usageArgs(cobra.MatchAll(cobra.NoArgs, func(*cobra.Command, []string) error {
 			if publicDHT != "" {
 				if _, err := parseOnOff(publicDHT); err != nil {
@@ -47,6 +51,11 @@ func newSettingsCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("--mailbox-service: %w", err)
 				}
 			}
+			if readReceipts != "" {
+				if _, err := parseOnOff(readReceipts); err != nil {
+					return fmt.Errorf("--read-receipts: %w", err)
+				}
+			}
 			if autoAccept == "" {
 				return nil
 			}
@@ -54,7 +63,7 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			return err
 		})),
 	}, func(ctx context.Context, c *client.Client, _ []string) (client.SettingsView, error) {
-		if autoAccept == "" && publicDHT == "" && mailboxService == "" {
+		if autoAccept == "" && publicDHT == "" && mailboxService == "" && readReceipts == "" {
 			return c.Settings(ctx)
 		}
 		// Checked with the arguments; one request changes them all.
@@ -71,11 +80,16 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			on, _ := parseOnOff(mailboxService)
 			req.MailboxService = &on
 		}
+		if readReceipts != "" {
+			on, _ := parseOnOff(readReceipts)
+			req.ReadReceipts = &on
+		}
 		return c.ChangeSettings(ctx, req)
 	}, printSettings)
 	cmd.Flags().StringVar(&autoAccept, "auto-accept", "", "fetch files from contacts up to `SIZE` without asking; 0: always ask")
 	cmd.Flags().StringVar(&publicDHT, "public-dht", "", "turn the public IPFS DHT `on|off`, now and after restarts: it finds contacts on other networks")
 	cmd.Flags().StringVar(&mailboxService, "mailbox-service", "", "hold mail for others `on|off`, now and after restarts: for an always-on node")
+	cmd.Flags().StringVar(&readReceipts, "read-receipts", "", "send read receipts `on|off`, now and after restarts")
 	return cmd
 }
 
