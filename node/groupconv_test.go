@@ -269,11 +269,13 @@ func TestMessageInfoQueuedDM(t *testing.T) {
 		t.Fatal(err)
 	}
 	parleytest.Eventually(t, "delivered", func() bool { return alice.StatusOf(bob.PeerID(), delivered.ID) == parley.StatusDelivered })
-	info, err := alice.Messenger().MessageInfo(ctx, bob.PeerID(), delivered.ID.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := info.Recipients[0]; r.PeerID != bob.PeerID() || r.Delivered == 0 || r.Pending != nil {
+	// The time is noted as the status moves, just after.
+	var info parley.MessageInfo
+	parleytest.Eventually(t, "the delivery's time in the message's info", func() bool {
+		info, err = alice.Messenger().MessageInfo(ctx, bob.PeerID(), delivered.ID.String())
+		return err == nil && info.Recipients[0].Delivered != 0
+	})
+	if r := info.Recipients[0]; r.PeerID != bob.PeerID() || r.Pending != nil || r.Delivered.Time().Before(delivered.SentAt()) {
 		t.Fatalf("a delivered DM's recipient: %+v", r)
 	}
 
