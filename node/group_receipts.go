@@ -194,21 +194,23 @@ func (n *Node) onGroupStored(e parley.Event) {
 	}
 }
 
-// receiptArrived announces, as updates, the messages a group receipt
-// names that we hold (up to receiptUpdates).
+// receiptArrived announces, as updates, the messages of ours a group
+// receipt names (up to receiptUpdates): the GUI shows "read by" on those.
 func (n *Node) receiptArrived(m parley.Message) {
-	if m.Receipted == nil {
+	if m.Receipted == nil || m.Outgoing {
 		return
 	}
 	ids := slices.Concat(m.Receipted.Read, m.Receipted.Delivered)
-	slices.SortFunc(ids, func(a, b parley.EnvelopeID) int { return slices.Compare(a[:], b[:]) })
+	sortIDs(ids)
 	ids = slices.Compact(ids)
-	for i, id := range ids {
-		if i == receiptUpdates {
+	published := 0
+	for _, id := range ids {
+		if published == receiptUpdates {
 			break
 		}
-		if t, err := n.store.Message(id); err == nil && t.Conversation == m.Conversation {
+		if t, err := n.store.Message(id); err == nil && t.Conversation == m.Conversation && t.Outgoing {
 			n.publishUpdate(id)
+			published++
 		}
 	}
 }
