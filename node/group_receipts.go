@@ -40,8 +40,8 @@ const receiptMaxAge = 7 * 24 * time.Hour
 // when it lists them anyway.
 const receiptUpdates = 64
 
-// receiptBatcher holds the receipts waiting to be sent, per group. Its
-// loop (run) is owned by the node and stops when the node closes.
+// receiptBatcher holds the receipts waiting to be sent, per group.
+// Node.receiptLoop sends them; the node owns it and stops it on Close.
 type receiptBatcher struct {
 	delay   time.Duration
 	readOff atomic.Bool   // Settings.ReadReceipts is off
