@@ -70,15 +70,17 @@ cc  x.bin      0 B      12D3KooWCarol  failed (disk full)  0 B (100%)    -
 func TestPrintSettings(t *testing.T) {
 	var buf bytes.Buffer
 	printSettings(&buf, client.SettingsView{AutoAcceptBytes: 25 << 20, Downloads: "/d"})
-	printSettings(&buf, client.SettingsView{AutoAcceptBytes: -1, Downloads: "/d", PublicDHT: true, MailboxService: true, MailboxServiceAtStart: true})
+	printSettings(&buf, client.SettingsView{AutoAcceptBytes: -1, Downloads: "/d", PublicDHT: true, MailboxService: true, MailboxServiceAtStart: true, ReadReceipts: true})
 	want := `Auto-accept:           files from contacts up to 25 MiB; larger ones wait for: parley file get ID
 Downloads:             /d
 Public DHT:            off; contacts are found through bootstrap peers and the local network
 Hold mail for others:  off
+Read receipts:         off; they see only that your node got them
 Auto-accept:           never; every file waits for: parley file get ID
 Downloads:             /d
 Public DHT:            on; contacts on other networks can find you through the public IPFS DHT
 Hold mail for others:  on; this node holds mail for the people who chose it as their mailbox (set by parley run --mailbox-service or --relay-service until a restart without it)
+Read receipts:         on; contacts and group members see when you read their messages
 `
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
