@@ -160,6 +160,10 @@ const (
 	// deposit at its mailboxes (PROTOCOL.md §9.10); applied, never
 	// displayed.
 	KindGroupMailboxGrant Kind = "group-mailbox-grant"
+	// KindGroupReceipt is a member's receipt for a group's messages
+	// (Delivered, Read): indexed per member, stored for sync, never
+	// displayed.
+	KindGroupReceipt Kind = "group-receipt"
 )
 
 // Annotates reports whether k applies to another message (Target) rather
@@ -199,6 +203,16 @@ type Message struct {
 	// it, computed when it is read; nil when nothing annotates it. Never
 	// stored.
 	View *View
+
+	// Receipted: a group receipt's (KindGroupReceipt) messages, as it
+	// arrived; indexed by the store, not kept in the record.
+	Receipted *ReceiptIDs
+}
+
+// ReceiptIDs are the messages a group receipt says its sender got
+// (Delivered) and read (Read).
+type ReceiptIDs struct {
+	Delivered, Read []EnvelopeID
 }
 
 // View is a message's edits, reactions and quote, as read.
@@ -212,6 +226,55 @@ type View struct {
 	Reactions map[string][]string
 	// Quote is what a reply (ReplyTo) quotes.
 	Quote *Quote
+	// Receipts (group messages): for each member who said so (peer ID),
+	// when it got and read the message; nil when none has.
+	Receipts map[string]Receipt
+}
+
+// Receipt is when one recipient got (Delivered) and read (Read) a
+// message; zero: not yet, as far as this node knows. In a group these
+// are the member's clock (its receipt's HLC); for a DM, when this node
+// learned it.
+type Receipt struct {
+	Delivered, Read HLC
+}
+
+// MessageInfo is what `parley info` shows of a message: when it was sent,
+// and for each recipient when it was delivered and read, or why not yet.
+type MessageInfo struct {
+	Message    Message
+	Group      bool
+	Recipients []RecipientInfo
+}
+
+// RecipientInfo is one recipient of a message, as MessageInfo shows it.
+type RecipientInfo struct {
+	PeerID string
+	Name   string
+	Receipt
+	// Pending, for a message of ours not delivered to this recipient yet:
+	// what the node knows of its attempts; nil otherwise.
+	Pending *Delivery
+}
+
+// Delivery is why a message has not reached a recipient yet: what the
+// node last tried. Times are zero where unknown (attempts are kept in
+// memory: a restart forgets them, the queued reason stays).
+type Delivery struct {
+	// Online: the recipient is connected now; OfflineSince is when the
+	// node first failed to reach it in the current run of failures.
+	Online       bool
+	OfflineSince time.Time
+	LastAttempt  time.Time
+	// Path of the last attempt: "direct", "relay" or "mailbox"; for a
+	// group message "gossip" or "mailbox".
+	Path      string
+	NextRetry time.Time
+	// LastError is why the last attempt failed, or the queued reason the
+	// store keeps ("recipient offline", "mailbox full").
+	LastError string
+	// Mailbox: a mailbox of the recipient holds the message.
+	Mailbox bool
 }
 
 // Edited reports whether the message's text was edited.
@@ -650,6 +713,10 @@ type Settings struct {
 	// LastSeen: we share when we were last online with contacts, and see
 	// theirs (who hides theirs sees no one's). Default on.
 	LastSeen bool
+	// ReadReceipts: tell contacts and group members when the user read
+	// their messages (default on). Off, only "delivered" is sent; the
+	// receipts others send are still shown.
+	ReadReceipts bool
 }
 
 // BlockedPeer is a peer the user blocked (node/block.go): a contact or a

@@ -121,3 +121,55 @@ func AnnotationBody(msg parley.Message) (*pb.Body, error) {
 	}
 	return body, nil
 }
+
+// checkGroupReceipt checks a GroupReceipt body: 1 to MaxReceiptIDs
+// envelope IDs in all, of 32 bytes each.
+func checkGroupReceipt(r *pb.GroupReceipt) error {
+	d, rd := r.GetDelivered(), r.GetRead()
+	if n := len(d) + len(rd); n == 0 || n > MaxReceiptIDs {
+		return fmt.Errorf("%w: group receipt lists %d messages, want 1 to %d", parley.ErrMalformed, n, MaxReceiptIDs)
+	}
+	for i, id := range append(d[:len(d):len(d)], rd...) {
+		if len(id) != len(parley.EnvelopeID{}) {
+			return fmt.Errorf("%w: group receipt message ID %d is %d bytes, want 32", parley.ErrMalformed, i, len(id))
+		}
+	}
+	return nil
+}
+
+// GroupReceiptBody is the body of a group receipt for these messages
+// (at most MaxReceiptIDs in all).
+func GroupReceiptBody(delivered, read []parley.EnvelopeID) (*pb.Body, error) {
+	r := &pb.GroupReceipt{}
+	for _, id := range delivered {
+		r.Delivered = append(r.Delivered, id[:])
+	}
+	for _, id := range read {
+		r.Read = append(r.Read, id[:])
+	}
+	if err := checkGroupReceipt(r); err != nil {
+		return nil, err
+	}
+	return &pb.Body{Kind: &pb.Body_GroupReceipt{GroupReceipt: r}}, nil
+}
+
+// GroupReceipt reads a group receipt body (checked by OpenEnvelope) into
+// msg: Kind, Delivered and Read. It reports false for any other body.
+func GroupReceipt(body *pb.Body, msg *parley.Message) bool {
+	b, ok := body.GetKind().(*pb.Body_GroupReceipt)
+	if !ok {
+		return false
+	}
+	ids := func(raw [][]byte) []parley.EnvelopeID {
+		var out []parley.EnvelopeID
+		for _, r := range raw {
+			if id, err := parley.EnvelopeIDFromBytes(r); err == nil {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	msg.Kind = parley.KindGroupReceipt
+	msg.Receipted = &parley.ReceiptIDs{Delivered: ids(b.GroupReceipt.GetDelivered()), Read: ids(b.GroupReceipt.GetRead())}
+	return true
+}

@@ -444,6 +444,8 @@ func checkBody(body *pb.Body) error {
 		return checkTarget("delete", k.Delete.GetTarget())
 	case *pb.Body_Reaction:
 		return checkReaction(k.Reaction)
+	case *pb.Body_GroupReceipt:
+		return checkGroupReceipt(k.GroupReceipt)
 	}
 	return fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 }

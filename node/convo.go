@@ -89,11 +89,16 @@ func (n *Node) onStored(e parley.Event) {
 	if !n.screen(e) {
 		return
 	}
+	n.noteDMReceipts(e)
 	if e.Type != parley.EventMessage || e.Message == nil {
 		n.hub.publish(e)
 		return
 	}
 	m := *e.Message
+	if m.Kind == parley.KindGroupReceipt {
+		n.receiptArrived(m)
+		return
+	}
 	if !m.Kind.Annotates() {
 		if !shown(m) {
 			n.hub.publish(e)
@@ -200,7 +205,32 @@ func (n *Node) decorate(msgs []parley.Message) ([]parley.Message, error) {
 			view(&msgs[i]).Quote = q
 		}
 	}
-	return msgs, nil
+	return msgs, n.groupReceipts(msgs)
+}
+
+// groupReceipts adds to each group message its members' receipts.
+func (n *Node) groupReceipts(msgs []parley.Message) error {
+	byConv := make(map[parley.ConversationID][]parley.EnvelopeID)
+	for _, m := range msgs {
+		if shown(m) && !m.Deleted {
+			byConv[m.Conversation] = append(byConv[m.Conversation], m.ID)
+		}
+	}
+	for conv, ids := range byConv {
+		if _, err := n.groups.State(conv); err != nil {
+			continue // a DM: its status says how far it got
+		}
+		rs, err := n.store.Receipts(conv, ids)
+		if err != nil {
+			return err
+		}
+		for i := range msgs {
+			if r := rs[msgs[i].ID]; len(r) > 0 && msgs[i].Conversation == conv {
+				view(&msgs[i]).Receipts = r
+			}
+		}
+	}
+	return nil
 }
 
 // view returns m's view, making it.

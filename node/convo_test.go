@@ -106,7 +106,16 @@ func TestGroupConvoConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parleytest.Eventually(t, "alice holding every envelope but the forged edit", func() bool {
+	parleytest.Eventually(t, "alice holding every envelope of bob's but the forged edit", func() bool {
+		ws, err := bob.OwnGroupWrites(g)
+		if err != nil {
+			return false
+		}
+		for _, w := range ws {
+			if _, err := alice.StoredMessage(w.ID); err != nil && w.ID != forged.ID {
+				return false
+			}
+		}
 		envs, _ := alice.GroupEnvelopes(g)
 		return len(envs) >= 16
 	})

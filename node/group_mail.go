@@ -30,7 +30,7 @@ const groupMailQueue = 256
 
 // queueGroupMail takes a group message we wrote, for mailGroupLoop.
 func (n *Node) queueGroupMail(m parley.Message) {
-	if !m.Outgoing || m.Kind != parley.KindText && m.Kind != parley.KindFile && m.Kind != parley.KindGroupMailboxGrant {
+	if !m.Outgoing || !mailedToGroup(m.Kind) {
 		return
 	}
 	select {
@@ -38,6 +38,19 @@ func (n *Node) queueGroupMail(m parley.Message) {
 	default:
 		n.log.Info("group mail: too many sends waiting for their deposits; this one goes by gossip and sync only", "group", m.Conversation)
 	}
+}
+
+// mailedToGroup: what we write to a group that is also left at offline
+// members' mailboxes: what they read (texts, files, and the edits,
+// deletes and reactions that change them), receipts (members who are
+// never online together see each other's), and mailbox grants.
+func mailedToGroup(k parley.Kind) bool {
+	switch k {
+	case parley.KindText, parley.KindFile, parley.KindGroupMailboxGrant,
+		parley.KindEdit, parley.KindDelete, parley.KindReaction, parley.KindGroupReceipt:
+		return true
+	}
+	return false
 }
 
 // mailGroupLoop deposits queued group messages until the node closes,
@@ -100,7 +113,7 @@ func (n *Node) mailGroup(ctx context.Context, m parley.Message) error {
 		}
 		stored = stored || held
 	}
-	if !stored || m.Kind == parley.KindGroupMailboxGrant {
+	if !stored || !shown(m) { // grants, edits and receipts have no status to show
 		return nil
 	}
 	cur, err := n.store.Message(m.ID)

@@ -339,7 +339,7 @@ func (m *Messenger) Accept(ctx context.Context, nameOrID string) (parley.Contact
 // messages were read while they were a request: a stranger learns nothing
 // from being read, a contact does.
 func (m *Messenger) sendHeldReadReceipts(c parley.Contact) error {
-	if len(c.HPKEKey) == 0 {
+	if len(c.HPKEKey) == 0 || m.n.receipts.readOff.Load() {
 		return nil
 	}
 	msgs, err := m.n.store.Messages(parley.DMConversationID(m.n.host.ID().String(), c.PeerID), 0)
@@ -559,7 +559,12 @@ func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
 	if len(ids) == 0 && len(unreceipted) == 0 {
 		return nil
 	}
-	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 || m.n.blockedID(c.PeerID) {
+	if err := m.n.store.NoteReceipts(shown[0].Conversation, m.n.host.ID().String(), nil, ids, parley.NewHLC(time.Now(), 0)); err != nil {
+		m.n.log.Debug("noting when messages were read", "err", err)
+	}
+	// Read receipts off: the messages are read here, and the contact is
+	// not told.
+	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 || m.n.receipts.readOff.Load() || m.n.blockedID(c.PeerID) {
 		ids, unreceipted = nil, append(unreceipted, ids...)
 	}
 	if len(ids) > 0 {

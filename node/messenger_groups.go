@@ -151,10 +151,17 @@ func (m *Messenger) GroupMessages(ctx context.Context, group string, p parley.Pa
 	if err != nil {
 		return nil, err
 	}
-	// On a full disk the messages are shown, and stay unread.
-	msgs, err := m.n.groups.Messages(id, p, markRead && m.n.store.SpaceErr() == nil)
+	msgs, err := m.n.groups.Messages(id, p, false)
 	if err != nil {
 		return nil, err
+	}
+	// On a full disk the messages are shown, and stay unread.
+	if markRead && m.n.store.SpaceErr() == nil {
+		read, err := m.n.groups.MarkRead(id, msgs)
+		if err != nil {
+			return nil, err
+		}
+		m.n.readGroup(id, msgs, read)
 	}
 	return m.n.decorate(msgs)
 }

@@ -157,6 +157,9 @@ type Config struct {
 	// TypingExpiry is how long someone is shown typing after their last
 	// "typing" (presence.DefaultTypingExpiry, 6 s). Tests shorten it.
 	TypingExpiry time.Duration
+	// ReceiptDelay is how long group receipts wait to be batched into
+	// one envelope per group (group_receipts.go); 0: DefaultReceiptDelay.
+	ReceiptDelay time.Duration
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -236,6 +239,8 @@ type Node struct {
 	groupMail chan parley.Message
 	// gg is our group-scoped mailbox grants' state (group_grants.go).
 	gg *groupGrants
+	// receipts batches our group receipts (group_receipts.go).
+	receipts *receiptBatcher
 	// started: New returned the node; only then does Close deposit what
 	// waits for unreachable contacts.
 	started bool
@@ -333,6 +338,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.mbList = settings.Mailboxes
 	n.mbRetired = settings.RetiredMailboxes
 	n.mbRevoked = settings.MailboxRevoked
+	n.receipts = newReceiptBatcher(cfg.ReceiptDelay, settings.ReadReceipts != nil && !*settings.ReadReceipts)
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
 	if err != nil {
@@ -450,6 +456,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Judge:    n.judge,
 		Notify: func(e parley.Event) {
 			n.onStored(e)
+			n.onGroupStored(e)
 			n.gsync.noteEvent(e)
 			if e.Type == parley.EventMessage {
 				n.queueGroupMail(*e.Message)
@@ -545,6 +552,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.wg.Add(1)
 	go n.mailGroupLoop()
 	n.wg.Add(1)
+	go n.receiptLoop()
+	n.wg.Add(1)
 	go n.groupGrantLoop()
 	fetchEvery := cfg.MailboxFetchInterval
 	if fetchEvery <= 0 {
@@ -580,6 +589,9 @@ func (n *Node) Close() error {
 	var errs []error
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
+	}
+	if n.started {
+		n.flushReceipts() // stored now, they reach members by sync later
 	}
 	n.settingsMu.Lock()
 	n.cancel()

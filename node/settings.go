@@ -53,6 +53,8 @@ type storedSettings struct {
 	TypingIndicators *bool `json:"typing_indicators,omitempty"`
 	// LastSeen: share ours and see contacts' (presence.go); default on.
 	LastSeen *bool `json:"last_seen,omitempty"`
+	// ReadReceipts: send read receipts (group_receipts.go); default on.
+	ReadReceipts *bool `json:"read_receipts,omitempty"`
 }
 
 func loadSettings(dataDir string) (storedSettings, error) {
@@ -90,6 +92,7 @@ func (m *Messenger) Settings(ctx context.Context) parley.Settings {
 		MailboxServiceAtStart: m.n.mbAtStart,
 		TypingIndicators:      m.n.typingOn.Load(),
 		LastSeen:              m.n.lastSeenOn.Load(),
+		ReadReceipts:          !m.n.receipts.readOff.Load(),
 	}
 }
 

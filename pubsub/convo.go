@@ -65,3 +65,17 @@ func (s *Groups) IsAdmin(id parley.ConversationID, p peer.ID) bool {
 	defer g.mu.Unlock()
 	return g.state.IsAdmin(p)
 }
+
+// SendReceipt tells the group's members which of its messages we got
+// (delivered) and read: one envelope, at most identity.MaxReceiptIDs IDs.
+func (s *Groups) SendReceipt(id parley.ConversationID, delivered, read []parley.EnvelopeID) (parley.Message, error) {
+	body, err := identity.GroupReceiptBody(delivered, read)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	g, err := s.writable(id)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return s.write(g, body)
+}

@@ -256,9 +256,11 @@ func (s *Groups) decrypt(g *group, raw []byte, live bool) (*incoming, error) {
 		if in.grant = b.GroupMailboxGrant; in.grant == nil {
 			in.grant = new(pb.GroupMailboxGrant) // an empty submessage on the wire: no mailboxes
 		}
+	case *pb.Body_GroupReceipt:
+		identity.GroupReceipt(o.Body, &in.msg)
 	default:
 		if !identity.Annotation(o.Body, &in.msg) { // an edit, delete or reaction
-			return nil, reject("a group carries texts, files, ops, mailbox grants, edits, deletes and reactions only")
+			return nil, reject("a group carries texts, files, ops, mailbox grants, edits, deletes, reactions and receipts only")
 		}
 	}
 	return in, nil

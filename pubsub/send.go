@@ -113,6 +113,8 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *
 		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
 	case *pb.Body_GroupMailboxGrant:
 		msg.Kind = parley.KindGroupMailboxGrant
+	case *pb.Body_GroupReceipt:
+		identity.GroupReceipt(body, &msg)
 	default:
 		identity.Annotation(body, &msg) // an edit, delete or reaction
 	}

@@ -299,7 +299,7 @@ func (s *Groups) KeyIDs(id parley.ConversationID) ([][identity.KeyIDSize]byte, e
 }
 
 // Messages lists a page of a group's text messages; markRead marks the
-// incoming ones shown as read (here only: groups send no read receipts).
+// incoming ones shown as read (MarkRead).
 func (s *Groups) Messages(id parley.ConversationID, p parley.Page, markRead bool) ([]parley.Message, error) {
 	if _, err := s.get(id); err != nil {
 		return nil, err
@@ -311,24 +311,33 @@ func (s *Groups) Messages(id parley.ConversationID, p parley.Page, markRead bool
 	if !markRead {
 		return msgs, nil
 	}
+	_, err = s.MarkRead(id, msgs)
+	return msgs, err
+}
+
+// MarkRead marks the incoming messages among msgs (listed from group id)
+// read, here and in place, and returns the IDs it marked: the node sends
+// read receipts for them (node/group_receipts.go).
+func (s *Groups) MarkRead(id parley.ConversationID, msgs []parley.Message) ([]parley.EnvelopeID, error) {
 	var ids []parley.EnvelopeID
 	for _, m := range msgs {
 		if !m.Outgoing && m.Status < parley.StatusRead {
 			ids = append(ids, m.ID)
 		}
 	}
-	if len(ids) > 0 {
-		if _, err := s.cfg.Store.AdvanceStatus(ids, parley.StatusRead); err != nil {
-			return nil, err
-		}
-		for i := range msgs {
-			if !msgs[i].Outgoing && msgs[i].Status < parley.StatusRead {
-				msgs[i].Status = parley.StatusRead
-			}
-		}
-		s.cfg.Notify(parley.Event{Type: parley.EventRead, Conversation: id})
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return msgs, nil
+	if _, err := s.cfg.Store.AdvanceStatus(ids, parley.StatusRead); err != nil {
+		return nil, err
+	}
+	for i := range msgs {
+		if !msgs[i].Outgoing && msgs[i].Status < parley.StatusRead {
+			msgs[i].Status = parley.StatusRead
+		}
+	}
+	s.cfg.Notify(parley.Event{Type: parley.EventRead, Conversation: id})
+	return ids, nil
 }
 
 func (s *Groups) notifyGroup(id parley.ConversationID) {

@@ -83,6 +83,7 @@
 //	od/ peer 0x00 id            (empty) this outbox entry is held by a mailbox of peer; gone with the entry
 //	ggr/ conv member 0x00 hlc id a member's mailbox grant to a group: key ID and mailboxes (JSON; group_grants.go)
 //	ggd/ id owner 0x00 mailbox  (empty, TTL 31 days) we deposited this group envelope for owner at that mailbox
+//	gcr/ conv id member         delivered HLC(8) read HLC(8): the earliest receipts of member for message id (group_receipts.go; no migration: new)
 //	pi/ peer                    pending contact: a short invite whose owner was not reachable yet (JSON; pending_invites.go)
 //	bk/p/ peer                  a peer the user blocked: when, and whether blocking revoked its mailbox capability (JSON; block.go)
 //	bk/c/ conv                  a conversation's mute (until), archive and pin, when not all off (JSON; block.go)

@@ -181,6 +181,11 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 			return false, err
 		}
 	}
+	if m.Kind == parley.KindGroupReceipt && r.Group && m.Receipted != nil {
+		if err := noteReceipts(txn, m.Conversation, m.From, m.Receipted.Delivered, m.Receipted.Read, m.HLC); err != nil {
+			return false, err
+		}
+	}
 	if displayed(m) && !r.Hidden {
 		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
 			return false, err

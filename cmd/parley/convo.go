@@ -121,5 +121,5 @@ func annotated(m client.MessageView, text string) string {
 		}
 		text += "  (" + strings.Join(parts, ", ") + ")"
 	}
-	return text
+	return text + receiptNote(m)
 }

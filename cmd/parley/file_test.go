@@ -71,19 +71,21 @@ func TestPrintSettings(t *testing.T) {
 	var buf bytes.Buffer
 	printSettings(&buf, client.SettingsView{AutoAcceptBytes: 25 << 20, Downloads: "/d"})
 	printSettings(&buf, client.SettingsView{AutoAcceptBytes: -1, Downloads: "/d", PublicDHT: true, MailboxService: true, MailboxServiceAtStart: true,
-		TypingIndicators: true, LastSeen: true})
+		TypingIndicators: true, LastSeen: true, ReadReceipts: true})
 	want := `Auto-accept:           files from contacts up to 25 MiB; larger ones wait for: parley file get ID
 Downloads:             /d
 Public DHT:            off; contacts are found through bootstrap peers and the local network
 Hold mail for others:  off
 Typing indicators:     off; you neither send nor see typing
 Last seen:             off; you neither share nor see last seen
+Read receipts:         off; they see only that your node got them
 Auto-accept:           never; every file waits for: parley file get ID
 Downloads:             /d
 Public DHT:            on; contacts on other networks can find you through the public IPFS DHT
 Hold mail for others:  on; this node holds mail for the people who chose it as their mailbox (set by parley run --mailbox-service or --relay-service until a restart without it)
 Typing indicators:     on; contacts and group members see when you type, and you see when they do
 Last seen:             on; contacts who share theirs see when you were last online, and you see theirs
+Read receipts:         on; contacts and group members see when you read their messages
 `
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)

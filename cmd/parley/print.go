@@ -332,6 +332,11 @@ func printSettings(w io.Writer, s client.SettingsView) error {
 	}
 	fmt.Fprintf(tw, "Hold mail for others:\t%s\n", hold)
 	printPresenceSettings(tw, s)
+	if s.ReadReceipts {
+		fmt.Fprintf(tw, "Read receipts:\ton; contacts and group members see when you read their messages\n")
+	} else {
+		fmt.Fprintf(tw, "Read receipts:\toff; they see only that your node got them\n")
+	}
 	return tw.Flush()
 }
 

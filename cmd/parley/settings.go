@@ -13,10 +13,10 @@ import (
 
 // newSettingsCmd shows the settings and changes them.
 func newSettingsCmd(g *globals) *cobra.Command {
-	var autoAccept, publicDHT, mailboxService, typingInd, lastSeen string
+	var autoAccept, publicDHT, mailboxService, typingInd, lastSeen, readReceipts string
 	cmd := viewCmd(g, &cobra.Command{
 		Use:   "settings",
-		Short: "Show your settings; --auto-accept SIZE, --public-dht, --mailbox-service, --typing and --last-seen on|off change them",
+		Short: "Show your settings; --auto-accept SIZE, --public-dht, --mailbox-service, --typing, --last-seen and --read-receipts on|off change them",
 		Long: `Show your settings, or change them:
 
   --auto-accept SIZE   fetch files from contacts up to SIZE without asking
@@ -40,7 +40,11 @@ func newSettingsCmd(g *globals) *cobra.Command {
                        when you type, and see when they do. Off: neither.
   --last-seen on|off   share when you were last online with your contacts,
                        and see theirs. Off: neither (who hides theirs sees
-                       no one's).`,
+                       no one's).
+  --read-receipts on|off
+                       tell contacts and group members when you read their
+                       messages (on by default); off, they see only that
+                       your node got them. What others send is still shown.`,
 		Args: usageArgs(cobra.MatchAll(cobra.NoArgs, func(*cobra.Command, []string) error {
 			if publicDHT != "" {
 				if _, err := parseOnOff(publicDHT); err != nil {
@@ -55,6 +59,11 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			if err := checkPresenceFlags(typingInd, lastSeen); err != nil {
 				return err
 			}
+			if readReceipts != "" {
+				if _, err := parseOnOff(readReceipts); err != nil {
+					return fmt.Errorf("--read-receipts: %w", err)
+				}
+			}
 			if autoAccept == "" {
 				return nil
 			}
@@ -62,7 +71,7 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			return err
 		})),
 	}, func(ctx context.Context, c *client.Client, _ []string) (client.SettingsView, error) {
-		if autoAccept == "" && publicDHT == "" && mailboxService == "" && typingInd == "" && lastSeen == "" {
+		if autoAccept == "" && publicDHT == "" && mailboxService == "" && typingInd == "" && lastSeen == "" && readReceipts == "" {
 			return c.Settings(ctx)
 		}
 		// Checked with the arguments; one request changes them all.
@@ -80,12 +89,17 @@ func newSettingsCmd(g *globals) *cobra.Command {
 			req.MailboxService = &on
 		}
 		presenceRequest(&req, typingInd, lastSeen)
+		if readReceipts != "" {
+			on, _ := parseOnOff(readReceipts)
+			req.ReadReceipts = &on
+		}
 		return c.ChangeSettings(ctx, req)
 	}, printSettings)
 	cmd.Flags().StringVar(&autoAccept, "auto-accept", "", "fetch files from contacts up to `SIZE` without asking; 0: always ask")
 	cmd.Flags().StringVar(&publicDHT, "public-dht", "", "turn the public IPFS DHT `on|off`, now and after restarts: it finds contacts on other networks")
 	cmd.Flags().StringVar(&mailboxService, "mailbox-service", "", "hold mail for others `on|off`, now and after restarts: for an always-on node")
 	presenceFlags(cmd, &typingInd, &lastSeen)
+	cmd.Flags().StringVar(&readReceipts, "read-receipts", "", "send read receipts `on|off`, now and after restarts")
 	return cmd
 }
 

@@ -59,7 +59,7 @@ const (
 	// download; ?inline=1 serves a PNG, JPEG, GIF or WebP image as itself,
 	// for previews (never HTML or SVG, which could run script here).
 	PathFileContent = "/api/v1/files/{id}/content"
-	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT, the mailbox service
+	PathSettings    = "/api/v1/settings" // GET; PUT: change the auto-accept limit, the public DHT, the mailbox service, read receipts
 
 	// The user's mailboxes: GET lists them (MailboxView); POST adds one
 	// (AddMailboxRequest), registering with it first; DELETE
@@ -269,4 +269,7 @@ type SettingsRequest struct {
 	// share ours with no one and see no one's). Now and after restarts.
 	TypingIndicators *bool `json:"typing_indicators,omitempty"`
 	LastSeen         *bool `json:"last_seen,omitempty"`
+	// ReadReceipts: send read receipts (true, the default) or not, to
+	// contacts and group members.
+	ReadReceipts *bool `json:"read_receipts,omitempty"`
 }

@@ -57,7 +57,7 @@ var (
 		MailboxService: true, Mailbox: parley.MailboxLoad{Owners: 2, Envelopes: 3, Bytes: 4096, MaxOwners: 1000, Deposits: 5, Refused: 6, Delivered: 2},
 		PrivateNetwork: true, Disk: parley.DiskStatus{Free: 5 << 30, MinFree: 64 << 20}}
 	settings = parley.Settings{AutoAcceptBytes: 25 << 20, Downloads: "/home/me/Downloads", PublicDHT: true,
-		MailboxService: true, MailboxServiceAtStart: true}
+		MailboxService: true, MailboxServiceAtStart: true, ReadReceipts: true}
 )
 
 // offerView is a mailbox offer as the API shows it: its text moves to

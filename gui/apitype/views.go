@@ -115,6 +115,9 @@ type MessageView struct {
 	Reactions map[string][]string `json:"reactions"`
 	// Quote: what a reply (ReplyTo) quotes.
 	Quote *QuoteView `json:"quote,omitempty"`
+	// Receipts (group messages): for each member who said so (peer ID),
+	// when it got and read the message; absent when none has.
+	Receipts map[string]ReceiptView `json:"receipts,omitempty"`
 }
 
 // EditView is one version of an edited message's text.
@@ -181,6 +184,12 @@ func NewMessageView(m parley.Message, fromName, toName string) MessageView {
 		}
 		if q := v.Quote; q != nil {
 			mv.Quote = &QuoteView{Missing: q.Missing, Deleted: q.Deleted, From: q.From, Text: q.Text}
+		}
+		if len(v.Receipts) > 0 {
+			mv.Receipts = make(map[string]ReceiptView, len(v.Receipts))
+			for p, r := range v.Receipts {
+				mv.Receipts[p] = NewReceiptView(r)
+			}
 		}
 	}
 	return mv
@@ -442,13 +451,16 @@ type SettingsView struct {
 	// contacts, and see theirs. Both default on.
 	TypingIndicators bool `json:"typing_indicators"`
 	LastSeen         bool `json:"last_seen"`
+	// ReadReceipts: contacts and group members are told when the user
+	// read their messages (off: only that they were delivered).
+	ReadReceipts bool `json:"read_receipts"`
 }
 
 // NewSettingsView renders s.
 func NewSettingsView(s parley.Settings) SettingsView {
 	return SettingsView{AutoAcceptBytes: s.AutoAcceptBytes, Downloads: s.Downloads, PublicDHT: s.PublicDHT,
 		MailboxService: s.MailboxService, MailboxServiceAtStart: s.MailboxServiceAtStart,
-		TypingIndicators: s.TypingIndicators, LastSeen: s.LastSeen}
+		TypingIndicators: s.TypingIndicators, LastSeen: s.LastSeen, ReadReceipts: s.ReadReceipts}
 }
 
 // PassphraseView is what GET, PUT and DELETE /api/v1/passphrase and POST

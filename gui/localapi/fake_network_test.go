@@ -25,6 +25,7 @@ type fakeNetwork struct {
 	dismissed                      map[parley.EnvelopeID]bool // offers dismissed; guarded by mu
 	// The presence settings, off (fake_presence_test.go); guarded by mu.
 	typingOff, lastSeenOff bool
+	readReceiptsOff        bool          // guarded by mu
 	dm                     *fakeMessages // where offers are sent and received
 }
 
@@ -241,7 +242,7 @@ func (f *fakeNetwork) Settings(context.Context) parley.Settings {
 	}
 	return parley.Settings{AutoAcceptBytes: limit, Downloads: f.downloads, PublicDHT: f.public,
 		MailboxService: f.mailboxService, MailboxServiceAtStart: f.mailboxAtStart,
-		TypingIndicators: !f.typingOff, LastSeen: !f.lastSeenOff}
+		TypingIndicators: !f.typingOff, LastSeen: !f.lastSeenOff, ReadReceipts: !f.readReceiptsOff}
 }
 
 func (f *fakeNetwork) SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error) {

@@ -201,7 +201,7 @@ func TestFileJSONFieldNames(t *testing.T) {
 
 	_, body = h.do(http.MethodGet, apitype.PathSettings, "")
 	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht", "mailbox_service", "mailbox_service_at_start",
-		"typing_indicators", "last_seen")
+		"typing_indicators", "last_seen", "read_receipts")
 }
 
 // A file offer shows in its conversation as a message of kind "file",

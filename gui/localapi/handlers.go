@@ -46,6 +46,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, apitype.PathMessages, s.handleSend},
 		{http.MethodPost, apitype.PathActions, s.handleAction},
 		{http.MethodPost, apitype.PathTyping, s.handleTyping},
+		{http.MethodGet, apitype.PathMessageInfo, s.handleMessageInfo},
 		{http.MethodGet, apitype.PathPeers, s.handlePeers},
 		{http.MethodGet, apitype.PathStatus, s.handleStatus},
 		{http.MethodGet, apitype.PathGroups, s.handleGroups},

@@ -331,6 +331,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", apitype.PathTyping, "/api/v1/conversations/alice/typing", `{"active":true}`, 200},
 		{"POST", apitype.PathTyping, "/api/v1/conversations/alice/typing", `{}`, 400},
 		{"POST", apitype.PathTyping, "/api/v1/conversations/nobody/typing", `{"active":false}`, 404},
+		{"GET", apitype.PathMessageInfo, "/api/v1/conversations/alice/messages/" + hi + "/info", "", 200},
+		{"GET", apitype.PathMessageInfo, "/api/v1/conversations/alice/messages/ffffffff/info", "", 404},
 		{"GET", apitype.PathPeers, apitype.PathPeers, "", 200},
 		{"GET", apitype.PathStatus, apitype.PathStatus, "", 200},
 		{"GET", apitype.PathGroups, apitype.PathGroups, "", 200},

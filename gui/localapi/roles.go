@@ -61,6 +61,10 @@ type Messages interface {
 	// make, parley.ErrNotFound for an unknown message, parley.ErrAmbiguous
 	// for a prefix that names several.
 	Act(ctx context.Context, a parley.Action) (parley.Message, error)
+	// MessageInfo tells when a message of a conversation (a contact or a
+	// group) was sent, delivered to and read by each recipient, or why
+	// not yet; errors as Act's.
+	MessageInfo(ctx context.Context, conversation, msg string) (parley.MessageInfo, error)
 	// Conversations lists DMs and groups, with unread counts.
 	Conversations(ctx context.Context) ([]parley.Conversation, error)
 	// PendingContacts: short codes waiting for their owner (pending.go).
@@ -105,7 +109,7 @@ type Groups interface {
 	SendToGroup(ctx context.Context, group, text string, cid parley.ClientID) (parley.Message, error)
 	// GroupMessages returns a page of the group's messages in display
 	// order (parley.Page); markRead marks the incoming ones of the page
-	// read (locally: groups have no read receipts).
+	// read and queues read receipts (unless the user turned them off).
 	GroupMessages(ctx context.Context, group string, p parley.Page, markRead bool) ([]parley.Message, error)
 }
 
@@ -149,6 +153,9 @@ type Network interface {
 	// fetched without asking (0 or -1: never; below -1:
 	// parley.ErrMalformed).
 	SetAutoAccept(ctx context.Context, limit int64) (parley.Settings, error)
+	// SetReadReceipts turns sending read receipts on or off, now and
+	// after restarts.
+	SetReadReceipts(ctx context.Context, on bool) (parley.Settings, error)
 	// SetMailboxService starts (on) or stops the node's mailbox service,
 	// now and after restarts; parley.ErrSetAtStart when a `parley run`
 	// flag set it for this run.

@@ -25,8 +25,8 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if req.AutoAcceptBytes == nil && req.PublicDHT == nil && req.MailboxService == nil && req.TypingIndicators == nil && req.LastSeen == nil {
-		s.fail(w, r, badRequest("nothing to change: give auto_accept_bytes (0 or -1: always ask), public_dht, mailbox_service, typing_indicators or last_seen"))
+	if req.AutoAcceptBytes == nil && req.PublicDHT == nil && req.MailboxService == nil && req.TypingIndicators == nil && req.LastSeen == nil && req.ReadReceipts == nil {
+		s.fail(w, r, badRequest("nothing to change: give auto_accept_bytes (0 or -1: always ask), public_dht, mailbox_service, typing_indicators, last_seen or read_receipts"))
 		return
 	}
 	if req.AutoAcceptBytes != nil && *req.AutoAcceptBytes < -1 {
@@ -60,6 +60,12 @@ func (s *Server) handleSetSettings(w http.ResponseWriter, r *http.Request) {
 	if set, err = s.setPresenceSettings(r.Context(), req, set); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if req.ReadReceipts != nil {
+		if set, err = s.network.SetReadReceipts(r.Context(), *req.ReadReceipts); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, apitype.NewSettingsView(set))
 }

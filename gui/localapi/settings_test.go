@@ -41,7 +41,7 @@ func TestSettingsPublicDHT(t *testing.T) {
 		t.Fatalf("PUT public_dht: %d %s", resp.StatusCode, body)
 	}
 	wantKeys(t, body, "auto_accept_bytes", "downloads", "public_dht", "mailbox_service", "mailbox_service_at_start",
-		"typing_indicators", "last_seen")
+		"typing_indicators", "last_seen", "read_receipts")
 	if !h.node.Settings(ctx).PublicDHT {
 		t.Error("PUT public_dht:true left it off")
 	}

@@ -90,11 +90,13 @@ func (c *courier) run(ctx context.Context) {
 			// Kicked while retiring: deliver.
 		}
 		timer.Stop()
+		path := pathTo(c.svc.cfg.Host, c.peer)
 		err := c.drain(ctx)
 		switch {
 		case err == nil:
 			backoff = 0
 			idleSince = time.Now()
+			c.svc.tries.succeeded(c.peer)
 		case ctx.Err() != nil:
 			return
 		default:
@@ -103,10 +105,12 @@ func (c *courier) run(ctx context.Context) {
 			// The peer is unreachable (the dial failed, or no ack came
 			// within ioTimeout): leave what waits for it at its
 			// mailboxes, unless the failure was our own store's.
+			c.svc.tries.failed(c.peer, path, err, backoff)
 			if !errors.Is(err, errSettle) && c.svc.cfg.Store.SpaceErr() == nil {
 				reason := queuedReason(err)
 				if err := c.svc.deposit(ctx, c.peer); err != nil && ctx.Err() == nil {
 					c.svc.log.Info("dm: depositing at a contact's mailboxes", "peer", c.peer, "err", err)
+					c.svc.tries.failed(c.peer, "mailbox", err, backoff)
 					if b := new(BusyError); errors.As(err, &b) && b.Reason != "" {
 						reason = b.Reason
 					}

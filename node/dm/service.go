@@ -140,6 +140,9 @@ type Service struct {
 	// retiring, when set (tests only), runs in a courier's goroutine just
 	// before it tries to retire.
 	retiring func()
+
+	// tries is what couriers last tried, for Message info (attempts.go).
+	tries attempts
 }
 
 // New builds the service; Start makes it serve.

@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { h } from './dom.js';
 import * as store from './store.js';
+import { showMessageInfo } from './groupconv.js';
 
 // The reactions offered; any emoji the node accepts may come from peers.
 export const quickReactions = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
@@ -112,6 +113,7 @@ export function actionsButton(m, chat) {
       });
     }
     items.push({ label: 'Delete', run: () => chat.confirmDelete(m) });
+    items.push({ label: 'Message info', run: () => showMessageInfo(m, chat) });
     showMenu(button, 'Message actions', items);
   });
   return button;

@@ -5,6 +5,7 @@
 // as cards that follow their transfer.
 
 import { act, actionsButton, firstLine, mayDeleteForEveryone, quoteEl, reactionsEl } from './actions.js';
+import { receiptsEl } from './groupconv.js';
 import { api, newClientID } from './api.js';
 import { append, bdi, busy, errorBox, h, icon, replace } from './dom.js';
 import { FileCard, Uploads } from './files.js';
@@ -395,7 +396,8 @@ export class Chat {
         h('span', { class: 'meta' },
           m.edited && !m.deleted ? h('span', { class: 'edited' }, 'edited') : null,
           h('time', { datetime: m.sent_at, title: fullTime(d) }, time(d)),
-          m.outgoing ? tick(m.status) : null),
+          m.outgoing ? tick(m.status) : null,
+          receiptsEl(m, this)),
         reactionsEl(m, this)),
       actionsButton(m, this));
   }

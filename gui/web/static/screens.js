@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
 import * as mailboxes from './mailboxes.js';
+import * as groupconv from './groupconv.js';
 import * as passphrase from './passphrase.js';
 import * as presence from './presence.js';
 import * as backup from './backup.js';
@@ -687,6 +688,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
     presence.section(loaded),
+    groupconv.section(),
     mailboxes.section(),
     passphrase.section(),
     backup.section(),

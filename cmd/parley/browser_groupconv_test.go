@@ -1,0 +1,79 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parley-im/parley/internal/parleytest"
+)
+
+// Message info in real Chromium: Alice's group message, read by Bob from
+// his CLI, shows "Read by 1 of 1" on her page, and its "Message info"
+// dialog says who read it; a DM queued for Carol, who is offline, says
+// why it waits. The "Send read receipts" switch turns them off.
+func TestBrowserMessageInfo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and a browser")
+	}
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice, bob, carol := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob"), parleytest.StartProcess(t, "Carol")
+	for _, p := range []*parleytest.Process{bob, carol} {
+		alice.CLI("contact", "add", p.Invite(), "--name", p.Name)
+		p.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	}
+	alice.CLI("group", "create", "Pair")
+	alice.CLI("group", "invite", "Pair", "Bob")
+	parleytest.Eventually(t, "Bob seeing the invite", func() bool { return bob.InvitedTo("Pair") })
+	bob.CLI("group", "accept", "Pair")
+	alice.CLI("group", "send", "Pair", "Did you read this?")
+	parleytest.Eventually(t, "Bob reading it", func() bool {
+		return strings.Contains(bob.CLI("group", "messages", "Pair"), "Did you read this?")
+	})
+
+	at := b.NewTab("alice", art)
+	at.Navigate(alice.LoginURL())
+	at.Click("link", "Pair")
+	at.WaitMessage("Did you read this?")
+	at.WaitText("Read by 1 of 1")
+	openActions(at, "Did you read this?")
+	at.Click("menuitem", "Message info")
+	at.WaitRole("dialog", "Message info")
+	at.WaitText("by 1 of 1")
+	at.WaitJS("Bob listed as a recipient", `[...document.querySelectorAll('dialog .recipients h3')].some(e => e.textContent === 'Bob')`)
+	at.Shoot("message-info-group")
+	at.Click("button", "Close")
+
+	carol.Stop()
+	alice.CLI("send", "Carol", "Are you there?")
+	at.Click("link", "Carol")
+	at.WaitMessage("Are you there?")
+	parleytest.Eventually(t, "a failed attempt to reach Carol", func() bool {
+		out, code := alice.Try("info", "Carol", "--json", lastMessageID(t, alice, "Carol"))
+		return code == 0 && strings.Contains(out, `"last_attempt"`)
+	})
+	openActions(at, "Are you there?")
+	at.Click("menuitem", "Message info")
+	at.WaitRole("dialog", "Message info")
+	at.WaitText("Last attempt")
+	at.WaitText("recipient offline")
+	at.Shoot("message-info-queued")
+	at.Click("button", "Close")
+
+	at.Navigate(alice.GUIURL() + "#/settings")
+	at.WaitRole("checkbox", "Send read receipts")
+	at.Click("checkbox", "Send read receipts")
+	at.WaitText("Saved: off")
+	if out := alice.CLI("settings"); !strings.Contains(out, "off; they see only that your node got them") {
+		t.Fatalf("settings after the switch:\n%s", out)
+	}
+}
+
+// lastMessageID is the ID of the last message of p's conversation with.
+func lastMessageID(t *testing.T, p *parleytest.Process, with string) string {
+	ms := p.Messages(with)
+	if len(ms) == 0 {
+		t.Fatalf("%s holds no message with %s", p.Name, with)
+	}
+	return ms[len(ms)-1].ID
+}

@@ -1,0 +1,279 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/identity"
+)
+
+// Group receipts (PROTOCOL.md §10.5). Each member tells the group which of
+// its messages it got and read, in GroupReceipt envelopes sealed under the
+// group key, stored, gossiped, synced and left at mailboxes like any
+// other; the store indexes them per message and member
+// (storage/group_receipts.go), so every member sees "read by 3 of 5" and
+// who.
+//
+// Cost: one receipt per message per member would make a group of n
+// members exchange n² envelopes per n messages. So receipts are batched:
+// what a member got or read waits up to Config.ReceiptDelay, then goes in
+// one envelope per group (up to identity.MaxReceiptIDs IDs, the rest in
+// the next round), so each member writes at most one receipt envelope per
+// group per ReceiptDelay however busy the group is: a group of 50 where
+// everyone is active costs each member at most 50 small envelopes per
+// ReceiptDelay (about 200 bytes plus 32 per ID, before padding). Messages
+// older than receiptMaxAge (a member back from a long absence, or one
+// joining a group with shared history) are not receipted.
+
+// DefaultReceiptDelay is how long receipts wait to be batched.
+const DefaultReceiptDelay = 2 * time.Second
+
+// receiptMaxAge: older messages get no receipts.
+const receiptMaxAge = 7 * 24 * time.Hour
+
+// receiptUpdates caps the messages a receipt arriving announces as updated
+// (EventUpdate): a catch-up's receipts name thousands, which the GUI reads
+// when it lists them anyway.
+const receiptUpdates = 64
+
+// receiptBatcher holds the receipts waiting to be sent, per group.
+// Node.receiptLoop sends them; the node owns it and stops it on Close.
+type receiptBatcher struct {
+	delay   time.Duration
+	readOff atomic.Bool   // Settings.ReadReceipts is off
+	kick    chan struct{} // capacity 1
+
+	mu      sync.Mutex
+	pending map[parley.ConversationID]*receiptBatch // guarded by mu
+}
+
+type receiptBatch struct {
+	delivered, read map[parley.EnvelopeID]bool
+}
+
+func newReceiptBatcher(delay time.Duration, readOff bool) *receiptBatcher {
+	if delay <= 0 {
+		delay = DefaultReceiptDelay
+	}
+	b := &receiptBatcher{delay: delay, kick: make(chan struct{}, 1), pending: make(map[parley.ConversationID]*receiptBatch)}
+	b.readOff.Store(readOff)
+	return b
+}
+
+// add queues receipts for messages of conv: delivered, or read (which
+// says delivered too).
+func (b *receiptBatcher) add(conv parley.ConversationID, ids []parley.EnvelopeID, read bool) {
+	if len(ids) == 0 || read && b.readOff.Load() {
+		return
+	}
+	b.mu.Lock()
+	p := b.pending[conv]
+	if p == nil {
+		p = &receiptBatch{delivered: make(map[parley.EnvelopeID]bool), read: make(map[parley.EnvelopeID]bool)}
+		b.pending[conv] = p
+	}
+	for _, id := range ids {
+		if read {
+			p.read[id] = true
+			delete(p.delivered, id)
+		} else if !p.read[id] {
+			p.delivered[id] = true
+		}
+	}
+	b.mu.Unlock()
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// take removes and returns, for each group, one envelope's worth of
+// receipts: read first.
+func (b *receiptBatcher) take() map[parley.ConversationID][2][]parley.EnvelopeID {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[parley.ConversationID][2][]parley.EnvelopeID)
+	for conv, p := range b.pending {
+		var read, delivered []parley.EnvelopeID
+		for id := range p.read {
+			if len(read) == identity.MaxReceiptIDs {
+				break
+			}
+			read = append(read, id)
+			delete(p.read, id)
+		}
+		for id := range p.delivered {
+			if len(read)+len(delivered) == identity.MaxReceiptIDs {
+				break
+			}
+			delivered = append(delivered, id)
+			delete(p.delivered, id)
+		}
+		if len(p.read)+len(p.delivered) == 0 {
+			delete(b.pending, conv)
+		}
+		sortIDs(read)
+		sortIDs(delivered)
+		out[conv] = [2][]parley.EnvelopeID{delivered, read}
+	}
+	return out
+}
+
+// more reports whether receipts still wait.
+func (b *receiptBatcher) more() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending) > 0
+}
+
+func sortIDs(ids []parley.EnvelopeID) {
+	slices.SortFunc(ids, func(a, b parley.EnvelopeID) int { return slices.Compare(a[:], b[:]) })
+}
+
+// receiptLoop sends batched group receipts until the node closes: after a
+// kick it waits the delay, sends one envelope per group, and goes on while
+// receipts wait.
+func (n *Node) receiptLoop() {
+	defer n.wg.Done()
+	b := n.receipts
+	timer := time.NewTimer(b.delay)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-b.kick:
+		}
+		timer.Reset(b.delay)
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-timer.C:
+		}
+		n.sendReceipts()
+		if b.more() {
+			select {
+			case b.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// sendReceipts sends one envelope's worth of waiting receipts per group.
+func (n *Node) sendReceipts() {
+	for conv, ids := range n.receipts.take() {
+		if _, err := n.groups.SendReceipt(conv, ids[0], ids[1]); err != nil {
+			n.log.Debug("group receipts: not sent", "group", conv, "err", err)
+		}
+	}
+}
+
+// flushReceipts sends every receipt waiting, as the node stops.
+func (n *Node) flushReceipts() {
+	for n.receipts.more() {
+		n.sendReceipts()
+	}
+}
+
+// onGroupStored queues a delivery receipt for a group message from
+// another member (one we wrote needs none), and announces what a receipt
+// arriving changed.
+func (n *Node) onGroupStored(e parley.Event) {
+	if e.Type != parley.EventMessage || e.Message == nil {
+		return
+	}
+	m := e.Message
+	if !m.Outgoing && shown(*m) && time.Since(m.SentAt()) < receiptMaxAge {
+		n.receipts.add(m.Conversation, []parley.EnvelopeID{m.ID}, false)
+	}
+}
+
+// receiptArrived announces, as updates, the messages of ours a group
+// receipt names (up to receiptUpdates): the GUI shows "read by" on those.
+func (n *Node) receiptArrived(m parley.Message) {
+	if m.Receipted == nil || m.Outgoing {
+		return
+	}
+	ids := slices.Concat(m.Receipted.Read, m.Receipted.Delivered)
+	sortIDs(ids)
+	ids = slices.Compact(ids)
+	published := 0
+	for _, id := range ids {
+		if published == receiptUpdates {
+			break
+		}
+		if t, err := n.store.Message(id); err == nil && t.Conversation == m.Conversation && t.Outgoing {
+			n.publishUpdate(id)
+			published++
+		}
+	}
+}
+
+// readGroup queues read receipts for messages of conv the user was shown.
+func (n *Node) readGroup(conv parley.ConversationID, msgs []parley.Message, ids []parley.EnvelopeID) {
+	recent := make(map[parley.EnvelopeID]bool)
+	for _, m := range msgs {
+		if time.Since(m.SentAt()) < receiptMaxAge {
+			recent[m.ID] = true
+		}
+	}
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id parley.EnvelopeID) bool { return !recent[id] })
+	n.receipts.add(conv, ids, true)
+}
+
+// noteDMReceipts records when a DM of ours reached its recipient or was
+// read (for Message info), and when we got and read theirs: the DM's
+// status says how far, not when.
+func (n *Node) noteDMReceipts(e parley.Event) {
+	m := e.Message
+	if m == nil {
+		return
+	}
+	if _, err := n.groups.State(m.Conversation); err == nil {
+		return // a group's receipts are envelopes, indexed as they are stored
+	}
+	now := parley.NewHLC(time.Now(), 0)
+	var member string
+	var delivered, read []parley.EnvelopeID
+	switch {
+	case e.Type == parley.EventStatus && m.Outgoing && m.To != "" && (m.Status == parley.StatusDelivered || m.Status == parley.StatusRead):
+		member = m.To
+		if m.Status == parley.StatusRead {
+			read = []parley.EnvelopeID{m.ID}
+		} else {
+			delivered = []parley.EnvelopeID{m.ID}
+		}
+	case e.Type == parley.EventMessage && !m.Outgoing && shown(*m):
+		member, delivered = n.host.ID().String(), []parley.EnvelopeID{m.ID}
+	default:
+		return
+	}
+	if err := n.store.NoteReceipts(m.Conversation, member, delivered, read, now); err != nil {
+		n.log.Debug("noting a DM receipt", "id", m.ID, "err", err)
+	}
+}
+
+// SetReadReceipts turns sending read receipts on or off, now and after
+// restarts. Off, contacts and group members learn only that the user's
+// node got their messages.
+func (m *Messenger) SetReadReceipts(ctx context.Context, on bool) (parley.Settings, error) {
+	n := m.n
+	n.settingsMu.Lock()
+	defer n.settingsMu.Unlock()
+	s, err := loadSettings(n.dataDir)
+	if err != nil {
+		return parley.Settings{}, err
+	}
+	s.ReadReceipts = &on
+	if err := saveSettings(n.dataDir, s); err != nil {
+		return parley.Settings{}, err
+	}
+	n.receipts.readOff.Store(!on)
+	return m.Settings(ctx), nil
+}
