@@ -104,6 +104,8 @@ var schemaTypes = map[string]any{
 	"BackupRequest":        apitype.BackupRequest{},
 	"SettingsRequest":      apitype.SettingsRequest{},
 	"AddMailboxRequest":    apitype.AddMailboxRequest{},
+	"TimerRequest":         apitype.TimerRequest{},
+	"TimerView":            apitype.TimerView{},
 }
 
 // jsonFields are the JSON names of v's fields, and those always written
@@ -315,6 +317,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"react","conversation":"alice","message":"` + hi + `","emoji":"👍"}`, 200},
 		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"edit","conversation":"alice","message":"` + hi + `","text":"mine now"}`, 403},
 		{"POST", apitype.PathActions, apitype.PathActions, `{"action":"shout","conversation":"alice","message":"` + hi + `"}`, 400},
+		{"GET", apitype.PathTimer, apitype.PathTimer + "?conversation=alice", "", 200},
+		{"GET", apitype.PathTimer, apitype.PathTimer + "?conversation=nobody", "", 404},
+		{"PUT", apitype.PathTimer, apitype.PathTimer, `{"conversation":"alice","seconds":3600}`, 200},
+		{"PUT", apitype.PathTimer, apitype.PathTimer, `{"conversation":"alice","seconds":5}`, 400},
 		{"GET", apitype.PathPeers, apitype.PathPeers, "", 200},
 		{"GET", apitype.PathStatus, apitype.PathStatus, "", 200},
 		{"GET", apitype.PathGroups, apitype.PathGroups, "", 200},
