@@ -1,0 +1,260 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley"
+	"github.com/parley-im/parley/internal/parleytest"
+	"github.com/parley-im/parley/node"
+)
+
+// testClock is the expiry clock of a test's nodes: real time plus an
+// offset the test moves forward, so that a five-minute timer runs out at
+// once.
+type testClock struct{ ahead atomic.Int64 }
+
+func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.ahead.Load())) }
+
+func (c *testClock) advance(d time.Duration) { c.ahead.Add(int64(d)) }
+
+func (c *testClock) option() parleytest.Option {
+	return func(cfg *node.Config) { cfg.ExpiryClock = c.now }
+}
+
+func setTimer(t *testing.T, n *parleytest.Node, conv string, d time.Duration) parley.ConversationTimer {
+	t.Helper()
+	tm, err := n.Messenger().SetTimer(context.Background(), conv, d)
+	if err != nil {
+		t.Fatalf("%s: timer %s %s: %v", n.Name, conv, d, err)
+	}
+	return tm
+}
+
+func timerOn(t *testing.T, n *parleytest.Node, conv string) parley.ConversationTimer {
+	t.Helper()
+	tm, err := n.Messenger().Timer(context.Background(), conv)
+	if err != nil {
+		t.Fatalf("%s: timer of %s: %v", n.Name, conv, err)
+	}
+	return tm
+}
+
+// holdsNone waits until n's open store holds none of needles, in any key
+// or value, any version.
+func holdsNone(t *testing.T, n *parleytest.Node, needles ...string) {
+	t.Helper()
+	for _, c := range needles {
+		parleytest.Eventually(t, n.Name+" holding no trace of "+c, func() bool {
+			held, err := n.StoreHolds(c)
+			return err == nil && !held
+		})
+	}
+}
+
+func listed(msgs []parley.Message, id parley.EnvelopeID) (parley.Message, bool) {
+	i := slices.IndexFunc(msgs, func(m parley.Message) bool { return m.ID == id })
+	if i < 0 {
+		return parley.Message{}, false
+	}
+	return msgs[i], true
+}
+
+// TestDisappearingDM: either side of a DM sets the timer, shown to both as
+// an event; a timer out of range is refused; concurrent changes converge.
+// A text (edited) and a file sent while it is on carry the same expiry on
+// both sides; when it runs out, the sender purges them, and the
+// recipient, down at the time, purges them as it starts: no store holds
+// the texts or the file's name, the file's record and download are gone,
+// and neither lists the messages. A text sent after the timer is off
+// stays.
+func TestDisappearingDM(t *testing.T) {
+	ctx := context.Background()
+	var clock testClock
+	alice, bob := parleytest.StartNode(t, "alice", clock.option()), parleytest.StartNode(t, "bob", clock.option())
+	parleytest.Befriend(t, alice, bob)
+
+	for _, d := range []time.Duration{10 * time.Second, 366 * 24 * time.Hour, 90*time.Second + time.Millisecond, -time.Minute} {
+		if _, err := alice.Messenger().SetTimer(ctx, "bob", d); !errors.Is(err, parley.ErrMalformed) {
+			t.Errorf("a timer of %s: %v, want ErrMalformed", d, err)
+		}
+	}
+	if tm := timerOn(t, alice, "bob"); tm.Seconds != 0 {
+		t.Fatalf("a refused timer was set: %+v", tm)
+	}
+
+	// Both set one at once: both end with the same, the later.
+	var wg sync.WaitGroup
+	for _, s := range []struct {
+		n    *parleytest.Node
+		peer string
+		d    time.Duration
+	}{{alice, "bob", time.Hour}, {bob, "alice", 24 * time.Hour}} {
+		wg.Go(func() { setTimer(t, s.n, s.peer, s.d) })
+	}
+	wg.Wait()
+	parleytest.Eventually(t, "both sides agreeing on the timer", func() bool {
+		a, b := timerOn(t, alice, "bob"), timerOn(t, bob, "alice")
+		return a.SetBy != "" && a == (parley.ConversationTimer{Conversation: b.Conversation, Seconds: b.Seconds, SetBy: b.SetBy, HLC: b.HLC})
+	})
+	// Then bob sets five minutes: alice sees it, and the event.
+	tm := setTimer(t, bob, "alice", 5*time.Minute)
+	if tm.Seconds != 300 || tm.SetBy != bob.PeerID() {
+		t.Fatalf("bob's timer: %+v", tm)
+	}
+	if again := setTimer(t, bob, "alice", 5*time.Minute); again != tm {
+		t.Errorf("setting the same timer again: %+v, want %+v", again, tm)
+	}
+	parleytest.Eventually(t, "alice seeing bob's timer and its event", func() bool {
+		return timerOn(t, alice, "bob").Seconds == 300 && slices.ContainsFunc(alice.Messages("bob"), func(m parley.Message) bool {
+			return m.Kind == parley.KindTimer && m.From == bob.PeerID() && m.Timer == 300
+		})
+	})
+
+	canary, canaryEdit, bobCanary := "canary-timer "+t.Name(), "canary-timer-edit "+t.Name(), "canary-timer-bob "+t.Name()
+	name := "canary-timer-file-" + t.Name() + ".txt"
+	path, _ := parleytest.RandomFile(t, t.TempDir(), name, 32<<10)
+	m1, err := alice.Messenger().Send(ctx, "bob", canary, parley.ClientID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := m1.SentAt().Add(5 * time.Minute); m1.Timer != 300 || !m1.ExpiresAt().Equal(want) {
+		t.Fatalf("sent with timer %d, expiring %v; want 300, %v", m1.Timer, m1.ExpiresAt(), want)
+	}
+	act(t, alice, parley.Action{Kind: parley.ActionEdit, Conversation: "bob", Message: m1.ID.String(), Text: canaryEdit})
+	m2, err := bob.Messenger().Send(ctx, "alice", bobCanary, parley.ClientID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := alice.Messenger().SendFile(ctx, "bob", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := bob.WaitComplete(file.ID)
+	parleytest.Eventually(t, "bob holding alice's edited text, and alice bob's", func() bool {
+		b, ok := listed(bob.Messages("alice"), m1.ID)
+		a, ok2 := listed(alice.Messages("bob"), m2.ID)
+		return ok && ok2 && b.Text == canaryEdit && b.ExpiresAt().Equal(m1.ExpiresAt()) && a.ExpiresAt().Equal(m2.ExpiresAt())
+	})
+
+	bob.Stop()
+	clock.advance(6 * time.Minute)
+	alice.SweepNow()
+	holdsNone(t, alice, canary, canaryEdit, bobCanary, name)
+	for _, m := range alice.Messages("bob") {
+		if m.Kind != parley.KindTimer {
+			t.Errorf("alice still lists %s %q", m.Kind, m.Text)
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("alice's original file: %v", err)
+	}
+
+	bob.Start() // his sweeper catches up before anything else
+	holdsNone(t, bob, canary, canaryEdit, bobCanary, name)
+	for _, m := range bob.Messages("alice") {
+		if m.Kind != parley.KindTimer {
+			t.Errorf("bob still lists %s %q", m.Kind, m.Text)
+		}
+	}
+	if _, err := bob.Messenger().File(ctx, file.ID); !errors.Is(err, parley.ErrNotFound) {
+		t.Errorf("bob's record of the file: %v, want ErrNotFound", err)
+	}
+	if _, err := os.Stat(got.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bob's download is still there: %v", err)
+	}
+
+	setTimer(t, alice, "bob", 0)
+	parleytest.Eventually(t, "bob seeing the timer off", func() bool { return timerOn(t, bob, "alice").Seconds == 0 })
+	m3, err := alice.Messenger().Send(ctx, "bob", "this one stays", parley.ClientID{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m3.ExpiresAt().IsZero() {
+		t.Errorf("sent with the timer off, expiring %v", m3.ExpiresAt())
+	}
+	clock.advance(400 * 24 * time.Hour)
+	alice.SweepNow()
+	parleytest.Eventually(t, "bob holding the last text", func() bool { _, ok := listed(bob.Messages("alice"), m3.ID); return ok })
+	if _, ok := listed(alice.Messages("bob"), m3.ID); !ok {
+		t.Error("a message sent with the timer off disappeared")
+	}
+}
+
+// TestDisappearingGroup: in a group of three, only an admin sets the
+// timer (a member is told so, and a forged one is refused by the others);
+// a member's text carries it; when it runs out, the two online members
+// purge it, and the third, down then, purges it as it starts; no store
+// holds it.
+func TestDisappearingGroup(t *testing.T) {
+	ctx := context.Background()
+	var clock testClock
+	alice := parleytest.StartNode(t, "alice", clock.option())
+	bob, carol := parleytest.StartNode(t, "bob", clock.option()), parleytest.StartNode(t, "carol", clock.option())
+	parleytest.Befriend(t, alice, bob)
+	parleytest.Befriend(t, alice, carol)
+	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
+	gid := g.String()
+
+	if _, err := bob.Messenger().SetTimer(ctx, gid, time.Hour); !errors.Is(err, parley.ErrNotAdmin) {
+		t.Fatalf("bob (a member) setting the timer: %v, want ErrNotAdmin", err)
+	}
+	if _, err := bob.SetGroupTimerUnchecked(g, 60); err != nil {
+		t.Fatal(err)
+	}
+	setTimer(t, alice, gid, time.Hour)
+	for _, n := range []*parleytest.Node{alice, bob, carol} {
+		parleytest.Eventually(t, n.Name+" seeing alice's timer", func() bool {
+			tm := timerOn(t, n, gid)
+			return tm.Seconds == 3600 && tm.SetBy == alice.PeerID()
+		})
+	}
+	canary := "canary-group-timer " + t.Name()
+	m := bob.SendToGroup(g, canary)
+	if m.Timer != 3600 {
+		t.Fatalf("bob's text carries timer %d, want 3600", m.Timer)
+	}
+	for _, n := range []*parleytest.Node{alice, carol} {
+		parleytest.Eventually(t, n.Name+" holding bob's text", func() bool { return slices.Contains(n.GroupIDs(g), m.ID) })
+	}
+	for _, n := range []*parleytest.Node{alice, carol} {
+		msgs, err := n.Messenger().GroupMessages(ctx, gid, parley.Page{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := listed(msgs, m.ID)
+		if !ok || !got.ExpiresAt().Equal(m.ExpiresAt()) {
+			t.Errorf("%s lists %+v, want it expiring %v", n.Name, got, m.ExpiresAt())
+		}
+		if slices.ContainsFunc(msgs, func(m parley.Message) bool { return m.Kind == parley.KindTimer && m.From == bob.PeerID() }) {
+			t.Errorf("%s took bob's forged timer", n.Name)
+		}
+	}
+
+	carol.Stop()
+	clock.advance(2 * time.Hour)
+	alice.SweepNow()
+	bob.SweepNow()
+	holdsNone(t, alice, canary)
+	holdsNone(t, bob, canary)
+	carol.Start()
+	holdsNone(t, carol, canary)
+	for _, n := range []*parleytest.Node{alice, bob, carol} {
+		msgs, err := n.Messenger().GroupMessages(ctx, gid, parley.Page{}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range msgs {
+			if msg.ID == m.ID || strings.Contains(msg.Text, "canary") {
+				t.Errorf("%s still lists %+v", n.Name, msg)
+			}
+		}
+	}
+}
