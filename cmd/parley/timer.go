@@ -48,8 +48,11 @@ CONV is a contact (name or peer ID) or a group (name or ID).`,
 // duration, and checks it is a timer Parley takes.
 func parseTimer(s string) (time.Duration, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "off" || s == "0" {
+	switch s {
+	case "off", "0":
 		return 0, nil
+	case "":
+		return 0, fmt.Errorf("%w: an empty duration: want e.g. 5m, 1h, 7d or off", parley.ErrMalformed)
 	}
 	var d time.Duration
 	units := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}

@@ -68,6 +68,8 @@ export const api = {
     call('GET', `/api/v1/messages${query({ with: peer, limit, read, before })}`),
   send: (to, text, clientID) => call('POST', '/api/v1/messages', { to, text, client_id: clientID }),
   act: (req) => call('POST', '/api/v1/actions', req),
+  timer: (conversation) => call('GET', `/api/v1/timer${query({ conversation })}`),
+  setTimer: (conversation, seconds) => call('PUT', '/api/v1/timer', { conversation, seconds }),
   groups: () => call('GET', '/api/v1/groups'),
   groupInvites: () => call('GET', '/api/v1/groups/invites'),
   createGroup: (name, history) => call('POST', '/api/v1/groups', { name, history }),

@@ -12,6 +12,7 @@ import { offerButton, offerCard } from './mailboxes.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
 import { avatar } from './sidebar.js';
 import * as store from './store.js';
+import { expiresEl, timerButton, timerEventEl } from './timer.js';
 
 const pageSize = 50;
 const maxTextBytes = 32 << 10;
@@ -148,6 +149,7 @@ export class Chat {
     const offer = !this.isGroup && this.canWrite
       ? (this.offer ??= offerButton(this.id, this.name, (m) => this.add(m, true)))
       : null;
+    const timer = this.canWrite ? (this.timer ??= timerButton(this)) : null; // made once, like offer
     replace(this.header,
       h('a', { class: 'back tool', href: '#/', 'aria-label': 'Back to conversations', title: 'Back' }, icon('back')),
       avatar(this.name, { group: this.isGroup, online: this.isGroup || this.isRequest ? null : online }),
@@ -155,6 +157,7 @@ export class Chat {
         h('h2', { dir: 'auto', class: 'chat-name' }, this.name),
         h('p', { class: `sub${online ? ' online' : ''}` }, sub)),
       offer,
+      timer,
       details);
     this.main.querySelector('.chat')?.setAttribute('aria-label', `Conversation with ${this.name}`);
   }
@@ -351,6 +354,7 @@ export class Chat {
   }
 
   messageEl(m, prev) {
+    if (m.kind === 'timer') return timerEventEl(m);
     const d = new Date(m.sent_at);
     // A message right after another from the same person sits closer and
     // does not repeat the sender's name.
@@ -376,6 +380,7 @@ export class Chat {
         body,
         h('span', { class: 'meta' },
           m.edited && !m.deleted ? h('span', { class: 'edited' }, 'edited') : null,
+          expiresEl(m),
           h('time', { datetime: m.sent_at, title: fullTime(d) }, time(d)),
           m.outgoing ? tick(m.status) : null),
         reactionsEl(m, this)),
@@ -475,6 +480,9 @@ export class Chat {
   }
 
   onUpdate(m) { if (this.matches(m)) this.replaceMessage(m); }
+
+  /** onExpired takes away a disappearing message that expired. */
+  onExpired(m) { if (this.matches(m)) this.removeMessage(m.id); }
 
   renderAll() {
     const fromEnd = this.scroller.scrollHeight - this.scroller.scrollTop;
@@ -613,7 +621,11 @@ export class Chat {
 
   // Events and state changes, from the app.
 
-  onMessage(m) { if (this.matches(m)) this.add(m); }
+  onMessage(m) {
+    if (!this.matches(m)) return;
+    this.add(m);
+    if (m.kind === 'timer') this.timer?.refresh();
+  }
 
   onStatus(m) { if (this.matches(m)) this.setStatus(m); }
 
