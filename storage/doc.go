@@ -84,6 +84,8 @@
 //	ggr/ conv member 0x00 hlc id a member's mailbox grant to a group: key ID and mailboxes (JSON; group_grants.go)
 //	ggd/ id owner 0x00 mailbox  (empty, TTL 31 days) we deposited this group envelope for owner at that mailbox
 //	pi/ peer                    pending contact: a short invite whose owner was not reachable yet (JSON; pending_invites.go)
+//	tmc/ conv hlc id            (empty) a disappearing-messages timer of conv, in (HLC, ID) order (timer.go)
+//	tme/ expires-at(8, ms) id   (empty) a text or file that expires then; the sweeper seeks the first (timer.go)
 //	meta/mailbox-accounts       how many owners this node is a mailbox for (mailbox.go)
 //	xa/ owner                   mailbox account: the owner's registration, usage and next seq (binary)
 //	xm/ owner seq               mail held for owner: stored-at(8) envelope, in arrival order
