@@ -17,7 +17,17 @@ type expirySweeper struct {
 	now func() time.Time
 	// kick wakes run: a message that expires was stored. Capacity 1.
 	kick chan struct{}
+	// reclaimDue: messages were purged since the last Reclaim, which
+	// rewrites the store's files (value-log GC) and so runs at most every
+	// reclaimEvery; lastReclaim is when it last ran. Owned by run.
+	reclaimDue  bool
+	lastReclaim time.Time
 }
+
+// reclaimEvery spaces the store rewrites that follow expiries: a busy
+// conversation with a short timer expires a message every few seconds,
+// and each purge already drops its keys' every version from the tables.
+const reclaimEvery = 5 * time.Minute
 
 // maxSweepWait bounds the sweeper's sleep: a clock that jumps (a suspended
 // laptop) is noticed within it.
@@ -53,8 +63,25 @@ func (s *expirySweeper) run() {
 		case <-timer.C:
 		case <-s.kick:
 		}
-		timer.Reset(s.sweep())
+		timer.Reset(min(s.sweep(), s.reclaim()))
 	}
+}
+
+// reclaim rewrites the store's files if messages expired since it last
+// did and reclaimEvery has passed; it says how long until it may run
+// again (maxSweepWait when nothing waits for it).
+func (s *expirySweeper) reclaim() time.Duration {
+	if !s.reclaimDue {
+		return maxSweepWait
+	}
+	if wait := reclaimEvery - time.Since(s.lastReclaim); wait > 0 {
+		return wait
+	}
+	if err := s.n.store.Reclaim(); err != nil {
+		s.n.log.Warn("rewriting the store after messages expired", "err", err)
+	}
+	s.reclaimDue, s.lastReclaim = false, time.Now()
+	return maxSweepWait
 }
 
 // sweep purges what is due and says how long to wait for the next.
@@ -67,6 +94,7 @@ func (s *expirySweeper) sweep() time.Duration {
 			n.log.Warn("purging disappearing messages", "err", err)
 			return sweepRetry
 		}
+		s.reclaimDue = s.reclaimDue || len(gone) > 0
 		for _, m := range gone {
 			if m.Kind == parley.KindFile && m.FileID != "" {
 				if err := n.files.Forget(m.FileID); err != nil {
