@@ -190,9 +190,10 @@ func TestDisappearingDM(t *testing.T) {
 
 // TestDisappearingGroup: in a group of three, only an admin sets the
 // timer (a member is told so, and a forged one is refused by the others);
-// a member's text carries it; when it runs out, the two online members
-// purge it, and the third, down then, purges it as it starts; no store
-// holds it.
+// a member who joins later, in a group that hides its history, still
+// learns the timer in force; members' texts carry it; when it runs out,
+// the two online members purge them, and the third, down then, purges them
+// as it starts; no store holds them.
 func TestDisappearingGroup(t *testing.T) {
 	ctx := context.Background()
 	var clock testClock
@@ -200,7 +201,7 @@ func TestDisappearingGroup(t *testing.T) {
 	bob, carol := parleytest.StartNode(t, "bob", clock.option()), parleytest.StartNode(t, "carol", clock.option())
 	parleytest.Befriend(t, alice, bob)
 	parleytest.Befriend(t, alice, carol)
-	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
+	g := parleytest.CreateGroup(t, "club", alice, bob) // history hidden, the default
 	gid := g.String()
 
 	if _, err := bob.Messenger().SetTimer(ctx, gid, time.Hour); !errors.Is(err, parley.ErrNotAdmin) {
@@ -210,19 +211,32 @@ func TestDisappearingGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	setTimer(t, alice, gid, time.Hour)
+	// Carol joins after the timer was set: she is not shown what was
+	// written before, but the timer in force reaches her.
+	if _, err := alice.Messenger().InviteToGroup(ctx, gid, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	parleytest.Eventually(t, "carol seeing the invite", func() bool { return carol.GroupState(g) == parley.GroupInvited })
+	if _, err := carol.Messenger().AcceptGroup(ctx, gid); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []*parleytest.Node{alice, bob, carol} {
 		parleytest.Eventually(t, n.Name+" seeing alice's timer", func() bool {
 			tm := timerOn(t, n, gid)
 			return tm.Seconds == 3600 && tm.SetBy == alice.PeerID()
 		})
 	}
-	canary := "canary-group-timer " + t.Name()
+	canary, carolCanary := "canary-group-timer "+t.Name(), "canary-group-timer-carol "+t.Name()
 	m := bob.SendToGroup(g, canary)
-	if m.Timer != 3600 {
-		t.Fatalf("bob's text carries timer %d, want 3600", m.Timer)
+	mc := carol.SendToGroup(g, carolCanary)
+	if m.Timer != 3600 || mc.Timer != 3600 {
+		t.Fatalf("bob's text carries timer %d, carol's %d; want 3600", m.Timer, mc.Timer)
 	}
-	for _, n := range []*parleytest.Node{alice, carol} {
-		parleytest.Eventually(t, n.Name+" holding bob's text", func() bool { return slices.Contains(n.GroupIDs(g), m.ID) })
+	for _, n := range []*parleytest.Node{alice, bob, carol} {
+		parleytest.Eventually(t, n.Name+" holding both texts", func() bool {
+			ids := n.GroupIDs(g)
+			return slices.Contains(ids, m.ID) && slices.Contains(ids, mc.ID)
+		})
 	}
 	for _, n := range []*parleytest.Node{alice, carol} {
 		msgs, err := n.Messenger().GroupMessages(ctx, gid, parley.Page{}, false)
@@ -242,17 +256,17 @@ func TestDisappearingGroup(t *testing.T) {
 	clock.advance(2 * time.Hour)
 	alice.SweepNow()
 	bob.SweepNow()
-	holdsNone(t, alice, canary)
-	holdsNone(t, bob, canary)
+	holdsNone(t, alice, canary, carolCanary)
+	holdsNone(t, bob, canary, carolCanary)
 	carol.Start()
-	holdsNone(t, carol, canary)
+	holdsNone(t, carol, canary, carolCanary)
 	for _, n := range []*parleytest.Node{alice, bob, carol} {
 		msgs, err := n.Messenger().GroupMessages(ctx, gid, parley.Page{}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, msg := range msgs {
-			if msg.ID == m.ID || strings.Contains(msg.Text, "canary") {
+			if msg.ID == m.ID || msg.ID == mc.ID || strings.Contains(msg.Text, "canary") {
 				t.Errorf("%s still lists %+v", n.Name, msg)
 			}
 		}

@@ -283,9 +283,10 @@ func (s *Groups) admitMember(g *group, in *incoming) error {
 		}
 		return nil
 	}
-	// A grant is for whoever is a member, whenever it joined: like an op,
-	// it is not hidden by the history setting.
-	if in.grant == nil && g.state.Created && g.state.History == parley.HistoryHidden && !g.state.WasMember(s.self, in.msg.HLC) {
+	// A grant or a disappearing-messages timer is for whoever is a
+	// member, whenever it joined: like an op, it is not hidden by the
+	// history setting.
+	if in.grant == nil && in.msg.Kind != parley.KindTimer && g.state.Created && g.state.History == parley.HistoryHidden && !g.state.WasMember(s.self, in.msg.HLC) {
 		return errNotShared
 	}
 	if g.state.WasMember(author, in.msg.HLC) {
