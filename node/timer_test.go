@@ -48,7 +48,8 @@ func timerOn(t *testing.T, n *parleytest.Node, conv string) parley.ConversationT
 }
 
 // holdsNone waits until n's open store holds none of needles, in any key
-// or value, any version.
+// or value, any version; then has it compact and collect its value log,
+// and looks again.
 func holdsNone(t *testing.T, n *parleytest.Node, needles ...string) {
 	t.Helper()
 	for _, c := range needles {
@@ -56,6 +57,14 @@ func holdsNone(t *testing.T, n *parleytest.Node, needles ...string) {
 			held, err := n.StoreHolds(c)
 			return err == nil && !held
 		})
+	}
+	if err := n.ReclaimStore(); err != nil {
+		t.Fatalf("%s: reclaim: %v", n.Name, err)
+	}
+	for _, c := range needles {
+		if held, err := n.StoreHolds(c); err != nil || held {
+			t.Errorf("%s holds %q after value-log GC (err %v)", n.Name, c, err)
+		}
 	}
 }
 
@@ -269,6 +278,40 @@ func TestDisappearingGroup(t *testing.T) {
 			if msg.ID == m.ID || msg.ID == mc.ID || strings.Contains(msg.Text, "canary") {
 				t.Errorf("%s still lists %+v", n.Name, msg)
 			}
+		}
+	}
+}
+
+// TestDeleteForEveryoneLeavesNoTrace: a text and its edit deleted for
+// everyone in a group of three, one member down at the time, leave no
+// trace in any member's store (any key or value, any version, after
+// value-log GC), and none after every member restarts.
+func TestDeleteForEveryoneLeavesNoTrace(t *testing.T) {
+	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	parleytest.Befriend(t, alice, bob)
+	parleytest.Befriend(t, alice, carol)
+	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
+	gid := g.String()
+	canary, canaryEdit := "canary-delete "+t.Name(), "canary-delete-edit "+t.Name()
+	m := bob.SendToGroup(g, canary)
+	act(t, bob, parley.Action{Kind: parley.ActionEdit, Conversation: gid, Message: m.ID.String(), Text: canaryEdit})
+	for _, n := range []*parleytest.Node{alice, bob, carol} {
+		parleytest.Eventually(t, n.Name+" holding the edited text", func() bool {
+			msgs, err := n.Messenger().GroupMessages(context.Background(), gid, parley.Page{}, false)
+			got, ok := listed(msgs, m.ID)
+			return err == nil && ok && got.Text == canaryEdit
+		})
+	}
+	carol.Stop()
+	act(t, alice, parley.Action{Kind: parley.ActionDelete, ForEveryone: true, Conversation: gid, Message: m.ID.String()}) // as admin
+	holdsNone(t, alice, canary, canaryEdit)
+	holdsNone(t, bob, canary, canaryEdit)
+	carol.Start()
+	holdsNone(t, carol, canary, canaryEdit)
+	for _, n := range []*parleytest.Node{alice, bob, carol} {
+		n.Restart()
+		if held, err := n.StoreHolds(canary); err != nil || held {
+			t.Errorf("%s holds the text after a restart (err %v)", n.Name, err)
 		}
 	}
 }

@@ -89,6 +89,10 @@ type DB struct {
 	readOnly    atomic.Bool
 	reopen      chan chan error // to the writer: reopen read-write
 	drops       chan dropReq    // to the writer: drop keys from the disk (convo.go)
+	// reclaimMu keeps badger's DropPrefix (dropKeys) apart from Reclaim's
+	// Flatten and value-log GC: each stops and starts compactions or
+	// blocks writes, and badger takes no two of them at once.
+	reclaimMu sync.Mutex
 	watcherDone chan struct{}   // closed when watchSpace has returned
 
 	writes     chan *op      // to the writer goroutine; unbuffered, so no op is ever stranded

@@ -113,3 +113,44 @@ func TestTimers(t *testing.T) {
 		t.Errorf("%d listed, want the 3 timers", len(msgs))
 	}
 }
+
+// TestReclaimWhileWriting: Reclaim, which the node runs after messages
+// expire while messages keep arriving, fails no write and does not fail
+// itself. (Its flush once ran beside the writer goroutine: badger then
+// refused the writes, and a drop running at once refused the flush.)
+func TestReclaimWhileWriting(t *testing.T) {
+	db := openTemp(t)
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			r := text(bob, false, parley.HLC(i+1)<<16, "busy")
+			if _, err := db.PutRecords([]Record{r}); err != nil {
+				errs <- err
+				return
+			}
+			if i%8 == 0 {
+				if _, err := db.PurgeForEveryone(r.Message.ID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}
+	}()
+	for range 20 {
+		if err := db.Reclaim(); err != nil {
+			close(stop)
+			t.Fatalf("Reclaim: %v", err)
+		}
+	}
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Fatalf("a write beside Reclaim: %v", err)
+	}
+}
