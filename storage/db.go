@@ -85,15 +85,16 @@ type DB struct {
 	// space gates writes on free disk space (space.go). readOnly: badger
 	// itself is open read-only (the disk was full at Open) until the
 	// watcher reopens it. Written by Open and the writer goroutine.
-	space    *spaceGate
-	readOnly atomic.Bool
-	reopen   chan chan error // to the writer: reopen read-write
-	drops    chan dropReq    // to the writer: drop keys from the disk (convo.go)
+	space       *spaceGate
+	readOnly    atomic.Bool
+	reopen      chan chan error // to the writer: reopen read-write
+	drops       chan dropReq    // to the writer: drop keys from the disk (convo.go)
+	watcherDone chan struct{}   // closed when watchSpace has returned
+
 	// reclaimMu keeps badger's DropPrefix (dropKeys) apart from Reclaim's
 	// Flatten and value-log GC: each stops and starts compactions or
 	// blocks writes, and badger takes no two of them at once.
-	reclaimMu   sync.Mutex
-	watcherDone chan struct{} // closed when watchSpace has returned
+	reclaimMu sync.Mutex
 
 	writes     chan *op      // to the writer goroutine; unbuffered, so no op is ever stranded
 	quit       chan struct{} // closed by Close: the writer stops taking ops
