@@ -30,6 +30,7 @@ func TestBrowserDisappearingMessages(t *testing.T) {
 
 	bt.Click("button", "Disappearing messages: off")
 	bt.WaitRole("dialog", "Disappearing messages")
+	bt.Shoot("timer-dialog")
 	bt.Click("radio", "1 hour")
 	bt.Click("button", "Save")
 	bt.WaitText("You set disappearing messages to 1 hour")
