@@ -315,3 +315,50 @@ func TestDeleteForEveryoneLeavesNoTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestDisappearingThroughMailbox: Bob is offline; Alice sets a timer and
+// writes, and both envelopes wait at Bob's mailbox. By the time Bob starts
+// the text has expired: he takes the timer in force, and purges the text
+// as it arrives (it is held only as deleted, no trace of its text).
+func TestDisappearingThroughMailbox(t *testing.T) {
+	var clock testClock
+	m := mailboxNode(t, "M")
+	alice := parleytest.StartNode(t, "alice", fetchHourly, clock.option())
+	bob := parleytest.StartNode(t, "bob", fetchHourly, clock.option())
+	parleytest.Befriend(t, alice, bob)
+	addMailbox(t, bob, m)
+	awaitGrant(t, alice, bob, m)
+	awaitSettled(t, alice, bob)
+
+	bob.Stop()
+	setTimer(t, alice, "bob", time.Hour)
+	canary := "canary-mailbox-timer " + t.Name()
+	sent := sendTexts(t, alice, bob.PeerID(), canary)
+	parleytest.Eventually(t, "the timer and the text deposited at Bob's mailbox", func() bool {
+		q, err := alice.Outbox(bob.PeerID())
+		if err != nil || len(q) != 2 {
+			return false
+		}
+		for _, e := range q {
+			if !e.Deposited {
+				return false
+			}
+		}
+		return true
+	})
+	alice.Stop()
+	clock.advance(2 * time.Hour)
+
+	bob.Start()
+	parleytest.Eventually(t, "Bob taking Alice's timer from the mailbox", func() bool {
+		return timerOn(t, bob, "alice").Seconds == 3600
+	})
+	parleytest.Eventually(t, "Bob holding the expired text only as deleted", func() bool {
+		got, err := bob.StoredMessage(sent[0].ID)
+		return err == nil && got.Deleted && got.Text == ""
+	})
+	holdsNone(t, bob, canary)
+	if _, ok := listed(bob.Messages("alice"), sent[0].ID); ok {
+		t.Error("Bob lists the expired text")
+	}
+}
