@@ -164,6 +164,9 @@ const (
 	// (Delivered, Read): indexed per member, stored for sync, never
 	// displayed.
 	KindGroupReceipt Kind = "group-receipt"
+	// KindTimer sets the conversation's disappearing-messages timer to
+	// Timer seconds (0: off); listed as an event of the conversation.
+	KindTimer Kind = "timer"
 )
 
 // Annotates reports whether k applies to another message (Target) rather
@@ -207,12 +210,56 @@ type Message struct {
 	// Receipted: a group receipt's (KindGroupReceipt) messages, as it
 	// arrived; indexed by the store, not kept in the record.
 	Receipted *ReceiptIDs
+	// Timer, for a text or a file: the conversation's disappearing-messages
+	// timer in seconds when it was written (0: it never expires), so that
+	// it expires at ExpiresAt on every member. For a KindTimer: the timer
+	// it sets.
+	Timer uint32
 }
 
 // ReceiptIDs are the messages a group receipt says its sender got
 // (Delivered) and read (Read).
 type ReceiptIDs struct {
 	Delivered, Read []EnvelopeID
+}
+
+// ExpiresAt is when a disappearing text or file is purged: Timer seconds
+// after it was sent (its HLC), the same instant on every member. Zero
+// when it does not expire.
+func (m Message) ExpiresAt() time.Time {
+	if m.Timer == 0 || m.Kind == KindTimer {
+		return time.Time{}
+	}
+	return m.SentAt().Add(time.Duration(m.Timer) * time.Second)
+}
+
+// The range of a disappearing-messages timer (Timer.seconds on the wire):
+// off, or from MinTimer to MaxTimer.
+const (
+	MinTimer = 30 * time.Second
+	MaxTimer = 365 * 24 * time.Hour
+)
+
+// CheckTimer says whether d may be a conversation's timer: 0 (off) or
+// MinTimer to MaxTimer, in whole seconds.
+func CheckTimer(d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	if d < MinTimer || d > MaxTimer || d%time.Second != 0 {
+		return fmt.Errorf("%w: a disappearing-messages timer of %s: want off or whole seconds from %s to %s (365 days)", ErrMalformed, d, MinTimer, MaxTimer)
+	}
+	return nil
+}
+
+// ConversationTimer is a conversation's disappearing-messages setting.
+type ConversationTimer struct {
+	Conversation ConversationID
+	// Seconds is the timer in force (0: off).
+	Seconds uint32
+	// SetBy and HLC: who set it and when (empty and zero: never set).
+	SetBy string
+	HLC   HLC
 }
 
 // View is a message's edits, reactions and quote, as read.
@@ -427,6 +474,9 @@ const (
 	// pinned, or its peer blocked or unblocked): conversation lists are
 	// stale. Conversation names it; PeerID the peer for a block.
 	EventConversation EventType = "conversation"
+	// EventExpired: a disappearing message expired and was purged; it is
+	// no longer listed. Message is what is left of it (no text or file).
+	EventExpired EventType = "expired"
 )
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.

@@ -103,7 +103,7 @@ func CheckFileOffer(o *pb.FileOffer) error {
 	if !bytes.Equal(o.Root, FileRoot(o.Size, o.ChunkSize, o.ChunkHashes)) {
 		return fmt.Errorf("%w: file root does not match its chunk hashes", parley.ErrMalformed)
 	}
-	return nil
+	return checkTimerSeconds("file offer", o.ExpireSeconds)
 }
 
 // FileCipher seals and opens the chunks of one file.

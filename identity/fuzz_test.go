@@ -104,6 +104,9 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 			Nonce: bytes.Repeat([]byte{1}, 16), Token: bytes.Repeat([]byte{2}, 32),
 		}},
 	}}})
+	timer := mustMarshal(t, &pb.Body{Kind: &pb.Body_Timer{Timer: &pb.Timer{Seconds: 3600}}})
+	timerTooShort := mustMarshal(t, &pb.Body{Kind: &pb.Body_Timer{Timer: &pb.Timer{Seconds: 10}}})
+	expiring := mustMarshal(t, &pb.Body{Kind: &pb.Body_Text{Text: &pb.Text{Text: "gone in an hour", ExpireSeconds: 3600}}})
 	short, err := EncodeShortInvite(id.Key.GetPublic(), testSecret(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +134,9 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 		{"FuzzParseEnvelope", "valid-with-encap", mustMarshal(t, withEncap), true},
 		{"FuzzOpenEnvelope", "text-with-card", fuzzSealed(t, textBody(t, "hello"), card), true},
 		{"FuzzOpenEnvelope", "receipt", fuzzSealed(t, receipt, nil), true},
+		{"FuzzOpenEnvelope", "timer", fuzzSealed(t, timer, nil), true},
+		{"FuzzOpenEnvelope", "timer-too-short", fuzzSealed(t, timerTooShort, nil), false},
+		{"FuzzOpenEnvelope", "text-expiring", fuzzSealed(t, expiring, nil), true},
 	}
 }
 

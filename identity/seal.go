@@ -376,6 +376,9 @@ func decodeBody(b []byte) (*pb.Body, error) {
 		if n := len(t.ReplyTo); n != 0 && n != len(parley.EnvelopeID{}) {
 			return nil, fmt.Errorf("%w: reply_to is %d bytes, want 32", parley.ErrMalformed, n)
 		}
+		if err := checkTimerSeconds("text", t.ExpireSeconds); err != nil {
+			return nil, err
+		}
 	case *pb.Body_Receipt:
 		r := k.Receipt
 		if r == nil {
@@ -446,6 +449,8 @@ func checkBody(body *pb.Body) error {
 		return checkReaction(k.Reaction)
 	case *pb.Body_GroupReceipt:
 		return checkGroupReceipt(k.GroupReceipt)
+	case *pb.Body_Timer:
+		return checkTimerSeconds("timer", k.Timer.GetSeconds())
 	}
 	return fmt.Errorf("%w: body has no known kind", parley.ErrMalformed)
 }

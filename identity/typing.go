@@ -17,7 +17,7 @@ import (
 	"github.com/parley-im/parley/pb/presencepb"
 )
 
-// Group typing (PROTOCOL.md §10.9): "Alice is typing" to a group's members,
+// Group typing (PROTOCOL.md §10.1): "Alice is typing" to a group's members,
 // sealed so that only they read it and signed so that none can speak for
 // another. It is never an envelope: no ID, no store, no sync.
 

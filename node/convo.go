@@ -55,6 +55,9 @@ func shown(m parley.Message) bool {
 // anyone but the author or an admin. One whose target we lack is kept and
 // judged by fold and settle once the target comes.
 func (n *Node) judge(m parley.Message) error {
+	if m.Kind == parley.KindTimer {
+		return n.judgeTimer(m)
+	}
 	if !m.Kind.Annotates() || m.Target == nil {
 		return nil
 	}
@@ -98,6 +101,9 @@ func (n *Node) onStored(e parley.Event) {
 	if m.Kind == parley.KindGroupReceipt {
 		n.receiptArrived(m)
 		return
+	}
+	if m.Timer != 0 && shown(m) {
+		n.expiry.nudge() // it may expire before what the sweeper waits for
 	}
 	if !m.Kind.Annotates() {
 		if !shown(m) {

@@ -11,7 +11,7 @@ import (
 	"github.com/parley-im/parley/identity"
 )
 
-// Group receipts (PROTOCOL.md §10.5). Each member tells the group which of
+// Group receipts (PROTOCOL.md §10.3). Each member tells the group which of
 // its messages it got and read, in GroupReceipt envelopes sealed under the
 // group key, stored, gossiped, synced and left at mailboxes like any
 // other; the store indexes them per message and member

@@ -160,6 +160,9 @@ type Config struct {
 	// ReceiptDelay is how long group receipts wait to be batched into
 	// one envelope per group (group_receipts.go); 0: DefaultReceiptDelay.
 	ReceiptDelay time.Duration
+	// ExpiryClock is the clock disappearing messages expire by (the
+	// sweeper's, timer.go); nil: time.Now. Tests move it forward.
+	ExpiryClock func() time.Time
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -258,6 +261,9 @@ type Node struct {
 	// full disk; resumeOnSpace then sends what waited. Capacity 1.
 	writable chan struct{}
 
+	// expiry purges disappearing messages when they expire (expiry.go).
+	expiry *expirySweeper
+
 	netMu        sync.Mutex
 	reachability network.Reachability // guarded by netMu: AutoNAT's latest verdict
 	observed     map[peer.ID]string   // guarded by netMu: how each connected peer sees us
@@ -289,6 +295,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, scryptWorkFactor: cfg.ScryptWorkFactor, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
 		cardKick: make(chan struct{}, 1), groupMail: make(chan parley.Message, groupMailQueue), gg: newGroupGrants()}
+	n.expiry = newExpirySweeper(n, cfg.ExpiryClock)
 	if len(cfg.SwarmKey) > 0 {
 		if n.psk, err = pnet.DecodeV1PSK(bytes.NewReader(cfg.SwarmKey)); err != nil {
 			return nil, fmt.Errorf("%w: swarm key (want /key/swarm/psk/1.0.0/, /base16/, 64 hex digits): %w", parley.ErrMalformed, err)
@@ -417,6 +424,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Connect:  n.connect,
 		Notify:   n.onStored,
 		Judge:    n.judge,
+		Timer:    n.timerSeconds,
 		// Set before Start, so n.groups is there by the first envelope.
 		OnGroupKeys: func(from peer.ID, keys *ppb.GroupKeys) error { return n.groups.OnGroupKeys(from, keys) },
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
@@ -454,6 +462,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		SelfName: func() string { return n.msgr.card().Name },
 		SendKeys: n.dm.SendGroupKeys,
 		Judge:    n.judge,
+		Timer:    n.timerSeconds,
 		Notify: func(e parley.Event) {
 			n.onStored(e)
 			n.onGroupStored(e)
@@ -532,6 +541,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 		n.mailbox.Store(svc)
 	}
+	n.wg.Add(1)
+	go n.expiry.run() // at once: what expired while we were down goes first
 	n.wg.Add(1)
 	go n.gsync.run()
 	n.wg.Add(1)

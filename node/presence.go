@@ -13,7 +13,7 @@ import (
 	"github.com/parley-im/parley/node/presence"
 )
 
-// Presence (PROTOCOL.md §10.9): typing indicators and last seen. Neither is
+// Presence (PROTOCOL.md §10.1): typing indicators and last seen. Neither is
 // ever stored as a message: typing lives in memory for a few seconds; last
 // seen is one timestamp per contact who shares it (storage prs/).
 //

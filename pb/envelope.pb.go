@@ -69,7 +69,7 @@ func (x Receipt_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Receipt_Kind.Descriptor instead.
 func (Receipt_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{11, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{12, 0}
 }
 
 type GroupOp_Type int32
@@ -134,7 +134,7 @@ func (x GroupOp_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Type.Descriptor instead.
 func (GroupOp_Type) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{12, 0}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{13, 0}
 }
 
 // History: whether members read what was written before they joined.
@@ -186,7 +186,7 @@ func (x GroupOp_History) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_History.Descriptor instead.
 func (GroupOp_History) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{12, 1}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{13, 1}
 }
 
 type GroupOp_Role int32
@@ -235,7 +235,7 @@ func (x GroupOp_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupOp_Role.Descriptor instead.
 func (GroupOp_Role) EnumDescriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{12, 2}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{13, 2}
 }
 
 // Envelope is what travels and what is stored. Its ID is the SHA-256 of its
@@ -438,6 +438,7 @@ type Body struct {
 	//	*Body_Delete
 	//	*Body_Reaction
 	//	*Body_GroupReceipt
+	//	*Body_Timer
 	Kind          isBody_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -606,6 +607,15 @@ func (x *Body) GetGroupReceipt() *GroupReceipt {
 	return nil
 }
 
+func (x *Body) GetTimer() *Timer {
+	if x != nil {
+		if x, ok := x.Kind.(*Body_Timer); ok {
+			return x.Timer
+		}
+	}
+	return nil
+}
+
 type isBody_Kind interface {
 	isBody_Kind()
 }
@@ -684,6 +694,12 @@ type Body_GroupReceipt struct {
 	GroupReceipt *GroupReceipt `protobuf:"bytes,15,opt,name=group_receipt,json=groupReceipt,proto3,oneof"`
 }
 
+type Body_Timer struct {
+	// Sets the conversation's disappearing-messages timer: either side of
+	// a DM, or a group admin (PROTOCOL.md §10.4).
+	Timer *Timer `protobuf:"bytes,16,opt,name=timer,proto3,oneof"`
+}
+
 func (*Body_Text) isBody_Kind() {}
 
 func (*Body_Receipt) isBody_Kind() {}
@@ -711,6 +727,8 @@ func (*Body_Delete) isBody_Kind() {}
 func (*Body_Reaction) isBody_Kind() {}
 
 func (*Body_GroupReceipt) isBody_Kind() {}
+
+func (*Body_Timer) isBody_Kind() {}
 
 // GroupReceipt tells a group's members which of its messages the sender
 // received and read, many at once: members batch them (PROTOCOL.md §10).
@@ -768,6 +786,55 @@ func (x *GroupReceipt) GetRead() [][]byte {
 	return nil
 }
 
+// Timer sets how long after it was sent each later text or file of the
+// conversation disappears. The latest timer by (HLC, envelope ID) among
+// those whose author may set it is in force; each text and file carries
+// the timer in force when it was written (Text.expire_seconds).
+type Timer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 0: off; else 30 to 31,536,000 (one year).
+	Seconds       uint32 `protobuf:"varint,1,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Timer) Reset() {
+	*x = Timer{}
+	mi := &file_pb_envelope_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Timer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Timer) ProtoMessage() {}
+
+func (x *Timer) ProtoReflect() protoreflect.Message {
+	mi := &file_pb_envelope_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Timer.ProtoReflect.Descriptor instead.
+func (*Timer) Descriptor() ([]byte, []int) {
+	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Timer) GetSeconds() uint32 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
 // Edit replaces the text of an earlier text message by the same author.
 // Receivers refuse an edit whose target they hold and whose author is not
 // the target's; one whose target has not arrived is kept and judged when it
@@ -784,7 +851,7 @@ type Edit struct {
 
 func (x *Edit) Reset() {
 	*x = Edit{}
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +863,7 @@ func (x *Edit) String() string {
 func (*Edit) ProtoMessage() {}
 
 func (x *Edit) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[4]
+	mi := &file_pb_envelope_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +876,7 @@ func (x *Edit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edit.ProtoReflect.Descriptor instead.
 func (*Edit) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{4}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Edit) GetTarget() []byte {
@@ -839,7 +906,7 @@ type Delete struct {
 
 func (x *Delete) Reset() {
 	*x = Delete{}
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +918,7 @@ func (x *Delete) String() string {
 func (*Delete) ProtoMessage() {}
 
 func (x *Delete) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[5]
+	mi := &file_pb_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +931,7 @@ func (x *Delete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete.ProtoReflect.Descriptor instead.
 func (*Delete) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{5}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Delete) GetTarget() []byte {
@@ -891,7 +958,7 @@ type Reaction struct {
 
 func (x *Reaction) Reset() {
 	*x = Reaction{}
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +970,7 @@ func (x *Reaction) String() string {
 func (*Reaction) ProtoMessage() {}
 
 func (x *Reaction) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[6]
+	mi := &file_pb_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +983,7 @@ func (x *Reaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
 func (*Reaction) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{6}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Reaction) GetTarget() []byte {
@@ -959,7 +1026,7 @@ type MailboxOffer struct {
 
 func (x *MailboxOffer) Reset() {
 	*x = MailboxOffer{}
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1038,7 @@ func (x *MailboxOffer) String() string {
 func (*MailboxOffer) ProtoMessage() {}
 
 func (x *MailboxOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[7]
+	mi := &file_pb_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1051,7 @@ func (x *MailboxOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxOffer.ProtoReflect.Descriptor instead.
 func (*MailboxOffer) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{7}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MailboxOffer) GetPeerId() []byte {
@@ -1022,14 +1089,17 @@ type FileOffer struct {
 	// || chunk_hashes): the content hash of the whole file.
 	Root []byte `protobuf:"bytes,7,opt,name=root,proto3" json:"root,omitempty"`
 	// 32 bytes: the AES-256-GCM key chunks travel under.
-	Key           []byte `protobuf:"bytes,8,opt,name=key,proto3" json:"key,omitempty"`
+	Key []byte `protobuf:"bytes,8,opt,name=key,proto3" json:"key,omitempty"`
+	// As Text.expire_seconds: the offer, and the file's record with it,
+	// are purged that long after the offer's HLC.
+	ExpireSeconds uint32 `protobuf:"varint,15,opt,name=expire_seconds,json=expireSeconds,proto3" json:"expire_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FileOffer) Reset() {
 	*x = FileOffer{}
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1111,7 @@ func (x *FileOffer) String() string {
 func (*FileOffer) ProtoMessage() {}
 
 func (x *FileOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[8]
+	mi := &file_pb_envelope_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1124,7 @@ func (x *FileOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileOffer.ProtoReflect.Descriptor instead.
 func (*FileOffer) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{8}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FileOffer) GetFileId() []byte {
@@ -1113,6 +1183,13 @@ func (x *FileOffer) GetKey() []byte {
 	return nil
 }
 
+func (x *FileOffer) GetExpireSeconds() uint32 {
+	if x != nil {
+		return x.ExpireSeconds
+	}
+	return 0
+}
+
 // FileCancel says that its sender no longer takes part in a transfer: the
 // file's sender withdrew it, or its recipient cancelled or declined it.
 type FileCancel struct {
@@ -1125,7 +1202,7 @@ type FileCancel struct {
 
 func (x *FileCancel) Reset() {
 	*x = FileCancel{}
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1214,7 @@ func (x *FileCancel) String() string {
 func (*FileCancel) ProtoMessage() {}
 
 func (x *FileCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[9]
+	mi := &file_pb_envelope_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1227,7 @@ func (x *FileCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileCancel.ProtoReflect.Descriptor instead.
 func (*FileCancel) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{9}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FileCancel) GetFileId() []byte {
@@ -1164,14 +1241,18 @@ type Text struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	// The envelope ID this message replies to, if any.
-	ReplyTo       []byte `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	ReplyTo []byte `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// The conversation's disappearing-messages timer when this was written
+	// (0: none, else as Timer.seconds): every member purges the message
+	// that long after its HLC.
+	ExpireSeconds uint32 `protobuf:"varint,15,opt,name=expire_seconds,json=expireSeconds,proto3" json:"expire_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Text) Reset() {
 	*x = Text{}
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1264,7 @@ func (x *Text) String() string {
 func (*Text) ProtoMessage() {}
 
 func (x *Text) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[10]
+	mi := &file_pb_envelope_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1277,7 @@ func (x *Text) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Text.ProtoReflect.Descriptor instead.
 func (*Text) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{10}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Text) GetText() string {
@@ -1213,6 +1294,13 @@ func (x *Text) GetReplyTo() []byte {
 	return nil
 }
 
+func (x *Text) GetExpireSeconds() uint32 {
+	if x != nil {
+		return x.ExpireSeconds
+	}
+	return 0
+}
+
 // Receipt tells the other side what happened to its messages.
 type Receipt struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1224,7 +1312,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pb_envelope_proto_msgTypes[11]
+	mi := &file_pb_envelope_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1324,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[11]
+	mi := &file_pb_envelope_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1337,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{11}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Receipt) GetKind() Receipt_Kind {
@@ -1292,7 +1380,7 @@ type GroupOp struct {
 
 func (x *GroupOp) Reset() {
 	*x = GroupOp{}
-	mi := &file_pb_envelope_proto_msgTypes[12]
+	mi := &file_pb_envelope_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1392,7 @@ func (x *GroupOp) String() string {
 func (*GroupOp) ProtoMessage() {}
 
 func (x *GroupOp) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[12]
+	mi := &file_pb_envelope_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1405,7 @@ func (x *GroupOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupOp.ProtoReflect.Descriptor instead.
 func (*GroupOp) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{12}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GroupOp) GetType() GroupOp_Type {
@@ -1398,7 +1486,7 @@ type GroupKeys struct {
 
 func (x *GroupKeys) Reset() {
 	*x = GroupKeys{}
-	mi := &file_pb_envelope_proto_msgTypes[13]
+	mi := &file_pb_envelope_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1498,7 @@ func (x *GroupKeys) String() string {
 func (*GroupKeys) ProtoMessage() {}
 
 func (x *GroupKeys) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[13]
+	mi := &file_pb_envelope_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1511,7 @@ func (x *GroupKeys) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKeys.ProtoReflect.Descriptor instead.
 func (*GroupKeys) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{13}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GroupKeys) GetGroupId() []byte {
@@ -1484,7 +1572,7 @@ type GroupKey struct {
 
 func (x *GroupKey) Reset() {
 	*x = GroupKey{}
-	mi := &file_pb_envelope_proto_msgTypes[14]
+	mi := &file_pb_envelope_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1584,7 @@ func (x *GroupKey) String() string {
 func (*GroupKey) ProtoMessage() {}
 
 func (x *GroupKey) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[14]
+	mi := &file_pb_envelope_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1597,7 @@ func (x *GroupKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupKey.ProtoReflect.Descriptor instead.
 func (*GroupKey) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{14}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GroupKey) GetKeyId() []byte {
@@ -1545,7 +1633,7 @@ type MailboxGrant struct {
 
 func (x *MailboxGrant) Reset() {
 	*x = MailboxGrant{}
-	mi := &file_pb_envelope_proto_msgTypes[15]
+	mi := &file_pb_envelope_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1645,7 @@ func (x *MailboxGrant) String() string {
 func (*MailboxGrant) ProtoMessage() {}
 
 func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[15]
+	mi := &file_pb_envelope_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1658,7 @@ func (x *MailboxGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailboxGrant.ProtoReflect.Descriptor instead.
 func (*MailboxGrant) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{15}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MailboxGrant) GetMailboxes() []*GrantedMailbox {
@@ -1595,7 +1683,7 @@ type GrantedMailbox struct {
 
 func (x *GrantedMailbox) Reset() {
 	*x = GrantedMailbox{}
-	mi := &file_pb_envelope_proto_msgTypes[16]
+	mi := &file_pb_envelope_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1695,7 @@ func (x *GrantedMailbox) String() string {
 func (*GrantedMailbox) ProtoMessage() {}
 
 func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[16]
+	mi := &file_pb_envelope_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1708,7 @@ func (x *GrantedMailbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantedMailbox.ProtoReflect.Descriptor instead.
 func (*GrantedMailbox) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{16}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GrantedMailbox) GetPeerId() []byte {
@@ -1665,7 +1753,7 @@ type CardUpdate struct {
 
 func (x *CardUpdate) Reset() {
 	*x = CardUpdate{}
-	mi := &file_pb_envelope_proto_msgTypes[17]
+	mi := &file_pb_envelope_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1765,7 @@ func (x *CardUpdate) String() string {
 func (*CardUpdate) ProtoMessage() {}
 
 func (x *CardUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[17]
+	mi := &file_pb_envelope_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1778,7 @@ func (x *CardUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardUpdate.ProtoReflect.Descriptor instead.
 func (*CardUpdate) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{17}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CardUpdate) GetCard() []byte {
@@ -1714,7 +1802,7 @@ type GroupMailboxGrant struct {
 
 func (x *GroupMailboxGrant) Reset() {
 	*x = GroupMailboxGrant{}
-	mi := &file_pb_envelope_proto_msgTypes[18]
+	mi := &file_pb_envelope_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1814,7 @@ func (x *GroupMailboxGrant) String() string {
 func (*GroupMailboxGrant) ProtoMessage() {}
 
 func (x *GroupMailboxGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_pb_envelope_proto_msgTypes[18]
+	mi := &file_pb_envelope_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1827,7 @@ func (x *GroupMailboxGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupMailboxGrant.ProtoReflect.Descriptor instead.
 func (*GroupMailboxGrant) Descriptor() ([]byte, []int) {
-	return file_pb_envelope_proto_rawDescGZIP(), []int{18}
+	return file_pb_envelope_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GroupMailboxGrant) GetMailboxes() []*GrantedMailbox {
@@ -1769,7 +1857,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x1f\n" +
 	"\vsender_card\x18\x05 \x01(\fR\n" +
 	"senderCard\x12\x18\n" +
-	"\apadding\x18\x06 \x01(\fR\apadding\"\xe3\x06\n" +
+	"\apadding\x18\x06 \x01(\fR\apadding\"\x93\a\n" +
 	"\x04Body\x12+\n" +
 	"\x04text\x18\x01 \x01(\v2\x15.parley.envelope.TextH\x00R\x04text\x124\n" +
 	"\areceipt\x18\x02 \x01(\v2\x18.parley.envelope.ReceiptH\x00R\areceipt\x125\n" +
@@ -1788,11 +1876,14 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x04edit\x18\f \x01(\v2\x15.parley.envelope.EditH\x00R\x04edit\x121\n" +
 	"\x06delete\x18\r \x01(\v2\x17.parley.envelope.DeleteH\x00R\x06delete\x127\n" +
 	"\breaction\x18\x0e \x01(\v2\x19.parley.envelope.ReactionH\x00R\breaction\x12D\n" +
-	"\rgroup_receipt\x18\x0f \x01(\v2\x1d.parley.envelope.GroupReceiptH\x00R\fgroupReceiptB\x06\n" +
+	"\rgroup_receipt\x18\x0f \x01(\v2\x1d.parley.envelope.GroupReceiptH\x00R\fgroupReceipt\x12.\n" +
+	"\x05timer\x18\x10 \x01(\v2\x16.parley.envelope.TimerH\x00R\x05timerB\x06\n" +
 	"\x04kind\"@\n" +
 	"\fGroupReceipt\x12\x1c\n" +
 	"\tdelivered\x18\x01 \x03(\fR\tdelivered\x12\x12\n" +
-	"\x04read\x18\x02 \x03(\fR\x04read\"2\n" +
+	"\x04read\x18\x02 \x03(\fR\x04read\"!\n" +
+	"\x05Timer\x12\x18\n" +
+	"\aseconds\x18\x01 \x01(\rR\aseconds\"2\n" +
 	"\x04Edit\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\fR\x06target\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\" \n" +
@@ -1804,7 +1895,7 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"\x06remove\x18\x03 \x01(\bR\x06remove\"=\n" +
 	"\fMailboxOffer\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x14\n" +
-	"\x05addrs\x18\x02 \x03(\fR\x05addrs\"\xd3\x01\n" +
+	"\x05addrs\x18\x02 \x03(\fR\x05addrs\"\xfa\x01\n" +
 	"\tFileOffer\x12\x17\n" +
 	"\afile_id\x18\x01 \x01(\fR\x06fileId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -1815,13 +1906,15 @@ const file_pb_envelope_proto_rawDesc = "" +
 	"chunk_size\x18\x05 \x01(\rR\tchunkSize\x12!\n" +
 	"\fchunk_hashes\x18\x06 \x01(\fR\vchunkHashes\x12\x12\n" +
 	"\x04root\x18\a \x01(\fR\x04root\x12\x10\n" +
-	"\x03key\x18\b \x01(\fR\x03key\"%\n" +
+	"\x03key\x18\b \x01(\fR\x03key\x12%\n" +
+	"\x0eexpire_seconds\x18\x0f \x01(\rR\rexpireSeconds\"%\n" +
 	"\n" +
 	"FileCancel\x12\x17\n" +
-	"\afile_id\x18\x01 \x01(\fR\x06fileId\"5\n" +
+	"\afile_id\x18\x01 \x01(\fR\x06fileId\"\\\n" +
 	"\x04Text\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
-	"\breply_to\x18\x02 \x01(\fR\areplyTo\"\xa0\x01\n" +
+	"\breply_to\x18\x02 \x01(\fR\areplyTo\x12%\n" +
+	"\x0eexpire_seconds\x18\x0f \x01(\rR\rexpireSeconds\"\xa0\x01\n" +
 	"\aReceipt\x121\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1d.parley.envelope.Receipt.KindR\x04kind\x12!\n" +
 	"\fenvelope_ids\x18\x02 \x03(\fR\venvelopeIds\"?\n" +
@@ -1895,7 +1988,7 @@ func file_pb_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_pb_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_pb_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_pb_envelope_proto_goTypes = []any{
 	(Receipt_Kind)(0),         // 0: parley.envelope.Receipt.Kind
 	(GroupOp_Type)(0),         // 1: parley.envelope.GroupOp.Type
@@ -1905,50 +1998,52 @@ var file_pb_envelope_proto_goTypes = []any{
 	(*Sealed)(nil),            // 5: parley.envelope.Sealed
 	(*Body)(nil),              // 6: parley.envelope.Body
 	(*GroupReceipt)(nil),      // 7: parley.envelope.GroupReceipt
-	(*Edit)(nil),              // 8: parley.envelope.Edit
-	(*Delete)(nil),            // 9: parley.envelope.Delete
-	(*Reaction)(nil),          // 10: parley.envelope.Reaction
-	(*MailboxOffer)(nil),      // 11: parley.envelope.MailboxOffer
-	(*FileOffer)(nil),         // 12: parley.envelope.FileOffer
-	(*FileCancel)(nil),        // 13: parley.envelope.FileCancel
-	(*Text)(nil),              // 14: parley.envelope.Text
-	(*Receipt)(nil),           // 15: parley.envelope.Receipt
-	(*GroupOp)(nil),           // 16: parley.envelope.GroupOp
-	(*GroupKeys)(nil),         // 17: parley.envelope.GroupKeys
-	(*GroupKey)(nil),          // 18: parley.envelope.GroupKey
-	(*MailboxGrant)(nil),      // 19: parley.envelope.MailboxGrant
-	(*GrantedMailbox)(nil),    // 20: parley.envelope.GrantedMailbox
-	(*CardUpdate)(nil),        // 21: parley.envelope.CardUpdate
-	(*GroupMailboxGrant)(nil), // 22: parley.envelope.GroupMailboxGrant
+	(*Timer)(nil),             // 8: parley.envelope.Timer
+	(*Edit)(nil),              // 9: parley.envelope.Edit
+	(*Delete)(nil),            // 10: parley.envelope.Delete
+	(*Reaction)(nil),          // 11: parley.envelope.Reaction
+	(*MailboxOffer)(nil),      // 12: parley.envelope.MailboxOffer
+	(*FileOffer)(nil),         // 13: parley.envelope.FileOffer
+	(*FileCancel)(nil),        // 14: parley.envelope.FileCancel
+	(*Text)(nil),              // 15: parley.envelope.Text
+	(*Receipt)(nil),           // 16: parley.envelope.Receipt
+	(*GroupOp)(nil),           // 17: parley.envelope.GroupOp
+	(*GroupKeys)(nil),         // 18: parley.envelope.GroupKeys
+	(*GroupKey)(nil),          // 19: parley.envelope.GroupKey
+	(*MailboxGrant)(nil),      // 20: parley.envelope.MailboxGrant
+	(*GrantedMailbox)(nil),    // 21: parley.envelope.GrantedMailbox
+	(*CardUpdate)(nil),        // 22: parley.envelope.CardUpdate
+	(*GroupMailboxGrant)(nil), // 23: parley.envelope.GroupMailboxGrant
 }
 var file_pb_envelope_proto_depIdxs = []int32{
-	14, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
-	15, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
-	16, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
-	17, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
-	12, // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
-	19, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
-	13, // 6: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
-	21, // 7: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
-	11, // 8: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
-	22, // 9: parley.envelope.Body.group_mailbox_grant:type_name -> parley.envelope.GroupMailboxGrant
-	8,  // 10: parley.envelope.Body.edit:type_name -> parley.envelope.Edit
-	9,  // 11: parley.envelope.Body.delete:type_name -> parley.envelope.Delete
-	10, // 12: parley.envelope.Body.reaction:type_name -> parley.envelope.Reaction
+	15, // 0: parley.envelope.Body.text:type_name -> parley.envelope.Text
+	16, // 1: parley.envelope.Body.receipt:type_name -> parley.envelope.Receipt
+	17, // 2: parley.envelope.Body.group_op:type_name -> parley.envelope.GroupOp
+	18, // 3: parley.envelope.Body.group_keys:type_name -> parley.envelope.GroupKeys
+	13, // 4: parley.envelope.Body.file_offer:type_name -> parley.envelope.FileOffer
+	20, // 5: parley.envelope.Body.mailbox_grant:type_name -> parley.envelope.MailboxGrant
+	14, // 6: parley.envelope.Body.file_cancel:type_name -> parley.envelope.FileCancel
+	22, // 7: parley.envelope.Body.card_update:type_name -> parley.envelope.CardUpdate
+	12, // 8: parley.envelope.Body.mailbox_offer:type_name -> parley.envelope.MailboxOffer
+	23, // 9: parley.envelope.Body.group_mailbox_grant:type_name -> parley.envelope.GroupMailboxGrant
+	9,  // 10: parley.envelope.Body.edit:type_name -> parley.envelope.Edit
+	10, // 11: parley.envelope.Body.delete:type_name -> parley.envelope.Delete
+	11, // 12: parley.envelope.Body.reaction:type_name -> parley.envelope.Reaction
 	7,  // 13: parley.envelope.Body.group_receipt:type_name -> parley.envelope.GroupReceipt
-	0,  // 14: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
-	1,  // 15: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
-	3,  // 16: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
-	2,  // 17: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
-	18, // 18: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
-	2,  // 19: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
-	20, // 20: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
-	20, // 21: parley.envelope.GroupMailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	8,  // 14: parley.envelope.Body.timer:type_name -> parley.envelope.Timer
+	0,  // 15: parley.envelope.Receipt.kind:type_name -> parley.envelope.Receipt.Kind
+	1,  // 16: parley.envelope.GroupOp.type:type_name -> parley.envelope.GroupOp.Type
+	3,  // 17: parley.envelope.GroupOp.role:type_name -> parley.envelope.GroupOp.Role
+	2,  // 18: parley.envelope.GroupOp.history:type_name -> parley.envelope.GroupOp.History
+	19, // 19: parley.envelope.GroupKeys.keys:type_name -> parley.envelope.GroupKey
+	2,  // 20: parley.envelope.GroupKeys.history:type_name -> parley.envelope.GroupOp.History
+	21, // 21: parley.envelope.MailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	21, // 22: parley.envelope.GroupMailboxGrant.mailboxes:type_name -> parley.envelope.GrantedMailbox
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_pb_envelope_proto_init() }
@@ -1971,6 +2066,7 @@ func file_pb_envelope_proto_init() {
 		(*Body_Delete)(nil),
 		(*Body_Reaction)(nil),
 		(*Body_GroupReceipt)(nil),
+		(*Body_Timer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1978,7 +2074,7 @@ func file_pb_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pb_envelope_proto_rawDesc), len(file_pb_envelope_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

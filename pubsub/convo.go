@@ -1,6 +1,8 @@
 package pubsub
 
 import (
+	"time"
+
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/parley-im/parley"
@@ -14,13 +16,13 @@ import (
 // member.
 
 // admit checks an envelope's author against the membership, then (for an
-// edit, delete or reaction) asks Config.Judge, outside the group's lock:
+// edit, delete, reaction or timer) asks Config.Judge, outside the group's lock:
 // what it refuses is rejected, as a forgery would be.
 func (s *Groups) admit(g *group, in *incoming) error {
 	if err := s.admitMember(g, in); err != nil {
 		return err
 	}
-	if in.msg.Kind.Annotates() {
+	if in.msg.Kind.Annotates() || in.msg.Kind == parley.KindTimer {
 		if err := s.cfg.Judge(in.msg); err != nil {
 			return reject("%v", err)
 		}
@@ -70,6 +72,21 @@ func (s *Groups) IsAdmin(id parley.ConversationID, p peer.ID) bool {
 // (delivered) and read: one envelope, at most identity.MaxReceiptIDs IDs.
 func (s *Groups) SendReceipt(id parley.ConversationID, delivered, read []parley.EnvelopeID) (parley.Message, error) {
 	body, err := identity.GroupReceiptBody(delivered, read)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	g, err := s.writable(id)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return s.write(g, body)
+}
+
+// SetTimer writes a disappearing-messages timer (seconds, 0: off) to a
+// group. Only an admin may: the node checks before calling, and every
+// member's Config.Judge refuses one from anyone else.
+func (s *Groups) SetTimer(id parley.ConversationID, seconds uint32) (parley.Message, error) {
+	body, err := identity.TimerBody(time.Duration(seconds) * time.Second)
 	if err != nil {
 		return parley.Message{}, err
 	}

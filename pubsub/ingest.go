@@ -235,6 +235,7 @@ func (s *Groups) decrypt(g *group, raw []byte, live bool) (*incoming, error) {
 		Outgoing:     o.Sender == s.self,
 		HLC:          o.HLC,
 		Status:       parley.StatusDelivered,
+		Timer:        identity.ExpireSeconds(o.Body), // a text's or file's: it expires Timer after HLC
 	}
 	if in.msg.Outgoing {
 		in.msg.Status = parley.StatusSent // ours, back from a member after we lost it
@@ -251,6 +252,8 @@ func (s *Groups) decrypt(g *group, raw []byte, live bool) (*incoming, error) {
 	case *pb.Body_GroupOp:
 		in.msg.Kind = parley.KindGroupOp
 		in.op = &Op{ID: in.msg.ID, Author: o.Sender, HLC: o.HLC, Body: b.GroupOp}
+	case *pb.Body_Timer: // its range checked by OpenEnvelope; its author by Config.Judge
+		in.msg.Kind, in.msg.Timer = parley.KindTimer, b.Timer.GetSeconds()
 	case *pb.Body_GroupMailboxGrant:
 		in.msg.Kind = parley.KindGroupMailboxGrant
 		if in.grant = b.GroupMailboxGrant; in.grant == nil {
@@ -260,7 +263,7 @@ func (s *Groups) decrypt(g *group, raw []byte, live bool) (*incoming, error) {
 		identity.GroupReceipt(o.Body, &in.msg)
 	default:
 		if !identity.Annotation(o.Body, &in.msg) { // an edit, delete or reaction
-			return nil, reject("a group carries texts, files, ops, mailbox grants, edits, deletes, reactions and receipts only")
+			return nil, reject("a group carries texts, files, ops, mailbox grants, edits, deletes, reactions, receipts and timers only")
 		}
 	}
 	return in, nil
@@ -282,9 +285,10 @@ func (s *Groups) admitMember(g *group, in *incoming) error {
 		}
 		return nil
 	}
-	// A grant is for whoever is a member, whenever it joined: like an op,
-	// it is not hidden by the history setting.
-	if in.grant == nil && g.state.Created && g.state.History == parley.HistoryHidden && !g.state.WasMember(s.self, in.msg.HLC) {
+	// A grant or a disappearing-messages timer is for whoever is a
+	// member, whenever it joined: like an op, it is not hidden by the
+	// history setting.
+	if in.grant == nil && in.msg.Kind != parley.KindTimer && g.state.Created && g.state.History == parley.HistoryHidden && !g.state.WasMember(s.self, in.msg.HLC) {
 		return errNotShared
 	}
 	if g.state.WasMember(author, in.msg.HLC) {

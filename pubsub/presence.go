@@ -14,7 +14,7 @@ import (
 	"github.com/parley-im/parley/identity"
 )
 
-// Group typing (PROTOCOL.md §10.9) travels on a topic of its own beside
+// Group typing (PROTOCOL.md §10.1) travels on a topic of its own beside
 // each group's message topic, never on the message topic: nodes that
 // predate it parse whatever comes on the message topic as an envelope,
 // reject what does not parse, and score its forwarder down (-10 each, ten

@@ -75,6 +75,10 @@ func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
 // message and publishes nothing. epoch, when set, is the key body was
 // built for: if it is no longer the current one, nothing is written.
 func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *identity.SendKey) (parley.Message, error) {
+	// A text or file carries the timer in force now, so that every member
+	// purges it at the same instant.
+	timer := s.cfg.Timer(g.id)
+	identity.WithTimer(body, timer)
 	bodyBytes, err := proto.Marshal(body)
 	if err != nil {
 		return parley.Message{}, err
@@ -115,8 +119,13 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *
 		msg.Kind = parley.KindGroupMailboxGrant
 	case *pb.Body_GroupReceipt:
 		identity.GroupReceipt(body, &msg)
+	case *pb.Body_Timer:
+		msg.Kind, msg.Timer = parley.KindTimer, b.Timer.Seconds
 	default:
 		identity.Annotation(body, &msg) // an edit, delete or reaction
+	}
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
+		msg.Timer = timer
 	}
 	// Groups have no per-member acknowledgement: "sent" means someone on
 	// the topic got it; "queued" that no one was there. The store keeps a

@@ -38,6 +38,9 @@ type Config struct {
 	// may not make (an edit of another's message): the envelope is
 	// rejected. Optional: all are taken. Called without any group lock.
 	Judge func(parley.Message) error
+	// Timer is a group's disappearing-messages timer in seconds (0: off),
+	// which each text and file written carries. Optional: none.
+	Timer func(parley.ConversationID) uint32
 	// OnMailboxGrant takes a member's mailbox grant to the group (ours
 	// too), once its envelope is stored. Optional. An error is a local
 	// failure.
@@ -117,6 +120,9 @@ func NewGroups(cfg Config) (*Groups, error) {
 	}
 	if cfg.Hidden == nil {
 		cfg.Hidden = func(peer.ID) bool { return false }
+	}
+	if cfg.Timer == nil {
+		cfg.Timer = func(parley.ConversationID) uint32 { return 0 }
 	}
 	if cfg.OnFileOffer == nil {
 		cfg.OnFileOffer = func(parley.ConversationID, parley.EnvelopeID, peer.ID, *pb.FileOffer) error { return nil }

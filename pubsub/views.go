@@ -277,6 +277,14 @@ func (s *Groups) SyncFilter(id parley.ConversationID, remote peer.ID) func(parle
 	for _, gr := range grants {
 		ops[gr.ID] = true
 	}
+	// And so do timers: the one in force applies to what a member writes.
+	timers, err := s.cfg.Store.Timers(id)
+	if err != nil {
+		s.log.Warn("listing a group's timers for sync", "group", id, "err", err)
+	}
+	for _, t := range timers {
+		ops[t.ID] = true
+	}
 	self := s.self
 	return func(id parley.EnvelopeID, hlc parley.HLC) bool {
 		return ops[id] || state.SharedWith(self, remote, hlc)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	parley "github.com/parley-im/parley"
@@ -37,7 +38,8 @@ const (
 	flagEmoji  // an emoji (uvarint length and text) follows the file ID
 	flagRemove // a reaction withdrawn
 	flagDeleted
-	flagsKnown = flagOutgoing | flagReplyTo | flagFileID | flagTarget | flagEmoji | flagRemove | flagDeleted
+	flagTimer  // a disappearing-messages timer (uvarint seconds) follows the emoji
+	flagsKnown = flagOutgoing | flagReplyTo | flagFileID | flagTarget | flagEmoji | flagRemove | flagDeleted | flagTimer
 )
 
 // encodeMessage lays a message out as:
@@ -45,6 +47,7 @@ const (
 //	format(1) flags(1) status(1) hlc(8) id(32) conversation(32) [reply-to(32)]
 //	[target(32)] from, to, kind, text: each a uvarint length and the bytes
 //	[file ID: a uvarint length and the bytes] [emoji: the same]
+//	[timer: uvarint seconds]
 //
 // The optional parts appear when their flag is set, so records written
 // before they existed decode unchanged.
@@ -72,6 +75,9 @@ func encodeMessage(m parley.Message) []byte {
 	if m.Deleted {
 		flags |= flagDeleted
 	}
+	if m.Timer != 0 {
+		flags |= flagTimer
+	}
 	b = append(b, formatV1, flags, byte(m.Status))
 	b = binary.BigEndian.AppendUint64(b, uint64(m.HLC))
 	b = append(b, m.ID[:]...)
@@ -93,6 +99,9 @@ func encodeMessage(m parley.Message) []byte {
 	if m.Emoji != "" {
 		b = binary.AppendUvarint(b, uint64(len(m.Emoji)))
 		b = append(b, m.Emoji...)
+	}
+	if m.Timer != 0 {
+		b = binary.AppendUvarint(b, uint64(m.Timer))
 	}
 	return b
 }
@@ -127,6 +136,13 @@ func decodeMessage(b []byte) (parley.Message, error) {
 	}
 	if flags&flagEmoji != 0 {
 		m.Emoji = r.string()
+	}
+	if flags&flagTimer != 0 {
+		t := r.uvarint()
+		if r.err == nil && (t == 0 || t > math.MaxUint32) {
+			r.err = fmt.Errorf("timer %d", t)
+		}
+		m.Timer = uint32(t)
 	}
 	r.end()
 	switch {

@@ -29,6 +29,12 @@ func sampleMessages() []parley.Message {
 		{
 			ID: parley.EnvelopeID{5}, From: bob, To: self, Kind: parley.KindText, Deleted: true, HLC: 7, Status: parley.StatusRead,
 		},
+		{
+			ID: parley.EnvelopeID{4}, From: bob, To: self, Kind: parley.KindText, Text: "soon gone", Timer: 300, HLC: 8, Status: parley.StatusDelivered,
+		},
+		{
+			ID: parley.EnvelopeID{3}, From: self, To: bob, Outgoing: true, Kind: parley.KindTimer, Timer: 365 * 86400, HLC: 9, Status: parley.StatusQueued,
+		},
 	}
 }
 
@@ -53,6 +59,11 @@ func TestMessageCodec(t *testing.T) {
 	bad[2] = 6 // status: past StatusStored, the last
 	if _, err := decodeMessage(bad); !errors.Is(err, parley.ErrMalformed) {
 		t.Fatalf("bad status: %v", err)
+	}
+	zeroTimer := append(encodeMessage(sampleMessages()[1]), 0)
+	zeroTimer[1] |= flagTimer // a timer of 0 is written as none
+	if _, err := decodeMessage(zeroTimer); !errors.Is(err, parley.ErrMalformed) {
+		t.Fatalf("a timer of 0: %v", err)
 	}
 }
 

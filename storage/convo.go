@@ -275,9 +275,18 @@ const reclaimPrefix = "cv/reclaim/"
 // log until compaction and value-log GC drop them. It flushes the
 // memtables (DropPrefix of a prefix no key has does that first), compacts
 // every level into one (Flatten) and runs value-log GC until nothing is left
-// to rewrite. It costs a rewrite of the tables: the node calls it after a
-// delete for everyone, not per message.
+// to rewrite. It costs a rewrite of the tables: the node calls it after
+// messages expire (at most every few minutes), not per message. Writes go
+// on meanwhile: the flush, which refuses writes while it runs, runs on the
+// writer goroutine between batches (DB.drop), before mu is taken (the
+// writer may need mu to reopen the store); compaction and GC keep drops
+// waiting (reclaimMu), so a purge during them waits for them.
 func (db *DB) Reclaim() error {
+	if err := db.drop([][]byte{[]byte(reclaimPrefix)}); err != nil {
+		return fmt.Errorf("storage: reclaim: flush: %w", err)
+	}
+	db.reclaimMu.Lock()
+	defer db.reclaimMu.Unlock()
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {
@@ -285,9 +294,6 @@ func (db *DB) Reclaim() error {
 	}
 	if db.readOnly.Load() {
 		return nil // nothing can be rewritten; the next Reclaim will
-	}
-	if err := db.bdb.DropPrefix([]byte(reclaimPrefix)); err != nil {
-		return fmt.Errorf("storage: reclaim: flush: %w", err)
 	}
 	if err := db.bdb.Flatten(1); err != nil {
 		return fmt.Errorf("storage: reclaim: compact: %w", err)
@@ -354,6 +360,8 @@ func (db *DB) drop(keys [][]byte) error {
 
 // dropKeys runs on the writer goroutine (writeLoop).
 func (db *DB) dropKeys(keys [][]byte) error {
+	db.reclaimMu.Lock()
+	defer db.reclaimMu.Unlock()
 	if db.readOnly.Load() {
 		return nil // the keys are deleted; their old versions go with the next drop
 	}

@@ -91,6 +91,11 @@ type DB struct {
 	drops       chan dropReq    // to the writer: drop keys from the disk (convo.go)
 	watcherDone chan struct{}   // closed when watchSpace has returned
 
+	// reclaimMu keeps badger's DropPrefix (dropKeys) apart from Reclaim's
+	// Flatten and value-log GC: each stops and starts compactions or
+	// blocks writes, and badger takes no two of them at once.
+	reclaimMu sync.Mutex
+
 	writes     chan *op      // to the writer goroutine; unbuffered, so no op is ever stranded
 	quit       chan struct{} // closed by Close: the writer stops taking ops
 	writerDone chan struct{} // closed when the writer goroutine has returned

@@ -87,6 +87,8 @@
 //	pi/ peer                    pending contact: a short invite whose owner was not reachable yet (JSON; pending_invites.go)
 //	bk/p/ peer                  a peer the user blocked: when, and whether blocking revoked its mailbox capability (JSON; block.go)
 //	bk/c/ conv                  a conversation's mute (until), archive and pin, when not all off (JSON; block.go)
+//	tmc/ conv hlc id            (empty) a disappearing-messages timer of conv, in (HLC, ID) order (timer.go)
+//	tme/ expires-at(8, ms) id   (empty) a text or file that expires then; the sweeper seeks the first (timer.go)
 //	meta/mailbox-accounts       how many owners this node is a mailbox for (mailbox.go)
 //	xa/ owner                   mailbox account: the owner's registration, usage and next seq (binary)
 //	xm/ owner seq               mail held for owner: stored-at(8) envelope, in arrival order

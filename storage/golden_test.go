@@ -75,6 +75,14 @@ func goldenCases() []goldenCase {
 		ID: id, Conversation: conv, From: bob, To: self, Kind: parley.KindText, ReplyTo: &reply,
 		Deleted: true, HLC: 12, Status: parley.StatusRead,
 	}
+	expiring := parley.Message{
+		ID: id, Conversation: conv, From: bob, To: self, Kind: parley.KindText,
+		Text: "gone in an hour", Timer: 3600, HLC: 13, Status: parley.StatusDelivered,
+	}
+	timer := parley.Message{
+		ID: id, Conversation: conv, From: self, To: bob, Outgoing: true, Kind: parley.KindTimer,
+		Timer: 604800, HLC: 14, Status: parley.StatusDelivered,
+	}
 	decMsg, decConv := decodeMessage, decodeConversation
 	return []goldenCase{
 		golden("message-text.hex", text, infallible(encodeMessage), decMsg),
@@ -83,6 +91,8 @@ func goldenCases() []goldenCase {
 		golden("message-group-op.hex", groupOp, infallible(encodeMessage), decMsg),
 		golden("message-reaction.hex", reaction, infallible(encodeMessage), decMsg),
 		golden("message-deleted.hex", deleted, infallible(encodeMessage), decMsg),
+		golden("message-expiring.hex", expiring, infallible(encodeMessage), decMsg),
+		golden("message-timer.hex", timer, infallible(encodeMessage), decMsg),
 
 		golden("conversation-dm.hex", parley.Conversation{
 			ID: conv, Kind: parley.ConversationDM, Peer: bob, LastHLC: 0x0193_a1b2_c3d4_0002, Unread: 300,

@@ -41,6 +41,7 @@ const (
 	// Edits, deletes and reactions (convo.go): prefixAnnotation "cv/t/",
 	// prefixTombstone "cv/x/".
 	// Receipts per recipient (group_receipts.go): prefixReceipts "gcr/".
+	// Disappearing messages (timer.go): prefixTimer "tmc/", prefixExpiry "tme/".
 	// Group-scoped mailbox grants (group_grants.go).
 	prefixGroupGrant     = "ggr/" // ggr/<conv><member>\x00<hlc><id> → a member's grant to the group (JSON)
 	prefixGroupDeposited = "ggd/" // ggd/<id><owner>\x00<mailbox> → empty, with a TTL: we deposited this group envelope there

@@ -8,7 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Last seen (PROTOCOL.md §10.9): for each contact who shares theirs with
+// Last seen (PROTOCOL.md §10.1): for each contact who shares theirs with
 // us, when their node was last connected to ours. Typing is never stored.
 
 // prefixLastSeen: prs/<peer> → Unix milliseconds (8, big-endian).

@@ -186,6 +186,9 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 			return false, err
 		}
 	}
+	if err := indexTimer(txn, m); err != nil {
+		return false, err
+	}
 	if displayed(m) && !r.Hidden {
 		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
 			return false, err
@@ -215,13 +218,14 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 // isUnread: an incoming text message its user has not seen. These are the
 // messages under u/ and counted in Conversation.Unread.
 func isUnread(m parley.Message) bool {
-	return !m.Outgoing && displayed(m) && m.Status < parley.StatusRead
+	return !m.Outgoing && displayed(m) && m.Kind != parley.KindTimer && m.Status < parley.StatusRead
 }
 
-// displayed: a message the user sees in the conversation (a text, a file
-// or a mailbox offer); the other kinds are stored for idempotency only.
+// displayed: a message the user sees in the conversation (a text, a file,
+// a mailbox offer, or a timer set, as an event); the other kinds are
+// stored for idempotency only.
 func displayed(m parley.Message) bool {
-	return m.Kind == parley.KindText || m.Kind == parley.KindFile || m.Kind == parley.KindMailboxOffer
+	return m.Kind == parley.KindText || m.Kind == parley.KindFile || m.Kind == parley.KindMailboxOffer || m.Kind == parley.KindTimer
 }
 
 // bumpConversation upserts the conversation of a new text message.

@@ -11,7 +11,7 @@ import (
 )
 
 // The presence settings of `parley settings`: typing indicators and last
-// seen (PROTOCOL.md §10.9). Typing itself has no command: it is what the
+// seen (PROTOCOL.md §10.1). Typing itself has no command: it is what the
 // GUI and bots send as their user types (POST .../typing).
 
 func presenceFlags(cmd *cobra.Command, typing, lastSeen *string) {

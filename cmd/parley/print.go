@@ -103,6 +103,8 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 		}
 		text := m.Text
 		switch {
+		case m.Kind == parley.KindTimer:
+			text = "[set disappearing messages to " + timerText(m.TimerSeconds) + "]"
 		case m.Kind == parley.KindFile:
 			text = "[file] " + text
 		case m.Kind == parley.KindMailboxOffer && m.Outgoing:
@@ -118,6 +120,9 @@ func printMessages(w io.Writer, ms []client.MessageView) error {
 			status += ": " + m.Reason
 		}
 		text = annotated(m, text)
+		if m.ExpiresAt != nil {
+			text += "  (disappears " + m.ExpiresAt.Local().Format(timeLayout) + ")"
+		}
 		if _, err := fmt.Fprintf(w, "%s  %s: %s  [%s]\n",
 			m.SentAt.Local().Format(timeLayout), who, text, status); err != nil {
 			return err

@@ -92,7 +92,8 @@ type MessageView struct {
 	To           string                `json:"to"`
 	ToName       string                `json:"to_name"`
 	Outgoing     bool                  `json:"outgoing"`
-	// Kind is "text", "file" or "mailbox-offer"; a file's Text is its
+	// Kind is "text", "file", "mailbox-offer" or "timer" (an event: the
+	// disappearing-messages timer was set to TimerSeconds); a file's Text is its
 	// name and FileID names it (GET /api/v1/files/{file_id}); a mailbox
 	// offer's Text is empty and MailboxOffer describes it.
 	Kind    parley.Kind        `json:"kind"`
@@ -118,6 +119,12 @@ type MessageView struct {
 	// Receipts (group messages): for each member who said so (peer ID),
 	// when it got and read the message; absent when none has.
 	Receipts map[string]ReceiptView `json:"receipts,omitempty"`
+	// ExpiresAt: a disappearing message is purged then, on every member
+	// (TimerSeconds after SentAt); absent when it does not expire.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// TimerSeconds: of a "timer" event, the disappearing-messages timer it
+	// set (0: off); of a disappearing message, the timer it carries.
+	TimerSeconds uint32 `json:"timer_seconds,omitempty"`
 }
 
 // EditView is one version of an edited message's text.
@@ -174,6 +181,11 @@ func NewMessageView(m parley.Message, fromName, toName string) MessageView {
 		Deleted:      m.Deleted,
 		Edited:       m.Edited(),
 		Reactions:    map[string][]string{},
+		TimerSeconds: m.Timer,
+	}
+	if at := m.ExpiresAt(); !at.IsZero() {
+		at = at.UTC()
+		mv.ExpiresAt = &at
 	}
 	if v := m.View; v != nil {
 		for _, e := range v.Edits {

@@ -47,6 +47,8 @@ func (s *Server) routeTable() []route {
 		{http.MethodPost, apitype.PathActions, s.handleAction},
 		{http.MethodPost, apitype.PathTyping, s.handleTyping},
 		{http.MethodGet, apitype.PathMessageInfo, s.handleMessageInfo},
+		{http.MethodGet, apitype.PathTimer, s.handleTimer},
+		{http.MethodPut, apitype.PathTimer, s.handleSetTimer},
 		{http.MethodGet, apitype.PathPeers, s.handlePeers},
 		{http.MethodGet, apitype.PathStatus, s.handleStatus},
 		{http.MethodGet, apitype.PathGroups, s.handleGroups},

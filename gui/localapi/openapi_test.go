@@ -107,6 +107,8 @@ var schemaTypes = map[string]any{
 	"BlockedView":              apitype.BlockedView{},
 	"BlockRequest":             apitype.BlockRequest{},
 	"ConversationStateRequest": apitype.ConversationStateRequest{},
+	"TimerRequest":             apitype.TimerRequest{},
+	"TimerView":                apitype.TimerView{},
 }
 
 // jsonFields are the JSON names of v's fields, and those always written
@@ -333,6 +335,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", apitype.PathTyping, "/api/v1/conversations/nobody/typing", `{"active":false}`, 404},
 		{"GET", apitype.PathMessageInfo, "/api/v1/conversations/alice/messages/" + hi + "/info", "", 200},
 		{"GET", apitype.PathMessageInfo, "/api/v1/conversations/alice/messages/ffffffff/info", "", 404},
+		{"GET", apitype.PathTimer, apitype.PathTimer + "?conversation=alice", "", 200},
+		{"GET", apitype.PathTimer, apitype.PathTimer + "?conversation=nobody", "", 404},
+		{"PUT", apitype.PathTimer, apitype.PathTimer, `{"conversation":"alice","seconds":3600}`, 200},
+		{"PUT", apitype.PathTimer, apitype.PathTimer, `{"conversation":"alice","seconds":5}`, 400},
 		{"GET", apitype.PathPeers, apitype.PathPeers, "", 200},
 		{"GET", apitype.PathStatus, apitype.PathStatus, "", 200},
 		{"GET", apitype.PathGroups, apitype.PathGroups, "", 200},

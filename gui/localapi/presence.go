@@ -8,7 +8,7 @@ import (
 	"github.com/parley-im/parley/gui/apitype"
 )
 
-// Presence is typing indicators and last seen (PROTOCOL.md §10.9). A
+// Presence is typing indicators and last seen (PROTOCOL.md §10.1). A
 // CONV argument is a contact or a group, by name or ID.
 type Presence interface {
 	// Typing tells CONV that the user is typing (active) or stopped; sent

@@ -1,6 +1,8 @@
 package dm
 
 import (
+	"time"
+
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
 	ppb "github.com/parley-im/parley/pb"
@@ -23,4 +25,14 @@ func (s *Service) SendAnnotation(to parley.Contact, msg parley.Message) (parley.
 		return parley.Message{}, err
 	}
 	return s.send(to, body, parley.Message{Kind: msg.Kind, Target: msg.Target, Text: msg.Text, Emoji: msg.Emoji, Remove: msg.Remove}, nil, parley.ClientID{})
+}
+
+// SendTimer sets the disappearing-messages timer of our conversation with
+// a contact (seconds, 0: off), through the outbox like any message.
+func (s *Service) SendTimer(to parley.Contact, seconds uint32) (parley.Message, error) {
+	body, err := identity.TimerBody(time.Duration(seconds) * time.Second)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	return s.send(to, body, parley.Message{Kind: parley.KindTimer, Timer: seconds}, nil, parley.ClientID{})
 }

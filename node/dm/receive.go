@@ -372,8 +372,12 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 		To:           s.self.String(),
 		HLC:          op.HLC,
 		Status:       parley.StatusDelivered,
+		Timer:        identity.ExpireSeconds(op.Body), // a text's or file's: it expires Timer after HLC
 	}
 	switch body := op.Body.Kind.(type) {
+	case *ppb.Body_Timer: // its range checked by OpenEnvelope
+		msg.Kind, msg.Timer = parley.KindTimer, body.Timer.GetSeconds()
+		return received{msg: msg}, op.Card, nil
 	case *ppb.Body_Text:
 		msg.Kind = parley.KindText
 		msg.Text = body.Text.GetText()

@@ -88,6 +88,9 @@ type Config struct {
 	// Judge refuses a received edit, delete or reaction its sender may
 	// not make (an edit of another's message). Optional: all are taken.
 	Judge func(parley.Message) error
+	// Timer is the conversation's disappearing-messages timer in seconds
+	// (0: off), which each text and file sent carries. Optional: none.
+	Timer func(parley.ConversationID) uint32
 	// OnCardUpdate takes a peer's new contact card, already checked to be
 	// signed by and for that peer, with its envelope's HLC, once the
 	// envelope is stored. An error is a local failure.
@@ -161,6 +164,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Judge == nil {
 		cfg.Judge = func(parley.Message) error { return nil }
+	}
+	if cfg.Timer == nil {
+		cfg.Timer = func(parley.ConversationID) uint32 { return 0 }
 	}
 	if cfg.OnFileCancel == nil {
 		cfg.OnFileCancel = func(parley.ConversationID, peer.ID, string) error { return nil }
@@ -363,11 +369,17 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 		// because of a block they are not to learn of.
 		return parley.Message{}, fmt.Errorf("%w: you blocked %s; unblock them to write to them", parley.ErrBlocked, to.PeerID)
 	}
+	conv := parley.DMConversationID(s.self.String(), to.PeerID)
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
+		// The timer in force now travels with the message, so that every
+		// member purges it at the same instant.
+		msg.Timer = s.cfg.Timer(conv)
+		identity.WithTimer(body, msg.Timer)
+	}
 	bodyBytes, err := proto.Marshal(body)
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("dm: encoding body: %w", err)
 	}
-	conv := parley.DMConversationID(s.self.String(), to.PeerID)
 	if !cid.IsZero() {
 		want := msg
 		want.Conversation = conv
@@ -405,7 +417,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 		// A concurrent send with the same cid was stored first.
 		return s.cfg.Store.FirstSend(cid, msg)
 	}
-	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile || msg.Kind == parley.KindMailboxOffer {
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile || msg.Kind == parley.KindMailboxOffer || msg.Kind == parley.KindTimer {
 		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 	}
 	s.Kick(pid)

@@ -1,4 +1,4 @@
-// Package presence serves /parley/presence/1.0.0 (PROTOCOL.md §10.9): the
+// Package presence serves /parley/presence/1.0.0 (PROTOCOL.md §10.1): the
 // ephemeral signals between contacts that are never stored, never an
 // envelope and never synced: "typing" in a DM, and "seen" (whether the
 // sender shares its last seen with us). A frame travels only over a
@@ -36,7 +36,7 @@ import (
 // ID is the presence protocol.
 const ID protocol.ID = "/parley/presence/1.0.0"
 
-// Wire and rate limits (PROTOCOL.md §10.9).
+// Wire and rate limits (PROTOCOL.md §10.1).
 const (
 	// MaxFrameSize bounds a frame: a few bytes are all any frame needs.
 	MaxFrameSize = 32

@@ -7,7 +7,7 @@ import (
 	"github.com/parley-im/parley"
 )
 
-// Typing timings (PROTOCOL.md §10.9).
+// Typing timings (PROTOCOL.md §10.1).
 const (
 	// TypingInterval: a sender says "typing" in a conversation at most
 	// this often, however fast the user types.

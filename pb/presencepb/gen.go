@@ -1,4 +1,4 @@
-// Package presencepb holds the presence messages (PROTOCOL.md §10.9):
+// Package presencepb holds the presence messages (PROTOCOL.md §10.1):
 // /parley/presence/1.0.0 frames and group typing. None is an envelope.
 package presencepb
 

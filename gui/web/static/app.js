@@ -110,6 +110,10 @@ function onEvent(ev) {
       screen?.onUpdate?.(ev.message);
       store.refreshSoon('conversations'); // the preview may be the message changed
       break;
+    case 'expired': // a disappearing message's time ran out
+      screen?.onExpired?.(ev.message);
+      store.refreshSoon('conversations');
+      break;
     case 'status':
       screen?.onStatus?.(ev.message);
       store.refreshSoon('conversations');

@@ -15,6 +15,7 @@ import { keepDraft, lastSeenText, typingRegion, typingSender } from './presence.
 import { avatar } from './sidebar.js';
 import { confirmBlock, isBlocked, menuButton } from './block.js';
 import * as store from './store.js';
+import { expiresEl, timerButton, timerEventEl } from './timer.js';
 
 const pageSize = 50;
 const maxTextBytes = 32 << 10;
@@ -154,6 +155,7 @@ export class Chat {
     const offer = !this.isGroup && this.canWrite
       ? (this.offer ??= offerButton(this.id, this.name, (m) => this.add(m, true)))
       : null;
+    const timer = this.canWrite ? (this.timer ??= timerButton(this)) : null; // made once, like offer
     replace(this.header,
       h('a', { class: 'back tool', href: '#/', 'aria-label': 'Back to conversations', title: 'Back' }, icon('back')),
       avatar(this.name, { group: this.isGroup, online: this.isGroup || this.isRequest ? null : online }),
@@ -162,6 +164,7 @@ export class Chat {
         h('p', { class: `sub${online ? ' online' : ''}` }, sub)),
       offer,
       this.isRequest ? null : (this.options ??= menuButton(this)),
+      timer,
       details);
     this.main.querySelector('.chat')?.setAttribute('aria-label', `Conversation with ${this.name}`);
   }
@@ -370,6 +373,7 @@ export class Chat {
   }
 
   messageEl(m, prev) {
+    if (m.kind === 'timer') return timerEventEl(m);
     const d = new Date(m.sent_at);
     // A message right after another from the same person sits closer and
     // does not repeat the sender's name.
@@ -395,6 +399,7 @@ export class Chat {
         body,
         h('span', { class: 'meta' },
           m.edited && !m.deleted ? h('span', { class: 'edited' }, 'edited') : null,
+          expiresEl(m),
           h('time', { datetime: m.sent_at, title: fullTime(d) }, time(d)),
           m.outgoing ? tick(m.status) : null,
           receiptsEl(m, this)),
@@ -495,6 +500,9 @@ export class Chat {
   }
 
   onUpdate(m) { if (this.matches(m)) this.replaceMessage(m); }
+
+  /** onExpired takes away a disappearing message that expired. */
+  onExpired(m) { if (this.matches(m)) this.removeMessage(m.id); }
 
   renderAll() {
     const fromEnd = this.scroller.scrollHeight - this.scroller.scrollTop;
@@ -633,7 +641,11 @@ export class Chat {
 
   // Events and state changes, from the app.
 
-  onMessage(m) { if (this.matches(m)) this.add(m); }
+  onMessage(m) {
+    if (!this.matches(m)) return;
+    this.add(m);
+    if (m.kind === 'timer') this.timer?.refresh();
+  }
 
   onStatus(m) { if (this.matches(m)) this.setStatus(m); }
 

@@ -6,6 +6,7 @@ import { hlcTime, initial, listTime, shortID } from './format.js';
 import { api } from './api.js';
 import { state, isOnline, refresh } from './store.js';
 import { archivedSection, marks, stateWords } from './block.js';
+import { timerText } from './timer.js';
 
 /** navLinks are the app's places, as icon links in the sidebar's header. */
 const navLinks = [
@@ -67,6 +68,7 @@ function preview(it) {
   const m = it.last;
   if (!m) return 'No messages yet';
   if (m.kind === 'mailbox-offer') return m.outgoing ? 'You offered to hold their mail' : 'Offers to hold your mail';
+  if (m.kind === 'timer') return `Disappearing messages: ${timerText(m.timer_seconds)}`;
   const text = m.kind === 'file' ? `File: ${m.text}` : m.text.replace(/\s+/g, ' ');
   if (m.outgoing) return `You: ${text}`;
   if (it.group) return `${m.from_name || shortID(m.from)}: ${text}`;
