@@ -171,6 +171,24 @@ func TestBrowserNotificationsAndUnreadTitle(t *testing.T) {
 	if ns := notes(bt); len(ns) != 2 {
 		t.Fatalf("notifications for the conversation on screen: %+v", ns[2:])
 	}
+
+	// A muted conversation raises none either. Events come in order, so a
+	// notification for the next message, unmuted, shows none came between.
+	parleytest.Eval[bool](bt, "open the settings", `(() => { location.hash = '#/settings'; return true; })()`)
+	bt.WaitJS("the switches ready", `[...document.querySelectorAll('[role=switch]')].every(e => !e.disabled)`)
+	bt.Click("switch", "Show message previews")
+	bt.WaitText("Saved: on")
+	bob.CLI("mute", "Alice")
+	bt.WaitJS("Alice shown muted", `!!document.querySelector('.conv-mark[title="Muted"]')`)
+	alice.CLI("send", "Bob", "Quietly")
+	bt.WaitJS("one unread in the title", `document.title.startsWith('(1) Parley')`) // counted, though muted
+	bob.CLI("mute", "Alice", "--off")
+	bt.WaitJS("Alice no longer shown muted", `!document.querySelector('.conv-mark[title="Muted"]')`)
+	alice.CLI("send", "Bob", "Loud again")
+	bt.WaitJS("a notification for the unmuted message", `window.__notes.some((n) => n.body === 'Loud again')`)
+	if ns := notes(bt); len(ns) != 3 {
+		t.Fatalf("notifications after muting: %+v, want only the one for the message after unmuting", ns[2:])
+	}
 }
 
 // An unsent draft survives a reload, in its own conversation only, and is
