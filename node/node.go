@@ -163,6 +163,10 @@ type Config struct {
 	// ExpiryClock is the clock disappearing messages expire by (the
 	// sweeper's, timer.go); nil: time.Now. Tests move it forward.
 	ExpiryClock func() time.Time
+	// PlaintextStore writes the store unencrypted, for tests that search
+	// the data directory's raw files (storage.Options.Plaintext: refused
+	// outside a test binary).
+	PlaintextStore bool
 }
 
 // DefaultName is the display name of a new identity until the user sets one.
@@ -356,7 +360,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if n.store, err = storage.Open(storage.Options{
 		Dir: filepath.Join(cfg.DataDir, "db"), EncryptionKey: n.id.StoreKey, Logger: cfg.Logger,
-		MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, OnSpace: n.spaceChanged,
+		MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, OnSpace: n.spaceChanged, Plaintext: cfg.PlaintextStore,
 	}); err != nil {
 		return nil, err
 	}

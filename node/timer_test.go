@@ -1,9 +1,12 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -206,8 +209,10 @@ func TestDisappearingDM(t *testing.T) {
 func TestDisappearingGroup(t *testing.T) {
 	ctx := context.Background()
 	var clock testClock
-	alice := parleytest.StartNode(t, "alice", clock.option())
-	bob, carol := parleytest.StartNode(t, "bob", clock.option()), parleytest.StartNode(t, "carol", clock.option())
+	// Unencrypted stores: the raw files are searched for the texts too.
+	plaintext := func(c *node.Config) { c.PlaintextStore = true }
+	alice := parleytest.StartNode(t, "alice", clock.option(), plaintext)
+	bob, carol := parleytest.StartNode(t, "bob", clock.option(), plaintext), parleytest.StartNode(t, "carol", clock.option(), plaintext)
 	parleytest.Befriend(t, alice, bob)
 	parleytest.Befriend(t, alice, carol)
 	g := parleytest.CreateGroup(t, "club", alice, bob) // history hidden, the default
@@ -265,9 +270,15 @@ func TestDisappearingGroup(t *testing.T) {
 	clock.advance(2 * time.Hour)
 	alice.SweepNow()
 	bob.SweepNow()
+	if len(rawFilesHolding(t, carol.Dir, canary)) == 0 {
+		t.Fatal("the canary is not found in carol's raw files before it expired: the search proves nothing")
+	}
+	rawFilesHoldNone(t, alice, canary, carolCanary)
+	rawFilesHoldNone(t, bob, canary, carolCanary)
 	holdsNone(t, alice, canary, carolCanary)
 	holdsNone(t, bob, canary, carolCanary)
 	carol.Start()
+	rawFilesHoldNone(t, carol, canary, carolCanary)
 	holdsNone(t, carol, canary, carolCanary)
 	for _, n := range []*parleytest.Node{alice, bob, carol} {
 		msgs, err := n.Messenger().GroupMessages(ctx, gid, parley.Page{}, false)
@@ -285,9 +296,14 @@ func TestDisappearingGroup(t *testing.T) {
 // TestDeleteForEveryoneLeavesNoTrace: a text and its edit deleted for
 // everyone in a group of three, one member down at the time, leave no
 // trace in any member's store (any key or value, any version, after
-// value-log GC), and none after every member restarts.
+// value-log GC), and none after every member restarts. The stores are
+// written unencrypted, so the data directories' raw files are searched
+// too: the purge's own drop (storage's DropPrefix, which flushes the
+// memtable and rewrites the tables) leaves no copy there, before any
+// Reclaim.
 func TestDeleteForEveryoneLeavesNoTrace(t *testing.T) {
-	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	plaintext := func(c *node.Config) { c.PlaintextStore = true }
+	alice, bob, carol := parleytest.StartNode(t, "alice", plaintext), parleytest.StartNode(t, "bob", plaintext), parleytest.StartNode(t, "carol", plaintext)
 	parleytest.Befriend(t, alice, bob)
 	parleytest.Befriend(t, alice, carol)
 	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
@@ -302,18 +318,74 @@ func TestDeleteForEveryoneLeavesNoTrace(t *testing.T) {
 			return err == nil && ok && got.Text == canaryEdit
 		})
 	}
+	if len(rawFilesHolding(t, bob.Dir, canary)) == 0 {
+		t.Fatal("the canary is not found in bob's raw files before the delete: the search proves nothing")
+	}
 	carol.Stop()
 	act(t, alice, parley.Action{Kind: parley.ActionDelete, ForEveryone: true, Conversation: gid, Message: m.ID.String()}) // as admin
+	rawFilesHoldNone(t, alice, canary, canaryEdit)
+	rawFilesHoldNone(t, bob, canary, canaryEdit)
 	holdsNone(t, alice, canary, canaryEdit)
 	holdsNone(t, bob, canary, canaryEdit)
 	carol.Start()
+	rawFilesHoldNone(t, carol, canary, canaryEdit)
 	holdsNone(t, carol, canary, canaryEdit)
 	for _, n := range []*parleytest.Node{alice, bob, carol} {
 		n.Restart()
 		if held, err := n.StoreHolds(canary); err != nil || held {
 			t.Errorf("%s holds the text after a restart (err %v)", n.Name, err)
 		}
+		n.Stop()
+		if files := rawFilesHolding(t, n.Dir, canary, canaryEdit); len(files) > 0 {
+			t.Errorf("%s's raw files %v hold the text after a restart", n.Name, files)
+		}
 	}
+}
+
+// rawFilesHoldNone waits until no raw file of n's data directory holds
+// any of the needles.
+func rawFilesHoldNone(t *testing.T, n *parleytest.Node, needles ...string) {
+	t.Helper()
+	var files []string
+	parleytest.Eventually(t, n.Name+"'s raw files free of the text", func() bool {
+		files = rawFilesHolding(t, n.Dir, needles...)
+		return len(files) == 0
+	})
+}
+
+// rawFilesHolding lists the files under dir that contain any of needles.
+func rawFilesHolding(t *testing.T, dir string, needles ...string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed by a compaction as we walked
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, needle := range needles {
+			if bytes.Contains(b, []byte(needle)) {
+				found = append(found, filepath.Base(path))
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }
 
 // TestDisappearingThroughMailbox: Bob is offline; Alice sets a timer and

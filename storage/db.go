@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -65,10 +66,11 @@ type Options struct {
 	// block, nor call back into the store's writes. Optional.
 	OnSpace func(SpaceState)
 
-	// plaintext writes the store unencrypted and uncompressed, so that a
-	// test can search its raw files for what must not be there. Only
-	// tests set it (export_test.go): no user can.
-	plaintext bool
+	// Plaintext writes the store unencrypted and uncompressed, so that a
+	// test can search its raw files for what must not be there. Open
+	// refuses it outside a test binary (testing.Testing): no user can turn
+	// the encryption off.
+	Plaintext bool
 }
 
 // DB is the node's store. Its methods are safe for concurrent use. Writes go
@@ -125,7 +127,9 @@ func Open(opts Options) (*DB, error) {
 	switch {
 	case opts.Dir == "":
 		return nil, errors.New("storage: Options.Dir is required")
-	case opts.plaintext:
+	case opts.Plaintext && !testing.Testing():
+		return nil, errors.New("storage: Options.Plaintext is for tests only: the store is never written unencrypted")
+	case opts.Plaintext:
 	case len(opts.EncryptionKey) == 0:
 		return nil, errors.New("storage: an encryption key is required (Options.EncryptionKey): the store is never written unencrypted")
 	case len(opts.EncryptionKey) != 32:
@@ -146,7 +150,7 @@ func Open(opts Options) (*DB, error) {
 		writerDone:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
 	}
-	if opts.plaintext {
+	if opts.Plaintext {
 		db.bopts = db.bopts.WithEncryptionKey(nil).WithCompression(options.None)
 	}
 	if err := db.openBadger(); err != nil {

@@ -1,8 +1,8 @@
 package storage
 
 // OpenPlaintext opens a store written unencrypted and uncompressed, for
-// tests that search its raw files (Options.plaintext).
+// tests that search its raw files (Options.Plaintext).
 func OpenPlaintext(opts Options) (*DB, error) {
-	opts.plaintext = true
+	opts.Plaintext = true
 	return Open(opts)
 }
