@@ -65,6 +65,10 @@ type Options struct {
 	// block, nor call back into the store's writes. Optional.
 	OnSpace func(SpaceState)
 
+	// noSearchIndex leaves the search index out: the baseline of a
+	// benchmark. Only tests set it (export_test.go).
+	noSearchIndex bool
+
 	// plaintext writes the store unencrypted and uncompressed, so that a
 	// test can search its raw files for what must not be there. Only
 	// tests set it (export_test.go): no user can.
@@ -103,6 +107,13 @@ type DB struct {
 	// each send costs no read and no decode. Contacts are few.
 	contacts contactCache
 
+	// The search index (search.go): backfillDone is closed when the
+	// backfill goroutine has returned; searchComplete, once every stored
+	// message is indexed; noSearchIndex, as Options.noSearchIndex.
+	backfillDone   chan struct{}
+	searchComplete atomic.Bool
+	noSearchIndex  bool
+
 	// mu lets Close wait for reads in flight before closing badger.
 	mu     sync.RWMutex
 	closed bool // guarded by mu
@@ -140,6 +151,9 @@ func Open(opts Options) (*DB, error) {
 		quit:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
+
+		backfillDone:  make(chan struct{}),
+		noSearchIndex: opts.noSearchIndex,
 	}
 	if opts.plaintext {
 		db.bopts = db.bopts.WithEncryptionKey(nil).WithCompression(options.None)
@@ -153,8 +167,16 @@ func Open(opts Options) (*DB, error) {
 	if err := db.finishPurges(); err != nil {
 		return nil, errors.Join(err, closeBadger(db.bdb))
 	}
+	if err := db.finishSearchPurges(); err != nil {
+		return nil, errors.Join(err, closeBadger(db.bdb))
+	}
 	go db.writeLoop()
 	go db.watchSpace(opts.OnSpace, db.Space().Full)
+	if db.noSearchIndex {
+		close(db.backfillDone)
+	} else {
+		go db.backfillSearch() // search.go
+	}
 	return db, nil
 }
 
@@ -299,6 +321,7 @@ func closeBadger(bdb *badger.DB) error {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)
+		<-db.backfillDone
 		<-db.writerDone
 		<-db.watcherDone
 		db.mu.Lock()

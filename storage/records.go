@@ -176,6 +176,11 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 			return false, err
 		}
 	}
+	if !w.noSearchIndex {
+		if err := indexRecord(txn, m, true); err != nil {
+			return false, err
+		}
+	}
 	if displayed(m) {
 		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
 			return false, err
