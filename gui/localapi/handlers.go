@@ -45,6 +45,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, apitype.PathMessages, s.handleMessages},
 		{http.MethodPost, apitype.PathMessages, s.handleSend},
 		{http.MethodPost, apitype.PathActions, s.handleAction},
+		{http.MethodGet, apitype.PathSearch, s.handleSearch},
 		{http.MethodGet, apitype.PathPeers, s.handlePeers},
 		{http.MethodGet, apitype.PathStatus, s.handleStatus},
 		{http.MethodGet, apitype.PathGroups, s.handleGroups},
