@@ -68,6 +68,7 @@ export const api = {
     call('GET', `/api/v1/messages${query({ with: peer, limit, read, before })}`),
   send: (to, text, clientID) => call('POST', '/api/v1/messages', { to, text, client_id: clientID }),
   act: (req) => call('POST', '/api/v1/actions', req),
+  search: (q, limit) => call('GET', `/api/v1/search${query({ q, limit })}`),
   groups: () => call('GET', '/api/v1/groups'),
   groupInvites: () => call('GET', '/api/v1/groups/invites'),
   createGroup: (name, history) => call('POST', '/api/v1/groups', { name, history }),

@@ -11,6 +11,7 @@ import { FileCard, Uploads } from './files.js';
 import { offerButton, offerCard } from './mailboxes.js';
 import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusText, time } from './format.js';
 import { avatar } from './sidebar.js';
+import { showFound } from './search.js';
 import * as store from './store.js';
 
 const pageSize = 50;
@@ -311,6 +312,7 @@ export class Chat {
     this.hasOlder = msgs.length >= limit;
     this.renderAll();
     this.scrollToEnd();
+    showFound(this); // search.js: a result chosen there opens here
     if (read && unread) store.refreshSoon('conversations');
   }
 

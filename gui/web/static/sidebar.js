@@ -5,6 +5,7 @@ import { bdi, h, icon, replace } from './dom.js';
 import { hlcTime, initial, listTime, shortID } from './format.js';
 import { api } from './api.js';
 import { state, isOnline, refresh } from './store.js';
+import { searchBox } from './search.js';
 
 /** navLinks are the app's places, as icon links in the sidebar's header. */
 const navLinks = [
@@ -164,6 +165,7 @@ export function renderSidebar(root, current) {
           'aria-current': current === href ? 'page' : null,
         }, icon(ic))))),
     h('div', { class: 'side-body' },
+      searchBox(),
       requestsLink(current),
       invitations(current),
       pendingContacts(),
