@@ -554,6 +554,8 @@ func (u *unionList) seek(pos []byte) ([]byte, bool) {
 func expand(it *badger.Iterator, p string, bounded bool) (u *unionList, tooMany bool) {
 	from := append([]byte(prefixSearchWord), p...)
 	u = &unionList{}
+	var last []byte // the word whose postings the iterator is in
+	steps := 0
 	it.Seek(from)
 	for it.ValidForPrefix(from) {
 		k := it.Item().Key()
@@ -562,21 +564,34 @@ func expand(it *badger.Iterator, p string, bounded bool) (u *unionList, tooMany 
 		if end < 0 || len(rest) != end+1+postingSuffixLen {
 			break // not a posting: the store is corrupt here
 		}
+		if last != nil && bytes.Equal(rest[:end], last) {
+			// Still in the last word's postings: a few steps are cheaper
+			// than a seek (most words have few postings), then seek.
+			if steps++; steps <= expandSteps {
+				it.Next()
+				continue
+			}
+			next := append(append([]byte(prefixSearchWord), last...), 1) // past every posting of it
+			it.Seek(next)
+			continue
+		}
 		w := &wordList{it: it, prefix: bytes.Clone(k[:len(prefixSearchWord)+end+1])}
 		u.words = append(u.words, w)
 		u.heads = append(u.heads, bytes.Clone(rest[end+1:]))
 		if bounded && len(u.words) > maxPrefixWords {
 			return nil, true
 		}
-		next := bytes.Clone(w.prefix)
-		next[len(next)-1] = 1 // past every posting of this word
-		it.Seek(next)
+		last, steps = bytes.Clone(rest[:end]), 0
+		it.Next()
 	}
 	if len(u.words) == 0 {
 		return nil, false
 	}
 	return u, false
 }
+
+// expandSteps is how many postings expand steps over before it seeks.
+const expandSteps = 8
 
 // leapfrog returns the first posting at or after pos that every list
 // holds.

@@ -48,6 +48,17 @@ const (
 	MaxQueryBytes = 1024
 )
 
+// MinPrefixRunes is how long the last word of a query must be to match
+// the words it begins: one or two letters stand for so many words (every
+// word of a language, nearly) that they match whole words only. A CJK
+// character is a prefix on its own.
+const MinPrefixRunes = 3
+
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
+}
+
 // Errors of ParseQuery.
 var (
 	ErrEmptyQuery = errors.New("nothing to search for: the query has no letters or digits")
@@ -212,7 +223,8 @@ type Query struct {
 }
 
 // ParseQuery cuts a query as Tokens cuts a text. Its last word is a
-// prefix unless the query ends with a separator (a space, a full stop).
+// prefix unless the query ends with a separator (a space, a full stop) or
+// it is shorter than MinPrefixRunes.
 // Repeated words count once.
 func ParseQuery(q string) (Query, error) {
 	if len(q) > MaxQueryBytes {
@@ -231,6 +243,10 @@ func ParseQuery(q string) (Query, error) {
 	}
 	if len(out.Terms) > MaxQueryTerms {
 		return Query{}, ErrLongQuery
+	}
+	if out.Prefix && utf8.RuneCountInString(last.Text) < MinPrefixRunes && classOf(firstRune(last.Text)) != cjk {
+		// Too short to stand for the words it begins: a whole word.
+		out.Prefix = false
 	}
 	if out.Prefix && out.Terms[len(out.Terms)-1] != last.Text {
 		// The last word was also an earlier one: it is an exact term

@@ -59,8 +59,11 @@ func TestParseQuery(t *testing.T) {
 		prefix bool
 	}{
 		{"hel", []string{"hel"}, true},
+		{"he", []string{"he"}, false},
+		{"see y", []string{"see", "y"}, false},
 		{"hello ", []string{"hello"}, false},
 		{"see you", []string{"see", "you"}, true},
+		{"Ёлк", []string{"елк"}, true},
 		{"you see you", []string{"you", "see"}, false},
 		{"東京都", []string{"東京", "京都"}, true},
 		{"東", []string{"東"}, true},
