@@ -170,9 +170,13 @@ func Open(opts Options) (*DB, error) {
 	if err := db.finishSearchPurges(); err != nil {
 		return nil, errors.Join(err, closeBadger(db.bdb))
 	}
+	backfill, err := db.searchBackfillNeeded()
+	if err != nil {
+		return nil, errors.Join(err, closeBadger(db.bdb))
+	}
 	go db.writeLoop()
 	go db.watchSpace(opts.OnSpace, db.Space().Full)
-	if db.noSearchIndex {
+	if db.noSearchIndex || !backfill {
 		close(db.backfillDone)
 	} else {
 		go db.backfillSearch() // search.go

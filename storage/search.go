@@ -301,6 +301,50 @@ func (db *DB) finishSearchPurges() error {
 	})
 }
 
+// searchBackfillNeeded says whether the store holds records the index may
+// lack. A store with no record at all (a new one) is marked complete here,
+// in Open before the writer starts, so that no goroutine writes behind
+// its first user's back.
+func (db *DB) searchBackfillNeeded() (bool, error) {
+	if db.noSearchIndex {
+		return false, nil
+	}
+	var state []byte
+	empty := true
+	err := db.bdb.View(func(txn *badger.Txn) (err error) {
+		state, err = getValue(txn, []byte(keySearchBackfill))
+		if errors.Is(err, parley.ErrNotFound) {
+			err = nil
+		}
+		if err != nil || state != nil {
+			return err
+		}
+		p := []byte(prefixRecord)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		defer it.Close()
+		it.Seek(p)
+		empty = !it.ValidForPrefix(p)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("storage: search index state: %w", err)
+	case bytes.Equal(state, searchBackfillDone):
+		db.searchComplete.Store(true)
+		return false, nil
+	case state == nil && empty && !db.readOnly.Load():
+		err := db.bdb.Update(func(txn *badger.Txn) error {
+			return txn.Set([]byte(keySearchBackfill), searchBackfillDone)
+		})
+		if err != nil {
+			return false, fmt.Errorf("storage: search index state: %w", err)
+		}
+		db.searchComplete.Store(true)
+		return false, nil
+	}
+	return true, nil
+}
+
 // searchBackfillBatch is how many records one backfill write indexes.
 const searchBackfillBatch = 1000
 
