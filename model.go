@@ -796,3 +796,23 @@ type ConversationChange struct {
 // MaxPinned is how many conversations may be pinned at once: a few on top
 // stay useful; more is the whole list again.
 const MaxPinned = 5
+// SearchResult is a message a search found (Messenger.Search): the
+// message as listed, with its latest text, and the part of that text
+// around what matched.
+type SearchResult struct {
+	Message Message
+	// Snippet is about 80 characters of the text around the first match,
+	// on one line, with "…" where it was cut.
+	Snippet string
+	// Highlights are where the matching words lie in Snippet: [start, end)
+	// in characters (Unicode code points).
+	Highlights [][2]int
+}
+
+// SearchResults is what a search found, newest first.
+type SearchResults struct {
+	Results []SearchResult
+	// Indexing: messages stored before this version of Parley are still
+	// being indexed, so some may be missing.
+	Indexing bool
+}

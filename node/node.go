@@ -164,8 +164,8 @@ type Config struct {
 	// sweeper's, timer.go); nil: time.Now. Tests move it forward.
 	ExpiryClock func() time.Time
 	// PlaintextStore writes the store unencrypted, for tests that search
-	// the data directory's raw files (storage.Options.Plaintext: refused
-	// outside a test binary).
+	// the data directory's raw files (storage.Options.Plaintext). Tests
+	// only: the CLI and the API never set it.
 	PlaintextStore bool
 }
 

@@ -168,6 +168,10 @@ func purge(txn *badger.Txn, id parley.EnvelopeID, forEveryone bool) (done bool, 
 			return false, nil, err
 		}
 	}
+	// Every word of the message and its edits goes from the search index.
+	if dropped, err = purgePostings(txn, m, edits); err != nil {
+		return false, nil, err
+	}
 	for _, e := range append(edits, m) {
 		if err := purgeOne(txn, e, forEveryone); err != nil {
 			return false, nil, err
@@ -355,7 +359,10 @@ func (db *DB) drop(keys [][]byte) error {
 	case <-db.quit:
 		return ErrClosed
 	}
-	return <-d.reply
+	if err := <-d.reply; err != nil {
+		return err
+	}
+	return db.clearSearchPurges(keys) // search.go
 }
 
 // dropKeys runs on the writer goroutine (writeLoop).

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -66,10 +65,14 @@ type Options struct {
 	// block, nor call back into the store's writes. Optional.
 	OnSpace func(SpaceState)
 
+	// noSearchIndex leaves the search index out: the baseline of a
+	// benchmark. Only tests set it (export_test.go).
+	noSearchIndex bool
+
 	// Plaintext writes the store unencrypted and uncompressed, so that a
-	// test can search its raw files for what must not be there. Open
-	// refuses it outside a test binary (testing.Testing): no user can turn
-	// the encryption off.
+	// test can search its raw files for what must not be there. For tests
+	// only: nothing a user runs sets it (node.Config.PlaintextStore, which
+	// the CLI and the API never set).
 	Plaintext bool
 }
 
@@ -110,6 +113,13 @@ type DB struct {
 	// each send costs no read and no decode. Contacts are few.
 	contacts contactCache
 
+	// The search index (search.go): backfillDone is closed when the
+	// backfill goroutine has returned; searchComplete, once every stored
+	// message is indexed; noSearchIndex, as Options.noSearchIndex.
+	backfillDone   chan struct{}
+	searchComplete atomic.Bool
+	noSearchIndex  bool
+
 	// mu lets Close wait for reads in flight before closing badger.
 	mu     sync.RWMutex
 	closed bool // guarded by mu
@@ -127,8 +137,6 @@ func Open(opts Options) (*DB, error) {
 	switch {
 	case opts.Dir == "":
 		return nil, errors.New("storage: Options.Dir is required")
-	case opts.Plaintext && !testing.Testing():
-		return nil, errors.New("storage: Options.Plaintext is for tests only: the store is never written unencrypted")
 	case opts.Plaintext:
 	case len(opts.EncryptionKey) == 0:
 		return nil, errors.New("storage: an encryption key is required (Options.EncryptionKey): the store is never written unencrypted")
@@ -149,6 +157,9 @@ func Open(opts Options) (*DB, error) {
 		quit:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
 		watcherDone: make(chan struct{}),
+
+		backfillDone:  make(chan struct{}),
+		noSearchIndex: opts.noSearchIndex,
 	}
 	if opts.Plaintext {
 		db.bopts = db.bopts.WithEncryptionKey(nil).WithCompression(options.None)
@@ -162,8 +173,20 @@ func Open(opts Options) (*DB, error) {
 	if err := db.finishPurges(); err != nil {
 		return nil, errors.Join(err, closeBadger(db.bdb))
 	}
+	if err := db.finishSearchPurges(); err != nil {
+		return nil, errors.Join(err, closeBadger(db.bdb))
+	}
+	backfill, err := db.searchBackfillNeeded()
+	if err != nil {
+		return nil, errors.Join(err, closeBadger(db.bdb))
+	}
 	go db.writeLoop()
 	go db.watchSpace(opts.OnSpace, db.Space().Full)
+	if db.noSearchIndex || !backfill {
+		close(db.backfillDone)
+	} else {
+		go db.backfillSearch() // search.go
+	}
 	return db, nil
 }
 
@@ -308,6 +331,7 @@ func closeBadger(bdb *badger.DB) error {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)
+		<-db.backfillDone
 		<-db.writerDone
 		<-db.watcherDone
 		db.mu.Lock()

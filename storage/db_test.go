@@ -317,8 +317,13 @@ func TestOpenMemory(t *testing.T) {
 	}
 	t.Logf("RSS: %d MiB before Open, %d MiB after Open, %d MiB after 10,000 messages (race detector: %v)",
 		before>>10, opened>>10, written>>10, raceEnabled)
-	if !raceEnabled && written-before > 64<<10 {
-		t.Errorf("the store added %d MiB of RSS; the budget is 64", (written-before)>>10)
+	// The budget was 64 MiB while 10,000 messages fitted in the first
+	// memtable (8 MiB). With the search index's postings (about 8 more
+	// keys a message) they no longer do, and the first flush and L0
+	// compaction show in RSS: about 100 MiB, as 20,000 messages took
+	// before the index (measured 2026-12-07, docs/benchmarks.md).
+	if !raceEnabled && written-before > 128<<10 {
+		t.Errorf("the store added %d MiB of RSS; the budget is 128", (written-before)>>10)
 	}
 }
 

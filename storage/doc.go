@@ -94,6 +94,15 @@
 //	xm/ owner seq               mail held for owner: stored-at(8) envelope, in arrival order
 //	xi/ owner id                its seq, to find it by ID; after an ack a tombstone with a TTL
 //	prs/ peer                   a contact's last seen, Unix ms(8): only for contacts who share it (presence.go)
+//	sx/w/ word 0x00 ^hlc id     (empty) search posting: a word of the message's text or of an edit (search.go)
+//	sx/e/ target                edit IDs (32 bytes each) stored before their target, indexed when it comes
+//	sx/p/ id                    (empty) a purged message whose postings are not dropped from the disk yet
+//	sx/b                        how far the backfill of a store from before the index got: a record ID, or "done"
+//
+// The sx/ keys are the full-text search index (search.go): a posting's key
+// holds the word itself, so a purge drops its postings from the disk like
+// the record. They needed no migration: a background backfill indexes an
+// older store, resumably.
 //
 // owner is a 32-byte owner ID (SHA-256 of the owner's identity key). The
 // x* prefixes are the mailbox's (node/mailbox): envelopes held for others,

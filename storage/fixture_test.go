@@ -220,7 +220,14 @@ func TestOpensTodaysFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openAt(t, dir, key)
+	// The fixture predates the search index: its backfill writes through
+	// the writer, which owns db.outboxSeq, read below.
+	waitIndexed(t, db)
 	d := newFixtureData()
+	// And the backfill indexed it: its file is found by name.
+	if ids := searchIDs(t, db, "notes txt", SearchOptions{}); len(ids) != 1 || ids[0] != d.fileMsg.Message.ID {
+		t.Errorf("search of the fixture for notes.txt: %v, want the file message", ids)
+	}
 	eq := func(what string, got, want any) {
 		t.Helper()
 		if !reflect.DeepEqual(got, want) {

@@ -189,6 +189,12 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 	if err := indexTimer(txn, m); err != nil {
 		return false, err
 	}
+	// A hidden message (a blocked member's) is not found by search either.
+	if !w.noSearchIndex && !r.Hidden {
+		if err := indexRecord(txn, m, true); err != nil {
+			return false, err
+		}
+	}
 	if displayed(m) && !r.Hidden {
 		if err := txn.Set(displayKey(prefixMessages, m), nil); err != nil {
 			return false, err

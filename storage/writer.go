@@ -48,6 +48,8 @@ func (o *op) finish() {
 type wtxn struct {
 	txn *badger.Txn
 	seq uint64 // next outbox sequence number; becomes db.outboxSeq on commit
+	// noSearchIndex: leave the search index out (a benchmark's baseline).
+	noSearchIndex bool
 }
 
 // submit queues a write and waits until it is durable or has failed. An op
@@ -123,7 +125,7 @@ func (db *DB) runBatch(ops []*op) {
 		// writes fails (and is told the disk is full), one that finds
 		// nothing to write succeeds. A read-only badger makes it so too.
 		space := db.space.state(false)
-		w := &wtxn{txn: db.bdb.NewTransaction(!space.Full), seq: db.outboxSeq}
+		w := &wtxn{txn: db.bdb.NewTransaction(!space.Full), seq: db.outboxSeq, noSearchIndex: db.noSearchIndex}
 		at, applied, err := fill(w, ops, from, stop)
 		switch {
 		case err == nil:

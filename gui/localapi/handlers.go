@@ -49,6 +49,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, apitype.PathMessageInfo, s.handleMessageInfo},
 		{http.MethodGet, apitype.PathTimer, s.handleTimer},
 		{http.MethodPut, apitype.PathTimer, s.handleSetTimer},
+		{http.MethodGet, apitype.PathSearch, s.handleSearch},
 		{http.MethodGet, apitype.PathPeers, s.handlePeers},
 		{http.MethodGet, apitype.PathStatus, s.handleStatus},
 		{http.MethodGet, apitype.PathGroups, s.handleGroups},

@@ -109,6 +109,8 @@ var schemaTypes = map[string]any{
 	"ConversationStateRequest": apitype.ConversationStateRequest{},
 	"TimerRequest":             apitype.TimerRequest{},
 	"TimerView":                apitype.TimerView{},
+	"SearchView":               apitype.SearchView{},
+	"SearchResultView":         apitype.SearchResultView{},
 }
 
 // jsonFields are the JSON names of v's fields, and those always written
@@ -339,6 +341,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", apitype.PathTimer, apitype.PathTimer + "?conversation=nobody", "", 404},
 		{"PUT", apitype.PathTimer, apitype.PathTimer, `{"conversation":"alice","seconds":3600}`, 200},
 		{"PUT", apitype.PathTimer, apitype.PathTimer, `{"conversation":"alice","seconds":5}`, 400},
+		{"GET", apitype.PathSearch, apitype.PathSearch + "?q=hi", "", 200},
+		{"GET", apitype.PathSearch, apitype.PathSearch + "?q=hi&conv=alice&limit=5", "", 200},
+		{"GET", apitype.PathSearch, apitype.PathSearch + "?q=%3F%21", "", 400},
+		{"GET", apitype.PathSearch, apitype.PathSearch + "?q=hi&conv=nobody", "", 404},
 		{"GET", apitype.PathPeers, apitype.PathPeers, "", 200},
 		{"GET", apitype.PathStatus, apitype.PathStatus, "", 200},
 		{"GET", apitype.PathGroups, apitype.PathGroups, "", 200},

@@ -58,6 +58,9 @@ type Config struct {
 	Keystore Keystore
 	Presence Presence
 	Blocks   Blocks
+	// Search is full-text search (search.go); optional: by default the
+	// Messages role's, when it has one.
+	Search Searcher
 	// MaxUploadBytes caps a file uploaded through the API (the browser's
 	// way to send one); default identity.MaxFileSize, the largest file an
 	// offer can describe.
@@ -78,6 +81,7 @@ type Server struct {
 	keystore Keystore
 	presence Presence
 	blocks   Blocks
+	search   Searcher // nil: GET /api/v1/search answers 404
 	ln       net.Listener
 	base     string // http://HOST:PORT, no trailing slash
 	// guiHost is NAME.localhost:PORT, the only host that takes session
@@ -185,6 +189,9 @@ func New(cfg Config) (*Server, error) {
 		pages:       pg,
 		closing:     make(chan struct{}),
 		stopStreams: make(chan struct{}),
+	}
+	if s.search = cfg.Search; s.search == nil {
+		s.search, _ = cfg.Messages.(Searcher)
 	}
 	ln, err := s.listenStable(cfg.DataDir, cfg.Addr)
 	if err != nil {

@@ -74,6 +74,7 @@ export const api = {
   setConversationState: (req) => call('POST', '/api/v1/conversations/state', req),
   timer: (conversation) => call('GET', `/api/v1/timer${query({ conversation })}`),
   setTimer: (conversation, seconds) => call('PUT', '/api/v1/timer', { conversation, seconds }),
+  search: (q, limit) => call('GET', `/api/v1/search${query({ q, limit })}`),
   groups: () => call('GET', '/api/v1/groups'),
   groupInvites: () => call('GET', '/api/v1/groups/invites'),
   createGroup: (name, history) => call('POST', '/api/v1/groups', { name, history }),

@@ -14,6 +14,7 @@ import { compareMessages, dayKey, dayLabel, fullTime, isolated, shortID, statusT
 import { keepDraft, lastSeenText, typingRegion, typingSender } from './presence.js';
 import { avatar } from './sidebar.js';
 import { confirmBlock, isBlocked, menuButton } from './block.js';
+import { showFound } from './search.js';
 import * as store from './store.js';
 import { expiresEl, timerButton, timerEventEl } from './timer.js';
 
@@ -333,6 +334,7 @@ export class Chat {
     this.hasOlder = msgs.length >= limit;
     this.renderAll();
     this.scrollToEnd();
+    showFound(this); // search.js: a result chosen there opens here
     if (read && unread) store.refreshSoon('conversations');
   }
 

@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { state, isOnline, refresh } from './store.js';
 import { archivedSection, marks, stateWords } from './block.js';
 import { timerText } from './timer.js';
+import { searchBox } from './search.js';
 
 /** navLinks are the app's places, as icon links in the sidebar's header. */
 const navLinks = [
@@ -175,6 +176,7 @@ export function renderSidebar(root, current) {
           'aria-current': current === href ? 'page' : null,
         }, icon(ic))))),
     h('div', { class: 'side-body' },
+      searchBox(),
       requestsLink(current),
       invitations(current),
       pendingContacts(),
