@@ -221,6 +221,13 @@ func TestBlockedGroupMemberHidden(t *testing.T) {
 	if c, ok := conversation(t, bob, g); !ok || c.Unread != 1 {
 		t.Fatalf("bob's group: %+v (listed %v), want 1 unread", c, ok)
 	}
+	// Nor does search find it; alice's text, stored beside it, it finds.
+	for word, want := range map[string]int{"canary": 0, "alice": 1} {
+		res, err := bob.Messenger().Search(context.Background(), word, "", 0)
+		if err != nil || len(res.Results) != want {
+			t.Fatalf("bob searching %q: %+v (err %v), want %d results", word, res.Results, err, want)
+		}
+	}
 	// alice catches up from bob, carol being away: bob serves what he hides.
 	alice.Start()
 	parleytest.EventuallyWithin(t, time.Minute, "alice catching up on carol's message from bob", func() bool {
