@@ -26,7 +26,8 @@ func TestBrowserMessageInfo(t *testing.T) {
 	alice.CLI("group", "invite", "Pair", "Bob")
 	parleytest.Eventually(t, "Bob seeing the invite", func() bool { return bob.InvitedTo("Pair") })
 	bob.CLI("group", "accept", "Pair")
-	alice.CLI("group", "send", "Pair", "Did you read this?")
+	var asked parleytest.CLIMessage
+	alice.CLIJSON(&asked, "group", "send", "Pair", "Did you read this?")
 	parleytest.Eventually(t, "Bob reading it", func() bool {
 		return strings.Contains(bob.CLI("group", "messages", "Pair"), "Did you read this?")
 	})
@@ -42,6 +43,19 @@ func TestBrowserMessageInfo(t *testing.T) {
 	at.WaitText("by 1 of 1")
 	at.WaitJS("Bob listed as a recipient", `[...document.querySelectorAll('dialog .recipients h3')].some(e => e.textContent === 'Bob')`)
 	at.Shoot("message-info-group")
+	at.Click("button", "Close")
+
+	// An edited message's info keeps its every version, the original first.
+	alice.CLI("edit", "Pair", asked.ID[:8], "Did you read this one?")
+	at.WaitMessage("Did you read this one?")
+	openActions(at, "Did you read this one?")
+	at.Click("menuitem", "Message info")
+	at.WaitRole("dialog", "Message info")
+	at.WaitRole("list", "Edit history")
+	if got := parleytest.Eval[string](at, "read the edit history", `[...document.querySelectorAll('dialog .edit-history li .text')].map(e => e.textContent).join('|')`); got != "Did you read this?|Did you read this one?" {
+		t.Fatalf("edit history %q, want the original, then the edit", got)
+	}
+	at.Shoot("message-info-edited")
 	at.Click("button", "Close")
 
 	carol.Stop()

@@ -46,6 +46,19 @@ function recipientEl(r) {
   return h('li', null, h('h3', { dir: 'auto' }, recipientName(r)), h('dl', { class: 'facts' }, facts));
 }
 
+/**
+ * editHistory lists an edited message's versions, the original first, as
+ * every member keeps them; null when it was never edited.
+ */
+function editHistory(msg) {
+  if (!msg.edited || !msg.edits?.length) return null;
+  const titleID = uid('h');
+  return h('section', { class: 'edit-history', 'aria-labelledby': titleID },
+    h('h3', { id: titleID }, 'Edit history'),
+    h('ol', { 'aria-labelledby': titleID }, msg.edits.map((e) => h('li', null,
+      h('p', { class: 'text', dir: 'auto' }, e.text), h('time', { datetime: e.sent_at }, when(e.sent_at))))));
+}
+
 /** showMessageInfo opens the "Message info" dialog for message m. */
 export async function showMessageInfo(m, chat) {
   const titleID = uid('dlg');
@@ -73,7 +86,8 @@ export async function showMessageInfo(m, chat) {
         h('dt', null, 'Delivered'), h('dd', null, `to ${info.delivered} of ${n}`));
     }
     body.replaceChildren(h('dl', { class: 'facts' }, facts),
-      h('ul', { class: 'recipients', 'aria-label': 'Recipients' }, info.recipients.map(recipientEl)));
+      h('ul', { class: 'recipients', 'aria-label': 'Recipients' }, info.recipients.map(recipientEl)),
+      editHistory(msg));
   } catch (err) {
     body.replaceChildren();
     box.show(`Could not load the message's info: ${err.message}`);
