@@ -796,6 +796,7 @@ type ConversationChange struct {
 // MaxPinned is how many conversations may be pinned at once: a few on top
 // stay useful; more is the whole list again.
 const MaxPinned = 5
+
 // SearchResult is a message a search found (Messenger.Search): the
 // message as listed, with its latest text, and the part of that text
 // around what matched.
