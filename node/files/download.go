@@ -374,7 +374,10 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			opened := alignedBuffer(int(rec.ChunkSize))
+			var opened []byte // sealed chunks open into it (O_DIRECT-aligned)
+			if !plain {
+				opened = alignedBuffer(int(rec.ChunkSize))
+			}
 			for f := range work {
 				ok, err := s.keepChunk(plain, c, &opened, part, rec, f)
 				if err != nil {
