@@ -161,14 +161,14 @@ func hashFile(t testing.TB, path string) [32]byte {
 	return sha256.Sum256(b)
 }
 
-// evil serves every chunk it is asked for, sealed properly under the
-// file's key but with the wrong content.
-func evil(t testing.TB, h host.Host, o *pb.FileOffer, served *atomic.Int64) {
+// evil serves every chunk it is asked for on proto with the wrong
+// content: plain on PlainID, sealed properly under the file's key on ID.
+func evil(t testing.TB, h host.Host, proto protocol.ID, o *pb.FileOffer, served *atomic.Int64) {
 	c, err := identity.NewFileCipher(o.Key, o.FileId)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.SetStreamHandler(ID, func(st network.Stream) {
+	h.SetStreamHandler(proto, func(st network.Stream) {
 		defer st.Close()
 		r, w := pbio.NewDelimitedReader(st, maxRequestFrame), pbio.NewDelimitedWriter(st)
 		for {
@@ -179,7 +179,10 @@ func evil(t testing.TB, h host.Host, o *pb.FileOffer, served *atomic.Int64) {
 			for _, i := range req.Chunks {
 				junk := make([]byte, o.ChunkSize)
 				rand.Read(junk)
-				sealed := c.Seal(nil, i, junk[:min(int(o.ChunkSize), int(o.Size)-int(i)*int(o.ChunkSize))])
+				sealed := junk[:min(int(o.ChunkSize), int(o.Size)-int(i)*int(o.ChunkSize))]
+				if proto == ID {
+					sealed = c.Seal(nil, i, sealed)
+				}
 				if w.WriteMsg(&fpb.Chunk{Index: i, Length: uint32(len(sealed))}) != nil {
 					return
 				}
@@ -193,8 +196,15 @@ func evil(t testing.TB, h host.Host, o *pb.FileOffer, served *atomic.Int64) {
 }
 
 // A holder that serves corrupted chunks is caught: its chunks are
-// discarded, fetched again from an honest holder, and the file is intact.
+// discarded, fetched again from an honest holder, and the file is intact,
+// whether they come plain (2.0.0) or sealed (1.0.0).
 func TestCorruptedChunksAreRefetched(t *testing.T) {
+	for _, proto := range []protocol.ID{PlainID, ID} {
+		t.Run(string(proto), func(t *testing.T) { corruptedChunksAreRefetched(t, proto) })
+	}
+}
+
+func corruptedChunksAreRefetched(t *testing.T, proto protocol.ID) {
 	alice := newPeer(t, newHost(t), t.TempDir(), nil)
 	defer alice.close()
 	mallory := newHost(t)
@@ -206,7 +216,7 @@ func TestCorruptedChunksAreRefetched(t *testing.T) {
 	bob.svc.SetAutoAccept(-1)
 	o, sum := offer(t, alice, bob, 5<<20+3)
 	var junk atomic.Int64
-	evil(t, mallory, o, &junk)
+	evil(t, mallory, proto, o, &junk)
 	bobSources = []peer.ID{mallory.ID(), alice.h.ID()}
 	if _, err := bob.svc.Accept(FileID(o)); err != nil {
 		t.Fatal(err)
