@@ -374,7 +374,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	relays := &relaySource{bootstrap: bootstrap}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
-		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID, invite.ID, presence.ID}, gater: cfg.ConnectionGater,
+		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, files.PlainID, mailbox.ID, invite.ID, presence.ID}, gater: cfg.ConnectionGater,
 		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 
@@ -50,6 +51,7 @@ type runOptions struct {
 	swarmKeyFile   string
 	logLevel       string
 	metrics        string
+	cpuProfile     string
 }
 
 func addRunFlags(cmd *cobra.Command, o *runOptions) {
@@ -79,6 +81,10 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.StringVar(&o.metrics, "metrics", "",
 		"serve Prometheus metrics (libp2p's and the mailbox service's) at http://HOST:PORT/metrics, given as --metrics=`HOST:PORT`; --metrics alone: "+node.DefaultMetricsAddr+" (loopback). Any other host is used as given: anyone who reaches it reads the node's load")
 	f.Lookup("metrics").NoOptDefVal = node.DefaultMetricsAddr
+	// For benchmarks (bench/files-vs-croc.sh): a CPU profile of the whole
+	// run, written when the node stops. Hidden: not a user's concern.
+	f.StringVar(&o.cpuProfile, "cpu-profile", "", "write a CPU profile of this run to `FILE` (for benchmarks)")
+	_ = f.MarkHidden("cpu-profile")
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -128,6 +134,20 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.cpuProfile != "" {
+		pf, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			pf.Close()
+		}()
+	}
 
 	// The flag, when given, holds for this run; without it, --relay-service
 	// turns the service on (an always-on public node is what a mailbox

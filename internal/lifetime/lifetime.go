@@ -18,7 +18,7 @@ import (
 // Protocol is the lifetime of one protocol's service.
 type Protocol struct {
 	host   host.Host
-	id     protocol.ID
+	ids    []protocol.ID
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 
@@ -28,15 +28,20 @@ type Protocol struct {
 	wg     sync.WaitGroup              // admitted streams and begun work
 }
 
-// New returns the lifetime of protocol id on h; Serve starts serving it.
-func New(h host.Host, id protocol.ID) *Protocol {
+// New returns the lifetime of protocol id on h (and of its other versions,
+// served by the same handler); Serve starts serving it.
+func New(h host.Host, id protocol.ID, versions ...protocol.ID) *Protocol {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Protocol{host: h, id: id, ctx: ctx, cancel: cancel, open: make(map[network.Stream]struct{})}
+	return &Protocol{host: h, ids: append([]protocol.ID{id}, versions...), ctx: ctx, cancel: cancel, open: make(map[network.Stream]struct{})}
 }
 
 // Serve hands the protocol's streams to handler until Close. The handler
 // takes each stream with Admit.
-func (p *Protocol) Serve(handler network.StreamHandler) { p.host.SetStreamHandler(p.id, handler) }
+func (p *Protocol) Serve(handler network.StreamHandler) {
+	for _, id := range p.ids {
+		p.host.SetStreamHandler(id, handler)
+	}
+}
 
 // Context is the work's context: Close cancels it.
 func (p *Protocol) Context() context.Context { return p.ctx }
@@ -107,7 +112,9 @@ func (p *Protocol) Close() {
 		_ = st.Reset()
 	}
 	p.mu.Unlock()
-	p.host.RemoveStreamHandler(p.id)
+	for _, id := range p.ids {
+		p.host.RemoveStreamHandler(id)
+	}
 	p.cancel()
 	p.wg.Wait()
 }

@@ -329,10 +329,12 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	if conns := s.cfg.Host.Network().ConnsToPeer(src); len(conns) > 0 && !slices.ContainsFunc(conns, isDirect) {
 		p.note(fmt.Sprintf("waiting for a direct connection to %s (only a relay reaches it)", src))
 	}
-	st, err := s.cfg.Host.NewStream(ctx, src, ID)
+	st, err := s.cfg.Host.NewStream(ctx, src, PlainID, ID)
 	if err != nil {
 		return 0, err
 	}
+	// An older node speaks only ID: its chunks come sealed.
+	plain := st.Protocol() == PlainID
 	p.note("")
 	defer st.Reset()
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
@@ -353,7 +355,7 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 		_ = st.CloseWrite()
 	}()
 
-	// Verifiers decrypt, hash and write chunks on every core while the
+	// Verifiers (decrypt,) hash and write chunks on every core while the
 	// stream delivers the next ones.
 	work := make(chan fetched, 8)
 	var (
@@ -372,19 +374,18 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			plain := alignedBuffer(int(rec.ChunkSize))
+			var opened []byte // sealed chunks open into it (O_DIRECT-aligned)
+			if !plain {
+				opened = alignedBuffer(int(rec.ChunkSize))
+			}
 			for f := range work {
-				var err error
-				plain, err = c.Open(plain[:0], uint32(f.index), *f.data)
-				bufPool.Put(f.data)
-				if err == nil {
-					sum := identity.ChunkHash(plain)
-					if string(sum[:]) != string(rec.ChunkHashes[f.index*32:f.index*32+32]) || len(plain) != chunkLen(rec, f.index) {
-						err = fmt.Errorf("chunk %d does not match its hash", f.index)
-					}
-				}
+				ok, err := s.keepChunk(plain, c, &opened, part, rec, f)
 				if err != nil {
-					s.log.Warn("discarding a corrupted chunk", "file", rec.ID, "from", src, "err", err)
+					fail(err)
+					continue
+				}
+				if !ok {
+					s.log.Warn("discarding a corrupted chunk", "file", rec.ID, "from", src, "chunk", f.index)
 					mu.Lock()
 					bad++
 					tooMany := bad >= maxBadChunks
@@ -394,15 +395,7 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 					}
 					continue
 				}
-				if err := s.cfg.Store.SpaceErr(); err != nil {
-					fail(err) // the chunk is fetched again once space is back
-					continue
-				}
-				if err := part.writeChunk(plain, int64(f.index)*int64(rec.ChunkSize)); err != nil {
-					fail(err)
-					continue
-				}
-				t.mark(f.index, len(plain))
+				t.mark(f.index, chunkLen(rec, f.index))
 				mu.Lock()
 				added++
 				mu.Unlock()
@@ -410,7 +403,7 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 			}
 		}()
 	}
-	readErr := s.readChunks(st, rec, c, missing, work)
+	readErr := s.readChunks(st, rec, c, plain, missing, work)
 	close(work)
 	wg.Wait()
 	mu.Lock()
@@ -421,24 +414,58 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	return added, readErr
 }
 
+// keepChunk checks chunk f (opening it first unless plain, into *opened)
+// against its hash and writes it into the part file: ok is false for a
+// chunk that does not match (fetched again), err a failure that ends this
+// fetch. f's buffer goes back to its pool.
+func (s *Service) keepChunk(plain bool, c *identity.FileCipher, opened *[]byte, part *partFile, rec storage.FileRecord, f fetched) (ok bool, err error) {
+	chunk := *f.data
+	if plain {
+		defer alignedPool.Put(f.data)
+	} else {
+		var openErr error
+		*opened, openErr = c.Open((*opened)[:0], uint32(f.index), chunk)
+		bufPool.Put(f.data)
+		if openErr != nil {
+			return false, nil
+		}
+		chunk = *opened
+	}
+	sum := identity.ChunkHash(chunk)
+	if string(sum[:]) != string(rec.ChunkHashes[f.index*32:f.index*32+32]) || len(chunk) != chunkLen(rec, f.index) {
+		return false, nil
+	}
+	// On a full disk the chunk is fetched again once space is back.
+	if err := s.cfg.Store.SpaceErr(); err != nil {
+		return false, err
+	}
+	return true, part.writeChunk(chunk, int64(f.index)*int64(rec.ChunkSize))
+}
+
 func isDirect(c network.Conn) bool { return !c.Stat().Limited }
 
-// bufPool recycles the buffers chunks are read into: a few per download,
-// whatever the file's size.
-var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+// bufPool recycles the buffers sealed chunks are read into, alignedPool
+// those plain chunks are read into (and written from, O_DIRECT): a few per
+// download, whatever the file's size.
+var bufPool, alignedPool = sync.Pool{New: func() any { return new([]byte) }}, sync.Pool{New: func() any { return new([]byte) }}
 
-// readChunks reads the answers to the requests for missing, in order.
-func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *identity.FileCipher, missing []uint32, work chan<- fetched) error {
+// readChunks reads the answers to the requests for missing, in order:
+// chunks as they are (plain) or sealed under the file key.
+func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *identity.FileCipher, plain bool, missing []uint32, work chan<- fetched) error {
 	br := bufio.NewReaderSize(st, 256<<10)
 	r := pbio.NewDelimitedReader(br, 64)
-	maxLen := int(rec.ChunkSize) + c.Overhead()
+	overhead, pool := c.Overhead(), &bufPool
+	if plain {
+		overhead, pool = 0, &alignedPool
+	}
+	maxLen := int(rec.ChunkSize) + overhead
 	for _, want := range missing {
 		_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
 		var h fpb.Chunk
 		if err := r.ReadMsg(&h); err != nil {
 			return err
 		}
-		if err := checkChunk(&h, want, c.Overhead(), maxLen); err != nil {
+		if err := checkChunk(&h, want, overhead, maxLen); err != nil {
 			return err
 		}
 		switch h.Status {
@@ -449,9 +476,9 @@ func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *ident
 		case fpb.Chunk_STATUS_UNKNOWN_FILE:
 			return errors.New("the peer does not serve this file")
 		}
-		buf := bufPool.Get().(*[]byte)
+		buf := pool.Get().(*[]byte)
 		if cap(*buf) < int(h.Length) {
-			*buf = make([]byte, maxLen)
+			*buf = alignedBuffer(maxLen)
 		}
 		*buf = (*buf)[:h.Length]
 		if _, err := io.ReadFull(br, *buf); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
@@ -160,14 +161,14 @@ func hashFile(t testing.TB, path string) [32]byte {
 	return sha256.Sum256(b)
 }
 
-// evil serves every chunk it is asked for, sealed properly under the
-// file's key but with the wrong content.
-func evil(t testing.TB, h host.Host, o *pb.FileOffer, served *atomic.Int64) {
+// evil serves every chunk it is asked for on proto with the wrong
+// content: plain on PlainID, sealed properly under the file's key on ID.
+func evil(t testing.TB, h host.Host, proto protocol.ID, o *pb.FileOffer, served *atomic.Int64) {
 	c, err := identity.NewFileCipher(o.Key, o.FileId)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.SetStreamHandler(ID, func(st network.Stream) {
+	h.SetStreamHandler(proto, func(st network.Stream) {
 		defer st.Close()
 		r, w := pbio.NewDelimitedReader(st, maxRequestFrame), pbio.NewDelimitedWriter(st)
 		for {
@@ -178,7 +179,10 @@ func evil(t testing.TB, h host.Host, o *pb.FileOffer, served *atomic.Int64) {
 			for _, i := range req.Chunks {
 				junk := make([]byte, o.ChunkSize)
 				rand.Read(junk)
-				sealed := c.Seal(nil, i, junk[:min(int(o.ChunkSize), int(o.Size)-int(i)*int(o.ChunkSize))])
+				sealed := junk[:min(int(o.ChunkSize), int(o.Size)-int(i)*int(o.ChunkSize))]
+				if proto == ID {
+					sealed = c.Seal(nil, i, sealed)
+				}
 				if w.WriteMsg(&fpb.Chunk{Index: i, Length: uint32(len(sealed))}) != nil {
 					return
 				}
@@ -192,8 +196,15 @@ func evil(t testing.TB, h host.Host, o *pb.FileOffer, served *atomic.Int64) {
 }
 
 // A holder that serves corrupted chunks is caught: its chunks are
-// discarded, fetched again from an honest holder, and the file is intact.
+// discarded, fetched again from an honest holder, and the file is intact,
+// whether they come plain (2.0.0) or sealed (1.0.0).
 func TestCorruptedChunksAreRefetched(t *testing.T) {
+	for _, proto := range []protocol.ID{PlainID, ID} {
+		t.Run(string(proto), func(t *testing.T) { corruptedChunksAreRefetched(t, proto) })
+	}
+}
+
+func corruptedChunksAreRefetched(t *testing.T, proto protocol.ID) {
 	alice := newPeer(t, newHost(t), t.TempDir(), nil)
 	defer alice.close()
 	mallory := newHost(t)
@@ -205,7 +216,7 @@ func TestCorruptedChunksAreRefetched(t *testing.T) {
 	bob.svc.SetAutoAccept(-1)
 	o, sum := offer(t, alice, bob, 5<<20+3)
 	var junk atomic.Int64
-	evil(t, mallory, o, &junk)
+	evil(t, mallory, proto, o, &junk)
 	bobSources = []peer.ID{mallory.ID(), alice.h.ID()}
 	if _, err := bob.svc.Accept(FileID(o)); err != nil {
 		t.Fatal(err)
@@ -525,5 +536,82 @@ func TestCancelledStaysCancelled(t *testing.T) {
 	}
 	if f, _ := alice.svc.File(FileID(o)); f.State != parley.FileCanceled {
 		t.Fatalf("uploads that finished after the cancel made the transfer %s", f.State)
+	}
+}
+
+// chunkOn asks holder for chunk i of o on protocol proto and returns the
+// bytes that follow the answer's frame.
+func chunkOn(t *testing.T, from host.Host, holder peer.ID, proto protocol.ID, o *pb.FileOffer, i uint32) []byte {
+	t.Helper()
+	st, err := from.NewStream(context.Background(), holder, proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	_ = st.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := st.Write(encodeFrame(t, &fpb.Request{FileId: o.FileId, Chunks: []uint32{i}})); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(st)
+	var h fpb.Chunk
+	if err := pbio.NewDelimitedReader(br, 64).ReadMsg(&h); err != nil || h.Status != fpb.Chunk_STATUS_OK {
+		t.Fatalf("%s: %v, %v", proto, &h, err)
+	}
+	b := make([]byte, h.Length)
+	if _, err := io.ReadFull(br, b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Both versions of the protocol are served: /parley/file/2.0.0 sends a
+// chunk as it is (the connection's encryption is end to end), 1.0.0
+// sealed under the file key, as older nodes expect.
+func TestChunksPlainOnVersion2SealedOnVersion1(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	o, _ := offer(t, alice, nil, 3<<20+5)
+	data, err := os.ReadFile(filepath.Join(alice.dir, "data.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := newHost(t)
+	connect(t, bob, alice.h)
+	last := uint32(len(o.ChunkHashes)/identity.ChunkHashSize - 1)
+	want := data[int(last)*int(o.ChunkSize):]
+	if got := chunkOn(t, bob, alice.h.ID(), PlainID, o, last); !bytes.Equal(got, want) {
+		t.Fatalf("%s: chunk of %d bytes, not the file's %d", PlainID, len(got), len(want))
+	}
+	c, err := identity.NewFileCipher(o.Key, o.FileId)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := c.Open(nil, last, chunkOn(t, bob, alice.h.ID(), ID, o, last))
+	if err != nil || !bytes.Equal(opened, want) {
+		t.Fatalf("%s: the sealed chunk does not open to the file's: %v", ID, err)
+	}
+}
+
+// A download from a node that speaks only /parley/file/1.0.0 (before
+// version 2) gets its sealed chunks, opens them and completes.
+func TestDownloadFromAnOlderNode(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	alice.h.RemoveStreamHandler(PlainID) // as an older node
+	bob := newPeer(t, newHost(t), t.TempDir(), func() []peer.ID { return []peer.ID{alice.h.ID()} })
+	defer bob.close()
+	connect(t, bob.h, alice.h)
+	const size = 5<<20 + 3
+	o, sum := offer(t, alice, bob, size)
+	if _, err := bob.svc.Accept(FileID(o)); err != nil {
+		t.Fatal(err)
+	}
+	f := waitState(t, bob, FileID(o), parley.FileComplete)
+	if hashFile(t, f.Path) != sum {
+		t.Fatal("the file is not intact")
+	}
+	// Sealed chunks carry a tag each: more bytes than the file.
+	if up := alice.svc.Served(FileID(o)); up <= size {
+		t.Fatalf("the older node served %d bytes for a %d-byte file: not sealed chunks", up, size)
 	}
 }

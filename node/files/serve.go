@@ -42,6 +42,7 @@ func checkRequest(req *fpb.Request) error {
 func (s *Service) handle(st network.Stream) {
 	remote := st.Conn().RemotePeer()
 	known := s.cfg.Known(remote)
+	plain := st.Protocol() == PlainID
 	done, ok := s.life.Admit(st, func(int) bool { return s.budget.Take(remote, known) }, func() { s.budget.Release(remote, known) })
 	if !ok {
 		s.log.Debug("files: refusing a stream: closed, or its share of streams is taken", "peer", remote, "known", known)
@@ -91,7 +92,7 @@ func (s *Service) handle(st network.Stream) {
 		}
 		_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
 		for _, i := range req.Chunks {
-			if err := s.serveChunk(w, bw, src, i); err != nil {
+			if err := s.serveChunk(w, bw, src, i, plain); err != nil {
 				_ = st.Reset()
 				return
 			}
@@ -167,12 +168,14 @@ func (s *Service) open(id string, remote peer.ID) *source {
 	return src
 }
 
-// serveChunk writes one answer. Only chunks that match their hash leave: a
-// file changed on disk since it was offered is not served as if whole (a
+// serveChunk writes one answer: the chunk as it is (plain, PlainID) or
+// sealed under the file key (ID). Only chunks that match their hash leave:
+// a file changed on disk since it was offered is not served as if whole (a
 // file whose size and modification time are as recorded is taken as
 // unchanged; the receiver checks every chunk's hash in any case).
-func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uint32) error {
+func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uint32, plain bool) error {
 	status := src.status
+	var out []byte // what follows the frame
 	if status == fpb.Chunk_STATUS_OK && (int(i) >= identity.FileChunks(src.rec.Size, src.rec.ChunkSize) || src.t != nil && !src.t.has(int(i))) {
 		status = fpb.Chunk_STATUS_NOT_AVAILABLE
 	}
@@ -181,23 +184,27 @@ func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uin
 		if cap(src.plain) < length {
 			src.plain = make([]byte, src.rec.ChunkSize)
 		}
-		plain := src.plain[:length]
-		_, err := src.file.ReadAt(plain, int64(i)*int64(src.rec.ChunkSize))
+		chunk := src.plain[:length]
+		_, err := src.file.ReadAt(chunk, int64(i)*int64(src.rec.ChunkSize))
 		ok := err == nil || err == io.EOF
 		if ok && !src.trusted {
-			sum := identity.ChunkHash(plain)
+			sum := identity.ChunkHash(chunk)
 			ok = string(sum[:]) == string(src.rec.ChunkHashes[i*32:i*32+32])
 		}
-		if !ok {
+		switch {
+		case !ok:
 			s.log.Warn("not serving a chunk that does not match its hash (file changed since offered?)", "file", src.rec.ID, "chunk", i)
 			status = fpb.Chunk_STATUS_NOT_AVAILABLE
-		} else {
-			src.sealed = src.cipher.Seal(src.sealed[:0], i, plain)
+		case plain:
+			out = chunk
+		default:
+			src.sealed = src.cipher.Seal(src.sealed[:0], i, chunk)
+			out = src.sealed
 		}
 	}
 	h := &fpb.Chunk{Index: i, Status: status}
 	if status == fpb.Chunk_STATUS_OK {
-		h.Length = uint32(len(src.sealed))
+		h.Length = uint32(len(out))
 	}
 	if err := w.WriteMsg(h); err != nil {
 		return err
@@ -205,11 +212,11 @@ func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uin
 	if status != fpb.Chunk_STATUS_OK {
 		return nil
 	}
-	if _, err := bw.Write(src.sealed); err != nil {
+	if _, err := bw.Write(out); err != nil {
 		return err
 	}
 	if src.rec.Outgoing {
-		s.countServed(src.rec, int(i), len(src.sealed))
+		s.countServed(src.rec, int(i), len(out))
 	}
 	return nil
 }

@@ -27,8 +27,17 @@ import (
 	"github.com/parley-im/parley/storage"
 )
 
-// ID is the file-transfer protocol.
+// ID is the file-transfer protocol's first version: chunks sealed under the
+// file key inside the connection's own encryption.
 const ID protocol.ID = "/parley/file/1.0.0"
+
+// PlainID is its second version, the same frames with chunks as they are:
+// a libp2p connection between two peers entitled to the file is already
+// encrypted end to end between them (TLS 1.3 or Noise, relays included),
+// so a second layer under the file key only cost CPU (PROTOCOL.md §8).
+// The file key stays for what third parties hold (mailbox deposits).
+// Downloads ask for PlainID first and fall back to ID with older nodes.
+const PlainID protocol.ID = "/parley/file/2.0.0"
 
 // Defaults and limits.
 const (
@@ -143,7 +152,7 @@ func New(cfg Config) (*Service, error) {
 		cfg:       cfg,
 		self:      cfg.Host.ID(),
 		log:       cfg.Logger.With("service", "files"),
-		life:      lifetime.New(cfg.Host, ID),
+		life:      lifetime.New(cfg.Host, PlainID, ID),
 		budget:    inbound.Budget{Known: maxServing, Strangers: maxServingStrangers, PerStranger: inbound.PerStranger},
 		transfers: make(map[string]*transfer),
 		served:    make(map[string]*served),
