@@ -48,8 +48,9 @@ func tombstoneKey(id parley.EnvelopeID) []byte { return key(prefixTombstone, id[
 // Annotations returns, for each of targets that has any, the stored edits,
 // deletes and reactions that name it, in (HLC, ID) order.
 func (db *DB) Annotations(targets []parley.EnvelopeID) (map[parley.EnvelopeID][]parley.Message, error) {
-	out := make(map[parley.EnvelopeID][]parley.Message)
-	err := db.view(func(txn *badger.Txn) error {
+	var out map[parley.EnvelopeID][]parley.Message
+	err := db.viewAfterPurges(func(txn *badger.Txn) error {
+		out = make(map[parley.EnvelopeID][]parley.Message)
 		for _, t := range targets {
 			p := annotationPrefix(t)
 			var ids []parley.EnvelopeID

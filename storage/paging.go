@@ -105,7 +105,7 @@ func (db *DB) cursorAt(conv parley.ConversationID, id *parley.EnvelopeID) (*Curs
 // listDisplay reads a page of an m/ or u/ index and the messages it names.
 func (db *DB) listDisplay(prefix string, conv parley.ConversationID, p Page) ([]parley.Message, error) {
 	var out []parley.Message
-	err := db.view(func(txn *badger.Txn) error {
+	err := db.viewAfterPurges(func(txn *badger.Txn) error {
 		ids, err := scanDisplay(txn, prefix, conv, p)
 		if err != nil {
 			return err

@@ -422,7 +422,25 @@ func (db *DB) Unread(conv parley.ConversationID) ([]parley.Message, error) {
 // than as "not found", which callers would read as an empty result.
 func notFoundIsMalformed(err error) error {
 	if errors.Is(err, parley.ErrNotFound) {
-		return fmt.Errorf("%w: index entry without a record: %v", parley.ErrMalformed, err)
+		return fmt.Errorf("%w: %v", errIndexWithoutRecord, err)
+	}
+	return err
+}
+
+// errIndexWithoutRecord is an index entry whose record is missing.
+var errIndexWithoutRecord = fmt.Errorf("%w: index entry without a record", parley.ErrMalformed)
+
+// viewAfterPurges is view for reads that follow index entries to records.
+// A purge deletes its index entries in a transaction, then drops the
+// record with badger's DropPrefix, which removes every version at once:
+// a snapshot taken before the purge committed, still reading after the
+// drop, finds the entry and not the record. Read again then, from a new
+// snapshot, which sees the purge; a record still missing is corruption.
+// fn must start from scratch each time it runs.
+func (db *DB) viewAfterPurges(fn func(txn *badger.Txn) error) error {
+	err := db.view(fn)
+	if errors.Is(err, errIndexWithoutRecord) || errors.Is(err, parley.ErrNotFound) {
+		err = db.view(fn)
 	}
 	return err
 }
