@@ -153,3 +153,39 @@ export async function busy(form, box, p) {
     form.removeAttribute('aria-busy');
   }
 }
+
+/**
+ * switchForm is a setting's on/off box: loaded by get (a promise of a
+ * bool), applied by set(on) (a promise of the value now in force) as soon
+ * as it changes, put back when that fails. role: 'switch', or null for a
+ * plain checkbox.
+ */
+export function switchForm(label, hint, get, set, role = 'switch') {
+  const check = h('input', { type: 'checkbox', role, id: uid('f'), disabled: true });
+  const hintID = uid('hint');
+  check.setAttribute('aria-describedby', hintID);
+  const box = errorBox();
+  const saved = h('span', { class: 'copied', role: 'status' });
+  const form = h('form', { class: 'stack', 'aria-label': label },
+    h('div', { class: 'field check' }, check, h('label', { for: check.id }, label)),
+    h('p', { class: 'hint', id: hintID }, hint), saved, box);
+  form.addEventListener('submit', (e) => e.preventDefault());
+  Promise.resolve(get()).then((on) => {
+    check.checked = on;
+    check.disabled = false;
+  }, (err) => box.show(`Could not load your settings: ${err.message}`));
+  check.addEventListener('change', async () => {
+    saved.textContent = '';
+    const want = check.checked;
+    check.disabled = true;
+    const r = await busy(form, box, () => set(want));
+    check.disabled = false;
+    if (!r.ok) {
+      check.checked = !want;
+      return;
+    }
+    check.checked = r.value;
+    saved.textContent = r.value ? 'Saved: on' : 'Saved: off';
+  });
+  return form;
+}

@@ -3,7 +3,7 @@
 // read, by whom, or why not yet), and the "Send read receipts" setting.
 
 import { api } from './api.js';
-import { busy, errorBox, h, uid } from './dom.js';
+import { errorBox, h, switchForm, uid } from './dom.js';
 import { fullTime, statusText } from './format.js';
 import * as store from './store.js';
 
@@ -96,36 +96,12 @@ export async function showMessageInfo(m, chat) {
 
 /**
  * section is the "Send read receipts" setting: applied and kept as soon as
- * the box changes.
+ * the box changes. loaded: the settings, a promise.
  */
-export function section() {
-  const check = h('input', { type: 'checkbox', name: 'read-receipts', id: uid('f'), disabled: true });
-  const hintID = uid('hint');
-  check.setAttribute('aria-describedby', hintID);
-  const box = errorBox();
-  const saved = h('span', { class: 'copied', role: 'status' });
-  const form = h('form', { class: 'stack', 'aria-label': 'Read receipts' },
-    h('div', { class: 'field check' }, check, h('label', { for: check.id }, 'Send read receipts')),
-    h('p', { class: 'hint', id: hintID },
-      'Contacts and group members see when you read their messages. Off, they see only that your node got them; you still see the receipts others send.'),
-    saved, box);
-  form.addEventListener('submit', (e) => e.preventDefault());
-  api.settings().then((s) => {
-    check.checked = s.read_receipts;
-    check.disabled = false;
-  }, (err) => box.show(`Could not load your settings: ${err.message}`));
-  check.addEventListener('change', async () => {
-    saved.textContent = '';
-    const want = check.checked;
-    check.disabled = true;
-    const r = await busy(form, box, () => api.setReadReceipts(want));
-    check.disabled = false;
-    if (!r.ok) {
-      check.checked = !want;
-      return;
-    }
-    check.checked = r.value.read_receipts;
-    saved.textContent = r.value.read_receipts ? 'Saved: on' : 'Saved: off';
-  });
+export function section(loaded) {
+  const form = switchForm('Send read receipts',
+    'Contacts and group members see when you read their messages. Off, they see only that your node got them; you still see the receipts others send.',
+    () => loaded.then((s) => s.read_receipts),
+    async (on) => (await api.setReadReceipts(on)).read_receipts, null);
   return h('section', { 'aria-labelledby': 'set-receipts' }, h('h3', { id: 'set-receipts' }, 'Privacy'), form);
 }

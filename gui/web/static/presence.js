@@ -10,7 +10,7 @@
 // this screen shows.
 
 import { api } from './api.js';
-import { busy, errorBox, h, replace, uid } from './dom.js';
+import { h, replace, switchForm } from './dom.js';
 import { shortID } from './format.js';
 import * as store from './store.js';
 import { state } from './store.js';
@@ -219,36 +219,6 @@ export function keepDraft(key, ta) {
 }
 
 // ------------------------------------------------------------ settings
-
-function switchForm(label, hint, get, set) {
-  const check = h('input', { type: 'checkbox', role: 'switch', id: uid('f'), disabled: true });
-  const hintID = uid('hint');
-  check.setAttribute('aria-describedby', hintID);
-  const box = errorBox();
-  const saved = h('span', { class: 'copied', role: 'status' });
-  const form = h('form', { class: 'stack', 'aria-label': label },
-    h('div', { class: 'field check' }, check, h('label', { for: check.id }, label)),
-    h('p', { class: 'hint', id: hintID }, hint), saved, box);
-  form.addEventListener('submit', (e) => e.preventDefault());
-  Promise.resolve(get()).then((on) => {
-    check.checked = on;
-    check.disabled = false;
-  }, (err) => box.show(`Could not load your settings: ${err.message}`));
-  check.addEventListener('change', async () => {
-    saved.textContent = '';
-    const want = check.checked;
-    check.disabled = true;
-    const r = await busy(form, box, () => set(want));
-    check.disabled = false;
-    if (!r.ok) {
-      check.checked = !want;
-      return;
-    }
-    check.checked = r.value;
-    saved.textContent = r.value ? 'Saved: on' : 'Saved: off';
-  });
-  return form;
-}
 
 function permissionText() {
   if (!notificationsSupported()) return 'This browser cannot show notifications.';

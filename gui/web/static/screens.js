@@ -688,7 +688,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-files' }, h('h3', { id: 'set-files' }, 'Files'), autoAcceptForm(loaded, downloads)),
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
     presence.section(loaded),
-    groupconv.section(),
+    groupconv.section(loaded),
     mailboxes.section(),
     passphrase.section(),
     backup.section(),
