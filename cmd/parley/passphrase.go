@@ -281,6 +281,8 @@ func stdinTerminal(cmd *cobra.Command) (int, bool) {
 // readHidden prompts on stderr and reads a line from the terminal without
 // echo.
 func readHidden(cmd *cobra.Command, fd int, prompt string) ([]byte, error) {
+	restore := echoOff(fd)
+	defer restore()
 	fmt.Fprint(cmd.ErrOrStderr(), prompt)
 	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(cmd.ErrOrStderr())
