@@ -156,7 +156,9 @@ func newHost(cfg hostConfig) (host.Host, error) {
 		// go-libp2p's QUIC transport refuses to start with a pre-shared key.
 		opts = append(opts, libp2p.Transport(quic.NewTransport))
 	}
-	if cfg.gater != nil {
+	if cfg.earlyRelay != nil && !cfg.relayService {
+		opts = append(opts, libp2p.ConnectionGater(dialGate{cfg.gater, cfg.earlyRelay}))
+	} else if cfg.gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
 	}
 	opts = append(opts, relayOptions(cfg)...)

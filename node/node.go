@@ -380,7 +380,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	relays := &relaySource{bootstrap: bootstrap}
 	var early *earlyRelay
 	if !cfg.RelayService && !cfg.RelayAfterVerdict {
-		early = &earlyRelay{}
+		early = newEarlyRelay()
 	}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
 		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, mailbox.ID, invite.ID, presence.ID}, gater: cfg.ConnectionGater,

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -201,13 +203,29 @@ func (holePunchLog) DirectDialFinished(bool) {}
 type earlyRelay struct {
 	// verdict: AutoNAT has spoken (or the node is public by decree).
 	verdict atomic.Bool
-	addrs   atomic.Pointer[[]ma.Multiaddr] // AutoRelay's latest
+	// punchReady: the host answers hole punching (DCUtR). go-libp2p's
+	// hole punching service registers its handler only once it sees a
+	// public address of the host's own, polling on a back-off; and the
+	// side that receives a relayed connection tries hole punching once,
+	// when it connects. So relayed addresses are announced, and relayed
+	// dials made, only once this host can answer, or after
+	// holePunchGrace (a host with no public address will never answer).
+	punchReady atomic.Bool
+	started    time.Time
+	addrs      atomic.Pointer[[]ma.Multiaddr] // AutoRelay's latest
 }
+
+// holePunchGrace bounds how long a new node holds back relayed dials for
+// its hole punching service to come up (within a second where the host
+// has a public address; never where it has none).
+const holePunchGrace = 2 * time.Second
+
+func newEarlyRelay() *earlyRelay { return &earlyRelay{started: time.Now()} }
 
 // addrsFactory is the host's AddrsFactory: addrs, and while reachability is
 // unknown the relayed addresses not among them.
 func (e *earlyRelay) addrsFactory(addrs []ma.Multiaddr) []ma.Multiaddr {
-	if e.verdict.Load() {
+	if e.verdict.Load() || !e.punchReady.Load() {
 		return addrs
 	}
 	relayed := e.addrs.Load()
@@ -227,7 +245,7 @@ func (e *earlyRelay) addrsFactory(addrs []ma.Multiaddr) []ma.Multiaddr {
 // ctx ends. AutoRelay starts its relay finder on an "unknown" reachability
 // event too, which AutoNAT never sends (unknown is where it begins).
 func (e *earlyRelay) start(ctx context.Context, wg *sync.WaitGroup, h host.Host, log *slog.Logger) error {
-	sub, err := h.EventBus().Subscribe([]any{new(event.EvtLocalReachabilityChanged), new(event.EvtAutoRelayAddrsUpdated)},
+	sub, err := h.EventBus().Subscribe([]any{new(event.EvtLocalReachabilityChanged), new(event.EvtAutoRelayAddrsUpdated), new(event.EvtLocalProtocolsUpdated)},
 		eventbus.Name("parley early relay"))
 	if err != nil {
 		return fmt.Errorf("subscribing to reachability: %w", err)
@@ -246,15 +264,25 @@ func (e *earlyRelay) start(ctx context.Context, wg *sync.WaitGroup, h host.Host,
 	// A stateful subscription delivers an earlier verdict first; the
 	// "unknown" is sent only when there was none (AutoNAT waits 15 s
 	// before its first probe, so none can come in between).
+	prior, err := h.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged), eventbus.Name("parley early relay: prior verdict"))
+	if err != nil {
+		sub.Close()
+		relayAddrs.Close()
+		reach.Close()
+		return fmt.Errorf("subscribing to reachability: %w", err)
+	}
 	select {
-	case ev := <-sub.Out():
-		e.handle(ev, relayAddrs, log)
+	case <-prior.Out():
 	default:
 		if err := reach.Emit(event.EvtLocalReachabilityChanged{Reachability: network.ReachabilityUnknown}); err != nil {
 			log.Warn("starting AutoRelay before AutoNAT's verdict", "err", err)
 		}
 	}
+	prior.Close()
 	reach.Close()
+	if slices.Contains(h.Mux().Protocols(), holepunch.Protocol) {
+		e.handle(event.EvtLocalProtocolsUpdated{Added: []protocol.ID{holepunch.Protocol}}, relayAddrs, log)
+	}
 	wg.Go(func() {
 		defer relayAddrs.Close()
 		defer sub.Close()
@@ -281,6 +309,11 @@ func (e *earlyRelay) handle(ev any, relayAddrs event.Emitter, log *slog.Logger) 
 		if e.verdict.Swap(known) == known {
 			return
 		}
+	case event.EvtLocalProtocolsUpdated:
+		if !slices.Contains(ev.Added, holepunch.Protocol) || e.punchReady.Swap(true) {
+			return
+		}
+		log.Debug("hole punching ready", "after", time.Since(e.started))
 	case event.EvtAutoRelayAddrsUpdated:
 		if held := e.addrs.Load(); held != nil && slices.EqualFunc(*held, ev.RelayAddrs, ma.Multiaddr.Equal) {
 			return // our own re-emission, or no change
@@ -298,4 +331,38 @@ func (e *earlyRelay) handle(ev any, relayAddrs event.Emitter, log *slog.Logger) 
 	if err := relayAddrs.Emit(event.EvtAutoRelayAddrsUpdated{RelayAddrs: slices.Clone(*held)}); err != nil {
 		log.Warn("updating the host's addresses", "err", err)
 	}
+}
+
+// dialGate holds back relayed dials until the host answers hole punching
+// (earlyRelay.punchReady): the peer that receives a relayed connection
+// tries hole punching at once, and only once.
+type dialGate struct {
+	connmgr.ConnectionGater // nil: every peer may connect
+	early                   *earlyRelay
+}
+
+func (g dialGate) InterceptPeerDial(p peer.ID) bool {
+	return g.ConnectionGater == nil || g.ConnectionGater.InterceptPeerDial(p)
+}
+
+func (g dialGate) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	if !g.early.punchReady.Load() && time.Since(g.early.started) < holePunchGrace && isRelayed(a) {
+		return false
+	}
+	return g.ConnectionGater == nil || g.ConnectionGater.InterceptAddrDial(p, a)
+}
+
+func (g dialGate) InterceptAccept(c network.ConnMultiaddrs) bool {
+	return g.ConnectionGater == nil || g.ConnectionGater.InterceptAccept(c)
+}
+
+func (g dialGate) InterceptSecured(d network.Direction, p peer.ID, c network.ConnMultiaddrs) bool {
+	return g.ConnectionGater == nil || g.ConnectionGater.InterceptSecured(d, p, c)
+}
+
+func (g dialGate) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
+	if g.ConnectionGater == nil {
+		return true, 0
+	}
+	return g.ConnectionGater.InterceptUpgraded(c)
 }

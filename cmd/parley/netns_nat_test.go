@@ -254,8 +254,9 @@ type natPair struct {
 
 // startNATPair starts the two nodes behind their NATs. The bootstrap peer
 // comes three ways, as users give it: a --bootstrap flag, a bootstrap file
-// in the data dir, and a --bootstrap-file with a comment.
-func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, relayAddr string) *natPair {
+// in the data dir, and a --bootstrap-file with a comment. Both run with
+// the extra flags.
+func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, relayAddr string, extra ...string) *natPair {
 	t.Helper()
 	p := &natPair{kinds: kinds, startedAt: time.Now()}
 	for i, who := range []string{name + "-a", name + "-b"} {
@@ -274,7 +275,7 @@ func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, rel
 			}
 			flags = []string{"--bootstrap-file", file}
 		}
-		p.procs[i] = startIn(t, ns, who, dir, wanListen, append(flags, "--no-mdns", "--log-level", "info")...)
+		p.procs[i] = startIn(t, ns, who, dir, wanListen, slices.Concat(flags, []string{"--no-mdns", "--log-level", "info"}, extra)...)
 		p.natAddrs[i] = natAddr
 		p.peerIDs[i] = p.procs[i].PeerID()
 		p.hiTexts[i] = "hello from " + who
@@ -284,6 +285,22 @@ func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, rel
 	a.CLI("contact", "add", b.AddrlessInvite(), "--name", b.Name)
 	b.CLI("contact", "add", a.AddrlessInvite(), "--name", a.Name)
 	return p
+}
+
+// firstMessages has each of the pair send to the other at once, and
+// returns the time from the pair's start until both messages show
+// "delivered".
+func (p *natPair) firstMessages(t *testing.T, limit time.Duration) time.Duration {
+	t.Helper()
+	p.sentAt = time.Now()
+	for i, n := range p.procs {
+		n.CLI("send", p.procs[1-i].Name, p.hiTexts[i])
+	}
+	for i, n := range p.procs {
+		parleytest.EventuallyWithin(t, limit, n.Name+"'s first message delivered", func() bool { return n.delivered(p.procs[1-i].Name, p.hiTexts[i]) })
+	}
+	p.deliveredAt = time.Now()
+	return p.deliveredAt.Sub(p.startedAt)
 }
 
 // awaitRelayed waits until both nodes know they are behind a NAT (AutoNAT),
