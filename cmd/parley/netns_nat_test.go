@@ -309,7 +309,10 @@ func (p *natPair) awaitRelayed(t *testing.T, relayID string) {
 	t.Helper()
 	for i, n := range p.procs {
 		var st netStatus
-		poll(t, 60*time.Second, n.Name+" finding itself behind a NAT and reserving a relay slot", func() bool {
+		// AutoNAT's verdict takes 15 s (the relay's dial-back timeout), or
+		// up to 45 s when its first probe goes to the other of the pair,
+		// already connected through the relay (a 30 s request timeout).
+		poll(t, 90*time.Second, n.Name+" finding itself behind a NAT and reserving a relay slot", func() bool {
 			st = n.netStatus()
 			return st.Reachability == "private" && slices.ContainsFunc(st.Relays, func(r string) bool { return strings.HasSuffix(r, "/p2p/"+relayID) })
 		})
