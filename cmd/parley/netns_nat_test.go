@@ -526,3 +526,29 @@ func TestNATTraversal(t *testing.T) {
 	}
 	t.Logf("cone pair: direct %v after sending", cone.directAt.Sub(cone.sentAt).Round(time.Millisecond))
 }
+
+// Two fresh users behind NATs (one symmetric, so only the relay connects
+// them) write to each other as soon as their nodes start: both messages
+// arrive through the relay before either node has AutoNAT's verdict (15 s
+// at the least), because a node reserves a relay slot at once while its
+// reachability is unknown.
+func TestNATFirstMessageBeforeVerdict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes in network namespaces")
+	}
+	in := newInternet(t)
+	relayNS, relayIP := in.publicHost()
+	relay := startIn(t, relayNS, "relay", t.TempDir(), wanListen, "--relay-service", "--no-mdns")
+	p := startNATPair(t, in, "early", [2]natKind{coneNAT, symmetricNAT}, relay.addrOn(relayIP))
+	took := p.firstMessages(t, time.Minute)
+	for i, n := range p.procs {
+		st := n.netStatus()
+		if st.Reachability != "unknown" {
+			t.Errorf("%s already had AutoNAT's verdict (%s) when the first messages arrived, %v after start", n.Name, st.Reachability, took)
+		}
+		if tr, addrs := n.transportTo(p.peerIDs[1-i]); tr != "relayed" {
+			t.Errorf("%s reaches the other by %q (%v); want relayed", n.Name, tr, addrs)
+		}
+	}
+	t.Logf("start → both first messages delivered: %v", took.Round(time.Millisecond))
+}
