@@ -397,7 +397,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	// ModeAutoServer: serve DHT queries unless AutoNAT finds us unreachable,
 	// so that a small community's nodes route for each other.
-	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...)); err != nil {
+	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...),
+		dht.QueryFilter(dhtQueryFilter), dht.RoutingTableFilter(dhtTableFilter(n.host))); err != nil {
 		return nil, fmt.Errorf("dht: %w", err)
 	}
 	publicDHT := cfg.PublicDHT

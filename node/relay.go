@@ -366,3 +366,23 @@ func (g dialGate) InterceptUpgraded(c network.Conn) (bool, control.DisconnectRea
 	}
 	return g.ConnectionGater.InterceptUpgraded(c)
 }
+
+// DHT filters: a peer that announces a relayed address (one behind a NAT,
+// or one that does not know yet, earlyRelay) is neither queried nor kept in
+// the routing table. Reached through the relay, a DHT query waits for hole
+// punching; and while reachability is unknown such peers serve the DHT,
+// so lookups would otherwise connect every node behind a NAT to every
+// other through the relay and punch holes between them, which also feeds
+// AutoNAT wrong verdicts (a dial-back through a punched hole succeeds).
+// kad-dht still dials the peer a lookup looks for, whatever the filter.
+func dhtQueryFilter(_ any, ai peer.AddrInfo) bool {
+	return !slices.ContainsFunc(ai.Addrs, isRelayed)
+}
+
+// dhtTableFilter is dhtQueryFilter for the routing table, which gives peer
+// IDs alone: their addresses come from the host's peerstore.
+func dhtTableFilter(h host.Host) func(any, peer.ID) bool {
+	return func(_ any, p peer.ID) bool {
+		return !slices.ContainsFunc(h.Peerstore().Addrs(p), isRelayed)
+	}
+}
