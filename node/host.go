@@ -89,7 +89,10 @@ type hostConfig struct {
 	// relayService: take the node to be publicly reachable and serve as
 	// a relay (Config.RelayService).
 	relayService bool
-	natPortMap   bool // ask the LAN's gateway for a port mapping
+	// earlyRelay, unless nil, announces relayed addresses while AutoNAT's
+	// verdict is unknown (relay.go); Node starts it once the host is built.
+	earlyRelay *earlyRelay
+	natPortMap bool // ask the LAN's gateway for a port mapping
 	// metrics is where go-libp2p registers its collectors; nil: it keeps
 	// none (Prometheus's global registry is shared state).
 	metrics *prometheus.Registry
@@ -153,7 +156,9 @@ func newHost(cfg hostConfig) (host.Host, error) {
 		// go-libp2p's QUIC transport refuses to start with a pre-shared key.
 		opts = append(opts, libp2p.Transport(quic.NewTransport))
 	}
-	if cfg.gater != nil {
+	if cfg.earlyRelay != nil && !cfg.relayService {
+		opts = append(opts, libp2p.ConnectionGater(dialGate{cfg.gater, cfg.earlyRelay}))
+	} else if cfg.gater != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
 	}
 	opts = append(opts, relayOptions(cfg)...)

@@ -56,6 +56,11 @@ type Config struct {
 	// public address; behind a NAT it would announce addresses no one can
 	// dial.
 	RelayService bool
+	// RelayAfterVerdict makes a node reserve a relay slot only once AutoNAT
+	// finds it unreachable, some 20 s after it starts, as before a node
+	// reserved one at once (relay.go, earlyRelay): for benchmarks that
+	// measure the difference.
+	RelayAfterVerdict bool
 	// MailboxService makes the node hold mail for people who registered
 	// with it (node/mailbox, PROTOCOL.md §9), under MailboxQuota and
 	// MailboxTTL. `parley run` turns it on with RelayService. Neither it
@@ -373,17 +378,27 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	relays := &relaySource{bootstrap: bootstrap}
+	var early *earlyRelay
+	if !cfg.RelayService && !cfg.RelayAfterVerdict {
+		early = newEarlyRelay()
+	}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
 		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, files.PlainID, mailbox.ID, invite.ID, presence.ID}, gater: cfg.ConnectionGater,
-		relays: relays, relayService: cfg.RelayService, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
+		relays: relays, relayService: cfg.RelayService, earlyRelay: early, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}
 	h := n.host
 	relays.host.Store(&h)
+	if early != nil {
+		if err = early.start(n.ctx, &n.wg, n.host, n.log); err != nil {
+			return nil, err
+		}
+	}
 	// ModeAutoServer: serve DHT queries unless AutoNAT finds us unreachable,
 	// so that a small community's nodes route for each other.
-	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...)); err != nil {
+	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...),
+		dht.QueryFilter(dhtQueryFilter), dht.RoutingTableFilter(dhtTableFilter(n.host))); err != nil {
 		return nil, fmt.Errorf("dht: %w", err)
 	}
 	publicDHT := cfg.PublicDHT

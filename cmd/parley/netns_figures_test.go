@@ -153,3 +153,43 @@ func TestConnectivityFigures(t *testing.T) {
 	add("direct connection after hole punching: %d of %d cone/cone pairs, %d of %d cone/symmetric pairs", direct, rounds, symDirect, rounds)
 	t.Log("\n" + strings.Join(report, "\n"))
 }
+
+// First message across NATs (issue 16), before and after reserving a relay
+// slot at once: a pair behind a cone and a symmetric NAT, fresh, each
+// sending to the other as soon as both serve their API; timed from
+// launching the first of the two until both messages show "delivered".
+// Rounds alternate the old behaviour (--relay-after-verdict: a relay slot
+// only once AutoNAT finds the node unreachable) and the new, in one run.
+// Root only, and only when asked:
+//
+//	PARLEY_NAT_FIRST_FIGURES=5 go test -run TestNATFirstMessageFigures -v -timeout 25m ./cmd/parley/
+func TestNATFirstMessageFigures(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("PARLEY_NAT_FIRST_FIGURES"))
+	if rounds <= 0 {
+		t.Skip("set PARLEY_NAT_FIRST_FIGURES=N (rounds) to measure the figures of docs/benchmarks.md")
+	}
+	in := newInternet(t)
+	relayNS, relayIP := in.publicHost()
+	relay := startIn(t, relayNS, "relay", t.TempDir(), wanListen, "--relay-service", "--no-mdns")
+	relayAddr := relay.addrOn(relayIP)
+	var early, late []time.Duration
+	for r := range 2 * rounds {
+		old := r%2 == 1
+		var flags []string
+		if old {
+			flags = []string{"--relay-after-verdict"}
+		}
+		p := startNATPair(t, in, fmt.Sprintf("f%d", r), [2]natKind{coneNAT, symmetricNAT}, relayAddr, flags...)
+		took := p.firstMessages(t, 2*time.Minute)
+		if old {
+			late = append(late, took)
+		} else {
+			early = append(early, took)
+		}
+		for _, n := range p.procs {
+			n.Stop()
+		}
+	}
+	t.Logf("\ncone/symmetric pair via the relay, start → both first messages delivered:\n"+
+		"  relay slot at once: %s\n  relay slot after AutoNAT's verdict (before): %s", span(early), span(late))
+}

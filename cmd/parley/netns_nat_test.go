@@ -254,8 +254,9 @@ type natPair struct {
 
 // startNATPair starts the two nodes behind their NATs. The bootstrap peer
 // comes three ways, as users give it: a --bootstrap flag, a bootstrap file
-// in the data dir, and a --bootstrap-file with a comment.
-func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, relayAddr string) *natPair {
+// in the data dir, and a --bootstrap-file with a comment. Both run with
+// the extra flags.
+func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, relayAddr string, extra ...string) *natPair {
 	t.Helper()
 	p := &natPair{kinds: kinds, startedAt: time.Now()}
 	for i, who := range []string{name + "-a", name + "-b"} {
@@ -274,7 +275,7 @@ func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, rel
 			}
 			flags = []string{"--bootstrap-file", file}
 		}
-		p.procs[i] = startIn(t, ns, who, dir, wanListen, append(flags, "--no-mdns", "--log-level", "info")...)
+		p.procs[i] = startIn(t, ns, who, dir, wanListen, slices.Concat(flags, []string{"--no-mdns", "--log-level", "info"}, extra)...)
 		p.natAddrs[i] = natAddr
 		p.peerIDs[i] = p.procs[i].PeerID()
 		p.hiTexts[i] = "hello from " + who
@@ -286,13 +287,32 @@ func startNATPair(t *testing.T, in *internet, name string, kinds [2]natKind, rel
 	return p
 }
 
+// firstMessages has each of the pair send to the other at once, and
+// returns the time from the pair's start until both messages show
+// "delivered".
+func (p *natPair) firstMessages(t *testing.T, limit time.Duration) time.Duration {
+	t.Helper()
+	p.sentAt = time.Now()
+	for i, n := range p.procs {
+		n.CLI("send", p.procs[1-i].Name, p.hiTexts[i])
+	}
+	for i, n := range p.procs {
+		parleytest.EventuallyWithin(t, limit, n.Name+"'s first message delivered", func() bool { return n.delivered(p.procs[1-i].Name, p.hiTexts[i]) })
+	}
+	p.deliveredAt = time.Now()
+	return p.deliveredAt.Sub(p.startedAt)
+}
+
 // awaitRelayed waits until both nodes know they are behind a NAT (AutoNAT),
 // run their DHT as clients, and hold a reservation on the relay.
 func (p *natPair) awaitRelayed(t *testing.T, relayID string) {
 	t.Helper()
 	for i, n := range p.procs {
 		var st netStatus
-		poll(t, 60*time.Second, n.Name+" finding itself behind a NAT and reserving a relay slot", func() bool {
+		// AutoNAT's verdict takes 15 s (the relay's dial-back timeout), or
+		// up to 45 s when its first probe goes to the other of the pair,
+		// already connected through the relay (a 30 s request timeout).
+		poll(t, 90*time.Second, n.Name+" finding itself behind a NAT and reserving a relay slot", func() bool {
 			st = n.netStatus()
 			return st.Reachability == "private" && slices.ContainsFunc(st.Relays, func(r string) bool { return strings.HasSuffix(r, "/p2p/"+relayID) })
 		})
@@ -505,4 +525,30 @@ func TestNATTraversal(t *testing.T) {
 			p.kinds, p.relayedAt.Sub(p.startedAt).Round(time.Millisecond), p.deliveredAt.Sub(p.sentAt).Round(time.Millisecond))
 	}
 	t.Logf("cone pair: direct %v after sending", cone.directAt.Sub(cone.sentAt).Round(time.Millisecond))
+}
+
+// Two fresh users behind NATs (one symmetric, so only the relay connects
+// them) write to each other as soon as their nodes start: both messages
+// arrive through the relay before either node has AutoNAT's verdict (15 s
+// at the least), because a node reserves a relay slot at once while its
+// reachability is unknown.
+func TestNATFirstMessageBeforeVerdict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes in network namespaces")
+	}
+	in := newInternet(t)
+	relayNS, relayIP := in.publicHost()
+	relay := startIn(t, relayNS, "relay", t.TempDir(), wanListen, "--relay-service", "--no-mdns")
+	p := startNATPair(t, in, "early", [2]natKind{coneNAT, symmetricNAT}, relay.addrOn(relayIP))
+	took := p.firstMessages(t, time.Minute)
+	for i, n := range p.procs {
+		st := n.netStatus()
+		if st.Reachability != "unknown" {
+			t.Errorf("%s already had AutoNAT's verdict (%s) when the first messages arrived, %v after start", n.Name, st.Reachability, took)
+		}
+		if tr, addrs := n.transportTo(p.peerIDs[1-i]); tr != "relayed" {
+			t.Errorf("%s reaches the other by %q (%v); want relayed", n.Name, tr, addrs)
+		}
+	}
+	t.Logf("start → both first messages delivered: %v", took.Round(time.Millisecond))
 }

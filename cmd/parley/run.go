@@ -40,6 +40,7 @@ type runOptions struct {
 	bootstrap      []string
 	bootstrapFile  string
 	relayService   bool
+	relayLate      bool
 	mailboxService bool
 	publicDHT      bool
 	publicDHTBoot  []string
@@ -64,6 +65,12 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 		"file of bootstrap peers: one multiaddr a line, # comments (default: DATA/"+node.BootstrapFile+" if it exists)")
 	f.BoolVar(&o.relayService, "relay-service", false,
 		"serve as a relay and DHT server for others at once: for an always-on node with a public address")
+	// For benchmarks only (docs/benchmarks.md): the old behaviour, to
+	// measure against in the same run.
+	f.BoolVar(&o.relayLate, "relay-after-verdict", false, "reserve a relay slot only once AutoNAT finds this node unreachable")
+	if err := f.MarkHidden("relay-after-verdict"); err != nil {
+		panic(err)
+	}
 	f.BoolVar(&o.mailboxService, "mailbox-service", false,
 		"hold mail for people who choose this node as their mailbox, while they are offline, for this run whatever the setting says (default: on with --relay-service, else the setting, which is off until turned on in Settings or with parley settings --mailbox-service)")
 	f.BoolVar(&o.publicDHT, "public-dht", false,
@@ -163,6 +170,7 @@ func runNode(cmd *cobra.Command, g *globals, o *runOptions) error {
 		Listen:             o.listen,
 		Bootstrap:          bootstrap,
 		RelayService:       o.relayService,
+		RelayAfterVerdict:  o.relayLate,
 		PublicDHT:          o.publicDHT,
 		PublicDHTBootstrap: o.publicDHTBoot,
 		NATPortMap:         o.natPortMap,
