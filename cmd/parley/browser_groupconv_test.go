@@ -60,6 +60,9 @@ func TestBrowserMessageInfo(t *testing.T) {
 
 	carol.Stop()
 	alice.CLI("send", "Carol", "Are you there?")
+	// The list moves Carol to the top when the message lands: click only
+	// after that, or the click can land where her row was.
+	at.WaitText("You: Are you there?")
 	at.Click("link", "Carol")
 	at.WaitMessage("Are you there?")
 	parleytest.Eventually(t, "a failed attempt to reach Carol", func() bool {
