@@ -402,7 +402,7 @@ func getMessage(txn *badger.Txn, id parley.EnvelopeID) (parley.Message, error) {
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("storage: message %s: %w", id, err)
 	}
-	return m, nil
+	return withSettled(txn, m), nil
 }
 
 // Messages returns the text messages of a conversation in display order

@@ -34,6 +34,9 @@ type op struct {
 
 	err  error         // set by the writer before done is closed
 	done chan struct{} // closed when the op is committed or failed
+	// then, when set, is called once with err when done is closed, from
+	// the writer's goroutine (submitAsync).
+	then func(error)
 }
 
 func (o *op) finish() {
@@ -41,6 +44,9 @@ func (o *op) finish() {
 	case <-o.done:
 	default:
 		close(o.done)
+		if o.then != nil {
+			o.then(o.err)
+		}
 	}
 }
 
@@ -68,6 +74,38 @@ func (db *DB) submit(units int, apply func(w *wtxn, i int) error) error {
 	return o.err
 }
 
+// submitAsync queues a write without waiting for it: then is called with
+// its result, from the writer's goroutine, once it is committed or failed.
+// It never blocks, so that a caller on the network path does not wait for
+// the sync in flight; the write joins the next group commit.
+func (db *DB) submitAsync(units int, apply func(w *wtxn, i int) error, then func(error)) {
+	o := &op{units: units, apply: apply, done: make(chan struct{}), then: then}
+	db.asyncMu.Lock()
+	if db.asyncClosed {
+		db.asyncMu.Unlock()
+		o.err = ErrClosed
+		o.finish()
+		return
+	}
+	db.asyncOps = append(db.asyncOps, o)
+	db.asyncMu.Unlock()
+	select {
+	case db.asyncReady <- struct{}{}:
+	default: // the writer is already told
+	}
+}
+
+// takeAsync returns the queued asynchronous ops; closing, it also stops
+// taking more (later ones fail with ErrClosed).
+func (db *DB) takeAsync(closing bool) []*op {
+	db.asyncMu.Lock()
+	defer db.asyncMu.Unlock()
+	ops := db.asyncOps
+	db.asyncOps = nil
+	db.asyncClosed = db.asyncClosed || closing
+	return ops
+}
+
 func (db *DB) writeLoop() {
 	defer close(db.writerDone)
 	for {
@@ -75,6 +113,8 @@ func (db *DB) writeLoop() {
 		select {
 		case o := <-db.writes:
 			batch = append(batch, o)
+		case <-db.asyncReady:
+			batch = append(batch, db.takeAsync(false)...)
 		case reply := <-db.reopen:
 			reply <- db.reopenRW()
 			continue
@@ -82,6 +122,11 @@ func (db *DB) writeLoop() {
 			d.reply <- db.dropKeys(d.keys)
 			continue
 		case <-db.quit:
+			// Answers settled without waiting are written before the
+			// store closes, as writes already taken are.
+			if ops := db.takeAsync(true); len(ops) > 0 {
+				db.runBatch(ops)
+			}
 			return
 		}
 		// Take every op whose caller is already waiting: they arrived while
@@ -91,11 +136,15 @@ func (db *DB) writeLoop() {
 			select {
 			case o := <-db.writes:
 				batch = append(batch, o)
+			case <-db.asyncReady:
+				batch = append(batch, db.takeAsync(false)...)
 			default:
 				break drain
 			}
 		}
-		db.runBatch(batch)
+		if len(batch) > 0 {
+			db.runBatch(batch)
+		}
 	}
 }
 
