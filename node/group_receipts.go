@@ -254,6 +254,15 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 	default:
 		return
 	}
+	if len(read) == 0 {
+		// The store notes a delivery with the message itself (received,
+		// storage.Record.ReceivedBy) or with the ack's settle (sent): then
+		// nothing is left to write, and the event waits for no sync.
+		rs, err := n.store.Receipts(m.Conversation, delivered)
+		if err == nil && rs[m.ID][member].Delivered != 0 {
+			return
+		}
+	}
 	if err := n.store.NoteReceipts(m.Conversation, member, delivered, read, now); err != nil {
 		n.log.Debug("noting a DM receipt", "id", m.ID, "err", err)
 	}

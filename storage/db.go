@@ -115,6 +115,9 @@ type DB struct {
 	// settled holds peers' answers not yet on disk (settle.go).
 	settled settledSet
 
+	// timerConvs holds the conversations that may hold a timer (timer.go).
+	timerConvs sync.Map // parley.ConversationID → struct{}
+
 	// outboxSeq is the next outbox sequence number. Owned by the writer
 	// goroutine after Open returns.
 	outboxSeq uint64
@@ -241,6 +244,9 @@ func (db *DB) openBadger() error {
 // error.
 func (db *DB) load() error {
 	if err := db.loadSchema(); err != nil {
+		return err
+	}
+	if err := db.loadTimerConvs(); err != nil {
 		return err
 	}
 	return db.loadContacts()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
@@ -29,6 +30,11 @@ import (
 type settledAnswer struct {
 	peer   string
 	status parley.Status
+	// conv and at: the receipt noted with a delivery (the peer got the
+	// message at at), shown by Receipts until it is written; at is zero
+	// when none is.
+	conv parley.ConversationID
+	at   parley.HLC
 	// writing: a write of it is queued or in flight, so Outbox leaves the
 	// envelope out. Cleared when that write failed: the courier pushes the
 	// envelope again (the peer acks a duplicate) and the next settle
@@ -106,6 +112,10 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 	}
 	var queued []parley.EnvelopeID
 	var changed []parley.Message
+	// The peer's receipt, for the times Message info shows, goes in the
+	// same write, for what the node shows (as NoteReceipts would).
+	at := parley.NewHLC(time.Now(), 0)
+	receipted := make(map[parley.EnvelopeID]parley.ConversationID)
 	err := db.view(func(txn *badger.Txn) error {
 		for _, id := range ids {
 			if ok, err := exists(txn, outboxIndexKey(peer, id)); err != nil || !ok {
@@ -121,6 +131,9 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 			}
 			if err != nil {
 				return err
+			}
+			if status == parley.StatusDelivered && m.Outgoing && receiptedKind(m.Kind) {
+				receipted[id] = m.Conversation
 			}
 			if statusAdvances(m.Status, status) {
 				m.Status = status
@@ -142,12 +155,21 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 				a.status = status
 			}
 			a.peer, a.writing = peer, true
+			if conv, ok := receipted[id]; ok && (a.at == 0 || at < a.at) {
+				a.conv, a.at = conv, at
+			}
 			m[id] = a
 		}
 	})
 	apply := func(w *wtxn, i int) error {
-		if _, _, err := removeFromOutbox(w.txn, peer, queued[i], status); err != nil {
-			return fmt.Errorf("storage: remove %s from the outbox of %s: %w", queued[i], peer, err)
+		id := queued[i]
+		if _, _, err := removeFromOutbox(w.txn, peer, id, status); err != nil {
+			return fmt.Errorf("storage: remove %s from the outbox of %s: %w", id, peer, err)
+		}
+		if conv, ok := receipted[id]; ok {
+			if err := noteReceipts(w.txn, conv, peer, []parley.EnvelopeID{id}, nil, at); err != nil {
+				return fmt.Errorf("storage: note the receipt of %s: %w", id, err)
+			}
 		}
 		return nil
 	}
@@ -177,4 +199,28 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 func pendingSettle(txn *badger.Txn, id parley.EnvelopeID) bool {
 	a, ok := settledIn(txn)[id]
 	return ok && a.writing
+}
+
+// receiptedKind: the kinds whose delivery the node notes in the receipts
+// index (those it announces a status for).
+func receiptedKind(k parley.Kind) bool {
+	return k == parley.KindText || k == parley.KindFile || k == parley.KindMailboxOffer
+}
+
+// settledReceipt merges into rs (member → receipt) the receipt of an
+// answer of conv's message id that waits for its write.
+func settledReceipt(txn *badger.Txn, conv parley.ConversationID, id parley.EnvelopeID, rs map[string]parley.Receipt) map[string]parley.Receipt {
+	a, ok := settledIn(txn)[id]
+	if !ok || a.at == 0 || a.conv != conv {
+		return rs
+	}
+	if rs == nil {
+		rs = make(map[string]parley.Receipt)
+	}
+	r := rs[a.peer]
+	if r.Delivered == 0 || a.at < r.Delivered {
+		r.Delivered = a.at
+	}
+	rs[a.peer] = r
+	return rs
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -56,6 +57,8 @@ type wtxn struct {
 	seq uint64 // next outbox sequence number; becomes db.outboxSeq on commit
 	// noSearchIndex: leave the search index out (a benchmark's baseline).
 	noSearchIndex bool
+	// timerConvs: DB.timerConvs, told of a timer before its commit.
+	timerConvs *sync.Map
 }
 
 // submit queues a write and waits until it is durable or has failed. An op
@@ -174,7 +177,7 @@ func (db *DB) runBatch(ops []*op) {
 		// writes fails (and is told the disk is full), one that finds
 		// nothing to write succeeds. A read-only badger makes it so too.
 		space := db.space.state(false)
-		w := &wtxn{txn: db.bdb.NewTransaction(!space.Full), seq: db.outboxSeq, noSearchIndex: db.noSearchIndex}
+		w := &wtxn{txn: db.bdb.NewTransaction(!space.Full), seq: db.outboxSeq, noSearchIndex: db.noSearchIndex, timerConvs: &db.timerConvs}
 		at, applied, err := fill(w, ops, from, stop)
 		switch {
 		case err == nil:
