@@ -46,6 +46,19 @@ func TestSettleOutboxShowsAtOnceAndLasts(t *testing.T) {
 		t.Fatal(err)
 	}
 	equalIDs(t, "outbox", entryIDs(out), recIDs(b3))
+	// The peer's receipt time shows with the status (Message info).
+	conv := parley.DMConversationID(self, bob)
+	receiptOf := func(db *DB, id parley.EnvelopeID) parley.Receipt {
+		t.Helper()
+		rs, err := db.Receipts(conv, []parley.EnvelopeID{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs[id][bob]
+	}
+	if r := receiptOf(db, b1.Message.ID); r.Delivered == 0 {
+		t.Fatalf("right after the settle, no delivery time: %+v", r)
+	}
 	// Settling again changes nothing more.
 	if again, err := db.SettleOutbox(bob, recIDs(b1), parley.StatusDelivered, nil); err != nil || len(again) != 0 {
 		t.Fatalf("second settle: %v, %v", again, err)
@@ -65,6 +78,51 @@ func TestSettleOutboxShowsAtOnceAndLasts(t *testing.T) {
 		t.Fatal(err)
 	}
 	equalIDs(t, "outbox after reopening", entryIDs(out), recIDs(b3))
+	if r := receiptOf(db, b2.Message.ID); r.Delivered == 0 {
+		t.Fatalf("after reopening, no delivery time: %+v", r)
+	}
+}
+
+// A received message notes its receipt time in its own write.
+func TestReceivedByNotesTheReceipt(t *testing.T) {
+	db := openTemp(t)
+	in := text(bob, false, 1, "hello")
+	in.ReceivedBy = self
+	put(t, db, in)
+	conv := parley.DMConversationID(self, bob)
+	rs, err := db.Receipts(conv, recIDs(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs[in.Message.ID][self]; r.Delivered == 0 || r.Read != 0 {
+		t.Fatalf("receipt %+v, want a delivery time", r)
+	}
+}
+
+// Timers answers from memory for conversations without a timer, and finds
+// a timer stored now or before the store was opened.
+func TestTimersKnownAcrossReopen(t *testing.T) {
+	dir, key := t.TempDir(), newKey(t)
+	db := openAt(t, dir, key)
+	withTimer, without := parley.DMConversationID(self, bob), parley.DMConversationID(self, carol)
+	timer := text(bob, true, 5, "")
+	timer.Message.Kind, timer.Message.Timer = parley.KindTimer, 300
+	put(t, db, timer, text(carol, false, 1, "no timer here"))
+	check := func(db *DB) {
+		t.Helper()
+		got, err := db.Timers(withTimer)
+		if err != nil || len(got) != 1 || got[0].ID != timer.Message.ID {
+			t.Fatalf("Timers of the conversation with one: %v, %v", got, err)
+		}
+		if got, err := db.Timers(without); err != nil || len(got) != 0 {
+			t.Fatalf("Timers of the conversation without: %v, %v", got, err)
+		}
+	}
+	check(db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(openAt(t, dir, key))
 }
 
 // When the write fails (a full disk), reads keep the status, the envelope
