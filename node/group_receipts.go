@@ -235,9 +235,6 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 	if m == nil {
 		return
 	}
-	if _, err := n.groups.State(m.Conversation); err == nil {
-		return // a group's receipts are envelopes, indexed as they are stored
-	}
 	now := parley.NewHLC(time.Now(), 0)
 	var member string
 	var delivered, read []parley.EnvelopeID
@@ -253,6 +250,10 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 		member, delivered = n.host.ID().String(), []parley.EnvelopeID{m.ID}
 	default:
 		return
+	}
+	// After the cheap tests: it reads the store.
+	if _, err := n.groups.State(m.Conversation); err == nil {
+		return // a group's receipts are envelopes, indexed as they are stored
 	}
 	if len(read) == 0 {
 		// The store notes a delivery with the message itself (received,
