@@ -70,8 +70,8 @@ func TestDMStatusShownNeverGoesBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("message info", id, info.Message.Status)
-		if len(info.Recipients) != 1 || info.Recipients[0].Pending != nil {
-			t.Errorf("message info of a delivered message says it is pending: %+v", info.Recipients)
+		if len(info.Recipients) != 1 || info.Recipients[0].Pending != nil || info.Recipients[0].Delivered == 0 {
+			t.Errorf("message info of a delivered message says it is pending, or not when it was delivered: %+v", info.Recipients)
 		}
 		list, err := alice.Messenger().Messages(ctx, "bob", parley.Page{}, false)
 		if err != nil {
@@ -97,7 +97,18 @@ func TestDMStatusShownNeverGoesBack(t *testing.T) {
 	for _, m := range alice.Messages("bob") {
 		check("the message list after a restart", m.ID, m.Status)
 	}
-	if got := len(bob.Messages("alice")); got != messages {
-		t.Fatalf("bob holds %d messages, want %d", got, messages)
+	got := bob.Messages("alice")
+	if len(got) != messages {
+		t.Fatalf("bob holds %d messages, want %d", len(got), messages)
+	}
+	// Bob's side says when he got each (noted with the record itself).
+	for _, m := range got[:3] {
+		info, err := bob.Messenger().MessageInfo(ctx, "alice", m.ID.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(info.Recipients) != 1 || info.Recipients[0].Delivered == 0 {
+			t.Errorf("bob's message info of %s says nothing of when he got it: %+v", m.ID, info.Recipients)
+		}
 	}
 }

@@ -246,9 +246,10 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 		} else {
 			delivered = []parley.EnvelopeID{m.ID}
 		}
-	case e.Type == parley.EventMessage && !m.Outgoing && shown(*m):
-		member, delivered = n.host.ID().String(), []parley.EnvelopeID{m.ID}
 	default:
+		// An incoming DM's own receipt is noted with its record (the dm
+		// service sets storage.Record.ReceivedBy), a group's with its
+		// receipts.
 		return
 	}
 	// After the cheap tests: it reads the store.
@@ -256,9 +257,8 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 		return // a group's receipts are envelopes, indexed as they are stored
 	}
 	if len(read) == 0 {
-		// The store notes a delivery with the message itself (received,
-		// storage.Record.ReceivedBy) or with the ack's settle (sent): then
-		// nothing is left to write, and the event waits for no sync.
+		// The store notes a delivery with the ack's settle: then nothing
+		// is left to write, and the event waits for no sync.
 		rs, err := n.store.Receipts(m.Conversation, delivered)
 		if err == nil && rs[m.ID][member].Delivered != 0 {
 			return
