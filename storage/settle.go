@@ -163,6 +163,11 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 	})
 	apply := func(w *wtxn, i int) error {
 		id := queued[i]
+		// Gone from the outbox meanwhile (a purge, a receipt through a
+		// mailbox): nothing to write, and no receipt for what may be gone.
+		if ok, err := exists(w.txn, outboxIndexKey(peer, id)); err != nil || !ok {
+			return err
+		}
 		if _, _, err := removeFromOutbox(w.txn, peer, id, status); err != nil {
 			return fmt.Errorf("storage: remove %s from the outbox of %s: %w", id, peer, err)
 		}
