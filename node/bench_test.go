@@ -7,9 +7,11 @@ package node_test
 //
 //	go test -run='^$' -bench=DM -benchtime=1x ./node/
 //
-// Reported metrics: p50-ms and p99-ms (send → acked) and their ratio to the
-// baseline; msgs/s for a burst of 10,000 and its ratio to badger's synced
-// WriteBatch of the same records; cpu-µs/msg over both processes.
+// Reported metrics: p50-ms and p99-ms (send → delivered), the raw echo's
+// (base-) and the durable-on-both-sides floor's (both-), and Parley's
+// ratios to them; msgs/s for a burst of 10,000 and its ratio to badger's
+// synced WriteBatch of the same records; cpu-µs/msg over both processes.
+// PARLEY_BENCH_PEER_CPUPROFILE=file profiles the receiving process too.
 
 import (
 	"bufio"
