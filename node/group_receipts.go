@@ -235,9 +235,6 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 	if m == nil {
 		return
 	}
-	if _, err := n.groups.State(m.Conversation); err == nil {
-		return // a group's receipts are envelopes, indexed as they are stored
-	}
 	now := parley.NewHLC(time.Now(), 0)
 	var member string
 	var delivered, read []parley.EnvelopeID
@@ -249,10 +246,23 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 		} else {
 			delivered = []parley.EnvelopeID{m.ID}
 		}
-	case e.Type == parley.EventMessage && !m.Outgoing && shown(*m):
-		member, delivered = n.host.ID().String(), []parley.EnvelopeID{m.ID}
 	default:
+		// An incoming DM's own receipt is noted with its record (the dm
+		// service sets storage.Record.ReceivedBy), a group's with its
+		// receipts.
 		return
+	}
+	// After the cheap tests: it reads the store.
+	if _, err := n.groups.State(m.Conversation); err == nil {
+		return // a group's receipts are envelopes, indexed as they are stored
+	}
+	if len(read) == 0 {
+		// The store notes a delivery with the ack's settle: then nothing
+		// is left to write, and the event waits for no sync.
+		rs, err := n.store.Receipts(m.Conversation, delivered)
+		if err == nil && rs[m.ID][member].Delivered != 0 {
+			return
+		}
 	}
 	if err := n.store.NoteReceipts(m.Conversation, member, delivered, read, now); err != nil {
 		n.log.Debug("noting a DM receipt", "id", m.ID, "err", err)

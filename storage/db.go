@@ -105,6 +105,19 @@ type DB struct {
 	quit       chan struct{} // closed by Close: the writer stops taking ops
 	writerDone chan struct{} // closed when the writer goroutine has returned
 
+	// Writes queued without a waiting caller (submitAsync): asyncReady
+	// (capacity 1) tells the writer there are some.
+	asyncMu     sync.Mutex
+	asyncOps    []*op // guarded by asyncMu
+	asyncClosed bool  // guarded by asyncMu: the writer has stopped
+	asyncReady  chan struct{}
+
+	// settled holds peers' answers not yet on disk (settle.go).
+	settled settledSet
+
+	// timerConvs holds the conversations that may hold a timer (timer.go).
+	timerConvs sync.Map // parley.ConversationID → struct{}
+
 	// outboxSeq is the next outbox sequence number. Owned by the writer
 	// goroutine after Open returns.
 	outboxSeq uint64
@@ -152,6 +165,7 @@ func Open(opts Options) (*DB, error) {
 		log:         log,
 		space:       newSpaceGate(opts.Dir, opts.MinFree, opts.FreeSpace, opts.SpaceCheckEvery),
 		writes:      make(chan *op),
+		asyncReady:  make(chan struct{}, 1),
 		reopen:      make(chan chan error),
 		drops:       make(chan dropReq),
 		quit:        make(chan struct{}),
@@ -230,6 +244,9 @@ func (db *DB) openBadger() error {
 // error.
 func (db *DB) load() error {
 	if err := db.loadSchema(); err != nil {
+		return err
+	}
+	if err := db.loadTimerConvs(); err != nil {
 		return err
 	}
 	return db.loadContacts()
@@ -362,7 +379,17 @@ func (db *DB) view(fn func(txn *badger.Txn) error) error {
 	if db.closed {
 		return ErrClosed
 	}
-	return db.bdb.View(fn)
+	// Load the answers in memory before the transaction begins (settle.go
+	// says why this order).
+	settled := db.settled.load()
+	if settled == nil {
+		return db.bdb.View(fn)
+	}
+	return db.bdb.View(func(txn *badger.Txn) error {
+		viewsSettled.Store(txn, settled)
+		defer viewsSettled.Delete(txn)
+		return fn(txn)
+	})
 }
 
 // migrate runs the migrations the store has not seen, each in its own

@@ -120,6 +120,9 @@ func (db *DB) Receipts(conv parley.ConversationID, ids []parley.EnvelopeID) (map
 			if err != nil {
 				return err
 			}
+			if rs := settledReceipt(txn, conv, id, out[id]); rs != nil {
+				out[id] = rs // a delivery not yet written (settle.go)
+			}
 		}
 		return nil
 	})

@@ -40,6 +40,9 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 			if err != nil {
 				return err
 			}
+			if pendingSettle(txn, id) {
+				continue // answered; its removal waits for the next commit (settle.go)
+			}
 			ids = append(ids, id)
 		}
 		for _, id := range ids {

@@ -84,6 +84,9 @@ func (db *DB) SetQueuedReason(peer, reason string) error {
 func (db *DB) QueuedReason(id parley.EnvelopeID) (string, error) {
 	var reason string
 	err := db.view(func(txn *badger.Txn) error {
+		if _, answered := settledIn(txn)[id]; answered {
+			return nil // its entry leaves with the next commit (settle.go)
+		}
 		b, err := getValue(txn, queuedWhyKey(id))
 		if errors.Is(err, parley.ErrNotFound) {
 			return nil

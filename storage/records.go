@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
@@ -46,6 +47,11 @@ type Record struct {
 	// converges and we serve it to members who lack it, but never listed
 	// by Messages, counted unread or bumping its conversation.
 	Hidden bool
+	// ReceivedBy, when set (our peer ID), notes in the receipts index
+	// (NoteReceipts) that the message, a new incoming one, was delivered
+	// to us now, in the same transaction: the receiver's ack waits for
+	// one sync, not two.
+	ReceivedBy string
 }
 
 // PeerKey is a DM sending key a peer established with us.
@@ -106,6 +112,8 @@ func checkRecord(r Record) error {
 		return fmt.Errorf("%w: status %d", parley.ErrMalformed, m.Status)
 	case r.SenderKey != nil && (len(r.SenderKey.ID) == 0 || len(r.SenderKey.Key) == 0):
 		return fmt.Errorf("%w: empty sender key", parley.ErrMalformed)
+	case r.ReceivedBy != "" && checkPeer(r.ReceivedBy) != nil:
+		return checkPeer(r.ReceivedBy)
 	case r.SenderKey != nil:
 		return checkPeer(m.From)
 	case r.QueueTo != "":
@@ -181,10 +189,19 @@ func storeRecord(w *wtxn, r Record) (bool, error) {
 			return false, err
 		}
 	}
+	if r.ReceivedBy != "" && !m.Outgoing {
+		at := parley.NewHLC(time.Now(), 0)
+		if err := noteReceipts(txn, m.Conversation, r.ReceivedBy, []parley.EnvelopeID{m.ID}, nil, at); err != nil {
+			return false, err
+		}
+	}
 	if m.Kind == parley.KindGroupReceipt && r.Group && m.Receipted != nil {
 		if err := noteReceipts(txn, m.Conversation, m.From, m.Receipted.Delivered, m.Receipted.Read, m.HLC); err != nil {
 			return false, err
 		}
+	}
+	if m.Kind == parley.KindTimer && w.timerConvs != nil {
+		w.timerConvs.Store(m.Conversation, struct{}{}) // before the commit: Timers must look from then on
 	}
 	if err := indexTimer(txn, m); err != nil {
 		return false, err
@@ -402,7 +419,7 @@ func getMessage(txn *badger.Txn, id parley.EnvelopeID) (parley.Message, error) {
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("storage: message %s: %w", id, err)
 	}
-	return m, nil
+	return withSettled(txn, m), nil
 }
 
 // Messages returns the text messages of a conversation in display order

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -34,6 +35,9 @@ type op struct {
 
 	err  error         // set by the writer before done is closed
 	done chan struct{} // closed when the op is committed or failed
+	// then, when set, is called once with err when done is closed, from
+	// the writer's goroutine (submitAsync).
+	then func(error)
 }
 
 func (o *op) finish() {
@@ -41,6 +45,9 @@ func (o *op) finish() {
 	case <-o.done:
 	default:
 		close(o.done)
+		if o.then != nil {
+			o.then(o.err)
+		}
 	}
 }
 
@@ -50,6 +57,8 @@ type wtxn struct {
 	seq uint64 // next outbox sequence number; becomes db.outboxSeq on commit
 	// noSearchIndex: leave the search index out (a benchmark's baseline).
 	noSearchIndex bool
+	// timerConvs: DB.timerConvs, told of a timer before its commit.
+	timerConvs *sync.Map
 }
 
 // submit queues a write and waits until it is durable or has failed. An op
@@ -68,6 +77,38 @@ func (db *DB) submit(units int, apply func(w *wtxn, i int) error) error {
 	return o.err
 }
 
+// submitAsync queues a write without waiting for it: then is called with
+// its result, from the writer's goroutine, once it is committed or failed.
+// It never blocks, so that a caller on the network path does not wait for
+// the sync in flight; the write joins the next group commit.
+func (db *DB) submitAsync(units int, apply func(w *wtxn, i int) error, then func(error)) {
+	o := &op{units: units, apply: apply, done: make(chan struct{}), then: then}
+	db.asyncMu.Lock()
+	if db.asyncClosed {
+		db.asyncMu.Unlock()
+		o.err = ErrClosed
+		o.finish()
+		return
+	}
+	db.asyncOps = append(db.asyncOps, o)
+	db.asyncMu.Unlock()
+	select {
+	case db.asyncReady <- struct{}{}:
+	default: // the writer is already told
+	}
+}
+
+// takeAsync returns the queued asynchronous ops; closing, it also stops
+// taking more (later ones fail with ErrClosed).
+func (db *DB) takeAsync(closing bool) []*op {
+	db.asyncMu.Lock()
+	defer db.asyncMu.Unlock()
+	ops := db.asyncOps
+	db.asyncOps = nil
+	db.asyncClosed = db.asyncClosed || closing
+	return ops
+}
+
 func (db *DB) writeLoop() {
 	defer close(db.writerDone)
 	for {
@@ -75,6 +116,8 @@ func (db *DB) writeLoop() {
 		select {
 		case o := <-db.writes:
 			batch = append(batch, o)
+		case <-db.asyncReady:
+			batch = append(batch, db.takeAsync(false)...)
 		case reply := <-db.reopen:
 			reply <- db.reopenRW()
 			continue
@@ -82,6 +125,11 @@ func (db *DB) writeLoop() {
 			d.reply <- db.dropKeys(d.keys)
 			continue
 		case <-db.quit:
+			// Answers settled without waiting are written before the
+			// store closes, as writes already taken are.
+			if ops := db.takeAsync(true); len(ops) > 0 {
+				db.runBatch(ops)
+			}
 			return
 		}
 		// Take every op whose caller is already waiting: they arrived while
@@ -91,11 +139,15 @@ func (db *DB) writeLoop() {
 			select {
 			case o := <-db.writes:
 				batch = append(batch, o)
+			case <-db.asyncReady:
+				batch = append(batch, db.takeAsync(false)...)
 			default:
 				break drain
 			}
 		}
-		db.runBatch(batch)
+		if len(batch) > 0 {
+			db.runBatch(batch)
+		}
 	}
 }
 
@@ -125,7 +177,7 @@ func (db *DB) runBatch(ops []*op) {
 		// writes fails (and is told the disk is full), one that finds
 		// nothing to write succeeds. A read-only badger makes it so too.
 		space := db.space.state(false)
-		w := &wtxn{txn: db.bdb.NewTransaction(!space.Full), seq: db.outboxSeq, noSearchIndex: db.noSearchIndex}
+		w := &wtxn{txn: db.bdb.NewTransaction(!space.Full), seq: db.outboxSeq, noSearchIndex: db.noSearchIndex, timerConvs: &db.timerConvs}
 		at, applied, err := fill(w, ops, from, stop)
 		switch {
 		case err == nil:

@@ -17,6 +17,14 @@ const minPerWorker = 16
 // for different i.
 func For(n int, fn func(i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n/minPerWorker+1)
+	if workers == 1 {
+		// A goroutine to hand one small job to costs more than the job
+		// (a single envelope's checks, on the path of every DM).
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {

@@ -218,7 +218,9 @@ func (c *courier) exchange(ctx context.Context, st network.Stream, entries []sto
 }
 
 // settle removes what the peer stored (delivered) or refused (failed) from
-// the outbox, and learns whether our current key reached the peer.
+// the outbox, and learns whether our current key reached the peer. A crash
+// before the store's next commit puts those envelopes back in the outbox,
+// to be pushed again; the peer stores each once and acks it again.
 func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 	var stored, refused []parley.EnvelopeID
 	for i, r := range ack.Results {
@@ -252,7 +254,10 @@ func (c *courier) settle(entries []storage.OutboxEntry, ack *pb.Ack) error {
 		if len(batch.ids) == 0 {
 			continue
 		}
-		changed, err := c.svc.cfg.Store.RemoveFromOutbox(c.peer.String(), batch.ids, batch.status)
+		// Recorded in the store's next group commit, not waited for: the
+		// status shows at once, in events and reads alike (storage's
+		// SettleOutbox), and the next push need not wait for a sync.
+		changed, err := c.svc.cfg.Store.SettleOutbox(c.peer.String(), batch.ids, batch.status, func() { c.svc.Kick(c.peer) })
 		if err != nil {
 			return fmt.Errorf("%w: %w", errSettle, err)
 		}

@@ -60,15 +60,20 @@ func (s *Service) serve(st network.Stream, t inbound.Timeouts) {
 			}
 			return
 		}
-		ack, _, err := s.receive(remote, push.Envelopes)
+		ack, _, announce, err := s.receiveThenAnnounce(remote, push.Envelopes)
 		if err != nil {
 			// Nothing durable happened: no ack, the sender retries later.
 			s.log.Warn("dm: storing received envelopes", "peer", remote, "err", err)
 			_ = st.Reset()
 			return
 		}
+		// The ack first: the sender waits for it, and what the node does
+		// with a new message (events, receipt times, typing) need not
+		// hold it up; the messages are on disk either way.
 		_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
-		if err := w.WriteMsg(ack); err != nil {
+		err = w.WriteMsg(ack)
+		announce()
+		if err != nil {
 			_ = st.Reset()
 			return
 		}
@@ -107,7 +112,29 @@ var errOverQuota = errors.New("refused: the recipient holds as much as it keeps 
 // receive checks, stores and answers one Push. kinds[i] is what envs[i]
 // held, where it was stored (now or before); empty for one dropped (from
 // a blocked peer) or refused.
-func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []parley.Kind, err error) {
+func (s *Service) receive(remote peer.ID, envs [][]byte) (*pb.Ack, []parley.Kind, error) {
+	ack, kinds, announce, err := s.receiveThenAnnounce(remote, envs)
+	if err == nil {
+		announce()
+	}
+	return ack, kinds, err
+}
+
+// receiveThenAnnounce is receive, but leaves announcing the new messages
+// (Config.Notify) to the caller: announce, to be called once, after the
+// ack is on its way.
+func (s *Service) receiveThenAnnounce(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []parley.Kind, announce func(), err error) {
+	var stored []parley.Event
+	notify := func() {
+		for _, e := range stored {
+			s.cfg.Notify(e)
+		}
+	}
+	defer func() {
+		if err != nil {
+			notify() // what was stored before the failure is there all the same
+		}
+	}()
 	ack = &pb.Ack{Results: make([]*pb.Result, len(envs))}
 	kinds = make([]parley.Kind, len(envs))
 	var (
@@ -121,7 +148,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 	for _, o := range opened {
 		var local *localError
 		if errors.As(o.err, &local) {
-			return nil, nil, local // our store failed, not the envelope: no answer, the sender retries
+			return nil, nil, nil, local // our store failed, not the envelope: no answer, the sender retries
 		}
 	}
 	for i, raw := range envs {
@@ -152,6 +179,11 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 			continue
 		}
 		rec := storage.Record{Message: o.rcv.msg, Envelope: raw}
+		if k := rec.Message.Kind; k == parley.KindText || k == parley.KindFile {
+			// When we got it, for Message info: noted in the record's
+			// own write, so the ack waits for one sync.
+			rec.ReceivedBy = s.self.String()
+		}
 		if o.fresh {
 			// Kept with the record, and only if the record is.
 			rec.SenderKey = &storage.PeerKey{ID: o.key.ID[:], Key: o.key.Key[:]}
@@ -162,11 +194,11 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 		at = append(at, i)
 	}
 	if len(records) == 0 {
-		return ack, kinds, nil
+		return ack, kinds, notify, nil
 	}
 	added, refused, err := s.store(remote, records)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var (
 		card []byte
@@ -190,7 +222,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 	// no request behind. A crash in between loses nothing: the push is not
 	// acked, and its retry finds the records stored and comes here again.
 	if err := s.rememberSender(remote, card, kept); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for i, rcv := range got {
 		if refused[i] {
@@ -200,7 +232,7 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 			// Applied even when the receipt was stored before: a crash
 			// between storing and applying must not lose the status.
 			if err := s.applyReceipt(remote, rcv.receipt); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue
 		}
@@ -208,20 +240,20 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 			// Applied even when stored before, for the same reason; the
 			// newest grant (by HLC) wins, so applying again is harmless.
 			if err := s.applyGrant(remote, rcv.msg.HLC, rcv.grant); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue
 		}
 		if rcv.groupKeys != nil {
 			// Handed over even when stored before, for the same reason.
 			if err := s.cfg.OnGroupKeys(remote, rcv.groupKeys); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue
 		}
 		if rcv.cancel != "" {
 			if err := s.cfg.OnFileCancel(rcv.msg.Conversation, remote, rcv.cancel); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue
 		}
@@ -229,21 +261,21 @@ func (s *Service) receive(remote peer.ID, envs [][]byte) (ack *pb.Ack, kinds []p
 			// Applied even when stored before, for the same reason; the
 			// HLC check makes a second time a no-op.
 			if err := s.cfg.OnCardUpdate(remote, rcv.msg.HLC, *rcv.card); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue
 		}
 		if rcv.fileOffer != nil {
 			if err := s.cfg.OnFileOffer(rcv.msg.Conversation, rcv.msg.ID, remote, rcv.fileOffer); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 		if added[i] {
 			m := rcv.msg
-			s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &m})
+			stored = append(stored, parley.Event{Type: parley.EventMessage, Message: &m})
 		}
 	}
-	return ack, kinds, nil
+	return ack, kinds, notify, nil
 }
 
 // errOfferFromStranger: only an accepted contact may offer to hold our
