@@ -65,6 +65,17 @@ func DefaultIntervals() Option {
 	return func(c *node.Config) { c.ReconnectInterval, c.GroupSyncInterval = 0, 0 }
 }
 
+// GroupPeers bounds the members of each group the node keeps connected.
+func GroupPeers(k int) Option { return func(c *node.Config) { c.GroupPeers = k } }
+
+// ConnLimits sets the connection manager's watermarks and grace period.
+func ConnLimits(low, high int, grace time.Duration) Option {
+	return func(c *node.Config) { c.ConnLimits = node.ConnLimits{Low: low, High: high, Grace: grace} }
+}
+
+// DHTClient has the node query the DHT without serving it.
+func DHTClient() Option { return func(c *node.Config) { c.DHTClient = true } }
+
 // Quiet drops the node's logs: for benchmarks (each keystore's
 // no-passphrase warning would fill the output) and nodes expected to fail.
 func Quiet() Option { return func(c *node.Config) { c.Logger = slog.New(slog.DiscardHandler) } }
