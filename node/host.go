@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -116,6 +117,7 @@ type hostConfig struct {
 	earlyRelay *earlyRelay
 	natPortMap bool // ask the LAN's gateway for a port mapping
 	conns      ConnLimits
+	bandwidth  metrics.Reporter // nil: not counted
 	// metrics is where go-libp2p registers its collectors; nil: it keeps
 	// none (Prometheus's global registry is shared state).
 	metrics *prometheus.Registry
@@ -186,6 +188,9 @@ func newHost(cfg hostConfig) (host.Host, error) {
 		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
 	}
 	opts = append(opts, relayOptions(cfg)...)
+	if cfg.bandwidth != nil {
+		opts = append(opts, libp2p.BandwidthReporter(cfg.bandwidth))
+	}
 	if cfg.metrics != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.metrics))
 	} else {

@@ -15,6 +15,7 @@ import (
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -143,6 +144,9 @@ type Config struct {
 	// client mode), as a node on a metered or flaky link may want.
 	// Default: serve unless AutoNAT finds us unreachable.
 	DHTClient bool
+	// Bandwidth, when set, counts the bytes the host sends and receives
+	// (benchmarks).
+	Bandwidth metrics.Reporter
 	// ConnLimits bound the connections the node keeps (contacts and the
 	// groups' chosen members are protected from trimming).
 	ConnLimits ConnLimits
@@ -395,7 +399,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
 		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, files.PlainID, mailbox.ID, invite.ID, presence.ID}, gater: cfg.ConnectionGater,
-		relays: relays, relayService: cfg.RelayService, earlyRelay: early, natPortMap: cfg.NATPortMap, conns: cfg.ConnLimits, metrics: n.metrics.registry(), log: cfg.Logger,
+		relays: relays, relayService: cfg.RelayService, earlyRelay: early, natPortMap: cfg.NATPortMap, conns: cfg.ConnLimits, bandwidth: cfg.Bandwidth, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
@@ -75,6 +76,9 @@ func ConnLimits(low, high int, grace time.Duration) Option {
 
 // DHTClient has the node query the DHT without serving it.
 func DHTClient() Option { return func(c *node.Config) { c.DHTClient = true } }
+
+// Bandwidth counts the node's bytes on the wire in r.
+func Bandwidth(r metrics.Reporter) Option { return func(c *node.Config) { c.Bandwidth = r } }
 
 // Quiet drops the node's logs: for benchmarks (each keystore's
 // no-passphrase warning would fill the output) and nodes expected to fail.
