@@ -18,6 +18,7 @@ import (
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/internal/parleytest"
+	"github.com/parley-im/parley/node"
 )
 
 // scaleMembers is the group size of BenchmarkGroupScale: 200, or
@@ -67,6 +68,20 @@ func (s *scaleSeen) watch(ctx context.Context, n *parleytest.Node, g parley.Conv
 	}()
 }
 
+// scaleReceiptDelay is the members' ReceiptDelay: the default, or
+// PARLEY_SCALE_RECEIPT_DELAY (e.g. 1h: no receipts during the run, to
+// measure the messages alone).
+func scaleReceiptDelay(b *testing.B) time.Duration {
+	if s := os.Getenv("PARLEY_SCALE_RECEIPT_DELAY"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
+	return node.DefaultReceiptDelay
+}
+
 // BenchmarkGroupScale measures one group of 200 members (real nodes in
 // this process, loopback TCP, each with its own synced store, default
 // intervals and GroupPeers): connections per member, time to the last
@@ -77,6 +92,7 @@ func (s *scaleSeen) watch(ctx context.Context, n *parleytest.Node, g parley.Conv
 func BenchmarkGroupScale(b *testing.B) {
 	size := scaleMembers(b)
 	const subs, rounds = 10, 40
+	delay := scaleReceiptDelay(b)
 	for b.Loop() {
 		var world []string
 		for i := range 3 {
@@ -91,7 +107,7 @@ func BenchmarkGroupScale(b *testing.B) {
 		for i := range nodes {
 			nodes[i] = parleytest.StartNode(b, fmt.Sprintf("m%03d", i), parleytest.Listen("/ip4/127.0.0.1/tcp/0"),
 				parleytest.DefaultIntervals(), parleytest.Quiet(), parleytest.DHTClient(), parleytest.Bootstrap(world...),
-				parleytest.Bandwidth(bw))
+				parleytest.Bandwidth(bw), func(c *node.Config) { c.ReceiptDelay = delay })
 		}
 		g := scaleGroup(b, nodes, subs)
 		b.Logf("members=%d: set up in %v", size, time.Since(setupStart).Round(time.Second))
@@ -149,6 +165,7 @@ func BenchmarkGroupScale(b *testing.B) {
 		rss := procStatus(b, os.Getpid(), "VmRSS")
 
 		b.ReportMetric(float64(size), "members")
+		b.ReportMetric(delay.Seconds(), "receipt-delay-s")
 		b.ReportMetric(float64(conns)/float64(size), "member-conns/member")
 		b.ReportMetric(float64(maxConns), "max-member-conns")
 		b.ReportMetric(float64(totalConns)/float64(size), "conns/member")
