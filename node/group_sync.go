@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 // connected; everything else is sync's job (package catchup): a member
 // syncs a group with a member when either connects, when the group becomes
 // active here, and every GroupSyncInterval with a few connected members.
-// Members who are not connected are dialled (known addresses, else the
-// DHT), and members advertise the group's rendezvous key in the DHT so an
-// invitee finds someone to catch up from even when the inviter is offline.
+// A member stays connected with a bounded set of the others (group_peers.go),
+// dialling (known addresses, else the DHT) only while fewer are connected;
+// members advertise the group's rendezvous key in the DHT so an invitee
+// finds someone to catch up from even when the inviter is offline.
 const (
 	defaultGroupSyncInterval = 30 * time.Second
 	// syncPeersPerRound bounds the periodic sessions per group and round.
@@ -38,6 +40,7 @@ const (
 type groupSync struct {
 	n        *Node
 	interval time.Duration
+	peers    int                        // members kept per group; 0: defaultGroupPeers
 	kick     chan parley.ConversationID // groups to work on now
 	fresh    chan struct{}              // news holds groups to push
 	sem      chan struct{}              // maxSyncSessions tokens
@@ -51,6 +54,11 @@ type groupSync struct {
 	// contacts, so a member gone for days costs one lookup per
 	// maxReconnectBackoff, not one per round.
 	dials map[peer.ID]*reconnectState // guarded by mu
+	// kept: each group's protected members; keptBy counts the groups
+	// keeping a peer; dialing counts each group's dials under way.
+	kept    map[parley.ConversationID]map[peer.ID]bool // guarded by mu
+	keptBy  map[peer.ID]int                            // guarded by mu
+	dialing map[parley.ConversationID]int              // guarded by mu
 }
 
 type syncPair struct {
@@ -58,13 +66,17 @@ type syncPair struct {
 	peer  peer.ID
 }
 
-func newGroupSync(n *Node, interval time.Duration) *groupSync {
+func newGroupSync(n *Node, interval time.Duration, peers int) *groupSync {
 	if interval <= 0 {
 		interval = defaultGroupSyncInterval
 	}
 	return &groupSync{
 		n:        n,
 		interval: interval,
+		peers:    peers,
+		kept:     make(map[parley.ConversationID]map[peer.ID]bool),
+		keptBy:   make(map[peer.ID]int),
+		dialing:  make(map[parley.ConversationID]int),
 		kick:     make(chan parley.ConversationID, 64),
 		fresh:    make(chan struct{}, 1),
 		news:     make(map[parley.ConversationID]bool),
@@ -108,29 +120,38 @@ func (gs *groupSync) run() {
 				gs.pushRelayed(id)
 			}
 		case <-tick.C:
-			for _, id := range gs.n.groups.Active() {
+			active := gs.n.groups.Active()
+			for _, id := range active {
 				gs.round(id)
 			}
+			gs.forgetLeft(active)
 		}
 	}
 }
 
-// round syncs a group with a few connected members, dials the others, and
-// now and then looks the group up in the DHT.
+// round syncs a group with a few connected members, keeps a bounded set
+// of members connected (dialling only to fill it), and now and then looks
+// the group up in the DHT.
 func (gs *groupSync) round(id parley.ConversationID) {
 	n := gs.n
-	var connected []peer.ID
 	now := time.Now()
-	for _, p := range n.groups.MemberPeers(id) {
-		if reachable(n.host.Network().Connectedness(p)) {
-			connected = append(connected, p)
-			gs.mu.Lock()
-			delete(gs.dials, p)
-			gs.mu.Unlock()
-		} else if gs.dialDue(p, now) {
-			n.reach(p)
-		}
+	gs.mu.Lock()
+	dialing := gs.dialing[id]
+	gs.mu.Unlock()
+	plan := planGroupPeers(n.host.ID(), id, n.groups.MemberPeers(id), gs.groupPeerBound(), dialing,
+		func(p peer.ID) bool { return reachable(n.host.Network().Connectedness(p)) },
+		n.isContact,
+		func(p peer.ID) bool { return gs.dialDue(p, now) })
+	gs.mu.Lock()
+	for _, p := range plan.connected {
+		delete(gs.dials, p)
 	}
+	gs.mu.Unlock()
+	gs.protectGroupPeers(id, plan.keep)
+	for _, p := range plan.dial {
+		gs.dialMember(id, p)
+	}
+	connected := plan.connected
 	rand.Shuffle(len(connected), func(i, j int) { connected[i], connected[j] = connected[j], connected[i] })
 	for _, p := range connected[:min(len(connected), syncPeersPerRound)] {
 		gs.syncWith(id, p)
@@ -143,6 +164,24 @@ func (gs *groupSync) round(id parley.ConversationID) {
 	gs.mu.Unlock()
 	if due {
 		gs.rendezvous(id)
+	}
+}
+
+// forgetLeft drops the protection of groups we are no longer in.
+func (gs *groupSync) forgetLeft(active []parley.ConversationID) {
+	gs.mu.Lock()
+	var gone []parley.ConversationID
+	for id := range gs.kept {
+		if !slices.Contains(active, id) {
+			gone = append(gone, id)
+		}
+	}
+	gs.mu.Unlock()
+	for _, id := range gone {
+		gs.protectGroupPeers(id, nil)
+		gs.mu.Lock()
+		delete(gs.kept, id)
+		gs.mu.Unlock()
 	}
 }
 
@@ -285,7 +324,8 @@ func (gs *groupSync) start(pair syncPair, again bool) {
 }
 
 // rendezvous advertises the group's rendezvous key in the DHT and dials
-// the members found there, in the background.
+// members found there while the group's bound leaves room, in the
+// background.
 func (gs *groupSync) rendezvous(id parley.ConversationID) {
 	n := gs.n
 	if n.dht.RoutingTable().Size() == 0 {
@@ -306,13 +346,18 @@ func (gs *groupSync) rendezvous(id parley.ConversationID) {
 			n.log.Debug("looking a group up", "group", id, "err", err)
 			return
 		}
+		// What we learn here is addresses; the dials stay within the
+		// group's bound: members found first fill free slots at once, the
+		// rest are dialled by later rounds if the set needs them.
 		seen := 0
 		for ai := range found {
 			if ai.ID == n.host.ID() || !n.groups.MaySync(id, ai.ID) {
 				continue
 			}
 			n.learnAddrInfo(ai)
-			n.reach(ai.ID)
+			if !reachable(n.host.Network().Connectedness(ai.ID)) && gs.freeSlots(id) > 0 {
+				gs.dialMember(id, ai.ID)
+			}
 			if seen++; seen >= rendezvousPeers {
 				return
 			}

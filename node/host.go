@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -47,6 +48,7 @@ const (
 	connLow        = 64
 	connHigh       = 128
 	connGrace      = time.Minute
+	connSilence    = 10 * time.Second // go-libp2p's default: trims at most this often
 	resourceMemory = 256 << 20
 	resourceFDs    = 512
 	// Per Parley protocol, all peers together, each way: inbound and
@@ -77,6 +79,27 @@ var (
 	}
 )
 
+// ConnLimits are the connection manager's watermarks: past High
+// connections it closes the least valuable unprotected ones, older than
+// Grace, down to Low. Zero fields take the defaults (64, 128, 1 min).
+type ConnLimits struct {
+	Low, High int
+	Grace     time.Duration
+}
+
+func (l ConnLimits) orDefaults() ConnLimits {
+	if l.Low <= 0 {
+		l.Low = connLow
+	}
+	if l.High <= 0 {
+		l.High = connHigh
+	}
+	if l.Grace <= 0 {
+		l.Grace = connGrace
+	}
+	return l
+}
+
 // hostConfig is what newHost builds a host from.
 type hostConfig struct {
 	key       crypto.PrivKey
@@ -93,6 +116,8 @@ type hostConfig struct {
 	// verdict is unknown (relay.go); Node starts it once the host is built.
 	earlyRelay *earlyRelay
 	natPortMap bool // ask the LAN's gateway for a port mapping
+	conns      ConnLimits
+	bandwidth  metrics.Reporter // nil: not counted
 	// metrics is where go-libp2p registers its collectors; nil: it keeps
 	// none (Prometheus's global registry is shared state).
 	metrics *prometheus.Registry
@@ -144,7 +169,8 @@ func newHost(cfg hostConfig) (host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	cm, err := cmgr.NewConnManager(connLow, connHigh, cmgr.WithGracePeriod(connGrace))
+	lim := cfg.conns.orDefaults()
+	cm, err := cmgr.NewConnManager(lim.Low, lim.High, cmgr.WithGracePeriod(lim.Grace), cmgr.WithSilencePeriod(min(lim.Grace, connSilence)))
 	if err != nil {
 		rm.Close()
 		return nil, fmt.Errorf("connection manager: %w", err)
@@ -162,6 +188,9 @@ func newHost(cfg hostConfig) (host.Host, error) {
 		opts = append(opts, libp2p.ConnectionGater(cfg.gater))
 	}
 	opts = append(opts, relayOptions(cfg)...)
+	if cfg.bandwidth != nil {
+		opts = append(opts, libp2p.BandwidthReporter(cfg.bandwidth))
+	}
 	if cfg.metrics != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.metrics))
 	} else {

@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("github.com/dgraph-io/ristretto/v2/z.(*AllocatorPool).freeupAllocators"),
 		goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
 		goleak.IgnoreAnyFunction("github.com/libp2p/go-libp2p-kad-dht/netsize.(*Estimator).track"),
+		// BenchmarkGroupScale counts bytes with a libp2p BandwidthCounter,
+		// whose rate sweeper runs for the process.
+		goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"),
 	)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -135,6 +136,20 @@ type Config struct {
 	// GroupSyncInterval is how often each group is synced with a few
 	// connected members, beyond the syncs on every connection. Default 30s.
 	GroupSyncInterval time.Duration
+	// GroupPeers is how many members of each group the node keeps
+	// connected, dialling only to fill that set (group_peers.go); the
+	// others are reached through gossip and sync. 0: 8.
+	GroupPeers int
+	// DHTClient: query the DHT, never serve it (go-libp2p-kad-dht's
+	// client mode), as a node on a metered or flaky link may want.
+	// Default: serve unless AutoNAT finds us unreachable.
+	DHTClient bool
+	// Bandwidth, when set, counts the bytes the host sends and receives
+	// (benchmarks).
+	Bandwidth metrics.Reporter
+	// ConnLimits bound the connections the node keeps (contacts and the
+	// groups' chosen members are protected from trimming).
+	ConnLimits ConnLimits
 	// ConnectionGater, when set, decides which peers may connect (a block
 	// list; tests cut network links with it).
 	ConnectionGater connmgr.ConnectionGater
@@ -384,7 +399,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if n.host, err = listenWithStablePorts(cfg.DataDir, hostConfig{
 		key: n.id.Key, listen: listen, psk: n.psk, protocols: []protocol.ID{dm.ID, catchup.ID, files.ID, files.PlainID, mailbox.ID, invite.ID, presence.ID}, gater: cfg.ConnectionGater,
-		relays: relays, relayService: cfg.RelayService, earlyRelay: early, natPortMap: cfg.NATPortMap, metrics: n.metrics.registry(), log: cfg.Logger,
+		relays: relays, relayService: cfg.RelayService, earlyRelay: early, natPortMap: cfg.NATPortMap, conns: cfg.ConnLimits, bandwidth: cfg.Bandwidth, metrics: n.metrics.registry(), log: cfg.Logger,
 	}); err != nil {
 		return nil, err
 	}
@@ -397,7 +412,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	// ModeAutoServer: serve DHT queries unless AutoNAT finds us unreachable,
 	// so that a small community's nodes route for each other.
-	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(dht.ModeAutoServer), dht.BootstrapPeers(bootstrap...),
+	mode := dht.ModeAutoServer
+	if cfg.DHTClient {
+		mode = dht.ModeClient
+	}
+	if n.dht, err = dht.New(n.host, dht.ProtocolPrefix(DHTPrefix), dht.Mode(mode), dht.BootstrapPeers(bootstrap...),
 		dht.QueryFilter(dhtQueryFilter), dht.RoutingTableFilter(dhtTableFilter(n.host))); err != nil {
 		return nil, fmt.Errorf("dht: %w", err)
 	}
@@ -471,7 +490,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.startPresence(cfg, settings); err != nil {
 		return nil, err
 	}
-	n.gsync = newGroupSync(n, cfg.GroupSyncInterval)
+	n.gsync = newGroupSync(n, cfg.GroupSyncInterval, cfg.GroupPeers)
 	groupsCfg := pubsub.Config{
 		Host:     n.host,
 		Router:   n.router,
@@ -819,6 +838,7 @@ func (n *Node) watchNetwork() {
 				n.netMu.Lock()
 				delete(n.observed, ev.Peer)
 				n.netMu.Unlock()
+				n.gsync.peerDisconnected(ev.Peer)
 			}
 			n.presenceChanged(ev.Peer, online)
 			if online {

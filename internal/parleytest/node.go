@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
@@ -64,6 +65,20 @@ func Gater(g connmgr.ConnectionGater) Option {
 func DefaultIntervals() Option {
 	return func(c *node.Config) { c.ReconnectInterval, c.GroupSyncInterval = 0, 0 }
 }
+
+// GroupPeers bounds the members of each group the node keeps connected.
+func GroupPeers(k int) Option { return func(c *node.Config) { c.GroupPeers = k } }
+
+// ConnLimits sets the connection manager's watermarks and grace period.
+func ConnLimits(low, high int, grace time.Duration) Option {
+	return func(c *node.Config) { c.ConnLimits = node.ConnLimits{Low: low, High: high, Grace: grace} }
+}
+
+// DHTClient has the node query the DHT without serving it.
+func DHTClient() Option { return func(c *node.Config) { c.DHTClient = true } }
+
+// Bandwidth counts the node's bytes on the wire in r.
+func Bandwidth(r metrics.Reporter) Option { return func(c *node.Config) { c.Bandwidth = r } }
 
 // Quiet drops the node's logs: for benchmarks (each keystore's
 // no-passphrase warning would fill the output) and nodes expected to fail.

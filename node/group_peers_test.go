@@ -1,0 +1,85 @@
+package node
+
+import (
+	"crypto/rand"
+	"slices"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/parley-im/parley"
+)
+
+func testPeers(t *testing.T, n int) []peer.ID {
+	t.Helper()
+	out := make([]peer.ID, n)
+	for i := range out {
+		_, pub, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[i], err = peer.IDFromPublicKey(pub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func isIn(set []peer.ID) func(peer.ID) bool {
+	return func(p peer.ID) bool { return slices.Contains(set, p) }
+}
+
+// The planner dials only to fill the bound, counts connected members and
+// dials under way first, prefers contacts, skips members on back-off, and
+// picks the same members round after round.
+func TestPlanGroupPeers(t *testing.T) {
+	members := testPeers(t, 50)
+	self := testPeers(t, 1)[0]
+	var id parley.ConversationID
+	rand.Read(id[:])
+	always := func(peer.ID) bool { return true }
+	none := isIn(nil)
+
+	plan := planGroupPeers(self, id, members, 8, 0, none, none, always)
+	if len(plan.dial) != 8 || len(plan.keep) != 0 {
+		t.Fatalf("nobody connected: dial %d, keep %d; want 8, 0", len(plan.dial), len(plan.keep))
+	}
+	again := planGroupPeers(self, id, members, 8, 0, none, none, always)
+	if !slices.Equal(plan.dial, again.dial) {
+		t.Fatal("two rounds chose different members")
+	}
+	other := planGroupPeers(testPeers(t, 1)[0], id, members, 8, 0, none, none, always)
+	if slices.Equal(plan.dial, other.dial) {
+		t.Fatal("another member chose the same members: choices do not spread")
+	}
+
+	connected := members[:5]
+	plan = planGroupPeers(self, id, members, 8, 2, isIn(connected), none, always)
+	if len(plan.dial) != 1 || slices.Contains(connected, plan.dial[0]) {
+		t.Fatalf("5 connected, 2 dialling, bound 8: dial %v, want one unconnected member", plan.dial)
+	}
+	if len(plan.keep) != 5 {
+		t.Fatalf("keep %d, want the 5 connected", len(plan.keep))
+	}
+
+	many := members[:30]
+	plan = planGroupPeers(self, id, members, 8, 0, isIn(many), none, always)
+	if len(plan.dial) != 0 || len(plan.keep) != keepFactor*8 || len(plan.connected) != 30 {
+		t.Fatalf("30 connected: dial %d, keep %d, connected %d; want 0, %d, 30", len(plan.dial), len(plan.keep), len(plan.connected), keepFactor*8)
+	}
+
+	contacts := members[40:43]
+	plan = planGroupPeers(self, id, members, 8, 0, none, isIn(contacts), always)
+	for _, c := range contacts {
+		if !slices.Contains(plan.dial[:3], c) {
+			t.Fatalf("contact %s not among the first dials %v", c, plan.dial)
+		}
+	}
+
+	away := plan.dial[3:5]
+	next := planGroupPeers(self, id, members, 8, 0, none, isIn(contacts), func(p peer.ID) bool { return !slices.Contains(away, p) })
+	if len(next.dial) != 8 || slices.ContainsFunc(next.dial, isIn(away)) {
+		t.Fatalf("members on back-off were not replaced: %v", next.dial)
+	}
+}
