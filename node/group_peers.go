@@ -31,8 +31,17 @@ import (
 // We protect up to keepFactor times as many connected members as we dial
 // for: the members that chose us hold connections we did not open, and
 // trimming them on our side would make them dial again (churn).
+//
+// Groups of up to fullMeshUpTo members still connect everyone to everyone
+// unless Config.GroupPeers says otherwise: every figure in
+// docs/benchmarks.md for such groups was measured that way, and with a
+// bounded set group mail deposits for every member we are not connected
+// to (group_mail.go), which is a mailbox write per unconnected member and
+// message. Larger groups take the bound: their full mesh (hundreds of
+// connections per node) would be trimmed by the connection manager anyway.
 const (
 	defaultGroupPeers = 8
+	fullMeshUpTo      = 64
 	keepFactor        = 2
 )
 
@@ -112,10 +121,14 @@ func planGroupPeers(self peer.ID, id parley.ConversationID, members []peer.ID, b
 	return plan
 }
 
-// groupPeerBound is the node's bound on members kept per group.
-func (gs *groupSync) groupPeerBound() int {
-	if gs.peers > 0 {
+// groupPeerBound is the node's bound on members kept connected in a group
+// of that many members.
+func (gs *groupSync) groupPeerBound(members int) int {
+	switch {
+	case gs.peers > 0:
 		return gs.peers
+	case members <= fullMeshUpTo:
+		return max(members-1, 0)
 	}
 	return defaultGroupPeers
 }
@@ -207,13 +220,13 @@ const memberDialTimeout = 30 * time.Second
 
 // freeSlots is how many more members group id may dial now.
 func (gs *groupSync) freeSlots(id parley.ConversationID) int {
-	connected := 0
-	for _, p := range gs.n.groups.MemberPeers(id) {
+	connected, members := 0, gs.n.groups.MemberPeers(id)
+	for _, p := range members {
 		if reachable(gs.n.host.Network().Connectedness(p)) {
 			connected++
 		}
 	}
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
-	return gs.groupPeerBound() - connected - gs.dialing[id]
+	return gs.groupPeerBound(len(members)) - connected - gs.dialing[id]
 }

@@ -40,7 +40,7 @@ const (
 type groupSync struct {
 	n        *Node
 	interval time.Duration
-	peers    int                        // members kept per group; 0: defaultGroupPeers
+	peers    int                        // members kept per group; 0: groupPeerBound's default
 	kick     chan parley.ConversationID // groups to work on now
 	fresh    chan struct{}              // news holds groups to push
 	sem      chan struct{}              // maxSyncSessions tokens
@@ -138,7 +138,8 @@ func (gs *groupSync) round(id parley.ConversationID) {
 	gs.mu.Lock()
 	dialing := gs.dialing[id]
 	gs.mu.Unlock()
-	plan := planGroupPeers(n.host.ID(), id, n.groups.MemberPeers(id), gs.groupPeerBound(), dialing,
+	members := n.groups.MemberPeers(id)
+	plan := planGroupPeers(n.host.ID(), id, members, gs.groupPeerBound(len(members)), dialing,
 		func(p peer.ID) bool { return reachable(n.host.Network().Connectedness(p)) },
 		n.isContact,
 		func(p peer.ID) bool { return gs.dialDue(p, now) })

@@ -138,7 +138,8 @@ type Config struct {
 	GroupSyncInterval time.Duration
 	// GroupPeers is how many members of each group the node keeps
 	// connected, dialling only to fill that set (group_peers.go); the
-	// others are reached through gossip and sync. 0: 8.
+	// others are reached through gossip and sync. 0: every member in
+	// groups of up to 64, 8 in larger ones.
 	GroupPeers int
 	// DHTClient: query the DHT, never serve it (go-libp2p-kad-dht's
 	// client mode), as a node on a metered or flaky link may want.
