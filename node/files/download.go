@@ -15,6 +15,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
 
 	"github.com/parley-im/parley"
@@ -36,6 +37,52 @@ type transfer struct {
 	// whole ends the download's fetching once every chunk is here (some
 	// came from a mailbox): guarded by mu.
 	whole context.CancelFunc
+	// hashes are the chunk hashes chunks are checked against: the offer's,
+	// or for a streamed offer nil until its sender's signed list comes;
+	// meanwhile sums holds the hash of each chunk in have, checked then.
+	// Both guarded by mu.
+	hashes, sums []byte
+}
+
+// hashesKnown says whether chunks are checked as they come (the offer's
+// hashes, or a streamed offer's once they came).
+func (t *transfer) hashesKnown() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hashes != nil
+}
+
+// keep records chunk i's sum: it reports whether the chunk matches its
+// hash, or with the hashes still to come keeps the sum to check then.
+func (t *transfer) keep(i int, sum [identity.ChunkHashSize]byte) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at := t.sums
+	if t.hashes != nil {
+		at = t.hashes
+	} else {
+		copy(at[i*identity.ChunkHashSize:], sum[:])
+	}
+	return string(sum[:]) == string(at[i*identity.ChunkHashSize:(i+1)*identity.ChunkHashSize])
+}
+
+// verify takes a streamed offer's hashes: chunks whose sums differ are
+// missing again. It returns how many.
+func (t *transfer) verify(hashes []byte, chunkLen func(int) int) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	bad := 0
+	for i, ok := range t.have {
+		at := i * identity.ChunkHashSize
+		if ok && string(t.sums[at:at+identity.ChunkHashSize]) != string(hashes[at:at+identity.ChunkHashSize]) {
+			t.have[i] = false
+			t.count--
+			t.bytes -= int64(chunkLen(i))
+			bad++
+		}
+	}
+	t.hashes, t.sums = hashes, nil
+	return bad
 }
 
 func (t *transfer) bytesDone() int64 {
@@ -123,6 +170,13 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	// other members reads have.
 	t.mu.Lock()
 	t.have = make([]bool, identity.FileChunks(rec.Size, rec.ChunkSize))
+	t.hashes = rec.ChunkHashes
+	if t.hashes == nil {
+		t.hashes = []byte{} // an empty file's: none, and nothing to wait for
+		if rec.Size > 0 {
+			t.hashes, t.sums = nil, make([]byte, len(t.have)*identity.ChunkHashSize)
+		}
+	}
 	t.mu.Unlock()
 	fail := func(why string) {
 		if ctx.Err() != nil {
@@ -167,12 +221,16 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	t.whole = whole
 	t.mu.Unlock()
 	wait := retryMin
-	for !t.complete() {
+	for !t.complete() || !t.hashesKnown() {
 		got, unreachable := 0, 0
 		sources := s.cfg.Sources(rec.File)
+		if !t.hashesKnown() {
+			// A streamed offer: only its sender vouches for the chunks.
+			sources = slices.DeleteFunc(sources, func(p peer.ID) bool { return p.String() != rec.From })
+		}
 		shared := len(sources) > 1
 		for _, src := range sources {
-			if src == s.self || t.complete() {
+			if src == s.self || t.complete() && t.hashesKnown() {
 				continue
 			}
 			k, err := s.fetchFrom(fetching, src, shared, rec, cipher, part, t, p)
@@ -195,7 +253,7 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 				return
 			}
 		}
-		if t.complete() {
+		if t.complete() && t.hashesKnown() {
 			break
 		}
 		if got > 0 {
@@ -268,9 +326,11 @@ func (s *Service) scanPart(ctx context.Context, part *partFile, rec storage.File
 	if err != nil {
 		return err
 	}
+	// (A streamed offer's chunks are kept with their sums until its
+	// sender's hashes come.)
 	err = hashChunks(ctx, part.File, min(st.Size(), rec.Size), rec.ChunkSize, func(i int, sum [identity.ChunkHashSize]byte) {
-		if n := chunkLen(rec, i); string(sum[:]) == string(rec.ChunkHashes[i*32:i*32+32]) {
-			t.mark(i, n)
+		if t.keep(i, sum) {
+			t.mark(i, chunkLen(rec, i))
 		}
 	})
 	if errors.Is(err, io.EOF) {
@@ -300,7 +360,10 @@ type fetched struct {
 // It returns how many chunks it added.
 func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec storage.FileRecord, c *identity.FileCipher, part *partFile, t *transfer, p *progress) (int, error) {
 	missing := t.missing()
-	if len(missing) == 0 {
+	// A streamed offer's hashes are asked for after its chunks, of its
+	// sender alone (the sources are only it then).
+	askHashes := !t.hashesKnown()
+	if len(missing) == 0 && !askHashes {
 		return 0, nil
 	}
 	// On a full disk (the store's watermark; downloads usually share its
@@ -329,12 +392,16 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	if conns := s.cfg.Host.Network().ConnsToPeer(src); len(conns) > 0 && !slices.ContainsFunc(conns, isDirect) {
 		p.note(fmt.Sprintf("waiting for a direct connection to %s (only a relay reaches it)", src))
 	}
-	st, err := s.cfg.Host.NewStream(ctx, src, PlainID, ID)
+	protos := []protocol.ID{StreamID, PlainID, ID}
+	if askHashes {
+		protos = protos[:1]
+	}
+	st, err := s.cfg.Host.NewStream(ctx, src, protos...)
 	if err != nil {
 		return 0, err
 	}
 	// An older node speaks only ID: its chunks come sealed.
-	plain := st.Protocol() == PlainID
+	plain := st.Protocol() != ID
 	p.note("")
 	defer st.Reset()
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
@@ -351,6 +418,9 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 			if err := w.WriteMsg(&fpb.Request{FileId: fileID, Chunks: missing[i:min(i+maxRequestChunks, len(missing))]}); err != nil {
 				return
 			}
+		}
+		if askHashes && w.WriteMsg(&fpb.Request{FileId: fileID, Hashes: true}) != nil {
+			return
 		}
 		_ = st.CloseWrite()
 	}()
@@ -379,7 +449,7 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 				opened = alignedBuffer(int(rec.ChunkSize))
 			}
 			for f := range work {
-				ok, err := s.keepChunk(plain, c, &opened, part, rec, f)
+				ok, err := s.keepChunk(plain, c, &opened, part, rec, t, f)
 				if err != nil {
 					fail(err)
 					continue
@@ -403,7 +473,8 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 			}
 		}()
 	}
-	readErr := s.readChunks(st, rec, c, plain, missing, work)
+	br := bufio.NewReaderSize(st, 256<<10)
+	readErr := s.readChunks(st, br, rec, c, plain, missing, work)
 	close(work)
 	wg.Wait()
 	mu.Lock()
@@ -411,14 +482,42 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	if verifyErr != nil {
 		return added, verifyErr
 	}
-	return added, readErr
+	if readErr != nil || !askHashes {
+		return added, readErr
+	}
+	var h fpb.Hashes
+	_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
+	if err := pbio.NewDelimitedReader(br, maxHashesFrame).ReadMsg(&h); err != nil {
+		return added, err
+	}
+	if len(h.ChunkHashes) == 0 {
+		return added, errors.New("the sender has no chunk hashes to give")
+	}
+	hashes, root, err := checkHashes(&h, rec, fileID)
+	if err != nil {
+		return added, err
+	}
+	// Recorded first: a restart then checks the part file against them.
+	if _, err := s.cfg.Store.UpdateFile(rec.ID, func(f *storage.FileRecord, found bool) (bool, error) {
+		if !found || len(f.ChunkHashes) != 0 {
+			return false, nil
+		}
+		f.ChunkHashes, f.Root = hashes, root
+		return true, nil
+	}); err != nil {
+		return added, err
+	}
+	if n := t.verify(hashes, func(i int) int { return chunkLen(rec, i) }); n > 0 {
+		s.log.Warn("discarding chunks that do not match their sender's hashes", "file", rec.ID, "from", src, "chunks", n)
+	}
+	return added + 1, nil
 }
 
 // keepChunk checks chunk f (opening it first unless plain, into *opened)
 // against its hash and writes it into the part file: ok is false for a
 // chunk that does not match (fetched again), err a failure that ends this
 // fetch. f's buffer goes back to its pool.
-func (s *Service) keepChunk(plain bool, c *identity.FileCipher, opened *[]byte, part *partFile, rec storage.FileRecord, f fetched) (ok bool, err error) {
+func (s *Service) keepChunk(plain bool, c *identity.FileCipher, opened *[]byte, part *partFile, rec storage.FileRecord, t *transfer, f fetched) (ok bool, err error) {
 	chunk := *f.data
 	if plain {
 		defer alignedPool.Put(f.data)
@@ -431,8 +530,7 @@ func (s *Service) keepChunk(plain bool, c *identity.FileCipher, opened *[]byte, 
 		}
 		chunk = *opened
 	}
-	sum := identity.ChunkHash(chunk)
-	if string(sum[:]) != string(rec.ChunkHashes[f.index*32:f.index*32+32]) || len(chunk) != chunkLen(rec, f.index) {
+	if len(chunk) != chunkLen(rec, f.index) || !t.keep(f.index, identity.ChunkHash(chunk)) {
 		return false, nil
 	}
 	// On a full disk the chunk is fetched again once space is back.
@@ -451,8 +549,7 @@ var bufPool, alignedPool = sync.Pool{New: func() any { return new([]byte) }}, sy
 
 // readChunks reads the answers to the requests for missing, in order:
 // chunks as they are (plain) or sealed under the file key.
-func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *identity.FileCipher, plain bool, missing []uint32, work chan<- fetched) error {
-	br := bufio.NewReaderSize(st, 256<<10)
+func (s *Service) readChunks(st network.Stream, br *bufio.Reader, rec storage.FileRecord, c *identity.FileCipher, plain bool, missing []uint32, work chan<- fetched) error {
 	r := pbio.NewDelimitedReader(br, 64)
 	overhead, pool := c.Overhead(), &bufPool
 	if plain {

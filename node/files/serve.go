@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
 
 	"github.com/parley-im/parley"
@@ -23,11 +24,18 @@ import (
 func hexBytes(s string) ([]byte, error) { return hex.DecodeString(s) }
 
 // checkRequest checks a Request frame: a 16-byte file ID and 1 to
-// maxRequestChunks chunk indexes. (An index past the file's end is not a
-// protocol error: it is answered NOT_AVAILABLE.)
-func checkRequest(req *fpb.Request) error {
+// maxRequestChunks chunk indexes, or (StreamID only) none and hashes.
+// (An index past the file's end is not a protocol error: it is answered
+// NOT_AVAILABLE.)
+func checkRequest(req *fpb.Request, proto protocol.ID) error {
 	if len(req.FileId) != identity.FileIDSize {
 		return fmt.Errorf("%w: file ID of %d bytes", parley.ErrMalformed, len(req.FileId))
+	}
+	if req.Hashes {
+		if proto != StreamID || len(req.Chunks) != 0 {
+			return fmt.Errorf("%w: a request for hashes on %s with %d chunks", parley.ErrMalformed, proto, len(req.Chunks))
+		}
+		return nil
 	}
 	if n := len(req.Chunks); n == 0 || n > maxRequestChunks {
 		return fmt.Errorf("%w: request for %d chunks, want 1 to %d", parley.ErrMalformed, n, maxRequestChunks)
@@ -42,7 +50,7 @@ func checkRequest(req *fpb.Request) error {
 func (s *Service) handle(st network.Stream) {
 	remote := st.Conn().RemotePeer()
 	known := s.cfg.Known(remote)
-	plain := st.Protocol() == PlainID
+	plain := st.Protocol() != ID
 	done, ok := s.life.Admit(st, func(int) bool { return s.budget.Take(remote, known) }, func() { s.budget.Release(remote, known) })
 	if !ok {
 		s.log.Debug("files: refusing a stream: closed, or its share of streams is taken", "peer", remote, "known", known)
@@ -73,7 +81,7 @@ func (s *Service) handle(st network.Stream) {
 			}
 			return
 		}
-		if err := checkRequest(&req); err != nil {
+		if err := checkRequest(&req, st.Protocol()); err != nil {
 			s.log.Debug("bad file request, resetting", "peer", remote, "err", err)
 			_ = st.Reset()
 			return
@@ -91,6 +99,12 @@ func (s *Service) handle(st network.Stream) {
 			src.status = fpb.Chunk_STATUS_CANCELLED
 		}
 		_ = st.SetWriteDeadline(time.Now().Add(ioTimeout))
+		if req.Hashes {
+			if err := s.serveHashes(w, src); err != nil {
+				_ = st.Reset()
+				return
+			}
+		}
 		for _, i := range req.Chunks {
 			if err := s.serveChunk(w, bw, src, i, plain); err != nil {
 				_ = st.Reset()
@@ -122,9 +136,16 @@ type source struct {
 	trusted bool
 	plain   []byte
 	sealed  []byte
+	// builder: our streamed offer, its hashes not all made yet; hasher
+	// (made on the first chunk served) makes them.
+	builder *rootBuilder
+	hasher  *hasher
 }
 
 func (src *source) close() {
+	if src.hasher != nil {
+		src.hasher.stop()
+	}
 	if src.file != nil {
 		src.file.Close()
 	}
@@ -159,6 +180,16 @@ func (s *Service) open(id string, remote peer.ID) *source {
 		src.status = fpb.Chunk_STATUS_NOT_AVAILABLE
 		return src
 	}
+	switch {
+	case len(rec.ChunkHashes) != 0 || rec.Size == 0:
+	case rec.Outgoing:
+		src.builder = s.builderFor(rec)
+	default:
+		// A streamed offer we fetch: nothing we hold is verified until
+		// its sender's hashes come.
+		src.status = fpb.Chunk_STATUS_NOT_AVAILABLE
+		return src
+	}
 	if st, err := src.file.Stat(); err == nil && src.t == nil && rec.PathModTime != 0 {
 		src.trusted = st.Size() == rec.Size && st.ModTime().UnixNano() == rec.PathModTime
 	}
@@ -178,6 +209,9 @@ func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uin
 	var out []byte // what follows the frame
 	if status == fpb.Chunk_STATUS_OK && (int(i) >= identity.FileChunks(src.rec.Size, src.rec.ChunkSize) || src.t != nil && !src.t.has(int(i))) {
 		status = fpb.Chunk_STATUS_NOT_AVAILABLE
+	}
+	if status == fpb.Chunk_STATUS_OK && src.builder != nil {
+		return s.serveStreamed(w, bw, src, i)
 	}
 	if status == fpb.Chunk_STATUS_OK {
 		length := chunkLen(src.rec, int(i))
@@ -219,6 +253,67 @@ func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uin
 		s.countServed(src.rec, int(i), len(out))
 	}
 	return nil
+}
+
+// serveStreamed serves chunk i of our streamed offer whose hashes are not
+// all made yet: read once into a free buffer, sent, then hashed beside the
+// next one's read and write. A chunk served before goes out again only if
+// it still matches the sum then made.
+func (s *Service) serveStreamed(w pbio.Writer, bw *bufio.Writer, src *source, i uint32) error {
+	if src.hasher == nil {
+		src.hasher = s.startHasher(src)
+	}
+	bp := <-src.hasher.free
+	chunk := (*bp)[:chunkLen(src.rec, int(i))]
+	_, err := src.file.ReadAt(chunk, int64(i)*int64(src.rec.ChunkSize))
+	ok := err == nil || err == io.EOF
+	if was, has := src.builder.sum(int(i)); ok && has {
+		sum := identity.ChunkHash(chunk)
+		ok = string(sum[:]) == string(was)
+	}
+	if !ok {
+		src.hasher.free <- bp
+		s.log.Warn("not serving a chunk that changed since it was first served", "file", src.rec.ID, "chunk", i)
+		return w.WriteMsg(&fpb.Chunk{Index: i, Status: fpb.Chunk_STATUS_NOT_AVAILABLE})
+	}
+	if err := w.WriteMsg(&fpb.Chunk{Index: i, Length: uint32(len(chunk))}); err != nil {
+		src.hasher.free <- bp
+		return err
+	}
+	if _, err := bw.Write(chunk); err != nil {
+		src.hasher.free <- bp
+		return err
+	}
+	*bp = chunk
+	src.hasher.jobs <- hashJob{index: int(i), buf: bp}
+	s.countServed(src.rec, int(i), len(chunk))
+	return nil
+}
+
+// serveHashes answers a request for the hashes of our streamed offer: the
+// list and the signature over its root, or an empty frame when we have
+// none to give (not ours, not streamed, unknown, cancelled).
+func (s *Service) serveHashes(w pbio.Writer, src *source) error {
+	var h fpb.Hashes
+	if src.status == fpb.Chunk_STATUS_OK && src.rec.Outgoing && src.builder != nil {
+		h.ChunkHashes = s.hashesFor(src)
+	} else if src.status == fpb.Chunk_STATUS_OK && src.rec.Outgoing {
+		h.ChunkHashes = src.rec.ChunkHashes
+	}
+	if len(h.ChunkHashes) != 0 {
+		fileID, _ := hexBytes(src.rec.ID)
+		root := identity.FileRoot(uint64(src.rec.Size), src.rec.ChunkSize, h.ChunkHashes)
+		key := s.cfg.Host.Peerstore().PrivKey(s.self)
+		if key == nil {
+			return errors.New("no key to sign chunk hashes with")
+		}
+		sig, err := key.Sign(rootMessage(fileID, root))
+		if err != nil {
+			return err
+		}
+		h.Signature = sig
+	}
+	return w.WriteMsg(&h)
 }
 
 // countServed records an upload of ours, for progress and for tests.
