@@ -13,6 +13,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -106,7 +108,7 @@ func (s *Service) handle(st network.Stream) {
 			}
 		}
 		for _, i := range req.Chunks {
-			if err := s.serveChunk(w, bw, src, i, plain); err != nil {
+			if err := s.serveChunk(st, w, bw, src, i, plain); err != nil {
 				_ = st.Reset()
 				return
 			}
@@ -204,21 +206,21 @@ func (s *Service) open(id string, remote peer.ID) *source {
 // a file changed on disk since it was offered is not served as if whole (a
 // file whose size and modification time are as recorded is taken as
 // unchanged; the receiver checks every chunk's hash in any case).
-func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uint32, plain bool) error {
+func (s *Service) serveChunk(st io.Writer, w pbio.Writer, bw *bufio.Writer, src *source, i uint32, plain bool) error {
 	status := src.status
 	var out []byte // what follows the frame
 	if status == fpb.Chunk_STATUS_OK && (int(i) >= identity.FileChunks(src.rec.Size, src.rec.ChunkSize) || src.t != nil && !src.t.has(int(i))) {
 		status = fpb.Chunk_STATUS_NOT_AVAILABLE
 	}
 	if status == fpb.Chunk_STATUS_OK && src.builder != nil {
-		return s.serveStreamed(w, bw, src, i)
+		return s.serveStreamed(st, w, bw, src, i)
 	}
 	if status == fpb.Chunk_STATUS_OK {
 		length := chunkLen(src.rec, int(i))
-		if cap(src.plain) < length {
-			src.plain = make([]byte, src.rec.ChunkSize)
+		if cap(src.plain) < frameRoom+length {
+			src.plain = make([]byte, frameRoom+int(src.rec.ChunkSize))
 		}
-		chunk := src.plain[:length]
+		chunk := src.plain[frameRoom : frameRoom+length]
 		_, err := src.file.ReadAt(chunk, int64(i)*int64(src.rec.ChunkSize))
 		ok := err == nil || err == io.EOF
 		if ok && !src.trusted {
@@ -230,7 +232,13 @@ func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uin
 			s.log.Warn("not serving a chunk that does not match its hash (file changed since offered?)", "file", src.rec.ID, "chunk", i)
 			status = fpb.Chunk_STATUS_NOT_AVAILABLE
 		case plain:
-			out = chunk
+			if err := writeOK(st, bw, src.plain[:frameRoom+length], i); err != nil {
+				return err
+			}
+			if src.rec.Outgoing {
+				s.countServed(src.rec, int(i), length)
+			}
+			return nil
 		default:
 			src.sealed = src.cipher.Seal(src.sealed[:0], i, chunk)
 			out = src.sealed
@@ -255,16 +263,40 @@ func (s *Service) serveChunk(w pbio.Writer, bw *bufio.Writer, src *source, i uin
 	return nil
 }
 
+// frameRoom is the room a chunk's buffer leaves before the chunk for its
+// Chunk frame (a length varint and at most 12 bytes of fields), so that
+// frame and chunk leave in one write.
+const frameRoom = 32
+
+// writeOK writes chunk i's frame and the chunk (buf from frameRoom on) to
+// the stream in one write, after whatever bw holds: the chunk is not
+// copied into bw first (through bw, that copy was a tenth of the sender's
+// CPU).
+func writeOK(st io.Writer, bw *bufio.Writer, buf []byte, i uint32) error {
+	msg, err := proto.Marshal(&fpb.Chunk{Index: i, Length: uint32(len(buf) - frameRoom)})
+	if err != nil {
+		return err
+	}
+	start := frameRoom - len(msg) - protowire.SizeVarint(uint64(len(msg)))
+	protowire.AppendVarint(buf[start:start], uint64(len(msg)))
+	copy(buf[frameRoom-len(msg):], msg)
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	_, err = st.Write(buf[start:])
+	return err
+}
+
 // serveStreamed serves chunk i of our streamed offer whose hashes are not
 // all made yet: read once into a free buffer, sent, then hashed beside the
 // next one's read and write. A chunk served before goes out again only if
 // it still matches the sum then made.
-func (s *Service) serveStreamed(w pbio.Writer, bw *bufio.Writer, src *source, i uint32) error {
+func (s *Service) serveStreamed(st io.Writer, w pbio.Writer, bw *bufio.Writer, src *source, i uint32) error {
 	if src.hasher == nil {
 		src.hasher = s.startHasher(src)
 	}
 	bp := <-src.hasher.free
-	chunk := (*bp)[:chunkLen(src.rec, int(i))]
+	chunk := (*bp)[frameRoom : frameRoom+chunkLen(src.rec, int(i))]
 	_, err := src.file.ReadAt(chunk, int64(i)*int64(src.rec.ChunkSize))
 	ok := err == nil || err == io.EOF
 	if was, has := src.builder.sum(int(i)); ok && has {
@@ -276,15 +308,11 @@ func (s *Service) serveStreamed(w pbio.Writer, bw *bufio.Writer, src *source, i 
 		s.log.Warn("not serving a chunk that changed since it was first served", "file", src.rec.ID, "chunk", i)
 		return w.WriteMsg(&fpb.Chunk{Index: i, Status: fpb.Chunk_STATUS_NOT_AVAILABLE})
 	}
-	if err := w.WriteMsg(&fpb.Chunk{Index: i, Length: uint32(len(chunk))}); err != nil {
+	if err := writeOK(st, bw, (*bp)[:frameRoom+len(chunk)], i); err != nil {
 		src.hasher.free <- bp
 		return err
 	}
-	if _, err := bw.Write(chunk); err != nil {
-		src.hasher.free <- bp
-		return err
-	}
-	*bp = chunk
+	*bp = (*bp)[:frameRoom+len(chunk)]
 	src.hasher.jobs <- hashJob{index: int(i), buf: bp}
 	s.countServed(src.rec, int(i), len(chunk))
 	return nil

@@ -151,7 +151,7 @@ const hasherBuffers = 3
 func (s *Service) startHasher(src *source) *hasher {
 	h := &hasher{jobs: make(chan hashJob, hasherBuffers), free: make(chan *[]byte, hasherBuffers), done: make(chan struct{})}
 	for range hasherBuffers {
-		b := make([]byte, src.rec.ChunkSize)
+		b := make([]byte, frameRoom+int(src.rec.ChunkSize))
 		h.free <- &b
 	}
 	go func() {
@@ -161,7 +161,7 @@ func (s *Service) startHasher(src *source) *hasher {
 				close(j.barrier)
 				continue
 			}
-			if all := src.builder.add(j.index, identity.ChunkHash(*j.buf)); all != nil {
+			if all := src.builder.add(j.index, identity.ChunkHash((*j.buf)[frameRoom:])); all != nil {
 				s.saveHashes(src.rec.ID, all)
 			}
 			h.free <- j.buf
