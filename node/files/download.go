@@ -347,11 +347,19 @@ func sharedWindow(chunkSize uint32) int {
 	return max(8, (8<<20)/int(chunkSize))
 }
 
-// fetched is one chunk read off the wire, waiting for verification.
+// fetched is a run of chunks read off the wire, waiting for verification:
+// one chunk, or (plain, small chunks) several consecutive ones.
 type fetched struct {
-	index int
-	data  *[]byte // from bufPool; returned once verified
+	index int     // the first
+	count int     // chunks in data
+	data  *[]byte // from bufPool or alignedPool; returned once verified
 }
+
+// runBytes: consecutive plain chunks smaller than this (a small file's
+// 64 KiB ones) are read into one buffer of this size, checked one by one
+// and written with one write: per chunk, a verifier hand-off and a direct
+// write cost as much as a 1 MiB chunk's (issue 16).
+const runBytes = 1 << 20
 
 // fetchFrom asks src for every chunk still missing (shared: a window of
 // them, when several peers hold the file), in requests of
@@ -449,26 +457,25 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 				opened = alignedBuffer(int(rec.ChunkSize))
 			}
 			for f := range work {
-				ok, err := s.keepChunk(plain, c, &opened, part, rec, t, f)
+				kept, corrupted, err := s.keepChunks(plain, c, &opened, part, rec, t, f)
 				if err != nil {
 					fail(err)
 					continue
 				}
-				if !ok {
-					s.log.Warn("discarding a corrupted chunk", "file", rec.ID, "from", src, "chunk", f.index)
-					mu.Lock()
-					bad++
-					tooMany := bad >= maxBadChunks
-					mu.Unlock()
-					if tooMany {
-						fail(fmt.Errorf("%s serves corrupted chunks", src))
-					}
-					continue
+				for _, i := range kept {
+					t.mark(i, chunkLen(rec, i))
 				}
-				t.mark(f.index, chunkLen(rec, f.index))
 				mu.Lock()
-				added++
+				added += len(kept)
+				bad += len(corrupted)
+				tooMany := bad >= maxBadChunks
 				mu.Unlock()
+				if len(corrupted) > 0 {
+					s.log.Warn("discarding corrupted chunks", "file", rec.ID, "from", src, "chunks", corrupted)
+				}
+				if tooMany {
+					fail(fmt.Errorf("%s serves corrupted chunks", src))
+				}
 				p.tick()
 			}
 		}()
@@ -516,31 +523,56 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	return added + 1, nil
 }
 
-// keepChunk checks chunk f (opening it first unless plain, into *opened)
-// against its hash and writes it into the part file: ok is false for a
-// chunk that does not match (fetched again), err a failure that ends this
-// fetch. f's buffer goes back to its pool.
-func (s *Service) keepChunk(plain bool, c *identity.FileCipher, opened *[]byte, part *partFile, rec storage.FileRecord, t *transfer, f fetched) (ok bool, err error) {
-	chunk := *f.data
+// keepChunks checks the chunks of run f (opening a sealed one first, into
+// *opened) against their hashes and writes those that match into the part
+// file (a run whose chunks all match with one write): kept are those
+// written, corrupted those that do not match (fetched again), err a
+// failure that ends this fetch. f's buffer goes back to its pool.
+func (s *Service) keepChunks(plain bool, c *identity.FileCipher, opened *[]byte, part *partFile, rec storage.FileRecord, t *transfer, f fetched) (kept, corrupted []int, err error) {
+	data := *f.data
 	if plain {
 		defer alignedPool.Put(f.data)
 	} else {
 		var openErr error
-		*opened, openErr = c.Open((*opened)[:0], uint32(f.index), chunk)
+		*opened, openErr = c.Open((*opened)[:0], uint32(f.index), data)
 		bufPool.Put(f.data)
 		if openErr != nil {
-			return false, nil
+			return nil, []int{f.index}, nil
 		}
-		chunk = *opened
+		data = *opened
 	}
-	if len(chunk) != chunkLen(rec, f.index) || !t.keep(f.index, identity.ChunkHash(chunk)) {
-		return false, nil
+	cs := int(rec.ChunkSize)
+	for j := range f.count {
+		i, chunk := f.index+j, data[min(j*cs, len(data)):min((j+1)*cs, len(data))]
+		if len(chunk) == chunkLen(rec, i) && t.keep(i, identity.ChunkHash(chunk)) {
+			kept = append(kept, i)
+		} else {
+			corrupted = append(corrupted, i)
+		}
 	}
-	// On a full disk the chunk is fetched again once space is back.
+	// On a full disk the chunks are fetched again once space is back.
 	if err := s.cfg.Store.SpaceErr(); err != nil {
-		return false, err
+		return nil, nil, err
 	}
-	return true, part.writeChunk(chunk, int64(f.index)*int64(rec.ChunkSize))
+	off := int64(f.index) * int64(cs)
+	if len(corrupted) == 0 {
+		// The whole run at once; a short last chunk (the file's) apart,
+		// so that the rest stays aligned for a direct write.
+		if last := (f.count - 1) * cs; f.count > 1 && len(data)-last < cs {
+			if err := part.writeChunk(data[:last], off); err != nil {
+				return nil, nil, err
+			}
+			data, off = data[last:], off+int64(last)
+		}
+		return kept, nil, part.writeChunk(data, off)
+	}
+	for _, i := range kept {
+		j := i - f.index
+		if err := part.writeChunk(data[j*cs:min((j+1)*cs, len(data))], int64(i)*int64(cs)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return kept, corrupted, nil
 }
 
 func isDirect(c network.Conn) bool { return !c.Stat().Limited }
@@ -559,6 +591,16 @@ func (s *Service) readChunks(st network.Stream, br *bufio.Reader, rec storage.Fi
 		overhead, pool = 0, &alignedPool
 	}
 	maxLen := int(rec.ChunkSize) + overhead
+	// A run of consecutive plain chunks, read into one buffer (runBytes).
+	var run *fetched
+	runs := plain && int(rec.ChunkSize) < runBytes
+	flush := func() {
+		if run != nil {
+			work <- *run
+			run = nil
+		}
+	}
+	defer flush()
 	for _, want := range missing {
 		_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
 		var h fpb.Chunk
@@ -568,6 +610,9 @@ func (s *Service) readChunks(st network.Stream, br *bufio.Reader, rec storage.Fi
 		if err := checkChunk(&h, want, overhead, maxLen); err != nil {
 			return err
 		}
+		if h.Status != fpb.Chunk_STATUS_OK || run != nil && (int(want) != run.index+run.count || len(*run.data)+int(h.Length) > runBytes) {
+			flush()
+		}
 		switch h.Status {
 		case fpb.Chunk_STATUS_NOT_AVAILABLE:
 			continue
@@ -576,15 +621,40 @@ func (s *Service) readChunks(st network.Stream, br *bufio.Reader, rec storage.Fi
 		case fpb.Chunk_STATUS_UNKNOWN_FILE:
 			return errors.New("the peer does not serve this file")
 		}
+		if runs && run != nil {
+			// Appended to the run (within its buffer's capacity).
+			at := len(*run.data)
+			*run.data = (*run.data)[:at+int(h.Length)]
+			if _, err := io.ReadFull(br, (*run.data)[at:]); err != nil {
+				*run.data = (*run.data)[:at] // the chunks before are whole
+				return err
+			}
+			run.count++
+			if int(h.Length) < int(rec.ChunkSize) {
+				flush() // a short chunk (the file's last) ends a run
+			}
+			continue
+		}
+		size := maxLen
+		if runs {
+			size = runBytes
+		}
 		buf := pool.Get().(*[]byte)
-		if cap(*buf) < int(h.Length) {
-			*buf = alignedBuffer(maxLen)
+		if cap(*buf) < size {
+			*buf = alignedBuffer(size)
 		}
 		*buf = (*buf)[:h.Length]
 		if _, err := io.ReadFull(br, *buf); err != nil {
 			return err
 		}
-		work <- fetched{index: int(want), data: buf}
+		if runs {
+			run = &fetched{index: int(want), count: 1, data: buf}
+			if int(h.Length) < int(rec.ChunkSize) {
+				flush()
+			}
+			continue
+		}
+		work <- fetched{index: int(want), count: 1, data: buf}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-msgio/pbio"
 
@@ -258,4 +259,75 @@ func FuzzHashes(f *testing.F) {
 			t.Fatalf("took %x", hashes)
 		}
 	})
+}
+
+// Small chunks are read, checked and written in runs (runBytes): a
+// corrupted chunk in a run is fetched again, and only it, while the good
+// chunks around it are kept. (One holder: several would be asked in a
+// random order, with few runs.)
+func TestACorruptedChunkInARunIsFetchedAgainAlone(t *testing.T) {
+	alice := newPeer(t, newHost(t), t.TempDir(), nil)
+	defer alice.close()
+	mallory := newHost(t) // a member holding the file, serving it from memory
+	var bobSources []peer.ID
+	bob := newPeer(t, newHost(t), t.TempDir(), func() []peer.ID { return bobSources })
+	defer bob.close()
+	connect(t, bob.h, mallory)
+	bob.svc.SetAutoAccept(-1)
+	path := filepath.Join(alice.dir, "data.bin")
+	data := make([]byte, 2<<20+5)
+	rand.Read(data)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Prepare(path, 25<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ChunkSize != MailChunkSize {
+		t.Fatalf("the test is broken: chunks of %d bytes", o.ChunkSize)
+	}
+	msg := parley.EnvelopeID{9}
+	if _, err := alice.svc.Offered(conv, msg, o, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.svc.OnOffer(conv, msg, alice.h.ID(), o); err != nil {
+		t.Fatal(err)
+	}
+	const bad = 5
+	var served atomic.Int64
+	mallory.SetStreamHandler(StreamID, func(st network.Stream) {
+		defer st.Close()
+		r, w := pbio.NewDelimitedReader(st, maxRequestFrame), pbio.NewDelimitedWriter(st)
+		for {
+			var req fpb.Request
+			if r.ReadMsg(&req) != nil {
+				return
+			}
+			for _, i := range req.Chunks {
+				chunk := bytes.Clone(data[int(i)*MailChunkSize : min(int(i+1)*MailChunkSize, len(data))])
+				if i == bad && served.Load() < 10 {
+					chunk[0] ^= 1 // the first time
+				}
+				served.Add(1)
+				if w.WriteMsg(&fpb.Chunk{Index: i, Length: uint32(len(chunk))}) != nil {
+					return
+				}
+				if _, err := st.Write(chunk); err != nil {
+					return
+				}
+			}
+		}
+	})
+	bobSources = []peer.ID{mallory.ID()}
+	if _, err := bob.svc.Accept(FileID(o)); err != nil {
+		t.Fatal(err)
+	}
+	f := waitState(t, bob, FileID(o), parley.FileComplete)
+	if hashFile(t, f.Path) != sha256.Sum256(data) {
+		t.Fatal("the file is not intact")
+	}
+	if n, chunks := served.Load(), int64(len(o.ChunkHashes)/identity.ChunkHashSize); n != chunks+1 {
+		t.Fatalf("%d chunks served for a file of %d: want the corrupted one again, and only it", n, chunks)
+	}
 }
