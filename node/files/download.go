@@ -170,12 +170,13 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	// other members reads have.
 	t.mu.Lock()
 	t.have = make([]bool, identity.FileChunks(rec.Size, rec.ChunkSize))
-	t.hashes = rec.ChunkHashes
-	if t.hashes == nil {
-		t.hashes = []byte{} // an empty file's: none, and nothing to wait for
-		if rec.Size > 0 {
-			t.hashes, t.sums = nil, make([]byte, len(t.have)*identity.ChunkHashSize)
-		}
+	switch {
+	case len(rec.ChunkHashes) != 0:
+		t.hashes = rec.ChunkHashes
+	case rec.Size == 0:
+		t.hashes = []byte{} // none, and nothing to wait for
+	default: // a streamed offer whose hashes have not come yet
+		t.hashes, t.sums = nil, make([]byte, len(t.have)*identity.ChunkHashSize)
 	}
 	t.mu.Unlock()
 	fail := func(why string) {
