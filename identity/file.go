@@ -74,8 +74,14 @@ func FileRoot(size uint64, chunkSize uint32, chunkHashes []byte) []byte {
 	return h.Sum(nil)
 }
 
+// Streamed says whether an offer leaves its chunk hashes and root to follow:
+// its sender offered the file before reading it, and hands the hashes,
+// signed, to whoever fetches it (PROTOCOL.md §8).
+func Streamed(o *pb.FileOffer) bool { return len(o.Root) == 0 && len(o.ChunkHashes) == 0 }
+
 // CheckFileOffer checks an offer's fields: sizes, limits, and that the
-// root matches the chunk list. Errors wrap parley.ErrMalformed.
+// root matches the chunk list (a streamed offer has neither). Errors wrap
+// parley.ErrMalformed.
 func CheckFileOffer(o *pb.FileOffer) error {
 	switch {
 	case o == nil:
@@ -96,6 +102,11 @@ func CheckFileOffer(o *pb.FileOffer) error {
 	n := FileChunks(int64(o.Size), o.ChunkSize)
 	if n > MaxFileChunks {
 		return fmt.Errorf("%w: %d chunks, over %d", parley.ErrMalformed, n, MaxFileChunks)
+	}
+	if Streamed(o) && o.Size > 0 {
+		// The hashes come from the sender once it has read the file
+		// (PROTOCOL.md §8, streamed offers).
+		return checkTimerSeconds("file offer", o.ExpireSeconds)
 	}
 	if len(o.ChunkHashes) != n*ChunkHashSize {
 		return fmt.Errorf("%w: %d bytes of chunk hashes for %d chunks", parley.ErrMalformed, len(o.ChunkHashes), n)

@@ -71,7 +71,17 @@ func (m *Messenger) SendFile(ctx context.Context, to, path string) (parley.File,
 	case cerr == nil && c.State != parley.ContactAccepted:
 		return parley.File{}, fmt.Errorf("%w: %q is a request; accept it first (parley accept %s)", parley.ErrUnknownContact, to, c.PeerID)
 	}
-	offer, err := files.Prepare(abs, m.n.mailFileLimit)
+	// To a contact whose node takes streamed offers, the offer leaves
+	// before the file is read: it is read once, as it is sent, and hashed
+	// on the way (PROTOCOL.md §8). Groups, older nodes and files that go
+	// through mailboxes get the hashes in the offer.
+	prepare := files.Prepare
+	if cerr == nil {
+		if p, err := peer.Decode(c.PeerID); err == nil && m.n.files.TakesStreamed(p) {
+			prepare = files.PrepareStreamed
+		}
+	}
+	offer, err := prepare(abs, m.n.mailFileLimit)
 	if err != nil {
 		return parley.File{}, err
 	}

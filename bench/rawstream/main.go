@@ -2,9 +2,11 @@
 // stream carrying a file's bytes between two processes, on the transport,
 // connection security and muxer a Parley node uses (TCP, TLS 1.3 preferred
 // over Noise, yamux), with nothing of Parley's on top: no hashing, no
-// encryption of ours, no store. The receiver reads into io.Discard.
+// encryption of ours, no store. The receiver reads into io.Discard. It
+// listens on TCP and on QUIC (as a node does, QUIC bringing its own TLS
+// 1.3 and streams): the address dialled picks the transport.
 //
-//	rawstream recv            # prints its address, then "complete BYTES" per stream
+//	rawstream recv            # prints its TCP address, then its QUIC one, then "complete BYTES" per stream
 //	rawstream send ADDR FILE  # sends FILE, returns once the receiver has every byte
 package main
 
@@ -20,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -50,10 +53,11 @@ func main() {
 	}
 }
 
-// options are a node's transport choices (node/host.go), TCP only.
+// options are a node's transport choices (node/host.go).
 func options() []libp2p.Option {
 	return []libp2p.Option{
 		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.DisableMetrics(),
@@ -64,7 +68,7 @@ func options() []libp2p.Option {
 // answered with one byte so that the sender's clock stops when every byte
 // has arrived.
 func recv() error {
-	h, err := libp2p.New(append(options(), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))...)
+	h, err := libp2p.New(append(options(), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"))...)
 	if err != nil {
 		return err
 	}
@@ -79,7 +83,14 @@ func recv() error {
 		_ = s.Close()
 		fmt.Println("complete", n)
 	})
-	fmt.Printf("%s/p2p/%s\n", h.Addrs()[0], h.ID())
+	for _, proto := range []int{ma.P_TCP, ma.P_QUIC_V1} {
+		for _, a := range h.Addrs() {
+			if _, err := a.ValueForProtocol(proto); err == nil {
+				fmt.Printf("%s/p2p/%s\n", a, h.ID())
+				break
+			}
+		}
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-msgio/pbio"
 
 	"github.com/parley-im/parley"
@@ -36,6 +37,52 @@ type transfer struct {
 	// whole ends the download's fetching once every chunk is here (some
 	// came from a mailbox): guarded by mu.
 	whole context.CancelFunc
+	// hashes are the chunk hashes chunks are checked against: the offer's,
+	// or for a streamed offer nil until its sender's signed list comes;
+	// meanwhile sums holds the hash of each chunk in have, checked then.
+	// Both guarded by mu.
+	hashes, sums []byte
+}
+
+// hashesKnown says whether chunks are checked as they come (the offer's
+// hashes, or a streamed offer's once they came).
+func (t *transfer) hashesKnown() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hashes != nil
+}
+
+// keep records chunk i's sum: it reports whether the chunk matches its
+// hash, or with the hashes still to come keeps the sum to check then.
+func (t *transfer) keep(i int, sum [identity.ChunkHashSize]byte) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at := t.sums
+	if t.hashes != nil {
+		at = t.hashes
+	} else {
+		copy(at[i*identity.ChunkHashSize:], sum[:])
+	}
+	return string(sum[:]) == string(at[i*identity.ChunkHashSize:(i+1)*identity.ChunkHashSize])
+}
+
+// verify takes a streamed offer's hashes: chunks whose sums differ are
+// missing again. It returns how many.
+func (t *transfer) verify(hashes []byte, chunkLen func(int) int) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	bad := 0
+	for i, ok := range t.have {
+		at := i * identity.ChunkHashSize
+		if ok && string(t.sums[at:at+identity.ChunkHashSize]) != string(hashes[at:at+identity.ChunkHashSize]) {
+			t.have[i] = false
+			t.count--
+			t.bytes -= int64(chunkLen(i))
+			bad++
+		}
+	}
+	t.hashes, t.sums = hashes, nil
+	return bad
 }
 
 func (t *transfer) bytesDone() int64 {
@@ -123,6 +170,14 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	// other members reads have.
 	t.mu.Lock()
 	t.have = make([]bool, identity.FileChunks(rec.Size, rec.ChunkSize))
+	switch {
+	case len(rec.ChunkHashes) != 0:
+		t.hashes = rec.ChunkHashes
+	case rec.Size == 0:
+		t.hashes = []byte{} // none, and nothing to wait for
+	default: // a streamed offer whose hashes have not come yet
+		t.hashes, t.sums = nil, make([]byte, len(t.have)*identity.ChunkHashSize)
+	}
 	t.mu.Unlock()
 	fail := func(why string) {
 		if ctx.Err() != nil {
@@ -167,12 +222,16 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 	t.whole = whole
 	t.mu.Unlock()
 	wait := retryMin
-	for !t.complete() {
+	for !t.complete() || !t.hashesKnown() {
 		got, unreachable := 0, 0
 		sources := s.cfg.Sources(rec.File)
+		if !t.hashesKnown() {
+			// A streamed offer: only its sender vouches for the chunks.
+			sources = slices.DeleteFunc(sources, func(p peer.ID) bool { return p.String() != rec.From })
+		}
 		shared := len(sources) > 1
 		for _, src := range sources {
-			if src == s.self || t.complete() {
+			if src == s.self || t.complete() && t.hashesKnown() {
 				continue
 			}
 			k, err := s.fetchFrom(fetching, src, shared, rec, cipher, part, t, p)
@@ -195,7 +254,7 @@ func (s *Service) download(ctx context.Context, t *transfer) {
 				return
 			}
 		}
-		if t.complete() {
+		if t.complete() && t.hashesKnown() {
 			break
 		}
 		if got > 0 {
@@ -268,9 +327,11 @@ func (s *Service) scanPart(ctx context.Context, part *partFile, rec storage.File
 	if err != nil {
 		return err
 	}
+	// (A streamed offer's chunks are kept with their sums until its
+	// sender's hashes come.)
 	err = hashChunks(ctx, part.File, min(st.Size(), rec.Size), rec.ChunkSize, func(i int, sum [identity.ChunkHashSize]byte) {
-		if n := chunkLen(rec, i); string(sum[:]) == string(rec.ChunkHashes[i*32:i*32+32]) {
-			t.mark(i, n)
+		if t.keep(i, sum) {
+			t.mark(i, chunkLen(rec, i))
 		}
 	})
 	if errors.Is(err, io.EOF) {
@@ -287,11 +348,19 @@ func sharedWindow(chunkSize uint32) int {
 	return max(8, (8<<20)/int(chunkSize))
 }
 
-// fetched is one chunk read off the wire, waiting for verification.
+// fetched is a run of chunks read off the wire, waiting for verification:
+// one chunk, or (plain, small chunks) several consecutive ones.
 type fetched struct {
-	index int
-	data  *[]byte // from bufPool; returned once verified
+	index int     // the first
+	count int     // chunks in data
+	data  *[]byte // from bufPool or alignedPool; returned once verified
 }
+
+// runBytes: consecutive plain chunks smaller than this (a small file's
+// 64 KiB ones) are read into one buffer of this size, checked one by one
+// and written with one write: per chunk, a verifier hand-off and a direct
+// write cost as much as a 1 MiB chunk's (issue 16).
+const runBytes = 1 << 20
 
 // fetchFrom asks src for every chunk still missing (shared: a window of
 // them, when several peers hold the file), in requests of
@@ -300,7 +369,10 @@ type fetched struct {
 // It returns how many chunks it added.
 func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec storage.FileRecord, c *identity.FileCipher, part *partFile, t *transfer, p *progress) (int, error) {
 	missing := t.missing()
-	if len(missing) == 0 {
+	// A streamed offer's hashes are asked for after its chunks, of its
+	// sender alone (the sources are only it then).
+	askHashes := !t.hashesKnown()
+	if len(missing) == 0 && !askHashes {
 		return 0, nil
 	}
 	// On a full disk (the store's watermark; downloads usually share its
@@ -329,12 +401,16 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	if conns := s.cfg.Host.Network().ConnsToPeer(src); len(conns) > 0 && !slices.ContainsFunc(conns, isDirect) {
 		p.note(fmt.Sprintf("waiting for a direct connection to %s (only a relay reaches it)", src))
 	}
-	st, err := s.cfg.Host.NewStream(ctx, src, PlainID, ID)
+	protos := []protocol.ID{StreamID, PlainID, ID}
+	if askHashes {
+		protos = protos[:1]
+	}
+	st, err := s.cfg.Host.NewStream(ctx, src, protos...)
 	if err != nil {
 		return 0, err
 	}
 	// An older node speaks only ID: its chunks come sealed.
-	plain := st.Protocol() == PlainID
+	plain := st.Protocol() != ID
 	p.note("")
 	defer st.Reset()
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
@@ -351,6 +427,9 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 			if err := w.WriteMsg(&fpb.Request{FileId: fileID, Chunks: missing[i:min(i+maxRequestChunks, len(missing))]}); err != nil {
 				return
 			}
+		}
+		if askHashes && w.WriteMsg(&fpb.Request{FileId: fileID, Hashes: true}) != nil {
+			return
 		}
 		_ = st.CloseWrite()
 	}()
@@ -379,31 +458,34 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 				opened = alignedBuffer(int(rec.ChunkSize))
 			}
 			for f := range work {
-				ok, err := s.keepChunk(plain, c, &opened, part, rec, f)
+				kept, corrupted, err := s.keepChunks(plain, c, &opened, part, rec, t, f)
 				if err != nil {
 					fail(err)
 					continue
 				}
-				if !ok {
-					s.log.Warn("discarding a corrupted chunk", "file", rec.ID, "from", src, "chunk", f.index)
-					mu.Lock()
-					bad++
-					tooMany := bad >= maxBadChunks
-					mu.Unlock()
-					if tooMany {
-						fail(fmt.Errorf("%s serves corrupted chunks", src))
-					}
-					continue
+				for _, i := range kept {
+					t.mark(i, chunkLen(rec, i))
 				}
-				t.mark(f.index, chunkLen(rec, f.index))
 				mu.Lock()
-				added++
+				added += len(kept)
+				bad += len(corrupted)
+				tooMany := bad >= maxBadChunks
 				mu.Unlock()
+				if len(corrupted) > 0 {
+					s.log.Warn("discarding corrupted chunks", "file", rec.ID, "from", src, "chunks", corrupted)
+				}
+				if tooMany {
+					fail(fmt.Errorf("%s serves corrupted chunks", src))
+				}
 				p.tick()
 			}
 		}()
 	}
-	readErr := s.readChunks(st, rec, c, plain, missing, work)
+	// A small buffer: frames are read through it, chunks mostly straight
+	// into their own buffers (with 256 KiB, a quarter of every 1 MiB
+	// chunk was copied out of it).
+	br := bufio.NewReaderSize(st, 4<<10)
+	readErr := s.readChunks(st, br, rec, c, plain, missing, work)
 	close(work)
 	wg.Wait()
 	mu.Lock()
@@ -411,35 +493,87 @@ func (s *Service) fetchFrom(ctx context.Context, src peer.ID, shared bool, rec s
 	if verifyErr != nil {
 		return added, verifyErr
 	}
-	return added, readErr
+	if readErr != nil || !askHashes {
+		return added, readErr
+	}
+	var h fpb.Hashes
+	_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
+	if err := pbio.NewDelimitedReader(br, maxHashesFrame).ReadMsg(&h); err != nil {
+		return added, err
+	}
+	if len(h.ChunkHashes) == 0 {
+		return added, errors.New("the sender has no chunk hashes to give")
+	}
+	hashes, root, err := checkHashes(&h, rec, fileID)
+	if err != nil {
+		return added, err
+	}
+	// Recorded first: a restart then checks the part file against them.
+	if _, err := s.cfg.Store.UpdateFile(rec.ID, func(f *storage.FileRecord, found bool) (bool, error) {
+		if !found || len(f.ChunkHashes) != 0 {
+			return false, nil
+		}
+		f.ChunkHashes, f.Root = hashes, root
+		return true, nil
+	}); err != nil {
+		return added, err
+	}
+	if n := t.verify(hashes, func(i int) int { return chunkLen(rec, i) }); n > 0 {
+		s.log.Warn("discarding chunks that do not match their sender's hashes", "file", rec.ID, "from", src, "chunks", n)
+	}
+	return added + 1, nil
 }
 
-// keepChunk checks chunk f (opening it first unless plain, into *opened)
-// against its hash and writes it into the part file: ok is false for a
-// chunk that does not match (fetched again), err a failure that ends this
-// fetch. f's buffer goes back to its pool.
-func (s *Service) keepChunk(plain bool, c *identity.FileCipher, opened *[]byte, part *partFile, rec storage.FileRecord, f fetched) (ok bool, err error) {
-	chunk := *f.data
+// keepChunks checks the chunks of run f (opening a sealed one first, into
+// *opened) against their hashes and writes those that match into the part
+// file (a run whose chunks all match with one write): kept are those
+// written, corrupted those that do not match (fetched again), err a
+// failure that ends this fetch. f's buffer goes back to its pool.
+func (s *Service) keepChunks(plain bool, c *identity.FileCipher, opened *[]byte, part *partFile, rec storage.FileRecord, t *transfer, f fetched) (kept, corrupted []int, err error) {
+	data := *f.data
 	if plain {
 		defer alignedPool.Put(f.data)
 	} else {
 		var openErr error
-		*opened, openErr = c.Open((*opened)[:0], uint32(f.index), chunk)
+		*opened, openErr = c.Open((*opened)[:0], uint32(f.index), data)
 		bufPool.Put(f.data)
 		if openErr != nil {
-			return false, nil
+			return nil, []int{f.index}, nil
 		}
-		chunk = *opened
+		data = *opened
 	}
-	sum := identity.ChunkHash(chunk)
-	if string(sum[:]) != string(rec.ChunkHashes[f.index*32:f.index*32+32]) || len(chunk) != chunkLen(rec, f.index) {
-		return false, nil
+	cs := int(rec.ChunkSize)
+	for j := range f.count {
+		i, chunk := f.index+j, data[min(j*cs, len(data)):min((j+1)*cs, len(data))]
+		if len(chunk) == chunkLen(rec, i) && t.keep(i, identity.ChunkHash(chunk)) {
+			kept = append(kept, i)
+		} else {
+			corrupted = append(corrupted, i)
+		}
 	}
-	// On a full disk the chunk is fetched again once space is back.
+	// On a full disk the chunks are fetched again once space is back.
 	if err := s.cfg.Store.SpaceErr(); err != nil {
-		return false, err
+		return nil, nil, err
 	}
-	return true, part.writeChunk(chunk, int64(f.index)*int64(rec.ChunkSize))
+	off := int64(f.index) * int64(cs)
+	if len(corrupted) == 0 {
+		// The whole run at once; a short last chunk (the file's) apart,
+		// so that the rest stays aligned for a direct write.
+		if last := (f.count - 1) * cs; f.count > 1 && len(data)-last < cs {
+			if err := part.writeChunk(data[:last], off); err != nil {
+				return nil, nil, err
+			}
+			data, off = data[last:], off+int64(last)
+		}
+		return kept, nil, part.writeChunk(data, off)
+	}
+	for _, i := range kept {
+		j := i - f.index
+		if err := part.writeChunk(data[j*cs:min((j+1)*cs, len(data))], int64(i)*int64(cs)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return kept, corrupted, nil
 }
 
 func isDirect(c network.Conn) bool { return !c.Stat().Limited }
@@ -451,14 +585,23 @@ var bufPool, alignedPool = sync.Pool{New: func() any { return new([]byte) }}, sy
 
 // readChunks reads the answers to the requests for missing, in order:
 // chunks as they are (plain) or sealed under the file key.
-func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *identity.FileCipher, plain bool, missing []uint32, work chan<- fetched) error {
-	br := bufio.NewReaderSize(st, 256<<10)
+func (s *Service) readChunks(st network.Stream, br *bufio.Reader, rec storage.FileRecord, c *identity.FileCipher, plain bool, missing []uint32, work chan<- fetched) error {
 	r := pbio.NewDelimitedReader(br, 64)
 	overhead, pool := c.Overhead(), &bufPool
 	if plain {
 		overhead, pool = 0, &alignedPool
 	}
 	maxLen := int(rec.ChunkSize) + overhead
+	// A run of consecutive plain chunks, read into one buffer (runBytes).
+	var run *fetched
+	runs := plain && int(rec.ChunkSize) < runBytes
+	flush := func() {
+		if run != nil {
+			work <- *run
+			run = nil
+		}
+	}
+	defer flush()
 	for _, want := range missing {
 		_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
 		var h fpb.Chunk
@@ -468,6 +611,9 @@ func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *ident
 		if err := checkChunk(&h, want, overhead, maxLen); err != nil {
 			return err
 		}
+		if h.Status != fpb.Chunk_STATUS_OK || run != nil && (int(want) != run.index+run.count || len(*run.data)+int(h.Length) > runBytes) {
+			flush()
+		}
 		switch h.Status {
 		case fpb.Chunk_STATUS_NOT_AVAILABLE:
 			continue
@@ -476,15 +622,40 @@ func (s *Service) readChunks(st network.Stream, rec storage.FileRecord, c *ident
 		case fpb.Chunk_STATUS_UNKNOWN_FILE:
 			return errors.New("the peer does not serve this file")
 		}
+		if runs && run != nil {
+			// Appended to the run (within its buffer's capacity).
+			at := len(*run.data)
+			*run.data = (*run.data)[:at+int(h.Length)]
+			if _, err := io.ReadFull(br, (*run.data)[at:]); err != nil {
+				*run.data = (*run.data)[:at] // the chunks before are whole
+				return err
+			}
+			run.count++
+			if int(h.Length) < int(rec.ChunkSize) {
+				flush() // a short chunk (the file's last) ends a run
+			}
+			continue
+		}
+		size := maxLen
+		if runs {
+			size = runBytes
+		}
 		buf := pool.Get().(*[]byte)
-		if cap(*buf) < int(h.Length) {
-			*buf = alignedBuffer(maxLen)
+		if cap(*buf) < size {
+			*buf = alignedBuffer(size)
 		}
 		*buf = (*buf)[:h.Length]
 		if _, err := io.ReadFull(br, *buf); err != nil {
 			return err
 		}
-		work <- fetched{index: int(want), data: buf}
+		if runs {
+			run = &fetched{index: int(want), count: 1, data: buf}
+			if int(h.Length) < int(rec.ChunkSize) {
+				flush()
+			}
+			continue
+		}
+		work <- fetched{index: int(want), count: 1, data: buf}
 	}
 	return nil
 }

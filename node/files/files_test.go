@@ -371,13 +371,21 @@ func FuzzSafeName(f *testing.F) {
 func FuzzRequest(f *testing.F) {
 	f.Add(frameBytes(&fpb.Request{FileId: make([]byte, 16), Chunks: []uint32{0, 1, 2}}))
 	f.Add([]byte{0x02, 0x0a, 0x00})
+	f.Add(frameBytes(&fpb.Request{FileId: make([]byte, 16), Hashes: true}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var req fpb.Request
 		if err := pbio.NewDelimitedReader(bytes.NewReader(b), maxRequestFrame).ReadMsg(&req); err != nil {
 			return
 		}
-		if checkRequest(&req) == nil && (len(req.FileId) != 16 || len(req.Chunks) == 0 || len(req.Chunks) > maxRequestChunks) {
-			t.Fatalf("accepted %v", &req)
+		for _, proto := range []protocol.ID{ID, PlainID, StreamID} {
+			if checkRequest(&req, proto) != nil {
+				continue
+			}
+			chunks := len(req.Chunks) > 0 && len(req.Chunks) <= maxRequestChunks && !req.Hashes
+			hashes := req.Hashes && len(req.Chunks) == 0 && proto == StreamID
+			if len(req.FileId) != 16 || !chunks && !hashes {
+				t.Fatalf("accepted on %s: %v", proto, &req)
+			}
 		}
 	})
 }
@@ -597,7 +605,8 @@ func TestChunksPlainOnVersion2SealedOnVersion1(t *testing.T) {
 func TestDownloadFromAnOlderNode(t *testing.T) {
 	alice := newPeer(t, newHost(t), t.TempDir(), nil)
 	defer alice.close()
-	alice.h.RemoveStreamHandler(PlainID) // as an older node
+	alice.h.RemoveStreamHandler(StreamID) // as an older node
+	alice.h.RemoveStreamHandler(PlainID)
 	bob := newPeer(t, newHost(t), t.TempDir(), func() []peer.ID { return []peer.ID{alice.h.ID()} })
 	defer bob.close()
 	connect(t, bob.h, alice.h)

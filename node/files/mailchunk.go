@@ -187,7 +187,7 @@ func (s *Service) OpenMailChunks(id string, limit int64) (*MailChunks, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !rec.Outgoing || rec.State == parley.FileCanceled || rec.Size == 0 || rec.Size > min(limit, MaxMailFile) || rec.ChunkSize != MailChunkSize {
+	if !rec.Outgoing || rec.State == parley.FileCanceled || rec.Size == 0 || rec.Size > min(limit, MaxMailFile) || rec.ChunkSize != MailChunkSize || len(rec.ChunkHashes) == 0 {
 		return nil, nil
 	}
 	sealer, err := mailSealerFor(rec)
@@ -244,7 +244,8 @@ func (s *Service) mailTargets() (map[[mailLocatorSize]byte]mailTarget, error) {
 	out := make(map[[mailLocatorSize]byte]mailTarget)
 	for i := range recs {
 		rec := &recs[i]
-		if rec.Outgoing || rec.ChunkSize != MailChunkSize || rec.Size == 0 || rec.Size > MaxMailFile {
+		// (A streamed offer's chunks never travel through mailboxes.)
+		if rec.Outgoing || rec.ChunkSize != MailChunkSize || rec.Size == 0 || rec.Size > MaxMailFile || len(rec.ChunkHashes) == 0 {
 			continue
 		}
 		sealer, err := mailSealerFor(*rec)

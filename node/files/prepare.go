@@ -1,7 +1,6 @@
 package files
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -12,11 +11,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
-	"github.com/parley-im/parley/internal/parallel"
 	"github.com/parley-im/parley/pb"
 )
 
@@ -24,6 +21,19 @@ import (
 // offer that describes it, with a fresh file ID and key. A file of at most
 // mailLimit bytes is cut into chunks that mailboxes can hold (ChunkSizeFor).
 func Prepare(path string, mailLimit int64) (*pb.FileOffer, error) {
+	return prepare(path, mailLimit, false)
+}
+
+// PrepareStreamed is Prepare without reading the file, for a recipient
+// that takes streamed offers (Service.TakesStreamed): the offer carries
+// no chunk hashes and no root, and the hashes are made while the chunks
+// are served (PROTOCOL.md §8). A file small enough for mailboxes is
+// prepared as Prepare does, since its chunks travel with the offer.
+func PrepareStreamed(path string, mailLimit int64) (*pb.FileOffer, error) {
+	return prepare(path, mailLimit, true)
+}
+
+func prepare(path string, mailLimit int64, streamed bool) (*pb.FileOffer, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no file %s", parley.ErrNotFound, path)
@@ -44,27 +54,27 @@ func Prepare(path string, mailLimit int64) (*pb.FileOffer, error) {
 		return nil, fmt.Errorf("%w: %s is %d bytes, over the %d-byte limit", parley.ErrMalformed, path, size, int64(identity.MaxFileSize))
 	}
 	cs := ChunkSizeFor(size, mailLimit)
-	n := identity.FileChunks(size, cs)
-	hashes := make([]byte, n*identity.ChunkHashSize)
 	head := make([]byte, min(size, 512))
 	if _, err := io.ReadFull(f, head); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	err = hashChunks(context.Background(), f, size, cs, func(i int, sum [identity.ChunkHashSize]byte) {
-		copy(hashes[i*identity.ChunkHashSize:], sum[:])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
 	o := &pb.FileOffer{
-		FileId:      make([]byte, identity.FileIDSize),
-		Name:        SafeName(filepath.Base(path)),
-		Size:        uint64(size),
-		MediaType:   mediaType(path, head),
-		ChunkSize:   cs,
-		ChunkHashes: hashes,
-		Root:        identity.FileRoot(uint64(size), cs, hashes),
-		Key:         make([]byte, 32),
+		FileId:    make([]byte, identity.FileIDSize),
+		Name:      SafeName(filepath.Base(path)),
+		Size:      uint64(size),
+		MediaType: mediaType(path, head),
+		ChunkSize: cs,
+		Key:       make([]byte, 32),
+	}
+	if !streamed || size == 0 || cs == MailChunkSize {
+		o.ChunkHashes = make([]byte, identity.FileChunks(size, cs)*identity.ChunkHashSize)
+		err = hashChunks(context.Background(), f, size, cs, func(i int, sum [identity.ChunkHashSize]byte) {
+			copy(o.ChunkHashes[i*identity.ChunkHashSize:], sum[:])
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		o.Root = identity.FileRoot(uint64(size), cs, o.ChunkHashes)
 	}
 	rand.Read(o.FileId)
 	rand.Read(o.Key)
@@ -77,29 +87,7 @@ func Prepare(path string, mailLimit int64) (*pb.FileOffer, error) {
 // It stops early when ctx ends; a chunk that cannot be read in full is an
 // error.
 func hashChunks(ctx context.Context, f *os.File, size int64, cs uint32, each func(i int, sum [identity.ChunkHashSize]byte)) error {
-	bufs := sync.Pool{New: func() any { b := make([]byte, cs); return &b }}
-	var (
-		mu       sync.Mutex
-		firstErr error
-	)
-	parallel.For(identity.FileChunks(size, cs), func(i int) {
-		if ctx.Err() != nil {
-			return
-		}
-		bp := bufs.Get().(*[]byte)
-		defer bufs.Put(bp)
-		off := int64(i) * int64(cs)
-		want := min(int64(cs), size-off)
-		k, err := f.ReadAt((*bp)[:want], off)
-		if int64(k) == want {
-			each(i, identity.ChunkHash((*bp)[:k]))
-			return
-		}
-		mu.Lock()
-		firstErr = cmp.Or(firstErr, err)
-		mu.Unlock()
-	})
-	return cmp.Or(firstErr, ctx.Err())
+	return hashChunksWhere(ctx, f, size, cs, func(int) bool { return true }, each)
 }
 
 // mediaType guesses from the extension, then from the content.

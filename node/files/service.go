@@ -39,6 +39,13 @@ const ID protocol.ID = "/parley/file/1.0.0"
 // Downloads ask for PlainID first and fall back to ID with older nodes.
 const PlainID protocol.ID = "/parley/file/2.0.0"
 
+// StreamID is the third version: PlainID's frames, plus a request for a
+// streamed offer's chunk hashes (Request.hashes, answered by a Hashes
+// frame). A streamed offer leaves before its sender has read the file,
+// which is then read once, as it is sent, and hashed on the way
+// (PROTOCOL.md §8). A node that serves StreamID takes streamed offers.
+const StreamID protocol.ID = "/parley/file/3.0.0"
+
 // Defaults and limits.
 const (
 	// DefaultAutoAccept: files from contacts up to this size are fetched
@@ -122,6 +129,9 @@ type Service struct {
 	transfers map[string]*transfer // guarded by mu: downloads running or queued, by file ID
 	waiting   []string             // guarded by mu: accepted, waiting for a slot
 	served    map[string]*served   // guarded by mu: our offers, by file ID
+	// building: guarded by mu: our streamed offers whose hashes are
+	// being made as their chunks are served, by file ID.
+	building map[string]*rootBuilder
 
 	// mailMu orders writes of chunks from mailboxes into part files with
 	// the end of a download and a cancel (writeMailChunks).
@@ -152,10 +162,11 @@ func New(cfg Config) (*Service, error) {
 		cfg:       cfg,
 		self:      cfg.Host.ID(),
 		log:       cfg.Logger.With("service", "files"),
-		life:      lifetime.New(cfg.Host, PlainID, ID),
+		life:      lifetime.New(cfg.Host, StreamID, PlainID, ID),
 		budget:    inbound.Budget{Known: maxServing, Strangers: maxServingStrangers, PerStranger: inbound.PerStranger},
 		transfers: make(map[string]*transfer),
 		served:    make(map[string]*served),
+		building:  make(map[string]*rootBuilder),
 	}
 	s.strangerTimeouts = cfg.StrangerTimeouts
 	t, def := &s.strangerTimeouts, DefaultStrangerTimeouts
@@ -166,6 +177,14 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.autoAccept.Store(cfg.AutoAccept)
 	return s, nil
+}
+
+// TakesStreamed says whether p's node takes streamed offers (it serves
+// StreamID, as identify told us): only then may an offer to p leave before
+// the file is read (PrepareStreamed).
+func (s *Service) TakesStreamed(p peer.ID) bool {
+	ok, err := s.cfg.Host.Peerstore().SupportsProtocols(p, StreamID)
+	return err == nil && len(ok) > 0
 }
 
 // AutoAccept is the size up to which files from contacts are fetched
