@@ -26,6 +26,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -64,9 +65,21 @@ const (
 // baseline's hosts. Invites travel as DMs: retried quickly during set-up,
 // as in the tests. Everything else keeps its default, group sync every
 // 30 s included.
+//
+// PARLEY_BENCH_RECEIPT_DELAY (a duration), when set, is the nodes' group
+// receipt delay: a diagnostic, to see what the receipts every member sends
+// cost the others (1h: none are sent during a run).
 func startBenchNode(b *testing.B, name string) *parleytest.Node {
 	b.Helper()
-	return parleytest.StartNode(b, name, parleytest.Listen("/ip4/127.0.0.1/tcp/0"), parleytest.DefaultIntervals(), parleytest.Quiet())
+	opts := []parleytest.Option{parleytest.Listen("/ip4/127.0.0.1/tcp/0"), parleytest.DefaultIntervals(), parleytest.Quiet()}
+	if v := os.Getenv("PARLEY_BENCH_RECEIPT_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("PARLEY_BENCH_RECEIPT_DELAY: %v", err)
+		}
+		opts = append(opts, func(c *node.Config) { c.ReceiptDelay = d })
+	}
+	return parleytest.StartNode(b, name, opts...)
 }
 
 func startBenchNodes(b *testing.B, count int) []*parleytest.Node {
@@ -569,7 +582,10 @@ func startGossipNet(b *testing.B, n, size int, links []link, durable bool) *goss
 		if g.topics[i], err = g.routers[i].PubSub().Join(topic); err != nil {
 			b.Fatal(err)
 		}
-		sub, err := g.topics[i].Subscribe()
+		// A subscription drops what its reader has not taken when its
+		// buffer is full: large, so that the rate measured is
+		// GossipSub's, not this reader's.
+		sub, err := g.topics[i].Subscribe(gossipsub.WithBufferSize(subBuffer))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -641,7 +657,12 @@ const (
 	// wait for sync (every 30 s by default) to hand over what pubsub
 	// dropped. GossipSub alone has no sync: what it drops is lost.
 	settleLimit = 40 * time.Second
-	sendWorkers = 32
+	// sendWorkers: sends in flight. A send returns once its synced write
+	// is done, and concurrent sends share a sync (the store's group
+	// commit): with a sync taking 50–150 ms on this loaded disk, 32 sends
+	// in flight held the senders to about 100 msg/s whatever the rate.
+	sendWorkers = 512
+	subBuffer   = 1 << 14
 )
 
 var (
@@ -651,8 +672,10 @@ var (
 
 // BenchmarkGroupThroughput finds, at each group size, the highest rate of
 // the ladder that Parley keeps up with, messages sent by every member in
-// turn, and then the same for GossipSub alone (gossipBaseline, no store)
-// on the connections Parley had.
+// turn, and the same for GossipSub alone (gossipBaseline's hosts, no
+// store) on the connections Parley had. The two run side by side, their
+// steps interleaved (Parley's step at a rate, then GossipSub's), so that
+// both meet the same load from the rest of the machine.
 func BenchmarkGroupThroughput(b *testing.B) {
 	for _, n := range throughputSizes {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
@@ -675,20 +698,38 @@ func benchGroupThroughput(b *testing.B, n int) {
 		hosts := hostsOf(nodes)
 		connectLinks(b, hosts, ringTopology(n))
 		g := benchGroup(b, "bench", nodes[0], nodes[1:]...)
-		parley := stepUp(b, nodes, g)
-		links := connectedLinks(hosts)
+		ctx, cancel := context.WithCancel(context.Background())
+		arr := newArrivals()
+		for i, nd := range nodes {
+			arr.watchParley(ctx, i, nd, g)
+		}
+		send := func(k int) error {
+			_, err := nodes[k%n].Messenger().SendToGroup(context.Background(), g.String(), groupText(k), parley.ClientID{})
+			return err
+		}
+		parleyRun := &rateRun{b: b, what: "Parley", arr: arr, n: n, send: send, settle: true}
+		parleyRun.next = warmUp(b, arr, n, send)
+		net := startGossipNet(b, n, envSize, connectedLinks(hosts), false)
+		baseRun := &rateRun{b: b, what: "GossipSub", arr: net.arr, n: n, send: net.send}
+		baseRun.next = warmUp(b, net.arr, n, net.send)
+		for _, rate := range throughputRates {
+			parleyRun.step(rate)
+			baseRun.step(rate)
+			if parleyRun.done && baseRun.done {
+				break
+			}
+		}
+		net.close()
 		runtime.GC()
 		var mem runtime.MemStats
 		runtime.ReadMemStats(&mem)
 		heaps = append(heaps, float64(mem.HeapInuse)/float64(n)/(1<<20))
+		cancel()
+		arr.wg.Wait()
 		stopAll(nodes)
-
-		net := startGossipNet(b, n, envSize, links, false)
-		base := rateSearch(b, "GossipSub", net.arr, n, net.send, false)
-		net.close()
-		rates, baseRates = append(rates, float64(parley)), append(baseRates, float64(base))
-		ratios = append(ratios, float64(parley)/float64(base))
-		b.Logf("members=%d: Parley kept up with %d msg/s, GossipSub alone %d: %.2f", n, parley, base, ratios[len(ratios)-1])
+		rates, baseRates = append(rates, float64(parleyRun.sustained)), append(baseRates, float64(baseRun.sustained))
+		ratios = append(ratios, float64(parleyRun.sustained)/float64(baseRun.sustained))
+		b.Logf("members=%d: Parley kept up with %d msg/s, GossipSub alone %d: %.2f", n, parleyRun.sustained, baseRun.sustained, ratios[len(ratios)-1])
 	}
 	b.ReportMetric(median(rates), "max-msgs/s")
 	b.ReportMetric(median(baseRates), "base-max-msgs/s")
@@ -702,75 +743,67 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// stepUp searches the rate Parley's members keep up with in group g.
-func stepUp(b *testing.B, nodes []*parleytest.Node, g parley.ConversationID) int {
-	b.Helper()
-	n := len(nodes)
-	ctx, cancel := context.WithCancel(context.Background())
-	arr := newArrivals()
-	defer func() {
-		cancel()
-		arr.wg.Wait()
-	}()
-	for i, nd := range nodes {
-		arr.watchParley(ctx, i, nd, g)
-	}
-	send := func(k int) error {
-		_, err := nodes[k%n].Messenger().SendToGroup(context.Background(), g.String(), groupText(k), parley.ClientID{})
-		return err
-	}
-	return rateSearch(b, "Parley", arr, n, send, true)
+// rateRun is one system's climb up throughputRates: message k from member
+// k%n, one step at a time, until a step the members do not keep up with.
+type rateRun struct {
+	b      *testing.B
+	what   string
+	arr    *arrivals
+	n      int
+	send   func(k int) error
+	settle bool // after the failed step, wait for sync to bring what was missing
+
+	next      int  // the next message's number
+	sustained int  // the last rate kept up with
+	done      bool // a step failed
 }
 
-// rateSearch sends message k from member k%n at each of throughputRates in
-// turn, until a step that the members do not keep up with. It returns the
-// last rate they kept up with. settle: after that step, wait for sync to
-// bring what was missing (and log how long it took).
-func rateSearch(b *testing.B, what string, arr *arrivals, n int, send func(k int) error, settle bool) (sustained int) {
-	b.Helper()
-	next := warmUp(b, arr, n, send)
-	for _, rate := range throughputRates {
-		from, to := next, next+rate*int(throughputStep/time.Second)
-		next = to
-		cpu0 := cpuTime(b, 0)
-		elapsed := sendPaced(b, from, to, rate, send)
-		sentAt := time.Now()
-		all := func() bool { return arr.missing(n, to) == 0 }
-		keepCtx, stop := context.WithTimeout(context.Background(), keepUpLimit)
-		err := arr.await(keepCtx, all)
-		stop()
-		cpu := cpuTime(b, 0) - cpu0
-		achieved := float64(to-from) / elapsed.Seconds()
-		step := fmt.Sprintf("%s, %d members, %d msg/s for %v: sent at %.0f msg/s, CPU %.0f µs/msg (all nodes)",
-			what, n, rate, throughputStep, achieved, float64(cpu.Microseconds())/float64(to-from))
-		if err != nil {
-			arr.mu.Lock()
-			behind := arr.missing(n, to)
-			arr.mu.Unlock()
-			outcome := "no sync to wait for"
-			if settle {
-				settleCtx, stop := context.WithTimeout(context.Background(), settleLimit)
-				err := arr.await(settleCtx, all)
-				stop()
-				outcome = fmt.Sprintf("all arrived %v after the last send", arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
-				if err != nil {
-					arr.mu.Lock()
-					outcome = fmt.Sprintf("%d still missing after %v", arr.missing(n, to), settleLimit)
-					arr.mu.Unlock()
-				}
-			}
-			b.Logf("%s; %d of %d copies missing %v after the last send; %s", step, behind, (to-from)*n, keepUpLimit, outcome)
-			return sustained
-		}
-		b.Logf("%s; every member held all %d within %v of the last send", step, to-from,
-			arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
-		if achieved < 0.95*float64(rate) {
-			b.Logf("%s, %d members: the senders could not keep %d msg/s", what, n, rate)
-			return sustained
-		}
-		sustained = rate
+func (r *rateRun) step(rate int) {
+	b, arr, n := r.b, r.arr, r.n
+	if r.done {
+		return
 	}
-	return sustained
+	from, to := r.next, r.next+rate*int(throughputStep/time.Second)
+	r.next = to
+	cpu0 := cpuTime(b, 0)
+	elapsed := sendPaced(b, from, to, rate, r.send)
+	sentAt := time.Now()
+	all := func() bool { return arr.missing(n, to) == 0 }
+	keepCtx, stop := context.WithTimeout(context.Background(), keepUpLimit)
+	err := arr.await(keepCtx, all)
+	stop()
+	cpu := cpuTime(b, 0) - cpu0
+	achieved := float64(to-from) / elapsed.Seconds()
+	step := fmt.Sprintf("%s, %d members, %d msg/s for %v: sent at %.0f msg/s, CPU %.0f µs/msg (all nodes)",
+		r.what, n, rate, throughputStep, achieved, float64(cpu.Microseconds())/float64(to-from))
+	if err != nil {
+		r.done = true
+		arr.mu.Lock()
+		behind := arr.missing(n, to)
+		arr.mu.Unlock()
+		outcome := "no sync to wait for"
+		if r.settle {
+			settleCtx, stop := context.WithTimeout(context.Background(), settleLimit)
+			err := arr.await(settleCtx, all)
+			stop()
+			outcome = fmt.Sprintf("all arrived %v after the last send", arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
+			if err != nil {
+				arr.mu.Lock()
+				outcome = fmt.Sprintf("%d still missing after %v", arr.missing(n, to), settleLimit)
+				arr.mu.Unlock()
+			}
+		}
+		b.Logf("%s; %d of %d copies missing %v after the last send; %s", step, behind, (to-from)*n, keepUpLimit, outcome)
+		return
+	}
+	b.Logf("%s; every member held all %d within %v of the last send", step, to-from,
+		arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
+	if achieved < 0.95*float64(rate) {
+		r.done = true
+		b.Logf("%s, %d members: the senders could not keep %d msg/s", r.what, n, rate)
+		return
+	}
+	r.sustained = rate
 }
 
 // sendPaced sends messages [from, to) at rate per second, with up to
