@@ -807,7 +807,10 @@ func (r *rateRun) step(rate int) {
 }
 
 // sendPaced sends messages [from, to) at rate per second, with up to
-// sendWorkers sends in flight. It returns once the last send returned.
+// sendWorkers sends in flight. It returns once the last send returned,
+// with the time the sends took to start: (to-from)/rate when the senders
+// kept the pace. (Not until the last returned: a send that waits for its
+// synced write would otherwise count against the rate it was started at.)
 func sendPaced(b *testing.B, from, to, rate int, send func(k int) error) time.Duration {
 	b.Helper()
 	jobs := make(chan int)
@@ -830,12 +833,13 @@ func sendPaced(b *testing.B, from, to, rate int, send func(k int) error) time.Du
 		}
 		jobs <- k
 	}
+	started := time.Since(start) + time.Second/time.Duration(rate)
 	close(jobs)
 	wg.Wait()
 	if failure != nil {
 		b.Fatal(failure)
 	}
-	return time.Since(start)
+	return started
 }
 
 // Catch-up: a member offline while 10,000 messages were written comes
