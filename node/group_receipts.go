@@ -24,8 +24,9 @@ import (
 // what a member got or read waits up to Config.ReceiptDelay, then goes in
 // one envelope per group (up to identity.MaxReceiptIDs IDs, the rest in
 // the next round), so each member writes at most one receipt envelope per
-// group per ReceiptDelay however busy the group is: a group of 50 where
-// everyone is active costs each member at most 50 small envelopes per
+// group per ReceiptDelay however busy the group is, and in a group of more
+// than receiptGroupUnit members less often (receiptSpacing): a group of 50
+// where everyone is active costs each member about 10 small envelopes per
 // ReceiptDelay (about 200 bytes plus 32 per ID, before padding). Messages
 // older than receiptMaxAge (a member back from a long absence, or one
 // joining a group with shared history) are not receipted.
