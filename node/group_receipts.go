@@ -41,8 +41,8 @@ const DefaultReceiptDelay = 2 * time.Second
 // is stored (synced) and indexed by every member: at one per member per
 // ReceiptDelay, a group of 30 in which something was said every couple of
 // seconds cost each member 15 synced writes a second for receipts alone,
-// and measured (BenchmarkGroupLatency) 15 to 50 times the CPU per message
-// of a group without them. Receipts in a large group show that much later.
+// and twelve times the CPU per message of the same group without them
+// (BenchmarkGroupLatency). Receipts in a large group show that much later.
 const receiptGroupUnit = 10
 
 // receiptSpacing is how often a member sends receipts to a group of the
