@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,14 +24,32 @@ import (
 // what a member got or read waits up to Config.ReceiptDelay, then goes in
 // one envelope per group (up to identity.MaxReceiptIDs IDs, the rest in
 // the next round), so each member writes at most one receipt envelope per
-// group per ReceiptDelay however busy the group is: a group of 50 where
-// everyone is active costs each member at most 50 small envelopes per
+// group per ReceiptDelay however busy the group is, and in a group of more
+// than receiptGroupUnit members less often (receiptSpacing): a group of 50
+// where everyone is active costs each member about 10 small envelopes per
 // ReceiptDelay (about 200 bytes plus 32 per ID, before padding). Messages
 // older than receiptMaxAge (a member back from a long absence, or one
 // joining a group with shared history) are not receipted.
 
 // DefaultReceiptDelay is how long receipts wait to be batched.
 const DefaultReceiptDelay = 2 * time.Second
+
+// receiptGroupUnit: in a group of more members than this, each member's
+// receipts for it go out at most once per ReceiptDelay × ⌈members /
+// receiptGroupUnit⌉, so that a group's receipt envelopes stay at about
+// receiptGroupUnit per ReceiptDelay however many members write them. Each
+// is stored (synced) and indexed by every member: at one per member per
+// ReceiptDelay, a group of 30 in which something was said every couple of
+// seconds cost each member 15 synced writes a second for receipts alone,
+// and twelve times the CPU per message of the same group without them
+// (BenchmarkGroupLatency). Receipts in a large group show that much later.
+const receiptGroupUnit = 10
+
+// receiptSpacing is how often a member sends receipts to a group of the
+// given size.
+func receiptSpacing(delay time.Duration, members int) time.Duration {
+	return delay * time.Duration(max(1, (members+receiptGroupUnit-1)/receiptGroupUnit))
+}
 
 // receiptMaxAge: older messages get no receipts.
 const receiptMaxAge = 7 * 24 * time.Hour
@@ -46,9 +65,13 @@ type receiptBatcher struct {
 	delay   time.Duration
 	readOff atomic.Bool   // Settings.ReadReceipts is off
 	kick    chan struct{} // capacity 1
+	// spacing is the least time between two receipt envelopes to a
+	// group (nil: delay).
+	spacing func(parley.ConversationID) time.Duration
 
 	mu      sync.Mutex
 	pending map[parley.ConversationID]*receiptBatch // guarded by mu
+	sent    map[parley.ConversationID]time.Time     // guarded by mu: the last envelope taken, per group
 }
 
 type receiptBatch struct {
@@ -59,7 +82,8 @@ func newReceiptBatcher(delay time.Duration, readOff bool) *receiptBatcher {
 	if delay <= 0 {
 		delay = DefaultReceiptDelay
 	}
-	b := &receiptBatcher{delay: delay, kick: make(chan struct{}, 1), pending: make(map[parley.ConversationID]*receiptBatch)}
+	b := &receiptBatcher{delay: delay, kick: make(chan struct{}, 1), pending: make(map[parley.ConversationID]*receiptBatch),
+		sent: make(map[parley.ConversationID]time.Time)}
 	b.readOff.Store(readOff)
 	return b
 }
@@ -92,12 +116,35 @@ func (b *receiptBatcher) add(conv parley.ConversationID, ids []parley.EnvelopeID
 }
 
 // take removes and returns, for each group, one envelope's worth of
-// receipts: read first.
-func (b *receiptBatcher) take() map[parley.ConversationID][2][]parley.EnvelopeID {
+// receipts: read first. Unless all, a group whose last envelope was taken
+// less than its spacing before now waits.
+func (b *receiptBatcher) take(now time.Time, all bool) map[parley.ConversationID][2][]parley.EnvelopeID {
+	var due []parley.ConversationID
+	b.mu.Lock()
+	for conv := range b.pending {
+		due = append(due, conv)
+	}
+	last := maps.Clone(b.sent)
+	b.mu.Unlock()
+	if !all && b.spacing != nil {
+		// Spacing looks the group up: not under mu, which add takes on
+		// the receive path.
+		due = slices.DeleteFunc(due, func(conv parley.ConversationID) bool {
+			return now.Before(last[conv].Add(b.spacing(conv)))
+		})
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := make(map[parley.ConversationID][2][]parley.EnvelopeID)
-	for conv, p := range b.pending {
+	for _, conv := range due {
+		p := b.pending[conv]
+		if p == nil {
+			continue
+		}
+		if len(b.sent) >= maxReceiptGroups && b.sent[conv].IsZero() {
+			clear(b.sent) // bounded: at worst a group sends one round early
+		}
+		b.sent[conv] = now
 		var read, delivered []parley.EnvelopeID
 		for id := range p.read {
 			if len(read) == identity.MaxReceiptIDs {
@@ -155,7 +202,7 @@ func (n *Node) receiptLoop() {
 			return
 		case <-timer.C:
 		}
-		n.sendReceipts()
+		n.sendReceipts(false)
 		if b.more() {
 			select {
 			case b.kick <- struct{}{}:
@@ -165,9 +212,13 @@ func (n *Node) receiptLoop() {
 	}
 }
 
-// sendReceipts sends one envelope's worth of waiting receipts per group.
-func (n *Node) sendReceipts() {
-	for conv, ids := range n.receipts.take() {
+// maxReceiptGroups bounds the groups whose last receipt time is kept.
+const maxReceiptGroups = 4096
+
+// sendReceipts sends one envelope's worth of waiting receipts per group
+// that is due one (all: every group, as the node stops).
+func (n *Node) sendReceipts(all bool) {
+	for conv, ids := range n.receipts.take(time.Now(), all) {
 		if _, err := n.groups.SendReceipt(conv, ids[0], ids[1]); err != nil {
 			n.log.Debug("group receipts: not sent", "group", conv, "err", err)
 		}
@@ -177,7 +228,7 @@ func (n *Node) sendReceipts() {
 // flushReceipts sends every receipt waiting, as the node stops.
 func (n *Node) flushReceipts() {
 	for n.receipts.more() {
-		n.sendReceipts()
+		n.sendReceipts(true)
 	}
 }
 

@@ -10,17 +10,23 @@ package node_test
 //
 // Reported metrics. GroupLatency: p50-ms and p99-ms from SendToGroup until
 // the last member has stored the message, member-p50/p99-ms for each
-// member's copy, the same for the baseline (base-...), and p99-ratio.
-// GroupThroughput: max-msgs/s, the highest of a series of fixed rates that
-// every member kept up with (each step is logged), and heap-MiB/node, the
-// process's heap over the nodes in it. GroupCatchUp10k: s and msgs/s for a
-// member coming back to 10,000 new messages, and cpu-µs/msg.
+// member's copy, the same for GossipSub alone (base-...) and for the
+// durable floor (floor-...: GossipSub with one synced badger write before
+// publishing and one at each receiver before it counts), p99-ratio and
+// p99-floor-ratio. GroupThroughput, at 5, 30 and 50 members:
+// max-msgs/s, the highest of a ladder of fixed rates that every member
+// kept up with (each step is logged), base-max-msgs/s the same for
+// GossipSub alone in the same run, rate-ratio, and heap-MiB/node, the
+// process's heap over the nodes in it. GroupCatchUp10k: s and msgs/s for
+// a member coming back to 10,000 new messages, and cpu-µs/msg.
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -29,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/libp2p/go-libp2p"
 	gossipsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -58,9 +65,21 @@ const (
 // baseline's hosts. Invites travel as DMs: retried quickly during set-up,
 // as in the tests. Everything else keeps its default, group sync every
 // 30 s included.
+//
+// PARLEY_BENCH_RECEIPT_DELAY (a duration), when set, is the nodes' group
+// receipt delay: a diagnostic, to see what the receipts every member sends
+// cost the others (1h: none are sent during a run).
 func startBenchNode(b *testing.B, name string) *parleytest.Node {
 	b.Helper()
-	return parleytest.StartNode(b, name, parleytest.Listen("/ip4/127.0.0.1/tcp/0"), parleytest.DefaultIntervals(), parleytest.Quiet())
+	opts := []parleytest.Option{parleytest.Listen("/ip4/127.0.0.1/tcp/0"), parleytest.DefaultIntervals(), parleytest.Quiet()}
+	if v := os.Getenv("PARLEY_BENCH_RECEIPT_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("PARLEY_BENCH_RECEIPT_DELAY: %v", err)
+		}
+		opts = append(opts, func(c *node.Config) { c.ReceiptDelay = d })
+	}
+	return parleytest.StartNode(b, name, opts...)
 }
 
 func startBenchNodes(b *testing.B, count int) []*parleytest.Node {
@@ -275,8 +294,9 @@ func (a *arrivals) watchParley(ctx context.Context, idx int, n *parleytest.Node,
 }
 
 // watchSub records the messages a baseline subscription delivers; the
-// first 8 bytes of each are its number.
-func (a *arrivals) watchSub(ctx context.Context, idx int, sub *gossipsub.Subscription) {
+// first 8 bytes of each are its number. With a store, a message counts
+// once written to it (synced): the durable floor.
+func (a *arrivals) watchSub(ctx context.Context, idx int, sub *gossipsub.Subscription, store *badger.DB, self peer.ID) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -286,9 +306,43 @@ func (a *arrivals) watchSub(ctx context.Context, idx int, sub *gossipsub.Subscri
 			if err != nil {
 				return
 			}
+			if store != nil && m.ReceivedFrom != self { // the sender stored its own before publishing
+				if err := storeFloor(store, m.Data); err != nil {
+					a.fail(err)
+					return
+				}
+			}
 			a.record(idx, int(binary.BigEndian.Uint64(m.Data)), time.Now())
 		}
 	}()
+}
+
+// openFloorStore opens a badger store for the durable floor: synced
+// writes and the memory sizes Parley's store uses (storage/db.go), so that
+// 50 of them fit in one process.
+func openFloorStore(b *testing.B) *badger.DB {
+	b.Helper()
+	db, err := badger.Open(badger.DefaultOptions(b.TempDir()).
+		WithSyncWrites(true).
+		WithMemTableSize(8 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(8 << 20).
+		WithValueLogFileSize(32 << 20).
+		WithNumCompactors(2).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		WithLogger(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+// storeFloor is the durable floor's one synced write of a message: keyed
+// by its ID, as Parley keys an envelope.
+func storeFloor(db *badger.DB, data []byte) error {
+	id := sha256.Sum256(data)
+	return db.Update(func(txn *badger.Txn) error { return txn.Set(id[:], data) })
 }
 
 // link is a connection between nodes i < j.
@@ -402,9 +456,10 @@ func BenchmarkGroupLatency(b *testing.B) {
 
 func benchGroupLatency(b *testing.B, n, rounds int) {
 	envSize := groupEnvelopeSize(b, groupText(0))
-	var all, each, baseAll, baseEach []time.Duration
+	var all, each, baseAll, baseEach, floorAll, floorEach []time.Duration
+	var p99s [][3]time.Duration // each run's: Parley, GossipSub, floor
 	var degree float64
-	var cpu, baseCPU time.Duration // in the measured rounds
+	var cpu, baseCPU, floorCPU time.Duration // in the measured rounds
 	samples := 0
 	for b.Loop() {
 		// Parley: n nodes, the admin's contacts plus a ring to start with.
@@ -440,10 +495,20 @@ func benchGroupLatency(b *testing.B, n, rounds int) {
 		arr.wg.Wait()
 		stopAll(nodes)
 
-		// Baseline: GossipSub alone, on the connections Parley had.
-		a, e = gossipBaseline(b, n, rounds, envSize, links, &baseCPU)
+		// Baseline: GossipSub alone, on the connections Parley had; then
+		// the durable floor, GossipSub with a synced write before
+		// publishing and one at each receiver.
+		a, e = gossipBaseline(b, n, rounds, envSize, links, false, &baseCPU)
 		baseAll, baseEach = append(baseAll, a...), append(baseEach, e...)
+		a, e = gossipBaseline(b, n, rounds, envSize, links, true, &floorCPU)
+		floorAll, floorEach = append(floorAll, a...), append(floorEach, e...)
+		p99s = append(p99s, [3]time.Duration{percentile(all[len(all)-rounds:], 0.99),
+			percentile(baseAll[len(baseAll)-rounds:], 0.99), percentile(floorAll[len(floorAll)-rounds:], 0.99)})
 		samples += rounds
+	}
+	for _, r := range p99s {
+		b.Logf("members=%d, one run's p99: Parley %.2f ms, GossipSub %.2f ms, durable floor %.2f ms: %.2fx the floor",
+			n, ms(r[0]), ms(r[1]), ms(r[2]), float64(r[0])/float64(r[2]))
 	}
 	p99, b99 := percentile(all, 0.99), percentile(baseAll, 0.99)
 	b.ReportMetric(ms(percentile(all, 0.5)), "p50-ms")
@@ -455,187 +520,301 @@ func benchGroupLatency(b *testing.B, n, rounds int) {
 	b.ReportMetric(ms(percentile(baseEach, 0.5)), "base-member-p50-ms")
 	b.ReportMetric(ms(percentile(baseEach, 0.99)), "base-member-p99-ms")
 	b.ReportMetric(float64(p99)/float64(b99), "p99-ratio")
+	f99 := percentile(floorAll, 0.99)
+	b.ReportMetric(ms(percentile(floorAll, 0.5)), "floor-p50-ms")
+	b.ReportMetric(ms(f99), "floor-p99-ms")
+	b.ReportMetric(ms(percentile(floorEach, 0.5)), "floor-member-p50-ms")
+	b.ReportMetric(ms(percentile(floorEach, 0.99)), "floor-member-p99-ms")
+	b.ReportMetric(float64(p99)/float64(f99), "p99-floor-ratio")
 	b.ReportMetric(ms(cpu)/float64(samples), "cpu-ms/msg")
 	b.ReportMetric(ms(baseCPU)/float64(samples), "base-cpu-ms/msg")
+	b.ReportMetric(ms(floorCPU)/float64(samples), "floor-cpu-ms/msg")
 	b.ReportMetric(degree, "conns/node")
 	b.ReportMetric(float64(envSize), "envelope-bytes")
 }
 
 // gossipBaseline runs n plain go-libp2p hosts with Parley's router options,
-// connected by links, on one topic: no encryption, no store, random
-// payloads of size bytes. It returns time to the last member and to each.
-func gossipBaseline(b *testing.B, n, rounds, size int, links []link, cpu *time.Duration) (all, each []time.Duration) {
+// connected by links, on one topic: no encryption, random payloads of size
+// bytes. It returns time to the last member and to each. durable gives
+// each host a badger store, and each message a synced write there before
+// it is published and at each receiver before it counts: the floor.
+func gossipBaseline(b *testing.B, n, rounds, size int, links []link, durable bool, cpu *time.Duration) (all, each []time.Duration) {
 	b.Helper()
-	hosts := make([]host.Host, n)
-	routers := make([]*pubsub.Router, n)
-	topics := make([]*gossipsub.Topic, n)
+	g := startGossipNet(b, n, size, links, durable)
+	defer g.close()
+	w := warmUp(b, g.arr, n, g.send)
+	runtime.GC()
+	cpu0 := cpuTime(b, 0)
+	start := sendRounds(b, g.arr, n, w, w+rounds, g.send)
+	*cpu += cpuTime(b, 0) - cpu0
+	return g.arr.latencies(n, w, w+rounds, start)
+}
+
+// gossipNet is the baseline's hosts on their topic, each subscription
+// recorded in arr.
+type gossipNet struct {
+	n, size int
+	arr     *arrivals
+	hosts   []host.Host
+	routers []*pubsub.Router
+	topics  []*gossipsub.Topic
+	stores  []*badger.DB // durable floor only
+	cancel  context.CancelFunc
+}
+
+func startGossipNet(b *testing.B, n, size int, links []link, durable bool) *gossipNet {
+	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	arr := newArrivals()
-	defer func() {
-		cancel()
-		arr.wg.Wait()
-		for i := range n {
-			if routers[i] != nil { // closing the router ends its topics
-				routers[i].Close()
-			}
-			if hosts[i] != nil {
-				hosts[i].Close()
-			}
-		}
-	}()
+	g := &gossipNet{n: n, size: size, arr: newArrivals(), cancel: cancel,
+		hosts: make([]host.Host, n), routers: make([]*pubsub.Router, n),
+		topics: make([]*gossipsub.Topic, n), stores: make([]*badger.DB, n)}
+	b.Cleanup(g.close)
 	const topic = "/parley-bench/group"
 	for i := range n {
 		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), node.SecurityOptions(), libp2p.DisableMetrics())
 		if err != nil {
 			b.Fatal(err)
 		}
-		hosts[i] = h
-		if routers[i], err = pubsub.NewRouter(h, quiet); err != nil {
+		g.hosts[i] = h
+		if g.routers[i], err = pubsub.NewRouter(h, quiet); err != nil {
 			b.Fatal(err)
 		}
-		if topics[i], err = routers[i].PubSub().Join(topic); err != nil {
+		if g.topics[i], err = g.routers[i].PubSub().Join(topic); err != nil {
 			b.Fatal(err)
 		}
-		sub, err := topics[i].Subscribe()
+		// A subscription drops what its reader has not taken when its
+		// buffer is full: large, so that the rate measured is
+		// GossipSub's, not this reader's.
+		sub, err := g.topics[i].Subscribe(gossipsub.WithBufferSize(subBuffer))
 		if err != nil {
 			b.Fatal(err)
 		}
-		arr.watchSub(ctx, i, sub)
+		if durable {
+			g.stores[i] = openFloorStore(b)
+		}
+		g.arr.watchSub(ctx, i, sub, g.stores[i], h.ID())
 	}
-	connectLinks(b, hosts, links)
+	connectLinks(b, g.hosts, links)
 	neighbours := make([]int, n)
 	for _, l := range links {
 		neighbours[l[0]]++
 		neighbours[l[1]]++
 	}
-	for i, t := range topics {
+	for i, t := range g.topics {
 		parleytest.EventuallyWithin(b, 30*time.Second, fmt.Sprintf("baseline node %d seeing its neighbours on the topic", i), func() bool {
 			return len(t.ListPeers()) >= neighbours[i]
 		})
 	}
-	send := func(k int) error {
-		payload := make([]byte, size) // pubsub keeps it (message cache)
-		rand.Read(payload)
-		binary.BigEndian.PutUint64(payload, uint64(k))
-		return topics[k%n].Publish(context.Background(), payload)
+	return g
+}
+
+// send publishes message k from host k%n.
+func (g *gossipNet) send(k int) error {
+	return g.sendFrom(k%g.n, k)
+}
+
+func (g *gossipNet) sendFrom(from, k int) error {
+	payload := make([]byte, g.size) // pubsub keeps it (message cache)
+	rand.Read(payload)
+	binary.BigEndian.PutUint64(payload, uint64(k))
+	if g.stores[from] != nil {
+		if err := storeFloor(g.stores[from], payload); err != nil {
+			return err
+		}
 	}
-	w := warmUp(b, arr, n, send)
-	runtime.GC()
-	cpu0 := cpuTime(b, 0)
-	start := sendRounds(b, arr, n, w, w+rounds, send)
-	*cpu += cpuTime(b, 0) - cpu0
-	return arr.latencies(n, w, w+rounds, start)
+	return g.topics[from].Publish(context.Background(), payload)
+}
+
+// close stops everything; a second call does nothing.
+func (g *gossipNet) close() {
+	if g.cancel == nil {
+		return
+	}
+	g.cancel()
+	g.cancel = nil
+	g.arr.wg.Wait()
+	for i := range g.n {
+		if g.routers[i] != nil { // closing the router ends its topics
+			g.routers[i].Close()
+		}
+		if g.hosts[i] != nil {
+			g.hosts[i].Close()
+		}
+		if g.stores[i] != nil {
+			g.stores[i].Close()
+		}
+	}
 }
 
 // Throughput: a fixed rate for throughputStep, then at most keepUpLimit
-// for every member to hold every message.
+// for every member to hold every message. The rates climb by about a
+// third a step, from the first, until a step the members do not keep up
+// with; the same ladder for Parley and for GossipSub alone.
 const (
-	throughputMembers = 5
-	// A member takes 500 msg/s from one peer, plus a burst of 2,000
-	// (pubsub's peerRate and peerBurst). throughputStep is long enough
-	// that the burst cannot carry a step at 800 msg/s; at 600 it can.
-	throughputStep = 10 * time.Second
+	throughputStep = 5 * time.Second
 	keepUpLimit    = time.Second
-	// settleLimit: after a step that fell behind, how long to wait for
-	// sync (every 30 s by default) to hand over what pubsub dropped.
-	settleLimit = 75 * time.Second
-	sendWorkers = 32
+	// settleLimit: after a Parley step that fell behind, how long to
+	// wait for sync (every 30 s by default) to hand over what pubsub
+	// dropped. GossipSub alone has no sync: what it drops is lost.
+	settleLimit = 40 * time.Second
+	// sendWorkers: sends in flight. A send returns once its synced write
+	// is done, and concurrent sends share a sync (the store's group
+	// commit): with a sync taking 50–150 ms on this loaded disk, 32 sends
+	// in flight held the senders to about 100 msg/s whatever the rate.
+	sendWorkers = 512
+	subBuffer   = 1 << 14
 )
 
-var throughputRates = []int{200, 400, 600, 800, 1200, 1600}
+var (
+	throughputSizes = []int{5, 30, 50}
+	throughputRates = []int{50, 75, 100, 133, 178, 237, 316, 422, 562, 750, 1000, 1333, 1778, 2371, 3162, 4217, 5623, 7499, 10000}
+)
 
+// BenchmarkGroupThroughput finds, at each group size, the highest rate of
+// the ladder that Parley keeps up with, messages sent by every member in
+// turn, and the same for GossipSub alone (gossipBaseline's hosts, no
+// store) on the connections Parley had. The two run side by side, their
+// steps interleaved (Parley's step at a rate, then GossipSub's), so that
+// both meet the same load from the rest of the machine.
 func BenchmarkGroupThroughput(b *testing.B) {
-	for _, senders := range []int{1, throughputMembers} {
-		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) { benchGroupThroughput(b, senders) })
+	for _, n := range throughputSizes {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			if testing.Short() && n > 5 {
+				b.Skip("many nodes")
+			}
+			benchGroupThroughput(b, n)
+		})
 	}
 }
 
-func benchGroupThroughput(b *testing.B, senders int) {
-	const n = throughputMembers
-	var best, heapPerNode float64
+func benchGroupThroughput(b *testing.B, n int) {
+	envSize := groupEnvelopeSize(b, groupText(0))
+	var rates, baseRates, ratios, heaps []float64
 	for b.Loop() {
 		nodes := startBenchNodes(b, n)
 		for _, m := range nodes[1:] {
 			parleytest.Befriend(b, nodes[0], m)
 		}
-		connectLinks(b, hostsOf(nodes), ringTopology(n))
+		hosts := hostsOf(nodes)
+		connectLinks(b, hosts, ringTopology(n))
 		g := benchGroup(b, "bench", nodes[0], nodes[1:]...)
-		best = float64(stepUp(b, nodes, g, senders))
+		ctx, cancel := context.WithCancel(context.Background())
+		arr := newArrivals()
+		for i, nd := range nodes {
+			arr.watchParley(ctx, i, nd, g)
+		}
+		send := func(k int) error {
+			_, err := nodes[k%n].Messenger().SendToGroup(context.Background(), g.String(), groupText(k), parley.ClientID{})
+			return err
+		}
+		parleyRun := &rateRun{b: b, what: "Parley", arr: arr, n: n, send: send, settle: true}
+		parleyRun.next = warmUp(b, arr, n, send)
+		net := startGossipNet(b, n, envSize, connectedLinks(hosts), false)
+		baseRun := &rateRun{b: b, what: "GossipSub", arr: net.arr, n: n, send: net.send}
+		baseRun.next = warmUp(b, net.arr, n, net.send)
+		for _, rate := range throughputRates {
+			parleyRun.step(rate)
+			baseRun.step(rate)
+			if parleyRun.done && baseRun.done {
+				break
+			}
+		}
+		net.close()
 		runtime.GC()
 		var mem runtime.MemStats
 		runtime.ReadMemStats(&mem)
-		heapPerNode = float64(mem.HeapInuse) / n / (1 << 20)
-		stopAll(nodes)
-	}
-	b.ReportMetric(best, "max-msgs/s")
-	b.ReportMetric(heapPerNode, "heap-MiB/node")
-}
-
-// stepUp sends to group g at each of throughputRates in turn, message k
-// from node k%senders, until a step that the members do not keep up with.
-// It returns the last rate they kept up with.
-func stepUp(b *testing.B, nodes []*parleytest.Node, g parley.ConversationID, senders int) (sustained int) {
-	b.Helper()
-	n := len(nodes)
-	ctx, cancel := context.WithCancel(context.Background())
-	arr := newArrivals()
-	defer func() {
+		heaps = append(heaps, float64(mem.HeapInuse)/float64(n)/(1<<20))
 		cancel()
 		arr.wg.Wait()
-	}()
-	for i, nd := range nodes {
-		arr.watchParley(ctx, i, nd, g)
-	}
-	sendFrom := func(from int) func(k int) error {
-		return func(k int) error {
-			_, err := nodes[from].Messenger().SendToGroup(context.Background(), g.String(), groupText(k), parley.ClientID{})
-			return err
+		stopAll(nodes)
+		rates, baseRates = append(rates, float64(parleyRun.sustained)), append(baseRates, float64(baseRun.sustained))
+		b.Logf("members=%d: Parley kept up with %d msg/s, GossipSub alone %d", n, parleyRun.sustained, baseRun.sustained)
+		if baseRun.sustained > 0 { // else the machine could not carry GossipSub's lowest rate: no ratio
+			ratios = append(ratios, float64(parleyRun.sustained)/float64(baseRun.sustained))
 		}
 	}
-	next := warmUp(b, arr, n, func(k int) error { return sendFrom(k % n)(k) })
-	for _, rate := range throughputRates {
-		from, to := next, next+rate*int(throughputStep/time.Second)
-		next = to
-		cpu0 := cpuTime(b, 0)
-		elapsed := sendPaced(b, from, to, rate, func(k int) error { return sendFrom(k % senders)(k) })
-		sentAt := time.Now()
-		all := func() bool { return arr.missing(n, to) == 0 }
-		keepCtx, stop := context.WithTimeout(context.Background(), keepUpLimit)
-		err := arr.await(keepCtx, all)
-		stop()
-		cpu := cpuTime(b, 0) - cpu0
-		achieved := float64(to-from) / elapsed.Seconds()
-		step := fmt.Sprintf("senders=%d, %d msg/s for %v: sent at %.0f msg/s, CPU %.0f µs/msg (all nodes)",
-			senders, rate, throughputStep, achieved, float64(cpu.Microseconds())/float64(to-from))
-		if err == nil {
-			b.Logf("%s; every member held all %d within %v of the last send", step, to-from,
-				arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
-		} else {
-			arr.mu.Lock()
-			behind := arr.missing(n, to)
-			arr.mu.Unlock()
+	b.ReportMetric(median(rates), "max-msgs/s")
+	b.ReportMetric(median(baseRates), "base-max-msgs/s")
+	if len(ratios) > 0 {
+		b.ReportMetric(median(ratios), "rate-ratio")
+	}
+	b.ReportMetric(median(heaps), "heap-MiB/node")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// rateRun is one system's climb up throughputRates: message k from member
+// k%n, one step at a time, until a step the members do not keep up with.
+type rateRun struct {
+	b      *testing.B
+	what   string
+	arr    *arrivals
+	n      int
+	send   func(k int) error
+	settle bool // after the failed step, wait for sync to bring what was missing
+
+	next      int  // the next message's number
+	sustained int  // the last rate kept up with
+	done      bool // a step failed
+}
+
+func (r *rateRun) step(rate int) {
+	b, arr, n := r.b, r.arr, r.n
+	if r.done {
+		return
+	}
+	from, to := r.next, r.next+rate*int(throughputStep/time.Second)
+	r.next = to
+	cpu0 := cpuTime(b, 0)
+	elapsed := sendPaced(b, from, to, rate, r.send)
+	sentAt := time.Now()
+	all := func() bool { return arr.missing(n, to) == 0 }
+	keepCtx, stop := context.WithTimeout(context.Background(), keepUpLimit)
+	err := arr.await(keepCtx, all)
+	stop()
+	cpu := cpuTime(b, 0) - cpu0
+	achieved := float64(to-from) / elapsed.Seconds()
+	step := fmt.Sprintf("%s, %d members, %d msg/s for %v: sent at %.0f msg/s, CPU %.0f µs/msg (all nodes)",
+		r.what, n, rate, throughputStep, achieved, float64(cpu.Microseconds())/float64(to-from))
+	if err != nil {
+		r.done = true
+		arr.mu.Lock()
+		behind := arr.missing(n, to)
+		arr.mu.Unlock()
+		outcome := "no sync to wait for"
+		if r.settle {
 			settleCtx, stop := context.WithTimeout(context.Background(), settleLimit)
 			err := arr.await(settleCtx, all)
 			stop()
-			outcome := fmt.Sprintf("all arrived %v after the last send", arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
+			outcome = fmt.Sprintf("all arrived %v after the last send", arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
 			if err != nil {
 				arr.mu.Lock()
 				outcome = fmt.Sprintf("%d still missing after %v", arr.missing(n, to), settleLimit)
 				arr.mu.Unlock()
 			}
-			b.Logf("%s; %d of %d copies missing %v after the last send; %s", step, behind, (to-from)*n, keepUpLimit, outcome)
-			return sustained
 		}
-		if achieved < 0.95*float64(rate) {
-			return sustained // the senders could not keep the rate
-		}
-		sustained = rate
+		b.Logf("%s; %d of %d copies missing %v after the last send; %s", step, behind, (to-from)*n, keepUpLimit, outcome)
+		return
 	}
-	return sustained
+	b.Logf("%s; every member held all %d within %v of the last send", step, to-from,
+		arr.lastArrival(from, to).Sub(sentAt).Round(time.Millisecond))
+	if achieved < 0.95*float64(rate) {
+		r.done = true
+		b.Logf("%s, %d members: the senders could not keep %d msg/s", r.what, n, rate)
+		return
+	}
+	r.sustained = rate
 }
 
 // sendPaced sends messages [from, to) at rate per second, with up to
-// sendWorkers sends in flight. It returns once the last send returned.
+// sendWorkers sends in flight. It returns once the last send returned,
+// with the time the sends took to start: (to-from)/rate when the senders
+// kept the pace. (Not until the last returned: a send that waits for its
+// synced write would otherwise count against the rate it was started at.)
 func sendPaced(b *testing.B, from, to, rate int, send func(k int) error) time.Duration {
 	b.Helper()
 	jobs := make(chan int)
@@ -658,12 +837,13 @@ func sendPaced(b *testing.B, from, to, rate int, send func(k int) error) time.Du
 		}
 		jobs <- k
 	}
+	started := time.Since(start) + time.Second/time.Duration(rate)
 	close(jobs)
 	wg.Wait()
 	if failure != nil {
 		b.Fatal(failure)
 	}
-	return time.Since(start)
+	return started
 }
 
 // Catch-up: a member offline while 10,000 messages were written comes

@@ -371,6 +371,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.mbRetired = settings.RetiredMailboxes
 	n.mbRevoked = settings.MailboxRevoked
 	n.receipts = newReceiptBatcher(cfg.ReceiptDelay, settings.ReadReceipts != nil && !*settings.ReadReceipts)
+	n.receipts.spacing = func(conv parley.ConversationID) time.Duration {
+		return receiptSpacing(n.receipts.delay, len(n.groups.MemberPeers(conv))+1)
+	}
 	var created bool
 	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
 	if err != nil {

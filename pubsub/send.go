@@ -141,6 +141,7 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *
 	if !added[0] && !cid.IsZero() {
 		return s.cfg.Store.FirstSend(cid, msg)
 	}
+	notify := false
 	if b, ok := body.Kind.(*pb.Body_GroupOp); ok {
 		s.applyOp(g, Op{ID: eid, Author: s.self, HLC: hlc, Body: b.GroupOp})
 	} else if b, ok := body.Kind.(*pb.Body_GroupMailboxGrant); ok {
@@ -148,12 +149,18 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *
 			return parley.Message{}, err
 		}
 	} else {
-		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
+		notify = true
 	}
 	if topic != nil {
 		if err := topic.Publish(s.ctx, env); err != nil {
 			s.log.Debug("publishing to a group", "group", g.id, "err", err)
 		}
+	}
+	// Published first: the message is durable here already, and telling
+	// our own screens (several store reads to fold it into its view) need
+	// not delay every member's copy.
+	if notify {
+		s.cfg.Notify(parley.Event{Type: parley.EventMessage, Message: &msg})
 	}
 	return msg, nil
 }
