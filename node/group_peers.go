@@ -145,18 +145,6 @@ func (gs *groupSync) protectGroupPeers(id parley.ConversationID, keep []peer.ID)
 		now[p] = true
 	}
 	gs.kept[id] = now
-	for p := range now {
-		if !old[p] {
-			gs.keptBy[p]++
-		}
-	}
-	for p := range old {
-		if !now[p] {
-			if gs.keptBy[p]--; gs.keptBy[p] <= 0 {
-				delete(gs.keptBy, p)
-			}
-		}
-	}
 	gs.mu.Unlock()
 	for p := range now {
 		if !old[p] {
@@ -174,10 +162,6 @@ func (gs *groupSync) protectGroupPeers(id parley.ConversationID, keep []peer.ID)
 // so that the next member in the order takes its place.
 func (gs *groupSync) peerDisconnected(p peer.ID) {
 	gs.mu.Lock()
-	if gs.keptBy[p] == 0 {
-		gs.mu.Unlock()
-		return
-	}
 	var groups []parley.ConversationID
 	for id, kept := range gs.kept {
 		if kept[p] {

@@ -119,13 +119,13 @@ func (b *receiptBatcher) add(conv parley.ConversationID, ids []parley.EnvelopeID
 // receipts: read first. Unless all, a group whose last envelope was taken
 // less than its spacing before now waits.
 func (b *receiptBatcher) take(now time.Time, all bool) map[parley.ConversationID][2][]parley.EnvelopeID {
-	var due []parley.ConversationID
+	last := make(map[parley.ConversationID]time.Time) // of the groups waiting
 	b.mu.Lock()
 	for conv := range b.pending {
-		due = append(due, conv)
+		last[conv] = b.sent[conv]
 	}
-	last := maps.Clone(b.sent)
 	b.mu.Unlock()
+	due := slices.Collect(maps.Keys(last))
 	if !all && b.spacing != nil {
 		// Spacing looks the group up: not under mu, which add takes on
 		// the receive path.

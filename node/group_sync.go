@@ -54,10 +54,9 @@ type groupSync struct {
 	// contacts, so a member gone for days costs one lookup per
 	// maxReconnectBackoff, not one per round.
 	dials map[peer.ID]*reconnectState // guarded by mu
-	// kept: each group's protected members; keptBy counts the groups
-	// keeping a peer; dialing counts each group's dials under way.
+	// kept: each group's protected members; dialing counts each group's
+	// dials under way.
 	kept    map[parley.ConversationID]map[peer.ID]bool // guarded by mu
-	keptBy  map[peer.ID]int                            // guarded by mu
 	dialing map[parley.ConversationID]int              // guarded by mu
 }
 
@@ -75,7 +74,6 @@ func newGroupSync(n *Node, interval time.Duration, peers int) *groupSync {
 		interval: interval,
 		peers:    peers,
 		kept:     make(map[parley.ConversationID]map[peer.ID]bool),
-		keptBy:   make(map[peer.ID]int),
 		dialing:  make(map[parley.ConversationID]int),
 		kick:     make(chan parley.ConversationID, 64),
 		fresh:    make(chan struct{}, 1),
