@@ -122,13 +122,14 @@ func planGroupPeers(self peer.ID, id parley.ConversationID, members []peer.ID, b
 }
 
 // groupPeerBound is the node's bound on members kept connected in a group
-// of that many members.
-func (gs *groupSync) groupPeerBound(members int) int {
+// where we have that many fellow members (pubsub.Groups.MemberPeers: us
+// left out).
+func (gs *groupSync) groupPeerBound(others int) int {
 	switch {
 	case gs.peers > 0:
 		return gs.peers
-	case members <= fullMeshUpTo:
-		return max(members-1, 0)
+	case others+1 <= fullMeshUpTo:
+		return others
 	}
 	return defaultGroupPeers
 }

@@ -83,3 +83,20 @@ func TestPlanGroupPeers(t *testing.T) {
 		t.Fatalf("members on back-off were not replaced: %v", next.dial)
 	}
 }
+
+// A group of up to fullMeshUpTo members, us included, keeps every fellow
+// member connected; a larger one, defaultGroupPeers; Config.GroupPeers
+// overrides both.
+func TestGroupPeerBound(t *testing.T) {
+	def := &groupSync{}
+	for _, c := range []struct{ others, want int }{
+		{0, 0}, {1, 1}, {9, 9}, {fullMeshUpTo - 1, fullMeshUpTo - 1}, {fullMeshUpTo, defaultGroupPeers}, {199, defaultGroupPeers},
+	} {
+		if got := def.groupPeerBound(c.others); got != c.want {
+			t.Errorf("default, %d fellow members: bound %d, want %d", c.others, got, c.want)
+		}
+	}
+	if got := (&groupSync{peers: 3}).groupPeerBound(9); got != 3 {
+		t.Errorf("GroupPeers 3, 9 fellow members: bound %d, want 3", got)
+	}
+}
