@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"sync"
@@ -218,11 +219,34 @@ const maxReceiptGroups = 4096
 // sendReceipts sends one envelope's worth of waiting receipts per group
 // that is due one (all: every group, as the node stops).
 func (n *Node) sendReceipts(all bool) {
-	for conv, ids := range n.receipts.take(time.Now(), all) {
-		if _, err := n.groups.SendReceipt(conv, ids[0], ids[1]); err != nil {
+	n.receipts.send(time.Now(), all, func(conv parley.ConversationID, delivered, read []parley.EnvelopeID) error {
+		_, err := n.groups.SendReceipt(conv, delivered, read)
+		if err != nil {
 			n.log.Debug("group receipts: not sent", "group", conv, "err", err)
 		}
+		return err
+	})
+}
+
+// send takes what is due (see take) and sends it, one envelope per group.
+// What fails to go for a reason that may pass (a full disk, a rekey on its
+// way) waits for the group's next round: dropped, the author would never
+// learn that we got or read those messages. Stopping (all) retries
+// nothing, so that it ends.
+func (b *receiptBatcher) send(now time.Time, all bool, send func(conv parley.ConversationID, delivered, read []parley.EnvelopeID) error) {
+	for conv, ids := range b.take(now, all) {
+		if err := send(conv, ids[0], ids[1]); err != nil && !all && receiptMayGoLater(err) {
+			b.add(conv, ids[1], true)
+			b.add(conv, ids[0], false)
+		}
 	}
+}
+
+// receiptMayGoLater: a receipt that failed to go with err may go later;
+// not once we are out of the group, or it is gone, or the node stops.
+func receiptMayGoLater(err error) bool {
+	return !errors.Is(err, parley.ErrNotMember) && !errors.Is(err, parley.ErrUnknownGroup) &&
+		!errors.Is(err, context.Canceled)
 }
 
 // flushReceipts sends every receipt waiting, as the node stops.

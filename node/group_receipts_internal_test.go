@@ -1,6 +1,8 @@
 package node
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,5 +49,44 @@ func TestReceiptsToALargeGroupAreSpacedOut(t *testing.T) {
 	}
 	if b.more() {
 		t.Fatal("receipts still waiting after taking everything")
+	}
+}
+
+// Receipts that fail to go for a reason that may pass (here a full disk)
+// go in the group's next round; those for a group we are no longer in are
+// dropped, and so is everything as the node stops.
+func TestReceiptsThatFailedToGoGoLater(t *testing.T) {
+	kept, left := parley.ConversationID{1}, parley.ConversationID{2}
+	b := newReceiptBatcher(time.Second, false)
+	b.add(kept, []parley.EnvelopeID{{1}}, false)
+	b.add(kept, []parley.EnvelopeID{{2}}, true)
+	b.add(left, []parley.EnvelopeID{{3}}, false)
+	failing := func(conv parley.ConversationID, delivered, read []parley.EnvelopeID) error {
+		if conv == left {
+			return fmt.Errorf("%w: you are not in it", parley.ErrNotMember)
+		}
+		return &parley.DiskFullError{}
+	}
+	now := time.Now()
+	b.send(now, false, failing)
+
+	sent := make(map[parley.ConversationID][2][]parley.EnvelopeID)
+	succeeding := func(conv parley.ConversationID, delivered, read []parley.EnvelopeID) error {
+		sent[conv] = [2][]parley.EnvelopeID{delivered, read}
+		return nil
+	}
+	b.send(now.Add(time.Second), false, succeeding)
+	want := [2][]parley.EnvelopeID{{{1}}, {{2}}}
+	if got, ok := sent[kept]; !ok || !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) {
+		t.Fatalf("the next round sent %v for the group, want delivered %v and read %v again", got, want[0], want[1])
+	}
+	if _, ok := sent[left]; ok || b.more() {
+		t.Fatalf("receipts for a group we left were kept: sent %v, more waiting %v", sent, b.more())
+	}
+
+	b.add(kept, []parley.EnvelopeID{{4}}, false)
+	b.send(now.Add(2*time.Second), true, failing)
+	if b.more() {
+		t.Fatal("stopping kept receipts that failed: it would never end")
 	}
 }
