@@ -94,3 +94,77 @@ func lastMessageID(t *testing.T, p *parleytest.Process, with string) string {
 	}
 	return ms[len(ms)-1].ID
 }
+
+// A change to a message that comes while the conversation is being
+// fetched is not lost: Bob's read receipt reaches Alice's page after her
+// node answered the page's fetch and before the page has the answer, and
+// her page still ends showing "Read by 1 of 1" (it once kept "Delivered
+// to 1 of 1": the update found no message to change, then the older
+// answer was drawn).
+func TestBrowserKeepsAChangeThatCameWhileLoading(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real processes and a browser")
+	}
+	b := parleytest.StartBrowser(t)
+	art := parleytest.NewArtifacts(t)
+	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
+	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
+	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	alice.CLI("group", "create", "Pair")
+	alice.CLI("group", "invite", "Pair", "Bob")
+	parleytest.Eventually(t, "Bob seeing the invite", func() bool { return bob.InvitedTo("Pair") })
+	bob.CLI("group", "accept", "Pair")
+	var asked parleytest.CLIMessage
+	alice.CLIJSON(&asked, "group", "send", "Pair", "Did you read this?")
+	receipt := func(read bool) bool {
+		var ms []struct {
+			ID       string `json:"id"`
+			Receipts map[string]struct {
+				DeliveredAt string `json:"delivered_at"`
+				ReadAt      string `json:"read_at"`
+			} `json:"receipts"`
+		}
+		alice.CLIJSON(&ms, "group", "messages", "Pair")
+		for _, m := range ms {
+			if r := m.Receipts[bob.PeerID()]; m.ID == asked.ID && r.DeliveredAt != "" && (!read || r.ReadAt != "") {
+				return true
+			}
+		}
+		return false
+	}
+	parleytest.Eventually(t, "Bob's node getting it", func() bool { return receipt(false) })
+
+	at := b.NewTab("alice", art)
+	// The page's fetch of the group's messages is held once its answer is
+	// in, and the page counts the updates its event stream brings.
+	at.OnNewDocument(`
+		window.updatesWithRead = 0;
+		window.WebSocket = class extends WebSocket {
+			constructor(...args) {
+				super(...args);
+				this.addEventListener('message', (e) => {
+					if (e.data.includes('"type":"update"') && e.data.includes('"read_at"')) window.updatesWithRead++;
+				});
+			}
+		};
+		window.messagesHeld = false;
+		const release = new Promise((resolve) => { window.releaseMessages = resolve; });
+		const fetch0 = window.fetch;
+		window.fetch = async (...args) => {
+			const resp = await fetch0(...args);
+			if (String(args[0]).includes('/messages')) {
+				window.messagesHeld = true;
+				await release;
+			}
+			return resp;
+		};`)
+	at.Navigate(alice.LoginURL())
+	at.Click("link", "Pair")
+	at.WaitJS("the page's fetch answered and held", `window.messagesHeld`)
+	bob.CLI("group", "messages", "Pair") // Bob reads it
+	parleytest.Eventually(t, "Alice's node getting Bob's read receipt", func() bool { return receipt(true) })
+	at.WaitJS("the update reaching the page", `window.updatesWithRead > 0`)
+	parleytest.Eval[bool](at, "let the fetch through", `window.releaseMessages(), true`)
+	at.WaitMessage("Did you read this?")
+	at.WaitText("Read by 1 of 1")
+}

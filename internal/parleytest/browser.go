@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -336,6 +337,16 @@ func (tb *Tab) TickOf(text string) string {
 func (tb *Tab) Navigate(u string) {
 	tb.t.Helper()
 	tb.Do("open "+u, chromedp.Navigate(u))
+}
+
+// OnNewDocument runs script in every page the tab opens from now on,
+// before the page's own scripts: to watch or hold what the page does.
+func (tb *Tab) OnNewDocument(script string) {
+	tb.t.Helper()
+	tb.Do("add a script to new pages", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
+		return err
+	}))
 }
 
 // size is a window size for screenshots.

@@ -314,9 +314,14 @@ export class Chat {
     const limit = Math.max(pageSize, (unread ?? 0) + 10);
     const read = this.visible();
     // Messages that arrive live while the page is fetched may be newer than
-    // the page the node answers with: they are kept, not overwritten.
+    // the page the node answers with: they are kept, not overwritten. So are
+    // the changes to messages (an edit, a receipt, a status, an expiry):
+    // the node may have read the page before making them, so they are
+    // applied again over it, in the order they came.
     const arrived = [];
+    const changes = [];
     this.arrived = arrived;
+    this.changes = changes;
     let msgs;
     try {
       msgs = await this.fetch({ limit, read });
@@ -325,6 +330,7 @@ export class Chat {
       return;
     } finally {
       if (this.arrived === arrived) this.arrived = null;
+      if (this.changes === changes) this.changes = null;
     }
     if (this.dead) return;
     this.loadError.show('');
@@ -333,6 +339,7 @@ export class Chat {
     this.msgs = msgs.concat(arrived.filter((m) => !fetched.has(m.id))).sort(compareMessages);
     this.hasOlder = msgs.length >= limit;
     this.renderAll();
+    for (const change of changes) change();
     this.scrollToEnd();
     showFound(this); // search.js: a result chosen there opens here
     if (read && unread) store.refreshSoon('conversations');
@@ -501,10 +508,17 @@ export class Chat {
     this.list.querySelector(`li[data-id="${id}"]`)?.remove();
   }
 
-  onUpdate(m) { if (this.matches(m)) this.replaceMessage(m); }
+  /** change applies a change to a shown message now, and again once a page being fetched is in. */
+  change(m, apply) {
+    if (!this.matches(m)) return;
+    this.changes?.push(apply);
+    apply();
+  }
+
+  onUpdate(m) { this.change(m, () => this.replaceMessage(m)); }
 
   /** onExpired takes away a disappearing message that expired. */
-  onExpired(m) { if (this.matches(m)) this.removeMessage(m.id); }
+  onExpired(m) { this.change(m, () => this.removeMessage(m.id)); }
 
   renderAll() {
     const fromEnd = this.scroller.scrollHeight - this.scroller.scrollTop;
@@ -649,7 +663,7 @@ export class Chat {
     if (m.kind === 'timer') this.timer?.refresh();
   }
 
-  onStatus(m) { if (this.matches(m)) this.setStatus(m); }
+  onStatus(m) { this.change(m, () => this.setStatus(m)); }
 
   onFile(f) { this.cards.get(f.id)?.update(f); }
 
