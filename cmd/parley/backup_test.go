@@ -28,17 +28,14 @@ func TestBackupAndRestoreFromTheCLI(t *testing.T) {
 	}
 	alice := parleytest.StartProcess(t, "alice", "--passphrase-file", keystorePass)
 	bob := parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	alice.CLI("send", "bob", "hi bob")
 	bob.CLI("send", "alice", "hi alice")
 	parleytest.Eventually(t, "both DMs on both sides", func() bool {
 		return len(alice.Messages("bob")) == 2 && len(bob.Messages("alice")) == 2
 	})
 	alice.CLI("group", "create", "club")
-	alice.CLI("group", "invite", "club", "bob")
-	parleytest.Eventually(t, "bob seeing the invite", func() bool { return bob.InvitedTo("club") })
-	bob.CLI("group", "accept", "club")
+	parleytest.JoinGroup(t, alice, "club", bob)
 	alice.CLI("group", "send", "club", "club opens")
 	bob.CLI("group", "send", "club", "glad to be here")
 	parleytest.Eventually(t, "alice holding both group messages", func() bool { return len(alice.GroupTexts("club")) == 2 })

@@ -26,8 +26,7 @@ func TestBlockFromTheCLI(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	alice.CLI("send", "bob", "hello")
 	parleytest.Eventually(t, "bob holding it", func() bool { return len(bob.Messages("alice")) == 1 })
 

@@ -27,8 +27,7 @@ func TestBrowserMessageActions(t *testing.T) {
 	b := parleytest.StartBrowser(t)
 	art := parleytest.NewArtifacts(t)
 	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	parleytest.Meet(alice, bob)
 	var first parleytest.CLIMessage
 	alice.CLIJSON(&first, "send", "Bob", "Lunch at noon?")
 	parleytest.Eventually(t, "Bob holding it", func() bool { return len(bob.Messages("Alice")) == 1 })

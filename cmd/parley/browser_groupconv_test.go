@@ -23,9 +23,7 @@ func TestBrowserMessageInfo(t *testing.T) {
 		p.CLI("contact", "add", alice.Invite(), "--name", "Alice")
 	}
 	alice.CLI("group", "create", "Pair")
-	alice.CLI("group", "invite", "Pair", "Bob")
-	parleytest.Eventually(t, "Bob seeing the invite", func() bool { return bob.InvitedTo("Pair") })
-	bob.CLI("group", "accept", "Pair")
+	parleytest.JoinGroup(t, alice, "Pair", bob)
 	var asked parleytest.CLIMessage
 	alice.CLIJSON(&asked, "group", "send", "Pair", "Did you read this?")
 	parleytest.Eventually(t, "Bob reading it", func() bool {
@@ -108,12 +106,9 @@ func TestBrowserKeepsAChangeThatCameWhileLoading(t *testing.T) {
 	b := parleytest.StartBrowser(t)
 	art := parleytest.NewArtifacts(t)
 	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	parleytest.Meet(alice, bob)
 	alice.CLI("group", "create", "Pair")
-	alice.CLI("group", "invite", "Pair", "Bob")
-	parleytest.Eventually(t, "Bob seeing the invite", func() bool { return bob.InvitedTo("Pair") })
-	bob.CLI("group", "accept", "Pair")
+	parleytest.JoinGroup(t, alice, "Pair", bob)
 	var asked parleytest.CLIMessage
 	alice.CLIJSON(&asked, "group", "send", "Pair", "Did you read this?")
 	receipt := func(read bool) bool {

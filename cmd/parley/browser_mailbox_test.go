@@ -27,8 +27,7 @@ func TestBrowserMailboxes(t *testing.T) {
 	b := parleytest.StartBrowser(t)
 	art := parleytest.NewArtifacts(t)
 	carol, bob := parleytest.StartProcess(t, "Carol"), parleytest.StartProcess(t, "Bob")
-	carol.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", carol.Invite(), "--name", "Carol")
+	parleytest.Meet(carol, bob)
 	c, bb := b.NewTab("carol", art), b.NewTab("bob", art)
 
 	var self struct {

@@ -17,8 +17,7 @@ import (
 // their nodes are connected.
 func friends(t *testing.T) (alice, bob *parleytest.Process) {
 	alice, bob = parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	parleytest.Meet(alice, bob)
 	parleytest.Eventually(t, "Alice and Bob connected", func() bool {
 		return onlineIn(t, alice, "Bob") && onlineIn(t, bob, "Alice")
 	})
@@ -177,8 +176,7 @@ func TestBrowserNotificationsAndUnreadTitle(t *testing.T) {
 	// the node holds the muted message, a notification for a later one,
 	// from Carol, shows that none was raised for it.
 	carol := parleytest.StartProcess(t, "Carol")
-	carol.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", carol.Invite(), "--name", "Carol")
+	parleytest.Meet(carol, bob)
 	parleytest.Eval[bool](bt, "open the settings", `(() => { location.hash = '#/settings'; return true; })()`)
 	bt.WaitJS("the switches ready", `[...document.querySelectorAll('[role=switch]')].every(e => !e.disabled)`)
 	bt.Click("switch", "Show message previews")

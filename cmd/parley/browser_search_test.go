@@ -18,8 +18,7 @@ func TestBrowserSearch(t *testing.T) {
 	b := parleytest.StartBrowser(t)
 	art := parleytest.NewArtifacts(t)
 	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	parleytest.Meet(alice, bob)
 	const needle = "The password is Zanzibar, remember it"
 	alice.CLI("send", "Bob", needle)
 	const after = 55 // more than the GUI's first page (50)

@@ -18,8 +18,7 @@ func TestBrowserDisappearingMessages(t *testing.T) {
 	b := parleytest.StartBrowser(t)
 	art := parleytest.NewArtifacts(t)
 	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	parleytest.Meet(alice, bob)
 	alice.CLI("send", "Bob", "Before the timer")
 	parleytest.Eventually(t, "Bob holding it", func() bool { return len(bob.Messages("Alice")) == 1 })
 

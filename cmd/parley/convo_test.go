@@ -41,8 +41,7 @@ func TestConvoFromTheCLI(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	var sent, gone parleytest.CLIMessage
 	alice.CLIJSON(&sent, "send", "bob", "lunch at noon?")
 	alice.CLIJSON(&gone, "send", "bob", "a typo I regret")

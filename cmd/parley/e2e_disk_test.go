@@ -97,8 +97,7 @@ func aliceOnSmallDisk(t *testing.T) (disk string, alice, bob *parleytest.Process
 	alice.Dir = filepath.Join(disk, "alice")
 	alice.Start()
 	bob = parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	return disk, alice, bob
 }
 
@@ -242,8 +241,7 @@ func TestBrowserShowsAFullDisk(t *testing.T) {
 	alice.Dir = filepath.Join(disk, "alice")
 	alice.Start()
 	bob := parleytest.StartProcess(t, "Bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	parleytest.Meet(alice, bob)
 	bob.CLI("send", "Alice", "hello from bob")
 
 	a := b.NewTab("alice", art)

@@ -22,8 +22,7 @@ func TestFilesFromTheCLI(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	dir := t.TempDir()
 
 	// Small: bob's node fetches it at once; send waits until it has.
@@ -95,9 +94,7 @@ func TestFilesFromTheCLI(t *testing.T) {
 
 	// To a group: every member's node fetches it.
 	alice.CLI("group", "create", "trip")
-	alice.CLI("group", "invite", "trip", "bob")
-	parleytest.Eventually(t, "bob invited", func() bool { return bob.InvitedTo("trip") })
-	bob.CLI("group", "accept", "trip")
+	parleytest.JoinGroup(t, alice, "trip", bob)
 	bob.CLI("settings", "--auto-accept", "25MB")
 	out = alice.CLI("file", "send", "trip", small)
 	if !strings.HasPrefix(out, "Sent notes from the trip.txt (3 MiB) to trip") {
@@ -119,8 +116,7 @@ func TestFileResumesAfterReceiverCrash(t *testing.T) {
 		t.Skip("runs real processes, 200 MiB")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	const size = 200 << 20
 	path, sum := parleytest.RandomFile(t, t.TempDir(), "holiday video.mp4", size)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)

@@ -85,11 +85,8 @@ func TestGroupsFromTheCLI(t *testing.T) {
 	}
 
 	dave := parleytest.StartProcess(t, "dave")
-	alice.CLI("contact", "add", dave.Invite(), "--name", "dave")
-	dave.CLI("contact", "add", alice.Invite(), "--name", "alice")
-	alice.CLI("group", "invite", "friends", "dave")
-	parleytest.Eventually(t, "dave seeing the invite", func() bool { return dave.InvitedTo("friends") })
-	dave.CLI("group", "accept", "friends")
+	parleytest.Meet(alice, dave)
+	parleytest.JoinGroup(t, alice, "friends", dave)
 	// By ID: until dave holds every op, the name his ops give may still be
 	// "old friends" (bob's rename back needs bob's promotion first).
 	parleytest.Eventually(t, "dave reading the history", func() bool { return len(dave.GroupTexts(created.ID)) == 4 })

@@ -30,8 +30,7 @@ func TestSendRetriedAcrossRestartStoresOnce(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 
 	// A proxy in front of alice's API passes the first send on, then holds
 	// its answer while alice restarts, and drops it.

@@ -30,8 +30,7 @@ func TestQuickStartTwoUsers(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 
 	// send confirms with the status and the message's ID, not the text
 	// back (it printed the whole message).
@@ -104,8 +103,7 @@ func TestCrashAfterSendLosesNothing(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 
 	bob.Stop() // so the message cannot leave before the crash
 	alice.CLI("send", "bob", "sent just before the crash")

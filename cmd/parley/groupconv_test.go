@@ -16,12 +16,9 @@ func TestGroupReceiptsFromTheCLI(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	alice.CLI("group", "create", "pair")
-	alice.CLI("group", "invite", "pair", "bob")
-	parleytest.Eventually(t, "bob seeing the invite", func() bool { return bob.InvitedTo("pair") })
-	bob.CLI("group", "accept", "pair")
+	parleytest.JoinGroup(t, alice, "pair", bob)
 	var sent parleytest.CLIMessage
 	alice.CLIJSON(&sent, "group", "send", "pair", "read me")
 	parleytest.Eventually(t, "bob reading it", func() bool {

@@ -24,8 +24,7 @@ func TestMailboxNeverOnlineTogether(t *testing.T) {
 	}
 	mb := parleytest.StartProcess(t, "community", "--mailbox-service")
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	var self client.SelfView
 	mb.CLIJSON(&self, "id")
 	mbAddr := self.Addrs[0] + "/p2p/" + self.PeerID
@@ -124,8 +123,7 @@ func TestBrowserStoredTick(t *testing.T) {
 	art := parleytest.NewArtifacts(t)
 	mb := parleytest.StartProcess(t, "community", "--mailbox-service")
 	alice, bob := parleytest.StartProcess(t, "Alice"), parleytest.StartProcess(t, "Bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "Bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "Alice")
+	parleytest.Meet(alice, bob)
 	var self client.SelfView
 	mb.CLIJSON(&self, "id")
 	bob.CLI("mailbox", "add", self.Addrs[0]+"/p2p/"+self.PeerID)

@@ -32,8 +32,7 @@ func TestSearchFromTheCLI(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 	var sent parleytest.CLIMessage
 	alice.CLIJSON(&sent, "send", "bob", "Meeting at the Café Müller tomorrow")
 	parleytest.Eventually(t, "bob holding it", func() bool { return len(bob.Messages("alice")) == 1 })

@@ -42,8 +42,7 @@ func TestTimerFromTheCLI(t *testing.T) {
 		t.Skip("runs real processes")
 	}
 	alice, bob := parleytest.StartProcess(t, "alice"), parleytest.StartProcess(t, "bob")
-	alice.CLI("contact", "add", bob.Invite(), "--name", "bob")
-	bob.CLI("contact", "add", alice.Invite(), "--name", "alice")
+	parleytest.Meet(alice, bob)
 
 	if out := alice.CLI("timer", "bob"); !strings.Contains(out, "disappearing messages: off") {
 		t.Errorf("timer before any is set: %q", out)

@@ -238,3 +238,19 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Meet makes a and b each other's contacts, each under the other's name,
+// as two people who swapped invites do.
+func Meet(a, b *Process) {
+	a.CLI("contact", "add", b.Invite(), "--name", b.Name)
+	b.CLI("contact", "add", a.Invite(), "--name", a.Name)
+}
+
+// JoinGroup has owner invite member (a contact of theirs, by name) to the
+// group and member accept, once the invitation has reached it.
+func JoinGroup(t testing.TB, owner *Process, group string, member *Process) {
+	t.Helper()
+	owner.CLI("group", "invite", group, member.Name)
+	Eventually(t, member.Name+" seeing the invitation to "+group, func() bool { return member.InvitedTo(group) })
+	member.CLI("group", "accept", group)
+}
