@@ -199,6 +199,22 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 	return changed, nil
 }
 
+// DeliveryNoted reports whether the receipts index holds the delivery of
+// conv's message id to member (as Receipts shows it). An ack's delivery
+// waiting for its commit is answered from memory: a read would wait for
+// the sync in flight (badger's reads wait for every commit begun before
+// them), and the courier asks once per message it settles.
+func (db *DB) DeliveryNoted(conv parley.ConversationID, id parley.EnvelopeID, member string) (bool, error) {
+	if a, ok := db.settled.load()[id]; ok && a.at != 0 && a.conv == conv && a.peer == member {
+		return true, nil
+	}
+	rs, err := db.Receipts(conv, []parley.EnvelopeID{id})
+	if err != nil {
+		return false, err
+	}
+	return rs[id][member].Delivered != 0, nil
+}
+
 // pendingSettle reports whether an answer for id waits for its write, so
 // that Outbox leaves it out.
 func pendingSettle(txn *badger.Txn, id parley.EnvelopeID) bool {

@@ -231,3 +231,44 @@ func TestSettleOutboxReadsNeverGoBack(t *testing.T) {
 		t.Fatalf("outbox %d, %v", n, err)
 	}
 }
+
+// DeliveryNoted says what Receipts shows: an ack's delivery while its write
+// waits (from memory) and once written, nothing for a message not
+// delivered or for another member.
+func TestDeliveryNotedAgreesWithReceipts(t *testing.T) {
+	dir, key := t.TempDir(), newKey(t)
+	db := openAt(t, dir, key)
+	b1, b2, b3 := queued(bob, 1), queued(bob, 2), queued(bob, 3)
+	put(t, db, b1, b2, b3)
+	conv := parley.DMConversationID(self, bob)
+	check := func(when string, r Record, member string, want bool) {
+		t.Helper()
+		got, err := db.DeliveryNoted(conv, r.Message.ID, member)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := db.Receipts(conv, []parley.EnvelopeID{r.Message.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown := rs[r.Message.ID][member].Delivered != 0; got != want || shown != want {
+			t.Fatalf("%s: DeliveryNoted %v, Receipts %v, want %v", when, got, shown, want)
+		}
+	}
+	if _, err := db.SettleOutbox(bob, recIDs(b1), parley.StatusDelivered, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SettleOutbox(bob, recIDs(b3), parley.StatusFailed, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("right after the settle", b1, bob, true)
+	check("another member", b1, carol, false)
+	check("not answered", b2, bob, false)
+	check("refused", b3, bob, false)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, dir, key)
+	check("after reopening", b1, bob, true)
+	check("not answered, after reopening", b2, bob, false)
+}
