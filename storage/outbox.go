@@ -142,29 +142,38 @@ func (db *DB) RemoveFromOutbox(peer string, ids []parley.EnvelopeID, status parl
 }
 
 func removeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID, status parley.Status) (parley.Message, bool, error) {
-	ik := outboxIndexKey(peer, id)
-	b, err := getValue(txn, ik)
-	if errors.Is(err, parley.ErrNotFound) {
-		return parley.Message{}, false, nil
-	}
-	if err != nil {
-		return parley.Message{}, false, err
-	}
-	seq, err := decodeUint64("outbox index", b)
-	if err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(outboxKey(peer, seq)); err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(ik); err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(depositedKey(peer, id)); err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(queuedWhyKey(id)); err != nil {
+	if found, err := takeFromOutbox(txn, peer, id); err != nil || !found {
 		return parley.Message{}, false, err
 	}
 	return advance(txn, id, status, false)
+}
+
+// takeFromOutbox deletes id's outbox entry and what goes with it, and
+// reports whether it was there.
+func takeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID) (bool, error) {
+	ik := outboxIndexKey(peer, id)
+	b, err := getValue(txn, ik)
+	if errors.Is(err, parley.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	seq, err := decodeUint64("outbox index", b)
+	if err != nil {
+		return false, err
+	}
+	if err := txn.Delete(outboxKey(peer, seq)); err != nil {
+		return false, err
+	}
+	if err := txn.Delete(ik); err != nil {
+		return false, err
+	}
+	if err := txn.Delete(depositedKey(peer, id)); err != nil {
+		return false, err
+	}
+	if err := txn.Delete(queuedWhyKey(id)); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -302,7 +302,9 @@ func advance(txn *badger.Txn, id parley.EnvelopeID, to parley.Status, incomingOn
 		return m, false, err
 	}
 	wasUnread := isUnread(m)
-	if m.Outgoing && m.Status == parley.StatusQueued {
+	// Only group records have a pending mark; a DM (To set) is not looked
+	// for, since a key that is not there costs a read through every level.
+	if m.Outgoing && m.Status == parley.StatusQueued && m.To == "" {
 		pending := pendingGroupKey(m.Conversation, id)
 		if ok, err := exists(txn, pending); err != nil {
 			return m, false, err

@@ -165,11 +165,15 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 		id := queued[i]
 		// Gone from the outbox meanwhile (a purge, a receipt through a
 		// mailbox): nothing to write, and no receipt for what may be gone.
-		if ok, err := exists(w.txn, outboxIndexKey(peer, id)); err != nil || !ok {
-			return err
+		found, err := takeFromOutbox(w.txn, peer, id)
+		if err == nil && found {
+			_, _, err = advance(w.txn, id, status, false)
 		}
-		if _, _, err := removeFromOutbox(w.txn, peer, id, status); err != nil {
+		if err != nil {
 			return fmt.Errorf("storage: remove %s from the outbox of %s: %w", id, peer, err)
+		}
+		if !found {
+			return nil
 		}
 		if conv, ok := receipted[id]; ok {
 			if err := noteReceipts(w.txn, conv, peer, []parley.EnvelopeID{id}, nil, at); err != nil {
