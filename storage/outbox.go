@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
@@ -30,8 +32,24 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 		p := peerPrefix(prefixOutbox, peer)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
+		// Start at the floor, past the entries already removed: until
+		// compaction drops them, a seek from the prefix steps over every
+		// one of their tombstones, on every read of a busy outbox.
+		floor, _ := db.outboxFloors.Load(peer)
+		from := p
+		if floor != nil {
+			from = outboxKey(peer, floor.(uint64))
+		}
 		var ids []parley.EnvelopeID
-		for it.Seek(p); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
+		first := true
+		for it.Seek(from); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
+			if k := it.Item().Key(); first && len(k) == len(p)+8 {
+				// The first entry there is (answered or not): none is
+				// below it now, and none will be, since entries are
+				// queued with ever higher numbers (wtxn.enqueue).
+				raiseFloor(&db.outboxFloors, peer, binary.BigEndian.Uint64(k[len(p):]))
+			}
+			first = false
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return fmt.Errorf("storage: read outbox entry: %w", err)
@@ -62,6 +80,16 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 		return nil, fmt.Errorf("storage: outbox of %s: %w", peer, err)
 	}
 	return out, nil
+}
+
+// raiseFloor sets peer's floor to seq unless it is higher already.
+func raiseFloor(floors *sync.Map, peer string, seq uint64) {
+	for {
+		old, loaded := floors.LoadOrStore(peer, seq)
+		if !loaded || old.(uint64) >= seq || floors.CompareAndSwap(peer, old, seq) {
+			return
+		}
+	}
 }
 
 // OutboxPeers lists the peers with at least one envelope in their outbox.

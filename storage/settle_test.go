@@ -135,8 +135,11 @@ func TestSettleOutboxWriteFailsThenRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := queued(bob, 1)
-	put(t, db, m)
+	m, m2 := queued(bob, 1), queued(bob, 2)
+	put(t, db, m, m2)
+	if out, err := db.Outbox(bob, 0); err != nil || len(out) != 2 { // where reads of it start from now on
+		t.Fatalf("outbox: %v, %v", out, err)
+	}
 	d.free.Store(10 * mib)
 	awaitSpace(t, events, true)
 
@@ -157,7 +160,7 @@ func TestSettleOutboxWriteFailsThenRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equalIDs(t, "outbox after the failed write", entryIDs(out), recIDs(m))
+	equalIDs(t, "outbox after the failed write", entryIDs(out), recIDs(m, m2))
 
 	d.free.Store(1 << 30)
 	awaitSpace(t, events, false)
@@ -174,7 +177,7 @@ func TestSettleOutboxWriteFailsThenRetries(t *testing.T) {
 	if s := statusOf(t, db, m.Message.ID); s != parley.StatusDelivered {
 		t.Fatalf("after reopening: %v", s)
 	}
-	if n, err := db.OutboxLen(bob); err != nil || n != 0 {
+	if n, err := db.OutboxLen(bob); err != nil || n != 1 {
 		t.Fatalf("outbox after reopening: %d, %v", n, err)
 	}
 }
