@@ -64,9 +64,12 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 			ids = append(ids, id)
 		}
 		for _, id := range ids {
-			env, err := getValue(txn, envelopeKey(id))
-			if err != nil {
-				return notFoundIsMalformed(err)
+			env := db.queuedEnvelopes.get(id)
+			if env == nil {
+				var err error
+				if env, err = getValue(txn, envelopeKey(id)); err != nil {
+					return notFoundIsMalformed(err)
+				}
 			}
 			dep, err := exists(txn, depositedKey(peer, id))
 			if err != nil {
@@ -80,6 +83,41 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 		return nil, fmt.Errorf("storage: outbox of %s: %w", peer, err)
 	}
 	return out, nil
+}
+
+// envelopeCache holds the envelopes of the records most recently queued,
+// so that the courier, which reads them right after they were stored,
+// need not look each up again (by then often in a table on disk, not the
+// memtable). An envelope ID names its bytes for good, so an entry is never
+// stale, only useless once delivered; the cache is emptied when full, and
+// a miss reads the store.
+type envelopeCache struct {
+	mu sync.Mutex
+	m  map[parley.EnvelopeID][]byte
+}
+
+// maxQueuedEnvelopes bounds the cache: 4 pushes of MaxBatch envelopes.
+const maxQueuedEnvelopes = 1024
+
+func (c *envelopeCache) put(id parley.EnvelopeID, env []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxQueuedEnvelopes {
+		c.m = make(map[parley.EnvelopeID][]byte)
+	}
+	c.m[id] = env
+}
+
+func (c *envelopeCache) get(id parley.EnvelopeID) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[id]
+}
+
+func (c *envelopeCache) forget(id parley.EnvelopeID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
 // raiseFloor sets peer's floor to seq unless it is higher already.

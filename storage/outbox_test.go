@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -155,4 +156,29 @@ func TestOutboxAfterRemovals(t *testing.T) {
 	}
 	db = openAt(t, dir, key)
 	want("after reopening", last)
+}
+
+// More envelopes queued than the cache of just-queued ones holds: the
+// outbox still gives each its own bytes, from the cache or the store.
+func TestOutboxEnvelopesPastTheCache(t *testing.T) {
+	db := openAt(t, t.TempDir(), newKey(t))
+	var recs []Record
+	for i := range maxQueuedEnvelopes + 10 {
+		r := queued(bob, parley.HLC(i+1))
+		r.Envelope = []byte(fmt.Sprintf("envelope %d", i))
+		recs = append(recs, r)
+	}
+	put(t, db, recs...)
+	out, err := db.Outbox(bob, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != len(recs) {
+		t.Fatalf("%d entries, want %d", len(out), len(recs))
+	}
+	for i, e := range out {
+		if e.ID != recs[i].Message.ID || !bytes.Equal(e.Envelope, recs[i].Envelope) {
+			t.Fatalf("entry %d: %s %q, want %s %q", i, e.ID, e.Envelope, recs[i].Message.ID, recs[i].Envelope)
+		}
+	}
 }

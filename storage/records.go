@@ -98,6 +98,11 @@ func (db *DB) putRecords(recs []Record, quota *strangerQuota) (added, refused []
 	if err != nil {
 		return nil, nil, err
 	}
+	for i, r := range recs {
+		if added[i] && r.QueueTo != "" {
+			db.queuedEnvelopes.put(r.Message.ID, r.Envelope)
+		}
+	}
 	return added, refused, nil
 }
 

@@ -193,6 +193,11 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 				}
 			}
 		})
+		if err == nil {
+			for _, id := range queued {
+				db.queuedEnvelopes.forget(id) // delivered: not read again
+			}
+		}
 		if err != nil {
 			db.log.Warn("storage: recording a peer's answer; the envelopes will be pushed again", "peer", peer, "err", err)
 			if retry != nil {
