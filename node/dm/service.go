@@ -413,7 +413,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 	msg.Outgoing = true
 	msg.HLC = hlc
 	msg.Status = parley.StatusQueued
-	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead, ClientID: cid}})
+	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead, ClientID: cid, Sealed: true}})
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("dm: storing: %w", err)
 	}
