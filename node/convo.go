@@ -49,6 +49,12 @@ func shown(m parley.Message) bool {
 	return m.Kind == parley.KindText || m.Kind == parley.KindFile
 }
 
+// sentDM: the event of a direct message we have just sent (only sending
+// announces an outgoing DM still queued; To is set on DMs only).
+func sentDM(m parley.Message) bool {
+	return m.Outgoing && m.Status == parley.StatusQueued && m.To != ""
+}
+
 // judge refuses an edit, delete or reaction that arrived (by DM, gossip or
 // sync) and may not apply to its target, when we hold the target: another
 // conversation's message, an edit by anyone but the author, a delete by
@@ -107,6 +113,14 @@ func (n *Node) onStored(e parley.Event) {
 	}
 	if !m.Kind.Annotates() {
 		if !shown(m) {
+			n.hub.publish(e)
+			return
+		}
+		if sentDM(m) && m.ReplyTo == nil {
+			// Nothing can name a message we have just sealed: no delete
+			// to settle, nothing to fold. Each read here would also wait
+			// for the sync in flight (a badger read waits for every
+			// commit begun before it), on every send.
 			n.hub.publish(e)
 			return
 		}

@@ -334,8 +334,7 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 	if len(read) == 0 {
 		// The store notes a delivery with the ack's settle: then nothing
 		// is left to write, and the event waits for no sync.
-		rs, err := n.store.Receipts(m.Conversation, delivered)
-		if err == nil && rs[m.ID][member].Delivered != 0 {
+		if noted, err := n.store.DeliveryNoted(m.Conversation, m.ID, member); err == nil && noted {
 			return
 		}
 	}

@@ -121,6 +121,12 @@ type DB struct {
 	// outboxSeq is the next outbox sequence number. Owned by the writer
 	// goroutine after Open returns.
 	outboxSeq uint64
+	// outboxFloors: per peer, a sequence number no outbox entry of the
+	// peer is below (outbox.go).
+	outboxFloors sync.Map // string → uint64
+	// queuedEnvelopes holds envelopes just queued, for the courier's next
+	// read of the outbox (outbox.go).
+	queuedEnvelopes envelopeCache
 
 	// contacts mirrors every stored contact, so that resolving a name on
 	// each send costs no read and no decode. Contacts are few.

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	parley "github.com/parley-im/parley"
@@ -30,8 +32,24 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 		p := peerPrefix(prefixOutbox, peer)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
+		// Start at the floor, past the entries already removed: until
+		// compaction drops them, a seek from the prefix steps over every
+		// one of their tombstones, on every read of a busy outbox.
+		floor, _ := db.outboxFloors.Load(peer)
+		from := p
+		if floor != nil {
+			from = outboxKey(peer, floor.(uint64))
+		}
 		var ids []parley.EnvelopeID
-		for it.Seek(p); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
+		first := true
+		for it.Seek(from); it.ValidForPrefix(p) && (limit <= 0 || len(ids) < limit); it.Next() {
+			if k := it.Item().Key(); first && len(k) == len(p)+8 {
+				// The first entry there is (answered or not): none is
+				// below it now, and none will be, since entries are
+				// queued with ever higher numbers (wtxn.enqueue).
+				raiseFloor(&db.outboxFloors, peer, binary.BigEndian.Uint64(k[len(p):]))
+			}
+			first = false
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return fmt.Errorf("storage: read outbox entry: %w", err)
@@ -46,9 +64,12 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 			ids = append(ids, id)
 		}
 		for _, id := range ids {
-			env, err := getValue(txn, envelopeKey(id))
-			if err != nil {
-				return notFoundIsMalformed(err)
+			env := db.queuedEnvelopes.get(id)
+			if env == nil {
+				var err error
+				if env, err = getValue(txn, envelopeKey(id)); err != nil {
+					return notFoundIsMalformed(err)
+				}
 			}
 			dep, err := exists(txn, depositedKey(peer, id))
 			if err != nil {
@@ -62,6 +83,51 @@ func (db *DB) Outbox(peer string, limit int) ([]OutboxEntry, error) {
 		return nil, fmt.Errorf("storage: outbox of %s: %w", peer, err)
 	}
 	return out, nil
+}
+
+// envelopeCache holds the envelopes of the records most recently queued,
+// so that the courier, which reads them right after they were stored,
+// need not look each up again (by then often in a table on disk, not the
+// memtable). An envelope ID names its bytes for good, so an entry is never
+// stale, only useless once delivered; the cache is emptied when full, and
+// a miss reads the store.
+type envelopeCache struct {
+	mu sync.Mutex
+	m  map[parley.EnvelopeID][]byte
+}
+
+// maxQueuedEnvelopes bounds the cache: 4 pushes of MaxBatch envelopes.
+const maxQueuedEnvelopes = 1024
+
+func (c *envelopeCache) put(id parley.EnvelopeID, env []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxQueuedEnvelopes {
+		c.m = make(map[parley.EnvelopeID][]byte)
+	}
+	c.m[id] = env
+}
+
+func (c *envelopeCache) get(id parley.EnvelopeID) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[id]
+}
+
+func (c *envelopeCache) forget(id parley.EnvelopeID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
+// raiseFloor sets peer's floor to seq unless it is higher already.
+func raiseFloor(floors *sync.Map, peer string, seq uint64) {
+	for {
+		old, loaded := floors.LoadOrStore(peer, seq)
+		if !loaded || old.(uint64) >= seq || floors.CompareAndSwap(peer, old, seq) {
+			return
+		}
+	}
 }
 
 // OutboxPeers lists the peers with at least one envelope in their outbox.
@@ -142,29 +208,38 @@ func (db *DB) RemoveFromOutbox(peer string, ids []parley.EnvelopeID, status parl
 }
 
 func removeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID, status parley.Status) (parley.Message, bool, error) {
-	ik := outboxIndexKey(peer, id)
-	b, err := getValue(txn, ik)
-	if errors.Is(err, parley.ErrNotFound) {
-		return parley.Message{}, false, nil
-	}
-	if err != nil {
-		return parley.Message{}, false, err
-	}
-	seq, err := decodeUint64("outbox index", b)
-	if err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(outboxKey(peer, seq)); err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(ik); err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(depositedKey(peer, id)); err != nil {
-		return parley.Message{}, false, err
-	}
-	if err := txn.Delete(queuedWhyKey(id)); err != nil {
+	if found, err := takeFromOutbox(txn, peer, id); err != nil || !found {
 		return parley.Message{}, false, err
 	}
 	return advance(txn, id, status, false)
+}
+
+// takeFromOutbox deletes id's outbox entry and what goes with it, and
+// reports whether it was there.
+func takeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID) (bool, error) {
+	ik := outboxIndexKey(peer, id)
+	b, err := getValue(txn, ik)
+	if errors.Is(err, parley.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	seq, err := decodeUint64("outbox index", b)
+	if err != nil {
+		return false, err
+	}
+	if err := txn.Delete(outboxKey(peer, seq)); err != nil {
+		return false, err
+	}
+	if err := txn.Delete(ik); err != nil {
+		return false, err
+	}
+	if err := txn.Delete(depositedKey(peer, id)); err != nil {
+		return false, err
+	}
+	if err := txn.Delete(queuedWhyKey(id)); err != nil {
+		return false, err
+	}
+	return true, nil
 }

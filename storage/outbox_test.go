@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -104,6 +105,80 @@ func TestOutboxRejectsBadPeer(t *testing.T) {
 		}
 		if _, err := db.RemoveFromOutbox(peer, nil, parley.StatusDelivered); !errors.Is(err, parley.ErrMalformed) {
 			t.Errorf("RemoveFromOutbox(%q): %v", peer, err)
+		}
+	}
+}
+
+// Reads of an outbox start past the entries removed (outboxFloors): what
+// is left, and what is queued after, still comes in order, on every read
+// and after reopening.
+func TestOutboxAfterRemovals(t *testing.T) {
+	dir, key := t.TempDir(), newKey(t)
+	db := openAt(t, dir, key)
+	var recs []Record
+	for i := range 5 {
+		recs = append(recs, queued(bob, parley.HLC(i+1)))
+	}
+	put(t, db, recs...)
+	put(t, db, queued(carol, 1))
+	want := func(when string, rs ...Record) {
+		t.Helper()
+		out, err := db.Outbox(bob, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalIDs(t, when, entryIDs(out), recIDs(rs...))
+		if n, err := db.OutboxLen(carol); err != nil || n != 1 {
+			t.Fatalf("%s: carol's outbox %d, %v", when, n, err)
+		}
+	}
+	remove := func(rs ...Record) {
+		t.Helper()
+		if _, err := db.RemoveFromOutbox(bob, recIDs(rs...), parley.StatusDelivered); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want("queued", recs...)
+	remove(recs[0], recs[1])
+	want("the first two removed", recs[2:]...)
+	remove(recs[3]) // out of order: a refusal, say
+	want("the fourth removed", recs[2], recs[4])
+	later := []Record{queued(bob, 6), queued(bob, 7)}
+	put(t, db, later...)
+	want("two more queued", recs[2], recs[4], later[0], later[1])
+	remove(recs[2], recs[4], later[0], later[1])
+	want("all removed")
+	last := queued(bob, 8)
+	put(t, db, last)
+	want("queued after all were removed", last)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, dir, key)
+	want("after reopening", last)
+}
+
+// More envelopes queued than the cache of just-queued ones holds: the
+// outbox still gives each its own bytes, from the cache or the store.
+func TestOutboxEnvelopesPastTheCache(t *testing.T) {
+	db := openAt(t, t.TempDir(), newKey(t))
+	var recs []Record
+	for i := range maxQueuedEnvelopes + 10 {
+		r := queued(bob, parley.HLC(i+1))
+		r.Envelope = []byte(fmt.Sprintf("envelope %d", i))
+		recs = append(recs, r)
+	}
+	put(t, db, recs...)
+	out, err := db.Outbox(bob, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != len(recs) {
+		t.Fatalf("%d entries, want %d", len(out), len(recs))
+	}
+	for i, e := range out {
+		if e.ID != recs[i].Message.ID || !bytes.Equal(e.Envelope, recs[i].Envelope) {
+			t.Fatalf("entry %d: %s %q, want %s %q", i, e.ID, e.Envelope, recs[i].Message.ID, recs[i].Envelope)
 		}
 	}
 }

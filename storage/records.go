@@ -52,6 +52,11 @@ type Record struct {
 	// to us now, in the same transaction: the receiver's ack waits for
 	// one sync, not two.
 	ReceivedBy string
+	// Sealed: this node sealed the envelope just now (a send), so no
+	// copy of it, and no delete of it, can be stored already: the checks
+	// for those are skipped. Each is a read of a key that is not there,
+	// which goes through every level, on the writer's serial path.
+	Sealed bool
 }
 
 // PeerKey is a DM sending key a peer established with us.
@@ -98,6 +103,11 @@ func (db *DB) putRecords(recs []Record, quota *strangerQuota) (added, refused []
 	if err != nil {
 		return nil, nil, err
 	}
+	for i, r := range recs {
+		if added[i] && r.QueueTo != "" {
+			db.queuedEnvelopes.put(r.Message.ID, r.Envelope)
+		}
+	}
 	return added, refused, nil
 }
 
@@ -127,11 +137,13 @@ func checkRecord(r Record) error {
 func putRecord(w *wtxn, r Record, quota *strangerQuota) (added, refused bool, err error) {
 	m := r.Message
 	txn := w.txn
-	if ok, err := exists(txn, envelopeKey(m.ID)); err != nil || ok {
-		return false, false, err
-	}
-	if ok, err := exists(txn, tombstoneKey(m.ID)); err != nil || ok {
-		return false, false, err // deleted: a copy arriving again is not stored (convo.go)
+	if !r.Sealed {
+		if ok, err := exists(txn, envelopeKey(m.ID)); err != nil || ok {
+			return false, false, err
+		}
+		if ok, err := exists(txn, tombstoneKey(m.ID)); err != nil || ok {
+			return false, false, err // deleted: a copy arriving again is not stored (convo.go)
+		}
 	}
 	if !r.ClientID.IsZero() {
 		// A send retried under the same idempotency key: the first one
@@ -302,7 +314,9 @@ func advance(txn *badger.Txn, id parley.EnvelopeID, to parley.Status, incomingOn
 		return m, false, err
 	}
 	wasUnread := isUnread(m)
-	if m.Outgoing && m.Status == parley.StatusQueued {
+	// Only group records have a pending mark; a DM (To set) is not looked
+	// for, since a key that is not there costs a read through every level.
+	if m.Outgoing && m.Status == parley.StatusQueued && m.To == "" {
 		pending := pendingGroupKey(m.Conversation, id)
 		if ok, err := exists(txn, pending); err != nil {
 			return m, false, err

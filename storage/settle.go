@@ -165,11 +165,15 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 		id := queued[i]
 		// Gone from the outbox meanwhile (a purge, a receipt through a
 		// mailbox): nothing to write, and no receipt for what may be gone.
-		if ok, err := exists(w.txn, outboxIndexKey(peer, id)); err != nil || !ok {
-			return err
+		found, err := takeFromOutbox(w.txn, peer, id)
+		if err == nil && found {
+			_, _, err = advance(w.txn, id, status, false)
 		}
-		if _, _, err := removeFromOutbox(w.txn, peer, id, status); err != nil {
+		if err != nil {
 			return fmt.Errorf("storage: remove %s from the outbox of %s: %w", id, peer, err)
+		}
+		if !found {
+			return nil
 		}
 		if conv, ok := receipted[id]; ok {
 			if err := noteReceipts(w.txn, conv, peer, []parley.EnvelopeID{id}, nil, at); err != nil {
@@ -189,6 +193,11 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 				}
 			}
 		})
+		if err == nil {
+			for _, id := range queued {
+				db.queuedEnvelopes.forget(id) // delivered: not read again
+			}
+		}
 		if err != nil {
 			db.log.Warn("storage: recording a peer's answer; the envelopes will be pushed again", "peer", peer, "err", err)
 			if retry != nil {
@@ -197,6 +206,22 @@ func (db *DB) SettleOutbox(peer string, ids []parley.EnvelopeID, status parley.S
 		}
 	})
 	return changed, nil
+}
+
+// DeliveryNoted reports whether the receipts index holds the delivery of
+// conv's message id to member (as Receipts shows it). An ack's delivery
+// waiting for its commit is answered from memory: a read would wait for
+// the sync in flight (badger's reads wait for every commit begun before
+// them), and the courier asks once per message it settles.
+func (db *DB) DeliveryNoted(conv parley.ConversationID, id parley.EnvelopeID, member string) (bool, error) {
+	if a, ok := db.settled.load()[id]; ok && a.at != 0 && a.conv == conv && a.peer == member {
+		return true, nil
+	}
+	rs, err := db.Receipts(conv, []parley.EnvelopeID{id})
+	if err != nil {
+		return false, err
+	}
+	return rs[id][member].Delivered != 0, nil
 }
 
 // pendingSettle reports whether an answer for id waits for its write, so

@@ -135,8 +135,11 @@ func TestSettleOutboxWriteFailsThenRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := queued(bob, 1)
-	put(t, db, m)
+	m, m2 := queued(bob, 1), queued(bob, 2)
+	put(t, db, m, m2)
+	if out, err := db.Outbox(bob, 0); err != nil || len(out) != 2 { // where reads of it start from now on
+		t.Fatalf("outbox: %v, %v", out, err)
+	}
 	d.free.Store(10 * mib)
 	awaitSpace(t, events, true)
 
@@ -157,7 +160,7 @@ func TestSettleOutboxWriteFailsThenRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equalIDs(t, "outbox after the failed write", entryIDs(out), recIDs(m))
+	equalIDs(t, "outbox after the failed write", entryIDs(out), recIDs(m, m2))
 
 	d.free.Store(1 << 30)
 	awaitSpace(t, events, false)
@@ -174,7 +177,7 @@ func TestSettleOutboxWriteFailsThenRetries(t *testing.T) {
 	if s := statusOf(t, db, m.Message.ID); s != parley.StatusDelivered {
 		t.Fatalf("after reopening: %v", s)
 	}
-	if n, err := db.OutboxLen(bob); err != nil || n != 0 {
+	if n, err := db.OutboxLen(bob); err != nil || n != 1 {
 		t.Fatalf("outbox after reopening: %d, %v", n, err)
 	}
 }
@@ -230,4 +233,45 @@ func TestSettleOutboxReadsNeverGoBack(t *testing.T) {
 	if n, err := db.OutboxLen(bob); err != nil || n != 0 {
 		t.Fatalf("outbox %d, %v", n, err)
 	}
+}
+
+// DeliveryNoted says what Receipts shows: an ack's delivery while its write
+// waits (from memory) and once written, nothing for a message not
+// delivered or for another member.
+func TestDeliveryNotedAgreesWithReceipts(t *testing.T) {
+	dir, key := t.TempDir(), newKey(t)
+	db := openAt(t, dir, key)
+	b1, b2, b3 := queued(bob, 1), queued(bob, 2), queued(bob, 3)
+	put(t, db, b1, b2, b3)
+	conv := parley.DMConversationID(self, bob)
+	check := func(when string, r Record, member string, want bool) {
+		t.Helper()
+		got, err := db.DeliveryNoted(conv, r.Message.ID, member)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := db.Receipts(conv, []parley.EnvelopeID{r.Message.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown := rs[r.Message.ID][member].Delivered != 0; got != want || shown != want {
+			t.Fatalf("%s: DeliveryNoted %v, Receipts %v, want %v", when, got, shown, want)
+		}
+	}
+	if _, err := db.SettleOutbox(bob, recIDs(b1), parley.StatusDelivered, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SettleOutbox(bob, recIDs(b3), parley.StatusFailed, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("right after the settle", b1, bob, true)
+	check("another member", b1, carol, false)
+	check("not answered", b2, bob, false)
+	check("refused", b3, bob, false)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, dir, key)
+	check("after reopening", b1, bob, true)
+	check("not answered, after reopening", b2, bob, false)
 }

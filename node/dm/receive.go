@@ -182,7 +182,7 @@ func (s *Service) receiveThenAnnounce(remote peer.ID, envs [][]byte) (ack *pb.Ac
 		if k := rec.Message.Kind; k == parley.KindText || k == parley.KindFile {
 			// When we got it, for Message info: noted in the record's
 			// own write, so the ack waits for one sync.
-			rec.ReceivedBy = s.self.String()
+			rec.ReceivedBy = s.selfName
 		}
 		if o.fresh {
 			// Kept with the record, and only if the record is.
@@ -342,27 +342,39 @@ type opening struct {
 func (s *Service) openAll(remote peer.ID, envs [][]byte) []opening {
 	out := make([]opening, len(envs))
 	fresh := make(map[string]*identity.SendKey) // keys established in this push
+	// Once per push, not per envelope: a peer ID's text is a base58
+	// encoding, the conversation ID a hash.
+	from := pusher{id: remote, name: remote.String()}
+	from.conv = parley.DMConversationID(s.selfName, from.name)
 	for i, raw := range envs {
-		out[i].env, out[i].key, out[i].fresh, out[i].err = s.prepare(remote, raw, fresh)
+		out[i].env, out[i].key, out[i].fresh, out[i].err = s.prepare(from, raw, fresh)
 	}
 	parallel.For(len(out), func(i int) {
 		if o := &out[i]; o.err == nil {
-			o.rcv, o.card, o.err = s.open(remote, o.env, o.key)
+			o.rcv, o.card, o.err = s.open(from, o.env, o.key)
 		}
 	})
 	return out
 }
 
+// pusher is the remote peer of a push: its ID, its ID's text and our DM
+// conversation with it.
+type pusher struct {
+	id   peer.ID
+	name string
+	conv parley.ConversationID
+}
+
 // prepare decodes an envelope from remote and finds its key. fresh holds
 // the keys established earlier in the same push, so a burst that carries
 // one encapsulation in every envelope costs one decapsulation.
-func (s *Service) prepare(remote peer.ID, raw []byte, fresh map[string]*identity.SendKey) (*ppb.Envelope, *identity.SendKey, bool, error) {
+func (s *Service) prepare(from pusher, raw []byte, fresh map[string]*identity.SendKey) (*ppb.Envelope, *identity.SendKey, bool, error) {
 	env, err := identity.ParseEnvelope(raw)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	conv := parley.DMConversationID(s.self.String(), remote.String())
-	if string(env.ConversationId) != string(conv[:]) {
+	remote := from.id
+	if string(env.ConversationId) != string(from.conv[:]) {
 		return nil, nil, false, errors.New("envelope is not addressed to this node")
 	}
 	if k := fresh[string(env.KeyId)]; k != nil {
@@ -388,8 +400,8 @@ func (e *localError) Unwrap() error { return e.err }
 
 // open turns one envelope from remote into a message, or says why not.
 // The author is the verified signer, and it must be the stream's peer.
-func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey) (received, []byte, error) {
-	conv := parley.DMConversationID(s.self.String(), remote.String())
+func (s *Service) open(from pusher, env *ppb.Envelope, key *identity.SendKey) (received, []byte, error) {
+	remote := from.id
 	op, err := identity.OpenEnvelope(env, key)
 	if err != nil {
 		return received{}, nil, err
@@ -399,9 +411,9 @@ func (s *Service) open(remote peer.ID, env *ppb.Envelope, key *identity.SendKey)
 	}
 	s.cfg.Clock.Observe(op.HLC)
 	msg := parley.Message{
-		Conversation: conv,
-		From:         remote.String(),
-		To:           s.self.String(),
+		Conversation: from.conv,
+		From:         from.name,
+		To:           s.selfName,
 		HLC:          op.HLC,
 		Status:       parley.StatusDelivered,
 		Timer:        identity.ExpireSeconds(op.Body), // a text's or file's: it expires Timer after HLC

@@ -125,7 +125,10 @@ type Config struct {
 type Service struct {
 	cfg  Config
 	self peer.ID
-	log  *slog.Logger
+	// selfName is self.String(), which base58-encodes on every call:
+	// wanted several times for each message sent and received.
+	selfName string
+	log      *slog.Logger
 
 	sessions sessions
 	keys     keyCache
@@ -208,6 +211,7 @@ func New(cfg Config) (*Service, error) {
 		budget:   inbound.Budget{Strangers: maxStrangerStreams, PerStranger: inbound.PerStranger},
 		cfg:      cfg,
 		self:     cfg.Host.ID(),
+		selfName: cfg.Host.ID().String(),
 		log:      cfg.Logger.With("service", "dm"),
 		life:     lifetime.New(cfg.Host, ID),
 		couriers: make(map[peer.ID]*courier),
@@ -369,7 +373,7 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 		// because of a block they are not to learn of.
 		return parley.Message{}, fmt.Errorf("%w: you blocked %s; unblock them to write to them", parley.ErrBlocked, to.PeerID)
 	}
-	conv := parley.DMConversationID(s.self.String(), to.PeerID)
+	conv := parley.DMConversationID(s.selfName, to.PeerID)
 	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
 		// The timer in force now travels with the message, so that every
 		// member purges it at the same instant.
@@ -404,12 +408,12 @@ func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, ma
 	}
 	msg.ID = eid
 	msg.Conversation = conv
-	msg.From = s.self.String()
+	msg.From = s.selfName
 	msg.To = to.PeerID
 	msg.Outgoing = true
 	msg.HLC = hlc
 	msg.Status = parley.StatusQueued
-	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead, ClientID: cid}})
+	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, QueueTo: to.PeerID, MarkRead: markRead, ClientID: cid, Sealed: true}})
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("dm: storing: %w", err)
 	}
