@@ -9,17 +9,21 @@ import (
 )
 
 // receiptPair starts alice and bob in a group, meshed, with bob's message
-// stored by both; alice's receipts for it are what the tests watch bob
-// store. stored records when bob's service announced each envelope.
-func receiptPair(t *testing.T) (alice, bob *member, g parley.ConversationID, msg parley.Message, stored func(parley.EnvelopeID) time.Time) {
+// stored by both; alice's receipts for it are what the tests watch. stored
+// says when a member's service announced an envelope (zero: not yet).
+func receiptPair(t *testing.T) (alice, bob *member, g parley.ConversationID, msg parley.Message, stored func(name string, id parley.EnvelopeID) time.Time) {
 	t.Helper()
 	tn := newTestNet()
 	var mu sync.Mutex
-	at := make(map[parley.EnvelopeID]time.Time)
+	type key struct {
+		name string
+		id   parley.EnvelopeID
+	}
+	at := make(map[key]time.Time)
 	tn.onEvent = func(name string, ev parley.Event) {
-		if name == "bob" && ev.Type == parley.EventMessage && ev.Message != nil {
+		if ev.Type == parley.EventMessage && ev.Message != nil {
 			mu.Lock()
-			at[ev.Message.ID] = time.Now()
+			at[key{name, ev.Message.ID}] = time.Now()
 			mu.Unlock()
 		}
 	}
@@ -36,10 +40,10 @@ func receiptPair(t *testing.T) (alice, bob *member, g parley.ConversationID, msg
 		t.Fatal(err)
 	}
 	eventually(t, "alice storing bob's message", func() bool { return len(texts(t, alice, grp.ID)) == 1 })
-	return alice, bob, grp.ID, msg, func(id parley.EnvelopeID) time.Time {
+	return alice, bob, grp.ID, msg, func(name string, id parley.EnvelopeID) time.Time {
 		mu.Lock()
 		defer mu.Unlock()
-		return at[id]
+		return at[key{name, id}]
 	}
 }
 
@@ -67,11 +71,11 @@ func TestReceiptLaneNeverStarves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "bob storing alice's receipt", func() bool { return !stored(r.ID).IsZero() })
+	eventually(t, "bob storing alice's receipt", func() bool { return !stored("bob", r.ID).IsZero() })
 	if !deliveredBy(t, bob, g, msg.ID, alice) {
 		t.Fatal("bob stored alice's receipt but does not show his message delivered to her")
 	}
-	if waited := stored(r.ID).Sub(sent); waited < receiptMaxWait {
+	if waited := stored("bob", r.ID).Sub(sent); waited < receiptMaxWait {
 		t.Fatalf("stored %v after it was sent, while a message was being stored: the lane did not wait for it", waited)
 	}
 }
@@ -124,5 +128,40 @@ func TestReceiptLaneBounded(t *testing.T) {
 	}
 	if !l.add(nil, &incoming{}) {
 		t.Fatal("the lane refused a receipt once emptied")
+	}
+}
+
+// A member's own receipt is published before it is stored (with the
+// lane's next write). A crash in between loses it from the member's store
+// only, and before the member was shown it: the members who got it hand it
+// back by sync.
+func TestOwnReceiptLostInLaneComesBackBySync(t *testing.T) {
+	alice, bob, g, msg, stored := receiptPair(t)
+	alice.groups.lane.messageStoring() // alice's lane waits (up to receiptMaxWait)
+	r, err := alice.groups.SendReceipt(g, []parley.EnvelopeID{msg.ID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob storing alice's receipt", func() bool { return !stored("bob", r.ID).IsZero() })
+	// The crash: what alice's lane holds is gone, and nothing more is stored.
+	if lost := alice.groups.lane.take(true); len(lost) != 1 || lost[0].in.msg.ID != r.ID {
+		t.Fatalf("alice's lane held %d receipts, want her own", len(lost))
+	}
+	alice.groups.lane.messageStored()
+	if has, err := alice.store.HasEnvelope(r.ID); err != nil || has {
+		t.Fatalf("alice's receipt in her store before the lane wrote it: %v %v", has, err)
+	}
+	if !stored("alice", r.ID).IsZero() {
+		t.Fatal("alice was shown her receipt before it was stored")
+	}
+	env, err := bob.store.Envelope(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added, rejected, err := alice.groups.Ingest(g, [][]byte{env}); err != nil || added != 1 || rejected != 0 {
+		t.Fatalf("sync from bob: added %d, rejected %d, %v", added, rejected, err)
+	}
+	if !deliveredBy(t, alice, g, msg.ID, alice) || stored("alice", r.ID).IsZero() {
+		t.Fatal("alice's receipt, back by sync, is not indexed and shown")
 	}
 }
