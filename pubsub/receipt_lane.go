@@ -82,8 +82,8 @@ func (l *receiptLane) take(closing bool) []laneItem {
 	return items
 }
 
-// messageStoring and messageStored bracket the storing of a message, so
-// that the lane waits for it.
+// messageStoring and messageStored bracket the storing of a message (one
+// that arrived on a topic, or one of ours), so that the lane waits for it.
 func (l *receiptLane) messageStoring() { l.storing.Add(1) }
 
 func (l *receiptLane) messageStored() {
