@@ -124,13 +124,25 @@ func (n *Node) onStored(e parley.Event) {
 			n.hub.publish(e)
 			return
 		}
-		if purged := n.settle(m); purged {
+		// One read of what names it (a delete, edit or reaction that
+		// arrived first), to settle it and to fold it: each read waits for
+		// the store's commit in flight.
+		anns, err := n.store.Annotations([]parley.EnvelopeID{m.ID})
+		if err != nil {
+			n.log.Warn("reading a message's annotations", "id", m.ID, "err", err)
+			n.hub.publish(e)
+			return
+		}
+		if purged := n.settleShown(m, anns[m.ID]); purged {
 			n.publishUpdate(m.ID)
 			return
 		}
 		// Shown as it will be listed: a reply with its quote, a message
-		// with what arrived for it before it did.
-		if d, err := n.decorate([]parley.Message{m}); err == nil {
+		// with what arrived for it before it did. Receipts only for one
+		// of ours: no screen shows them for another member's message
+		// ("Message info" reads them), and in a busy group that index scan
+		// for every message arriving cost two thirds of its own write.
+		if d, err := n.decorateWith([]parley.Message{m}, anns, m.Outgoing); err == nil {
 			e.Message = &d[0]
 		}
 		n.hub.publish(e)
@@ -163,19 +175,7 @@ func (n *Node) publishUpdate(id parley.EnvelopeID) {
 // still hides nothing (fold shows the message deleted), and the next
 // delete or restart of the conversation feature tries again.
 func (n *Node) settle(m parley.Message) (purged bool) {
-	purge := func(id parley.EnvelopeID) bool {
-		held, _ := n.store.Message(id)
-		ok, err := n.store.PurgeForEveryone(id)
-		if err != nil {
-			n.log.Warn("deleting a message for everyone", "id", id, "err", err)
-		}
-		if ok && held.Kind == parley.KindFile && held.FileID != "" {
-			if err := n.files.Forget(held.FileID); err != nil {
-				n.log.Warn("deleting a file for everyone", "file", held.FileID, "err", err)
-			}
-		}
-		return ok
-	}
+	purge := n.purgeForEveryone
 	switch {
 	case m.Kind == parley.KindDelete && m.Target != nil:
 		t, err := n.store.Message(*m.Target)
@@ -192,13 +192,36 @@ func (n *Node) settle(m parley.Message) (purged bool) {
 			n.log.Warn("reading a message's annotations", "id", m.ID, "err", err)
 			return false
 		}
-		for _, a := range anns[m.ID] {
-			if a.Kind == parley.KindDelete && a.Conversation == m.Conversation && n.mayDelete(a.From, m) {
-				return purge(m.ID)
-			}
+		return n.settleShown(m, anns[m.ID])
+	}
+	return false
+}
+
+// settleShown is settle for a text or file, given what names it: purged
+// when an allowed delete of it came first.
+func (n *Node) settleShown(m parley.Message, anns []parley.Message) (purged bool) {
+	for _, a := range anns {
+		if a.Kind == parley.KindDelete && a.Conversation == m.Conversation && n.mayDelete(a.From, m) {
+			return n.purgeForEveryone(m.ID)
 		}
 	}
 	return false
+}
+
+// purgeForEveryone purges a message (and a file's data) that an allowed
+// delete named, reporting whether it was purged.
+func (n *Node) purgeForEveryone(id parley.EnvelopeID) bool {
+	held, _ := n.store.Message(id)
+	ok, err := n.store.PurgeForEveryone(id)
+	if err != nil {
+		n.log.Warn("deleting a message for everyone", "id", id, "err", err)
+	}
+	if ok && held.Kind == parley.KindFile && held.FileID != "" {
+		if err := n.files.Forget(held.FileID); err != nil {
+			n.log.Warn("deleting a file for everyone", "file", held.FileID, "err", err)
+		}
+	}
+	return ok
 }
 
 // decorate folds each message's edits, deletes and reactions into its
@@ -215,6 +238,12 @@ func (n *Node) decorate(msgs []parley.Message) ([]parley.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	return n.decorateWith(msgs, anns, true)
+}
+
+// decorateWith is decorate given the annotations of msgs, read already;
+// a group message's receipts only with receipts.
+func (n *Node) decorateWith(msgs []parley.Message, anns map[parley.EnvelopeID][]parley.Message, receipts bool) ([]parley.Message, error) {
 	for i := range msgs {
 		n.fold(&msgs[i], anns[msgs[i].ID])
 		if r := msgs[i].ReplyTo; r != nil && !msgs[i].Deleted { // a deleted reply quotes nothing
@@ -224,6 +253,9 @@ func (n *Node) decorate(msgs []parley.Message) ([]parley.Message, error) {
 			}
 			view(&msgs[i]).Quote = q
 		}
+	}
+	if !receipts {
+		return msgs, nil
 	}
 	return msgs, n.groupReceipts(msgs)
 }

@@ -278,15 +278,29 @@ func (n *Node) receiptArrived(m parley.Message) {
 	ids := slices.Concat(m.Receipted.Read, m.Receipted.Delivered)
 	sortIDs(ids)
 	ids = slices.Compact(ids)
-	published := 0
+	// In one read, and the updates folded together: a receipt names every
+	// message its member got since its last, most of them not ours.
+	held, err := n.store.MessagesByID(ids)
+	if err != nil {
+		n.log.Warn("reading the messages a group receipt names", "err", err)
+		return
+	}
+	var ours []parley.Message
 	for _, id := range ids {
-		if published == receiptUpdates {
+		if len(ours) == receiptUpdates {
 			break
 		}
-		if t, err := n.store.Message(id); err == nil && t.Conversation == m.Conversation && t.Outgoing {
-			n.publishUpdate(id)
-			published++
+		if t, ok := held[id]; ok && t.Conversation == m.Conversation && t.Outgoing {
+			ours = append(ours, t)
 		}
+	}
+	msgs, err := n.decorate(ours)
+	if err != nil {
+		n.log.Warn("reading messages a group receipt updated", "err", err)
+		return
+	}
+	for i := range msgs {
+		n.hub.publish(parley.Event{Type: parley.EventUpdate, Message: &msgs[i]})
 	}
 }
 

@@ -448,3 +448,27 @@ func TestGroupConvPartitionConverges(t *testing.T) {
 		t.Fatalf("dave sees receipts (seed %d)\n%s\nthe others saw\n%s", seed, strings.Join(got, "\n"), strings.Join(wantReceipts, "\n"))
 	}
 }
+
+// Receipts that arrive on the topic (stored in batches behind messages,
+// pubsub/receipt_lane.go) are on the author's disk once shown: alice sees
+// "read by 1 of 1" and "delivered to 2 of 2", and still does after a
+// restart with the members gone, when nothing could bring them again.
+func TestGroupReceiptsShownAfterRestart(t *testing.T) {
+	alice, bob, carol := parleytest.StartNode(t, "alice"), parleytest.StartNode(t, "bob"), parleytest.StartNode(t, "carol")
+	parleytest.Befriend(t, alice, bob)
+	parleytest.Befriend(t, alice, carol)
+	g := parleytest.CreateGroup(t, "club", alice, bob, carol)
+	msg := alice.SendToGroup(g, "read me")
+	sameHistory(t, g, 1, alice, bob, carol)
+	markRead(t, bob, g)
+	parleytest.Eventually(t, "alice seeing it read by bob and delivered to both", func() bool {
+		r, d := readBy(t, alice, g, msg.ID)
+		return r == 1 && d == 2
+	})
+	bob.Stop()
+	carol.Stop()
+	alice.Restart()
+	if r, d := readBy(t, alice, g, msg.ID); r != 1 || d != 2 {
+		t.Fatalf("after a restart alice sees her message read by %d and delivered to %d, want 1 and 2", r, d)
+	}
+}

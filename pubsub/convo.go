@@ -1,9 +1,11 @@
 package pubsub
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
 	"github.com/parley-im/parley/identity"
@@ -79,7 +81,46 @@ func (s *Groups) SendReceipt(id parley.ConversationID, delivered, read []parley.
 	if err != nil {
 		return parley.Message{}, err
 	}
-	return s.write(g, body)
+	if err := s.awaitFreshKey(g); err != nil {
+		return parley.Message{}, err
+	}
+	g.mu.Lock()
+	key, topic := g.current, g.topic
+	g.mu.Unlock()
+	if key == nil {
+		return parley.Message{}, fmt.Errorf("%w: no key for this group yet", parley.ErrNotMember)
+	}
+	bodyBytes, err := proto.Marshal(body)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	hlc := s.cfg.Clock.Now()
+	env, eid, err := s.cfg.Identity.SealEnvelope(g.id, key, false, hlc, bodyBytes, nil)
+	if err != nil {
+		return parley.Message{}, err
+	}
+	msg := parley.Message{ID: eid, Conversation: g.id, From: s.self.String(), Outgoing: true, HLC: hlc, Status: parley.StatusQueued}
+	identity.GroupReceipt(body, &msg)
+	if topic != nil && len(topic.ListPeers()) > 0 {
+		msg.Status = parley.StatusSent
+	}
+	// Published before it is stored, and stored with the receipts that
+	// arrive (receipt_lane.go): one write per round for all of them. A
+	// crash before the write loses it here as it would have lost it
+	// waiting in the node's batch; the members who got it hand it back by
+	// sync.
+	if topic != nil {
+		if err := topic.Publish(s.ctx, env); err != nil {
+			s.log.Debug("publishing group receipts", "group", g.id, "err", err)
+		}
+	}
+	in := &incoming{raw: env, keyID: key.ID, msg: msg}
+	if !s.lane.add(g, in) {
+		if _, err := s.keep(g, []*incoming{in}); err != nil { // the lane is full or closed: at once
+			return parley.Message{}, err
+		}
+	}
+	return msg, nil
 }
 
 // SetTimer writes a disappearing-messages timer (seconds, 0: off) to a

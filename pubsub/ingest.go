@@ -63,13 +63,13 @@ func (s *Groups) validator(g *group) gossipsub.ValidatorEx {
 			s.log.Debug("rejected an oversized group message", "group", g.id, "from", from, "bytes", len(msg.Data))
 			return gossipsub.ValidationReject
 		}
-		added, err := s.ingest(g, msg.Data, true)
+		added, err := s.ingestLive(g, msg.Data)
 		var rej *rejection
 		switch {
 		case errors.As(err, &rej):
 			s.log.Debug("rejected a group message", "group", g.id, "from", from, "err", err)
 			return gossipsub.ValidationReject
-		case errors.Is(err, errNotCaughtUp), errors.Is(err, errNotShared):
+		case errors.Is(err, errNotCaughtUp), errors.Is(err, errNotShared), errors.Is(err, errLaneFull):
 			s.log.Debug("ignored a group message", "group", g.id, "from", from, "err", err)
 			return gossipsub.ValidationIgnore
 		case err != nil:
@@ -181,22 +181,36 @@ type incoming struct {
 	grant *pb.GroupMailboxGrant
 }
 
-// ingest checks one envelope of g and stores it, returning whether it was
-// new. live: it came from the topic, so the replay window applies.
-func (s *Groups) ingest(g *group, raw []byte, live bool) (bool, error) {
-	in, err := s.decrypt(g, raw, live)
+// ingestLive checks one envelope of g that came from the topic (so the
+// replay window applies) and stores it, returning whether it was new. A
+// receipt goes to the receipt lane (receipt_lane.go) instead, stored
+// later; true: queued, errLaneFull: not.
+func (s *Groups) ingestLive(g *group, raw []byte) (bool, error) {
+	in, err := s.decrypt(g, raw, true)
 	if err != nil {
 		return false, err
 	}
 	if err := s.admit(g, in); err != nil {
 		return false, err
 	}
+	if in.msg.Receipted != nil {
+		if !s.lane.add(g, in) {
+			return false, errLaneFull
+		}
+		return true, nil
+	}
+	s.lane.messageStoring()
 	added, err := s.keep(g, []*incoming{in})
+	s.lane.messageStored()
 	if err != nil {
 		return false, err
 	}
 	return added[0], nil
 }
+
+// errLaneFull: a receipt found the receipt lane full (or closed). Neither
+// stored nor held against anyone: sync brings it.
+var errLaneFull = errors.New("too many group receipts waiting to be stored")
 
 // decrypt parses, opens and verifies an envelope of g: everything that
 // needs no membership.

@@ -134,7 +134,9 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *
 	if topic != nil && len(topic.ListPeers()) > 0 {
 		msg.Status = parley.StatusSent
 	}
+	s.lane.messageStoring() // receipts wait (receipt_lane.go)
 	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, Group: true, KeyID: key.ID, ClientID: cid}})
+	s.lane.messageStored()
 	if err != nil {
 		return parley.Message{}, err
 	}

@@ -70,6 +70,7 @@ type Groups struct {
 	self   peer.ID
 	log    *slog.Logger
 	limits peerLimiters
+	lane   *receiptLane
 
 	ctx    context.Context // cancelled by Close; owns the topic readers
 	cancel context.CancelFunc
@@ -141,10 +142,13 @@ func NewGroups(cfg Config) (*Groups, error) {
 		ctx:    ctx,
 		cancel: cancel,
 		groups: make(map[parley.ConversationID]*group),
+		lane:   newReceiptLane(),
 	}
+	s.wg.Add(1)
+	go s.laneLoop()
 	recs, err := cfg.Store.Groups()
 	if err != nil {
-		cancel()
+		s.Close()
 		return nil, err
 	}
 	for _, rec := range recs {

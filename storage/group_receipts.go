@@ -131,3 +131,25 @@ func (db *DB) Receipts(conv parley.ConversationID, ids []parley.EnvelopeID) (map
 	}
 	return out, nil
 }
+
+// MessagesByID returns the stored messages among ids, by ID, read in one
+// transaction (a group receipt names hundreds); those not held are left out.
+func (db *DB) MessagesByID(ids []parley.EnvelopeID) (map[parley.EnvelopeID]parley.Message, error) {
+	out := make(map[parley.EnvelopeID]parley.Message, len(ids))
+	err := db.view(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			m, err := getMessage(txn, id)
+			switch {
+			case err == nil:
+				out[id] = m
+			case !errors.Is(err, parley.ErrNotFound):
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: messages by ID: %w", err)
+	}
+	return out, nil
+}

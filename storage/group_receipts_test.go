@@ -51,3 +51,20 @@ func TestGroupReceiptsIndex(t *testing.T) {
 		}
 	}
 }
+
+// MessagesByID returns, in one read, the messages held among the IDs
+// asked for, and leaves out the others.
+func TestMessagesByID(t *testing.T) {
+	db := openTemp(t)
+	conv := parley.ConversationID{1}
+	a := groupReceipt(conv, "bob", 30, []parley.EnvelopeID{{0xa}}, nil)
+	b := groupReceipt(conv, "carol", 40, nil, []parley.EnvelopeID{{0xa}})
+	put(t, db, a, b)
+	got, err := db.MessagesByID([]parley.EnvelopeID{a.Message.ID, {0xc}, b.Message.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[a.Message.ID].From != "bob" || got[b.Message.ID].From != "carol" || got[b.Message.ID].HLC != 40 {
+		t.Fatalf("got %+v", got)
+	}
+}
