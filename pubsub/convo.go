@@ -1,7 +1,6 @@
 package pubsub
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -84,11 +83,9 @@ func (s *Groups) SendReceipt(id parley.ConversationID, delivered, read []parley.
 	if err := s.awaitFreshKey(g); err != nil {
 		return parley.Message{}, err
 	}
-	g.mu.Lock()
-	key, topic := g.current, g.topic
-	g.mu.Unlock()
-	if key == nil {
-		return parley.Message{}, fmt.Errorf("%w: no key for this group yet", parley.ErrNotMember)
+	key, topic, err := g.sealingKey()
+	if err != nil {
+		return parley.Message{}, err
 	}
 	bodyBytes, err := proto.Marshal(body)
 	if err != nil {

@@ -90,11 +90,9 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *
 			return parley.Message{}, err
 		}
 	}
-	g.mu.Lock()
-	key, topic := g.current, g.topic
-	g.mu.Unlock()
-	if key == nil {
-		return parley.Message{}, fmt.Errorf("%w: no key for this group yet", parley.ErrNotMember)
+	key, topic, err := g.sealingKey()
+	if err != nil {
+		return parley.Message{}, err
 	}
 	if epoch != nil && !sameKey(epoch, key) {
 		return parley.Message{}, fmt.Errorf("%w: the group's key changed while writing; try again", parley.ErrRekeying)

@@ -235,6 +235,17 @@ func (g *group) addKey(k *identity.SendKey, hlc parley.HLC) {
 	}
 }
 
+// sealingKey returns the key to seal with now and the topic (nil unless
+// joined).
+func (g *group) sealingKey() (*identity.SendKey, *gossipsub.Topic, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current == nil {
+		return nil, nil, fmt.Errorf("%w: no key for this group yet", parley.ErrNotMember)
+	}
+	return g.current, g.topic, nil
+}
+
 // staleKey reports whether the current key's epoch began before someone
 // left, so that whoever left could read what it seals, while an admin is
 // there to start a new epoch; then newKeyCh is closed when a newer key
