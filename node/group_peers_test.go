@@ -100,3 +100,29 @@ func TestGroupPeerBound(t *testing.T) {
 		t.Errorf("GroupPeers 3, 9 fellow members: bound %d, want 3", got)
 	}
 }
+
+// A round's sync partners: the inviter of a group just joined always,
+// when connected; otherwise any k distinct connected members.
+func TestSyncPicks(t *testing.T) {
+	ps := testPeers(t, 9)
+	connected, inviter, stranger := ps[:8], ps[5], ps[8]
+	for range 50 {
+		got := syncPicks(connected, inviter, 3)
+		if len(got) != 3 || got[0] != inviter {
+			t.Fatalf("with the inviter connected: %v, want it first of 3", got)
+		}
+		for _, first := range []peer.ID{"", stranger} {
+			got := syncPicks(connected, first, 3)
+			slices.Sort(got)
+			if len(got) != 3 || len(slices.Compact(got)) != 3 || slices.ContainsFunc(got, func(p peer.ID) bool { return !slices.Contains(connected, p) }) {
+				t.Fatalf("first %q: %v, want 3 distinct connected members", first, got)
+			}
+		}
+	}
+	if got := syncPicks(connected[:2], inviter, 3); len(got) != 2 {
+		t.Fatalf("two connected: %v", got)
+	}
+	if got := syncPicks(nil, inviter, 3); len(got) != 0 {
+		t.Fatalf("none connected: %v", got)
+	}
+}

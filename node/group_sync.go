@@ -150,9 +150,8 @@ func (gs *groupSync) round(id parley.ConversationID) {
 	for _, p := range plan.dial {
 		gs.dialMember(id, p)
 	}
-	connected := plan.connected
-	rand.Shuffle(len(connected), func(i, j int) { connected[i], connected[j] = connected[j], connected[i] })
-	for _, p := range connected[:min(len(connected), syncPeersPerRound)] {
+	inviter, _ := n.groups.Inviter(id)
+	for _, p := range syncPicks(plan.connected, inviter, syncPeersPerRound) {
 		gs.syncWith(id, p)
 	}
 	gs.mu.Lock()
@@ -164,6 +163,20 @@ func (gs *groupSync) round(id parley.ConversationID) {
 	if due {
 		gs.rendezvous(id)
 	}
+}
+
+// syncPicks chooses up to k of the connected members to sync with this
+// round, at random so that rounds spread over the members, but first
+// when connected: the inviter of a group we have just joined, since the
+// members the invite named may not know of us yet and refuse us (then we
+// would see no member until the next round).
+func syncPicks(connected []peer.ID, first peer.ID, k int) []peer.ID {
+	picks := slices.Clone(connected)
+	rand.Shuffle(len(picks), func(i, j int) { picks[i], picks[j] = picks[j], picks[i] })
+	if i := slices.Index(picks, first); first != "" && i > 0 {
+		picks[0], picks[i] = picks[i], picks[0]
+	}
+	return picks[:min(len(picks), k)]
 }
 
 // forgetLeft drops the protection of groups we are no longer in.

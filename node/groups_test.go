@@ -542,3 +542,51 @@ func TestGroupHistorySetting(t *testing.T) {
 		t.Fatalf("carol, removed and added again, reads %q", got)
 	}
 }
+
+// Ten people join a group in one go (the admin invites them all, each
+// accepts at once, sync at its default interval of 30 s): every member
+// sees every member within seconds. A member who had just accepted synced
+// with three connected members at random; those the invite named may not
+// have heard of its addition yet and refuse it, and then it saw no member
+// until the next round, 30 s later.
+func TestGroupFormedAtOnceShowsEveryMember(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ten nodes")
+	}
+	const size = 10
+	nodes := make([]*parleytest.Node, size)
+	for i := range nodes {
+		nodes[i] = parleytest.StartNode(t, fmt.Sprintf("n%d", i), parleytest.DefaultIntervals())
+	}
+	admin := nodes[0]
+	for i, n := range nodes[1:] {
+		parleytest.Befriend(t, admin, n)
+		parleytest.Connect(t, n, nodes[(i+2)%size]) // and a ring, so members meet besides the admin
+	}
+	ctx := context.Background()
+	g, err := admin.Messenger().CreateGroup(ctx, "at once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range nodes[1:] {
+		if _, err := admin.Messenger().InviteToGroup(ctx, g.ID.String(), m.Name); err != nil {
+			t.Fatalf("inviting %s: %v", m.Name, err)
+		}
+	}
+	for _, m := range nodes[1:] {
+		parleytest.Eventually(t, m.Name+" seeing the invite", func() bool { return m.GroupState(g.ID) == parley.GroupInvited })
+		if _, err := m.Messenger().AcceptGroup(ctx, g.ID.String()); err != nil {
+			t.Fatalf("%s accepting: %v", m.Name, err)
+		}
+	}
+	var want []string
+	for _, m := range nodes {
+		want = append(want, m.PeerID())
+	}
+	slices.Sort(want)
+	for _, m := range nodes {
+		parleytest.EventuallyWithin(t, 10*time.Second, m.Name+" seeing every member", func() bool {
+			return slices.Equal(m.MemberIDs(g.ID), want)
+		})
+	}
+}

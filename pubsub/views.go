@@ -211,6 +211,24 @@ func (s *Groups) MemberPeers(id parley.ConversationID) []peer.ID {
 	return out
 }
 
+// Inviter is who invited us to group id while we do not hold the group's
+// ops yet (an invite just accepted): the one member sure to count us in.
+// Members named only by the invite's hints may not have heard of our
+// addition yet and refuse to sync with us.
+func (s *Groups) Inviter(id parley.ConversationID) (peer.ID, bool) {
+	g, err := s.get(id)
+	if err != nil {
+		return "", false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.state.Created {
+		return "", false
+	}
+	p, err := peer.Decode(g.rec.InvitedBy)
+	return p, err == nil
+}
+
 // Active lists the groups we are in.
 func (s *Groups) Active() []parley.ConversationID {
 	s.mu.Lock()
