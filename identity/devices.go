@@ -18,10 +18,12 @@ import (
 
 // Limits on a device list. Eight devices are more than a person carries;
 // revocations are kept for good (revocation is sticky), so they get room
-// for a lifetime. MaxDeviceListSize holds 8 devices (each about 1,300
-// bytes, most of it the HPKE key) with a long chain and a few dozen
-// revocations; the three maxima together would not fit, and a list that
-// does not fit is refused when signed.
+// for a lifetime. The three maxima together would not fit in
+// MaxDeviceListSize, which binds first: it holds 8 devices (about 1,300
+// bytes each, most of it the HPKE key) and a chain of 19 successions, the
+// first and 18 revocations (287 bytes each with the revoked peer ID), as
+// TestDeviceListLargestFits logs. A list that does not fit is refused when
+// signed.
 const (
 	MaxDevices        = 8
 	MaxRevokedDevices = 256

@@ -16,10 +16,11 @@ import (
 	"github.com/parley-im/parley/identity/pb"
 )
 
-// MaxSuccessions bounds a person's chain of keys. The chain grows by one
-// link (about 200 bytes) when the first device links a second and on each
-// revocation, so 64 is a lifetime of devices; it keeps a device list within
-// MaxDeviceListSize with room for its devices.
+// MaxSuccessions bounds a person's chain of keys, and so the work of
+// verifying a device list (two signatures a link). The chain grows by one
+// link (247 bytes in a list) when the first device links a second and on
+// each revocation. MaxDeviceListSize usually binds first: see
+// TestDeviceListLargestFits.
 const MaxSuccessions = 64
 
 // successionSigContext prefixes what both signatures of a succession cover.
