@@ -187,11 +187,8 @@ func checkCardFields(m *pb.Card) (ed25519.PublicKey, error) {
 	if len(m.Name) > MaxCardName {
 		return nil, fmt.Errorf("%w: card name is %d bytes, over the %d-byte limit", parley.ErrMalformed, len(m.Name), MaxCardName)
 	}
-	if len(m.HpkeKey) != hpkePublicKeySize {
-		return nil, fmt.Errorf("%w: card HPKE key is %d bytes, want %d (MLKEM768-X25519)", parley.ErrMalformed, len(m.HpkeKey), hpkePublicKeySize)
-	}
-	if _, err := hpke.MLKEM768X25519().NewPublicKey(m.HpkeKey); err != nil {
-		return nil, fmt.Errorf("%w: card HPKE key: %w", parley.ErrMalformed, err)
+	if err := checkHPKEKey(m.HpkeKey); err != nil {
+		return nil, fmt.Errorf("card: %w", err)
 	}
 	if len(m.Addrs) > MaxCardAddrs {
 		return nil, fmt.Errorf("%w: card has %d addresses, over the limit of %d", parley.ErrMalformed, len(m.Addrs), MaxCardAddrs)
@@ -208,6 +205,19 @@ func checkCardFields(m *pb.Card) (ed25519.PublicKey, error) {
 		}
 	}
 	return pub, nil
+}
+
+// checkHPKEKey tells whether b is a valid MLKEM768-X25519 public key
+// (PROTOCOL.md §1): the right size, and an ML-KEM part that passes FIPS
+// 203's modulus check. Cards and device lists carry such keys.
+func checkHPKEKey(b []byte) error {
+	if len(b) != hpkePublicKeySize {
+		return fmt.Errorf("%w: HPKE key is %d bytes, want %d (MLKEM768-X25519)", parley.ErrMalformed, len(b), hpkePublicKeySize)
+	}
+	if _, err := hpke.MLKEM768X25519().NewPublicKey(b); err != nil {
+		return fmt.Errorf("%w: HPKE key: %w", parley.ErrMalformed, err)
+	}
+	return nil
 }
 
 // checkMailboxes decodes a card's mailboxes and enforces their limits: at

@@ -15,9 +15,14 @@
 //   - Envelope crypto: establishing a DM sending key with HPKE, and sealing,
 //     signing, parsing and opening envelopes (see pb/envelope.proto at the
 //     module root).
+//   - Persons and devices (PROTOCOL.md §11): a person's chain of keys, each
+//     handed to the next by a succession both sign (PersonKeys), and the
+//     device list the current key and its author sign (SignDeviceList,
+//     ParseDeviceList), with the rules for taking a newer one
+//     (DeviceList.Accepts). Nothing uses them on the network yet.
 //
-// It does not decide whom to trust, store contacts, rotate keys or send
-// anything: the node does, with these primitives. Every decoder here caps
+// It does not decide whom to trust, store contacts, decide when to rotate
+// keys or send anything: the node does, with these primitives. Every decoder here caps
 // sizes and returns errors wrapping the sentinels of package parley
 // (ErrMalformed, ErrBadSignature, ErrInvalidInvite, ErrWrongPassphrase); none
 // panics on hostile input. The package holds no global state.

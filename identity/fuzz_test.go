@@ -9,15 +9,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/crypto/chacha20poly1305"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parley-im/parley"
+	idpb "github.com/parley-im/parley/identity/pb"
 	"github.com/parley-im/parley/pb"
 )
 
@@ -115,7 +118,15 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 	if err != nil {
 		t.Fatal(err)
 	}
+	person := newPerson(t)
+	oneDevice := mustSignList(t, person.keys0, person.laptop, DeviceList{Seq: 1, Devices: []Device{testDevice(person.laptop, "laptop")}})
+	linkedList := person.list(2)
+	linkedList.Revoked = []peer.ID{fixedIdentity(t, 3).PeerID}
+	linked := mustSignList(t, person.keys, person.phone, linkedList)
 	return []corpusSeed{
+		{"FuzzParseDeviceList", "one-device", oneDevice, true},
+		{"FuzzParseDeviceList", "linked", linked, true},
+		{"FuzzParseDeviceList", "linked-cut", linked[:len(linked)-ed25519.SignatureSize-2], false},
 		{"FuzzParseInvite", "short", short, true},
 		{"FuzzParseInvite", "short-hint-link", "parley://invite/" + strings.ToLower(hinted[len(InvitePrefix):]), true},
 		{"FuzzParseInvite", "short-cut", short[:len(short)-4], false},
@@ -179,6 +190,8 @@ func TestFuzzCorpus(t *testing.T) {
 			_, err = ParseEnvelope(s.value.([]byte))
 		case "FuzzOpenEnvelope":
 			_, err = OpenEnvelope(fuzzEnvelope(s.value.([]byte)), fixedSendKey())
+		case "FuzzParseDeviceList":
+			_, err = ParseDeviceList(s.value.([]byte))
 		}
 		if s.valid != (err == nil) {
 			t.Errorf("%s/%s: valid %v, got %v", s.fuzzer, s.name, s.valid, err)
@@ -302,4 +315,90 @@ func FuzzOpenEnvelope(f *testing.F) {
 			t.Fatal("opened an envelope whose signature does not verify")
 		}
 	})
+}
+
+// FuzzParseDeviceList: whatever parses holds to every rule, and its
+// signatures verify again along the keys it returned.
+func FuzzParseDeviceList(f *testing.F) {
+	addSeeds(f, "FuzzParseDeviceList")
+	f.Add([]byte{})
+	f.Add([]byte{0x0a, 0x00, 0x12, 0x00})
+	f.Fuzz(func(t *testing.T, signed []byte) {
+		l, err := ParseDeviceList(signed)
+		if err != nil {
+			if !errors.Is(err, parley.ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		checkParsedDeviceList(t, signed, l)
+		again, err := ParseDeviceList(signed)
+		if err != nil || !devicesEqual(again.Devices, l.Devices) || !slices.Equal(again.Revoked, l.Revoked) {
+			t.Fatalf("parsed again: %v", err)
+		}
+		if err := l.Accepts(l); !errors.Is(err, ErrStaleDeviceList) {
+			t.Fatalf("a list accepts itself: %v", err)
+		}
+	})
+}
+
+// checkParsedDeviceList checks a list ParseDeviceList accepted against the
+// rules, apart from the code that enforces them.
+func checkParsedDeviceList(t *testing.T, signed []byte, l DeviceList) {
+	t.Helper()
+	if len(signed) > MaxDeviceListSize || l.Seq == 0 || len(l.Devices) == 0 || len(l.Devices) > MaxDevices ||
+		len(l.Revoked) > MaxRevokedDevices || len(l.Keys) == 0 || len(l.Keys) > MaxSuccessions+1 {
+		t.Fatalf("accepted a list over its limits: %d bytes, seq %d, %d devices, %d revoked, %d keys", len(signed), l.Seq, len(l.Devices), len(l.Revoked), len(l.Keys))
+	}
+	first, err := ed25519PublicKey(l.Person)
+	if err != nil || !first.Equal(l.Keys[0]) {
+		t.Fatalf("accepted person %v (%v), key 0 %x", l.Person, err, l.Keys[0])
+	}
+	ids := make(map[peer.ID]bool)
+	for _, d := range l.Devices {
+		if _, err := ed25519PublicKey(d.PeerID); err != nil || ids[d.PeerID] {
+			t.Fatalf("accepted device %v (%v), or twice", d.PeerID, err)
+		}
+		ids[d.PeerID] = true
+		if checkHPKEKey(d.HPKEKey) != nil || CheckName(d.Name) != nil || (!d.LinkedAt.IsZero() && d.LinkedAt.UnixMilli() <= 0) {
+			t.Fatalf("accepted device %+v", d)
+		}
+	}
+	if !ids[l.Author] {
+		t.Fatalf("accepted author %v, not a device", l.Author)
+	}
+	for _, r := range l.Revoked {
+		if _, err := ed25519PublicKey(r); err != nil || ids[r] {
+			t.Fatalf("accepted revoked %v (%v), or listed", r, err)
+		}
+		ids[r] = true
+	}
+
+	var sl idpb.SignedDeviceList
+	var m idpb.DeviceList
+	if err := proto.Unmarshal(signed, &sl); err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(sl.List, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(sl.Chain) != len(l.Keys)-1 || m.KeyIndex != uint32(len(sl.Chain)) {
+		t.Fatalf("accepted key index %d with %d links and %d keys", m.KeyIndex, len(sl.Chain), len(l.Keys))
+	}
+	for i, link := range sl.Chain {
+		var s idpb.Succession
+		if err := proto.Unmarshal(link.Succession, &s); err != nil {
+			t.Fatal(err)
+		}
+		msg := append([]byte("parley/succession/v1\x00"), link.Succession...)
+		if s.Index != uint32(i+1) || !bytes.Equal(s.PersonId, []byte(l.Person)) ||
+			!ed25519.Verify(l.Keys[i], msg, link.PrevSig) || !ed25519.Verify(l.Keys[i+1], msg, link.NextSig) {
+			t.Fatalf("accepted succession %d that does not verify", i+1)
+		}
+	}
+	msg := append([]byte("parley/devices/v1\x00"), sl.List...)
+	author, _ := ed25519PublicKey(l.Author)
+	if !ed25519.Verify(l.Keys[len(l.Keys)-1], msg, sl.PersonSig) || !ed25519.Verify(author, msg, sl.AuthorSig) {
+		t.Fatal("accepted a list whose signatures do not verify")
+	}
 }

@@ -1,6 +1,7 @@
 // Package pb holds the protobuf messages of package identity: the signed
-// contact card and the keystore's plaintext. The .pb.go files are generated
-// from the .proto files beside them:
+// contact card, the keystore's plaintext, and a person's chain of keys and
+// signed device list (devices.proto). The .pb.go files are generated from
+// the .proto files beside them:
 //
 //	protoc --go_out=. --go_opt=paths=source_relative identity/pb/*.proto
 //
