@@ -1,0 +1,84 @@
+package identity
+
+import (
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Link codes (PROTOCOL.md §11.5): a freshly started node that is to become
+// one more device of a person shows a link code and waits. The person's
+// existing device reads it, dials the new device (the code carries its key,
+// so the transport authenticates it), both show the same safety code, and
+// the user accepts on the existing device, which then sends the code's
+// secret to prove it read the code. This file is the data format of that
+// exchange; the protocol (/parley/link/1.0.0) is not built yet.
+
+const (
+	linkCodeVersion = 3
+	// LinkSecretSize is the size of a link code's secret: as a short
+	// invite's, too many to guess in the code's lifetime.
+	LinkSecretSize = InviteSecretSize
+	// MaxLinkCodeLen is the longest link code EncodeLinkCode makes, prefix
+	// included: a short invite's limit, for the same QR code of version 5.
+	MaxLinkCodeLen = MaxShortInviteLen
+)
+
+// What each kind of code says when it is given where the other is wanted:
+// the two look alike ("parley:..."), so the user is told what to do instead.
+const (
+	linkCodeNotInvite = `this is a link code, for linking a new device of your own: enter it with "parley devices accept" on your existing device`
+	inviteNotLinkCode = `this is an invite code, for adding a contact: add it with "parley contact add"`
+)
+
+// LinkCode is what a link code gives the existing device: the new device's
+// peer ID, the secret that proves the code was read, and perhaps where the
+// new device listens.
+type LinkCode struct {
+	PeerID peer.ID
+	Secret []byte // LinkSecretSize bytes
+	// Hint is where the new device listened when it made the code; nil
+	// when the code carries none.
+	Hint ma.Multiaddr
+}
+
+// EncodeLinkCode makes the link code a new device shows, for its own key:
+//
+//	"parley:" || BASE32(0x03 || key || secret || hint || checksum)
+//
+// laid out as a short invite (EncodeShortInvite) with its own version
+// byte: key the 32-byte Ed25519 public key, secret LinkSecretSize bytes,
+// hint (nil for none) a multiaddr in binary form, all that follows the
+// secret. It fails if the code would be longer than MaxLinkCodeLen: pick a
+// shorter hint (LinkCodeFits tells) or none.
+func EncodeLinkCode(key crypto.PubKey, secret []byte, hint ma.Multiaddr) (string, error) {
+	return encodeKeySecretHint(linkCodeVersion, "a link code", key, secret, hint)
+}
+
+// LinkCodeFits reports whether a link code with this hint stays within
+// MaxLinkCodeLen.
+func LinkCodeFits(hint ma.Multiaddr) bool { return keySecretHintFits(hint) }
+
+// ParseLinkCode reads a link code (EncodeLinkCode). Case and whitespace do
+// not matter, and the link forms an invite may take are read too. An
+// invite code is refused with a reason that says what it is. Every failure
+// wraps parley.ErrInvalidLinkCode.
+func ParseLinkCode(code string) (LinkCode, error) {
+	body, err := decodeInviteBody(code, linkCodeKind)
+	if err != nil {
+		return LinkCode{}, err
+	}
+	switch body[0] {
+	case linkCodeVersion:
+		p, err := decodeKeySecretHint(body[1:], "the link code", linkCodeKind)
+		if err != nil {
+			return LinkCode{}, err
+		}
+		return LinkCode{PeerID: p.peerID, Secret: p.secret, Hint: p.hint}, nil
+	case inviteVersion, shortInviteVersion:
+		return LinkCode{}, linkCodeKind.refuse(inviteNotLinkCode)
+	}
+	return LinkCode{}, linkCodeKind.refuse(fmt.Sprintf("code version %d is not supported by this version of Parley", body[0]))
+}

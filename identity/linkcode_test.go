@@ -1,0 +1,146 @@
+package identity
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	ma "github.com/multiformats/go-multiaddr"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/parley-im/parley"
+)
+
+// A link code round-trips with each kind of hint that fits, in every form
+// a user may paste, and stays as short as a short invite: within
+// MaxLinkCodeLen, QR alphanumeric once uppercased, a QR code of version 5
+// at level M. An IPv6 hint does not fit, as for invites.
+func TestLinkCodeRoundTrip(t *testing.T) {
+	id := mustGenerate(t)
+	for _, tt := range []struct {
+		hint string
+		len  int // characters; 0: the hint does not fit
+	}{
+		{"", 92},
+		{"/ip4/203.0.113.77/tcp/65535", 105},
+		{"/ip4/203.0.113.77/udp/65535/quic-v1", 110},
+		{"/ip6/2001:db8::1/tcp/4001", 0},
+	} {
+		var hint ma.Multiaddr
+		if tt.hint != "" {
+			hint = mustAddr(t, tt.hint)
+		}
+		code, err := EncodeLinkCode(id.Key.GetPublic(), testSecret(), hint)
+		if tt.len == 0 {
+			if err == nil || !errors.Is(err, parley.ErrMalformed) || LinkCodeFits(hint) {
+				t.Fatalf("hint %s: made %q (%v), fits %v; want it refused", tt.hint, code, err, LinkCodeFits(hint))
+			}
+			continue
+		}
+		if err != nil || !LinkCodeFits(hint) {
+			t.Fatalf("hint %q: %v, fits %v", tt.hint, err, LinkCodeFits(hint))
+		}
+		if len(code) != tt.len || len(code) > MaxLinkCodeLen {
+			t.Fatalf("hint %q: %d characters, want %d (at most %d): %s", tt.hint, len(code), tt.len, MaxLinkCodeLen, code)
+		}
+		upper := strings.ToUpper(code)
+		for _, r := range upper {
+			if !strings.ContainsRune("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", r) {
+				t.Fatalf("code contains %q, not QR alphanumeric", r)
+			}
+		}
+		q, err := qrcode.New(upper, qrcode.Medium)
+		if err != nil || q.VersionNumber > 5 {
+			t.Fatalf("hint %q: QR code version %v (%v), want at most 5", tt.hint, q, err)
+		}
+		for _, form := range []string{code, strings.ToLower(code), "parley://" + code[len(InvitePrefix):], " " + code[:40] + "\n" + code[40:] + " "} {
+			lc, err := ParseLinkCode(form)
+			if err != nil {
+				t.Fatalf("%q: %v", form, err)
+			}
+			if lc.PeerID != id.PeerID || !bytes.Equal(lc.Secret, testSecret()) {
+				t.Fatalf("%q: decoded %+v", form, lc)
+			}
+			if (lc.Hint == nil) != (hint == nil) || hint != nil && !lc.Hint.Equal(hint) {
+				t.Fatalf("%q: hint %v, want %v", form, lc.Hint, hint)
+			}
+		}
+	}
+}
+
+// Each refusal wraps ErrInvalidLinkCode and says what is wrong; an invite
+// given as a link code says that it is an invite, and where it goes.
+func TestLinkCodeErrors(t *testing.T) {
+	id := mustGenerate(t)
+	key, err := id.Key.GetPublic().Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := append(bytes.Clone(key), testSecret()...)
+	code, err := EncodeLinkCode(id.Key.GetPublic(), testSecret(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := EncodeShortInvite(id.Key.GetPublic(), testSecret(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, code, reason string
+	}{
+		{"empty", "", "not a Parley link code"},
+		{"bad character", code[:20] + "1" + code[21:], "character '1' is not part of a link code"},
+		{"bad checksum", code[:20] + otherBase32(code[20]) + code[21:], "checksum mismatch"},
+		{"cut short", code[:len(code)-8], "checksum mismatch"},
+		{"wrong version", rawInvite(4, good), "version 4"},
+		{"short payload", rawInvite(linkCodeVersion, good[:40]), "link code is too short"},
+		{"no secret", rawInvite(linkCodeVersion, key), "link code is too short"},
+		{"bad hint", rawInvite(linkCodeVersion, append(bytes.Clone(good), 0xff, 0xff)), "not a valid multiaddr"},
+		{"hint with peer", rawInvite(linkCodeVersion, append(bytes.Clone(good), mustAddr(t, "/ip4/1.2.3.4/tcp/1/p2p/"+id.PeerID.String()).Bytes()...)), "names a peer"},
+		{"hint too long", rawInvite(linkCodeVersion, append(bytes.Clone(good), make([]byte, maxHintSize+1)...)), "link code is too long"},
+		{"short invite", short, `this is an invite code, for adding a contact: add it with "parley contact add"`},
+		{"long invite", EncodeInvite(mustSignCard(t, id, "olivia")), `this is an invite code, for adding a contact: add it with "parley contact add"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lc, err := ParseLinkCode(tt.code)
+			if !errors.Is(err, parley.ErrInvalidLinkCode) || errors.Is(err, parley.ErrInvalidInvite) || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("ParseLinkCode = %+v, %v; want ErrInvalidLinkCode saying %q", lc, err, tt.reason)
+			}
+			if !strings.HasPrefix(err.Error(), "invalid link code: ") {
+				t.Errorf("error %q does not begin by naming a link code", err)
+			}
+		})
+	}
+
+	other, _, err := crypto.GenerateSecp256k1Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EncodeLinkCode(other.GetPublic(), testSecret(), nil); !errors.Is(err, parley.ErrMalformed) {
+		t.Errorf("a secp256k1 key: %v", err)
+	}
+	if _, err := EncodeLinkCode(id.Key.GetPublic(), testSecret()[:5], nil); !errors.Is(err, parley.ErrMalformed) {
+		t.Errorf("a 5-byte secret: %v", err)
+	}
+}
+
+// An invite reader given a link code says that it is one, and where it
+// goes, for both the long-invite reader and the one that reads both kinds.
+func TestInviteRefusesLinkCode(t *testing.T) {
+	id := mustGenerate(t)
+	code, err := EncodeLinkCode(id.Key.GetPublic(), testSecret(), mustAddr(t, "/ip4/192.0.2.7/udp/4001/quic-v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `invalid invite code: this is a link code, for linking a new device of your own: enter it with "parley devices accept" on your existing device`
+	if inv, err := ParseInvite(code); !errors.Is(err, parley.ErrInvalidInvite) || err.Error() != want {
+		t.Errorf("ParseInvite(link code) = %+v, %v", inv, err)
+	}
+	if _, _, err := DecodeInvite(strings.ToLower(code)); !errors.Is(err, parley.ErrInvalidInvite) || err.Error() != want {
+		t.Errorf("DecodeInvite(link code) = %v", err)
+	}
+}
