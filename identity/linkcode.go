@@ -1,6 +1,8 @@
 package identity
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -81,4 +83,36 @@ func ParseLinkCode(code string) (LinkCode, error) {
 		return LinkCode{}, linkCodeKind.refuse(inviteNotLinkCode)
 	}
 	return LinkCode{}, linkCodeKind.refuse(fmt.Sprintf("code version %d is not supported by this version of Parley", body[0]))
+}
+
+const (
+	linkSafetyContext = "parley/link-safety/v1\x00"
+	linkSafetyGroups  = 4 // of five digits: about 66 bits
+)
+
+// LinkSafetyCode is the code both devices show before the user accepts a
+// link: 20 digits in four groups of five, e.g. "01234 56789 01234 56789".
+// Equal codes on the two screens mean each device talks to the other one
+// and the secret is the code's: someone who read the code over the user's
+// shoulder and dialed the new device first would be shown a different
+// code there.
+//
+// The roles differ, so the order is fixed, the existing device first:
+//
+//	h = SHA-256("parley/link-safety/v1" 0x00 || uvarint(len(existing)) || existing ||
+//	            uvarint(len(newDevice)) || newDevice || secret)
+//
+// over binary peer IDs (lengths as unsigned varints, so no two inputs
+// share their bytes), and each group is 5 bytes of h as a big-endian
+// integer modulo 100000, as in Fingerprint.
+func LinkSafetyCode(existing, newDevice peer.ID, secret []byte) string {
+	buf := make([]byte, 0, len(linkSafetyContext)+2*binary.MaxVarintLen64+len(existing)+len(newDevice)+len(secret))
+	buf = append(buf, linkSafetyContext...)
+	buf = binary.AppendUvarint(buf, uint64(len(existing)))
+	buf = append(buf, existing...)
+	buf = binary.AppendUvarint(buf, uint64(len(newDevice)))
+	buf = append(buf, newDevice...)
+	buf = append(buf, secret...)
+	h := sha256.Sum256(buf)
+	return digitGroups(h[:], linkSafetyGroups)
 }

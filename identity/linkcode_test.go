@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	qrcode "github.com/skip2/go-qrcode"
 
@@ -142,5 +145,66 @@ func TestInviteRefusesLinkCode(t *testing.T) {
 	}
 	if _, _, err := DecodeInvite(strings.ToLower(code)); !errors.Is(err, parley.ErrInvalidInvite) || err.Error() != want {
 		t.Errorf("DecodeInvite(link code) = %v", err)
+	}
+}
+
+var linkSafetyRe = regexp.MustCompile(`^[0-9]{5}( [0-9]{5}){3}$`)
+
+// TestLinkSafetyCodeVector pins the derivation: the two devices of a link
+// may run different versions, and must show the same code. PROTOCOL.md
+// §11.5 quotes this vector.
+func TestLinkSafetyCodeVector(t *testing.T) {
+	// Ed25519 seeds of 32 bytes 0x01 (existing) and 0x02 (new device), the
+	// secret 16 bytes 0xA5; checked against the formula in PROTOCOL.md with
+	// another SHA-256 implementation.
+	existing, newDevice := fixedIdentity(t, 1).PeerID, fixedIdentity(t, 2).PeerID
+	if len(existing) != 38 || len(newDevice) != 38 {
+		t.Fatalf("Ed25519 peer IDs of %d and %d bytes, PROTOCOL.md says 38", len(existing), len(newDevice))
+	}
+	const want = "79417 77906 30776 38429"
+	if got := LinkSafetyCode(existing, newDevice, testSecret()); got != want {
+		t.Errorf("LinkSafetyCode = %q, want %q", got, want)
+	}
+}
+
+// The code is 20 digits, and any change of either device or of the
+// secret, or the roles swapped, gives another.
+func TestLinkSafetyCodeChanges(t *testing.T) {
+	existing, newDevice := fixedIdentity(t, 1).PeerID, fixedIdentity(t, 2).PeerID
+	code := LinkSafetyCode(existing, newDevice, testSecret())
+	if !linkSafetyRe.MatchString(code) {
+		t.Fatalf("safety code %q is not four groups of five digits", code)
+	}
+	if again := LinkSafetyCode(existing, newDevice, bytes.Clone(testSecret())); again != code {
+		t.Fatalf("not deterministic: %q, then %q", code, again)
+	}
+	other := mustGenerate(t).PeerID
+	differs := map[string]string{
+		"roles swapped":         LinkSafetyCode(newDevice, existing, testSecret()),
+		"other existing device": LinkSafetyCode(other, newDevice, testSecret()),
+		"other new device":      LinkSafetyCode(existing, other, testSecret()),
+		"secret cut":            LinkSafetyCode(existing, newDevice, testSecret()[:LinkSecretSize-1]),
+		"no secret":             LinkSafetyCode(existing, newDevice, nil),
+	}
+	for i := range LinkSecretSize * 8 {
+		secret := testSecret()
+		secret[i/8] ^= 1 << (i % 8)
+		differs[fmt.Sprintf("secret bit %d", i)] = LinkSafetyCode(existing, newDevice, secret)
+	}
+	for i := range len(existing) {
+		id := []byte(existing)
+		id[i] ^= 0x40
+		differs[fmt.Sprintf("existing byte %d", i)] = LinkSafetyCode(peer.ID(id), newDevice, testSecret())
+		id = []byte(newDevice)
+		id[i] ^= 0x40
+		differs[fmt.Sprintf("new device byte %d", i)] = LinkSafetyCode(existing, peer.ID(id), testSecret())
+	}
+	// Length prefixes: moving bytes from one ID to the other changes it.
+	both := string(existing) + string(newDevice)
+	differs["boundary moved"] = LinkSafetyCode(peer.ID(both[:37]), peer.ID(both[37:]), testSecret())
+	for change, got := range differs {
+		if got == code || !linkSafetyRe.MatchString(got) {
+			t.Errorf("%s: safety code %q (unchanged %q)", change, got, code)
+		}
 	}
 }
