@@ -1,9 +1,14 @@
 package identity
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -26,6 +31,8 @@ const (
 	// MaxLinkCodeLen is the longest link code EncodeLinkCode makes, prefix
 	// included: a short invite's limit, for the same QR code of version 5.
 	MaxLinkCodeLen = MaxShortInviteLen
+	// LinkCodeLifetime is how long the new device waits on one code.
+	LinkCodeLifetime = 10 * time.Minute
 )
 
 // What each kind of code says when it is given where the other is wanted:
@@ -115,4 +122,67 @@ func LinkSafetyCode(existing, newDevice peer.ID, secret []byte) string {
 	buf = append(buf, secret...)
 	h := sha256.Sum256(buf)
 	return digitGroups(h[:], linkSafetyGroups)
+}
+
+// SecretEqual reports whether got is want, in time that does not depend on
+// their contents (the lengths are not secret). An empty want matches
+// nothing, so a secret not set yet never matches an empty one.
+func SecretEqual(want, got []byte) bool {
+	return len(want) > 0 && subtle.ConstantTimeCompare(want, got) == 1
+}
+
+// Errors of PendingLink.Check: each tells the dialer what to do.
+var (
+	// ErrWrongLinkSecret: the secret is not the code's: from another code
+	// (an older one of this device, another device's), or from someone who
+	// never saw the code.
+	ErrWrongLinkSecret = errors.New("wrong link secret: this is not the code the new device shows")
+	// ErrLinkCodeExpired: the code is older than LinkCodeLifetime.
+	ErrLinkCodeExpired = errors.New("the link code has expired: show a new one on the new device")
+	// ErrLinkCodeUsed: the code has already linked the new device once.
+	ErrLinkCodeUsed = errors.New("the link code has been used: show a new one on the new device")
+)
+
+// PendingLink is a link code the new device shows and waits on: it is good
+// for LinkCodeLifetime and for one link. It is safe for concurrent use, as
+// several dialers may try it at once.
+type PendingLink struct {
+	Code    string // EncodeLinkCode's, to show
+	Secret  []byte // LinkSecretSize bytes
+	Expires time.Time
+
+	mu   sync.Mutex
+	used bool // guarded by mu
+}
+
+// NewPendingLink makes a link code for key with a fresh random secret,
+// good until now + LinkCodeLifetime. hint is as for EncodeLinkCode.
+func NewPendingLink(key crypto.PubKey, hint ma.Multiaddr, now time.Time) (*PendingLink, error) {
+	secret := make([]byte, LinkSecretSize)
+	rand.Read(secret) // never fails (crypto/rand crashes the program instead)
+	code, err := EncodeLinkCode(key, secret, hint)
+	if err != nil {
+		return nil, err
+	}
+	return &PendingLink{Code: code, Secret: secret, Expires: now.Add(LinkCodeLifetime)}, nil
+}
+
+// Check takes the secret a dialer sent, at time now: nil when it is the
+// code's, the code is not expired and has not been used, and the code is
+// then used up. Otherwise it returns ErrLinkCodeUsed, ErrLinkCodeExpired or
+// ErrWrongLinkSecret (checked in that order), and a wrong secret does not
+// use the code up: a stranger who guesses cannot spoil the user's link.
+func (p *PendingLink) Check(secret []byte, now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.used:
+		return ErrLinkCodeUsed
+	case !now.Before(p.Expires):
+		return ErrLinkCodeExpired
+	case !SecretEqual(p.Secret, secret):
+		return ErrWrongLinkSecret
+	}
+	p.used = true
+	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -205,6 +207,106 @@ func TestLinkSafetyCodeChanges(t *testing.T) {
 	for change, got := range differs {
 		if got == code || !linkSafetyRe.MatchString(got) {
 			t.Errorf("%s: safety code %q (unchanged %q)", change, got, code)
+		}
+	}
+}
+
+// A pending link shows a code of the device's key and its own secret, and
+// takes that secret once, before it expires; a wrong secret neither links
+// nor uses the code up.
+func TestPendingLink(t *testing.T) {
+	id := mustGenerate(t)
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	hint := mustAddr(t, "/ip4/192.0.2.7/udp/4001/quic-v1")
+	p, err := NewPendingLink(id.Key.GetPublic(), hint, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := ParseLinkCode(p.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.PeerID != id.PeerID || !bytes.Equal(lc.Secret, p.Secret) || len(p.Secret) != LinkSecretSize || !lc.Hint.Equal(hint) {
+		t.Fatalf("code %s parses to %+v; pending %+v", p.Code, lc, p)
+	}
+	if !p.Expires.Equal(now.Add(10 * time.Minute)) {
+		t.Fatalf("expires %v, want 10 minutes after %v", p.Expires, now)
+	}
+	if q, err := NewPendingLink(id.Key.GetPublic(), hint, now); err != nil || bytes.Equal(q.Secret, p.Secret) || q.Code == p.Code {
+		t.Fatalf("a second pending link has the same secret or code: %v", err)
+	}
+
+	wrong := bytes.Clone(p.Secret)
+	wrong[LinkSecretSize-1] ^= 1
+	for name, secret := range map[string][]byte{"one bit off": wrong, "cut": p.Secret[:LinkSecretSize-1], "longer": append(bytes.Clone(p.Secret), 0), "none": nil} {
+		if err := p.Check(secret, now); !errors.Is(err, ErrWrongLinkSecret) {
+			t.Errorf("%s: Check = %v, want ErrWrongLinkSecret", name, err)
+		}
+	}
+	if err := p.Check(p.Secret, p.Expires); !errors.Is(err, ErrLinkCodeExpired) {
+		t.Errorf("at expiry: Check = %v, want ErrLinkCodeExpired", err)
+	}
+	if err := p.Check(wrong, p.Expires.Add(time.Hour)); !errors.Is(err, ErrLinkCodeExpired) {
+		t.Errorf("wrong and expired: Check = %v, want ErrLinkCodeExpired", err)
+	}
+	if err := p.Check(p.Secret, p.Expires.Add(-time.Nanosecond)); err != nil {
+		t.Fatalf("right secret just before expiry: %v", err)
+	}
+	if err := p.Check(p.Secret, now); !errors.Is(err, ErrLinkCodeUsed) {
+		t.Errorf("second link: Check = %v, want ErrLinkCodeUsed", err)
+	}
+
+	if _, err := NewPendingLink(id.Key.GetPublic(), mustAddr(t, "/ip6/2001:db8::1/tcp/4001"), now); !errors.Is(err, parley.ErrMalformed) {
+		t.Errorf("an IPv6 hint: %v", err)
+	}
+}
+
+// Dialers that send the right secret at once link one of them, no more.
+func TestPendingLinkOneLinkOnly(t *testing.T) {
+	now := time.Now()
+	p, err := NewPendingLink(mustGenerate(t).Key.GetPublic(), nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dialers = 8
+	errs := make(chan error, dialers)
+	var wg sync.WaitGroup
+	for range dialers {
+		wg.Go(func() { errs <- p.Check(bytes.Clone(p.Secret), now) })
+	}
+	wg.Wait()
+	close(errs)
+	linked := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			linked++
+		case !errors.Is(err, ErrLinkCodeUsed):
+			t.Errorf("Check = %v, want nil or ErrLinkCodeUsed", err)
+		}
+	}
+	if linked != 1 {
+		t.Fatalf("%d dialers linked, want 1", linked)
+	}
+}
+
+func TestSecretEqual(t *testing.T) {
+	s := testSecret()
+	for _, tt := range []struct {
+		name       string
+		want, got  []byte
+		wantResult bool
+	}{
+		{"equal", s, bytes.Clone(s), true},
+		{"last bit", s, append(bytes.Clone(s[:len(s)-1]), s[len(s)-1]^1), false},
+		{"prefix", s, s[:len(s)-1], false},
+		{"longer", s, append(bytes.Clone(s), 0), false},
+		{"nil got", s, nil, false},
+		{"both empty", nil, []byte{}, false},
+		{"empty want", []byte{}, s, false},
+	} {
+		if got := SecretEqual(tt.want, tt.got); got != tt.wantResult {
+			t.Errorf("%s: SecretEqual = %v", tt.name, got)
 		}
 	}
 }
