@@ -50,9 +50,9 @@ func EncodeInvite(signedCard []byte) string {
 // card in it, returning the card and its signed bytes (to store or to pass
 // on). A short code (EncodeShortInvite) carries no card: it is refused with
 // a reason that says so; ParseInvite reads both. A link code
-// (EncodeLinkCode) is refused with a reason that says what it is. Every failure wraps
-// parley.ErrInvalidInvite and says in plain words what is wrong; a bad card
-// also wraps parley.ErrMalformed or parley.ErrBadSignature.
+// (EncodeLinkCode) is refused with a reason that says what it is. Every
+// failure wraps parley.ErrInvalidInvite and says in plain words what is
+// wrong; a bad card also wraps parley.ErrMalformed or parley.ErrBadSignature.
 func DecodeInvite(code string) (Card, []byte, error) {
 	body, err := decodeInviteBody(code, inviteKind)
 	if err != nil {
