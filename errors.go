@@ -22,6 +22,9 @@ var (
 	ErrMalformed = errors.New("malformed data")
 	// ErrInvalidInvite: an invite code that is truncated, tampered or not an invite.
 	ErrInvalidInvite = errors.New("invalid invite code")
+	// ErrInvalidLinkCode: a code for linking a new device (PROTOCOL.md
+	// §11.5) that is truncated, tampered or not a link code.
+	ErrInvalidLinkCode = errors.New("invalid link code")
 	// ErrBadSignature: a signature that does not verify.
 	ErrBadSignature = errors.New("bad signature")
 	// ErrDataDirInUse: another process holds the data dir.

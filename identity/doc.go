@@ -19,13 +19,18 @@
 //     handed to the next by a succession both sign (PersonKeys), and the
 //     device list the current key and its author sign (SignDeviceList,
 //     ParseDeviceList), with the rules for taking a newer one
-//     (DeviceList.Accepts). Nothing uses them on the network yet.
+//     (DeviceList.Accepts); and for linking a new device, link codes
+//     (EncodeLinkCode, ParseLinkCode: an invite's format with its own
+//     version), the safety code both devices show (LinkSafetyCode), and the
+//     rules for a code's secret (PendingLink: 10 minutes, one link).
+//     Nothing uses them on the network yet.
 //
 // It does not decide whom to trust, store contacts, decide when to rotate
-// keys or send anything: the node does, with these primitives. Every decoder here caps
-// sizes and returns errors wrapping the sentinels of package parley
-// (ErrMalformed, ErrBadSignature, ErrInvalidInvite, ErrWrongPassphrase); none
-// panics on hostile input. The package holds no global state.
+// keys or send anything: the node does, with these primitives. Every
+// decoder here caps sizes and returns errors wrapping the sentinels of
+// package parley (ErrMalformed, ErrBadSignature, ErrInvalidInvite,
+// ErrInvalidLinkCode, ErrWrongPassphrase); none panics on hostile input.
+// The package holds no global state.
 //
 // PROTOCOL.md at the module root specifies the wire formats; the exported
 // constants and SignedPayload here are the reference.

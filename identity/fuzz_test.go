@@ -14,6 +14,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -118,6 +119,14 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 	if err != nil {
 		t.Fatal(err)
 	}
+	link, err := EncodeLinkCode(fixedIdentity(t, 2).Key.GetPublic(), testSecret(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hintedLink, err := EncodeLinkCode(fixedIdentity(t, 2).Key.GetPublic(), testSecret(), mustAddr(t, "/ip4/192.0.2.8/tcp/4001"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	person := newPerson(t)
 	oneDevice := mustSignList(t, person.keys0, person.laptop, DeviceList{Seq: 1, Devices: []Device{testDevice(person.laptop, "laptop")}})
 	linkedList := person.list(2)
@@ -131,6 +140,11 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 		{"FuzzParseInvite", "short-hint-link", "parley://invite/" + strings.ToLower(hinted[len(InvitePrefix):]), true},
 		{"FuzzParseInvite", "short-cut", short[:len(short)-4], false},
 		{"FuzzParseInvite", "long", code, true},
+		{"FuzzParseInvite", "link-code", link, false},
+		{"FuzzParseLinkCode", "link", link, true},
+		{"FuzzParseLinkCode", "link-hint-lowercase", "parley://" + strings.ToLower(hintedLink[len(InvitePrefix):]), true},
+		{"FuzzParseLinkCode", "link-cut", link[:len(link)-3], false},
+		{"FuzzParseLinkCode", "short-invite", short, false},
 		{"FuzzOpenEnvelope", "group-op", fuzzSealed(t, groupOp, nil), true},
 		{"FuzzOpenEnvelope", "group-keys", fuzzSealed(t, groupKeys, nil), true},
 		{"FuzzDecodeInvite", "valid", code, true},
@@ -184,6 +198,8 @@ func TestFuzzCorpus(t *testing.T) {
 			_, _, err = DecodeInvite(s.value.(string))
 		case "FuzzParseInvite":
 			_, err = ParseInvite(s.value.(string))
+		case "FuzzParseLinkCode":
+			_, err = ParseLinkCode(s.value.(string))
 		case "FuzzParseCard":
 			_, err = ParseCard(s.value.([]byte))
 		case "FuzzParseEnvelope":
@@ -227,6 +243,52 @@ func FuzzDecodeInvite(f *testing.F) {
 		}
 		if !cardsEqual(card, again) || !bytes.Equal(signed, signed2) {
 			t.Fatalf("re-encoded invite decodes to %+v, want %+v", again, card)
+		}
+	})
+}
+
+// FuzzParseLinkCode: whatever parses is a link code of an Ed25519 peer
+// that no invite reader takes, and it re-encodes (when its hint fits) to a
+// code that parses the same.
+func FuzzParseLinkCode(f *testing.F) {
+	addSeeds(f, "FuzzParseLinkCode")
+	f.Add("")
+	f.Add("parley:")
+	f.Add("PARLEY:AM")
+	f.Fuzz(func(t *testing.T, code string) {
+		lc, err := ParseLinkCode(code)
+		if err != nil {
+			if !errors.Is(err, parley.ErrInvalidLinkCode) {
+				t.Fatalf("error %v does not wrap ErrInvalidLinkCode", err)
+			}
+			return
+		}
+		if _, err := ParseInvite(code); err == nil {
+			t.Fatalf("%q reads as a link code and as an invite", code)
+		}
+		key, err := ed25519PublicKey(lc.PeerID)
+		if err != nil || len(lc.Secret) != LinkSecretSize {
+			t.Fatalf("accepted peer %v (%v), a %d-byte secret", lc.PeerID, err, len(lc.Secret))
+		}
+		if lc.Hint != nil {
+			if _, err := lc.Hint.ValueForProtocol(ma.P_P2P); err == nil {
+				t.Fatalf("accepted a hint naming a peer: %v", lc.Hint)
+			}
+		}
+		if !LinkCodeFits(lc.Hint) {
+			return
+		}
+		pub, err := crypto.UnmarshalEd25519PublicKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := EncodeLinkCode(pub, lc.Secret, lc.Hint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc2, err := ParseLinkCode(again)
+		if err != nil || lc2.PeerID != lc.PeerID || !bytes.Equal(lc2.Secret, lc.Secret) || (lc2.Hint == nil) != (lc.Hint == nil) || lc.Hint != nil && !lc2.Hint.Equal(lc.Hint) {
+			t.Fatalf("re-encoded %q parses to %+v, %v", again, lc2, err)
 		}
 	})
 }

@@ -49,11 +49,12 @@ func EncodeInvite(signedCard []byte) string {
 // DecodeInvite reads a long invite code (EncodeInvite) and verifies the
 // card in it, returning the card and its signed bytes (to store or to pass
 // on). A short code (EncodeShortInvite) carries no card: it is refused with
-// a reason that says so; ParseInvite reads both. Every failure wraps
-// parley.ErrInvalidInvite and says in plain words what is wrong; a bad card
-// also wraps parley.ErrMalformed or parley.ErrBadSignature.
+// a reason that says so; ParseInvite reads both. A link code
+// (EncodeLinkCode) is refused with a reason that says what it is. Every
+// failure wraps parley.ErrInvalidInvite and says in plain words what is
+// wrong; a bad card also wraps parley.ErrMalformed or parley.ErrBadSignature.
 func DecodeInvite(code string) (Card, []byte, error) {
-	body, err := decodeInviteBody(code)
+	body, err := decodeInviteBody(code, inviteKind)
 	if err != nil {
 		return Card{}, nil, err
 	}
@@ -62,6 +63,8 @@ func DecodeInvite(code string) (Card, []byte, error) {
 		return decodeLongInvite(body[1:])
 	case shortInviteVersion:
 		return Card{}, nil, inviteError("this is a short invite: it carries no contact card, which is fetched from its owner")
+	case linkCodeVersion:
+		return Card{}, nil, inviteError(linkCodeNotInvite)
 	}
 	return Card{}, nil, inviteError(fmt.Sprintf("invite version %d is not supported by this version of Parley", body[0]))
 }
@@ -81,10 +84,27 @@ func decodeLongInvite(payload []byte) (Card, []byte, error) {
 // the code, which are taken as the code itself.
 var inviteLinkPrefixes = []string{"PARLEY://INVITE/", "PARLEY://", "WEB+PARLEY:"}
 
+// codeKind is what a "parley:" code is taken as, for the errors that
+// refuse one: invites and link codes share a format (PROTOCOL.md §3, §11.5).
+type codeKind struct {
+	noun    string // "invite", "link code"
+	aNoun   string // with its article: "an invite", "a link code"
+	invalid error  // the sentinel every refusal wraps
+}
+
+var (
+	inviteKind   = codeKind{"invite", "an invite", parley.ErrInvalidInvite}
+	linkCodeKind = codeKind{"link code", "a link code", parley.ErrInvalidLinkCode}
+)
+
+func (k codeKind) refuse(reason string) error {
+	return fmt.Errorf("%w: %s", k.invalid, reason)
+}
+
 // decodeInviteBody checks a code's prefix, base32 and checksum, and
 // returns the bytes the checksum covers: the version byte and the payload
-// (at least the version byte).
-func decodeInviteBody(code string) ([]byte, error) {
+// (at least the version byte). Its errors speak of the code as kind.
+func decodeInviteBody(code string, kind codeKind) ([]byte, error) {
 	code = strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsSpace(r):
@@ -97,7 +117,7 @@ func decodeInviteBody(code string) ([]byte, error) {
 		return r
 	}, code)
 	if len(code) > maxInviteLen {
-		return nil, inviteError("the code is too long to be an invite")
+		return nil, kind.refuse("the code is too long to be " + kind.aNoun)
 	}
 	for _, link := range inviteLinkPrefixes {
 		if rest, ok := strings.CutPrefix(code, link); ok {
@@ -107,28 +127,28 @@ func decodeInviteBody(code string) ([]byte, error) {
 	}
 	payload, ok := strings.CutPrefix(code, strings.ToUpper(InvitePrefix))
 	if !ok {
-		return nil, inviteError(`not a Parley invite: it should start with "parley:"`)
+		return nil, kind.refuse(fmt.Sprintf(`not a Parley %s: it should start with "parley:"`, kind.noun))
 	}
 	raw, err := inviteEncoding.DecodeString(payload)
 	if err != nil {
 		var corrupt base32.CorruptInputError
 		if errors.As(err, &corrupt) && int(corrupt) < len(payload) && !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", rune(payload[corrupt])) {
-			return nil, inviteError(fmt.Sprintf("character %q is not part of an invite code", payload[corrupt]))
+			return nil, kind.refuse(fmt.Sprintf("character %q is not part of %s", payload[corrupt], kind.aNoun))
 		}
-		return nil, inviteError("the code was cut short or changed")
+		return nil, kind.refuse("the code was cut short or changed")
 	}
 	// base32 ignores the unused bits of the last character; refuse codes
 	// where they are set, or two codes would carry the same invite.
 	if inviteEncoding.EncodeToString(raw) != payload {
-		return nil, inviteError("checksum mismatch: the code was changed or cut short")
+		return nil, kind.refuse("checksum mismatch: the code was changed or cut short")
 	}
 	if len(raw) < 1+inviteSumSize {
-		return nil, inviteError("the code is too short: it was cut off")
+		return nil, kind.refuse("the code is too short: it was cut off")
 	}
 	body, sum := raw[:len(raw)-inviteSumSize], raw[len(raw)-inviteSumSize:]
 	want := sha256.Sum256(body)
 	if !bytes.Equal(sum, want[:inviteSumSize]) {
-		return nil, inviteError("checksum mismatch: the code was changed or cut short")
+		return nil, kind.refuse("checksum mismatch: the code was changed or cut short")
 	}
 	return body, nil
 }
@@ -143,6 +163,4 @@ func encodeInviteBody(version byte, payload []byte) string {
 	return InvitePrefix + inviteEncoding.EncodeToString(raw)
 }
 
-func inviteError(reason string) error {
-	return fmt.Errorf("%w: %s", parley.ErrInvalidInvite, reason)
-}
+func inviteError(reason string) error { return inviteKind.refuse(reason) }

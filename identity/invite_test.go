@@ -125,7 +125,7 @@ func TestInviteErrors(t *testing.T) {
 		{"cut short", code[:len(code)-9], "cut short", nil},
 		{"changed", InvitePrefix + payload[:5] + otherBase32(payload[5]) + payload[6:], "checksum mismatch", nil},
 		{"too long", code + strings.Repeat("A", maxInviteLen), "too long", nil},
-		{"version 3", rawInvite(3, signed), "version 3", nil},
+		{"version 4", rawInvite(4, signed), "version 4", nil},
 		{"bad signature", rawInvite(1, badSig), "not valid", parley.ErrBadSignature},
 		{"not a card", rawInvite(1, []byte("hello")), "not valid", parley.ErrMalformed},
 		{"only prefix", InvitePrefix, "too short", nil},

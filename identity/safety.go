@@ -34,11 +34,18 @@ func Fingerprint(p peer.ID) string {
 		buf = append(append(buf[:0], h[:]...), p...)
 		h = sha256.Sum256(buf)
 	}
-	groups := make([]string, fingerprintGroups)
+	return digitGroups(h[:], fingerprintGroups)
+}
+
+// digitGroups shows a hash as n groups of five digits, separated by
+// spaces: group i is bytes [5i, 5i+5) of h as a big-endian integer modulo
+// 100000 (40 bits taken down to about 16.6, so the bias is negligible).
+func digitGroups(h []byte, n int) string {
+	groups := make([]string, n)
 	for i := range groups {
-		var n [8]byte
-		copy(n[3:], h[i*5:i*5+5])
-		groups[i] = fmt.Sprintf("%05d", binary.BigEndian.Uint64(n[:])%100000)
+		var b [8]byte
+		copy(b[3:], h[i*5:i*5+5])
+		groups[i] = fmt.Sprintf("%05d", binary.BigEndian.Uint64(b[:])%100000)
 	}
 	return strings.Join(groups, " ")
 }

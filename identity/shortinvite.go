@@ -62,27 +62,37 @@ func (inv Invite) Short() bool { return inv.Signed == nil }
 // if the code would be longer than MaxShortInviteLen: pick a shorter hint
 // (ShortInviteFits tells) or none.
 func EncodeShortInvite(key crypto.PubKey, secret []byte, hint ma.Multiaddr) (string, error) {
+	return encodeKeySecretHint(shortInviteVersion, "a short invite", key, secret, hint)
+}
+
+// ShortInviteFits reports whether a short code with this hint stays within
+// MaxShortInviteLen.
+func ShortInviteFits(hint ma.Multiaddr) bool { return keySecretHintFits(hint) }
+
+// encodeKeySecretHint makes a code of the payload that short invites and
+// link codes share: an Ed25519 key, a secret of InviteSecretSize bytes and
+// an optional address hint, all that follows the secret. The code must
+// stay within MaxShortInviteLen; what names the code in errors.
+func encodeKeySecretHint(version byte, what string, key crypto.PubKey, secret []byte, hint ma.Multiaddr) (string, error) {
 	if key.Type() != crypto.Ed25519 {
-		return "", fmt.Errorf("%w: a short invite needs an Ed25519 key", parley.ErrMalformed)
+		return "", fmt.Errorf("%w: %s needs an Ed25519 key", parley.ErrMalformed, what)
 	}
 	raw, err := key.Raw()
 	if err != nil {
 		return "", err
 	}
 	if len(secret) != InviteSecretSize {
-		return "", fmt.Errorf("%w: invite secret of %d bytes, want %d", parley.ErrMalformed, len(secret), InviteSecretSize)
+		return "", fmt.Errorf("%w: the secret for %s is %d bytes, want %d", parley.ErrMalformed, what, len(secret), InviteSecretSize)
 	}
 	payload := append(append(bytes.Clone(raw), secret...), hint.Bytes()...)
-	code := encodeInviteBody(shortInviteVersion, payload)
+	code := encodeInviteBody(version, payload)
 	if len(code) > MaxShortInviteLen {
-		return "", fmt.Errorf("%w: the address %s makes the code %d characters long, over %d", parley.ErrMalformed, hint, len(code), MaxShortInviteLen)
+		return "", fmt.Errorf("%w: the address %s makes %s %d characters long, over %d", parley.ErrMalformed, hint, what, len(code), MaxShortInviteLen)
 	}
 	return code, nil
 }
 
-// ShortInviteFits reports whether a short code with this hint stays within
-// MaxShortInviteLen.
-func ShortInviteFits(hint ma.Multiaddr) bool {
+func keySecretHintFits(hint ma.Multiaddr) bool {
 	n := 1 + ed25519.PublicKeySize + InviteSecretSize + len(hint.Bytes()) + inviteSumSize
 	return len(InvitePrefix)+inviteEncoding.EncodedLen(n) <= MaxShortInviteLen
 }
@@ -90,9 +100,10 @@ func ShortInviteFits(hint ma.Multiaddr) bool {
 // ParseInvite reads an invite code, long or short, or a link made of one
 // ("parley://invite/CODE"). Case and whitespace do not matter. A long
 // code's card is verified; a short code's must be fetched and checked with
-// CheckFetchedCard. Every failure wraps parley.ErrInvalidInvite.
+// CheckFetchedCard. A link code (EncodeLinkCode) is refused with a reason
+// that says what it is. Every failure wraps parley.ErrInvalidInvite.
 func ParseInvite(code string) (Invite, error) {
-	body, err := decodeInviteBody(code)
+	body, err := decodeInviteBody(code, inviteKind)
 	if err != nil {
 		return Invite{}, err
 	}
@@ -104,39 +115,55 @@ func ParseInvite(code string) (Invite, error) {
 		}
 		return Invite{PeerID: card.PeerID, Card: card, Signed: signed}, nil
 	case shortInviteVersion:
-		return decodeShortInvite(body[1:])
+		p, err := decodeKeySecretHint(body[1:], "the short code", inviteKind)
+		if err != nil {
+			return Invite{}, err
+		}
+		return Invite{PeerID: p.peerID, Secret: p.secret, Hint: p.hint}, nil
+	case linkCodeVersion:
+		return Invite{}, inviteError(linkCodeNotInvite)
 	}
 	return Invite{}, inviteError(fmt.Sprintf("invite version %d is not supported by this version of Parley", body[0]))
 }
 
-func decodeShortInvite(payload []byte) (Invite, error) {
+// keySecretHint is the payload that short invites and link codes share.
+type keySecretHint struct {
+	peerID peer.ID
+	secret []byte       // InviteSecretSize bytes
+	hint   ma.Multiaddr // nil for none
+}
+
+// decodeKeySecretHint reads the payload after a short invite's or a link
+// code's version byte; its errors name the code as what and wrap kind's
+// sentinel.
+func decodeKeySecretHint(payload []byte, what string, kind codeKind) (keySecretHint, error) {
 	if len(payload) < ed25519.PublicKeySize+InviteSecretSize {
-		return Invite{}, inviteError("the short code is too short: it was cut off")
+		return keySecretHint{}, kind.refuse(what + " is too short: it was cut off")
 	}
 	if len(payload) > ed25519.PublicKeySize+InviteSecretSize+maxHintSize {
-		return Invite{}, inviteError("the short code is too long: its address is over 64 bytes")
+		return keySecretHint{}, kind.refuse(what + " is too long: its address is over 64 bytes")
 	}
 	key, err := crypto.UnmarshalEd25519PublicKey(payload[:ed25519.PublicKeySize])
 	if err != nil {
-		return Invite{}, inviteError("its key is not an Ed25519 key")
+		return keySecretHint{}, kind.refuse("its key is not an Ed25519 key")
 	}
 	id, err := peer.IDFromPublicKey(key)
 	if err != nil {
-		return Invite{}, inviteError("its key gives no peer ID")
+		return keySecretHint{}, kind.refuse("its key gives no peer ID")
 	}
-	inv := Invite{PeerID: id, Secret: bytes.Clone(payload[ed25519.PublicKeySize : ed25519.PublicKeySize+InviteSecretSize])}
+	p := keySecretHint{peerID: id, secret: bytes.Clone(payload[ed25519.PublicKeySize : ed25519.PublicKeySize+InviteSecretSize])}
 	if hint := payload[ed25519.PublicKeySize+InviteSecretSize:]; len(hint) > 0 {
 		a, err := ma.NewMultiaddrBytes(bytes.Clone(hint))
 		if err != nil || !bytes.Equal(a.Bytes(), hint) {
-			return Invite{}, inviteError("its address is not a valid multiaddr")
+			return keySecretHint{}, kind.refuse("its address is not a valid multiaddr")
 		}
 		// The hint is the owner's own: one naming a peer would be someone else's.
 		if _, err := a.ValueForProtocol(ma.P_P2P); err == nil {
-			return Invite{}, inviteError("its address names a peer: it must be the owner's own")
+			return keySecretHint{}, kind.refuse("its address names a peer: it must be the owner's own")
 		}
-		inv.Hint = a
+		p.hint = a
 	}
-	return inv, nil
+	return p, nil
 }
 
 // CheckFetchedCard verifies a card fetched for a short invite: it must be a
