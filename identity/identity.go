@@ -39,7 +39,7 @@ type Identity struct {
 	// wrote it; nil for a person of one device, which has none (Devices).
 	DeviceList []byte
 	// DeviceName is this device's name, such as "laptop"; empty until
-	// SaveDeviceName names it.
+	// LoadOrCreate names it (KeystoreOptions.DeviceName).
 	DeviceName string
 }
 
