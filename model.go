@@ -66,6 +66,22 @@ type Contact struct {
 	LastSeen time.Time
 }
 
+// Device is one node of the user's own person (linked devices: one person,
+// several nodes, each its own peer ID; docs/design-notes.md, "Linked
+// devices").
+type Device struct {
+	PeerID string // the device's libp2p peer ID, text form
+	Name   string // such as "laptop"; empty for a revoked device
+	// This: the device answering, the node the caller talks to.
+	This bool
+	// LinkedAt: when the device joined the person (zero for the first
+	// device, and for one that never linked another).
+	LinkedAt time.Time
+	// Revoked: the device was removed for good; it no longer reads what
+	// the person's contacts send.
+	Revoked bool
+}
+
 // Status is how far an outgoing message got; incoming messages are
 // StatusDelivered until the user views them, then StatusRead.
 type Status int

@@ -132,7 +132,20 @@ func corpusSeeds(t testing.TB) []corpusSeed {
 	linkedList := person.list(2)
 	linkedList.Revoked = []peer.ID{fixedIdentity(t, 3).PeerID}
 	linked := mustSignList(t, person.keys, person.phone, linkedList)
+	laptop, phone := linkedIdentities(t)
+	keystore := func(id *Identity) []byte {
+		b, err := encodeKeystore(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	linkedPhone := keystore(phone)
 	return []corpusSeed{
+		{"FuzzParseKeystore", "one-device", keystore(fixedIdentity(t, 1)), true},
+		{"FuzzParseKeystore", "linked-laptop", keystore(laptop), true},
+		{"FuzzParseKeystore", "linked-phone", linkedPhone, true},
+		{"FuzzParseKeystore", "linked-phone-cut", linkedPhone[:len(linkedPhone)-8], false},
 		{"FuzzParseDeviceList", "one-device", oneDevice, true},
 		{"FuzzParseDeviceList", "linked", linked, true},
 		{"FuzzParseDeviceList", "linked-cut", linked[:len(linked)-ed25519.SignatureSize-2], false},
@@ -208,6 +221,8 @@ func TestFuzzCorpus(t *testing.T) {
 			_, err = OpenEnvelope(fuzzEnvelope(s.value.([]byte)), fixedSendKey())
 		case "FuzzParseDeviceList":
 			_, err = ParseDeviceList(s.value.([]byte))
+		case "FuzzParseKeystore":
+			_, err = ParseKeystore(s.value.([]byte), KeystoreOptions{})
 		}
 		if s.valid != (err == nil) {
 			t.Errorf("%s/%s: valid %v, got %v", s.fuzzer, s.name, s.valid, err)
@@ -463,4 +478,46 @@ func checkParsedDeviceList(t *testing.T, signed []byte, l DeviceList) {
 	if !ed25519.Verify(l.Keys[len(l.Keys)-1], msg, sl.PersonSig) || !ed25519.Verify(author, msg, sl.AuthorSig) {
 		t.Fatal("accepted a list whose signatures do not verify")
 	}
+}
+
+// FuzzParseKeystore: a plaintext keystore that parses holds together (its
+// person keys verify, its device list is its person's and lists this
+// device), and writing it again loses nothing.
+func FuzzParseKeystore(f *testing.F) {
+	addSeeds(f, "FuzzParseKeystore")
+	f.Add([]byte{})
+	f.Add([]byte{0x08, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		id, err := ParseKeystore(data, KeystoreOptions{})
+		if err != nil {
+			if !errors.Is(err, parley.ErrMalformed) && !errors.Is(err, parley.ErrWrongPassphrase) {
+				t.Fatalf("error %v wraps no sentinel", err)
+			}
+			return
+		}
+		keys, err := RestorePersonKeys(id.Person.Person(), id.Person.Key(), id.Person.Successions())
+		if err != nil || keys.Index() != id.Person.Index() {
+			t.Fatalf("accepted person keys that do not restore: %v", err)
+		}
+		l, err := id.Devices()
+		if err != nil || l.Person != id.Person.Person() || !slices.ContainsFunc(l.Devices, func(d Device) bool { return d.PeerID == id.PeerID }) {
+			t.Fatalf("accepted a device list %+v (%v) without this device or of another person", l, err)
+		}
+		if CheckName(id.DeviceName) != nil {
+			t.Fatalf("accepted device name %q", id.DeviceName)
+		}
+		again, err := encodeKeystore(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseKeystore(again, KeystoreOptions{})
+		if err != nil {
+			t.Fatalf("written again, it does not parse: %v", err)
+		}
+		if back.PeerID != id.PeerID || !bytes.Equal(back.StoreKey, id.StoreKey) || back.Person.Person() != id.Person.Person() ||
+			!back.Person.Key().Equals(id.Person.Key()) || !slices.EqualFunc(back.Person.Successions(), id.Person.Successions(), bytes.Equal) ||
+			!bytes.Equal(back.DeviceList, id.DeviceList) || back.DeviceName != id.DeviceName {
+			t.Fatal("written again, it reads back differently")
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/hpke"
 	"crypto/rand"
 	"fmt"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
@@ -23,12 +24,23 @@ const (
 	hpkeEncapSize     = 1088 + 32 // ML-KEM ciphertext || X25519 point
 )
 
-// Identity is a user's keys.
+// Identity is a node's keys, and the person it is a device of.
 type Identity struct {
 	Key      crypto.PrivKey  // libp2p Ed25519 private key; its peer ID is the user's address
 	PeerID   peer.ID         // derived from Key
 	HPKE     hpke.PrivateKey // MLKEM768-X25519 private key: others encrypt to its public half
 	StoreKey []byte          // StoreKeySize random bytes: the message store's encryption master key
+
+	// Person is the person this node is a device of. Never nil: a node
+	// that has linked no other device is a person of one device, whose
+	// person key is Key and whose person ID is PeerID (NewPersonKeys).
+	Person *PersonKeys
+	// DeviceList is the person's current device list, as SignDeviceList
+	// wrote it; nil for a person of one device, which has none (Devices).
+	DeviceList []byte
+	// DeviceName is this device's name, such as "laptop"; empty until
+	// LoadOrCreate names it (KeystoreOptions.DeviceName).
+	DeviceName string
 }
 
 // Generate creates a new identity from the system's random source.
@@ -60,7 +72,26 @@ func newIdentity(sk crypto.PrivKey, hk hpke.PrivateKey, storeKey []byte) (*Ident
 	if err != nil {
 		return nil, fmt.Errorf("%w: identity key: %w", parley.ErrMalformed, err)
 	}
-	return &Identity{Key: sk, PeerID: id, HPKE: hk, StoreKey: storeKey}, nil
+	person, err := NewPersonKeys(sk)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Key: sk, PeerID: id, HPKE: hk, StoreKey: storeKey, Person: person}, nil
+}
+
+// Devices is the person's device list: the signed one held (DeviceList),
+// or, for a person of one device, that device alone, as a list of Seq 0
+// (the implicit list, which is never signed nor sent).
+func (id *Identity) Devices() (DeviceList, error) {
+	if id.DeviceList != nil {
+		return ParseDeviceList(id.DeviceList)
+	}
+	return DeviceList{
+		Person:  id.Person.Person(),
+		Devices: []Device{{PeerID: id.PeerID, HPKEKey: id.HPKEPublicKey(), Name: id.DeviceName}},
+		Author:  id.PeerID,
+		Keys:    slices.Clone(id.Person.keys),
+	}, nil
 }
 
 // HPKEPublicKey is the serialized HPKE public key that contacts encrypt to

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
@@ -55,6 +56,11 @@ type KeystoreOptions struct {
 	// keystore: 0 means age's default, 18 (about a second); tests use ~10.
 	// Valid: 1 to 22. Reading accepts any factor up to 22 or this value.
 	ScryptWorkFactor int
+	// DeviceName, for LoadOrCreate, names this device in a keystore that
+	// has no name yet (a new one, or one written before devices had
+	// names), and is written into it; a keystore that has a name keeps
+	// it. Empty: the device stays unnamed. It must pass CheckName.
+	DeviceName string
 }
 
 func (o KeystoreOptions) logger() *slog.Logger {
@@ -80,6 +86,8 @@ func (o KeystoreOptions) workFactor() (int, error) {
 // LoadOrCreate opens dir/keystore, or, when the file does not exist,
 // generates a new identity and writes it there (created is then true). The
 // caller holds the data dir's lock, so no other process races the creation.
+// A keystore from before linked devices is a person of one device (see
+// Identity.Person); opts.DeviceName names a device that has no name yet.
 //
 // Without a passphrase the file is plain (mode 0600) and a warning is logged
 // on every call. With one, the file is an age file sealed with it (scrypt);
@@ -91,6 +99,9 @@ func LoadOrCreate(dir string, opts KeystoreOptions) (id *Identity, created bool,
 	if _, err := opts.workFactor(); err != nil {
 		return nil, false, err
 	}
+	if err := CheckName(opts.DeviceName); err != nil {
+		return nil, false, fmt.Errorf("device name: %w", err)
+	}
 	path := filepath.Join(dir, KeystoreFile)
 	id, sealed, err := load(path, opts)
 	switch {
@@ -99,6 +110,7 @@ func LoadOrCreate(dir string, opts KeystoreOptions) (id *Identity, created bool,
 		if err != nil {
 			return nil, false, err
 		}
+		id.DeviceName = opts.DeviceName
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, false, fmt.Errorf("create data dir: %w", err)
 		}
@@ -113,6 +125,10 @@ func LoadOrCreate(dir string, opts KeystoreOptions) (id *Identity, created bool,
 		return nil, false, err
 	}
 
+	named := id.DeviceName == "" && opts.DeviceName != ""
+	if named {
+		id.DeviceName = opts.DeviceName
+	}
 	switch {
 	case !sealed && len(opts.Passphrase) > 0:
 		// The user has just set a passphrase: stop leaving the keys in clear.
@@ -120,7 +136,15 @@ func LoadOrCreate(dir string, opts KeystoreOptions) (id *Identity, created bool,
 			return nil, false, fmt.Errorf("encrypt keystore: %w", err)
 		}
 		opts.logger().Info("keystore is now passphrase-protected", "path", path)
-	case !sealed:
+	case named:
+		// Once, on the first start that gives devices names. A failure
+		// (a full disk) need not stop the node: the name holds for this
+		// run, and the next start tries again.
+		if err := write(path, id, opts); err != nil {
+			opts.logger().Warn("cannot store this device's name in the keystore; trying again on the next start", "path", path, "err", err)
+		}
+	}
+	if !sealed && len(opts.Passphrase) == 0 {
 		opts.logger().Warn(warnUnprotected, "path", path)
 	}
 	removeStaleTemps(dir, opts.logger())
@@ -243,34 +267,102 @@ func decodeKeystore(data []byte) (*Identity, error) {
 	if ks.Version != keystoreVersion {
 		return nil, fmt.Errorf("%w: keystore format version %d is not supported (want %d)", parley.ErrMalformed, ks.Version, keystoreVersion)
 	}
-	sk, err := crypto.UnmarshalPrivateKey(ks.IdentityKey)
+	sk, err := unmarshalEd25519(ks.IdentityKey, "identity key")
 	if err != nil {
-		return nil, fmt.Errorf("%w: identity key: %w", parley.ErrMalformed, err)
-	}
-	if err := checkEd25519Pair(sk); err != nil {
 		return nil, err
 	}
 	hk, err := hpke.MLKEM768X25519().NewPrivateKey(ks.HpkeKey)
 	if err != nil {
 		return nil, fmt.Errorf("%w: HPKE key: %w", parley.ErrMalformed, err)
 	}
-	return newIdentity(sk, hk, bytes.Clone(ks.StoreKey))
+	id, err := newIdentity(sk, hk, bytes.Clone(ks.StoreKey))
+	if err != nil {
+		return nil, err
+	}
+	if err := id.decodePerson(&ks); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// decodePerson fills in the person fields of a keystore. A keystore without
+// them (every one written before linked devices) is a person of one device,
+// as newIdentity made it. One whose chain of person keys does not verify,
+// or whose device list is not its person's or does not list this device,
+// is refused: the node would sign for a person it cannot prove.
+func (id *Identity) decodePerson(ks *pb.Keystore) error {
+	person := id.PeerID
+	if len(ks.PersonId) > 0 {
+		p, err := peerIDFromBytes(ks.PersonId)
+		if err != nil {
+			return fmt.Errorf("person ID: %w", err)
+		}
+		person = p
+	}
+	key := id.Key
+	if len(ks.PersonKey) > 0 {
+		k, err := unmarshalEd25519(ks.PersonKey, "person key")
+		if err != nil {
+			return err
+		}
+		key = k
+	}
+	keys, err := RestorePersonKeys(person, key, ks.Successions)
+	if err != nil {
+		return err
+	}
+	if len(ks.DeviceList) > 0 {
+		l, err := ParseDeviceList(ks.DeviceList)
+		if err != nil {
+			return fmt.Errorf("device list: %w", err)
+		}
+		if l.Person != person {
+			return fmt.Errorf("%w: the device list is %s's, not this person's (%s)", parley.ErrMalformed, l.Person, person)
+		}
+		if !slices.ContainsFunc(l.Devices, func(d Device) bool { return d.PeerID == id.PeerID }) {
+			return fmt.Errorf("%w: the device list does not list this device (%s)", parley.ErrMalformed, id.PeerID)
+		}
+		// The list is signed by a key of the chain held: the last one, or
+		// an earlier one between a rotation and the list it signs next.
+		if len(l.Keys) > len(keys.keys) || !slices.EqualFunc(l.Keys, keys.keys[:len(l.Keys)], func(a, b ed25519.PublicKey) bool { return a.Equal(b) }) {
+			return fmt.Errorf("%w: the device list is signed along another chain of person keys than the one held", parley.ErrMalformed)
+		}
+		id.DeviceList = bytes.Clone(ks.DeviceList)
+	}
+	if err := CheckName(ks.DeviceName); err != nil {
+		return fmt.Errorf("device name: %w", err)
+	}
+	id.Person, id.DeviceName = keys, ks.DeviceName
+	return nil
+}
+
+// unmarshalEd25519 decodes a private key as crypto.MarshalPrivateKey wrote
+// it, and refuses anything but a sound Ed25519 key; what names it in errors.
+func unmarshalEd25519(b []byte, what string) (crypto.PrivKey, error) {
+	sk, err := crypto.UnmarshalPrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", parley.ErrMalformed, what, err)
+	}
+	if err := checkEd25519Pair(sk, what); err != nil {
+		return nil, err
+	}
+	return sk, nil
 }
 
 // checkEd25519Pair refuses a libp2p Ed25519 key whose stored public half
 // does not match its seed: libp2p derives the peer ID from the stored half,
 // so a damaged file would otherwise yield an identity whose signatures fail.
-func checkEd25519Pair(sk crypto.PrivKey) error {
+func checkEd25519Pair(sk crypto.PrivKey, what string) error {
 	if sk.Type() != cryptopb.KeyType_Ed25519 {
-		return fmt.Errorf("%w: identity key is %s, want Ed25519", parley.ErrMalformed, sk.Type())
+		return fmt.Errorf("%w: %s is %s, want Ed25519", parley.ErrMalformed, what, sk.Type())
 	}
 	raw, err := sk.Raw()
 	if err != nil || len(raw) != ed25519.PrivateKeySize {
-		return fmt.Errorf("%w: identity key is damaged", parley.ErrMalformed)
+		return fmt.Errorf("%w: %s is damaged", parley.ErrMalformed, what)
 	}
 	defer clear(raw)
 	if !bytes.Equal(ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize]), raw) {
-		return fmt.Errorf("%w: identity key's public half does not match its seed", parley.ErrMalformed)
+		return fmt.Errorf("%w: %s's public half does not match its seed", parley.ErrMalformed, what)
 	}
 	return nil
 }
@@ -284,8 +376,24 @@ func encodeKeystore(id *Identity) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal HPKE key: %w", err)
 	}
-	ks := &pb.Keystore{Version: keystoreVersion, IdentityKey: sk, HpkeKey: hk, StoreKey: id.StoreKey}
+	ks := &pb.Keystore{Version: keystoreVersion, IdentityKey: sk, HpkeKey: hk, StoreKey: id.StoreKey,
+		DeviceList: id.DeviceList, DeviceName: id.DeviceName}
 	defer clear(sk) // hk is the key's own seed, not a copy: leave it
+	// A person of one device writes no person fields: they would repeat
+	// the identity key, and the file stays what it was before linked
+	// devices.
+	if p := id.Person; p != nil {
+		if p.Person() != id.PeerID {
+			ks.PersonId = []byte(p.Person())
+		}
+		if !p.Key().Equals(id.Key) {
+			if ks.PersonKey, err = crypto.MarshalPrivateKey(p.Key()); err != nil {
+				return nil, fmt.Errorf("marshal person key: %w", err)
+			}
+			defer clear(ks.PersonKey)
+		}
+		ks.Successions = p.Successions()
+	}
 	return proto.MarshalOptions{Deterministic: true}.Marshal(ks)
 }
 
@@ -295,6 +403,7 @@ func clearKeystore(ks *pb.Keystore) {
 	clear(ks.IdentityKey)
 	clear(ks.HpkeKey)
 	clear(ks.StoreKey)
+	clear(ks.PersonKey)
 }
 
 // write replaces the keystore atomically: a crash leaves either the old file

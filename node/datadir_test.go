@@ -64,6 +64,11 @@ func TestOldDataDirOpens(t *testing.T) {
 	if self := am.Self(); self.PeerID != facts.Alice || self.Name != "alice" {
 		t.Errorf("alice's identity: %s %q, want %s \"alice\"", self.PeerID, self.Name, facts.Alice)
 	}
+	// Linked devices: a data dir from before is a person of one device,
+	// whose person ID is its peer ID.
+	if devices, err := am.Devices(ctx); err != nil || len(devices) != 1 || devices[0].PeerID != facts.Alice || !devices[0].This || devices[0].Name == "" {
+		t.Errorf("alice's devices: %+v, %v; want her node alone, named", devices, err)
+	}
 	contacts, err := am.Contacts(ctx)
 	if err != nil || len(contacts) != 1 || contacts[0].PeerID != facts.Bob || contacts[0].Name != "bob" {
 		t.Errorf("alice's contacts: %+v, %v; want bob only", contacts, err)

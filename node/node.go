@@ -375,7 +375,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return receiptSpacing(n.receipts.delay, len(n.groups.MemberPeers(conv))+1)
 	}
 	var created bool
-	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{Passphrase: cfg.Passphrase, Logger: cfg.Logger})
+	n.id, created, err = identity.LoadOrCreate(cfg.DataDir, identity.KeystoreOptions{
+		Passphrase: cfg.Passphrase, Logger: cfg.Logger, DeviceName: defaultDeviceName(os.Hostname),
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,11 @@ func TestEndpointsThroughClient(t *testing.T) {
 		t.Fatalf("Self: %+v, %v", self, err)
 	}
 
+	devices, err := c.Devices(ctx)
+	if err != nil || len(devices) != 1 || devices[0].PeerID != selfID || devices[0].Name != "laptop" || !devices[0].This || devices[0].Revoked {
+		t.Fatalf("Devices: %+v, %v", devices, err)
+	}
+
 	contacts, err := c.Contacts(ctx)
 	if err != nil || len(contacts) != 2 {
 		t.Fatalf("Contacts: %+v, %v", contacts, err)
@@ -132,6 +137,12 @@ func TestJSONFieldNames(t *testing.T) {
 		t.Fatalf("contacts %s: %v", body, err)
 	}
 	wantKeys(t, list[0], "peer_id", "name", "state", "added_at", "online", "safety_number", "verified", "keys_changed")
+
+	_, body = h.do(http.MethodGet, apitype.PathDevices, "")
+	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
+		t.Fatalf("devices %s: %v", body, err)
+	}
+	wantKeys(t, list[0], "peer_id", "name", "this", "revoked")
 
 	h.node.receive(aliceID, "hello")
 	_, body = h.do(http.MethodGet, apitype.PathConversations, "")

@@ -32,6 +32,11 @@ func (f *fakeMessages) Self() parley.Self {
 	return f.self
 }
 
+// Devices is a person of one device, this fake node, named "laptop".
+func (f *fakeMessages) Devices(context.Context) ([]parley.Device, error) {
+	return []parley.Device{{PeerID: selfID, Name: "laptop", This: true}}, nil
+}
+
 func (f *fakeMessages) SetName(_ context.Context, name string) (parley.Self, error) {
 	if strings.ContainsAny(name, "\n\x00") {
 		return parley.Self{}, fmt.Errorf("%w: a name is one line of text", parley.ErrMalformed)

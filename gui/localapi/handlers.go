@@ -32,6 +32,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodPut, apitype.PathSelf, s.handleSetName},
 		{http.MethodGet, apitype.PathSelfQR, s.handleSelfQR},
 		{http.MethodPost, apitype.PathSelfInvite, s.handleResetInvite},
+		{http.MethodGet, apitype.PathDevices, s.handleDevices},
 		{http.MethodGet, apitype.PathContacts, s.handleContacts},
 		{http.MethodPost, apitype.PathContacts, s.handleAddContact},
 		{http.MethodGet, apitype.PathPendingContacts, s.handlePendingContacts},

@@ -72,6 +72,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 var schemaTypes = map[string]any{
 	"APIFile":                  apitype.File{},
 	"SelfView":                 apitype.SelfView{},
+	"DeviceView":               apitype.DeviceView{},
 	"ContactView":              apitype.ContactView{},
 	"PendingContactView":       apitype.PendingContactView{},
 	"SafetyScanView":           apitype.SafetyScanView{},
@@ -198,6 +199,7 @@ func TestOpenAPIGolden(t *testing.T) {
 		"conversation": "ConversationView", "group": "GroupView", "group_member": "GroupMemberView",
 		"file": "FileView", "event": "EventView", "peer": "PeerView", "status": "NetworkStatusView",
 		"mailbox": "MailboxView", "settings": "SettingsView", "pending_contact": "PendingContactView",
+		"device": "DeviceView",
 	}
 	files, err := filepath.Glob(filepath.Join("..", "apitype", "testdata", "*.json"))
 	if err != nil {
@@ -298,6 +300,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"PUT", apitype.PathSelf, apitype.PathSelf, `{"name":"me"}`, 200},
 		{"GET", apitype.PathSelfQR, apitype.PathSelfQR, "", 200},
 		{"POST", apitype.PathSelfInvite, apitype.PathSelfInvite, "", 200},
+		{"GET", apitype.PathDevices, apitype.PathDevices, "", 200},
 		{"GET", apitype.PathContacts, apitype.PathContacts, "", 200},
 		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"invite:12D3KooWCarol","name":"carol"}`, 200},
 		{"POST", apitype.PathContacts, apitype.PathContacts, `{"invite":"nonsense"}`, 400},

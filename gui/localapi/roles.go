@@ -26,6 +26,9 @@ type Messages interface {
 	// SetName changes the display name on our card (parley.ErrMalformed
 	// for an empty or unusable name) and returns the new Self.
 	SetName(ctx context.Context, name string) (parley.Self, error)
+	// Devices lists the devices of the user's person (linked devices):
+	// this node alone until it links another; This marks this node.
+	Devices(ctx context.Context) ([]parley.Device, error)
 	// ResetInvite makes a new invite secret, so that short codes given
 	// out before are refused, and returns the new Self.
 	ResetInvite(ctx context.Context) (parley.Self, error)

@@ -26,9 +26,15 @@ const (
 // Keystore holds a node's secrets. On disk it is either this message as is
 // (file mode 0600) or this message inside an age file sealed with a
 // passphrase (scrypt recipient).
+//
+// Fields 5 to 9 are the person this node is a device of (linked devices,
+// PROTOCOL.md §11). Keystores written before them have none, and neither
+// has a person of one device whose device key is its person key: such a
+// keystore is read as that person, its person ID the node's own peer ID.
 type Keystore struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Format version; 1 is the only one so far.
+	// Format version; 1 is the only one so far (the person fields are
+	// optional additions, which a reader of version 1 may ignore).
 	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	// The Ed25519 identity key, as libp2p's crypto.MarshalPrivateKey writes it.
 	IdentityKey []byte `protobuf:"bytes,2,opt,name=identity_key,json=identityKey,proto3" json:"identity_key,omitempty"`
@@ -36,7 +42,21 @@ type Keystore struct {
 	// writes it (a 32-byte seed).
 	HpkeKey []byte `protobuf:"bytes,3,opt,name=hpke_key,json=hpkeKey,proto3" json:"hpke_key,omitempty"`
 	// 32 random bytes: badger's encryption master key.
-	StoreKey      []byte `protobuf:"bytes,4,opt,name=store_key,json=storeKey,proto3" json:"store_key,omitempty"`
+	StoreKey []byte `protobuf:"bytes,4,opt,name=store_key,json=storeKey,proto3" json:"store_key,omitempty"`
+	// The person ID (binary peer ID). Absent: the identity key's peer ID.
+	PersonId []byte `protobuf:"bytes,5,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	// The current person key, as crypto.MarshalPrivateKey writes it. Absent:
+	// the identity key is the person key (no succession yet).
+	PersonKey []byte `protobuf:"bytes,6,opt,name=person_key,json=personKey,proto3" json:"person_key,omitempty"`
+	// The person's successions, each an encoded SignedSuccession, in order
+	// from the person ID's key to person_key.
+	Successions [][]byte `protobuf:"bytes,7,rep,name=successions,proto3" json:"successions,omitempty"`
+	// The person's current SignedDeviceList. Absent: a person of one
+	// device, this one.
+	DeviceList []byte `protobuf:"bytes,8,opt,name=device_list,json=deviceList,proto3" json:"device_list,omitempty"`
+	// This device's name, such as "laptop" (it passes identity.CheckName).
+	// Absent: not named yet.
+	DeviceName    string `protobuf:"bytes,9,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -99,16 +119,59 @@ func (x *Keystore) GetStoreKey() []byte {
 	return nil
 }
 
+func (x *Keystore) GetPersonId() []byte {
+	if x != nil {
+		return x.PersonId
+	}
+	return nil
+}
+
+func (x *Keystore) GetPersonKey() []byte {
+	if x != nil {
+		return x.PersonKey
+	}
+	return nil
+}
+
+func (x *Keystore) GetSuccessions() [][]byte {
+	if x != nil {
+		return x.Successions
+	}
+	return nil
+}
+
+func (x *Keystore) GetDeviceList() []byte {
+	if x != nil {
+		return x.DeviceList
+	}
+	return nil
+}
+
+func (x *Keystore) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
+	}
+	return ""
+}
+
 var File_identity_pb_keystore_proto protoreflect.FileDescriptor
 
 const file_identity_pb_keystore_proto_rawDesc = "" +
 	"\n" +
-	"\x1aidentity/pb/keystore.proto\x12\x0fparley.identity\"\x7f\n" +
+	"\x1aidentity/pb/keystore.proto\x12\x0fparley.identity\"\x9f\x02\n" +
 	"\bKeystore\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12!\n" +
 	"\fidentity_key\x18\x02 \x01(\fR\videntityKey\x12\x19\n" +
 	"\bhpke_key\x18\x03 \x01(\fR\ahpkeKey\x12\x1b\n" +
-	"\tstore_key\x18\x04 \x01(\fR\bstoreKeyB)Z'github.com/parley-im/parley/identity/pbb\x06proto3"
+	"\tstore_key\x18\x04 \x01(\fR\bstoreKey\x12\x1b\n" +
+	"\tperson_id\x18\x05 \x01(\fR\bpersonId\x12\x1d\n" +
+	"\n" +
+	"person_key\x18\x06 \x01(\fR\tpersonKey\x12 \n" +
+	"\vsuccessions\x18\a \x03(\fR\vsuccessions\x12\x1f\n" +
+	"\vdevice_list\x18\b \x01(\fR\n" +
+	"deviceList\x12\x1f\n" +
+	"\vdevice_name\x18\t \x01(\tR\n" +
+	"deviceNameB)Z'github.com/parley-im/parley/identity/pbb\x06proto3"
 
 var (
 	file_identity_pb_keystore_proto_rawDescOnce sync.Once
