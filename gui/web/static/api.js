@@ -103,6 +103,7 @@ export const api = {
   setMailboxService: (on) => call('PUT', '/api/v1/settings', { mailbox_service: on }),
   setReadReceipts: (on) => call('PUT', '/api/v1/settings', { read_receipts: on }),
   messageInfo: (conv, msg) => call('GET', `/api/v1/conversations/${enc(conv)}/messages/${enc(msg)}/info`),
+  devices: () => call('GET', '/api/v1/devices'),
   mailboxes: () => call('GET', '/api/v1/mailboxes'),
   addMailbox: (addr) => call('POST', '/api/v1/mailboxes', { addr }),
   removeMailbox: (peer) => call('DELETE', `/api/v1/mailboxes/${enc(peer)}`),

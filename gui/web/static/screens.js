@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { bdi, busy, errorBox, field, h, icon, replace, uid } from './dom.js';
 import { isolated, reachabilityText, shortID } from './format.js';
+import * as devices from './devices.js';
 import * as mailboxes from './mailboxes.js';
 import * as groupconv from './groupconv.js';
 import * as passphrase from './passphrase.js';
@@ -689,6 +690,7 @@ export function settings(main) {
     h('section', { 'aria-labelledby': 'set-network' }, h('h3', { id: 'set-network' }, 'Network'), publicDHTForm(loaded)),
     presence.section(loaded),
     groupconv.section(loaded),
+    devices.section(),
     mailboxes.section(),
     passphrase.section(),
     backup.section(),
