@@ -59,3 +59,8 @@ func WriteKeystore(dir string, id *Identity, opts KeystoreOptions) error {
 	}
 	return write(filepath.Join(dir, KeystoreFile), id, opts)
 }
+
+// CheckHPKEPublicKey refuses bytes that are not an MLKEM768-X25519 public
+// key, as a card's and a device list's keys are checked: for a device's
+// key that arrives on its own (linking). Errors wrap parley.ErrMalformed.
+func CheckHPKEPublicKey(b []byte) error { return checkHPKEKey(b) }
