@@ -71,6 +71,9 @@ type WaitConfig struct {
 	// Failed: the link that took the secret ended without Adopt
 	// succeeding (declined, broken, refused). Optional.
 	Failed func(existing peer.ID, err error)
+	// Linked: Adopt succeeded and the existing device was told (as far as
+	// the stream allowed). Called last, as the handler ends. Optional.
+	Linked func(existing peer.ID)
 	Logger *slog.Logger
 }
 
@@ -150,7 +153,16 @@ func (w *Waiter) handleStream(st network.Stream) {
 		}
 		return
 	}
+	// The existing device closes the stream once it has read Done: wait
+	// for that (briefly), so that what Linked does next (a restart closes
+	// the host) cannot cut the connection before Done reaches it.
+	_ = st.CloseWrite()
+	r.WithLimits(st, frame.Limits{Idle: helloTimeout, Frame: helloTimeout})
+	_, _ = r.ReadFrame()
 	_ = st.Close()
+	if w.cfg.Linked != nil {
+		w.cfg.Linked(remote)
+	}
 }
 
 // check answers a presented secret: it is checked (and the code used up)
