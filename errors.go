@@ -25,6 +25,12 @@ var (
 	// ErrInvalidLinkCode: a code for linking a new device (PROTOCOL.md
 	// §11.5) that is truncated, tampered or not a link code.
 	ErrInvalidLinkCode = errors.New("invalid link code")
+	// ErrLinkRefused: linking a device did not happen: the new device
+	// refused the code (wrong, expired or used) or is not a freshly
+	// started node, or the user declined; the error says which.
+	ErrLinkRefused = errors.New("linking refused")
+	// ErrDeviceUnreachable: the new device to link could not be reached.
+	ErrDeviceUnreachable = errors.New("the new device could not be reached")
 	// ErrBadSignature: a signature that does not verify.
 	ErrBadSignature = errors.New("bad signature")
 	// ErrDataDirInUse: another process holds the data dir.

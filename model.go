@@ -493,7 +493,42 @@ const (
 	// EventExpired: a disappearing message expired and was purged; it is
 	// no longer listed. Message is what is left of it (no text or file).
 	EventExpired EventType = "expired"
+	// EventLink: linking this node as a new device moved on; Link says
+	// how (dialed with the safety code, linked, expired, refused).
+	EventLink EventType = "link"
 )
+
+// LinkState is how far linking this node as a new device of a person got.
+type LinkState string
+
+const (
+	// LinkWaiting: the code is shown; no device has presented its secret.
+	LinkWaiting LinkState = "waiting"
+	// LinkDialed: an existing device presented the secret: the user
+	// compares Safety with what that device shows.
+	LinkDialed LinkState = "dialed"
+	// LinkLinked: this node is now a device of Person; it restarted on
+	// the person's contacts, groups and history.
+	LinkLinked LinkState = "linked"
+	// LinkExpired: the code's time ran out before a link.
+	LinkExpired LinkState = "expired"
+	// LinkRefused: the link that took the code ended without linking
+	// (declined on the existing device, broken, or what it sent was
+	// refused); Error says why. A new code tries again.
+	LinkRefused LinkState = "refused"
+)
+
+// LinkStatus is the state of this node's link code (Messenger.StartLink).
+type LinkStatus struct {
+	State   LinkState
+	Code    string    // the link code to show (waiting, dialed)
+	Expires time.Time // when the code expires
+	// Device is the existing device's peer ID, Person the person it is a
+	// device of (dialed, linked, refused).
+	Device, Person string
+	Safety         string // the safety code to compare (dialed)
+	Error          string // why the link did not happen (refused)
+}
 
 // Event is what the node tells the GUI, the CLI and bots as it happens.
 type Event struct {
@@ -512,6 +547,8 @@ type Event struct {
 	Reason string
 	// Typing (typing): PeerID is typing in Conversation now; false: stopped.
 	Typing bool
+	// Link (link): the state of this node's link code.
+	Link *LinkStatus
 }
 
 // DiskStatus says whether the node's store takes writes. Below a watermark

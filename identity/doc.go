@@ -22,8 +22,9 @@
 //     (DeviceList.Accepts); and for linking a new device, link codes
 //     (EncodeLinkCode, ParseLinkCode: an invite's format with its own
 //     version), the safety code both devices show (LinkSafetyCode), and the
-//     rules for a code's secret (PendingLink: 10 minutes, one link).
-//     Nothing uses them on the network yet.
+//     rules for a code's secret (PendingLink: 10 minutes, one link); and
+//     the keystore's side of a link (Identity.WithPerson, WriteKeystore).
+//     node/link sends them (/parley/link/1.0.0, PROTOCOL.md §11.6).
 //
 // It does not decide whom to trust, store contacts, decide when to rotate
 // keys or send anything: the node does, with these primitives. Every

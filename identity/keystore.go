@@ -312,20 +312,8 @@ func (id *Identity) decodePerson(ks *pb.Keystore) error {
 		return err
 	}
 	if len(ks.DeviceList) > 0 {
-		l, err := ParseDeviceList(ks.DeviceList)
-		if err != nil {
-			return fmt.Errorf("device list: %w", err)
-		}
-		if l.Person != person {
-			return fmt.Errorf("%w: the device list is %s's, not this person's (%s)", parley.ErrMalformed, l.Person, person)
-		}
-		if !slices.ContainsFunc(l.Devices, func(d Device) bool { return d.PeerID == id.PeerID }) {
-			return fmt.Errorf("%w: the device list does not list this device (%s)", parley.ErrMalformed, id.PeerID)
-		}
-		// The list is signed by a key of the chain held: the last one, or
-		// an earlier one between a rotation and the list it signs next.
-		if len(l.Keys) > len(keys.keys) || !slices.EqualFunc(l.Keys, keys.keys[:len(l.Keys)], func(a, b ed25519.PublicKey) bool { return a.Equal(b) }) {
-			return fmt.Errorf("%w: the device list is signed along another chain of person keys than the one held", parley.ErrMalformed)
+		if _, err := id.checkPersonList(keys, ks.DeviceList); err != nil {
+			return err
 		}
 		id.DeviceList = bytes.Clone(ks.DeviceList)
 	}
@@ -334,6 +322,28 @@ func (id *Identity) decodePerson(ks *pb.Keystore) error {
 	}
 	id.Person, id.DeviceName = keys, ks.DeviceName
 	return nil
+}
+
+// checkPersonList checks that a signed device list may stand beside keys in
+// this device's keystore: it parses, it is keys' person's, it lists this
+// device, and it is signed by a key of the chain held (the last one, or an
+// earlier one between a rotation and the list it signs next). Errors wrap
+// parley.ErrMalformed.
+func (id *Identity) checkPersonList(keys *PersonKeys, list []byte) (DeviceList, error) {
+	l, err := ParseDeviceList(list)
+	if err != nil {
+		return DeviceList{}, fmt.Errorf("device list: %w", err)
+	}
+	if l.Person != keys.person {
+		return DeviceList{}, fmt.Errorf("%w: the device list is %s's, not this person's (%s)", parley.ErrMalformed, l.Person, keys.person)
+	}
+	if !slices.ContainsFunc(l.Devices, func(d Device) bool { return d.PeerID == id.PeerID }) {
+		return DeviceList{}, fmt.Errorf("%w: the device list does not list this device (%s)", parley.ErrMalformed, id.PeerID)
+	}
+	if len(l.Keys) > len(keys.keys) || !slices.EqualFunc(l.Keys, keys.keys[:len(l.Keys)], func(a, b ed25519.PublicKey) bool { return a.Equal(b) }) {
+		return DeviceList{}, fmt.Errorf("%w: the device list is signed along another chain of person keys than the one held", parley.ErrMalformed)
+	}
+	return l, nil
 }
 
 // unmarshalEd25519 decodes a private key as crypto.MarshalPrivateKey wrote

@@ -73,7 +73,7 @@ type BackupManifest struct {
 // passphrase is refused (parley.ErrMalformed). A failure mid-way leaves w
 // with a truncated archive that Restore refuses.
 func (m *Messenger) Backup(ctx context.Context, w io.Writer, passphrase []byte) error {
-	n := m.n
+	n := m.node()
 	switch {
 	case len(passphrase) == 0:
 		return fmt.Errorf("%w: the backup's passphrase is empty", parley.ErrMalformed)

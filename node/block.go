@@ -103,7 +103,7 @@ func (m *Messenger) resolveBlockee(ctx context.Context, who string) (parley.Cont
 	if perr != nil {
 		return parley.Contact{}, err
 	}
-	if p == m.n.host.ID() {
+	if p == m.node().host.ID() {
 		return parley.Contact{}, fmt.Errorf("%w: you cannot block yourself", parley.ErrMalformed)
 	}
 	return parley.Contact{PeerID: p.String(), State: parley.ContactRequest}, nil
@@ -112,7 +112,7 @@ func (m *Messenger) resolveBlockee(ctx context.Context, who string) (parley.Cont
 // Block blocks a contact, a request, or any peer by peer ID (who). It is
 // idempotent: blocking someone blocked returns their block as it is.
 func (m *Messenger) Block(ctx context.Context, who string) (parley.BlockedPeer, error) {
-	n := m.n
+	n := m.node()
 	c, err := m.resolveBlockee(ctx, who)
 	if err != nil {
 		return parley.BlockedPeer{}, err
@@ -151,7 +151,7 @@ func (m *Messenger) Block(ctx context.Context, who string) (parley.BlockedPeer, 
 // again; what came while they were blocked stays dropped. Unblocking
 // someone not blocked is parley.ErrNotFound.
 func (m *Messenger) Unblock(ctx context.Context, who string) (parley.BlockedPeer, error) {
-	n := m.n
+	n := m.node()
 	c, err := m.resolveBlockee(ctx, who)
 	if err != nil {
 		return parley.BlockedPeer{}, err
@@ -194,7 +194,7 @@ func (m *Messenger) Unblock(ctx context.Context, who string) (parley.BlockedPeer
 
 // BlockList lists the blocked peers, by peer ID.
 func (m *Messenger) BlockList(ctx context.Context) ([]parley.BlockedPeer, error) {
-	all, err := m.n.store.Blocks()
+	all, err := m.node().store.Blocks()
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (m *Messenger) BlockList(ctx context.Context) ([]parley.BlockedPeer, error)
 }
 
 func (m *Messenger) blockedPeer(peerID string) (parley.BlockedPeer, error) {
-	all, err := m.n.store.Blocks()
+	all, err := m.node().store.Blocks()
 	if err != nil {
 		return parley.BlockedPeer{}, err
 	}
@@ -220,7 +220,7 @@ func (m *Messenger) blockedPeer(peerID string) (parley.BlockedPeer, error) {
 
 func (m *Messenger) blockedView(b storage.Block) parley.BlockedPeer {
 	v := parley.BlockedPeer{PeerID: b.PeerID, At: b.At, Request: b.Request}
-	if c, err := m.n.store.Contact(b.PeerID); err == nil {
+	if c, err := m.node().store.Contact(b.PeerID); err == nil {
 		v.Name = c.Name
 	}
 	return v
@@ -240,7 +240,7 @@ func (m *Messenger) SetConversationState(ctx context.Context, conv string, ch pa
 	now := time.Now().UTC()
 	pinned := 0
 	if ch.Pin != nil && *ch.Pin {
-		states, err := m.n.store.ConvStates()
+		states, err := m.node().store.ConvStates()
 		if err != nil {
 			return parley.Conversation{}, err
 		}
@@ -250,7 +250,7 @@ func (m *Messenger) SetConversationState(ctx context.Context, conv string, ch pa
 			}
 		}
 	}
-	_, err = m.n.store.UpdateConvState(id, func(s *storage.ConvState) (bool, error) {
+	_, err = m.node().store.UpdateConvState(id, func(s *storage.ConvState) (bool, error) {
 		if ch.Mute != nil {
 			s.Muted, s.MutedUntil = *ch.Mute, time.Time{}
 			if *ch.Mute && ch.MuteFor > 0 {
@@ -274,7 +274,7 @@ func (m *Messenger) SetConversationState(ctx context.Context, conv string, ch pa
 	if err != nil {
 		return parley.Conversation{}, err
 	}
-	m.n.hub.publish(parley.Event{Type: parley.EventConversation, Conversation: id})
+	m.node().hub.publish(parley.Event{Type: parley.EventConversation, Conversation: id})
 	convs, err := m.Conversations(ctx)
 	if err != nil {
 		return parley.Conversation{}, err
@@ -285,7 +285,7 @@ func (m *Messenger) SetConversationState(ctx context.Context, conv string, ch pa
 		}
 	}
 	// Not listed yet (no message): its state alone.
-	st, err := m.n.store.ConvState(id)
+	st, err := m.node().store.ConvState(id)
 	if err != nil {
 		return parley.Conversation{}, err
 	}
@@ -307,7 +307,7 @@ func (m *Messenger) conversationOf(ctx context.Context, conv string) (parley.Con
 	if _, gerr := m.resolveGroup(conv); gerr != nil {
 		// Not a group: a request, which resolveConversation refuses.
 		if c, err := m.Resolve(ctx, conv); err == nil {
-			return parley.DMConversationID(m.n.host.ID().String(), c.PeerID), nil
+			return parley.DMConversationID(m.node().host.ID().String(), c.PeerID), nil
 		}
 	}
 	return parley.ConversationID{}, cerr

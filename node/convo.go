@@ -390,7 +390,7 @@ func (m *Messenger) Act(ctx context.Context, a parley.Action) (parley.Message, e
 	if err != nil {
 		return parley.Message{}, err
 	}
-	n := m.n
+	n := m.node()
 	self := n.host.ID().String()
 	send := func(msg parley.Message) (parley.Message, error) {
 		msg.Target = &t.ID
@@ -502,7 +502,7 @@ func (m *Messenger) resolveConversation(name string) (conv parley.ConversationID
 	case c.State != parley.ContactAccepted:
 		return conv, c, false, fmt.Errorf("%w: %q is a request; accept it first (parley accept %s)", parley.ErrUnknownContact, name, c.PeerID)
 	}
-	return parley.DMConversationID(m.n.host.ID().String(), c.PeerID), c, false, nil
+	return parley.DMConversationID(m.node().host.ID().String(), c.PeerID), c, false, nil
 }
 
 // findMessage finds the message of conv whose ID is id or starts with it
@@ -510,7 +510,7 @@ func (m *Messenger) resolveConversation(name string) (conv parley.ConversationID
 func (m *Messenger) findMessage(conv parley.ConversationID, id string) (parley.Message, error) {
 	id = strings.ToLower(strings.TrimSpace(id))
 	if full, err := parley.ParseEnvelopeID(id); err == nil {
-		msg, err := m.n.store.Message(full)
+		msg, err := m.node().store.Message(full)
 		if err == nil && msg.Conversation == conv && shown(msg) {
 			return msg, nil
 		}
@@ -519,7 +519,7 @@ func (m *Messenger) findMessage(conv parley.ConversationID, id string) (parley.M
 	if len(id) < 4 {
 		return parley.Message{}, fmt.Errorf("%w: a message ID prefix needs at least 4 hex characters, got %q", parley.ErrMalformed, id)
 	}
-	msgs, err := m.n.store.MessagesIn(conv, parley.Page{})
+	msgs, err := m.node().store.MessagesIn(conv, parley.Page{})
 	if err != nil {
 		return parley.Message{}, err
 	}

@@ -77,50 +77,50 @@ func (m *Messenger) SendFile(ctx context.Context, to, path string) (parley.File,
 	// through mailboxes get the hashes in the offer.
 	prepare := files.Prepare
 	if cerr == nil {
-		if p, err := peer.Decode(c.PeerID); err == nil && m.n.files.TakesStreamed(p) {
+		if p, err := peer.Decode(c.PeerID); err == nil && m.node().files.TakesStreamed(p) {
 			prepare = files.PrepareStreamed
 		}
 	}
-	offer, err := prepare(abs, m.n.mailFileLimit)
+	offer, err := prepare(abs, m.node().mailFileLimit)
 	if err != nil {
 		return parley.File{}, err
 	}
 	var msg parley.Message
 	if cerr == nil {
-		msg, err = m.n.dm.SendFileOffer(c, offer)
+		msg, err = m.node().dm.SendFileOffer(c, offer)
 	} else {
-		msg, err = m.n.groups.SendFile(g, offer)
+		msg, err = m.node().groups.SendFile(g, offer)
 	}
 	if err != nil {
 		return parley.File{}, err
 	}
-	return m.n.files.Offered(msg.Conversation, msg.ID, offer, abs)
+	return m.node().files.Offered(msg.Conversation, msg.ID, offer, abs)
 }
 
 // Files lists the files offered by us and to us.
-func (m *Messenger) Files(ctx context.Context) ([]parley.File, error) { return m.n.files.Files() }
+func (m *Messenger) Files(ctx context.Context) ([]parley.File, error) { return m.node().files.Files() }
 
 // File describes one file by ID.
 func (m *Messenger) File(ctx context.Context, id string) (parley.File, error) {
-	return m.n.files.File(id)
+	return m.node().files.File(id)
 }
 
 // AcceptFile fetches an offered file.
 func (m *Messenger) AcceptFile(ctx context.Context, id string) (parley.File, error) {
-	return m.n.files.Accept(id)
+	return m.node().files.Accept(id)
 }
 
 // CancelFile stops a transfer, ours or theirs.
 func (m *Messenger) CancelFile(ctx context.Context, id string) (parley.File, error) {
-	f, err := m.n.files.Cancel(id)
+	f, err := m.node().files.Cancel(id)
 	if err != nil {
 		return f, err
 	}
 	// The DM's other side stops too: the recipient's download, or the
 	// sender's upload and its "transferring" state. (In a group the file
 	// stays the sender's to withdraw, and members serve each other.)
-	if c, ok := m.n.fileCounterpart(f); ok {
-		if err := m.n.dm.SendFileCancel(c, f.ID); err != nil {
+	if c, ok := m.node().fileCounterpart(f); ok {
+		if err := m.node().dm.SendFileCancel(c, f.ID); err != nil {
 			return f, fmt.Errorf("cancelled here, but telling %s failed: %w", c.Name, err)
 		}
 	}

@@ -361,7 +361,7 @@ func (n *Node) noteDMReceipts(e parley.Event) {
 // restarts. Off, contacts and group members learn only that the user's
 // node got their messages.
 func (m *Messenger) SetReadReceipts(ctx context.Context, on bool) (parley.Settings, error) {
-	n := m.n
+	n := m.node()
 	n.settingsMu.Lock()
 	defer n.settingsMu.Unlock()
 	s, err := loadSettings(n.dataDir)

@@ -68,7 +68,7 @@ func (n *Node) currentInviteSecret() []byte {
 // shortInvite is our short code, with the first of our card's addresses
 // (most useful first) that is direct and fits, if any.
 func (m *Messenger) shortInvite(card identity.Card) string {
-	secret := m.n.currentInviteSecret()
+	secret := m.node().currentInviteSecret()
 	if secret == nil {
 		return ""
 	}
@@ -82,9 +82,9 @@ func (m *Messenger) shortInvite(card identity.Card) string {
 			break
 		}
 	}
-	code, err := identity.EncodeShortInvite(m.n.id.Key.GetPublic(), secret, hint)
+	code, err := identity.EncodeShortInvite(m.node().id.Key.GetPublic(), secret, hint)
 	if err != nil {
-		m.n.log.Error("making our short invite code", "err", err)
+		m.node().log.Error("making our short invite code", "err", err)
 		return ""
 	}
 	return code
@@ -94,10 +94,10 @@ func (m *Messenger) shortInvite(card identity.Card) string {
 // working (their holders are refused our card), long codes and contacts
 // already added are not affected. It returns Self with the new code.
 func (m *Messenger) ResetInvite(ctx context.Context) (parley.Self, error) {
-	if _, err := m.n.newInviteSecret(); err != nil {
+	if _, err := m.node().newInviteSecret(); err != nil {
 		return parley.Self{}, err
 	}
-	m.n.log.Info("made a new invite code: earlier short codes no longer work")
+	m.node().log.Info("made a new invite code: earlier short codes no longer work")
 	return m.Self(), nil
 }
 
@@ -105,7 +105,7 @@ func (m *Messenger) ResetInvite(ctx context.Context) (parley.Self, error) {
 // then the addresses we know, then the DHT) and fetches their signed card,
 // checked against the code.
 func (m *Messenger) fetchInviteCard(ctx context.Context, inv identity.Invite) (identity.Card, error) {
-	n := m.n
+	n := m.node()
 	if inv.Hint != nil {
 		n.host.Peerstore().AddAddr(inv.PeerID, inv.Hint, peerstore.TempAddrTTL)
 	}

@@ -22,7 +22,7 @@ import (
 // our peer ID and addresses, through the outbox like any message.
 // parley.ErrMailboxServiceOff unless the mailbox service is on.
 func (m *Messenger) OfferMailbox(ctx context.Context, contact string) (parley.Message, error) {
-	if m.n.mailbox.Load() == nil {
+	if m.node().mailbox.Load() == nil {
 		return parley.Message{}, fmt.Errorf("%w: turn on \"Hold mail for others\" first", parley.ErrMailboxServiceOff)
 	}
 	c, err := m.Resolve(ctx, contact)
@@ -32,7 +32,7 @@ func (m *Messenger) OfferMailbox(ctx context.Context, contact string) (parley.Me
 	if c.State != parley.ContactAccepted {
 		return parley.Message{}, fmt.Errorf("%w: %q is a request; accept it first", parley.ErrUnknownContact, contact)
 	}
-	return m.n.dm.SendMailboxOffer(c, m.card().Addrs)
+	return m.node().dm.SendMailboxOffer(c, m.card().Addrs)
 }
 
 // MailboxOffer reads a KindMailboxOffer message: the mailbox offered (its
@@ -45,11 +45,11 @@ func (m *Messenger) MailboxOffer(ctx context.Context, msg parley.Message) (parle
 	if msg.Outgoing {
 		return o, nil // ours: the contact answers, and does not tell us
 	}
-	if m.n.isMailbox(mustDecode(msg.From)) {
+	if m.node().isMailbox(mustDecode(msg.From)) {
 		o.State = parley.OfferAccepted
 		return o, nil
 	}
-	s, err := loadSettings(m.n.dataDir)
+	s, err := loadSettings(m.node().dataDir)
 	if err != nil {
 		return parley.MailboxOffer{}, err
 	}
@@ -73,7 +73,7 @@ func (m *Messenger) AcceptMailboxOffer(ctx context.Context, id string) (parley.M
 			info.Addrs = append(info.Addrs, a)
 		}
 	}
-	return m.n.addMailbox(ctx, info, func(s *storedSettings) { answerOffer(s, msg) })
+	return m.node().addMailbox(ctx, info, func(s *storedSettings) { answerOffer(s, msg) })
 }
 
 // DismissMailboxOffer closes an offer (and older ones from the same
@@ -83,7 +83,7 @@ func (m *Messenger) DismissMailboxOffer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	n := m.n
+	n := m.node()
 	n.settingsMu.Lock()
 	defer n.settingsMu.Unlock()
 	s, err := loadSettings(n.dataDir)
@@ -100,7 +100,7 @@ func (m *Messenger) incomingOffer(ctx context.Context, id string) (parley.Messag
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("%w: offer ID %q: want the offer message's ID (64 hex digits)", parley.ErrMalformed, id)
 	}
-	msg, err := m.n.store.Message(eid)
+	msg, err := m.node().store.Message(eid)
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("mailbox offer %s: %w", id, err)
 	}

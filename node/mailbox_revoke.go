@@ -213,7 +213,7 @@ func (n *Node) registerAll(ctx context.Context, only func(storedMailbox) bool) [
 // mailbox unreachable now takes the change when the node reaches it; the
 // change is kept either way.
 func (m *Messenger) RevokeMailboxCapability(ctx context.Context, contact string, revoke bool) (parley.Contact, error) {
-	n := m.n
+	n := m.node()
 	c, err := m.Resolve(ctx, contact)
 	if err != nil {
 		return parley.Contact{}, err
@@ -275,7 +275,7 @@ func (n *Node) setRevoked(peerID string, revoke bool) (bool, error) {
 // told; a mailbox unreachable now takes it when the node reaches it, and
 // the error says so.
 func (m *Messenger) ResetMailbox(ctx context.Context, peerID string) ([]parley.Mailbox, error) {
-	n := m.n
+	n := m.node()
 	n.settingsMu.Lock()
 	s, err := loadSettings(n.dataDir)
 	if err != nil {

@@ -37,7 +37,7 @@ func (n *Node) startMailboxService() (*mailbox.Service, error) {
 // after restarts. parley.ErrSetAtStart when a `parley run` flag set it for
 // this run. The running state and settings.json agree on return.
 func (m *Messenger) SetMailboxService(ctx context.Context, on bool) (parley.Settings, error) {
-	n := m.n
+	n := m.node()
 	if n.mbAtStart {
 		return parley.Settings{}, fmt.Errorf("hold mail for others: %w: `parley run --mailbox-service` (or --relay-service) decides for this run", parley.ErrSetAtStart)
 	}

@@ -101,7 +101,7 @@ func parseMailbox(s string) (peer.AddrInfo, error) {
 
 // Mailboxes lists the user's mailboxes, in the order they were added.
 func (m *Messenger) Mailboxes(ctx context.Context) ([]parley.Mailbox, error) {
-	s, err := loadSettings(m.n.dataDir)
+	s, err := loadSettings(m.node().dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (m *Messenger) Mailboxes(ctx context.Context) ([]parley.Mailbox, error) {
 // updates its addresses. An error says whether the mailbox was unreachable
 // or refused, and why; nothing is stored then.
 func (m *Messenger) AddMailbox(ctx context.Context, addr string) (parley.Mailbox, error) {
-	n := m.n
+	n := m.node()
 	info, err := parseMailbox(addr)
 	if err != nil {
 		return parley.Mailbox{}, err
@@ -180,7 +180,7 @@ func (n *Node) addMailbox(ctx context.Context, info peer.AddrInfo, also func(*st
 // it is not on it): the node fetches from it no more. Mail it still holds
 // stays there until it expires.
 func (m *Messenger) RemoveMailbox(ctx context.Context, peerID string) error {
-	n := m.n
+	n := m.node()
 	n.settingsMu.Lock()
 	defer n.settingsMu.Unlock()
 	s, err := loadSettings(n.dataDir)

@@ -28,7 +28,7 @@ func (m *Messenger) MessageInfo(ctx context.Context, conversation, msg string) (
 	if err != nil {
 		return parley.MessageInfo{}, err
 	}
-	n := m.n
+	n := m.node()
 	d, err := n.decorate([]parley.Message{t})
 	if err != nil {
 		return parley.MessageInfo{}, err

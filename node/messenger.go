@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -23,7 +24,17 @@ import (
 // the dm package's; Messenger decides who may be written to and when a
 // message counts as read.
 type Messenger struct {
-	n *Node
+	// cur is the node running now: the one that made the Messenger, or
+	// the one that replaced it when it restarted in place after linking
+	// (restart.go). Read it through node.
+	cur atomic.Pointer[Node]
+	// lifeMu keeps a restart in place and Close apart; closed: Close was
+	// called, so no restart may start another node.
+	lifeMu sync.Mutex
+	closed bool // guarded by lifeMu
+	// linked is how this node was linked as a new device, once it
+	// restarted on the person (linking.go); nil until then.
+	linked atomic.Pointer[parley.LinkStatus]
 
 	safetyMu sync.Mutex
 	safety   map[peer.ID]string // guarded by safetyMu
@@ -36,9 +47,12 @@ type Messenger struct {
 	cardSigned []byte // guarded by cardMu
 }
 
+// node is the node running now (cur).
+func (m *Messenger) node() *Node { return m.cur.Load() }
+
 // Self describes this node: peer ID, addresses, invite code, fingerprint.
 func (m *Messenger) Self() parley.Self {
-	n := m.n
+	n := m.node()
 	card, signed := m.cardAndSigned()
 	addrs := make([]string, len(card.Addrs))
 	for i, a := range card.Addrs {
@@ -70,17 +84,17 @@ func (m *Messenger) SetName(ctx context.Context, name string) (parley.Self, erro
 	if err := identity.CheckName(name); err != nil {
 		return parley.Self{}, err
 	}
-	if err := m.n.saveProfile(name); err != nil {
+	if err := m.node().saveProfile(name); err != nil {
 		return parley.Self{}, err
 	}
-	m.n.announceCard()
+	m.node().announceCard()
 	return m.Self(), nil
 }
 
 // fingerprint is our half of every safety number; it costs thousands of
 // hashes, so it is computed once.
 func (m *Messenger) fingerprint() string {
-	m.fingerprintOnce.Do(func() { m.fingerprintText = identity.Fingerprint(m.n.host.ID()) })
+	m.fingerprintOnce.Do(func() { m.fingerprintText = identity.Fingerprint(m.node().host.ID()) })
 	return m.fingerprintText
 }
 
@@ -89,7 +103,7 @@ const maxCardAddrs = 8
 
 // card is our contact card as of now: name and dialable addresses.
 func (m *Messenger) card() identity.Card {
-	n := m.n
+	n := m.node()
 	name := DefaultName
 	// A name saved before CheckName refused invisible characters would make
 	// the card unsignable: it is left off until the user picks another.
@@ -133,7 +147,7 @@ func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 	if key == m.cardKey {
 		return card, m.cardSigned
 	}
-	signed, err := m.n.id.SignCard(card)
+	signed, err := m.node().id.SignCard(card)
 	if err != nil && len(card.Mailboxes) > 0 {
 		// Over MaxCardSize (very long addresses): contacts can still find
 		// the mailboxes by peer ID. Failing that, the card goes without
@@ -142,13 +156,13 @@ func (m *Messenger) cardAndSigned() (identity.Card, []byte) {
 		for i := range card.Mailboxes {
 			card.Mailboxes[i].Addrs = nil
 		}
-		if signed, err = m.n.id.SignCard(card); err != nil {
+		if signed, err = m.node().id.SignCard(card); err != nil {
 			card.Mailboxes = nil
-			signed, err = m.n.id.SignCard(card)
+			signed, err = m.node().id.SignCard(card)
 		}
 	}
 	if err != nil {
-		m.n.log.Error("signing our contact card", "err", err)
+		m.node().log.Error("signing our contact card", "err", err)
 		return card, nil
 	}
 	m.cardKey, m.cardSigned = key, signed
@@ -169,7 +183,7 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 	if err != nil {
 		return parley.Contact{}, "", err
 	}
-	if inv.PeerID == m.n.host.ID() {
+	if inv.PeerID == m.node().host.ID() {
 		return parley.Contact{}, "", fmt.Errorf("%w: this is your own invite", parley.ErrInvalidInvite)
 	}
 	name = strings.TrimSpace(name)
@@ -193,7 +207,7 @@ func (m *Messenger) AddContact(ctx context.Context, invite, name string) (c parl
 func (m *Messenger) addCard(card identity.Card, name string) (c parley.Contact, warning string, err error) {
 	fromCard := card.Contact()
 	var wasAccepted, wasRequest bool
-	c, err = m.n.store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
+	c, err = m.node().store.UpdateContact(fromCard.PeerID, func(c *parley.Contact, found bool) (bool, error) {
 		wasAccepted = found && c.State == parley.ContactAccepted
 		wasRequest = found && c.State == parley.ContactRequest
 		keepName := found && c.State == parley.ContactAccepted && name == ""
@@ -224,17 +238,17 @@ func (m *Messenger) addCard(card identity.Card, name string) (c parley.Contact, 
 	if err != nil {
 		return parley.Contact{}, "", err
 	}
-	m.n.dropPending(c.PeerID, "added")
-	m.n.learnAddrs(card.PeerID, c.Addrs)
-	m.n.reach(card.PeerID)
+	m.node().dropPending(c.PeerID, "added")
+	m.node().learnAddrs(card.PeerID, c.Addrs)
+	m.node().reach(card.PeerID)
 	if !wasAccepted {
-		m.n.contactEstablished(c, wasRequest)
+		m.node().contactEstablished(c, wasRequest)
 	}
 	if wasRequest {
 		// Adding a stranger's invite accepts their request, as Accept
 		// does: what was read meanwhile is now theirs to know.
 		if err := m.sendHeldReadReceipts(c); err != nil {
-			m.n.log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
+			m.node().log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
 		}
 	}
 	return c, m.lookAlikeWarning(c), nil
@@ -243,12 +257,12 @@ func (m *Messenger) addCard(card identity.Card, name string) (c parley.Contact, 
 // lookAlikeWarning names the accepted contact (or ourselves) whose name
 // looks like c's, or is empty.
 func (m *Messenger) lookAlikeWarning(c parley.Contact) string {
-	all, err := m.n.store.Contacts()
+	all, err := m.node().store.Contacts()
 	if err != nil {
-		m.n.log.Warn("comparing a new contact's name", "err", err)
+		m.node().log.Warn("comparing a new contact's name", "err", err)
 		return ""
 	}
-	self := m.n.host.ID().String()
+	self := m.node().host.ID().String()
 	for _, o := range all {
 		if o.PeerID == c.PeerID || o.State != parley.ContactAccepted || !identity.NamesLookAlike(o.Name, c.Name) {
 			continue
@@ -270,24 +284,24 @@ func (m *Messenger) Contacts(ctx context.Context) ([]parley.Contact, error) {
 // Requests lists strangers who wrote to us, but those the user blocked.
 func (m *Messenger) Requests(ctx context.Context) ([]parley.Contact, error) {
 	rs, err := m.contacts(parley.ContactRequest)
-	return slices.DeleteFunc(rs, func(c parley.Contact) bool { return m.n.blockedID(c.PeerID) }), err
+	return slices.DeleteFunc(rs, func(c parley.Contact) bool { return m.node().blockedID(c.PeerID) }), err
 }
 
 func (m *Messenger) contacts(state parley.ContactState) ([]parley.Contact, error) {
-	all, err := m.n.store.Contacts()
+	all, err := m.node().store.Contacts()
 	if err != nil {
 		return nil, err
 	}
-	self := m.n.host.ID().String()
+	self := m.node().host.ID().String()
 	out := all[:0]
 	for _, c := range all {
 		if c.State == state && c.PeerID != self {
-			c.MailboxRevoked = m.n.isRevoked(c.PeerID)
+			c.MailboxRevoked = m.node().isRevoked(c.PeerID)
 			out = append(out, c)
 		}
 	}
 	if state == parley.ContactAccepted {
-		out = m.n.withLastSeen(out)
+		out = m.node().withLastSeen(out)
 	}
 	return out, nil
 }
@@ -308,7 +322,7 @@ func (m *Messenger) Accept(ctx context.Context, nameOrID string) (parley.Contact
 		peerID = r.PeerID
 	}
 	accepted := false
-	c, err := m.n.store.UpdateContact(peerID, func(c *parley.Contact, found bool) (bool, error) {
+	c, err := m.node().store.UpdateContact(peerID, func(c *parley.Contact, found bool) (bool, error) {
 		if !found {
 			return false, fmt.Errorf("%w: no request from %q", parley.ErrUnknownContact, peerID)
 		}
@@ -322,15 +336,15 @@ func (m *Messenger) Accept(ctx context.Context, nameOrID string) (parley.Contact
 		return parley.Contact{}, err
 	}
 	if p, err := peer.Decode(c.PeerID); err == nil {
-		m.n.learnAddrs(p, c.Addrs)
+		m.node().learnAddrs(p, c.Addrs)
 	}
 	if accepted {
 		// The contact is accepted either way: a receipt that cannot be
 		// queued now is not worth failing the accept for.
 		if err := m.sendHeldReadReceipts(c); err != nil {
-			m.n.log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
+			m.node().log.Warn("read receipts for an accepted request", "peer", c.PeerID, "err", err)
 		}
-		m.n.contactEstablished(c, true)
+		m.node().contactEstablished(c, true)
 	}
 	return c, nil
 }
@@ -339,10 +353,10 @@ func (m *Messenger) Accept(ctx context.Context, nameOrID string) (parley.Contact
 // messages were read while they were a request: a stranger learns nothing
 // from being read, a contact does.
 func (m *Messenger) sendHeldReadReceipts(c parley.Contact) error {
-	if len(c.HPKEKey) == 0 || m.n.receipts.readOff.Load() {
+	if len(c.HPKEKey) == 0 || m.node().receipts.readOff.Load() {
 		return nil
 	}
-	msgs, err := m.n.store.Messages(parley.DMConversationID(m.n.host.ID().String(), c.PeerID), 0)
+	msgs, err := m.node().store.Messages(parley.DMConversationID(m.node().host.ID().String(), c.PeerID), 0)
 	if err != nil {
 		return err
 	}
@@ -355,14 +369,14 @@ func (m *Messenger) sendHeldReadReceipts(c parley.Contact) error {
 	if len(read) == 0 {
 		return nil
 	}
-	return m.n.dm.SendReadReceipt(c, read)
+	return m.node().dm.SendReadReceipt(c, read)
 }
 
 // Resolve finds a contact or request by peer ID, or by name as a person
 // types it (matchContact).
 func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contact, error) {
 	c, err := m.matchContact(nameOrID, func(parley.Contact) bool { return true })
-	c.MailboxRevoked = err == nil && m.n.isRevoked(c.PeerID)
+	c.MailboxRevoked = err == nil && m.node().isRevoked(c.PeerID)
 	return c, err
 }
 
@@ -374,13 +388,13 @@ func (m *Messenger) Resolve(ctx context.Context, nameOrID string) (parley.Contac
 // name ambiguous; when several still match, the error lists them.
 func (m *Messenger) matchContact(nameOrID string, keep func(parley.Contact) bool) (parley.Contact, error) {
 	nameOrID = strings.TrimSpace(nameOrID)
-	self := m.n.host.ID().String()
-	if c, err := m.n.store.Contact(nameOrID); err == nil && c.PeerID != self && keep(c) {
+	self := m.node().host.ID().String()
+	if c, err := m.node().store.Contact(nameOrID); err == nil && c.PeerID != self && keep(c) {
 		return c, nil
 	} else if err != nil && !errors.Is(err, parley.ErrNotFound) {
 		return parley.Contact{}, err
 	}
-	all, err := m.n.store.Contacts()
+	all, err := m.node().store.Contacts()
 	if err != nil {
 		return parley.Contact{}, err
 	}
@@ -427,7 +441,7 @@ func (m *Messenger) SetVerified(ctx context.Context, contact string, verified bo
 	if err != nil {
 		return parley.Contact{}, err
 	}
-	c, err := m.n.store.UpdateContact(r.PeerID, func(c *parley.Contact, found bool) (bool, error) {
+	c, err := m.node().store.UpdateContact(r.PeerID, func(c *parley.Contact, found bool) (bool, error) {
 		switch {
 		case !found:
 			return false, fmt.Errorf("%w %q", parley.ErrUnknownContact, contact)
@@ -444,7 +458,7 @@ func (m *Messenger) SetVerified(ctx context.Context, contact string, verified bo
 	if err != nil {
 		return parley.Contact{}, err
 	}
-	m.n.hub.publish(parley.Event{Type: parley.EventContact, PeerID: c.PeerID})
+	m.node().hub.publish(parley.Event{Type: parley.EventContact, PeerID: c.PeerID})
 	return c, nil
 }
 
@@ -465,7 +479,7 @@ func (m *Messenger) SafetyNumber(peerID string) (string, error) {
 	if m.safety == nil || len(m.safety) >= maxSafetyNumbers {
 		m.safety = make(map[peer.ID]string)
 	}
-	sn := identity.SafetyNumber(m.n.host.ID(), p)
+	sn := identity.SafetyNumber(m.node().host.ID(), p)
 	m.safety[p] = sn
 	return sn, nil
 }
@@ -477,7 +491,7 @@ const maxSafetyNumbers = 1024
 // relay.
 func (m *Messenger) Online(peerID string) bool {
 	p, err := peer.Decode(peerID)
-	return err == nil && reachable(m.n.host.Network().Connectedness(p))
+	return err == nil && reachable(m.node().host.Network().Connectedness(p))
 }
 
 // reachable: messages can go to a peer so connected. A limited (relayed)
@@ -499,7 +513,7 @@ func (m *Messenger) Send(ctx context.Context, to, text string, cid parley.Client
 	if c.State != parley.ContactAccepted {
 		return parley.Message{}, fmt.Errorf("%w: %q is a request; accept it first (parley accept %s)", parley.ErrUnknownContact, to, c.PeerID)
 	}
-	return m.n.dm.SendText(c, text, cid)
+	return m.node().dm.SendText(c, text, cid)
 }
 
 // Messages lists the conversation with a contact or request. markRead is
@@ -510,8 +524,10 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 	if err != nil {
 		return nil, err
 	}
-	conv := parley.DMConversationID(m.n.host.ID().String(), c.PeerID)
-	msgs, err := m.n.store.MessagesIn(conv, p)
+	// The person's conversation: on a device linked from another's store,
+	// the history it came with (a person of one device: its peer ID).
+	conv := parley.DMConversationID(m.node().personID(), c.PeerID)
+	msgs, err := m.node().store.MessagesIn(conv, p)
 	if err != nil {
 		return nil, err
 	}
@@ -520,12 +536,12 @@ func (m *Messenger) Messages(ctx context.Context, with string, p parley.Page, ma
 	}
 	// On a full disk the store is read-only: the messages are shown, and
 	// stay unread until space is freed.
-	if markRead && m.n.store.SpaceErr() == nil {
+	if markRead && m.node().store.SpaceErr() == nil {
 		if err := m.markRead(c, msgs); err != nil && !errors.Is(err, parley.ErrNoSpace) {
 			return nil, err
 		}
 	}
-	return m.n.decorate(msgs)
+	return m.node().decorate(msgs)
 }
 
 // queuedReasons says, of each outgoing message still queued, why.
@@ -534,7 +550,7 @@ func (m *Messenger) queuedReasons(msgs []parley.Message) error {
 		if !msgs[i].Outgoing || msgs[i].Status != parley.StatusQueued {
 			continue
 		}
-		r, err := m.n.store.QueuedReason(msgs[i].ID)
+		r, err := m.node().store.QueuedReason(msgs[i].ID)
 		if err != nil {
 			return err
 		}
@@ -559,21 +575,21 @@ func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
 	if len(ids) == 0 && len(unreceipted) == 0 {
 		return nil
 	}
-	if err := m.n.store.NoteReceipts(shown[0].Conversation, m.n.host.ID().String(), nil, ids, parley.NewHLC(time.Now(), 0)); err != nil {
-		m.n.log.Debug("noting when messages were read", "err", err)
+	if err := m.node().store.NoteReceipts(shown[0].Conversation, m.node().host.ID().String(), nil, ids, parley.NewHLC(time.Now(), 0)); err != nil {
+		m.node().log.Debug("noting when messages were read", "err", err)
 	}
 	// Read receipts off: the messages are read here, and the contact is
 	// not told.
-	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 || m.n.receipts.readOff.Load() || m.n.blockedID(c.PeerID) {
+	if c.State != parley.ContactAccepted || len(c.HPKEKey) == 0 || m.node().receipts.readOff.Load() || m.node().blockedID(c.PeerID) {
 		ids, unreceipted = nil, append(unreceipted, ids...)
 	}
 	if len(ids) > 0 {
-		if err := m.n.dm.SendReadReceipt(c, ids); err != nil {
+		if err := m.node().dm.SendReadReceipt(c, ids); err != nil {
 			return err
 		}
 	}
 	if len(unreceipted) > 0 {
-		if _, err := m.n.store.AdvanceStatus(unreceipted, parley.StatusRead); err != nil {
+		if _, err := m.node().store.AdvanceStatus(unreceipted, parley.StatusRead); err != nil {
 			return err
 		}
 	}
@@ -582,14 +598,14 @@ func (m *Messenger) markRead(c parley.Contact, shown []parley.Message) error {
 			shown[i].Status = parley.StatusRead
 		}
 	}
-	m.n.hub.publish(parley.Event{Type: parley.EventRead, Conversation: shown[0].Conversation})
+	m.node().hub.publish(parley.Event{Type: parley.EventRead, Conversation: shown[0].Conversation})
 	return nil
 }
 
 // Conversations lists conversations, most recent first. A group shows up
 // once we accept its invite.
 func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, error) {
-	convs, err := m.n.store.Conversations()
+	convs, err := m.node().store.Conversations()
 	if err != nil {
 		return nil, err
 	}
@@ -597,19 +613,19 @@ func (m *Messenger) Conversations(ctx context.Context) ([]parley.Conversation, e
 		if c.Kind != parley.ConversationGroup {
 			return false
 		}
-		state, err := m.n.groups.State(c.ID)
+		state, err := m.node().groups.State(c.ID)
 		return err != nil || state == parley.GroupInvited
 	})
 	// A group's stored conversation keeps the name it was created (or
 	// joined) under; its ops say what it is called now.
 	for i, c := range convs {
 		if c.Kind == parley.ConversationGroup {
-			if name, err := m.n.groups.Name(c.ID); err == nil {
+			if name, err := m.node().groups.Name(c.ID); err == nil {
 				convs[i].Name = name
 			}
 		}
 	}
-	return m.n.decorateConversations(convs)
+	return m.node().decorateConversations(convs)
 }
 
 // Peers lists connected peers with the addresses we reach them on.
@@ -624,5 +640,5 @@ func (m *Messenger) Peers() []parley.PeerInfo {
 
 // Subscribe streams events until ctx ends.
 func (m *Messenger) Subscribe(ctx context.Context) <-chan parley.Event {
-	return m.n.hub.subscribe(ctx)
+	return m.node().hub.subscribe(ctx)
 }

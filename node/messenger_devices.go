@@ -12,7 +12,7 @@ import (
 // device, this node alone; otherwise those of the signed device list held,
 // then the devices it revokes. This marks the node answering.
 func (m *Messenger) Devices(ctx context.Context) ([]parley.Device, error) {
-	id := m.n.id
+	id := m.node().person.Load()
 	l, err := id.Devices()
 	if err != nil { // the keystore's list was checked when it was loaded
 		return nil, err

@@ -12,12 +12,12 @@ import (
 
 // resolveGroup finds a group by name or ID.
 func (m *Messenger) resolveGroup(group string) (parley.ConversationID, error) {
-	return m.n.groups.Resolve(group)
+	return m.node().groups.Resolve(group)
 }
 
 // CreateGroup starts a group with us as its only member and admin.
 func (m *Messenger) CreateGroup(ctx context.Context, name string) (parley.Group, error) {
-	return m.n.groups.Create(name)
+	return m.node().groups.Create(name)
 }
 
 // SetGroupHistory changes whether members added from now on read the
@@ -27,17 +27,17 @@ func (m *Messenger) SetGroupHistory(ctx context.Context, group string, h parley.
 	if err != nil {
 		return parley.Group{}, err
 	}
-	return m.n.groups.SetHistory(id, h)
+	return m.node().groups.SetHistory(id, h)
 }
 
 // Groups lists the groups we are in or were in.
 func (m *Messenger) Groups(ctx context.Context) ([]parley.Group, error) {
-	return m.n.groups.List(parley.GroupJoined, parley.GroupLeft, parley.GroupRemoved)
+	return m.node().groups.List(parley.GroupJoined, parley.GroupLeft, parley.GroupRemoved)
 }
 
 // GroupInvites lists pending invitations.
 func (m *Messenger) GroupInvites(ctx context.Context) ([]parley.Group, error) {
-	return m.n.groups.List(parley.GroupInvited)
+	return m.node().groups.List(parley.GroupInvited)
 }
 
 // InviteToGroup adds a contact to a group and sends them its keys.
@@ -50,7 +50,7 @@ func (m *Messenger) InviteToGroup(ctx context.Context, group, contact string) (p
 	if err != nil {
 		return parley.GroupMember{}, err
 	}
-	return m.n.groups.Invite(id, c)
+	return m.node().groups.Invite(id, c)
 }
 
 // AcceptGroup joins a group we were invited to.
@@ -59,7 +59,7 @@ func (m *Messenger) AcceptGroup(ctx context.Context, group string) (parley.Group
 	if err != nil {
 		return parley.Group{}, err
 	}
-	return m.n.groups.Accept(id)
+	return m.node().groups.Accept(id)
 }
 
 // DeclineGroup turns an invitation down.
@@ -68,7 +68,7 @@ func (m *Messenger) DeclineGroup(ctx context.Context, group string) error {
 	if err != nil {
 		return err
 	}
-	return m.n.groups.Decline(id)
+	return m.node().groups.Decline(id)
 }
 
 // GroupMembers lists a group's members.
@@ -77,7 +77,7 @@ func (m *Messenger) GroupMembers(ctx context.Context, group string) ([]parley.Gr
 	if err != nil {
 		return nil, err
 	}
-	return m.n.groups.Members(id)
+	return m.node().groups.Members(id)
 }
 
 // RemoveFromGroup removes a member and starts a new key epoch. member is a
@@ -91,7 +91,7 @@ func (m *Messenger) RemoveFromGroup(ctx context.Context, group, member string) e
 	if err != nil {
 		return err
 	}
-	return m.n.groups.Remove(id, p)
+	return m.node().groups.Remove(id, p)
 }
 
 // resolveMember finds a member: by peer ID, by contact, or by the name the
@@ -105,7 +105,7 @@ func (m *Messenger) resolveMember(ctx context.Context, id parley.ConversationID,
 	} else if !errors.Is(err, parley.ErrUnknownContact) {
 		return "", err
 	}
-	members, err := m.n.groups.Members(id)
+	members, err := m.node().groups.Members(id)
 	if err != nil {
 		return "", err
 	}
@@ -131,7 +131,7 @@ func (m *Messenger) LeaveGroup(ctx context.Context, group string) error {
 	if err != nil {
 		return err
 	}
-	return m.n.groups.Leave(id)
+	return m.node().groups.Leave(id)
 }
 
 // SendToGroup writes text to a group. The text is checked by pubsub's
@@ -142,7 +142,7 @@ func (m *Messenger) SendToGroup(ctx context.Context, group, text string, cid par
 	if err != nil {
 		return parley.Message{}, err
 	}
-	return m.n.groups.Send(id, text, cid)
+	return m.node().groups.Send(id, text, cid)
 }
 
 // GroupMessages lists a group's messages.
@@ -151,19 +151,19 @@ func (m *Messenger) GroupMessages(ctx context.Context, group string, p parley.Pa
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := m.n.groups.Messages(id, p, false)
+	msgs, err := m.node().groups.Messages(id, p, false)
 	if err != nil {
 		return nil, err
 	}
 	// On a full disk the messages are shown, and stay unread.
-	if markRead && m.n.store.SpaceErr() == nil {
-		read, err := m.n.groups.MarkRead(id, msgs)
+	if markRead && m.node().store.SpaceErr() == nil {
+		read, err := m.node().groups.MarkRead(id, msgs)
 		if err != nil {
 			return nil, err
 		}
-		m.n.readGroup(id, msgs, read)
+		m.node().readGroup(id, msgs, read)
 	}
-	return m.n.decorate(msgs)
+	return m.node().decorate(msgs)
 }
 
 // RenameGroup renames a group (admins only).
@@ -172,7 +172,7 @@ func (m *Messenger) RenameGroup(ctx context.Context, group, name string) (parley
 	if err != nil {
 		return parley.Group{}, err
 	}
-	return m.n.groups.Rename(id, name)
+	return m.node().groups.Rename(id, name)
 }
 
 // SetGroupRole makes a member an admin or a plain member (admins only).
@@ -185,5 +185,5 @@ func (m *Messenger) SetGroupRole(ctx context.Context, group, member string, role
 	if err != nil {
 		return parley.GroupMember{}, err
 	}
-	return m.n.groups.SetRole(id, p, role)
+	return m.node().groups.SetRole(id, p, role)
 }

@@ -98,8 +98,9 @@ func (m *metricsServer) registry() *prometheus.Registry {
 // MetricsAddr is where the node serves /metrics (host:port), or "" when
 // it serves none (Config.MetricsAddr).
 func (n *Node) MetricsAddr() string {
-	if n.metrics == nil {
+	ms := n.api.node().metrics // the node running now, after a restart in place
+	if ms == nil {
 		return ""
 	}
-	return n.metrics.ln.Addr().String()
+	return ms.ln.Addr().String()
 }

@@ -184,6 +184,9 @@ type Config struct {
 	// ExpiryClock is the clock disappearing messages expire by (the
 	// sweeper's, timer.go); nil: time.Now. Tests move it forward.
 	ExpiryClock func() time.Time
+	// LinkClock is the clock link codes expire by (linking.go); nil:
+	// time.Now. Tests move it forward.
+	LinkClock func() time.Time
 	// PlaintextStore writes the store unencrypted, for tests that search
 	// the data directory's raw files (storage.Options.Plaintext). Tests
 	// only: the CLI and the API never set it.
@@ -202,6 +205,8 @@ const mdnsService = "_parley-discovery._udp"
 // Node is a running Parley node. It owns every part's lifetime: New builds
 // them in order and Close shuts them down in reverse.
 type Node struct {
+	// cfg is what New was given, for a restart in place (restart.go).
+	cfg       Config
 	dataDir   string
 	downloads string
 	// settingsMu serialises writes of settings.json, and joining and
@@ -238,7 +243,24 @@ type Node struct {
 	mbConfig  mailbox.Config // what the service starts with
 	mbAtStart bool           // Config.MailboxService or MailboxServiceOff: the setting cannot change it
 	metrics   *metricsServer // nil unless Config.MetricsAddr
-	msgr      *Messenger
+	// msgr is this node's own Messenger, which its services call; api is
+	// the one handed out (Messenger), the same as msgr unless this node
+	// replaced another on a restart in place, whose api it took over.
+	msgr *Messenger
+	api  *Messenger
+	// passphrase seals the keystore when the node writes it (linking):
+	// Config.Passphrase, then what ChangePassphrase set. Guarded by
+	// settingsMu.
+	passphrase []byte
+	// person is the identity as linking leaves it: n.id with the person
+	// fields it changed (linking.go). The keys n.id holds never change.
+	person atomic.Pointer[identity.Identity]
+	// link is the link code this node shows as a new device, nil when
+	// none (linking.go). Guarded by linkMu.
+	linkMu sync.Mutex
+	link   *waitingLink
+	// acceptMu lets one link as the existing device run at a time.
+	acceptMu sync.Mutex
 	// blocks: the peers the user blocked (block.go).
 	blocks blockList
 
@@ -305,7 +327,12 @@ type Node struct {
 // New opens the data dir and starts the node. It returns once the node
 // listens and serves; bootstrap and contact dials continue in the background
 // until Close. ctx bounds start-up only.
-func New(ctx context.Context, cfg Config) (_ *Node, err error) {
+func New(ctx context.Context, cfg Config) (*Node, error) { return newNode(ctx, cfg, nil, nil) }
+
+// newNode is New, and a restart in place (restart.go) when api and events
+// are the Messenger and the event hub of the node it replaces: the new
+// node takes them over, so that the API and event subscribers keep them.
+func newNode(ctx context.Context, cfg Config, api *Messenger, events *hub) (_ *Node, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -318,7 +345,10 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	n := &Node{dataDir: cfg.DataDir, log: cfg.Logger, scryptWorkFactor: cfg.ScryptWorkFactor, hub: newHub(), writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
+	if events == nil {
+		events = newHub()
+	}
+	n := &Node{cfg: cfg, passphrase: cfg.Passphrase, dataDir: cfg.DataDir, log: cfg.Logger, scryptWorkFactor: cfg.ScryptWorkFactor, hub: events, writable: make(chan struct{}, 1), mbKick: make(chan struct{}, 1),
 		cardKick: make(chan struct{}, 1), groupMail: make(chan parley.Message, groupMailQueue), gg: newGroupGrants()}
 	n.expiry = newExpirySweeper(n, cfg.ExpiryClock)
 	if len(cfg.SwarmKey) > 0 {
@@ -348,7 +378,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	// On any failure below, close what was built so far.
 	defer func() {
 		if err != nil {
-			n.Close()
+			n.close(api == nil)
 		}
 	}()
 
@@ -384,16 +414,27 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if created {
 		n.log.Info("created a new identity", "peer_id", n.id.PeerID)
 	}
+	n.person.Store(n.id)
+	linkedFrom, err := loadLinkSnapshot(cfg.DataDir, n.id, n.log)
+	if err != nil {
+		return nil, err
+	}
 	if n.store, err = storage.Open(storage.Options{
 		Dir: filepath.Join(cfg.DataDir, "db"), EncryptionKey: n.id.StoreKey, Logger: cfg.Logger,
 		MinFree: cfg.MinFree, FreeSpace: cfg.FreeSpace, OnSpace: n.spaceChanged, Plaintext: cfg.PlaintextStore,
 	}); err != nil {
 		return nil, err
 	}
+	name := cfg.Name
+	if linkedFrom != "" {
+		if name, err = n.settleLinkSnapshot(linkedFrom, name); err != nil {
+			return nil, err
+		}
+	}
 	if err := n.blocks.load(n.store); err != nil {
 		return nil, err
 	}
-	if err := n.saveProfile(cfg.Name); errors.Is(err, parley.ErrNoSpace) {
+	if err := n.saveProfile(name); errors.Is(err, parley.ErrNoSpace) {
 		n.log.Warn("the new display name is not saved: the disk is full", "err", err)
 	} else if err != nil {
 		return nil, err
@@ -451,7 +492,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}); err != nil {
 		return nil, fmt.Errorf("subscribing to connection events: %w", err)
 	}
-	n.msgr = &Messenger{n: n}
+	n.msgr = &Messenger{}
+	n.msgr.cur.Store(n)
+	if n.api = api; api == nil {
+		n.api = n.msgr
+	}
 	n.pending = newPendingInvites(n, cfg.ReconnectInterval)
 	clock, err := n.resumeClock()
 	if err != nil {
@@ -624,23 +669,45 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.startMDNS()
 	}
 	n.started = true
+	if linkedFrom != "" {
+		// Kept until now so that a crash before here loads it again.
+		removeLinkSnapshot(cfg.DataDir, n.log)
+	}
+	n.api.cur.Store(n) // a restart in place: the API's Messenger now serves this node
 	n.log.Info("node started", "peer_id", n.host.ID(), "addrs", n.host.Addrs())
 	return n, nil
 }
 
-// Messenger is the node's chat surface (the API serves it).
-func (n *Node) Messenger() *Messenger { return n.msgr }
+// Messenger is the node's chat surface (the API serves it). It stays the
+// same when the node restarts in place (after linking), and serves the
+// node running then.
+func (n *Node) Messenger() *Messenger { return n.api }
 
-// Host is the libp2p host, for tests and diagnostics.
-func (n *Node) Host() host.Host { return n.host }
+// Host is the libp2p host of the node running now, for tests and
+// diagnostics.
+func (n *Node) Host() host.Host { return n.api.node().host }
 
 // closeDepositTimeout bounds the deposits Close makes for unreachable
 // contacts: what does not fit waits for the next start.
 const closeDepositTimeout = 5 * time.Second
 
 // Close stops everything in reverse order of construction. Undelivered
-// messages stay in the outbox for the next start.
+// messages stay in the outbox for the next start. After a restart in
+// place, it closes the node running then.
 func (n *Node) Close() error {
+	m := n.api
+	m.lifeMu.Lock()
+	defer m.lifeMu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	return m.node().close(true)
+}
+
+// close stops this node; closeHub also ends the event subscriptions,
+// which a restart in place hands to the node that replaces this one.
+func (n *Node) close(closeHub bool) error {
 	var errs []error
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
@@ -691,8 +758,11 @@ func (n *Node) Close() error {
 	if n.netEvents != nil {
 		errs = append(errs, n.netEvents.Close())
 	}
+	n.closeLink()
 	n.wg.Wait()
-	n.hub.close()
+	if closeHub {
+		n.hub.close()
+	}
 	if n.router != nil {
 		errs = append(errs, n.router.Close())
 	}

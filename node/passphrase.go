@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +20,11 @@ const maxPassphraseBytes = 1024
 // whether the user was already offered to set one (the GUI offers it once,
 // at its first run; setting, changing or skipping counts).
 func (m *Messenger) PassphraseState(ctx context.Context) (set, offered bool, err error) {
-	set, err = identity.Sealed(m.n.dataDir)
+	set, err = identity.Sealed(m.node().dataDir)
 	if err != nil {
 		return false, false, err
 	}
-	s, err := loadSettings(m.n.dataDir)
+	s, err := loadSettings(m.node().dataDir)
 	if err != nil {
 		return false, false, err
 	}
@@ -36,21 +37,25 @@ func (m *Messenger) PassphraseState(ctx context.Context) (set, offered bool, err
 // is replaced atomically: a crash leaves the old one or the new one. The
 // running node keeps its keys; the next start needs the new passphrase.
 func (m *Messenger) ChangePassphrase(ctx context.Context, old, newPass []byte) error {
-	n := m.n
+	n := m.node()
 	n.settingsMu.Lock()
 	defer n.settingsMu.Unlock()
 	if n.ctx.Err() != nil {
 		return errors.New("node: closed")
 	}
-	return changePassphrase(n.dataDir, old, newPass, n.log)
+	if err := changePassphrase(n.dataDir, old, newPass, n.log); err != nil {
+		return err
+	}
+	n.passphrase = bytes.Clone(newPass) // what the node seals the keystore with from now on (linking)
+	return nil
 }
 
 // SkipPassphraseOffer records that the user declined the GUI's offer to set
 // a passphrase, so that it is not made again.
 func (m *Messenger) SkipPassphraseOffer(ctx context.Context) error {
-	m.n.settingsMu.Lock()
-	defer m.n.settingsMu.Unlock()
-	return markPassphraseOffered(m.n.dataDir)
+	m.node().settingsMu.Lock()
+	defer m.node().settingsMu.Unlock()
+	return markPassphraseOffered(m.node().dataDir)
 }
 
 // ChangePassphrase is Messenger.ChangePassphrase for a data dir no node

@@ -179,10 +179,10 @@ func (n *Node) dropPending(peerID, why string) {
 // (cause), or refreshes the one stored for them, and returns the pending
 // contact as AddContact's answer.
 func (m *Messenger) keepPending(inv identity.Invite, code, name string, cause error) (parley.Contact, error) {
-	if c, err := m.n.store.Contact(inv.PeerID.String()); err == nil && c.State == parley.ContactAccepted {
+	if c, err := m.node().store.Contact(inv.PeerID.String()); err == nil && c.State == parley.ContactAccepted {
 		return parley.Contact{}, cause // already a contact: nothing to wait for
 	}
-	e, err := m.n.store.UpdatePendingContact(inv.PeerID.String(), parley.MaxPendingContacts, func(e *parley.PendingContact, found bool) (bool, error) {
+	e, err := m.node().store.UpdatePendingContact(inv.PeerID.String(), parley.MaxPendingContacts, func(e *parley.PendingContact, found bool) (bool, error) {
 		if !found {
 			e.AddedAt = time.Now().UTC()
 		}
@@ -198,16 +198,16 @@ func (m *Messenger) keepPending(inv identity.Invite, code, name string, cause er
 	if err != nil {
 		return parley.Contact{}, err
 	}
-	m.n.log.Info("the inviter is not reachable: kept as a pending contact", "peer", e.PeerID, "err", cause)
-	m.n.hub.publish(parley.Event{Type: parley.EventContact, PeerID: e.PeerID})
-	m.n.pending.wake()
+	m.node().log.Info("the inviter is not reachable: kept as a pending contact", "peer", e.PeerID, "err", cause)
+	m.node().hub.publish(parley.Event{Type: parley.EventContact, PeerID: e.PeerID})
+	m.node().pending.wake()
 	return parley.Contact{PeerID: e.PeerID, Name: e.Name, State: parley.ContactPending, AddedAt: e.AddedAt}, nil
 }
 
 // tryPending tries to add a pending contact once: fetching the card, then
 // adding it as AddContact does.
 func (m *Messenger) tryPending(ctx context.Context, e parley.PendingContact) {
-	n := m.n
+	n := m.node()
 	inv, err := identity.ParseInvite(e.Invite)
 	var card identity.Card
 	if err == nil {
@@ -252,13 +252,13 @@ func (m *Messenger) tryPending(ctx context.Context, e parley.PendingContact) {
 // PendingContacts lists the short invites waiting for their owners, by
 // peer ID.
 func (m *Messenger) PendingContacts(ctx context.Context) ([]parley.PendingContact, error) {
-	return m.n.store.PendingContacts()
+	return m.node().store.PendingContacts()
 }
 
 // CancelPending removes a pending contact, by peer ID or by the name it
 // shows; parley.ErrUnknownContact if there is none.
 func (m *Messenger) CancelPending(ctx context.Context, nameOrID string) error {
-	entries, err := m.n.store.PendingContacts()
+	entries, err := m.node().store.PendingContacts()
 	if err != nil {
 		return err
 	}
@@ -279,13 +279,13 @@ func (m *Messenger) CancelPending(ctx context.Context, nameOrID string) error {
 	default:
 		return fmt.Errorf("%w: %d pending contacts are named %q: give the peer ID", parley.ErrAmbiguous, len(match), nameOrID)
 	}
-	removed, err := m.n.store.DeletePendingContact(match[0].PeerID, nil)
+	removed, err := m.node().store.DeletePendingContact(match[0].PeerID, nil)
 	if err != nil {
 		return err
 	}
 	if !removed {
 		return fmt.Errorf("%w: no pending contact %q", parley.ErrUnknownContact, nameOrID)
 	}
-	m.n.hub.publish(parley.Event{Type: parley.EventContact, PeerID: match[0].PeerID})
+	m.node().hub.publish(parley.Event{Type: parley.EventContact, PeerID: match[0].PeerID})
 	return nil
 }

@@ -203,7 +203,7 @@ func (m *Messenger) Typing(ctx context.Context, conv string, active bool) (sent 
 	if err != nil {
 		return false, err
 	}
-	n := m.n
+	n := m.node()
 	if !n.typingOn.Load() {
 		return false, nil
 	}
@@ -240,7 +240,7 @@ func (m *Messenger) Typing(ctx context.Context, conv string, active bool) (sent 
 // restarts. Off: we send none and show none (those shown now are
 // dropped).
 func (m *Messenger) SetTypingIndicators(ctx context.Context, on bool) (parley.Settings, error) {
-	n := m.n
+	n := m.node()
 	if err := n.updateSettings(func(s *storedSettings) { s.TypingIndicators = &on }); err != nil {
 		return parley.Settings{}, err
 	}
@@ -256,7 +256,7 @@ func (m *Messenger) SetTypingIndicators(ctx context.Context, on bool) (parley.Se
 // one's while we share none); on: we tell them we share it again, and
 // keep theirs from their next "seen".
 func (m *Messenger) SetLastSeen(ctx context.Context, on bool) (parley.Settings, error) {
-	n := m.n
+	n := m.node()
 	if err := n.updateSettings(func(s *storedSettings) { s.LastSeen = &on }); err != nil {
 		return parley.Settings{}, err
 	}

@@ -47,7 +47,7 @@ func (m *Messenger) Search(ctx context.Context, query, conv string, limit int) (
 		}
 		opts.Conversation = &id
 	}
-	n := m.n
+	n := m.node()
 	out := parley.SearchResults{Indexing: !n.store.SearchIndexComplete()}
 	visible := make(map[parley.ConversationID]bool)
 	for calls := 0; len(out.Results) < limit && calls < maxSearchCalls; calls++ {
@@ -90,14 +90,14 @@ func (m *Messenger) conversationShown(conv parley.ConversationID, seen map[parle
 	if ok, known := seen[conv]; known {
 		return ok
 	}
-	c, err := m.n.store.Conversation(conv)
+	c, err := m.node().store.Conversation(conv)
 	ok := err == nil
 	if ok && c.Kind == parley.ConversationGroup {
-		state, err := m.n.groups.State(conv)
+		state, err := m.node().groups.State(conv)
 		ok = err == nil && state != parley.GroupInvited
 	}
 	if err != nil && !errors.Is(err, parley.ErrNotFound) {
-		m.n.log.Warn("search: reading a conversation", "conv", conv, "err", err)
+		m.node().log.Warn("search: reading a conversation", "conv", conv, "err", err)
 	}
 	seen[conv] = ok
 	return ok

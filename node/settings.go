@@ -84,15 +84,15 @@ func saveSettings(dataDir string, s storedSettings) error {
 // the public DHT now, by the setting or by Config.PublicDHT.
 func (m *Messenger) Settings(ctx context.Context) parley.Settings {
 	return parley.Settings{
-		AutoAcceptBytes: max(m.n.files.AutoAccept(), -1),
-		Downloads:       m.n.downloads,
-		PublicDHT:       m.n.pub.Load() != nil,
+		AutoAcceptBytes: max(m.node().files.AutoAccept(), -1),
+		Downloads:       m.node().downloads,
+		PublicDHT:       m.node().pub.Load() != nil,
 		// Read without settingsMu: a toggle under way shows either side.
-		MailboxService:        m.n.mailbox.Load() != nil,
-		MailboxServiceAtStart: m.n.mbAtStart,
-		TypingIndicators:      m.n.typingOn.Load(),
-		LastSeen:              m.n.lastSeenOn.Load(),
-		ReadReceipts:          !m.n.receipts.readOff.Load(),
+		MailboxService:        m.node().mailbox.Load() != nil,
+		MailboxServiceAtStart: m.node().mbAtStart,
+		TypingIndicators:      m.node().typingOn.Load(),
+		LastSeen:              m.node().lastSeenOn.Load(),
+		ReadReceipts:          !m.node().receipts.readOff.Load(),
 	}
 }
 
@@ -105,17 +105,17 @@ func (m *Messenger) SetAutoAccept(ctx context.Context, limit int64) (parley.Sett
 	if limit == 0 {
 		limit = -1
 	}
-	m.n.settingsMu.Lock()
-	defer m.n.settingsMu.Unlock()
-	s, err := loadSettings(m.n.dataDir)
+	m.node().settingsMu.Lock()
+	defer m.node().settingsMu.Unlock()
+	s, err := loadSettings(m.node().dataDir)
 	if err != nil {
 		return parley.Settings{}, err
 	}
 	s.AutoAcceptBytes = &limit
-	if err := saveSettings(m.n.dataDir, s); err != nil {
+	if err := saveSettings(m.node().dataDir, s); err != nil {
 		return parley.Settings{}, err
 	}
-	m.n.files.SetAutoAccept(limit)
+	m.node().files.SetAutoAccept(limit)
 	return m.Settings(ctx), nil
 }
 
@@ -126,7 +126,7 @@ func (m *Messenger) SetAutoAccept(ctx context.Context, limit int64) (parley.Sett
 // until it expires (48 hours). Config.PublicDHT joins at every start
 // whatever is stored here.
 func (m *Messenger) SetPublicDHT(ctx context.Context, on bool) (parley.Settings, error) {
-	n := m.n
+	n := m.node()
 	if on && n.psk != nil {
 		return parley.Settings{}, errPublicDHTPrivate
 	}

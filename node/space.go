@@ -65,7 +65,7 @@ func (n *Node) kickOutboxes() {
 }
 
 // Disk says whether the store takes writes, and how much space is free.
-func (m *Messenger) Disk() parley.DiskStatus { return diskStatus(m.n.store.Space()) }
+func (m *Messenger) Disk() parley.DiskStatus { return diskStatus(m.node().store.Space()) }
 
 func diskStatus(st storage.SpaceState) parley.DiskStatus {
 	return parley.DiskStatus{Free: st.Free, MinFree: st.MinFree, Full: st.Full}

@@ -23,7 +23,7 @@ const dhtProtocol = DHTPrefix + "/kad/1.0.0"
 // Status reports the node's network state: reachability, addresses,
 // relays, connections, DHTs and discovery. It is cheap enough to poll.
 func (m *Messenger) Status() parley.NetworkStatus {
-	n := m.n
+	n := m.node()
 	announced := n.host.Addrs()
 	protocols := n.host.Mux().Protocols()
 	st := parley.NetworkStatus{
@@ -121,7 +121,7 @@ func dhtMode(protocols []protocol.ID) string {
 // connectedPeers lists connected peers by peer ID, each described by its
 // best connection: direct before relayed, as libp2p picks for new streams.
 func (m *Messenger) connectedPeers() []parley.ConnectedPeer {
-	net := m.n.host.Network()
+	net := m.node().host.Network()
 	out := []parley.ConnectedPeer{}
 	for _, p := range net.Peers() {
 		conns := net.ConnsToPeer(p)
@@ -170,7 +170,7 @@ func connRank(c network.Conn) int {
 }
 
 func (m *Messenger) contactName(p peer.ID) string {
-	if c, err := m.n.store.Contact(p.String()); err == nil {
+	if c, err := m.node().store.Contact(p.String()); err == nil {
 		return c.Name
 	}
 	return ""

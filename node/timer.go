@@ -77,7 +77,7 @@ func (m *Messenger) Timer(ctx context.Context, conversation string) (parley.Conv
 	if err != nil {
 		return parley.ConversationTimer{}, err
 	}
-	return m.n.timerOf(conv)
+	return m.node().timerOf(conv)
 }
 
 // SetTimer sets a conversation's disappearing-messages timer: 0 turns it
@@ -92,7 +92,7 @@ func (m *Messenger) SetTimer(ctx context.Context, conversation string, d time.Du
 	if err != nil {
 		return parley.ConversationTimer{}, err
 	}
-	n := m.n
+	n := m.node()
 	seconds := uint32(d / time.Second)
 	if cur, err := n.timerOf(conv); err != nil || cur.Seconds == seconds && cur.SetBy != "" || cur.Seconds == 0 && seconds == 0 {
 		return cur, err

@@ -286,3 +286,43 @@ func (db *DB) PeerKey(peer string, keyID []byte) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// DeleteContact removes a peer's contact record, if there is one, and
+// reports whether there was. Only the record goes: conversations and
+// messages stay. It is for a record that is not a contact at all (a
+// device linked from another's store holds that device's own profile).
+func (db *DB) DeleteContact(peerID string) (bool, error) {
+	if err := checkPeer(peerID); err != nil {
+		return false, fmt.Errorf("storage: delete contact: %w", err)
+	}
+	var (
+		found bool
+		seq   uint64
+	)
+	err := db.submit(1, func(w *wtxn, _ int) error {
+		_, ok, err := storedContactIn(w.txn, peerID)
+		if err != nil || !ok {
+			found = false
+			return err
+		}
+		found, seq = true, db.contacts.nextSeq()
+		return w.txn.Delete(contactKey(peerID))
+	})
+	if err != nil {
+		return false, fmt.Errorf("storage: delete contact %s: %w", peerID, err)
+	}
+	if found {
+		db.contacts.remove(peerID, seq)
+	}
+	return found, nil
+}
+
+// remove drops a contact deleted at seq, unless a later write is cached.
+func (cc *contactCache) remove(peerID string, seq uint64) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if old, ok := cc.m[peerID]; ok && old.seq > seq {
+		return
+	}
+	delete(cc.m, peerID)
+}

@@ -226,3 +226,29 @@ func TestVerificationInvariant(t *testing.T) {
 	}
 	check("key changed by PutContact", false, true)
 }
+
+// TestDeleteContact: the record goes, from the cache and from disk, and a
+// second delete finds nothing.
+func TestDeleteContact(t *testing.T) {
+	dir, key := t.TempDir(), newKey(t)
+	db := openAt(t, dir, key)
+	if err := db.PutContact(parley.Contact{PeerID: bob, Name: "Bob", State: parley.ContactAccepted}); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := db.DeleteContact(bob); !found || err != nil {
+		t.Fatalf("DeleteContact = %v, %v", found, err)
+	}
+	if _, err := db.Contact(bob); !errors.Is(err, parley.ErrNotFound) {
+		t.Errorf("Contact after the delete = %v, want ErrNotFound", err)
+	}
+	if found, err := db.DeleteContact(bob); found || err != nil {
+		t.Errorf("second DeleteContact = %v, %v", found, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, dir, key)
+	if cs, err := db.Contacts(); len(cs) != 0 || err != nil {
+		t.Errorf("after a restart: %v, %v", cs, err)
+	}
+}

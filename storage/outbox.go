@@ -243,3 +243,24 @@ func takeFromOutbox(txn *badger.Txn, peer string, id parley.EnvelopeID) (bool, e
 	}
 	return true, nil
 }
+
+// DropOutbox takes every envelope off a peer's outbox without changing
+// their messages' status: they are another device's to send (a device
+// linked from a snapshot of its store holds that device's outbox, whose
+// envelopes only their signer may deliver). It returns how many it took.
+func (db *DB) DropOutbox(peer string) (int, error) {
+	entries, err := db.Outbox(peer, 0)
+	if err != nil {
+		return 0, err
+	}
+	err = db.submit(len(entries), func(w *wtxn, i int) error {
+		if _, err := takeFromOutbox(w.txn, peer, entries[i].ID); err != nil {
+			return fmt.Errorf("storage: drop %s from the outbox of %s: %w", entries[i].ID, peer, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(entries), nil
+}

@@ -182,3 +182,23 @@ func TestOutboxEnvelopesPastTheCache(t *testing.T) {
 		}
 	}
 }
+
+// TestDropOutbox: a peer's outbox empties, its messages keep their status,
+// and other peers' outboxes stay.
+func TestDropOutbox(t *testing.T) {
+	db := openAt(t, t.TempDir(), newKey(t))
+	b1, b2, c1 := queued(bob, 1), queued(bob, 2), queued(carol, 3)
+	put(t, db, b1, b2, c1)
+	if n, err := db.DropOutbox(bob); n != 2 || err != nil {
+		t.Fatalf("DropOutbox(bob) = %d, %v; want 2", n, err)
+	}
+	if n, err := db.OutboxLen(bob); n != 0 || err != nil {
+		t.Errorf("bob's outbox holds %d (%v) after the drop", n, err)
+	}
+	if n, err := db.OutboxLen(carol); n != 1 || err != nil {
+		t.Errorf("carol's outbox holds %d (%v), want 1", n, err)
+	}
+	if n, err := db.DropOutbox(bob); n != 0 || err != nil {
+		t.Errorf("DropOutbox again = %d, %v", n, err)
+	}
+}

@@ -12,8 +12,9 @@ import (
 	"github.com/parley-im/parley/gui/client"
 )
 
-// The devices of the user's person (linked devices; linking and revoking
-// come later): each subcommand one call of the API (gui/localapi/devices.go).
+// The devices of the user's person (linked devices; revoking comes later):
+// each subcommand calls the API (gui/localapi/devices.go); linking is in
+// link.go.
 
 func newDevicesCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -21,7 +22,7 @@ func newDevicesCmd(g *globals) *cobra.Command {
 		Short: "The devices of your person: the nodes that share your identity",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("devices needs a subcommand: list")}
+			return usageError{errors.New("devices needs a subcommand: list, accept")}
 		},
 	}
 	list := viewCmd(g, &cobra.Command{
@@ -34,7 +35,7 @@ no other device is a person of one device, itself, named after its machine.`,
 	}, func(ctx context.Context, c *client.Client, _ []string) ([]client.DeviceView, error) {
 		return c.Devices(ctx)
 	}, printDevices)
-	cmd.AddCommand(list)
+	cmd.AddCommand(list, newDevicesAcceptCmd(g))
 	return cmd
 }
 

@@ -54,8 +54,11 @@ const (
 // member left and the group's new key is on its way), ErrSetAtStart (a
 // `parley run` flag holds the setting until a restart) and
 // ErrMailboxServiceOff (no offer to hold mail without the service), and
-// ErrBlocked (the user blocked the peer: unblock to write). ErrMailboxUnavailable
-// is 502: the mailbox node, not this one, was unreachable or refused. ErrWrongPassphrase is
+// ErrBlocked (the user blocked the peer: unblock to write), and
+// ErrLinkRefused (the new device refused the code, or the user declined:
+// a new code may link). ErrMailboxUnavailable and ErrDeviceUnreachable
+// are 502: the mailbox or the new device, not this node, was unreachable
+// or refused. ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
 // Insufficient Storage: the node's disk cannot hold the file, or is below
 // the store's watermark (the node is read-only: "disk full: N MB free").
@@ -78,11 +81,14 @@ var codes = []struct {
 	{parley.ErrSetAtStart, http.StatusConflict, "set_at_start"},
 	{parley.ErrMailboxServiceOff, http.StatusConflict, "mailbox_service_off"},
 	{parley.ErrBlocked, http.StatusConflict, "blocked"},
+	{parley.ErrLinkRefused, http.StatusConflict, "link_refused"},
+	{parley.ErrDeviceUnreachable, http.StatusBadGateway, "device_unreachable"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},
 	{parley.ErrEmptyText, http.StatusBadRequest, "empty_text"},
 	{parley.ErrTextTooLong, http.StatusBadRequest, "text_too_long"},
 	{parley.ErrInvalidInvite, http.StatusBadRequest, "invalid_invite"},
+	{parley.ErrInvalidLinkCode, http.StatusBadRequest, "invalid_link_code"},
 	{parley.ErrBadSignature, http.StatusBadRequest, "bad_signature"},
 	{parley.ErrMalformed, http.StatusBadRequest, "malformed"},
 }

@@ -342,6 +342,8 @@ type EventView struct {
 	// out): stopped. Show it until a "typing" event with false, or a
 	// message from them there.
 	Typing bool `json:"typing,omitempty"`
+	// Link (link): how linking this node as a new device goes.
+	Link *LinkStatusView `json:"link,omitempty"`
 }
 
 // DiskView says whether the node takes writes. While Full, sends and

@@ -90,6 +90,10 @@ func (s *Server) eventView(ctx context.Context, ev parley.Event) apitype.EventVi
 	if ev.Disk != nil {
 		v.Disk = apitype.NewDiskView(*ev.Disk)
 	}
+	if ev.Link != nil {
+		lv := apitype.NewLinkStatusView(*ev.Link)
+		v.Link = &lv
+	}
 	if ev.Message == nil && ev.Group == nil && ev.File == nil {
 		return v
 	}

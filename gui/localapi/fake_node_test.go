@@ -21,6 +21,7 @@ type fakeNode struct {
 	*fakeEvents
 	*fakeKeystore
 	*fakeBlocks
+	*fakeLinker
 }
 
 const (
@@ -53,6 +54,7 @@ func newFakeNode() *fakeNode {
 		fakeEvents:   &fakeEvents{subscribed: make(chan struct{}, 16), dropped: make(chan struct{}, 16)},
 		fakeKeystore: &fakeKeystore{},
 		fakeBlocks:   &fakeBlocks{dm: msgs},
+		fakeLinker:   &fakeLinker{},
 	}
 }
 
@@ -61,6 +63,7 @@ func (n *fakeNode) config(cfg localapi.Config) localapi.Config {
 	cfg.Messages, cfg.Groups, cfg.Files, cfg.Network, cfg.Events, cfg.Keystore, cfg.Presence =
 		n.fakeMessages, n.fakeGroups, n.fakeFiles, n.fakeNetwork, n.fakeEvents, n.fakeKeystore, &fakePresence{n: n.fakeNetwork}
 	cfg.Blocks = n.fakeBlocks
+	cfg.Linker = n.fakeLinker
 	return cfg
 }
 

@@ -228,3 +228,15 @@ type Events interface {
 	// (and is told so by a closed channel) rather than stalling the node.
 	Subscribe(ctx context.Context) <-chan parley.Event
 }
+
+// Linker links devices of the user's person (PROTOCOL.md §11.6).
+type Linker interface {
+	// StartLink shows a link code on this node, a fresh one that is to
+	// become a new device; EventLink events tell how it goes.
+	StartLink(ctx context.Context) (parley.LinkStatus, error)
+	// LinkStatus is the state of that code.
+	LinkStatus(ctx context.Context) parley.LinkStatus
+	// AcceptLink links the new device whose code is given; confirm gets
+	// the safety code both devices show and says whether to go on.
+	AcceptLink(ctx context.Context, code string, confirm func(safety string) bool) (parley.Device, error)
+}

@@ -58,6 +58,9 @@ type Config struct {
 	Keystore Keystore
 	Presence Presence
 	Blocks   Blocks
+	// Linker links devices (devices.go); optional: by default the
+	// Messages role's, when it has one.
+	Linker Linker
 	// Search is full-text search (search.go); optional: by default the
 	// Messages role's, when it has one.
 	Search Searcher
@@ -82,6 +85,8 @@ type Server struct {
 	presence Presence
 	blocks   Blocks
 	search   Searcher // nil: GET /api/v1/search answers 404
+	linker   Linker   // nil: the link endpoints answer 404
+	accepts  acceptSessions
 	ln       net.Listener
 	base     string // http://HOST:PORT, no trailing slash
 	// guiHost is NAME.localhost:PORT, the only host that takes session
@@ -189,6 +194,9 @@ func New(cfg Config) (*Server, error) {
 		pages:       pg,
 		closing:     make(chan struct{}),
 		stopStreams: make(chan struct{}),
+	}
+	if s.linker = cfg.Linker; s.linker == nil {
+		s.linker, _ = cfg.Messages.(Linker)
 	}
 	if s.search = cfg.Search; s.search == nil {
 		s.search, _ = cfg.Messages.(Searcher)
