@@ -31,6 +31,11 @@ var (
 	ErrLinkRefused = errors.New("linking refused")
 	// ErrDeviceUnreachable: the new device to link could not be reached.
 	ErrDeviceUnreachable = errors.New("the new device could not be reached")
+	// ErrLinkedDeviceWrite: this node is a device linked to another's
+	// person (§11.6), and writing from it is not built yet: its messages
+	// would go out under a device ID its contacts and groups do not know
+	// (a stranger's request to a contact; refused by every group member).
+	ErrLinkedDeviceWrite = errors.New("sending from a linked device is not built yet: write from the device you linked this one from")
 	// ErrBadSignature: a signature that does not verify.
 	ErrBadSignature = errors.New("bad signature")
 	// ErrDataDirInUse: another process holds the data dir.

@@ -38,6 +38,20 @@ type waitingLink struct {
 // it is linked to another device's person.
 func (n *Node) personID() string { return n.person.Load().Person.Person().String() }
 
+// linkedDeviceWrite is what refuses writes on a device linked to another's
+// person, nil elsewhere. Such a device holds the person's history and
+// reads it, but what it wrote would go out under its own device ID, which
+// the person's contacts and groups do not know yet: a contact would see a
+// stranger's request, every group member would refuse it, and the user
+// would take it for sent. Delivery between a person's devices
+// (docs/design-notes.md, "Linked devices") lifts this.
+func (n *Node) linkedDeviceWrite() error {
+	if n.id.Person.Person() != n.id.PeerID {
+		return parley.ErrLinkedDeviceWrite
+	}
+	return nil
+}
+
 // linkNow is the clock link codes expire by.
 func (n *Node) linkNow() time.Time {
 	if n.cfg.LinkClock != nil {

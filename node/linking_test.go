@@ -76,6 +76,8 @@ func TestLinkDevice(t *testing.T) {
 		return slices.ContainsFunc(bob.Messages(alice.PeerID()), func(m parley.Message) bool { return m.ID == sent.ID })
 	})
 
+	g := parleytest.CreateGroup(t, "family", alice, bob)
+
 	phone := parleytest.StartNode(t, "phone")
 	events := watchLink(t, phone)
 	st, err := phone.Messenger().StartLink(context.Background())
@@ -120,6 +122,22 @@ func TestLinkDevice(t *testing.T) {
 		}
 		if name := phone.Messenger().Self().Name; name != "alice" {
 			t.Errorf("the phone is called %q, want alice's name", name)
+		}
+		// Writing from a linked device is not built: refused, and nothing
+		// stored (it would reach bob as a stranger's, and the group would
+		// refuse it). The first device writes as before.
+		ctx := context.Background()
+		if _, err := phone.Messenger().Send(ctx, bob.PeerID(), "from the phone", parley.ClientID{}); !errors.Is(err, parley.ErrLinkedDeviceWrite) {
+			t.Errorf("the phone sending to bob: %v, want ErrLinkedDeviceWrite", err)
+		}
+		if _, err := phone.Messenger().SendToGroup(ctx, g.String(), "from the phone", parley.ClientID{}); !errors.Is(err, parley.ErrLinkedDeviceWrite) {
+			t.Errorf("the phone writing to the group: %v, want ErrLinkedDeviceWrite", err)
+		}
+		if slices.ContainsFunc(phone.Messages(bob.PeerID()), func(m parley.Message) bool { return m.Text == "from the phone" }) {
+			t.Error("the phone stored the DM it refused")
+		}
+		if _, err := alice.Messenger().SendToGroup(ctx, g.String(), "from alice's first device", parley.ClientID{}); err != nil {
+			t.Errorf("alice writing to the group: %v", err)
 		}
 	}
 	check()

@@ -505,15 +505,16 @@ func newNode(ctx context.Context, cfg Config, api *Messenger, events *hub) (_ *N
 	n.mailFileLimit = mailFileLimit(cfg.MailboxFileLimit)
 	n.mailFilesHeld = make(map[mbFileKey]int)
 	if n.dm, err = dm.New(dm.Config{
-		Host:     relayedStreams{n.host},
-		Identity: n.id,
-		Store:    n.store,
-		Clock:    clock,
-		Card:     n.msgr.signedCard,
-		Connect:  n.connect,
-		Notify:   n.onStored,
-		Judge:    n.judge,
-		Timer:    n.timerSeconds,
+		Host:         relayedStreams{n.host},
+		Identity:     n.id,
+		Store:        n.store,
+		Clock:        clock,
+		Card:         n.msgr.signedCard,
+		WriteRefused: n.linkedDeviceWrite(),
+		Connect:      n.connect,
+		Notify:       n.onStored,
+		Judge:        n.judge,
+		Timer:        n.timerSeconds,
 		// Set before Start, so n.groups is there by the first envelope.
 		OnGroupKeys: func(from peer.ID, keys *ppb.GroupKeys) error { return n.groups.OnGroupKeys(from, keys) },
 		OnFileOffer: func(conv parley.ConversationID, msg parley.EnvelopeID, from peer.ID, o *ppb.FileOffer) error {
@@ -543,15 +544,16 @@ func newNode(ctx context.Context, cfg Config, api *Messenger, events *hub) (_ *N
 	}
 	n.gsync = newGroupSync(n, cfg.GroupSyncInterval, cfg.GroupPeers)
 	groupsCfg := pubsub.Config{
-		Host:     n.host,
-		Router:   n.router,
-		Identity: n.id,
-		Store:    n.store,
-		Clock:    clock,
-		SelfName: func() string { return n.msgr.card().Name },
-		SendKeys: n.dm.SendGroupKeys,
-		Judge:    n.judge,
-		Timer:    n.timerSeconds,
+		Host:         n.host,
+		Router:       n.router,
+		Identity:     n.id,
+		Store:        n.store,
+		Clock:        clock,
+		SelfName:     func() string { return n.msgr.card().Name },
+		WriteRefused: n.linkedDeviceWrite(),
+		SendKeys:     n.dm.SendGroupKeys,
+		Judge:        n.judge,
+		Timer:        n.timerSeconds,
 		Notify: func(e parley.Event) {
 			n.onStored(e)
 			n.onGroupStored(e)

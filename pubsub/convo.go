@@ -72,6 +72,9 @@ func (s *Groups) IsAdmin(id parley.ConversationID, p peer.ID) bool {
 // SendReceipt tells the group's members which of its messages we got
 // (delivered) and read: one envelope, at most identity.MaxReceiptIDs IDs.
 func (s *Groups) SendReceipt(id parley.ConversationID, delivered, read []parley.EnvelopeID) (parley.Message, error) {
+	if s.cfg.WriteRefused != nil {
+		return parley.Message{}, s.cfg.WriteRefused
+	}
 	body, err := identity.GroupReceiptBody(delivered, read)
 	if err != nil {
 		return parley.Message{}, err

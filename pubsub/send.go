@@ -75,6 +75,9 @@ func (s *Groups) write(g *group, body *pb.Body) (parley.Message, error) {
 // message and publishes nothing. epoch, when set, is the key body was
 // built for: if it is no longer the current one, nothing is written.
 func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *identity.SendKey) (parley.Message, error) {
+	if s.cfg.WriteRefused != nil {
+		return parley.Message{}, s.cfg.WriteRefused
+	}
 	// A text or file carries the timer in force now, so that every member
 	// purges it at the same instant.
 	timer := s.cfg.Timer(g.id)

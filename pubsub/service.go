@@ -26,6 +26,10 @@ type Config struct {
 	Clock    *parley.Clock
 	// SelfName is our display name, written into the ops that add us.
 	SelfName func() string
+	// WriteRefused, when set, refuses every envelope this node would
+	// write, before anything is stored: a linked device, until writing from
+	// one is built (parley.ErrLinkedDeviceWrite).
+	WriteRefused error
 	// SendKeys hands group keys to one member over the DM protocol. It
 	// returns once they are queued durably.
 	SendKeys func(to parley.Contact, keys *pb.GroupKeys) error

@@ -56,7 +56,8 @@ const (
 // ErrMailboxServiceOff (no offer to hold mail without the service), and
 // ErrBlocked (the user blocked the peer: unblock to write), and
 // ErrLinkRefused (the new device refused the code, or the user declined:
-// a new code may link). ErrMailboxUnavailable and ErrDeviceUnreachable
+// a new code may link), and ErrLinkedDeviceWrite (a linked device reads
+// but does not write yet). ErrMailboxUnavailable and ErrDeviceUnreachable
 // are 502: the mailbox or the new device, not this node, was unreachable
 // or refused. ErrWrongPassphrase is
 // 403: the session may ask, but not with this passphrase. ErrNoSpace is 507
@@ -82,6 +83,7 @@ var codes = []struct {
 	{parley.ErrMailboxServiceOff, http.StatusConflict, "mailbox_service_off"},
 	{parley.ErrBlocked, http.StatusConflict, "blocked"},
 	{parley.ErrLinkRefused, http.StatusConflict, "link_refused"},
+	{parley.ErrLinkedDeviceWrite, http.StatusConflict, "linked_device_write"},
 	{parley.ErrDeviceUnreachable, http.StatusBadGateway, "device_unreachable"},
 	{parley.ErrNotFound, http.StatusNotFound, CodeNotFound},
 	{parley.ErrAmbiguous, http.StatusConflict, "ambiguous"},

@@ -57,6 +57,10 @@ type Config struct {
 	// Card returns our current signed contact card, sent along with a new
 	// key so that a stranger can answer.
 	Card func() []byte
+	// WriteRefused, when set, refuses every envelope this node would
+	// write, before anything is stored: a linked device, until writing from
+	// one is built (parley.ErrLinkedDeviceWrite).
+	WriteRefused error
 	// Connect finds and dials a peer: known addresses first, then the DHT.
 	Connect func(ctx context.Context, p peer.ID) error
 	// Notify receives events (messages stored, statuses changed, requests).
@@ -361,6 +365,9 @@ func (s *Service) SendCardUpdate(to parley.Contact, signedCard []byte) error {
 // send seals body to a contact and stores it with msg, its meaning, in the
 // outbox; markRead and cid as for storage.Record's MarkRead and ClientID.
 func (s *Service) send(to parley.Contact, body *ppb.Body, msg parley.Message, markRead []parley.EnvelopeID, cid parley.ClientID) (parley.Message, error) {
+	if s.cfg.WriteRefused != nil {
+		return parley.Message{}, s.cfg.WriteRefused
+	}
 	pid, err := peer.Decode(to.PeerID)
 	if err != nil {
 		return parley.Message{}, fmt.Errorf("%w: peer ID %q: %v", parley.ErrMalformed, to.PeerID, err)
