@@ -72,22 +72,26 @@ func (m *Messenger) shortInvite(card identity.Card) string {
 	if secret == nil {
 		return ""
 	}
-	var hint ma.Multiaddr
-	for _, a := range card.Addrs {
-		if _, err := a.ValueForProtocol(ma.P_CIRCUIT); err == nil {
-			continue // relayed: names the relay's peer ID, and is long
-		}
-		if identity.ShortInviteFits(a) {
-			hint = a
-			break
-		}
-	}
-	code, err := identity.EncodeShortInvite(m.node().id.Key.GetPublic(), secret, hint)
+	code, err := identity.EncodeShortInvite(m.node().id.Key.GetPublic(), secret, directHint(card, identity.ShortInviteFits))
 	if err != nil {
 		m.node().log.Error("making our short invite code", "err", err)
 		return ""
 	}
 	return code
+}
+
+// directHint is the first of card's addresses (most useful first) that is
+// direct and fits a code, as fits says; nil if none.
+func directHint(card identity.Card, fits func(ma.Multiaddr) bool) ma.Multiaddr {
+	for _, a := range card.Addrs {
+		if _, err := a.ValueForProtocol(ma.P_CIRCUIT); err == nil {
+			continue // relayed: names the relay's peer ID, and is long
+		}
+		if fits(a) {
+			return a
+		}
+	}
+	return nil
 }
 
 // ResetInvite makes a new invite secret: short codes given out before stop

@@ -198,15 +198,7 @@ func (n *Node) closeLink() {
 // is direct and fits, as the short invite picks its own.
 func (m *Messenger) linkHint() ma.Multiaddr {
 	card, _ := m.cardAndSigned()
-	for _, a := range card.Addrs {
-		if _, err := a.ValueForProtocol(ma.P_CIRCUIT); err == nil {
-			continue
-		}
-		if identity.LinkCodeFits(a) {
-			return a
-		}
-	}
-	return nil
+	return directHint(card, identity.LinkCodeFits)
 }
 
 // fresh says whether this node may be linked: it holds no contacts and no

@@ -94,15 +94,9 @@ func (s *Groups) SendReceipt(id parley.ConversationID, delivered, read []parley.
 	if err != nil {
 		return parley.Message{}, err
 	}
-	hlc := s.cfg.Clock.Now()
-	env, eid, err := s.cfg.Identity.SealEnvelope(g.id, key, false, hlc, bodyBytes, nil)
+	env, msg, err := s.seal(g, key, topic, bodyBytes, body, 0)
 	if err != nil {
 		return parley.Message{}, err
-	}
-	msg := parley.Message{ID: eid, Conversation: g.id, From: s.self.String(), Outgoing: true, HLC: hlc, Status: parley.StatusQueued}
-	identity.GroupReceipt(body, &msg)
-	if topic != nil && len(topic.ListPeers()) > 0 {
-		msg.Status = parley.StatusSent
 	}
 	// Published before it is stored, and stored with the receipts that
 	// arrive (receipt_lane.go): one write per round for all of them. A

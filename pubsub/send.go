@@ -3,6 +3,7 @@ package pubsub
 import (
 	"encoding/hex"
 	"fmt"
+	gossipsub "github.com/libp2p/go-libp2p-pubsub"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -100,41 +101,11 @@ func (s *Groups) writeOnce(g *group, body *pb.Body, cid parley.ClientID, epoch *
 	if epoch != nil && !sameKey(epoch, key) {
 		return parley.Message{}, fmt.Errorf("%w: the group's key changed while writing; try again", parley.ErrRekeying)
 	}
-	hlc := s.cfg.Clock.Now()
-	env, eid, err := s.cfg.Identity.SealEnvelope(g.id, key, false, hlc, bodyBytes, nil)
+	env, msg, err := s.seal(g, key, topic, bodyBytes, body, timer)
 	if err != nil {
 		return parley.Message{}, err
 	}
-	msg := parley.Message{ID: eid, Conversation: g.id, From: s.self.String(), Outgoing: true, HLC: hlc, Status: parley.StatusQueued}
-	switch b := body.Kind.(type) {
-	case *pb.Body_Text:
-		msg.Kind, msg.Text = parley.KindText, b.Text.Text
-		if r, err := parley.EnvelopeIDFromBytes(b.Text.ReplyTo); err == nil {
-			msg.ReplyTo = &r
-		}
-	case *pb.Body_GroupOp:
-		msg.Kind = parley.KindGroupOp
-	case *pb.Body_FileOffer:
-		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
-	case *pb.Body_GroupMailboxGrant:
-		msg.Kind = parley.KindGroupMailboxGrant
-	case *pb.Body_GroupReceipt:
-		identity.GroupReceipt(body, &msg)
-	case *pb.Body_Timer:
-		msg.Kind, msg.Timer = parley.KindTimer, b.Timer.Seconds
-	default:
-		identity.Annotation(body, &msg) // an edit, delete or reaction
-	}
-	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
-		msg.Timer = timer
-	}
-	// Groups have no per-member acknowledgement: "sent" means someone on
-	// the topic got it; "queued" that no one was there. The store keeps a
-	// queued message as pending, and the first sync session that hands it
-	// to a member makes it "sent" (Held).
-	if topic != nil && len(topic.ListPeers()) > 0 {
-		msg.Status = parley.StatusSent
-	}
+	eid, hlc := msg.ID, msg.HLC
 	s.lane.messageStoring() // receipts wait (receipt_lane.go)
 	added, err := s.cfg.Store.PutRecords([]storage.Record{{Message: msg, Envelope: env, Group: true, KeyID: key.ID, ClientID: cid}})
 	s.lane.messageStored()
@@ -216,4 +187,46 @@ func (s *Groups) Held(ids []parley.EnvelopeID) error {
 		s.cfg.Notify(parley.Event{Type: parley.EventStatus, Message: &changed[i]})
 	}
 	return nil
+}
+
+// seal seals body (bodyBytes, its encoding) under key for g and returns the
+// envelope and the message as we store and show it; timer is the one a
+// text or file carries. "sent" when someone is on the topic, else "queued".
+func (s *Groups) seal(g *group, key *identity.SendKey, topic *gossipsub.Topic, bodyBytes []byte, body *pb.Body, timer uint32) ([]byte, parley.Message, error) {
+	hlc := s.cfg.Clock.Now()
+	env, eid, err := s.cfg.Identity.SealEnvelope(g.id, key, false, hlc, bodyBytes, nil)
+	if err != nil {
+		return nil, parley.Message{}, err
+	}
+	msg := parley.Message{ID: eid, Conversation: g.id, From: s.self.String(), Outgoing: true, HLC: hlc, Status: parley.StatusQueued}
+	switch b := body.Kind.(type) {
+	case *pb.Body_Text:
+		msg.Kind, msg.Text = parley.KindText, b.Text.Text
+		if r, err := parley.EnvelopeIDFromBytes(b.Text.ReplyTo); err == nil {
+			msg.ReplyTo = &r
+		}
+	case *pb.Body_GroupOp:
+		msg.Kind = parley.KindGroupOp
+	case *pb.Body_FileOffer:
+		msg.Kind, msg.Text, msg.FileID = parley.KindFile, b.FileOffer.Name, hex.EncodeToString(b.FileOffer.FileId)
+	case *pb.Body_GroupMailboxGrant:
+		msg.Kind = parley.KindGroupMailboxGrant
+	case *pb.Body_GroupReceipt:
+		identity.GroupReceipt(body, &msg)
+	case *pb.Body_Timer:
+		msg.Kind, msg.Timer = parley.KindTimer, b.Timer.Seconds
+	default:
+		identity.Annotation(body, &msg) // an edit, delete or reaction
+	}
+	if msg.Kind == parley.KindText || msg.Kind == parley.KindFile {
+		msg.Timer = timer
+	}
+	// Groups have no per-member acknowledgement: "sent" means someone on
+	// the topic got it; "queued" that no one was there. The store keeps a
+	// queued message as pending, and the first sync session that hands it
+	// to a member makes it "sent" (Held).
+	if topic != nil && len(topic.ListPeers()) > 0 {
+		msg.Status = parley.StatusSent
+	}
+	return env, msg, nil
 }
